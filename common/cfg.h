@@ -1,0 +1,82 @@
+/*
+ * cfg — layered configuration: built-in default < environment (IOD_*) < long flag.
+ *
+ * Every setting has one name, IOD_FOO_BAR, whose flag is --foo-bar. A service
+ * describes its settings in a table of struct cfg_option, cfg_load() merges
+ * them with the settings every service shares (cfg_common_options) and parses
+ * the environment and argv. A bad value stops the service at start with a
+ * message that names the setting, e.g.
+ *
+ *     iod-feeder: IOD_FEEDER_MIN_INTERVAL: '6x' is not a duration (90s, 15m, 6h or seconds)
+ *
+ * Secrets (CFG_F_SECRET) can also be read from a file named by IOD_FOO_FILE /
+ * --foo-file; the value is never logged.
+ *
+ * Not thread-safe: load once in main() before any thread starts; reading
+ * afterwards from any thread is fine (nothing changes).
+ */
+#ifndef IOD_CFG_H
+#define IOD_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum cfg_type {
+	CFG_STRING,
+	CFG_INT,      /* decimal integer within [min, max] */
+	CFG_DURATION, /* 90s, 15m, 6h, 2d, or plain seconds; within [min, max] ms */
+	CFG_BOOL,     /* 1/0, true/false, yes/no, on/off */
+};
+
+enum cfg_flags {
+	CFG_F_SECRET = 1 << 0, /* also IOD_X_FILE / --x-file; never printed */
+};
+
+struct cfg_option {
+	const char *name;          /* "IOD_FEEDER_MAX_DAILY" */
+	enum cfg_type type;
+	const char *default_value; /* NULL: unset (cfg_str() returns NULL) */
+	const char *help;          /* one line for --help */
+	int64_t min, max;          /* CFG_INT: value; CFG_DURATION: milliseconds; 0,0 = no bound */
+	unsigned flags;            /* enum cfg_flags */
+};
+
+struct cfg;
+
+/* The settings every service has: IOD_MQTT_URL, IOD_MQTT_USER,
+ * IOD_MQTT_PASSWORD (secret), IOD_MQTT_CA_FILE, IOD_MQTT_CERT_FILE,
+ * IOD_MQTT_KEY_FILE, IOD_SITE, IOD_DATA_DIR (default ./var/<service>),
+ * IOD_LOG_LEVEL. */
+extern const struct cfg_option cfg_common_options[];
+extern const size_t cfg_common_options_count;
+
+/*
+ * Parse defaults, then getenv(), then argv (--name=value or --name value,
+ * --help, --version). `service` is the short name ("feeder"); `program` the
+ * binary name for messages ("iod-feeder").
+ *
+ * Returns a new struct cfg on success. On --help/--version prints to stdout
+ * and sets *exit_code = 0; on an error prints one line to stderr naming the
+ * setting and sets *exit_code = 2; both return NULL. The options table must
+ * outlive the struct cfg.
+ */
+struct cfg *cfg_load(const char *service, const char *program,
+		     const struct cfg_option *opts, size_t n_opts,
+		     int argc, char **argv, int *exit_code);
+void cfg_free(struct cfg *cfg);
+
+/* Accessors. The name must be one the struct cfg was loaded with (aborts
+ * otherwise: a programming error, not a user error). */
+const char *cfg_str(const struct cfg *cfg, const char *name); /* NULL when unset */
+int64_t cfg_int(const struct cfg *cfg, const char *name);
+int64_t cfg_duration_ms(const struct cfg *cfg, const char *name);
+bool cfg_bool(const struct cfg *cfg, const char *name);
+const char *cfg_service(const struct cfg *cfg); /* "feeder" */
+
+/* Parsers, exposed for tests and for other modules. 0 or -1. */
+int cfg_parse_duration_ms(const char *text, int64_t *out_ms);
+int cfg_parse_int(const char *text, int64_t min, int64_t max, int64_t *out);
+int cfg_parse_bool(const char *text, bool *out);
+
+#endif

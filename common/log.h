@@ -1,0 +1,24 @@
+/*
+ * log — one line per event on stderr: "2026-11-26T02:15:28.123Z feeder info: text".
+ *
+ * Thread-safe (one fprintf per line, stderr is line-locked by stdio). Secrets
+ * are never passed to it. systemd and docker add their own timestamps, but a
+ * terminal user and a test log need them too, so they stay.
+ */
+#ifndef IOD_LOG_H
+#define IOD_LOG_H
+
+enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
+
+void log_init(const char *service, enum log_level level);
+/* "debug", "info", "warn", "error" -> 0, or -1 for anything else. */
+int log_parse_level(const char *text, enum log_level *out);
+void log_write(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define log_debug(...) log_write(LOG_LEVEL_DEBUG, __VA_ARGS__)
+#define log_info(...) log_write(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_warn(...) log_write(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_error(...) log_write(LOG_LEVEL_ERROR, __VA_ARGS__)
+
+#endif

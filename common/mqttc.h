@@ -1,0 +1,90 @@
+/*
+ * mqttc — the MQTT client every service uses, over Paho MQTTAsync (MQTT 5).
+ *
+ * Threads: Paho runs its callbacks on its own threads. mqttc copies every
+ * incoming message into a bounded queue and wakes the libuv loop with
+ * uv_async_send(); the message and connected callbacks below therefore run
+ * on the loop thread and may touch service state freely. mqttc_publish() may
+ * be called from the loop thread (it never blocks).
+ *
+ * Connection: mqttc_start() connects in the background and keeps trying
+ * with back-off (1 s doubling to 30 s) until it succeeds; after that Paho's
+ * automatic reconnect takes over with the same back-off. After every
+ * (re)connect mqttc publishes the retained `online` on the availability
+ * topic, subscribes again to every filter given to mqttc_subscribe(), and
+ * then calls on_connected so the service can republish its retained state.
+ * The broker publishes the retained `offline` will if the process dies;
+ * mqttc_stop() publishes `offline` itself before a clean disconnect.
+ *
+ * Settings come from cfg (IOD_MQTT_URL, _USER, _PASSWORD, _CA_FILE,
+ * _CERT_FILE, _KEY_FILE); URLs tcp://, ssl://, mqtts://, ws://, wss://.
+ */
+#ifndef IOD_MQTTC_H
+#define IOD_MQTTC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct cfg;
+
+struct mqttc_message {
+	const char *topic;      /* NUL-terminated */
+	const void *payload;    /* not NUL-terminated; payload[len] is 0 for convenience */
+	size_t len;
+	int qos;
+	bool retained;          /* the broker delivered it as retained (retain-as-published) */
+	int64_t received_ms;    /* wall clock when Paho's thread received it */
+};
+
+/* On the loop thread. The message is valid only during the call. */
+typedef void (*mqttc_message_cb)(void *arg, const struct mqttc_message *msg);
+/* On the loop thread, after each (re)connect and resubscribe. */
+typedef void (*mqttc_connected_cb)(void *arg);
+
+struct mqttc_options {
+	const char *client_id;    /* stable id, e.g. "iod-feeder-home"; required */
+	const char *availability_topic; /* will `offline`, retained `online`; NULL for none */
+	int session_expiry_s;     /* 0: clean session; >0: broker keeps the session (and QoS 1
+	                           * messages for it) this long after a disconnect */
+	size_t queue_limit;       /* incoming messages held for the loop; 0 = 1024. When full
+	                           * the oldest is dropped and counted */
+	size_t max_payload;       /* larger incoming payloads are dropped and counted (0 = no limit) */
+	mqttc_message_cb on_message;
+	mqttc_connected_cb on_connected;
+	void *arg;
+};
+
+struct mqttc_stats {
+	uint64_t messages_in;
+	uint64_t messages_dropped;  /* queue full */
+	uint64_t messages_oversize; /* over max_payload */
+	uint64_t publish_failed;
+	uint64_t connects;          /* successful connects, first one included */
+	size_t queue_high_water;
+};
+
+struct mqttc;
+
+/* Create a client for the broker named in cfg. NULL on error (logged). */
+struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqttc_options *opts);
+/* Remember a subscription; made now if connected and after every reconnect.
+ * no_local: do not deliver our own publishes back. */
+int mqttc_subscribe(struct mqttc *m, const char *filter, int qos, bool no_local);
+/* Start connecting in the background. 0 or negative. */
+int mqttc_start(struct mqttc *m);
+/* Publish a copy of payload. While disconnected Paho buffers up to 1000
+ * messages (oldest dropped). 0, or negative if the message was not taken. */
+int mqttc_publish(struct mqttc *m, const char *topic, const void *payload, size_t len,
+		  int qos, bool retain);
+int mqttc_publish_str(struct mqttc *m, const char *topic, const char *text, int qos, bool retain);
+bool mqttc_is_connected(const struct mqttc *m);
+void mqttc_get_stats(const struct mqttc *m, struct mqttc_stats *out);
+/* Publish retained `offline`, wait up to timeout_ms for it to be delivered,
+ * disconnect. Blocks the calling (loop) thread; call at shutdown only. */
+void mqttc_stop(struct mqttc *m, int timeout_ms);
+/* Free after mqttc_stop(); closes the uv_async handle. */
+void mqttc_free(struct mqttc *m);
+
+#endif
