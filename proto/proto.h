@@ -6,10 +6,27 @@
  * touches the network, a clock or a global: every function is pure and
  * thread-safe, so Paho's threads, the loop and the tests may all call it.
  *
- * Encoders return a malloc'd NUL-terminated string (caller frees) or NULL on
- * out-of-memory. Decoders return 0, or -1 with *reason set to a static string
- * that names the problem ("bad_json", "id: must be 1-64 of [A-Za-z0-9._:-]",
- * ...); the reason is what goes on the wire in a `rejected` event.
+ * Encoders return a malloc'd NUL-terminated string (caller free()s) or NULL
+ * on out-of-memory or when a value cannot be represented (an enum out of
+ * range, a non-finite number, a motion score outside 0..1). Encoders do not
+ * validate strings beyond that: they escape them. Timestamps print as exact
+ * integers.
+ *
+ * Decoders return 0, or -1 with *reason set to a static string that names
+ * the problem; the reason is what goes on the wire in a `rejected` event.
+ * Reasons (proto/README.md, "Reasons"):
+ *   empty_payload   nothing (or only whitespace) was sent
+ *   too_large       over PROTO_MAX_PAYLOAD bytes (PROTO_WS_MAX_MSG for ws)
+ *   bad_encoding    a NUL byte, invalid UTF-8, or a \u0000 escape
+ *   bad_json        not JSON (and not a bare word)
+ *   not_object      JSON, but not an object
+ *   unknown_action  a bare word or "action" string that names no action
+ *   missing_<f>     required member <f> absent          (missing_action, ...)
+ *   bad_<f>         member <f> of the wrong type/value  (bad_id, bad_ts, ...)
+ *   duplicate_<f>   member <f> given twice
+ *   unknown_type    (websocket) "type" is not "cmd" or "ping"
+ * Out-parameters are zeroed first; on failure they hold what was decoded
+ * before the failing field (see each decoder). reason may be NULL.
  */
 #ifndef IOD_PROTO_H
 #define IOD_PROTO_H
@@ -24,18 +41,24 @@
 #define PROTO_SITE_MAX 64
 #define PROTO_TOPIC_MAX 256
 #define PROTO_LOG_MAX 50              /* doses in feeder/log */
+#define PROTO_WS_MAX_MSG 4096         /* browser -> bridge message; over it: close 1009 */
+#define PROTO_WS_SUBPROTOCOL "iod.v1"
 
 /* ---- topics ---------------------------------------------------------- */
 
 /* "iod/<site>/<service>/<leaf>" into buf; leaf may be NULL for
- * "iod/<site>/<service>". Returns 0, or -1 if it does not fit. */
+ * "iod/<site>/<service>". Returns 0, or -1 if it does not fit (buf is then
+ * "") or a part is NULL/empty. Parts are not otherwise checked, so MQTT
+ * wildcards may be used to build subscriptions ("+", "#"); validate
+ * IOD_SITE once at start with proto_site_valid(). */
 int proto_topic(char *buf, size_t size, const char *site, const char *service, const char *leaf);
 /* "iod/<site>/alert" */
 int proto_topic_alert(char *buf, size_t size, const char *site);
 /* A site name is 1-64 of [A-Za-z0-9_-] (no MQTT wildcards or separators). */
 bool proto_site_valid(const char *site);
 /* Split "iod/<site>/<service>/<rest...>" into its parts (pointers into a
- * copy kept in the struct). -1 if the topic is not under iod/. */
+ * copy kept in the struct). -1 if the topic is not under iod/, is longer
+ * than PROTO_TOPIC_MAX-1, or has an empty site, service or leaf level. */
 struct proto_topic_parts {
 	char buf[PROTO_TOPIC_MAX];
 	const char *site, *service, *leaf; /* leaf: NULL when absent */
@@ -69,6 +92,12 @@ int proto_action_parse(const char *text, enum proto_action *out); /* 0 or -1 */
 #define PROTO_REASON_DAILY_LIMIT "daily_limit"
 #define PROTO_REASON_JOURNAL "journal_unavailable"
 #define PROTO_REASON_BUSY "busy"
+#define PROTO_REASON_EMPTY "empty_payload"
+#define PROTO_REASON_BAD_ENCODING "bad_encoding"
+#define PROTO_REASON_NOT_OBJECT "not_object"
+#define PROTO_REASON_UNKNOWN_ACTION "unknown_action"
+#define PROTO_REASON_NOT_AUTHORIZED "not_authorized"         /* websocket: no operator session */
+#define PROTO_REASON_BROKER_UNAVAILABLE "broker_unavailable" /* websocket: MQTT down */
 
 struct proto_feeder_cmd {
 	enum proto_action action;
@@ -76,13 +105,22 @@ struct proto_feeder_cmd {
 	char by[PROTO_BY_MAX + 1];   /* "" when absent */
 	int64_t ts_ms;               /* 0 when absent */
 	bool has_ts;
+	bool has_action;             /* decode: action was understood (also on failure) */
 };
 /* Accepts the bare words "feed", "home", "call" (surrounding whitespace
- * allowed) or the JSON object. Unknown members are ignored. */
+ * allowed; case matters) or the JSON object. Unknown members are ignored.
+ * Any other bare word is unknown_action; other non-JSON text is bad_json.
+ * Fields are checked in the order id, action, by, ts, so on failure out->id
+ * holds the id when it was valid and has_action tells whether out->action
+ * is meaningful: the `rejected` event can carry both. ts must be an integer
+ * 0..2^53-1 (bad_ts otherwise); `by` must pass proto_by_valid (bad_by). */
 int proto_feeder_cmd_decode(const void *payload, size_t len, struct proto_feeder_cmd *out,
 			    const char **reason);
 char *proto_feeder_cmd_encode(const struct proto_feeder_cmd *cmd); /* omits empty id/by, absent ts */
+/* 1-64 of [A-Za-z0-9._:-]. */
 bool proto_id_valid(const char *id);
+/* At most 64 bytes of valid UTF-8 with no control characters; "" is valid
+ * (means absent). */
 bool proto_by_valid(const char *by);
 
 enum proto_result { PROTO_RESULT_OK, PROTO_RESULT_REJECTED, PROTO_RESULT_DUPLICATE, PROTO_RESULT_FAILED };
@@ -131,6 +169,7 @@ int proto_feeder_log_decode(const void *payload, size_t len, struct proto_dose *
 
 enum proto_level { PROTO_LEVEL_INFO, PROTO_LEVEL_WARNING, PROTO_LEVEL_CRITICAL };
 const char *proto_level_name(enum proto_level l);
+int proto_level_parse(const char *text, enum proto_level *out); /* 0 or -1 */
 
 #define PROTO_ALERT_MISSED_DOSE "missed_dose"
 #define PROTO_ALERT_UNCERTAIN_DOSE "uncertain_dose"
@@ -190,7 +229,16 @@ struct proto_ws_cmd {
 	enum proto_action action;
 	char id[PROTO_ID_MAX + 1];
 };
+/* Checks type, id, action in that order; on failure out->id holds the id
+ * when it was valid (for the error frame). {"type":"ping"} is bad_type here:
+ * use proto_ws_msg_decode to accept both. Limit: PROTO_WS_MAX_MSG. */
 int proto_ws_cmd_decode(const void *payload, size_t len, struct proto_ws_cmd *out, const char **reason);
+
+enum proto_ws_type { PROTO_WS_CMD, PROTO_WS_PING };
+/* Any browser -> bridge message: "cmd" (cmd filled) or "ping". Reasons as
+ * above plus missing_type, bad_type, unknown_type. */
+int proto_ws_msg_decode(const void *payload, size_t len, enum proto_ws_type *type,
+			struct proto_ws_cmd *cmd, const char **reason);
 /* Bridge -> browser: {"type":"error","id":"...","reason":"..."} (id omitted when NULL/""). */
 char *proto_ws_error_encode(const char *id, const char *reason);
 

@@ -1,0 +1,228 @@
+/*
+ * payloads.c — info, alert, sensor reading, camera motion and camera/cmd.
+ */
+#include "proto.h"
+
+#include "internal.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+static const struct pj_field F_ACTION = PJ_FIELD("action");
+static const struct pj_field F_SOURCE = PJ_FIELD("source");
+static const struct pj_field F_LEVEL = PJ_FIELD("level");
+static const struct pj_field F_CODE = PJ_FIELD("code");
+static const struct pj_field F_MESSAGE = PJ_FIELD("message");
+static const struct pj_field F_TS = PJ_FIELD("ts");
+static const struct pj_field F_VALUE = PJ_FIELD("value");
+static const struct pj_field F_UNIT = PJ_FIELD("unit");
+static const struct pj_field F_SCORE = PJ_FIELD("score");
+
+/* ---- info ------------------------------------------------------------------ */
+
+char *proto_info_encode(const struct proto_info *info)
+{
+	cJSON *obj;
+
+	if (info->version == NULL || info->backend == NULL || (obj = cJSON_CreateObject()) == NULL)
+		return NULL;
+	if (!cJSON_AddStringToObject(obj, "version", info->version) ||
+	    !pj_add_int(obj, "since", info->since_ms) ||
+	    !cJSON_AddStringToObject(obj, "backend", info->backend)) {
+		cJSON_Delete(obj);
+		return NULL;
+	}
+	return pj_finish(obj);
+}
+
+/* ---- alert ------------------------------------------------------------------ */
+
+static bool nonempty_word(const char *s)
+{
+	return s[0] != '\0' && proto__word_valid(s);
+}
+
+char *proto_alert_encode(const struct proto_alert *a)
+{
+	const char *level = proto_level_name(a->level);
+	cJSON *obj;
+
+	if (level == NULL || (obj = cJSON_CreateObject()) == NULL)
+		return NULL;
+	if (!cJSON_AddStringToObject(obj, "source", a->source) ||
+	    !cJSON_AddStringToObject(obj, "level", level) ||
+	    !cJSON_AddStringToObject(obj, "code", a->code) ||
+	    !cJSON_AddStringToObject(obj, "message", a->message) ||
+	    !pj_add_int(obj, "ts", a->ts_ms)) {
+		cJSON_Delete(obj);
+		return NULL;
+	}
+	return pj_finish(obj);
+}
+
+int proto_alert_decode(const void *payload, size_t len, struct proto_alert *out, const char **reason)
+{
+	const char *dummy;
+	char level[16];
+	cJSON *root;
+	int rc = -1;
+
+	if (reason == NULL)
+		reason = &dummy;
+	memset(out, 0, sizeof(*out));
+	if (pj_check_envelope(payload, len, PROTO_MAX_PAYLOAD, reason) != 0)
+		return -1;
+	root = pj_parse_object(payload, len, reason);
+	if (root == NULL)
+		return -1;
+	if (pj_string(root, &F_SOURCE, true, out->source, sizeof(out->source), nonempty_word,
+		      reason) < 0 ||
+	    pj_string(root, &F_LEVEL, true, level, sizeof(level), NULL, reason) < 0)
+		goto out;
+	if (proto_level_parse(level, &out->level) != 0) {
+		*reason = F_LEVEL.bad;
+		goto out;
+	}
+	if (pj_string(root, &F_CODE, true, out->code, sizeof(out->code), nonempty_word, reason) < 0 ||
+	    pj_string(root, &F_MESSAGE, true, out->message, sizeof(out->message), proto__text_valid,
+		      reason) < 0 ||
+	    pj_ms(root, &F_TS, true, false, &out->ts_ms, reason) < 0)
+		goto out;
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* ---- sensor reading ------------------------------------------------------------ */
+
+char *proto_reading_encode(const struct proto_reading *r)
+{
+	cJSON *obj;
+
+	if (!isfinite(r->value) || (obj = cJSON_CreateObject()) == NULL)
+		return NULL;
+	if (!pj_add_number(obj, "value", r->value) ||
+	    !cJSON_AddStringToObject(obj, "unit", r->unit) || !pj_add_int(obj, "ts", r->ts_ms)) {
+		cJSON_Delete(obj);
+		return NULL;
+	}
+	return pj_finish(obj);
+}
+
+int proto_reading_decode(const void *payload, size_t len, struct proto_reading *out,
+			 const char **reason)
+{
+	const char *dummy;
+	cJSON *root;
+	int rc = -1;
+
+	if (reason == NULL)
+		reason = &dummy;
+	memset(out, 0, sizeof(*out));
+	if (pj_check_envelope(payload, len, PROTO_MAX_PAYLOAD, reason) != 0)
+		return -1;
+	root = pj_parse_object(payload, len, reason);
+	if (root == NULL)
+		return -1;
+	if (pj_number(root, &F_VALUE, true, -DBL_MAX, DBL_MAX, &out->value, reason) < 0 ||
+	    pj_string(root, &F_UNIT, true, out->unit, sizeof(out->unit), proto__text_valid,
+		      reason) < 0 ||
+	    pj_ms(root, &F_TS, true, false, &out->ts_ms, reason) < 0)
+		goto out;
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* ---- camera ---------------------------------------------------------------------- */
+
+char *proto_motion_encode(const struct proto_motion *m)
+{
+	cJSON *obj;
+
+	if (!isfinite(m->score) || m->score < 0 || m->score > 1 ||
+	    (obj = cJSON_CreateObject()) == NULL)
+		return NULL;
+	if (!pj_add_number(obj, "score", m->score) || !pj_add_int(obj, "ts", m->ts_ms)) {
+		cJSON_Delete(obj);
+		return NULL;
+	}
+	return pj_finish(obj);
+}
+
+int proto_motion_decode(const void *payload, size_t len, struct proto_motion *out, const char **reason)
+{
+	const char *dummy;
+	cJSON *root;
+	int rc = -1;
+
+	if (reason == NULL)
+		reason = &dummy;
+	memset(out, 0, sizeof(*out));
+	if (pj_check_envelope(payload, len, PROTO_MAX_PAYLOAD, reason) != 0)
+		return -1;
+	root = pj_parse_object(payload, len, reason);
+	if (root == NULL)
+		return -1;
+	if (pj_number(root, &F_SCORE, true, 0.0, 1.0, &out->score, reason) < 0 ||
+	    pj_ms(root, &F_TS, true, false, &out->ts_ms, reason) < 0)
+		goto out;
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+int proto_camera_cmd_decode(const void *payload, size_t len, const char **reason)
+{
+	const char *dummy;
+	const char *text = payload;
+	const cJSON *item;
+	char word[33];
+	cJSON *root;
+	int rc = -1;
+
+	if (reason == NULL)
+		reason = &dummy;
+	if (pj_check_envelope(payload, len, PROTO_MAX_PAYLOAD, reason) != 0)
+		return -1;
+	pj_trim(&text, &len);
+	if (len == 0) {
+		*reason = "empty_payload";
+		return -1;
+	}
+	if (proto__bare_word(text, len, word, sizeof(word))) {
+		if (strcmp(word, "snapshot") != 0) {
+			*reason = "unknown_action";
+			return -1;
+		}
+		return 0;
+	}
+	root = pj_parse_object(text, len, reason);
+	if (root == NULL)
+		return -1;
+	switch (pj_member(root, &F_ACTION, &item, reason)) {
+	case -1:
+		goto out;
+	case 0:
+		*reason = F_ACTION.missing;
+		goto out;
+	default:
+		break;
+	}
+	if (!cJSON_IsString(item) || item->valuestring == NULL) {
+		*reason = F_ACTION.bad;
+		goto out;
+	}
+	if (strcmp(item->valuestring, "snapshot") != 0) {
+		*reason = "unknown_action";
+		goto out;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	return rc;
+}
