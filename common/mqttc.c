@@ -1,0 +1,876 @@
+/*
+ * mqttc — MQTT client over Paho MQTTAsync, MQTT 5 (see mqttc.h).
+ *
+ * Two threads meet here. Paho's threads run the callbacks marked "Paho
+ * thread": they only copy what they were given into fields guarded by
+ * m->lock, then wake the loop with uv_async_send(). Everything else runs on
+ * the loop thread, which is the only one that calls Paho's connect,
+ * subscribe and disconnect, and the only one that calls the service back.
+ * Paho's own rule — never connect, destroy or wait inside a Paho callback —
+ * is therefore kept by construction.
+ */
+#include "mqttc.h"
+
+#include "cfg.h"
+#include "log.h"
+#include "loop.h"
+
+#include <MQTTAsync.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MQTTC_QUEUE_DEFAULT 1024
+#define MQTTC_BUFFERED_MAX 1000   /* publishes Paho holds while disconnected */
+#define MQTTC_BACKOFF_MIN_S 1
+#define MQTTC_BACKOFF_MAX_S 30
+#define MQTTC_KEEPALIVE_S 30
+#define MQTTC_CONNECT_TIMEOUT_S 10
+#define MQTTC_REASON_MAX 160
+
+/* One incoming message, copied on Paho's thread: payload then topic in data[]. */
+struct mqttc_item {
+	struct mqttc_item *next;
+	size_t len;
+	int qos;
+	bool retained;
+	int64_t received_ms;
+	char *topic;
+	char data[];
+};
+
+struct mqttc_sub {
+	struct mqttc_sub *next;
+	int qos;
+	bool no_local;
+	char filter[];
+};
+
+struct mqttc {
+	uv_loop_t *loop;
+	uv_async_t wake;   /* Paho thread -> loop */
+	uv_timer_t retry;  /* initial-connect back-off */
+	int open_handles;  /* wake + retry until both close callbacks ran */
+
+	MQTTAsync client;
+	char *url;
+	char *log_url;     /* url without any user:password@ */
+	char *client_id;
+	char *availability_topic;
+	char *user;
+	char *password;
+	char *ca_file, *cert_file, *key_file;
+	bool tls;
+	int session_expiry_s;
+	size_t queue_limit;
+	size_t max_payload;
+	mqttc_message_cb on_message;
+	mqttc_connected_cb on_connected;
+	void *arg;
+
+	MQTTAsync_connectOptions conn_opts;
+	MQTTAsync_willOptions will_opts;
+	MQTTAsync_SSLOptions ssl_opts;
+	MQTTProperties conn_props;
+
+	struct mqttc_sub *subs;
+	int backoff_s;
+	bool started;
+	bool stopped;
+	bool ever_connected;
+	bool connect_failure_logged;
+	bool dispatching;    /* inside on_message/on_connected */
+	bool free_requested; /* mqttc_free() called from inside a callback */
+
+	/* Guarded by lock: written on Paho's threads, read on the loop. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool closing;              /* no more uv_async_send */
+	bool connected;
+	unsigned pending_connects;  /* connected callbacks not yet handled */
+	bool pending_lost;
+	char lost_cause[MQTTC_REASON_MAX];
+	bool pending_connect_failed;
+	char connect_failure[MQTTC_REASON_MAX];
+	bool pending_disconnected;  /* the server sent DISCONNECT */
+	int disconnect_reason;
+	bool disconnect_done;       /* mqttc_stop's disconnect completed */
+	struct mqttc_item *q_head, *q_tail;
+	size_t q_len;
+	struct mqttc_stats stats;
+};
+
+static void on_wake(uv_async_t *handle);
+static void start_connect(struct mqttc *m);
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* "tcp://user:pw@host:1883" -> "tcp://host:1883": log lines never carry credentials. */
+static char *url_for_log(const char *url)
+{
+	const char *scheme_end = strstr(url, "://");
+	const char *host, *at, *slash;
+	char *out;
+
+	if (!scheme_end)
+		return strdup(url);
+	host = scheme_end + 3;
+	at = strchr(host, '@');
+	slash = strchr(host, '/');
+	if (!at || (slash && slash < at))
+		return strdup(url);
+	out = malloc(strlen(url) + 1);
+	if (!out)
+		return NULL;
+	memcpy(out, url, (size_t)(host - url));
+	strcpy(out + (host - url), at + 1);
+	return out;
+}
+
+static void copy_reason(char *dst, const char *text, int code)
+{
+	if (text && *text)
+		snprintf(dst, MQTTC_REASON_MAX, "%s", text);
+	else
+		snprintf(dst, MQTTC_REASON_MAX, "%s (%d)", MQTTAsync_strerror(code), code);
+}
+
+/* Wake the loop unless the client is being freed. Caller holds m->lock. */
+static void wake_locked(struct mqttc *m)
+{
+	if (!m->closing)
+		uv_async_send(&m->wake);
+}
+
+/* ---- Paho thread callbacks ---------------------------------------------- */
+
+/* Paho thread. Copy topic and payload, queue, wake the loop, return 1 (the
+ * message is ours; Paho's copy is freed here). */
+static int on_message_arrived(void *context, char *topic_name, int topic_len,
+			      MQTTAsync_message *msg)
+{
+	struct mqttc *m = context;
+	size_t tlen = topic_len > 0 ? (size_t)topic_len : strlen(topic_name);
+	size_t plen = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
+	struct mqttc_item *it = NULL;
+	bool oversize = m->max_payload > 0 && plen > m->max_payload;
+
+	if (!oversize) {
+		it = malloc(sizeof(*it) + plen + 1 + tlen + 1);
+		if (it) {
+			it->next = NULL;
+			it->len = plen;
+			it->qos = msg->qos;
+			it->retained = msg->retained != 0;
+			it->received_ms = loop_wall_ms();
+			if (plen)
+				memcpy(it->data, msg->payload, plen);
+			it->data[plen] = '\0';
+			it->topic = it->data + plen + 1;
+			memcpy(it->topic, topic_name, tlen);
+			it->topic[tlen] = '\0';
+		}
+	}
+	MQTTAsync_freeMessage(&msg);
+	MQTTAsync_free(topic_name);
+
+	pthread_mutex_lock(&m->lock);
+	m->stats.messages_in++;
+	if (oversize) {
+		m->stats.messages_oversize++;
+	} else if (!it || m->closing) {
+		m->stats.messages_dropped++;
+		free(it);
+	} else {
+		if (m->q_len >= m->queue_limit) {
+			struct mqttc_item *old = m->q_head;
+			m->q_head = old->next;
+			if (!m->q_head)
+				m->q_tail = NULL;
+			m->q_len--;
+			free(old);
+			m->stats.messages_dropped++;
+		}
+		if (m->q_tail)
+			m->q_tail->next = it;
+		else
+			m->q_head = it;
+		m->q_tail = it;
+		m->q_len++;
+		if (m->q_len > m->stats.queue_high_water)
+			m->stats.queue_high_water = m->q_len;
+		wake_locked(m);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return 1;
+}
+
+/* Paho thread: a connect succeeded (the first or an automatic reconnect). */
+static void on_connected_paho(void *context, char *cause)
+{
+	struct mqttc *m = context;
+
+	(void)cause;
+	pthread_mutex_lock(&m->lock);
+	m->connected = true;
+	m->pending_connects++;
+	m->stats.connects++;
+	wake_locked(m);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Paho thread: the connection dropped; Paho reconnects by itself. */
+static void on_connection_lost(void *context, char *cause)
+{
+	struct mqttc *m = context;
+
+	pthread_mutex_lock(&m->lock);
+	m->connected = false;
+	if (!m->pending_lost) {
+		m->pending_lost = true;
+		snprintf(m->lost_cause, sizeof(m->lost_cause), "%s",
+			 cause && *cause ? cause : "connection closed");
+	}
+	wake_locked(m);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Paho thread: the broker sent an MQTT 5 DISCONNECT. */
+static void on_disconnected_paho(void *context, MQTTProperties *props, enum MQTTReasonCodes rc)
+{
+	struct mqttc *m = context;
+
+	(void)props;
+	pthread_mutex_lock(&m->lock);
+	m->connected = false;
+	m->pending_disconnected = true;
+	m->disconnect_reason = (int)rc;
+	wake_locked(m);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Paho thread: an initial connect failed; the loop schedules the retry. */
+static void on_connect_failure(void *context, MQTTAsync_failureData5 *resp)
+{
+	struct mqttc *m = context;
+
+	pthread_mutex_lock(&m->lock);
+	m->pending_connect_failed = true;
+	if (resp && resp->reasonCode >= MQTTREASONCODE_UNSPECIFIED_ERROR)
+		snprintf(m->connect_failure, sizeof(m->connect_failure), "%s (reason %d)",
+			 MQTTReasonCode_toString(resp->reasonCode), (int)resp->reasonCode);
+	else
+		copy_reason(m->connect_failure, resp ? resp->message : NULL,
+			    resp ? resp->code : MQTTASYNC_FAILURE);
+	wake_locked(m);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Paho thread: a publish was not delivered. */
+static void on_publish_failure(void *context, MQTTAsync_failureData5 *resp)
+{
+	struct mqttc *m = context;
+
+	(void)resp;
+	pthread_mutex_lock(&m->lock);
+	m->stats.publish_failed++;
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Paho thread: a subscription was refused. The context is the mqttc_sub,
+ * which lives until mqttc_free(), after Paho is destroyed. */
+static void on_subscribe_failure(void *context, MQTTAsync_failureData5 *resp)
+{
+	struct mqttc_sub *sub = context;
+
+	log_warn("subscribe '%s' refused: %s (reason %d, code %d)", sub->filter,
+		 resp ? MQTTReasonCode_toString(resp->reasonCode) : "?",
+		 resp ? (int)resp->reasonCode : -1, resp ? resp->code : -1);
+}
+
+/* Paho thread: mqttc_stop's disconnect finished, either way. */
+static void on_disconnect_done(struct mqttc *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->disconnect_done = true;
+	pthread_cond_signal(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void on_disconnect_ok(void *context, MQTTAsync_successData5 *resp)
+{
+	(void)resp;
+	on_disconnect_done(context);
+}
+
+static void on_disconnect_fail(void *context, MQTTAsync_failureData5 *resp)
+{
+	(void)resp;
+	on_disconnect_done(context);
+}
+
+/* ---- loop thread ---------------------------------------------------------- */
+
+static void subscribe_one(struct mqttc *m, struct mqttc_sub *sub)
+{
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	int rc;
+
+	ro.context = sub;
+	ro.onFailure5 = on_subscribe_failure;
+	/* Always retain-as-published: a service must see the retained flag on
+	 * live messages too (the feeder refuses retained commands). */
+	ro.subscribeOptions.retainAsPublished = 1;
+	ro.subscribeOptions.noLocal = sub->no_local ? 1 : 0;
+	rc = MQTTAsync_subscribe(m->client, sub->filter, sub->qos, &ro);
+	if (rc != MQTTASYNC_SUCCESS)
+		log_warn("subscribe '%s': %s", sub->filter, MQTTAsync_strerror(rc));
+}
+
+static int publish_raw(struct mqttc *m, const char *topic, const void *payload, size_t len,
+		       int qos, bool retain, MQTTAsync_token *token)
+{
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	MQTTAsync_message msg = MQTTAsync_message_initializer;
+	int rc;
+
+	if (len > (size_t)INT32_MAX)
+		return -1;
+	ro.context = m;
+	ro.onFailure5 = on_publish_failure;
+	msg.payload = (void *)payload;
+	msg.payloadlen = (int)len;
+	msg.qos = qos;
+	msg.retained = retain ? 1 : 0;
+	/* Paho copies topic and payload before it returns. */
+	rc = MQTTAsync_sendMessage(m->client, topic, &msg, &ro);
+	if (rc != MQTTASYNC_SUCCESS) {
+		pthread_mutex_lock(&m->lock);
+		m->stats.publish_failed++;
+		pthread_mutex_unlock(&m->lock);
+		log_debug("publish '%s': %s", topic, MQTTAsync_strerror(rc));
+		return -1;
+	}
+	if (token)
+		*token = ro.token;
+	return 0;
+}
+
+/* After every (re)connect: online, resubscribe, then the service. */
+static void handle_connected(struct mqttc *m)
+{
+	if (m->ever_connected)
+		log_info("reconnected to %s", m->log_url);
+	else
+		log_info("connected to %s as %s", m->log_url, m->client_id);
+	m->ever_connected = true;
+	m->connect_failure_logged = false;
+	m->backoff_s = MQTTC_BACKOFF_MIN_S;
+	if (m->availability_topic)
+		publish_raw(m, m->availability_topic, "online", strlen("online"), 1, true, NULL);
+	for (struct mqttc_sub *s = m->subs; s; s = s->next)
+		subscribe_one(m, s);
+	if (m->on_connected)
+		m->on_connected(m->arg);
+}
+
+static void on_retry_timer(uv_timer_t *t)
+{
+	struct mqttc *m = t->data;
+
+	if (!m->stopped)
+		start_connect(m);
+}
+
+static void handle_connect_failed(struct mqttc *m, const char *why)
+{
+	if (m->stopped)
+		return;
+	if (!m->connect_failure_logged) {
+		log_warn("cannot connect to %s: %s; retrying with back-off up to %d s", m->log_url,
+			 why, MQTTC_BACKOFF_MAX_S);
+		m->connect_failure_logged = true;
+	} else {
+		log_debug("connect to %s failed: %s; next try in %d s", m->log_url, why,
+			  m->backoff_s);
+	}
+	uv_timer_start(&m->retry, on_retry_timer, (uint64_t)m->backoff_s * 1000, 0);
+	m->backoff_s *= 2;
+	if (m->backoff_s > MQTTC_BACKOFF_MAX_S)
+		m->backoff_s = MQTTC_BACKOFF_MAX_S;
+}
+
+
+/* The loop's side of the hand-over: status first, then the messages in
+ * arrival order. A callback may call mqttc_free(); then the rest is dropped. */
+static void on_wake(uv_async_t *handle)
+{
+	struct mqttc *m = handle->data;
+	struct mqttc_item *items;
+	unsigned connects;
+	bool lost, failed, disconnected;
+	char lost_cause[MQTTC_REASON_MAX], failure[MQTTC_REASON_MAX];
+	int disc_reason;
+
+	pthread_mutex_lock(&m->lock);
+	connects = m->pending_connects;
+	lost = m->pending_lost;
+	failed = m->pending_connect_failed;
+	disconnected = m->pending_disconnected;
+	disc_reason = m->disconnect_reason;
+	memcpy(lost_cause, m->lost_cause, sizeof(lost_cause));
+	memcpy(failure, m->connect_failure, sizeof(failure));
+	m->pending_connects = 0;
+	m->pending_lost = m->pending_connect_failed = m->pending_disconnected = false;
+	items = m->q_head;
+	m->q_head = m->q_tail = NULL;
+	m->q_len = 0;
+	pthread_mutex_unlock(&m->lock);
+
+	if (m->stopped)
+		goto drop;
+	if (disconnected)
+		log_warn("broker %s sent DISCONNECT: %s (reason %d)", m->log_url,
+			 MQTTReasonCode_toString((enum MQTTReasonCodes)disc_reason), disc_reason);
+	if (lost)
+		log_warn("connection to %s lost: %s; reconnecting", m->log_url, lost_cause);
+	if (failed && !connects)
+		handle_connect_failed(m, failure);
+	m->dispatching = true;
+	if (connects) {
+		handle_connected(m);
+		if (m->free_requested)
+			goto drop;
+	}
+	while (items) {
+		struct mqttc_item *it = items;
+		struct mqttc_message msg = {
+			.topic = it->topic,
+			.payload = it->data,
+			.len = it->len,
+			.qos = it->qos,
+			.retained = it->retained,
+			.received_ms = it->received_ms,
+		};
+		items = it->next;
+		if (m->on_message)
+			m->on_message(m->arg, &msg);
+		free(it);
+		if (m->free_requested || m->stopped)
+			goto drop;
+	}
+drop:
+	m->dispatching = false;
+	while (items) {
+		struct mqttc_item *it = items;
+		items = it->next;
+		free(it);
+	}
+	if (m->free_requested) {
+		m->free_requested = false;
+		mqttc_free(m);
+	}
+}
+
+/* ---- public API ------------------------------------------------------------ */
+
+static int setup_connect_options(struct mqttc *m)
+{
+	MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer5;
+	MQTTAsync_willOptions wo = MQTTAsync_willOptions_initializer;
+	MQTTAsync_SSLOptions so = MQTTAsync_SSLOptions_initializer;
+	MQTTProperties props = MQTTProperties_initializer;
+
+	m->conn_opts = co;
+	m->will_opts = wo;
+	m->ssl_opts = so;
+	m->conn_props = props;
+
+	m->conn_opts.keepAliveInterval = MQTTC_KEEPALIVE_S;
+	m->conn_opts.connectTimeout = MQTTC_CONNECT_TIMEOUT_S;
+	m->conn_opts.automaticReconnect = 1;
+	m->conn_opts.minRetryInterval = MQTTC_BACKOFF_MIN_S;
+	m->conn_opts.maxRetryInterval = MQTTC_BACKOFF_MAX_S;
+	m->conn_opts.onFailure5 = on_connect_failure;
+	m->conn_opts.context = m;
+	m->conn_opts.username = m->user;
+	m->conn_opts.password = m->password;
+	if (m->session_expiry_s > 0) {
+		MQTTProperty p;
+		memset(&p, 0, sizeof(p));
+		p.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
+		p.value.integer4 = (unsigned int)m->session_expiry_s;
+		if (MQTTProperties_add(&m->conn_props, &p) != 0)
+			return -1;
+		m->conn_opts.cleanstart = 0;
+		m->conn_opts.connectProperties = &m->conn_props;
+	} else {
+		m->conn_opts.cleanstart = 1;
+	}
+	if (m->availability_topic) {
+		m->will_opts.topicName = m->availability_topic;
+		m->will_opts.message = "offline";
+		m->will_opts.retained = 1;
+		m->will_opts.qos = 1;
+		m->conn_opts.will = &m->will_opts;
+	}
+	if (m->tls) {
+		m->ssl_opts.trustStore = m->ca_file;
+		m->ssl_opts.keyStore = m->cert_file;
+		m->ssl_opts.privateKey = m->key_file;
+		m->ssl_opts.enableServerCertAuth = 1;
+		m->ssl_opts.verify = 1;
+		m->conn_opts.ssl = &m->ssl_opts;
+	}
+	return 0;
+}
+
+static void start_connect(struct mqttc *m)
+{
+	int rc = MQTTAsync_connect(m->client, &m->conn_opts);
+
+	if (rc != MQTTASYNC_SUCCESS) {
+		char why[MQTTC_REASON_MAX];
+		copy_reason(why, NULL, rc);
+		handle_connect_failed(m, why);
+	}
+}
+
+static void free_fields(struct mqttc *m)
+{
+	while (m->subs) {
+		struct mqttc_sub *s = m->subs;
+		m->subs = s->next;
+		free(s);
+	}
+	while (m->q_head) {
+		struct mqttc_item *it = m->q_head;
+		m->q_head = it->next;
+		free(it);
+	}
+	MQTTProperties_free(&m->conn_props);
+	free(m->url);
+	free(m->log_url);
+	free(m->client_id);
+	free(m->availability_topic);
+	free(m->user);
+	if (m->password) {
+		/* Not a secret-safe wipe, but the copy does not outlive us. */
+		memset(m->password, 0, strlen(m->password));
+		free(m->password);
+	}
+	free(m->ca_file);
+	free(m->cert_file);
+	free(m->key_file);
+	pthread_cond_destroy(&m->cond);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqttc_options *opts)
+{
+	MQTTAsync_createOptions cro = MQTTAsync_createOptions_initializer5;
+	const char *url = cfg_str(cfg, "IOD_MQTT_URL");
+	struct mqttc *m;
+	int rc;
+
+	if (!opts || !opts->client_id || !*opts->client_id) {
+		log_error("mqtt: a client id is required");
+		return NULL;
+	}
+	if (!url || !*url) {
+		log_error("IOD_MQTT_URL: empty");
+		return NULL;
+	}
+	if (!(has_prefix(url, "tcp://") || has_prefix(url, "mqtt://") ||
+	      has_prefix(url, "ssl://") || has_prefix(url, "mqtts://") ||
+	      has_prefix(url, "ws://") || has_prefix(url, "wss://"))) {
+		log_error("IOD_MQTT_URL: '%s' must start with tcp://, ssl://, mqtts://, ws:// or "
+			  "wss://", url);
+		return NULL;
+	}
+	if (opts->session_expiry_s < 0) {
+		log_error("mqtt: session_expiry_s must not be negative");
+		return NULL;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->cond, NULL);
+	m->loop = loop;
+	m->url = strdup(url);
+	m->log_url = url_for_log(url);
+	m->client_id = strdup(opts->client_id);
+	m->availability_topic = dup_or_null(opts->availability_topic);
+	m->user = dup_or_null(cfg_str(cfg, "IOD_MQTT_USER"));
+	m->password = dup_or_null(cfg_str(cfg, "IOD_MQTT_PASSWORD"));
+	m->ca_file = dup_or_null(cfg_str(cfg, "IOD_MQTT_CA_FILE"));
+	m->cert_file = dup_or_null(cfg_str(cfg, "IOD_MQTT_CERT_FILE"));
+	m->key_file = dup_or_null(cfg_str(cfg, "IOD_MQTT_KEY_FILE"));
+	m->tls = has_prefix(url, "ssl://") || has_prefix(url, "mqtts://") ||
+		 has_prefix(url, "wss://");
+	m->session_expiry_s = opts->session_expiry_s;
+	m->queue_limit = opts->queue_limit ? opts->queue_limit : MQTTC_QUEUE_DEFAULT;
+	m->max_payload = opts->max_payload;
+	m->on_message = opts->on_message;
+	m->on_connected = opts->on_connected;
+	m->arg = opts->arg;
+	m->backoff_s = MQTTC_BACKOFF_MIN_S;
+	if (!m->url || !m->log_url || !m->client_id ||
+	    (opts->availability_topic && !m->availability_topic) ||
+	    (cfg_str(cfg, "IOD_MQTT_USER") && !m->user) ||
+	    (cfg_str(cfg, "IOD_MQTT_PASSWORD") && !m->password) ||
+	    (cfg_str(cfg, "IOD_MQTT_CA_FILE") && !m->ca_file) ||
+	    (cfg_str(cfg, "IOD_MQTT_CERT_FILE") && !m->cert_file) ||
+	    (cfg_str(cfg, "IOD_MQTT_KEY_FILE") && !m->key_file)) {
+		log_error("mqtt: out of memory");
+		free_fields(m);
+		return NULL;
+	}
+	if (!m->tls && (m->ca_file || m->cert_file || m->key_file))
+		log_warn("IOD_MQTT_CA_FILE/_CERT_FILE/_KEY_FILE are ignored: %s is not ssl://, "
+			 "mqtts:// or wss://",
+			 m->log_url);
+	if (m->password && !m->user)
+		log_warn("IOD_MQTT_PASSWORD is set but IOD_MQTT_USER is not");
+	if (setup_connect_options(m) < 0) {
+		log_error("mqtt: cannot set connect properties");
+		free_fields(m);
+		return NULL;
+	}
+
+	cro.sendWhileDisconnected = 1;
+	cro.allowDisconnectedSendAtAnyTime = 1;
+	cro.maxBufferedMessages = MQTTC_BUFFERED_MAX;
+	cro.deleteOldestMessages = 1;
+	/* "mqtt://" is our alias for tcp:// (Paho does not know it). */
+	if (has_prefix(url, "mqtt://")) {
+		char *tcp = malloc(strlen(url) + 1);
+		if (!tcp) {
+			free_fields(m);
+			return NULL;
+		}
+		sprintf(tcp, "tcp://%s", url + strlen("mqtt://"));
+		free(m->url);
+		m->url = tcp;
+	}
+	rc = MQTTAsync_createWithOptions(&m->client, m->url, m->client_id,
+					 MQTTCLIENT_PERSISTENCE_NONE, NULL, &cro);
+	if (rc != MQTTASYNC_SUCCESS) {
+		log_error("mqtt client for %s: %s", m->log_url, MQTTAsync_strerror(rc));
+		free_fields(m);
+		return NULL;
+	}
+	rc = MQTTAsync_setCallbacks(m->client, m, on_connection_lost, on_message_arrived, NULL);
+	if (rc == MQTTASYNC_SUCCESS)
+		rc = MQTTAsync_setConnected(m->client, m, on_connected_paho);
+	if (rc == MQTTASYNC_SUCCESS)
+		rc = MQTTAsync_setDisconnected(m->client, m, on_disconnected_paho);
+	if (rc != MQTTASYNC_SUCCESS) {
+		log_error("mqtt callbacks: %s", MQTTAsync_strerror(rc));
+		MQTTAsync_destroy(&m->client);
+		free_fields(m);
+		return NULL;
+	}
+	rc = uv_async_init(loop, &m->wake, on_wake);
+	if (rc < 0) {
+		log_error("uv_async_init: %s", uv_strerror(rc));
+		MQTTAsync_destroy(&m->client);
+		free_fields(m);
+		return NULL;
+	}
+	m->wake.data = m;
+	m->open_handles++;
+	uv_timer_init(loop, &m->retry);
+	m->retry.data = m;
+	m->open_handles++;
+	return m;
+}
+
+int mqttc_subscribe(struct mqttc *m, const char *filter, int qos, bool no_local)
+{
+	struct mqttc_sub *s;
+	size_t n;
+	bool connected;
+
+	if (!m || !filter || !*filter || qos < 0 || qos > 2)
+		return -1;
+	n = strlen(filter);
+	s = malloc(sizeof(*s) + n + 1);
+	if (!s)
+		return -1;
+	memcpy(s->filter, filter, n + 1);
+	s->qos = qos;
+	s->no_local = no_local;
+	s->next = NULL;
+	/* Keep the order of the calls: append. */
+	if (!m->subs) {
+		m->subs = s;
+	} else {
+		struct mqttc_sub *t = m->subs;
+		while (t->next)
+			t = t->next;
+		t->next = s;
+	}
+	pthread_mutex_lock(&m->lock);
+	/* A pending connect event will subscribe everything anyway. */
+	connected = m->connected && m->pending_connects == 0;
+	pthread_mutex_unlock(&m->lock);
+	if (connected && m->ever_connected)
+		subscribe_one(m, s);
+	return 0;
+}
+
+int mqttc_start(struct mqttc *m)
+{
+	if (!m || m->started || m->stopped)
+		return -1;
+	m->started = true;
+	log_info("connecting to %s as %s", m->log_url, m->client_id);
+	start_connect(m);
+	return 0;
+}
+
+int mqttc_publish(struct mqttc *m, const char *topic, const void *payload, size_t len, int qos,
+		  bool retain)
+{
+	if (!m || !topic || !*topic || (!payload && len) || qos < 0 || qos > 2 || m->stopped)
+		return -1;
+	return publish_raw(m, topic, payload ? payload : "", len, qos, retain, NULL);
+}
+
+int mqttc_publish_str(struct mqttc *m, const char *topic, const char *text, int qos, bool retain)
+{
+	if (!text)
+		return -1;
+	return mqttc_publish(m, topic, text, strlen(text), qos, retain);
+}
+
+bool mqttc_is_connected(const struct mqttc *m)
+{
+	struct mqttc *mm = (struct mqttc *)m;
+	bool c;
+
+	if (!m)
+		return false;
+	pthread_mutex_lock(&mm->lock);
+	c = mm->connected;
+	pthread_mutex_unlock(&mm->lock);
+	return c;
+}
+
+void mqttc_get_stats(const struct mqttc *m, struct mqttc_stats *out)
+{
+	struct mqttc *mm = (struct mqttc *)m;
+
+	pthread_mutex_lock(&mm->lock);
+	*out = mm->stats;
+	pthread_mutex_unlock(&mm->lock);
+}
+
+/* Wait until mqttc_stop's disconnect completes or the deadline passes. */
+static void wait_disconnect(struct mqttc *m, int timeout_ms)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&m->lock);
+	while (!m->disconnect_done)
+		if (pthread_cond_timedwait(&m->cond, &m->lock, &deadline) != 0)
+			break;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mqttc_stop(struct mqttc *m, int timeout_ms)
+{
+	MQTTAsync_disconnectOptions dopts = MQTTAsync_disconnectOptions_initializer5;
+	MQTTAsync_token token = 0;
+	int64_t start = loop_mono_ms();
+	int rc;
+
+	if (!m || m->stopped)
+		return;
+	m->stopped = true;
+	if (timeout_ms < 0)
+		timeout_ms = 0;
+	uv_timer_stop(&m->retry);
+	if (mqttc_is_connected(m) && m->availability_topic &&
+	    publish_raw(m, m->availability_topic, "offline", strlen("offline"), 1, true, &token) ==
+		    0) {
+		rc = MQTTAsync_waitForCompletion(m->client, token, (unsigned long)timeout_ms);
+		if (rc != MQTTASYNC_SUCCESS)
+			log_warn("offline not confirmed by %s: %s", m->log_url,
+				 MQTTAsync_strerror(rc));
+	}
+	timeout_ms -= (int)(loop_mono_ms() - start);
+	if (timeout_ms < 100)
+		timeout_ms = 100;
+	dopts.timeout = timeout_ms;
+	dopts.context = m;
+	dopts.onSuccess5 = on_disconnect_ok;
+	dopts.onFailure5 = on_disconnect_fail;
+	/* Reason 0: a normal disconnect, so the broker discards the will. */
+	rc = MQTTAsync_disconnect(m->client, &dopts);
+	if (rc == MQTTASYNC_SUCCESS)
+		wait_disconnect(m, timeout_ms);
+	pthread_mutex_lock(&m->lock);
+	m->closing = true;
+	m->connected = false;
+	pthread_mutex_unlock(&m->lock);
+	MQTTAsync_destroy(&m->client);
+	log_info("disconnected from %s", m->log_url);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	struct mqttc *m = h->data;
+
+	if (--m->open_handles == 0)
+		free_fields(m);
+}
+
+static void release(struct mqttc *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->closing = true;
+	pthread_mutex_unlock(&m->lock);
+	if (m->client)
+		MQTTAsync_destroy(&m->client);
+	uv_close((uv_handle_t *)&m->wake, on_handle_closed);
+	uv_close((uv_handle_t *)&m->retry, on_handle_closed);
+}
+
+void mqttc_free(struct mqttc *m)
+{
+	if (!m)
+		return;
+	if (m->dispatching) {
+		m->free_requested = true;
+		return;
+	}
+	if (!m->stopped) {
+		/* Freed without a stop: drop the connection without `offline`;
+		 * the broker's will says so instead. */
+		m->stopped = true;
+		uv_timer_stop(&m->retry);
+	}
+	release(m);
+}
