@@ -241,5 +241,20 @@ int proto_ws_msg_decode(const void *payload, size_t len, enum proto_ws_type *typ
 			struct proto_ws_cmd *cmd, const char **reason);
 /* Bridge -> browser: {"type":"error","id":"...","reason":"..."} (id omitted when NULL/""). */
 char *proto_ws_error_encode(const char *id, const char *reason);
+/* Bridge -> browser, the other frames (same ownership rules as every
+ * encoder). {"type":"hello","site","operator","version","ts"}: */
+char *proto_ws_hello_encode(const char *site, bool is_operator, const char *version, int64_t ts_ms);
+char *proto_ws_ack_encode(const char *id);       /* {"type":"ack","id"} */
+char *proto_ws_pong_encode(int64_t ts_ms);       /* {"type":"pong","ts"} */
+char *proto_ws_ready_encode(void);               /* {"type":"ready"} */
+/* {"topic","payload","ts"}: payload embedded as-is when it is one JSON value
+ * in valid UTF-8 (surrounding whitespace dropped), else as a JSON string
+ * (NUL bytes and invalid UTF-8 replaced by U+FFFD, so the text frame is
+ * always valid UTF-8). Any size; the caller enforces limits. */
+char *proto_ws_message_encode(const char *topic, const void *payload, size_t len, int64_t ts_ms);
+/* {"type":"history","topic","points":[[ts_ms,value],...]}; a non-finite
+ * value is written as null (a gap in the chart). */
+char *proto_ws_history_encode(const char *topic, const int64_t *ts_ms, const double *values,
+			      size_t n);
 
 #endif
