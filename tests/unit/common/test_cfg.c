@@ -1,0 +1,618 @@
+/*
+ * cfg: layering (default < env < flag), every type, durations, the exact
+ * one-line errors, secrets from files, --help/--version, site validation.
+ * Criterion runs every test in its own process, so setenv() does not leak.
+ */
+#include "capture.h"
+#include "cfg.h"
+
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct cfg_option feeder_opts[] = {
+	{"IOD_FEEDER_MAX_DAILY", CFG_INT, "3", "doses per day at most", 1, 24, 0},
+	{"IOD_FEEDER_MIN_INTERVAL", CFG_DURATION, "6h", "minimum time between doses", 60 * 1000,
+	 48LL * 3600 * 1000, 0},
+	{"IOD_FEEDER_CMD_TTL", CFG_DURATION, "60s", "commands older than this are refused", 0, 0,
+	 0},
+	{"IOD_FEEDER_SCHEDULE", CFG_STRING, "07:00,15:00,23:00", "dose times", 0, 0, 0},
+	{"IOD_FEEDER_PUBLIC", CFG_BOOL, "0", "a boolean", 0, 0, 0},
+	{"IOD_FEEDER_OFFSET", CFG_INT, "-5", "an unbounded integer", 0, 0, 0},
+	{"IOD_FEEDER_TOKEN", CFG_STRING, NULL, "a secret of the service", 0, 0, CFG_F_SECRET},
+};
+#define N_FEEDER_OPTS (sizeof(feeder_opts) / sizeof(feeder_opts[0]))
+
+/* cfg_load with a NULL-terminated argument list after the program name. */
+static struct cfg *load(int *code, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+	char *a;
+
+	argv[argc++] = "iod-feeder";
+	va_start(ap, code);
+	while ((a = va_arg(ap, char *)) != NULL && argc < 31)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	return cfg_load("feeder", "iod-feeder", feeder_opts, N_FEEDER_OPTS, argc, argv, code);
+}
+
+/* Load expecting failure; returns the stderr text (caller frees). */
+static char *load_error(const char *first, ...)
+{
+	char *argv[32];
+	int argc = 0, code = -1;
+	struct capture cap;
+	struct cfg *cfg;
+	va_list ap;
+	char *a;
+
+	argv[argc++] = "iod-feeder";
+	if (first) {
+		argv[argc++] = (char *)first;
+		va_start(ap, first);
+		while ((a = va_arg(ap, char *)) != NULL && argc < 31)
+			argv[argc++] = a;
+		va_end(ap);
+	}
+	argv[argc] = NULL;
+	capture_start(&cap, 2);
+	cfg = cfg_load("feeder", "iod-feeder", feeder_opts, N_FEEDER_OPTS, argc, argv, &code);
+	char *err = capture_end(&cap);
+	cr_assert_null(cfg, "expected a refusal, stderr: %s", err);
+	cr_assert_eq(code, 2);
+	return err;
+}
+
+static void assert_error(char *err, const char *expected)
+{
+	cr_assert_str_eq(err, expected);
+	free(err);
+}
+
+static char *write_temp(const char *content)
+{
+	char *path = strdup("/tmp/iod-cfg-test-XXXXXX");
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, content, strlen(content)), (ssize_t)strlen(content));
+	close(fd);
+	return path;
+}
+
+/* ---- layering ------------------------------------------------------------ */
+
+Test(cfg, defaults, .timeout = 10)
+{
+	int code = -1;
+	struct cfg *cfg = load(&code, NULL);
+
+	cr_assert_not_null(cfg);
+	cr_assert_eq(code, 0);
+	cr_assert_str_eq(cfg_service(cfg), "feeder");
+	cr_assert_eq(cfg_int(cfg, "IOD_FEEDER_MAX_DAILY"), 3);
+	cr_assert_eq(cfg_int(cfg, "IOD_FEEDER_OFFSET"), -5);
+	cr_assert_eq(cfg_duration_ms(cfg, "IOD_FEEDER_MIN_INTERVAL"), 6LL * 3600 * 1000);
+	cr_assert_eq(cfg_duration_ms(cfg, "IOD_FEEDER_CMD_TTL"), 60000);
+	cr_assert_eq(cfg_bool(cfg, "IOD_FEEDER_PUBLIC"), false);
+	cr_assert_str_eq(cfg_str(cfg, "IOD_FEEDER_SCHEDULE"), "07:00,15:00,23:00");
+	cr_assert_str_eq(cfg_str(cfg, "IOD_MQTT_URL"), "tcp://localhost:1883");
+	cr_assert_str_eq(cfg_str(cfg, "IOD_SITE"), "home");
+	cr_assert_str_eq(cfg_str(cfg, "IOD_DATA_DIR"), "./var/feeder");
+	cr_assert_str_eq(cfg_str(cfg, "IOD_LOG_LEVEL"), "info");
+	cr_assert_null(cfg_str(cfg, "IOD_MQTT_USER"));
+	cr_assert_null(cfg_str(cfg, "IOD_MQTT_PASSWORD"));
+	cr_assert_null(cfg_str(cfg, "IOD_MQTT_CA_FILE"));
+	cr_assert_null(cfg_str(cfg, "IOD_MQTT_CERT_FILE"));
+	cr_assert_null(cfg_str(cfg, "IOD_MQTT_KEY_FILE"));
+	cr_assert_null(cfg_str(cfg, "IOD_FEEDER_TOKEN"));
+	/* cfg_str reads any type as its text. */
+	cr_assert_str_eq(cfg_str(cfg, "IOD_FEEDER_MIN_INTERVAL"), "6h");
+	cfg_free(cfg);
+}
+
+Test(cfg, env_beats_default, .timeout = 10)
+{
+	int code = -1;
+	struct cfg *cfg;
+
+	setenv("IOD_FEEDER_MAX_DAILY", "5", 1);
+	setenv("IOD_FEEDER_MIN_INTERVAL", "15m", 1);
+	setenv("IOD_FEEDER_PUBLIC", "yes", 1);
+	setenv("IOD_MQTT_URL", "tcp://10.0.0.2:1884", 1);
+	setenv("IOD_SITE", "barn", 1);
+	setenv("IOD_DATA_DIR", "/srv/iod", 1);
+	cfg = load(&code, NULL);
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg_int(cfg, "IOD_FEEDER_MAX_DAILY"), 5);
+	cr_assert_eq(cfg_duration_ms(cfg, "IOD_FEEDER_MIN_INTERVAL"), 15 * 60 * 1000);
+	cr_assert_eq(cfg_bool(cfg, "IOD_FEEDER_PUBLIC"), true);
+	cr_assert_str_eq(cfg_str(cfg, "IOD_MQTT_URL"), "tcp://10.0.0.2:1884");
+	cr_assert_str_eq(cfg_str(cfg, "IOD_SITE"), "barn");
+	cr_assert_str_eq(cfg_str(cfg, "IOD_DATA_DIR"), "/srv/iod");
+	cfg_free(cfg);
+}
+
+Test(cfg, flag_beats_env, .timeout = 10)
+{
+	int code = -1;
+	struct cfg *cfg;
+
+	setenv("IOD_FEEDER_MAX_DAILY", "5", 1);
+	setenv("IOD_SITE", "barn", 1);
+	setenv("IOD_FEEDER_PUBLIC", "on", 1);
+	cfg = load(&code, "--feeder-max-daily=7", "--site", "kennel", "--feeder-public", "false",
+		   "--feeder-min-interval=2d", NULL);
+	cr_assert_not_null(cfg);
+	cr_assert_eq(code, 0);
+	cr_assert_eq(cfg_int(cfg, "IOD_FEEDER_MAX_DAILY"), 7);
+	cr_assert_str_eq(cfg_str(cfg, "IOD_SITE"), "kennel");
+	cr_assert_eq(cfg_bool(cfg, "IOD_FEEDER_PUBLIC"), false);
+	cr_assert_eq(cfg_duration_ms(cfg, "IOD_FEEDER_MIN_INTERVAL"), 2LL * 24 * 3600 * 1000);
+	cfg_free(cfg);
+}
+
+Test(cfg, last_flag_wins_and_equals_in_value, .timeout = 10)
+{
+	int code = -1;
+	struct cfg *cfg = load(&code, "--feeder-max-daily", "2", "--feeder-max-daily=9",
+			       "--feeder-schedule=a=b", NULL);
+
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg_int(cfg, "IOD_FEEDER_MAX_DAILY"), 9);
+	cr_assert_str_eq(cfg_str(cfg, "IOD_FEEDER_SCHEDULE"), "a=b");
+	cfg_free(cfg);
+}
+
+Test(cfg, empty_env_counts_as_unset, .timeout = 10)
+{
+	int code = -1;
+	struct cfg *cfg;
+
+	setenv("IOD_FEEDER_MAX_DAILY", "", 1);
+	setenv("IOD_SITE", "", 1);
+	setenv("IOD_MQTT_USER", "", 1);
+	cfg = load(&code, NULL);
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg_int(cfg, "IOD_FEEDER_MAX_DAILY"), 3);
+	cr_assert_str_eq(cfg_str(cfg, "IOD_SITE"), "home");
+	cr_assert_null(cfg_str(cfg, "IOD_MQTT_USER"));
+	cfg_free(cfg);
+}
+
+Test(cfg, empty_flag_value_is_checked, .timeout = 10)
+{
+	assert_error(load_error("--feeder-max-daily=", NULL),
+		     "iod-feeder: IOD_FEEDER_MAX_DAILY: '' is not an integer\n");
+}
+
+Test(cfg, service_may_replace_a_common_default, .timeout = 10)
+{
+	static const struct cfg_option opts[] = {
+		{"IOD_DATA_DIR", CFG_STRING, "/var/lib/iod", "state", 0, 0, 0},
+	};
+	char *argv[] = {"iod-x", NULL};
+	int code = -1;
+	struct cfg *cfg = cfg_load("x", "iod-x", opts, 1, 1, argv, &code);
+
+	cr_assert_not_null(cfg);
+	cr_assert_str_eq(cfg_str(cfg, "IOD_DATA_DIR"), "/var/lib/iod");
+	cr_assert_str_eq(cfg_str(cfg, "IOD_SITE"), "home");
+	cfg_free(cfg);
+}
+
+Test(cfg, no_service_options, .timeout = 10)
+{
+	char *argv[] = {"iod-camera", "--log-level=debug", NULL};
+	int code = -1;
+	struct cfg *cfg = cfg_load("camera", "iod-camera", NULL, 0, 2, argv, &code);
+
+	cr_assert_not_null(cfg);
+	cr_assert_str_eq(cfg_str(cfg, "IOD_LOG_LEVEL"), "debug");
+	cr_assert_str_eq(cfg_str(cfg, "IOD_DATA_DIR"), "./var/camera");
+	cfg_free(cfg);
+}
+
+/* ---- errors -------------------------------------------------------------- */
+
+Test(cfg, int_out_of_range, .timeout = 10)
+{
+	assert_error(load_error("--feeder-max-daily=0", NULL),
+		     "iod-feeder: IOD_FEEDER_MAX_DAILY: '0' must be between 1 and 24\n");
+	assert_error(load_error("--feeder-max-daily", "25", NULL),
+		     "iod-feeder: IOD_FEEDER_MAX_DAILY: '25' must be between 1 and 24\n");
+}
+
+Test(cfg, int_from_env_is_checked, .timeout = 10)
+{
+	setenv("IOD_FEEDER_MAX_DAILY", "three", 1);
+	assert_error(load_error(NULL), "iod-feeder: IOD_FEEDER_MAX_DAILY: 'three' is not an integer\n");
+}
+
+Test(cfg, int_bounds_accepted, .timeout = 10)
+{
+	int code = -1;
+	struct cfg *cfg = load(&code, "--feeder-max-daily=24", NULL);
+
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg_int(cfg, "IOD_FEEDER_MAX_DAILY"), 24);
+	cfg_free(cfg);
+	cfg = load(&code, "--feeder-max-daily=1", NULL);
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg_int(cfg, "IOD_FEEDER_MAX_DAILY"), 1);
+	cfg_free(cfg);
+}
+
+Test(cfg, duration_not_a_duration, .timeout = 10)
+{
+	assert_error(load_error("--feeder-min-interval=6x", NULL),
+		     "iod-feeder: IOD_FEEDER_MIN_INTERVAL: '6x' is not a duration (90s, 15m, 6h, "
+		     "2d or seconds)\n");
+	assert_error(load_error("--feeder-cmd-ttl=-1", NULL),
+		     "iod-feeder: IOD_FEEDER_CMD_TTL: '-1' is not a duration (90s, 15m, 6h, 2d or "
+		     "seconds)\n");
+}
+
+Test(cfg, duration_out_of_range, .timeout = 10)
+{
+	assert_error(load_error("--feeder-min-interval=30s", NULL),
+		     "iod-feeder: IOD_FEEDER_MIN_INTERVAL: '30s' must be between 1m and 2d\n");
+	assert_error(load_error("--feeder-min-interval=3d", NULL),
+		     "iod-feeder: IOD_FEEDER_MIN_INTERVAL: '3d' must be between 1m and 2d\n");
+}
+
+Test(cfg, bool_not_a_bool, .timeout = 10)
+{
+	assert_error(load_error("--feeder-public=maybe", NULL),
+		     "iod-feeder: IOD_FEEDER_PUBLIC: 'maybe' is not a boolean (1/0, true/false, "
+		     "yes/no, on/off)\n");
+}
+
+Test(cfg, unknown_flag_is_named, .timeout = 10)
+{
+	assert_error(load_error("--feeder-max-dialy=3", NULL),
+		     "iod-feeder: unknown option '--feeder-max-dialy' (see --help)\n");
+	assert_error(load_error("--nope", "1", NULL),
+		     "iod-feeder: unknown option '--nope' (see --help)\n");
+}
+
+Test(cfg, missing_value, .timeout = 10)
+{
+	assert_error(load_error("--feeder-max-daily", NULL),
+		     "iod-feeder: IOD_FEEDER_MAX_DAILY: --feeder-max-daily needs a value\n");
+	assert_error(load_error("--site", "--feeder-max-daily=3", NULL),
+		     "iod-feeder: IOD_SITE: --site needs a value\n");
+}
+
+Test(cfg, positional_and_short_arguments_refused, .timeout = 10)
+{
+	assert_error(load_error("feed", NULL),
+		     "iod-feeder: unexpected argument 'feed' (settings are --name=value)\n");
+	assert_error(load_error("-v", NULL),
+		     "iod-feeder: unexpected argument '-v' (settings are --name=value)\n");
+	assert_error(load_error("--", NULL),
+		     "iod-feeder: unexpected argument '--' (settings are --name=value)\n");
+}
+
+Test(cfg, error_is_one_line_whatever_the_input, .timeout = 10)
+{
+	assert_error(load_error("--feeder-max-daily=1\n2", NULL),
+		     "iod-feeder: IOD_FEEDER_MAX_DAILY: '1?2' is not an integer\n");
+}
+
+Test(cfg, log_level_validated, .timeout = 10)
+{
+	int code = -1;
+	struct cfg *cfg;
+	const char *good[] = {"debug", "info", "warn", "error"};
+
+	assert_error(load_error("--log-level=verbose", NULL),
+		     "iod-feeder: IOD_LOG_LEVEL: 'verbose' is not one of debug, info, warn, "
+		     "error\n");
+	for (size_t i = 0; i < 4; i++) {
+		setenv("IOD_LOG_LEVEL", good[i], 1);
+		cfg = load(&code, NULL);
+		cr_assert_not_null(cfg, "%s", good[i]);
+		cr_assert_str_eq(cfg_str(cfg, "IOD_LOG_LEVEL"), good[i]);
+		cfg_free(cfg);
+	}
+}
+
+/* ---- site ---------------------------------------------------------------- */
+
+Test(cfg, site_good, .timeout = 10)
+{
+	const char *good[] = {"home", "a", "Foster-Home_42",
+			      "0123456789012345678901234567890123456789012345678901234567890123"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		int code = -1;
+		char arg[128];
+		snprintf(arg, sizeof(arg), "--site=%s", good[i]);
+		struct cfg *cfg = load(&code, arg, NULL);
+		cr_assert_not_null(cfg, "site %s", good[i]);
+		cr_assert_str_eq(cfg_str(cfg, "IOD_SITE"), good[i]);
+		cfg_free(cfg);
+	}
+}
+
+Test(cfg, site_bad, .timeout = 10)
+{
+	const char *bad[] = {"",    "a/b", "a+b", "#",      "two words", "caf\xc3\xa9",
+			     "a.b", "x\ty",
+			     "01234567890123456789012345678901234567890123456789012345678901234"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char arg[128], want[256], shown[128];
+		snprintf(arg, sizeof(arg), "--site=%s", bad[i]);
+		snprintf(shown, sizeof(shown), "%s", bad[i]);
+		for (char *p = shown; *p; p++)
+			if ((unsigned char)*p < 0x20)
+				*p = '?';
+		snprintf(want, sizeof(want),
+			 "iod-feeder: IOD_SITE: '%s' must be 1-64 of [A-Za-z0-9_-]\n", shown);
+		assert_error(load_error(arg, NULL), want);
+	}
+}
+
+/* ---- secrets ------------------------------------------------------------- */
+
+Test(cfg, secret_from_env_value, .timeout = 10)
+{
+	int code = -1;
+	struct cfg *cfg;
+
+	setenv("IOD_MQTT_PASSWORD", "pw-env", 1);
+	cfg = load(&code, NULL);
+	cr_assert_not_null(cfg);
+	cr_assert_str_eq(cfg_str(cfg, "IOD_MQTT_PASSWORD"), "pw-env");
+	cfg_free(cfg);
+}
+
+Test(cfg, secret_from_env_file_strips_newline, .timeout = 10)
+{
+	char *path = write_temp("s3cret pass\n");
+	int code = -1;
+	struct cfg *cfg;
+
+	setenv("IOD_MQTT_PASSWORD_FILE", path, 1);
+	cfg = load(&code, NULL);
+	cr_assert_not_null(cfg);
+	cr_assert_str_eq(cfg_str(cfg, "IOD_MQTT_PASSWORD"), "s3cret pass");
+	cfg_free(cfg);
+	unlink(path);
+	free(path);
+}
+
+Test(cfg, secret_from_flag_file_crlf, .timeout = 10)
+{
+	char *path = write_temp("tok\r\n");
+	char arg[256];
+	int code = -1;
+	struct cfg *cfg;
+
+	setenv("IOD_FEEDER_TOKEN", "from-env", 1);
+	snprintf(arg, sizeof(arg), "--feeder-token-file=%s", path);
+	cfg = load(&code, arg, NULL);
+	cr_assert_not_null(cfg);
+	/* The flag layer wins over the environment, file or not. */
+	cr_assert_str_eq(cfg_str(cfg, "IOD_FEEDER_TOKEN"), "tok");
+	cfg_free(cfg);
+	cfg = load(&code, "--mqtt-password-file", path, NULL);
+	cr_assert_not_null(cfg);
+	cr_assert_str_eq(cfg_str(cfg, "IOD_MQTT_PASSWORD"), "tok");
+	cfg_free(cfg);
+	unlink(path);
+	free(path);
+}
+
+Test(cfg, secret_flag_value_beats_env_file, .timeout = 10)
+{
+	char *path = write_temp("from-file\n");
+	int code = -1;
+	struct cfg *cfg;
+
+	setenv("IOD_MQTT_PASSWORD_FILE", path, 1);
+	cfg = load(&code, "--mqtt-password=from-flag", NULL);
+	cr_assert_not_null(cfg);
+	cr_assert_str_eq(cfg_str(cfg, "IOD_MQTT_PASSWORD"), "from-flag");
+	cfg_free(cfg);
+	unlink(path);
+	free(path);
+}
+
+Test(cfg, secret_value_and_file_in_one_layer_refused, .timeout = 10)
+{
+	char *path = write_temp("x\n");
+
+	setenv("IOD_MQTT_PASSWORD", "a", 1);
+	setenv("IOD_MQTT_PASSWORD_FILE", path, 1);
+	assert_error(load_error(NULL), "iod-feeder: IOD_MQTT_PASSWORD: give either "
+				       "IOD_MQTT_PASSWORD or IOD_MQTT_PASSWORD_FILE, not both\n");
+	unlink(path);
+	free(path);
+}
+
+Test(cfg, secret_file_missing_or_empty, .timeout = 10)
+{
+	char *path = write_temp("\n");
+	char arg[256], want[512];
+
+	assert_error(load_error("--mqtt-password-file=/nonexistent/pw", NULL),
+		     "iod-feeder: IOD_MQTT_PASSWORD_FILE: cannot read '/nonexistent/pw': No such "
+		     "file or directory\n");
+	snprintf(arg, sizeof(arg), "--mqtt-password-file=%s", path);
+	snprintf(want, sizeof(want), "iod-feeder: IOD_MQTT_PASSWORD_FILE: '%s' is empty\n", path);
+	assert_error(load_error(arg, NULL), want);
+	unlink(path);
+	free(path);
+}
+
+Test(cfg, file_flag_only_for_secrets, .timeout = 10)
+{
+	assert_error(load_error("--mqtt-user-file=/tmp/x", NULL),
+		     "iod-feeder: unknown option '--mqtt-user-file' (see --help)\n");
+}
+
+/* ---- --help and --version ---------------------------------------------- */
+
+static char *run_help(const char *arg, int *code, struct cfg **out)
+{
+	struct capture cap;
+	char *argv[] = {"iod-feeder", "--feeder-max-daily=0", (char *)arg, NULL};
+
+	capture_start(&cap, 1);
+	*out = cfg_load("feeder", "iod-feeder", feeder_opts, N_FEEDER_OPTS, 3, argv, code);
+	return capture_end(&cap);
+}
+
+Test(cfg, help_lists_every_setting_and_no_secret, .timeout = 10)
+{
+	char *path = write_temp("file-secret\n");
+	struct cfg *cfg = (struct cfg *)1;
+	int code = -1;
+	char *out;
+
+	setenv("IOD_MQTT_PASSWORD", "env-secret", 1);
+	setenv("IOD_FEEDER_TOKEN_FILE", path, 1);
+	setenv("IOD_MQTT_USER", "someone", 1);
+	out = run_help("--help", &code, &cfg);
+	cr_assert_null(cfg);
+	cr_assert_eq(code, 0);
+	const char *must[] = {"--mqtt-url=VALUE", "IOD_MQTT_URL", "tcp://localhost:1883",
+			      "--mqtt-user", "--mqtt-password=VALUE", "--mqtt-password-file=PATH",
+			      "IOD_MQTT_PASSWORD_FILE", "--mqtt-ca-file", "--mqtt-cert-file",
+			      "--mqtt-key-file", "--site=VALUE", "[default: home]",
+			      "--data-dir=VALUE", "[default: ./var/feeder]", "--log-level",
+			      "[default: info]", "--feeder-max-daily=N", "IOD_FEEDER_MAX_DAILY",
+			      "doses per day at most [default: 3]", "--feeder-min-interval=DURATION",
+			      "[default: 6h]", "--feeder-public=BOOL", "--feeder-token-file=PATH",
+			      "--version"};
+	for (size_t i = 0; i < sizeof(must) / sizeof(must[0]); i++)
+		cr_assert_not_null(strstr(out, must[i]), "--help lacks '%s':\n%s", must[i], out);
+	cr_assert_null(strstr(out, "env-secret"));
+	cr_assert_null(strstr(out, "file-secret"));
+	cr_assert_null(strstr(out, "someone"), "--help shows defaults, not current values");
+	free(out);
+	unlink(path);
+	free(path);
+}
+
+Test(cfg, version, .timeout = 10)
+{
+	struct cfg *cfg = (struct cfg *)1;
+	int code = -1;
+	char *out = run_help("--version", &code, &cfg);
+
+	cr_assert_null(cfg);
+	cr_assert_eq(code, 0);
+	cr_assert_str_eq(out, "iod-feeder " IOD_VERSION "\n");
+	free(out);
+}
+
+/* ---- accessors ------------------------------------------------------------ */
+
+Test(cfg, unknown_name_aborts, .timeout = 10, .signal = SIGABRT)
+{
+	int code = -1;
+	struct cfg *cfg = load(&code, NULL);
+
+	cr_assert_not_null(cfg);
+	cfg_str(cfg, "IOD_NO_SUCH_SETTING");
+}
+
+Test(cfg, wrong_type_aborts, .timeout = 10, .signal = SIGABRT)
+{
+	int code = -1;
+	struct cfg *cfg = load(&code, NULL);
+
+	cr_assert_not_null(cfg);
+	cfg_int(cfg, "IOD_FEEDER_MIN_INTERVAL");
+}
+
+/* ---- parsers ------------------------------------------------------------- */
+
+Test(cfg_parse, durations_good, .timeout = 10)
+{
+	struct {
+		const char *text;
+		int64_t ms;
+	} cases[] = {
+		{"90s", 90000},       {"15m", 900000},           {"6h", 21600000},
+		{"2d", 172800000},    {"0", 0},                  {"3600", 3600000},
+		{"0s", 0},            {"1", 1000},               {"007m", 420000},
+		{"106751991167d", 106751991167LL * 86400000LL}, /* the largest that fits */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t ms = -42;
+		cr_assert_eq(cfg_parse_duration_ms(cases[i].text, &ms), 0, "%s", cases[i].text);
+		cr_assert_eq(ms, cases[i].ms, "%s -> %lld", cases[i].text, (long long)ms);
+	}
+}
+
+Test(cfg_parse, durations_bad, .timeout = 10)
+{
+	const char *bad[] = {"-1", "6x", "", "1e3", "99999999999999999999d", "106751991168d",
+			     "9223372036854775807", "s", "5 s", " 5", "5 ", "+5", "5ss", "5sm",
+			     "1.5h", "0x10", "5S", "5ms", "-0", "1h30m"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int64_t ms = -42;
+		cr_assert_eq(cfg_parse_duration_ms(bad[i], &ms), -1, "'%s' accepted", bad[i]);
+		cr_assert_eq(ms, -42, "'%s' wrote the output", bad[i]);
+	}
+	cr_assert_eq(cfg_parse_duration_ms(NULL, NULL), -1);
+}
+
+Test(cfg_parse, ints, .timeout = 10)
+{
+	int64_t v = 0;
+
+	cr_assert_eq(cfg_parse_int("42", 0, 0, &v), 0);
+	cr_assert_eq(v, 42);
+	cr_assert_eq(cfg_parse_int("-17", 0, 0, &v), 0);
+	cr_assert_eq(v, -17);
+	cr_assert_eq(cfg_parse_int("9223372036854775807", 0, 0, &v), 0);
+	cr_assert_eq(v, INT64_MAX);
+	cr_assert_eq(cfg_parse_int("-9223372036854775808", 0, 0, &v), 0);
+	cr_assert_eq(v, INT64_MIN);
+	cr_assert_eq(cfg_parse_int("24", 1, 24, &v), 0);
+	cr_assert_eq(v, 24);
+	cr_assert_eq(cfg_parse_int("1", 1, 24, &v), 0);
+	cr_assert_eq(v, 1);
+
+	v = 99;
+	const char *bad[] = {"", "-", "+3", " 3", "3 ", "3a", "0x10", "1e3", "3.0",
+			     "9223372036854775808", "-9223372036854775809",
+			     "99999999999999999999999"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(cfg_parse_int(bad[i], 0, 0, &v), -1, "'%s' accepted", bad[i]);
+	cr_assert_eq(cfg_parse_int("0", 1, 24, &v), -1);
+	cr_assert_eq(cfg_parse_int("25", 1, 24, &v), -1);
+	cr_assert_eq(cfg_parse_int("-1", 0, 10, &v), -1);
+	cr_assert_eq(v, 99, "a refused value must not be written");
+	cr_assert_eq(cfg_parse_int(NULL, 0, 0, &v), -1);
+}
+
+Test(cfg_parse, bools, .timeout = 10)
+{
+	const char *yes[] = {"1", "true", "yes", "on", "TRUE", "Yes", "ON"};
+	const char *no[] = {"0", "false", "no", "off", "False", "NO", "Off"};
+	const char *bad[] = {"", "2", "y", "n", "enabled", "truee", " 1", "-1", "null"};
+	bool b;
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		b = false;
+		cr_assert_eq(cfg_parse_bool(yes[i], &b), 0, "%s", yes[i]);
+		cr_assert_eq(b, true, "%s", yes[i]);
+	}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		b = true;
+		cr_assert_eq(cfg_parse_bool(no[i], &b), 0, "%s", no[i]);
+		cr_assert_eq(b, false, "%s", no[i]);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(cfg_parse_bool(bad[i], &b), -1, "'%s' accepted", bad[i]);
+}
