@@ -1,0 +1,129 @@
+// Sensor charts with uPlot, loaded from web/node_modules (installed by
+// `npm ci` in web/). When that import fails the page still works: tiles
+// show their values and a "charts unavailable" note instead.
+
+const UPLOT_JS = "node_modules/uplot/dist/uPlot.esm.js";
+const UPLOT_CSS = "node_modules/uplot/dist/uPlot.min.css";
+export const CHART_HEIGHT = 140; // matches .chart's reserved height in app.css
+
+let loading = null;
+
+// Resolves to the uPlot constructor, or null when it cannot be loaded.
+export function loadUplot() {
+  if (!loading) {
+    const base = document.baseURI;
+    loading = import(new URL(UPLOT_JS, base).href)
+      .then((mod) => {
+        const link = document.createElement("link");
+        link.rel = "stylesheet";
+        link.href = new URL(UPLOT_CSS, base).href;
+        document.head.append(link);
+        return mod.default;
+      })
+      .catch(() => null);
+  }
+  return loading;
+}
+
+function cssVar(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
+
+// One chart in `host` (an element with a fixed height). points: [[ms, v]].
+export class SensorChart {
+  constructor(uPlot, host, kind) {
+    this.uPlot = uPlot;
+    this.host = host;
+    this.kind = kind;
+    this.points = [];
+    this.plot = null;
+    this.build();
+    this.observer = new ResizeObserver(() => this.fit());
+    this.observer.observe(host);
+  }
+
+  build() {
+    const uPlot = this.uPlot;
+    const axis = cssVar("--chart-axis") || "#667";
+    const grid = cssVar("--chart-grid") || "rgba(128,128,128,.2)";
+    const line = cssVar(`--kind-${this.kind}`) || cssVar("--chart-line") || "#3b82f6";
+    const motion = this.kind === "motion";
+    const font = `12px ${cssVar("--font-ui") || "system-ui, sans-serif"}`;
+    const opts = {
+      width: Math.max(120, this.host.clientWidth),
+      height: CHART_HEIGHT,
+      legend: { show: false },
+      cursor: { drag: { x: false, y: false }, points: { size: 7 } },
+      scales: {
+        x: { time: true },
+        y: motion ? { range: [0, 1.05] } : { auto: true },
+      },
+      axes: [
+        {
+          stroke: axis,
+          font,
+          size: 28,
+          grid: { stroke: grid, width: 1 },
+          ticks: { stroke: grid, width: 1, size: 4 },
+          // Times only, in the browser's locale (uPlot's default adds a
+          // second line with the date, which the compact chart cuts off).
+          values: (u, splits) =>
+            splits.map((s) => new Date(s * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })),
+        },
+        {
+          stroke: axis,
+          font,
+          size: 44,
+          grid: { stroke: grid, width: 1 },
+          ticks: { show: false },
+          ...(motion
+            ? { splits: () => [0, 1], values: (u, vals) => vals.map((v) => (v === 1 ? "yes" : "no")) }
+            : {}),
+        },
+      ],
+      series: [
+        {},
+        {
+          label: this.kind,
+          stroke: line,
+          width: 2,
+          fill: `${line}22`,
+          points: { show: false },
+          ...(motion ? { paths: uPlot.paths.stepped({ align: 1 }) } : {}),
+        },
+      ],
+    };
+    this.plot = new uPlot(opts, this.data(), this.host);
+  }
+
+  data() {
+    const xs = new Array(this.points.length);
+    const ys = new Array(this.points.length);
+    for (let i = 0; i < this.points.length; i++) {
+      xs[i] = this.points[i][0] / 1000; // uPlot's time scale is in seconds
+      ys[i] = this.points[i][1];
+    }
+    return [xs, ys];
+  }
+
+  setPoints(points) {
+    this.points = points;
+    this.plot.setData(this.data());
+  }
+
+  fit() {
+    const width = Math.max(120, Math.floor(this.host.clientWidth));
+    if (this.plot && width !== this.plot.width) this.plot.setSize({ width, height: CHART_HEIGHT });
+  }
+
+  // Colours come from CSS; a colour-scheme change rebuilds the chart.
+  rebuild() {
+    this.plot.destroy();
+    this.build();
+  }
+
+  destroy() {
+    this.observer.disconnect();
+    this.plot.destroy();
+  }
+}

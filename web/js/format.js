@@ -1,0 +1,226 @@
+// Pure formatting helpers: no DOM, no globals, so Node's test runner can
+// import this module directly (tests/browser/web-unit.test.mjs).
+
+const MINUTE = 60 * 1000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+// Command ids go on the wire as [A-Za-z0-9._:-]{1,64} (DESIGN.md).
+export const COMMAND_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
+
+// A fresh command id: "web-" + a random UUID (40 characters, all allowed).
+export function newCommandId(cryptoImpl = globalThis.crypto) {
+  let uuid;
+  if (cryptoImpl && typeof cryptoImpl.randomUUID === "function") {
+    uuid = cryptoImpl.randomUUID();
+  } else {
+    // randomUUID needs a secure context; plain http on a LAN address is not
+    // one, so fall back to getRandomValues (available everywhere).
+    const bytes = new Uint8Array(16);
+    cryptoImpl.getRandomValues(bytes);
+    uuid = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  return `web-${uuid}`;
+}
+
+// Reconnect delay for the given attempt (0-based): 1 s doubling to 30 s,
+// with "equal jitter" (half fixed, half random) so that many dashboards
+// that lost the same bridge do not all come back in the same millisecond.
+export function backoffDelayMs(attempt, random = Math.random) {
+  const base = Math.min(30000, 1000 * 2 ** Math.max(0, Math.min(attempt, 15)));
+  return Math.round(base / 2 + (random() * base) / 2);
+}
+
+function plural(n, unit) {
+  return `${n} ${unit}`;
+}
+
+// A duration in words: "45 s", "12 min", "2 h 10 min", "3 d 4 h".
+export function formatDuration(ms) {
+  const abs = Math.abs(ms);
+  if (abs < MINUTE) return plural(Math.max(1, Math.round(abs / 1000)), "s");
+  if (abs < HOUR) return plural(Math.round(abs / MINUTE), "min");
+  if (abs < DAY) {
+    const h = Math.floor(abs / HOUR);
+    const m = Math.round((abs - h * HOUR) / MINUTE);
+    if (m === 60) return plural(h + 1, "h");
+    return m ? `${h} h ${m} min` : plural(h, "h");
+  }
+  const d = Math.floor(abs / DAY);
+  const h = Math.round((abs - d * DAY) / HOUR);
+  if (h === 24) return plural(d + 1, "d");
+  return h ? `${d} d ${h} h` : plural(d, "d");
+}
+
+// Relative time: "in 2 h 10 min", "5 min ago", "just now", "now".
+export function formatRelative(targetMs, nowMs) {
+  const diff = targetMs - nowMs;
+  if (Math.abs(diff) < 5000) return diff > 0 ? "now" : "just now";
+  return diff > 0 ? `in ${formatDuration(diff)}` : `${formatDuration(diff)} ago`;
+}
+
+function sameLocalDay(a, b) {
+  return (
+    a.getFullYear() === b.getFullYear() &&
+    a.getMonth() === b.getMonth() &&
+    a.getDate() === b.getDate()
+  );
+}
+
+// Wall-clock time in the browser's time zone: "15:04" today (or "3:04 PM",
+// as the locale says), "Tomorrow 07:00", "Yesterday 23:00", "Tue 07:00"
+// within a week, else "26 Nov, 07:00".
+export function formatClock(ms, nowMs, locale = undefined) {
+  const t = new Date(ms);
+  const now = new Date(nowMs);
+  const time = t.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
+  if (sameLocalDay(t, now)) return time;
+  const tomorrow = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1);
+  const yesterday = new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1);
+  if (sameLocalDay(t, tomorrow)) return `Tomorrow ${time}`;
+  if (sameLocalDay(t, yesterday)) return `Yesterday ${time}`;
+  if (Math.abs(ms - nowMs) < 6 * DAY) {
+    return `${t.toLocaleDateString(locale, { weekday: "short" })} ${time}`;
+  }
+  return `${t.toLocaleDateString(locale, { day: "numeric", month: "short" })}, ${time}`;
+}
+
+// The day of `ms` relative to now, for a line under a bare time: "" today,
+// "tomorrow", "yesterday", "Tue" within a week, else "26 Nov".
+export function formatDay(ms, nowMs, locale = undefined) {
+  const t = new Date(ms);
+  const now = new Date(nowMs);
+  if (sameLocalDay(t, now)) return "";
+  if (sameLocalDay(t, new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1))) return "tomorrow";
+  if (sameLocalDay(t, new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1))) return "yesterday";
+  if (Math.abs(ms - nowMs) < 6 * DAY) return t.toLocaleDateString(locale, { weekday: "short" });
+  return t.toLocaleDateString(locale, { day: "numeric", month: "short" });
+}
+
+export function formatTime(ms, locale = undefined) {
+  return new Date(ms).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
+}
+
+// Sensor kinds the suite knows; any other kind is shown with its own unit.
+const KINDS = {
+  temperature: { label: "Temperature", digits: 1 },
+  humidity: { label: "Humidity", digits: 0 },
+  motion: { label: "Motion", digits: 0 },
+  sound: { label: "Sound", digits: 0 },
+  bowl: { label: "Water bowl", digits: 0 },
+};
+
+export const KNOWN_KINDS = Object.keys(KINDS);
+
+export function kindLabel(kind) {
+  if (KINDS[kind]) return KINDS[kind].label;
+  const words = String(kind).replace(/[_-]+/g, " ").trim();
+  return words ? words[0].toUpperCase() + words.slice(1) : "Sensor";
+}
+
+// The number as shown on a tile, without its unit.
+export function formatValue(kind, value) {
+  if (typeof value !== "number" || !Number.isFinite(value)) return "–";
+  if (kind === "motion") return value >= 0.5 ? "Motion" : "Still";
+  const digits = KINDS[kind] ? KINDS[kind].digits : Math.abs(value) < 10 ? 2 : 1;
+  return value.toLocaleString(undefined, {
+    minimumFractionDigits: 0,
+    maximumFractionDigits: digits,
+  });
+}
+
+const ACTION_VERB = { feed: "Feed", home: "Home", call: "Call" };
+
+export function actionLabel(action) {
+  return ACTION_VERB[action] || String(action || "Command");
+}
+
+// A feeder or bridge reason code in plain English. ctx.nextAllowedMs and
+// ctx.nowMs (both server clock) give the time for too_soon/daily_limit.
+export function reasonText(reason, ctx = {}) {
+  const at =
+    typeof ctx.nextAllowedMs === "number"
+      ? formatClock(ctx.nextAllowedMs, ctx.nowMs ?? Date.now(), ctx.locale)
+      : null;
+  switch (reason) {
+    case "too_soon":
+      return at ? `Too soon: next dose allowed at ${at}` : "Too soon: the minimum time between doses has not passed";
+    case "daily_limit":
+      return at
+        ? `Daily limit reached: next dose allowed at ${at}`
+        : "Daily limit reached: no more doses today";
+    case "retained":
+      return "Ignored: the command was a retained MQTT message, which is never executed";
+    case "expired":
+      return "Expired: the command was too old when the feeder received it";
+    case "journal_unavailable":
+      return "The feeder cannot write its dose journal, so it refuses to dose";
+    case "busy":
+      return "The feeder is busy with another command; try again in a moment";
+    case "bad_json":
+      return "The command was malformed";
+    case "too_large":
+      return "The command was too large";
+    case "bad_id":
+      return "The command id was not valid";
+    case "unknown_action":
+      return "The feeder does not know that action";
+    case "not_authorized":
+      return "Not allowed: log in as operator to send commands";
+    case "broker_unavailable":
+      return "The bridge cannot reach the MQTT broker; nothing was sent";
+    case "duplicate":
+      return "Already handled: this command was seen before, nothing was dispensed";
+    case undefined:
+    case null:
+    case "":
+      return "No reason given";
+    default:
+      // Decoder reasons are short phrases already ("id: must be 1-64 of ...").
+      return String(reason);
+  }
+}
+
+// The feeder's answer ({result, reason, action}) as {tone, title, detail}.
+// tone is "ok", "warn" or "bad" and picks the colour; the words carry the
+// meaning on their own.
+export function resultText(event, ctx = {}) {
+  const action = actionLabel(event.action);
+  switch (event.result) {
+    case "ok":
+      return {
+        tone: "ok",
+        title: "ok",
+        detail:
+          event.action === "feed"
+            ? "Dose given"
+            : event.action === "home"
+              ? "Feeder back at rest"
+              : event.action === "call"
+                ? "Call sound played"
+                : `${action} done`,
+      };
+    case "rejected":
+      return { tone: "warn", title: "rejected", detail: reasonText(event.reason, ctx) };
+    case "duplicate":
+      return { tone: "warn", title: "duplicate", detail: reasonText("duplicate", ctx) };
+    case "failed":
+      return {
+        tone: "bad",
+        title: "failed",
+        detail: event.reason ? `Failed: ${reasonText(event.reason, ctx)}` : "Failed",
+      };
+    default:
+      return { tone: "bad", title: String(event.result || "unknown"), detail: reasonText(event.reason, ctx) };
+  }
+}
+
+// iod/<site>/<service>/<rest...> -> {service, rest}; iod/<site>/alert ->
+// {service: null, rest: "alert"}; topics of another site -> null.
+export function splitTopic(topic, site) {
+  if (typeof topic !== "string") return null;
+  const parts = topic.split("/");
+  if (parts.length < 3 || parts[0] !== "iod" || parts[1] !== site) return null;
+  if (parts.length === 3) return { service: null, rest: parts[2] };
+  return { service: parts[2], rest: parts.slice(3).join("/") };
+}

@@ -1,0 +1,475 @@
+// Wiring: session -> login gate or dashboard -> websocket -> store -> views.
+// The logic lives in format.js / store.js (pure) and views.js / conn.js.
+
+import {
+  COMMAND_ID_RE,
+  backoffDelayMs,
+  formatClock,
+  formatRelative,
+  actionLabel,
+  newCommandId,
+  reasonText,
+  resultText,
+} from "./format.js";
+import { applyFrame, applyHistory, applyMessage, createStore, resetStore } from "./store.js";
+import { Connection } from "./conn.js";
+import { loadUplot } from "./charts.js";
+import { CameraView, Views } from "./views.js";
+
+const ANSWER_TIMEOUT_MS = 20000; // no feeder event by then: say so (the command may still run)
+const TIME_REFRESH_MS = 10000; // "5 min ago" texts
+
+const $ = (id) => document.getElementById(id);
+
+const app = {
+  session: null, // last GET /api/session answer
+  operator: false,
+  store: createStore("home"),
+  views: null,
+  camera: null,
+  conn: null,
+  syncing: false, // between hello and ready: collect, do not render
+  dirty: new Set(),
+  frameRequested: false,
+  offsetMs: 0, // server clock - browser clock, from hello
+  pending: null, // {id, action, timer} of the command this page sent last
+  sentIds: new Set(), // ids this page sent (answers can come after a reconnect)
+  bootAttempt: 0,
+};
+
+const serverNow = () => Date.now() + app.offsetMs;
+
+// ---------- rendering ----------
+
+function markDirty(areas) {
+  for (const a of areas) app.dirty.add(a);
+  if (app.syncing || app.frameRequested || !app.views) return;
+  app.frameRequested = true;
+  requestAnimationFrame(() => {
+    app.frameRequested = false;
+    const dirty = app.dirty;
+    app.dirty = new Set();
+    app.views.render(app.store, dirty, serverNow());
+  });
+}
+
+// ---------- connection status ----------
+
+function showStatus({ state, retryAt }) {
+  const conn = $("conn");
+  conn.dataset.state = state;
+  let text;
+  switch (state) {
+    case "connecting":
+      text = "Connecting…";
+      break;
+    case "syncing":
+      text = "Loading current state…";
+      break;
+    case "live":
+      text = "Live";
+      break;
+    case "offline": {
+      const s = Math.max(1, Math.ceil((retryAt - Date.now()) / 1000));
+      text = `Offline — reconnecting in ${s} s`;
+      break;
+    }
+    default:
+      text = "Not connected";
+  }
+  $("conn-text").textContent = text;
+  $("retry-now").hidden = state !== "offline";
+  updateButtons();
+}
+
+// ---------- session and login ----------
+
+async function fetchSession() {
+  const res = await fetch("api/session", { credentials: "same-origin", cache: "no-store" });
+  if (!res.ok) throw new Error(`session: HTTP ${res.status}`);
+  return res.json();
+}
+
+function setRole(operator) {
+  app.operator = operator;
+  const role = $("role");
+  role.textContent = operator ? "Operator" : "Viewer";
+  role.dataset.role = operator ? "operator" : "viewer";
+  $("who").hidden = false;
+  $("logout").hidden = !operator;
+  $("login-open").hidden = operator;
+  $("readonly-note").hidden = operator;
+  updateButtons();
+}
+
+function showGate(session) {
+  if (app.conn) app.conn.stop();
+  $("dash").hidden = true;
+  $("foot").hidden = true;
+  $("who").hidden = true;
+  $("gate").hidden = false;
+  $("conn").hidden = true;
+  const noPassword = session && session.password_set === false;
+  $("gate-note").textContent = noPassword
+    ? "No operator password is set on this bridge (IOD_BRIDGE_PASSWORD), and public view is off. Ask whoever runs it."
+    : "Log in to see and control the feeder, sensors and camera.";
+  $("gate-password").focus();
+}
+
+function showDashboard(session) {
+  $("gate").hidden = true;
+  $("conn").hidden = false;
+  $("dash").hidden = false;
+  $("foot").hidden = false;
+  $("site-name").textContent = session.site || "home";
+  $("foot-version").textContent = `iod ${session.version || ""}`.trim();
+  setRole(Boolean(session.operator));
+  if (!app.conn) {
+    const url = new URL("ws", document.baseURI);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    app.conn = new Connection(url.href, {
+      onStatus: showStatus,
+      onText: onFrame,
+      onBinary: onCameraFrame,
+      onClosed: onConnClosed,
+    });
+  }
+  app.conn.start();
+}
+
+// Called after a websocket close: false stops reconnecting (no longer
+// allowed to watch: the login form is shown instead).
+async function onConnClosed() {
+  app.syncing = false;
+  let session;
+  try {
+    session = await fetchSession();
+  } catch {
+    return true; // the bridge is down: keep trying
+  }
+  app.session = session;
+  if (!session.operator && !session.public_view) {
+    showGate(session);
+    return false;
+  }
+  setRole(Boolean(session.operator));
+  return true;
+}
+
+async function login(password, errorEl) {
+  errorEl.textContent = "";
+  if (!password) {
+    errorEl.textContent = "Enter the operator password.";
+    return false;
+  }
+  let res;
+  try {
+    res = await fetch("api/login", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ password }),
+    });
+  } catch {
+    errorEl.textContent = "Cannot reach the bridge. Check the connection and try again.";
+    return false;
+  }
+  if (res.ok) return true;
+  if (res.status === 401) errorEl.textContent = "Wrong password.";
+  else if (res.status === 429) {
+    const after = Number(res.headers.get("Retry-After"));
+    errorEl.textContent = Number.isFinite(after) && after > 0
+      ? `Too many attempts. Try again in ${after} s.`
+      : "Too many attempts. Try again later.";
+  } else if (res.status === 403) {
+    errorEl.textContent = "No operator password is set on this bridge (IOD_BRIDGE_PASSWORD).";
+  } else errorEl.textContent = `Login failed (HTTP ${res.status}).`;
+  return false;
+}
+
+// After a login or logout the websocket is reopened so that the bridge
+// sees the new session (hello carries the role).
+async function afterSessionChange() {
+  let session;
+  try {
+    session = await fetchSession();
+  } catch {
+    session = null;
+  }
+  if (!session) return;
+  app.session = session;
+  if (!session.operator && !session.public_view) {
+    showGate(session);
+    return;
+  }
+  if (app.conn) app.conn.stop();
+  showDashboard(session);
+}
+
+function bindLogin() {
+  $("gate-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const input = $("gate-password");
+    if (await login(input.value, $("gate-error"))) {
+      input.value = "";
+      await afterSessionChange();
+    } else input.select();
+  });
+  $("login-open").addEventListener("click", () => {
+    $("login-error").textContent = "";
+    $("login-dialog").showModal();
+    $("login-password").focus();
+  });
+  $("login-cancel").addEventListener("click", () => $("login-dialog").close());
+  $("login-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const input = $("login-password");
+    if (await login(input.value, $("login-error"))) {
+      input.value = "";
+      $("login-dialog").close();
+      await afterSessionChange();
+    } else input.select();
+  });
+  $("logout").addEventListener("click", async () => {
+    try {
+      await fetch("api/logout", { method: "POST", credentials: "same-origin" });
+    } catch {
+      /* the cookie is HttpOnly: only the bridge can clear it; try again later */
+    }
+    await afterSessionChange();
+  });
+}
+
+// ---------- frames from the bridge ----------
+
+function onFrame(msg) {
+  if (!msg || typeof msg !== "object") return;
+  switch (msg.type) {
+    case "hello":
+      app.offsetMs = typeof msg.ts === "number" ? msg.ts - Date.now() : 0;
+      app.syncing = true;
+      resetStore(app.store, typeof msg.site === "string" ? msg.site : app.store.site);
+      app.views.clear();
+      app.dirty = new Set();
+      $("site-name").textContent = app.store.site;
+      if (typeof msg.version === "string") $("foot-version").textContent = `iod ${msg.version}`;
+      setRole(Boolean(msg.operator));
+      return;
+    case "ready":
+      app.syncing = false;
+      if (app.store.camera.frames === 0) app.camera.clear();
+      markDirty(["all"]);
+      return;
+    case "history":
+      markDirty(applyHistory(app.store, msg));
+      return;
+    case "ack":
+      onAck(msg);
+      return;
+    case "error":
+      onCommandError(msg);
+      return;
+    case "pong":
+      return;
+    default:
+      break;
+  }
+  if (typeof msg.topic !== "string") return;
+  const changed = applyMessage(app.store, msg);
+  if (changed.has("event")) onFeederEvent(app.store.feeder.events[0]);
+  markDirty(changed);
+}
+
+function onCameraFrame(blob) {
+  markDirty(applyFrame(app.store, serverNow()));
+  app.camera.show(blob);
+}
+
+// ---------- commands ----------
+
+const CONFIRM = {
+  feed: {
+    title: "Give a dose now?",
+    text: "Feed dispenses one dose of medication now.",
+    ok: "Give dose",
+  },
+  home: {
+    title: "Return the feeder to rest?",
+    text: "Moves the feeder back to its rest position. No dose is given.",
+    ok: "Move home",
+  },
+  call: {
+    title: "Call the dog?",
+    text: "Plays the call sound on the speaker. No dose is given.",
+    ok: "Play call",
+  },
+};
+
+function commandsPossible() {
+  return app.operator && app.conn && app.conn.ready && !app.pending;
+}
+
+function updateButtons() {
+  const enabled = commandsPossible();
+  for (const b of document.querySelectorAll("[data-action]")) b.disabled = !enabled;
+}
+
+function setAnswer(tone, title, detail) {
+  const box = $("answer");
+  box.dataset.tone = tone;
+  $("answer-title").textContent = title;
+  $("answer-detail").textContent = detail;
+}
+
+function feedContext() {
+  const st = app.store.feeder.state;
+  return { nextAllowedMs: st ? st.nextAllowed : undefined, nowMs: serverNow() };
+}
+
+function askConfirm(action) {
+  const c = CONFIRM[action];
+  $("confirm-title").textContent = c.title;
+  $("confirm-text").textContent = c.text;
+  $("confirm-ok").textContent = c.ok;
+  let extra = "";
+  const st = app.store.feeder.state;
+  if (action === "feed" && st) {
+    const now = serverNow();
+    const parts = [];
+    if (st.lastDose !== null) {
+      parts.push(`Last dose: ${formatClock(st.lastDose, now)} (${formatRelative(st.lastDose, now)}).`);
+    }
+    if (st.nextAllowed !== null && st.nextAllowed > now) {
+      parts.push(`The feeder will refuse until ${formatClock(st.nextAllowed, now)}.`);
+    }
+    extra = parts.join(" ");
+  }
+  $("confirm-extra").textContent = extra;
+  $("confirm-extra").hidden = !extra;
+  const dialog = $("confirm");
+  dialog.returnValue = "";
+  dialog.showModal();
+  // The safe choice has the focus: Enter on a stray keyboard does not dose.
+  dialog.querySelector('button[value="cancel"]').focus();
+  dialog.addEventListener(
+    "close",
+    () => {
+      if (dialog.returnValue === "confirm") sendCommand(action);
+    },
+    { once: true },
+  );
+}
+
+function sendCommand(action) {
+  if (!commandsPossible()) return;
+  const id = newCommandId();
+  if (!COMMAND_ID_RE.test(id)) return; // cannot happen; never send a bad id
+  if (!app.conn.send({ type: "cmd", action, id })) {
+    setAnswer("bad", `${actionLabel(action)} — not sent`, "Not connected to the bridge; nothing was sent.");
+    return;
+  }
+  app.sentIds.add(id);
+  if (app.sentIds.size > 50) app.sentIds.delete(app.sentIds.values().next().value);
+  const timer = setTimeout(() => {
+    if (!app.pending || app.pending.id !== id) return;
+    app.pending = null;
+    updateButtons();
+    setAnswer(
+      "warn",
+      `${actionLabel(action)} — no answer yet`,
+      "The feeder has not answered. Check that it is online; the command may still be handled.",
+    );
+  }, ANSWER_TIMEOUT_MS);
+  app.pending = { id, action, timer };
+  updateButtons();
+  setAnswer("pending", `${actionLabel(action)} — sending…`, "Waiting for the bridge.");
+}
+
+function finishPending(id) {
+  if (app.pending && app.pending.id === id) {
+    clearTimeout(app.pending.timer);
+    app.pending = null;
+    updateButtons();
+  }
+}
+
+function onAck(msg) {
+  if (!app.pending || msg.id !== app.pending.id) return;
+  setAnswer("pending", `${actionLabel(app.pending.action)} — sent`, "Waiting for the feeder's answer…");
+}
+
+function onCommandError(msg) {
+  const reason = typeof msg.reason === "string" ? msg.reason : "";
+  const mine = app.pending && (!msg.id || msg.id === app.pending.id);
+  if (!mine) return;
+  const action = app.pending.action;
+  finishPending(app.pending.id);
+  setAnswer("bad", `${actionLabel(action)} — refused`, reasonText(reason, feedContext()));
+  if (reason === "not_authorized") afterSessionChange();
+}
+
+function onFeederEvent(ev) {
+  const mine = ev.id && app.sentIds.has(ev.id);
+  // During the snapshot only answers to our own commands matter: the cached
+  // last event of someone else is old news.
+  if (app.syncing && !mine) return;
+  if (!mine && app.pending) return; // ours is still on its way
+  finishPending(ev.id);
+  const r = resultText(ev, feedContext());
+  const label = actionLabel(ev.action);
+  setAnswer(r.tone, mine ? `${label} — ${r.title}` : `${label} (another client) — ${r.title}`, r.detail);
+}
+
+function bindCommands() {
+  for (const b of document.querySelectorAll("[data-action]")) {
+    b.addEventListener("click", () => {
+      if (!app.operator) {
+        $("login-open").click();
+        return;
+      }
+      if (commandsPossible()) askConfirm(b.dataset.action);
+    });
+  }
+}
+
+// ---------- start ----------
+
+async function boot() {
+  let session;
+  try {
+    session = await fetchSession();
+  } catch {
+    // The bridge is not reachable yet: say so and try again with back-off.
+    const retryAt = Date.now() + backoffDelayMs(app.bootAttempt++);
+    showStatus({ state: "offline", retryAt });
+    const tick = setInterval(() => showStatus({ state: "offline", retryAt }), 1000);
+    setTimeout(() => {
+      clearInterval(tick);
+      showStatus({ state: "connecting" });
+      boot();
+    }, retryAt - Date.now());
+    return;
+  }
+  app.session = session;
+  if (session.operator || session.public_view) showDashboard(session);
+  else showGate(session);
+}
+
+async function main() {
+  bindLogin();
+  bindCommands();
+  $("retry-now").addEventListener("click", () => app.conn && app.conn.retryNow());
+  window.addEventListener("online", () => app.conn && app.conn.retryNow());
+  const uPlot = await loadUplot();
+  app.views = new Views(uPlot);
+  app.camera = new CameraView($("camera-img"), $("camera-empty"));
+  setInterval(() => {
+    if (!document.hidden && !$("dash").hidden) markDirty(["time"]);
+  }, TIME_REFRESH_MS);
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) markDirty(["time"]);
+  });
+  await boot();
+}
+
+main();

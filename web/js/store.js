@@ -1,0 +1,247 @@
+// The dashboard's model of one site, fed by bridge frames. Pure (no DOM),
+// so Node's test runner imports it directly. Every apply* function returns
+// the set of view areas it changed; the page re-renders only those, once
+// per animation frame.
+
+import { splitTopic } from "./format.js";
+
+export const CHART_WINDOW_MS = 60 * 60 * 1000; // charts show the last hour
+export const MAX_POINTS = 4000; // per sensor; bounds memory on a busy site
+export const MAX_ALERTS = 50;
+export const MAX_EVENTS = 20;
+
+// Services the suite ships; shown (as "not seen yet") before they report.
+export const EXPECTED_SERVICES = ["feeder", "sensors", "camera"];
+
+export function createStore(site = "home") {
+  const store = { site };
+  resetStore(store, site);
+  return store;
+}
+
+// Forget everything: called on every new "hello", whose snapshot then
+// rebuilds the whole state (a reconnect never shows stale data as live).
+export function resetStore(store, site = store.site) {
+  store.site = site;
+  store.services = new Map();
+  for (const name of EXPECTED_SERVICES) store.services.set(name, newService(name));
+  store.sensors = new Map();
+  store.feeder = { state: null, log: [], events: [] };
+  store.alerts = [];
+  store.camera = { frameMs: null, frames: 0, motion: null };
+  store.other = new Map(); // topic -> {payload, ts}: anything not modelled
+  return store;
+}
+
+function newService(name) {
+  return { name, availability: null, lastSeenMs: null, info: null };
+}
+
+function service(store, name) {
+  let s = store.services.get(name);
+  if (!s) {
+    s = newService(name);
+    store.services.set(name, s);
+  }
+  return s;
+}
+
+function isObject(v) {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function num(v) {
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+function seen(svc, ts) {
+  if (ts !== null && (svc.lastSeenMs === null || ts > svc.lastSeenMs)) svc.lastSeenMs = ts;
+}
+
+function trimPoints(points) {
+  if (!points.length) return;
+  const cutoff = points[points.length - 1][0] - CHART_WINDOW_MS;
+  let drop = 0;
+  while (drop < points.length && points[drop][0] < cutoff) drop++;
+  if (points.length - drop > MAX_POINTS) drop = points.length - MAX_POINTS;
+  if (drop) points.splice(0, drop);
+}
+
+function sensor(store, kind) {
+  let s = store.sensors.get(kind);
+  if (!s) {
+    s = { kind, unit: "", value: null, ts: null, points: [] };
+    store.sensors.set(kind, s);
+  }
+  return s;
+}
+
+// Inserts [ts, value] keeping the points ordered by time (live readings
+// almost always arrive in order; an out-of-order one is placed, not lost).
+function addPoint(points, ts, value) {
+  const n = points.length;
+  if (!n || points[n - 1][0] < ts) {
+    points.push([ts, value]);
+  } else if (points[n - 1][0] === ts) {
+    points[n - 1][1] = value;
+  } else {
+    let i = n - 1;
+    while (i > 0 && points[i - 1][0] > ts) i--;
+    if (points[i - 1] && points[i - 1][0] === ts) points[i - 1][1] = value;
+    else points.splice(i, 0, [ts, value]);
+  }
+  trimPoints(points);
+}
+
+// One {"topic","payload","ts"} frame. Returns the changed areas.
+export function applyMessage(store, msg) {
+  const changed = new Set();
+  const where = splitTopic(msg.topic, store.site);
+  if (!where) return changed;
+  const recvTs = num(msg.ts);
+  const payload = msg.payload;
+  const payloadTs = isObject(payload) ? num(payload.ts) : null;
+
+  if (where.service === null) {
+    if (where.rest === "alert" && isObject(payload)) {
+      store.alerts.unshift({
+        source: typeof payload.source === "string" ? payload.source : "",
+        level: ["info", "warning", "critical"].includes(payload.level) ? payload.level : "info",
+        code: typeof payload.code === "string" ? payload.code : "",
+        message: typeof payload.message === "string" ? payload.message : "",
+        ts: payloadTs ?? recvTs,
+      });
+      if (store.alerts.length > MAX_ALERTS) store.alerts.length = MAX_ALERTS;
+      changed.add("alerts");
+      if (typeof payload.source === "string" && payload.source) {
+        seen(service(store, payload.source), payloadTs ?? recvTs);
+        changed.add("services");
+      }
+    } else {
+      store.other.set(msg.topic, { payload, ts: recvTs });
+    }
+    return changed;
+  }
+
+  const svc = service(store, where.service);
+  changed.add("services");
+  if (where.rest === "availability") {
+    const word = typeof payload === "string" ? payload.trim() : "";
+    svc.availability = word === "online" || word === "offline" ? word : null;
+    if (svc.availability === "online") seen(svc, recvTs);
+    return changed;
+  }
+  seen(svc, recvTs);
+  if (where.rest === "info") {
+    if (isObject(payload)) {
+      svc.info = {
+        version: typeof payload.version === "string" ? payload.version : "",
+        backend: typeof payload.backend === "string" ? payload.backend : "",
+        since: num(payload.since),
+      };
+    }
+    return changed;
+  }
+
+  if (where.service === "sensors" && where.rest && !where.rest.includes("/")) {
+    if (isObject(payload) && num(payload.value) !== null) {
+      const s = sensor(store, where.rest);
+      const ts = payloadTs ?? recvTs;
+      s.value = payload.value;
+      if (typeof payload.unit === "string") s.unit = payload.unit;
+      s.ts = ts;
+      if (ts !== null) addPoint(s.points, ts, payload.value);
+      changed.add(`sensor:${where.rest}`);
+    }
+    return changed;
+  }
+
+  if (where.service === "feeder") {
+    if (where.rest === "state" && isObject(payload)) {
+      store.feeder.state = {
+        position: typeof payload.position === "string" ? payload.position : null,
+        lastDose: num(payload.last_dose),
+        nextAllowed: num(payload.next_allowed),
+        nextScheduled: num(payload.next_scheduled),
+        dosesToday: num(payload.doses_today),
+      };
+      changed.add("feeder");
+    } else if (where.rest === "log" && isObject(payload) && Array.isArray(payload.doses)) {
+      store.feeder.log = payload.doses.filter(isObject).map((d) => ({
+        id: typeof d.id === "string" ? d.id : "",
+        ts: num(d.ts),
+        by: typeof d.by === "string" ? d.by : "",
+        source: typeof d.source === "string" ? d.source : "",
+      }));
+      changed.add("log");
+    } else if (where.rest === "event" && isObject(payload)) {
+      store.feeder.events.unshift({
+        id: typeof payload.id === "string" ? payload.id : "",
+        action: typeof payload.action === "string" ? payload.action : "",
+        result: typeof payload.result === "string" ? payload.result : "",
+        reason: typeof payload.reason === "string" ? payload.reason : "",
+        ts: payloadTs ?? recvTs,
+      });
+      if (store.feeder.events.length > MAX_EVENTS) store.feeder.events.length = MAX_EVENTS;
+      changed.add("event");
+    } else {
+      store.other.set(msg.topic, { payload, ts: recvTs });
+    }
+    return changed;
+  }
+
+  if (where.service === "camera" && where.rest === "motion" && isObject(payload)) {
+    store.camera.motion = { score: num(payload.score), ts: payloadTs ?? recvTs };
+    changed.add("camera");
+    return changed;
+  }
+
+  store.other.set(msg.topic, { payload, ts: recvTs });
+  return changed;
+}
+
+// {"type":"history","topic","points":[[ts,value],...]}: replaces the
+// chart data of that sensor (the bridge sends it once, on connect).
+export function applyHistory(store, msg) {
+  const changed = new Set();
+  const where = splitTopic(msg.topic, store.site);
+  if (!where || where.service !== "sensors" || !where.rest || !Array.isArray(msg.points)) {
+    return changed;
+  }
+  const s = sensor(store, where.rest);
+  const points = msg.points
+    .filter((p) => Array.isArray(p) && num(p[0]) !== null && num(p[1]) !== null)
+    .map((p) => [p[0], p[1]])
+    .sort((a, b) => a[0] - b[0]);
+  // The cached reading (sent just before) may be newer than the last bucket.
+  if (s.ts !== null && s.value !== null && (!points.length || points[points.length - 1][0] < s.ts)) {
+    points.push([s.ts, s.value]);
+  }
+  trimPoints(points);
+  s.points = points;
+  if (s.value === null && points.length) {
+    s.value = points[points.length - 1][1];
+    s.ts = points[points.length - 1][0];
+  }
+  changed.add(`sensor:${where.rest}`);
+  return changed;
+}
+
+// A binary frame (camera JPEG) received at serverNowMs.
+export function applyFrame(store, serverNowMs) {
+  store.camera.frameMs = serverNowMs;
+  store.camera.frames++;
+  seen(service(store, "camera"), serverNowMs);
+  return new Set(["camera", "services"]);
+}
+
+// Sensor kinds in display order: known kinds first, then others by name.
+export function sensorOrder(store, known) {
+  const kinds = [...store.sensors.keys()];
+  return kinds.sort((a, b) => {
+    const ia = known.indexOf(a);
+    const ib = known.indexOf(b);
+    if (ia !== -1 || ib !== -1) return (ia === -1 ? 99 : ia) - (ib === -1 ? 99 : ib);
+    return a.localeCompare(b);
+  });
+}
