@@ -1,0 +1,775 @@
+#include "app.h"
+
+#include "cfg.h"
+#include "gpio.h"
+#include "ha.h"
+#include "log.h"
+#include "loop.h"
+#include "mqttc.h"
+#include "pir.h"
+#include "proto.h"
+#include "sensors.h"
+#include "sim.h"
+#include "sysfs.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SOURCE_NONE (-1)
+#define FEED_IDS_REMEMBERED 16
+
+const struct cfg_option sensors_app_options[] = {
+	{"IOD_SENSORS", CFG_STRING, "sim",
+	 "comma list of backends: sim, iio:<name|iio:deviceN|path>, w1:<id>, gpio:<chip>:<line>",
+	 0, 0, 0},
+	{"IOD_SENSORS_SYSFS_ROOT", CFG_STRING, "/sys",
+	 "where sysfs is (tests point it at a fake tree)", 0, 0, 0},
+	{"IOD_SENSORS_INTERVAL", CFG_DURATION, "10s",
+	 "how often IIO and 1-wire sensors are read (they have no interrupts)", 1000,
+	 3600 * 1000, 0},
+	{"IOD_SENSORS_HEARTBEAT", CFG_DURATION, "60s",
+	 "republish an unchanged reading at least this often", 1000, 24 * 3600 * 1000, 0},
+	{"IOD_SENSORS_SEED", CFG_INT, "1", "seed of the sim (same seed, same signals)", 0,
+	 INT64_MAX, 0},
+	{"IOD_SENSORS_DEADBAND_TEMPERATURE", CFG_STRING, "0.2",
+	 "publish a temperature change of at least this many °C", 0, 0, 0},
+	{"IOD_SENSORS_DEADBAND_HUMIDITY", CFG_STRING, "1",
+	 "publish a humidity change of at least this many %", 0, 0, 0},
+	{"IOD_SENSORS_DEADBAND_SOUND", CFG_STRING, "3",
+	 "publish a sound level change of at least this many dB", 0, 0, 0},
+	{"IOD_SENSORS_DEADBAND_BOWL", CFG_STRING, "5",
+	 "publish a bowl change of at least this many grams", 0, 0, 0},
+	{"IOD_SENSORS_BOWL_TARE", CFG_STRING, "0",
+	 "HX711: in_voltage0_raw with the empty bowl on the load cell", 0, 0, 0},
+	{"IOD_SENSORS_BOWL_SCALE", CFG_STRING, "1",
+	 "HX711: grams per raw count (weigh something known to calibrate)", 0, 0, 0},
+	{"IOD_SENSORS_MOTION_HOLD", CFG_DURATION, "2s",
+	 "GPIO PIR: motion stays 1 until the line has been quiet this long", 0, 600 * 1000, 0},
+	{"IOD_SENSORS_GPIO_ACTIVE_LOW", CFG_BOOL, "0",
+	 "GPIO PIR: the sensor pulls the line low on motion", 0, 0, 0},
+};
+const size_t sensors_app_options_count = sizeof(sensors_app_options) / sizeof(sensors_app_options[0]);
+
+struct kind_state {
+	struct sensors_app *app;
+	enum proto_sensor_kind kind;
+	struct sensors_pub pub;
+	uv_timer_t heartbeat;
+	int owner; /* index of the source that publishes this kind, SOURCE_NONE */
+	char topic[PROTO_TOPIC_MAX];
+};
+
+struct source {
+	struct sensors_app *app;
+	int index;
+	struct sensors_spec spec;
+	struct sensors_health health;
+
+	/* iio and w1: read on the threadpool at IOD_SENSORS_INTERVAL */
+	struct iio_dev *iio;
+	uv_timer_t poll_timer;
+	uv_work_t work;
+	bool busy;          /* a read is in flight: the work thread owns iio and result */
+	uint64_t overruns;  /* polls skipped because the previous read had not finished */
+	struct {
+		bool resolved;
+		const char *resolve_why;
+		bool ok[SENSORS_KINDS];
+		double value[SENSORS_KINDS];
+		const char *why[SENSORS_KINDS];
+	} result;
+
+	/* gpio: edge events on the line's fd */
+	struct gpio_line *gpio;
+	uv_poll_t *gpio_poll; /* heap: a closed handle cannot be initialised again */
+	uv_timer_t hold_timer;
+	uv_timer_t retry_timer;
+	struct pir pir;
+};
+
+struct sensors_app {
+	uv_loop_t *loop;
+	const struct cfg *cfg;
+	struct mqttc *mqtt;
+	const char *site;
+	const char *backend;
+	const char *sysfs_root;
+	int64_t since_ms;
+	int64_t interval_ms;
+	int64_t heartbeat_ms;
+	bool started, stopping;
+
+	char client_id[128];
+	char availability_topic[PROTO_TOPIC_MAX];
+	char alert_topic[PROTO_TOPIC_MAX];
+	char info_topic[PROTO_TOPIC_MAX];
+	char feeder_event_topic[PROTO_TOPIC_MAX];
+
+	struct kind_state kinds[SENSORS_KINDS];
+	struct source sources[SENSORS_MAX_SOURCES];
+	size_t n_sources;
+
+	struct sim *sim; /* NULL unless `sim` is listed */
+	int sim_index;
+	uv_timer_t sim_activity, sim_climate;
+	char feed_ids[FEED_IDS_REMEMBERED][PROTO_ID_MAX + 1];
+	size_t feed_ids_next;
+};
+
+static const char *const kind_titles[SENSORS_KINDS] = {"Temperature", "Humidity", "Motion",
+						       "Sound", "Bowl"};
+
+/* ---- settings ------------------------------------------------------------- */
+
+static int number_setting(const struct cfg *cfg, const char *name, double min, double max,
+			  double *out)
+{
+	const char *text = cfg_str(cfg, name);
+	if (sensors_parse_number(text, min, max, out) < 0) {
+		fprintf(stderr, "iod-sensors: %s: '%s' is not a number in [%g, %g]\n", name,
+			text ? text : "", min, max);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- publishing ---------------------------------------------------------------- */
+
+static bool can_publish(const struct sensors_app *a)
+{
+	return a->mqtt && !a->stopping && mqttc_is_connected(a->mqtt);
+}
+
+static void alert(struct sensors_app *a, enum proto_level level, const char *code,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void alert(struct sensors_app *a, enum proto_level level, const char *code,
+		  const char *fmt, ...)
+{
+	struct proto_alert al = {.level = level, .ts_ms = loop_wall_ms()};
+	snprintf(al.source, sizeof(al.source), "sensors");
+	snprintf(al.code, sizeof(al.code), "%s", code);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(al.message, sizeof(al.message), fmt, ap);
+	va_end(ap);
+	if (level == PROTO_LEVEL_INFO)
+		log_info("alert %s: %s", code, al.message);
+	else
+		log_warn("alert %s: %s", code, al.message);
+	if (!a->mqtt || a->stopping)
+		return;
+	/* QoS 1 and sent even while disconnected: Paho keeps it for the reconnect. */
+	char *json = proto_alert_encode(&al);
+	if (json)
+		mqttc_publish_str(a->mqtt, a->alert_topic, json, 1, false);
+	free(json);
+}
+
+static void heartbeat_cb(uv_timer_t *t);
+
+static void arm_heartbeat(struct sensors_app *a, enum proto_sensor_kind k, bool restart)
+{
+	struct kind_state *ks = &a->kinds[k];
+	if (a->stopping || (!restart && uv_is_active((uv_handle_t *)&ks->heartbeat)))
+		return;
+	int64_t in = sensors_pub_heartbeat_in(&ks->pub, (int64_t)uv_now(a->loop));
+	if (in < 0)
+		uv_timer_stop(&ks->heartbeat);
+	else
+		uv_timer_start(&ks->heartbeat, heartbeat_cb, (uint64_t)in, 0);
+}
+
+static void send_reading(struct sensors_app *a, enum proto_sensor_kind k)
+{
+	struct kind_state *ks = &a->kinds[k];
+	arm_heartbeat(a, k, true);
+	if (!can_publish(a))
+		return; /* republished on connect; stale retained readings are not queued */
+	struct proto_reading r = {.value = ks->pub.sample, .ts_ms = loop_wall_ms()};
+	snprintf(r.unit, sizeof(r.unit), "%s", proto_sensor_unit(k));
+	char *json = proto_reading_encode(&r);
+	if (!json)
+		return;
+	mqttc_publish_str(a->mqtt, ks->topic, json, 0, true);
+	free(json);
+}
+
+static void heartbeat_cb(uv_timer_t *t)
+{
+	struct kind_state *ks = t->data;
+	struct sensors_app *a = ks->app;
+	enum proto_sensor_kind k = ks->kind;
+	if (sensors_pub_heartbeat(&ks->pub, (int64_t)uv_now(a->loop)) != SENSORS_SKIP)
+		send_reading(a, k);
+	else
+		arm_heartbeat(a, k, true);
+}
+
+/* A sample of kind k from source `src`: publish it if the policy says so. */
+static void sample(struct sensors_app *a, int src, enum proto_sensor_kind k, double value)
+{
+	struct kind_state *ks = &a->kinds[k];
+	if (ks->owner != src || a->stopping)
+		return;
+	enum sensors_decision d = sensors_pub_sample(&ks->pub, value, (int64_t)uv_now(a->loop));
+	if (d != SENSORS_SKIP) {
+		log_debug("%s %g (%s)", proto_sensor_kind_name(k), ks->pub.sample,
+			  d == SENSORS_PUBLISH_CHANGE ? "change" : "heartbeat");
+		send_reading(a, k);
+	} else {
+		arm_heartbeat(a, k, false);
+	}
+}
+
+static void publish_discovery(struct sensors_app *a, enum proto_sensor_kind k)
+{
+	const char *name = proto_sensor_kind_name(k);
+	bool motion = k == PROTO_SENSOR_MOTION;
+	const char *component = motion ? "binary_sensor" : "sensor";
+	char topic[PROTO_TOPIC_MAX];
+	if (!can_publish(a) || ha_config_topic(topic, sizeof(topic), component, a->site,
+					      "sensors", name) < 0)
+		return;
+	if (a->kinds[k].owner == SOURCE_NONE) {
+		/* Not provided here: remove an entity an earlier configuration announced. */
+		mqttc_publish(a->mqtt, topic, "", 0, 1, true);
+		return;
+	}
+	static const char *const device_class[SENSORS_KINDS] = {
+		"temperature", "humidity", "motion", "sound_pressure", "weight"};
+	cJSON *e = ha_entity_new(a->site, "sensors", name, kind_titles[k]);
+	if (!e)
+		return;
+	cJSON_AddStringToObject(e, "state_topic", a->kinds[k].topic);
+	cJSON_AddStringToObject(e, "device_class", device_class[k]);
+	if (motion) {
+		cJSON_AddStringToObject(e, "value_template", "{{ value_json.value | int }}");
+		cJSON_AddStringToObject(e, "payload_on", "1");
+		cJSON_AddStringToObject(e, "payload_off", "0");
+	} else {
+		cJSON_AddStringToObject(e, "value_template", "{{ value_json.value }}");
+		cJSON_AddStringToObject(e, "unit_of_measurement", proto_sensor_unit(k));
+		cJSON_AddStringToObject(e, "state_class", "measurement");
+	}
+	/* Three missed heartbeats and Home Assistant shows the entity unavailable. */
+	cJSON_AddNumberToObject(e, "expire_after", (double)(a->heartbeat_ms * 3 / 1000));
+	char *json = cJSON_PrintUnformatted(e);
+	cJSON_Delete(e);
+	if (json)
+		mqttc_publish_str(a->mqtt, topic, json, 1, true);
+	free(json);
+}
+
+static void publish_info(struct sensors_app *a)
+{
+	struct proto_info info = {.version = IOD_VERSION, .since_ms = a->since_ms,
+				  .backend = a->backend};
+	char *json = proto_info_encode(&info);
+	if (json && can_publish(a))
+		mqttc_publish_str(a->mqtt, a->info_topic, json, 1, true);
+	free(json);
+}
+
+/* Give kind k to source src if nobody has it. */
+static void claim(struct sensors_app *a, int src, enum proto_sensor_kind k)
+{
+	struct kind_state *ks = &a->kinds[k];
+	if (ks->owner == src)
+		return;
+	if (ks->owner != SOURCE_NONE) {
+		log_warn("%s also offers %s; %s already publishes it", a->sources[src].spec.text,
+			 proto_sensor_kind_name(k), a->sources[ks->owner].spec.text);
+		return;
+	}
+	ks->owner = src;
+	log_info("%s publishes %s", a->sources[src].spec.text, proto_sensor_kind_name(k));
+	if (a->started)
+		publish_discovery(a, k);
+}
+
+/* ---- health --------------------------------------------------------------------- */
+
+static void source_ok(struct source *s)
+{
+	if (sensors_health_ok(&s->health) == SENSORS_HEALTH_RECOVERED)
+		alert(s->app, PROTO_LEVEL_INFO, "sensor_recovered", "%s is back", s->spec.text);
+}
+
+static void source_failed(struct source *s, const char *why)
+{
+	struct sensors_app *a = s->app;
+	log_debug("%s: %s", s->spec.text, why);
+	if (sensors_health_fail(&s->health) != SENSORS_HEALTH_LOST)
+		return;
+	alert(a, PROTO_LEVEL_WARNING, PROTO_ALERT_SENSOR_LOST, "%s lost: %s (still trying)",
+	      s->spec.text, why);
+	for (int k = 0; k < SENSORS_KINDS; k++) {
+		if (a->kinds[k].owner == s->index) {
+			sensors_pub_lost(&a->kinds[k].pub);
+			uv_timer_stop(&a->kinds[k].heartbeat);
+		}
+	}
+}
+
+/* ---- iio and 1-wire: threadpool reads -------------------------------------------- */
+
+/* Threadpool thread: touches only this source's iio handle and result. */
+static void poll_work(uv_work_t *w)
+{
+	struct source *s = w->data;
+	const char *why = NULL;
+	memset(&s->result, 0, sizeof(s->result));
+	if (s->spec.backend == SENSORS_BACKEND_W1) {
+		s->result.resolved = true;
+		s->result.ok[PROTO_SENSOR_TEMPERATURE] =
+			w1_read(s->app->sysfs_root, s->spec.arg,
+				&s->result.value[PROTO_SENSOR_TEMPERATURE], &why) == 0;
+		s->result.why[PROTO_SENSOR_TEMPERATURE] = why;
+		return;
+	}
+	if (iio_resolve(s->iio, &why) < 0) {
+		s->result.resolve_why = why;
+		return;
+	}
+	s->result.resolved = true;
+	for (int k = 0; k < SENSORS_KINDS; k++) {
+		if (!iio_has(s->iio, (enum proto_sensor_kind)k))
+			continue;
+		why = NULL;
+		s->result.ok[k] =
+			iio_read(s->iio, (enum proto_sensor_kind)k, &s->result.value[k], &why) == 0;
+		s->result.why[k] = why;
+	}
+}
+
+static void poll_done(uv_work_t *w, int status)
+{
+	struct source *s = w->data;
+	struct sensors_app *a = s->app;
+	s->busy = false;
+	if (status != 0 || a->stopping)
+		return;
+	if (!s->result.resolved) {
+		source_failed(s, s->result.resolve_why ? s->result.resolve_why : "not found");
+		return;
+	}
+	if (s->iio) {
+		for (int k = 0; k < SENSORS_KINDS; k++)
+			if (iio_has(s->iio, (enum proto_sensor_kind)k))
+				claim(a, s->index, (enum proto_sensor_kind)k);
+	}
+	const char *why = NULL;
+	bool any = false;
+	for (int k = 0; k < SENSORS_KINDS; k++) {
+		if (a->kinds[k].owner != s->index)
+			continue;
+		any = true;
+		if (s->result.ok[k])
+			sample(a, s->index, (enum proto_sensor_kind)k, s->result.value[k]);
+		else if (!why)
+			why = s->result.why[k] ? s->result.why[k] : "channel missing";
+	}
+	if (!any)
+		why = "offers nothing that is not already published";
+	if (why)
+		source_failed(s, why);
+	else
+		source_ok(s);
+}
+
+static void poll_timer_cb(uv_timer_t *t)
+{
+	struct source *s = t->data;
+	if (s->busy) {
+		s->overruns++;
+		return;
+	}
+	s->work.data = s;
+	if (uv_queue_work(s->app->loop, &s->work, poll_work, poll_done) == 0)
+		s->busy = true;
+}
+
+/* ---- gpio: edge events ------------------------------------------------------------- */
+
+static void gpio_open(struct source *s);
+
+static void hold_cb(uv_timer_t *t)
+{
+	struct source *s = t->data;
+	if (pir_timer(&s->pir, (int64_t)uv_now(s->app->loop)))
+		sample(s->app, s->index, PROTO_SENSOR_MOTION, 0.0);
+}
+
+static void arm_hold(struct source *s)
+{
+	int64_t in = pir_deadline_in(&s->pir, (int64_t)uv_now(s->app->loop));
+	if (in < 0)
+		uv_timer_stop(&s->hold_timer);
+	else
+		uv_timer_start(&s->hold_timer, hold_cb, (uint64_t)in, 0);
+}
+
+static void on_edge(void *arg, bool rising)
+{
+	struct source *s = arg;
+	if (pir_edge(&s->pir, rising, (int64_t)uv_now(s->app->loop)))
+		sample(s->app, s->index, PROTO_SENSOR_MOTION, s->pir.motion ? 1.0 : 0.0);
+}
+
+static void gpio_close_line(struct source *s)
+{
+	if (s->gpio_poll) {
+		uv_poll_stop(s->gpio_poll);
+		uv_close((uv_handle_t *)s->gpio_poll, (uv_close_cb)free);
+		s->gpio_poll = NULL;
+	}
+	gpio_line_close(s->gpio);
+	s->gpio = NULL;
+	uv_timer_stop(&s->hold_timer);
+}
+
+static void gpio_retry_cb(uv_timer_t *t)
+{
+	gpio_open(t->data);
+}
+
+static void gpio_lost(struct source *s, const char *why)
+{
+	gpio_close_line(s);
+	source_failed(s, why);
+	if (!s->app->stopping)
+		uv_timer_start(&s->retry_timer, gpio_retry_cb, (uint64_t)s->app->interval_ms, 0);
+}
+
+static void gpio_poll_cb(uv_poll_t *p, int status, int events)
+{
+	struct source *s = p->data;
+	if (status < 0 || !(events & UV_READABLE)) {
+		gpio_lost(s, status < 0 ? uv_strerror(status) : "line event error");
+		return;
+	}
+	if (gpio_line_read(s->gpio, on_edge, s) < 0) {
+		gpio_lost(s, "reading line events failed");
+		return;
+	}
+	arm_hold(s);
+}
+
+static void gpio_open(struct source *s)
+{
+	struct sensors_app *a = s->app;
+	const char *why = NULL;
+	if (a->stopping)
+		return;
+	s->gpio = gpio_line_open(s->spec.chip, s->spec.line, &why);
+	if (!s->gpio) {
+		gpio_lost(s, why);
+		return;
+	}
+	int level = gpio_line_value(s->gpio);
+	if (level < 0) {
+		gpio_lost(s, "cannot read the line");
+		return;
+	}
+	s->gpio_poll = malloc(sizeof(*s->gpio_poll));
+	if (!s->gpio_poll || uv_poll_init(a->loop, s->gpio_poll, gpio_line_fd(s->gpio)) < 0) {
+		free(s->gpio_poll);
+		s->gpio_poll = NULL;
+		gpio_lost(s, "cannot watch the line");
+		return;
+	}
+	s->gpio_poll->data = s;
+	uv_poll_start(s->gpio_poll, UV_READABLE, gpio_poll_cb);
+	pir_start(&s->pir, level == 1, (int64_t)uv_now(a->loop));
+	source_ok(s);
+	sample(a, s->index, PROTO_SENSOR_MOTION, s->pir.motion ? 1.0 : 0.0);
+}
+
+/* ---- sim ----------------------------------------------------------------------------- */
+
+static void sim_activity_cb(uv_timer_t *t)
+{
+	struct sensors_app *a = t->data;
+	sim_tick_activity(a->sim, loop_wall_ms());
+	sample(a, a->sim_index, PROTO_SENSOR_MOTION, sim_value(a->sim, PROTO_SENSOR_MOTION));
+	sample(a, a->sim_index, PROTO_SENSOR_SOUND, sim_value(a->sim, PROTO_SENSOR_SOUND));
+	sample(a, a->sim_index, PROTO_SENSOR_BOWL, sim_value(a->sim, PROTO_SENSOR_BOWL));
+}
+
+static void sim_climate_cb(uv_timer_t *t)
+{
+	struct sensors_app *a = t->data;
+	sim_tick_climate(a->sim, loop_wall_ms());
+	sample(a, a->sim_index, PROTO_SENSOR_TEMPERATURE,
+	       sim_value(a->sim, PROTO_SENSOR_TEMPERATURE));
+	sample(a, a->sim_index, PROTO_SENSOR_HUMIDITY, sim_value(a->sim, PROTO_SENSOR_HUMIDITY));
+}
+
+/* true when this feed id was seen before (a QoS 1 redelivery). */
+static bool feed_seen(struct sensors_app *a, const char *id)
+{
+	if (!id[0])
+		return false;
+	for (size_t i = 0; i < FEED_IDS_REMEMBERED; i++)
+		if (strcmp(a->feed_ids[i], id) == 0)
+			return true;
+	snprintf(a->feed_ids[a->feed_ids_next], sizeof(a->feed_ids[0]), "%s", id);
+	a->feed_ids_next = (a->feed_ids_next + 1) % FEED_IDS_REMEMBERED;
+	return false;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------ */
+
+struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg)
+{
+	struct sensors_app *a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->loop = loop;
+	a->cfg = cfg;
+	a->site = cfg_str(cfg, "IOD_SITE");
+	a->backend = cfg_str(cfg, "IOD_SENSORS");
+	a->sysfs_root = cfg_str(cfg, "IOD_SENSORS_SYSFS_ROOT");
+	a->interval_ms = cfg_duration_ms(cfg, "IOD_SENSORS_INTERVAL");
+	a->heartbeat_ms = cfg_duration_ms(cfg, "IOD_SENSORS_HEARTBEAT");
+	a->since_ms = loop_wall_ms();
+	a->sim_index = SOURCE_NONE;
+
+	if (!a->site || !proto_site_valid(a->site)) {
+		fprintf(stderr, "iod-sensors: IOD_SITE: '%s' must be 1-64 of [A-Za-z0-9_-]\n",
+			a->site ? a->site : "");
+		goto fail;
+	}
+	if (!a->sysfs_root || !a->sysfs_root[0]) {
+		fprintf(stderr, "iod-sensors: IOD_SENSORS_SYSFS_ROOT: must not be empty\n");
+		goto fail;
+	}
+	struct sensors_spec specs[SENSORS_MAX_SOURCES];
+	const char *why = NULL;
+	if (sensors_spec_parse(a->backend, specs, SENSORS_MAX_SOURCES, &a->n_sources, &why) < 0) {
+		fprintf(stderr, "iod-sensors: IOD_SENSORS: '%s': %s\n", a->backend ? a->backend : "",
+			why);
+		goto fail;
+	}
+
+	struct sensors_policy policy[SENSORS_KINDS];
+	sensors_policy_defaults(policy, a->heartbeat_ms);
+	static const struct {
+		enum proto_sensor_kind kind;
+		const char *name;
+	} deadbands[] = {
+		{PROTO_SENSOR_TEMPERATURE, "IOD_SENSORS_DEADBAND_TEMPERATURE"},
+		{PROTO_SENSOR_HUMIDITY, "IOD_SENSORS_DEADBAND_HUMIDITY"},
+		{PROTO_SENSOR_SOUND, "IOD_SENSORS_DEADBAND_SOUND"},
+		{PROTO_SENSOR_BOWL, "IOD_SENSORS_DEADBAND_BOWL"},
+	};
+	for (size_t i = 0; i < sizeof(deadbands) / sizeof(deadbands[0]); i++)
+		if (number_setting(cfg, deadbands[i].name, 0, 1000,
+				   &policy[deadbands[i].kind].deadband) < 0)
+			goto fail;
+	struct iio_cal cal;
+	if (number_setting(cfg, "IOD_SENSORS_BOWL_TARE", -1e9, 1e9, &cal.bowl_tare) < 0 ||
+	    number_setting(cfg, "IOD_SENSORS_BOWL_SCALE", -1e6, 1e6, &cal.bowl_scale) < 0)
+		goto fail;
+
+	snprintf(a->client_id, sizeof(a->client_id), "iod-sensors-%s", a->site);
+	if (proto_topic(a->availability_topic, sizeof(a->availability_topic), a->site, "sensors",
+			"availability") < 0 ||
+	    proto_topic(a->info_topic, sizeof(a->info_topic), a->site, "sensors", "info") < 0 ||
+	    proto_topic(a->feeder_event_topic, sizeof(a->feeder_event_topic), a->site, "feeder",
+			"event") < 0 ||
+	    proto_topic_alert(a->alert_topic, sizeof(a->alert_topic), a->site) < 0)
+		goto fail;
+
+	for (int k = 0; k < SENSORS_KINDS; k++) {
+		struct kind_state *ks = &a->kinds[k];
+		ks->pub.policy = policy[k];
+		ks->owner = SOURCE_NONE;
+		proto_topic(ks->topic, sizeof(ks->topic), a->site, "sensors",
+			    proto_sensor_kind_name((enum proto_sensor_kind)k));
+		ks->app = a;
+		ks->kind = (enum proto_sensor_kind)k;
+		uv_timer_init(loop, &ks->heartbeat);
+		ks->heartbeat.data = ks;
+	}
+
+	int64_t hold_ms = cfg_duration_ms(cfg, "IOD_SENSORS_MOTION_HOLD");
+	bool active_low = cfg_bool(cfg, "IOD_SENSORS_GPIO_ACTIVE_LOW");
+	for (size_t i = 0; i < a->n_sources; i++) {
+		struct source *s = &a->sources[i];
+		s->app = a;
+		s->index = (int)i;
+		s->spec = specs[i];
+		uv_timer_init(loop, &s->poll_timer);
+		uv_timer_init(loop, &s->hold_timer);
+		uv_timer_init(loop, &s->retry_timer);
+		s->poll_timer.data = s->hold_timer.data = s->retry_timer.data = s;
+		switch (s->spec.backend) {
+		case SENSORS_BACKEND_IIO:
+			s->iio = iio_new(a->sysfs_root, s->spec.arg, &cal);
+			if (!s->iio)
+				goto fail;
+			break;
+		case SENSORS_BACKEND_GPIO:
+			pir_init(&s->pir, hold_ms, active_low);
+			break;
+		case SENSORS_BACKEND_SIM:
+			a->sim_index = (int)i;
+			break;
+		case SENSORS_BACKEND_W1:
+			break;
+		}
+	}
+	uv_timer_init(loop, &a->sim_activity);
+	uv_timer_init(loop, &a->sim_climate);
+	a->sim_activity.data = a->sim_climate.data = a;
+
+	/* Who publishes what: real backends first, in list order (an IIO
+	 * device not there yet claims its kinds when it appears); the sim fills
+	 * whatever is left. */
+	for (size_t i = 0; i < a->n_sources; i++) {
+		struct source *s = &a->sources[i];
+		const char *unused;
+		if (s->spec.backend == SENSORS_BACKEND_W1)
+			claim(a, (int)i, PROTO_SENSOR_TEMPERATURE);
+		else if (s->spec.backend == SENSORS_BACKEND_GPIO)
+			claim(a, (int)i, PROTO_SENSOR_MOTION);
+		else if (s->spec.backend == SENSORS_BACKEND_IIO && iio_resolve(s->iio, &unused) == 0)
+			for (int k = 0; k < SENSORS_KINDS; k++)
+				if (iio_has(s->iio, (enum proto_sensor_kind)k))
+					claim(a, (int)i, (enum proto_sensor_kind)k);
+	}
+	if (a->sim_index != SOURCE_NONE) {
+		a->sim = sim_new((uint64_t)cfg_int(cfg, "IOD_SENSORS_SEED"), loop_wall_ms());
+		if (!a->sim)
+			goto fail;
+		for (int k = 0; k < SENSORS_KINDS; k++)
+			claim(a, a->sim_index, (enum proto_sensor_kind)k);
+	}
+	return a;
+fail:
+	/* Nothing has started yet: close the timers, let the loop finish the
+	 * closes (no other handle exists yet), and free. */
+	sensors_app_stop(a);
+	uv_run(loop, UV_RUN_DEFAULT);
+	sensors_app_free(a);
+	return NULL;
+}
+
+const char *sensors_app_client_id(const struct sensors_app *a)
+{
+	return a->client_id;
+}
+
+const char *sensors_app_availability_topic(const struct sensors_app *a)
+{
+	return a->availability_topic;
+}
+
+int sensors_app_attach(struct sensors_app *a, struct mqttc *m)
+{
+	a->mqtt = m;
+	if (a->sim && a->kinds[PROTO_SENSOR_BOWL].owner == a->sim_index)
+		return mqttc_subscribe(m, a->feeder_event_topic, 1, true);
+	return 0;
+}
+
+void sensors_app_on_connected(void *arg)
+{
+	struct sensors_app *a = arg;
+	if (a->stopping)
+		return;
+	publish_info(a);
+	for (int k = 0; k < SENSORS_KINDS; k++) {
+		publish_discovery(a, (enum proto_sensor_kind)k);
+		/* A broker that lost its retained store gets the current values at once. */
+		if (a->kinds[k].owner != SOURCE_NONE &&
+		    sensors_pub_republish(&a->kinds[k].pub, (int64_t)uv_now(a->loop)))
+			send_reading(a, (enum proto_sensor_kind)k);
+	}
+}
+
+void sensors_app_on_message(void *arg, const struct mqttc_message *msg)
+{
+	struct sensors_app *a = arg;
+	if (a->stopping || !a->sim || strcmp(msg->topic, a->feeder_event_topic) != 0)
+		return;
+	if (msg->retained)
+		return; /* an old event replayed, not a dose that just happened */
+	struct proto_feeder_event ev;
+	const char *why = NULL;
+	if (proto_feeder_event_decode(msg->payload, msg->len, &ev, &why) < 0) {
+		log_debug("feeder/event ignored: %s", why);
+		return;
+	}
+	if (strcmp(ev.action, "feed") != 0 || ev.result != PROTO_RESULT_OK || feed_seen(a, ev.id))
+		return;
+	log_info("sim: dose %s reported by the feeder, filling the bowl", ev.id);
+	sim_feed(a->sim, loop_wall_ms());
+	sample(a, a->sim_index, PROTO_SENSOR_BOWL, sim_value(a->sim, PROTO_SENSOR_BOWL));
+}
+
+int sensors_app_start(struct sensors_app *a)
+{
+	a->started = true;
+	for (size_t i = 0; i < a->n_sources; i++) {
+		struct source *s = &a->sources[i];
+		switch (s->spec.backend) {
+		case SENSORS_BACKEND_IIO:
+		case SENSORS_BACKEND_W1:
+			uv_timer_start(&s->poll_timer, poll_timer_cb, 0, (uint64_t)a->interval_ms);
+			break;
+		case SENSORS_BACKEND_GPIO:
+			gpio_open(s);
+			break;
+		case SENSORS_BACKEND_SIM:
+			uv_timer_start(&a->sim_climate, sim_climate_cb, 0, SIM_CLIMATE_PERIOD_MS);
+			uv_timer_start(&a->sim_activity, sim_activity_cb, 0, SIM_ACTIVITY_PERIOD_MS);
+			break;
+		}
+	}
+	log_info("started: %s, read interval %lld ms, heartbeat %lld ms", a->backend,
+		 (long long)a->interval_ms, (long long)a->heartbeat_ms);
+	return 0;
+}
+
+static void close_handle(uv_handle_t *h)
+{
+	if (h->loop && !uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+void sensors_app_stop(struct sensors_app *a)
+{
+	if (!a || a->stopping)
+		return;
+	a->stopping = true;
+	for (int k = 0; k < SENSORS_KINDS; k++)
+		close_handle((uv_handle_t *)&a->kinds[k].heartbeat);
+	for (size_t i = 0; i < a->n_sources; i++) {
+		struct source *s = &a->sources[i];
+		gpio_close_line(s);
+		close_handle((uv_handle_t *)&s->poll_timer);
+		close_handle((uv_handle_t *)&s->hold_timer);
+		close_handle((uv_handle_t *)&s->retry_timer);
+		if (s->busy)
+			uv_cancel((uv_req_t *)&s->work);
+	}
+	close_handle((uv_handle_t *)&a->sim_activity);
+	close_handle((uv_handle_t *)&a->sim_climate);
+}
+
+void sensors_app_free(struct sensors_app *a)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < SENSORS_MAX_SOURCES; i++)
+		iio_free(a->sources[i].iio);
+	sim_free(a->sim);
+	free(a);
+}

@@ -1,0 +1,48 @@
+/*
+ * app — iod-sensors at run time: the backends from IOD_SENSORS on the libuv
+ * loop, the per-kind publishers with their heartbeat timers, alerts, Home
+ * Assistant discovery, and the feeder events the sim listens to.
+ *
+ * The decisions are in sensors.h, sysfs.h, pir.h and sim.h; this file turns
+ * timers, threadpool reads and GPIO edges into calls to them and publishes
+ * what they decide. Thread: the loop thread, except the sysfs reads, which
+ * run on libuv's threadpool and touch only their own source.
+ */
+#ifndef IOD_SENSORS_APP_H
+#define IOD_SENSORS_APP_H
+
+#include "cfg.h"
+
+#include <stddef.h>
+#include <uv.h>
+
+struct mqttc;
+struct mqttc_message;
+
+/* The service's own settings (the shared ones come from cfg). */
+extern const struct cfg_option sensors_app_options[];
+extern const size_t sensors_app_options_count;
+
+struct sensors_app;
+
+/* Check the settings and open the backends (a backend that is not there yet
+ * is retried, not an error). NULL on a bad setting (a message naming it is
+ * printed to stderr; exit 2) or out of memory. */
+struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg);
+/* The client id ("iod-sensors-<site>") and availability topic for mqttc. */
+const char *sensors_app_client_id(const struct sensors_app *a);
+const char *sensors_app_availability_topic(const struct sensors_app *a);
+/* Use this client for publishing; subscribes to feeder/event when the sim runs. */
+int sensors_app_attach(struct sensors_app *a, struct mqttc *m);
+/* mqttc callbacks (loop thread); arg is the struct sensors_app. */
+void sensors_app_on_message(void *arg, const struct mqttc_message *msg);
+void sensors_app_on_connected(void *arg);
+/* Start the timers, reads and GPIO watches. 0 or negative. */
+int sensors_app_start(struct sensors_app *a);
+/* Stop publishing and close every handle (the loop must run to finish the
+ * closes and any read in flight); idempotent. */
+void sensors_app_stop(struct sensors_app *a);
+/* Free after the loop has run dry. */
+void sensors_app_free(struct sensors_app *a);
+
+#endif
