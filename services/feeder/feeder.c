@@ -1,0 +1,943 @@
+#include "feeder.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "journal.h"
+#include "log.h"
+
+#define DEFAULT_ID_MEMORY 1024
+#define DEFAULT_COMPACT_BYTES (256 * 1024)
+#define STARTUP_LOOKBACK_MS (24LL * 3600 * 1000)
+#define OUTCOME_MAX 80
+
+enum dose_status { DOSE_PENDING, DOSE_OK, DOSE_FAILED, DOSE_UNCERTAIN };
+
+struct dose {
+	char id[PROTO_ID_MAX + 1];
+	char by[PROTO_BY_MAX + 1];
+	int64_t ts_ms;            /* from the intent: when dispensing began */
+	bool scheduled;
+	char slot[SCHEDULE_SLOT_ID_MAX];
+	enum dose_status status;
+	char reason[64];          /* failed: why */
+};
+
+/* A remembered non-dose outcome (home, call, refused feed). */
+struct cmd_entry {
+	char id[PROTO_ID_MAX + 1];
+	char action[8];
+	char outcome[OUTCOME_MAX]; /* "ok", "rejected:too_soon", "failed:..." */
+	int64_t ts_ms;
+};
+
+struct slot_entry {
+	char slot[SCHEDULE_SLOT_ID_MAX];
+	char result[16];           /* "missed" or "skipped" */
+	int64_t ts_ms;
+};
+
+struct pending {
+	bool active;
+	enum proto_action action;
+	char id[PROTO_ID_MAX + 1];
+};
+
+struct feeder {
+	struct feeder_config cfg;
+	char *journal_path;
+	struct journal *journal;
+	bool history_unknown;      /* the journal could not be read: never dose */
+	int history_errno;
+	bool journal_failed;       /* the last append failed (alert on the transition) */
+
+	struct dose doses[FEEDER_DOSES_KEPT]; /* oldest first */
+	size_t n_doses;
+	struct cmd_entry *ring;    /* ring of cfg.id_memory entries */
+	size_t ring_head, ring_count;
+	struct slot_entry slots[FEEDER_SLOTS_KEPT]; /* oldest first */
+	size_t n_slots;
+
+	int64_t init_ms;           /* when the journal was created */
+	bool have_mono;            /* a dose happened in this boot */
+	int64_t last_dose_mono_ms;
+	int64_t sched_checked_ms;  /* slots up to here are settled */
+	enum proto_position position;
+	struct pending dose, cmd;
+	uint64_t auto_counter;
+
+	uint64_t journal_errors, compactions, commands;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void local_time_text(int64_t ms, char *buf, size_t size)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	if (!localtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
+		snprintf(buf, size, "%" PRId64 " ms", ms);
+}
+
+static void add_alert(struct feeder_result *res, const struct feeder_now *now,
+		      enum proto_level level, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void add_alert(struct feeder_result *res, const struct feeder_now *now,
+		      enum proto_level level, const char *code, const char *fmt, ...)
+{
+	if (res->n_alerts == FEEDER_MAX_ALERTS)
+		return;
+	struct proto_alert *a = &res->alerts[res->n_alerts++];
+	memset(a, 0, sizeof(*a));
+	copy_str(a->source, sizeof(a->source), "feeder");
+	a->level = level;
+	copy_str(a->code, sizeof(a->code), code);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(a->message, sizeof(a->message), fmt, ap);
+	va_end(ap);
+	a->ts_ms = now->wall_ms;
+	if (level == PROTO_LEVEL_CRITICAL)
+		log_error("alert %s: %s", code, a->message);
+	else
+		log_warn("alert %s: %s", code, a->message);
+}
+
+static void set_event(struct feeder_result *res, const char *id, const char *action,
+		      enum proto_result result, const char *reason, const struct feeder_now *now)
+{
+	res->has_event = true;
+	memset(&res->event, 0, sizeof(res->event));
+	copy_str(res->event.id, sizeof(res->event.id), id);
+	copy_str(res->event.action, sizeof(res->event.action), action);
+	res->event.result = result;
+	copy_str(res->event.reason, sizeof(res->event.reason), reason ? reason : "");
+	res->event.ts_ms = now->wall_ms;
+}
+
+static struct dose *find_dose(struct feeder *f, const char *id)
+{
+	for (size_t i = f->n_doses; i-- > 0;)
+		if (strcmp(f->doses[i].id, id) == 0)
+			return &f->doses[i];
+	return NULL;
+}
+
+static struct cmd_entry *ring_at(const struct feeder *f, size_t i) /* 0 = oldest */
+{
+	size_t cap = f->cfg.id_memory;
+	return &f->ring[(f->ring_head + cap - f->ring_count + i) % cap];
+}
+
+static void ring_put(struct feeder *f, const char *id, const char *action, const char *outcome,
+		     int64_t ts_ms)
+{
+	struct cmd_entry *e = &f->ring[f->ring_head];
+	copy_str(e->id, sizeof(e->id), id);
+	copy_str(e->action, sizeof(e->action), action);
+	copy_str(e->outcome, sizeof(e->outcome), outcome);
+	e->ts_ms = ts_ms;
+	f->ring_head = (f->ring_head + 1) % f->cfg.id_memory;
+	if (f->ring_count < f->cfg.id_memory)
+		f->ring_count++;
+}
+
+static void slot_put(struct feeder *f, const char *slot, const char *result, int64_t ts_ms)
+{
+	if (f->n_slots == FEEDER_SLOTS_KEPT) {
+		memmove(&f->slots[0], &f->slots[1], sizeof(f->slots[0]) * (FEEDER_SLOTS_KEPT - 1));
+		f->n_slots--;
+	}
+	struct slot_entry *s = &f->slots[f->n_slots++];
+	copy_str(s->slot, sizeof(s->slot), slot);
+	copy_str(s->result, sizeof(s->result), result);
+	s->ts_ms = ts_ms;
+}
+
+/* Doses are kept sorted by time; the oldest falls off when full. */
+static struct dose *dose_put(struct feeder *f, const char *id, const char *by, int64_t ts_ms,
+			     bool scheduled, const char *slot, enum dose_status status)
+{
+	if (f->n_doses == FEEDER_DOSES_KEPT) {
+		memmove(&f->doses[0], &f->doses[1], sizeof(f->doses[0]) * (FEEDER_DOSES_KEPT - 1));
+		f->n_doses--;
+	}
+	size_t at = f->n_doses;
+	while (at > 0 && f->doses[at - 1].ts_ms > ts_ms)
+		at--;
+	memmove(&f->doses[at + 1], &f->doses[at], sizeof(f->doses[0]) * (f->n_doses - at));
+	f->n_doses++;
+	struct dose *d = &f->doses[at];
+	memset(d, 0, sizeof(*d));
+	copy_str(d->id, sizeof(d->id), id);
+	copy_str(d->by, sizeof(d->by), by);
+	d->ts_ms = ts_ms;
+	d->scheduled = scheduled;
+	copy_str(d->slot, sizeof(d->slot), slot ? slot : "");
+	d->status = status;
+	return d;
+}
+
+static const char *status_result(enum dose_status s)
+{
+	switch (s) {
+	case DOSE_OK: return "ok";
+	case DOSE_FAILED: return "failed";
+	case DOSE_UNCERTAIN: return "uncertain";
+	case DOSE_PENDING: break;
+	}
+	return "pending";
+}
+
+/* The first outcome of id, if it was handled before. */
+static bool find_outcome(struct feeder *f, const char *id, char *outcome, size_t size)
+{
+	const struct dose *d = find_dose(f, id);
+	if (d) {
+		if (d->status == DOSE_FAILED && d->reason[0])
+			snprintf(outcome, size, "failed:%s", d->reason);
+		else
+			copy_str(outcome, size, status_result(d->status));
+		return true;
+	}
+	for (size_t i = 0; i < f->ring_count; i++) {
+		const struct cmd_entry *e = ring_at(f, i);
+		if (strcmp(e->id, id) == 0) {
+			copy_str(outcome, size, e->outcome);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ---- journal ------------------------------------------------------------- */
+
+static bool journal_usable(struct feeder *f)
+{
+	if (f->history_unknown)
+		return false;
+	if (!f->journal) {
+		int err = 0;
+		f->journal = journal_open(f->journal_path, NULL, &err);
+		if (!f->journal) {
+			log_error("journal %s: cannot open: %s", f->journal_path, strerror(-err));
+			return false;
+		}
+		log_info("journal %s: reopened", f->journal_path);
+	}
+	return true;
+}
+
+/* Append a record. A failure is logged; an alert is raised when
+ * alert_always, or on the first failure after a success. */
+static int journal_put(struct feeder *f, const struct journal_rec *rec, bool sync,
+		       bool alert_always, const struct feeder_now *now, struct feeder_result *res)
+{
+	int rc = journal_usable(f) ? journal_append(f->journal, rec, sync) : -EIO;
+	if (rc == 0) {
+		if (f->journal_failed)
+			log_info("journal %s: writable again", f->journal_path);
+		f->journal_failed = false;
+		return 0;
+	}
+	f->journal_errors++;
+	const char *why = f->history_unknown ? "its history could not be read"
+			  : rc == -EIO && !f->journal ? "it cannot be opened"
+						      : strerror(-rc);
+	log_error("journal %s: cannot write: %s", f->journal_path, why);
+	if (res && (alert_always || !f->journal_failed))
+		add_alert(res, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_JOURNAL,
+			  "dose journal %s cannot be written (%s): doses are refused until it is fixed",
+			  f->journal_path, why);
+	f->journal_failed = true;
+	return rc;
+}
+
+static void remember(struct feeder *f, const char *id, const char *action, const char *outcome,
+		     const struct feeder_now *now, struct feeder_result *res)
+{
+	ring_put(f, id, action, outcome, now->wall_ms);
+	struct journal_rec rec = {.op = JOURNAL_CMD, .ts_ms = now->wall_ms};
+	copy_str(rec.id, sizeof(rec.id), id);
+	copy_str(rec.action, sizeof(rec.action), action);
+	/* outcome "rejected:too_soon" -> result "rejected", reason "too_soon" */
+	const char *colon = strchr(outcome, ':');
+	size_t rlen = colon ? (size_t)(colon - outcome) : strlen(outcome);
+	if (rlen >= sizeof(rec.result))
+		rlen = sizeof(rec.result) - 1;
+	memcpy(rec.result, outcome, rlen);
+	rec.result[rlen] = '\0';
+	if (colon)
+		copy_str(rec.reason, sizeof(rec.reason), colon + 1);
+	/* Not fsync'd: losing a home/call/refusal record in a power cut can at
+	 * worst let a repeat of it run, which is harmless; doses are synced. */
+	journal_put(f, &rec, false, false, now, res);
+}
+
+static void compact(struct feeder *f)
+{
+	size_t cap = 1 + 2 * f->n_doses + f->n_slots + f->ring_count;
+	struct journal_rec *recs = calloc(cap, sizeof(*recs));
+	if (!recs)
+		return;
+	size_t n = 0;
+	recs[n++] = (struct journal_rec){.op = JOURNAL_INIT, .ts_ms = f->init_ms};
+	for (size_t i = 0; i < f->n_doses; i++) {
+		const struct dose *d = &f->doses[i];
+		struct journal_rec *r = &recs[n++];
+		r->op = JOURNAL_INTENT;
+		r->ts_ms = d->ts_ms;
+		copy_str(r->id, sizeof(r->id), d->id);
+		copy_str(r->by, sizeof(r->by), d->by);
+		r->scheduled = d->scheduled;
+		copy_str(r->slot, sizeof(r->slot), d->slot);
+		if (d->status == DOSE_PENDING)
+			continue;
+		r = &recs[n++];
+		r->op = JOURNAL_DONE;
+		r->ts_ms = d->ts_ms;
+		copy_str(r->id, sizeof(r->id), d->id);
+		copy_str(r->result, sizeof(r->result), status_result(d->status));
+		copy_str(r->reason, sizeof(r->reason), d->reason);
+	}
+	for (size_t i = 0; i < f->n_slots; i++) {
+		struct journal_rec *r = &recs[n++];
+		r->op = JOURNAL_SLOT;
+		r->ts_ms = f->slots[i].ts_ms;
+		copy_str(r->slot, sizeof(r->slot), f->slots[i].slot);
+		copy_str(r->result, sizeof(r->result), f->slots[i].result);
+	}
+	for (size_t i = 0; i < f->ring_count; i++) {
+		const struct cmd_entry *e = ring_at(f, i);
+		struct journal_rec *r = &recs[n++];
+		r->op = JOURNAL_CMD;
+		r->ts_ms = e->ts_ms;
+		copy_str(r->id, sizeof(r->id), e->id);
+		copy_str(r->action, sizeof(r->action), e->action);
+		const char *colon = strchr(e->outcome, ':');
+		size_t rlen = colon ? (size_t)(colon - e->outcome) : strlen(e->outcome);
+		if (rlen >= sizeof(r->result))
+			rlen = sizeof(r->result) - 1;
+		memcpy(r->result, e->outcome, rlen);
+		if (colon)
+			copy_str(r->reason, sizeof(r->reason), colon + 1);
+	}
+	int64_t before = journal_size(f->journal);
+	int rc = journal_rewrite(f->journal, recs, n);
+	free(recs);
+	if (rc < 0) {
+		log_error("journal %s: compaction failed: %s", f->journal_path, strerror(-rc));
+		f->journal_errors++;
+		return;
+	}
+	f->compactions++;
+	log_info("journal %s: compacted %" PRId64 " -> %" PRId64 " bytes (%zu records)",
+		 f->journal_path, before, journal_size(f->journal), n);
+}
+
+static void maybe_compact(struct feeder *f)
+{
+	if (f->journal && !f->dose.active && !f->history_unknown &&
+	    journal_size(f->journal) > f->cfg.compact_bytes)
+		compact(f);
+}
+
+/* ---- recovery ------------------------------------------------------------ */
+
+static void on_record(void *arg, const struct journal_rec *rec)
+{
+	struct feeder *f = arg;
+	if (f->init_ms == 0 || (rec->op == JOURNAL_INIT && rec->ts_ms < f->init_ms))
+		f->init_ms = rec->ts_ms;
+	switch (rec->op) {
+	case JOURNAL_INIT:
+		break;
+	case JOURNAL_INTENT:
+		if (!find_dose(f, rec->id))
+			dose_put(f, rec->id, rec->by, rec->ts_ms, rec->scheduled, rec->slot,
+				 DOSE_PENDING);
+		break;
+	case JOURNAL_DONE: {
+		struct dose *d = find_dose(f, rec->id);
+		if (!d)
+			break; /* its intent fell out of a compaction */
+		d->status = strcmp(rec->result, "ok") == 0	  ? DOSE_OK
+			    : strcmp(rec->result, "failed") == 0 ? DOSE_FAILED
+								 : DOSE_UNCERTAIN;
+		copy_str(d->reason, sizeof(d->reason), rec->reason);
+		break;
+	}
+	case JOURNAL_CMD: {
+		char outcome[OUTCOME_MAX];
+		if (rec->reason[0])
+			snprintf(outcome, sizeof(outcome), "%s:%s", rec->result, rec->reason);
+		else
+			copy_str(outcome, sizeof(outcome), rec->result);
+		ring_put(f, rec->id, rec->action, outcome, rec->ts_ms);
+		break;
+	}
+	case JOURNAL_SLOT:
+		slot_put(f, rec->slot, rec->result, rec->ts_ms);
+		break;
+	}
+}
+
+struct feeder *feeder_new(const struct feeder_config *cfg, const struct feeder_now *now,
+			  struct feeder_result *startup)
+{
+	memset(startup, 0, sizeof(*startup));
+	struct feeder *f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->cfg = *cfg;
+	if (f->cfg.id_memory == 0)
+		f->cfg.id_memory = DEFAULT_ID_MEMORY;
+	if (f->cfg.compact_bytes <= 0)
+		f->cfg.compact_bytes = DEFAULT_COMPACT_BYTES;
+	f->journal_path = strdup(cfg->journal_path);
+	f->ring = calloc(f->cfg.id_memory, sizeof(*f->ring));
+	if (!f->journal_path || !f->ring) {
+		feeder_free(f);
+		return NULL;
+	}
+	f->cfg.journal_path = f->journal_path;
+	f->position = PROTO_POSITION_HOME;
+
+	struct journal_load_info info;
+	int rc = journal_load(f->journal_path, on_record, f, &info);
+	if (rc < 0) {
+		f->history_unknown = true;
+		f->history_errno = -rc;
+		add_alert(startup, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_JOURNAL,
+			  "dose journal %s cannot be read (%s): every dose is refused until it is "
+			  "fixed and the feeder restarted",
+			  f->journal_path, rc == -EINVAL ? "not a regular file" : strerror(-rc));
+		f->sched_checked_ms = now->wall_ms;
+		return f;
+	}
+	if (info.torn_tail)
+		log_warn("journal %s: incomplete last line ignored (a crash while writing)",
+			 f->journal_path);
+	if (info.bad_lines)
+		log_warn("journal %s: %zu unreadable line(s) skipped", f->journal_path,
+			 info.bad_lines);
+	int err = 0;
+	f->journal = journal_open(f->journal_path, &info, &err);
+	if (!f->journal) {
+		log_error("journal %s: cannot open: %s", f->journal_path, strerror(-err));
+		f->journal_errors++;
+		f->journal_failed = true;
+		add_alert(startup, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_JOURNAL,
+			  "dose journal %s cannot be opened (%s): doses are refused until it is fixed",
+			  f->journal_path, strerror(-err));
+	}
+	if (info.lines == 0) {
+		/* First install (or an empty journal): history starts now, so the
+		 * schedule never gives a catch-up dose for slots before it. */
+		f->init_ms = now->wall_ms;
+		struct journal_rec rec = {.op = JOURNAL_INIT, .ts_ms = now->wall_ms};
+		if (f->journal)
+			journal_put(f, &rec, true, true, now, startup);
+		log_info("journal %s: new, history starts now", f->journal_path);
+	}
+	/* An intent without its completion: the feeder died mid-dose. Never
+	 * retried: counted as given, said loudly, and settled in the journal
+	 * so the alert is raised once. */
+	for (size_t i = 0; i < f->n_doses; i++) {
+		struct dose *d = &f->doses[i];
+		if (d->status != DOSE_PENDING)
+			continue;
+		d->status = DOSE_UNCERTAIN;
+		char when[64];
+		local_time_text(d->ts_ms, when, sizeof(when));
+		add_alert(startup, now, PROTO_LEVEL_WARNING, PROTO_ALERT_UNCERTAIN_DOSE,
+			  "dose %s started at %s was never confirmed (the feeder stopped mid-dose); "
+			  "it is counted as given",
+			  d->id, when);
+		struct journal_rec rec = {.op = JOURNAL_DONE, .ts_ms = now->wall_ms};
+		copy_str(rec.id, sizeof(rec.id), d->id);
+		copy_str(rec.result, sizeof(rec.result), "uncertain");
+		if (f->journal)
+			journal_put(f, &rec, true, false, now, startup);
+	}
+	int64_t from = now->wall_ms - STARTUP_LOOKBACK_MS;
+	f->sched_checked_ms = from > f->init_ms ? from : f->init_ms;
+	log_info("journal %s: %zu records, %zu doses kept, %zu ids remembered", f->journal_path,
+		 info.lines, f->n_doses, f->ring_count);
+	maybe_compact(f);
+	return f;
+}
+
+void feeder_free(struct feeder *f)
+{
+	if (!f)
+		return;
+	journal_close(f->journal);
+	free(f->ring);
+	free(f->journal_path);
+	free(f);
+}
+
+/* ---- rules ------------------------------------------------------------- */
+
+static int doses_on_date(const struct feeder *f, int date_key)
+{
+	int n = 0;
+	for (size_t i = f->n_doses; i-- > 0;) {
+		int key = schedule_date_key(schedule_local_date(f->doses[i].ts_ms));
+		if (key == date_key)
+			n++;
+		else if (key < date_key)
+			break;
+	}
+	return n;
+}
+
+/*
+ * When the next dose is allowed, and why not now (NULL: allowed now).
+ * The interval ends at the later of the wall-clock and boot-clock bounds;
+ * then, if that day already had max_daily doses, the next local midnight.
+ */
+static const char *dose_rules(const struct feeder *f, const struct feeder_now *now,
+			      int64_t *next_allowed)
+{
+	int64_t interval_end = 0;
+	if (f->n_doses > 0) {
+		int64_t last = f->doses[f->n_doses - 1].ts_ms;
+		interval_end = last + f->cfg.min_interval_ms;
+		if (last > now->wall_ms) /* wall clock set back below the last dose */
+			interval_end = now->wall_ms + f->cfg.min_interval_ms;
+	}
+	if (f->have_mono) {
+		int64_t elapsed = now->mono_ms - f->last_dose_mono_ms;
+		if (elapsed < f->cfg.min_interval_ms) {
+			int64_t mono_end = now->wall_ms + (f->cfg.min_interval_ms - elapsed);
+			if (mono_end > interval_end)
+				interval_end = mono_end;
+		}
+	}
+	const char *why = interval_end > now->wall_ms ? PROTO_REASON_TOO_SOON : NULL;
+	int64_t candidate = interval_end > now->wall_ms ? interval_end : now->wall_ms;
+	if (doses_on_date(f, schedule_date_key(schedule_local_date(candidate))) >=
+	    f->cfg.max_daily) {
+		candidate = schedule_next_local_midnight(candidate);
+		if (!why)
+			why = PROTO_REASON_DAILY_LIMIT;
+	}
+	*next_allowed = candidate;
+	return why;
+}
+
+static int start_dose(struct feeder *f, const char *id, const char *by, bool scheduled,
+		      const char *slot, const struct feeder_now *now, struct feeder_result *res)
+{
+	struct journal_rec rec = {.op = JOURNAL_INTENT, .ts_ms = now->wall_ms};
+	copy_str(rec.id, sizeof(rec.id), id);
+	copy_str(rec.by, sizeof(rec.by), by);
+	rec.scheduled = scheduled;
+	copy_str(rec.slot, sizeof(rec.slot), slot ? slot : "");
+	if (journal_put(f, &rec, true, true, now, res) < 0)
+		return -1;
+	dose_put(f, id, by, now->wall_ms, scheduled, slot, DOSE_PENDING);
+	f->have_mono = true;
+	f->last_dose_mono_ms = now->mono_ms;
+	f->dose.active = true;
+	f->dose.action = PROTO_ACTION_FEED;
+	copy_str(f->dose.id, sizeof(f->dose.id), id);
+	f->position = PROTO_POSITION_OPEN;
+	res->action = FEEDER_DO_DOSE;
+	res->state_changed = true;
+	res->log_changed = true;
+	log_info("dose %s by '%s' (%s%s): dispensing", id, by, scheduled ? "schedule " : "manual",
+		 slot ? slot : "");
+	return 0;
+}
+
+/* ---- commands ------------------------------------------------------------ */
+
+/* Best effort id and action of an undecodable command, for its event. */
+static void salvage(const void *payload, size_t len, char *id, size_t id_size, char *action,
+		    size_t action_size)
+{
+	id[0] = '\0';
+	copy_str(action, action_size, "unknown");
+	struct proto_feeder_cmd cmd;
+	const char *reason;
+	if (proto_feeder_cmd_decode(payload, len, &cmd, &reason) == 0) {
+		copy_str(id, id_size, cmd.id);
+		copy_str(action, action_size, proto_action_name(cmd.action));
+		return;
+	}
+	if (len == 0 || len > PROTO_MAX_PAYLOAD)
+		return;
+	cJSON *o = cJSON_ParseWithLength(payload, len);
+	if (!o)
+		return;
+	const cJSON *jid = cJSON_GetObjectItemCaseSensitive(o, "id");
+	if (cJSON_IsString(jid) && proto_id_valid(jid->valuestring))
+		copy_str(id, id_size, jid->valuestring);
+	const cJSON *jact = cJSON_GetObjectItemCaseSensitive(o, "action");
+	enum proto_action a;
+	if (cJSON_IsString(jact) && proto_action_parse(jact->valuestring, &a) == 0)
+		copy_str(action, action_size, proto_action_name(a));
+	cJSON_Delete(o);
+}
+
+int feeder_handle_message(struct feeder *f, const void *payload, size_t len, bool retained,
+			  const struct feeder_now *now, struct feeder_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (retained && len == 0)
+		return 1; /* someone cleared a retained command: not a command */
+	char id[PROTO_ID_MAX + 1], action[16];
+	if (retained) {
+		f->commands++;
+		salvage(payload, len, id, sizeof(id), action, sizeof(action));
+		log_warn("command %s (%s) refused: it arrived retained", id[0] ? id : "-", action);
+		set_event(res, id, action, PROTO_RESULT_REJECTED, PROTO_REASON_RETAINED, now);
+		return 0;
+	}
+	struct proto_feeder_cmd cmd;
+	const char *reason = NULL;
+	if (proto_feeder_cmd_decode(payload, len, &cmd, &reason) < 0) {
+		f->commands++;
+		salvage(payload, len, id, sizeof(id), action, sizeof(action));
+		log_warn("command %s refused: %s", id[0] ? id : "-", reason ? reason : "bad");
+		set_event(res, id, action, PROTO_RESULT_REJECTED,
+			  reason ? reason : PROTO_REASON_BAD_JSON, now);
+		return 0;
+	}
+	feeder_handle(f, &cmd, now, res);
+	return 0;
+}
+
+static void reject(struct feeder *f, const char *id, const char *action, const char *reason,
+		   bool keep, const struct feeder_now *now, struct feeder_result *res)
+{
+	log_info("command %s (%s) rejected: %s", id, action, reason);
+	set_event(res, id, action, PROTO_RESULT_REJECTED, reason, now);
+	if (keep) {
+		char outcome[OUTCOME_MAX];
+		snprintf(outcome, sizeof(outcome), "rejected:%s", reason);
+		remember(f, id, action, outcome, now, res);
+	}
+}
+
+void feeder_handle(struct feeder *f, const struct proto_feeder_cmd *cmd,
+		   const struct feeder_now *now, struct feeder_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	f->commands++;
+	const char *action = proto_action_name(cmd->action);
+	char id[PROTO_ID_MAX + 1];
+	if (cmd->id[0]) {
+		copy_str(id, sizeof(id), cmd->id);
+		char outcome[OUTCOME_MAX];
+		if (find_outcome(f, id, outcome, sizeof(outcome))) {
+			log_info("command %s (%s): duplicate, first outcome %s", id, action, outcome);
+			set_event(res, id, action, PROTO_RESULT_DUPLICATE, outcome, now);
+			return;
+		}
+	} else {
+		snprintf(id, sizeof(id), "auto-%" PRId64 "-%" PRIu64, now->wall_ms,
+			 ++f->auto_counter);
+	}
+	if (cmd->has_ts && cmd->ts_ms < now->wall_ms - f->cfg.cmd_ttl_ms) {
+		reject(f, id, action, PROTO_REASON_EXPIRED, true, now, res);
+		return;
+	}
+	if (cmd->has_ts && cmd->ts_ms > now->wall_ms + f->cfg.cmd_ttl_ms) {
+		reject(f, id, action, "clock_skew", true, now, res);
+		return;
+	}
+	const char *by = cmd->by[0] ? cmd->by : "anonymous";
+	switch (cmd->action) {
+	case PROTO_ACTION_HOME:
+	case PROTO_ACTION_CALL:
+		if ((cmd->action == PROTO_ACTION_HOME && f->dose.active) || f->cmd.active) {
+			reject(f, id, action, PROTO_REASON_BUSY, false, now, res);
+			return;
+		}
+		f->cmd.active = true;
+		f->cmd.action = cmd->action;
+		copy_str(f->cmd.id, sizeof(f->cmd.id), id);
+		res->action = cmd->action == PROTO_ACTION_HOME ? FEEDER_DO_HOME : FEEDER_DO_CALL;
+		return;
+	case PROTO_ACTION_FEED: {
+		int64_t next_allowed;
+		const char *why = dose_rules(f, now, &next_allowed);
+		if (why) {
+			char when[64];
+			local_time_text(next_allowed, when, sizeof(when));
+			log_info("feed %s: %s, next allowed %s", id, why, when);
+			reject(f, id, action, why, true, now, res);
+			return;
+		}
+		if (f->dose.active || f->cmd.active) {
+			reject(f, id, action, PROTO_REASON_BUSY, false, now, res);
+			return;
+		}
+		if (start_dose(f, id, by, false, NULL, now, res) < 0) {
+			reject(f, id, action, PROTO_REASON_JOURNAL, false, now, res);
+			return;
+		}
+		return;
+	}
+	}
+}
+
+void feeder_dose_done(struct feeder *f, bool ok, const char *reason, const struct feeder_now *now,
+		      struct feeder_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (!f->dose.active)
+		return;
+	f->dose.active = false;
+	f->position = PROTO_POSITION_HOME;
+	res->state_changed = true;
+	res->log_changed = true;
+	struct dose *d = find_dose(f, f->dose.id);
+	if (d) {
+		d->status = ok ? DOSE_OK : DOSE_FAILED;
+		copy_str(d->reason, sizeof(d->reason), ok || !reason ? "" : reason);
+	}
+	struct journal_rec rec = {.op = JOURNAL_DONE, .ts_ms = now->wall_ms};
+	copy_str(rec.id, sizeof(rec.id), f->dose.id);
+	copy_str(rec.result, sizeof(rec.result), ok ? "ok" : "failed");
+	copy_str(rec.reason, sizeof(rec.reason), ok || !reason ? "" : reason);
+	/* The dose has happened (or half happened): the event tells so even if
+	 * the completion cannot be journaled; a restart then counts it as an
+	 * uncertain dose, which is the safe side. */
+	journal_put(f, &rec, true, true, now, res);
+	if (ok) {
+		log_info("dose %s: done", f->dose.id);
+		set_event(res, f->dose.id, "feed", PROTO_RESULT_OK, NULL, now);
+	} else {
+		log_error("dose %s: failed: %s (counted as given)", f->dose.id, reason ? reason : "");
+		set_event(res, f->dose.id, "feed", PROTO_RESULT_FAILED, reason ? reason : "failed", now);
+		add_alert(res, now, PROTO_LEVEL_CRITICAL, "dose_failed",
+			  "dose %s failed: %s; counted as given, please check the feeder",
+			  f->dose.id, reason ? reason : "");
+	}
+	maybe_compact(f);
+}
+
+void feeder_cmd_done(struct feeder *f, bool ok, const char *reason, const struct feeder_now *now,
+		     struct feeder_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (!f->cmd.active)
+		return;
+	f->cmd.active = false;
+	const char *action = proto_action_name(f->cmd.action);
+	char outcome[OUTCOME_MAX];
+	if (ok) {
+		copy_str(outcome, sizeof(outcome), "ok");
+		set_event(res, f->cmd.id, action, PROTO_RESULT_OK, NULL, now);
+		if (f->cmd.action == PROTO_ACTION_HOME && f->position != PROTO_POSITION_HOME) {
+			f->position = PROTO_POSITION_HOME;
+			res->state_changed = true;
+		}
+	} else {
+		snprintf(outcome, sizeof(outcome), "failed:%s", reason ? reason : "");
+		set_event(res, f->cmd.id, action, PROTO_RESULT_FAILED, reason ? reason : "failed",
+			  now);
+		log_warn("%s %s failed: %s", action, f->cmd.id, reason ? reason : "");
+	}
+	remember(f, f->cmd.id, action, outcome, now, res);
+	maybe_compact(f);
+}
+
+/* ---- schedule ------------------------------------------------------------- */
+
+static bool slot_settled(const struct feeder *f, const char *slot)
+{
+	for (size_t i = 0; i < f->n_slots; i++)
+		if (strcmp(f->slots[i].slot, slot) == 0)
+			return true;
+	for (size_t i = 0; i < f->n_doses; i++)
+		if (f->doses[i].slot[0] && strcmp(f->doses[i].slot, slot) == 0)
+			return true;
+	return false;
+}
+
+static bool slot_served(const struct feeder *f, int64_t slot_ms, const struct feeder_now *now)
+{
+	for (size_t i = f->n_doses; i-- > 0;) {
+		const struct dose *d = &f->doses[i];
+		if (d->ts_ms <= slot_ms - f->cfg.min_interval_ms)
+			break;
+		if (d->ts_ms <= now->wall_ms)
+			return true;
+	}
+	return false;
+}
+
+static void settle_slot(struct feeder *f, const char *slot, const char *result, const char *reason,
+			const struct feeder_now *now, struct feeder_result *res)
+{
+	slot_put(f, slot, result, now->wall_ms);
+	struct journal_rec rec = {.op = JOURNAL_SLOT, .ts_ms = now->wall_ms};
+	copy_str(rec.slot, sizeof(rec.slot), slot);
+	copy_str(rec.result, sizeof(rec.result), result);
+	copy_str(rec.reason, sizeof(rec.reason), reason ? reason : "");
+	journal_put(f, &rec, true, false, now, res);
+}
+
+struct due {
+	int64_t slot_ms[64];
+	char slot_id[64][SCHEDULE_SLOT_ID_MAX];
+	size_t n, dropped;
+};
+
+static void collect_slot(void *arg, int64_t slot_ms, const char *slot_id)
+{
+	struct due *due = arg;
+	if (due->n == 64) { /* keep the newest 64 */
+		memmove(&due->slot_ms[0], &due->slot_ms[1], sizeof(due->slot_ms[0]) * 63);
+		memmove(&due->slot_id[0], &due->slot_id[1], sizeof(due->slot_id[0]) * 63);
+		due->n--;
+		due->dropped++;
+	}
+	due->slot_ms[due->n] = slot_ms;
+	copy_str(due->slot_id[due->n], sizeof(due->slot_id[0]), slot_id);
+	due->n++;
+}
+
+void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now,
+			  struct feeder_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (f->cfg.schedule.count == 0 || now->wall_ms <= f->sched_checked_ms)
+		return;
+	struct due due = {0};
+	schedule_each_between(&f->cfg.schedule, f->sched_checked_ms, now->wall_ms, collect_slot,
+			      &due);
+	f->sched_checked_ms = now->wall_ms;
+	if (f->history_unknown) {
+		for (size_t i = 0; i < due.n; i++)
+			add_alert(res, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_MISSED_DOSE,
+				  "scheduled dose %s not given: the dose journal is unavailable",
+				  due.slot_id[i]);
+		return;
+	}
+	size_t missed_quiet = due.dropped;
+	for (size_t i = 0; i < due.n; i++) {
+		const char *slot = due.slot_id[i];
+		int64_t slot_ms = due.slot_ms[i];
+		if (slot_settled(f, slot))
+			continue;
+		if (slot_served(f, slot_ms, now)) {
+			log_info("schedule %s: already served by a dose since %" PRId64 " ms before it",
+				 slot, f->cfg.min_interval_ms);
+			settle_slot(f, slot, "skipped", "served", now, res);
+			continue;
+		}
+		char when[64];
+		local_time_text(slot_ms, when, sizeof(when));
+		bool newest = i + 1 == due.n;
+		if (newest && now->wall_ms - slot_ms <= f->cfg.grace_ms && !f->dose.active) {
+			int64_t next_allowed;
+			const char *why = dose_rules(f, now, &next_allowed);
+			if (!why) {
+				char id[PROTO_ID_MAX + 1];
+				snprintf(id, sizeof(id), "schedule-%s", slot);
+				if (start_dose(f, id, "schedule", true, slot, now, res) == 0)
+					return;
+				why = PROTO_REASON_JOURNAL;
+			}
+			add_alert(res, now, PROTO_LEVEL_WARNING, PROTO_ALERT_MISSED_DOSE,
+				  "scheduled dose %s (%s) not given: %s", slot, when, why);
+			if (strcmp(why, PROTO_REASON_JOURNAL) != 0)
+				settle_slot(f, slot, "missed", why, now, res);
+			continue;
+		}
+		if (res->n_alerts + 2 < FEEDER_MAX_ALERTS)
+			add_alert(res, now, PROTO_LEVEL_WARNING, PROTO_ALERT_MISSED_DOSE,
+				  "scheduled dose %s (%s) was missed%s", slot, when,
+				  f->dose.active ? " (a dose was in progress)"
+						 : " while the feeder was down");
+		else
+			missed_quiet++;
+		settle_slot(f, slot, "missed", "late", now, res);
+	}
+	if (missed_quiet)
+		add_alert(res, now, PROTO_LEVEL_WARNING, PROTO_ALERT_MISSED_DOSE,
+			  "%zu more scheduled doses were missed", missed_quiet);
+	if (res->action == FEEDER_DO_NOTHING)
+		res->state_changed = true; /* next_scheduled moved on */
+}
+
+int64_t feeder_next_slot_ms(const struct feeder *f, const struct feeder_now *now)
+{
+	int64_t from = now->wall_ms > f->sched_checked_ms ? now->wall_ms : f->sched_checked_ms;
+	return schedule_next_after(&f->cfg.schedule, from, NULL, 0);
+}
+
+bool feeder_dose_in_progress(const struct feeder *f)
+{
+	return f->dose.active;
+}
+
+/* ---- state ----------------------------------------------------------------- */
+
+void feeder_state(const struct feeder *f, const struct feeder_now *now,
+		  struct proto_feeder_state *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->position = f->position;
+	out->last_dose_ms = f->n_doses ? f->doses[f->n_doses - 1].ts_ms : 0;
+	int64_t next_allowed;
+	dose_rules(f, now, &next_allowed);
+	out->next_allowed_ms = next_allowed;
+	out->next_scheduled_ms = feeder_next_slot_ms(f, now);
+	out->doses_today = doses_on_date(f, schedule_date_key(schedule_local_date(now->wall_ms)));
+}
+
+size_t feeder_log(const struct feeder *f, struct proto_dose *out, size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = f->n_doses; i-- > 0 && n < cap;) {
+		const struct dose *d = &f->doses[i];
+		struct proto_dose *o = &out[n++];
+		memset(o, 0, sizeof(*o));
+		copy_str(o->id, sizeof(o->id), d->id);
+		copy_str(o->by, sizeof(o->by), d->by);
+		o->ts_ms = d->ts_ms;
+		o->source = d->scheduled ? PROTO_SOURCE_SCHEDULE : PROTO_SOURCE_MANUAL;
+	}
+	return n;
+}
+
+void feeder_set_position(struct feeder *f, enum proto_position pos)
+{
+	f->position = pos;
+}
+
+void feeder_get_stats(const struct feeder *f, struct feeder_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ids_remembered = f->ring_count;
+	out->doses_kept = f->n_doses;
+	out->journal_bytes = f->journal ? journal_size(f->journal) : 0;
+	out->journal_errors = f->journal_errors;
+	out->compactions = f->compactions;
+	out->commands = f->commands;
+	out->journal_ok = f->journal && !f->history_unknown && !f->journal_failed;
+}

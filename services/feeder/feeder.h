@@ -1,0 +1,141 @@
+/*
+ * feeder — the medication feeder's decisions, free of MQTT, libuv and
+ * hardware: every rule of DESIGN.md "Feeder safety" lives here so the unit
+ * tests drive it with plain structs and an injected clock.
+ *
+ * The caller (main.c) owns transport and timing. For each incoming command
+ * it calls feeder_handle_message(); the result says what to publish and
+ * what to do with the hardware. Hardware actions are two-phase: the result
+ * asks for FEEDER_DO_DOSE / _HOME / _CALL, the caller performs it and then
+ * reports back with feeder_dose_done() or feeder_cmd_done(), which writes
+ * the journal and produces the command's event. Every command yields
+ * exactly one event.
+ *
+ * Rules, precisely (documented for operators in the README notes):
+ *  - Order of checks: retained -> decode -> duplicate id -> ts (expired /
+ *    clock_skew) -> busy (a dose is moving) -> min interval -> daily max ->
+ *    journal. A retained command and a transient refusal (busy,
+ *    journal_unavailable) do not consume the id; every other outcome is
+ *    remembered and a repeat of the id is answered `duplicate` with
+ *    reason = the first outcome ("ok", "rejected:too_soon", ...).
+ *  - ts older than CMD_TTL -> `expired`; more than CMD_TTL in the future ->
+ *    `clock_skew` (a sender with a wrong clock must not bypass expiry).
+ *  - Minimum interval: held on the wall clock against the last dose's
+ *    time, and within one boot also on the boot-time clock (mono_ms), so a
+ *    wall clock set back never allows an early dose. A last dose that lies
+ *    in the wall clock's future counts as "just now".
+ *  - Daily maximum: doses whose local calendar date (TZ) is today's;
+ *    daily_limit's next_allowed is the next local midnight (or later).
+ *  - Every dose is counted from its intent: a dose whose completion was
+ *    never journaled (crash) or whose servo failed still counts.
+ *  - Schedule: a slot S is *served* if any dose happened in
+ *    (S - min_interval, now]. Each slot is settled once and journaled
+ *    (dose with its slot id, or a "slot" record missed/skipped), so no
+ *    slot is ever dosed twice, also across restarts. When a slot comes
+ *    (timer, or on start): served -> skipped (info log); not served and
+ *    now - S <= grace -> scheduled dose now (min interval and daily max
+ *    still apply: refused -> `missed_dose` warning alert); otherwise ->
+ *    `missed_dose` warning alert. Only the newest unsettled slot may be
+ *    dosed; older ones are missed. On start, slots of the last 24 h after
+ *    the journal's creation are looked at; an empty journal (first
+ *    install) is created with an init record at now, so no catch-up.
+ */
+#ifndef IOD_FEEDER_FEEDER_H
+#define IOD_FEEDER_FEEDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+#include "schedule.h"
+
+#define FEEDER_MAX_ALERTS 8
+#define FEEDER_DOSES_KEPT 256  /* dose history in memory and in a compacted journal */
+#define FEEDER_SLOTS_KEPT 64   /* settled-without-dose slot records kept */
+
+struct feeder_config {
+	const char *journal_path;  /* "<data dir>/journal" */
+	int64_t min_interval_ms;
+	int max_daily;
+	int64_t cmd_ttl_ms;
+	int64_t grace_ms;
+	struct schedule schedule;
+	size_t id_memory;          /* non-dose command ids remembered; 0 = 1024 */
+	int64_t compact_bytes;     /* compact the journal above this size; 0 = 256 KiB */
+};
+
+struct feeder_now {
+	int64_t wall_ms;  /* CLOCK_REALTIME */
+	int64_t mono_ms;  /* CLOCK_BOOTTIME: never goes back, counts suspend */
+};
+
+enum feeder_do { FEEDER_DO_NOTHING, FEEDER_DO_DOSE, FEEDER_DO_HOME, FEEDER_DO_CALL };
+
+struct feeder_result {
+	bool has_event;
+	struct proto_feeder_event event;
+	enum feeder_do action;     /* the caller must perform it and report back */
+	struct proto_alert alerts[FEEDER_MAX_ALERTS];
+	size_t n_alerts;
+	bool state_changed;        /* republish feeder/state */
+	bool log_changed;          /* republish feeder/log */
+};
+
+struct feeder_stats {
+	size_t ids_remembered;
+	size_t doses_kept;
+	int64_t journal_bytes;
+	uint64_t journal_errors;
+	uint64_t compactions;
+	uint64_t commands;
+	bool journal_ok;
+};
+
+struct feeder;
+
+/*
+ * Load the journal (recovering from a torn tail and raising
+ * `uncertain_dose` for every intent without completion), open it for
+ * appending, compact it when large. Startup alerts go into *startup. Never
+ * fails for journal problems: the feeder then runs refusing every dose
+ * (`journal_unavailable`, critical alert). NULL only on out-of-memory.
+ * Does not run the schedule: call feeder_schedule_tick() next.
+ */
+struct feeder *feeder_new(const struct feeder_config *cfg, const struct feeder_now *now,
+			  struct feeder_result *startup);
+void feeder_free(struct feeder *f);
+
+/* A raw message from feeder/cmd. A zero-length retained message (a
+ * deletion marker) is ignored: no event, returns 1. Otherwise 0. */
+int feeder_handle_message(struct feeder *f, const void *payload, size_t len, bool retained,
+			  const struct feeder_now *now, struct feeder_result *res);
+/* A decoded command (retained already excluded). */
+void feeder_handle(struct feeder *f, const struct proto_feeder_cmd *cmd,
+		   const struct feeder_now *now, struct feeder_result *res);
+
+/* The caller finished (ok) or could not do (failed, reason) the dose that
+ * FEEDER_DO_DOSE asked for; the servo is back home either way. */
+void feeder_dose_done(struct feeder *f, bool ok, const char *reason, const struct feeder_now *now,
+		      struct feeder_result *res);
+/* Same for FEEDER_DO_HOME / FEEDER_DO_CALL (answered at once). */
+void feeder_cmd_done(struct feeder *f, bool ok, const char *reason, const struct feeder_now *now,
+		     struct feeder_result *res);
+
+/* Settle every schedule slot up to now (see the rules above). May ask for
+ * a scheduled dose (FEEDER_DO_DOSE); the event then comes from
+ * feeder_dose_done() with id "schedule-<slot>". */
+void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now,
+			  struct feeder_result *res);
+/* Wall time of the next slot to settle, 0 when there is no schedule. */
+int64_t feeder_next_slot_ms(const struct feeder *f, const struct feeder_now *now);
+bool feeder_dose_in_progress(const struct feeder *f);
+
+void feeder_state(const struct feeder *f, const struct feeder_now *now,
+		  struct proto_feeder_state *out);
+/* Newest first, at most cap (use PROTO_LOG_MAX). Returns the count. */
+size_t feeder_log(const struct feeder *f, struct proto_dose *out, size_t cap);
+void feeder_set_position(struct feeder *f, enum proto_position pos);
+void feeder_get_stats(const struct feeder *f, struct feeder_stats *out);
+
+#endif

@@ -1,0 +1,513 @@
+/*
+ * iod-feeder — wires config, log, hardware, the feeder's logic, MQTT and
+ * the loop; the decisions are in feeder.c. Everything runs on the libuv
+ * loop thread (mqttc hands Paho's messages over), except ALSA playback,
+ * which speaker.c runs on a thread of its own.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <uv.h>
+
+#include "cfg.h"
+#include "feeder.h"
+#include "ha.h"
+#include "log.h"
+#include "loop.h"
+#include "mqttc.h"
+#include "proto.h"
+#include "schedule.h"
+#include "servo.h"
+#include "speaker.h"
+
+/* The schedule timer never sleeps longer than this, so a wall clock that
+ * is set (NTP on a Pi without a battery clock) is noticed within it. */
+#define SCHEDULE_RECHECK_MS (60LL * 60 * 1000)
+
+static const struct cfg_option feeder_options[] = {
+	{"IOD_FEEDER_MIN_INTERVAL", CFG_DURATION, "6h", "minimum time between two doses", 1000,
+	 7LL * 24 * 3600 * 1000, 0},
+	{"IOD_FEEDER_MAX_DAILY", CFG_INT, "3", "most doses per local calendar day", 1, 48, 0},
+	{"IOD_FEEDER_SCHEDULE", CFG_STRING, "07:00,15:00,23:00",
+	 "scheduled doses, local HH:MM comma list, or 'none'", 0, 0, 0},
+	{"IOD_FEEDER_GRACE", CFG_DURATION, "60m",
+	 "a slot missed while down is still dosed on start within this", 0, 24LL * 3600 * 1000, 0},
+	{"IOD_FEEDER_CMD_TTL", CFG_DURATION, "60s",
+	 "commands whose ts is older (or further ahead) are rejected", 1000, 3600 * 1000, 0},
+	{"IOD_FEEDER_SERVO", CFG_STRING, "sim", "servo: sim or pwm:<chip>:<channel>", 0, 0, 0},
+	{"IOD_FEEDER_SPEAKER", CFG_STRING, "sim", "speaker: sim or alsa:<device>", 0, 0, 0},
+	{"IOD_FEEDER_HOLD", CFG_DURATION, "1s", "how long the feeder stays open for a dose", 1000,
+	 60 * 1000, 0},
+	{"IOD_FEEDER_PWM_ROOT", CFG_STRING, "/sys/class/pwm", "PWM sysfs root (pwm servo)", 0, 0,
+	 0},
+	{"IOD_FEEDER_PWM_PERIOD", CFG_INT, "20000000", "PWM period in ns (pwm servo)", 1000,
+	 1000000000, 0},
+	{"IOD_FEEDER_PWM_REST", CFG_INT, "1000", "pulse width at rest/home in us (pwm servo)", 1,
+	 1000000, 0},
+	{"IOD_FEEDER_PWM_OPEN", CFG_INT, "2000", "pulse width open in us (pwm servo)", 1, 1000000,
+	 0},
+	{"IOD_FEEDER_IDS", CFG_INT, "1024", "command ids remembered for duplicates (besides doses)",
+	 1000, 1000000, 0},
+	{"IOD_FEEDER_JOURNAL_MAX", CFG_INT, "262144", "compact the journal above this many bytes",
+	 65536, 1LL << 30, 0},
+};
+
+struct app {
+	uv_loop_t *loop;
+	struct cfg *cfg;
+	struct feeder *feeder;
+	struct servo *servo;
+	struct speaker *speaker;
+	struct mqttc *mqtt;
+	uv_timer_t hold_timer;
+	uv_timer_t schedule_timer;
+	bool timers_open;
+	bool stopping;
+	int64_t hold_ms;
+	int64_t since_ms;
+	const char *site;
+	char backend[160];
+	char t_cmd[PROTO_TOPIC_MAX], t_event[PROTO_TOPIC_MAX], t_state[PROTO_TOPIC_MAX];
+	char t_log[PROTO_TOPIC_MAX], t_info[PROTO_TOPIC_MAX], t_avail[PROTO_TOPIC_MAX];
+	char t_alert[PROTO_TOPIC_MAX];
+};
+
+static struct feeder_now now_clocks(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (struct feeder_now){
+		.wall_ms = loop_wall_ms(),
+		.mono_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+	};
+}
+
+static void publish_owned(struct app *a, const char *topic, char *json, bool retain)
+{
+	if (!json) {
+		log_error("out of memory encoding %s", topic);
+		return;
+	}
+	mqttc_publish_str(a->mqtt, topic, json, 1, retain);
+	free(json);
+}
+
+static void publish_state(struct app *a)
+{
+	struct feeder_now now = now_clocks();
+	struct proto_feeder_state st;
+	feeder_state(a->feeder, &now, &st);
+	publish_owned(a, a->t_state, proto_feeder_state_encode(&st), true);
+}
+
+static void publish_log(struct app *a)
+{
+	struct proto_dose doses[PROTO_LOG_MAX];
+	size_t n = feeder_log(a->feeder, doses, PROTO_LOG_MAX);
+	publish_owned(a, a->t_log, proto_feeder_log_encode(doses, n), true);
+}
+
+static void arm_schedule(struct app *a);
+static void on_hold_done(uv_timer_t *t);
+
+/* Publish what a feeder call decided and perform the hardware action it
+ * asks for; reporting back to the feeder yields another result, handled
+ * the same way (at most one level deeper). */
+static void apply(struct app *a, const struct feeder_result *res)
+{
+	for (size_t i = 0; i < res->n_alerts; i++)
+		publish_owned(a, a->t_alert, proto_alert_encode(&res->alerts[i]), false);
+	if (res->has_event)
+		publish_owned(a, a->t_event, proto_feeder_event_encode(&res->event), false);
+	if (res->state_changed)
+		publish_state(a);
+	if (res->log_changed)
+		publish_log(a);
+
+	struct feeder_result next;
+	struct feeder_now now;
+	char why[128];
+	int rc;
+	switch (res->action) {
+	case FEEDER_DO_NOTHING:
+		return;
+	case FEEDER_DO_DOSE:
+		rc = servo_move(a->servo, SERVO_OPEN);
+		if (rc == 0) {
+			uv_timer_start(&a->hold_timer, on_hold_done, (uint64_t)a->hold_ms, 0);
+			return;
+		}
+		snprintf(why, sizeof(why), "servo: %s", strerror(-rc));
+		servo_move(a->servo, SERVO_REST);
+		now = now_clocks();
+		feeder_dose_done(a->feeder, false, why, &now, &next);
+		apply(a, &next);
+		return;
+	case FEEDER_DO_HOME:
+		rc = servo_move(a->servo, SERVO_REST);
+		snprintf(why, sizeof(why), "servo: %s", rc < 0 ? strerror(-rc) : "");
+		now = now_clocks();
+		feeder_cmd_done(a->feeder, rc == 0, why, &now, &next);
+		apply(a, &next);
+		return;
+	case FEEDER_DO_CALL:
+		rc = speaker_play(a->speaker);
+		snprintf(why, sizeof(why), "%s", rc == -EBUSY ? "busy" : rc < 0 ? strerror(-rc) : "");
+		now = now_clocks();
+		feeder_cmd_done(a->feeder, rc == 0, why, &now, &next);
+		apply(a, &next);
+		return;
+	}
+}
+
+static void on_hold_done(uv_timer_t *t)
+{
+	struct app *a = t->data;
+	int rc = servo_move(a->servo, SERVO_REST);
+	char why[128];
+	snprintf(why, sizeof(why), "servo did not return home: %s", rc < 0 ? strerror(-rc) : "");
+	struct feeder_now now = now_clocks();
+	struct feeder_result res;
+	feeder_dose_done(a->feeder, rc == 0, why, &now, &res);
+	apply(a, &res);
+}
+
+static void on_schedule(uv_timer_t *t)
+{
+	struct app *a = t->data;
+	struct feeder_now now = now_clocks();
+	struct feeder_result res;
+	feeder_schedule_tick(a->feeder, &now, &res);
+	apply(a, &res);
+	arm_schedule(a);
+}
+
+static void arm_schedule(struct app *a)
+{
+	if (a->stopping)
+		return;
+	struct feeder_now now = now_clocks();
+	int64_t next = feeder_next_slot_ms(a->feeder, &now);
+	if (next == 0)
+		return; /* no schedule: no timer at all */
+	int64_t delay = next - now.wall_ms;
+	if (delay < 0)
+		delay = 0;
+	if (delay > SCHEDULE_RECHECK_MS)
+		delay = SCHEDULE_RECHECK_MS;
+	uv_timer_start(&a->schedule_timer, on_schedule, (uint64_t)delay, 0);
+}
+
+static void on_message(void *arg, const struct mqttc_message *msg)
+{
+	struct app *a = arg;
+	if (a->stopping || strcmp(msg->topic, a->t_cmd) != 0)
+		return;
+	struct feeder_now now = now_clocks();
+	struct feeder_result res;
+	if (feeder_handle_message(a->feeder, msg->payload, msg->len, msg->retained, &now, &res) == 0)
+		apply(a, &res);
+}
+
+static void publish_entity(struct app *a, const char *component, const char *object_id,
+			   cJSON *entity)
+{
+	char topic[PROTO_TOPIC_MAX];
+	if (!entity || ha_config_topic(topic, sizeof(topic), component, a->site, "feeder",
+				       object_id) < 0) {
+		cJSON_Delete(entity);
+		return;
+	}
+	publish_owned(a, topic, cJSON_PrintUnformatted(entity), true);
+	cJSON_Delete(entity);
+}
+
+static void publish_discovery(struct app *a)
+{
+	static const struct {
+		const char *id, *name, *icon;
+	} buttons[] = {
+		{"feed", "Feed", "mdi:pill"},
+		{"home", "Home", "mdi:home"},
+		{"call", "Call", "mdi:bullhorn"},
+	};
+	for (size_t i = 0; i < sizeof(buttons) / sizeof(buttons[0]); i++) {
+		cJSON *e = ha_entity_new(a->site, "feeder", buttons[i].id, buttons[i].name);
+		if (e) {
+			cJSON_AddStringToObject(e, "command_topic", a->t_cmd);
+			cJSON_AddStringToObject(e, "payload_press", buttons[i].id);
+			cJSON_AddStringToObject(e, "icon", buttons[i].icon);
+		}
+		publish_entity(a, "button", buttons[i].id, e);
+	}
+	static const struct {
+		const char *id, *name, *field;
+	} times[] = {
+		{"last_dose", "Last dose", "last_dose"},
+		{"next_allowed", "Next dose allowed", "next_allowed"},
+		{"next_scheduled", "Next scheduled dose", "next_scheduled"},
+	};
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		char tpl[256];
+		snprintf(tpl, sizeof(tpl),
+			 "{{ (value_json.%s / 1000) | timestamp_custom('%%Y-%%m-%%dT%%H:%%M:%%S%%z', "
+			 "false) if value_json.%s else None }}",
+			 times[i].field, times[i].field);
+		cJSON *e = ha_entity_new(a->site, "feeder", times[i].id, times[i].name);
+		if (e) {
+			cJSON_AddStringToObject(e, "state_topic", a->t_state);
+			cJSON_AddStringToObject(e, "device_class", "timestamp");
+			cJSON_AddStringToObject(e, "value_template", tpl);
+		}
+		publish_entity(a, "sensor", times[i].id, e);
+	}
+	cJSON *e = ha_entity_new(a->site, "feeder", "doses_today", "Doses today");
+	if (e) {
+		cJSON_AddStringToObject(e, "state_topic", a->t_state);
+		cJSON_AddStringToObject(e, "value_template", "{{ value_json.doses_today }}");
+		cJSON_AddStringToObject(e, "state_class", "measurement");
+		cJSON_AddStringToObject(e, "icon", "mdi:pill");
+	}
+	publish_entity(a, "sensor", "doses_today", e);
+	e = ha_entity_new(a->site, "feeder", "position", "Position");
+	if (e) {
+		cJSON_AddStringToObject(e, "state_topic", a->t_state);
+		cJSON_AddStringToObject(e, "value_template", "{{ value_json.position }}");
+	}
+	publish_entity(a, "sensor", "position", e);
+}
+
+/* After every (re)connect: the retained topics, so the broker's copies are
+ * current even after it lost them (no persistence, or a restart). */
+static void on_connected(void *arg)
+{
+	struct app *a = arg;
+	struct proto_info info = {.version = IOD_VERSION, .since_ms = a->since_ms,
+				  .backend = a->backend};
+	publish_owned(a, a->t_info, proto_info_encode(&info), true);
+	publish_discovery(a);
+	publish_state(a);
+	publish_log(a);
+}
+
+/* SIGTERM/SIGINT, on the loop thread. A dose in progress is finished now
+ * (servo home, completion journaled) rather than left to recovery. */
+static void on_stop(void *arg)
+{
+	struct app *a = arg;
+	if (a->stopping)
+		return;
+	a->stopping = true;
+	log_info("stopping");
+	if (feeder_dose_in_progress(a->feeder)) {
+		uv_timer_stop(&a->hold_timer);
+		int rc = servo_move(a->servo, SERVO_REST);
+		struct feeder_now now = now_clocks();
+		struct feeder_result res;
+		feeder_dose_done(a->feeder, false,
+				 rc == 0 ? "interrupted by shutdown (hold cut short)"
+					 : "interrupted by shutdown; servo did not return home",
+				 &now, &res);
+		apply(a, &res);
+	}
+	uv_close((uv_handle_t *)&a->hold_timer, NULL);
+	uv_close((uv_handle_t *)&a->schedule_timer, NULL);
+	a->timers_open = false;
+	loop_signals_close();
+	mqttc_stop(a->mqtt, 2000);
+	uv_stop(a->loop);
+}
+
+static int make_dirs(const char *path)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int setup_topics(struct app *a)
+{
+	int rc = proto_topic(a->t_cmd, sizeof(a->t_cmd), a->site, "feeder", "cmd");
+	rc |= proto_topic(a->t_event, sizeof(a->t_event), a->site, "feeder", "event");
+	rc |= proto_topic(a->t_state, sizeof(a->t_state), a->site, "feeder", "state");
+	rc |= proto_topic(a->t_log, sizeof(a->t_log), a->site, "feeder", "log");
+	rc |= proto_topic(a->t_info, sizeof(a->t_info), a->site, "feeder", "info");
+	rc |= proto_topic(a->t_avail, sizeof(a->t_avail), a->site, "feeder", "availability");
+	rc |= proto_topic_alert(a->t_alert, sizeof(a->t_alert), a->site);
+	return rc ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct app app = {0};
+	struct app *a = &app;
+	int exit_code = 0;
+	struct feeder_config fc = {0};
+	char journal_path[PATH_MAX];
+	char err[256];
+	const char *why;
+
+	a->cfg = cfg_load("feeder", "iod-feeder", feeder_options,
+			  sizeof(feeder_options) / sizeof(feeder_options[0]), argc, argv, &exit_code);
+	if (!a->cfg)
+		return exit_code;
+	enum log_level level;
+	if (log_parse_level(cfg_str(a->cfg, "IOD_LOG_LEVEL"), &level) < 0) {
+		fprintf(stderr, "iod-feeder: IOD_LOG_LEVEL: '%s' is not debug, info, warn or error\n",
+			cfg_str(a->cfg, "IOD_LOG_LEVEL"));
+		exit_code = 2;
+		goto out_cfg;
+	}
+	log_init("feeder", level);
+	if (schedule_parse(cfg_str(a->cfg, "IOD_FEEDER_SCHEDULE"), &fc.schedule, &why) < 0) {
+		fprintf(stderr, "iod-feeder: IOD_FEEDER_SCHEDULE: '%s': %s\n",
+			cfg_str(a->cfg, "IOD_FEEDER_SCHEDULE"), why);
+		exit_code = 2;
+		goto out_cfg;
+	}
+	a->site = cfg_str(a->cfg, "IOD_SITE");
+	if (setup_topics(a) < 0) {
+		fprintf(stderr, "iod-feeder: IOD_SITE: '%s' makes topics too long\n", a->site);
+		exit_code = 2;
+		goto out_cfg;
+	}
+	const char *data_dir = cfg_str(a->cfg, "IOD_DATA_DIR");
+	int rc = make_dirs(data_dir);
+	if (rc < 0) /* not fatal: the feeder runs and refuses doses (fail safe) */
+		log_error("data dir %s: %s", data_dir, strerror(-rc));
+	if (snprintf(journal_path, sizeof(journal_path), "%s/journal", data_dir) >=
+	    (int)sizeof(journal_path)) {
+		fprintf(stderr, "iod-feeder: IOD_DATA_DIR: path too long\n");
+		exit_code = 2;
+		goto out_cfg;
+	}
+
+	struct servo_settings ss = {
+		.pwm_root = cfg_str(a->cfg, "IOD_FEEDER_PWM_ROOT"),
+		.period_ns = cfg_int(a->cfg, "IOD_FEEDER_PWM_PERIOD"),
+		.rest_us = cfg_int(a->cfg, "IOD_FEEDER_PWM_REST"),
+		.open_us = cfg_int(a->cfg, "IOD_FEEDER_PWM_OPEN"),
+	};
+	a->servo = servo_open(cfg_str(a->cfg, "IOD_FEEDER_SERVO"), &ss, err, sizeof(err));
+	if (!a->servo) {
+		fprintf(stderr, "iod-feeder: IOD_FEEDER_SERVO: %s\n", err);
+		exit_code = 2;
+		goto out_cfg;
+	}
+	a->speaker = speaker_open(cfg_str(a->cfg, "IOD_FEEDER_SPEAKER"), data_dir, err, sizeof(err));
+	if (!a->speaker) {
+		fprintf(stderr, "iod-feeder: IOD_FEEDER_SPEAKER: %s\n", err);
+		exit_code = 2;
+		goto out_servo;
+	}
+	if (strcmp(speaker_backend(a->speaker), "sim") == 0)
+		snprintf(a->backend, sizeof(a->backend), "%s", servo_backend(a->servo));
+	else
+		snprintf(a->backend, sizeof(a->backend), "%s+%s", servo_backend(a->servo),
+			 speaker_backend(a->speaker));
+
+	fc.journal_path = journal_path;
+	fc.min_interval_ms = cfg_duration_ms(a->cfg, "IOD_FEEDER_MIN_INTERVAL");
+	fc.max_daily = (int)cfg_int(a->cfg, "IOD_FEEDER_MAX_DAILY");
+	fc.cmd_ttl_ms = cfg_duration_ms(a->cfg, "IOD_FEEDER_CMD_TTL");
+	fc.grace_ms = cfg_duration_ms(a->cfg, "IOD_FEEDER_GRACE");
+	fc.id_memory = (size_t)cfg_int(a->cfg, "IOD_FEEDER_IDS");
+	fc.compact_bytes = cfg_int(a->cfg, "IOD_FEEDER_JOURNAL_MAX");
+	a->hold_ms = cfg_duration_ms(a->cfg, "IOD_FEEDER_HOLD");
+	struct feeder_now now = now_clocks();
+	a->since_ms = now.wall_ms;
+	struct feeder_result startup;
+	a->feeder = feeder_new(&fc, &now, &startup);
+	if (!a->feeder) {
+		log_error("out of memory");
+		exit_code = 1;
+		goto out_speaker;
+	}
+
+	a->loop = uv_default_loop();
+	char client_id[PROTO_SITE_MAX + 16];
+	snprintf(client_id, sizeof(client_id), "iod-feeder-%s", a->site);
+	struct mqttc_options mo = {
+		.client_id = client_id,
+		.availability_topic = a->t_avail,
+		/* Commands sent during a short outage are delivered when we are
+		 * back; after a longer one the broker forgets them (they would be
+		 * expired anyway). */
+		.session_expiry_s = (int)((fc.cmd_ttl_ms + 999) / 1000),
+		.queue_limit = 1024,
+		.max_payload = 1024 * 1024, /* bigger: dropped and counted; 16K..1M: too_large */
+		.on_message = on_message,
+		.on_connected = on_connected,
+		.arg = a,
+	};
+	a->mqtt = mqttc_new(a->loop, a->cfg, &mo);
+	if (!a->mqtt) {
+		exit_code = 1;
+		goto out_feeder;
+	}
+	if (mqttc_subscribe(a->mqtt, a->t_cmd, 1, false) < 0 || mqttc_start(a->mqtt) < 0) {
+		exit_code = 1;
+		goto out_mqtt;
+	}
+	uv_timer_init(a->loop, &a->hold_timer);
+	uv_timer_init(a->loop, &a->schedule_timer);
+	a->hold_timer.data = a;
+	a->schedule_timer.data = a;
+	a->timers_open = true;
+	if (loop_signals_init(a->loop, on_stop, a) < 0) {
+		exit_code = 1;
+		goto out_mqtt;
+	}
+	char sched_text[SCHEDULE_MAX_SLOTS * 6 + 8];
+	schedule_format(&fc.schedule, sched_text, sizeof(sched_text));
+	log_info("iod-feeder %s: site %s, servo %s, speaker %s, schedule %s, data %s", IOD_VERSION,
+		 a->site, servo_backend(a->servo), speaker_backend(a->speaker), sched_text, data_dir);
+
+	/* Startup alerts go out once connected (Paho buffers them). Then the
+	 * schedule catches up (grace window) and the timer takes over. */
+	apply(a, &startup);
+	now = now_clocks();
+	struct feeder_result tick;
+	feeder_schedule_tick(a->feeder, &now, &tick);
+	apply(a, &tick);
+	arm_schedule(a);
+
+	uv_run(a->loop, UV_RUN_DEFAULT);
+	log_info("stopped");
+
+out_mqtt:
+	if (!a->stopping && a->mqtt && exit_code == 0)
+		mqttc_stop(a->mqtt, 2000);
+	if (a->timers_open) {
+		uv_close((uv_handle_t *)&a->hold_timer, NULL);
+		uv_close((uv_handle_t *)&a->schedule_timer, NULL);
+	}
+	mqttc_free(a->mqtt);
+	if (a->loop)
+		loop_close_all(a->loop);
+out_feeder:
+	feeder_free(a->feeder);
+out_speaker:
+	speaker_close(a->speaker);
+out_servo:
+	servo_close(a->servo);
+out_cfg:
+	cfg_free(a->cfg);
+	return exit_code;
+}
