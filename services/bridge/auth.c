@@ -1,0 +1,370 @@
+#include "auth.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+struct session {
+	char token[AUTH_TOKEN_HEX + 1]; /* "" = free slot */
+	int64_t created_ms, last_used_ms;
+};
+
+struct ip_entry {
+	char ip[48];            /* "" = free */
+	int64_t last_ms;        /* last failure, for eviction */
+	unsigned n;             /* failures in fail_ms (ring, newest at (head+n-1)) */
+	unsigned head;
+	int64_t *fail_ms;       /* max_failures timestamps */
+};
+
+struct auth {
+	struct auth_config cfg;
+	char password[AUTH_PASSWORD_MAX];
+	size_t password_len;
+	bool password_set;
+	struct session *sessions;
+	struct ip_entry *ips;
+};
+
+static int default_random(void *buf, size_t len)
+{
+	unsigned char *p = buf;
+	while (len) {
+		ssize_t n = getrandom(p, len, 0);
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+struct auth *auth_new(const struct auth_config *cfg)
+{
+	struct auth *a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->cfg = *cfg;
+	if (!a->cfg.max_sessions)
+		a->cfg.max_sessions = 64;
+	if (!a->cfg.session_idle_ms)
+		a->cfg.session_idle_ms = 7LL * 24 * 3600 * 1000;
+	if (!a->cfg.max_failures)
+		a->cfg.max_failures = 5;
+	if (!a->cfg.failure_window_ms)
+		a->cfg.failure_window_ms = 60 * 1000;
+	if (!a->cfg.max_ips)
+		a->cfg.max_ips = 256;
+	if (!a->cfg.random)
+		a->cfg.random = default_random;
+	if (cfg->password && *cfg->password) {
+		size_t n = strlen(cfg->password);
+		if (n > AUTH_PASSWORD_MAX) {
+			free(a);
+			return NULL;
+		}
+		memcpy(a->password, cfg->password, n);
+		a->password_len = n;
+		a->password_set = true;
+	}
+	a->cfg.password = NULL; /* the copy above is the only one we keep */
+	a->sessions = calloc(a->cfg.max_sessions, sizeof(*a->sessions));
+	a->ips = calloc(a->cfg.max_ips, sizeof(*a->ips));
+	if (!a->sessions || !a->ips) {
+		auth_free(a);
+		return NULL;
+	}
+	for (size_t i = 0; i < a->cfg.max_ips; i++) {
+		a->ips[i].fail_ms = calloc(a->cfg.max_failures, sizeof(int64_t));
+		if (!a->ips[i].fail_ms) {
+			auth_free(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+void auth_free(struct auth *a)
+{
+	if (!a)
+		return;
+	if (a->ips)
+		for (size_t i = 0; i < a->cfg.max_ips; i++)
+			free(a->ips[i].fail_ms);
+	free(a->ips);
+	free(a->sessions);
+	/* Do not leave the password in freed memory. */
+	volatile unsigned char *p = (volatile unsigned char *)a->password;
+	for (size_t i = 0; i < sizeof(a->password); i++)
+		p[i] = 0;
+	free(a);
+}
+
+bool auth_password_set(const struct auth *a)
+{
+	return a->password_set;
+}
+
+bool auth_ct_equal(const void *x, size_t x_len, const void *y, size_t y_len)
+{
+	/* Compare fixed-size zero-padded copies, so the time does not depend on
+	 * where the inputs differ (only the copies depend on the lengths). */
+	unsigned char xb[AUTH_PASSWORD_MAX] = {0}, yb[AUTH_PASSWORD_MAX] = {0};
+	volatile unsigned diff = (x_len != y_len) | (x_len > AUTH_PASSWORD_MAX) |
+				 (y_len > AUTH_PASSWORD_MAX);
+	if (x_len)
+		memcpy(xb, x, x_len < AUTH_PASSWORD_MAX ? x_len : AUTH_PASSWORD_MAX);
+	if (y_len)
+		memcpy(yb, y, y_len < AUTH_PASSWORD_MAX ? y_len : AUTH_PASSWORD_MAX);
+	for (size_t i = 0; i < AUTH_PASSWORD_MAX; i++)
+		diff |= (unsigned)(xb[i] ^ yb[i]);
+	return diff == 0;
+}
+
+static struct ip_entry *ip_find(struct auth *a, const char *ip, bool create, int64_t now_ms)
+{
+	struct ip_entry *free_slot = NULL, *oldest = NULL;
+	for (size_t i = 0; i < a->cfg.max_ips; i++) {
+		struct ip_entry *e = &a->ips[i];
+		if (!e->ip[0]) {
+			if (!free_slot)
+				free_slot = e;
+			continue;
+		}
+		if (!strcmp(e->ip, ip))
+			return e;
+		if (!oldest || e->last_ms < oldest->last_ms)
+			oldest = e;
+	}
+	if (!create)
+		return NULL;
+	struct ip_entry *e = free_slot ? free_slot : oldest;
+	if (!e)
+		return NULL;
+	snprintf(e->ip, sizeof(e->ip), "%s", ip);
+	e->n = e->head = 0;
+	e->last_ms = now_ms;
+	return e;
+}
+
+/* Drop failures that left the window. */
+static void ip_expire(struct auth *a, struct ip_entry *e, int64_t now_ms)
+{
+	while (e->n && e->fail_ms[e->head] <= now_ms - a->cfg.failure_window_ms) {
+		e->head = (e->head + 1) % a->cfg.max_failures;
+		e->n--;
+	}
+}
+
+static void hex_encode(const unsigned char *in, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex[in[i] >> 4];
+		out[2 * i + 1] = hex[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static bool session_live(const struct auth *a, const struct session *s, int64_t now_ms)
+{
+	return s->token[0] && now_ms - s->last_used_ms < a->cfg.session_idle_ms;
+}
+
+static int session_create(struct auth *a, int64_t now_ms, char token_out[AUTH_TOKEN_HEX + 1])
+{
+	unsigned char raw[AUTH_TOKEN_BYTES];
+	if (a->cfg.random(raw, sizeof(raw)) < 0)
+		return -1;
+	struct session *slot = NULL;
+	for (size_t i = 0; i < a->cfg.max_sessions; i++) {
+		struct session *s = &a->sessions[i];
+		if (!session_live(a, s, now_ms)) {
+			slot = s;
+			break;
+		}
+		if (!slot || s->last_used_ms < slot->last_used_ms)
+			slot = s; /* least recently used, evicted when the store is full */
+	}
+	hex_encode(raw, sizeof(raw), slot->token);
+	slot->created_ms = slot->last_used_ms = now_ms;
+	memcpy(token_out, slot->token, AUTH_TOKEN_HEX + 1);
+	return 0;
+}
+
+enum auth_login_result auth_login(struct auth *a, const char *ip, const char *password,
+				  size_t password_len, int64_t now_ms,
+				  char token_out[AUTH_TOKEN_HEX + 1], int64_t *retry_after_s)
+{
+	*retry_after_s = 0;
+	if (!a->password_set)
+		return AUTH_LOGIN_NO_PASSWORD;
+	struct ip_entry *e = ip_find(a, ip, false, now_ms);
+	if (e) {
+		ip_expire(a, e, now_ms);
+		if (e->n >= a->cfg.max_failures) {
+			int64_t free_at = e->fail_ms[e->head] + a->cfg.failure_window_ms;
+			int64_t s = (free_at - now_ms + 999) / 1000;
+			*retry_after_s = s < 1 ? 1 : s;
+			return AUTH_LOGIN_RATE_LIMITED;
+		}
+	}
+	if (!auth_ct_equal(password, password_len, a->password, a->password_len)) {
+		if (!e)
+			e = ip_find(a, ip, true, now_ms);
+		if (!e)
+			return AUTH_LOGIN_BAD_PASSWORD;
+		e->fail_ms[(e->head + e->n) % a->cfg.max_failures] = now_ms;
+		e->n++;
+		e->last_ms = now_ms;
+		return AUTH_LOGIN_BAD_PASSWORD;
+	}
+	if (e) {
+		e->ip[0] = '\0';
+		e->n = e->head = 0;
+	}
+	return session_create(a, now_ms, token_out) ? AUTH_LOGIN_ERROR : AUTH_LOGIN_OK;
+}
+
+static struct session *session_find(struct auth *a, const char *token, int64_t now_ms)
+{
+	if (!token || strlen(token) != AUTH_TOKEN_HEX)
+		return NULL;
+	struct session *found = NULL;
+	/* Compare against every slot, without stopping early. */
+	for (size_t i = 0; i < a->cfg.max_sessions; i++) {
+		struct session *s = &a->sessions[i];
+		bool eq = auth_ct_equal(s->token, AUTH_TOKEN_HEX, token, AUTH_TOKEN_HEX);
+		if (eq && session_live(a, s, now_ms))
+			found = s;
+	}
+	return found;
+}
+
+bool auth_session_check(struct auth *a, const char *token, int64_t now_ms)
+{
+	struct session *s = session_find(a, token, now_ms);
+	if (!s)
+		return false;
+	s->last_used_ms = now_ms;
+	return true;
+}
+
+void auth_session_end(struct auth *a, const char *token)
+{
+	if (!token || strlen(token) != AUTH_TOKEN_HEX)
+		return;
+	for (size_t i = 0; i < a->cfg.max_sessions; i++)
+		if (auth_ct_equal(a->sessions[i].token, AUTH_TOKEN_HEX, token, AUTH_TOKEN_HEX))
+			memset(&a->sessions[i], 0, sizeof(a->sessions[i]));
+}
+
+size_t auth_session_count(struct auth *a, int64_t now_ms)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < a->cfg.max_sessions; i++)
+		n += session_live(a, &a->sessions[i], now_ms);
+	return n;
+}
+
+int auth_cookie_token(const char *cookie_header, char out[AUTH_TOKEN_HEX + 1])
+{
+	static const char name[] = "iod_session=";
+	const char *p = cookie_header;
+	while (p && *p) {
+		while (*p == ' ' || *p == ';')
+			p++;
+		if (!strncmp(p, name, sizeof(name) - 1)) {
+			const char *v = p + sizeof(name) - 1;
+			size_t n = strcspn(v, "; ");
+			if (n != AUTH_TOKEN_HEX)
+				return -1;
+			for (size_t i = 0; i < n; i++)
+				if (!isxdigit((unsigned char)v[i]))
+					return -1;
+			memcpy(out, v, n);
+			out[n] = '\0';
+			return 0;
+		}
+		p = strchr(p, ';');
+	}
+	return -1;
+}
+
+/* Split "host[:port]" (IPv6 literals in brackets). -1 when malformed. */
+static int split_hostport(const char *text, size_t len, char *host, size_t host_size, long *port)
+{
+	const char *colon = NULL;
+	if (len && text[0] == '[') {
+		const char *close = memchr(text, ']', len);
+		if (!close)
+			return -1;
+		if ((size_t)(close - text) + 1 < len) {
+			if (close[1] != ':')
+				return -1;
+			colon = close + 1;
+		}
+	} else {
+		colon = memchr(text, ':', len);
+	}
+	size_t hlen = colon ? (size_t)(colon - text) : len;
+	if (!hlen || hlen >= host_size)
+		return -1;
+	memcpy(host, text, hlen);
+	host[hlen] = '\0';
+	*port = -1;
+	if (colon) {
+		const char *ps = colon + 1;
+		size_t plen = len - (size_t)(ps - text);
+		if (!plen || plen > 5)
+			return -1;
+		long v = 0;
+		for (size_t i = 0; i < plen; i++) {
+			if (ps[i] < '0' || ps[i] > '9')
+				return -1;
+			v = v * 10 + (ps[i] - '0');
+		}
+		if (v < 1 || v > 65535)
+			return -1;
+		*port = v;
+	}
+	for (size_t i = 0; i < hlen; i++)
+		if ((unsigned char)host[i] <= ' ' || host[i] == '/' || host[i] == '@')
+			return -1;
+	return 0;
+}
+
+bool auth_origin_ok(const char *origin, const char *host)
+{
+	if (!origin || !*origin)
+		return true;
+	if (!host || !*host)
+		return false;
+	long default_port;
+	const char *rest;
+	if (!strncasecmp(origin, "http://", 7)) {
+		default_port = 80;
+		rest = origin + 7;
+	} else if (!strncasecmp(origin, "https://", 8)) {
+		default_port = 443;
+		rest = origin + 8;
+	} else {
+		return false; /* "null", file://, chrome-extension://, ... */
+	}
+	size_t rlen = strlen(rest);
+	if (rlen && rest[rlen - 1] == '/')
+		rlen--;
+	char ohost[256], hhost[256];
+	long oport, hport;
+	if (split_hostport(rest, rlen, ohost, sizeof(ohost), &oport) < 0 ||
+	    split_hostport(host, strlen(host), hhost, sizeof(hhost), &hport) < 0)
+		return false;
+	if (oport < 0)
+		oport = default_port;
+	if (hport < 0)
+		hport = default_port;
+	return oport == hport && !strcasecmp(ohost, hhost);
+}

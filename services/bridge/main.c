@@ -1,0 +1,326 @@
+/*
+ * iod-bridge: every MQTT message under iod/<site>/# pushed live to browsers
+ * over websockets, the dashboard's files, login and commands.
+ * config -> log -> limits -> loop -> state/auth -> lws server -> MQTT -> run
+ * -> one cleanup path.
+ */
+#include "auth.h"
+#include "cfg.h"
+#include "ha.h"
+#include "log.h"
+#include "loop.h"
+#include "mqttc.h"
+#include "proto.h"
+#include "server.h"
+#include "state.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <uv.h>
+
+#define STOP_TIMEOUT_MS 2000
+/* File descriptors kept for everything but websocket clients: the listener,
+ * the MQTT connection, files being served, HTTP requests in flight. */
+#define FD_RESERVE 64
+
+static const struct cfg_option bridge_options[] = {
+	{"IOD_BRIDGE_PORT", CFG_INT, "8080", "HTTP/websocket port", 1, 65535, 0},
+	{"IOD_BRIDGE_BIND", CFG_STRING, "0.0.0.0",
+	 "address to listen on (0.0.0.0: the home LAN; 127.0.0.1: this machine only)", 0, 0, 0},
+	{"IOD_BRIDGE_WEB_DIR", CFG_STRING, NULL,
+	 "dashboard files (default: the installed web/, else ./web, else the source tree's)", 0, 0,
+	 0},
+	{"IOD_BRIDGE_PASSWORD", CFG_STRING, NULL,
+	 "operator password; unset: nobody can log in or send commands", 0, 0, CFG_F_SECRET},
+	{"IOD_BRIDGE_PUBLIC_VIEW", CFG_BOOL, "0", "1: anyone may watch without logging in", 0, 0,
+	 0},
+	{"IOD_BRIDGE_TLS_CERT", CFG_STRING, NULL, "certificate (PEM): serve https/wss", 0, 0, 0},
+	{"IOD_BRIDGE_TLS_KEY", CFG_STRING, NULL, "private key (PEM) for IOD_BRIDGE_TLS_CERT", 0, 0,
+	 0},
+	{"IOD_BRIDGE_MAX_CLIENTS", CFG_INT, "10000",
+	 "websocket clients at most (also bounded by the open-files limit)", 1, 1000000, 0},
+	{"IOD_BRIDGE_QUEUE_SLACK", CFG_INT, "256",
+	 "per-client queue room beyond one frame per topic; a client over it is dropped", 16,
+	 65536, 0},
+	{"IOD_BRIDGE_CACHE_TOPICS", CFG_INT, "1024", "topics kept in the last-value cache", 16,
+	 100000, 0},
+	{"IOD_BRIDGE_SESSION_IDLE", CFG_DURATION, "7d", "an operator session ends after this idle",
+	 60000, 365LL * 24 * 3600 * 1000, 0},
+	{"IOD_BRIDGE_LOGIN_FAILURES", CFG_INT, "5",
+	 "failed logins per client address per minute before 429", 1, 1000, 0},
+};
+
+struct bridge {
+	const struct cfg *cfg;
+	const char *site;
+	char availability[PROTO_TOPIC_MAX];
+	char info_topic[PROTO_TOPIC_MAX];
+	char filter[PROTO_TOPIC_MAX];
+	char client_id[PROTO_TOPIC_MAX];
+	int64_t since_ms;
+	bool tls;
+	struct state *state;
+	struct auth *auth;
+	struct server *server;
+	struct mqttc *mqtt;
+};
+
+/* On the loop thread (mqttc hands messages over). */
+static void on_message(void *arg, const struct mqttc_message *msg)
+{
+	struct bridge *b = arg;
+	server_on_mqtt(b->server, msg->topic, msg->payload, msg->len, msg->received_ms);
+}
+
+/* After every (re)connect: our retained info and discovery. */
+static void on_connected(void *arg)
+{
+	struct bridge *b = arg;
+	struct proto_info info = {IOD_VERSION, b->since_ms, b->tls ? "https" : "http"};
+	char *text = proto_info_encode(&info);
+	if (text) {
+		mqttc_publish_str(b->mqtt, b->info_topic, text, 1, true);
+		free(text);
+	}
+	char topic[PROTO_TOPIC_MAX];
+	cJSON *e = ha_entity_new(b->site, "bridge", "bridge", "Dashboard bridge");
+	if (e && ha_config_topic(topic, sizeof(topic), "binary_sensor", b->site, "bridge",
+				 "bridge") == 0) {
+		cJSON_AddStringToObject(e, "state_topic", b->availability);
+		cJSON_AddStringToObject(e, "payload_on", PROTO_ONLINE);
+		cJSON_AddStringToObject(e, "payload_off", PROTO_OFFLINE);
+		cJSON_AddStringToObject(e, "device_class", "connectivity");
+		char *cfgtext = cJSON_PrintUnformatted(e);
+		if (cfgtext) {
+			mqttc_publish_str(b->mqtt, topic, cfgtext, 1, true);
+			cJSON_free(cfgtext);
+		}
+	}
+	cJSON_Delete(e);
+}
+
+/* SIGTERM/SIGINT on the loop thread. Producers first (MQTT: `offline`, then
+ * disconnect), then the consumers (the lws context closes every client);
+ * lws' uv handles close as the loop keeps running, then uv_run returns. */
+static void on_stop(void *arg)
+{
+	struct bridge *b = arg;
+	log_info("stopping");
+	if (b->mqtt) {
+		mqttc_stop(b->mqtt, STOP_TIMEOUT_MS);
+		server_set_mqtt(b->server, NULL);
+		mqttc_free(b->mqtt);
+		b->mqtt = NULL;
+	}
+	server_stop(b->server);
+	loop_signals_close();
+}
+
+/* lws sizes its connection table by RLIMIT_NOFILE (and fails on
+ * "unlimited"): raise the soft limit towards the hard one, as far as the
+ * clients we want need, and say how many clients that allows. *fd_limit is
+ * what lws is told to size its tables for. */
+static unsigned raise_nofile(unsigned want_clients, unsigned *fd_limit)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)want_clients + FD_RESERVE;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		*fd_limit = 1024;
+		return 1024 - FD_RESERVE;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cannot raise the open-files limit: %s", strerror(errno));
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	rlim_t fds = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > need ? need : rl.rlim_cur;
+	*fd_limit = (unsigned)fds;
+	unsigned max = fds > FD_RESERVE ? (unsigned)(fds - FD_RESERVE) : 1;
+	log_info("open-files limit %llu: up to %u websocket clients%s",
+		 rl.rlim_cur == RLIM_INFINITY ? 0ULL : (unsigned long long)rl.rlim_cur, max,
+		 max < want_clients ? " (raise ulimit -n for more)" : "");
+	return max;
+}
+
+static const char *pick_web_dir(const struct cfg *cfg)
+{
+	const char *set = cfg_str(cfg, "IOD_BRIDGE_WEB_DIR");
+	if (set)
+		return set;
+	static const char *const candidates[] = {IOD_WEB_DIR_INSTALLED, "./web",
+						 IOD_WEB_DIR_SOURCE};
+	struct stat st;
+	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+		char index[4096];
+		snprintf(index, sizeof(index), "%s/index.html", candidates[i]);
+		if (stat(index, &st) == 0)
+			return candidates[i];
+	}
+	return NULL;
+}
+
+static int make_dirs(const char *path)
+{
+	char buf[4096];
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int rc = 0;
+	struct cfg *cfg = cfg_load("bridge", "iod-bridge", bridge_options,
+				   sizeof(bridge_options) / sizeof(bridge_options[0]), argc, argv,
+				   &rc);
+	if (!cfg)
+		return rc;
+	enum log_level level = LOG_LEVEL_INFO;
+	log_parse_level(cfg_str(cfg, "IOD_LOG_LEVEL"), &level);
+	log_init("bridge", level);
+
+	struct bridge b = {0};
+	uv_loop_t loop;
+	bool loop_open = false;
+	b.cfg = cfg;
+	b.site = cfg_str(cfg, "IOD_SITE");
+	b.since_ms = loop_wall_ms();
+	const char *password = cfg_str(cfg, "IOD_BRIDGE_PASSWORD");
+	const char *cert = cfg_str(cfg, "IOD_BRIDGE_TLS_CERT");
+	const char *key = cfg_str(cfg, "IOD_BRIDGE_TLS_KEY");
+	const char *data_dir = cfg_str(cfg, "IOD_DATA_DIR");
+	if (!proto_site_valid(b.site)) {
+		fprintf(stderr, "iod-bridge: IOD_SITE: '%s' must be 1-64 of [A-Za-z0-9_-]\n", b.site);
+		rc = 2;
+		goto out;
+	}
+	if (password && strlen(password) > AUTH_PASSWORD_MAX) {
+		fprintf(stderr, "iod-bridge: IOD_BRIDGE_PASSWORD: longer than %d bytes\n",
+			AUTH_PASSWORD_MAX);
+		rc = 2;
+		goto out;
+	}
+	if (!cert != !key) {
+		fprintf(stderr, "iod-bridge: IOD_BRIDGE_TLS_CERT and IOD_BRIDGE_TLS_KEY go together\n");
+		rc = 2;
+		goto out;
+	}
+	b.tls = cert && key;
+	int mk = data_dir ? make_dirs(data_dir) : 0;
+	if (mk < 0) {
+		log_error("IOD_DATA_DIR '%s': %s", data_dir, strerror(-mk));
+		rc = 1;
+		goto out;
+	}
+	proto_topic(b.availability, sizeof(b.availability), b.site, "bridge", "availability");
+	proto_topic(b.info_topic, sizeof(b.info_topic), b.site, "bridge", "info");
+	proto_topic(b.filter, sizeof(b.filter), b.site, "#", NULL);
+	snprintf(b.client_id, sizeof(b.client_id), "iod-bridge-%s", b.site);
+	if (!password)
+		log_warn("IOD_BRIDGE_PASSWORD is not set: nobody can log in, commands are refused");
+
+	unsigned fd_limit = 0;
+	unsigned max_clients =
+		raise_nofile((unsigned)cfg_int(cfg, "IOD_BRIDGE_MAX_CLIENTS"), &fd_limit);
+	if (uv_loop_init(&loop) < 0) {
+		log_error("cannot create the event loop");
+		rc = 1;
+		goto out;
+	}
+	loop_open = true;
+
+	struct state_config sc = {
+		.site = b.site,
+		.headroom = 0, /* set below: LWS_PRE lives in server.c */
+		.max_topics = (size_t)cfg_int(cfg, "IOD_BRIDGE_CACHE_TOPICS"),
+		.max_json_payload = PROTO_MAX_PAYLOAD,
+	};
+	sc.headroom = server_headroom();
+	struct auth_config ac = {
+		.password = password,
+		.session_idle_ms = cfg_duration_ms(cfg, "IOD_BRIDGE_SESSION_IDLE"),
+		.max_failures = (unsigned)cfg_int(cfg, "IOD_BRIDGE_LOGIN_FAILURES"),
+	};
+	b.state = state_new(&sc);
+	b.auth = auth_new(&ac);
+	if (!b.state || !b.auth) {
+		log_error("out of memory");
+		rc = 1;
+		goto out;
+	}
+	struct server_config svc = {
+		.site = b.site,
+		.bind = cfg_str(cfg, "IOD_BRIDGE_BIND"),
+		.port = (int)cfg_int(cfg, "IOD_BRIDGE_PORT"),
+		.web_dir = pick_web_dir(cfg),
+		.tls_cert = cert,
+		.tls_key = key,
+		.public_view = cfg_bool(cfg, "IOD_BRIDGE_PUBLIC_VIEW"),
+		.max_clients = max_clients,
+		.fd_limit = fd_limit,
+		.queue_slack = (unsigned)cfg_int(cfg, "IOD_BRIDGE_QUEUE_SLACK"),
+		.max_topics = sc.max_topics,
+		.state = b.state,
+		.auth = b.auth,
+	};
+	b.server = server_new(&loop, &svc);
+	if (!b.server) {
+		rc = 1;
+		goto out;
+	}
+	struct mqttc_options mo = {
+		.client_id = b.client_id,
+		.availability_topic = b.availability,
+		.session_expiry_s = 0,
+		.queue_limit = 4096,
+		.max_payload = 8 * 1024 * 1024, /* camera frames; the state bounds the rest */
+		.on_message = on_message,
+		.on_connected = on_connected,
+		.arg = &b,
+	};
+	b.mqtt = mqttc_new(&loop, cfg, &mo);
+	if (!b.mqtt || mqttc_subscribe(b.mqtt, b.filter, 1, false) < 0 ||
+	    loop_signals_init(&loop, on_stop, &b) < 0) {
+		rc = 1;
+		goto out;
+	}
+	server_set_mqtt(b.server, b.mqtt);
+	if (mqttc_start(b.mqtt) < 0) {
+		rc = 1;
+		goto out;
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+
+out:
+	if (b.mqtt) {
+		server_set_mqtt(b.server, NULL);
+		mqttc_free(b.mqtt);
+		b.mqtt = NULL;
+	}
+	server_stop(b.server);
+	if (loop_open) {
+		loop_signals_close();
+		loop_close_all(&loop);
+	}
+	server_free(b.server);
+	auth_free(b.auth);
+	state_free(b.state);
+	cfg_free(cfg);
+	return rc;
+}

@@ -1,0 +1,65 @@
+#include "metrics.h"
+
+#include "jbuf.h"
+
+#include <inttypes.h>
+
+static void one(struct jbuf *b, const char *name, const char *type, const char *help,
+		uint64_t value)
+{
+	jbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", name, help, name, type,
+		    name, value);
+}
+
+char *metrics_render(const struct bridge_metrics *m)
+{
+	struct jbuf b;
+	jbuf_init(&b);
+	one(&b, "iod_bridge_clients", "gauge", "Websocket clients connected.", m->clients);
+	one(&b, "iod_bridge_clients_max", "gauge", "Websocket clients allowed.", m->clients_max);
+	one(&b, "iod_bridge_clients_refused_total", "counter",
+	    "Websocket upgrades refused (no session, bad origin, full).", m->clients_refused);
+	one(&b, "iod_bridge_clients_dropped_slow_total", "counter",
+	    "Clients closed because their bounded queue overflowed.", m->clients_dropped_slow);
+	one(&b, "iod_bridge_frames_sent_total", "counter", "Websocket frames written to clients.",
+	    m->frames_sent);
+	one(&b, "iod_bridge_frames_coalesced_total", "counter",
+	    "Pending frames replaced by a newer one for the same topic.", m->frames_coalesced);
+	one(&b, "iod_bridge_frames_dropped_total", "counter",
+	    "Frames not queued because a client queue was full.", m->frames_dropped);
+	one(&b, "iod_bridge_mqtt_messages_total", "counter", "MQTT messages received.",
+	    m->mqtt_messages);
+	one(&b, "iod_bridge_mqtt_refused_total", "counter",
+	    "MQTT messages not forwarded (too large, other site).", m->mqtt_refused);
+	one(&b, "iod_bridge_mqtt_queue_dropped_total", "counter",
+	    "MQTT messages dropped between the MQTT thread and the loop.", m->mqtt_queue_dropped);
+	one(&b, "iod_bridge_mqtt_connected", "gauge", "1 when connected to the broker.",
+	    m->mqtt_connected);
+	jbuf_printf(&b,
+		    "# HELP iod_bridge_commands_total Browser commands by result.\n"
+		    "# TYPE iod_bridge_commands_total counter\n"
+		    "iod_bridge_commands_total{result=\"accepted\"} %" PRIu64 "\n"
+		    "iod_bridge_commands_total{result=\"refused\"} %" PRIu64 "\n",
+		    m->commands_accepted, m->commands_refused);
+	one(&b, "iod_bridge_queue_high_water", "gauge",
+	    "Longest any client send queue has been (frames).", m->queue_high_water);
+	jbuf_printf(&b,
+		    "# HELP iod_bridge_logins_total Operator login attempts by result.\n"
+		    "# TYPE iod_bridge_logins_total counter\n"
+		    "iod_bridge_logins_total{result=\"ok\"} %" PRIu64 "\n"
+		    "iod_bridge_logins_total{result=\"bad_password\"} %" PRIu64 "\n"
+		    "iod_bridge_logins_total{result=\"rate_limited\"} %" PRIu64 "\n"
+		    "iod_bridge_logins_total{result=\"no_password_set\"} %" PRIu64 "\n",
+		    m->logins_ok, m->logins_bad_password, m->logins_rate_limited,
+		    m->logins_no_password);
+	one(&b, "iod_bridge_sessions", "gauge", "Live operator sessions.", m->sessions);
+	one(&b, "iod_bridge_cached_topics", "gauge", "Topics in the last-value cache.",
+	    m->cached_topics);
+	one(&b, "iod_bridge_buffer_bytes", "gauge", "Bytes of shared frame buffers alive.",
+	    m->buffer_bytes);
+	if (b.failed) {
+		jbuf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}

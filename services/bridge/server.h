@@ -1,0 +1,55 @@
+/*
+ * server — the libwebsockets side of iod-bridge: one vhost on the libuv loop
+ * serving the dashboard's static files, /healthz, /metrics, /api/... and the
+ * /ws websocket, and the fan-out of MQTT traffic to every websocket client.
+ *
+ * Loop thread only: lws runs on the service's uv loop (foreign loop), and
+ * mqttc delivers messages on the same thread, so nothing here locks.
+ */
+#ifndef IOD_BRIDGE_SERVER_H
+#define IOD_BRIDGE_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct auth;
+struct mqttc;
+struct state;
+
+struct server_config {
+	const char *site;
+	const char *bind;        /* address to listen on; NULL/"" = all */
+	int port;
+	const char *web_dir;     /* NULL: no static files */
+	const char *tls_cert;    /* both set: https/wss */
+	const char *tls_key;
+	bool public_view;
+	unsigned max_clients;
+	unsigned fd_limit;       /* lws connection table size */
+	unsigned queue_slack;    /* per-client queue bound beyond what the state holds */
+	size_t max_topics;       /* the state's topic bound (the queue holds that many too) */
+	struct state *state;     /* borrowed */
+	struct auth *auth;       /* borrowed */
+	struct mqttc *mqtt;      /* borrowed; set later with server_set_mqtt() */
+};
+
+struct server;
+
+/* Bytes every outgoing frame buffer reserves in front (LWS_PRE). */
+size_t server_headroom(void);
+
+/* Create the lws context on loop and start listening. NULL on error (logged). */
+struct server *server_new(uv_loop_t *loop, const struct server_config *cfg);
+void server_set_mqtt(struct server *s, struct mqttc *mqtt);
+/* One MQTT message (from mqttc's message callback): cache and fan out. */
+void server_on_mqtt(struct server *s, const char *topic, const void *payload, size_t len,
+		    int64_t received_ms);
+/* Destroy the lws context (closing every connection). Its uv handles close
+ * asynchronously: keep running the loop afterwards until it ends, then
+ * server_free(). */
+void server_stop(struct server *s);
+void server_free(struct server *s);
+
+#endif

@@ -1,0 +1,393 @@
+#include "state.h"
+
+#include "bmsg.h"
+#include "hist.h"
+#include "jbuf.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HASH_BUCKETS 256
+#define KEY_FRAME 1u /* the camera frame's coalescing key; topic keys start at 2 */
+
+struct topic_entry {
+	char *topic;
+	uint32_t key;
+	struct bmsg *frame;      /* last value as a frame; NULL when cleared */
+	struct topic_entry *next_hash;
+};
+
+struct history_entry {
+	char *topic;
+	struct hist h;
+	struct bmsg *cached;     /* serialised history, valid for (version, bucket) */
+	uint64_t cached_version;
+	int64_t cached_bucket;
+};
+
+struct alert_entry {
+	int64_t ts_ms;
+	struct bmsg *frame;
+};
+
+struct state {
+	struct state_config cfg;
+	char prefix[80];          /* "iod/<site>/" */
+	size_t prefix_len;
+	char frame_topic[96];     /* "iod/<site>/camera/frame" */
+	char alert_topic[96];     /* "iod/<site>/alert" */
+	char sensors_prefix[96];  /* "iod/<site>/sensors/" */
+
+	struct topic_entry *topics; /* array of cfg.max_topics, used in insertion order */
+	size_t n_topics;
+	struct topic_entry *hash[HASH_BUCKETS];
+
+	struct history_entry *history[STATE_HISTORY_TOPICS_MAX];
+	size_t n_history;
+
+	struct alert_entry alerts[STATE_ALERTS_MAX]; /* ring */
+	size_t alert_head, n_alerts;
+
+	struct bmsg *frame;       /* latest camera frame */
+	struct state_stats stats;
+};
+
+static uint32_t hash_topic(const char *t)
+{
+	uint32_t h = 2166136261u;
+	for (; *t; t++)
+		h = (h ^ (unsigned char)*t) * 16777619u;
+	return h;
+}
+
+struct state *state_new(const struct state_config *cfg)
+{
+	struct state *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->cfg = *cfg;
+	if (!s->cfg.max_topics)
+		s->cfg.max_topics = 1024;
+	if (!s->cfg.max_json_payload)
+		s->cfg.max_json_payload = 16 * 1024;
+	if (!s->cfg.max_frame_bytes)
+		s->cfg.max_frame_bytes = 4 * 1024 * 1024;
+	snprintf(s->prefix, sizeof(s->prefix), "iod/%s/", cfg->site);
+	s->prefix_len = strlen(s->prefix);
+	snprintf(s->frame_topic, sizeof(s->frame_topic), "iod/%s/camera/frame", cfg->site);
+	snprintf(s->alert_topic, sizeof(s->alert_topic), "iod/%s/alert", cfg->site);
+	snprintf(s->sensors_prefix, sizeof(s->sensors_prefix), "iod/%s/sensors/", cfg->site);
+	s->topics = calloc(s->cfg.max_topics, sizeof(*s->topics));
+	if (!s->topics) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void state_free(struct state *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_topics; i++) {
+		free(s->topics[i].topic);
+		bmsg_unref(s->topics[i].frame);
+	}
+	free(s->topics);
+	for (size_t i = 0; i < s->n_history; i++) {
+		free(s->history[i]->topic);
+		bmsg_unref(s->history[i]->cached);
+		free(s->history[i]);
+	}
+	for (size_t i = 0; i < STATE_ALERTS_MAX; i++)
+		bmsg_unref(s->alerts[i].frame);
+	bmsg_unref(s->frame);
+	free(s);
+}
+
+static struct topic_entry *topic_find(struct state *s, const char *topic, bool create)
+{
+	uint32_t h = hash_topic(topic) % HASH_BUCKETS;
+	for (struct topic_entry *e = s->hash[h]; e; e = e->next_hash)
+		if (!strcmp(e->topic, topic))
+			return e;
+	if (!create || s->n_topics >= s->cfg.max_topics)
+		return NULL;
+	char *copy = strdup(topic);
+	if (!copy)
+		return NULL;
+	struct topic_entry *e = &s->topics[s->n_topics];
+	e->topic = copy;
+	e->key = (uint32_t)s->n_topics + 2;
+	e->frame = NULL;
+	e->next_hash = s->hash[h];
+	s->hash[h] = e;
+	s->n_topics++;
+	return e;
+}
+
+/* Is payload[0..len) one JSON value we may copy verbatim into a frame? It must
+ * parse completely, be valid UTF-8 and hold no raw control characters (cJSON
+ * lets some through inside strings; a browser's JSON.parse does not). */
+static bool json_verbatim_ok(const char *payload, size_t len, cJSON **parsed)
+{
+	*parsed = NULL;
+	if (!len)
+		return false;
+	const char *end = NULL;
+	cJSON *j = cJSON_ParseWithLengthOpts(payload, len, &end, false);
+	if (!j)
+		return false;
+	while (end && (size_t)(end - payload) < len &&
+	       (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+		end++;
+	if (!end || (size_t)(end - payload) != len) {
+		cJSON_Delete(j);
+		return false;
+	}
+	*parsed = j;
+	return true;
+}
+
+static bool has_control(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)p[i] < 0x20 && p[i] != ' ')
+			return true;
+	return false;
+}
+
+/* The frame for one message; also returns the parsed JSON when it was JSON
+ * (caller deletes). */
+static struct bmsg *encode_message(size_t headroom, const char *topic, const void *payload,
+				   size_t len, int64_t ts_ms, uint32_t key, cJSON **parsed_out)
+{
+	struct jbuf b;
+	jbuf_init(&b);
+	jbuf_puts(&b, "{\"topic\":");
+	jbuf_string(&b, topic, strlen(topic));
+	jbuf_puts(&b, ",\"payload\":");
+	cJSON *parsed = NULL;
+	if (json_verbatim_ok(payload, len, &parsed) && jbuf_utf8_valid(payload, len)) {
+		if (!has_control(payload, len)) {
+			jbuf_put(&b, payload, len);
+		} else {
+			char *printed = cJSON_PrintUnformatted(parsed);
+			if (printed) {
+				jbuf_puts(&b, printed);
+				cJSON_free(printed);
+			} else {
+				b.failed = true;
+			}
+		}
+	} else {
+		jbuf_string(&b, payload, len);
+	}
+	jbuf_puts(&b, ",\"ts\":");
+	jbuf_i64(&b, ts_ms);
+	jbuf_puts(&b, "}");
+	struct bmsg *m = NULL;
+	if (!b.failed)
+		m = bmsg_new(headroom, b.data, b.len, false, key);
+	jbuf_free(&b);
+	if (parsed_out)
+		*parsed_out = parsed;
+	else
+		cJSON_Delete(parsed);
+	return m;
+}
+
+struct bmsg *state_encode_message(size_t headroom, const char *topic, const void *payload,
+				  size_t len, int64_t ts_ms, uint32_t key)
+{
+	return encode_message(headroom, topic, payload, len, ts_ms, key, NULL);
+}
+
+static struct history_entry *history_find(struct state *s, const char *topic, bool create)
+{
+	for (size_t i = 0; i < s->n_history; i++)
+		if (!strcmp(s->history[i]->topic, topic))
+			return s->history[i];
+	if (!create || s->n_history >= STATE_HISTORY_TOPICS_MAX)
+		return NULL;
+	struct history_entry *h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->topic = strdup(topic);
+	if (!h->topic) {
+		free(h);
+		return NULL;
+	}
+	const char *kind = topic + strlen(s->sensors_prefix);
+	hist_init(&h->h, !strcmp(kind, "motion") ? HIST_MAX : HIST_AVG);
+	h->cached_bucket = INT64_MIN;
+	s->history[s->n_history++] = h;
+	return h;
+}
+
+/* iod/<site>/sensors/<kind> with a numeric "value": fold it into the history. */
+static void ingest_reading(struct state *s, const char *topic, const cJSON *j, int64_t ts_ms)
+{
+	const char *kind = topic + strlen(s->sensors_prefix);
+	if (!*kind || strchr(kind, '/') || !cJSON_IsObject(j))
+		return;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "value");
+	if (!cJSON_IsNumber(v))
+		return;
+	struct history_entry *h = history_find(s, topic, true);
+	if (h)
+		hist_add(&h->h, ts_ms, v->valuedouble);
+}
+
+static void ingest_alert(struct state *s, struct bmsg *frame, int64_t ts_ms)
+{
+	size_t idx = (s->alert_head + s->n_alerts) % STATE_ALERTS_MAX;
+	if (s->n_alerts == STATE_ALERTS_MAX) {
+		idx = s->alert_head;
+		s->alert_head = (s->alert_head + 1) % STATE_ALERTS_MAX;
+	} else {
+		s->n_alerts++;
+	}
+	bmsg_unref(s->alerts[idx].frame);
+	s->alerts[idx].frame = bmsg_ref(frame);
+	s->alerts[idx].ts_ms = ts_ms;
+}
+
+struct bmsg *state_ingest(struct state *s, const char *topic, const void *payload, size_t len,
+			  int64_t received_ms, const char **why)
+{
+	*why = NULL;
+	if (strncmp(topic, s->prefix, s->prefix_len)) {
+		s->stats.refused_other++;
+		*why = "not_site";
+		return NULL;
+	}
+	if (!strcmp(topic, s->frame_topic)) {
+		if (len > s->cfg.max_frame_bytes) {
+			s->stats.refused_too_large++;
+			*why = "too_large";
+			return NULL;
+		}
+		bmsg_unref(s->frame);
+		s->frame = NULL;
+		if (!len) {
+			*why = "cleared";
+			return NULL;
+		}
+		struct bmsg *m = bmsg_new(s->cfg.headroom, payload, len, true, KEY_FRAME);
+		if (!m) {
+			*why = "nomem";
+			return NULL;
+		}
+		s->frame = bmsg_ref(m);
+		return m;
+	}
+	if (len > s->cfg.max_json_payload) {
+		s->stats.refused_too_large++;
+		*why = "too_large";
+		return NULL;
+	}
+	bool is_alert = !strcmp(topic, s->alert_topic);
+	struct topic_entry *e = NULL;
+	if (!is_alert) {
+		e = topic_find(s, topic, len > 0);
+		if (!e && len > 0)
+			s->stats.cache_full++;
+	}
+	if (!len) {
+		/* An empty retained message deletes the topic at the broker: forget it. */
+		if (e) {
+			bmsg_unref(e->frame);
+			e->frame = NULL;
+		}
+		*why = "cleared";
+		return NULL;
+	}
+	cJSON *parsed = NULL;
+	/* Alerts and feeder events must each reach every client: key 0, never coalesced. */
+	struct bmsg *m = encode_message(s->cfg.headroom, topic, payload, len, received_ms,
+					e ? e->key : 0, &parsed);
+	if (!m) {
+		cJSON_Delete(parsed);
+		*why = "nomem";
+		return NULL;
+	}
+	if (e && !strcmp(topic + s->prefix_len, "feeder/event"))
+		m->key = 0;
+	if (e) {
+		bmsg_unref(e->frame);
+		e->frame = bmsg_ref(m);
+	}
+	if (is_alert)
+		ingest_alert(s, m, received_ms);
+	else if (!strncmp(topic, s->sensors_prefix, strlen(s->sensors_prefix)) && parsed)
+		ingest_reading(s, topic, parsed, received_ms);
+	cJSON_Delete(parsed);
+	return m;
+}
+
+static struct bmsg *history_frame(struct state *s, struct history_entry *h, int64_t now_ms)
+{
+	int64_t bucket = now_ms / HIST_BUCKET_MS;
+	if (h->cached && h->cached_version == h->h.version && h->cached_bucket == bucket)
+		return h->cached;
+	struct hist_point pts[HIST_BUCKETS];
+	size_t n = hist_points(&h->h, now_ms, pts);
+	struct jbuf b;
+	jbuf_init(&b);
+	jbuf_puts(&b, "{\"type\":\"history\",\"topic\":");
+	jbuf_string(&b, h->topic, strlen(h->topic));
+	jbuf_puts(&b, ",\"points\":[");
+	for (size_t i = 0; i < n; i++) {
+		jbuf_puts(&b, i ? ",[" : "[");
+		jbuf_i64(&b, pts[i].ts_ms);
+		jbuf_puts(&b, ",");
+		jbuf_double(&b, pts[i].value);
+		jbuf_puts(&b, "]");
+	}
+	jbuf_puts(&b, "]}");
+	struct bmsg *m = b.failed ? NULL : bmsg_new(s->cfg.headroom, b.data, b.len, false, 0);
+	jbuf_free(&b);
+	if (!m)
+		return NULL;
+	bmsg_unref(h->cached);
+	h->cached = m;
+	h->cached_version = h->h.version;
+	h->cached_bucket = bucket;
+	return m;
+}
+
+int state_snapshot(struct state *s, int64_t now_ms, state_visit_cb visit, void *arg)
+{
+	int rc;
+	for (size_t i = 0; i < s->n_topics; i++)
+		if (s->topics[i].frame && (rc = visit(arg, s->topics[i].frame)))
+			return rc;
+	for (size_t i = 0; i < s->n_history; i++) {
+		struct bmsg *m = history_frame(s, s->history[i], now_ms);
+		if (m && (rc = visit(arg, m)))
+			return rc;
+	}
+	for (size_t i = 0; i < s->n_alerts; i++) {
+		struct alert_entry *a = &s->alerts[(s->alert_head + i) % STATE_ALERTS_MAX];
+		if (a->ts_ms < now_ms - STATE_ALERT_AGE_MS)
+			continue;
+		if ((rc = visit(arg, a->frame)))
+			return rc;
+	}
+	if (s->frame && (rc = visit(arg, s->frame)))
+		return rc;
+	return 0;
+}
+
+void state_get_stats(const struct state *s, struct state_stats *out)
+{
+	*out = s->stats;
+	out->topics = 0;
+	for (size_t i = 0; i < s->n_topics; i++)
+		if (s->topics[i].frame)
+			out->topics++;
+	out->history_topics = s->n_history;
+}

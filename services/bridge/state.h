@@ -1,0 +1,75 @@
+/*
+ * state — what a newly connected browser needs, kept as the MQTT messages
+ * flow through: the last value of every topic under iod/<site>/# (bounded),
+ * an hour of history per sensor topic, the recent alerts and the latest
+ * camera frame. It also serialises each incoming message once into the
+ * websocket frame every client is sent (see bmsg.h).
+ *
+ * Frames (the bridge <-> browser protocol):
+ *   text   {"topic":"iod/home/...","payload":<JSON value, or the text as a string>,"ts":ms}
+ *   text   {"type":"history","topic":"...","points":[[ts_ms,value],...]}
+ *   binary the raw JPEG of iod/<site>/camera/frame
+ *
+ * Pure (no network, no clock: times are passed in). Loop thread only.
+ */
+#ifndef IOD_BRIDGE_STATE_H
+#define IOD_BRIDGE_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct bmsg;
+
+#define STATE_ALERTS_MAX 20
+#define STATE_ALERT_AGE_MS (24LL * 3600 * 1000)
+#define STATE_HISTORY_TOPICS_MAX 32
+
+struct state_config {
+	const char *site;         /* "home" */
+	size_t headroom;          /* bytes before every frame's payload (LWS_PRE) */
+	size_t max_topics;        /* last-value cache bound; 0 = 1024 */
+	size_t max_json_payload;  /* bigger non-camera payloads are refused; 0 = 16 KiB */
+	size_t max_frame_bytes;   /* bigger camera frames are refused; 0 = 4 MiB */
+};
+
+struct state_stats {
+	size_t topics;             /* cached topics */
+	size_t history_topics;
+	uint64_t refused_too_large;
+	uint64_t refused_other;    /* not under iod/<site>/ */
+	uint64_t cache_full;       /* messages on a topic the full cache could not take */
+};
+
+struct state;
+
+struct state *state_new(const struct state_config *cfg);
+void state_free(struct state *s);
+
+/*
+ * Take one MQTT message: update the caches and return the frame to fan out
+ * (a new reference the caller unrefs), or NULL when the message is not
+ * forwarded (*why says why: "too_large", "not_site", "cleared", "nomem").
+ * An empty payload clears a retained topic from the cache and is not sent.
+ */
+struct bmsg *state_ingest(struct state *s, const char *topic, const void *payload, size_t len,
+			  int64_t received_ms, const char **why);
+
+/*
+ * Visit, in protocol order, what a new client gets between `hello` and
+ * `ready`: every cached topic (insertion order), one history frame per sensor
+ * topic, the alerts of the last 24 h (oldest first), the latest camera frame.
+ * The visitor takes its own reference if it keeps one; returning nonzero
+ * stops the walk (and state_snapshot returns that value).
+ */
+typedef int (*state_visit_cb)(void *arg, struct bmsg *m);
+int state_snapshot(struct state *s, int64_t now_ms, state_visit_cb visit, void *arg);
+
+void state_get_stats(const struct state *s, struct state_stats *out);
+
+/* Serialise one topic/payload pair as a {"topic","payload","ts"} frame
+ * (exposed for tests and per-client frames). */
+struct bmsg *state_encode_message(size_t headroom, const char *topic, const void *payload,
+				  size_t len, int64_t ts_ms, uint32_t key);
+
+#endif

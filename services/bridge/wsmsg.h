@@ -1,0 +1,41 @@
+/*
+ * wsmsg — what the bridge does with a browser's text message, decided
+ * without the network: decode it with proto's websocket codec, check the
+ * operator session and the broker, and produce the reply frame and, for an
+ * accepted command, the feeder command to publish.
+ *
+ * Client -> bridge (text, at most PROTO_WS_MAX_MSG bytes):
+ *   {"type":"cmd","action":"feed"|"home"|"call","id":"<1-64 of [A-Za-z0-9._:-]>"}
+ *   {"type":"ping"}
+ * Replies: {"type":"ack","id"}, {"type":"pong","ts"}, or
+ * {"type":"error","id" (when known),"reason"} with proto's reasons plus
+ * not_authorized and broker_unavailable. Nothing is published on refusal.
+ *
+ * Pure; strings in the result are malloc'd (wsmsg_result_free).
+ */
+#ifndef IOD_BRIDGE_WSMSG_H
+#define IOD_BRIDGE_WSMSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct wsmsg_result {
+	char *reply;        /* frame for this client (always set unless out of memory) */
+	char *publish;      /* JSON for iod/<site>/feeder/cmd, or NULL */
+	bool is_command;    /* the message was a command (accepted or refused) */
+	bool accepted;      /* a command to publish */
+	const char *reason; /* refusal reason, static; NULL when accepted / ping */
+};
+
+/*
+ * Handle one client text message. is_operator: the client holds a live
+ * operator session now; broker_up: the MQTT client is connected. by is the
+ * operator's user name for the published command. Returns 0, or -1 when out
+ * of memory.
+ */
+int wsmsg_handle(const void *text, size_t len, bool is_operator, bool broker_up, const char *by,
+		 int64_t now_ms, struct wsmsg_result *out);
+void wsmsg_result_free(struct wsmsg_result *r);
+
+#endif
