@@ -1,0 +1,296 @@
+#include "camera.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "codec.h"
+#include "log.h"
+#include "proto.h"
+
+const struct cfg_option camera_options[] = {
+	{ "IOD_CAMERA_SOURCE", CFG_STRING, "sim",
+	  "frame source: sim (a drawn scene), or v4l2:<device> e.g. v4l2:/dev/video0", 0, 0, 0 },
+	{ "IOD_CAMERA_FPS", CFG_INT, "5", "frames per second, 1-30", 1, 30, 0 },
+	{ "IOD_CAMERA_SIZE", CFG_STRING, "640x480", "frame size WxH, even sides 32-4096", 0, 0,
+	  0 },
+	{ "IOD_CAMERA_QUALITY", CFG_INT, "75", "JPEG quality of frames we encode, 1-100", 1, 100,
+	  0 },
+	{ "IOD_CAMERA_MOTION_ON", CFG_STRING, "0.02",
+	  "motion starts when this fraction of the picture changes (0-1)", 0, 0, 0 },
+	{ "IOD_CAMERA_MOTION_OFF", CFG_STRING, "0.01",
+	  "motion stops after changes stay below this fraction (0-1, below _ON)", 0, 0, 0 },
+	{ "IOD_CAMERA_MOTION_QUIET", CFG_DURATION, "3s",
+	  "how long changes must stay below _OFF before motion stops", 1, 3600 * 1000, 0 },
+	{ "IOD_CAMERA_MOTION_THRESHOLD", CFG_INT, "25",
+	  "gray levels (1-255) a spot must change by to count as changed", 1, 255, 0 },
+};
+const size_t camera_options_count = sizeof(camera_options) / sizeof(camera_options[0]);
+
+int camera_parse_size(const char *text, int *width, int *height)
+{
+	if (!text)
+		return -1;
+	const char *p = text;
+	long v[2];
+	for (int i = 0; i < 2; i++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		char *end;
+		errno = 0;
+		v[i] = strtol(p, &end, 10);
+		if (errno || end == p || v[i] < CAMERA_MIN_SIDE || v[i] > CAMERA_MAX_SIDE ||
+		    (v[i] & 1))
+			return -1;
+		p = end;
+		if (i == 0) {
+			if (*p != 'x' && *p != 'X')
+				return -1;
+			p++;
+		}
+	}
+	if (*p != '\0')
+		return -1;
+	*width = (int)v[0];
+	*height = (int)v[1];
+	return 0;
+}
+
+int camera_parse_fraction(const char *text, double *out)
+{
+	if (!text || !*text || (*text != '.' && (*text < '0' || *text > '9')))
+		return -1;
+	char *end;
+	errno = 0;
+	double v = strtod(text, &end);
+	if (errno || end == text || *end != '\0' || !isfinite(v) || v < 0.0 || v > 1.0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int camera_settings_load(const struct cfg *cfg, struct camera_settings *out, char *err,
+			 size_t err_size)
+{
+	memset(out, 0, sizeof(*out));
+	const char *source = cfg_str(cfg, "IOD_CAMERA_SOURCE");
+	const char *arg;
+	if (!source || strlen(source) > CAMERA_SOURCE_MAX || !source_lookup(source, &arg)) {
+		snprintf(err, err_size,
+			 "IOD_CAMERA_SOURCE: '%s' is not a source (sim, or v4l2:<device>)",
+			 source ? source : "");
+		return -1;
+	}
+	snprintf(out->source, sizeof(out->source), "%s", source);
+
+	const char *size = cfg_str(cfg, "IOD_CAMERA_SIZE");
+	if (camera_parse_size(size, &out->width, &out->height) < 0) {
+		snprintf(err, err_size,
+			 "IOD_CAMERA_SIZE: '%s' is not WxH with even sides between %d and %d "
+			 "(e.g. 640x480)",
+			 size ? size : "", CAMERA_MIN_SIDE, CAMERA_MAX_SIDE);
+		return -1;
+	}
+	out->fps = (int)cfg_int(cfg, "IOD_CAMERA_FPS");
+	out->quality = (int)cfg_int(cfg, "IOD_CAMERA_QUALITY");
+
+	motion_params_default(&out->motion, out->fps);
+	const char *on = cfg_str(cfg, "IOD_CAMERA_MOTION_ON");
+	const char *off = cfg_str(cfg, "IOD_CAMERA_MOTION_OFF");
+	if (camera_parse_fraction(on, &out->motion.on) < 0 || out->motion.on <= 0.0) {
+		snprintf(err, err_size, "IOD_CAMERA_MOTION_ON: '%s' must be a number above 0 and at most 1",
+			 on ? on : "");
+		return -1;
+	}
+	if (camera_parse_fraction(off, &out->motion.off) < 0 ||
+	    out->motion.off >= out->motion.on) {
+		snprintf(err, err_size,
+			 "IOD_CAMERA_MOTION_OFF: '%s' must be a number from 0 to below "
+			 "IOD_CAMERA_MOTION_ON (%g)",
+			 off ? off : "", out->motion.on);
+		return -1;
+	}
+	int64_t quiet_ms = cfg_duration_ms(cfg, "IOD_CAMERA_MOTION_QUIET");
+	int64_t frames = (quiet_ms * out->fps + 999) / 1000;
+	out->motion.quiet_frames = (int)(frames < 1 ? 1 : frames);
+	out->motion.pixel_threshold = (int)cfg_int(cfg, "IOD_CAMERA_MOTION_THRESHOLD");
+	if (motion_init(&(struct motion){ 0 }, &out->motion) < 0) {
+		snprintf(err, err_size, "IOD_CAMERA_MOTION_*: inconsistent motion settings");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- pipeline ---- */
+
+struct camera {
+	struct codec *codec;
+	struct motion motion;
+	int width, height;
+	uint8_t gray[MOTION_CELLS];
+	uint8_t *mjpeg;          /* our copy of the last camera JPEG (plus tables) */
+	size_t mjpeg_cap;
+	const uint8_t *last;     /* the last good JPEG: in the codec or in mjpeg */
+	size_t last_len;
+	struct camera_stats stats;
+};
+
+struct camera *camera_new(const struct camera_settings *s, int width, int height)
+{
+	struct camera *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->width = width;
+	c->height = height;
+	c->codec = codec_new(width, height, s->quality);
+	if (!c->codec || motion_init(&c->motion, &s->motion) < 0) {
+		log_error("camera: cannot set up the %dx%d pipeline", width, height);
+		camera_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void camera_free(struct camera *c)
+{
+	if (!c)
+		return;
+	codec_free(c->codec);
+	free(c->mjpeg);
+	free(c);
+}
+
+/* Keep our own copy of a camera JPEG: the driver's buffer goes back to it
+ * right after this frame. Adds the standard Huffman tables when missing. */
+static int keep_mjpeg(struct camera *c, const uint8_t *data, size_t len)
+{
+	size_t need = len + 1024;
+	if (need > c->mjpeg_cap) {
+		uint8_t *grown = realloc(c->mjpeg, need);
+		if (!grown)
+			return -1;
+		c->mjpeg = grown;
+		c->mjpeg_cap = need;
+	}
+	long fixed = codec_mjpeg_fix_dht(c->codec, data, len, c->mjpeg, c->mjpeg_cap);
+	if (fixed < 0)
+		return -1;
+	if (fixed == 0) {
+		memcpy(c->mjpeg, data, len);
+		fixed = (long)len;
+	}
+	c->last = c->mjpeg;
+	c->last_len = (size_t)fixed;
+	return 0;
+}
+
+int camera_frame(struct camera *c, const struct source_frame *f, int64_t ts_ms,
+		 struct camera_output *out)
+{
+	const uint8_t *jpeg = NULL;
+	size_t jpeg_len = 0;
+	c->stats.frames++;
+	memset(out, 0, sizeof(*out));
+
+	switch (f->format) {
+	case SOURCE_I420:
+		if (codec_encode_i420(c->codec, f->i420, &jpeg, &jpeg_len) < 0)
+			goto corrupt;
+		motion_downscale(f->i420->plane[0], f->i420->width, f->i420->height,
+				 f->i420->stride[0], c->gray);
+		c->stats.encoded++;
+		break;
+	case SOURCE_YUYV: {
+		const struct codec_i420 *img;
+		if (f->width != c->width || f->height != c->height ||
+		    codec_encode_yuyv(c->codec, f->data, f->len, f->stride, &jpeg, &jpeg_len,
+				      &img) < 0)
+			goto corrupt;
+		motion_downscale(img->plane[0], img->width, img->height, img->stride[0], c->gray);
+		c->stats.encoded++;
+		break;
+	}
+	case SOURCE_MJPEG: {
+		const uint8_t *gray;
+		int gw, gh;
+		/* The decoder copes without tables; decoding first also proves
+		 * the frame is whole before we publish it. */
+		if (codec_gray_eighth(c->codec, f->data, f->len, &gray, &gw, &gh) < 0 ||
+		    keep_mjpeg(c, f->data, f->len) < 0)
+			goto corrupt;
+		motion_downscale(gray, gw, gh, gw, c->gray);
+		jpeg = c->last;
+		jpeg_len = c->last_len;
+		c->stats.passed++;
+		break;
+	}
+	default:
+		goto corrupt;
+	}
+	c->last = jpeg;
+	c->last_len = jpeg_len;
+	out->jpeg = jpeg;
+	out->jpeg_len = jpeg_len;
+	out->motion = motion_feed(&c->motion, c->gray, ts_ms);
+	if (out->motion.kind != MOTION_NONE)
+		c->stats.motion_events++;
+	return 0;
+
+corrupt:
+	c->stats.corrupt++;
+	return -1;
+}
+
+bool camera_last_jpeg(const struct camera *c, const uint8_t **jpeg, size_t *len)
+{
+	if (!c->last)
+		return false;
+	*jpeg = c->last;
+	*len = c->last_len;
+	return true;
+}
+
+void camera_get_stats(const struct camera *c, struct camera_stats *out)
+{
+	*out = c->stats;
+}
+
+const struct motion *camera_motion(const struct camera *c)
+{
+	return &c->motion;
+}
+
+/* ---- commands, retries ---- */
+
+enum camera_cmd_verdict camera_cmd_check(const void *payload, size_t len, bool retained,
+					 const char **reason)
+{
+	if (len > PROTO_MAX_PAYLOAD) {
+		*reason = PROTO_REASON_TOO_LARGE;
+		return CAMERA_CMD_REJECTED;
+	}
+	if (proto_camera_cmd_decode(payload, len, reason) < 0)
+		return CAMERA_CMD_REJECTED;
+	if (retained) {
+		*reason = PROTO_REASON_RETAINED;
+		return CAMERA_CMD_RETAINED;
+	}
+	*reason = NULL;
+	return CAMERA_CMD_SNAPSHOT;
+}
+
+int64_t camera_retry_next_ms(int64_t current_ms)
+{
+	if (current_ms < CAMERA_RETRY_MIN_MS)
+		return CAMERA_RETRY_MIN_MS;
+	return current_ms >= CAMERA_RETRY_MAX_MS / 2 ? CAMERA_RETRY_MAX_MS : current_ms * 2;
+}
+
+int64_t camera_stall_ms(int fps)
+{
+	int64_t ms = fps > 0 ? 10000 / fps : 10000;
+	return ms < 5000 ? 5000 : ms;
+}

@@ -1,0 +1,115 @@
+/*
+ * camera — the camera service's logic, free of MQTT and the event loop:
+ * its settings, the frame pipeline (encode, motion) and the command rules.
+ * The transport (camsvc.c) hands it frames and commands with the time, and
+ * publishes what it returns. Single-threaded (the loop thread).
+ */
+#ifndef IOD_CAMERA_CAMERA_H
+#define IOD_CAMERA_CAMERA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "motion.h"
+#include "source.h"
+
+#define CAMERA_SOURCE_MAX 200
+#define CAMERA_MIN_SIDE 32
+#define CAMERA_MAX_SIDE 4096
+
+/* The camera's own settings, for cfg_load() (the common ones are added by cfg). */
+extern const struct cfg_option camera_options[];
+extern const size_t camera_options_count;
+
+struct camera_settings {
+	char source[CAMERA_SOURCE_MAX + 1]; /* "sim", "v4l2:/dev/video0" */
+	int width, height;
+	int fps;
+	int quality;
+	struct motion_params motion;
+};
+
+/*
+ * Read and check the camera settings from a loaded cfg. On a bad value
+ * writes one line naming the setting into err ("IOD_CAMERA_SIZE: '64x' is
+ * not WxH ...") and returns -1.
+ */
+int camera_settings_load(const struct cfg *cfg, struct camera_settings *out, char *err,
+			 size_t err_size);
+
+/* "640x480": both sides even, CAMERA_MIN_SIDE..CAMERA_MAX_SIDE. 0 or -1. */
+int camera_parse_size(const char *text, int *width, int *height);
+/* A fraction "0.02" in [0, 1]. 0 or -1. */
+int camera_parse_fraction(const char *text, double *out);
+
+/* ---- the frame pipeline ---- */
+
+struct camera;
+
+struct camera_stats {
+	uint64_t frames;        /* frames taken from the source */
+	uint64_t encoded;       /* frames we encoded (sim, YUYV) */
+	uint64_t passed;        /* camera JPEGs passed on (MJPEG) */
+	uint64_t corrupt;       /* frames that could not be decoded or encoded */
+	uint64_t motion_events;
+};
+
+/* What one frame produced. jpeg stays valid until the next camera_frame()
+ * or camera_free(). */
+struct camera_output {
+	const uint8_t *jpeg;
+	size_t jpeg_len;
+	struct motion_event motion;
+};
+
+/* NULL on error (logged). The pipeline is sized for width x height (the size
+ * the source actually delivers). */
+struct camera *camera_new(const struct camera_settings *s, int width, int height);
+void camera_free(struct camera *c);
+
+/*
+ * Run one frame through the pipeline at ts_ms: I420 and YUYV frames are
+ * encoded, MJPEG frames kept as the camera made them (with the standard
+ * Huffman tables added when missing); all feed the motion detector.
+ * 0, or -1 for a frame that could not be used (counted; nothing to publish).
+ */
+int camera_frame(struct camera *c, const struct source_frame *f, int64_t ts_ms,
+		 struct camera_output *out);
+
+/* The last good JPEG, for a snapshot when the source cannot make a new
+ * frame on demand; false if there is none yet. */
+bool camera_last_jpeg(const struct camera *c, const uint8_t **jpeg, size_t *len);
+void camera_get_stats(const struct camera *c, struct camera_stats *out);
+const struct motion *camera_motion(const struct camera *c);
+
+/* ---- commands ---- */
+
+enum camera_cmd_verdict {
+	CAMERA_CMD_SNAPSHOT,
+	CAMERA_CMD_RETAINED, /* a retained command is never executed (it would replay) */
+	CAMERA_CMD_REJECTED, /* *reason says why */
+};
+
+/* Decide what to do with a camera/cmd message. *reason is a static string. */
+enum camera_cmd_verdict camera_cmd_check(const void *payload, size_t len, bool retained,
+					 const char **reason);
+
+/* A bad command raises at most one alert per this long (a flood of bad
+ * commands must not become a flood of alerts); every one is logged. */
+#define CAMERA_BAD_CMD_ALERT_EVERY_MS 60000
+
+/* ---- retries ---- */
+
+#define CAMERA_RETRY_MIN_MS 1000
+#define CAMERA_RETRY_MAX_MS 30000
+
+/* The delay after `current_ms` (0 for the first retry): 1 s doubling to 30 s. */
+int64_t camera_retry_next_ms(int64_t current_ms);
+
+/* How long a streaming device may stay silent before it is deemed lost:
+ * ten frame times, at least 5 s. */
+int64_t camera_stall_ms(int fps);
+
+#endif

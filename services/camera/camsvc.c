@@ -1,0 +1,508 @@
+#include "camsvc.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "camera.h"
+#include "cfg.h"
+#include "ha.h"
+#include "log.h"
+#include "loop.h"
+#include "mqttc.h"
+#include "proto.h"
+
+#define STOP_TIMEOUT_MS 2000
+
+struct camsvc {
+	uv_loop_t *loop;
+	const struct cfg *cfg;
+	const struct camera_settings *settings;
+	const char *site;
+	struct mqttc *mqtt;
+	int64_t since_ms;
+	bool stopping;
+
+	char t_frame[PROTO_TOPIC_MAX], t_motion[PROTO_TOPIC_MAX], t_cmd[PROTO_TOPIC_MAX];
+	char t_info[PROTO_TOPIC_MAX], t_avail[PROTO_TOPIC_MAX], t_alert[PROTO_TOPIC_MAX];
+	char client_id[96];
+
+	/* The source and the pipeline sized for it; both NULL while lost. */
+	const struct source_ops *ops;
+	const char *source_arg;
+	void *source;
+	struct source_info info;
+	struct camera *cam;
+
+	uv_timer_t frame_timer;  /* sim: one frame per period */
+	uint64_t next_due_ns;    /* the frame timer's schedule, on uv_hrtime() */
+	uv_poll_t *poll;         /* V4L2: the device fd; freed in its close callback */
+	uv_timer_t stall_timer;  /* V4L2: no frame for too long means lost */
+	uv_timer_t retry_timer;  /* reopen a lost source */
+	int64_t retry_ms;
+	bool lost_alerted;       /* one camera_lost alert per loss */
+	int64_t bad_cmd_alert_ms;
+
+	/* Counters, logged at exit. */
+	uint64_t published, unsent, late_frames, snapshots, bad_cmds;
+};
+
+static void source_close(struct camsvc *svc);
+static void schedule_retry(struct camsvc *svc);
+
+/* ---- publishing ---- */
+
+static void publish_alert(struct camsvc *svc, enum proto_level level, const char *code,
+			  const char *message)
+{
+	struct proto_alert a = { .level = level, .ts_ms = loop_wall_ms() };
+	snprintf(a.source, sizeof(a.source), "camera");
+	snprintf(a.code, sizeof(a.code), "%s", code);
+	snprintf(a.message, sizeof(a.message), "%s", message);
+	char *json = proto_alert_encode(&a);
+	if (json)
+		mqttc_publish_str(svc->mqtt, svc->t_alert, json, 1, false);
+	free(json);
+}
+
+/* Frames go out only while connected: Paho would otherwise buffer stale
+ * frames during an outage and replay them later. The retained last frame is
+ * sent again on reconnect instead. */
+static void publish_frame(struct camsvc *svc, const uint8_t *jpeg, size_t len)
+{
+	if (!mqttc_is_connected(svc->mqtt)) {
+		svc->unsent++;
+		return;
+	}
+	if (mqttc_publish(svc->mqtt, svc->t_frame, jpeg, len, 0, true) == 0)
+		svc->published++;
+	else
+		svc->unsent++;
+}
+
+static void publish_motion(struct camsvc *svc, const struct motion_event *ev)
+{
+	struct proto_motion m = { .score = ev->score, .ts_ms = ev->ts_ms };
+	char *json = proto_motion_encode(&m);
+	if (!json)
+		return;
+	log_info("motion %s (score %.3f)", ev->kind == MOTION_START ? "started" : "stopped",
+		 ev->score);
+	mqttc_publish_str(svc->mqtt, svc->t_motion, json, 1, false);
+	free(json);
+}
+
+static void publish_entity(struct camsvc *svc, const char *component, const char *object_id,
+			   cJSON *entity)
+{
+	char topic[PROTO_TOPIC_MAX];
+	char *json = entity ? cJSON_PrintUnformatted(entity) : NULL;
+	if (json && ha_config_topic(topic, sizeof(topic), component, svc->site, "camera",
+				    object_id) == 0)
+		mqttc_publish_str(svc->mqtt, topic, json, 1, true);
+	else
+		log_warn("home assistant discovery for %s/%s not published", component, object_id);
+	free(json);
+	cJSON_Delete(entity);
+}
+
+/* Home Assistant: the latest frame as an image entity, motion as a binary
+ * sensor (ON for a start event, OFF for a stop: the template's threshold
+ * lies between the two hysteresis levels), and a snapshot button. */
+static void publish_discovery(struct camsvc *svc)
+{
+	cJSON *img = ha_entity_new(svc->site, "camera", "frame", "Camera");
+	if (img) {
+		cJSON_AddStringToObject(img, "image_topic", svc->t_frame);
+		cJSON_AddStringToObject(img, "content_type", "image/jpeg");
+	}
+	publish_entity(svc, "image", "frame", img);
+
+	cJSON *mot = ha_entity_new(svc->site, "camera", "motion", "Camera motion");
+	if (mot) {
+		char tmpl[128];
+		double mid = (svc->settings->motion.on + svc->settings->motion.off) / 2.0;
+		snprintf(tmpl, sizeof(tmpl), "{{ 'ON' if value_json.score >= %.4f else 'OFF' }}",
+			 mid);
+		cJSON_AddStringToObject(mot, "state_topic", svc->t_motion);
+		cJSON_AddStringToObject(mot, "device_class", "motion");
+		cJSON_AddStringToObject(mot, "value_template", tmpl);
+	}
+	publish_entity(svc, "binary_sensor", "motion", mot);
+
+	cJSON *btn = ha_entity_new(svc->site, "camera", "snapshot", "Camera snapshot");
+	if (btn) {
+		cJSON_AddStringToObject(btn, "command_topic", svc->t_cmd);
+		cJSON_AddStringToObject(btn, "payload_press", "snapshot");
+		cJSON_AddNumberToObject(btn, "qos", 1);
+	}
+	publish_entity(svc, "button", "snapshot", btn);
+}
+
+static void on_connected(void *arg)
+{
+	struct camsvc *svc = arg;
+	struct proto_info info = { .version = IOD_VERSION,
+				   .since_ms = svc->since_ms,
+				   .backend = svc->settings->source };
+	char *json = proto_info_encode(&info);
+	if (json)
+		mqttc_publish_str(svc->mqtt, svc->t_info, json, 1, true);
+	free(json);
+	publish_discovery(svc);
+	const uint8_t *jpeg;
+	size_t len;
+	if (svc->cam && camera_last_jpeg(svc->cam, &jpeg, &len))
+		publish_frame(svc, jpeg, len);
+}
+
+/* ---- frames ---- */
+
+static void on_stall(uv_timer_t *t);
+
+static void rearm_stall(struct camsvc *svc)
+{
+	uv_timer_start(&svc->stall_timer, on_stall, (uint64_t)camera_stall_ms(svc->info.fps), 0);
+}
+
+/* The source failed or went silent: one alert per loss, close it, and try
+ * again with back-off. */
+static void source_lost(struct camsvc *svc, const char *why)
+{
+	char msg[256];
+	snprintf(msg, sizeof(msg), "camera %s lost: %s; retrying", svc->settings->source, why);
+	log_warn("%s", msg);
+	if (!svc->lost_alerted) {
+		publish_alert(svc, PROTO_LEVEL_WARNING, PROTO_ALERT_CAMERA_LOST, msg);
+		svc->lost_alerted = true;
+	}
+	source_close(svc);
+	schedule_retry(svc);
+}
+
+/* Take up to max_frames frames the source has ready now. */
+static void take_frames(struct camsvc *svc, int max_frames)
+{
+	for (int i = 0; i < max_frames && svc->source; i++) {
+		struct source_frame f;
+		int64_t now = loop_wall_ms();
+		int rc = svc->ops->grab(svc->source, now, &f);
+		if (rc == 1)
+			return;
+		if (rc < 0) {
+			source_lost(svc, strerror(-rc));
+			return;
+		}
+		struct camera_output out;
+		int ok = camera_frame(svc->cam, &f, now, &out);
+		svc->ops->release(svc->source);
+		if (ok < 0)
+			continue;
+		if (svc->poll)
+			rearm_stall(svc);
+		if (svc->lost_alerted || svc->retry_ms) {
+			log_info("camera %s delivers frames again", svc->settings->source);
+			svc->lost_alerted = false;
+			svc->retry_ms = 0;
+		}
+		publish_frame(svc, out.jpeg, out.jpeg_len);
+		if (out.motion.kind != MOTION_NONE)
+			publish_motion(svc, &out.motion);
+	}
+}
+
+static void on_readable(uv_poll_t *p, int status, int events)
+{
+	struct camsvc *svc = p->data;
+	if (status < 0) {
+		source_lost(svc, uv_strerror(status));
+		return;
+	}
+	if (events & UV_READABLE)
+		take_frames(svc, 4);
+}
+
+static void on_stall(uv_timer_t *t)
+{
+	struct camsvc *svc = t->data;
+	if (!svc->source)
+		return;
+	char why[64];
+	snprintf(why, sizeof(why), "no frame for %" PRId64 " ms", camera_stall_ms(svc->info.fps));
+	source_lost(svc, why);
+}
+
+/* The sim's frame clock: deadlines advance by exactly one period, so the
+ * rate holds over time; a loop that fell behind skips ahead rather than
+ * bursting. */
+static void on_frame_timer(uv_timer_t *t)
+{
+	struct camsvc *svc = t->data;
+	take_frames(svc, 1);
+	if (!svc->source || svc->stopping)
+		return;
+	uint64_t period = 1000000000ull / (uint64_t)svc->info.fps;
+	uint64_t now = uv_hrtime();
+	svc->next_due_ns += period;
+	if (svc->next_due_ns <= now) {
+		svc->late_frames++;
+		svc->next_due_ns = now + period;
+	}
+	uint64_t wait_ms = (svc->next_due_ns - now + 999999) / 1000000;
+	uv_timer_start(&svc->frame_timer, on_frame_timer, wait_ms, 0);
+}
+
+/* ---- opening and losing the source ---- */
+
+static void free_poll(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void source_close(struct camsvc *svc)
+{
+	uv_timer_stop(&svc->frame_timer);
+	uv_timer_stop(&svc->stall_timer);
+	/* libuv must stop watching the fd before it is closed. */
+	if (svc->poll) {
+		uv_poll_stop(svc->poll);
+		uv_close((uv_handle_t *)svc->poll, free_poll);
+		svc->poll = NULL;
+	}
+	if (svc->source) {
+		svc->ops->close(svc->source);
+		svc->source = NULL;
+	}
+}
+
+static int source_open(struct camsvc *svc)
+{
+	const struct camera_settings *s = svc->settings;
+	struct source_info info;
+	void *state = NULL;
+	int rc = svc->ops->open(svc->source_arg, s->width, s->height, s->fps, &state, &info);
+	if (rc < 0)
+		return rc;
+	/* The pipeline follows the size the device actually gives. */
+	if (!svc->cam || info.width != svc->info.width || info.height != svc->info.height) {
+		camera_free(svc->cam);
+		svc->cam = camera_new(s, info.width, info.height);
+		if (!svc->cam) {
+			svc->ops->close(state);
+			return -ENOMEM;
+		}
+	}
+	svc->source = state;
+	svc->info = info;
+	if (svc->info.fps < 1)
+		svc->info.fps = s->fps;
+	int fd = svc->ops->fd(state);
+	if (fd < 0) {
+		svc->next_due_ns = uv_hrtime();
+		uv_timer_start(&svc->frame_timer, on_frame_timer, 0, 0);
+		return 0;
+	}
+	svc->poll = malloc(sizeof(*svc->poll));
+	if (!svc->poll || uv_poll_init(svc->loop, svc->poll, fd) < 0) {
+		free(svc->poll);
+		svc->poll = NULL;
+		source_close(svc);
+		return -EIO;
+	}
+	svc->poll->data = svc;
+	uv_poll_start(svc->poll, UV_READABLE, on_readable);
+	rearm_stall(svc);
+	return 0;
+}
+
+static void on_retry(uv_timer_t *t)
+{
+	struct camsvc *svc = t->data;
+	if (svc->stopping || svc->source)
+		return;
+	int rc = source_open(svc);
+	if (rc == 0) {
+		log_info("camera %s opened again", svc->settings->source);
+		return;
+	}
+	if (!svc->lost_alerted) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "camera %s unavailable: %s; retrying",
+			 svc->settings->source, strerror(-rc));
+		publish_alert(svc, PROTO_LEVEL_WARNING, PROTO_ALERT_CAMERA_LOST, msg);
+		svc->lost_alerted = true;
+	}
+	schedule_retry(svc);
+}
+
+static void schedule_retry(struct camsvc *svc)
+{
+	if (svc->stopping)
+		return;
+	svc->retry_ms = camera_retry_next_ms(svc->retry_ms);
+	log_info("camera %s: next try in %" PRId64 " s", svc->settings->source,
+		 svc->retry_ms / 1000);
+	uv_timer_start(&svc->retry_timer, on_retry, (uint64_t)svc->retry_ms, 0);
+}
+
+/* ---- commands ---- */
+
+static void snapshot(struct camsvc *svc)
+{
+	svc->snapshots++;
+	/* A timer-driven source can make a fresh frame now; a streaming device's
+	 * newest frame is at most one frame period old. */
+	if (svc->source && !svc->poll) {
+		take_frames(svc, 1);
+		return;
+	}
+	const uint8_t *jpeg;
+	size_t len;
+	if (svc->cam && svc->source && camera_last_jpeg(svc->cam, &jpeg, &len)) {
+		publish_frame(svc, jpeg, len);
+		return;
+	}
+	log_warn("snapshot: no frame to send, the camera %s is not delivering",
+		 svc->settings->source);
+}
+
+static void on_message(void *arg, const struct mqttc_message *msg)
+{
+	struct camsvc *svc = arg;
+	if (strcmp(msg->topic, svc->t_cmd) != 0)
+		return;
+	const char *reason = NULL;
+	switch (camera_cmd_check(msg->payload, msg->len, msg->retained, &reason)) {
+	case CAMERA_CMD_SNAPSHOT:
+		snapshot(svc);
+		return;
+	case CAMERA_CMD_RETAINED:
+		log_warn("camera/cmd: ignored a retained command (it would replay at every "
+			 "reconnect); clear it with an empty retained publish");
+		return;
+	case CAMERA_CMD_REJECTED:
+		break;
+	}
+	svc->bad_cmds++;
+	log_warn("camera/cmd: rejected (%s); send snapshot or {\"action\":\"snapshot\"}", reason);
+	int64_t now = loop_mono_ms();
+	if (svc->bad_cmd_alert_ms == 0 || now - svc->bad_cmd_alert_ms >= CAMERA_BAD_CMD_ALERT_EVERY_MS) {
+		svc->bad_cmd_alert_ms = now;
+		char text[200];
+		snprintf(text, sizeof(text),
+			 "camera/cmd rejected: %s (the camera takes snapshot or "
+			 "{\"action\":\"snapshot\"})",
+			 reason);
+		publish_alert(svc, PROTO_LEVEL_INFO, "bad_command", text);
+	}
+}
+
+/* ---- life cycle ---- */
+
+struct camsvc *camsvc_new(uv_loop_t *loop, const struct cfg *cfg,
+			  const struct camera_settings *settings)
+{
+	struct camsvc *svc = calloc(1, sizeof(*svc));
+	if (!svc)
+		return NULL;
+	svc->loop = loop;
+	svc->cfg = cfg;
+	svc->settings = settings;
+	svc->site = cfg_str(cfg, "IOD_SITE");
+	svc->since_ms = loop_wall_ms();
+	svc->ops = source_lookup(settings->source, &svc->source_arg);
+	if (!svc->ops || proto_topic(svc->t_frame, PROTO_TOPIC_MAX, svc->site, "camera", "frame") ||
+	    proto_topic(svc->t_motion, PROTO_TOPIC_MAX, svc->site, "camera", "motion") ||
+	    proto_topic(svc->t_cmd, PROTO_TOPIC_MAX, svc->site, "camera", "cmd") ||
+	    proto_topic(svc->t_info, PROTO_TOPIC_MAX, svc->site, "camera", "info") ||
+	    proto_topic(svc->t_avail, PROTO_TOPIC_MAX, svc->site, "camera", "availability") ||
+	    proto_topic_alert(svc->t_alert, PROTO_TOPIC_MAX, svc->site)) {
+		log_error("camera: bad source or site");
+		free(svc);
+		return NULL;
+	}
+	snprintf(svc->client_id, sizeof(svc->client_id), "iod-camera-%s", svc->site);
+	uv_timer_init(loop, &svc->frame_timer);
+	uv_timer_init(loop, &svc->stall_timer);
+	uv_timer_init(loop, &svc->retry_timer);
+	svc->frame_timer.data = svc->stall_timer.data = svc->retry_timer.data = svc;
+
+	struct mqttc_options mo = {
+		.client_id = svc->client_id,
+		.availability_topic = svc->t_avail,
+		.session_expiry_s = 0,
+		.queue_limit = 64,
+		.max_payload = PROTO_MAX_PAYLOAD,
+		.on_message = on_message,
+		.on_connected = on_connected,
+		.arg = svc,
+	};
+	svc->mqtt = mqttc_new(loop, cfg, &mo);
+	if (!svc->mqtt || mqttc_subscribe(svc->mqtt, svc->t_cmd, 1, false) < 0) {
+		mqttc_free(svc->mqtt);
+		uv_close((uv_handle_t *)&svc->frame_timer, NULL);
+		uv_close((uv_handle_t *)&svc->stall_timer, NULL);
+		uv_close((uv_handle_t *)&svc->retry_timer, NULL);
+		/* The handles are closed; the loop must run once before svc goes. */
+		uv_run(loop, UV_RUN_NOWAIT);
+		free(svc);
+		return NULL;
+	}
+	return svc;
+}
+
+int camsvc_start(struct camsvc *svc)
+{
+	int rc = mqttc_start(svc->mqtt);
+	if (rc < 0)
+		return rc;
+	log_info("camera %s, %dx%d at %d fps, quality %d", svc->settings->source,
+		 svc->settings->width, svc->settings->height, svc->settings->fps,
+		 svc->settings->quality);
+	rc = source_open(svc);
+	if (rc < 0) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "camera %s unavailable: %s; retrying",
+			 svc->settings->source, strerror(-rc));
+		log_warn("%s", msg);
+		publish_alert(svc, PROTO_LEVEL_WARNING, PROTO_ALERT_CAMERA_LOST, msg);
+		svc->lost_alerted = true;
+		schedule_retry(svc);
+	}
+	return 0;
+}
+
+void camsvc_stop(struct camsvc *svc)
+{
+	if (svc->stopping)
+		return;
+	svc->stopping = true;
+	source_close(svc);
+	uv_timer_stop(&svc->retry_timer);
+	uv_close((uv_handle_t *)&svc->frame_timer, NULL);
+	uv_close((uv_handle_t *)&svc->stall_timer, NULL);
+	uv_close((uv_handle_t *)&svc->retry_timer, NULL);
+	struct camera_stats st = { 0 };
+	if (svc->cam)
+		camera_get_stats(svc->cam, &st);
+	log_info("stopping: %" PRIu64 " frames, %" PRIu64 " published, %" PRIu64
+		 " not sent (offline), %" PRIu64 " corrupt, %" PRIu64 " late, %" PRIu64
+		 " motion events, %" PRIu64 " snapshots, %" PRIu64 " bad commands",
+		 st.frames, svc->published, svc->unsent, st.corrupt, svc->late_frames,
+		 st.motion_events, svc->snapshots, svc->bad_cmds);
+	mqttc_stop(svc->mqtt, STOP_TIMEOUT_MS);
+	mqttc_free(svc->mqtt);
+	svc->mqtt = NULL;
+	loop_signals_close();
+}
+
+void camsvc_free(struct camsvc *svc)
+{
+	if (!svc)
+		return;
+	camera_free(svc->cam);
+	free(svc);
+}

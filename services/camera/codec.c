@@ -1,0 +1,239 @@
+#include "codec.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <turbojpeg.h>
+
+#include "log.h"
+
+#define DHT_MAX 1024
+
+struct codec {
+	tjhandle enc;
+	tjhandle dec;
+	int width, height, quality;
+	unsigned char *jpeg;         /* tjAlloc'd, codec_max_jpeg() bytes, never reallocated */
+	unsigned long jpeg_cap;
+	unsigned long jpeg_len;
+	struct codec_i420 i420;      /* scratch for YUYV input */
+	uint8_t *i420_buf;
+	uint8_t *gray;               /* 1/8-scale gray decode */
+	size_t gray_cap;
+	uint8_t dht[DHT_MAX];        /* the standard Huffman tables as DHT segments */
+	size_t dht_len;
+};
+
+size_t codec_max_jpeg(int width, int height)
+{
+	unsigned long n = tjBufSize(width, height, TJSAMP_420);
+	return n == (unsigned long)-1 ? 0 : (size_t)n;
+}
+
+static int i420_alloc(struct codec_i420 *img, uint8_t **buf, int width, int height)
+{
+	int cw = (width + 1) / 2, ch = (height + 1) / 2;
+	size_t ysize = (size_t)width * (size_t)height, csize = (size_t)cw * (size_t)ch;
+	*buf = malloc(ysize + 2 * csize);
+	if (!*buf)
+		return -1;
+	img->plane[0] = *buf;
+	img->plane[1] = *buf + ysize;
+	img->plane[2] = *buf + ysize + csize;
+	img->stride[0] = width;
+	img->stride[1] = img->stride[2] = cw;
+	img->width = width;
+	img->height = height;
+	return 0;
+}
+
+/* Copy every DHT segment of a JPEG we just wrote: they are the standard
+ * tables, since libturbojpeg only optimises them when asked to. */
+static void harvest_dht(struct codec *c, const uint8_t *jpeg, size_t len)
+{
+	size_t pos = 2;
+	c->dht_len = 0;
+	while (pos + 4 <= len && jpeg[pos] == 0xFF) {
+		uint8_t marker = jpeg[pos + 1];
+		size_t seglen = ((size_t)jpeg[pos + 2] << 8) | jpeg[pos + 3];
+		if (marker == 0xDA || pos + 2 + seglen > len)
+			break;
+		if (marker == 0xC4 && c->dht_len + 2 + seglen <= sizeof(c->dht)) {
+			memcpy(c->dht + c->dht_len, jpeg + pos, 2 + seglen);
+			c->dht_len += 2 + seglen;
+		}
+		pos += 2 + seglen;
+	}
+}
+
+static int make_standard_dht(struct codec *c)
+{
+	struct codec_i420 img;
+	uint8_t *buf;
+	if (i420_alloc(&img, &buf, 16, 16) < 0)
+		return -1;
+	memset(buf, 128, 16 * 16 + 2 * 8 * 8);
+	unsigned char *out = NULL;
+	unsigned long out_len = 0;
+	int rc = tjCompressFromYUVPlanes(c->enc, (const unsigned char **)img.plane, 16, img.stride,
+					 16, TJSAMP_420, &out, &out_len, 75, 0);
+	if (rc == 0)
+		harvest_dht(c, out, out_len);
+	tjFree(out);
+	free(buf);
+	return rc == 0 && c->dht_len > 0 ? 0 : -1;
+}
+
+struct codec *codec_new(int width, int height, int quality)
+{
+	struct codec *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->width = width;
+	c->height = height;
+	c->quality = quality;
+	c->enc = tjInitCompress();
+	c->dec = tjInitDecompress();
+	c->jpeg_cap = (unsigned long)codec_max_jpeg(width, height);
+	c->gray_cap = (size_t)((width + 7) / 8) * (size_t)((height + 7) / 8);
+	if (!c->enc || !c->dec || c->jpeg_cap == 0) {
+		log_error("camera: libturbojpeg init failed for %dx%d", width, height);
+		codec_free(c);
+		return NULL;
+	}
+	c->jpeg = tjAlloc((int)c->jpeg_cap);
+	c->gray = malloc(c->gray_cap);
+	if (!c->jpeg || !c->gray || i420_alloc(&c->i420, &c->i420_buf, width, height) < 0) {
+		log_error("camera: out of memory for %dx%d buffers", width, height);
+		codec_free(c);
+		return NULL;
+	}
+	if (make_standard_dht(c) < 0) {
+		log_error("camera: libturbojpeg: %s", tjGetErrorStr2(c->enc));
+		codec_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void codec_free(struct codec *c)
+{
+	if (!c)
+		return;
+	if (c->enc)
+		tjDestroy(c->enc);
+	if (c->dec)
+		tjDestroy(c->dec);
+	tjFree(c->jpeg);
+	free(c->i420_buf);
+	free(c->gray);
+	free(c);
+}
+
+int codec_encode_i420(struct codec *c, const struct codec_i420 *img, const uint8_t **jpeg,
+		      size_t *len)
+{
+	if (img->width != c->width || img->height != c->height) {
+		log_error("camera: frame is %dx%d, encoder %dx%d", img->width, img->height,
+			  c->width, c->height);
+		return -1;
+	}
+	/* TJFLAG_NOREALLOC: the buffer was sized with tjBufSize(), so this never
+	 * allocates; a frame that cannot fit fails instead of growing it. */
+	c->jpeg_len = c->jpeg_cap;
+	if (tjCompressFromYUVPlanes(c->enc, (const unsigned char **)img->plane, img->width,
+				    img->stride, img->height, TJSAMP_420, &c->jpeg, &c->jpeg_len,
+				    c->quality, TJFLAG_NOREALLOC) < 0) {
+		log_error("camera: encode failed: %s", tjGetErrorStr2(c->enc));
+		return -1;
+	}
+	*jpeg = c->jpeg;
+	*len = c->jpeg_len;
+	return 0;
+}
+
+void codec_yuyv_to_i420(const uint8_t *yuyv, int width, int height, int stride,
+			const struct codec_i420 *out)
+{
+	for (int y = 0; y < height; y += 2) {
+		const uint8_t *r0 = yuyv + (size_t)y * (size_t)stride;
+		const uint8_t *r1 = r0 + stride;
+		uint8_t *y0 = out->plane[0] + (size_t)y * (size_t)out->stride[0];
+		uint8_t *y1 = y0 + out->stride[0];
+		uint8_t *u = out->plane[1] + (size_t)(y / 2) * (size_t)out->stride[1];
+		uint8_t *v = out->plane[2] + (size_t)(y / 2) * (size_t)out->stride[2];
+		for (int x = 0; x < width; x += 2) {
+			const uint8_t *p0 = r0 + 2 * x, *p1 = r1 + 2 * x;
+			y0[x] = p0[0];
+			y0[x + 1] = p0[2];
+			y1[x] = p1[0];
+			y1[x + 1] = p1[2];
+			u[x / 2] = (uint8_t)((p0[1] + p1[1] + 1) / 2);
+			v[x / 2] = (uint8_t)((p0[3] + p1[3] + 1) / 2);
+		}
+	}
+}
+
+int codec_encode_yuyv(struct codec *c, const uint8_t *yuyv, size_t len, int stride,
+		      const uint8_t **jpeg, size_t *jpeg_len, const struct codec_i420 **img)
+{
+	if (stride < 2 * c->width || len < (size_t)stride * (size_t)c->height) {
+		log_error("camera: YUYV frame of %zu bytes, stride %d, is short for %dx%d", len,
+			  stride, c->width, c->height);
+		return -1;
+	}
+	codec_yuyv_to_i420(yuyv, c->width, c->height, stride, &c->i420);
+	if (img)
+		*img = &c->i420;
+	return codec_encode_i420(c, &c->i420, jpeg, jpeg_len);
+}
+
+int codec_gray_eighth(struct codec *c, const uint8_t *jpeg, size_t len, const uint8_t **gray,
+		      int *w, int *h)
+{
+	int jw, jh, subsamp, colorspace;
+	if (tjDecompressHeader3(c->dec, jpeg, (unsigned long)len, &jw, &jh, &subsamp,
+				&colorspace) < 0)
+		return -1;
+	tjscalingfactor eighth = { 1, 8 };
+	int sw = TJSCALED(jw, eighth), sh = TJSCALED(jh, eighth);
+	if ((size_t)sw * (size_t)sh > c->gray_cap)
+		return -1;
+	if (tjDecompress2(c->dec, jpeg, (unsigned long)len, c->gray, sw, sw, sh, TJPF_GRAY,
+			  TJFLAG_FASTDCT) < 0)
+		return -1;
+	*gray = c->gray;
+	*w = sw;
+	*h = sh;
+	return 0;
+}
+
+long codec_mjpeg_fix_dht(const struct codec *c, const uint8_t *jpeg, size_t len, uint8_t *out,
+			 size_t cap)
+{
+	if (len < 4 || jpeg[0] != 0xFF || jpeg[1] != 0xD8)
+		return -1;
+	size_t pos = 2;
+	while (pos + 4 <= len) {
+		if (jpeg[pos] != 0xFF)
+			return -1;
+		uint8_t marker = jpeg[pos + 1];
+		if (marker == 0xFF) { /* fill byte */
+			pos++;
+			continue;
+		}
+		if (marker == 0xC4)
+			return 0;
+		if (marker == 0xDA)
+			break;
+		size_t seglen = ((size_t)jpeg[pos + 2] << 8) | jpeg[pos + 3];
+		if (seglen < 2 || pos + 2 + seglen > len)
+			return -1;
+		pos += 2 + seglen;
+	}
+	if (pos + 4 > len || len + c->dht_len > cap)
+		return -1;
+	memcpy(out, jpeg, pos);
+	memcpy(out + pos, c->dht, c->dht_len);
+	memcpy(out + pos + c->dht_len, jpeg + pos, len - pos);
+	return (long)(len + c->dht_len);
+}

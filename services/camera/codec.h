@@ -1,0 +1,73 @@
+/*
+ * codec — JPEG in and out with libturbojpeg, and the pixel-format helpers
+ * around it.
+ *
+ * One struct codec per stream: the compressor, the decompressor and every
+ * buffer are made once in codec_new() for the configured size, so encoding a
+ * frame allocates nothing. Frames are encoded as baseline JPEG, 4:2:0.
+ * Single-threaded; the returned JPEG stays valid until the next encode.
+ */
+#ifndef IOD_CAMERA_CODEC_H
+#define IOD_CAMERA_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A planar 4:2:0 image: Y is width x height, U and V (width+1)/2 x (height+1)/2. */
+struct codec_i420 {
+	uint8_t *plane[3];
+	int stride[3];
+	int width, height;
+};
+
+struct codec;
+
+/* NULL on error (logged). quality 1..100. */
+struct codec *codec_new(int width, int height, int quality);
+void codec_free(struct codec *c);
+
+/* Encode an I420 image of the codec's size. *jpeg points into the codec.
+ * 0 or -1 (logged). */
+int codec_encode_i420(struct codec *c, const struct codec_i420 *img, const uint8_t **jpeg,
+		      size_t *len);
+
+/*
+ * Convert packed YUYV 4:2:2 (Y0 U Y1 V, `stride` bytes per row) of the
+ * codec's size into the codec's own I420 image, then encode it. *gray_img
+ * (may be NULL) is set to that I420 image so its Y plane can feed motion.
+ */
+int codec_encode_yuyv(struct codec *c, const uint8_t *yuyv, size_t len, int stride,
+		      const uint8_t **jpeg, size_t *jpeg_len, const struct codec_i420 **img);
+
+/*
+ * Decode a JPEG as gray at 1/8 scale (the DCT does the scaling, so this is
+ * cheap) into the codec's buffer. *gray, *w, *h describe the result; the
+ * stride is *w. 0 or -1 (a corrupt frame; not logged, the caller counts).
+ */
+int codec_gray_eighth(struct codec *c, const uint8_t *jpeg, size_t len, const uint8_t **gray,
+		      int *w, int *h);
+
+/* Pure helpers, exposed for tests. */
+
+/* YUYV -> I420; the two chroma rows of each pair are averaged. width and
+ * height even. */
+void codec_yuyv_to_i420(const uint8_t *yuyv, int width, int height, int stride,
+			const struct codec_i420 *out);
+
+/* Bytes a JPEG of width x height needs at most (libturbojpeg's bound). */
+size_t codec_max_jpeg(int width, int height);
+
+/*
+ * A UVC camera's MJPEG frames often carry no Huffman tables (DHT): decoders
+ * are meant to assume the standard ones, and browsers do not all do that.
+ * The codec takes the standard tables from a JPEG libturbojpeg writes at
+ * codec_new() (it uses them unless told to optimise), so none are pasted in.
+ * If `jpeg` has no DHT before its first SOS, write a copy with the standard
+ * tables inserted into out (cap bytes) and return its length; return 0 if
+ * the frame already has tables (use it as it is), -1 if it is not a JPEG or
+ * does not fit.
+ */
+long codec_mjpeg_fix_dht(const struct codec *c, const uint8_t *jpeg, size_t len, uint8_t *out,
+			 size_t cap);
+
+#endif

@@ -1,0 +1,257 @@
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <turbojpeg.h>
+
+#include "codec.h"
+#include "scene.h"
+
+/* Decode with a separate libturbojpeg instance, as a viewer would. */
+static unsigned char *decode_rgb(const uint8_t *jpeg, size_t len, int *w, int *h)
+{
+	tjhandle d = tjInitDecompress();
+	int sub, cs;
+	cr_assert_not_null(d);
+	cr_assert_eq(tjDecompressHeader3(d, jpeg, (unsigned long)len, w, h, &sub, &cs), 0,
+		     "not a JPEG: %s", tjGetErrorStr2(d));
+	unsigned char *rgb = malloc((size_t)*w * (size_t)*h * 3);
+	cr_assert_eq(tjDecompress2(d, jpeg, (unsigned long)len, rgb, *w, 0, *h, TJPF_RGB, 0), 0,
+		     "decode: %s", tjGetErrorStr2(d));
+	tjDestroy(d);
+	return rgb;
+}
+
+static void check_sim_size(int width, int height)
+{
+	struct scene *s = scene_new(width, height);
+	struct codec *c = codec_new(width, height, 75);
+	cr_assert_not_null(s);
+	cr_assert_not_null(c);
+	const uint8_t *jpeg;
+	size_t len;
+	cr_assert_eq(codec_encode_i420(c, scene_render(s, 3000, 12, 34, 56), &jpeg, &len), 0);
+	cr_assert_gt(len, 1000);
+	cr_assert_lt(len, codec_max_jpeg(width, height));
+	cr_assert_eq(jpeg[0], 0xFF);
+	cr_assert_eq(jpeg[1], 0xD8);
+	int w, h;
+	unsigned char *rgb = decode_rgb(jpeg, len, &w, &h);
+	cr_assert_eq(w, width);
+	cr_assert_eq(h, height);
+	free(rgb);
+	codec_free(c);
+	scene_free(s);
+}
+
+Test(codec, sim_jpeg_decodes_to_the_configured_size, .timeout = 20)
+{
+	check_sim_size(640, 480);
+	check_sim_size(320, 240);
+	check_sim_size(1280, 720);
+	check_sim_size(34, 32);
+}
+
+Test(codec, encoding_reuses_one_buffer, .timeout = 20)
+{
+	struct scene *s = scene_new(640, 480);
+	struct codec *c = codec_new(640, 480, 75);
+	const uint8_t *first, *again;
+	size_t len1, len2;
+	cr_assert_eq(codec_encode_i420(c, scene_render(s, 0, 1, 2, 3), &first, &len1), 0);
+	cr_assert_eq(codec_encode_i420(c, scene_render(s, 500, 1, 2, 4), &again, &len2), 0);
+	cr_assert_eq(first, again, "the output buffer must be reused, not reallocated");
+	codec_free(c);
+	scene_free(s);
+}
+
+Test(codec, refuses_a_frame_of_another_size, .timeout = 10)
+{
+	struct scene *s = scene_new(320, 240);
+	struct codec *c = codec_new(640, 480, 75);
+	const uint8_t *jpeg;
+	size_t len;
+	cr_assert_eq(codec_encode_i420(c, scene_render(s, 0, 0, 0, 0), &jpeg, &len), -1);
+	codec_free(c);
+	scene_free(s);
+}
+
+/* YUYV for a solid RGB colour (JFIF full-range BT.601). */
+static void yuyv_of(uint8_t r, uint8_t g, uint8_t b, uint8_t out[3])
+{
+	double y = 0.299 * r + 0.587 * g + 0.114 * b;
+	double u = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b;
+	double v = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b;
+	out[0] = (uint8_t)(y + 0.5);
+	out[1] = (uint8_t)(u + 0.5);
+	out[2] = (uint8_t)(v + 0.5);
+}
+
+Test(codec, yuyv_to_i420_exact, .timeout = 10)
+{
+	/* 4x2: Y0 U Y1 V pairs; the chroma of the two rows is averaged. */
+	const uint8_t yuyv[] = { 10, 100, 11, 200, 12, 50, 13, 60,
+				 20, 102, 21, 202, 22, 70, 23, 80 };
+	uint8_t y[8], u[2], v[2];
+	struct codec_i420 img = { .plane = { y, u, v }, .stride = { 4, 2, 2 }, .width = 4,
+				  .height = 2 };
+	codec_yuyv_to_i420(yuyv, 4, 2, 8, &img);
+	const uint8_t want_y[] = { 10, 11, 12, 13, 20, 21, 22, 23 };
+	cr_assert_arr_eq(y, want_y, 8);
+	cr_assert_eq(u[0], 101);
+	cr_assert_eq(v[0], 201);
+	cr_assert_eq(u[1], 60);
+	cr_assert_eq(v[1], 70);
+}
+
+Test(codec, yuyv_frame_encodes_with_the_right_size_and_colours, .timeout = 20)
+{
+	const int w = 640, h = 480, stride = w * 2 + 64; /* a driver's padded rows */
+	uint8_t *yuyv = calloc((size_t)stride * h, 1);
+	uint8_t red[3], blue[3], green[3];
+	yuyv_of(220, 30, 30, red);
+	yuyv_of(30, 30, 220, blue);
+	yuyv_of(40, 200, 60, green);
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x += 2) {
+			const uint8_t *c = y >= h / 2 ? green : x < w / 2 ? red : blue;
+			uint8_t *p = yuyv + (size_t)y * stride + 2 * x;
+			p[0] = c[0];
+			p[1] = c[1];
+			p[2] = c[0];
+			p[3] = c[2];
+		}
+	struct codec *c = codec_new(w, h, 85);
+	const uint8_t *jpeg;
+	size_t len;
+	const struct codec_i420 *img;
+	cr_assert_eq(codec_encode_yuyv(c, yuyv, (size_t)stride * h, stride, &jpeg, &len, &img), 0);
+	cr_assert_eq(img->width, w);
+	cr_assert_eq(img->plane[0][0], red[0]);
+	int dw, dh;
+	unsigned char *rgb = decode_rgb(jpeg, len, &dw, &dh);
+	cr_assert_eq(dw, w);
+	cr_assert_eq(dh, h);
+	struct {
+		int x, y;
+		int r, g, b;
+	} probes[] = { { 100, 100, 220, 30, 30 },
+		       { 500, 100, 30, 30, 220 },
+		       { 320, 400, 40, 200, 60 } };
+	for (size_t i = 0; i < 3; i++) {
+		const unsigned char *px = rgb + ((size_t)probes[i].y * w + probes[i].x) * 3;
+		cr_assert(abs(px[0] - probes[i].r) < 16 && abs(px[1] - probes[i].g) < 16 &&
+				  abs(px[2] - probes[i].b) < 16,
+			  "probe %zu: got %d,%d,%d want %d,%d,%d", i, px[0], px[1], px[2],
+			  probes[i].r, probes[i].g, probes[i].b);
+	}
+	free(rgb);
+	codec_free(c);
+	free(yuyv);
+}
+
+Test(codec, yuyv_frame_too_short_is_refused, .timeout = 10)
+{
+	struct codec *c = codec_new(64, 48, 75);
+	uint8_t buf[64 * 2 * 10] = { 0 };
+	const uint8_t *jpeg;
+	size_t len;
+	cr_assert_eq(codec_encode_yuyv(c, buf, sizeof(buf), 128, &jpeg, &len, NULL), -1);
+	codec_free(c);
+}
+
+static int block_mean(const struct codec_i420 *img, int bx, int by)
+{
+	int sum = 0;
+	for (int y = by * 8; y < by * 8 + 8; y++)
+		for (int x = bx * 8; x < bx * 8 + 8; x++)
+			sum += img->plane[0][y * img->stride[0] + x];
+	return sum / 64;
+}
+
+Test(codec, gray_eighth_is_an_eighth_and_keeps_brightness, .timeout = 20)
+{
+	struct scene *s = scene_new(640, 480);
+	struct codec *c = codec_new(640, 480, 75);
+	const uint8_t *jpeg;
+	size_t len;
+	const struct codec_i420 *img = scene_render(s, 12000, 0, 0, 0);
+	cr_assert_eq(codec_encode_i420(c, img, &jpeg, &len), 0);
+	/* Copy: the gray decode shares no buffer with the JPEG, but be plain. */
+	uint8_t *copy = malloc(len);
+	memcpy(copy, jpeg, len);
+	const uint8_t *gray;
+	int gw, gh;
+	cr_assert_eq(codec_gray_eighth(c, copy, len, &gray, &gw, &gh), 0);
+	cr_assert_eq(gw, 80);
+	cr_assert_eq(gh, 60);
+	/* The window (top right) is brighter than the floor (bottom left). */
+	int window = gray[15 * 80 + 55], floor_px = gray[57 * 80 + 5];
+	int want_window = block_mean(img, 55, 15), want_floor = block_mean(img, 5, 57);
+	cr_assert_gt(want_window, want_floor + 40);
+	cr_assert(abs(window - want_window) < 20, "window %d want %d", window, want_window);
+	cr_assert(abs(floor_px - want_floor) < 20, "floor %d want %d", floor_px, want_floor);
+	cr_assert_eq(codec_gray_eighth(c, (const uint8_t *)"not a jpeg", 10, &gray, &gw, &gh), -1);
+	free(copy);
+	codec_free(c);
+	scene_free(s);
+}
+
+/* Remove every DHT segment, as UVC cameras send MJPEG. */
+static size_t strip_dht(const uint8_t *in, size_t len, uint8_t *out)
+{
+	size_t pos = 2, o = 2;
+	memcpy(out, in, 2);
+	while (pos + 4 <= len) {
+		uint8_t marker = in[pos + 1];
+		size_t seg = ((size_t)in[pos + 2] << 8) | in[pos + 3];
+		if (marker == 0xDA)
+			break;
+		if (marker != 0xC4) {
+			memcpy(out + o, in + pos, 2 + seg);
+			o += 2 + seg;
+		}
+		pos += 2 + seg;
+	}
+	memcpy(out + o, in + pos, len - pos);
+	return o + (len - pos);
+}
+
+Test(codec, mjpeg_without_huffman_tables_gets_the_standard_ones, .timeout = 20)
+{
+	struct scene *s = scene_new(320, 240);
+	struct codec *c = codec_new(320, 240, 75);
+	const uint8_t *jpeg;
+	size_t len;
+	cr_assert_eq(codec_encode_i420(c, scene_render(s, 0, 1, 2, 3), &jpeg, &len), 0);
+	uint8_t *orig = malloc(len), *bare = malloc(len), *fixed = malloc(len + 2048);
+	memcpy(orig, jpeg, len);
+	size_t bare_len = strip_dht(orig, len, bare);
+	cr_assert_lt(bare_len, len);
+
+	/* Already has tables: use as it is. */
+	cr_assert_eq(codec_mjpeg_fix_dht(c, orig, len, fixed, len + 2048), 0);
+	long fixed_len = codec_mjpeg_fix_dht(c, bare, bare_len, fixed, len + 2048);
+	cr_assert_gt(fixed_len, (long)bare_len);
+	/* Our encoder used the standard tables, so the repaired frame is the original. */
+	cr_assert_eq((size_t)fixed_len, len);
+	cr_assert_arr_eq(fixed, orig, len);
+
+	/* The standard luminance DC table (JPEG Annex K.3): counts 0 1 5 1 1 1 1 1 1. */
+	const uint8_t *dht = NULL;
+	for (size_t pos = 2; pos + 4 <= (size_t)fixed_len && !dht;) {
+		if (fixed[pos + 1] == 0xC4)
+			dht = fixed + pos + 1;
+		pos += 2 + (((size_t)fixed[pos + 2] << 8) | fixed[pos + 3]);
+	}
+	cr_assert_not_null(dht);
+	const uint8_t bits_dc_lum[] = { 0x00, 0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0 };
+	cr_assert_arr_eq(dht + 3, bits_dc_lum, sizeof(bits_dc_lum));
+
+	cr_assert_eq(codec_mjpeg_fix_dht(c, (const uint8_t *)"GIF89a", 6, fixed, 100), -1);
+	cr_assert_eq(codec_mjpeg_fix_dht(c, bare, bare_len, fixed, bare_len), -1, "too small");
+	free(orig);
+	free(bare);
+	free(fixed);
+	codec_free(c);
+	scene_free(s);
+}
