@@ -140,9 +140,14 @@ int sensors_spec_parse(const char *list, struct sensors_spec *out, size_t cap, s
 	}
 	memcpy(copy, list, len + 1);
 	int rc = 0;
-	char *save = NULL;
 	bool any = false;
-	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	char *next = copy;
+	while (next) {
+		char *tok = next;
+		char *comma = strchr(tok, ',');
+		next = comma ? comma + 1 : NULL;
+		if (comma)
+			*comma = '\0';
 		while (isspace((unsigned char)*tok))
 			tok++;
 		char *end = tok + strlen(tok);

@@ -1,0 +1,216 @@
+/* IOD_SENSORS parsing, deadband/heartbeat with an injected clock, lost/recovered. */
+#include "sensors.h"
+
+#include <criterion/criterion.h>
+#include <string.h>
+
+#define HB 60000
+
+static struct sensors_pub pub_for(enum proto_sensor_kind kind)
+{
+	struct sensors_policy policy[SENSORS_KINDS];
+	sensors_policy_defaults(policy, HB);
+	struct sensors_pub p;
+	memset(&p, 0, sizeof(p));
+	p.policy = policy[kind];
+	return p;
+}
+
+Test(sensors_policy, first_sample_publishes, .timeout = 5)
+{
+	struct sensors_pub p = pub_for(PROTO_SENSOR_TEMPERATURE);
+	cr_assert_eq(sensors_pub_heartbeat_in(&p, 0), -1);
+	cr_assert_eq(sensors_pub_sample(&p, 21.234, 1000), SENSORS_PUBLISH_CHANGE);
+	cr_assert_float_eq(p.sample, 21.23, 1e-9);
+	cr_assert_float_eq(p.published, 21.23, 1e-9);
+	cr_assert_eq(p.published_ms, 1000);
+}
+
+Test(sensors_policy, deadband_is_measured_from_the_last_publish, .timeout = 5)
+{
+	struct sensors_pub p = pub_for(PROTO_SENSOR_TEMPERATURE); /* 0.2 °C */
+	cr_assert_eq(sensors_pub_sample(&p, 21.0, 0), SENSORS_PUBLISH_CHANGE);
+	cr_assert_eq(sensors_pub_sample(&p, 21.1, 10000), SENSORS_SKIP);
+	cr_assert_eq(sensors_pub_sample(&p, 20.9, 20000), SENSORS_SKIP);
+	/* A slow drift is published once it adds up to the deadband. */
+	cr_assert_eq(sensors_pub_sample(&p, 21.2, 30000), SENSORS_PUBLISH_CHANGE);
+	cr_assert_float_eq(p.published, 21.2, 1e-9);
+	cr_assert_eq(sensors_pub_sample(&p, 21.0, 40000), SENSORS_PUBLISH_CHANGE);
+	cr_assert_eq(p.changes, 3);
+	cr_assert_eq(p.samples, 5);
+}
+
+Test(sensors_policy, bowl_and_sound_deadbands, .timeout = 5)
+{
+	struct sensors_pub bowl = pub_for(PROTO_SENSOR_BOWL); /* 5 g */
+	cr_assert_eq(sensors_pub_sample(&bowl, 100, 0), SENSORS_PUBLISH_CHANGE);
+	cr_assert_eq(sensors_pub_sample(&bowl, 96.2, 1000), SENSORS_SKIP); /* rounds to 96 */
+	cr_assert_eq(sensors_pub_sample(&bowl, 95.4, 2000), SENSORS_PUBLISH_CHANGE);
+	cr_assert_float_eq(bowl.published, 95.0, 1e-9);
+
+	struct sensors_pub sound = pub_for(PROTO_SENSOR_SOUND); /* 3 dB */
+	cr_assert_eq(sensors_pub_sample(&sound, 32.0, 0), SENSORS_PUBLISH_CHANGE);
+	cr_assert_eq(sensors_pub_sample(&sound, 34.9, 1000), SENSORS_SKIP);
+	cr_assert_eq(sensors_pub_sample(&sound, 85.0, 2000), SENSORS_PUBLISH_CHANGE);
+}
+
+Test(sensors_policy, motion_publishes_every_change_only, .timeout = 5)
+{
+	struct sensors_pub p = pub_for(PROTO_SENSOR_MOTION);
+	cr_assert_eq(sensors_pub_sample(&p, 0, 0), SENSORS_PUBLISH_CHANGE);
+	cr_assert_eq(sensors_pub_sample(&p, 0, 1000), SENSORS_SKIP);
+	cr_assert_eq(sensors_pub_sample(&p, 1, 2000), SENSORS_PUBLISH_CHANGE);
+	cr_assert_eq(sensors_pub_sample(&p, 1, 3000), SENSORS_SKIP);
+	cr_assert_eq(sensors_pub_sample(&p, 0, 4000), SENSORS_PUBLISH_CHANGE);
+}
+
+Test(sensors_policy, heartbeat_from_samples, .timeout = 5)
+{
+	struct sensors_pub p = pub_for(PROTO_SENSOR_HUMIDITY);
+	cr_assert_eq(sensors_pub_sample(&p, 50.0, 0), SENSORS_PUBLISH_CHANGE);
+	for (int64_t t = 10000; t < HB; t += 10000)
+		cr_assert_eq(sensors_pub_sample(&p, 50.3, t), SENSORS_SKIP, "at %lld", (long long)t);
+	cr_assert_eq(sensors_pub_sample(&p, 50.3, HB), SENSORS_PUBLISH_HEARTBEAT);
+	/* The heartbeat carries the current sample, and restarts the period. */
+	cr_assert_float_eq(p.published, 50.3, 1e-9);
+	cr_assert_eq(p.published_ms, HB);
+	cr_assert_eq(sensors_pub_sample(&p, 50.3, HB + 10000), SENSORS_SKIP);
+	cr_assert_eq(p.heartbeats, 1);
+}
+
+Test(sensors_policy, heartbeat_timer, .timeout = 5)
+{
+	struct sensors_pub p = pub_for(PROTO_SENSOR_MOTION);
+	cr_assert_eq(sensors_pub_sample(&p, 1, 5000), SENSORS_PUBLISH_CHANGE);
+	cr_assert_eq(sensors_pub_heartbeat_in(&p, 5000), HB);
+	cr_assert_eq(sensors_pub_heartbeat_in(&p, 25000), HB - 20000);
+	/* A timer that fires early does nothing (the caller re-arms). */
+	cr_assert_eq(sensors_pub_heartbeat(&p, 5000 + HB - 1), SENSORS_SKIP);
+	cr_assert_eq(sensors_pub_heartbeat_in(&p, 5000 + HB - 1), 1);
+	cr_assert_eq(sensors_pub_heartbeat(&p, 5000 + HB), SENSORS_PUBLISH_HEARTBEAT);
+	cr_assert_eq(p.published_ms, 5000 + HB);
+	cr_assert_eq(sensors_pub_heartbeat_in(&p, 5000 + HB), HB);
+	/* Late timer: due at once. */
+	cr_assert_eq(sensors_pub_heartbeat_in(&p, 5000 + 3 * HB), 0);
+}
+
+Test(sensors_policy, lost_sensor_gets_no_heartbeat, .timeout = 5)
+{
+	struct sensors_pub p = pub_for(PROTO_SENSOR_TEMPERATURE);
+	sensors_pub_sample(&p, 20.0, 0);
+	sensors_pub_lost(&p);
+	cr_assert_eq(sensors_pub_heartbeat_in(&p, 1000), -1);
+	cr_assert_eq(sensors_pub_heartbeat(&p, 2 * HB), SENSORS_SKIP);
+	cr_assert_eq(sensors_pub_republish(&p, 2 * HB), false);
+	/* Back: an unchanged value after the heartbeat period is published. */
+	cr_assert_eq(sensors_pub_sample(&p, 20.05, 2 * HB), SENSORS_PUBLISH_HEARTBEAT);
+	cr_assert_eq(sensors_pub_heartbeat_in(&p, 2 * HB), HB);
+}
+
+Test(sensors_policy, republish_after_reconnect, .timeout = 5)
+{
+	struct sensors_pub p = pub_for(PROTO_SENSOR_SOUND);
+	sensors_pub_sample(&p, 40.0, 0);
+	sensors_pub_sample(&p, 41.0, 1000); /* inside the deadband */
+	cr_assert(sensors_pub_republish(&p, 2000));
+	cr_assert_float_eq(p.published, 41.0, 1e-9);
+	cr_assert_eq(p.published_ms, 2000);
+}
+
+Test(sensors_policy, rounding, .timeout = 5)
+{
+	cr_assert_float_eq(sensors_round(21.345678, 0.01), 21.35, 1e-9);
+	cr_assert_float_eq(sensors_round(-3.14159, 0.1), -3.1, 1e-9);
+	cr_assert_float_eq(sensors_round(99.5, 1), 100, 1e-9);
+	cr_assert_float_eq(sensors_round(1.23456, 0), 1.23456, 1e-12);
+}
+
+Test(sensors_health, lost_once_then_recovered, .timeout = 5)
+{
+	struct sensors_health h = {0};
+	cr_assert_eq(sensors_health_ok(&h), SENSORS_HEALTH_NONE);
+	for (int i = 1; i < SENSORS_LOST_AFTER; i++)
+		cr_assert_eq(sensors_health_fail(&h), SENSORS_HEALTH_NONE);
+	cr_assert_eq(sensors_health_fail(&h), SENSORS_HEALTH_LOST);
+	for (int i = 0; i < 100; i++)
+		cr_assert_eq(sensors_health_fail(&h), SENSORS_HEALTH_NONE); /* once */
+	cr_assert_eq(sensors_health_ok(&h), SENSORS_HEALTH_RECOVERED);
+	cr_assert_eq(sensors_health_ok(&h), SENSORS_HEALTH_NONE);
+	/* Isolated failures never add up to lost. */
+	for (int i = 0; i < 50; i++) {
+		cr_assert_eq(sensors_health_fail(&h), SENSORS_HEALTH_NONE);
+		cr_assert_eq(sensors_health_ok(&h), SENSORS_HEALTH_NONE);
+	}
+}
+
+Test(sensors_config, parse_number, .timeout = 5)
+{
+	double v = -1;
+	cr_assert_eq(sensors_parse_number("0.2", 0, 1000, &v), 0);
+	cr_assert_float_eq(v, 0.2, 1e-12);
+	cr_assert_eq(sensors_parse_number(" 5 ", 0, 1000, &v), 0);
+	cr_assert_float_eq(v, 5, 1e-12);
+	cr_assert_eq(sensors_parse_number("-2.5e1", -100, 100, &v), 0);
+	cr_assert_float_eq(v, -25, 1e-12);
+	const char *bad[] = {"", "  ", "abc", "1x", "0.2.3", "nan", "inf", "-1", "1e400", "1001"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(sensors_parse_number(bad[i], 0, 1000, &v), -1, "'%s'", bad[i]);
+	cr_assert_eq(sensors_parse_number(NULL, 0, 1000, &v), -1);
+}
+
+Test(sensors_config, spec_default_sim, .timeout = 5)
+{
+	struct sensors_spec s[SENSORS_MAX_SOURCES];
+	size_t n = 99;
+	const char *why = NULL;
+	cr_assert_eq(sensors_spec_parse("sim", s, SENSORS_MAX_SOURCES, &n, &why), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(s[0].backend, SENSORS_BACKEND_SIM);
+	cr_assert_str_eq(s[0].text, "sim");
+}
+
+Test(sensors_config, spec_real_backends, .timeout = 5)
+{
+	struct sensors_spec s[SENSORS_MAX_SOURCES];
+	size_t n = 0;
+	const char *why = NULL;
+	int rc = sensors_spec_parse(" iio:bme280 , w1:28-0316a27983ff,gpio:gpiochip0:17,"
+				    "iio:iio:device2,iio:/sys/bus/iio/devices/iio:device3,"
+				    "gpio:/dev/gpiochip1:4,sim",
+				    s, SENSORS_MAX_SOURCES, &n, &why);
+	cr_assert_eq(rc, 0, "%s", why);
+	cr_assert_eq(n, 7);
+	cr_assert_eq(s[0].backend, SENSORS_BACKEND_IIO);
+	cr_assert_str_eq(s[0].arg, "bme280");
+	cr_assert_str_eq(s[0].text, "iio:bme280");
+	cr_assert_eq(s[1].backend, SENSORS_BACKEND_W1);
+	cr_assert_str_eq(s[1].arg, "28-0316a27983ff");
+	cr_assert_eq(s[2].backend, SENSORS_BACKEND_GPIO);
+	cr_assert_str_eq(s[2].chip, "gpiochip0");
+	cr_assert_eq(s[2].line, 17);
+	cr_assert_str_eq(s[3].arg, "iio:device2");
+	cr_assert_str_eq(s[4].arg, "/sys/bus/iio/devices/iio:device3");
+	cr_assert_str_eq(s[5].chip, "/dev/gpiochip1");
+	cr_assert_eq(s[5].line, 4);
+	cr_assert_eq(s[6].backend, SENSORS_BACKEND_SIM);
+}
+
+Test(sensors_config, spec_errors, .timeout = 5)
+{
+	const char *bad[] = {
+		"", " ", ",", "sim,", "sim,,w1:28-1", "sim,sim", "w1:28-1,w1:28-1", "foo",
+		"sim:1", "iio", "iio:", "iio:../x", "iio:/sys/../etc", "iio:a/b", "w1", "w1:",
+		"w1:28 1", "gpio", "gpio:gpiochip0", "gpio::4", "gpio:gpiochip0:x",
+		"gpio:gpiochip0:-1", "gpio:gpiochip0:99999", "gpio:gpiochip0:4x",
+		"sim,w1:1,w1:2,w1:3,w1:4,w1:5,w1:6,w1:7,w1:8",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct sensors_spec s[SENSORS_MAX_SOURCES];
+		size_t n = 5;
+		const char *why = NULL;
+		cr_assert_eq(sensors_spec_parse(bad[i], s, SENSORS_MAX_SOURCES, &n, &why), -1,
+			     "'%s' accepted", bad[i]);
+		cr_assert_not_null(why, "'%s' without a reason", bad[i]);
+		cr_assert_eq(n, 0);
+	}
+}
