@@ -1,0 +1,542 @@
+// The real dashboard in headless Chromium against the real services: a
+// private mosquitto on a free loopback port, iod-bridge serving the source
+// web/ directory, iod-feeder with no schedule, and Debian's chromium driven
+// by playwright-core.
+//
+//   IOD_BIN_DIR=build/bin node tests/browser/dashboard.test.mjs
+//
+// Needs `npm ci` in tests/browser/ (playwright-core) and, for the charts,
+// in web/ (uPlot); without web/node_modules the page must still work and
+// say "charts unavailable", and this test checks that instead.
+// Screenshots go to tests/browser/out/ (IOD_BROWSER_OUT overrides).
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFile } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const SOURCE_DIR = process.env.IOD_SOURCE_DIR || path.resolve(HERE, "../..");
+const WEB_DIR = path.join(SOURCE_DIR, "web");
+const OUT_DIR = process.env.IOD_BROWSER_OUT || path.join(HERE, "out");
+const BIN_DIR = process.env.IOD_BIN_DIR || "";
+const CHROMIUM = process.env.IOD_CHROMIUM || "/usr/bin/chromium";
+const SITE = "home";
+const UI_TIMEOUT = 15000;
+
+let chromium;
+try {
+  ({ chromium } = await import("playwright-core"));
+} catch (err) {
+  console.error(
+    `dashboard.test: cannot load playwright-core (${err.message}).\n` +
+      "Run `npm ci` in tests/browser/ first (scripts/test.sh does).",
+  );
+  process.exit(1);
+}
+
+// ---------- processes ----------
+
+const procs = new Map(); // name -> {child, log, exited: Promise<{code, signal}>}
+let tmp;
+let failed = false;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Waits (bounded) until something accepts on 127.0.0.1:port.
+async function waitPort(port, what, timeoutMs = 10000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+function start(name, file, args, env) {
+  const log = path.join(tmp, `${name}.log`);
+  const fd = fs.openSync(log, "a");
+  const child = spawn(file, args, {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", fd, fd],
+  });
+  fs.closeSync(fd);
+  const exited = new Promise((resolve) => {
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+    child.once("error", (err) => resolve({ code: null, signal: null, error: err }));
+  });
+  procs.set(name, { child, log, exited });
+  return procs.get(name);
+}
+
+// SIGTERM, then the exit status (SIGKILL after timeoutMs, reported as such).
+async function stop(name, timeoutMs = 10000) {
+  const p = procs.get(name);
+  if (!p) return null;
+  procs.delete(name);
+  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGTERM");
+  const timer = setTimeout(() => p.child.kill("SIGKILL"), timeoutMs);
+  const status = await p.exited;
+  clearTimeout(timer);
+  return status;
+}
+
+function tail(file, lines = 40) {
+  try {
+    return fs.readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+function mqttPub(args) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      "mosquitto_pub",
+      ["-h", "127.0.0.1", "-p", String(ports.mqtt), "-q", "1", ...args],
+      { timeout: 10000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`mosquitto_pub ${args.join(" ")}: ${stderr || err.message}`)) : resolve()),
+    );
+  });
+}
+
+const ports = { mqtt: 0, bridge: 0 };
+const password = crypto.randomBytes(16).toString("hex");
+let baseUrl;
+
+function bridgeEnv(extra = {}) {
+  return {
+    IOD_MQTT_URL: `tcp://127.0.0.1:${ports.mqtt}`,
+    IOD_SITE: SITE,
+    IOD_BRIDGE_PORT: String(ports.bridge),
+    IOD_BRIDGE_WEB_DIR: WEB_DIR,
+    IOD_BRIDGE_PASSWORD: password,
+    IOD_BRIDGE_PUBLIC_VIEW: "0",
+    IOD_DATA_DIR: path.join(tmp, "bridge"),
+    IOD_LOG_LEVEL: "info",
+    ...extra,
+  };
+}
+
+async function startBridge(extra) {
+  start("bridge", path.join(BIN_DIR, "iod-bridge"), [], bridgeEnv(extra));
+  await waitPort(ports.bridge, "iod-bridge");
+  const end = Date.now() + 10000;
+  for (;;) {
+    try {
+      const res = await fetch(`${baseUrl}healthz`);
+      if (res.status === 200) return;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > end) throw new Error("iod-bridge: /healthz did not answer 200");
+    await sleep(100);
+  }
+}
+
+// ---------- browser ----------
+
+let context;
+let page;
+const pageErrors = []; // uncaught exceptions in the page
+const cspViolations = [];
+
+async function waitText(selector, re, timeout = UI_TIMEOUT) {
+  try {
+    await page.waitForFunction(
+      ([sel, src, flags]) => {
+        const el = document.querySelector(sel);
+        return Boolean(el) && new RegExp(src, flags).test(el.textContent);
+      },
+      [selector, re.source, re.flags],
+      { timeout, polling: 100 },
+    );
+  } catch {
+    const actual = await page
+      .locator(selector)
+      .first()
+      .textContent({ timeout: 1000 })
+      .catch(() => null);
+    throw new Error(`${selector}: expected text matching ${re}, found ${JSON.stringify(actual)}`);
+  }
+}
+
+async function waitAttr(selector, attr, value, timeout = UI_TIMEOUT) {
+  try {
+    await page.waitForSelector(`${selector}[${attr}="${value}"]`, { timeout, state: "attached" });
+  } catch {
+    const actual = await page
+      .locator(selector)
+      .first()
+      .getAttribute(attr, { timeout: 1000 })
+      .catch(() => null);
+    throw new Error(`${selector}: expected ${attr}="${value}", found ${JSON.stringify(actual)}`);
+  }
+}
+
+async function visible(selector) {
+  return page.locator(selector).first().isVisible();
+}
+
+async function screenshot(name, opts = {}) {
+  fs.mkdirSync(OUT_DIR, { recursive: true });
+  const file = path.join(OUT_DIR, `${name}.png`);
+  await page.screenshot({ path: file, ...opts });
+  return file;
+}
+
+// ---------- setup ----------
+
+before(async () => {
+  for (const bin of ["iod-bridge", "iod-feeder"]) {
+    const file = path.join(BIN_DIR, bin);
+    if (!BIN_DIR || !fs.existsSync(file)) {
+      throw new Error(`${bin} not found in IOD_BIN_DIR=${JSON.stringify(BIN_DIR)}: build it first (ctest sets IOD_BIN_DIR)`);
+    }
+  }
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium`);
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "iod-browser-"));
+  ports.mqtt = await freePort();
+  ports.bridge = await freePort();
+  baseUrl = `http://127.0.0.1:${ports.bridge}/`;
+
+  const conf = path.join(tmp, "mosquitto.conf");
+  fs.writeFileSync(
+    conf,
+    [
+      `listener ${ports.mqtt} 127.0.0.1`,
+      "allow_anonymous true",
+      "persistence false",
+      "log_dest stderr",
+      "log_type error",
+      "log_type warning",
+      // Started as root, mosquitto would drop to a user that cannot read tmp.
+      ...(process.getuid && process.getuid() === 0 ? ["user root"] : []),
+      "",
+    ].join("\n"),
+  );
+  const mosq = fs.existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
+  start("mosquitto", mosq, ["-c", conf], {});
+  await waitPort(ports.mqtt, "mosquitto");
+
+  await startBridge();
+  fs.mkdirSync(path.join(tmp, "feeder"));
+  start("feeder", path.join(BIN_DIR, "iod-feeder"), [], {
+    IOD_MQTT_URL: `tcp://127.0.0.1:${ports.mqtt}`,
+    IOD_SITE: SITE,
+    IOD_FEEDER_SCHEDULE: "none",
+    IOD_DATA_DIR: path.join(tmp, "feeder"),
+    IOD_LOG_LEVEL: "info",
+  });
+
+  context = await chromium.launchPersistentContext(path.join(tmp, "profile"), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    viewport: { width: 1440, height: 900 },
+    colorScheme: "light",
+    locale: "en-GB",
+  });
+  page = context.pages()[0] || (await context.newPage());
+  page.on("pageerror", (err) => pageErrors.push(err.message));
+  page.on("console", (msg) => {
+    if (/Content[- ]Security[- ]Policy/i.test(msg.text())) cspViolations.push(msg.text());
+  });
+});
+
+after(async () => {
+  if (context) await context.close().catch(() => {});
+  const statuses = {};
+  for (const name of [...procs.keys()].reverse()) statuses[name] = await stop(name);
+  if (failed) {
+    for (const name of ["bridge", "feeder", "mosquitto"]) {
+      console.error(`---- ${name} log (last lines) ----\n${tail(path.join(tmp, `${name}.log`))}`);
+    }
+    console.error(`(logs kept in ${tmp})`);
+  } else if (tmp) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  for (const [name, st] of Object.entries(statuses)) {
+    if (name !== "mosquitto" && st && st.code !== 0) {
+      console.error(`${name} exited with ${JSON.stringify(st)} on SIGTERM (expected 0)`);
+      process.exitCode = 1;
+    }
+  }
+});
+
+// Each step records a failure so that after() can print the services' logs.
+function step(name, fn, timeout = 60000) {
+  test(name, { timeout }, async () => {
+    try {
+      await fn();
+    } catch (err) {
+      failed = true;
+      if (page) await screenshot(`failure-${name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60)}`).catch(() => {});
+      throw err;
+    }
+  });
+}
+
+// ---------- the steps, in order (they share one browser page) ----------
+
+step("without a session the page shows only the login form", async () => {
+  const session = await (await fetch(`${baseUrl}api/session`)).json();
+  assert.equal(session.operator, false);
+  assert.equal(session.public_view, false);
+  await page.goto(baseUrl);
+  await page.waitForSelector("#gate", { state: "visible", timeout: UI_TIMEOUT });
+  assert.equal(await visible("#dash"), false, "the dashboard must stay hidden without a session");
+  await page.setViewportSize({ width: 375, height: 812 });
+  await screenshot("login-375x812");
+  await page.setViewportSize({ width: 1440, height: 900 });
+});
+
+step("a wrong password is refused with a message", async () => {
+  await page.fill("#gate-password", "not-the-password");
+  await page.click("#gate-form button[type=submit]");
+  await waitText("#gate-error", /Wrong password/);
+  assert.equal(await visible("#dash"), false);
+});
+
+step("the operator logs in and the dashboard goes live", async () => {
+  await page.fill("#gate-password", password);
+  await page.click("#gate-form button[type=submit]");
+  await page.waitForSelector("#dash", { state: "visible", timeout: UI_TIMEOUT });
+  await waitAttr("#conn", "data-state", "live");
+  await waitText("#conn-text", /^Live$/);
+  await waitText("#role", /^Operator$/);
+  // The feeder announces itself (retained availability through the bridge).
+  await waitAttr('.service[data-service="feeder"]', "data-status", "online");
+  await waitText('.service[data-service="feeder"] .service-status', /^Online$/);
+  // Its retained state: no dose yet on a fresh journal.
+  await waitText("#f-last", /None yet/);
+  await waitText("#f-today", /^0$/);
+});
+
+step("a reading published with mosquitto_pub appears without reload", async () => {
+  await page.evaluate(() => {
+    window.iodTestMarker = "same-page";
+  });
+  const now = Date.now();
+  await mqttPub([
+    "-r",
+    "-t",
+    `iod/${SITE}/sensors/temperature`,
+    "-m",
+    JSON.stringify({ value: 23.4, unit: "°C", ts: now }),
+  ]);
+  await waitText('.sensor[data-kind="temperature"] .value', /^23\.4$/);
+  await waitText('.sensor[data-kind="temperature"] .unit', /^°C$/);
+  await mqttPub([
+    "-r",
+    "-t",
+    `iod/${SITE}/sensors/temperature`,
+    "-m",
+    JSON.stringify({ value: 24.6, unit: "°C", ts: now + 1000 }),
+  ]);
+  await waitText('.sensor[data-kind="temperature"] .value', /^24\.6$/);
+  // A kind nobody planned for gets its own tile.
+  await mqttPub(["-t", `iod/${SITE}/sensors/co2`, "-m", JSON.stringify({ value: 612, unit: "ppm", ts: now })]);
+  await waitText('.sensor[data-kind="co2"] .sensor-name', /^Co2$/);
+  await waitText('.sensor[data-kind="co2"] .value', /^612$/);
+  await mqttPub(["-t", `iod/${SITE}/sensors/humidity`, "-m", JSON.stringify({ value: 47, unit: "%", ts: now })]);
+  await mqttPub(["-t", `iod/${SITE}/sensors/motion`, "-m", JSON.stringify({ value: 1, unit: "", ts: now })]);
+  await waitText('.sensor[data-kind="motion"] .value', /^Motion$/);
+  assert.equal(await page.evaluate(() => window.iodTestMarker), "same-page", "the page reloaded");
+
+  const uplotInstalled = fs.existsSync(path.join(WEB_DIR, "node_modules/uplot/dist/uPlot.esm.js"));
+  if (uplotInstalled) {
+    assert.equal(await visible("#charts-note"), false, "uPlot is installed but the page says charts are unavailable");
+    await page.waitForSelector('.sensor[data-kind="temperature"] .chart canvas', { timeout: UI_TIMEOUT });
+  } else {
+    await waitText("#charts-note", /Charts unavailable/);
+    assert.equal(await visible("#charts-note"), true);
+  }
+});
+
+step("camera frames arrive as binary frames and show as blob images", async () => {
+  const jpegA = path.join(tmp, "a.jpg");
+  const jpegB = path.join(tmp, "b.jpg");
+  // Real JPEGs, made by the browser itself (no binary fixture in the repo).
+  fs.writeFileSync(jpegA, await page.screenshot({ type: "jpeg", quality: 60, clip: { x: 0, y: 0, width: 320, height: 240 } }));
+  fs.writeFileSync(jpegB, await page.screenshot({ type: "jpeg", quality: 60, clip: { x: 320, y: 0, width: 320, height: 240 } }));
+  await mqttPub(["-q", "0", "-r", "-t", `iod/${SITE}/camera/frame`, "-f", jpegA]);
+  await page.waitForFunction(
+    () => {
+      const img = document.getElementById("camera-img");
+      return !img.hidden && img.src.startsWith("blob:") && img.complete && img.naturalWidth === 320;
+    },
+    null,
+    { timeout: UI_TIMEOUT },
+  );
+  const first = await page.evaluate(() => document.getElementById("camera-img").src);
+  await mqttPub(["-q", "0", "-r", "-t", `iod/${SITE}/camera/frame`, "-f", jpegB]);
+  await page.waitForFunction(
+    (old) => {
+      const img = document.getElementById("camera-img");
+      return img.src !== old && img.src.startsWith("blob:") && img.complete && img.naturalWidth === 320;
+    },
+    first,
+    { timeout: UI_TIMEOUT },
+  );
+  // The previous object URL was revoked: fetching it fails.
+  const stillThere = await page.evaluate(async (url) => {
+    try {
+      await fetch(url);
+      return true;
+    } catch {
+      return false;
+    }
+  }, first);
+  assert.equal(stillThere, false, "the old camera frame's object URL was not revoked");
+  assert.equal(await visible("#camera-empty"), false);
+});
+
+step("an alert shows with its level", async () => {
+  await mqttPub([
+    "-t",
+    `iod/${SITE}/alert`,
+    "-m",
+    JSON.stringify({
+      source: "sensors",
+      level: "critical",
+      code: "sensor_lost",
+      message: "Bowl scale stopped answering",
+      ts: Date.now(),
+    }),
+  ]);
+  await waitText('.alert[data-level="critical"] .alert-message', /^Bowl scale stopped answering$/);
+  await waitText('.alert[data-level="critical"] .alert-level', /critical/i);
+});
+
+step("a service going offline shows", async () => {
+  await mqttPub(["-r", "-t", `iod/${SITE}/sensors/availability`, "-m", "online"]);
+  await waitAttr('.service[data-service="sensors"]', "data-status", "online");
+  await mqttPub(["-r", "-t", `iod/${SITE}/sensors/availability`, "-m", "offline"]);
+  await waitAttr('.service[data-service="sensors"]', "data-status", "offline");
+  await waitText('.service[data-service="sensors"] .service-status', /^Offline$/);
+});
+
+step("Cancel in the confirmation sends nothing", async () => {
+  await page.click('[data-action="home"]');
+  await page.waitForSelector("#confirm", { state: "visible", timeout: UI_TIMEOUT });
+  await waitText("#confirm-text", /No dose is given/);
+  await page.click('#confirm button[value="cancel"]');
+  await page.waitForSelector("#confirm", { state: "hidden", timeout: UI_TIMEOUT });
+  await waitText("#answer-detail", /No command sent yet/);
+});
+
+step("the operator feeds: confirmation, then the feeder's answer ok", async () => {
+  await page.click('[data-action="feed"]');
+  await page.waitForSelector("#confirm", { state: "visible", timeout: UI_TIMEOUT });
+  await waitText("#confirm-text", /dose/);
+  await waitText("#confirm-ok", /Give dose/);
+  await page.click("#confirm-ok");
+  await waitText("#answer-title", /^Feed — ok$/);
+  await waitAttr("#answer", "data-tone", "ok");
+  await waitText("#answer-detail", /Dose given/);
+  // The feeder's retained state and log follow.
+  await waitText("#f-today", /^1$/);
+  await waitText("#dose-list .dose-by", /by operator/);
+  await waitText("#dose-list .dose-source", /manual/);
+  await waitText("#f-allowed-rel", /^in (5 h \d+ min|6 h)$/);
+});
+
+step("a second Feed is rejected as too soon, in words", async () => {
+  // The buttons come back once the first answer is in.
+  await page.waitForSelector('[data-action="feed"]:not([disabled])', { timeout: UI_TIMEOUT });
+  await page.click('[data-action="feed"]');
+  await page.waitForSelector("#confirm", { state: "visible", timeout: UI_TIMEOUT });
+  await waitText("#confirm-extra", /will refuse until/);
+  await page.click("#confirm-ok");
+  await waitText("#answer-title", /^Feed — rejected$/);
+  await waitAttr("#answer", "data-tone", "warn");
+  await waitText("#answer-detail", /^Too soon: next dose allowed at \d{2}:\d{2}$/);
+  await waitText("#f-today", /^1$/);
+});
+
+step("screenshots at 1440×900 and 375×812 (light and dark)", async () => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await sleep(300); // let the charts take their new width
+  await screenshot("dashboard-1440x900");
+  await screenshot("dashboard-1440x900-full", { fullPage: true });
+  await page.setViewportSize({ width: 375, height: 812 });
+  await sleep(300);
+  await screenshot("dashboard-375x812");
+  await screenshot("dashboard-375x812-full", { fullPage: true });
+  await page.emulateMedia({ colorScheme: "dark" });
+  await sleep(300);
+  await screenshot("dashboard-375x812-dark");
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await sleep(300);
+  await screenshot("dashboard-1440x900-dark");
+  await page.emulateMedia({ colorScheme: "light" });
+  // Nothing on the page is wider than a phone screen.
+  await page.setViewportSize({ width: 375, height: 812 });
+  await sleep(300);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(overflow <= 375, `the page is ${overflow}px wide at 375px: something overflows`);
+  await page.setViewportSize({ width: 1440, height: 900 });
+});
+
+step("stopping the feeder (SIGTERM) exits 0 and shows it offline", async () => {
+  const status = await stop("feeder");
+  assert.deepEqual(status, { code: 0, signal: null }, "iod-feeder did not exit cleanly on SIGTERM");
+  await waitAttr('.service[data-service="feeder"]', "data-status", "offline");
+});
+
+step("losing the bridge shows Offline — reconnecting, and the page recovers by itself", async () => {
+  const status = await stop("bridge");
+  assert.deepEqual(status, { code: 0, signal: null }, "iod-bridge did not exit cleanly on SIGTERM");
+  await waitAttr("#conn", "data-state", "offline");
+  await waitText("#conn-text", /^Offline — reconnecting in \d+ s$/);
+  // Same port, now with public view: the old session died with the bridge,
+  // so the page comes back as a viewer, state restored from the snapshot.
+  await startBridge({ IOD_BRIDGE_PUBLIC_VIEW: "1" });
+  await waitAttr("#conn", "data-state", "live", 45000);
+  await waitText("#role", /^Viewer$/);
+  await waitText('.sensor[data-kind="temperature"] .value', /^24\.6$/);
+  await waitAttr('.service[data-service="sensors"]', "data-status", "offline");
+  assert.equal(await visible("#readonly-note"), true, "viewers must be told they are read-only");
+  assert.equal(await page.locator('[data-action="feed"]').isDisabled(), true, "Feed must be disabled for a viewer");
+  assert.equal(await page.evaluate(() => window.iodTestMarker), "same-page", "the page reloaded");
+}, 90000);
+
+step("no uncaught errors and no CSP violations in the page", async () => {
+  assert.deepEqual(pageErrors, [], "uncaught exceptions in the page");
+  assert.deepEqual(cspViolations, [], "Content-Security-Policy violations");
+});

@@ -1,0 +1,288 @@
+// Unit tests of the dashboard's pure modules (web/js/format.js and
+// web/js/store.js) under Node's test runner: no browser, no bridge.
+//
+//   node --test tests/browser/web-unit.test.mjs      (or plain `node <file>`)
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+process.env.TZ = "UTC"; // formatClock uses local time; pin it
+
+const format = await import("../../web/js/format.js");
+const storeMod = await import("../../web/js/store.js");
+const {
+  COMMAND_ID_RE,
+  backoffDelayMs,
+  formatClock,
+  formatDay,
+  formatDuration,
+  formatRelative,
+  formatValue,
+  kindLabel,
+  newCommandId,
+  reasonText,
+  resultText,
+  splitTopic,
+} = format;
+const { applyFrame, applyHistory, applyMessage, createStore, resetStore, CHART_WINDOW_MS, MAX_ALERTS } =
+  storeMod;
+
+const T0 = Date.UTC(2026, 10, 26, 12, 54, 0); // Thu 26 Nov 2026 12:54 UTC
+const MIN = 60000;
+const HOUR = 60 * MIN;
+
+test("durations read like people say them", { timeout: 5000 }, () => {
+  assert.equal(formatDuration(45 * 1000), "45 s");
+  assert.equal(formatDuration(12 * MIN), "12 min");
+  assert.equal(formatDuration(2 * HOUR + 10 * MIN), "2 h 10 min");
+  assert.equal(formatDuration(2 * HOUR), "2 h");
+  assert.equal(formatDuration(2 * HOUR + 59.7 * MIN), "3 h");
+  assert.equal(formatDuration(27 * HOUR), "1 d 3 h");
+  assert.equal(formatDuration(-5 * MIN), "5 min");
+});
+
+test("relative times: future, past, now", { timeout: 5000 }, () => {
+  assert.equal(formatRelative(T0 + 2 * HOUR + 10 * MIN, T0), "in 2 h 10 min");
+  assert.equal(formatRelative(T0 - 5 * MIN, T0), "5 min ago");
+  assert.equal(formatRelative(T0 - 2000, T0), "just now");
+  assert.equal(formatRelative(T0 + 2000, T0), "now");
+  assert.equal(formatRelative(T0 + 4 * 1000 + 999, T0), "now");
+  assert.equal(formatRelative(T0 + 30 * 1000, T0), "in 30 s");
+});
+
+test("clock times are local and name the day when it is not today", { timeout: 5000 }, () => {
+  const at1504 = Date.UTC(2026, 10, 26, 15, 4);
+  assert.equal(formatClock(at1504, T0, "en-GB"), "15:04");
+  assert.equal(formatClock(at1504 + 24 * HOUR, T0, "en-GB"), "Tomorrow 15:04");
+  assert.equal(formatClock(at1504 - 24 * HOUR, T0, "en-GB"), "Yesterday 15:04");
+  assert.equal(formatClock(at1504 + 3 * 24 * HOUR, T0, "en-GB"), "Sun 15:04");
+  assert.equal(formatClock(at1504 + 30 * 24 * HOUR, T0, "en-GB"), "26 Dec, 15:04");
+  assert.equal(formatDay(at1504, T0, "en-GB"), "");
+  assert.equal(formatDay(at1504 + 24 * HOUR, T0, "en-GB"), "tomorrow");
+  assert.equal(formatDay(at1504 - 24 * HOUR, T0, "en-GB"), "yesterday");
+});
+
+test("feeder reasons become plain English", { timeout: 5000 }, () => {
+  const ctx = { nextAllowedMs: Date.UTC(2026, 10, 26, 15, 4), nowMs: T0, locale: "en-GB" };
+  assert.equal(reasonText("too_soon", ctx), "Too soon: next dose allowed at 15:04");
+  assert.equal(reasonText("daily_limit", ctx), "Daily limit reached: next dose allowed at 15:04");
+  assert.match(reasonText("too_soon", {}), /^Too soon/);
+  const codes = [
+    "daily_limit",
+    "retained",
+    "expired",
+    "journal_unavailable",
+    "busy",
+    "bad_json",
+    "duplicate",
+    "too_large",
+    "bad_id",
+    "unknown_action",
+    "not_authorized",
+    "broker_unavailable",
+  ];
+  const texts = new Set();
+  for (const code of codes) {
+    const text = reasonText(code, {});
+    assert.notEqual(text, code, `reason ${code} has no words`);
+    assert.ok(!text.includes("_"), `reason ${code} reads like a code: ${text}`);
+    texts.add(text);
+  }
+  assert.equal(texts.size, codes.length, "two reasons share one text");
+  // A decoder's own phrase is shown as it is.
+  assert.equal(reasonText("id: must be 1-64 of [A-Za-z0-9._:-]"), "id: must be 1-64 of [A-Za-z0-9._:-]");
+});
+
+test("results: ok, rejected with the reason, duplicate, failed", { timeout: 5000 }, () => {
+  const ctx = { nextAllowedMs: Date.UTC(2026, 10, 26, 15, 4), nowMs: T0, locale: "en-GB" };
+  assert.deepEqual(resultText({ action: "feed", result: "ok" }, ctx), {
+    tone: "ok",
+    title: "ok",
+    detail: "Dose given",
+  });
+  const rej = resultText({ action: "feed", result: "rejected", reason: "too_soon" }, ctx);
+  assert.equal(rej.tone, "warn");
+  assert.equal(rej.title, "rejected");
+  assert.equal(rej.detail, "Too soon: next dose allowed at 15:04");
+  assert.equal(resultText({ action: "feed", result: "duplicate" }, ctx).title, "duplicate");
+  const failed = resultText({ action: "home", result: "failed", reason: "servo" }, ctx);
+  assert.equal(failed.tone, "bad");
+  assert.equal(failed.detail, "Failed: servo");
+});
+
+test("command ids fit [A-Za-z0-9._:-]{1,64} and do not repeat", { timeout: 5000 }, () => {
+  const ids = new Set();
+  for (let i = 0; i < 1000; i++) {
+    const id = newCommandId();
+    assert.match(id, COMMAND_ID_RE);
+    ids.add(id);
+  }
+  assert.equal(ids.size, 1000);
+  // Without randomUUID (plain http on a LAN address is not a secure context).
+  const fallback = newCommandId({ getRandomValues: (a) => globalThis.crypto.getRandomValues(a) });
+  assert.match(fallback, COMMAND_ID_RE);
+  assert.match(fallback, /^web-[0-9a-f]{32}$/);
+  assert.doesNotMatch("a".repeat(65), COMMAND_ID_RE);
+  assert.doesNotMatch("a b", COMMAND_ID_RE);
+});
+
+test("back-off: 1 s doubling to 30 s, jittered", { timeout: 5000 }, () => {
+  assert.equal(backoffDelayMs(0, () => 1), 1000);
+  assert.equal(backoffDelayMs(0, () => 0), 500);
+  assert.equal(backoffDelayMs(1, () => 1), 2000);
+  assert.equal(backoffDelayMs(2, () => 1), 4000);
+  assert.equal(backoffDelayMs(4, () => 1), 16000);
+  assert.equal(backoffDelayMs(5, () => 1), 30000);
+  assert.equal(backoffDelayMs(50, () => 1), 30000);
+  assert.equal(backoffDelayMs(50, () => 0), 15000);
+  for (let i = 0; i < 100; i++) {
+    const d = backoffDelayMs(3);
+    assert.ok(d >= 4000 && d <= 8000, `attempt 3 gave ${d}`);
+  }
+});
+
+test("values and labels per sensor kind", { timeout: 5000 }, () => {
+  assert.equal(formatValue("motion", 1), "Motion");
+  assert.equal(formatValue("motion", 0), "Still");
+  assert.equal(formatValue("temperature", Number.NaN), "–");
+  assert.equal(formatValue("temperature", "21"), "–");
+  assert.equal(kindLabel("bowl"), "Water bowl");
+  assert.equal(kindLabel("co2_level"), "Co2 level");
+});
+
+test("topics split into service and rest; other sites are ignored", { timeout: 5000 }, () => {
+  assert.deepEqual(splitTopic("iod/home/sensors/temperature", "home"), {
+    service: "sensors",
+    rest: "temperature",
+  });
+  assert.deepEqual(splitTopic("iod/home/alert", "home"), { service: null, rest: "alert" });
+  assert.equal(splitTopic("iod/cabin/sensors/temperature", "home"), null);
+  assert.equal(splitTopic("homeassistant/sensor/x/config", "home"), null);
+  assert.equal(splitTopic(42, "home"), null);
+});
+
+function msg(topic, payload, ts = T0) {
+  return { topic, payload, ts };
+}
+
+test("store: readings of any sensor kind, in time order, with units", { timeout: 5000 }, () => {
+  const s = createStore("home");
+  let changed = applyMessage(s, msg("iod/home/sensors/temperature", { value: 21.5, unit: "°C", ts: T0 }));
+  assert.ok(changed.has("sensor:temperature"));
+  applyMessage(s, msg("iod/home/sensors/temperature", { value: 22, unit: "°C", ts: T0 + 2000 }));
+  applyMessage(s, msg("iod/home/sensors/temperature", { value: 21.7, unit: "°C", ts: T0 + 1000 }));
+  const t = s.sensors.get("temperature");
+  assert.deepEqual(t.points, [
+    [T0, 21.5],
+    [T0 + 1000, 21.7],
+    [T0 + 2000, 22],
+  ]);
+  assert.equal(t.unit, "°C");
+  changed = applyMessage(s, msg("iod/home/sensors/co2", { value: 612, unit: "ppm", ts: T0 }));
+  assert.ok(changed.has("sensor:co2"), "a kind nobody planned for still gets a chart");
+  assert.equal(s.sensors.get("co2").value, 612);
+  // Not a reading: ignored, nothing invented.
+  applyMessage(s, msg("iod/home/sensors/broken", "garbage"));
+  applyMessage(s, msg("iod/home/sensors/nan", { value: "12" }));
+  assert.equal(s.sensors.has("broken"), false);
+  assert.equal(s.sensors.has("nan"), false);
+  // The sensors service was seen.
+  assert.equal(s.services.get("sensors").lastSeenMs, T0);
+});
+
+test("store: charts keep one hour and a bounded number of points", { timeout: 5000 }, () => {
+  const s = createStore("home");
+  for (let i = 0; i < 5000; i++) {
+    applyMessage(s, msg("iod/home/sensors/sound", { value: i, ts: T0 + i * 1000 }));
+  }
+  const pts = s.sensors.get("sound").points;
+  assert.ok(pts.length <= 4000, `kept ${pts.length} points`);
+  assert.ok(pts[pts.length - 1][0] - pts[0][0] <= CHART_WINDOW_MS);
+  assert.equal(pts[pts.length - 1][1], 4999);
+});
+
+test("store: history replaces chart data and keeps the newer cached reading", { timeout: 5000 }, () => {
+  const s = createStore("home");
+  applyMessage(s, msg("iod/home/sensors/bowl", { value: 400, unit: "g", ts: T0 }));
+  applyHistory(s, {
+    type: "history",
+    topic: "iod/home/sensors/bowl",
+    points: [
+      [T0 - 20000, 410],
+      [T0 - 10000, 405],
+      ["bad", 1],
+      [T0 - 30000, 415],
+    ],
+  });
+  assert.deepEqual(s.sensors.get("bowl").points, [
+    [T0 - 30000, 415],
+    [T0 - 20000, 410],
+    [T0 - 10000, 405],
+    [T0, 400],
+  ]);
+  // History for a kind with no cached reading gives it a value too.
+  applyHistory(s, { type: "history", topic: "iod/home/sensors/humidity", points: [[T0, 44]] });
+  assert.equal(s.sensors.get("humidity").value, 44);
+});
+
+test("store: availability, info and last seen per service", { timeout: 5000 }, () => {
+  const s = createStore("home");
+  assert.equal(s.services.get("camera").availability, null, "expected services are listed before they report");
+  applyMessage(s, msg("iod/home/sensors/availability", "online", T0));
+  applyMessage(s, msg("iod/home/sensors/info", { version: "0.1.0", since: T0, backend: "sim" }, T0 + 5));
+  assert.equal(s.services.get("sensors").availability, "online");
+  assert.deepEqual(s.services.get("sensors").info, { version: "0.1.0", backend: "sim", since: T0 });
+  applyMessage(s, msg("iod/home/sensors/availability", "offline", T0 + 9000));
+  assert.equal(s.services.get("sensors").availability, "offline");
+  assert.equal(s.services.get("sensors").lastSeenMs, T0 + 5, "a will's offline is not a sign of life");
+  applyMessage(s, msg("iod/home/bridge/availability", "online", T0));
+  assert.equal(s.services.get("bridge").availability, "online");
+  applyFrame(s, T0 + 100);
+  assert.equal(s.services.get("camera").lastSeenMs, T0 + 100);
+  assert.equal(s.camera.frames, 1);
+});
+
+test("store: feeder state, dose log, events and alerts", { timeout: 5000 }, () => {
+  const s = createStore("home");
+  applyMessage(
+    s,
+    msg("iod/home/feeder/state", {
+      position: "home",
+      last_dose: T0 - HOUR,
+      next_allowed: T0 + 5 * HOUR,
+      next_scheduled: null,
+      doses_today: 1,
+    }),
+  );
+  assert.deepEqual(s.feeder.state, {
+    position: "home",
+    lastDose: T0 - HOUR,
+    nextAllowed: T0 + 5 * HOUR,
+    nextScheduled: null,
+    dosesToday: 1,
+  });
+  applyMessage(
+    s,
+    msg("iod/home/feeder/log", {
+      doses: [{ id: "a", ts: T0 - HOUR, by: "operator", source: "manual" }, "junk"],
+    }),
+  );
+  assert.deepEqual(s.feeder.log, [{ id: "a", ts: T0 - HOUR, by: "operator", source: "manual" }]);
+  const changed = applyMessage(
+    s,
+    msg("iod/home/feeder/event", { id: "web-1", action: "feed", result: "rejected", reason: "too_soon", ts: T0 }),
+  );
+  assert.ok(changed.has("event"));
+  assert.equal(s.feeder.events[0].reason, "too_soon");
+  for (let i = 0; i < MAX_ALERTS + 10; i++) {
+    applyMessage(s, msg("iod/home/alert", { source: "feeder", level: "critical", code: "c", message: `m${i}`, ts: T0 + i }));
+  }
+  assert.equal(s.alerts.length, MAX_ALERTS);
+  assert.equal(s.alerts[0].message, `m${MAX_ALERTS + 9}`, "newest first");
+  applyMessage(s, msg("iod/home/alert", { level: "panic", message: "x" }));
+  assert.equal(s.alerts[0].level, "info", "an unknown level is shown as info, not dropped");
+  resetStore(s);
+  assert.equal(s.alerts.length, 0);
+  assert.equal(s.feeder.state, null);
+  assert.equal(s.sensors.size, 0);
+});
