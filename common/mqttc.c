@@ -95,6 +95,7 @@ struct mqttc {
 	char connect_failure[MQTTC_REASON_MAX];
 	bool pending_disconnected;  /* the server sent DISCONNECT */
 	int disconnect_reason;
+	bool offline_done;          /* mqttc_stop's `offline` acknowledged (or failed) */
 	bool disconnect_done;       /* mqttc_stop's disconnect completed */
 	struct mqttc_item *q_head, *q_tail;
 	size_t q_len;
@@ -299,25 +300,47 @@ static void on_subscribe_failure(void *context, MQTTAsync_failureData5 *resp)
 		 resp ? (int)resp->reasonCode : -1, resp ? resp->code : -1);
 }
 
-/* Paho thread: mqttc_stop's disconnect finished, either way. */
-static void on_disconnect_done(struct mqttc *m)
+/* Paho thread: one of mqttc_stop's steps finished, either way. */
+static void signal_done(struct mqttc *m, bool *flag, bool failed)
 {
 	pthread_mutex_lock(&m->lock);
-	m->disconnect_done = true;
+	*flag = true;
+	if (failed && flag == &m->offline_done)
+		m->stats.publish_failed++;
 	pthread_cond_signal(&m->cond);
 	pthread_mutex_unlock(&m->lock);
 }
 
+static void on_offline_ok(void *context, MQTTAsync_successData5 *resp)
+{
+	struct mqttc *m = context;
+
+	(void)resp;
+	signal_done(m, &m->offline_done, false);
+}
+
+static void on_offline_fail(void *context, MQTTAsync_failureData5 *resp)
+{
+	struct mqttc *m = context;
+
+	(void)resp;
+	signal_done(m, &m->offline_done, true);
+}
+
 static void on_disconnect_ok(void *context, MQTTAsync_successData5 *resp)
 {
+	struct mqttc *m = context;
+
 	(void)resp;
-	on_disconnect_done(context);
+	signal_done(m, &m->disconnect_done, false);
 }
 
 static void on_disconnect_fail(void *context, MQTTAsync_failureData5 *resp)
 {
+	struct mqttc *m = context;
+
 	(void)resp;
-	on_disconnect_done(context);
+	signal_done(m, &m->disconnect_done, false);
 }
 
 /* ---- loop thread ---------------------------------------------------------- */
@@ -338,8 +361,10 @@ static void subscribe_one(struct mqttc *m, struct mqttc_sub *sub)
 		log_warn("subscribe '%s': %s", sub->filter, MQTTAsync_strerror(rc));
 }
 
+/* Hand a publish to Paho. `last` marks mqttc_stop's `offline`, whose
+ * completion wakes the waiting loop thread. */
 static int publish_raw(struct mqttc *m, const char *topic, const void *payload, size_t len,
-		       int qos, bool retain, MQTTAsync_token *token)
+		       int qos, bool retain, bool last)
 {
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
 	MQTTAsync_message msg = MQTTAsync_message_initializer;
@@ -348,7 +373,8 @@ static int publish_raw(struct mqttc *m, const char *topic, const void *payload, 
 	if (len > (size_t)INT32_MAX)
 		return -1;
 	ro.context = m;
-	ro.onFailure5 = on_publish_failure;
+	ro.onFailure5 = last ? on_offline_fail : on_publish_failure;
+	ro.onSuccess5 = last ? on_offline_ok : NULL;
 	msg.payload = (void *)payload;
 	msg.payloadlen = (int)len;
 	msg.qos = qos;
@@ -362,8 +388,6 @@ static int publish_raw(struct mqttc *m, const char *topic, const void *payload, 
 		log_debug("publish '%s': %s", topic, MQTTAsync_strerror(rc));
 		return -1;
 	}
-	if (token)
-		*token = ro.token;
 	return 0;
 }
 
@@ -378,7 +402,7 @@ static void handle_connected(struct mqttc *m)
 	m->connect_failure_logged = false;
 	m->backoff_s = MQTTC_BACKOFF_MIN_S;
 	if (m->availability_topic)
-		publish_raw(m, m->availability_topic, "online", strlen("online"), 1, true, NULL);
+		publish_raw(m, m->availability_topic, "online", strlen("online"), 1, true, false);
 	for (struct mqttc_sub *s = m->subs; s; s = s->next)
 		subscribe_one(m, s);
 	if (m->on_connected)
@@ -397,6 +421,12 @@ static void handle_connect_failed(struct mqttc *m, const char *why)
 {
 	if (m->stopped)
 		return;
+	if (m->ever_connected) {
+		/* Paho's automatic reconnect reports each failed attempt through
+		 * the same callback and retries by itself; the loss was logged. */
+		log_debug("reconnect to %s failed: %s", m->log_url, why);
+		return;
+	}
 	if (!m->connect_failure_logged) {
 		log_warn("cannot connect to %s: %s; retrying with back-off up to %d s", m->log_url,
 			 why, MQTTC_BACKOFF_MAX_S);
@@ -748,7 +778,7 @@ int mqttc_publish(struct mqttc *m, const char *topic, const void *payload, size_
 {
 	if (!m || !topic || !*topic || (!payload && len) || qos < 0 || qos > 2 || m->stopped)
 		return -1;
-	return publish_raw(m, topic, payload ? payload : "", len, qos, retain, NULL);
+	return publish_raw(m, topic, payload ? payload : "", len, qos, retain, false);
 }
 
 int mqttc_publish_str(struct mqttc *m, const char *topic, const char *text, int qos, bool retain)
@@ -780,30 +810,38 @@ void mqttc_get_stats(const struct mqttc *m, struct mqttc_stats *out)
 	pthread_mutex_unlock(&mm->lock);
 }
 
-/* Wait until mqttc_stop's disconnect completes or the deadline passes. */
-static void wait_disconnect(struct mqttc *m, int timeout_ms)
+/* Wait until *flag (set on Paho's thread) or until deadline_ms (monotonic). */
+static void wait_flag(struct mqttc *m, const bool *flag, int64_t deadline_ms)
 {
+	int64_t left_ms = deadline_ms - loop_mono_ms();
 	struct timespec deadline;
 
+	if (left_ms < 0)
+		left_ms = 0;
 	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	deadline.tv_sec += (time_t)(left_ms / 1000);
+	deadline.tv_nsec += (long)(left_ms % 1000) * 1000000L;
 	if (deadline.tv_nsec >= 1000000000L) {
 		deadline.tv_sec++;
 		deadline.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&m->lock);
-	while (!m->disconnect_done)
+	while (!*flag)
 		if (pthread_cond_timedwait(&m->cond, &m->lock, &deadline) != 0)
 			break;
 	pthread_mutex_unlock(&m->lock);
 }
 
+/*
+ * Loop thread, at shutdown: `offline` (retained, QoS 1) and wait for the
+ * broker's PUBACK, then a normal MQTT 5 DISCONNECT (reason 0, so the broker
+ * drops the will), then destroy the Paho client. Both waits share one
+ * deadline of timeout_ms; the DISCONNECT always gets at least 100 ms.
+ */
 void mqttc_stop(struct mqttc *m, int timeout_ms)
 {
 	MQTTAsync_disconnectOptions dopts = MQTTAsync_disconnectOptions_initializer5;
-	MQTTAsync_token token = 0;
-	int64_t start = loop_mono_ms();
+	int64_t deadline;
 	int rc;
 
 	if (!m || m->stopped)
@@ -811,30 +849,35 @@ void mqttc_stop(struct mqttc *m, int timeout_ms)
 	m->stopped = true;
 	if (timeout_ms < 0)
 		timeout_ms = 0;
+	deadline = loop_mono_ms() + timeout_ms;
 	uv_timer_stop(&m->retry);
-	if (mqttc_is_connected(m) && m->availability_topic &&
-	    publish_raw(m, m->availability_topic, "offline", strlen("offline"), 1, true, &token) ==
-		    0) {
-		rc = MQTTAsync_waitForCompletion(m->client, token, (unsigned long)timeout_ms);
-		if (rc != MQTTASYNC_SUCCESS)
-			log_warn("offline not confirmed by %s: %s", m->log_url,
-				 MQTTAsync_strerror(rc));
+	if (mqttc_is_connected(m) && m->availability_topic) {
+		if (publish_raw(m, m->availability_topic, "offline", strlen("offline"), 1, true,
+				true) == 0) {
+			wait_flag(m, &m->offline_done, deadline);
+			if (!m->offline_done)
+				log_warn("`offline` not confirmed by %s within %d ms", m->log_url,
+					 timeout_ms);
+		}
 	}
-	timeout_ms -= (int)(loop_mono_ms() - start);
-	if (timeout_ms < 100)
-		timeout_ms = 100;
-	dopts.timeout = timeout_ms;
+	dopts.timeout = (int)(deadline - loop_mono_ms());
+	if (dopts.timeout < 100)
+		dopts.timeout = 100;
 	dopts.context = m;
 	dopts.onSuccess5 = on_disconnect_ok;
 	dopts.onFailure5 = on_disconnect_fail;
-	/* Reason 0: a normal disconnect, so the broker discards the will. */
+	log_debug("stop: offline %s after %lld ms", m->offline_done ? "acknowledged" : "not sent",
+		  (long long)(loop_mono_ms() - (deadline - timeout_ms)));
 	rc = MQTTAsync_disconnect(m->client, &dopts);
 	if (rc == MQTTASYNC_SUCCESS)
-		wait_disconnect(m, timeout_ms);
+		wait_flag(m, &m->disconnect_done, loop_mono_ms() + dopts.timeout);
 	pthread_mutex_lock(&m->lock);
 	m->closing = true;
 	m->connected = false;
 	pthread_mutex_unlock(&m->lock);
+	log_debug("stop: disconnect %s after %lld ms",
+		  rc != MQTTASYNC_SUCCESS ? "not needed" : m->disconnect_done ? "done" : "timed out",
+		  (long long)(loop_mono_ms() - (deadline - timeout_ms)));
 	MQTTAsync_destroy(&m->client);
 	log_info("disconnected from %s", m->log_url);
 }

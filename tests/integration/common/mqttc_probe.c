@@ -1,0 +1,127 @@
+/*
+ * iod-mqttc-probe — the smallest service built on iod_common, for the
+ * integration tests: cfg -> log -> loop -> mqttc, wired like a real main.c.
+ *
+ * It subscribes to IOD_PROBE_FILTER (default probe/in/#) and answers every
+ * message on probe/out with a JSON description of what it received (topic,
+ * retained flag, qos, length, payload and the client's counters). After each
+ * (re)connect it publishes {"connects":n} on iod/<site>/probe/connected.
+ */
+#include "cfg.h"
+#include "log.h"
+#include "loop.h"
+#include "mqttc.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static const struct cfg_option probe_opts[] = {
+	{"IOD_PROBE_FILTER", CFG_STRING, "probe/in/#", "subscription filter", 0, 0, 0},
+	{"IOD_PROBE_SESSION_EXPIRY", CFG_INT, "0", "MQTT session expiry in seconds", 0, 86400, 0},
+	{"IOD_PROBE_MAX_PAYLOAD", CFG_INT, "16384", "largest payload taken", 1, 1 << 24, 0},
+	{"IOD_PROBE_NO_LOCAL", CFG_BOOL, "0", "do not receive our own publishes", 0, 0, 0},
+};
+
+struct probe {
+	struct mqttc *mqtt;
+	char connected_topic[128];
+};
+
+static void on_message(void *arg, const struct mqttc_message *msg)
+{
+	struct probe *p = arg;
+	struct mqttc_stats st;
+	cJSON *o = cJSON_CreateObject();
+	char *text;
+
+	mqttc_get_stats(p->mqtt, &st);
+	cJSON_AddStringToObject(o, "topic", msg->topic);
+	cJSON_AddBoolToObject(o, "retained", msg->retained);
+	cJSON_AddNumberToObject(o, "qos", msg->qos);
+	cJSON_AddNumberToObject(o, "len", (double)msg->len);
+	cJSON_AddStringToObject(o, "payload", msg->len < 256 ? (const char *)msg->payload : "");
+	cJSON_AddNumberToObject(o, "in", (double)st.messages_in);
+	cJSON_AddNumberToObject(o, "oversize", (double)st.messages_oversize);
+	cJSON_AddNumberToObject(o, "dropped", (double)st.messages_dropped);
+	text = cJSON_PrintUnformatted(o);
+	if (text)
+		mqttc_publish_str(p->mqtt, "probe/out", text, 1, false);
+	free(text);
+	cJSON_Delete(o);
+}
+
+static void on_connected(void *arg)
+{
+	struct probe *p = arg;
+	struct mqttc_stats st;
+	char text[64];
+
+	mqttc_get_stats(p->mqtt, &st);
+	snprintf(text, sizeof(text), "{\"connects\":%llu}", (unsigned long long)st.connects);
+	mqttc_publish_str(p->mqtt, p->connected_topic, text, 1, false);
+}
+
+static void on_stop(void *arg)
+{
+	struct probe *p = arg;
+
+	mqttc_stop(p->mqtt, 3000);
+	mqttc_free(p->mqtt);
+	p->mqtt = NULL;
+	loop_signals_close();
+}
+
+int main(int argc, char **argv)
+{
+	struct probe probe = {0};
+	struct mqttc_options mo = {0};
+	char client_id[128], avail[128];
+	enum log_level level = LOG_LEVEL_INFO;
+	uv_loop_t loop;
+	struct cfg *cfg;
+	int code = 2;
+
+	cfg = cfg_load("probe", "iod-mqttc-probe", probe_opts,
+		       sizeof(probe_opts) / sizeof(probe_opts[0]), argc, argv, &code);
+	if (!cfg)
+		return code;
+	log_parse_level(cfg_str(cfg, "IOD_LOG_LEVEL"), &level);
+	log_init("probe", level);
+	snprintf(client_id, sizeof(client_id), "iod-probe-%s", cfg_str(cfg, "IOD_SITE"));
+	snprintf(avail, sizeof(avail), "iod/%s/probe/availability", cfg_str(cfg, "IOD_SITE"));
+	snprintf(probe.connected_topic, sizeof(probe.connected_topic), "iod/%s/probe/connected",
+		 cfg_str(cfg, "IOD_SITE"));
+
+	if (uv_loop_init(&loop) < 0)
+		goto out_cfg;
+	if (loop_signals_init(&loop, on_stop, &probe) < 0)
+		goto out_loop;
+	mo.client_id = client_id;
+	mo.availability_topic = avail;
+	mo.session_expiry_s = (int)cfg_int(cfg, "IOD_PROBE_SESSION_EXPIRY");
+	mo.max_payload = (size_t)cfg_int(cfg, "IOD_PROBE_MAX_PAYLOAD");
+	mo.on_message = on_message;
+	mo.on_connected = on_connected;
+	mo.arg = &probe;
+	probe.mqtt = mqttc_new(&loop, cfg, &mo);
+	if (!probe.mqtt)
+		goto out_loop;
+	if (mqttc_subscribe(probe.mqtt, cfg_str(cfg, "IOD_PROBE_FILTER"), 1,
+			    cfg_bool(cfg, "IOD_PROBE_NO_LOCAL")) < 0 ||
+	    mqttc_start(probe.mqtt) < 0)
+		goto out_mqtt;
+	uv_run(&loop, UV_RUN_DEFAULT);
+	code = 0;
+out_mqtt:
+	if (probe.mqtt) {
+		mqttc_stop(probe.mqtt, 1000);
+		mqttc_free(probe.mqtt);
+	}
+out_loop:
+	loop_signals_close();
+	loop_close_all(&loop);
+out_cfg:
+	cfg_free(cfg);
+	return code;
+}

@@ -1,0 +1,348 @@
+/*
+ * mqttc against a real mosquitto: availability (online, offline on stop, the
+ * will on SIGKILL), retain-as-published on live messages, reconnect and
+ * resubscribe after a broker restart, the initial-connect retry, the
+ * persistent session, oversize payloads, user/password.
+ *
+ * The client under test runs in iod-mqttc-probe (a service-shaped program
+ * in this directory) so signals and exits are the real thing.
+ */
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define WAIT_MS 10000
+#define AVAIL "iod/home/probe/availability"
+#define CONNECTED "iod/home/probe/connected"
+
+static struct harness_broker broker;
+
+static void broker_up(void)
+{
+	cr_assert_eq(harness_broker_start(&broker, NULL), 0, "mosquitto did not start");
+}
+
+static void broker_down(void)
+{
+	harness_broker_destroy(&broker);
+}
+
+/* Spawn the probe against the broker; extra env entries (NULL-terminated). */
+static pid_t probe_start(const char *const extra[])
+{
+	char url[96];
+	const char *env[16];
+	size_t n = 0;
+	pid_t pid;
+
+	snprintf(url, sizeof(url), "IOD_MQTT_URL=%s", broker.url);
+	env[n++] = url;
+	env[n++] = "IOD_LOG_LEVEL=debug";
+	for (size_t i = 0; extra && extra[i] && n < 15; i++)
+		env[n++] = extra[i];
+	env[n] = NULL;
+	pid = harness_spawn("iod-mqttc-probe", NULL, env);
+	cr_assert_gt(pid, 0, "cannot spawn iod-mqttc-probe");
+	return pid;
+}
+
+static struct tclient *observer(const char *id)
+{
+	struct tclient *c = tclient_new(broker.url, id);
+
+	cr_assert_not_null(c, "test client cannot connect to %s", broker.url);
+	return c;
+}
+
+static void expect_payload(struct tclient *c, const char *topic, const char *payload)
+{
+	struct tmsg *m = tclient_expect_with(c, topic, payload, WAIT_MS);
+
+	cr_assert_not_null(m, "no '%s' on %s", payload, topic);
+	cr_assert_str_eq(m->payload, payload);
+	tmsg_free(m);
+}
+
+/* The retained value a fresh subscriber gets for topic. */
+static void expect_retained(const char *topic, const char *payload)
+{
+	struct tclient *c = observer("iod-test-fresh");
+	struct tmsg *m;
+
+	cr_assert_eq(tclient_subscribe(c, topic, 1), 0);
+	m = tclient_expect(c, topic, WAIT_MS);
+	cr_assert_not_null(m, "nothing retained on %s", topic);
+	cr_assert(m->retained, "%s: not retained", topic);
+	cr_assert_str_eq(m->payload, payload, "%s", topic);
+	tmsg_free(m);
+	tclient_free(c);
+}
+
+/* Start the probe and wait until it has subscribed (its connected marker
+ * is published after the subscriptions are sent). */
+static pid_t probe_ready(struct tclient *obs, const char *const extra[], const char *marker)
+{
+	pid_t pid;
+
+	cr_assert_eq(tclient_subscribe(obs, CONNECTED, 1), 0);
+	pid = probe_start(extra);
+	expect_payload(obs, CONNECTED, marker);
+	return pid;
+}
+
+Test(mqttc, connect_publishes_retained_online, .init = broker_up, .fini = broker_down,
+     .timeout = 60)
+{
+	struct tclient *obs = observer("iod-test-obs");
+	pid_t pid;
+
+	cr_assert_eq(tclient_subscribe(obs, AVAIL, 1), 0);
+	pid = probe_start(NULL);
+	expect_payload(obs, AVAIL, "online");
+	expect_retained(AVAIL, "online");
+	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
+	tclient_free(obs);
+}
+
+Test(mqttc, stop_publishes_offline_and_exits_0, .init = broker_up, .fini = broker_down,
+     .timeout = 60)
+{
+	struct tclient *obs = observer("iod-test-obs");
+	pid_t pid = probe_ready(obs, NULL, "{\"connects\":1}");
+
+	cr_assert_eq(tclient_subscribe(obs, AVAIL, 1), 0);
+	expect_payload(obs, AVAIL, "online");
+	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0, "exit code after SIGTERM");
+	expect_payload(obs, AVAIL, "offline");
+	expect_retained(AVAIL, "offline");
+	tclient_free(obs);
+}
+
+Test(mqttc, sigint_also_stops_cleanly, .init = broker_up, .fini = broker_down, .timeout = 60)
+{
+	struct tclient *obs = observer("iod-test-obs");
+	pid_t pid = probe_ready(obs, NULL, "{\"connects\":1}");
+
+	cr_assert_eq(harness_stop(pid, SIGINT, 10000), 0);
+	expect_retained(AVAIL, "offline");
+	tclient_free(obs);
+}
+
+Test(mqttc, will_says_offline_on_sigkill, .init = broker_up, .fini = broker_down, .timeout = 60)
+{
+	struct tclient *obs = observer("iod-test-obs");
+	pid_t pid = probe_ready(obs, NULL, "{\"connects\":1}");
+
+	cr_assert_eq(tclient_subscribe(obs, AVAIL, 1), 0);
+	expect_payload(obs, AVAIL, "online");
+	cr_assert_eq(harness_stop(pid, SIGKILL, 10000), 128 + SIGKILL);
+	expect_payload(obs, AVAIL, "offline");
+	expect_retained(AVAIL, "offline");
+	tclient_free(obs);
+}
+
+Test(mqttc, live_retained_publish_keeps_retained_flag, .init = broker_up, .fini = broker_down,
+     .timeout = 60)
+{
+	struct tclient *obs = observer("iod-test-obs");
+	pid_t pid = probe_ready(obs, NULL, "{\"connects\":1}");
+	struct tmsg *m;
+
+	cr_assert_eq(tclient_subscribe(obs, "probe/out", 1), 0);
+	/* A live retained publish: without retain-as-published the broker would
+	 * clear the flag on the way to a subscriber that is already there. */
+	cr_assert_eq(tclient_publish_str(obs, "probe/in/cmd", "feed", 1, true), 0);
+	m = tclient_expect_with(obs, "probe/out", "\"topic\":\"probe/in/cmd\"", WAIT_MS);
+	cr_assert_not_null(m, "the probe did not receive the retained publish");
+	cr_assert_not_null(strstr(m->payload, "\"retained\":true"), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"payload\":\"feed\""), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"qos\":1"), "%s", m->payload);
+	tmsg_free(m);
+
+	cr_assert_eq(tclient_publish_str(obs, "probe/in/live", "home", 1, false), 0);
+	m = tclient_expect_with(obs, "probe/out", "\"topic\":\"probe/in/live\"", WAIT_MS);
+	cr_assert_not_null(m);
+	cr_assert_not_null(strstr(m->payload, "\"retained\":false"), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"payload\":\"home\""), "%s", m->payload);
+	tmsg_free(m);
+
+	/* Clear the retained message again (empty retained payload). */
+	cr_assert_eq(tclient_publish(obs, "probe/in/cmd", "", 0, 1, true), 0);
+	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
+	tclient_free(obs);
+}
+
+Test(mqttc, retained_before_connect_arrives_retained, .init = broker_up, .fini = broker_down,
+     .timeout = 60)
+{
+	struct tclient *obs = observer("iod-test-obs");
+	struct tmsg *m;
+	pid_t pid;
+
+	cr_assert_eq(tclient_subscribe(obs, "probe/out", 1), 0);
+	cr_assert_eq(tclient_publish_str(obs, "probe/in/state", "{\"v\":1}", 1, true), 0);
+	pid = probe_ready(obs, NULL, "{\"connects\":1}");
+	m = tclient_expect_with(obs, "probe/out", "\"topic\":\"probe/in/state\"", WAIT_MS);
+	cr_assert_not_null(m);
+	cr_assert_not_null(strstr(m->payload, "\"retained\":true"), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"len\":7"), "%s", m->payload);
+	tmsg_free(m);
+	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
+	tclient_free(obs);
+}
+
+Test(mqttc, broker_restart_reconnects_and_resubscribes, .init = broker_up, .fini = broker_down,
+     .timeout = 120)
+{
+	struct tclient *obs = observer("iod-test-obs");
+	pid_t pid = probe_ready(obs, NULL, "{\"connects\":1}");
+	struct tmsg *m;
+
+	/* Leave a stale value behind so a fresh "online" after the restart can
+	 * only come from the probe. */
+	cr_assert_eq(tclient_publish_str(obs, AVAIL, "stale", 1, true), 0);
+	tclient_free(obs);
+	cr_assert_eq(harness_broker_restart(&broker), 0);
+
+	obs = observer("iod-test-obs2");
+	cr_assert_eq(tclient_subscribe(obs, CONNECTED, 1), 0);
+	expect_payload(obs, CONNECTED, "{\"connects\":2}");
+	expect_retained(AVAIL, "online");
+
+	cr_assert_eq(tclient_subscribe(obs, "probe/out", 1), 0);
+	cr_assert_eq(tclient_publish_str(obs, "probe/in/after", "x", 1, false), 0);
+	m = tclient_expect_with(obs, "probe/out", "\"topic\":\"probe/in/after\"", WAIT_MS);
+	cr_assert_not_null(m, "no answer after the restart: not resubscribed");
+	tmsg_free(m);
+
+	cr_assert(harness_alive(pid));
+	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
+	expect_retained(AVAIL, "offline");
+	tclient_free(obs);
+}
+
+Test(mqttc, initial_connect_is_retried, .init = broker_up, .fini = broker_down, .timeout = 120)
+{
+	struct tclient *obs;
+	pid_t pid;
+
+	harness_broker_stop(&broker);
+	pid = probe_start(NULL);
+	/* Let the probe fail at least once (its first retry is 1 s later). */
+	usleep(1500 * 1000);
+	cr_assert(harness_alive(pid), "the probe gave up without a broker");
+	cr_assert_eq(harness_broker_restart(&broker), 0);
+	obs = observer("iod-test-obs");
+	cr_assert_eq(tclient_subscribe(obs, CONNECTED, 1), 0);
+	expect_payload(obs, CONNECTED, "{\"connects\":1}");
+	expect_retained(AVAIL, "online");
+	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
+	tclient_free(obs);
+}
+
+Test(mqttc, stop_while_broker_down_exits_0, .init = broker_up, .fini = broker_down,
+     .timeout = 60)
+{
+	pid_t pid;
+
+	harness_broker_stop(&broker);
+	pid = probe_start(NULL);
+	usleep(300 * 1000);
+	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
+}
+
+Test(mqttc, session_expiry_keeps_qos1_messages, .init = broker_up, .fini = broker_down,
+     .timeout = 60)
+{
+	const char *env[] = {"IOD_PROBE_SESSION_EXPIRY=300", NULL};
+	struct tclient *obs = observer("iod-test-obs");
+	struct tmsg *m;
+	pid_t pid = probe_ready(obs, env, "{\"connects\":1}");
+
+	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
+	/* Sent while the probe is away: the broker keeps it for the session. */
+	cr_assert_eq(tclient_publish_str(obs, "probe/in/queued", "while-away", 1, false), 0);
+	cr_assert_eq(tclient_subscribe(obs, "probe/out", 1), 0);
+	pid = probe_start(env);
+	m = tclient_expect_with(obs, "probe/out", "\"payload\":\"while-away\"", WAIT_MS);
+	cr_assert_not_null(m, "the queued QoS 1 message was lost");
+	tmsg_free(m);
+	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
+	tclient_free(obs);
+}
+
+Test(mqttc, clean_session_drops_messages_while_away, .init = broker_up, .fini = broker_down,
+     .timeout = 60)
+{
+	struct tclient *obs = observer("iod-test-obs");
+	struct tmsg *m;
+	pid_t pid = probe_ready(obs, NULL, "{\"connects\":1}");
+
+	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
+	cr_assert_eq(tclient_publish_str(obs, "probe/in/queued", "while-away", 1, false), 0);
+	cr_assert_eq(tclient_subscribe(obs, "probe/out", 1), 0);
+	pid = probe_ready(obs, NULL, "{\"connects\":1}");
+	cr_assert_eq(tclient_publish_str(obs, "probe/in/now", "now", 1, false), 0);
+	/* The first answer is for the message sent now, not the old one. */
+	m = tclient_expect(obs, "probe/out", WAIT_MS);
+	cr_assert_not_null(m);
+	cr_assert_not_null(strstr(m->payload, "\"payload\":\"now\""), "%s", m->payload);
+	tmsg_free(m);
+	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
+	tclient_free(obs);
+}
+
+Test(mqttc, oversize_payload_dropped_and_counted, .init = broker_up, .fini = broker_down,
+     .timeout = 60)
+{
+	const char *env[] = {"IOD_PROBE_MAX_PAYLOAD=100", NULL};
+	struct tclient *obs = observer("iod-test-obs");
+	char big[101];
+	struct tmsg *m;
+	pid_t pid = probe_ready(obs, env, "{\"connects\":1}");
+
+	memset(big, 'b', sizeof(big));
+	cr_assert_eq(tclient_subscribe(obs, "probe/out", 1), 0);
+	cr_assert_eq(tclient_publish(obs, "probe/in/big", big, sizeof(big), 1, false), 0);
+	cr_assert_eq(tclient_publish(obs, "probe/in/fits", big, 100, 1, false), 0);
+	m = tclient_expect(obs, "probe/out", WAIT_MS);
+	cr_assert_not_null(m);
+	cr_assert_not_null(strstr(m->payload, "\"topic\":\"probe/in/fits\""), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"len\":100"), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"oversize\":1"), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"in\":2"), "%s", m->payload);
+	tmsg_free(m);
+	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
+	tclient_free(obs);
+}
+
+Test(mqttc, no_local_subscription, .init = broker_up, .fini = broker_down, .timeout = 60)
+{
+	/* The probe answers on probe/out; subscribed to it with no_local it must
+	 * not hear its own answers, yet still hear others on that topic. */
+	const char *env[] = {"IOD_PROBE_FILTER=probe/#", "IOD_PROBE_NO_LOCAL=1", NULL};
+	struct tclient *obs = observer("iod-test-obs");
+	struct tmsg *m;
+	pid_t pid = probe_ready(obs, env, "{\"connects\":1}");
+
+	cr_assert_eq(tclient_subscribe(obs, "probe/out", 1), 0);
+	cr_assert_eq(tclient_publish_str(obs, "probe/in/one", "1", 1, false), 0);
+	m = tclient_expect_with(obs, "probe/out", "\"topic\":\"probe/in/one\"", WAIT_MS);
+	cr_assert_not_null(m);
+	tmsg_free(m);
+	cr_assert_eq(tclient_publish_str(obs, "probe/in/two", "2", 1, false), 0);
+	m = tclient_expect(obs, "probe/out", WAIT_MS);
+	cr_assert_not_null(m);
+	/* Had the probe heard its own answer, it would have answered that
+	 * first (topic probe/out) before probe/in/two. */
+	cr_assert_not_null(strstr(m->payload, "\"topic\":\"probe/in/two\""), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"in\":2"), "%s", m->payload);
+	tmsg_free(m);
+	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
+	tclient_free(obs);
+}
