@@ -44,8 +44,7 @@ bool proto__bare_word(const char *s, size_t n, char *word, size_t cap)
 	}
 	memcpy(word, s, n);
 	word[n] = '\0';
-	return strcmp(word, "true") != 0 && strcmp(word, "false") != 0 &&
-	       strcmp(word, "null") != 0;
+	return strcmp(word, "true") != 0 && strcmp(word, "false") != 0 && strcmp(word, "null") != 0;
 }
 
 int proto__action_member(const cJSON *obj, enum proto_action *out, const char **reason)
@@ -328,7 +327,8 @@ char *proto_feeder_log_encode(const struct proto_dose *doses, size_t n)
 			goto fail;
 		if (!cJSON_AddItemToArray(arr, item))
 			goto fail_item;
-		if (!cJSON_AddStringToObject(item, "id", d->id) || !pj_add_int(item, "ts", d->ts_ms) ||
+		if (!cJSON_AddStringToObject(item, "id", d->id) ||
+		    !pj_add_int(item, "ts", d->ts_ms) ||
 		    !cJSON_AddStringToObject(item, "by", d->by) ||
 		    !cJSON_AddStringToObject(item, "source", source_names[d->source]))
 			goto fail;

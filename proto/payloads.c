@@ -61,7 +61,8 @@ char *proto_alert_encode(const struct proto_alert *a)
 	return pj_finish(obj);
 }
 
-int proto_alert_decode(const void *payload, size_t len, struct proto_alert *out, const char **reason)
+int proto_alert_decode(const void *payload, size_t len, struct proto_alert *out,
+		       const char **reason)
 {
 	const char *dummy;
 	char level[16];
@@ -84,7 +85,8 @@ int proto_alert_decode(const void *payload, size_t len, struct proto_alert *out,
 		*reason = F_LEVEL.bad;
 		goto out;
 	}
-	if (pj_string(root, &F_CODE, true, out->code, sizeof(out->code), nonempty_word, reason) < 0 ||
+	if (pj_string(root, &F_CODE, true, out->code, sizeof(out->code), nonempty_word, reason) <
+		0 ||
 	    pj_string(root, &F_MESSAGE, true, out->message, sizeof(out->message), proto__text_valid,
 		      reason) < 0 ||
 	    pj_ms(root, &F_TS, true, false, &out->ts_ms, reason) < 0)
@@ -153,7 +155,8 @@ char *proto_motion_encode(const struct proto_motion *m)
 	return pj_finish(obj);
 }
 
-int proto_motion_decode(const void *payload, size_t len, struct proto_motion *out, const char **reason)
+int proto_motion_decode(const void *payload, size_t len, struct proto_motion *out,
+			const char **reason)
 {
 	const char *dummy;
 	cJSON *root;

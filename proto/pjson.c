@@ -139,8 +139,7 @@ cJSON *pj_parse_object(const void *payload, size_t len, const char **reason)
 	return root;
 }
 
-int pj_member(const cJSON *obj, const struct pj_field *f, const cJSON **item,
-	      const char **reason)
+int pj_member(const cJSON *obj, const struct pj_field *f, const cJSON **item, const char **reason)
 {
 	const cJSON *found = NULL;
 
@@ -190,8 +189,8 @@ int pj_string(const cJSON *obj, const struct pj_field *f, bool required, char *d
 	return 1;
 }
 
-int pj_ms(const cJSON *obj, const struct pj_field *f, bool required, bool allow_null,
-	  int64_t *out, const char **reason)
+int pj_ms(const cJSON *obj, const struct pj_field *f, bool required, bool allow_null, int64_t *out,
+	  const char **reason)
 {
 	const cJSON *item;
 	int rc = pj_member(obj, f, &item, reason);

@@ -24,7 +24,10 @@ struct pj_field {
 	const char *bad;     /* "bad_<name>": wrong type or value */
 	const char *dup;     /* "duplicate_<name>" */
 };
-#define PJ_FIELD(n) {n, "missing_" n, "bad_" n, "duplicate_" n}
+#define PJ_FIELD(n)                                                                                \
+	{                                                                                          \
+		n, "missing_" n, "bad_" n, "duplicate_" n                                          \
+	}
 
 /* Size and encoding checks shared by every decoder: "empty_payload",
  * "too_large" (over max bytes), "bad_encoding" (NUL byte, invalid UTF-8,
@@ -38,8 +41,7 @@ cJSON *pj_parse_object(const void *payload, size_t len, const char **reason);
 
 /* Find member f->name. Returns 1 and *item when present once, 0 when absent,
  * -1 with *reason = f->dup when present more than once. */
-int pj_member(const cJSON *obj, const struct pj_field *f, const cJSON **item,
-	      const char **reason);
+int pj_member(const cJSON *obj, const struct pj_field *f, const cJSON **item, const char **reason);
 
 /* A string member copied into dst (cap bytes incl. NUL). Longer than cap-1
  * or failing valid() (when non-NULL) -> f->bad. Returns 1 present, 0 absent
@@ -49,8 +51,8 @@ int pj_string(const cJSON *obj, const struct pj_field *f, bool required, char *d
 
 /* A millisecond timestamp: an integral number 0..PJ_INT_MAX. allow_null maps
  * JSON null to 0. Same return convention as pj_string. */
-int pj_ms(const cJSON *obj, const struct pj_field *f, bool required, bool allow_null,
-	  int64_t *out, const char **reason);
+int pj_ms(const cJSON *obj, const struct pj_field *f, bool required, bool allow_null, int64_t *out,
+	  const char **reason);
 
 /* A finite number within [lo, hi]. Same return convention as pj_string. */
 int pj_number(const cJSON *obj, const struct pj_field *f, bool required, double lo, double hi,

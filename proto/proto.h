@@ -35,13 +35,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_MAX_PAYLOAD (16 * 1024) /* every JSON payload; camera frames aside */
-#define PROTO_ID_MAX 64
-#define PROTO_BY_MAX 64
-#define PROTO_SITE_MAX 64
-#define PROTO_TOPIC_MAX 256
-#define PROTO_LOG_MAX 50              /* doses in feeder/log */
-#define PROTO_WS_MAX_MSG 4096         /* browser -> bridge message; over it: close 1009 */
+#define PROTO_MAX_PAYLOAD    (16 * 1024) /* every JSON payload; camera frames aside */
+#define PROTO_ID_MAX	     64
+#define PROTO_BY_MAX	     64
+#define PROTO_SITE_MAX	     64
+#define PROTO_TOPIC_MAX	     256
+#define PROTO_LOG_MAX	     50	  /* doses in feeder/log */
+#define PROTO_WS_MAX_MSG     4096 /* browser -> bridge message; over it: close 1009 */
 #define PROTO_WS_SUBPROTOCOL "iod.v1"
 
 /* ---- topics ---------------------------------------------------------- */
@@ -67,45 +67,46 @@ int proto_topic_split(const char *topic, struct proto_topic_parts *out);
 
 /* ---- availability and info (every service) ---------------------------- */
 
-#define PROTO_ONLINE "online"
+#define PROTO_ONLINE  "online"
 #define PROTO_OFFLINE "offline"
 
 struct proto_info {
 	const char *version;
 	int64_t since_ms;
-	const char *backend;  /* "sim", "pwm:0:0", ... */
+	const char *backend; /* "sim", "pwm:0:0", ... */
 };
 char *proto_info_encode(const struct proto_info *info);
 
 /* ---- feeder ------------------------------------------------------------ */
 
 enum proto_action { PROTO_ACTION_FEED, PROTO_ACTION_HOME, PROTO_ACTION_CALL };
-const char *proto_action_name(enum proto_action a);        /* "feed" */
+const char *proto_action_name(enum proto_action a);		  /* "feed" */
 int proto_action_parse(const char *text, enum proto_action *out); /* 0 or -1 */
 
 /* Reasons a command is refused; the strings go on the wire verbatim. */
-#define PROTO_REASON_BAD_JSON "bad_json"
-#define PROTO_REASON_TOO_LARGE "too_large"
-#define PROTO_REASON_RETAINED "retained"
-#define PROTO_REASON_EXPIRED "expired"
-#define PROTO_REASON_TOO_SOON "too_soon"
-#define PROTO_REASON_DAILY_LIMIT "daily_limit"
-#define PROTO_REASON_JOURNAL "journal_unavailable"
-#define PROTO_REASON_BUSY "busy"
-#define PROTO_REASON_EMPTY "empty_payload"
-#define PROTO_REASON_BAD_ENCODING "bad_encoding"
-#define PROTO_REASON_NOT_OBJECT "not_object"
-#define PROTO_REASON_UNKNOWN_ACTION "unknown_action"
-#define PROTO_REASON_NOT_AUTHORIZED "not_authorized"         /* websocket: no operator session */
+#define PROTO_REASON_BAD_JSON		"bad_json"
+#define PROTO_REASON_TOO_LARGE		"too_large"
+#define PROTO_REASON_RETAINED		"retained"
+#define PROTO_REASON_EXPIRED		"expired"
+#define PROTO_REASON_TOO_SOON		"too_soon"
+#define PROTO_REASON_DAILY_LIMIT	"daily_limit"
+#define PROTO_REASON_JOURNAL		"journal_unavailable"
+#define PROTO_REASON_BUSY		"busy"
+#define PROTO_REASON_CLOCK_SKEW		"clock_skew" /* ts too far in the future */
+#define PROTO_REASON_EMPTY		"empty_payload"
+#define PROTO_REASON_BAD_ENCODING	"bad_encoding"
+#define PROTO_REASON_NOT_OBJECT		"not_object"
+#define PROTO_REASON_UNKNOWN_ACTION	"unknown_action"
+#define PROTO_REASON_NOT_AUTHORIZED	"not_authorized"     /* websocket: no operator session */
 #define PROTO_REASON_BROKER_UNAVAILABLE "broker_unavailable" /* websocket: MQTT down */
 
 struct proto_feeder_cmd {
 	enum proto_action action;
-	char id[PROTO_ID_MAX + 1];   /* "" when the command had none (bare word) */
-	char by[PROTO_BY_MAX + 1];   /* "" when absent */
-	int64_t ts_ms;               /* 0 when absent */
+	char id[PROTO_ID_MAX + 1]; /* "" when the command had none (bare word) */
+	char by[PROTO_BY_MAX + 1]; /* "" when absent */
+	int64_t ts_ms;		   /* 0 when absent */
 	bool has_ts;
-	bool has_action;             /* decode: action was understood (also on failure) */
+	bool has_action; /* decode: action was understood (also on failure) */
 };
 /* Accepts the bare words "feed", "home", "call" (surrounding whitespace
  * allowed; case matters) or the JSON object. Unknown members are ignored.
@@ -116,22 +117,28 @@ struct proto_feeder_cmd {
  * 0..2^53-1 (bad_ts otherwise); `by` must pass proto_by_valid (bad_by). */
 int proto_feeder_cmd_decode(const void *payload, size_t len, struct proto_feeder_cmd *out,
 			    const char **reason);
-char *proto_feeder_cmd_encode(const struct proto_feeder_cmd *cmd); /* omits empty id/by, absent ts */
+char *
+proto_feeder_cmd_encode(const struct proto_feeder_cmd *cmd); /* omits empty id/by, absent ts */
 /* 1-64 of [A-Za-z0-9._:-]. */
 bool proto_id_valid(const char *id);
 /* At most 64 bytes of valid UTF-8 with no control characters; "" is valid
  * (means absent). */
 bool proto_by_valid(const char *by);
 
-enum proto_result { PROTO_RESULT_OK, PROTO_RESULT_REJECTED, PROTO_RESULT_DUPLICATE, PROTO_RESULT_FAILED };
+enum proto_result {
+	PROTO_RESULT_OK,
+	PROTO_RESULT_REJECTED,
+	PROTO_RESULT_DUPLICATE,
+	PROTO_RESULT_FAILED
+};
 const char *proto_result_name(enum proto_result r);
 int proto_result_parse(const char *text, enum proto_result *out);
 
 struct proto_feeder_event {
 	char id[PROTO_ID_MAX + 1];
-	char action[16];             /* action name; may be "" or "unknown" when undecodable */
+	char action[16]; /* action name; may be "" or "unknown" when undecodable */
 	enum proto_result result;
-	char reason[128];            /* "" when none; omitted from JSON when empty */
+	char reason[128]; /* "" when none; omitted from JSON when empty */
 	int64_t ts_ms;
 };
 char *proto_feeder_event_encode(const struct proto_feeder_event *ev);
@@ -142,9 +149,9 @@ enum proto_position { PROTO_POSITION_HOME, PROTO_POSITION_OPEN };
 
 struct proto_feeder_state {
 	enum proto_position position;
-	int64_t last_dose_ms;        /* 0 -> null */
+	int64_t last_dose_ms; /* 0 -> null */
 	int64_t next_allowed_ms;
-	int64_t next_scheduled_ms;   /* 0 -> null */
+	int64_t next_scheduled_ms; /* 0 -> null */
 	int doses_today;
 };
 char *proto_feeder_state_encode(const struct proto_feeder_state *st);
@@ -171,21 +178,22 @@ enum proto_level { PROTO_LEVEL_INFO, PROTO_LEVEL_WARNING, PROTO_LEVEL_CRITICAL }
 const char *proto_level_name(enum proto_level l);
 int proto_level_parse(const char *text, enum proto_level *out); /* 0 or -1 */
 
-#define PROTO_ALERT_MISSED_DOSE "missed_dose"
+#define PROTO_ALERT_MISSED_DOSE	   "missed_dose"
 #define PROTO_ALERT_UNCERTAIN_DOSE "uncertain_dose"
-#define PROTO_ALERT_JOURNAL "journal_unavailable"
-#define PROTO_ALERT_SENSOR_LOST "sensor_lost"
-#define PROTO_ALERT_CAMERA_LOST "camera_lost"
+#define PROTO_ALERT_JOURNAL	   "journal_unavailable"
+#define PROTO_ALERT_SENSOR_LOST	   "sensor_lost"
+#define PROTO_ALERT_CAMERA_LOST	   "camera_lost"
 
 struct proto_alert {
-	char source[32];             /* "feeder" */
+	char source[32]; /* "feeder" */
 	enum proto_level level;
 	char code[48];
 	char message[256];
 	int64_t ts_ms;
 };
 char *proto_alert_encode(const struct proto_alert *a);
-int proto_alert_decode(const void *payload, size_t len, struct proto_alert *out, const char **reason);
+int proto_alert_decode(const void *payload, size_t len, struct proto_alert *out,
+		       const char **reason);
 
 /* ---- sensors ------------------------------------------------------------ */
 
@@ -207,16 +215,18 @@ struct proto_reading {
 	int64_t ts_ms;
 };
 char *proto_reading_encode(const struct proto_reading *r);
-int proto_reading_decode(const void *payload, size_t len, struct proto_reading *out, const char **reason);
+int proto_reading_decode(const void *payload, size_t len, struct proto_reading *out,
+			 const char **reason);
 
 /* ---- camera -------------------------------------------------------------- */
 
 struct proto_motion {
-	double score;                /* 0..1 */
+	double score; /* 0..1 */
 	int64_t ts_ms;
 };
 char *proto_motion_encode(const struct proto_motion *m);
-int proto_motion_decode(const void *payload, size_t len, struct proto_motion *out, const char **reason);
+int proto_motion_decode(const void *payload, size_t len, struct proto_motion *out,
+			const char **reason);
 
 /* camera/cmd: the bare word "snapshot" or {"action":"snapshot"}. */
 int proto_camera_cmd_decode(const void *payload, size_t len, const char **reason);
@@ -232,7 +242,8 @@ struct proto_ws_cmd {
 /* Checks type, id, action in that order; on failure out->id holds the id
  * when it was valid (for the error frame). {"type":"ping"} is bad_type here:
  * use proto_ws_msg_decode to accept both. Limit: PROTO_WS_MAX_MSG. */
-int proto_ws_cmd_decode(const void *payload, size_t len, struct proto_ws_cmd *out, const char **reason);
+int proto_ws_cmd_decode(const void *payload, size_t len, struct proto_ws_cmd *out,
+			const char **reason);
 
 enum proto_ws_type { PROTO_WS_CMD, PROTO_WS_PING };
 /* Any browser -> bridge message: "cmd" (cmd filled) or "ping". Reasons as
@@ -244,9 +255,9 @@ char *proto_ws_error_encode(const char *id, const char *reason);
 /* Bridge -> browser, the other frames (same ownership rules as every
  * encoder). {"type":"hello","site","operator","version","ts"}: */
 char *proto_ws_hello_encode(const char *site, bool is_operator, const char *version, int64_t ts_ms);
-char *proto_ws_ack_encode(const char *id);       /* {"type":"ack","id"} */
-char *proto_ws_pong_encode(int64_t ts_ms);       /* {"type":"pong","ts"} */
-char *proto_ws_ready_encode(void);               /* {"type":"ready"} */
+char *proto_ws_ack_encode(const char *id); /* {"type":"ack","id"} */
+char *proto_ws_pong_encode(int64_t ts_ms); /* {"type":"pong","ts"} */
+char *proto_ws_ready_encode(void);	   /* {"type":"ready"} */
 /* {"topic","payload","ts"}: payload embedded as-is when it is one JSON value
  * in valid UTF-8 (surrounding whitespace dropped), else as a JSON string
  * (NUL bytes and invalid UTF-8 replaced by U+FFFD, so the text frame is

@@ -55,7 +55,8 @@ out:
 	return rc;
 }
 
-int proto_ws_cmd_decode(const void *payload, size_t len, struct proto_ws_cmd *out, const char **reason)
+int proto_ws_cmd_decode(const void *payload, size_t len, struct proto_ws_cmd *out,
+			const char **reason)
 {
 	const char *dummy;
 	enum proto_ws_type type = PROTO_WS_CMD;
@@ -108,7 +109,8 @@ char *proto_ws_ack_encode(const char *id)
 
 	if (id == NULL || (obj = cJSON_CreateObject()) == NULL)
 		return NULL;
-	if (!cJSON_AddStringToObject(obj, "type", "ack") || !cJSON_AddStringToObject(obj, "id", id)) {
+	if (!cJSON_AddStringToObject(obj, "type", "ack") ||
+	    !cJSON_AddStringToObject(obj, "id", id)) {
 		cJSON_Delete(obj);
 		return NULL;
 	}
@@ -196,7 +198,8 @@ char *proto_ws_message_encode(const char *topic, const void *payload, size_t len
 	if (n > 0)
 		memcpy(copy, text, n);
 	copy[n] = '\0';
-	if (n > 0 && memchr(text, '\0', n) == NULL && pj_utf8_valid((const unsigned char *)text, n)) {
+	if (n > 0 && memchr(text, '\0', n) == NULL &&
+	    pj_utf8_valid((const unsigned char *)text, n)) {
 		cJSON *parsed = cJSON_ParseWithLengthOpts(copy, n + 1, NULL, 1);
 
 		if (parsed != NULL) {

@@ -9,12 +9,12 @@
 #include "proto.h"
 
 /* Assert an encoder's output equals want, then free it. */
-#define assert_json(got_expr, want)                                                               \
-	do {                                                                                      \
-		char *got_ = (got_expr);                                                          \
-		cr_assert_not_null(got_, "encoder returned NULL");                                \
-		cr_assert_str_eq(got_, (want));                                                   \
-		free(got_);                                                                       \
+#define assert_json(got_expr, want)                                                                \
+	do {                                                                                       \
+		char *got_ = (got_expr);                                                           \
+		cr_assert_not_null(got_, "encoder returned NULL");                                 \
+		cr_assert_str_eq(got_, (want));                                                    \
+		free(got_);                                                                        \
 	} while (0)
 
 /* A payload of exactly len bytes: {"action":"feed","pad":"xxx...x"}. */

@@ -101,10 +101,11 @@ Test(feeder_cmd, json_full, .timeout = 10)
 	struct proto_feeder_cmd c;
 	const char *reason;
 
-	cr_assert_eq(decode("{\"action\":\"feed\",\"id\":\"dose-2026.11.26:07\",\"by\":\"operator\","
-			    "\"ts\":1764140400123}",
-			    &c, &reason),
-		     0);
+	cr_assert_eq(
+	    decode("{\"action\":\"feed\",\"id\":\"dose-2026.11.26:07\",\"by\":\"operator\","
+		   "\"ts\":1764140400123}",
+		   &c, &reason),
+	    0);
 	cr_assert_eq(c.action, PROTO_ACTION_FEED);
 	cr_assert_str_eq(c.id, "dose-2026.11.26:07");
 	cr_assert_str_eq(c.by, "operator");
@@ -160,7 +161,8 @@ Test(feeder_cmd, partial_result_on_failure, .timeout = 10)
 	cr_assert_not(c.has_action);
 
 	/* Bad ts: id and action both known. */
-	cr_assert_eq(decode("{\"id\":\"abc\",\"action\":\"call\",\"ts\":\"now\"}", &c, &reason), -1);
+	cr_assert_eq(decode("{\"id\":\"abc\",\"action\":\"call\",\"ts\":\"now\"}", &c, &reason),
+		     -1);
 	cr_assert_str_eq(reason, "bad_ts");
 	cr_assert_str_eq(c.id, "abc");
 	cr_assert(c.has_action);
@@ -224,8 +226,8 @@ Test(feeder_cmd, by_rules, .timeout = 10)
 	snprintf(buf, sizeof(buf), "{\"action\":\"home\",\"by\":\"%s\"}", by);
 	expect_reject(buf, "bad_by");
 
-	cr_assert_eq(decode("{\"action\":\"home\",\"by\":\"Jos\xc3\xa9 (vet) <x@y>\"}", &c, &reason),
-		     0);
+	cr_assert_eq(
+	    decode("{\"action\":\"home\",\"by\":\"Jos\xc3\xa9 (vet) <x@y>\"}", &c, &reason), 0);
 	cr_assert_str_eq(c.by, "Jos\xc3\xa9 (vet) <x@y>");
 	cr_assert_eq(decode("{\"action\":\"home\",\"by\":\"\"}", &c, &reason), 0);
 	cr_assert_str_eq(c.by, "");
@@ -331,8 +333,9 @@ Test(feeder_cmd, escaped_backslash_is_not_nul_escape, .timeout = 10)
 Test(feeder_cmd, invalid_utf8, .timeout = 10)
 {
 	expect_reject("{\"action\":\"feed\",\"by\":\"\xff\"}", "bad_encoding");
-	expect_reject("{\"action\":\"feed\",\"by\":\"\xc0\xaf\"}", "bad_encoding");     /* overlong */
-	expect_reject("{\"action\":\"feed\",\"by\":\"\xed\xa0\x80\"}", "bad_encoding"); /* surrogate */
+	expect_reject("{\"action\":\"feed\",\"by\":\"\xc0\xaf\"}", "bad_encoding"); /* overlong */
+	expect_reject("{\"action\":\"feed\",\"by\":\"\xed\xa0\x80\"}",
+		      "bad_encoding"); /* surrogate */
 	expect_reject("{\"action\":\"feed\",\"by\":\"\xf4\x90\x80\x80\"}", "bad_encoding");
 	expect_reject("{\"action\":\"feed\",\"by\":\"\xe2\x82\"}", "bad_encoding"); /* truncated */
 	expect_reject("feed\xc3", "bad_encoding");
@@ -367,8 +370,9 @@ Test(feeder_cmd, encode_exact, .timeout = 10)
 	strcpy(c.by, "operator");
 	c.ts_ms = 1764140400123LL;
 	c.has_ts = true;
-	assert_json(proto_feeder_cmd_encode(&c),
-		    "{\"action\":\"feed\",\"id\":\"w-1\",\"by\":\"operator\",\"ts\":1764140400123}");
+	assert_json(
+	    proto_feeder_cmd_encode(&c),
+	    "{\"action\":\"feed\",\"id\":\"w-1\",\"by\":\"operator\",\"ts\":1764140400123}");
 	c.action = (enum proto_action)7;
 	cr_assert_null(proto_feeder_cmd_encode(&c));
 }
@@ -387,8 +391,8 @@ Test(feeder_cmd, round_trip, .timeout = 10)
 						    PROTO_ACTION_CALL};
 
 	for (size_t i = 0; i < 3; i++) {
-		struct proto_feeder_cmd in = {.action = actions[i], .has_ts = i != 1,
-					      .ts_ms = 1764140400000LL + (int64_t)i};
+		struct proto_feeder_cmd in = {
+		    .action = actions[i], .has_ts = i != 1, .ts_ms = 1764140400000LL + (int64_t)i};
 		struct proto_feeder_cmd out;
 		const char *reason;
 		char *text;
@@ -398,8 +402,8 @@ Test(feeder_cmd, round_trip, .timeout = 10)
 			snprintf(in.by, sizeof(in.by), "Jos\xc3\xa9 %zu", i);
 		text = proto_feeder_cmd_encode(&in);
 		cr_assert_not_null(text);
-		cr_assert_eq(proto_feeder_cmd_decode(text, strlen(text), &out, &reason), 0, "%s: %s",
-			     text, reason);
+		cr_assert_eq(proto_feeder_cmd_decode(text, strlen(text), &out, &reason), 0,
+			     "%s: %s", text, reason);
 		cr_assert_eq(out.action, in.action);
 		cr_assert_str_eq(out.id, in.id);
 		cr_assert_str_eq(out.by, in.by);

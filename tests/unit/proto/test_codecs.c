@@ -5,19 +5,21 @@
 #include <math.h>
 #include <stdio.h>
 
-#define DECODE_FAILS(fn, text, out, want)                                                         \
-	do {                                                                                      \
-		const char *r_ = NULL;                                                            \
-		cr_assert_eq(fn((text), strlen(text), (out), &r_), -1, "accepted: %s", (text));   \
-		cr_assert_str_eq(r_, (want), "payload %s", (text));                               \
+#define DECODE_FAILS(fn, text, out, want)                                                          \
+	do {                                                                                       \
+		const char *r_ = NULL;                                                             \
+		cr_assert_eq(fn((text), strlen(text), (out), &r_), -1, "accepted: %s", (text));    \
+		cr_assert_str_eq(r_, (want), "payload %s", (text));                                \
 	} while (0)
 
 /* ---- event ---------------------------------------------------------------- */
 
 Test(feeder_event, encode_exact, .timeout = 10)
 {
-	struct proto_feeder_event ev = {.id = "abc", .action = "feed",
-					.result = PROTO_RESULT_REJECTED, .reason = "too_soon",
+	struct proto_feeder_event ev = {.id = "abc",
+					.action = "feed",
+					.result = PROTO_RESULT_REJECTED,
+					.reason = "too_soon",
 					.ts_ms = 1764140400123LL};
 
 	assert_json(proto_feeder_event_encode(&ev),
@@ -34,7 +36,8 @@ Test(feeder_event, encode_exact, .timeout = 10)
 Test(feeder_event, round_trip_every_result, .timeout = 10)
 {
 	for (int r = PROTO_RESULT_OK; r <= PROTO_RESULT_FAILED; r++) {
-		struct proto_feeder_event in = {.id = "id-1", .action = "call",
+		struct proto_feeder_event in = {.id = "id-1",
+						.action = "call",
 						.result = (enum proto_result)r,
 						.ts_ms = 9007199254740991LL};
 		struct proto_feeder_event out;
@@ -59,8 +62,9 @@ Test(feeder_event, decode_undecodable_command_event, .timeout = 10)
 {
 	struct proto_feeder_event ev;
 	const char *reason;
-	const char *text = "{\"id\":\"\",\"action\":\"\",\"result\":\"rejected\",\"reason\":\"bad_json\","
-			   "\"ts\":5}";
+	const char *text =
+	    "{\"id\":\"\",\"action\":\"\",\"result\":\"rejected\",\"reason\":\"bad_json\","
+	    "\"ts\":5}";
 
 	cr_assert_eq(proto_feeder_event_decode(text, strlen(text), &ev, &reason), 0);
 	cr_assert_str_eq(ev.id, "");
@@ -72,8 +76,8 @@ Test(feeder_event, decode_refusals, .timeout = 10)
 {
 	struct proto_feeder_event ev;
 
-	DECODE_FAILS(proto_feeder_event_decode, "{\"action\":\"feed\",\"result\":\"ok\",\"ts\":1}", &ev,
-		     "missing_id");
+	DECODE_FAILS(proto_feeder_event_decode, "{\"action\":\"feed\",\"result\":\"ok\",\"ts\":1}",
+		     &ev, "missing_id");
 	DECODE_FAILS(proto_feeder_event_decode, "{\"id\":\"a\",\"result\":\"ok\",\"ts\":1}", &ev,
 		     "missing_action");
 	DECODE_FAILS(proto_feeder_event_decode, "{\"id\":\"a\",\"action\":\"feed\",\"ts\":1}", &ev,
@@ -84,7 +88,8 @@ Test(feeder_event, decode_refusals, .timeout = 10)
 	DECODE_FAILS(proto_feeder_event_decode,
 		     "{\"id\":\"a\",\"action\":\"feed\",\"result\":\"ok\"}", &ev, "missing_ts");
 	DECODE_FAILS(proto_feeder_event_decode,
-		     "{\"id\":\"a\",\"action\":\"feed\",\"result\":\"ok\",\"ts\":-5}", &ev, "bad_ts");
+		     "{\"id\":\"a\",\"action\":\"feed\",\"result\":\"ok\",\"ts\":-5}", &ev,
+		     "bad_ts");
 	DECODE_FAILS(proto_feeder_event_decode,
 		     "{\"id\":\"a\",\"action\":\"a_very_long_action\",\"result\":\"ok\",\"ts\":1}",
 		     &ev, "bad_action");
@@ -116,16 +121,18 @@ Test(feeder_state, encode_exact_with_values, .timeout = 10)
 					.next_scheduled_ms = 1764169200000LL,
 					.doses_today = 2};
 
-	assert_json(proto_feeder_state_encode(&st),
-		    "{\"position\":\"open\",\"last_dose\":1764118800000,\"next_allowed\":1764140400000,"
-		    "\"next_scheduled\":1764169200000,\"doses_today\":2}");
+	assert_json(
+	    proto_feeder_state_encode(&st),
+	    "{\"position\":\"open\",\"last_dose\":1764118800000,\"next_allowed\":1764140400000,"
+	    "\"next_scheduled\":1764169200000,\"doses_today\":2}");
 	st.position = (enum proto_position)3;
 	cr_assert_null(proto_feeder_state_encode(&st));
 }
 
 Test(feeder_state, round_trip, .timeout = 10)
 {
-	struct proto_feeder_state in = {PROTO_POSITION_OPEN, 1764118800001LL, 1764140400002LL, 0, 3};
+	struct proto_feeder_state in = {PROTO_POSITION_OPEN, 1764118800001LL, 1764140400002LL, 0,
+					3};
 	struct proto_feeder_state out;
 	const char *reason;
 	char *text = proto_feeder_state_encode(&in);
@@ -184,8 +191,8 @@ Test(feeder_log, encode_empty, .timeout = 10)
 Test(feeder_log, encode_exact, .timeout = 10)
 {
 	struct proto_dose d[2] = {
-		{.id = "b", .ts_ms = 1764140400000LL, .by = "operator", .source = PROTO_SOURCE_MANUAL},
-		{.id = "s-0700", .ts_ms = 1764118800000LL, .by = "", .source = PROTO_SOURCE_SCHEDULE},
+	    {.id = "b", .ts_ms = 1764140400000LL, .by = "operator", .source = PROTO_SOURCE_MANUAL},
+	    {.id = "s-0700", .ts_ms = 1764118800000LL, .by = "", .source = PROTO_SOURCE_SCHEDULE},
 	};
 
 	assert_json(proto_feeder_log_encode(d, 2),
@@ -211,8 +218,9 @@ Test(feeder_log, at_most_50_newest_first, .timeout = 10)
 	}
 	text = proto_feeder_log_encode(in, 60);
 	cr_assert_not_null(text);
-	cr_assert_eq(proto_feeder_log_decode(text, strlen(text), out, PROTO_LOG_MAX + 10, &n, &reason),
-		     0, "%s", reason);
+	cr_assert_eq(
+	    proto_feeder_log_decode(text, strlen(text), out, PROTO_LOG_MAX + 10, &n, &reason), 0,
+	    "%s", reason);
 	cr_assert_eq(n, PROTO_LOG_MAX);
 	for (size_t i = 0; i < n; i++) {
 		cr_assert_str_eq(out[i].id, in[i].id);
@@ -245,15 +253,15 @@ Test(feeder_log, decode_refusals, .timeout = 10)
 	static const struct {
 		const char *text, *reason;
 	} cases[] = {
-		{"{}", "missing_doses"},
-		{"{\"doses\":{}}", "bad_doses"},
-		{"{\"doses\":[1]}", "bad_doses"},
-		{"{\"doses\":[{\"ts\":1,\"source\":\"manual\"}]}", "missing_id"},
-		{"{\"doses\":[{\"id\":\"a b\",\"ts\":1,\"source\":\"manual\"}]}", "bad_id"},
-		{"{\"doses\":[{\"id\":\"a\",\"source\":\"manual\"}]}", "missing_ts"},
-		{"{\"doses\":[{\"id\":\"a\",\"ts\":1,\"source\":\"vet\"}]}", "bad_source"},
-		{"{\"doses\":[{\"id\":\"a\",\"ts\":1}]}", "missing_source"},
-		{"{\"doses\":[{\"id\":\"a\",\"ts\":1,\"by\":1,\"source\":\"manual\"}]}", "bad_by"},
+	    {"{}", "missing_doses"},
+	    {"{\"doses\":{}}", "bad_doses"},
+	    {"{\"doses\":[1]}", "bad_doses"},
+	    {"{\"doses\":[{\"ts\":1,\"source\":\"manual\"}]}", "missing_id"},
+	    {"{\"doses\":[{\"id\":\"a b\",\"ts\":1,\"source\":\"manual\"}]}", "bad_id"},
+	    {"{\"doses\":[{\"id\":\"a\",\"source\":\"manual\"}]}", "missing_ts"},
+	    {"{\"doses\":[{\"id\":\"a\",\"ts\":1,\"source\":\"vet\"}]}", "bad_source"},
+	    {"{\"doses\":[{\"id\":\"a\",\"ts\":1}]}", "missing_source"},
+	    {"{\"doses\":[{\"id\":\"a\",\"ts\":1,\"by\":1,\"source\":\"manual\"}]}", "bad_by"},
 	};
 	struct proto_dose out[4];
 
@@ -261,8 +269,8 @@ Test(feeder_log, decode_refusals, .timeout = 10)
 		size_t n = 7;
 		const char *reason = NULL;
 
-		cr_assert_eq(proto_feeder_log_decode(cases[i].text, strlen(cases[i].text), out, 4, &n,
-						     &reason),
+		cr_assert_eq(proto_feeder_log_decode(cases[i].text, strlen(cases[i].text), out, 4,
+						     &n, &reason),
 			     -1, "accepted %s", cases[i].text);
 		cr_assert_str_eq(reason, cases[i].reason, "payload %s", cases[i].text);
 		cr_assert_eq(n, 0);
@@ -273,32 +281,37 @@ Test(feeder_log, decode_refusals, .timeout = 10)
 
 Test(alert, encode_exact, .timeout = 10)
 {
-	struct proto_alert a = {.source = "feeder", .level = PROTO_LEVEL_CRITICAL,
+	struct proto_alert a = {.source = "feeder",
+				.level = PROTO_LEVEL_CRITICAL,
 				.code = PROTO_ALERT_JOURNAL,
 				.message = "journal write failed: No space left on device",
 				.ts_ms = 1764140400123LL};
 
-	assert_json(proto_alert_encode(&a),
-		    "{\"source\":\"feeder\",\"level\":\"critical\",\"code\":\"journal_unavailable\","
-		    "\"message\":\"journal write failed: No space left on device\","
-		    "\"ts\":1764140400123}");
-	a.level = (enum proto_level)-1;
+	assert_json(
+	    proto_alert_encode(&a),
+	    "{\"source\":\"feeder\",\"level\":\"critical\",\"code\":\"journal_unavailable\","
+	    "\"message\":\"journal write failed: No space left on device\","
+	    "\"ts\":1764140400123}");
+	a.level = (enum proto_level) - 1;
 	cr_assert_null(proto_alert_encode(&a));
 }
 
 Test(alert, round_trip_every_level, .timeout = 10)
 {
 	for (int l = PROTO_LEVEL_INFO; l <= PROTO_LEVEL_CRITICAL; l++) {
-		struct proto_alert in = {.source = "sensors", .level = (enum proto_level)l,
+		struct proto_alert in = {.source = "sensors",
+					 .level = (enum proto_level)l,
 					 .code = PROTO_ALERT_SENSOR_LOST,
-					 .message = "w1 sensor 28-00000 gone \xe2\x80\x94 \"check\"",
+					 .message =
+					     "w1 sensor 28-00000 gone \xe2\x80\x94 \"check\"",
 					 .ts_ms = 42};
 		struct proto_alert out;
 		const char *reason;
 		char *text = proto_alert_encode(&in);
 
 		cr_assert_not_null(text);
-		cr_assert_eq(proto_alert_decode(text, strlen(text), &out, &reason), 0, "%s", reason);
+		cr_assert_eq(proto_alert_decode(text, strlen(text), &out, &reason), 0, "%s",
+			     reason);
 		cr_assert_str_eq(out.source, in.source);
 		cr_assert_eq(out.level, in.level);
 		cr_assert_str_eq(out.code, in.code);
@@ -314,35 +327,40 @@ Test(alert, decode_refusals, .timeout = 10)
 	char buf[512];
 	char msg[300];
 
-	DECODE_FAILS(proto_alert_decode,
-		     "{\"source\":\"feeder\",\"level\":\"panic\",\"code\":\"x\",\"message\":\"m\",\"ts\":1}",
-		     &a, "bad_level");
-	DECODE_FAILS(proto_alert_decode,
-		     "{\"source\":\"\",\"level\":\"info\",\"code\":\"x\",\"message\":\"m\",\"ts\":1}", &a,
-		     "bad_source");
-	DECODE_FAILS(proto_alert_decode,
-		     "{\"source\":\"feeder\",\"level\":\"info\",\"code\":\"Bad Code\",\"message\":\"m\","
-		     "\"ts\":1}",
-		     &a, "bad_code");
+	DECODE_FAILS(
+	    proto_alert_decode,
+	    "{\"source\":\"feeder\",\"level\":\"panic\",\"code\":\"x\",\"message\":\"m\",\"ts\":1}",
+	    &a, "bad_level");
+	DECODE_FAILS(
+	    proto_alert_decode,
+	    "{\"source\":\"\",\"level\":\"info\",\"code\":\"x\",\"message\":\"m\",\"ts\":1}", &a,
+	    "bad_source");
+	DECODE_FAILS(
+	    proto_alert_decode,
+	    "{\"source\":\"feeder\",\"level\":\"info\",\"code\":\"Bad Code\",\"message\":\"m\","
+	    "\"ts\":1}",
+	    &a, "bad_code");
 	DECODE_FAILS(proto_alert_decode,
 		     "{\"source\":\"feeder\",\"level\":\"info\",\"code\":\"x\",\"ts\":1}", &a,
 		     "missing_message");
 	DECODE_FAILS(proto_alert_decode,
-		     "{\"source\":\"feeder\",\"level\":\"info\",\"code\":\"x\",\"message\":\"m\"}", &a,
-		     "missing_ts");
+		     "{\"source\":\"feeder\",\"level\":\"info\",\"code\":\"x\",\"message\":\"m\"}",
+		     &a, "missing_ts");
 
 	memset(msg, 'm', 255);
 	msg[255] = '\0';
-	snprintf(buf, sizeof(buf),
-		 "{\"source\":\"feeder\",\"level\":\"info\",\"code\":\"x\",\"message\":\"%s\",\"ts\":1}",
-		 msg);
+	snprintf(
+	    buf, sizeof(buf),
+	    "{\"source\":\"feeder\",\"level\":\"info\",\"code\":\"x\",\"message\":\"%s\",\"ts\":1}",
+	    msg);
 	cr_assert_eq(proto_alert_decode(buf, strlen(buf), &a, NULL), 0);
 	cr_assert_eq(strlen(a.message), 255);
 	memset(msg, 'm', 256);
 	msg[256] = '\0';
-	snprintf(buf, sizeof(buf),
-		 "{\"source\":\"feeder\",\"level\":\"info\",\"code\":\"x\",\"message\":\"%s\",\"ts\":1}",
-		 msg);
+	snprintf(
+	    buf, sizeof(buf),
+	    "{\"source\":\"feeder\",\"level\":\"info\",\"code\":\"x\",\"message\":\"%s\",\"ts\":1}",
+	    msg);
 	DECODE_FAILS(proto_alert_decode, buf, &a, "bad_message");
 }
 
@@ -350,16 +368,19 @@ Test(alert, decode_refusals, .timeout = 10)
 
 Test(reading, encode_exact, .timeout = 10)
 {
-	struct proto_reading r = {.value = 21.5, .unit = "\xc2\xb0" "C", .ts_ms = 1764140400123LL};
+	struct proto_reading r = {.value = 21.5,
+				  .unit = "\xc2\xb0"
+					  "C",
+				  .ts_ms = 1764140400123LL};
 
-	assert_json(proto_reading_encode(&r),
-		    "{\"value\":21.5,\"unit\":\"\xc2\xb0" "C\",\"ts\":1764140400123}");
+	assert_json(proto_reading_encode(&r), "{\"value\":21.5,\"unit\":\"\xc2\xb0"
+					      "C\",\"ts\":1764140400123}");
 	r.value = 22.0;
-	assert_json(proto_reading_encode(&r),
-		    "{\"value\":22,\"unit\":\"\xc2\xb0" "C\",\"ts\":1764140400123}");
+	assert_json(proto_reading_encode(&r), "{\"value\":22,\"unit\":\"\xc2\xb0"
+					      "C\",\"ts\":1764140400123}");
 	r.value = -3.25;
-	assert_json(proto_reading_encode(&r),
-		    "{\"value\":-3.25,\"unit\":\"\xc2\xb0" "C\",\"ts\":1764140400123}");
+	assert_json(proto_reading_encode(&r), "{\"value\":-3.25,\"unit\":\"\xc2\xb0"
+					      "C\",\"ts\":1764140400123}");
 	r.value = 1;
 	strcpy(r.unit, "");
 	r.ts_ms = 0;
@@ -381,11 +402,13 @@ Test(reading, non_finite_refused, .timeout = 10)
 
 Test(reading, round_trip_exact_doubles, .timeout = 10)
 {
-	static const double values[] = {0.0, 0.1, 0.1 + 0.2, -40.0, 1e-7, 1e20, 123456.789,
-					-0.000123, 5e-324, 1.7976931348623157e308};
+	static const double values[] = {
+	    0.0,  0.1,	      0.1 + 0.2, -40.0,	 1e-7,
+	    1e20, 123456.789, -0.000123, 5e-324, 1.7976931348623157e308};
 
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
-		struct proto_reading in = {.value = values[i], .unit = "dB", .ts_ms = 1764140400123LL};
+		struct proto_reading in = {
+		    .value = values[i], .unit = "dB", .ts_ms = 1764140400123LL};
 		struct proto_reading out;
 		const char *reason;
 		char *text = proto_reading_encode(&in);
@@ -421,7 +444,9 @@ Test(reading, decode_refusals, .timeout = 10)
 Test(reading, sensor_names_and_units, .timeout = 10)
 {
 	static const char *const names[] = {"temperature", "humidity", "motion", "sound", "bowl"};
-	static const char *const units[] = {"\xc2\xb0" "C", "%", "", "dB", "g"};
+	static const char *const units[] = {"\xc2\xb0"
+					    "C",
+					    "%", "", "dB", "g"};
 
 	for (int k = 0; k < PROTO_SENSOR_KIND_COUNT; k++) {
 		enum proto_sensor_kind parsed;
@@ -474,8 +499,8 @@ Test(motion, decode, .timeout = 10)
 
 Test(info, encode_exact, .timeout = 10)
 {
-	struct proto_info info = {.version = "0.1.0", .since_ms = 1764140400123LL,
-				  .backend = "pwm:0:0"};
+	struct proto_info info = {
+	    .version = "0.1.0", .since_ms = 1764140400123LL, .backend = "pwm:0:0"};
 
 	assert_json(proto_info_encode(&info),
 		    "{\"version\":\"0.1.0\",\"since\":1764140400123,\"backend\":\"pwm:0:0\"}");
@@ -503,11 +528,14 @@ Test(camera_cmd, refused, .timeout = 10)
 	static const struct {
 		const char *text, *reason;
 	} cases[] = {
-		{"feed", "unknown_action"},          {"{\"action\":\"record\"}", "unknown_action"},
-		{"{\"action\":1}", "bad_action"},    {"{}", "missing_action"},
-		{"[\"snapshot\"]", "not_object"},    {"snap shot", "bad_json"},
-		{"", "empty_payload"},               {"{\"action\":\"snapshot\",\"action\":\"x\"}",
-						      "duplicate_action"},
+	    {"feed", "unknown_action"},
+	    {"{\"action\":\"record\"}", "unknown_action"},
+	    {"{\"action\":1}", "bad_action"},
+	    {"{}", "missing_action"},
+	    {"[\"snapshot\"]", "not_object"},
+	    {"snap shot", "bad_json"},
+	    {"", "empty_payload"},
+	    {"{\"action\":\"snapshot\",\"action\":\"x\"}", "duplicate_action"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -539,12 +567,12 @@ Test(envelope, every_decoder_refuses_bad_input, .timeout = 10)
 		size_t len;
 		const char *reason;
 	} cases[] = {
-		{"", 0, "empty_payload"},
-		{big, PROTO_MAX_PAYLOAD + 1, "too_large"},
-		{"{\"a\":\"\0\"}", 9, "bad_encoding"},
-		{"{\"a\":\"\xfe\"}", 9, "bad_encoding"},
-		{"{\"a\":", 5, "bad_json"},
-		{"[]", 2, "not_object"},
+	    {"", 0, "empty_payload"},
+	    {big, PROTO_MAX_PAYLOAD + 1, "too_large"},
+	    {"{\"a\":\"\0\"}", 9, "bad_encoding"},
+	    {"{\"a\":\"\xfe\"}", 9, "bad_encoding"},
+	    {"{\"a\":", 5, "bad_json"},
+	    {"[]", 2, "not_object"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -555,10 +583,12 @@ Test(envelope, every_decoder_refuses_bad_input, .timeout = 10)
 		size_t count;
 
 		r = NULL;
-		cr_assert_eq(proto_feeder_event_decode(t, n, &(struct proto_feeder_event){0}, &r), -1);
+		cr_assert_eq(proto_feeder_event_decode(t, n, &(struct proto_feeder_event){0}, &r),
+			     -1);
 		cr_assert_str_eq(r, cases[i].reason);
 		r = NULL;
-		cr_assert_eq(proto_feeder_state_decode(t, n, &(struct proto_feeder_state){0}, &r), -1);
+		cr_assert_eq(proto_feeder_state_decode(t, n, &(struct proto_feeder_state){0}, &r),
+			     -1);
 		cr_assert_str_eq(r, cases[i].reason);
 		r = NULL;
 		cr_assert_eq(proto_feeder_log_decode(t, n, doses, 2, &count, &r), -1);

@@ -20,8 +20,8 @@ static uint32_t rng(void)
 
 static bool reason_documented(const char *r)
 {
-	static const char *const fixed[] = {"empty_payload", "too_large",      "bad_encoding",
-					    "bad_json",      "not_object",     "unknown_action",
+	static const char *const fixed[] = {"empty_payload", "too_large",  "bad_encoding",
+					    "bad_json",	     "not_object", "unknown_action",
 					    "unknown_type"};
 	static const char *const prefixes[] = {"missing_", "bad_", "duplicate_"};
 
@@ -95,16 +95,17 @@ Test(fuzz, random_bytes, .timeout = 120)
 Test(fuzz, mutated_valid_payloads, .timeout = 120)
 {
 	static const char *const seeds[] = {
-		"{\"action\":\"feed\",\"id\":\"a-1\",\"by\":\"operator\",\"ts\":1764140400123}",
-		"{\"id\":\"a\",\"action\":\"feed\",\"result\":\"rejected\",\"reason\":\"too_soon\","
-		"\"ts\":1}",
-		"{\"position\":\"home\",\"last_dose\":null,\"next_allowed\":1,\"next_scheduled\":2,"
-		"\"doses_today\":1}",
-		"{\"doses\":[{\"id\":\"a\",\"ts\":1,\"by\":\"x\",\"source\":\"manual\"}]}",
-		"{\"source\":\"feeder\",\"level\":\"info\",\"code\":\"x\",\"message\":\"m\",\"ts\":1}",
-		"{\"value\":21.5,\"unit\":\"\xc2\xb0" "C\",\"ts\":1}",
-		"{\"type\":\"cmd\",\"action\":\"feed\",\"id\":\"w\"}",
-		" feed\n",
+	    "{\"action\":\"feed\",\"id\":\"a-1\",\"by\":\"operator\",\"ts\":1764140400123}",
+	    "{\"id\":\"a\",\"action\":\"feed\",\"result\":\"rejected\",\"reason\":\"too_soon\","
+	    "\"ts\":1}",
+	    "{\"position\":\"home\",\"last_dose\":null,\"next_allowed\":1,\"next_scheduled\":2,"
+	    "\"doses_today\":1}",
+	    "{\"doses\":[{\"id\":\"a\",\"ts\":1,\"by\":\"x\",\"source\":\"manual\"}]}",
+	    "{\"source\":\"feeder\",\"level\":\"info\",\"code\":\"x\",\"message\":\"m\",\"ts\":1}",
+	    "{\"value\":21.5,\"unit\":\"\xc2\xb0"
+	    "C\",\"ts\":1}",
+	    "{\"type\":\"cmd\",\"action\":\"feed\",\"id\":\"w\"}",
+	    " feed\n",
 	};
 	static const char alphabet[] = "{}[]\":,\\u0 -.eE1truefalsnl\n\t\xc3\xa9\xff";
 	unsigned char buf[512];
@@ -129,7 +130,8 @@ Test(fuzz, mutated_valid_payloads, .timeout = 120)
 			default: /* insert */
 				if (len + 1 < sizeof(buf)) {
 					memmove(buf + at + 1, buf + at, len - at);
-					buf[at] = (unsigned char)alphabet[rng() % (sizeof(alphabet) - 1)];
+					buf[at] =
+					    (unsigned char)alphabet[rng() % (sizeof(alphabet) - 1)];
 					len++;
 				}
 				break;

@@ -69,9 +69,17 @@ Test(topic, split_refusals, .timeout = 10)
 {
 	struct proto_topic_parts p;
 	static const char *const bad[] = {
-		"",     "iod",          "iod/",         "iod/home",   "iod/home/",
-		"iod//feeder", "iod/home/feeder/", "IOD/home/feeder", "x/iod/home/feeder",
-		"homeassistant/button/x/config", "/iod/home/feeder",
+	    "",
+	    "iod",
+	    "iod/",
+	    "iod/home",
+	    "iod/home/",
+	    "iod//feeder",
+	    "iod/home/feeder/",
+	    "IOD/home/feeder",
+	    "x/iod/home/feeder",
+	    "homeassistant/button/x/config",
+	    "/iod/home/feeder",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

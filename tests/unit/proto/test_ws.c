@@ -21,17 +21,18 @@ Test(ws_cmd, decode_good, .timeout = 10)
 		const char *text;
 		enum proto_action action;
 	} cases[] = {
-		{"{\"type\":\"cmd\",\"action\":\"feed\",\"id\":\"w-1\"}", PROTO_ACTION_FEED},
-		{"{\"id\":\"w-1\",\"action\":\"home\",\"type\":\"cmd\"}", PROTO_ACTION_HOME},
-		{" {\"type\":\"cmd\",\"action\":\"call\",\"id\":\"w-1\",\"x\":[]}\n", PROTO_ACTION_CALL},
+	    {"{\"type\":\"cmd\",\"action\":\"feed\",\"id\":\"w-1\"}", PROTO_ACTION_FEED},
+	    {"{\"id\":\"w-1\",\"action\":\"home\",\"type\":\"cmd\"}", PROTO_ACTION_HOME},
+	    {" {\"type\":\"cmd\",\"action\":\"call\",\"id\":\"w-1\",\"x\":[]}\n",
+	     PROTO_ACTION_CALL},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct proto_ws_cmd c;
 		const char *reason = NULL;
 
-		cr_assert_eq(proto_ws_cmd_decode(cases[i].text, strlen(cases[i].text), &c, &reason), 0,
-			     "%s: %s", cases[i].text, reason);
+		cr_assert_eq(proto_ws_cmd_decode(cases[i].text, strlen(cases[i].text), &c, &reason),
+			     0, "%s: %s", cases[i].text, reason);
 		cr_assert_eq(c.action, cases[i].action);
 		cr_assert_str_eq(c.id, "w-1");
 	}
@@ -105,11 +106,13 @@ Test(ws_encode, small_frames, .timeout = 10)
 	assert_json(proto_ws_hello_encode("home", true, "0.1.0", 1764140400123LL),
 		    "{\"type\":\"hello\",\"site\":\"home\",\"operator\":true,\"version\":\"0.1.0\","
 		    "\"ts\":1764140400123}");
-	assert_json(proto_ws_hello_encode("home", false, "0.1.0", 1),
-		    "{\"type\":\"hello\",\"site\":\"home\",\"operator\":false,\"version\":\"0.1.0\","
-		    "\"ts\":1}");
+	assert_json(
+	    proto_ws_hello_encode("home", false, "0.1.0", 1),
+	    "{\"type\":\"hello\",\"site\":\"home\",\"operator\":false,\"version\":\"0.1.0\","
+	    "\"ts\":1}");
 	assert_json(proto_ws_ack_encode("w-1"), "{\"type\":\"ack\",\"id\":\"w-1\"}");
-	assert_json(proto_ws_pong_encode(1764140400123LL), "{\"type\":\"pong\",\"ts\":1764140400123}");
+	assert_json(proto_ws_pong_encode(1764140400123LL),
+		    "{\"type\":\"pong\",\"ts\":1764140400123}");
 	assert_json(proto_ws_ready_encode(), "{\"type\":\"ready\"}");
 }
 
@@ -124,7 +127,8 @@ static void expect_message(const char *payload, size_t len, const char *want_pay
 
 Test(ws_encode, message_json_payload_embedded, .timeout = 10)
 {
-	const char *reading = "{\"value\":21.5,\"unit\":\"\xc2\xb0" "C\",\"ts\":1764140400123}";
+	const char *reading = "{\"value\":21.5,\"unit\":\"\xc2\xb0"
+			      "C\",\"ts\":1764140400123}";
 
 	expect_message(reading, strlen(reading), reading);
 	expect_message(" {\"a\": [1, 2]}\n", 15, "{\"a\": [1, 2]}");
@@ -147,15 +151,21 @@ Test(ws_encode, message_text_payload_as_string, .timeout = 10)
 Test(ws_encode, message_invalid_bytes_replaced, .timeout = 10)
 {
 	/* NUL and invalid UTF-8 become U+FFFD; valid multibyte text is kept. */
-	expect_message("a\xff" "b\0c", 5, "\"a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\"");
+	expect_message("a\xff"
+		       "b\0c",
+		       5,
+		       "\"a\xef\xbf\xbd"
+		       "b\xef\xbf\xbd"
+		       "c\"");
 	expect_message("\xc3\xa9\xe2\x82", 4, "\"\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd\"");
 	expect_message("{\"a\":\"\xff\"}", 9, "\"{\\\"a\\\":\\\"\xef\xbf\xbd\\\"}\"");
 }
 
 Test(ws_encode, message_parses_back, .timeout = 10)
 {
-	const char *alert = "{\"source\":\"feeder\",\"level\":\"critical\",\"code\":\"missed_dose\","
-			    "\"message\":\"m\",\"ts\":1}";
+	const char *alert =
+	    "{\"source\":\"feeder\",\"level\":\"critical\",\"code\":\"missed_dose\","
+	    "\"message\":\"m\",\"ts\":1}";
 	char *text = proto_ws_message_encode("iod/home/alert", alert, strlen(alert), 99);
 	cJSON *root, *payload;
 
