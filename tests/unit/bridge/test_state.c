@@ -1,0 +1,274 @@
+/* Last-value cache, history downsampling, alerts, camera frame, and the
+ * {"topic","payload","ts"} serialisation. */
+#include "bmsg.h"
+#include "hist.h"
+#include "jbuf.h"
+#include "state.h"
+
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T0 1795600000000LL /* an arbitrary wall-clock time, ms */
+
+struct collected {
+	int n;
+	char *text[256];
+	bool binary[256];
+	size_t len[256];
+};
+
+static int collect(void *arg, struct bmsg *m)
+{
+	struct collected *c = arg;
+	cr_assert_lt(c->n, 256);
+	c->text[c->n] = strndup((char *)bmsg_data(m), m->len);
+	c->binary[c->n] = m->binary;
+	c->len[c->n] = m->len;
+	c->n++;
+	return 0;
+}
+
+static void collected_free(struct collected *c)
+{
+	for (int i = 0; i < c->n; i++)
+		free(c->text[i]);
+	c->n = 0;
+}
+
+static struct state *mk(size_t max_topics)
+{
+	struct state_config cfg = {.site = "home", .headroom = 16, .max_topics = max_topics};
+	struct state *s = state_new(&cfg);
+	cr_assert_not_null(s);
+	return s;
+}
+
+static void put(struct state *s, const char *topic, const char *payload, int64_t ts)
+{
+	const char *why = NULL;
+	struct bmsg *m = state_ingest(s, topic, payload, strlen(payload), ts, &why);
+	bmsg_unref(m);
+}
+
+Test(state, encode_json_payload_verbatim_and_text_as_string, .timeout = 5)
+{
+	const char *reading = "{\"value\":21.5,\"unit\":\"°C\",\"ts\":1}";
+	struct bmsg *m = state_encode_message(0, "iod/home/sensors/temperature", reading,
+					      strlen(reading), 42, 0);
+	cr_assert_not_null(m);
+	cr_assert_str_eq((char *)bmsg_data(m),
+			 "{\"topic\":\"iod/home/sensors/temperature\",\"payload\":{\"value\":21.5,"
+			 "\"unit\":\"°C\",\"ts\":1},\"ts\":42}");
+	bmsg_unref(m);
+	m = state_encode_message(0, "iod/home/feeder/availability", "online", 6, 7, 0);
+	cr_assert_str_eq((char *)bmsg_data(m),
+			 "{\"topic\":\"iod/home/feeder/availability\",\"payload\":\"online\",\"ts\":7}");
+	bmsg_unref(m);
+	/* Not one JSON value: a string. Invalid UTF-8 becomes U+FFFD, quotes escaped. */
+	m = state_encode_message(0, "iod/home/x", "{\"a\":1} junk\xff\"", 15, 1, 0);
+	cr_assert_str_eq((char *)bmsg_data(m),
+			 "{\"topic\":\"iod/home/x\",\"payload\":\"{\\\"a\\\":1} junk\\ufffd\\\"\",\"ts\":1}");
+	cr_assert(jbuf_utf8_valid(bmsg_data(m), m->len));
+	bmsg_unref(m);
+	/* A raw control character inside a JSON string is re-printed escaped. */
+	m = state_encode_message(0, "t", "{\"a\":\"x\ty\"}", 11, 1, 0);
+	cJSON *j = cJSON_Parse((char *)bmsg_data(m));
+	cr_assert_not_null(j, "frame must be strict JSON: %s", (char *)bmsg_data(m));
+	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "payload"), "a")->valuestring,
+			 "x\ty");
+	cJSON_Delete(j);
+	bmsg_unref(m);
+}
+
+Test(state, last_value_cache_keeps_newest_in_first_seen_order, .timeout = 5)
+{
+	struct state *s = mk(0);
+	put(s, "iod/home/feeder/availability", "online", T0);
+	put(s, "iod/home/feeder/state", "{\"position\":\"home\"}", T0 + 1);
+	put(s, "iod/home/feeder/availability", "offline", T0 + 2);
+	put(s, "iod/other/feeder/availability", "online", T0 + 3); /* another site: ignored */
+	struct collected c = {0};
+	state_snapshot(s, T0 + 10, collect, &c);
+	cr_assert_eq(c.n, 2);
+	cr_assert_str_eq(c.text[0], "{\"topic\":\"iod/home/feeder/availability\",\"payload\":"
+				    "\"offline\",\"ts\":1795600000002}");
+	cr_assert(strstr(c.text[1], "\"payload\":{\"position\":\"home\"}"));
+	collected_free(&c);
+	/* An empty retained message clears the topic, and is not forwarded. */
+	const char *why = NULL;
+	cr_assert_null(state_ingest(s, "iod/home/feeder/state", "", 0, T0 + 20, &why));
+	cr_assert_str_eq(why, "cleared");
+	state_snapshot(s, T0 + 30, collect, &c);
+	cr_assert_eq(c.n, 1);
+	collected_free(&c);
+	struct state_stats st;
+	state_get_stats(s, &st);
+	cr_assert_eq(st.topics, 1);
+	cr_assert_eq(st.refused_other, 1);
+	state_free(s);
+}
+
+Test(state, cache_is_size_limited_but_still_forwards, .timeout = 5)
+{
+	struct state *s = mk(16);
+	for (int i = 0; i < 40; i++) {
+		char t[64];
+		snprintf(t, sizeof(t), "iod/home/many/t%d", i);
+		const char *why = NULL;
+		struct bmsg *m = state_ingest(s, t, "1", 1, T0, &why);
+		cr_assert_not_null(m, "every message is forwarded");
+		bmsg_unref(m);
+	}
+	struct state_stats st;
+	state_get_stats(s, &st);
+	cr_assert_eq(st.topics, 16);
+	cr_assert_eq(st.cache_full, 24);
+	state_free(s);
+}
+
+Test(state, oversize_json_refused_frames_binary, .timeout = 5)
+{
+	struct state *s = mk(0);
+	char *big = malloc(17 * 1024);
+	memset(big, 'a', 17 * 1024);
+	const char *why = NULL;
+	cr_assert_null(state_ingest(s, "iod/home/x/y", big, 17 * 1024, T0, &why));
+	cr_assert_str_eq(why, "too_large");
+	/* The camera frame may be bigger, goes binary, and is the newest only. */
+	struct bmsg *m = state_ingest(s, "iod/home/camera/frame", big, 17 * 1024, T0, &why);
+	cr_assert_not_null(m);
+	cr_assert(m->binary);
+	cr_assert_eq(m->len, 17 * 1024);
+	uint32_t key = m->key;
+	bmsg_unref(m);
+	big[0] = 'b';
+	m = state_ingest(s, "iod/home/camera/frame", big, 100, T0 + 1, &why);
+	cr_assert_eq(m->key, key, "frames share one coalescing key");
+	bmsg_unref(m);
+	struct collected c = {0};
+	state_snapshot(s, T0 + 2, collect, &c);
+	cr_assert_eq(c.n, 1);
+	cr_assert(c.binary[0]);
+	cr_assert_eq(c.len[0], 100);
+	cr_assert_eq(c.text[0][0], 'b');
+	collected_free(&c);
+	free(big);
+	state_free(s);
+}
+
+Test(state, snapshot_order_cached_history_alerts_frame, .timeout = 5)
+{
+	struct state *s = mk(0);
+	put(s, "iod/home/camera/frame", "JPEG", T0);
+	put(s, "iod/home/alert", "{\"code\":\"old\"}", T0 - 25LL * 3600 * 1000);
+	put(s, "iod/home/sensors/temperature", "{\"value\":20,\"unit\":\"°C\",\"ts\":1}", T0);
+	put(s, "iod/home/alert", "{\"code\":\"a1\"}", T0 + 1);
+	put(s, "iod/home/alert", "{\"code\":\"a2\"}", T0 + 2);
+	put(s, "iod/home/feeder/availability", "online", T0 + 3);
+	struct collected c = {0};
+	state_snapshot(s, T0 + 5, collect, &c);
+	cr_assert_eq(c.n, 6, "2 cached + 1 history + 2 alerts (24 h) + frame, got %d", c.n);
+	cr_assert(strstr(c.text[0], "sensors/temperature"));
+	cr_assert(strstr(c.text[1], "feeder/availability"));
+	cr_assert(strstr(c.text[2], "\"type\":\"history\""));
+	cr_assert(strstr(c.text[3], "a1"));
+	cr_assert(strstr(c.text[4], "a2"));
+	cr_assert(c.binary[5]);
+	collected_free(&c);
+	state_free(s);
+}
+
+Test(state, alerts_keep_last_twenty, .timeout = 5)
+{
+	struct state *s = mk(0);
+	for (int i = 0; i < 30; i++) {
+		char p[64];
+		snprintf(p, sizeof(p), "{\"code\":\"c%d\"}", i);
+		put(s, "iod/home/alert", p, T0 + i);
+	}
+	struct collected c = {0};
+	state_snapshot(s, T0 + 100, collect, &c);
+	cr_assert_eq(c.n, 20);
+	cr_assert(strstr(c.text[0], "\"c10\""), "%s", c.text[0]);
+	cr_assert(strstr(c.text[19], "\"c29\""));
+	collected_free(&c);
+	state_free(s);
+}
+
+Test(state, history_frame_downsampled_to_ten_second_buckets, .timeout = 5)
+{
+	struct state *s = mk(0);
+	/* Two hours of readings every second: 7200 readings. */
+	int64_t start = T0 - T0 % 10000;
+	for (int i = 0; i < 7200; i++) {
+		char p[80];
+		snprintf(p, sizeof(p), "{\"value\":%d,\"unit\":\"g\",\"ts\":1}", i % 10);
+		put(s, "iod/home/sensors/bowl", p, start + i * 1000LL);
+	}
+	int64_t now = start + 7199 * 1000LL;
+	struct collected c = {0};
+	state_snapshot(s, now, collect, &c);
+	cr_assert_eq(c.n, 2);
+	cJSON *j = cJSON_Parse(c.text[1]);
+	cr_assert_not_null(j);
+	cr_assert_str_eq(cJSON_GetObjectItem(j, "topic")->valuestring, "iod/home/sensors/bowl");
+	cJSON *pts = cJSON_GetObjectItem(j, "points");
+	cr_assert_eq(cJSON_GetArraySize(pts), 360, "one hour at 10 s = 360 points");
+	cJSON *first = cJSON_GetArrayItem(pts, 0), *last = cJSON_GetArrayItem(pts, 359);
+	int64_t first_ts = (int64_t)cJSON_GetArrayItem(first, 0)->valuedouble;
+	int64_t last_ts = (int64_t)cJSON_GetArrayItem(last, 0)->valuedouble;
+	cr_assert_eq(last_ts, now - now % 10000);
+	cr_assert_eq(last_ts - first_ts, 359 * 10000LL, "covers the last hour");
+	/* Each bucket holds 0..9 once: the average is 4.5. */
+	cr_assert_float_eq(cJSON_GetArrayItem(first, 1)->valuedouble, 4.5, 1e-9);
+	cJSON_Delete(j);
+	collected_free(&c);
+	state_free(s);
+}
+
+Test(hist, motion_uses_bucket_max_and_gaps_stay_empty, .timeout = 5)
+{
+	struct hist h;
+	hist_init(&h, HIST_MAX);
+	hist_add(&h, 100000, 0);
+	hist_add(&h, 101000, 1);
+	hist_add(&h, 102000, 0);
+	hist_add(&h, 150000, 0);
+	struct hist_point pts[HIST_BUCKETS];
+	size_t n = hist_points(&h, 155000, pts);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(pts[0].ts_ms, 100000);
+	cr_assert_float_eq(pts[0].value, 1.0, 1e-12, "a burst inside a bucket is not averaged away");
+	cr_assert_eq(pts[1].ts_ms, 150000);
+	cr_assert_float_eq(pts[1].value, 0.0, 1e-12);
+
+	struct hist a;
+	hist_init(&a, HIST_AVG);
+	hist_add(&a, 100000, 1);
+	hist_add(&a, 105000, 2);
+	cr_assert_eq(hist_add(&a, 106000, 0.0 / 0.0), -1, "NaN refused");
+	n = hist_points(&a, 109999, pts);
+	cr_assert_eq(n, 1);
+	cr_assert_float_eq(pts[0].value, 1.5, 1e-12);
+	/* An hour later the old bucket is outside the window. */
+	n = hist_points(&a, 100000 + 3600 * 1000LL, pts);
+	cr_assert_eq(n, 0);
+	/* A slot reused by a newer bucket refuses a late older reading. */
+	hist_add(&a, 100000 + 3600 * 1000LL, 5);
+	cr_assert_eq(hist_add(&a, 100500, 9), -1);
+}
+
+Test(hist, history_memory_is_fixed_whatever_the_rate, .timeout = 5)
+{
+	struct hist h;
+	hist_init(&h, HIST_AVG);
+	for (int i = 0; i < 100000; i++)
+		hist_add(&h, T0 + i, (double)i);
+	struct hist_point pts[HIST_BUCKETS];
+	size_t n = hist_points(&h, T0 + 100000, pts);
+	cr_assert_eq(n, 10, "100 s of readings at 1 kHz = 10 buckets of 10 s");
+	cr_assert_leq(sizeof(h), 360 * 40 + 64);
+}
