@@ -68,7 +68,7 @@ Test(state, encode_json_payload_verbatim_and_text_as_string, .timeout = 5)
 			 "{\"topic\":\"iod/home/feeder/availability\",\"payload\":\"online\",\"ts\":7}");
 	bmsg_unref(m);
 	/* Not one JSON value: a string. Invalid UTF-8 becomes U+FFFD, quotes escaped. */
-	m = state_encode_message(0, "iod/home/x", "{\"a\":1} junk\xff\"", 15, 1, 0);
+	m = state_encode_message(0, "iod/home/x", "{\"a\":1} junk\xff\"", 14, 1, 0);
 	cr_assert_str_eq((char *)bmsg_data(m),
 			 "{\"topic\":\"iod/home/x\",\"payload\":\"{\\\"a\\\":1} junk\\ufffd\\\"\",\"ts\":1}");
 	cr_assert(jbuf_utf8_valid(bmsg_data(m), m->len));
