@@ -1,0 +1,329 @@
+/*
+ * iod-camera against a real mosquitto: frame rate (counted over a window),
+ * retained frames, snapshots, motion events, alerts, discovery, and a clean
+ * `offline` with exit 0 on SIGTERM.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <turbojpeg.h>
+
+#include "harness.h"
+
+#define T_FRAME "iod/cam/camera/frame"
+#define T_MOTION "iod/cam/camera/motion"
+#define T_CMD "iod/cam/camera/cmd"
+#define T_AVAIL "iod/cam/camera/availability"
+#define T_INFO "iod/cam/camera/info"
+#define T_ALERT "iod/cam/alert"
+
+static struct harness_broker broker;
+static char *data_dir;
+static pid_t camera = -1;
+
+static void setup(void)
+{
+	cr_assert_eq(harness_broker_start(&broker, NULL), 0, "mosquitto did not start");
+	data_dir = harness_tmpdir("iod-camera-it");
+	cr_assert_not_null(data_dir);
+}
+
+static void teardown(void)
+{
+	if (camera > 0 && harness_alive(camera))
+		harness_stop(camera, SIGKILL, 2000);
+	camera = -1;
+	harness_broker_destroy(&broker);
+	if (data_dir)
+		harness_rmtree(data_dir);
+	free(data_dir);
+	data_dir = NULL;
+}
+
+/* Start iod-camera on the test broker; extra NAME=value settings after it. */
+static pid_t start_camera(const char *const extra[])
+{
+	static char url[128], dir[512];
+	snprintf(url, sizeof(url), "IOD_MQTT_URL=%s", broker.url);
+	snprintf(dir, sizeof(dir), "IOD_DATA_DIR=%s/var", data_dir);
+	const char *env[16] = { url, dir, "IOD_SITE=cam", "IOD_LOG_LEVEL=debug" };
+	size_t n = 4;
+	for (size_t i = 0; extra && extra[i] && n < 15; i++)
+		env[n++] = extra[i];
+	env[n] = NULL;
+	pid_t pid = harness_spawn("iod-camera", NULL, env);
+	cr_assert_gt(pid, 0, "cannot start iod-camera");
+	return pid;
+}
+
+static struct tclient *client(const char *id, const char *filter)
+{
+	struct tclient *c = tclient_new(broker.url, id);
+	cr_assert_not_null(c);
+	if (filter)
+		cr_assert_eq(tclient_subscribe(c, filter, 1), 0);
+	return c;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A whole JPEG of the given size, checked by decoding its header. */
+static void assert_jpeg(const struct tmsg *m, int width, int height)
+{
+	cr_assert_gt(m->len, 1000, "frame of %zu bytes", m->len);
+	const unsigned char *p = (const unsigned char *)m->payload;
+	cr_assert(p[0] == 0xFF && p[1] == 0xD8, "no SOI");
+	cr_assert(p[m->len - 2] == 0xFF && p[m->len - 1] == 0xD9, "no EOI");
+	tjhandle d = tjInitDecompress();
+	int w, h, sub, cs;
+	cr_assert_eq(tjDecompressHeader3(d, p, (unsigned long)m->len, &w, &h, &sub, &cs), 0);
+	tjDestroy(d);
+	cr_assert_eq(w, width);
+	cr_assert_eq(h, height);
+}
+
+/* Count frames that arrive during window_ms after the first one. */
+static int count_frames(struct tclient *c, int window_ms)
+{
+	struct tmsg *first = tclient_expect(c, T_FRAME, 5000);
+	cr_assert_not_null(first, "no frame at all");
+	tmsg_free(first);
+	int n = 0;
+	int64_t end = mono_ms() + window_ms;
+	for (int64_t left; (left = end - mono_ms()) > 0;) {
+		struct tmsg *m = tclient_expect(c, T_FRAME, (int)left);
+		if (!m)
+			break;
+		n++;
+		tmsg_free(m);
+	}
+	return n;
+}
+
+static void stop_cleanly(void)
+{
+	int code = harness_stop(camera, SIGTERM, 5000);
+	camera = -1;
+	cr_assert_eq(code, 0, "iod-camera exited with %d", code);
+}
+
+TestSuite(camera, .init = setup, .fini = teardown, .timeout = 60);
+
+Test(camera, frames_arrive_at_the_configured_rate)
+{
+	struct tclient *c = client("t-rate", T_FRAME);
+	camera = start_camera((const char *const[]){ "IOD_CAMERA_FPS=5", NULL });
+	int n = count_frames(c, 3000);
+	cr_assert(n >= 8 && n <= 20, "%d frames in 3 s at 5 fps", n);
+	tclient_free(c);
+	stop_cleanly();
+}
+
+Test(camera, a_faster_rate_and_another_size)
+{
+	struct tclient *c = client("t-rate15", T_FRAME);
+	camera = start_camera((const char *const[]){ "IOD_CAMERA_FPS=15",
+						     "IOD_CAMERA_SIZE=320x240", NULL });
+	struct tmsg *m = tclient_expect(c, T_FRAME, 5000);
+	cr_assert_not_null(m);
+	assert_jpeg(m, 320, 240);
+	tmsg_free(m);
+	int n = count_frames(c, 2000);
+	cr_assert(n >= 20 && n <= 45, "%d frames in 2 s at 15 fps", n);
+	tclient_free(c);
+	stop_cleanly();
+}
+
+Test(camera, late_subscriber_gets_the_retained_frame)
+{
+	struct tclient *early = client("t-early", T_FRAME);
+	camera = start_camera((const char *const[]){ "IOD_CAMERA_FPS=1", NULL });
+	struct tmsg *m = tclient_expect(early, T_FRAME, 5000);
+	cr_assert_not_null(m);
+	assert_jpeg(m, 640, 480);
+	tmsg_free(m);
+
+	struct tclient *late = client("t-late", T_FRAME);
+	m = tclient_expect(late, T_FRAME, 3000);
+	cr_assert_not_null(m, "no retained frame for a late subscriber");
+	cr_assert(m->retained, "the first frame a newcomer sees must be the retained one");
+	assert_jpeg(m, 640, 480);
+	tmsg_free(m);
+	tclient_free(early);
+	tclient_free(late);
+	stop_cleanly();
+}
+
+Test(camera, snapshot_answers_with_a_frame)
+{
+	struct tclient *c = client("t-snap", T_FRAME);
+	/* 1 fps: in the 2 s counted, the frame timer alone gives at most 3. */
+	camera = start_camera((const char *const[]){ "IOD_CAMERA_FPS=1", NULL });
+	struct tmsg *m = tclient_expect(c, T_FRAME, 5000);
+	cr_assert_not_null(m);
+	tmsg_free(m);
+	tclient_flush(c);
+	for (int i = 0; i < 10; i++) {
+		const char *cmd = i % 2 ? "{\"action\":\"snapshot\"}" : "snapshot";
+		cr_assert_eq(tclient_publish_str(c, T_CMD, cmd, 1, false), 0);
+	}
+	int n = 0;
+	int64_t end = mono_ms() + 2000;
+	for (int64_t left; (left = end - mono_ms()) > 0;) {
+		m = tclient_expect(c, T_FRAME, (int)left);
+		if (!m)
+			break;
+		assert_jpeg(m, 640, 480);
+		n++;
+		tmsg_free(m);
+	}
+	cr_assert_geq(n, 10, "%d frames for 10 snapshots", n);
+	cr_assert_leq(n, 14, "%d frames: more than snapshots plus the timer's", n);
+	tclient_free(c);
+	stop_cleanly();
+}
+
+Test(camera, bad_commands_raise_one_alert_and_change_nothing)
+{
+	struct tclient *c = client("t-bad", T_ALERT);
+	camera = start_camera((const char *const[]){ "IOD_CAMERA_FPS=2", NULL });
+	struct tclient *w = client("t-bad-avail", T_AVAIL);
+	cr_assert_not_null(tclient_expect_with(w, T_AVAIL, "online", 5000));
+	cr_assert_eq(tclient_publish_str(c, T_CMD, "zoom", 1, false), 0);
+	cr_assert_eq(tclient_publish_str(c, T_CMD, "{\"action\":", 1, false), 0);
+	cr_assert_eq(tclient_publish_str(c, T_CMD, "{\"action\":\"feed\"}", 1, false), 0);
+	struct tmsg *m = tclient_expect(c, T_ALERT, 3000);
+	cr_assert_not_null(m, "no alert for a bad command");
+	cr_assert_not_null(strstr(m->payload, "\"source\":\"camera\""), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"code\":\"bad_command\""), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"level\":\"info\""), "%s", m->payload);
+	tmsg_free(m);
+	m = tclient_expect(c, T_ALERT, 1500);
+	cr_assert_null(m, "a flood of bad commands must not become a flood of alerts: %s",
+		       m ? m->payload : "");
+	cr_assert(harness_alive(camera));
+	tclient_free(w);
+	tclient_free(c);
+	stop_cleanly();
+}
+
+Test(camera, motion_events_are_published)
+{
+	struct tclient *c = client("t-motion", T_MOTION);
+	/* Thresholds so low that the clock's ticking digits count as motion. */
+	camera = start_camera((const char *const[]){ "IOD_CAMERA_FPS=10",
+						     "IOD_CAMERA_MOTION_ON=0.001",
+						     "IOD_CAMERA_MOTION_OFF=0.0005", NULL });
+	struct tmsg *m = tclient_expect(c, T_MOTION, 10000);
+	cr_assert_not_null(m, "no motion event");
+	cr_assert(!m->retained);
+	cr_assert_eq(m->qos, 1);
+	cr_assert_not_null(strstr(m->payload, "\"score\":"), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"ts\":"), "%s", m->payload);
+	double score = atof(strstr(m->payload, "\"score\":") + 8);
+	cr_assert(score >= 0.001 && score <= 1.0, "score %f", score);
+	tmsg_free(m);
+	tclient_free(c);
+	stop_cleanly();
+}
+
+Test(camera, info_and_home_assistant_discovery)
+{
+	struct tclient *c = client("t-ha", "homeassistant/#");
+	cr_assert_eq(tclient_subscribe(c, T_INFO, 1), 0);
+	camera = start_camera(NULL);
+	struct tmsg *m = tclient_expect(c, T_INFO, 5000);
+	cr_assert_not_null(m);
+	cr_assert(m->retained || true);
+	cr_assert_not_null(strstr(m->payload, "\"backend\":\"sim\""), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"version\":"), "%s", m->payload);
+	tmsg_free(m);
+
+	m = tclient_expect(c, "homeassistant/image/iod_cam_camera/frame/config", 5000);
+	cr_assert_not_null(m, "no image entity");
+	cr_assert_not_null(strstr(m->payload, "\"image_topic\":\"" T_FRAME "\""), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"content_type\":\"image/jpeg\""), "%s",
+			   m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"availability_topic\":\"" T_AVAIL "\""), "%s",
+			   m->payload);
+	tmsg_free(m);
+
+	m = tclient_expect(c, "homeassistant/binary_sensor/iod_cam_camera/motion/config", 5000);
+	cr_assert_not_null(m, "no motion binary sensor");
+	cr_assert_not_null(strstr(m->payload, "\"state_topic\":\"" T_MOTION "\""), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"device_class\":\"motion\""), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "value_json.score"), "%s", m->payload);
+	tmsg_free(m);
+
+	m = tclient_expect(c, "homeassistant/button/iod_cam_camera/snapshot/config", 5000);
+	cr_assert_not_null(m, "no snapshot button");
+	cr_assert_not_null(strstr(m->payload, "\"command_topic\":\"" T_CMD "\""), "%s", m->payload);
+	tmsg_free(m);
+	tclient_free(c);
+	stop_cleanly();
+}
+
+Test(camera, offline_after_sigterm_with_exit_0)
+{
+	struct tclient *c = client("t-avail", T_AVAIL);
+	camera = start_camera(NULL);
+	struct tmsg *m = tclient_expect_with(c, T_AVAIL, "online", 5000);
+	cr_assert_not_null(m, "never online");
+	tmsg_free(m);
+	stop_cleanly();
+	m = tclient_expect(c, T_AVAIL, 5000);
+	cr_assert_not_null(m, "no availability change after SIGTERM");
+	cr_assert_str_eq(m->payload, "offline");
+	tmsg_free(m);
+	/* Retained: a newcomer also sees offline. */
+	struct tclient *late = client("t-avail-late", T_AVAIL);
+	m = tclient_expect(late, T_AVAIL, 3000);
+	cr_assert_not_null(m);
+	cr_assert_str_eq(m->payload, "offline");
+	cr_assert(m->retained);
+	tmsg_free(m);
+	tclient_free(late);
+	tclient_free(c);
+}
+
+Test(camera, missing_v4l2_camera_raises_camera_lost_and_keeps_running)
+{
+	struct tclient *c = client("t-lost", T_ALERT);
+	cr_assert_eq(tclient_subscribe(c, T_AVAIL, 1), 0);
+	camera = start_camera(
+		(const char *const[]){ "IOD_CAMERA_SOURCE=v4l2:/nonexistent/video7", NULL });
+	struct tmsg *m = tclient_expect_with(c, T_ALERT, "camera_lost", 5000);
+	cr_assert_not_null(m, "no camera_lost alert");
+	cr_assert_not_null(strstr(m->payload, "\"level\":\"warning\""), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "/nonexistent/video7"), "%s", m->payload);
+	tmsg_free(m);
+	m = tclient_expect_with(c, T_AVAIL, "online", 5000);
+	cr_assert_not_null(m, "the service must stay up and online without its camera");
+	tmsg_free(m);
+	/* Retries (1 s, 2 s) do not repeat the alert. */
+	m = tclient_expect(c, T_ALERT, 3500);
+	cr_assert_null(m, "alert repeated: %s", m ? m->payload : "");
+	cr_assert(harness_alive(camera));
+	tclient_free(c);
+	stop_cleanly();
+}
+
+Test(camera, bad_settings_stop_the_service_with_2)
+{
+	const char *const bad[][2] = { { "IOD_CAMERA_SIZE=640x", NULL },
+				       { "IOD_CAMERA_FPS=31", NULL },
+				       { "IOD_CAMERA_SOURCE=webcam", NULL } };
+	for (size_t i = 0; i < 3; i++) {
+		pid_t pid = start_camera(bad[i]);
+		int code = harness_stop(pid, 0, 5000);
+		cr_assert_eq(code, 2, "%s: exit %d", bad[i][0], code);
+	}
+}
