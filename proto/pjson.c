@@ -113,6 +113,10 @@ void pj_trim(const char **p, size_t *len)
  * cannot refuse trailing garbage without reading one byte past the buffer;
  * so parse a NUL-terminated copy (the envelope check already refused
  * embedded NULs and bounded the size).
+ *
+ * Threads: cJSON 1.7.15 resets its global error slot at the start of every
+ * parse. We never read that slot (no cJSON_GetErrorPtr), so concurrent
+ * parses only race on a value nobody uses; nothing else here is shared.
  */
 cJSON *pj_parse_object(const void *payload, size_t len, const char **reason)
 {

@@ -423,3 +423,33 @@ Test(feeder_cmd, validators, .timeout = 10)
 	cr_assert_not(proto_by_valid("\xff"));
 	cr_assert_not(proto_by_valid("tab\there"));
 }
+
+Test(feeder_cmd, by_limit_counts_bytes, .timeout = 10)
+{
+	char buf[256];
+	char by[80] = "";
+	struct proto_feeder_cmd c;
+	const char *reason;
+
+	for (int i = 0; i < 32; i++)
+		strcat(by, "\xc3\xa9"); /* 32 x U+00E9 = 64 bytes */
+	snprintf(buf, sizeof(buf), "{\"action\":\"call\",\"by\":\"%s\"}", by);
+	cr_assert_eq(decode(buf, &c, &reason), 0);
+	cr_assert_str_eq(c.by, by);
+	strcat(by, "\xc3\xa9");
+	snprintf(buf, sizeof(buf), "{\"action\":\"call\",\"by\":\"%s\"}", by);
+	expect_reject(buf, "bad_by");
+}
+
+Test(feeder_cmd, nul_escape_scan_only_inside_strings, .timeout = 10)
+{
+	struct proto_feeder_cmd c;
+	const char *reason;
+
+	/* Escaped quote, then a \\u0000 in a later string: still caught. */
+	expect_reject("{\"x\":\"a\\\"b\",\"by\":\"\\u0000\",\"action\":\"feed\"}", "bad_encoding");
+	/* Other escapes are fine, including \\u0001-style control characters in
+	 * members nobody reads. */
+	cr_assert_eq(decode("{\"note\":\"\\u0001\\t\\u00e9\",\"action\":\"feed\"}", &c, &reason),
+		     0);
+}

@@ -195,3 +195,19 @@ Test(ws_encode, history, .timeout = 10)
 		    "{\"type\":\"history\",\"topic\":\"iod/home/sensors/motion\",\"points\":[]}");
 	cr_assert_null(proto_ws_history_encode("t", NULL, NULL, 2));
 }
+
+Test(ws_encode, message_any_size, .timeout = 10)
+{
+	size_t n = 100 * 1024;
+	char *big = malloc(n);
+	char *text;
+
+	memset(big, 'z', n);
+	big[0] = '"';
+	big[n - 1] = '"';
+	text = proto_ws_message_encode("iod/home/x", big, n, 1);
+	cr_assert_not_null(text);
+	cr_assert_eq(strlen(text), n + strlen("{\"topic\":\"iod/home/x\",\"payload\":,\"ts\":1}"));
+	free(text);
+	free(big);
+}
