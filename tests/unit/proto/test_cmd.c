@@ -415,6 +415,14 @@ Test(feeder_cmd, round_trip, .timeout = 10)
 
 Test(feeder_cmd, validators, .timeout = 10)
 {
+	char id[80];
+
+	memset(id, 'k', 64);
+	id[64] = '\0';
+	cr_assert(proto_id_valid(id));
+	id[64] = 'k';
+	id[65] = '\0';
+	cr_assert_not(proto_id_valid(id));
 	cr_assert(proto_id_valid("a"));
 	cr_assert_not(proto_id_valid(""));
 	cr_assert_not(proto_id_valid(NULL));
