@@ -5,6 +5,7 @@
 const UPLOT_JS = "node_modules/uplot/dist/uPlot.esm.js";
 const UPLOT_CSS = "node_modules/uplot/dist/uPlot.min.css";
 export const CHART_HEIGHT = 140; // matches .chart's reserved height in app.css
+const WINDOW_S = 3600; // the x axis spans the last hour (store.js keeps as much)
 
 let loading = null;
 
@@ -55,7 +56,15 @@ export class SensorChart {
       legend: { show: false },
       cursor: { drag: { x: false, y: false }, points: { size: 7 } },
       scales: {
-        x: { time: true },
+        // Always the last hour, ending at the newest reading: a sensor that
+        // just appeared shows one point at the right, not a zoom on seconds.
+        x: {
+          time: true,
+          range: (u, min, max) => {
+            const hi = Number.isFinite(max) ? max : Date.now() / 1000;
+            return [hi - WINDOW_S, hi];
+          },
+        },
         y: motion ? { range: [0, 1.05] } : { auto: true },
       },
       axes: [
@@ -88,7 +97,6 @@ export class SensorChart {
           stroke: line,
           width: 2,
           fill: `${line}22`,
-          points: { show: false },
           ...(motion ? { paths: uPlot.paths.stepped({ align: 1 }) } : {}),
         },
       ],

@@ -55,29 +55,28 @@ function markDirty(areas) {
 
 // ---------- connection status ----------
 
+// The countdown ticks every second while offline; only the state change is
+// announced to screen readers (the seconds are aria-hidden).
 function showStatus({ state, retryAt }) {
   const conn = $("conn");
-  conn.dataset.state = state;
-  let text;
-  switch (state) {
-    case "connecting":
-      text = "Connecting…";
-      break;
-    case "syncing":
-      text = "Loading current state…";
-      break;
-    case "live":
-      text = "Live";
-      break;
-    case "offline": {
-      const s = Math.max(1, Math.ceil((retryAt - Date.now()) / 1000));
-      text = `Offline — reconnecting in ${s} s`;
-      break;
+  const textEl = $("conn-text");
+  if (state === "offline") {
+    const secs = `${Math.max(1, Math.ceil((retryAt - Date.now()) / 1000))} s`;
+    const count = textEl.querySelector(".conn-count");
+    if (conn.dataset.state === "offline" && count) {
+      count.textContent = secs;
+    } else {
+      const span = document.createElement("span");
+      span.className = "conn-count";
+      span.setAttribute("aria-hidden", "true");
+      span.textContent = secs;
+      textEl.replaceChildren("Offline — reconnecting in ", span);
     }
-    default:
-      text = "Not connected";
+  } else {
+    const words = { connecting: "Connecting…", syncing: "Loading current state…", live: "Live" };
+    textEl.textContent = words[state] || "Not connected";
   }
-  $("conn-text").textContent = text;
+  conn.dataset.state = state;
   $("retry-now").hidden = state !== "offline";
   updateButtons();
 }

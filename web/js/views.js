@@ -128,11 +128,19 @@ export class Views {
       }
       if (list.children[i] !== row.root) list.insertBefore(row.root, list.children[i] || null);
       const s = store.services.get(name);
-      const status = s.availability || (s.lastSeenMs === null ? "unknown" : "unknown");
+      // No availability word yet: "Not seen yet" when nothing came from the
+      // service at all, else "Unknown" (its messages arrive, its status not).
+      const status = s.availability || "unknown";
       row.root.dataset.status = status;
       setText(
         row.status,
-        status === "online" ? "Online" : status === "offline" ? "Offline" : "Not seen yet",
+        status === "online"
+          ? "Online"
+          : status === "offline"
+            ? "Offline"
+            : s.lastSeenMs === null
+              ? "Not seen yet"
+              : "Unknown",
       );
       setText(row.seen, s.lastSeenMs === null ? "" : `last seen ${formatRelative(s.lastSeenMs, now)}`);
       const info = s.info ? [s.info.version && `v${s.info.version}`, s.info.backend].filter(Boolean) : [];
