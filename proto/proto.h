@@ -4,7 +4,9 @@
  * Topic builders, encoders that produce exactly the documented JSON, and
  * decoders that validate every field and say why they refused. Nothing here
  * touches the network, a clock or a global: every function is pure and
- * thread-safe, so Paho's threads, the loop and the tests may all call it.
+ * thread-safe, so Paho's threads, the loop and the tests may all call it
+ * (cJSON 1.7.15 itself resets a global error slot on every parse; proto
+ * never reads it, so that race is on a value nobody uses).
  *
  * Encoders return a malloc'd NUL-terminated string (caller free()s) or NULL
  * on out-of-memory or when a value cannot be represented (an enum out of
@@ -117,8 +119,8 @@ struct proto_feeder_cmd {
  * 0..2^53-1 (bad_ts otherwise); `by` must pass proto_by_valid (bad_by). */
 int proto_feeder_cmd_decode(const void *payload, size_t len, struct proto_feeder_cmd *out,
 			    const char **reason);
-char *
-proto_feeder_cmd_encode(const struct proto_feeder_cmd *cmd); /* omits empty id/by, absent ts */
+/* {"action","id","by","ts"}, omitting an empty id/by and an absent ts. */
+char *proto_feeder_cmd_encode(const struct proto_feeder_cmd *cmd);
 /* 1-64 of [A-Za-z0-9._:-]. */
 bool proto_id_valid(const char *id);
 /* At most 64 bytes of valid UTF-8 with no control characters; "" is valid
