@@ -73,6 +73,7 @@ struct feeder {
 	uint64_t auto_counter;
 
 	uint64_t journal_errors, compactions, commands;
+	int64_t compacted_bytes;   /* size right after the last compaction */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -347,14 +348,20 @@ static void compact(struct feeder *f)
 		return;
 	}
 	f->compactions++;
+	f->compacted_bytes = journal_size(f->journal);
 	log_info("journal %s: compacted %" PRId64 " -> %" PRId64 " bytes (%zu records)",
 		 f->journal_path, before, journal_size(f->journal), n);
 }
 
+/* Compact when over the limit and at least twice what the last
+ * compaction left, so a journal whose live content is itself near the
+ * limit is not rewritten after every command. */
 static void maybe_compact(struct feeder *f)
 {
-	if (f->journal && !f->dose.active && !f->history_unknown &&
-	    journal_size(f->journal) > f->cfg.compact_bytes)
+	if (!f->journal || f->dose.active || f->history_unknown)
+		return;
+	int64_t size = journal_size(f->journal);
+	if (size > f->cfg.compact_bytes && size > 2 * f->compacted_bytes)
 		compact(f);
 }
 
