@@ -577,6 +577,16 @@ static void start_connect(struct mqttc *m)
 	}
 }
 
+/* Destroy the Paho client. The connect properties go first: they were
+ * allocated by Paho's heap, which its last destroy tears down. */
+static void destroy_client(struct mqttc *m)
+{
+	MQTTProperties_free(&m->conn_props);
+	m->conn_opts.connectProperties = NULL;
+	if (m->client)
+		MQTTAsync_destroy(&m->client);
+}
+
 static void free_fields(struct mqttc *m)
 {
 	while (m->subs) {
@@ -675,11 +685,6 @@ struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqt
 			 m->log_url);
 	if (m->password && !m->user)
 		log_warn("IOD_MQTT_PASSWORD is set but IOD_MQTT_USER is not");
-	if (setup_connect_options(m) < 0) {
-		log_error("mqtt: cannot set connect properties");
-		free_fields(m);
-		return NULL;
-	}
 
 	cro.sendWhileDisconnected = 1;
 	cro.allowDisconnectedSendAtAnyTime = 1;
@@ -703,6 +708,14 @@ struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqt
 		free_fields(m);
 		return NULL;
 	}
+	/* After the create: Paho allocates properties from its own heap, which
+	 * the create (re)initialises. */
+	if (setup_connect_options(m) < 0) {
+		log_error("mqtt: cannot set connect properties");
+		destroy_client(m);
+		free_fields(m);
+		return NULL;
+	}
 	rc = MQTTAsync_setCallbacks(m->client, m, on_connection_lost, on_message_arrived, NULL);
 	if (rc == MQTTASYNC_SUCCESS)
 		rc = MQTTAsync_setConnected(m->client, m, on_connected_paho);
@@ -710,14 +723,14 @@ struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqt
 		rc = MQTTAsync_setDisconnected(m->client, m, on_disconnected_paho);
 	if (rc != MQTTASYNC_SUCCESS) {
 		log_error("mqtt callbacks: %s", MQTTAsync_strerror(rc));
-		MQTTAsync_destroy(&m->client);
+		destroy_client(m);
 		free_fields(m);
 		return NULL;
 	}
 	rc = uv_async_init(loop, &m->wake, on_wake);
 	if (rc < 0) {
 		log_error("uv_async_init: %s", uv_strerror(rc));
-		MQTTAsync_destroy(&m->client);
+		destroy_client(m);
 		free_fields(m);
 		return NULL;
 	}
@@ -878,7 +891,7 @@ void mqttc_stop(struct mqttc *m, int timeout_ms)
 	log_debug("stop: disconnect %s after %lld ms",
 		  rc != MQTTASYNC_SUCCESS ? "not needed" : m->disconnect_done ? "done" : "timed out",
 		  (long long)(loop_mono_ms() - (deadline - timeout_ms)));
-	MQTTAsync_destroy(&m->client);
+	destroy_client(m);
 	log_info("disconnected from %s", m->log_url);
 }
 
@@ -895,8 +908,7 @@ static void release(struct mqttc *m)
 	pthread_mutex_lock(&m->lock);
 	m->closing = true;
 	pthread_mutex_unlock(&m->lock);
-	if (m->client)
-		MQTTAsync_destroy(&m->client);
+	destroy_client(m);
 	uv_close((uv_handle_t *)&m->wake, on_handle_closed);
 	uv_close((uv_handle_t *)&m->retry, on_handle_closed);
 }
