@@ -1,0 +1,341 @@
+/*
+ * iod-feeder end to end: a real mosquitto on a free loopback port, the real
+ * binary, a synchronous MQTT client. Every test stops the feeder with
+ * SIGTERM and checks exit code 0 and the retained `offline`.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define T_CMD "iod/home/feeder/cmd"
+#define T_EVENT "iod/home/feeder/event"
+#define T_STATE "iod/home/feeder/state"
+#define T_LOG "iod/home/feeder/log"
+#define T_AVAIL "iod/home/feeder/availability"
+#define T_INFO "iod/home/feeder/info"
+#define T_ALERT "iod/home/alert"
+#define WAIT 10000
+
+static struct harness_broker broker;
+static char *tmp;
+static char data_dir[512];
+static char env_url[128], env_data[600];
+static const char *extra_env[8];
+static pid_t feeder = -1;
+static struct tclient *client;
+
+static int64_t wall_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void set_env(const char *const more[])
+{
+	size_t n = 0;
+	extra_env[n++] = env_url;
+	extra_env[n++] = env_data;
+	extra_env[n++] = "IOD_FEEDER_SCHEDULE=none";
+	for (size_t i = 0; more && more[i] && n < 7; i++)
+		extra_env[n++] = more[i];
+	extra_env[n] = NULL;
+}
+
+static struct tclient *connect_client(const char *id)
+{
+	struct tclient *c = tclient_new(broker.url, id);
+	cr_assert_not_null(c, "test client cannot connect to %s", broker.url);
+	cr_assert_eq(tclient_subscribe(c, "iod/home/#", 1), 0);
+	cr_assert_eq(tclient_subscribe(c, "homeassistant/#", 1), 0);
+	return c;
+}
+
+static void expect_msg(const char *topic, const char *needle)
+{
+	struct tmsg *m = tclient_expect_with(client, topic, needle, WAIT);
+	cr_assert_not_null(m, "no %s containing %s", topic, needle);
+	tmsg_free(m);
+}
+
+static void start_feeder(void)
+{
+	feeder = harness_spawn("iod-feeder", NULL, extra_env);
+	cr_assert_gt(feeder, 0);
+	expect_msg(T_AVAIL, "online");
+}
+
+static void setup_with(const char *const more[])
+{
+	cr_assert_eq(harness_broker_start(&broker, NULL), 0);
+	tmp = harness_tmpdir("iod-feeder-it");
+	cr_assert_not_null(tmp);
+	snprintf(data_dir, sizeof(data_dir), "%s/data", tmp);
+	snprintf(env_url, sizeof(env_url), "IOD_MQTT_URL=%s", broker.url);
+	snprintf(env_data, sizeof(env_data), "IOD_DATA_DIR=%s", data_dir);
+	set_env(more);
+	client = connect_client("it-observer");
+}
+
+static void setup(void)
+{
+	setup_with(NULL);
+	start_feeder();
+}
+
+static void stop_feeder_cleanly(void)
+{
+	tclient_flush(client);
+	cr_assert_eq(harness_stop(feeder, SIGTERM, 10000), 0, "SIGTERM must exit 0");
+	feeder = -1;
+	expect_msg(T_AVAIL, "offline");
+}
+
+static void teardown(void)
+{
+	if (feeder > 0)
+		harness_stop(feeder, SIGKILL, 2000);
+	feeder = -1;
+	if (client)
+		tclient_free(client);
+	client = NULL;
+	harness_broker_destroy(&broker);
+	if (tmp)
+		harness_rmtree(tmp);
+	free(tmp);
+	tmp = NULL;
+}
+
+static void cmd(const char *payload)
+{
+	cr_assert_eq(tclient_publish_str(client, T_CMD, payload, 1, false), 0);
+}
+
+/* The event for id, which must contain want. */
+static void expect_event(const char *id, const char *want)
+{
+	char needle[128];
+	snprintf(needle, sizeof(needle), "\"id\":\"%s\"", id);
+	struct tmsg *m = tclient_expect_with(client, T_EVENT, needle, WAIT);
+	cr_assert_not_null(m, "no event for %s", id);
+	cr_assert(strstr(m->payload, want) != NULL, "event %s lacks %s", m->payload, want);
+	cr_assert_not(m->retained);
+	tmsg_free(m);
+}
+
+/* A fresh subscriber sees the retained copy of topic. */
+static char *retained(const char *topic)
+{
+	struct tclient *c = tclient_new(broker.url, "it-retained");
+	cr_assert_not_null(c);
+	cr_assert_eq(tclient_subscribe(c, topic, 1), 0);
+	struct tmsg *m = tclient_expect(c, topic, WAIT);
+	cr_assert_not_null(m, "nothing retained on %s", topic);
+	cr_assert(m->retained);
+	char *copy = strdup(m->payload);
+	tmsg_free(m);
+	tclient_free(c);
+	return copy;
+}
+
+TestSuite(feeder_it, .timeout = 90);
+
+Test(feeder_it, bare_word_and_json_feed, .init = NULL, .fini = teardown, .timeout = 90)
+{
+	const char *more[] = {"IOD_FEEDER_MIN_INTERVAL=1s", "IOD_FEEDER_MAX_DAILY=10", NULL};
+	setup_with(more);
+	start_feeder();
+	expect_msg(T_INFO, "\"backend\":\"sim\"");
+	cmd("feed");
+	struct tmsg *m = tclient_expect_with(client, T_EVENT, "\"action\":\"feed\"", WAIT);
+	cr_assert_not_null(m);
+	cr_assert(strstr(m->payload, "\"result\":\"ok\"") != NULL, "%s", m->payload);
+	tmsg_free(m);
+	sleep(1);
+	cmd("{\"action\":\"feed\",\"id\":\"json-1\",\"by\":\"it\"}");
+	expect_event("json-1", "\"result\":\"ok\"");
+	char *state = retained(T_STATE);
+	cr_assert(strstr(state, "\"doses_today\":2") != NULL, "%s", state);
+	cr_assert(strstr(state, "\"last_dose\":null") == NULL, "%s", state);
+	cr_assert(strstr(state, "\"position\":\"home\"") != NULL, "%s", state);
+	free(state);
+	char *log = retained(T_LOG);
+	cr_assert(strstr(log, "{\"id\":\"json-1\"") != NULL, "%s", log);
+	cr_assert(strstr(log, "\"by\":\"it\"") != NULL, "%s", log);
+	cr_assert(strstr(log, "\"doses\":[{\"id\":\"json-1\"") != NULL, "newest first: %s", log);
+	free(log);
+	stop_feeder_cleanly();
+}
+
+Test(feeder_it, discovery_buttons_and_sensor, .init = setup, .fini = teardown, .timeout = 90)
+{
+	char *btn = retained("homeassistant/button/iod_home_feeder/feed/config");
+	cr_assert(strstr(btn, "\"payload_press\":\"feed\"") != NULL, "%s", btn);
+	cr_assert(strstr(btn, "\"command_topic\":\"" T_CMD "\"") != NULL, "%s", btn);
+	free(btn);
+	char *sensor = retained("homeassistant/sensor/iod_home_feeder/last_dose/config");
+	cr_assert(strstr(sensor, "\"device_class\":\"timestamp\"") != NULL, "%s", sensor);
+	free(sensor);
+	stop_feeder_cleanly();
+}
+
+Test(feeder_it, duplicate_id_and_too_soon, .init = setup, .fini = teardown, .timeout = 90)
+{
+	cmd("{\"action\":\"feed\",\"id\":\"dup-1\"}");
+	expect_event("dup-1", "\"result\":\"ok\"");
+	cmd("{\"action\":\"feed\",\"id\":\"dup-1\"}");
+	expect_event("dup-1", "\"result\":\"duplicate\",\"reason\":\"ok\"");
+	cmd("{\"action\":\"feed\",\"id\":\"soon-1\"}");
+	expect_event("soon-1", "\"reason\":\"too_soon\"");
+	char *state = retained(T_STATE);
+	cr_assert(strstr(state, "\"doses_today\":1") != NULL, "%s", state);
+	free(state);
+	stop_feeder_cleanly();
+}
+
+Test(feeder_it, retained_commands_are_refused, .init = NULL, .fini = teardown, .timeout = 90)
+{
+	setup_with(NULL);
+	/* stored before the feeder starts */
+	cr_assert_eq(tclient_publish_str(client, T_CMD, "{\"action\":\"feed\",\"id\":\"ret-old\"}", 1,
+					 true), 0);
+	start_feeder();
+	expect_event("ret-old", "\"reason\":\"retained\"");
+	/* published with retain while it runs */
+	cr_assert_eq(tclient_publish_str(client, T_CMD, "{\"action\":\"feed\",\"id\":\"ret-live\"}",
+					 1, true), 0);
+	expect_event("ret-live", "\"reason\":\"retained\"");
+	/* clearing it is no command at all; the next real one is answered */
+	cr_assert_eq(tclient_publish(client, T_CMD, "", 0, 1, true), 0);
+	cmd("{\"action\":\"home\",\"id\":\"after-clear\"}");
+	struct tmsg *m = tclient_expect(client, T_EVENT, WAIT);
+	cr_assert_not_null(m);
+	cr_assert(strstr(m->payload, "after-clear") != NULL, "the clear made an event: %s",
+		  m->payload);
+	tmsg_free(m);
+	char *state = retained(T_STATE);
+	cr_assert(strstr(state, "\"doses_today\":0") != NULL, "%s", state);
+	free(state);
+	stop_feeder_cleanly();
+}
+
+Test(feeder_it, expired_and_bad_commands, .init = setup, .fini = teardown, .timeout = 90)
+{
+	char buf[160];
+	snprintf(buf, sizeof(buf), "{\"action\":\"feed\",\"id\":\"old-1\",\"ts\":%lld}",
+		 (long long)(wall_ms() - 120000));
+	cmd(buf);
+	expect_event("old-1", "\"reason\":\"expired\"");
+	cmd("{nope");
+	expect_event("", "\"reason\":\"bad_json\"");
+	cmd("{\"action\":\"dance\",\"id\":\"bad-1\"}");
+	expect_event("bad-1", "\"result\":\"rejected\"");
+	char *state = retained(T_STATE);
+	cr_assert(strstr(state, "\"last_dose\":null") != NULL, "%s", state);
+	free(state);
+	stop_feeder_cleanly();
+}
+
+Test(feeder_it, kill9_and_restart_keeps_doses_and_ids, .init = setup, .fini = teardown, .timeout = 90)
+{
+	cmd("{\"action\":\"feed\",\"id\":\"k-1\"}");
+	expect_event("k-1", "\"result\":\"ok\"");
+	tclient_flush(client);
+	cr_assert_eq(harness_stop(feeder, SIGKILL, 5000), 128 + SIGKILL);
+	feeder = -1;
+	expect_msg(T_AVAIL, "offline"); /* the will */
+	start_feeder();
+	cmd("{\"action\":\"feed\",\"id\":\"k-1\"}");
+	expect_event("k-1", "\"result\":\"duplicate\"");
+	cmd("{\"action\":\"feed\",\"id\":\"k-2\"}");
+	expect_event("k-2", "\"reason\":\"too_soon\"");
+	char *log = retained(T_LOG);
+	cr_assert(strstr(log, "\"id\":\"k-1\"") != NULL, "%s", log);
+	free(log);
+	stop_feeder_cleanly();
+}
+
+Test(feeder_it, kill9_mid_dose_is_an_uncertain_dose, .init = NULL, .fini = teardown, .timeout = 90)
+{
+	const char *more[] = {"IOD_FEEDER_HOLD=30s", NULL};
+	setup_with(more);
+	start_feeder();
+	cmd("{\"action\":\"feed\",\"id\":\"mid-1\"}");
+	expect_msg(T_STATE, "\"position\":\"open\"");
+	cr_assert_eq(harness_stop(feeder, SIGKILL, 5000), 128 + SIGKILL);
+	feeder = -1;
+	start_feeder();
+	expect_msg(T_ALERT, "\"code\":\"uncertain_dose\"");
+	cmd("{\"action\":\"feed\",\"id\":\"mid-2\"}");
+	expect_event("mid-2", "\"reason\":\"too_soon\"");
+	stop_feeder_cleanly();
+}
+
+Test(feeder_it, broker_restart_reconnects, .init = setup, .fini = teardown, .timeout = 90)
+{
+	cmd("{\"action\":\"home\",\"id\":\"b-1\"}");
+	expect_event("b-1", "\"result\":\"ok\"");
+	tclient_free(client);
+	client = NULL;
+	harness_broker_stop(&broker);
+	cr_assert_eq(harness_broker_restart(&broker), 0);
+	client = connect_client("it-observer-2");
+	/* Whatever the broker kept, the feeder's own `online` comes after it reconnects. */
+	expect_msg(T_AVAIL, "online");
+	cmd("{\"action\":\"home\",\"id\":\"b-2\"}");
+	expect_event("b-2", "\"result\":\"ok\"");
+	char *avail = retained(T_AVAIL);
+	cr_assert_str_eq(avail, "online");
+	free(avail);
+	cr_assert(harness_alive(feeder));
+	stop_feeder_cleanly();
+	avail = retained(T_AVAIL);
+	cr_assert_str_eq(avail, "offline");
+	free(avail);
+}
+
+Test(feeder_it, unwritable_journal_refuses_doses, .init = NULL, .fini = teardown, .timeout = 90)
+{
+	setup_with(NULL);
+	/* IOD_DATA_DIR below a regular file: ENOTDIR, which root cannot bypass. */
+	char file[600];
+	snprintf(file, sizeof(file), "%s/plain", tmp);
+	FILE *f = fopen(file, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+	snprintf(env_data, sizeof(env_data), "IOD_DATA_DIR=%s/plain/data", tmp);
+	start_feeder();
+	expect_msg(T_ALERT, "\"level\":\"critical\"");
+	cmd("{\"action\":\"feed\",\"id\":\"ro-1\"}");
+	expect_event("ro-1", "\"reason\":\"journal_unavailable\"");
+	struct tmsg *m = tclient_expect_with(client, T_ALERT, "journal_unavailable", WAIT);
+	cr_assert_not_null(m);
+	cr_assert(strstr(m->payload, "\"level\":\"critical\"") != NULL, "%s", m->payload);
+	tmsg_free(m);
+	char *state = retained(T_STATE);
+	cr_assert(strstr(state, "\"position\":\"home\"") != NULL, "nothing moved: %s", state);
+	cr_assert(strstr(state, "\"last_dose\":null") != NULL, "%s", state);
+	free(state);
+	stop_feeder_cleanly();
+}
+
+Test(feeder_it, full_disk_journal_refuses_doses, .init = NULL, .fini = teardown, .timeout = 90)
+{
+	setup_with(NULL);
+	cr_assert_eq(mkdir(data_dir, 0700), 0);
+	char journal[600];
+	snprintf(journal, sizeof(journal), "%s/journal", data_dir);
+	cr_assert_eq(symlink("/dev/full", journal), 0);
+	start_feeder();
+	expect_msg(T_ALERT, "journal_unavailable");
+	cmd("{\"action\":\"feed\",\"id\":\"full-1\"}");
+	expect_event("full-1", "\"reason\":\"journal_unavailable\"");
+	stop_feeder_cleanly();
+}
