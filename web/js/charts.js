@@ -5,6 +5,7 @@
 const UPLOT_JS = "node_modules/uplot/dist/uPlot.esm.js";
 const UPLOT_CSS = "node_modules/uplot/dist/uPlot.min.css";
 export const CHART_HEIGHT = 140; // matches .chart's reserved height in app.css
+const SPARSE_POINTS = 60;
 const WINDOW_S = 3600; // the x axis spans the last hour (store.js keeps as much)
 
 let loading = null;
@@ -97,6 +98,14 @@ export class SensorChart {
           stroke: line,
           width: 2,
           fill: `${line}22`,
+          // Dots while readings are few (a sensor that only reports changes,
+          // a kind that just appeared); a plain line once there are many.
+          points: {
+            show: (u) => u.data[0].length <= SPARSE_POINTS,
+            size: 6,
+            stroke: line,
+            fill: line,
+          },
           ...(motion ? { paths: uPlot.paths.stepped({ align: 1 }) } : {}),
         },
       ],
