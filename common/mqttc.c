@@ -269,8 +269,12 @@ static void on_connect_failure(void *context, MQTTAsync_failureData5 *resp)
 	pthread_mutex_lock(&m->lock);
 	m->pending_connect_failed = true;
 	if (resp && resp->reasonCode >= MQTTREASONCODE_UNSPECIFIED_ERROR)
-		snprintf(m->connect_failure, sizeof(m->connect_failure), "%s (reason %d)",
+		snprintf(m->connect_failure, sizeof(m->connect_failure), "refused: %s (reason %d)",
 			 MQTTReasonCode_toString(resp->reasonCode), (int)resp->reasonCode);
+	else if (resp && resp->code >= MQTTREASONCODE_UNSPECIFIED_ERROR)
+		/* An MQTT 5 CONNACK refusal: Paho puts the reason code here. */
+		snprintf(m->connect_failure, sizeof(m->connect_failure), "refused: %s (reason %d)",
+			 MQTTReasonCode_toString((enum MQTTReasonCodes)resp->code), resp->code);
 	else
 		copy_reason(m->connect_failure, resp ? resp->message : NULL,
 			    resp ? resp->code : MQTTASYNC_FAILURE);

@@ -15,16 +15,23 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 static const struct cfg_option probe_opts[] = {
 	{"IOD_PROBE_FILTER", CFG_STRING, "probe/in/#", "subscription filter", 0, 0, 0},
 	{"IOD_PROBE_SESSION_EXPIRY", CFG_INT, "0", "MQTT session expiry in seconds", 0, 86400, 0},
 	{"IOD_PROBE_MAX_PAYLOAD", CFG_INT, "16384", "largest payload taken", 1, 1 << 24, 0},
 	{"IOD_PROBE_NO_LOCAL", CFG_BOOL, "0", "do not receive our own publishes", 0, 0, 0},
+	{"IOD_PROBE_QUEUE_LIMIT", CFG_INT, "0", "incoming queue bound (0: mqttc's default)", 0,
+	 100000, 0},
+	{"IOD_PROBE_STALL_MS", CFG_INT, "0",
+	 "block the loop this long on probe/in/stall (to fill the queue)", 0, 60000, 0},
 };
 
 struct probe {
 	struct mqttc *mqtt;
+	int64_t stall_ms;
 	char connected_topic[128];
 };
 
@@ -35,6 +42,12 @@ static void on_message(void *arg, const struct mqttc_message *msg)
 	cJSON *o = cJSON_CreateObject();
 	char *text;
 
+	if (p->stall_ms > 0 && strcmp(msg->topic, "probe/in/stall") == 0) {
+		struct timespec ts = {(time_t)(p->stall_ms / 1000),
+				      (long)(p->stall_ms % 1000) * 1000000L};
+		while (nanosleep(&ts, &ts) < 0)
+			;
+	}
 	mqttc_get_stats(p->mqtt, &st);
 	cJSON_AddStringToObject(o, "topic", msg->topic);
 	cJSON_AddBoolToObject(o, "retained", msg->retained);
@@ -44,6 +57,7 @@ static void on_message(void *arg, const struct mqttc_message *msg)
 	cJSON_AddNumberToObject(o, "in", (double)st.messages_in);
 	cJSON_AddNumberToObject(o, "oversize", (double)st.messages_oversize);
 	cJSON_AddNumberToObject(o, "dropped", (double)st.messages_dropped);
+	cJSON_AddNumberToObject(o, "high_water", (double)st.queue_high_water);
 	text = cJSON_PrintUnformatted(o);
 	if (text)
 		mqttc_publish_str(p->mqtt, "probe/out", text, 1, false);
@@ -101,6 +115,8 @@ int main(int argc, char **argv)
 	mo.availability_topic = avail;
 	mo.session_expiry_s = (int)cfg_int(cfg, "IOD_PROBE_SESSION_EXPIRY");
 	mo.max_payload = (size_t)cfg_int(cfg, "IOD_PROBE_MAX_PAYLOAD");
+	mo.queue_limit = (size_t)cfg_int(cfg, "IOD_PROBE_QUEUE_LIMIT");
+	probe.stall_ms = cfg_int(cfg, "IOD_PROBE_STALL_MS");
 	mo.on_message = on_message;
 	mo.on_connected = on_connected;
 	mo.arg = &probe;

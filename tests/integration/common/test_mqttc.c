@@ -346,3 +346,37 @@ Test(mqttc, no_local_subscription, .init = broker_up, .fini = broker_down, .time
 	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
 	tclient_free(obs);
 }
+
+Test(mqttc, full_queue_drops_oldest_and_counts, .init = broker_up, .fini = broker_down,
+     .timeout = 60)
+{
+	/* The probe blocks its loop for 3 s on probe/in/stall while 20 more
+	 * messages arrive on Paho's thread; only the newest 5 may be kept. */
+	const char *env[] = {"IOD_PROBE_QUEUE_LIMIT=5", "IOD_PROBE_STALL_MS=3000", NULL};
+	struct tclient *obs = observer("iod-test-obs");
+	struct tmsg *m;
+	char topic[64];
+	pid_t pid = probe_ready(obs, env, "{\"connects\":1}");
+
+	cr_assert_eq(tclient_subscribe(obs, "probe/out", 1), 0);
+	cr_assert_eq(tclient_publish_str(obs, "probe/in/stall", "s", 1, false), 0);
+	for (int i = 1; i <= 20; i++) {
+		snprintf(topic, sizeof(topic), "probe/in/m%d", i);
+		cr_assert_eq(tclient_publish_str(obs, topic, "x", 1, false), 0);
+	}
+	m = tclient_expect_with(obs, "probe/out", "\"topic\":\"probe/in/stall\"", WAIT_MS);
+	cr_assert_not_null(m);
+	tmsg_free(m);
+	/* The next answer is for the oldest message kept: m16 of m1..m20. */
+	m = tclient_expect(obs, "probe/out", WAIT_MS);
+	cr_assert_not_null(m);
+	cr_assert_not_null(strstr(m->payload, "\"topic\":\"probe/in/m16\""), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"dropped\":15"), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"high_water\":5"), "%s", m->payload);
+	tmsg_free(m);
+	m = tclient_expect_with(obs, "probe/out", "\"topic\":\"probe/in/m20\"", WAIT_MS);
+	cr_assert_not_null(m, "the newest message was not kept");
+	tmsg_free(m);
+	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
+	tclient_free(obs);
+}
