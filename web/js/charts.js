@@ -6,6 +6,7 @@ const UPLOT_JS = "node_modules/uplot/dist/uPlot.esm.js";
 const UPLOT_CSS = "node_modules/uplot/dist/uPlot.min.css";
 export const CHART_HEIGHT = 140; // matches .chart's reserved height in app.css
 const SPARSE_POINTS = 60;
+const HOLD_MS = 10 * 60 * 1000; // the last reading counts as current this long
 const WINDOW_S = 3600; // the x axis spans the last hour (store.js keeps as much)
 
 let loading = null;
@@ -38,6 +39,8 @@ export class SensorChart {
     this.host = host;
     this.kind = kind;
     this.points = [];
+    this.nowS = Date.now() / 1000;
+    this.dots = null;
     this.plot = null;
     this.build();
     this.observer = new ResizeObserver(() => this.fit());
@@ -62,7 +65,7 @@ export class SensorChart {
         x: {
           time: true,
           range: (u, min, max) => {
-            const hi = Number.isFinite(max) ? max : Date.now() / 1000;
+            const hi = Math.max(this.nowS, Number.isFinite(max) ? max : 0);
             return [hi - WINDOW_S, hi];
           },
         },
@@ -101,7 +104,8 @@ export class SensorChart {
           // Dots while readings are few (a sensor that only reports changes,
           // a kind that just appeared); a plain line once there are many.
           points: {
-            show: (u) => u.data[0].length <= SPARSE_POINTS,
+            show: false,
+            filter: () => this.dots,
             size: 6,
             stroke: line,
             fill: line,
@@ -113,18 +117,32 @@ export class SensorChart {
     this.plot = new uPlot(opts, this.data(), this.host);
   }
 
+  // Readings as uPlot columns, plus the last value held until now: sensors
+  // publish on change (with a heartbeat), so the last reading is the current
+  // value, and a single reading still draws a line. Not for a stale reading.
   data() {
-    const xs = new Array(this.points.length);
-    const ys = new Array(this.points.length);
-    for (let i = 0; i < this.points.length; i++) {
-      xs[i] = this.points[i][0] / 1000; // uPlot's time scale is in seconds
-      ys[i] = this.points[i][1];
+    const n = this.points.length;
+    const xs = [];
+    const ys = [];
+    for (let i = 0; i < n; i++) {
+      xs.push(this.points[i][0] / 1000); // uPlot's time scale is in seconds
+      ys.push(this.points[i][1]);
     }
+    const lastMs = n ? this.points[n - 1][0] : null;
+    const nowMs = this.nowS * 1000;
+    if (lastMs !== null && nowMs > lastMs && nowMs - lastMs <= HOLD_MS) {
+      xs.push(this.nowS);
+      ys.push(ys[n - 1]);
+    }
+    // Dots on the real readings while they are few; none on the held one.
+    this.dots = n && n <= SPARSE_POINTS ? Array.from({ length: n }, (_, i) => i) : null;
     return [xs, ys];
   }
 
-  setPoints(points) {
+  // points: [[ms, v]] in time order; nowMs: the bridge's clock now.
+  setPoints(points, nowMs) {
     this.points = points;
+    this.nowS = nowMs / 1000;
     this.plot.setData(this.data());
   }
 

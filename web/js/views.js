@@ -65,7 +65,7 @@ export class Views {
     if (all || time || dirty.has("camera")) this.cameraMeta(store, nowMs);
     for (const kind of store.sensors.keys()) {
       if (all || time || dirty.has(`sensor:${kind}`)) {
-        this.sensor(store, kind, nowMs, all || dirty.has(`sensor:${kind}`));
+        this.sensor(store, kind, nowMs);
       }
     }
     $("sensors-empty").hidden = store.sensors.size > 0;
@@ -152,7 +152,7 @@ export class Views {
     });
   }
 
-  sensor(store, kind, now, dataChanged) {
+  sensor(store, kind, now) {
     const s = store.sensors.get(kind);
     let tile = this.tiles.get(kind);
     if (!tile) {
@@ -163,7 +163,8 @@ export class Views {
     setText(tile.age, s.ts === null ? "" : formatRelative(s.ts, now));
     if (s.ts !== null && now - s.ts > STALE_MS) tile.root.dataset.stale = "";
     else delete tile.root.dataset.stale;
-    if (tile.chart && dataChanged) tile.chart.setPoints(s.points);
+    // On a clock tick too: the held last value and the window move with now.
+    if (tile.chart) tile.chart.setPoints(s.points, now);
   }
 
   newTile(store, kind) {
