@@ -540,6 +540,24 @@ step("losing the bridge shows Offline — reconnecting, and the page recovers by
   assert.equal(await page.evaluate(() => window.iodTestMarker), "same-page", "the page reloaded");
 }, 90000);
 
+step("a viewer logs in from the dialog, becomes operator, and logs out again", async () => {
+  await page.click("#login-open");
+  await page.waitForSelector("#login-dialog", { state: "visible", timeout: UI_TIMEOUT });
+  await page.fill("#login-password", password);
+  await page.click('#login-form button[type="submit"]');
+  await page.waitForSelector("#login-dialog", { state: "hidden", timeout: UI_TIMEOUT });
+  await waitText("#role", /^Operator$/);
+  await waitAttr("#conn", "data-state", "live");
+  await page.waitForSelector('[data-action="feed"]:not([disabled])', { timeout: UI_TIMEOUT });
+  assert.equal(await visible("#readonly-note"), false);
+  await page.click("#logout");
+  await waitText("#role", /^Viewer$/);
+  await waitAttr("#conn", "data-state", "live");
+  assert.equal(await page.locator('[data-action="feed"]').isDisabled(), true, "Feed must be disabled after logout");
+  const session = await page.evaluate(async () => (await fetch("api/session")).json());
+  assert.equal(session.operator, false, "the bridge still sees an operator session after logout");
+});
+
 step("no uncaught errors and no CSP violations in the page", async () => {
   assert.deepEqual(pageErrors, [], "uncaught exceptions in the page");
   assert.deepEqual(cspViolations, [], "Content-Security-Policy violations");
