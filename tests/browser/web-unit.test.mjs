@@ -286,3 +286,14 @@ test("store: feeder state, dose log, events and alerts", { timeout: 5000 }, () =
   assert.equal(s.feeder.state, null);
   assert.equal(s.sensors.size, 0);
 });
+
+test("store: topics no view shows are kept, but boundedly", { timeout: 5000 }, () => {
+  const s = createStore("home");
+  for (let i = 0; i < storeMod.MAX_OTHER + 100; i++) {
+    applyMessage(s, msg(`iod/home/custom/t${i}`, { n: i }));
+  }
+  assert.equal(s.other.size, storeMod.MAX_OTHER);
+  assert.ok(s.other.has(`iod/home/custom/t${storeMod.MAX_OTHER + 99}`), "the newest is kept");
+  assert.ok(!s.other.has("iod/home/custom/t0"), "the oldest is dropped");
+  assert.equal(s.services.get("custom").lastSeenMs, T0, "an unknown service still shows as seen");
+});

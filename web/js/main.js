@@ -18,6 +18,7 @@ import { CameraView, Views } from "./views.js";
 
 const ANSWER_TIMEOUT_MS = 20000; // no feeder event by then: say so (the command may still run)
 const TIME_REFRESH_MS = 10000; // "5 min ago" texts
+const SYNC_TIMEOUT_MS = 5000; // hello without ready: show what came
 
 const $ = (id) => document.getElementById(id);
 
@@ -29,6 +30,7 @@ const app = {
   camera: null,
   conn: null,
   syncing: false, // between hello and ready: collect, do not render
+  syncTimer: null,
   dirty: new Set(),
   frameRequested: false,
   offsetMs: 0, // server clock - browser clock, from hello
@@ -108,6 +110,7 @@ function showGate(session) {
   $("who").hidden = true;
   $("gate").hidden = false;
   $("conn").hidden = true;
+  if (session && session.site) $("site-name").textContent = session.site;
   const noPassword = session && session.password_set === false;
   $("gate-note").textContent = noPassword
     ? "No operator password is set on this bridge (IOD_BRIDGE_PASSWORD), and public view is off. Ask whoever runs it."
@@ -247,6 +250,13 @@ function onFrame(msg) {
     case "hello":
       app.offsetMs = typeof msg.ts === "number" ? msg.ts - Date.now() : 0;
       app.syncing = true;
+      // A bridge that never says "ready" must not leave the page blank.
+      clearTimeout(app.syncTimer);
+      app.syncTimer = setTimeout(() => {
+        if (!app.syncing) return;
+        app.syncing = false;
+        markDirty(["all"]);
+      }, SYNC_TIMEOUT_MS);
       resetStore(app.store, typeof msg.site === "string" ? msg.site : app.store.site);
       app.views.clear();
       app.dirty = new Set();
@@ -255,6 +265,7 @@ function onFrame(msg) {
       setRole(Boolean(msg.operator));
       return;
     case "ready":
+      clearTimeout(app.syncTimer);
       app.syncing = false;
       if (app.store.camera.frames === 0) app.camera.clear();
       markDirty(["all"]);

@@ -9,6 +9,7 @@ export const CHART_WINDOW_MS = 60 * 60 * 1000; // charts show the last hour
 export const MAX_POINTS = 4000; // per sensor; bounds memory on a busy site
 export const MAX_ALERTS = 50;
 export const MAX_EVENTS = 20;
+export const MAX_OTHER = 500; // topics kept that no view shows (bounded)
 
 // Services the suite ships; shown (as "not seen yet") before they report.
 export const EXPECTED_SERVICES = ["feeder", "sensors", "camera"];
@@ -67,6 +68,12 @@ function trimPoints(points) {
   if (drop) points.splice(0, drop);
 }
 
+function keepOther(store, topic, payload, ts) {
+  store.other.delete(topic);
+  store.other.set(topic, { payload, ts });
+  if (store.other.size > MAX_OTHER) store.other.delete(store.other.keys().next().value);
+}
+
 function sensor(store, kind) {
   let s = store.sensors.get(kind);
   if (!s) {
@@ -118,7 +125,7 @@ export function applyMessage(store, msg) {
         changed.add("services");
       }
     } else {
-      store.other.set(msg.topic, { payload, ts: recvTs });
+      keepOther(store, msg.topic, payload, recvTs);
     }
     return changed;
   }
@@ -185,7 +192,7 @@ export function applyMessage(store, msg) {
       if (store.feeder.events.length > MAX_EVENTS) store.feeder.events.length = MAX_EVENTS;
       changed.add("event");
     } else {
-      store.other.set(msg.topic, { payload, ts: recvTs });
+      keepOther(store, msg.topic, payload, recvTs);
     }
     return changed;
   }
@@ -196,7 +203,7 @@ export function applyMessage(store, msg) {
     return changed;
   }
 
-  store.other.set(msg.topic, { payload, ts: recvTs });
+  keepOther(store, msg.topic, payload, recvTs);
   return changed;
 }
 
