@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "codec.h"
 
@@ -77,5 +78,21 @@ struct source_v4l2_offer {
  */
 int source_v4l2_choose(const struct source_v4l2_offer *offers, size_t n, int want_w, int want_h,
 		       struct source_v4l2_offer *out);
+
+/*
+ * The system calls the V4L2 source makes. source_v4l2_ops uses the real
+ * ones; tests open a fake device through source_v4l2_open_sys() and then
+ * drive it with source_v4l2_ops' other members as usual.
+ */
+struct source_v4l2_sys {
+	int (*open)(const char *path, int flags);
+	int (*close)(int fd);
+	int (*ioctl)(int fd, unsigned long request, void *arg);
+	void *(*mmap)(void *addr, size_t len, int prot, int flags, int fd, off_t offset);
+	int (*munmap)(void *addr, size_t len);
+};
+
+int source_v4l2_open_sys(const struct source_v4l2_sys *sys, const char *arg, int width,
+			 int height, int fps, void **state, struct source_info *info);
 
 #endif

@@ -27,6 +27,7 @@ struct v4l2_mapped {
 };
 
 struct v4l2_src {
+	const struct source_v4l2_sys *sys;
 	int fd;
 	char path[128];
 	struct v4l2_mapped buf[V4L2_BUFFERS];
@@ -37,11 +38,29 @@ struct v4l2_src {
 	int width, height, stride;
 };
 
-static int xioctl(int fd, unsigned long req, void *arg)
+static int sys_open(const char *path, int flags)
+{
+	return open(path, flags);
+}
+
+static int sys_ioctl(int fd, unsigned long request, void *arg)
+{
+	return ioctl(fd, request, arg);
+}
+
+static const struct source_v4l2_sys real_sys = {
+	.open = sys_open,
+	.close = close,
+	.ioctl = sys_ioctl,
+	.mmap = mmap,
+	.munmap = munmap,
+};
+
+static int xioctl(const struct v4l2_src *s, unsigned long req, void *arg)
 {
 	int rc;
 	do
-		rc = ioctl(fd, req, arg);
+		rc = s->sys->ioctl(s->fd, req, arg);
 	while (rc < 0 && errno == EINTR);
 	return rc;
 }
@@ -56,18 +75,18 @@ static void fourcc_str(uint32_t f, char out[5])
 }
 
 /* Every (format, size) the device offers for capture, for source_v4l2_choose(). */
-static size_t list_offers(int fd, struct source_v4l2_offer *offers, size_t cap)
+static size_t list_offers(const struct v4l2_src *s, struct source_v4l2_offer *offers, size_t cap)
 {
 	size_t n = 0;
 	for (unsigned fi = 0; n < cap; fi++) {
 		struct v4l2_fmtdesc desc = { .index = fi, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
-		if (xioctl(fd, VIDIOC_ENUM_FMT, &desc) < 0)
+		if (xioctl(s, VIDIOC_ENUM_FMT, &desc) < 0)
 			break;
 		bool any_size = false;
 		size_t before = n;
 		for (unsigned si = 0; n < cap; si++) {
 			struct v4l2_frmsizeenum fs = { .index = si, .pixel_format = desc.pixelformat };
-			if (xioctl(fd, VIDIOC_ENUM_FRAMESIZES, &fs) < 0)
+			if (xioctl(s, VIDIOC_ENUM_FRAMESIZES, &fs) < 0)
 				break;
 			if (fs.type != V4L2_FRMSIZE_TYPE_DISCRETE) {
 				any_size = true;
@@ -93,13 +112,13 @@ static void v4l2_close(void *state)
 		return;
 	if (s->streaming) {
 		enum v4l2_buf_type type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-		xioctl(s->fd, VIDIOC_STREAMOFF, &type);
+		xioctl(s, VIDIOC_STREAMOFF, &type);
 	}
 	for (unsigned i = 0; i < s->n_buf; i++)
 		if (s->buf[i].start != MAP_FAILED && s->buf[i].start)
-			munmap(s->buf[i].start, s->buf[i].length);
+			s->sys->munmap(s->buf[i].start, s->buf[i].length);
 	if (s->fd >= 0)
-		close(s->fd);
+		s->sys->close(s->fd);
 	free(s);
 }
 
@@ -116,7 +135,7 @@ static int setup_buffers(struct v4l2_src *s)
 	struct v4l2_requestbuffers req = { .count = V4L2_BUFFERS,
 					   .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
 					   .memory = V4L2_MEMORY_MMAP };
-	if (xioctl(s->fd, VIDIOC_REQBUFS, &req) < 0)
+	if (xioctl(s, VIDIOC_REQBUFS, &req) < 0)
 		return -1;
 	if (req.count < 2) {
 		errno = ENOMEM;
@@ -127,34 +146,35 @@ static int setup_buffers(struct v4l2_src *s)
 	for (unsigned i = 0; i < req.count; i++) {
 		struct v4l2_buffer b = { .index = i, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
 					 .memory = V4L2_MEMORY_MMAP };
-		if (xioctl(s->fd, VIDIOC_QUERYBUF, &b) < 0)
+		if (xioctl(s, VIDIOC_QUERYBUF, &b) < 0)
 			return -1;
 		s->buf[i].length = b.length;
-		s->buf[i].start =
-			mmap(NULL, b.length, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd, b.m.offset);
+		s->buf[i].start = s->sys->mmap(NULL, b.length, PROT_READ | PROT_WRITE, MAP_SHARED,
+					       s->fd, (off_t)b.m.offset);
 		s->n_buf = i + 1;
 		if (s->buf[i].start == MAP_FAILED)
 			return -1;
-		if (xioctl(s->fd, VIDIOC_QBUF, &b) < 0)
+		if (xioctl(s, VIDIOC_QBUF, &b) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int v4l2_open(const char *arg, int width, int height, int fps, void **state,
-		     struct source_info *info)
+int source_v4l2_open_sys(const struct source_v4l2_sys *sys, const char *arg, int width,
+			 int height, int fps, void **state, struct source_info *info)
 {
 	struct v4l2_src *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->sys = sys;
 	s->held = -1;
 	snprintf(s->path, sizeof(s->path), "%s", arg);
-	s->fd = open(arg, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	s->fd = sys->open(arg, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (s->fd < 0)
 		return fail(s, "open");
 
 	struct v4l2_capability cap = { 0 };
-	if (xioctl(s->fd, VIDIOC_QUERYCAP, &cap) < 0)
+	if (xioctl(s, VIDIOC_QUERYCAP, &cap) < 0)
 		return fail(s, "not a V4L2 device (VIDIOC_QUERYCAP)");
 	uint32_t caps = (cap.capabilities & V4L2_CAP_DEVICE_CAPS) ? cap.device_caps
 								   : cap.capabilities;
@@ -164,7 +184,7 @@ static int v4l2_open(const char *arg, int width, int height, int fps, void **sta
 	}
 
 	struct source_v4l2_offer offers[V4L2_OFFERS_MAX], pick;
-	size_t n = list_offers(s->fd, offers, V4L2_OFFERS_MAX);
+	size_t n = list_offers(s, offers, V4L2_OFFERS_MAX);
 	if (source_v4l2_choose(offers, n, width, height, &pick) < 0) {
 		errno = ENOTSUP;
 		return fail(s, "offers neither MJPEG nor YUYV");
@@ -174,7 +194,7 @@ static int v4l2_open(const char *arg, int width, int height, int fps, void **sta
 	fmt.fmt.pix.height = (uint32_t)(pick.height ? pick.height : height);
 	fmt.fmt.pix.pixelformat = pick.fourcc;
 	fmt.fmt.pix.field = V4L2_FIELD_NONE;
-	if (xioctl(s->fd, VIDIOC_S_FMT, &fmt) < 0)
+	if (xioctl(s, VIDIOC_S_FMT, &fmt) < 0)
 		return fail(s, "VIDIOC_S_FMT");
 	s->fourcc = fmt.fmt.pix.pixelformat;
 	s->width = (int)fmt.fmt.pix.width;
@@ -198,7 +218,7 @@ static int v4l2_open(const char *arg, int width, int height, int fps, void **sta
 	parm.parm.capture.timeperframe.numerator = 1;
 	parm.parm.capture.timeperframe.denominator = (uint32_t)fps;
 	int actual_fps = fps;
-	if (xioctl(s->fd, VIDIOC_S_PARM, &parm) == 0 &&
+	if (xioctl(s, VIDIOC_S_PARM, &parm) == 0 &&
 	    parm.parm.capture.timeperframe.numerator > 0)
 		actual_fps = (int)(parm.parm.capture.timeperframe.denominator /
 				   parm.parm.capture.timeperframe.numerator);
@@ -206,7 +226,7 @@ static int v4l2_open(const char *arg, int width, int height, int fps, void **sta
 	if (setup_buffers(s) < 0)
 		return fail(s, "buffers");
 	enum v4l2_buf_type type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-	if (xioctl(s->fd, VIDIOC_STREAMON, &type) < 0)
+	if (xioctl(s, VIDIOC_STREAMON, &type) < 0)
 		return fail(s, "VIDIOC_STREAMON");
 	s->streaming = true;
 
@@ -222,6 +242,12 @@ static int v4l2_open(const char *arg, int width, int height, int fps, void **sta
 	return 0;
 }
 
+static int v4l2_open(const char *arg, int width, int height, int fps, void **state,
+		     struct source_info *info)
+{
+	return source_v4l2_open_sys(&real_sys, arg, width, height, fps, state, info);
+}
+
 static int v4l2_fd(void *state)
 {
 	return ((struct v4l2_src *)state)->fd;
@@ -234,7 +260,7 @@ static int v4l2_grab(void *state, int64_t wall_ms, struct source_frame *frame)
 	if (s->held >= 0)
 		return 1;
 	struct v4l2_buffer b = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP };
-	if (xioctl(s->fd, VIDIOC_DQBUF, &b) < 0) {
+	if (xioctl(s, VIDIOC_DQBUF, &b) < 0) {
 		if (errno == EAGAIN)
 			return 1;
 		int err = errno;
@@ -250,7 +276,7 @@ static int v4l2_grab(void *state, int64_t wall_ms, struct source_frame *frame)
 	if ((b.flags & V4L2_BUF_FLAG_ERROR) || b.bytesused == 0 ||
 	    b.bytesused > s->buf[b.index].length) {
 		s->held = -1;
-		if (xioctl(s->fd, VIDIOC_QBUF, &b) < 0)
+		if (xioctl(s, VIDIOC_QBUF, &b) < 0)
 			return -errno;
 		return 1;
 	}
@@ -276,7 +302,7 @@ static void v4l2_release(void *state)
 				 .memory = V4L2_MEMORY_MMAP };
 	s->held = -1;
 	/* A failure here shows up as the next DQBUF failing or the watchdog. */
-	if (xioctl(s->fd, VIDIOC_QBUF, &b) < 0)
+	if (xioctl(s, VIDIOC_QBUF, &b) < 0)
 		log_warn("camera: %s: VIDIOC_QBUF: %s", s->path, strerror(errno));
 }
 
