@@ -100,6 +100,11 @@ function setRole(operator) {
   $("logout").hidden = !operator;
   $("login-open").hidden = operator;
   $("readonly-note").hidden = operator;
+  // Only viewers get the buttons described as read-only.
+  for (const b of document.querySelectorAll("[data-action]")) {
+    if (operator) b.removeAttribute("aria-describedby");
+    else b.setAttribute("aria-describedby", "readonly-note");
+  }
   updateButtons();
 }
 

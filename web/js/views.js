@@ -15,6 +15,7 @@ import { EXPECTED_SERVICES, sensorOrder } from "./store.js";
 import { SensorChart } from "./charts.js";
 
 const STALE_MS = 10 * 60 * 1000; // a reading this old is shown greyed
+const CAMERA_MOTION_MID = 0.015;
 
 const $ = (id) => document.getElementById(id);
 
@@ -86,7 +87,7 @@ export class Views {
       }
       if (future && ms <= now) {
         setText($(mainId), "Now");
-        setText($(subId), "allowed now");
+        setText($(subId), "ready");
         $(subId).dataset.tone = "ok";
         return;
       }
@@ -240,9 +241,13 @@ export class Views {
     const m = cam.motion;
     if (m && m.score !== null) {
       badge.hidden = false;
-      const moving = m.score >= 0.5;
+      // camera/motion carries only a score (the fraction of the picture
+      // that changed), sent when motion starts (score >= IOD_CAMERA_MOTION_ON,
+      // default 0.02) and stops (below _OFF, 0.01): the midpoint tells them
+      // apart, as the camera's Home Assistant entity does.
+      const moving = m.score >= CAMERA_MOTION_MID;
       badge.classList.toggle("motion-on", moving);
-      setText(badge, moving ? `Motion ${Math.round(m.score * 100)}%` : "Still");
+      setText(badge, moving ? "Motion" : "Still");
     } else {
       badge.hidden = true;
     }
