@@ -268,18 +268,37 @@ const struct motion *camera_motion(const struct camera *c)
 enum camera_cmd_verdict camera_cmd_check(const void *payload, size_t len, bool retained,
 					 const char **reason)
 {
+	if (retained) {
+		*reason = PROTO_REASON_RETAINED;
+		return CAMERA_CMD_RETAINED;
+	}
 	if (len > PROTO_MAX_PAYLOAD) {
 		*reason = PROTO_REASON_TOO_LARGE;
 		return CAMERA_CMD_REJECTED;
 	}
 	if (proto_camera_cmd_decode(payload, len, reason) < 0)
 		return CAMERA_CMD_REJECTED;
-	if (retained) {
-		*reason = PROTO_REASON_RETAINED;
-		return CAMERA_CMD_RETAINED;
-	}
 	*reason = NULL;
 	return CAMERA_CMD_SNAPSHOT;
+}
+
+bool camera_rate_take(struct camera_rate *r, int64_t now_ms, double per_s, double burst)
+{
+	if (!r->started) {
+		r->started = true;
+		r->tokens = burst;
+		r->last_ms = now_ms;
+	}
+	if (now_ms > r->last_ms) {
+		r->tokens += (double)(now_ms - r->last_ms) * per_s / 1000.0;
+		if (r->tokens > burst)
+			r->tokens = burst;
+	}
+	r->last_ms = now_ms;
+	if (r->tokens < 1.0)
+		return false;
+	r->tokens -= 1.0;
+	return true;
 }
 
 int64_t camera_retry_next_ms(int64_t current_ms)

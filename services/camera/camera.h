@@ -92,9 +92,27 @@ enum camera_cmd_verdict {
 	CAMERA_CMD_REJECTED, /* *reason says why */
 };
 
-/* Decide what to do with a camera/cmd message. *reason is a static string. */
+/* Decide what to do with a camera/cmd message. A retained message is never
+ * executed, whatever it holds. *reason is a static string. */
 enum camera_cmd_verdict camera_cmd_check(const void *payload, size_t len, bool retained,
 					 const char **reason);
+
+/*
+ * A token bucket: up to `burst` events at once, refilled at `per_s` a
+ * second. Snapshots go through one, so a flood of snapshot commands cannot
+ * turn into a flood of encodes and publishes.
+ */
+struct camera_rate {
+	double tokens;
+	int64_t last_ms;
+	bool started;
+};
+
+#define CAMERA_SNAPSHOT_BURST 10
+#define CAMERA_SNAPSHOT_PER_S 5
+
+/* true if an event may happen at now_ms (and counts it). */
+bool camera_rate_take(struct camera_rate *r, int64_t now_ms, double per_s, double burst);
 
 /* A bad command raises at most one alert per this long (a flood of bad
  * commands must not become a flood of alerts); every one is logged. */

@@ -45,9 +45,10 @@ struct camsvc {
 	int64_t retry_ms;
 	bool lost_alerted;       /* one camera_lost alert per loss */
 	int64_t bad_cmd_alert_ms;
+	struct camera_rate snapshot_rate;
 
 	/* Counters, logged at exit. */
-	uint64_t published, unsent, late_frames, snapshots, bad_cmds;
+	uint64_t published, unsent, late_frames, snapshots, snapshots_dropped, bad_cmds;
 };
 
 static void source_close(struct camsvc *svc);
@@ -155,7 +156,9 @@ static void on_connected(void *arg)
 	publish_discovery(svc);
 	const uint8_t *jpeg;
 	size_t len;
-	if (svc->cam && camera_last_jpeg(svc->cam, &jpeg, &len))
+	/* The last frame again, unless the camera is lost: then the retained
+	 * frame the broker holds is already the last one there is. */
+	if (svc->cam && svc->source && camera_last_jpeg(svc->cam, &jpeg, &len))
 		publish_frame(svc, jpeg, len);
 }
 
@@ -352,6 +355,14 @@ static void schedule_retry(struct camsvc *svc)
 
 static void snapshot(struct camsvc *svc)
 {
+	if (!camera_rate_take(&svc->snapshot_rate, loop_mono_ms(), CAMERA_SNAPSHOT_PER_S,
+			      CAMERA_SNAPSHOT_BURST)) {
+		if (svc->snapshots_dropped++ % 100 == 0)
+			log_warn("snapshot: more than %d a second asked for; extra ones dropped "
+				 "(%" PRIu64 " so far)",
+				 CAMERA_SNAPSHOT_PER_S, svc->snapshots_dropped);
+		return;
+	}
 	svc->snapshots++;
 	/* A timer-driven source can make a fresh frame now; a streaming device's
 	 * newest frame is at most one frame period old. */
@@ -490,9 +501,10 @@ void camsvc_stop(struct camsvc *svc)
 		camera_get_stats(svc->cam, &st);
 	log_info("stopping: %" PRIu64 " frames, %" PRIu64 " published, %" PRIu64
 		 " not sent (offline), %" PRIu64 " corrupt, %" PRIu64 " late, %" PRIu64
-		 " motion events, %" PRIu64 " snapshots, %" PRIu64 " bad commands",
+		 " motion events, %" PRIu64 " snapshots (%" PRIu64 " dropped), %" PRIu64
+		 " bad commands",
 		 st.frames, svc->published, svc->unsent, st.corrupt, svc->late_frames,
-		 st.motion_events, svc->snapshots, svc->bad_cmds);
+		 st.motion_events, svc->snapshots, svc->snapshots_dropped, svc->bad_cmds);
 	mqttc_stop(svc->mqtt, STOP_TIMEOUT_MS);
 	mqttc_free(svc->mqtt);
 	svc->mqtt = NULL;

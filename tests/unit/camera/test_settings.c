@@ -148,6 +148,8 @@ Test(commands, snapshot_forms_and_rejections, .timeout = 5)
 		     CAMERA_CMD_SNAPSHOT);
 	cr_assert_eq(camera_cmd_check("snapshot", 8, true, &reason), CAMERA_CMD_RETAINED);
 	cr_assert_str_eq(reason, "retained");
+	/* Retained garbage is ignored too, not answered with an alert at every reconnect. */
+	cr_assert_eq(camera_cmd_check("zoom", 4, true, &reason), CAMERA_CMD_RETAINED);
 
 	reason = NULL;
 	cr_assert_eq(camera_cmd_check("feed", 4, false, &reason), CAMERA_CMD_REJECTED);
@@ -167,6 +169,23 @@ Test(commands, snapshot_forms_and_rejections, .timeout = 5)
 	cr_assert_eq(camera_cmd_check(huge, big, false, &reason), CAMERA_CMD_REJECTED);
 	cr_assert_str_eq(reason, "too_large");
 	free(huge);
+}
+
+Test(rate, snapshot_bucket_allows_a_burst_then_the_rate, .timeout = 5)
+{
+	struct camera_rate r = { 0 };
+	int ok = 0;
+	for (int i = 0; i < 30; i++)
+		ok += camera_rate_take(&r, 1000, 5, 10);
+	cr_assert_eq(ok, 10, "burst of 10, got %d", ok);
+	cr_assert(!camera_rate_take(&r, 1100, 5, 10), "0.5 token after 100 ms");
+	cr_assert(camera_rate_take(&r, 1200, 5, 10), "1 token after 200 ms at 5/s");
+	cr_assert(!camera_rate_take(&r, 1200, 5, 10));
+	ok = 0;
+	for (int i = 0; i < 30; i++)
+		ok += camera_rate_take(&r, 3600 * 1000, 5, 10);
+	cr_assert_eq(ok, 10, "the bucket refills to its burst, not beyond");
+	cr_assert(!camera_rate_take(&r, 3600 * 1000 - 5000, 5, 10), "a clock step back adds nothing");
 }
 
 Test(retry, back_off_doubles_to_thirty_seconds, .timeout = 5)
