@@ -15,33 +15,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CFG_NAME_MAX 128     /* "IOD_FEEDER_MIN_INTERVAL" and the like */
+#define CFG_NAME_MAX	    128 /* "IOD_FEEDER_MIN_INTERVAL" and the like */
 #define CFG_SECRET_FILE_MAX 4096
 
 const struct cfg_option cfg_common_options[] = {
-	{"IOD_MQTT_URL", CFG_STRING, "tcp://localhost:1883",
-	 "MQTT broker URL: tcp://, ssl:// (mqtts://), ws:// or wss://", 0, 0, 0},
-	{"IOD_MQTT_USER", CFG_STRING, NULL, "MQTT user name", 0, 0, 0},
-	{"IOD_MQTT_PASSWORD", CFG_STRING, NULL, "MQTT password (or a file holding it)", 0, 0,
-	 CFG_F_SECRET},
-	{"IOD_MQTT_CA_FILE", CFG_STRING, NULL, "CA certificate (PEM) to verify a TLS broker", 0, 0,
-	 0},
-	{"IOD_MQTT_CERT_FILE", CFG_STRING, NULL, "client certificate (PEM) for TLS", 0, 0, 0},
-	{"IOD_MQTT_KEY_FILE", CFG_STRING, NULL, "client private key (PEM) for TLS", 0, 0, 0},
-	{"IOD_SITE", CFG_STRING, "home", "the <site> in every topic: 1-64 of [A-Za-z0-9_-]", 0, 0,
-	 0},
-	{"IOD_DATA_DIR", CFG_STRING, NULL, "journal and other state", 0, 0, 0},
-	{"IOD_LOG_LEVEL", CFG_STRING, "info", "debug, info, warn or error", 0, 0, 0},
+    {"IOD_MQTT_URL", CFG_STRING, "tcp://localhost:1883",
+     "MQTT broker URL: tcp://, ssl:// (mqtts://), ws:// or wss://", 0, 0, 0},
+    {"IOD_MQTT_USER", CFG_STRING, NULL, "MQTT user name", 0, 0, 0},
+    {"IOD_MQTT_PASSWORD", CFG_STRING, NULL, "MQTT password (or a file holding it)", 0, 0,
+     CFG_F_SECRET},
+    {"IOD_MQTT_CA_FILE", CFG_STRING, NULL, "CA certificate (PEM) to verify a TLS broker", 0, 0, 0},
+    {"IOD_MQTT_CERT_FILE", CFG_STRING, NULL, "client certificate (PEM) for TLS", 0, 0, 0},
+    {"IOD_MQTT_KEY_FILE", CFG_STRING, NULL, "client private key (PEM) for TLS", 0, 0, 0},
+    {"IOD_SITE", CFG_STRING, "home", "the <site> in every topic: 1-64 of [A-Za-z0-9_-]", 0, 0, 0},
+    {"IOD_DATA_DIR", CFG_STRING, NULL, "journal and other state", 0, 0, 0},
+    {"IOD_LOG_LEVEL", CFG_STRING, "info", "debug, info, warn or error", 0, 0, 0},
 };
 const size_t cfg_common_options_count = sizeof(cfg_common_options) / sizeof(cfg_common_options[0]);
 
 struct cfg_entry {
 	const struct cfg_option *opt;
-	char *default_text; /* resolved default (IOD_DATA_DIR's depends on the service) */
-	char *value;        /* resolved text, NULL when unset */
-	int64_t number;     /* CFG_INT value, CFG_DURATION milliseconds */
-	bool flag;          /* CFG_BOOL */
-	char flag_name[CFG_NAME_MAX];      /* "--feeder-max-daily" */
+	char *default_text;	      /* resolved default (IOD_DATA_DIR's depends on the service) */
+	char *value;		      /* resolved text, NULL when unset */
+	int64_t number;		      /* CFG_INT value, CFG_DURATION milliseconds */
+	bool flag;		      /* CFG_BOOL */
+	char flag_name[CFG_NAME_MAX]; /* "--feeder-max-daily" */
 	char file_flag_name[CFG_NAME_MAX]; /* "--mqtt-password-file" (secrets) */
 	char file_env_name[CFG_NAME_MAX];  /* "IOD_MQTT_PASSWORD_FILE" (secrets) */
 };
@@ -202,7 +200,7 @@ static int flag_from_name(const char *name, const char *suffix, char *buf, size_
 }
 
 static void cfg_error(const char *program, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void cfg_error(const char *program, const char *fmt, ...)
 {
@@ -363,8 +361,8 @@ static int validate(const struct cfg *cfg, struct cfg_entry *e)
 			return -1;
 		}
 		if (!(o->min == 0 && o->max == 0) && (n < o->min || n > o->max)) {
-			cfg_error(cfg->program, "%s: '%s' must be between %lld and %lld", o->name, v,
-				  (long long)o->min, (long long)o->max);
+			cfg_error(cfg->program, "%s: '%s' must be between %lld and %lld", o->name,
+				  v, (long long)o->min, (long long)o->max);
 			return -1;
 		}
 		e->number = n;
@@ -379,8 +377,8 @@ static int validate(const struct cfg *cfg, struct cfg_entry *e)
 		if (!(o->min == 0 && o->max == 0) && (n < o->min || n > o->max)) {
 			format_duration(lo, sizeof(lo), o->min);
 			format_duration(hi, sizeof(hi), o->max);
-			cfg_error(cfg->program, "%s: '%s' must be between %s and %s", o->name, v, lo,
-				  hi);
+			cfg_error(cfg->program, "%s: '%s' must be between %s and %s", o->name, v,
+				  lo, hi);
 			return -1;
 		}
 		e->number = n;
@@ -485,7 +483,8 @@ static int build_entries(struct cfg *cfg, const struct cfg_option *opts, size_t 
 
 		if (strlen(name) + sizeof("_FILE") > CFG_NAME_MAX ||
 		    flag_from_name(name, NULL, e->flag_name, sizeof(e->flag_name)) < 0 ||
-		    flag_from_name(name, "-file", e->file_flag_name, sizeof(e->file_flag_name)) < 0) {
+		    flag_from_name(name, "-file", e->file_flag_name, sizeof(e->file_flag_name)) <
+			0) {
 			cfg_error(cfg->program, "%s: not a valid setting name (programming error)",
 				  name);
 			return -1;
@@ -647,7 +646,8 @@ static const struct cfg_entry *must_find(const struct cfg *cfg, const char *name
 	const struct cfg_entry *e = find_entry(cfg, name);
 
 	if (!e) {
-		fprintf(stderr, "%s: %s: no such setting (programming error)\n", cfg->program, name);
+		fprintf(stderr, "%s: %s: no such setting (programming error)\n", cfg->program,
+			name);
 		abort();
 	}
 	if (!any_type && e->opt->type != type) {

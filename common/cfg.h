@@ -34,12 +34,12 @@ enum cfg_flags {
 };
 
 struct cfg_option {
-	const char *name;          /* "IOD_FEEDER_MAX_DAILY" */
+	const char *name; /* "IOD_FEEDER_MAX_DAILY" */
 	enum cfg_type type;
 	const char *default_value; /* NULL: unset (cfg_str() returns NULL) */
-	const char *help;          /* one line for --help */
-	int64_t min, max;          /* CFG_INT: value; CFG_DURATION: milliseconds; 0,0 = no bound */
-	unsigned flags;            /* enum cfg_flags */
+	const char *help;	   /* one line for --help */
+	int64_t min, max;	   /* CFG_INT: value; CFG_DURATION: milliseconds; 0,0 = no bound */
+	unsigned flags;		   /* enum cfg_flags */
 };
 
 struct cfg;
@@ -61,9 +61,8 @@ extern const size_t cfg_common_options_count;
  * setting and sets *exit_code = 2; both return NULL. The options table must
  * outlive the struct cfg.
  */
-struct cfg *cfg_load(const char *service, const char *program,
-		     const struct cfg_option *opts, size_t n_opts,
-		     int argc, char **argv, int *exit_code);
+struct cfg *cfg_load(const char *service, const char *program, const struct cfg_option *opts,
+		     size_t n_opts, int argc, char **argv, int *exit_code);
 void cfg_free(struct cfg *cfg);
 
 /* Accessors. The name must be one the struct cfg was loaded with (aborts

@@ -47,8 +47,7 @@ int ha_config_topic(char *buf, size_t size, const char *component, const char *s
 	return 0;
 }
 
-cJSON *ha_entity_new(const char *site, const char *service, const char *object_id,
-		     const char *name)
+cJSON *ha_entity_new(const char *site, const char *service, const char *object_id, const char *name)
 {
 	char unique_id[256], avail[256], dev_id[256], dev_name[256], model[128];
 	cJSON *e, *dev, *ids, *id;

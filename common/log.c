@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#define LOG_LINE_MAX 2048
+#define LOG_LINE_MAX	2048
 #define LOG_SERVICE_MAX 32
 
 /* Written once by log_init() before any thread starts; read-only afterwards. */

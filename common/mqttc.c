@@ -21,13 +21,13 @@
 #include <string.h>
 #include <time.h>
 
-#define MQTTC_QUEUE_DEFAULT 1024
-#define MQTTC_BUFFERED_MAX 1000   /* publishes Paho holds while disconnected */
-#define MQTTC_BACKOFF_MIN_S 1
-#define MQTTC_BACKOFF_MAX_S 30
-#define MQTTC_KEEPALIVE_S 30
+#define MQTTC_QUEUE_DEFAULT	1024
+#define MQTTC_BUFFERED_MAX	1000 /* publishes Paho holds while disconnected */
+#define MQTTC_BACKOFF_MIN_S	1
+#define MQTTC_BACKOFF_MAX_S	30
+#define MQTTC_KEEPALIVE_S	30
 #define MQTTC_CONNECT_TIMEOUT_S 10
-#define MQTTC_REASON_MAX 160
+#define MQTTC_REASON_MAX	160
 
 /* One incoming message, copied on Paho's thread: payload then topic in data[]. */
 struct mqttc_item {
@@ -49,13 +49,13 @@ struct mqttc_sub {
 
 struct mqttc {
 	uv_loop_t *loop;
-	uv_async_t wake;   /* Paho thread -> loop */
-	uv_timer_t retry;  /* initial-connect back-off */
-	int open_handles;  /* wake + retry until both close callbacks ran */
+	uv_async_t wake;  /* Paho thread -> loop */
+	uv_timer_t retry; /* initial-connect back-off */
+	int open_handles; /* wake + retry until both close callbacks ran */
 
 	MQTTAsync client;
 	char *url;
-	char *log_url;     /* url without any user:password@ */
+	char *log_url; /* url without any user:password@ */
 	char *client_id;
 	char *availability_topic;
 	char *user;
@@ -86,17 +86,17 @@ struct mqttc {
 	/* Guarded by lock: written on Paho's threads, read on the loop. */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	bool closing;              /* no more uv_async_send */
+	bool closing; /* no more uv_async_send */
 	bool connected;
-	unsigned pending_connects;  /* connected callbacks not yet handled */
+	unsigned pending_connects; /* connected callbacks not yet handled */
 	bool pending_lost;
 	char lost_cause[MQTTC_REASON_MAX];
 	bool pending_connect_failed;
 	char connect_failure[MQTTC_REASON_MAX];
-	bool pending_disconnected;  /* the server sent DISCONNECT */
+	bool pending_disconnected; /* the server sent DISCONNECT */
 	int disconnect_reason;
-	bool offline_done;          /* mqttc_stop's `offline` acknowledged (or failed) */
-	bool disconnect_done;       /* mqttc_stop's disconnect completed */
+	bool offline_done;    /* mqttc_stop's `offline` acknowledged (or failed) */
+	bool disconnect_done; /* mqttc_stop's disconnect completed */
 	struct mqttc_item *q_head, *q_tail;
 	size_t q_len;
 	struct mqttc_stats stats;
@@ -367,8 +367,8 @@ static void subscribe_one(struct mqttc *m, struct mqttc_sub *sub)
 
 /* Hand a publish to Paho. `last` marks mqttc_stop's `offline`, whose
  * completion wakes the waiting loop thread. */
-static int publish_raw(struct mqttc *m, const char *topic, const void *payload, size_t len,
-		       int qos, bool retain, bool last)
+static int publish_raw(struct mqttc *m, const char *topic, const void *payload, size_t len, int qos,
+		       bool retain, bool last)
 {
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
 	MQTTAsync_message msg = MQTTAsync_message_initializer;
@@ -445,7 +445,6 @@ static void handle_connect_failed(struct mqttc *m, const char *why)
 		m->backoff_s = MQTTC_BACKOFF_MAX_S;
 }
 
-
 /* The loop's side of the hand-over: status first, then the messages in
  * arrival order. A callback may call mqttc_free(); then the rest is dropped. */
 static void on_wake(uv_async_t *handle)
@@ -490,12 +489,12 @@ static void on_wake(uv_async_t *handle)
 	while (items) {
 		struct mqttc_item *it = items;
 		struct mqttc_message msg = {
-			.topic = it->topic,
-			.payload = it->data,
-			.len = it->len,
-			.qos = it->qos,
-			.retained = it->retained,
-			.received_ms = it->received_ms,
+		    .topic = it->topic,
+		    .payload = it->data,
+		    .len = it->len,
+		    .qos = it->qos,
+		    .retained = it->retained,
+		    .received_ms = it->received_ms,
 		};
 		items = it->next;
 		if (m->on_message)
@@ -663,7 +662,8 @@ struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqt
 	      has_prefix(url, "ssl://") || has_prefix(url, "mqtts://") ||
 	      has_prefix(url, "ws://") || has_prefix(url, "wss://"))) {
 		log_error("IOD_MQTT_URL: '%s' must start with tcp://, ssl://, mqtts://, ws:// or "
-			  "wss://", url);
+			  "wss://",
+			  url);
 		return NULL;
 	}
 	if (opts->session_expiry_s < 0) {
@@ -685,8 +685,8 @@ struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqt
 	m->ca_file = dup_or_null(cfg_str(cfg, "IOD_MQTT_CA_FILE"));
 	m->cert_file = dup_or_null(cfg_str(cfg, "IOD_MQTT_CERT_FILE"));
 	m->key_file = dup_or_null(cfg_str(cfg, "IOD_MQTT_KEY_FILE"));
-	m->tls = has_prefix(url, "ssl://") || has_prefix(url, "mqtts://") ||
-		 has_prefix(url, "wss://");
+	m->tls =
+	    has_prefix(url, "ssl://") || has_prefix(url, "mqtts://") || has_prefix(url, "wss://");
 	m->session_expiry_s = opts->session_expiry_s;
 	m->queue_limit = opts->queue_limit ? opts->queue_limit : MQTTC_QUEUE_DEFAULT;
 	m->max_payload = opts->max_payload;
@@ -916,7 +916,9 @@ void mqttc_stop(struct mqttc *m, int timeout_ms)
 	m->connected = false;
 	pthread_mutex_unlock(&m->lock);
 	log_debug("stop: disconnect %s after %lld ms",
-		  rc != MQTTASYNC_SUCCESS ? "not needed" : m->disconnect_done ? "done" : "timed out",
+		  rc != MQTTASYNC_SUCCESS ? "not needed"
+		  : m->disconnect_done	  ? "done"
+					  : "timed out",
 		  (long long)(loop_mono_ms() - (deadline - timeout_ms)));
 	destroy_client(m);
 	log_info("disconnected from %s", m->log_url);

@@ -30,12 +30,12 @@
 struct cfg;
 
 struct mqttc_message {
-	const char *topic;      /* NUL-terminated */
-	const void *payload;    /* not NUL-terminated; payload[len] is 0 for convenience */
+	const char *topic;   /* NUL-terminated */
+	const void *payload; /* not NUL-terminated; payload[len] is 0 for convenience */
 	size_t len;
 	int qos;
-	bool retained;          /* the broker delivered it as retained (retain-as-published) */
-	int64_t received_ms;    /* wall clock when Paho's thread received it */
+	bool retained;	     /* the broker delivered it as retained (retain-as-published) */
+	int64_t received_ms; /* wall clock when Paho's thread received it */
 };
 
 /* On the loop thread. The message is valid only during the call. */
@@ -44,13 +44,13 @@ typedef void (*mqttc_message_cb)(void *arg, const struct mqttc_message *msg);
 typedef void (*mqttc_connected_cb)(void *arg);
 
 struct mqttc_options {
-	const char *client_id;    /* stable id, e.g. "iod-feeder-home"; required */
+	const char *client_id;		/* stable id, e.g. "iod-feeder-home"; required */
 	const char *availability_topic; /* will `offline`, retained `online`; NULL for none */
-	int session_expiry_s;     /* 0: clean session; >0: broker keeps the session (and QoS 1
-	                           * messages for it) this long after a disconnect */
-	size_t queue_limit;       /* incoming messages held for the loop; 0 = 1024. When full
-	                           * the oldest is dropped and counted */
-	size_t max_payload;       /* larger incoming payloads are dropped and counted (0 = no limit) */
+	int session_expiry_s;		/* 0: clean session; >0: broker keeps the session (and QoS 1
+					 * messages for it) this long after a disconnect */
+	size_t queue_limit;		/* incoming messages held for the loop; 0 = 1024. When full
+					 * the oldest is dropped and counted */
+	size_t max_payload; /* larger incoming payloads are dropped and counted (0 = no limit) */
 	mqttc_message_cb on_message;
 	mqttc_connected_cb on_connected;
 	void *arg;
@@ -61,7 +61,7 @@ struct mqttc_stats {
 	uint64_t messages_dropped;  /* queue full */
 	uint64_t messages_oversize; /* over max_payload */
 	uint64_t publish_failed;
-	uint64_t connects;          /* successful connects, first one included */
+	uint64_t connects; /* successful connects, first one included */
 	size_t queue_high_water;
 };
 
@@ -76,8 +76,8 @@ int mqttc_subscribe(struct mqttc *m, const char *filter, int qos, bool no_local)
 int mqttc_start(struct mqttc *m);
 /* Publish a copy of payload. While disconnected Paho buffers up to 1000
  * messages (oldest dropped). 0, or negative if the message was not taken. */
-int mqttc_publish(struct mqttc *m, const char *topic, const void *payload, size_t len,
-		  int qos, bool retain);
+int mqttc_publish(struct mqttc *m, const char *topic, const void *payload, size_t len, int qos,
+		  bool retain);
 int mqttc_publish_str(struct mqttc *m, const char *topic, const char *text, int qos, bool retain);
 bool mqttc_is_connected(const struct mqttc *m);
 void mqttc_get_stats(const struct mqttc *m, struct mqttc_stats *out);

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define WAIT_MS 10000
-#define AVAIL "iod/home/probe/availability"
+#define WAIT_MS	  10000
+#define AVAIL	  "iod/home/probe/availability"
 #define CONNECTED "iod/home/probe/connected"
 
 static struct harness_broker broker;
@@ -245,8 +245,7 @@ Test(mqttc, initial_connect_is_retried, .init = broker_up, .fini = broker_down, 
 	tclient_free(obs);
 }
 
-Test(mqttc, stop_while_broker_down_exits_0, .init = broker_up, .fini = broker_down,
-     .timeout = 60)
+Test(mqttc, stop_while_broker_down_exits_0, .init = broker_up, .fini = broker_down, .timeout = 60)
 {
 	pid_t pid;
 

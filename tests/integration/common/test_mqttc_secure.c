@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #define WAIT_MS 10000
-#define AVAIL "iod/home/probe/availability"
+#define AVAIL	"iod/home/probe/availability"
 
 static struct harness_broker broker;
 static char *tmp;
@@ -185,8 +185,7 @@ static void tls_broker(void)
 	cr_assert_eq(harness_wait_port(mtls_port, 5000), 0);
 }
 
-static void tls_case(const char *scheme, int port, const char *ca, bool client_cert,
-		     bool expect_ok)
+static void tls_case(const char *scheme, int port, const char *ca, bool client_cert, bool expect_ok)
 {
 	char url[96], cafile[512], cert[512], key[512];
 	struct tclient *obs = tclient_new(broker.url, "iod-test-obs");
@@ -213,8 +212,7 @@ static void tls_case(const char *scheme, int port, const char *ca, bool client_c
 		expect_online(obs);
 	} else {
 		m = tclient_expect(obs, AVAIL, 2500);
-		cr_assert_null(m, "connected despite a failed TLS check: %s",
-			       m ? m->payload : "");
+		cr_assert_null(m, "connected despite a failed TLS check: %s", m ? m->payload : "");
 		cr_assert(harness_alive(pid));
 	}
 	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);

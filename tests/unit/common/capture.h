@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 struct capture {
-	int fd;       /* STDOUT_FILENO or STDERR_FILENO */
-	int saved;    /* the original descriptor */
-	FILE *file;   /* where the output goes meanwhile */
+	int fd;	    /* STDOUT_FILENO or STDERR_FILENO */
+	int saved;  /* the original descriptor */
+	FILE *file; /* where the output goes meanwhile */
 };
 
 static inline void capture_start(struct capture *c, int fd)

@@ -13,15 +13,14 @@
 #include <string.h>
 
 static const struct cfg_option feeder_opts[] = {
-	{"IOD_FEEDER_MAX_DAILY", CFG_INT, "3", "doses per day at most", 1, 24, 0},
-	{"IOD_FEEDER_MIN_INTERVAL", CFG_DURATION, "6h", "minimum time between doses", 60 * 1000,
-	 48LL * 3600 * 1000, 0},
-	{"IOD_FEEDER_CMD_TTL", CFG_DURATION, "60s", "commands older than this are refused", 0, 0,
-	 0},
-	{"IOD_FEEDER_SCHEDULE", CFG_STRING, "07:00,15:00,23:00", "dose times", 0, 0, 0},
-	{"IOD_FEEDER_PUBLIC", CFG_BOOL, "0", "a boolean", 0, 0, 0},
-	{"IOD_FEEDER_OFFSET", CFG_INT, "-5", "an unbounded integer", 0, 0, 0},
-	{"IOD_FEEDER_TOKEN", CFG_STRING, NULL, "a secret of the service", 0, 0, CFG_F_SECRET},
+    {"IOD_FEEDER_MAX_DAILY", CFG_INT, "3", "doses per day at most", 1, 24, 0},
+    {"IOD_FEEDER_MIN_INTERVAL", CFG_DURATION, "6h", "minimum time between doses", 60 * 1000,
+     48LL * 3600 * 1000, 0},
+    {"IOD_FEEDER_CMD_TTL", CFG_DURATION, "60s", "commands older than this are refused", 0, 0, 0},
+    {"IOD_FEEDER_SCHEDULE", CFG_STRING, "07:00,15:00,23:00", "dose times", 0, 0, 0},
+    {"IOD_FEEDER_PUBLIC", CFG_BOOL, "0", "a boolean", 0, 0, 0},
+    {"IOD_FEEDER_OFFSET", CFG_INT, "-5", "an unbounded integer", 0, 0, 0},
+    {"IOD_FEEDER_TOKEN", CFG_STRING, NULL, "a secret of the service", 0, 0, CFG_F_SECRET},
 };
 #define N_FEEDER_OPTS (sizeof(feeder_opts) / sizeof(feeder_opts[0]))
 
@@ -194,7 +193,7 @@ Test(cfg, empty_flag_value_is_checked, .timeout = 10)
 Test(cfg, service_may_replace_a_common_default, .timeout = 10)
 {
 	static const struct cfg_option opts[] = {
-		{"IOD_DATA_DIR", CFG_STRING, "/var/lib/iod", "state", 0, 0, 0},
+	    {"IOD_DATA_DIR", CFG_STRING, "/var/lib/iod", "state", 0, 0, 0},
 	};
 	char *argv[] = {"iod-x", NULL};
 	int code = -1;
@@ -231,7 +230,8 @@ Test(cfg, int_out_of_range, .timeout = 10)
 Test(cfg, int_from_env_is_checked, .timeout = 10)
 {
 	setenv("IOD_FEEDER_MAX_DAILY", "three", 1);
-	assert_error(load_error(NULL), "iod-feeder: IOD_FEEDER_MAX_DAILY: 'three' is not an integer\n");
+	assert_error(load_error(NULL),
+		     "iod-feeder: IOD_FEEDER_MAX_DAILY: 'three' is not an integer\n");
 }
 
 Test(cfg, int_bounds_accepted, .timeout = 10)
@@ -342,8 +342,14 @@ Test(cfg, site_good, .timeout = 10)
 
 Test(cfg, site_bad, .timeout = 10)
 {
-	const char *bad[] = {"",    "a/b", "a+b", "#",      "two words", "caf\xc3\xa9",
-			     "a.b", "x\ty",
+	const char *bad[] = {"",
+			     "a/b",
+			     "a+b",
+			     "#",
+			     "two words",
+			     "caf\xc3\xa9",
+			     "a.b",
+			     "x\ty",
 			     "01234567890123456789012345678901234567890123456789012345678901234"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char arg[128], want[256], shown[128];
@@ -482,14 +488,29 @@ Test(cfg, help_lists_every_setting_and_no_secret, .timeout = 10)
 	out = run_help("--help", &code, &cfg);
 	cr_assert_null(cfg);
 	cr_assert_eq(code, 0);
-	const char *must[] = {"--mqtt-url=VALUE", "IOD_MQTT_URL", "tcp://localhost:1883",
-			      "--mqtt-user", "--mqtt-password=VALUE", "--mqtt-password-file=PATH",
-			      "IOD_MQTT_PASSWORD_FILE", "--mqtt-ca-file", "--mqtt-cert-file",
-			      "--mqtt-key-file", "--site=VALUE", "[default: home]",
-			      "--data-dir=VALUE", "[default: ./var/feeder]", "--log-level",
-			      "[default: info]", "--feeder-max-daily=N", "IOD_FEEDER_MAX_DAILY",
-			      "doses per day at most [default: 3]", "--feeder-min-interval=DURATION",
-			      "[default: 6h]", "--feeder-public=BOOL", "--feeder-token-file=PATH",
+	const char *must[] = {"--mqtt-url=VALUE",
+			      "IOD_MQTT_URL",
+			      "tcp://localhost:1883",
+			      "--mqtt-user",
+			      "--mqtt-password=VALUE",
+			      "--mqtt-password-file=PATH",
+			      "IOD_MQTT_PASSWORD_FILE",
+			      "--mqtt-ca-file",
+			      "--mqtt-cert-file",
+			      "--mqtt-key-file",
+			      "--site=VALUE",
+			      "[default: home]",
+			      "--data-dir=VALUE",
+			      "[default: ./var/feeder]",
+			      "--log-level",
+			      "[default: info]",
+			      "--feeder-max-daily=N",
+			      "IOD_FEEDER_MAX_DAILY",
+			      "doses per day at most [default: 3]",
+			      "--feeder-min-interval=DURATION",
+			      "[default: 6h]",
+			      "--feeder-public=BOOL",
+			      "--feeder-token-file=PATH",
 			      "--version"};
 	for (size_t i = 0; i < sizeof(must) / sizeof(must[0]); i++)
 		cr_assert_not_null(strstr(out, must[i]), "--help lacks '%s':\n%s", must[i], out);
@@ -541,10 +562,16 @@ Test(cfg_parse, durations_good, .timeout = 10)
 		const char *text;
 		int64_t ms;
 	} cases[] = {
-		{"90s", 90000},       {"15m", 900000},           {"6h", 21600000},
-		{"2d", 172800000},    {"0", 0},                  {"3600", 3600000},
-		{"0s", 0},            {"1", 1000},               {"007m", 420000},
-		{"106751991167d", 106751991167LL * 86400000LL}, /* the largest that fits */
+	    {"90s", 90000},
+	    {"15m", 900000},
+	    {"6h", 21600000},
+	    {"2d", 172800000},
+	    {"0", 0},
+	    {"3600", 3600000},
+	    {"0s", 0},
+	    {"1", 1000},
+	    {"007m", 420000},
+	    {"106751991167d", 106751991167LL * 86400000LL}, /* the largest that fits */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int64_t ms = -42;
@@ -555,9 +582,26 @@ Test(cfg_parse, durations_good, .timeout = 10)
 
 Test(cfg_parse, durations_bad, .timeout = 10)
 {
-	const char *bad[] = {"-1", "6x", "", "1e3", "99999999999999999999d", "106751991168d",
-			     "9223372036854775807", "s", "5 s", " 5", "5 ", "+5", "5ss", "5sm",
-			     "1.5h", "0x10", "5S", "5ms", "-0", "1h30m"};
+	const char *bad[] = {"-1",
+			     "6x",
+			     "",
+			     "1e3",
+			     "99999999999999999999d",
+			     "106751991168d",
+			     "9223372036854775807",
+			     "s",
+			     "5 s",
+			     " 5",
+			     "5 ",
+			     "+5",
+			     "5ss",
+			     "5sm",
+			     "1.5h",
+			     "0x10",
+			     "5S",
+			     "5ms",
+			     "-0",
+			     "1h30m"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int64_t ms = -42;
 		cr_assert_eq(cfg_parse_duration_ms(bad[i], &ms), -1, "'%s' accepted", bad[i]);
@@ -584,8 +628,17 @@ Test(cfg_parse, ints, .timeout = 10)
 	cr_assert_eq(v, 1);
 
 	v = 99;
-	const char *bad[] = {"", "-", "+3", " 3", "3 ", "3a", "0x10", "1e3", "3.0",
-			     "9223372036854775808", "-9223372036854775809",
+	const char *bad[] = {"",
+			     "-",
+			     "+3",
+			     " 3",
+			     "3 ",
+			     "3a",
+			     "0x10",
+			     "1e3",
+			     "3.0",
+			     "9223372036854775808",
+			     "-9223372036854775809",
 			     "99999999999999999999999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(cfg_parse_int(bad[i], 0, 0, &v), -1, "'%s' accepted", bad[i]);
