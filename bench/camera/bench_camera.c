@@ -39,8 +39,8 @@ static int cmp_i64(const void *a, const void *b)
 static void bench_in_process(void)
 {
 	enum { N = 300 };
-	struct camera_settings s = { .source = "sim", .width = 640, .height = 480, .fps = 15,
-				     .quality = 75 };
+	struct camera_settings s = {
+	    .source = "sim", .width = 640, .height = 480, .fps = 15, .quality = 75};
 	motion_params_default(&s.motion, 15);
 	struct camera *cam = camera_new(&s, 640, 480);
 	struct scene *sc = scene_new(640, 480);
@@ -54,8 +54,8 @@ static void bench_in_process(void)
 		int64_t t0 = mono_us();
 		const struct codec_i420 *img = scene_render(sc, i * 66, 12, 0, i / 15 % 60);
 		int64_t t1 = mono_us();
-		struct source_frame f = { .format = SOURCE_I420, .i420 = img, .width = 640,
-					  .height = 480 };
+		struct source_frame f = {
+		    .format = SOURCE_I420, .i420 = img, .width = 640, .height = 480};
 		struct camera_output out;
 		if (camera_frame(cam, &f, i * 66, &out) < 0) {
 			fprintf(stderr, "bench: frame failed\n");
@@ -89,8 +89,8 @@ static void bench_in_process(void)
 			int v = img->plane[0][k] + (int)((rng >> 16) % 25) - 12;
 			img->plane[0][k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 		}
-		struct source_frame f = { .format = SOURCE_I420, .i420 = img, .width = 640,
-					  .height = 480 };
+		struct source_frame f = {
+		    .format = SOURCE_I420, .i420 = img, .width = 640, .height = 480};
 		struct camera_output out;
 		int64_t t0 = mono_us();
 		if (camera_frame(cam, &f, i * 66, &out) < 0)
@@ -155,8 +155,8 @@ static void bench_service(struct harness_broker *b, int fps, int seconds)
 	snprintf(fps_env, sizeof(fps_env), "IOD_CAMERA_FPS=%d", fps);
 	snprintf(url_env, sizeof(url_env), "IOD_MQTT_URL=%s", b->url);
 	snprintf(dir_env, sizeof(dir_env), "IOD_DATA_DIR=%s", dir ? dir : "/tmp");
-	const char *env[] = { fps_env, url_env, dir_env, "IOD_SITE=bench", "IOD_LOG_LEVEL=warn",
-			      NULL };
+	const char *env[] = {fps_env, url_env, dir_env, "IOD_SITE=bench", "IOD_LOG_LEVEL=warn",
+			     NULL};
 	struct tclient *c = tclient_new(b->url, "bench-camera-sub");
 	if (!c || tclient_subscribe(c, "iod/bench/camera/frame", 0) < 0) {
 		fprintf(stderr, "bench: subscriber failed\n");
@@ -195,9 +195,11 @@ static void bench_service(struct harness_broker *b, int fps, int seconds)
 	double wall_s = (double)(t1 - t0) / 1e6, tck = (double)sysconf(_SC_CLK_TCK);
 	double cpu_pct = (double)(cpu1 - cpu0) / tck / wall_s * 100.0;
 	double broker_pct = (double)(broker1 - broker0) / tck / wall_s * 100.0;
-	printf("iod-camera sim 640x480 at %2d fps, %d s: received %.2f fps (%ld frames, %.0f KiB/s)\n",
-	       fps, seconds, (double)frames / wall_s, frames, (double)bytes / 1024.0 / wall_s);
-	printf("  CPU %.1f %% of one core (mosquitto %.1f %%), RSS %ld KiB, peak RSS %ld KiB, exit %d\n\n",
+	printf(
+	    "iod-camera sim 640x480 at %2d fps, %d s: received %.2f fps (%ld frames, %.0f KiB/s)\n",
+	    fps, seconds, (double)frames / wall_s, frames, (double)bytes / 1024.0 / wall_s);
+	printf("  CPU %.1f %% of one core (mosquitto %.1f %%), RSS %ld KiB, peak RSS %ld KiB, exit "
+	       "%d\n\n",
 	       cpu_pct, broker_pct, rss, hwm, code);
 	tclient_free(c);
 	if (dir) {
@@ -238,7 +240,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench: mosquitto did not start\n");
 		return 1;
 	}
-	const int rates[] = { 5, 15, 30 };
+	const int rates[] = {5, 15, 30};
 	for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++)
 		bench_service(&b, rates[i], seconds);
 	harness_broker_destroy(&b);

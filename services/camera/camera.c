@@ -12,21 +12,19 @@
 #include "proto.h"
 
 const struct cfg_option camera_options[] = {
-	{ "IOD_CAMERA_SOURCE", CFG_STRING, "sim",
-	  "frame source: sim (a drawn scene), or v4l2:<device> e.g. v4l2:/dev/video0", 0, 0, 0 },
-	{ "IOD_CAMERA_FPS", CFG_INT, "5", "frames per second, 1-30", 1, 30, 0 },
-	{ "IOD_CAMERA_SIZE", CFG_STRING, "640x480", "frame size WxH, even sides 32-4096", 0, 0,
-	  0 },
-	{ "IOD_CAMERA_QUALITY", CFG_INT, "75", "JPEG quality of frames we encode, 1-100", 1, 100,
-	  0 },
-	{ "IOD_CAMERA_MOTION_ON", CFG_STRING, "0.02",
-	  "motion starts when this fraction of the picture changes (0-1)", 0, 0, 0 },
-	{ "IOD_CAMERA_MOTION_OFF", CFG_STRING, "0.01",
-	  "motion stops after changes stay below this fraction (0-1, below _ON)", 0, 0, 0 },
-	{ "IOD_CAMERA_MOTION_QUIET", CFG_DURATION, "3s",
-	  "how long changes must stay below _OFF before motion stops", 1, 3600 * 1000, 0 },
-	{ "IOD_CAMERA_MOTION_THRESHOLD", CFG_INT, "25",
-	  "gray levels (1-255) a spot must change by to count as changed", 1, 255, 0 },
+    {"IOD_CAMERA_SOURCE", CFG_STRING, "sim",
+     "frame source: sim (a drawn scene), or v4l2:<device> e.g. v4l2:/dev/video0", 0, 0, 0},
+    {"IOD_CAMERA_FPS", CFG_INT, "5", "frames per second, 1-30", 1, 30, 0},
+    {"IOD_CAMERA_SIZE", CFG_STRING, "640x480", "frame size WxH, even sides 32-4096", 0, 0, 0},
+    {"IOD_CAMERA_QUALITY", CFG_INT, "75", "JPEG quality of frames we encode, 1-100", 1, 100, 0},
+    {"IOD_CAMERA_MOTION_ON", CFG_STRING, "0.02",
+     "motion starts when this fraction of the picture changes (0-1)", 0, 0, 0},
+    {"IOD_CAMERA_MOTION_OFF", CFG_STRING, "0.01",
+     "motion stops after changes stay below this fraction (0-1, below _ON)", 0, 0, 0},
+    {"IOD_CAMERA_MOTION_QUIET", CFG_DURATION, "3s",
+     "how long changes must stay below _OFF before motion stops", 1, 3600 * 1000, 0},
+    {"IOD_CAMERA_MOTION_THRESHOLD", CFG_INT, "25",
+     "gray levels (1-255) a spot must change by to count as changed", 1, 255, 0},
 };
 const size_t camera_options_count = sizeof(camera_options) / sizeof(camera_options[0]);
 
@@ -101,12 +99,12 @@ int camera_settings_load(const struct cfg *cfg, struct camera_settings *out, cha
 	const char *on = cfg_str(cfg, "IOD_CAMERA_MOTION_ON");
 	const char *off = cfg_str(cfg, "IOD_CAMERA_MOTION_OFF");
 	if (camera_parse_fraction(on, &out->motion.on) < 0 || out->motion.on <= 0.0) {
-		snprintf(err, err_size, "IOD_CAMERA_MOTION_ON: '%s' must be a number above 0 and at most 1",
+		snprintf(err, err_size,
+			 "IOD_CAMERA_MOTION_ON: '%s' must be a number above 0 and at most 1",
 			 on ? on : "");
 		return -1;
 	}
-	if (camera_parse_fraction(off, &out->motion.off) < 0 ||
-	    out->motion.off >= out->motion.on) {
+	if (camera_parse_fraction(off, &out->motion.off) < 0 || out->motion.off >= out->motion.on) {
 		snprintf(err, err_size,
 			 "IOD_CAMERA_MOTION_OFF: '%s' must be a number from 0 to below "
 			 "IOD_CAMERA_MOTION_ON (%g)",
@@ -117,7 +115,7 @@ int camera_settings_load(const struct cfg *cfg, struct camera_settings *out, cha
 	int64_t frames = (quiet_ms * out->fps + 999) / 1000;
 	out->motion.quiet_frames = (int)(frames < 1 ? 1 : frames);
 	out->motion.pixel_threshold = (int)cfg_int(cfg, "IOD_CAMERA_MOTION_THRESHOLD");
-	if (motion_init(&(struct motion){ 0 }, &out->motion) < 0) {
+	if (motion_init(&(struct motion){0}, &out->motion) < 0) {
 		snprintf(err, err_size, "IOD_CAMERA_MOTION_*: inconsistent motion settings");
 		return -1;
 	}
@@ -131,9 +129,9 @@ struct camera {
 	struct motion motion;
 	int width, height;
 	uint8_t gray[MOTION_CELLS];
-	uint8_t *mjpeg;          /* our copy of the last camera JPEG (plus tables) */
+	uint8_t *mjpeg; /* our copy of the last camera JPEG (plus tables) */
 	size_t mjpeg_cap;
-	const uint8_t *last;     /* the last good JPEG: in the codec or in mjpeg */
+	const uint8_t *last; /* the last good JPEG: in the codec or in mjpeg */
 	size_t last_len;
 	struct camera_stats stats;
 };

@@ -16,8 +16,8 @@
 #include "source.h"
 
 #define CAMERA_SOURCE_MAX 200
-#define CAMERA_MIN_SIDE 32
-#define CAMERA_MAX_SIDE 4096
+#define CAMERA_MIN_SIDE	  32
+#define CAMERA_MAX_SIDE	  4096
 
 /* The camera's own settings, for cfg_load() (the common ones are added by cfg). */
 extern const struct cfg_option camera_options[];
@@ -49,10 +49,10 @@ int camera_parse_fraction(const char *text, double *out);
 struct camera;
 
 struct camera_stats {
-	uint64_t frames;        /* frames taken from the source */
-	uint64_t encoded;       /* frames we encoded (sim, YUYV) */
-	uint64_t passed;        /* camera JPEGs passed on (MJPEG) */
-	uint64_t corrupt;       /* frames that could not be decoded or encoded */
+	uint64_t frames;  /* frames taken from the source */
+	uint64_t encoded; /* frames we encoded (sim, YUYV) */
+	uint64_t passed;  /* camera JPEGs passed on (MJPEG) */
+	uint64_t corrupt; /* frames that could not be decoded or encoded */
 	uint64_t motion_events;
 };
 

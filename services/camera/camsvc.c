@@ -1,11 +1,11 @@
 #include "camsvc.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cjson/cJSON.h>
 
 #include "camera.h"
 #include "cfg.h"
@@ -37,13 +37,13 @@ struct camsvc {
 	struct source_info info;
 	struct camera *cam;
 
-	uv_timer_t frame_timer;  /* sim: one frame per period */
-	uint64_t next_due_ns;    /* the frame timer's schedule, on uv_hrtime() */
-	uv_poll_t *poll;         /* V4L2: the device fd; freed in its close callback */
-	uv_timer_t stall_timer;  /* V4L2: no frame for too long means lost */
-	uv_timer_t retry_timer;  /* reopen a lost source */
+	uv_timer_t frame_timer; /* sim: one frame per period */
+	uint64_t next_due_ns;	/* the frame timer's schedule, on uv_hrtime() */
+	uv_poll_t *poll;	/* V4L2: the device fd; freed in its close callback */
+	uv_timer_t stall_timer; /* V4L2: no frame for too long means lost */
+	uv_timer_t retry_timer; /* reopen a lost source */
 	int64_t retry_ms;
-	bool lost_alerted;       /* one camera_lost alert per loss */
+	bool lost_alerted; /* one camera_lost alert per loss */
 	int64_t bad_cmd_alert_ms;
 	struct camera_rate snapshot_rate;
 
@@ -59,7 +59,7 @@ static void schedule_retry(struct camsvc *svc);
 static void publish_alert(struct camsvc *svc, enum proto_level level, const char *code,
 			  const char *message)
 {
-	struct proto_alert a = { .level = level, .ts_ms = loop_wall_ms() };
+	struct proto_alert a = {.level = level, .ts_ms = loop_wall_ms()};
 	snprintf(a.source, sizeof(a.source), "camera");
 	snprintf(a.code, sizeof(a.code), "%s", code);
 	snprintf(a.message, sizeof(a.message), "%s", message);
@@ -86,7 +86,7 @@ static void publish_frame(struct camsvc *svc, const uint8_t *jpeg, size_t len)
 
 static void publish_motion(struct camsvc *svc, const struct motion_event *ev)
 {
-	struct proto_motion m = { .score = ev->score, .ts_ms = ev->ts_ms };
+	struct proto_motion m = {.score = ev->score, .ts_ms = ev->ts_ms};
 	char *json = proto_motion_encode(&m);
 	if (!json)
 		return;
@@ -101,8 +101,8 @@ static void publish_entity(struct camsvc *svc, const char *component, const char
 {
 	char topic[PROTO_TOPIC_MAX];
 	char *json = entity ? cJSON_PrintUnformatted(entity) : NULL;
-	if (json && ha_config_topic(topic, sizeof(topic), component, svc->site, "camera",
-				    object_id) == 0)
+	if (json &&
+	    ha_config_topic(topic, sizeof(topic), component, svc->site, "camera", object_id) == 0)
 		mqttc_publish_str(svc->mqtt, topic, json, 1, true);
 	else
 		log_warn("home assistant discovery for %s/%s not published", component, object_id);
@@ -146,9 +146,8 @@ static void publish_discovery(struct camsvc *svc)
 static void on_connected(void *arg)
 {
 	struct camsvc *svc = arg;
-	struct proto_info info = { .version = IOD_VERSION,
-				   .since_ms = svc->since_ms,
-				   .backend = svc->settings->source };
+	struct proto_info info = {
+	    .version = IOD_VERSION, .since_ms = svc->since_ms, .backend = svc->settings->source};
 	char *json = proto_info_encode(&info);
 	if (json)
 		mqttc_publish_str(svc->mqtt, svc->t_info, json, 1, true);
@@ -400,7 +399,8 @@ static void on_message(void *arg, const struct mqttc_message *msg)
 	svc->bad_cmds++;
 	log_warn("camera/cmd: rejected (%s); send snapshot or {\"action\":\"snapshot\"}", reason);
 	int64_t now = loop_mono_ms();
-	if (svc->bad_cmd_alert_ms == 0 || now - svc->bad_cmd_alert_ms >= CAMERA_BAD_CMD_ALERT_EVERY_MS) {
+	if (svc->bad_cmd_alert_ms == 0 ||
+	    now - svc->bad_cmd_alert_ms >= CAMERA_BAD_CMD_ALERT_EVERY_MS) {
 		svc->bad_cmd_alert_ms = now;
 		char text[200];
 		snprintf(text, sizeof(text),
@@ -442,14 +442,14 @@ struct camsvc *camsvc_new(uv_loop_t *loop, const struct cfg *cfg,
 	svc->frame_timer.data = svc->stall_timer.data = svc->retry_timer.data = svc;
 
 	struct mqttc_options mo = {
-		.client_id = svc->client_id,
-		.availability_topic = svc->t_avail,
-		.session_expiry_s = 0,
-		.queue_limit = 64,
-		.max_payload = PROTO_MAX_PAYLOAD,
-		.on_message = on_message,
-		.on_connected = on_connected,
-		.arg = svc,
+	    .client_id = svc->client_id,
+	    .availability_topic = svc->t_avail,
+	    .session_expiry_s = 0,
+	    .queue_limit = 64,
+	    .max_payload = PROTO_MAX_PAYLOAD,
+	    .on_message = on_message,
+	    .on_connected = on_connected,
+	    .arg = svc,
 	};
 	svc->mqtt = mqttc_new(loop, cfg, &mo);
 	if (!svc->mqtt || mqttc_subscribe(svc->mqtt, svc->t_cmd, 1, false) < 0) {
@@ -496,7 +496,7 @@ void camsvc_stop(struct camsvc *svc)
 	uv_close((uv_handle_t *)&svc->frame_timer, NULL);
 	uv_close((uv_handle_t *)&svc->stall_timer, NULL);
 	uv_close((uv_handle_t *)&svc->retry_timer, NULL);
-	struct camera_stats st = { 0 };
+	struct camera_stats st = {0};
 	if (svc->cam)
 		camera_get_stats(svc->cam, &st);
 	log_info("stopping: %" PRIu64 " frames, %" PRIu64 " published, %" PRIu64

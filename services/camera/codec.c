@@ -12,14 +12,14 @@ struct codec {
 	tjhandle enc;
 	tjhandle dec;
 	int width, height, quality;
-	unsigned char *jpeg;         /* tjAlloc'd, codec_max_jpeg() bytes, never reallocated */
+	unsigned char *jpeg; /* tjAlloc'd, codec_max_jpeg() bytes, never reallocated */
 	unsigned long jpeg_cap;
 	unsigned long jpeg_len;
-	struct codec_i420 i420;      /* scratch for YUYV input */
+	struct codec_i420 i420; /* scratch for YUYV input */
 	uint8_t *i420_buf;
-	uint8_t *gray;               /* 1/8-scale gray decode */
+	uint8_t *gray; /* 1/8-scale gray decode */
 	size_t gray_cap;
-	uint8_t dht[DHT_MAX];        /* the standard Huffman tables as DHT segments */
+	uint8_t dht[DHT_MAX]; /* the standard Huffman tables as DHT segments */
 	size_t dht_len;
 };
 
@@ -191,10 +191,10 @@ int codec_gray_eighth(struct codec *c, const uint8_t *jpeg, size_t len, const ui
 		      int *w, int *h)
 {
 	int jw, jh, subsamp, colorspace;
-	if (tjDecompressHeader3(c->dec, jpeg, (unsigned long)len, &jw, &jh, &subsamp,
-				&colorspace) < 0)
+	if (tjDecompressHeader3(c->dec, jpeg, (unsigned long)len, &jw, &jh, &subsamp, &colorspace) <
+	    0)
 		return -1;
-	tjscalingfactor eighth = { 1, 8 };
+	tjscalingfactor eighth = {1, 8};
 	int sw = TJSCALED(jw, eighth), sh = TJSCALED(jh, eighth);
 	if ((size_t)sw * (size_t)sh > c->gray_cap)
 		return -1;

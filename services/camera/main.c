@@ -42,8 +42,8 @@ static void on_stop(void *arg)
 int main(int argc, char **argv)
 {
 	int rc = 0;
-	struct cfg *cfg = cfg_load("camera", "iod-camera", camera_options, camera_options_count,
-				   argc, argv, &rc);
+	struct cfg *cfg =
+	    cfg_load("camera", "iod-camera", camera_options, camera_options_count, argc, argv, &rc);
 	if (!cfg)
 		return rc;
 

@@ -71,7 +71,7 @@ static double score_and_update(struct motion *m, const uint8_t *gray)
 
 struct motion_event motion_feed(struct motion *m, const uint8_t *gray, int64_t ts_ms)
 {
-	struct motion_event ev = { .kind = MOTION_NONE, .score = 0.0, .ts_ms = ts_ms };
+	struct motion_event ev = {.kind = MOTION_NONE, .score = 0.0, .ts_ms = ts_ms};
 	m->frames++;
 	if (!m->have_ref) {
 		for (int i = 0; i < MOTION_CELLS; i++)

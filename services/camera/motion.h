@@ -21,13 +21,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MOTION_W 80
-#define MOTION_H 60
+#define MOTION_W     80
+#define MOTION_H     60
 #define MOTION_CELLS (MOTION_W * MOTION_H)
 
 struct motion_params {
-	double on;           /* start when the smoothed score reaches this (0..1) */
-	double off;          /* count a frame as quiet below this; off < on */
+	double on;	     /* start when the smoothed score reaches this (0..1) */
+	double off;	     /* count a frame as quiet below this; off < on */
 	int quiet_frames;    /* quiet frames in a row that end motion; >= 1 */
 	int pixel_threshold; /* gray levels a cell must differ by to count as changed */
 	double ref_alpha;    /* weight of a new frame in the reference average (0..1] */
@@ -42,8 +42,8 @@ enum motion_event_kind { MOTION_NONE, MOTION_START, MOTION_STOP };
 
 struct motion_event {
 	enum motion_event_kind kind;
-	double score;        /* the smoothed score at the event, 0..1 */
-	int64_t ts_ms;       /* the frame's timestamp */
+	double score;  /* the smoothed score at the event, 0..1 */
+	int64_t ts_ms; /* the frame's timestamp */
 };
 
 struct motion {
@@ -51,9 +51,9 @@ struct motion {
 	uint16_t ref[MOTION_CELLS]; /* running average, 8.8 fixed point */
 	bool have_ref;
 	bool active;
-	int quiet;           /* quiet frames so far while active */
-	double raw;          /* last raw score */
-	double smoothed;     /* last smoothed score */
+	int quiet;	 /* quiet frames so far while active */
+	double raw;	 /* last raw score */
+	double smoothed; /* last smoothed score */
 	uint64_t frames;
 	uint64_t events;
 };

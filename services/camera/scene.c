@@ -16,17 +16,17 @@ struct scene {
 };
 
 static const uint8_t font[][7] = {
-	{ 0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E }, /* 0 */
-	{ 0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E }, /* 1 */
-	{ 0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F }, /* 2 */
-	{ 0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E }, /* 3 */
-	{ 0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02 }, /* 4 */
-	{ 0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E }, /* 5 */
-	{ 0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E }, /* 6 */
-	{ 0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08 }, /* 7 */
-	{ 0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E }, /* 8 */
-	{ 0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C }, /* 9 */
-	{ 0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00 }, /* : */
+    {0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E}, /* 0 */
+    {0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E}, /* 1 */
+    {0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F}, /* 2 */
+    {0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E}, /* 3 */
+    {0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02}, /* 4 */
+    {0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E}, /* 5 */
+    {0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E}, /* 6 */
+    {0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08}, /* 7 */
+    {0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E}, /* 8 */
+    {0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C}, /* 9 */
+    {0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00}, /* : */
 };
 
 const uint8_t *scene_glyph(char ch)
@@ -83,8 +83,7 @@ static void fill_rect(const struct codec_i420 *img, int x0, int y0, int x1, int 
 			put(img, x, y, c);
 }
 
-static void fill_ellipse(const struct codec_i420 *img, int cx, int cy, int rx, int ry,
-			 struct rgb c)
+static void fill_ellipse(const struct codec_i420 *img, int cx, int cy, int rx, int ry, struct rgb c)
 {
 	if (rx < 1)
 		rx = 1;
@@ -107,20 +106,20 @@ static struct rgb background_at(int x, int y, int w, int h)
 			bool frame = x < wx0 + 4 || x >= wx1 - 4 || y < wy0 + 4 || y >= wy1 - 4 ||
 				     abs(x - (wx0 + wx1) / 2) < 2;
 			if (frame)
-				return (struct rgb){ 240, 240, 235 };
-			return (struct rgb){ (uint8_t)(140 + 60 * y / h), (uint8_t)(190 + 40 * y / h),
-					     235 };
+				return (struct rgb){240, 240, 235};
+			return (struct rgb){(uint8_t)(140 + 60 * y / h),
+					    (uint8_t)(190 + 40 * y / h), 235};
 		}
 		int shade = 40 * y / (horizon ? horizon : 1);
-		return (struct rgb){ (uint8_t)(215 - shade), (uint8_t)(200 - shade),
-				     (uint8_t)(170 - shade) };
+		return (struct rgb){(uint8_t)(215 - shade), (uint8_t)(200 - shade),
+				    (uint8_t)(170 - shade)};
 	}
 	/* Wooden floor: planks, darker toward the camera. */
 	int depth = 50 * (y - horizon) / (h - horizon ? h - horizon : 1);
 	int plank = h / 16 ? h / 16 : 1;
 	bool seam = (y - horizon) % plank == 0;
 	int r = 160 - depth - (seam ? 35 : 0) + (x * 10 / w);
-	return (struct rgb){ clamp8(r), clamp8(r * 2 / 3), clamp8(r * 2 / 5) };
+	return (struct rgb){clamp8(r), clamp8(r * 2 / 3), clamp8(r * 2 / 5)};
 }
 
 struct scene *scene_new(int width, int height)
@@ -209,7 +208,7 @@ static void draw_dog(const struct codec_i420 *img, int64_t t_ms)
 	int floor_y = h * 85 / 100;
 	int leg_h = h / 10;
 	int body_top = floor_y - leg_h - body_h;
-	const struct rgb fur = { 150, 95, 45 }, dark = { 90, 55, 25 }, nose = { 20, 15, 10 };
+	const struct rgb fur = {150, 95, 45}, dark = {90, 55, 25}, nose = {20, 15, 10};
 
 	/* Legs: two pairs that swing while walking. */
 	int swing = 0;
@@ -218,7 +217,7 @@ static void draw_dog(const struct codec_i420 *img, int64_t t_ms)
 		swing = (int)(step < 5 ? step : 10 - step) * (w / 160 + 1) - (w / 160 + 1) * 2;
 	}
 	int leg_w = body_w / 10 + 1;
-	int legs[4] = { x + body_w / 8, x + body_w / 4, x + body_w * 5 / 8, x + body_w * 3 / 4 };
+	int legs[4] = {x + body_w / 8, x + body_w / 4, x + body_w * 5 / 8, x + body_w * 3 / 4};
 	for (int i = 0; i < 4; i++) {
 		int dx = (i % 2 == 0) ? swing : -swing;
 		fill_rect(img, legs[i] + dx, body_top + body_h / 2, legs[i] + dx + leg_w, floor_y,
@@ -243,9 +242,9 @@ static void draw_dog(const struct codec_i420 *img, int64_t t_ms)
 
 static void draw_clock(const struct codec_i420 *img, int hh, int mm, int ss)
 {
-	char text[9] = { (char)('0' + hh / 10 % 10), (char)('0' + hh % 10), ':',
-			 (char)('0' + mm / 10 % 10), (char)('0' + mm % 10), ':',
-			 (char)('0' + ss / 10 % 10), (char)('0' + ss % 10), 0 };
+	char text[9] = {(char)('0' + hh / 10 % 10), (char)('0' + hh % 10), ':',
+			(char)('0' + mm / 10 % 10), (char)('0' + mm % 10), ':',
+			(char)('0' + ss / 10 % 10), (char)('0' + ss % 10), 0};
 	int scale = img->height / 60;
 	if (scale > img->width / 56)
 		scale = img->width / 56;
@@ -253,8 +252,8 @@ static void draw_clock(const struct codec_i420 *img, int hh, int mm, int ss)
 		scale = 1;
 	int x0 = scale * 2, y0 = scale * 2;
 	fill_rect(img, x0 - scale, y0 - scale, x0 + 8 * 6 * scale, y0 + 8 * scale,
-		  (struct rgb){ 20, 20, 30 });
-	const struct rgb ink = { 255, 255, 255 };
+		  (struct rgb){20, 20, 30});
+	const struct rgb ink = {255, 255, 255};
 	for (int i = 0; i < 8; i++) {
 		const uint8_t *g = scene_glyph(text[i]);
 		int gx = x0 + i * 6 * scale;

@@ -6,7 +6,7 @@
 
 const struct source_ops *source_lookup(const char *spec, const char **arg)
 {
-	static const struct source_ops *const all[] = { &source_sim_ops, &source_v4l2_ops };
+	static const struct source_ops *const all[] = {&source_sim_ops, &source_v4l2_ops};
 	if (!spec)
 		return NULL;
 	const char *colon = strchr(spec, ':');
@@ -53,7 +53,7 @@ static int best_of(const struct source_v4l2_offer *offers, size_t n, bool (*kind
 		if (exact_only) {
 			if (!exact)
 				continue;
-			*out = (struct source_v4l2_offer){ o->fourcc, want_w, want_h };
+			*out = (struct source_v4l2_offer){o->fourcc, want_w, want_h};
 			return 0;
 		}
 		int64_t area = (int64_t)o->width * o->height;

@@ -61,7 +61,7 @@ const struct source_ops *source_lookup(const char *spec, const char **arg);
 
 /* ---- V4L2 format choice, pure (exposed for tests) ---- */
 
-#define SOURCE_FOURCC(a, b, c, d)                                                          \
+#define SOURCE_FOURCC(a, b, c, d)                                                                  \
 	((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
 
 /* One (format, size) pair a device offers; width = height = 0 means any
@@ -92,7 +92,7 @@ struct source_v4l2_sys {
 	int (*munmap)(void *addr, size_t len);
 };
 
-int source_v4l2_open_sys(const struct source_v4l2_sys *sys, const char *arg, int width,
-			 int height, int fps, void **state, struct source_info *info);
+int source_v4l2_open_sys(const struct source_v4l2_sys *sys, const char *arg, int width, int height,
+			 int fps, void **state, struct source_info *info);
 
 #endif

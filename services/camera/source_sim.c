@@ -45,12 +45,12 @@ static int sim_grab(void *state, int64_t wall_ms, struct source_frame *frame)
 	if (!localtime_r(&secs, &local))
 		return -EINVAL;
 	const struct codec_i420 *img =
-		scene_render(s->scene, wall_ms, local.tm_hour, local.tm_min, local.tm_sec);
+	    scene_render(s->scene, wall_ms, local.tm_hour, local.tm_min, local.tm_sec);
 	*frame = (struct source_frame){
-		.format = SOURCE_I420,
-		.i420 = img,
-		.width = img->width,
-		.height = img->height,
+	    .format = SOURCE_I420,
+	    .i420 = img,
+	    .width = img->width,
+	    .height = img->height,
 	};
 	return 0;
 }
@@ -70,10 +70,10 @@ static void sim_close(void *state)
 }
 
 const struct source_ops source_sim_ops = {
-	.name = "sim",
-	.open = sim_open,
-	.fd = sim_fd,
-	.grab = sim_grab,
-	.release = sim_release,
-	.close = sim_close,
+    .name = "sim",
+    .open = sim_open,
+    .fd = sim_fd,
+    .grab = sim_grab,
+    .release = sim_release,
+    .close = sim_close,
 };

@@ -18,7 +18,7 @@
 #include "log.h"
 #include "source.h"
 
-#define V4L2_BUFFERS 4
+#define V4L2_BUFFERS	4
 #define V4L2_OFFERS_MAX 128
 
 struct v4l2_mapped {
@@ -33,7 +33,7 @@ struct v4l2_src {
 	struct v4l2_mapped buf[V4L2_BUFFERS];
 	unsigned n_buf;
 	bool streaming;
-	int held;            /* index dequeued and not yet released, or -1 */
+	int held; /* index dequeued and not yet released, or -1 */
 	uint32_t fourcc;
 	int width, height, stride;
 };
@@ -49,11 +49,11 @@ static int sys_ioctl(int fd, unsigned long request, void *arg)
 }
 
 static const struct source_v4l2_sys real_sys = {
-	.open = sys_open,
-	.close = close,
-	.ioctl = sys_ioctl,
-	.mmap = mmap,
-	.munmap = munmap,
+    .open = sys_open,
+    .close = close,
+    .ioctl = sys_ioctl,
+    .mmap = mmap,
+    .munmap = munmap,
 };
 
 static int xioctl(const struct v4l2_src *s, unsigned long req, void *arg)
@@ -79,27 +79,27 @@ static size_t list_offers(const struct v4l2_src *s, struct source_v4l2_offer *of
 {
 	size_t n = 0;
 	for (unsigned fi = 0; n < cap; fi++) {
-		struct v4l2_fmtdesc desc = { .index = fi, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+		struct v4l2_fmtdesc desc = {.index = fi, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
 		if (xioctl(s, VIDIOC_ENUM_FMT, &desc) < 0)
 			break;
 		bool any_size = false;
 		size_t before = n;
 		for (unsigned si = 0; n < cap; si++) {
-			struct v4l2_frmsizeenum fs = { .index = si, .pixel_format = desc.pixelformat };
+			struct v4l2_frmsizeenum fs = {.index = si,
+						      .pixel_format = desc.pixelformat};
 			if (xioctl(s, VIDIOC_ENUM_FRAMESIZES, &fs) < 0)
 				break;
 			if (fs.type != V4L2_FRMSIZE_TYPE_DISCRETE) {
 				any_size = true;
 				break;
 			}
-			offers[n++] = (struct source_v4l2_offer){ desc.pixelformat,
-								  (int)fs.discrete.width,
-								  (int)fs.discrete.height };
+			offers[n++] = (struct source_v4l2_offer){
+			    desc.pixelformat, (int)fs.discrete.width, (int)fs.discrete.height};
 		}
 		/* A driver that lists no sizes takes what S_FMT asks for. */
 		if (any_size || n == before) {
 			n = before;
-			offers[n++] = (struct source_v4l2_offer){ desc.pixelformat, 0, 0 };
+			offers[n++] = (struct source_v4l2_offer){desc.pixelformat, 0, 0};
 		}
 	}
 	return n;
@@ -132,9 +132,8 @@ static int fail(struct v4l2_src *s, const char *what)
 
 static int setup_buffers(struct v4l2_src *s)
 {
-	struct v4l2_requestbuffers req = { .count = V4L2_BUFFERS,
-					   .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
-					   .memory = V4L2_MEMORY_MMAP };
+	struct v4l2_requestbuffers req = {
+	    .count = V4L2_BUFFERS, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP};
 	if (xioctl(s, VIDIOC_REQBUFS, &req) < 0)
 		return -1;
 	if (req.count < 2) {
@@ -144,8 +143,8 @@ static int setup_buffers(struct v4l2_src *s)
 	if (req.count > V4L2_BUFFERS)
 		req.count = V4L2_BUFFERS;
 	for (unsigned i = 0; i < req.count; i++) {
-		struct v4l2_buffer b = { .index = i, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
-					 .memory = V4L2_MEMORY_MMAP };
+		struct v4l2_buffer b = {
+		    .index = i, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP};
 		if (xioctl(s, VIDIOC_QUERYBUF, &b) < 0)
 			return -1;
 		s->buf[i].length = b.length;
@@ -160,8 +159,8 @@ static int setup_buffers(struct v4l2_src *s)
 	return 0;
 }
 
-int source_v4l2_open_sys(const struct source_v4l2_sys *sys, const char *arg, int width,
-			 int height, int fps, void **state, struct source_info *info)
+int source_v4l2_open_sys(const struct source_v4l2_sys *sys, const char *arg, int width, int height,
+			 int fps, void **state, struct source_info *info)
 {
 	struct v4l2_src *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -173,11 +172,11 @@ int source_v4l2_open_sys(const struct source_v4l2_sys *sys, const char *arg, int
 	if (s->fd < 0)
 		return fail(s, "open");
 
-	struct v4l2_capability cap = { 0 };
+	struct v4l2_capability cap = {0};
 	if (xioctl(s, VIDIOC_QUERYCAP, &cap) < 0)
 		return fail(s, "not a V4L2 device (VIDIOC_QUERYCAP)");
-	uint32_t caps = (cap.capabilities & V4L2_CAP_DEVICE_CAPS) ? cap.device_caps
-								   : cap.capabilities;
+	uint32_t caps =
+	    (cap.capabilities & V4L2_CAP_DEVICE_CAPS) ? cap.device_caps : cap.capabilities;
 	if (!(caps & V4L2_CAP_VIDEO_CAPTURE) || !(caps & V4L2_CAP_STREAMING)) {
 		errno = ENODEV;
 		return fail(s, "no video capture with streaming I/O");
@@ -189,7 +188,7 @@ int source_v4l2_open_sys(const struct source_v4l2_sys *sys, const char *arg, int
 		errno = ENOTSUP;
 		return fail(s, "offers neither MJPEG nor YUYV");
 	}
-	struct v4l2_format fmt = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+	struct v4l2_format fmt = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
 	fmt.fmt.pix.width = (uint32_t)(pick.width ? pick.width : width);
 	fmt.fmt.pix.height = (uint32_t)(pick.height ? pick.height : height);
 	fmt.fmt.pix.pixelformat = pick.fourcc;
@@ -214,12 +213,11 @@ int source_v4l2_open_sys(const struct source_v4l2_sys *sys, const char *arg, int
 		s->stride = 2 * s->width;
 
 	/* The frame rate is a request; many drivers round it or ignore it. */
-	struct v4l2_streamparm parm = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+	struct v4l2_streamparm parm = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
 	parm.parm.capture.timeperframe.numerator = 1;
 	parm.parm.capture.timeperframe.denominator = (uint32_t)fps;
 	int actual_fps = fps;
-	if (xioctl(s, VIDIOC_S_PARM, &parm) == 0 &&
-	    parm.parm.capture.timeperframe.numerator > 0)
+	if (xioctl(s, VIDIOC_S_PARM, &parm) == 0 && parm.parm.capture.timeperframe.numerator > 0)
 		actual_fps = (int)(parm.parm.capture.timeperframe.denominator /
 				   parm.parm.capture.timeperframe.numerator);
 
@@ -259,7 +257,7 @@ static int v4l2_grab(void *state, int64_t wall_ms, struct source_frame *frame)
 	struct v4l2_src *s = state;
 	if (s->held >= 0)
 		return 1;
-	struct v4l2_buffer b = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP };
+	struct v4l2_buffer b = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP};
 	if (xioctl(s, VIDIOC_DQBUF, &b) < 0) {
 		if (errno == EAGAIN)
 			return 1;
@@ -282,12 +280,12 @@ static int v4l2_grab(void *state, int64_t wall_ms, struct source_frame *frame)
 	}
 	bool mjpeg = s->fourcc != SOURCE_FOURCC('Y', 'U', 'Y', 'V');
 	*frame = (struct source_frame){
-		.format = mjpeg ? SOURCE_MJPEG : SOURCE_YUYV,
-		.data = s->buf[b.index].start,
-		.len = b.bytesused,
-		.stride = s->stride,
-		.width = s->width,
-		.height = s->height,
+	    .format = mjpeg ? SOURCE_MJPEG : SOURCE_YUYV,
+	    .data = s->buf[b.index].start,
+	    .len = b.bytesused,
+	    .stride = s->stride,
+	    .width = s->width,
+	    .height = s->height,
 	};
 	return 0;
 }
@@ -297,9 +295,9 @@ static void v4l2_release(void *state)
 	struct v4l2_src *s = state;
 	if (s->held < 0)
 		return;
-	struct v4l2_buffer b = { .index = (uint32_t)s->held,
-				 .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
-				 .memory = V4L2_MEMORY_MMAP };
+	struct v4l2_buffer b = {.index = (uint32_t)s->held,
+				.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+				.memory = V4L2_MEMORY_MMAP};
 	s->held = -1;
 	/* A failure here shows up as the next DQBUF failing or the watchdog. */
 	if (xioctl(s, VIDIOC_QBUF, &b) < 0)
@@ -307,10 +305,10 @@ static void v4l2_release(void *state)
 }
 
 const struct source_ops source_v4l2_ops = {
-	.name = "v4l2",
-	.open = v4l2_open,
-	.fd = v4l2_fd,
-	.grab = v4l2_grab,
-	.release = v4l2_release,
-	.close = v4l2_close,
+    .name = "v4l2",
+    .open = v4l2_open,
+    .fd = v4l2_fd,
+    .grab = v4l2_grab,
+    .release = v4l2_release,
+    .close = v4l2_close,
 };

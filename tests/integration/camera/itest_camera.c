@@ -13,12 +13,12 @@
 
 #include "harness.h"
 
-#define T_FRAME "iod/cam/camera/frame"
+#define T_FRAME	 "iod/cam/camera/frame"
 #define T_MOTION "iod/cam/camera/motion"
-#define T_CMD "iod/cam/camera/cmd"
-#define T_AVAIL "iod/cam/camera/availability"
-#define T_INFO "iod/cam/camera/info"
-#define T_ALERT "iod/cam/alert"
+#define T_CMD	 "iod/cam/camera/cmd"
+#define T_AVAIL	 "iod/cam/camera/availability"
+#define T_INFO	 "iod/cam/camera/info"
+#define T_ALERT	 "iod/cam/alert"
 
 static struct harness_broker broker;
 static char *data_dir;
@@ -49,7 +49,7 @@ static pid_t start_camera(const char *const extra[])
 	static char url[128], dir[512];
 	snprintf(url, sizeof(url), "IOD_MQTT_URL=%s", broker.url);
 	snprintf(dir, sizeof(dir), "IOD_DATA_DIR=%s/var", data_dir);
-	const char *env[16] = { url, dir, "IOD_SITE=cam", "IOD_LOG_LEVEL=debug" };
+	const char *env[16] = {url, dir, "IOD_SITE=cam", "IOD_LOG_LEVEL=debug"};
 	size_t n = 4;
 	for (size_t i = 0; extra && extra[i] && n < 15; i++)
 		env[n++] = extra[i];
@@ -120,7 +120,7 @@ TestSuite(camera, .init = setup, .fini = teardown, .timeout = 60);
 Test(camera, frames_arrive_at_the_configured_rate)
 {
 	struct tclient *c = client("t-rate", T_FRAME);
-	camera = start_camera((const char *const[]){ "IOD_CAMERA_FPS=5", NULL });
+	camera = start_camera((const char *const[]){"IOD_CAMERA_FPS=5", NULL});
 	int n = count_frames(c, 3000);
 	cr_assert(n >= 8 && n <= 20, "%d frames in 3 s at 5 fps", n);
 	tclient_free(c);
@@ -130,8 +130,8 @@ Test(camera, frames_arrive_at_the_configured_rate)
 Test(camera, a_faster_rate_and_another_size)
 {
 	struct tclient *c = client("t-rate15", T_FRAME);
-	camera = start_camera((const char *const[]){ "IOD_CAMERA_FPS=15",
-						     "IOD_CAMERA_SIZE=320x240", NULL });
+	camera = start_camera(
+	    (const char *const[]){"IOD_CAMERA_FPS=15", "IOD_CAMERA_SIZE=320x240", NULL});
 	struct tmsg *m = tclient_expect(c, T_FRAME, 5000);
 	cr_assert_not_null(m);
 	assert_jpeg(m, 320, 240);
@@ -145,7 +145,7 @@ Test(camera, a_faster_rate_and_another_size)
 Test(camera, late_subscriber_gets_the_retained_frame)
 {
 	struct tclient *early = client("t-early", T_FRAME);
-	camera = start_camera((const char *const[]){ "IOD_CAMERA_FPS=1", NULL });
+	camera = start_camera((const char *const[]){"IOD_CAMERA_FPS=1", NULL});
 	struct tmsg *m = tclient_expect(early, T_FRAME, 5000);
 	cr_assert_not_null(m);
 	assert_jpeg(m, 640, 480);
@@ -166,7 +166,7 @@ Test(camera, snapshot_answers_with_a_frame)
 {
 	struct tclient *c = client("t-snap", T_FRAME);
 	/* 1 fps: in the 2 s counted, the frame timer alone gives at most 3. */
-	camera = start_camera((const char *const[]){ "IOD_CAMERA_FPS=1", NULL });
+	camera = start_camera((const char *const[]){"IOD_CAMERA_FPS=1", NULL});
 	struct tmsg *m = tclient_expect(c, T_FRAME, 5000);
 	cr_assert_not_null(m);
 	tmsg_free(m);
@@ -199,7 +199,7 @@ Test(camera, snapshot_answers_with_a_frame)
 Test(camera, bad_commands_raise_one_alert_and_change_nothing)
 {
 	struct tclient *c = client("t-bad", T_ALERT);
-	camera = start_camera((const char *const[]){ "IOD_CAMERA_FPS=2", NULL });
+	camera = start_camera((const char *const[]){"IOD_CAMERA_FPS=2", NULL});
 	struct tclient *w = client("t-bad-avail", T_AVAIL);
 	struct tmsg *online = tclient_expect_with(w, T_AVAIL, "online", 5000);
 	cr_assert_not_null(online);
@@ -226,9 +226,9 @@ Test(camera, motion_events_are_published)
 {
 	struct tclient *c = client("t-motion", T_MOTION);
 	/* Thresholds so low that the clock's ticking digits count as motion. */
-	camera = start_camera((const char *const[]){ "IOD_CAMERA_FPS=10",
-						     "IOD_CAMERA_MOTION_ON=0.001",
-						     "IOD_CAMERA_MOTION_OFF=0.0005", NULL });
+	camera =
+	    start_camera((const char *const[]){"IOD_CAMERA_FPS=10", "IOD_CAMERA_MOTION_ON=0.001",
+					       "IOD_CAMERA_MOTION_OFF=0.0005", NULL});
 	struct tmsg *m = tclient_expect(c, T_MOTION, 10000);
 	cr_assert_not_null(m, "no motion event");
 	cr_assert(!m->retained);
@@ -256,15 +256,15 @@ Test(camera, info_and_home_assistant_discovery)
 	m = tclient_expect(c, "homeassistant/image/iod_cam_camera/frame/config", 5000);
 	cr_assert_not_null(m, "no image entity");
 	cr_assert_not_null(strstr(m->payload, "\"image_topic\":\"" T_FRAME "\""), "%s", m->payload);
-	cr_assert_not_null(strstr(m->payload, "\"content_type\":\"image/jpeg\""), "%s",
-			   m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"content_type\":\"image/jpeg\""), "%s", m->payload);
 	cr_assert_not_null(strstr(m->payload, "\"availability_topic\":\"" T_AVAIL "\""), "%s",
 			   m->payload);
 	tmsg_free(m);
 
 	m = tclient_expect(c, "homeassistant/binary_sensor/iod_cam_camera/motion/config", 5000);
 	cr_assert_not_null(m, "no motion binary sensor");
-	cr_assert_not_null(strstr(m->payload, "\"state_topic\":\"" T_MOTION "\""), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"state_topic\":\"" T_MOTION "\""), "%s",
+			   m->payload);
 	cr_assert_not_null(strstr(m->payload, "\"device_class\":\"motion\""), "%s", m->payload);
 	cr_assert_not_null(strstr(m->payload, "value_json.score"), "%s", m->payload);
 	tmsg_free(m);
@@ -276,7 +276,8 @@ Test(camera, info_and_home_assistant_discovery)
 
 	/* info and discovery are retained: a newcomer gets them at once. */
 	struct tclient *late = client("t-ha-late", T_INFO);
-	cr_assert_eq(tclient_subscribe(late, "homeassistant/image/iod_cam_camera/frame/config", 1), 0);
+	cr_assert_eq(tclient_subscribe(late, "homeassistant/image/iod_cam_camera/frame/config", 1),
+		     0);
 	m = tclient_expect(late, T_INFO, 3000);
 	cr_assert_not_null(m);
 	cr_assert(m->retained);
@@ -317,8 +318,8 @@ Test(camera, missing_v4l2_camera_raises_camera_lost_and_keeps_running)
 {
 	struct tclient *c = client("t-lost", T_ALERT);
 	cr_assert_eq(tclient_subscribe(c, T_AVAIL, 1), 0);
-	camera = start_camera(
-		(const char *const[]){ "IOD_CAMERA_SOURCE=v4l2:/nonexistent/video7", NULL });
+	camera =
+	    start_camera((const char *const[]){"IOD_CAMERA_SOURCE=v4l2:/nonexistent/video7", NULL});
 	struct tmsg *m = tclient_expect_with(c, T_ALERT, "camera_lost", 5000);
 	cr_assert_not_null(m, "no camera_lost alert");
 	cr_assert_not_null(strstr(m->payload, "\"level\":\"warning\""), "%s", m->payload);
@@ -337,9 +338,9 @@ Test(camera, missing_v4l2_camera_raises_camera_lost_and_keeps_running)
 
 Test(camera, bad_settings_stop_the_service_with_2)
 {
-	const char *const bad[][2] = { { "IOD_CAMERA_SIZE=640x", NULL },
-				       { "IOD_CAMERA_FPS=31", NULL },
-				       { "IOD_CAMERA_SOURCE=webcam", NULL } };
+	const char *const bad[][2] = {{"IOD_CAMERA_SIZE=640x", NULL},
+				      {"IOD_CAMERA_FPS=31", NULL},
+				      {"IOD_CAMERA_SOURCE=webcam", NULL}};
 	for (size_t i = 0; i < 3; i++) {
 		pid_t pid = start_camera(bad[i]);
 		int code = harness_stop(pid, 0, 5000);

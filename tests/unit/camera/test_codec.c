@@ -89,13 +89,11 @@ static void yuyv_of(uint8_t r, uint8_t g, uint8_t b, uint8_t out[3])
 Test(codec, yuyv_to_i420_exact, .timeout = 10)
 {
 	/* 4x2: Y0 U Y1 V pairs; the chroma of the two rows is averaged. */
-	const uint8_t yuyv[] = { 10, 100, 11, 200, 12, 50, 13, 60,
-				 20, 102, 21, 202, 22, 70, 23, 80 };
+	const uint8_t yuyv[] = {10, 100, 11, 200, 12, 50, 13, 60, 20, 102, 21, 202, 22, 70, 23, 80};
 	uint8_t y[8], u[2], v[2];
-	struct codec_i420 img = { .plane = { y, u, v }, .stride = { 4, 2, 2 }, .width = 4,
-				  .height = 2 };
+	struct codec_i420 img = {.plane = {y, u, v}, .stride = {4, 2, 2}, .width = 4, .height = 2};
 	codec_yuyv_to_i420(yuyv, 4, 2, 8, &img);
-	const uint8_t want_y[] = { 10, 11, 12, 13, 20, 21, 22, 23 };
+	const uint8_t want_y[] = {10, 11, 12, 13, 20, 21, 22, 23};
 	cr_assert_arr_eq(y, want_y, 8);
 	cr_assert_eq(u[0], 101);
 	cr_assert_eq(v[0], 201);
@@ -134,13 +132,11 @@ Test(codec, yuyv_frame_encodes_with_the_right_size_and_colours, .timeout = 20)
 	struct {
 		int x, y;
 		int r, g, b;
-	} probes[] = { { 100, 100, 220, 30, 30 },
-		       { 500, 100, 30, 30, 220 },
-		       { 320, 400, 40, 200, 60 } };
+	} probes[] = {{100, 100, 220, 30, 30}, {500, 100, 30, 30, 220}, {320, 400, 40, 200, 60}};
 	for (size_t i = 0; i < 3; i++) {
 		const unsigned char *px = rgb + ((size_t)probes[i].y * w + probes[i].x) * 3;
 		cr_assert(abs(px[0] - probes[i].r) < 16 && abs(px[1] - probes[i].g) < 16 &&
-				  abs(px[2] - probes[i].b) < 16,
+			      abs(px[2] - probes[i].b) < 16,
 			  "probe %zu: got %d,%d,%d want %d,%d,%d", i, px[0], px[1], px[2],
 			  probes[i].r, probes[i].g, probes[i].b);
 	}
@@ -152,7 +148,7 @@ Test(codec, yuyv_frame_encodes_with_the_right_size_and_colours, .timeout = 20)
 Test(codec, yuyv_frame_too_short_is_refused, .timeout = 10)
 {
 	struct codec *c = codec_new(64, 48, 75);
-	uint8_t buf[64 * 2 * 10] = { 0 };
+	uint8_t buf[64 * 2 * 10] = {0};
 	const uint8_t *jpeg;
 	size_t len;
 	cr_assert_eq(codec_encode_yuyv(c, buf, sizeof(buf), 128, &jpeg, &len, NULL), -1);
@@ -244,7 +240,7 @@ Test(codec, mjpeg_without_huffman_tables_gets_the_standard_ones, .timeout = 20)
 		pos += 2 + (((size_t)fixed[pos + 2] << 8) | fixed[pos + 3]);
 	}
 	cr_assert_not_null(dht);
-	const uint8_t bits_dc_lum[] = { 0x00, 0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0 };
+	const uint8_t bits_dc_lum[] = {0x00, 0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0};
 	cr_assert_arr_eq(dht + 3, bits_dc_lum, sizeof(bits_dc_lum));
 
 	cr_assert_eq(codec_mjpeg_fix_dht(c, (const uint8_t *)"GIF89a", 6, fixed, 100), -1);

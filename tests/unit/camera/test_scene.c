@@ -74,8 +74,8 @@ Test(scene, deterministic_and_the_clock_changes_the_picture, .timeout = 10)
  * rests, twice. */
 static void sim_motion_cycle(int fps)
 {
-	struct camera_settings s = { .source = "sim", .width = 640, .height = 480, .fps = fps,
-				     .quality = 75 };
+	struct camera_settings s = {
+	    .source = "sim", .width = 640, .height = 480, .fps = fps, .quality = 75};
 	motion_params_default(&s.motion, fps);
 	struct camera *cam = camera_new(&s, 640, 480);
 	struct scene *sc = scene_new(640, 480);
@@ -84,10 +84,10 @@ static void sim_motion_cycle(int fps)
 	int n_start = 0, n_stop = 0;
 	for (int64_t t = 30000; t < 30000 + SCENE_CYCLE_MS + 6000; t += 1000 / fps) {
 		int secs = (int)(t / 1000);
-		struct source_frame f = { .format = SOURCE_I420,
-					  .i420 = scene_render(sc, t, 12, secs / 60 % 60, secs % 60),
-					  .width = 640,
-					  .height = 480 };
+		struct source_frame f = {.format = SOURCE_I420,
+					 .i420 = scene_render(sc, t, 12, secs / 60 % 60, secs % 60),
+					 .width = 640,
+					 .height = 480};
 		struct camera_output out;
 		cr_assert_eq(camera_frame(cam, &f, t, &out), 0);
 		cr_assert_gt(out.jpeg_len, 0);

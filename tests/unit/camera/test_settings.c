@@ -18,10 +18,25 @@ Test(settings, size_parsing, .timeout = 5)
 	cr_assert_eq(h, 1080);
 	cr_assert_eq(camera_parse_size("32x32", &w, &h), 0);
 	cr_assert_eq(camera_parse_size("4096x4096", &w, &h), 0);
-	const char *bad[] = { "", "640", "640x", "x480", "640x480 ", " 640x480", "640*480",
-			      "641x480", "640x481", "30x480", "640x4098", "-640x480",
-			      "+640x480", "640x+480", "640x480x3", "abc", "99999999999999999999x2",
-			      "640.0x480", NULL };
+	const char *bad[] = {"",
+			     "640",
+			     "640x",
+			     "x480",
+			     "640x480 ",
+			     " 640x480",
+			     "640*480",
+			     "641x480",
+			     "640x481",
+			     "30x480",
+			     "640x4098",
+			     "-640x480",
+			     "+640x480",
+			     "640x+480",
+			     "640x480x3",
+			     "abc",
+			     "99999999999999999999x2",
+			     "640.0x480",
+			     NULL};
 	for (int i = 0; bad[i]; i++) {
 		w = h = 7;
 		cr_assert_eq(camera_parse_size(bad[i], &w, &h), -1, "accepted '%s'", bad[i]);
@@ -39,7 +54,8 @@ Test(settings, fraction_parsing, .timeout = 5)
 	cr_assert_eq(camera_parse_fraction("0", &v), 0);
 	cr_assert_eq(camera_parse_fraction(".5", &v), 0);
 	cr_assert_float_eq(v, 0.5, 1e-12);
-	const char *bad[] = { "", "-0.1", "1.01", "abc", "0.1x", "nan", "inf", " 0.1", "1e400", NULL };
+	const char *bad[] = {"",    "-0.1", "1.01", "abc",   "0.1x",
+			     "nan", "inf",  " 0.1", "1e400", NULL};
 	for (int i = 0; bad[i]; i++)
 		cr_assert_eq(camera_parse_fraction(bad[i], &v), -1, "accepted '%s'", bad[i]);
 }
@@ -54,7 +70,7 @@ static struct cfg *load(int argc, char **argv, int *exit_code)
 Test(settings, defaults_match_the_design, .timeout = 5)
 {
 	int code = -1;
-	char *argv[] = { "iod-camera", NULL };
+	char *argv[] = {"iod-camera", NULL};
 	unsetenv("IOD_CAMERA_FPS");
 	unsetenv("IOD_CAMERA_SIZE");
 	unsetenv("IOD_CAMERA_SOURCE");
@@ -80,8 +96,13 @@ Test(settings, environment_and_flags, .timeout = 5)
 	int code = -1;
 	setenv("IOD_CAMERA_FPS", "10", 1);
 	setenv("IOD_CAMERA_SIZE", "320x240", 1);
-	char *argv[] = { "iod-camera", "--camera-fps=15", "--camera-source", "v4l2:/dev/video2",
-			 "--camera-motion-quiet", "2s", NULL };
+	char *argv[] = {"iod-camera",
+			"--camera-fps=15",
+			"--camera-source",
+			"v4l2:/dev/video2",
+			"--camera-motion-quiet",
+			"2s",
+			NULL};
 	struct cfg *cfg = load(6, argv, &code);
 	cr_assert_not_null(cfg);
 	struct camera_settings s;
@@ -97,18 +118,18 @@ Test(settings, environment_and_flags, .timeout = 5)
 
 Test(settings, fps_out_of_range_stops_the_service, .timeout = 5)
 {
-	const char *bad[] = { "0", "31", "-1", "5fps", "", NULL };
+	const char *bad[] = {"0", "31", "-1", "5fps", "", NULL};
 	for (int i = 0; bad[i]; i++) {
 		int code = -1;
 		char flag[64];
 		snprintf(flag, sizeof(flag), "--camera-fps=%s", bad[i]);
-		char *argv[] = { "iod-camera", flag, NULL };
+		char *argv[] = {"iod-camera", flag, NULL};
 		struct cfg *cfg = load(2, argv, &code);
 		cr_assert_null(cfg, "accepted fps '%s'", bad[i]);
 		cr_assert_eq(code, 2);
 	}
 	int code = -1;
-	char *ok[] = { "iod-camera", "--camera-fps=30", NULL };
+	char *ok[] = {"iod-camera", "--camera-fps=30", NULL};
 	struct cfg *cfg = load(2, ok, &code);
 	cr_assert_not_null(cfg);
 	cfg_free(cfg);
@@ -117,7 +138,7 @@ Test(settings, fps_out_of_range_stops_the_service, .timeout = 5)
 static void expect_bad(const char *flag, const char *setting)
 {
 	int code = -1;
-	char *argv[] = { "iod-camera", (char *)flag, NULL };
+	char *argv[] = {"iod-camera", (char *)flag, NULL};
 	struct cfg *cfg = load(2, argv, &code);
 	cr_assert_not_null(cfg, "cfg refused %s itself", flag);
 	struct camera_settings s;
@@ -173,7 +194,7 @@ Test(commands, snapshot_forms_and_rejections, .timeout = 5)
 
 Test(rate, snapshot_bucket_allows_a_burst_then_the_rate, .timeout = 5)
 {
-	struct camera_rate r = { 0 };
+	struct camera_rate r = {0};
 	int ok = 0;
 	for (int i = 0; i < 30; i++)
 		ok += camera_rate_take(&r, 1000, 5, 10);
@@ -185,12 +206,13 @@ Test(rate, snapshot_bucket_allows_a_burst_then_the_rate, .timeout = 5)
 	for (int i = 0; i < 30; i++)
 		ok += camera_rate_take(&r, 3600 * 1000, 5, 10);
 	cr_assert_eq(ok, 10, "the bucket refills to its burst, not beyond");
-	cr_assert(!camera_rate_take(&r, 3600 * 1000 - 5000, 5, 10), "a clock step back adds nothing");
+	cr_assert(!camera_rate_take(&r, 3600 * 1000 - 5000, 5, 10),
+		  "a clock step back adds nothing");
 }
 
 Test(retry, back_off_doubles_to_thirty_seconds, .timeout = 5)
 {
-	const int64_t want[] = { 1000, 2000, 4000, 8000, 16000, 30000, 30000 };
+	const int64_t want[] = {1000, 2000, 4000, 8000, 16000, 30000, 30000};
 	int64_t d = 0;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		d = camera_retry_next_ms(d);

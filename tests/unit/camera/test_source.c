@@ -11,15 +11,15 @@
 
 static struct source_v4l2_offer pick(const struct source_v4l2_offer *o, size_t n, int rc_want)
 {
-	struct source_v4l2_offer out = { 0, -1, -1 };
+	struct source_v4l2_offer out = {0, -1, -1};
 	cr_assert_eq(source_v4l2_choose(o, n, 640, 480, &out), rc_want);
 	return out;
 }
 
 Test(v4l2_choice, mjpeg_at_the_size_wins, .timeout = 5)
 {
-	const struct source_v4l2_offer o[] = { { YUYV, 640, 480 }, { YUYV, 1280, 720 },
-					       { MJPG, 1280, 720 }, { MJPG, 640, 480 } };
+	const struct source_v4l2_offer o[] = {
+	    {YUYV, 640, 480}, {YUYV, 1280, 720}, {MJPG, 1280, 720}, {MJPG, 640, 480}};
 	struct source_v4l2_offer p = pick(o, 4, 0);
 	cr_assert_eq(p.fourcc, MJPG);
 	cr_assert_eq(p.width, 640);
@@ -28,7 +28,7 @@ Test(v4l2_choice, mjpeg_at_the_size_wins, .timeout = 5)
 
 Test(v4l2_choice, yuyv_at_the_size_beats_mjpeg_at_another, .timeout = 5)
 {
-	const struct source_v4l2_offer o[] = { { MJPG, 1920, 1080 }, { YUYV, 640, 480 } };
+	const struct source_v4l2_offer o[] = {{MJPG, 1920, 1080}, {YUYV, 640, 480}};
 	struct source_v4l2_offer p = pick(o, 2, 0);
 	cr_assert_eq(p.fourcc, YUYV);
 	cr_assert_eq(p.width, 640);
@@ -37,7 +37,7 @@ Test(v4l2_choice, yuyv_at_the_size_beats_mjpeg_at_another, .timeout = 5)
 Test(v4l2_choice, any_size_counts_as_the_size, .timeout = 5)
 {
 	/* Raspberry Pi camera drivers list stepwise sizes. */
-	const struct source_v4l2_offer o[] = { { YUYV, 0, 0 }, { JPEG, 0, 0 }, { H264, 0, 0 } };
+	const struct source_v4l2_offer o[] = {{YUYV, 0, 0}, {JPEG, 0, 0}, {H264, 0, 0}};
 	struct source_v4l2_offer p = pick(o, 3, 0);
 	cr_assert_eq(p.fourcc, JPEG);
 	cr_assert_eq(p.width, 640);
@@ -46,14 +46,14 @@ Test(v4l2_choice, any_size_counts_as_the_size, .timeout = 5)
 
 Test(v4l2_choice, nearest_size_when_none_matches, .timeout = 5)
 {
-	const struct source_v4l2_offer o[] = { { MJPG, 1920, 1080 }, { MJPG, 800, 600 },
-					       { MJPG, 320, 240 }, { YUYV, 160, 120 } };
+	const struct source_v4l2_offer o[] = {
+	    {MJPG, 1920, 1080}, {MJPG, 800, 600}, {MJPG, 320, 240}, {YUYV, 160, 120}};
 	struct source_v4l2_offer p = pick(o, 4, 0);
 	cr_assert_eq(p.fourcc, MJPG);
 	cr_assert_eq(p.width, 800);
 	cr_assert_eq(p.height, 600);
 
-	const struct source_v4l2_offer only_yuyv[] = { { YUYV, 320, 240 }, { YUYV, 1280, 960 } };
+	const struct source_v4l2_offer only_yuyv[] = {{YUYV, 320, 240}, {YUYV, 1280, 960}};
 	p = pick(only_yuyv, 2, 0);
 	cr_assert_eq(p.fourcc, YUYV);
 	cr_assert_eq(p.width, 320);
@@ -61,7 +61,7 @@ Test(v4l2_choice, nearest_size_when_none_matches, .timeout = 5)
 
 Test(v4l2_choice, nothing_usable, .timeout = 5)
 {
-	const struct source_v4l2_offer o[] = { { H264, 640, 480 }, { NV12, 640, 480 } };
+	const struct source_v4l2_offer o[] = {{H264, 640, 480}, {NV12, 640, 480}};
 	pick(o, 2, -1);
 	pick(o, 0, -1);
 }

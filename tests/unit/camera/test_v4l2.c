@@ -17,7 +17,7 @@
 #include "scene.h"
 #include "source.h"
 
-#define FAKE_FD 42
+#define FAKE_FD	 42
 #define NBUF_MAX 8
 
 struct fake_size {
@@ -82,7 +82,8 @@ static int fake_ioctl(int fd, unsigned long req, void *arg)
 		struct v4l2_capability *c = arg;
 		memset(c, 0, sizeof(*c));
 		strcpy((char *)c->card, "Fake UVC");
-		c->device_caps = V4L2_CAP_VIDEO_CAPTURE | (fk.no_streaming ? 0 : V4L2_CAP_STREAMING);
+		c->device_caps =
+		    V4L2_CAP_VIDEO_CAPTURE | (fk.no_streaming ? 0 : V4L2_CAP_STREAMING);
 		c->capabilities = c->device_caps | V4L2_CAP_DEVICE_CAPS;
 		return 0;
 	}
@@ -213,11 +214,11 @@ static int fake_munmap(void *addr, size_t len)
 }
 
 static const struct source_v4l2_sys fake_sys = {
-	.open = fake_open,
-	.close = fake_close,
-	.ioctl = fake_ioctl,
-	.mmap = fake_mmap,
-	.munmap = fake_munmap,
+    .open = fake_open,
+    .close = fake_close,
+    .ioctl = fake_ioctl,
+    .mmap = fake_mmap,
+    .munmap = fake_munmap,
 };
 
 /* The driver fills the first queued buffer with a frame. */
@@ -244,7 +245,7 @@ static void reset(void)
 
 static void offer(uint32_t fourcc, int w, int h)
 {
-	fk.offers[fk.n_offers++] = (struct fake_size){ fourcc, w, h };
+	fk.offers[fk.n_offers++] = (struct fake_size){fourcc, w, h};
 }
 
 /* A camera-made JPEG: the sim encoded, with its Huffman tables removed as
@@ -310,8 +311,8 @@ Test(v4l2, negotiates_mjpeg_streams_and_cleans_up)
 	cr_assert_arr_eq(f.data, jpeg, len);
 
 	/* Through the pipeline: published with tables, decodable, motion fed. */
-	struct camera_settings s = { .source = "v4l2:/fake/video0", .width = 640, .height = 480,
-				     .fps = 5, .quality = 75 };
+	struct camera_settings s = {
+	    .source = "v4l2:/fake/video0", .width = 640, .height = 480, .fps = 5, .quality = 75};
 	motion_params_default(&s.motion, 5);
 	struct camera *cam = camera_new(&s, info.width, info.height);
 	struct camera_output out;
@@ -319,11 +320,12 @@ Test(v4l2, negotiates_mjpeg_streams_and_cleans_up)
 	cr_assert_gt(out.jpeg_len, len, "standard Huffman tables added");
 	tjhandle d = tjInitDecompress();
 	int w, h, sub, cs;
-	cr_assert_eq(tjDecompressHeader3(d, out.jpeg, (unsigned long)out.jpeg_len, &w, &h, &sub,
-					 &cs), 0);
+	cr_assert_eq(
+	    tjDecompressHeader3(d, out.jpeg, (unsigned long)out.jpeg_len, &w, &h, &sub, &cs), 0);
 	unsigned char *rgb = malloc(640 * 480 * 3);
-	cr_assert_eq(tjDecompress2(d, out.jpeg, (unsigned long)out.jpeg_len, rgb, 640, 0, 480,
-				   TJPF_RGB, 0), 0, "%s", tjGetErrorStr2(d));
+	cr_assert_eq(
+	    tjDecompress2(d, out.jpeg, (unsigned long)out.jpeg_len, rgb, 640, 0, 480, TJPF_RGB, 0),
+	    0, "%s", tjGetErrorStr2(d));
 	free(rgb);
 	tjDestroy(d);
 	cr_assert_eq(w, 640);
@@ -376,8 +378,8 @@ Test(v4l2, yuyv_only_camera_is_encoded)
 	cr_assert_eq(source_v4l2_ops.grab(st, 0, &f), 0);
 	cr_assert_eq(f.format, SOURCE_YUYV);
 	cr_assert_eq(f.stride, 640);
-	struct camera_settings s = { .source = "v4l2:/fake/video0", .width = 320, .height = 240,
-				     .fps = 10, .quality = 75 };
+	struct camera_settings s = {
+	    .source = "v4l2:/fake/video0", .width = 320, .height = 240, .fps = 10, .quality = 75};
 	motion_params_default(&s.motion, 10);
 	struct camera *cam = camera_new(&s, info.width, info.height);
 	struct camera_output out;
@@ -385,8 +387,8 @@ Test(v4l2, yuyv_only_camera_is_encoded)
 	source_v4l2_ops.release(st);
 	tjhandle d = tjInitDecompress();
 	int w, h, sub, cs;
-	cr_assert_eq(tjDecompressHeader3(d, out.jpeg, (unsigned long)out.jpeg_len, &w, &h, &sub,
-					 &cs), 0);
+	cr_assert_eq(
+	    tjDecompressHeader3(d, out.jpeg, (unsigned long)out.jpeg_len, &w, &h, &sub, &cs), 0);
 	tjDestroy(d);
 	cr_assert_eq(w, 320);
 	cr_assert_eq(h, 240);
