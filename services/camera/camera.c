@@ -261,6 +261,14 @@ const struct motion *camera_motion(const struct camera *c)
 	return &c->motion;
 }
 
+struct motion_event camera_motion_reset(struct camera *c, int64_t ts_ms)
+{
+	struct motion_event ev = motion_reset(&c->motion, ts_ms);
+	if (ev.kind != MOTION_NONE)
+		c->stats.motion_events++;
+	return ev;
+}
+
 /* ---- commands, retries ---- */
 
 enum camera_cmd_verdict camera_cmd_check(const void *payload, size_t len, bool retained,

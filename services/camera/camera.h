@@ -83,6 +83,8 @@ int camera_frame(struct camera *c, const struct source_frame *f, int64_t ts_ms,
 bool camera_last_jpeg(const struct camera *c, const uint8_t **jpeg, size_t *len);
 void camera_get_stats(const struct camera *c, struct camera_stats *out);
 const struct motion *camera_motion(const struct camera *c);
+/* The source was lost: see motion_reset(). */
+struct motion_event camera_motion_reset(struct camera *c, int64_t ts_ms);
 
 /* ---- commands ---- */
 

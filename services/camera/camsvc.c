@@ -181,6 +181,12 @@ static void source_lost(struct camsvc *svc, const char *why)
 		publish_alert(svc, PROTO_LEVEL_WARNING, PROTO_ALERT_CAMERA_LOST, msg);
 		svc->lost_alerted = true;
 	}
+	/* Without a picture there is no motion to report: end an open event. */
+	if (svc->cam) {
+		struct motion_event stop = camera_motion_reset(svc->cam, loop_wall_ms());
+		if (stop.kind != MOTION_NONE)
+			publish_motion(svc, &stop);
+	}
 	source_close(svc);
 	schedule_retry(svc);
 }

@@ -28,6 +28,20 @@ int motion_init(struct motion *m, const struct motion_params *p)
 	return 0;
 }
 
+struct motion_event motion_reset(struct motion *m, int64_t ts_ms)
+{
+	struct motion_event ev = {.kind = MOTION_NONE, .score = 0.0, .ts_ms = ts_ms};
+	if (m->active) {
+		ev.kind = MOTION_STOP;
+		m->events++;
+	}
+	m->active = false;
+	m->have_ref = false;
+	m->quiet = 0;
+	m->raw = m->smoothed = 0.0;
+	return ev;
+}
+
 bool motion_active(const struct motion *m)
 {
 	return m->active;

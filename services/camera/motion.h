@@ -68,6 +68,13 @@ int motion_init(struct motion *m, const struct motion_params *p);
  */
 struct motion_event motion_feed(struct motion *m, const uint8_t *gray, int64_t ts_ms);
 
+/*
+ * Forget the scene (the camera went away; the next picture may be another
+ * one). If motion was active, returns a MOTION_STOP event with score 0 at
+ * ts_ms so whoever shows motion does not stay "on" forever; else MOTION_NONE.
+ */
+struct motion_event motion_reset(struct motion *m, int64_t ts_ms);
+
 bool motion_active(const struct motion *m);
 double motion_score(const struct motion *m); /* smoothed */
 

@@ -192,3 +192,25 @@ Test(motion, downscale_respects_stride_and_small_images)
 	cr_assert_eq(out[79], 240, "padding beyond the width must not be read");
 	cr_assert_eq(out[59 * MOTION_W + 79], 240);
 }
+
+Test(motion, reset_ends_open_motion_and_forgets_the_scene)
+{
+	struct motion_event ev = motion_reset(&m, 5);
+	cr_assert_eq(ev.kind, MOTION_NONE, "nothing to end when quiet");
+	for (int i = 0; i < 20 && !motion_active(&m); i++) {
+		background(frame, 0);
+		square(frame, i * 3, 20, 16, 230);
+		motion_feed(&m, frame, i * 200);
+	}
+	cr_assert(motion_active(&m));
+	ev = motion_reset(&m, 9999);
+	cr_assert_eq(ev.kind, MOTION_STOP);
+	cr_assert_eq(ev.ts_ms, 9999);
+	cr_assert_float_eq(ev.score, 0.0, 1e-12);
+	cr_assert(!motion_active(&m));
+	/* A completely different picture after the reset is a new reference, not motion. */
+	memset(frame, 200, sizeof(frame));
+	cr_assert_eq(motion_feed(&m, frame, 10000).kind, MOTION_NONE);
+	cr_assert_eq(motion_feed(&m, frame, 10200).kind, MOTION_NONE);
+	cr_assert_float_eq(motion_score(&m), 0.0, 1e-12);
+}
