@@ -129,7 +129,7 @@ first_password=
 if [[ ! -s $password_file ]]; then
 	(
 		umask 077
-		LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c 20 >"$password_file.tmp"
+		head -c 4096 /dev/urandom | LC_ALL=C tr -dc 'A-Za-z0-9' | cut -c 1-20 >"$password_file.tmp"
 		mv "$password_file.tmp" "$password_file"
 	)
 	first_password=$(cat "$password_file")
@@ -143,9 +143,11 @@ started=0
 cleaned=0
 cleanup_status=0
 
-# Stop one child: SIGTERM, up to 10 s, then SIGKILL. Prints its exit status.
+# Stop one child: SIGTERM, up to 10 s, then SIGKILL. Sets stop_status to its
+# exit status (not in a subshell: only this shell can wait for its children).
 stop_pid() {
-	local pid=$1 name=$2 waited=0 status=0
+	local pid=$1 name=$2 waited=0
+	stop_status=0
 	kill -TERM "$pid" 2>/dev/null || true
 	while kill -0 "$pid" 2>/dev/null && ((waited < 100)); do
 		sleep 0.1
@@ -155,8 +157,14 @@ stop_pid() {
 		say "$name did not stop within 10 s; killing it" >&2
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
-	wait "$pid" 2>/dev/null || status=$?
-	echo "$status"
+	# A signal that arrives meanwhile interrupts `wait` (status > 128) while
+	# the child still runs: wait again.
+	while :; do
+		stop_status=0
+		wait "$pid" 2>/dev/null || stop_status=$?
+		((stop_status > 128)) && kill -0 "$pid" 2>/dev/null && continue
+		break
+	done
 }
 
 # Stop everything in order: services first (each publishes `offline` through
@@ -166,17 +174,17 @@ cleanup() {
 	((cleaned)) && return 0
 	cleaned=1
 	trap '' INT TERM
-	local svc status
+	local svc
 	for svc in bridge camera sensors feeder; do
 		[[ -n ${pid_of[$svc]:-} ]] || continue
-		status=$(stop_pid "${pid_of[$svc]}" "iod-$svc")
-		if [[ $status != 0 ]]; then
-			say "iod-$svc exited with status $status (log: $var_dir/log/$svc.log)"
+		stop_pid "${pid_of[$svc]}" "iod-$svc"
+		if [[ $stop_status != 0 ]]; then
+			say "iod-$svc exited with status $stop_status (log: $var_dir/log/$svc.log)"
 			cleanup_status=1
 		fi
 	done
 	if [[ -n $broker_pid ]]; then
-		stop_pid "$broker_pid" mosquitto >/dev/null
+		stop_pid "$broker_pid" mosquitto
 	fi
 	if ((started)); then
 		rm -f "$pid_file"
@@ -184,7 +192,7 @@ cleanup() {
 	fi
 	return 0
 }
-trap 'cleanup; exit "$cleanup_status"' INT TERM
+trap 'trap "" INT TERM; cleanup; exit "$cleanup_status"' INT TERM
 trap 'rc=$?; cleanup; exit "$rc"' EXIT
 
 echo $$ >"$pid_file"

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The shipped broker config is secure by default (DESIGN.md "Security"): a real
+# mosquitto runs deploy/mosquitto/iod.conf.template with the password file and
+# ACL that deploy/iod-init makes, and the real iod-feeder logs in as `feeder`.
+#   - anonymous clients and wrong passwords are refused;
+#   - `sensors` cannot publish feeder/cmd (the feeder never sees it) nor spoof
+#     the feeder's topics, but may publish its own readings;
+#   - `bridge` and `operator` may publish feeder/cmd and get the event;
+#   - the feeder publishes its state, events and Home Assistant discovery.
+TEST_NAME=security
+source "$(dirname "$0")/lib.sh"
+
+port=$(free_port)
+site=home
+base=iod/$site
+init_site "$TMP" "$site" || bail "iod-init makes passwords, password file and ACL"
+ok "iod-init makes passwords, password file and ACL"
+check "the password file holds all five users" \
+	test "$(cut -d: -f1 "$TMP/auth/passwd" | sort | tr '\n' ' ')" = "bridge camera feeder operator sensors "
+check "passwords are private to their owner (0400)" \
+	test "$(stat -c %a "$TMP/secrets/operator/password")" = 400
+pw_before=$(secret "$TMP" operator)
+init_site "$TMP" "$site"
+check "a second iod-init keeps the passwords" test "$(secret "$TMP" operator)" = "$pw_before"
+
+broker_conf "$TMP/broker" "$port" "$TMP/auth"
+broker_start broker "$TMP/broker" "$port" || bail "mosquitto starts with the shipped config"
+
+# -- who may connect --------------------------------------------------------
+out=$(mosquitto_sub -h 127.0.0.1 -p "$port" -t "$base/#" -C 1 -W 5 2>&1) && rc=0 || rc=$?
+check "anonymous client refused (rc=$rc: $out)" \
+	bash -c '[[ $1 != 0 && $2 == *"not authorised"* ]]' _ "$rc" "$out"
+out=$(mosquitto_sub -h 127.0.0.1 -p "$port" -u operator -P not-the-password -t "$base/#" \
+	-C 1 -W 5 2>&1) && rc=0 || rc=$?
+check "wrong password refused (rc=$rc: $out)" \
+	bash -c '[[ $1 != 0 && $2 == *"not authorised"* ]]' _ "$rc" "$out"
+out=$(mosquitto_sub -h 127.0.0.1 -p "$port" -u nobody -P "$(secret "$TMP" operator)" \
+	-t "$base/#" -C 1 -W 5 2>&1) && rc=0 || rc=$?
+check "unknown user refused (rc=$rc)" bash -c '[[ $1 != 0 && $2 == *"not authorised"* ]]' _ "$rc" "$out"
+
+op=$(secret "$TMP" operator)
+sub watch "$port" operator "$op" -q 1 -t "$base/#" || bail "operator can subscribe to $base/#"
+ok "operator can subscribe to $base/#"
+sub ha "$port" operator "$op" -q 1 -t 'homeassistant/#' || bail "operator can read homeassistant/#"
+
+# -- the real feeder, logged in as `feeder` -----------------------------------
+bg feeder env IOD_MQTT_URL="tcp://127.0.0.1:$port" IOD_MQTT_USER=feeder \
+	IOD_MQTT_PASSWORD_FILE="$TMP/secrets/feeder/password" IOD_SITE=$site \
+	IOD_DATA_DIR="$TMP/feeder" IOD_FEEDER_SCHEDULE=none IOD_LOG_LEVEL=debug \
+	"$IOD_BIN_DIR/iod-feeder"
+feeder_pid=$BG_PID
+check "feeder logs in as 'feeder' and is online" \
+	wait_for "$TMP/watch.log" "^$base/feeder/availability online$" 20
+check "feeder publishes its retained state" wait_for "$TMP/watch.log" "^$base/feeder/state \{" 10
+check "feeder publishes Home Assistant discovery (iod_${site}_feeder)" \
+	wait_for "$TMP/ha.log" "^homeassistant/[a-z_]+/iod_${site}_feeder/[^ ]+/config \{" 10
+
+pub() { # pub USER TOPIC MESSAGE
+	mosquitto_pub -h 127.0.0.1 -p "$port" -u "$1" -P "$(secret "$TMP" "$1")" -q 1 -t "$2" -m "$3"
+}
+
+# -- sensors may not command the feeder nor speak for it ----------------------
+pub sensors "$base/feeder/cmd" '{"action":"feed","id":"sec-from-sensors"}' || true
+pub sensors "$base/feeder/event" '{"id":"sec-spoofed","action":"feed","result":"ok","ts":1}' || true
+pub sensors "$base/sensors/temperature" '{"value":21.5,"unit":"°C","ts":1700000000000}'
+# The operator's command is published after the refused ones; once its event
+# is back, the feeder has seen everything the broker let through before it.
+pub operator "$base/feeder/cmd" '{"action":"home","id":"sec-from-operator"}'
+check "operator may publish feeder/cmd; the feeder answers" \
+	wait_for "$TMP/watch.log" "^$base/feeder/event .*\"id\":\"sec-from-operator\".*\"result\":\"ok\"" 10
+check "sensors' feeder/cmd never reached the broker's subscribers" \
+	test "$(count_matching "$TMP/watch.log" '^[^C].*sec-from-sensors')" = 0
+check "sensors cannot spoof a feeder event" \
+	test "$(count_matching "$TMP/watch.log" '^[^C].*sec-spoofed')" = 0
+check "sensors may publish its own readings" \
+	wait_for "$TMP/watch.log" "^$base/sensors/temperature \{\"value\":21.5" 5
+
+pub bridge "$base/feeder/cmd" '{"action":"home","id":"sec-from-bridge","by":"test"}'
+check "bridge may publish feeder/cmd; the feeder answers" \
+	wait_for "$TMP/watch.log" "^$base/feeder/event .*\"id\":\"sec-from-bridge\".*\"result\":\"ok\"" 10
+pub operator "$base/feeder/cmd" '{"action":"feed","id":"sec-feed-1"}'
+check "operator feeds the dog: event ok" \
+	wait_for "$TMP/watch.log" "^$base/feeder/event .*\"id\":\"sec-feed-1\".*\"result\":\"ok\"" 10
+check "the feeder did not dose for sensors (one dose in the log)" \
+	bash -c '[[ $(grep -E "^$1/feeder/log " "$2" | tail -n 1 | grep -o "\"id\":" | wc -l) == 1 ]]' \
+	_ "$base" "$TMP/watch.log"
+
+pub camera "$base/feeder/cmd" 'feed' || true
+pub operator "$base/feeder/cmd" '{"action":"home","id":"sec-sentinel-2"}'
+wait_for "$TMP/watch.log" "\"id\":\"sec-sentinel-2\".*\"result\"" 10 || true
+check "camera's bare-word feed is refused by the broker (no event for it)" \
+	test "$(count_matching "$TMP/watch.log" "^$base/feeder/event ")" = 4
+
+stop "$feeder_pid" 15; status=$STATUS
+check "feeder stops cleanly on SIGTERM (exit $status)" test "$status" = 0
+check "feeder leaves a retained 'offline'" \
+	wait_for "$TMP/watch.log" "^$base/feeder/availability offline$" 5
