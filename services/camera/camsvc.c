@@ -16,6 +16,7 @@
 #include "proto.h"
 
 #define STOP_TIMEOUT_MS 2000
+#define HA_STATUS_TOPIC "homeassistant/status"
 
 struct camsvc {
 	uv_loop_t *loop;
@@ -388,6 +389,13 @@ static void snapshot(struct camsvc *svc)
 static void on_message(void *arg, const struct mqttc_message *msg)
 {
 	struct camsvc *svc = arg;
+	if (strcmp(msg->topic, HA_STATUS_TOPIC) == 0) {
+		/* Home Assistant's birth message: it (re)started, so tell it
+		 * about our entities and show it the picture again. */
+		if (msg->len == 6 && memcmp(msg->payload, "online", 6) == 0)
+			on_connected(svc);
+		return;
+	}
 	if (strcmp(msg->topic, svc->t_cmd) != 0)
 		return;
 	const char *reason = NULL;
@@ -458,7 +466,8 @@ struct camsvc *camsvc_new(uv_loop_t *loop, const struct cfg *cfg,
 	    .arg = svc,
 	};
 	svc->mqtt = mqttc_new(loop, cfg, &mo);
-	if (!svc->mqtt || mqttc_subscribe(svc->mqtt, svc->t_cmd, 1, false) < 0) {
+	if (!svc->mqtt || mqttc_subscribe(svc->mqtt, svc->t_cmd, 1, false) < 0 ||
+	    mqttc_subscribe(svc->mqtt, HA_STATUS_TOPIC, 1, false) < 0) {
 		mqttc_free(svc->mqtt);
 		uv_close((uv_handle_t *)&svc->frame_timer, NULL);
 		uv_close((uv_handle_t *)&svc->stall_timer, NULL);

@@ -287,6 +287,14 @@ Test(camera, info_and_home_assistant_discovery)
 	cr_assert(m->retained);
 	tmsg_free(m);
 	tclient_free(late);
+
+	/* Home Assistant's birth message: the discovery comes again, live. */
+	tclient_flush(c);
+	cr_assert_eq(tclient_publish_str(c, "homeassistant/status", "online", 1, false), 0);
+	m = tclient_expect(c, "homeassistant/image/iod_cam_camera/frame/config", 5000);
+	cr_assert_not_null(m, "discovery not sent again after Home Assistant's birth message");
+	cr_assert(!m->retained, "a live republish, not the retained copy");
+	tmsg_free(m);
 	tclient_free(c);
 	stop_cleanly();
 }
