@@ -307,6 +307,29 @@ bool camera_rate_take(struct camera_rate *r, int64_t now_ms, double per_s, doubl
 	return true;
 }
 
+void camera_pacer_init(struct camera_pacer *p, int fps)
+{
+	p->period_us = 1000000 / (fps > 0 ? fps : 1);
+	p->next_us = 0;
+	p->started = false;
+}
+
+bool camera_pacer_take(struct camera_pacer *p, int64_t now_us)
+{
+	if (!p->started) {
+		p->started = true;
+		p->next_us = now_us + p->period_us;
+		return true;
+	}
+	if (now_us + p->period_us / 8 < p->next_us)
+		return false;
+	if (now_us - p->next_us > p->period_us)
+		p->next_us = now_us + p->period_us; /* after a gap: no catching up */
+	else
+		p->next_us += p->period_us;
+	return true;
+}
+
 int64_t camera_retry_next_ms(int64_t current_ms)
 {
 	if (current_ms < CAMERA_RETRY_MIN_MS)

@@ -120,6 +120,25 @@ bool camera_rate_take(struct camera_rate *r, int64_t now_ms, double per_s, doubl
  * commands must not become a flood of alerts); every one is logged. */
 #define CAMERA_BAD_CMD_ALERT_EVERY_MS 60000
 
+/* ---- pacing a streaming camera ---- */
+
+/*
+ * Many V4L2 drivers ignore the frame rate asked for and stream at 30 fps.
+ * The pacer keeps every period_us-th moment: frames that come earlier than
+ * the next deadline (less an eighth of a period, for jitter) are skipped.
+ * Deadlines advance by whole periods, so the long-run rate is the
+ * configured one; a camera slower than that has every frame taken.
+ */
+struct camera_pacer {
+	int64_t period_us;
+	int64_t next_us;
+	bool started;
+};
+
+void camera_pacer_init(struct camera_pacer *p, int fps);
+/* true: use the frame that arrived at now_us. */
+bool camera_pacer_take(struct camera_pacer *p, int64_t now_us);
+
 /* ---- retries ---- */
 
 #define CAMERA_RETRY_MIN_MS 1000

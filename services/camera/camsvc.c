@@ -47,9 +47,10 @@ struct camsvc {
 	bool lost_alerted; /* one camera_lost alert per loss */
 	int64_t bad_cmd_alert_ms;
 	struct camera_rate snapshot_rate;
+	struct camera_pacer pacer; /* streaming sources: hold the configured rate */
 
 	/* Counters, logged at exit. */
-	uint64_t published, unsent, late_frames, snapshots, snapshots_dropped, bad_cmds;
+	uint64_t published, unsent, late_frames, paced_out, snapshots, snapshots_dropped, bad_cmds;
 };
 
 static void source_close(struct camsvc *svc);
@@ -205,6 +206,13 @@ static void take_frames(struct camsvc *svc, int max_frames)
 			source_lost(svc, strerror(-rc));
 			return;
 		}
+		if (svc->poll && !camera_pacer_take(&svc->pacer, (int64_t)(uv_hrtime() / 1000))) {
+			/* Faster than configured: hand the buffer straight back. */
+			svc->ops->release(svc->source);
+			svc->paced_out++;
+			rearm_stall(svc);
+			continue;
+		}
 		struct camera_output out;
 		int ok = camera_frame(svc->cam, &f, now, &out);
 		svc->ops->release(svc->source);
@@ -322,6 +330,7 @@ static int source_open(struct camsvc *svc)
 		return -EIO;
 	}
 	svc->poll->data = svc;
+	camera_pacer_init(&svc->pacer, s->fps);
 	uv_poll_start(svc->poll, UV_READABLE, on_readable);
 	rearm_stall(svc);
 	return 0;
@@ -516,10 +525,11 @@ void camsvc_stop(struct camsvc *svc)
 		camera_get_stats(svc->cam, &st);
 	log_info("stopping: %" PRIu64 " frames, %" PRIu64 " published, %" PRIu64
 		 " not sent (offline), %" PRIu64 " corrupt, %" PRIu64 " late, %" PRIu64
-		 " motion events, %" PRIu64 " snapshots (%" PRIu64 " dropped), %" PRIu64
-		 " bad commands",
+		 " skipped for the rate, %" PRIu64 " motion events, %" PRIu64 " snapshots (%" PRIu64
+		 " dropped), %" PRIu64 " bad commands",
 		 st.frames, svc->published, svc->unsent, st.corrupt, svc->late_frames,
-		 st.motion_events, svc->snapshots, svc->snapshots_dropped, svc->bad_cmds);
+		 svc->paced_out, st.motion_events, svc->snapshots, svc->snapshots_dropped,
+		 svc->bad_cmds);
 	mqttc_stop(svc->mqtt, STOP_TIMEOUT_MS);
 	mqttc_free(svc->mqtt);
 	svc->mqtt = NULL;

@@ -210,6 +210,48 @@ Test(rate, snapshot_bucket_allows_a_burst_then_the_rate, .timeout = 5)
 		  "a clock step back adds nothing");
 }
 
+/* Frames arriving every interval_us (with +-jitter_us) for 10 s. */
+static int frames_seen;
+
+static int paced(int fps, int64_t interval_us, int64_t jitter_us)
+{
+	struct camera_pacer p;
+	camera_pacer_init(&p, fps);
+	int taken = 0, k = 0;
+	for (int64_t t = 1000000; t < 11000000; t += interval_us, k++) {
+		int64_t j = jitter_us ? ((k * 7919) % (2 * jitter_us + 1)) - jitter_us : 0;
+		taken += camera_pacer_take(&p, t + j);
+	}
+	frames_seen = k;
+	return taken;
+}
+
+Test(pacer, holds_the_configured_rate, .timeout = 5)
+{
+	int n = paced(5, 33333, 0); /* a driver that streams 30 fps regardless */
+	cr_assert(n >= 49 && n <= 51, "30 fps camera paced to 5 fps: %d in 10 s", n);
+	n = paced(5, 100000, 0);
+	cr_assert(n >= 49 && n <= 51, "10 fps camera paced to 5 fps: %d in 10 s", n);
+	n = paced(15, 33333, 3000);
+	cr_assert(n >= 148 && n <= 152, "30 fps with jitter paced to 15 fps: %d in 10 s", n);
+	n = paced(5, 200000, 8000);
+	cr_assert_eq(n, frames_seen, "a camera at the rate keeps every frame despite jitter: %d",
+		     n);
+	n = paced(10, 333333, 0);
+	cr_assert_eq(n, frames_seen, "a slower camera keeps every frame: %d of %d", n, frames_seen);
+}
+
+Test(pacer, no_burst_after_a_gap, .timeout = 5)
+{
+	struct camera_pacer p;
+	camera_pacer_init(&p, 5);
+	cr_assert(camera_pacer_take(&p, 0));
+	cr_assert(camera_pacer_take(&p, 5000000), "first frame after a 5 s gap");
+	cr_assert(!camera_pacer_take(&p, 5033333), "no catching up on the missed deadlines");
+	cr_assert(!camera_pacer_take(&p, 5100000));
+	cr_assert(camera_pacer_take(&p, 5200000));
+}
+
 Test(retry, back_off_doubles_to_thirty_seconds, .timeout = 5)
 {
 	const int64_t want[] = {1000, 2000, 4000, 8000, 16000, 30000, 30000};
