@@ -322,6 +322,33 @@ Test(camera, offline_after_sigterm_with_exit_0)
 	tclient_free(c);
 }
 
+Test(camera, frames_resume_after_a_broker_restart)
+{
+	struct tclient *c = client("t-restart", T_FRAME);
+	camera = start_camera((const char *const[]){"IOD_CAMERA_FPS=5", NULL});
+	struct tmsg *m = tclient_expect(c, T_FRAME, 5000);
+	cr_assert_not_null(m);
+	tmsg_free(m);
+	tclient_free(c);
+
+	harness_broker_stop(&broker);
+	struct timespec pause = {1, 500000000};
+	nanosleep(&pause, NULL); /* frames made now have nowhere to go */
+	cr_assert_eq(harness_broker_restart(&broker), 0);
+	cr_assert(harness_alive(camera), "iod-camera must ride out a broker restart");
+
+	c = client("t-restart2", T_FRAME);
+	cr_assert_eq(tclient_subscribe(c, T_AVAIL, 1), 0);
+	m = tclient_expect_with(c, T_AVAIL, "online", 15000);
+	cr_assert_not_null(m, "not online again after the broker came back");
+	tmsg_free(m);
+	tclient_flush(c);
+	int n = count_frames(c, 2000);
+	cr_assert(n >= 5 && n <= 15, "%d frames in 2 s at 5 fps after the restart", n);
+	tclient_free(c);
+	stop_cleanly();
+}
+
 Test(camera, missing_v4l2_camera_raises_camera_lost_and_keeps_running)
 {
 	struct tclient *c = client("t-lost", T_ALERT);
