@@ -221,7 +221,12 @@ static void take_frames(struct camsvc *svc, int max_frames)
 		if (svc->poll)
 			rearm_stall(svc);
 		if (svc->lost_alerted || svc->retry_ms) {
-			log_info("camera %s delivers frames again", svc->settings->source);
+			char msg[256];
+			snprintf(msg, sizeof(msg), "camera %s is back", svc->settings->source);
+			log_info("%s", msg);
+			/* Close the story the camera_lost alert opened (as sensors do). */
+			if (svc->lost_alerted)
+				publish_alert(svc, PROTO_LEVEL_INFO, "camera_recovered", msg);
 			svc->lost_alerted = false;
 			svc->retry_ms = 0;
 		}
