@@ -76,6 +76,9 @@ if ! podman image exists "$base_image"; then
 		rootfs=$TMP/rootfs
 		debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian \
 			>"$TMP/debootstrap.log" 2>&1 || bail "debootstrap bookworm"
+		# Like the published slim image: no package cache, no package lists.
+		rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin \
+			"$rootfs"/var/lib/apt/lists/*
 		tar -C "$rootfs" -c . | gzip -1 >"$tarball.tmp"
 		mv "$tarball.tmp" "$tarball"
 		rm -rf "$rootfs"
@@ -154,6 +157,15 @@ mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -u operator -P "$password" -q 1 \
 check "the operator feeds with mosquitto_pub and gets the event" \
 	wait_for "$TMP/watch.log" '^iod/home/feeder/event .*"id":"compose-feed-1".*"result":"ok"' 20
 check "sensor readings flow" wait_for "$TMP/watch.log" '^iod/home/sensors/[a-z]+ \{"value":' 30
+
+for svc in feeder sensors camera bridge; do
+	missing=$(podman run --rm --entrypoint ldd "iod-$svc:latest" "/usr/local/bin/iod-$svc" 2>&1 |
+		grep -e 'not found' || true)
+	check "the iod-$svc image has every library its binary needs${missing:+: $missing}" \
+		test -z "$missing"
+done
+size=$(podman image inspect -f '{{.Size}}' iod-feeder:latest)
+log "image sizes (MB): base $(($(podman image inspect -f '{{.Size}}' "$base_image") / 1000000)), feeder $((size / 1000000)), broker $(($(podman image inspect -f '{{.Size}}' iod-broker:latest) / 1000000))"
 
 # podman runs healthchecks from systemd timers; there is no systemd here, so
 # run each container's healthcheck once by hand.
