@@ -6,6 +6,7 @@ const UPLOT_JS = "node_modules/uplot/dist/uPlot.esm.js";
 const UPLOT_CSS = "node_modules/uplot/dist/uPlot.min.css";
 export const CHART_HEIGHT = 140; // matches .chart's reserved height in app.css
 const SPARSE_POINTS = 60;
+const REDRAW_MS = 1000;
 const HOLD_MS = 10 * 60 * 1000; // the last reading counts as current this long
 const WINDOW_S = 3600; // the x axis spans the last hour (store.js keeps as much)
 
@@ -41,6 +42,8 @@ export class SensorChart {
     this.points = [];
     this.nowS = Date.now() / 1000;
     this.dots = null;
+    this.drawnAt = -Infinity;
+    this.redrawTimer = null;
     this.plot = null;
     this.build();
     this.observer = new ResizeObserver(() => this.fit());
@@ -140,9 +143,24 @@ export class SensorChart {
   }
 
   // points: [[ms, v]] in time order; nowMs: the bridge's clock now.
+  // Redraws at most once per REDRAW_MS: on an hour-wide chart a pixel is
+  // about 12 s, so a busy sensor costs one redraw a second, not one per
+  // reading (the tile's number above the chart still changes at once).
   setPoints(points, nowMs) {
     this.points = points;
     this.nowS = nowMs / 1000;
+    const wait = this.drawnAt + REDRAW_MS - performance.now();
+    if (wait <= 0) {
+      this.draw();
+    } else if (!this.redrawTimer) {
+      this.redrawTimer = setTimeout(() => this.draw(), wait);
+    }
+  }
+
+  draw() {
+    clearTimeout(this.redrawTimer);
+    this.redrawTimer = null;
+    this.drawnAt = performance.now();
     this.plot.setData(this.data());
   }
 
@@ -158,6 +176,7 @@ export class SensorChart {
   }
 
   destroy() {
+    clearTimeout(this.redrawTimer);
     this.observer.disconnect();
     this.plot.destroy();
   }

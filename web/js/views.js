@@ -132,7 +132,7 @@ export class Views {
       // No availability word yet: "Not seen yet" when nothing came from the
       // service at all, else "Unknown" (its messages arrive, its status not).
       const status = s.availability || "unknown";
-      row.root.dataset.status = status;
+      if (row.root.dataset.status !== status) row.root.dataset.status = status;
       setText(
         row.status,
         status === "online"
@@ -146,10 +146,8 @@ export class Views {
       setText(row.seen, s.lastSeenMs === null ? "" : `last seen ${formatRelative(s.lastSeenMs, now)}`);
       const info = s.info ? [s.info.version && `v${s.info.version}`, s.info.backend].filter(Boolean) : [];
       setText(row.info, info.join(" · "));
-      row.root.setAttribute(
-        "aria-label",
-        `${name}: ${row.status.textContent}${row.seen.textContent ? `, ${row.seen.textContent}` : ""}`,
-      );
+      const label = `${name}: ${row.status.textContent}${row.seen.textContent ? `, ${row.seen.textContent}` : ""}`;
+      if (row.root.getAttribute("aria-label") !== label) row.root.setAttribute("aria-label", label);
     });
   }
 
@@ -162,8 +160,11 @@ export class Views {
     setText(tile.value, formatValue(kind, s.value));
     setText(tile.unit, kind === "motion" ? "" : s.unit);
     setText(tile.age, s.ts === null ? "" : formatRelative(s.ts, now));
-    if (s.ts !== null && now - s.ts > STALE_MS) tile.root.dataset.stale = "";
-    else delete tile.root.dataset.stale;
+    const stale = s.ts !== null && now - s.ts > STALE_MS;
+    if (stale !== "stale" in tile.root.dataset) {
+      if (stale) tile.root.dataset.stale = "";
+      else delete tile.root.dataset.stale;
+    }
     // On a clock tick too: the held last value and the window move with now.
     if (tile.chart) tile.chart.setPoints(s.points, now);
   }
