@@ -98,7 +98,8 @@ function setRole(operator) {
   role.dataset.role = operator ? "operator" : "viewer";
   $("who").hidden = false;
   $("logout").hidden = !operator;
-  $("login-open").hidden = operator;
+  // No password on the bridge: nobody can log in, so offer no login.
+  $("login-open").hidden = operator || (app.session && app.session.password_set === false);
   $("readonly-note").hidden = operator;
   // Only viewers get the buttons described as read-only.
   for (const b of document.querySelectorAll("[data-action]")) {

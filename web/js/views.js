@@ -219,7 +219,6 @@ export class Views {
     const list = $("dose-list");
     const items = store.feeder.log.map((d) => {
       const li = el("li", "dose");
-      if (d.id) li.title = `id ${d.id}`;
       const src = el("span", "badge dose-source", d.source === "schedule" ? "scheduled" : d.source || "dose");
       src.dataset.source = d.source;
       li.append(
