@@ -337,6 +337,26 @@ int64_t camera_retry_next_ms(int64_t current_ms)
 	return current_ms >= CAMERA_RETRY_MAX_MS / 2 ? CAMERA_RETRY_MAX_MS : current_ms * 2;
 }
 
+unsigned camera_health_lost(struct camera_health *h, int64_t *retry_in_ms)
+{
+	unsigned actions = 0;
+	if (!h->lost_alerted) {
+		h->lost_alerted = true;
+		actions |= CAMERA_HEALTH_ALERT_LOST;
+	}
+	h->retry_ms = camera_retry_next_ms(h->retry_ms);
+	*retry_in_ms = h->retry_ms;
+	return actions;
+}
+
+unsigned camera_health_frame(struct camera_health *h)
+{
+	unsigned actions = h->lost_alerted ? CAMERA_HEALTH_ALERT_RECOVERED : 0;
+	h->lost_alerted = false;
+	h->retry_ms = 0;
+	return actions;
+}
+
 int64_t camera_stall_ms(int fps)
 {
 	int64_t ms = fps > 0 ? 10000 / fps : 10000;

@@ -139,13 +139,36 @@ void camera_pacer_init(struct camera_pacer *p, int fps);
 /* true: use the frame that arrived at now_us. */
 bool camera_pacer_take(struct camera_pacer *p, int64_t now_us);
 
-/* ---- retries ---- */
+/* ---- losing and finding the camera ---- */
 
 #define CAMERA_RETRY_MIN_MS 1000
 #define CAMERA_RETRY_MAX_MS 30000
 
 /* The delay after `current_ms` (0 for the first retry): 1 s doubling to 30 s. */
 int64_t camera_retry_next_ms(int64_t current_ms);
+
+/*
+ * What the service does when its camera fails and comes back: one
+ * camera_lost alert per loss (not one per failed retry), reopen with
+ * back-off, and a camera_recovered alert with the first good frame after a
+ * loss that was announced.
+ */
+struct camera_health {
+	bool lost_alerted;
+	int64_t retry_ms; /* the last back-off; 0 while healthy */
+};
+
+enum camera_health_action {
+	CAMERA_HEALTH_ALERT_LOST = 1 << 0,
+	CAMERA_HEALTH_ALERT_RECOVERED = 1 << 1,
+};
+
+/* The camera failed to open, failed, or went silent. Returns the alerts to
+ * raise (a mask of enum camera_health_action); *retry_in_ms: when to try
+ * opening it again. */
+unsigned camera_health_lost(struct camera_health *h, int64_t *retry_in_ms);
+/* A good frame arrived. Returns the alerts to raise. */
+unsigned camera_health_frame(struct camera_health *h);
 
 /* How long a streaming device may stay silent before it is deemed lost:
  * ten frame times, at least 5 s. */

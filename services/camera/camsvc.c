@@ -43,8 +43,7 @@ struct camsvc {
 	uv_poll_t *poll;	/* V4L2: the device fd; freed in its close callback */
 	uv_timer_t stall_timer; /* V4L2: no frame for too long means lost */
 	uv_timer_t retry_timer; /* reopen a lost source */
-	int64_t retry_ms;
-	bool lost_alerted; /* one camera_lost alert per loss */
+	struct camera_health health;
 	int64_t bad_cmd_alert_ms;
 	struct camera_rate snapshot_rate;
 	struct camera_pacer pacer; /* streaming sources: hold the configured rate */
@@ -54,7 +53,7 @@ struct camsvc {
 };
 
 static void source_close(struct camsvc *svc);
-static void schedule_retry(struct camsvc *svc);
+static void on_retry(uv_timer_t *t);
 
 /* ---- publishing ---- */
 
@@ -172,25 +171,28 @@ static void rearm_stall(struct camsvc *svc)
 	uv_timer_start(&svc->stall_timer, on_stall, (uint64_t)camera_stall_ms(svc->info.fps), 0);
 }
 
-/* The source failed or went silent: one alert per loss, close it, and try
- * again with back-off. */
-static void source_lost(struct camsvc *svc, const char *why)
+/*
+ * The source failed to open, failed, or went silent: close it, end open
+ * motion (without a picture there is none to report), alert once per loss,
+ * and try again with back-off. `what` is "unavailable" or "lost".
+ */
+static void source_failed(struct camsvc *svc, const char *what, const char *why)
 {
 	char msg[256];
-	snprintf(msg, sizeof(msg), "camera %s lost: %s; retrying", svc->settings->source, why);
-	log_warn("%s", msg);
-	if (!svc->lost_alerted) {
+	int64_t retry_ms;
+	unsigned actions = camera_health_lost(&svc->health, &retry_ms);
+	snprintf(msg, sizeof(msg), "camera %s %s: %s; retrying", svc->settings->source, what, why);
+	log_warn("%s; next try in %" PRId64 " s", msg, retry_ms / 1000);
+	if (actions & CAMERA_HEALTH_ALERT_LOST)
 		publish_alert(svc, PROTO_LEVEL_WARNING, PROTO_ALERT_CAMERA_LOST, msg);
-		svc->lost_alerted = true;
-	}
-	/* Without a picture there is no motion to report: end an open event. */
 	if (svc->cam) {
 		struct motion_event stop = camera_motion_reset(svc->cam, loop_wall_ms());
 		if (stop.kind != MOTION_NONE)
 			publish_motion(svc, &stop);
 	}
 	source_close(svc);
-	schedule_retry(svc);
+	if (!svc->stopping)
+		uv_timer_start(&svc->retry_timer, on_retry, (uint64_t)retry_ms, 0);
 }
 
 /* Take up to max_frames frames the source has ready now. */
@@ -203,7 +205,7 @@ static void take_frames(struct camsvc *svc, int max_frames)
 		if (rc == 1)
 			return;
 		if (rc < 0) {
-			source_lost(svc, strerror(-rc));
+			source_failed(svc, "lost", strerror(-rc));
 			return;
 		}
 		if (svc->poll && !camera_pacer_take(&svc->pacer, (int64_t)(uv_hrtime() / 1000))) {
@@ -220,15 +222,12 @@ static void take_frames(struct camsvc *svc, int max_frames)
 			continue;
 		if (svc->poll)
 			rearm_stall(svc);
-		if (svc->lost_alerted || svc->retry_ms) {
+		if (camera_health_frame(&svc->health) & CAMERA_HEALTH_ALERT_RECOVERED) {
 			char msg[256];
 			snprintf(msg, sizeof(msg), "camera %s is back", svc->settings->source);
 			log_info("%s", msg);
 			/* Close the story the camera_lost alert opened (as sensors do). */
-			if (svc->lost_alerted)
-				publish_alert(svc, PROTO_LEVEL_INFO, "camera_recovered", msg);
-			svc->lost_alerted = false;
-			svc->retry_ms = 0;
+			publish_alert(svc, PROTO_LEVEL_INFO, "camera_recovered", msg);
 		}
 		publish_frame(svc, out.jpeg, out.jpeg_len);
 		if (out.motion.kind != MOTION_NONE)
@@ -240,7 +239,7 @@ static void on_readable(uv_poll_t *p, int status, int events)
 {
 	struct camsvc *svc = p->data;
 	if (status < 0) {
-		source_lost(svc, uv_strerror(status));
+		source_failed(svc, "lost", uv_strerror(status));
 		return;
 	}
 	if (events & UV_READABLE)
@@ -254,7 +253,7 @@ static void on_stall(uv_timer_t *t)
 		return;
 	char why[64];
 	snprintf(why, sizeof(why), "no frame for %" PRId64 " ms", camera_stall_ms(svc->info.fps));
-	source_lost(svc, why);
+	source_failed(svc, "lost", why);
 }
 
 /* The sim's frame clock: deadlines advance by exactly one period, so the
@@ -347,28 +346,10 @@ static void on_retry(uv_timer_t *t)
 	if (svc->stopping || svc->source)
 		return;
 	int rc = source_open(svc);
-	if (rc == 0) {
+	if (rc == 0)
 		log_info("camera %s opened again", svc->settings->source);
-		return;
-	}
-	if (!svc->lost_alerted) {
-		char msg[256];
-		snprintf(msg, sizeof(msg), "camera %s unavailable: %s; retrying",
-			 svc->settings->source, strerror(-rc));
-		publish_alert(svc, PROTO_LEVEL_WARNING, PROTO_ALERT_CAMERA_LOST, msg);
-		svc->lost_alerted = true;
-	}
-	schedule_retry(svc);
-}
-
-static void schedule_retry(struct camsvc *svc)
-{
-	if (svc->stopping)
-		return;
-	svc->retry_ms = camera_retry_next_ms(svc->retry_ms);
-	log_info("camera %s: next try in %" PRId64 " s", svc->settings->source,
-		 svc->retry_ms / 1000);
-	uv_timer_start(&svc->retry_timer, on_retry, (uint64_t)svc->retry_ms, 0);
+	else
+		source_failed(svc, "unavailable", strerror(-rc));
 }
 
 /* ---- commands ---- */
@@ -503,15 +484,8 @@ int camsvc_start(struct camsvc *svc)
 		 svc->settings->width, svc->settings->height, svc->settings->fps,
 		 svc->settings->quality);
 	rc = source_open(svc);
-	if (rc < 0) {
-		char msg[256];
-		snprintf(msg, sizeof(msg), "camera %s unavailable: %s; retrying",
-			 svc->settings->source, strerror(-rc));
-		log_warn("%s", msg);
-		publish_alert(svc, PROTO_LEVEL_WARNING, PROTO_ALERT_CAMERA_LOST, msg);
-		svc->lost_alerted = true;
-		schedule_retry(svc);
-	}
+	if (rc < 0)
+		source_failed(svc, "unavailable", strerror(-rc));
 	return 0;
 }
 

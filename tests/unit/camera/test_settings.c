@@ -252,6 +252,25 @@ Test(pacer, no_burst_after_a_gap, .timeout = 5)
 	cr_assert(camera_pacer_take(&p, 5200000));
 }
 
+Test(health, one_lost_alert_per_loss_back_off_and_recovered, .timeout = 5)
+{
+	struct camera_health h = {0};
+	int64_t retry = 0;
+	cr_assert_eq(camera_health_frame(&h), 0u, "a healthy camera raises nothing");
+	cr_assert_eq(camera_health_lost(&h, &retry), (unsigned)CAMERA_HEALTH_ALERT_LOST);
+	cr_assert_eq(retry, 1000);
+	const int64_t want[] = {2000, 4000, 8000, 16000, 30000, 30000};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		cr_assert_eq(camera_health_lost(&h, &retry), 0u, "retry %zu alerted again", i);
+		cr_assert_eq(retry, want[i]);
+	}
+	cr_assert_eq(camera_health_frame(&h), (unsigned)CAMERA_HEALTH_ALERT_RECOVERED);
+	cr_assert_eq(camera_health_frame(&h), 0u, "recovered once");
+	cr_assert_eq(camera_health_lost(&h, &retry), (unsigned)CAMERA_HEALTH_ALERT_LOST,
+		     "a new loss is a new alert");
+	cr_assert_eq(retry, 1000, "and the back-off starts over");
+}
+
 Test(retry, back_off_doubles_to_thirty_seconds, .timeout = 5)
 {
 	const int64_t want[] = {1000, 2000, 4000, 8000, 16000, 30000, 30000};
