@@ -17,6 +17,18 @@
 # through to the services.
 set -euo pipefail
 
+case "${1:-}" in
+-h | --help)
+	sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+	exit 0
+	;;
+'') ;;
+*)
+	echo "up.sh: takes no arguments (see --help); settings are environment variables" >&2
+	exit 2
+	;;
+esac
+
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top"
 
