@@ -453,6 +453,8 @@ step("a service going offline shows", async () => {
   await mqttPub(["-r", "-t", `iod/${SITE}/sensors/availability`, "-m", "offline"]);
   await waitAttr('.service[data-service="sensors"]', "data-status", "offline");
   await waitText('.service[data-service="sensors"] .service-status', /^Offline$/);
+  // Its last readings stay, greyed: they are not live any more.
+  await page.waitForSelector('.sensor[data-kind="temperature"][data-stale]', { state: "attached", timeout: UI_TIMEOUT });
 });
 
 step("Cancel in the confirmation sends nothing", async () => {

@@ -135,6 +135,7 @@ export function applyMessage(store, msg) {
   if (where.rest === "availability") {
     const word = typeof payload === "string" ? payload.trim() : "";
     svc.availability = word === "online" || word === "offline" ? word : null;
+    changed.add("availability");
     if (svc.availability === "online") seen(svc, recvTs);
     return changed;
   }

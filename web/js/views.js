@@ -61,11 +61,12 @@ export class Views {
     const time = all || dirty.has("time");
     if (all || time || dirty.has("feeder")) this.feeder(store, nowMs);
     if (all || time || dirty.has("services")) this.services(store, nowMs);
+    const sensorsToo = dirty.has("availability"); // an offline service greys its tiles
     if (all || time || dirty.has("alerts")) this.alerts(store, nowMs);
     if (all || time || dirty.has("log")) this.doses(store, nowMs);
     if (all || time || dirty.has("camera")) this.cameraMeta(store, nowMs);
     for (const kind of store.sensors.keys()) {
-      if (all || time || dirty.has(`sensor:${kind}`)) {
+      if (all || time || sensorsToo || dirty.has(`sensor:${kind}`)) {
         this.sensor(store, kind, nowMs);
       }
     }
@@ -160,7 +161,10 @@ export class Views {
     setText(tile.value, formatValue(kind, s.value));
     setText(tile.unit, kind === "motion" ? "" : s.unit);
     setText(tile.age, s.ts === null ? "" : formatRelative(s.ts, now));
-    const stale = s.ts !== null && now - s.ts > STALE_MS;
+    // Greyed when old, or when the sensors service says it is offline (the
+    // last value stays visible, but it is not live).
+    const svc = store.services.get("sensors");
+    const stale = (s.ts !== null && now - s.ts > STALE_MS) || Boolean(svc && svc.availability === "offline");
     if (stale !== "stale" in tile.root.dataset) {
       if (stale) tile.root.dataset.stale = "";
       else delete tile.root.dataset.stale;
