@@ -297,3 +297,166 @@ test("store: topics no view shows are kept, but boundedly", { timeout: 5000 }, (
   assert.ok(!s.other.has("iod/home/custom/t0"), "the oldest is dropped");
   assert.equal(s.services.get("custom").lastSeenMs, T0, "an unknown service still shows as seen");
 });
+
+// ---------- conn.js: reconnect, back-off, heartbeat (fake WebSocket, fake timers) ----------
+
+class FakeWebSocket {
+  static OPEN = 1;
+  static all = [];
+  constructor(url, protocol) {
+    this.url = url;
+    this.protocol = protocol;
+    this.readyState = 0;
+    this.sent = [];
+    FakeWebSocket.all.push(this);
+  }
+  send(data) {
+    this.sent.push(JSON.parse(data));
+  }
+  close() {
+    this.readyState = 3;
+  }
+  serverOpen() {
+    this.readyState = 1;
+    this.onopen && this.onopen();
+  }
+  serverSend(obj) {
+    this.onmessage && this.onmessage({ data: typeof obj === "string" ? obj : JSON.stringify(obj) });
+  }
+  serverClose(code = 1006) {
+    this.readyState = 3;
+    this.onclose && this.onclose({ code });
+  }
+}
+
+async function withConn(t, onClosedResult, fn) {
+  const realWs = globalThis.WebSocket;
+  const realRandom = Math.random;
+  globalThis.WebSocket = FakeWebSocket;
+  FakeWebSocket.all = [];
+  Math.random = () => 1; // the longest delay of each back-off step
+  t.mock.timers.enable({ apis: ["setTimeout", "setInterval"] });
+  const { Connection, SUBPROTOCOL } = await import("../../web/js/conn.js");
+  const log = { status: [], text: [], binary: [], closed: [] };
+  const conn = new Connection("ws://127.0.0.1:8080/ws", {
+    onStatus: (s) => log.status.push(s.state),
+    onText: (o) => log.text.push(o),
+    onBinary: (b) => log.binary.push(b),
+    onClosed: async (info) => {
+      log.closed.push(info);
+      return onClosedResult;
+    },
+  });
+  try {
+    await fn(conn, log, SUBPROTOCOL);
+  } finally {
+    conn.stop();
+    t.mock.timers.reset();
+    globalThis.WebSocket = realWs;
+    Math.random = realRandom;
+  }
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+test("conn: names iod.v1, syncs to ready, forwards frames", { timeout: 5000 }, async (t) => {
+  await withConn(t, true, async (conn, log, SUBPROTOCOL) => {
+    assert.equal(SUBPROTOCOL, "iod.v1");
+    conn.start();
+    assert.equal(FakeWebSocket.all.length, 1);
+    const ws = FakeWebSocket.all[0];
+    assert.equal(ws.url, "ws://127.0.0.1:8080/ws");
+    assert.equal(ws.protocol, "iod.v1");
+    assert.equal(conn.send({ type: "cmd" }), false, "nothing is sent before the socket is open");
+    ws.serverOpen();
+    ws.serverSend({ type: "hello", site: "home", operator: false, ts: 1 });
+    ws.serverSend({ topic: "iod/home/sensors/bowl", payload: { value: 1 }, ts: 2 });
+    ws.serverSend("not json");
+    ws.onmessage({ data: { size: 3 } }); // a binary frame (Blob in a browser)
+    assert.deepEqual(log.status, ["connecting", "syncing"]);
+    ws.serverSend({ type: "ready" });
+    assert.deepEqual(log.status, ["connecting", "syncing", "live"]);
+    assert.equal(log.text.length, 3, "hello, the topic frame and ready; bad JSON is dropped");
+    assert.equal(log.binary.length, 1);
+    assert.equal(conn.send({ type: "cmd", action: "feed", id: "x" }), true);
+    assert.deepEqual(ws.sent, [{ type: "cmd", action: "feed", id: "x" }]);
+  });
+});
+
+test("conn: reconnects with back-off 1 s, 2 s, 4 s ... 30 s, reset by ready", { timeout: 5000 }, async (t) => {
+  await withConn(t, true, async (conn, log) => {
+    conn.start();
+    const expect = [1000, 2000, 4000, 8000, 16000, 30000, 30000];
+    for (let i = 0; i < expect.length; i++) {
+      const ws = FakeWebSocket.all[FakeWebSocket.all.length - 1];
+      ws.serverClose(1006);
+      await flush();
+      assert.equal(log.status[log.status.length - 1], "offline");
+      const count = FakeWebSocket.all.length;
+      t.mock.timers.tick(expect[i] - 1);
+      assert.equal(FakeWebSocket.all.length, count, `attempt ${i}: reconnected before ${expect[i]} ms`);
+      t.mock.timers.tick(1);
+      assert.equal(FakeWebSocket.all.length, count + 1, `attempt ${i}: no reconnect after ${expect[i]} ms`);
+    }
+    // A full sync resets the back-off.
+    const ws = FakeWebSocket.all[FakeWebSocket.all.length - 1];
+    ws.serverOpen();
+    ws.serverSend({ type: "hello" });
+    ws.serverSend({ type: "ready" });
+    ws.serverClose(1001);
+    await flush();
+    assert.equal(log.closed[log.closed.length - 1].wasReady, true);
+    const count = FakeWebSocket.all.length;
+    t.mock.timers.tick(1000);
+    assert.equal(FakeWebSocket.all.length, count + 1, "after ready the next retry is 1 s again");
+  });
+});
+
+test("conn: retryNow skips the wait; onClosed=false stops for good", { timeout: 5000 }, async (t) => {
+  await withConn(t, true, async (conn) => {
+    conn.start();
+    FakeWebSocket.all[0].serverClose();
+    await flush();
+    conn.retryNow();
+    assert.equal(FakeWebSocket.all.length, 2);
+  });
+  await withConn(t, false, async (conn, log) => {
+    conn.start();
+    FakeWebSocket.all[0].serverClose();
+    await flush();
+    assert.equal(log.status[log.status.length - 1], "stopped");
+    t.mock.timers.tick(60000);
+    assert.equal(FakeWebSocket.all.length, 1, "no reconnect once the session is gone");
+  });
+});
+
+test("conn: a silent connection is dropped by the heartbeat", { timeout: 5000 }, async (t) => {
+  await withConn(t, true, async (conn, log) => {
+    conn.start();
+    const ws = FakeWebSocket.all[0];
+    ws.serverOpen();
+    ws.serverSend({ type: "hello" });
+    ws.serverSend({ type: "ready" });
+    t.mock.timers.tick(20000);
+    assert.deepEqual(ws.sent, [{ type: "ping" }]);
+    ws.serverSend({ type: "pong", ts: 5 }); // alive
+    t.mock.timers.tick(20000);
+    assert.equal(ws.sent.length, 2, "a second ping after an answered one");
+    assert.equal(log.status[log.status.length - 1], "live");
+    t.mock.timers.tick(20000); // nothing came back
+    await flush();
+    assert.equal(log.status[log.status.length - 1], "offline");
+    assert.equal(ws.readyState, 3, "the dead socket is closed");
+    assert.equal(log.closed[0].code, 4000);
+    t.mock.timers.tick(1000);
+    assert.equal(FakeWebSocket.all.length, 2, "and a new one is opened");
+  });
+});
+
+test("store: availability changes are flagged (sensor tiles grey with their service)", { timeout: 5000 }, () => {
+  const s = createStore("home");
+  assert.ok(applyMessage(s, msg("iod/home/sensors/availability", "offline")).has("availability"));
+  assert.ok(!applyMessage(s, msg("iod/home/sensors/temperature", { value: 1, ts: T0 })).has("availability"));
+  applyMessage(s, msg("iod/home/sensors/availability", "rebooting"));
+  assert.equal(s.services.get("sensors").availability, null, "only online/offline are statuses");
+});
