@@ -24,6 +24,8 @@ init_site "$TMP" "$site"
 check "a second iod-init keeps the passwords" test "$(secret "$TMP" operator)" = "$pw_before"
 
 broker_conf "$TMP/broker" "$port" "$TMP/auth"
+# Log every PUBLISH the ACL denies ("Denied PUBLISH from <client id>").
+echo 'log_type debug' >"$TMP/broker/conf.d/zz-test-debug.conf"
 broker_start broker "$TMP/broker" "$port" || bail "mosquitto starts with the shipped config"
 
 # -- who may connect --------------------------------------------------------
@@ -90,6 +92,36 @@ pub operator "$base/feeder/cmd" '{"action":"home","id":"sec-sentinel-2"}'
 wait_for "$TMP/watch.log" "\"id\":\"sec-sentinel-2\".*\"result\"" 10 || true
 check "camera's bare-word feed is refused by the broker (no event for it)" \
 	test "$(count_matching "$TMP/watch.log" "^$base/feeder/event ")" = 4
+
+# -- every real service publishes only what the ACL lets it ------------------
+svc_pids=()
+for svc in sensors camera bridge; do
+	extra=()
+	[[ $svc == bridge ]] && extra=(IOD_BRIDGE_PORT="$(free_port)"
+		IOD_BRIDGE_PASSWORD_FILE="$TMP/secrets/operator/password" IOD_BRIDGE_WEB_DIR="$IOD_SOURCE_DIR/web")
+	bg "$svc" env IOD_MQTT_URL="tcp://127.0.0.1:$port" IOD_MQTT_USER=$svc \
+		IOD_MQTT_PASSWORD_FILE="$TMP/secrets/$svc/password" IOD_SITE=$site \
+		IOD_DATA_DIR="$TMP/$svc" "${extra[@]}" "$IOD_BIN_DIR/iod-$svc"
+	svc_pids+=("$BG_PID")
+done
+for svc in sensors camera bridge; do
+	check "iod-$svc logs in as '$svc' and is online" \
+		wait_for "$TMP/watch.log" "^$base/$svc/availability online$" 20
+done
+check "sensors publishes readings under its own tree" \
+	wait_for "$TMP/watch.log" "^$base/sensors/[a-z]+ \{\"value\":" 15
+for svc in sensors camera; do
+	check "$svc publishes Home Assistant discovery (iod_${site}_$svc)" \
+		wait_for "$TMP/ha.log" "^homeassistant/[a-z_]+/iod_${site}_$svc/[^ ]+/config \{" 10
+done
+denied=$(grep -oE "Denied PUBLISH from iod-[a-z]+-$site .*'[^']+'" "$TMP/broker.log" | sort -u || true)
+check "the broker denied no publish of a real service${denied:+: $denied}" test -z "$denied"
+check "... while it did deny sensors' feeder/cmd (the log shows denials)" \
+	grep -q "Denied PUBLISH .*'$base/feeder/cmd'" "$TMP/broker.log"
+for i in "${!svc_pids[@]}"; do
+	stop "${svc_pids[$i]}" 15
+	check "service $((i + 1)) of 3 stops cleanly (exit $STATUS)" test "$STATUS" = 0
+done
 
 stop "$feeder_pid" 15; status=$STATUS
 check "feeder stops cleanly on SIGTERM (exit $status)" test "$status" = 0
