@@ -377,7 +377,11 @@ function askConfirm(action) {
 }
 
 function sendCommand(action) {
-  if (!commandsPossible()) return;
+  if (!commandsPossible()) {
+    // The link dropped (or the role changed) while the dialog was open.
+    if (!app.pending) setAnswer("bad", `${actionLabel(action)} — not sent`, "Not connected to the bridge; nothing was sent.");
+    return;
+  }
   const id = newCommandId();
   if (!COMMAND_ID_RE.test(id)) return; // cannot happen; never send a bad id
   if (!app.conn.send({ type: "cmd", action, id })) {
