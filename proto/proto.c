@@ -88,9 +88,7 @@ static const char *const action_names[] = {"feed", "home", "call"};
 static const char *const result_names[] = {"ok", "rejected", "duplicate", "failed"};
 static const char *const level_names[] = {"info", "warning", "critical"};
 static const char *const kind_names[] = {"temperature", "humidity", "motion", "sound", "bowl"};
-static const char *const kind_units[] = {"\xc2\xb0"
-					 "C",
-					 "%", "", "dB", "g"};
+static const char *const kind_units[] = {"°C", "%", "", "dB", "g"};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
