@@ -67,6 +67,17 @@ for _ in $(seq 1 100); do [[ -S $sock ]] && break; sleep 0.1; done
 export DOCKER_HOST=unix://$sock
 ok "podman serves the Docker API"
 
+# A run that was killed (no teardown) leaves its project behind: remove those
+# whose test process is gone.
+for stale in $(podman ps -a --format '{{ index .Labels "com.docker.compose.project" }}' 2>/dev/null |
+	grep -E '^iodtest[0-9]+$' | sort -u); do
+	kill -0 "${stale#iodtest}" 2>/dev/null && continue
+	log "removing the leftovers of an interrupted run ($stale)"
+	podman ps -aq --filter "label=com.docker.compose.project=$stale" | xargs -r podman rm -f -t 2 >/dev/null 2>&1 || true
+	podman volume ls -q --filter "label=com.docker.compose.project=$stale" | xargs -r podman volume rm -f >/dev/null 2>&1 || true
+	podman network rm -f "${stale}_default" >/dev/null 2>&1 || true
+done
+
 # -- the base image ---------------------------------------------------------------
 if ! podman image exists "$base_image"; then
 	mkdir -p "$cache"
