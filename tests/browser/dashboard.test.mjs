@@ -43,6 +43,15 @@ try {
 // ---------- processes ----------
 
 const procs = new Map(); // name -> {child, log, exited: Promise<{code, signal}>}
+// If this process dies early (ctest's timeout, Ctrl-C), take the services
+// with it; the normal path stops them with SIGTERM and checks their exit.
+process.on("exit", () => {
+  for (const { child } of procs.values()) {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  }
+});
+process.on("SIGINT", () => process.exit(130));
+process.on("SIGTERM", () => process.exit(143));
 let tmp;
 let failed = false;
 

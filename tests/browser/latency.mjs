@@ -58,6 +58,12 @@ const mqttPort = await freePort();
 const webPort = await freePort();
 const password = crypto.randomBytes(16).toString("hex");
 const children = [];
+// Whatever happens (an exception, Ctrl-C), no broker or bridge outlives us.
+process.on("exit", () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+});
+process.on("SIGINT", () => process.exit(130));
+process.on("SIGTERM", () => process.exit(143));
 fs.writeFileSync(
   path.join(tmp, "m.conf"),
   `listener ${mqttPort} 127.0.0.1\nallow_anonymous true\npersistence false\n${process.getuid() === 0 ? "user root\n" : ""}`,
