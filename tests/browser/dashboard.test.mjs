@@ -480,6 +480,7 @@ step("the operator feeds: confirmation, then the feeder's answer ok", async () =
   await page.waitForSelector("#confirm", { state: "visible", timeout: UI_TIMEOUT });
   await waitText("#confirm-text", /dose/);
   await waitText("#confirm-ok", /Give dose/);
+  await screenshot("confirm-feed-1440x900");
   await page.click("#confirm-ok");
   await waitText("#answer-title", /^Feed — ok$/);
   await waitAttr("#answer", "data-tone", "ok");
@@ -494,14 +495,17 @@ step("the operator feeds: confirmation, then the feeder's answer ok", async () =
 step("a second Feed is rejected as too soon, in words", async () => {
   // The buttons come back once the first answer is in.
   await page.waitForSelector('[data-action="feed"]:not([disabled])', { timeout: UI_TIMEOUT });
+  await page.setViewportSize({ width: 375, height: 812 }); // this time on a phone
   await page.click('[data-action="feed"]');
   await page.waitForSelector("#confirm", { state: "visible", timeout: UI_TIMEOUT });
   await waitText("#confirm-extra", /will refuse until/);
+  await screenshot("confirm-feed-375x812");
   await page.click("#confirm-ok");
   await waitText("#answer-title", /^Feed — rejected$/);
   await waitAttr("#answer", "data-tone", "warn");
   await waitText("#answer-detail", /^Too soon: next dose allowed at \d{2}:\d{2}$/);
   await waitText("#f-today", /^1$/);
+  await page.setViewportSize({ width: 1440, height: 900 });
 });
 
 step("screenshots at 1440×900 and 375×812 (light and dark)", async () => {
