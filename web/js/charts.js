@@ -72,7 +72,19 @@ export class SensorChart {
             return [hi - WINDOW_S, hi];
           },
         },
-        y: motion ? { range: [0, 1.05] } : { auto: true },
+        // A single value (or a flat line) gets a small band around it, not
+        // uPlot's 0..2x default, so 19.1 °C does not sit on a 0-20 scale.
+        y: motion
+          ? { range: [0, 1.05] }
+          : {
+              range: (u, min, max) => {
+                if (min === max) {
+                  const pad = Math.max(Math.abs(min) * 0.05, 1);
+                  return [min - pad, max + pad];
+                }
+                return uPlot.rangeNum(min, max, 0.1, true);
+              },
+            },
       },
       axes: [
         {
