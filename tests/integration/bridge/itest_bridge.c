@@ -1,0 +1,720 @@
+/*
+ * iod-bridge against a real mosquitto, with real websocket clients:
+ * state on connect, live order, camera frames, login, commands, Origin,
+ * a stalled client beside a live one, 1,000 clients, clean SIGTERM.
+ */
+#include "harness.h"
+#include "wsclient.h"
+
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#define PASSWORD "correct horse battery staple"
+
+struct fx {
+	struct harness_broker broker;
+	pid_t bridge;
+	int port;
+	char *dir;
+	struct tclient *tc;
+	char cookie[160];
+};
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f, "%s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void start(struct fx *f, const char *password, bool public_view)
+{
+	memset(f, 0, sizeof(*f));
+	cr_assert_eq(harness_broker_start(&f->broker, NULL), 0);
+	f->dir = harness_tmpdir("itest-bridge");
+	char web[512], data[512];
+	snprintf(web, sizeof(web), "%s/web", f->dir);
+	snprintf(data, sizeof(data), "%s/data", f->dir);
+	mkdir(web, 0755);
+	char index[600];
+	snprintf(index, sizeof(index), "%s/index.html", web);
+	write_file(index, "<!doctype html><title>iod</title>\n");
+	f->port = harness_free_port();
+	char e_url[128], e_port[64], e_web[600], e_data[600], e_pw[128], e_pub[64];
+	snprintf(e_url, sizeof(e_url), "IOD_MQTT_URL=%s", f->broker.url);
+	snprintf(e_port, sizeof(e_port), "IOD_BRIDGE_PORT=%d", f->port);
+	snprintf(e_web, sizeof(e_web), "IOD_BRIDGE_WEB_DIR=%s", web);
+	snprintf(e_data, sizeof(e_data), "IOD_DATA_DIR=%s", data);
+	snprintf(e_pw, sizeof(e_pw), "IOD_BRIDGE_PASSWORD=%s", password ? password : "");
+	snprintf(e_pub, sizeof(e_pub), "IOD_BRIDGE_PUBLIC_VIEW=%d", public_view ? 1 : 0);
+	const char *env[] = {e_url, e_port, e_web, e_data, e_pub, "IOD_BRIDGE_BIND=127.0.0.1",
+			     "IOD_LOG_LEVEL=info", password ? e_pw : NULL, NULL};
+	f->tc = tclient_new(f->broker.url, "itest-bridge");
+	cr_assert_not_null(f->tc);
+	cr_assert_eq(tclient_subscribe(f->tc, "iod/home/bridge/#", 1), 0);
+	f->bridge = harness_spawn("iod-bridge", NULL, env);
+	cr_assert_gt(f->bridge, 0);
+	cr_assert_eq(harness_wait_port(f->port, 10000), 0, "bridge listens");
+	/* info is published after the subscription is made: from then on the
+	 * bridge sees everything we publish. */
+	struct tmsg *m = tclient_expect(f->tc, "iod/home/bridge/info", 10000);
+	cr_assert_not_null(m, "bridge connected to the broker");
+	cr_assert(strstr(m->payload, "\"version\":\"0.1.0\""));
+	tmsg_free(m);
+	if (password)
+		cr_assert_eq(http_login(f->port, password, f->cookie, sizeof(f->cookie)), 200);
+}
+
+static void stop(struct fx *f)
+{
+	if (f->bridge > 0) {
+		int rc = harness_stop(f->bridge, SIGTERM, 10000);
+		f->bridge = 0;
+		cr_expect_eq(rc, 0, "iod-bridge exits 0 on SIGTERM, got %d", rc);
+	}
+	if (f->tc)
+		tclient_free(f->tc);
+	f->tc = NULL;
+	if (f->broker.pid > 0)
+		harness_broker_destroy(&f->broker);
+	f->broker.pid = 0;
+	if (f->dir) {
+		harness_rmtree(f->dir);
+		free(f->dir);
+	}
+	f->dir = NULL;
+}
+
+/* Runs after every test, also after a failed assertion: nothing is left
+ * running. */
+static struct fx F;
+static void teardown(void)
+{
+	if (F.bridge > 0)
+		harness_stop(F.bridge, SIGKILL, 5000);
+	F.bridge = 0;
+	stop(&F);
+}
+
+static bool conn_established(void *arg)
+{
+	struct wsc_conn *c = arg;
+	return c->established || c->closed;
+}
+
+static bool conn_ready(void *arg)
+{
+	struct wsc_conn *c = arg;
+	return c->ready || c->closed;
+}
+
+struct want {
+	struct wsc_conn *c;
+	const char *needle;
+	size_t from;
+};
+
+static bool conn_has(void *arg)
+{
+	struct want *w = arg;
+	return wsc_find(w->c, w->from, w->needle) >= 0 || w->c->closed;
+}
+
+static struct wsc_conn *open_ready(struct wsc *w, struct fx *f, const char *cookie)
+{
+	struct wsc_conn *c = wsc_connect(w, f->port, cookie, NULL, "iod.v1", true);
+	cr_assert(wsc_run_until(w, conn_ready, c, 10000), "ready arrives");
+	cr_assert(c->established && !c->closed);
+	return c;
+}
+
+static void expect_frame(struct wsc *w, struct wsc_conn *c, const char *needle)
+{
+	struct want wt = {c, needle, 0};
+	cr_assert(wsc_run_until(w, conn_has, &wt, 10000), "frame with %s", needle);
+	cr_assert_not(c->closed);
+}
+
+Test(bridge, state_on_connect_in_protocol_order, .timeout = 60, .fini = teardown)
+{
+	start(&F, PASSWORD, false);
+	tclient_publish_str(F.tc, "iod/home/feeder/availability", "online", 1, true);
+	tclient_publish_str(F.tc, "iod/home/feeder/state",
+			    "{\"position\":\"home\",\"last_dose\":null,\"next_allowed\":0,"
+			    "\"next_scheduled\":null,\"doses_today\":0}",
+			    1, true);
+	for (int i = 0; i < 3; i++) {
+		char p[128];
+		snprintf(p, sizeof(p), "{\"value\":%d.5,\"unit\":\"°C\",\"ts\":1}", 20 + i);
+		tclient_publish_str(F.tc, "iod/home/sensors/temperature", p, 1, true);
+	}
+	tclient_publish_str(F.tc, "iod/home/alert",
+			    "{\"source\":\"feeder\",\"level\":\"warning\",\"code\":\"missed_dose\","
+			    "\"message\":\"m\",\"ts\":1}",
+			    1, false);
+	char jpeg[3000];
+	for (size_t i = 0; i < sizeof(jpeg); i++)
+		jpeg[i] = (char)(i * 7);
+	jpeg[0] = (char)0xff;
+	jpeg[1] = (char)0xd8;
+	tclient_publish(F.tc, "iod/home/camera/frame", jpeg, sizeof(jpeg), 1, true);
+	tclient_publish_str(F.tc, "iod/home/test/marker", "last", 1, false);
+
+	struct wsc *w = wsc_new();
+	/* A first client sees the marker live: the bridge has taken everything. */
+	struct wsc_conn *a = open_ready(w, &F, F.cookie);
+	expect_frame(w, a, "\"payload\":\"last\"");
+
+	struct wsc_conn *c = open_ready(w, &F, F.cookie);
+	cr_assert_geq(c->n_frames, 8);
+	/* 1. hello */
+	cJSON *hello = cJSON_Parse(c->frames[0].data);
+	cr_assert_not_null(hello);
+	cr_assert_str_eq(cJSON_GetObjectItem(hello, "type")->valuestring, "hello");
+	cr_assert_str_eq(cJSON_GetObjectItem(hello, "site")->valuestring, "home");
+	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(hello, "operator")));
+	cr_assert_str_eq(cJSON_GetObjectItem(hello, "version")->valuestring, "0.1.0");
+	cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(hello, "ts")));
+	cJSON_Delete(hello);
+	/* 6. ready last, 5. the camera frame right before it, byte for byte. */
+	size_t n = c->n_frames;
+	cr_assert_str_eq(c->frames[n - 1].data, "{\"type\":\"ready\"}");
+	cr_assert(c->frames[n - 2].binary);
+	cr_assert_eq(c->frames[n - 2].len, sizeof(jpeg));
+	cr_assert_eq(memcmp(c->frames[n - 2].data, jpeg, sizeof(jpeg)), 0);
+	/* 2. cached topics, newest value, JSON payload parsed; 3. history after; 4. alert. */
+	long avail = wsc_find(c, 1, "\"topic\":\"iod/home/feeder/availability\",\"payload\":\"online\"");
+	long temp = wsc_find(c, 1, "\"topic\":\"iod/home/sensors/temperature\",\"payload\":{");
+	long hist = wsc_find(c, 1, "\"type\":\"history\"");
+	long alert = wsc_find(c, 1, "\"topic\":\"iod/home/alert\"");
+	long marker = wsc_find(c, 1, "\"topic\":\"iod/home/test/marker\"");
+	cr_assert(avail > 0 && temp > 0 && hist > 0 && alert > 0 && marker > 0);
+	cr_assert_lt(avail, hist);
+	cr_assert_lt(temp, hist);
+	cr_assert_lt(marker, hist);
+	cr_assert_lt(hist, alert);
+	cr_assert_lt(alert, (long)n - 2);
+	cJSON *t = cJSON_Parse(c->frames[temp].data);
+	cr_assert_float_eq(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(t, "payload"), "value")->valuedouble, 22.5,
+		1e-9, "the newest value is cached");
+	cJSON_Delete(t);
+	cJSON *h = cJSON_Parse(c->frames[hist].data);
+	cr_assert_str_eq(cJSON_GetObjectItem(h, "topic")->valuestring, "iod/home/sensors/temperature");
+	cJSON *pts = cJSON_GetObjectItem(h, "points");
+	cr_assert_eq(cJSON_GetArraySize(pts), 1, "3 readings within one 10 s bucket");
+	cr_assert_float_eq(cJSON_GetArrayItem(cJSON_GetArrayItem(pts, 0), 1)->valuedouble, 21.5,
+			   1e-9, "bucket average");
+	cJSON_Delete(h);
+	/* Only one alert frame: alerts are not repeated from the cache. */
+	cr_assert_eq(wsc_find(c, (size_t)alert + 1, "\"topic\":\"iod/home/alert\""), -1);
+	wsc_free(w);
+	stop(&F);
+}
+
+Test(bridge, live_updates_arrive_in_order, .timeout = 60, .fini = teardown)
+{
+	start(&F, NULL, true);
+	struct wsc *w = wsc_new();
+	struct wsc_conn *c = open_ready(w, &F, NULL);
+	size_t base = c->n_frames;
+	for (int i = 0; i < 300; i++) {
+		char p[128];
+		snprintf(p, sizeof(p), "{\"id\":\"e%d\",\"action\":\"home\",\"result\":\"ok\",\"ts\":%d}",
+			 i, i);
+		tclient_publish_str(F.tc, "iod/home/feeder/event", p, 1, false);
+	}
+	expect_frame(w, c, "\"id\":\"e299\"");
+	/* Every event, exactly once, in publish order. */
+	int next = 0;
+	for (size_t i = base; i < c->n_frames; i++) {
+		cJSON *j = cJSON_Parse(c->frames[i].data);
+		cr_assert_not_null(j);
+		cJSON *topic = cJSON_GetObjectItem(j, "topic");
+		if (cJSON_IsString(topic) && !strcmp(topic->valuestring, "iod/home/feeder/event")) {
+			char id[16];
+			snprintf(id, sizeof(id), "e%d", next);
+			cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "payload"), "id")
+						 ->valuestring,
+					 id);
+			cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(j, "ts")));
+			next++;
+		}
+		cJSON_Delete(j);
+	}
+	cr_assert_eq(next, 300);
+	/* Plain text payloads arrive as strings. */
+	tclient_publish_str(F.tc, "iod/home/sensors/availability", "offline", 1, true);
+	expect_frame(w, c, "\"topic\":\"iod/home/sensors/availability\",\"payload\":\"offline\"");
+	wsc_free(w);
+	stop(&F);
+}
+
+Test(bridge, camera_frames_are_binary_and_exact, .timeout = 60, .fini = teardown)
+{
+	start(&F, NULL, true);
+	struct wsc *w = wsc_new();
+	struct wsc_conn *c = open_ready(w, &F, NULL);
+	uint64_t before = c->n_binary;
+	static char frame[30 * 1024];
+	for (int k = 0; k < 5; k++) {
+		memset(frame, 'A' + k, sizeof(frame));
+		frame[0] = (char)0xff;
+		frame[1] = (char)0xd8;
+		tclient_publish(F.tc, "iod/home/camera/frame", frame, sizeof(frame), 0, true);
+		tclient_publish_str(F.tc, "iod/home/test/sync", "s", 1, false);
+		struct want wt = {c, "", 0};
+		(void)wt;
+		/* wait for this frame */
+		int64_t end = wsc_now_ns() + 10000000000LL;
+		while (c->n_binary < before + (uint64_t)k + 1 && wsc_now_ns() < end)
+			wsc_run_for(w, 10);
+		cr_assert_eq(c->n_binary, before + (uint64_t)k + 1, "frame %d arrived", k);
+		struct wsc_frame *last = NULL;
+		for (size_t i = c->n_frames; i-- > 0;)
+			if (c->frames[i].binary) {
+				last = &c->frames[i];
+				break;
+			}
+		cr_assert_eq(last->len, sizeof(frame));
+		cr_assert_eq(memcmp(last->data, frame, sizeof(frame)), 0, "frame %d intact", k);
+	}
+	/* No base64, no JSON wrapper: no text frame mentions the frame topic. */
+	cr_assert_eq(wsc_find(c, 0, "camera/frame"), -1);
+	wsc_free(w);
+	stop(&F);
+}
+
+Test(bridge, login_refused_accepted_rate_limited_logout, .timeout = 60, .fini = teardown)
+{
+	start(&F, PASSWORD, false);
+	struct http_resp r;
+	char v[512];
+	cr_assert_eq(http_post(F.port, "/api/login", NULL, "{\"password\":\"wrong\"}", &r), 0);
+	cr_assert_eq(r.status, 401);
+	cr_assert_str_eq(r.body, "{\"error\":\"bad_password\"}");
+	cr_assert_neq(http_header(&r, "set-cookie", v, sizeof(v)), 0, "no cookie on failure");
+
+	cr_assert_eq(http_post(F.port, "/api/login", NULL, "{\"password\":\"" PASSWORD "\"}", &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(r.body, "{\"operator\":true}");
+	cr_assert_eq(http_header(&r, "set-cookie", v, sizeof(v)), 0);
+	char tok[65];
+	cr_assert_eq(sscanf(v, "iod_session=%64[0-9a-f]; Path=/; HttpOnly; SameSite=Strict", tok), 1,
+		     "%s", v);
+	cr_assert_eq(strlen(tok), 64);
+	cr_assert(strstr(v, "HttpOnly") && strstr(v, "SameSite=Strict"));
+	char cookie[128], hdr[200];
+	snprintf(cookie, sizeof(cookie), "iod_session=%s", tok);
+	snprintf(hdr, sizeof(hdr), "Cookie: %s\r\n", cookie);
+
+	cr_assert_eq(http_get(F.port, "/api/session", hdr, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cJSON *j = cJSON_Parse(r.body);
+	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "operator")));
+	cr_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "public_view")));
+	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "password_set")));
+	cr_assert_str_eq(cJSON_GetObjectItem(j, "site")->valuestring, "home");
+	cJSON_Delete(j);
+	cr_assert_eq(http_header(&r, "content-security-policy", v, sizeof(v)), 0);
+	cr_assert_str_eq(v, "default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
+			    "style-src 'self'; script-src 'self'; frame-ancestors 'none'");
+
+	/* Logout ends the session on the server, not just in the browser. */
+	cr_assert_eq(http_post(F.port, "/api/logout", hdr, "", &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(http_header(&r, "set-cookie", v, sizeof(v)), 0);
+	cr_assert(strstr(v, "iod_session=;") && strstr(v, "Max-Age=0"));
+	cr_assert_eq(http_get(F.port, "/api/session", hdr, &r), 0);
+	cr_assert(strstr(r.body, "\"operator\":false"));
+
+	/* Five failures a minute from one address (a success resets the
+	 * count), then 429 with Retry-After, even for the right password. */
+	for (int i = 0; i < 5; i++) {
+		cr_assert_eq(http_post(F.port, "/api/login", NULL, "{\"password\":\"x\"}", &r), 0);
+		cr_assert_eq(r.status, 401);
+	}
+	cr_assert_eq(http_post(F.port, "/api/login", NULL, "{\"password\":\"" PASSWORD "\"}", &r), 0);
+	cr_assert_eq(r.status, 429);
+	cr_assert_str_eq(r.body, "{\"error\":\"rate_limited\"}");
+	cr_assert_eq(http_header(&r, "retry-after", v, sizeof(v)), 0);
+	long retry = strtol(v, NULL, 10);
+	cr_assert(retry >= 1 && retry <= 60, "Retry-After %ld", retry);
+
+	cr_assert_eq(http_get(F.port, "/metrics", NULL, &r), 0);
+	cr_assert(strstr(r.body, "iod_bridge_logins_total{result=\"ok\"} 2\n"), "%s", r.body);
+	cr_assert(strstr(r.body, "iod_bridge_logins_total{result=\"bad_password\"} 6\n"));
+	cr_assert(strstr(r.body, "iod_bridge_logins_total{result=\"rate_limited\"} 1\n"));
+	stop(&F);
+}
+
+Test(bridge, no_password_set_means_no_login, .timeout = 60, .fini = teardown)
+{
+	start(&F, NULL, false);
+	struct http_resp r;
+	cr_assert_eq(http_post(F.port, "/api/login", NULL, "{\"password\":\"\"}", &r), 0);
+	cr_assert_eq(r.status, 403);
+	cr_assert_str_eq(r.body, "{\"error\":\"no_password_set\"}");
+	cr_assert_eq(http_get(F.port, "/api/session", NULL, &r), 0);
+	cr_assert(strstr(r.body, "\"password_set\":false"));
+	stop(&F);
+}
+
+Test(bridge, commands_need_an_operator_session, .timeout = 60, .fini = teardown)
+{
+	start(&F, PASSWORD, true);
+	struct tclient *cmds = tclient_new(F.broker.url, "itest-bridge-cmds");
+	cr_assert_eq(tclient_subscribe(cmds, "iod/home/feeder/cmd", 1), 0);
+	struct wsc *w = wsc_new();
+	/* A viewer (public view, no cookie) is refused and nothing is published. */
+	struct wsc_conn *viewer = open_ready(w, &F, NULL);
+	cr_assert(strstr(viewer->frames[0].data, "\"operator\":false"));
+	wsc_send_text(viewer, "{\"type\":\"cmd\",\"action\":\"feed\",\"id\":\"v-1\"}");
+	expect_frame(w, viewer, "\"type\":\"error\"");
+	long e = wsc_find(viewer, 0, "\"type\":\"error\"");
+	cr_assert_str_eq(viewer->frames[e].data,
+			 "{\"type\":\"error\",\"id\":\"v-1\",\"reason\":\"not_authorized\"}");
+	/* Malformed ones from the operator: refused with the reason. */
+	struct wsc_conn *op = open_ready(w, &F, F.cookie);
+	cr_assert(strstr(op->frames[0].data, "\"operator\":true"));
+	wsc_send_text(op, "{\"type\":\"cmd\",\"action\":\"dance\",\"id\":\"o-0\"}");
+	expect_frame(w, op, "\"reason\":\"unknown_action\"");
+	wsc_send_text(op, "not json");
+	expect_frame(w, op, "\"reason\":\"bad_json\"");
+	wsc_send_text(op, "{\"type\":\"ping\"}");
+	expect_frame(w, op, "\"type\":\"pong\"");
+	struct tmsg *none = tclient_expect(cmds, "iod/home/feeder/cmd", 500);
+	cr_assert_null(none, "nothing published for refused commands: %s",
+		       none ? none->payload : "");
+	/* The operator's command is published with by and ts, and acked. */
+	wsc_send_text(op, "{\"type\":\"cmd\",\"action\":\"feed\",\"id\":\"o-1\"}");
+	expect_frame(w, op, "{\"type\":\"ack\",\"id\":\"o-1\"}");
+	struct tmsg *m = tclient_expect(cmds, "iod/home/feeder/cmd", 5000);
+	cr_assert_not_null(m);
+	cr_assert_not(m->retained);
+	cJSON *j = cJSON_Parse(m->payload);
+	cr_assert_str_eq(cJSON_GetObjectItem(j, "action")->valuestring, "feed");
+	cr_assert_str_eq(cJSON_GetObjectItem(j, "id")->valuestring, "o-1");
+	cr_assert_str_eq(cJSON_GetObjectItem(j, "by")->valuestring, "operator");
+	cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(j, "ts")));
+	cr_assert_gt(cJSON_GetObjectItem(j, "ts")->valuedouble, 1.7e12);
+	cJSON_Delete(j);
+	tmsg_free(m);
+	/* The feeder's answer reaches the browser as a normal frame. */
+	tclient_publish_str(F.tc, "iod/home/feeder/event",
+			    "{\"id\":\"o-1\",\"action\":\"feed\",\"result\":\"ok\",\"ts\":1}", 1, false);
+	expect_frame(w, op, "\"payload\":{\"id\":\"o-1\",\"action\":\"feed\",\"result\":\"ok\"");
+	/* Over 4 KiB: closed with 1009. */
+	char *big = malloc(5001);
+	memset(big, 'x', 5000);
+	big[5000] = '\0';
+	wsc_send_text(op, big);
+	free(big);
+	cr_assert(wsc_run_until(w, conn_established, op, 1) || true);
+	int64_t end = wsc_now_ns() + 10000000000LL;
+	while (!op->closed && wsc_now_ns() < end)
+		wsc_run_for(w, 10);
+	cr_assert(op->closed);
+	cr_assert_eq(op->close_code, 1009);
+	struct http_resp r;
+	cr_assert_eq(http_get(F.port, "/metrics", NULL, &r), 0);
+	cr_assert(strstr(r.body, "iod_bridge_commands_total{result=\"accepted\"} 1\n"), "%s", r.body);
+	cr_assert(strstr(r.body, "iod_bridge_commands_total{result=\"refused\"} 3\n"));
+	wsc_free(w);
+	tclient_free(cmds);
+	stop(&F);
+}
+
+static int upgrade_status(int port, const char *extra)
+{
+	char req[2048];
+	snprintf(req, sizeof(req),
+		 "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+		 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		 "Sec-WebSocket-Version: 13\r\n%s\r\n",
+		 port, extra);
+	struct http_resp r;
+	cr_assert_eq(http_raw(port, req, &r), 0);
+	return r.status;
+}
+
+Test(bridge, origin_and_session_checked_before_upgrade, .timeout = 60, .fini = teardown)
+{
+	start(&F, PASSWORD, false);
+	char ck[256], both[512];
+	snprintf(ck, sizeof(ck), "Cookie: %s\r\n", F.cookie);
+	cr_assert_eq(upgrade_status(F.port, ""), 401, "no session, no public view");
+	cr_assert_eq(upgrade_status(F.port, "Cookie: iod_session=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\r\n"),
+		     401, "unknown session");
+	cr_assert_eq(upgrade_status(F.port, ck), 101);
+	snprintf(both, sizeof(both), "%sOrigin: http://evil.example:%d\r\n", ck, F.port);
+	cr_assert_eq(upgrade_status(F.port, both), 403, "cross-origin refused");
+	snprintf(both, sizeof(both), "%sOrigin: http://127.0.0.1:%d\r\n", ck, F.port);
+	cr_assert_eq(upgrade_status(F.port, both), 101, "same origin accepted");
+	snprintf(both, sizeof(both), "%sSec-WebSocket-Protocol: iod.v1\r\n", ck);
+	cr_assert_eq(upgrade_status(F.port, both), 101, "the dashboard's subprotocol");
+	/* The lws client too: a cross-origin browser is refused. */
+	struct wsc *w = wsc_new();
+	char origin[64];
+	snprintf(origin, sizeof(origin), "http://evil.example:%d", F.port);
+	struct wsc_conn *c = wsc_connect(w, F.port, F.cookie, origin, NULL, true);
+	wsc_run_until(w, conn_established, c, 10000);
+	cr_assert(c->closed && !c->established);
+	wsc_free(w);
+	/* A login POST from another origin is refused too. */
+	struct http_resp r;
+	char oh[128];
+	snprintf(oh, sizeof(oh), "Origin: http://evil.example:%d\r\n", F.port);
+	cr_assert_eq(http_post(F.port, "/api/login", oh, "{\"password\":\"" PASSWORD "\"}", &r), 0);
+	cr_assert_eq(r.status, 403);
+	stop(&F);
+}
+
+Test(bridge, static_files_health_and_no_escape, .timeout = 60, .fini = teardown)
+{
+	start(&F, NULL, true);
+	struct http_resp r;
+	char v[512];
+	cr_assert_eq(http_get(F.port, "/healthz", NULL, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(r.body, "ok");
+	cr_assert_eq(http_get(F.port, "/", NULL, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert(strstr(r.body, "<title>iod</title>"));
+	cr_assert_eq(http_header(&r, "content-type", v, sizeof(v)), 0);
+	cr_assert(strstr(v, "text/html"));
+	cr_assert_eq(http_header(&r, "content-security-policy", v, sizeof(v)), 0);
+	cr_assert(strstr(v, "frame-ancestors 'none'"));
+	cr_assert_eq(http_get(F.port, "/../data", NULL, &r), 0);
+	cr_assert_neq(r.status, 200);
+	cr_assert_eq(http_get(F.port, "/%2e%2e/%2e%2e/etc/passwd", NULL, &r), 0);
+	cr_assert_neq(r.status, 200);
+	cr_assert(!strstr(r.body, "root:"));
+	cr_assert_eq(http_get(F.port, "/nope.js", NULL, &r), 0);
+	cr_assert_eq(r.status, 404);
+	cr_assert_eq(http_get(F.port, "/metrics", NULL, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert(strstr(r.body, "# TYPE iod_bridge_frames_sent_total counter\n"));
+	cr_assert(strstr(r.body, "iod_bridge_mqtt_connected 1\n"));
+	stop(&F);
+}
+
+struct tally {
+	int events;     /* feeder events seen, in order */
+	bool order_ok;
+	bool last_reading;
+	char last_frame;
+};
+
+static void tally_frame(struct wsc_conn *c, const struct wsc_frame *fr)
+{
+	struct tally *t = c->user;
+	int id;
+	const char *p;
+	if (fr->binary) {
+		t->last_frame = fr->len ? fr->data[0] : 0;
+		return;
+	}
+	if ((p = strstr(fr->data, "\"id\":\"s")) && sscanf(p, "\"id\":\"s%d\"", &id) == 1) {
+		if (id != t->events)
+			t->order_ok = false;
+		t->events++;
+	}
+	if (strstr(fr->data, "\"value\":1999,"))
+		t->last_reading = true;
+}
+
+static bool caught_up(void *arg)
+{
+	struct wsc_conn *c = arg;
+	struct tally *t = c->user;
+	return (t->events == 100 && t->last_reading && t->last_frame == 'z') || c->closed;
+}
+
+Test(bridge, stalled_client_does_not_slow_a_live_one, .timeout = 120, .fini = teardown)
+{
+	start(&F, NULL, true);
+	struct wsc *w = wsc_new();
+	struct wsc_conn *stalled = open_ready(w, &F, NULL);
+	struct wsc_conn *live = open_ready(w, &F, NULL);
+	struct tally ts = {0, true, false, 0}, tl = {0, true, false, 0};
+	stalled->keep = live->keep = false;
+	stalled->user = &ts;
+	stalled->on_frame = tally_frame;
+	live->user = &tl;
+	live->on_frame = tally_frame;
+	wsc_read(stalled, false);
+	/* 2,000 readings, 300 frames of 64 KB (19 MB: more than the socket
+	 * buffers hold) and 100 feeder events while one client reads nothing. */
+	static char frame[64 * 1024];
+	int frames = 0, events = 0;
+	for (int i = 0; i < 2000; i++) {
+		char p[128];
+		snprintf(p, sizeof(p), "{\"value\":%d,\"unit\":\"dB\",\"ts\":1}", i);
+		tclient_publish_str(F.tc, "iod/home/sensors/sound", p, 0, false);
+		if (i % 7 == 0 && frames < 299) {
+			memset(frame, 'a' + (frames % 25), sizeof(frame));
+			tclient_publish(F.tc, "iod/home/camera/frame", frame, sizeof(frame), 0, false);
+			frames++;
+		}
+		if (i % 20 == 0 && events < 100) {
+			snprintf(p, sizeof(p), "{\"id\":\"s%d\",\"action\":\"home\",\"result\":\"ok\",\"ts\":1}",
+				 events++);
+			tclient_publish_str(F.tc, "iod/home/feeder/event", p, 1, false);
+		}
+		if (i % 50 == 0)
+			wsc_run_for(w, 1);
+	}
+	memset(frame, 'z', sizeof(frame));
+	tclient_publish(F.tc, "iod/home/camera/frame", frame, sizeof(frame), 1, false);
+	tclient_publish_str(F.tc, "iod/home/sensors/sound", "{\"value\":1999,\"unit\":\"dB\",\"ts\":2}",
+			    1, false);
+	frames++;
+	/* The live client gets every event in order, the newest reading and the
+	 * newest frame while the other one sleeps. */
+	cr_assert(wsc_run_until(w, caught_up, live, 30000), "live client kept up: %d events", tl.events);
+	cr_assert_not(live->closed);
+	cr_assert(tl.order_ok);
+	cr_assert_eq(ts.events, 0, "the stalled client really read nothing");
+	struct http_resp r;
+	cr_assert_eq(http_get(F.port, "/metrics", NULL, &r), 0);
+	unsigned long long coalesced = 0, high = 0;
+	const char *p = strstr(r.body, "\niod_bridge_frames_coalesced_total ");
+	cr_assert_not_null(p);
+	sscanf(p, "\niod_bridge_frames_coalesced_total %llu", &coalesced);
+	p = strstr(r.body, "\niod_bridge_queue_high_water ");
+	sscanf(p, "\niod_bridge_queue_high_water %llu", &high);
+	cr_assert_gt(coalesced, 0, "the stalled client's backlog was coalesced");
+	/* Bounded: the 100 events plus one reading, one frame and a few state
+	 * topics, not 2,400 messages. */
+	cr_assert_lt(high, 100 + 20, "queue high water %llu", high);
+	cr_assert(strstr(r.body, "\niod_bridge_clients 2\n"), "both still connected");
+	/* Resumed, the stalled client gets every event, in order, and the newest
+	 * reading and frame, having skipped stale readings and frames. */
+	wsc_read(stalled, true);
+	cr_assert(wsc_run_until(w, caught_up, stalled, 30000), "stalled client caught up: %d events",
+		  ts.events);
+	cr_assert(ts.order_ok);
+	cr_assert_lt(stalled->n_binary, (uint64_t)frames, "stale frames coalesced: %llu of %d",
+		     (unsigned long long)stalled->n_binary, frames);
+	cr_assert_lt(stalled->n_text, live->n_text);
+	wsc_free(w);
+	stop(&F);
+}
+
+struct many {
+	struct wsc_conn **c;
+	int n;
+	int want;
+};
+
+static bool all_ready(void *arg)
+{
+	struct many *m = arg;
+	for (int i = 0; i < m->n; i++)
+		if (!m->c[i]->ready && !m->c[i]->closed)
+			return false;
+	return true;
+}
+
+static void count_burst(struct wsc_conn *c, const struct wsc_frame *fr)
+{
+	int *seen = c->user;
+	int id = -1;
+	const char *p;
+	if (!fr->binary && (p = strstr(fr->data, "\"id\":\"b")) && sscanf(p, "\"id\":\"b%d\"", &id) == 1) {
+		if (id == seen[1]) /* in order: the next expected id */
+			seen[1]++;
+		seen[0]++;
+	}
+}
+
+static bool all_got_burst(void *arg)
+{
+	struct many *m = arg;
+	for (int i = 0; i < m->n; i++) {
+		int *seen = m->c[i]->user;
+		if (seen[0] < m->want && !m->c[i]->closed)
+			return false;
+	}
+	return true;
+}
+
+Test(bridge, thousand_clients_all_receive_a_burst, .timeout = 180, .fini = teardown)
+{
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < 4096 && rl.rlim_max >= 4096) {
+		rl.rlim_cur = 4096;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	start(&F, NULL, true);
+	struct wsc *w = wsc_new();
+	enum { N = 1000, BURST = 50 };
+	struct many m = {calloc(N, sizeof(struct wsc_conn *)), N, BURST};
+	static int seen[N][2];
+	for (int i = 0; i < N; i++) {
+		m.c[i] = wsc_connect(w, F.port, NULL, NULL, i % 2 ? "iod.v1" : NULL, false);
+		m.c[i]->user = seen[i];
+		m.c[i]->on_frame = count_burst;
+		if (i % 50 == 0)
+			wsc_run_for(w, 1);
+	}
+	cr_assert(wsc_run_until(w, all_ready, &m, 60000), "all connected");
+	int closed = 0;
+	for (int i = 0; i < N; i++)
+		closed += m.c[i]->closed;
+	cr_assert_eq(closed, 0);
+	for (int i = 0; i < BURST; i++) {
+		char p[128];
+		snprintf(p, sizeof(p), "{\"id\":\"b%d\",\"action\":\"call\",\"result\":\"ok\",\"ts\":1}", i);
+		tclient_publish_str(F.tc, "iod/home/feeder/event", p, 1, false);
+	}
+	cr_assert(wsc_run_until(w, all_got_burst, &m, 60000), "every client got the burst");
+	for (int i = 0; i < N; i++) {
+		cr_assert_not(m.c[i]->closed, "client %d stayed", i);
+		cr_assert_eq(seen[i][0], BURST, "client %d got %d", i, seen[i][0]);
+		cr_assert_eq(seen[i][1], BURST, "client %d in order", i);
+	}
+	struct http_resp r;
+	cr_assert_eq(http_get(F.port, "/metrics", NULL, &r), 0);
+	cr_assert(strstr(r.body, "\niod_bridge_clients 1000\n"), "%s", r.body);
+	wsc_free(w);
+	free(m.c);
+	stop(&F);
+}
+
+Test(bridge, sigterm_exits_zero_and_publishes_offline, .timeout = 60, .fini = teardown)
+{
+	start(&F, NULL, true);
+	struct wsc *w = wsc_new();
+	struct wsc_conn *c = open_ready(w, &F, NULL);
+	cr_assert_not(c->closed);
+	tclient_flush(F.tc);
+	int rc = harness_stop(F.bridge, SIGTERM, 10000);
+	F.bridge = 0;
+	cr_assert_eq(rc, 0, "exit code %d", rc);
+	struct tmsg *m = tclient_expect_with(F.tc, "iod/home/bridge/availability", "offline", 5000);
+	cr_assert_not_null(m, "offline published");
+	tmsg_free(m);
+	/* The retained state says offline for anyone arriving now. */
+	struct tclient *late = tclient_new(F.broker.url, "itest-bridge-late");
+	tclient_subscribe(late, "iod/home/bridge/availability", 1);
+	m = tclient_expect(late, "iod/home/bridge/availability", 5000);
+	cr_assert_not_null(m);
+	cr_assert(m->retained);
+	cr_assert_str_eq(m->payload, "offline");
+	tmsg_free(m);
+	tclient_free(late);
+	wsc_run_for(w, 200);
+	cr_assert(c->closed, "the websocket was closed");
+	wsc_free(w);
+	stop(&F);
+}
