@@ -16,6 +16,8 @@
 struct wsc {
 	struct lws_context *ctx;
 	lws_sorted_usec_list_t tick; /* wakes lws_service() so callers' deadlines hold */
+	struct wsc_conn **conns;     /* every connection made, freed with the context */
+	size_t n_conns, cap_conns;
 };
 
 /* lws_service() sleeps until an event; the test loop needs to look at its
@@ -115,14 +117,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_CLIENT_WRITEABLE: {
 		if (!c || !c->n_out)
 			break;
-		char *text = c->out[0];
-		size_t n = strlen(text);
+		struct wsc_out o = c->out[0];
+		size_t n = o.len;
 		unsigned char *buf = malloc(LWS_PRE + n);
-		memcpy(buf + LWS_PRE, text, n);
-		int w = lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT);
+		memcpy(buf + LWS_PRE, o.data, n);
+		int w = lws_write(wsi, buf + LWS_PRE, n, o.binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
 		free(buf);
-		free(text);
-		memmove(c->out, c->out + 1, (c->n_out - 1) * sizeof(char *));
+		free(o.data);
+		memmove(c->out, c->out + 1, (c->n_out - 1) * sizeof(*c->out));
 		c->n_out--;
 		if (w < (int)n)
 			return -1;
@@ -171,25 +173,50 @@ void wsc_free(struct wsc *w)
 		return;
 	lws_sul_cancel(&w->tick);
 	lws_context_destroy(w->ctx);
+	for (size_t i = 0; i < w->n_conns; i++) {
+		struct wsc_conn *c = w->conns[i];
+		for (size_t k = 0; k < c->n_frames; k++)
+			free(c->frames[k].data);
+		free(c->frames);
+		for (size_t k = 0; k < c->n_out; k++)
+			free(c->out[k].data);
+		free(c->out);
+		free(c->rx);
+		free(c->last_text);
+		free(c);
+	}
+	free(w->conns);
 	free(w);
 }
 
 struct wsc_conn *wsc_connect(struct wsc *w, int port, const char *cookie, const char *origin,
 			     const char *subprotocol, bool keep)
 {
+	return wsc_connect_path(w, port, "/ws", cookie, origin, subprotocol, keep);
+}
+
+struct wsc_conn *wsc_connect_path(struct wsc *w, int port, const char *path, const char *cookie,
+				  const char *origin, const char *subprotocol, bool keep)
+{
 	struct wsc_conn *c = calloc(1, sizeof(*c));
+	if (w->n_conns == w->cap_conns) {
+		w->cap_conns = w->cap_conns ? 2 * w->cap_conns : 64;
+		w->conns = realloc(w->conns, w->cap_conns * sizeof(*w->conns));
+	}
+	w->conns[w->n_conns++] = c;
 	c->owner = w;
 	c->keep = keep;
 	snprintf(c->cookie, sizeof(c->cookie), "%s", cookie ? cookie : "");
 	snprintf(c->origin, sizeof(c->origin), "%s", origin ? origin : "");
 	snprintf(c->host, sizeof(c->host), "127.0.0.1:%d", port);
 	snprintf(c->subprotocol, sizeof(c->subprotocol), "%s", subprotocol ? subprotocol : "");
+	snprintf(c->path, sizeof(c->path), "%s", path);
 	struct lws_client_connect_info i;
 	memset(&i, 0, sizeof(i));
 	i.context = w->ctx;
 	i.address = "127.0.0.1";
 	i.port = port;
-	i.path = "/ws";
+	i.path = c->path;
 	i.host = c->host;
 	i.origin = c->origin[0] ? c->origin : NULL;
 	i.protocol = c->subprotocol[0] ? c->subprotocol : NULL;
@@ -225,14 +252,28 @@ void wsc_run_for(struct wsc *w, int ms)
 	wsc_run_until(w, never, NULL, ms);
 }
 
-int wsc_send_text(struct wsc_conn *c, const char *text)
+static int send_frame(struct wsc_conn *c, const void *data, size_t len, bool binary)
 {
 	if (!c->wsi)
 		return -1;
-	c->out = realloc(c->out, (c->n_out + 1) * sizeof(char *));
-	c->out[c->n_out++] = strdup(text);
+	c->out = realloc(c->out, (c->n_out + 1) * sizeof(*c->out));
+	struct wsc_out *o = &c->out[c->n_out++];
+	o->data = malloc(len ? len : 1);
+	memcpy(o->data, data, len);
+	o->len = len;
+	o->binary = binary;
 	lws_callback_on_writable(c->wsi);
 	return 0;
+}
+
+int wsc_send_text(struct wsc_conn *c, const char *text)
+{
+	return send_frame(c, text, strlen(text), false);
+}
+
+int wsc_send_binary(struct wsc_conn *c, const void *data, size_t len)
+{
+	return send_frame(c, data, len, true);
 }
 
 void wsc_read(struct wsc_conn *c, bool on)

@@ -35,15 +35,21 @@ struct wsc_conn {
 	/* for the caller */
 	void (*on_frame)(struct wsc_conn *c, const struct wsc_frame *f);
 	void *user;
+	bool user_sent;           /* free for the caller (e.g. a hello was sent) */
 	/* internal */
 	char *rx;
 	size_t rx_len, rx_cap;
-	char **out;               /* text frames waiting to be sent */
+	struct wsc_out {
+		char *data;
+		size_t len;
+		bool binary;
+	} *out;                   /* frames waiting to be sent */
 	size_t n_out;
 	char cookie[160];
 	char origin[128];
 	char host[64];
 	char subprotocol[32];
+	char path[64];
 };
 
 struct wsc *wsc_new(void);
@@ -52,11 +58,16 @@ void wsc_free(struct wsc *w);
  * origin may be NULL; subprotocol NULL sends none. */
 struct wsc_conn *wsc_connect(struct wsc *w, int port, const char *cookie, const char *origin,
 			     const char *subprotocol, bool keep);
+/* The same with a path other than /ws (e.g. mosquitto's websockets listener). */
+struct wsc_conn *wsc_connect_path(struct wsc *w, int port, const char *path, const char *cookie,
+				  const char *origin, const char *subprotocol, bool keep);
 /* Run the loop until cond(arg) is true or timeout_ms passes: true if met. */
 bool wsc_run_until(struct wsc *w, bool (*cond)(void *arg), void *arg, int timeout_ms);
 /* Run the loop for about ms milliseconds. */
 void wsc_run_for(struct wsc *w, int ms);
 int wsc_send_text(struct wsc_conn *c, const char *text);
+int wsc_send_binary(struct wsc_conn *c, const void *data, size_t len);
+/* Connections of this context closed so far are not freed until wsc_free. */
 /* Stop (false) or resume (true) reading from the socket. */
 void wsc_read(struct wsc_conn *c, bool on);
 /* Index of the first frame (from `from`) containing needle, or -1. */

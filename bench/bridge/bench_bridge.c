@@ -1,0 +1,518 @@
+/*
+ * bench_bridge — iod-bridge against mosquitto's own websockets listener, on
+ * the same machine and load, in one run:
+ *
+ *   1. latency publish -> websocket client, 100 clients x 1,000 readings/s
+ *      (p50/p99/max), and server CPU per delivered frame;
+ *   2. camera: 30 KB frames at 10 fps to 10 clients (delivered, p50/p99);
+ *   3. memory per idle client at 1,000 and 10,000 clients, and idle CPU.
+ *
+ * The bridge side: mosquitto (TCP) + iod-bridge, clients on /ws. The
+ * baseline: a second mosquitto with `listener <port>` + `protocol
+ * websockets`, clients speaking MQTT 3.1.1 over websockets (CONNECT,
+ * SUBSCRIBE iod/home/# QoS 0, then PUBLISH packets). One publisher (Paho,
+ * its own thread) stamps CLOCK_MONOTONIC into each payload; the clients,
+ * all in this process on one lws context, take the difference on arrival.
+ * CPU comes from /proc/<pid>/stat, memory from /proc/<pid>/status.
+ *
+ * Usage: bench_bridge [seconds-per-phase (default 10)] [max idle clients (default 10000)]
+ * Run as root or with ulimit -n >= 25000 for the 10,000-client phase.
+ */
+#include "harness.h"
+#include "wsclient.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+static long clk_tck;
+
+/* ---- process figures ---------------------------------------------------- */
+
+static double cpu_seconds(pid_t pid)
+{
+	char path[64], buf[2048];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	unsigned long utime = 0, stime = 0;
+	/* fields after the command: state(3) ... utime(14) stime(15) */
+	if (p)
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime);
+	return (double)(utime + stime) / (double)clk_tck;
+}
+
+static long status_kb(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	long kb = -1;
+	if (!f)
+		return -1;
+	size_t n = strlen(field);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':')
+			kb = strtol(line + n + 1, NULL, 10);
+	fclose(f);
+	return kb;
+}
+
+/* ---- latency samples -------------------------------------------------------- */
+
+struct samples {
+	double *v;
+	size_t n, cap;
+};
+
+static void sample_add(struct samples *s, double x)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 1 << 16;
+		s->v = realloc(s->v, s->cap * sizeof(double));
+	}
+	s->v[s->n++] = x;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double pct(struct samples *s, double p)
+{
+	if (!s->n)
+		return NAN;
+	size_t i = (size_t)(p / 100.0 * (double)(s->n - 1) + 0.5);
+	return s->v[i];
+}
+
+/* ---- the clients --------------------------------------------------------------- */
+
+enum kind { KIND_BRIDGE, KIND_MQTT };
+
+struct client {
+	enum kind kind;
+	bool subscribed;           /* MQTT: SUBACK seen; bridge: ready seen */
+	unsigned char *buf;        /* MQTT byte stream being parsed */
+	size_t len, cap;
+	uint64_t readings, frames;
+};
+
+static struct samples lat_readings, lat_frames;
+static bool measuring;
+
+static int64_t stamp_of_text(const char *data, size_t len)
+{
+	(void)len;
+	const char *p = strstr(data, "\"t_ns\":");
+	return p ? strtoll(p + 7, NULL, 10) : 0;
+}
+
+static int64_t stamp_of_frame(const unsigned char *data, size_t len)
+{
+	int64_t t = 0;
+	if (len >= 10)
+		memcpy(&t, data + 2, sizeof(t)); /* after the JPEG SOI marker */
+	return t;
+}
+
+static void got_reading(struct client *cl, int64_t t, int64_t now)
+{
+	cl->readings++;
+	if (measuring && t > 0)
+		sample_add(&lat_readings, (double)(now - t) / 1000.0);
+}
+
+static void got_frame(struct client *cl, int64_t t, int64_t now)
+{
+	cl->frames++;
+	if (measuring && t > 0)
+		sample_add(&lat_frames, (double)(now - t) / 1000.0);
+}
+
+/* MQTT 3.1.1 over websockets: parse whole packets out of the byte stream. */
+static void mqtt_feed(struct client *cl, const unsigned char *data, size_t len, int64_t now)
+{
+	if (cl->len + len > cl->cap) {
+		cl->cap = (cl->len + len) * 2;
+		cl->buf = realloc(cl->buf, cl->cap);
+	}
+	memcpy(cl->buf + cl->len, data, len);
+	cl->len += len;
+	size_t off = 0;
+	for (;;) {
+		if (cl->len - off < 2)
+			break;
+		size_t rl = 0, mul = 1, i = 1;
+		bool complete = false;
+		while (off + i < cl->len && i <= 4) {
+			unsigned char b = cl->buf[off + i];
+			rl += (b & 127) * mul;
+			mul *= 128;
+			i++;
+			if (!(b & 128)) {
+				complete = true;
+				break;
+			}
+		}
+		if (!complete || cl->len - off < i + rl)
+			break;
+		unsigned char type = cl->buf[off] >> 4;
+		const unsigned char *body = cl->buf + off + i;
+		if (type == 9) {
+			cl->subscribed = true;
+		} else if (type == 3 && rl >= 2) {
+			size_t tl = ((size_t)body[0] << 8) | body[1];
+			size_t hdr = 2 + tl + ((cl->buf[off] & 6) ? 2 : 0);
+			if (hdr <= rl) {
+				const unsigned char *pl = body + hdr;
+				size_t plen = rl - hdr;
+				bool frame = tl >= 12 && !memcmp(body + 2 + tl - 12, "camera/frame", 12);
+				if (frame) {
+					got_frame(cl, stamp_of_frame(pl, plen), now);
+				} else {
+					char tmp[256];
+					size_t n = plen < sizeof(tmp) - 1 ? plen : sizeof(tmp) - 1;
+					memcpy(tmp, pl, n);
+					tmp[n] = '\0';
+					got_reading(cl, stamp_of_text(tmp, n), now);
+				}
+			}
+		}
+		off += i + rl;
+	}
+	memmove(cl->buf, cl->buf + off, cl->len - off);
+	cl->len -= off;
+}
+
+static void on_frame(struct wsc_conn *c, const struct wsc_frame *f)
+{
+	struct client *cl = c->user;
+	int64_t now = f->rx_ns;
+	if (cl->kind == KIND_MQTT) {
+		mqtt_feed(cl, (const unsigned char *)f->data, f->len, now);
+		return;
+	}
+	if (f->binary) {
+		got_frame(cl, stamp_of_frame((const unsigned char *)f->data, f->len), now);
+		return;
+	}
+	if (strstr(f->data, "\"type\":\"ready\"")) {
+		cl->subscribed = true;
+		return;
+	}
+	if (strstr(f->data, "\"t_ns\":"))
+		got_reading(cl, stamp_of_text(f->data, f->len), now);
+}
+
+static void mqtt_hello(struct wsc_conn *c, int n)
+{
+	unsigned char pkt[128];
+	char id[32];
+	int idl = snprintf(id, sizeof(id), "bench-%d", n);
+	size_t k = 0;
+	pkt[k++] = 0x10;
+	pkt[k++] = (unsigned char)(10 + 2 + idl);
+	memcpy(pkt + k, "\0\4MQTT\4\2\0\0", 10); /* level 4, clean session, no keepalive */
+	k += 10;
+	pkt[k++] = 0;
+	pkt[k++] = (unsigned char)idl;
+	memcpy(pkt + k, id, (size_t)idl);
+	k += (size_t)idl;
+	const char *filter = "iod/home/#";
+	size_t fl = strlen(filter);
+	pkt[k++] = 0x82;
+	pkt[k++] = (unsigned char)(2 + 2 + fl + 1);
+	pkt[k++] = 0;
+	pkt[k++] = 1;
+	pkt[k++] = 0;
+	pkt[k++] = (unsigned char)fl;
+	memcpy(pkt + k, filter, fl);
+	k += fl;
+	pkt[k++] = 0;
+	wsc_send_binary(c, pkt, k);
+}
+
+struct fleet {
+	struct wsc *w;
+	struct client *cl;
+	struct wsc_conn **c;
+	int n;
+};
+
+static bool fleet_ready(void *arg)
+{
+	struct fleet *f = arg;
+	for (int i = 0; i < f->n; i++) {
+		if (f->c[i]->closed)
+			return true; /* reported by the caller */
+		if (f->cl[i].kind == KIND_MQTT && f->c[i]->established && !f->cl[i].subscribed &&
+		    !f->c[i]->n_out && !f->cl[i].frames && !f->cl[i].len && !f->c[i]->user_sent) {
+			mqtt_hello(f->c[i], i);
+			f->c[i]->user_sent = true;
+		}
+		if (!f->cl[i].subscribed)
+			return false;
+	}
+	return true;
+}
+
+static int fleet_open(struct fleet *f, enum kind kind, int port, int from, int to)
+{
+	for (int i = from; i < to; i++) {
+		f->cl[i].kind = kind;
+		if (kind == KIND_BRIDGE)
+			f->c[i] = wsc_connect(f->w, port, NULL, NULL, "iod.v1", false);
+		else
+			f->c[i] = wsc_connect_path(f->w, port, "/mqtt", NULL, NULL, "mqtt", false);
+		f->c[i]->user = &f->cl[i];
+		f->c[i]->on_frame = on_frame;
+		if (i % 100 == 99)
+			wsc_run_for(f->w, 5);
+	}
+	f->n = to;
+	if (!wsc_run_until(f->w, fleet_ready, f, 120000))
+		return -1;
+	for (int i = 0; i < to; i++)
+		if (f->c[i]->closed)
+			return -1;
+	return 0;
+}
+
+/* ---- the publisher (its own thread, Paho) ------------------------------------------ */
+
+struct pub {
+	const char *url;
+	double rate;          /* messages per second */
+	double seconds;
+	bool camera;          /* 30 KB frames instead of readings */
+	volatile bool done;
+	uint64_t sent;
+};
+
+static void *publisher(void *arg)
+{
+	struct pub *p = arg;
+	struct tclient *tc = tclient_new(p->url, p->camera ? "bench-pub-cam" : "bench-pub");
+	if (!tc) {
+		p->done = true;
+		return NULL;
+	}
+	static unsigned char frame[30 * 1024];
+	memset(frame, 0x55, sizeof(frame));
+	frame[0] = 0xff;
+	frame[1] = 0xd8;
+	struct timespec next;
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	uint64_t total = (uint64_t)(p->rate * p->seconds);
+	int64_t step = (int64_t)(1e9 / p->rate);
+	for (uint64_t i = 0; i < total; i++) {
+		int64_t now = wsc_now_ns();
+		if (p->camera) {
+			memcpy(frame + 2, &now, sizeof(now));
+			tclient_publish(tc, "iod/home/camera/frame", frame, sizeof(frame), 0, false);
+		} else {
+			char text[160], topic[64];
+			snprintf(topic, sizeof(topic), "iod/home/sensors/bench%u", (unsigned)(i % 10));
+			snprintf(text, sizeof(text),
+				 "{\"value\":%.2f,\"unit\":\"dB\",\"ts\":%lld,\"t_ns\":%lld}",
+				 40 + (double)(i % 100) / 10, (long long)(now / 1000000),
+				 (long long)now);
+			tclient_publish_str(tc, topic, text, 0, false);
+		}
+		p->sent++;
+		next.tv_nsec += step;
+		while (next.tv_nsec >= 1000000000L) {
+			next.tv_nsec -= 1000000000L;
+			next.tv_sec++;
+		}
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+	}
+	usleep(500000);
+	tclient_free(tc);
+	p->done = true;
+	return NULL;
+}
+
+static bool pub_done(void *arg)
+{
+	return ((struct pub *)arg)->done;
+}
+
+/* ---- phases ---------------------------------------------------------------------------- */
+
+struct target {
+	const char *name;
+	enum kind kind;
+	int port;              /* websocket port */
+	const char *pub_url;   /* where the publisher sends */
+	pid_t pids[2];         /* server processes whose CPU counts */
+	int npids;
+};
+
+static double cpu_of(const struct target *t)
+{
+	double s = 0;
+	for (int i = 0; i < t->npids; i++)
+		s += cpu_seconds(t->pids[i]);
+	return s;
+}
+
+static void run_stream(const struct target *t, int clients, double rate, double seconds,
+		       bool camera)
+{
+	struct fleet f = {wsc_new(), calloc((size_t)clients, sizeof(struct client)),
+			  calloc((size_t)clients, sizeof(struct wsc_conn *)), 0};
+	if (fleet_open(&f, t->kind, t->port, 0, clients) < 0) {
+		printf("  %-22s could not connect %d clients\n", t->name, clients);
+		wsc_free(f.w);
+		return;
+	}
+	struct samples *lat = camera ? &lat_frames : &lat_readings;
+	lat->n = 0;
+	wsc_run_for(f.w, 300);
+	measuring = true;
+	struct pub p = {t->pub_url, rate, seconds, camera, false, 0};
+	double cpu0 = cpu_of(t);
+	pthread_t th;
+	pthread_create(&th, NULL, publisher, &p);
+	wsc_run_until(f.w, pub_done, &p, (int)(seconds * 1000) + 30000);
+	pthread_join(th, NULL);
+	wsc_run_for(f.w, 500);
+	double cpu = cpu_of(t) - cpu0;
+	measuring = false;
+	uint64_t got = 0, want = p.sent * (uint64_t)clients;
+	for (int i = 0; i < clients; i++)
+		got += camera ? f.cl[i].frames : f.cl[i].readings;
+	qsort(lat->v, lat->n, sizeof(double), cmp_double);
+	printf("  %-22s sent %6llu x %4d clients: delivered %9llu (%5.1f%%)  p50 %8.3f ms  p99 %8.3f ms  "
+	       "max %8.3f ms  server CPU %6.2f s = %6.2f us/frame\n",
+	       t->name, (unsigned long long)p.sent, clients, (unsigned long long)got,
+	       want ? 100.0 * (double)got / (double)want : 0, pct(lat, 50) / 1000, pct(lat, 99) / 1000,
+	       lat->n ? lat->v[lat->n - 1] / 1000 : NAN, cpu, got ? cpu * 1e6 / (double)got : NAN);
+	fflush(stdout);
+	for (int i = 0; i < clients; i++)
+		free(f.cl[i].buf);
+	wsc_free(f.w);
+	free(f.cl);
+	free(f.c);
+}
+
+static void run_idle(const struct target *t, pid_t mem_pid, int steps[], int nsteps)
+{
+	int max = steps[nsteps - 1];
+	struct fleet f = {wsc_new(), calloc((size_t)max, sizeof(struct client)),
+			  calloc((size_t)max, sizeof(struct wsc_conn *)), 0};
+	wsc_run_for(f.w, 200);
+	long base = status_kb(mem_pid, "VmRSS");
+	int from = 0;
+	for (int s = 0; s < nsteps; s++) {
+		if (fleet_open(&f, t->kind, t->port, from, steps[s]) < 0) {
+			printf("  %-22s could not hold %d clients\n", t->name, steps[s]);
+			break;
+		}
+		from = steps[s];
+		wsc_run_for(f.w, 1000);
+		double c0 = cpu_of(t);
+		wsc_run_for(f.w, 3000);
+		double idle = cpu_of(t) - c0;
+		long rss = status_kb(mem_pid, "VmRSS"), hwm = status_kb(mem_pid, "VmHWM");
+		printf("  %-22s %6d idle clients: RSS %7ld kB (peak %7ld kB), %6.0f bytes/client over "
+		       "%ld kB empty; CPU over 3 s idle: %.2f s\n",
+		       t->name, steps[s], rss, hwm, (double)(rss - base) * 1024.0 / steps[s], base,
+		       idle);
+		fflush(stdout);
+	}
+	for (int i = 0; i < max; i++)
+		free(f.cl[i].buf);
+	wsc_free(f.w);
+	free(f.cl);
+	free(f.c);
+}
+
+int main(int argc, char **argv)
+{
+	double seconds = argc > 1 ? atof(argv[1]) : 10;
+	int max_idle = argc > 2 ? atoi(argv[2]) : 10000;
+	clk_tck = sysconf(_SC_CLK_TCK);
+	signal(SIGPIPE, SIG_IGN);
+	struct rlimit rl = {65536, 65536};
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		getrlimit(RLIMIT_NOFILE, &rl);
+		if (rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+	getrlimit(RLIMIT_NOFILE, &rl);
+	printf("bench_bridge: %.0f s per phase, open files %llu\n", seconds,
+	       (unsigned long long)rl.rlim_cur);
+	if (!getenv("IOD_BIN_DIR")) {
+		static char dir[4096];
+		ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+		if (n > 0) {
+			dir[n] = '\0';
+			*strrchr(dir, '/') = '\0';
+			setenv("IOD_BIN_DIR", dir, 1);
+		}
+	}
+
+	struct harness_broker a, b;
+	int wsport = harness_free_port();
+	char extra[256];
+	snprintf(extra, sizeof(extra), "listener %d 127.0.0.1\nprotocol websockets\n", wsport);
+	if (harness_broker_start(&a, NULL) < 0 || harness_broker_start(&b, extra) < 0 ||
+	    harness_wait_port(wsport, 5000) < 0) {
+		fprintf(stderr, "bench_bridge: cannot start mosquitto\n");
+		return 1;
+	}
+	int port = harness_free_port();
+	char e_url[128], e_port[64];
+	snprintf(e_url, sizeof(e_url), "IOD_MQTT_URL=%s", a.url);
+	snprintf(e_port, sizeof(e_port), "IOD_BRIDGE_PORT=%d", port);
+	const char *env[] = {e_url, e_port, "IOD_BRIDGE_PUBLIC_VIEW=1", "IOD_BRIDGE_BIND=127.0.0.1",
+			     "IOD_BRIDGE_MAX_CLIENTS=20000", "IOD_LOG_LEVEL=warn",
+			     "IOD_DATA_DIR=/tmp/bench-bridge-data", NULL};
+	pid_t bridge = harness_spawn("iod-bridge", NULL, env);
+	if (bridge < 0 || harness_wait_port(port, 10000) < 0) {
+		fprintf(stderr, "bench_bridge: cannot start iod-bridge\n");
+		return 1;
+	}
+	sleep(1);
+	struct target tb = {"iod-bridge (+broker)", KIND_BRIDGE, port, a.url, {bridge, a.pid}, 2};
+	struct target tm = {"mosquitto websockets", KIND_MQTT, wsport, b.url, {b.pid, 0}, 1};
+
+	printf("\n1. readings: 100 clients x 1,000 readings/s (10 topics), publish -> client socket\n");
+	run_stream(&tb, 100, 1000, seconds, false);
+	run_stream(&tm, 100, 1000, seconds, false);
+
+	printf("\n2. camera: 30 KB frames at 10 fps to 10 clients\n");
+	run_stream(&tb, 10, 10, seconds, true);
+	run_stream(&tm, 10, 10, seconds, true);
+
+	printf("\n3. idle clients: memory of the server process, CPU while idle\n");
+	int steps[] = {1000, max_idle};
+	int nsteps = max_idle > 1000 ? 2 : 1;
+	run_idle(&tb, bridge, steps, nsteps);
+	run_idle(&tm, b.pid, steps, nsteps);
+
+	int rc = harness_stop(bridge, SIGTERM, 10000);
+	printf("\niod-bridge exit code on SIGTERM: %d\n", rc);
+	harness_broker_destroy(&a);
+	harness_broker_destroy(&b);
+	return 0;
+}
