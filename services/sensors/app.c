@@ -68,6 +68,7 @@ struct source {
 	int index;
 	struct sensors_spec spec;
 	struct sensors_health health;
+	bool overlap_warned[SENSORS_KINDS]; /* "also offers" logged once */
 
 	/* iio and w1: read on the threadpool at IOD_SENSORS_INTERVAL */
 	struct iio_dev *iio;
@@ -195,7 +196,8 @@ static void send_reading(struct sensors_app *a, enum proto_sensor_kind k)
 	char *json = proto_reading_encode(&r);
 	if (!json)
 		return;
-	mqttc_publish_str(a->mqtt, ks->topic, json, 0, true);
+	int rc = mqttc_publish_str(a->mqtt, ks->topic, json, 0, true);
+	log_debug("published %s %s (%d)", ks->topic, json, rc);
 	free(json);
 }
 
@@ -282,6 +284,9 @@ static void claim(struct sensors_app *a, int src, enum proto_sensor_kind k)
 	if (ks->owner == src)
 		return;
 	if (ks->owner != SOURCE_NONE) {
+		if (a->sources[src].overlap_warned[k])
+			return;
+		a->sources[src].overlap_warned[k] = true;
 		log_warn("%s also offers %s; %s already publishes it", a->sources[src].spec.text,
 			 proto_sensor_kind_name(k), a->sources[ks->owner].spec.text);
 		return;
