@@ -20,7 +20,7 @@
 
 const struct cfg_option cfg_common_options[] = {
     {"IOD_MQTT_URL", CFG_STRING, "tcp://localhost:1883",
-     "MQTT broker URL: tcp://, ssl:// (mqtts://), ws:// or wss://", 0, 0, 0},
+     "MQTT broker URL: tcp:// (mqtt://), ssl:// (mqtts://), ws:// or wss://", 0, 0, 0},
     {"IOD_MQTT_USER", CFG_STRING, NULL, "MQTT user name", 0, 0, 0},
     {"IOD_MQTT_PASSWORD", CFG_STRING, NULL, "MQTT password (or a file holding it)", 0, 0,
      CFG_F_SECRET},
@@ -229,6 +229,20 @@ static bool site_valid(const char *site)
 	return true;
 }
 
+/* scheme://host... with a scheme mqttc knows and a host. */
+static bool mqtt_url_valid(const char *url)
+{
+	static const char *const schemes[] = {"tcp://",	  "mqtt://", "ssl://",
+					      "mqtts://", "ws://",   "wss://"};
+
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		size_t n = strlen(schemes[i]);
+		if (strncmp(url, schemes[i], n) == 0)
+			return url[n] != '\0' && url[n] != ':' && url[n] != '/';
+	}
+	return false;
+}
+
 static bool log_level_valid(const char *text)
 {
 	return strcmp(text, "debug") == 0 || strcmp(text, "info") == 0 ||
@@ -347,6 +361,14 @@ static int validate(const struct cfg *cfg, struct cfg_entry *e)
 		if (strcmp(o->name, "IOD_SITE") == 0 && !site_valid(v)) {
 			cfg_error(cfg->program, "%s: '%s' must be 1-64 of [A-Za-z0-9_-]", o->name,
 				  v);
+			return -1;
+		}
+		if (strcmp(o->name, "IOD_MQTT_URL") == 0 && !mqtt_url_valid(v)) {
+			cfg_error(
+			    cfg->program,
+			    "%s: '%s' is not a broker URL (tcp://, ssl://, mqtts://, ws:// or "
+			    "wss://host:port)",
+			    o->name, v);
 			return -1;
 		}
 		if (strcmp(o->name, "IOD_LOG_LEVEL") == 0 && !log_level_valid(v)) {

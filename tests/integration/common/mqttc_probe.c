@@ -25,6 +25,7 @@ static const struct cfg_option probe_opts[] = {
     {"IOD_PROBE_NO_LOCAL", CFG_BOOL, "0", "do not receive our own publishes", 0, 0, 0},
     {"IOD_PROBE_QUEUE_LIMIT", CFG_INT, "0", "incoming queue bound (0: mqttc's default)", 0, 100000,
      0},
+    {"IOD_PROBE_EARLY", CFG_STRING, NULL, "publish this on probe/early before connecting", 0, 0, 0},
     {"IOD_PROBE_STALL_MS", CFG_INT, "0",
      "block the loop this long on probe/in/stall (to fill the queue)", 0, 60000, 0},
 };
@@ -123,6 +124,11 @@ int main(int argc, char **argv)
 	probe.mqtt = mqttc_new(&loop, cfg, &mo);
 	if (!probe.mqtt)
 		goto out_loop;
+	/* Taken before any connection: Paho holds it until the first connect. */
+	if (cfg_str(cfg, "IOD_PROBE_EARLY") &&
+	    mqttc_publish_str(probe.mqtt, "probe/early", cfg_str(cfg, "IOD_PROBE_EARLY"), 1,
+			      false) < 0)
+		goto out_mqtt;
 	if (mqttc_subscribe(probe.mqtt, cfg_str(cfg, "IOD_PROBE_FILTER"), 1,
 			    cfg_bool(cfg, "IOD_PROBE_NO_LOCAL")) < 0 ||
 	    mqttc_start(probe.mqtt) < 0)

@@ -27,8 +27,17 @@ static void broker_up(void)
 	cr_assert_eq(harness_broker_start(&broker, NULL), 0, "mosquitto did not start");
 }
 
+/* Every probe a test starts, so a failed assertion does not leave one
+ * running (the harness puts each in its own process group). */
+static pid_t probes[4];
+static size_t n_probes;
+
 static void broker_down(void)
 {
+	for (size_t i = 0; i < n_probes; i++)
+		if (harness_alive(probes[i]))
+			harness_stop(probes[i], SIGKILL, 5000);
+	n_probes = 0;
 	harness_broker_destroy(&broker);
 }
 
@@ -48,6 +57,8 @@ static pid_t probe_start(const char *const extra[])
 	env[n] = NULL;
 	pid = harness_spawn("iod-mqttc-probe", NULL, env);
 	cr_assert_gt(pid, 0, "cannot spawn iod-mqttc-probe");
+	if (n_probes < sizeof(probes) / sizeof(probes[0]))
+		probes[n_probes++] = pid;
 	return pid;
 }
 
@@ -376,6 +387,20 @@ Test(mqttc, full_queue_drops_oldest_and_counts, .init = broker_up, .fini = broke
 	m = tclient_expect_with(obs, "probe/out", "\"topic\":\"probe/in/m20\"", WAIT_MS);
 	cr_assert_not_null(m, "the newest message was not kept");
 	tmsg_free(m);
+	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
+	tclient_free(obs);
+}
+
+Test(mqttc, publish_before_connect_is_sent_on_connect, .init = broker_up, .fini = broker_down,
+     .timeout = 60)
+{
+	const char *env[] = {"IOD_PROBE_EARLY=hello-early", NULL};
+	struct tclient *obs = observer("iod-test-obs");
+	pid_t pid;
+
+	cr_assert_eq(tclient_subscribe(obs, "probe/early", 1), 0);
+	pid = probe_start(env);
+	expect_payload(obs, "probe/early", "hello-early");
 	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
 	tclient_free(obs);
 }

@@ -52,8 +52,14 @@ static void setup_tmp(void)
 	cr_assert_not_null(tmp);
 }
 
+static pid_t probe_pid = -1;
+
 static void teardown(void)
 {
+	/* A failed assertion must not leave the probe running. */
+	if (probe_pid > 0 && harness_alive(probe_pid))
+		harness_stop(probe_pid, SIGKILL, 5000);
+	probe_pid = -1;
 	harness_broker_destroy(&broker);
 	if (tmp)
 		harness_rmtree(tmp);
@@ -67,6 +73,7 @@ static pid_t probe_start(const char *const env[])
 	pid_t pid = harness_spawn("iod-mqttc-probe", NULL, env);
 
 	cr_assert_gt(pid, 0);
+	probe_pid = pid;
 	return pid;
 }
 

@@ -323,6 +323,30 @@ Test(cfg, log_level_validated, .timeout = 10)
 	}
 }
 
+Test(cfg, mqtt_url_validated, .timeout = 10)
+{
+	const char *good[] = {"tcp://localhost:1883",	"mqtt://broker", "ssl://10.0.0.2:8883",
+			      "mqtts://b.example:8883", "ws://b:9001",	 "wss://b:443/mqtt"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		int code = -1;
+		char arg[128];
+		snprintf(arg, sizeof(arg), "--mqtt-url=%s", good[i]);
+		struct cfg *cfg = load(&code, arg, NULL);
+		cr_assert_not_null(cfg, "%s", good[i]);
+		cr_assert_str_eq(cfg_str(cfg, "IOD_MQTT_URL"), good[i]);
+		cfg_free(cfg);
+	}
+	assert_error(load_error("--mqtt-url=http://broker:1883", NULL),
+		     "iod-feeder: IOD_MQTT_URL: 'http://broker:1883' is not a broker URL (tcp://, "
+		     "ssl://, mqtts://, ws:// or wss://host:port)\n");
+	assert_error(load_error("--mqtt-url=localhost:1883", NULL),
+		     "iod-feeder: IOD_MQTT_URL: 'localhost:1883' is not a broker URL (tcp://, "
+		     "ssl://, mqtts://, ws:// or wss://host:port)\n");
+	assert_error(load_error("--mqtt-url=tcp://", NULL),
+		     "iod-feeder: IOD_MQTT_URL: 'tcp://' is not a broker URL (tcp://, ssl://, "
+		     "mqtts://, ws:// or wss://host:port)\n");
+}
+
 /* ---- site ---------------------------------------------------------------- */
 
 Test(cfg, site_good, .timeout = 10)
