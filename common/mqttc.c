@@ -769,31 +769,33 @@ struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqt
 	return m;
 }
 
+/*
+ * Loop thread. Remembers the filter (once: subscribing to the same filter
+ * again only updates its QoS and no_local) and subscribes now if connected.
+ */
 int mqttc_subscribe(struct mqttc *m, const char *filter, int qos, bool no_local)
 {
-	struct mqttc_sub *s;
+	struct mqttc_sub *s, **tail;
 	size_t n;
 	bool connected;
 
-	if (!m || !filter || !*filter || qos < 0 || qos > 2)
+	if (!m || !filter || !*filter || qos < 0 || qos > 2 || m->stopped)
 		return -1;
-	n = strlen(filter);
-	s = malloc(sizeof(*s) + n + 1);
-	if (!s)
-		return -1;
-	memcpy(s->filter, filter, n + 1);
+	for (tail = &m->subs; *tail; tail = &(*tail)->next)
+		if (strcmp((*tail)->filter, filter) == 0)
+			break;
+	s = *tail;
+	if (!s) {
+		n = strlen(filter);
+		s = malloc(sizeof(*s) + n + 1);
+		if (!s)
+			return -1;
+		memcpy(s->filter, filter, n + 1);
+		s->next = NULL;
+		*tail = s; /* appended: subscriptions are made in the order given */
+	}
 	s->qos = qos;
 	s->no_local = no_local;
-	s->next = NULL;
-	/* Keep the order of the calls: append. */
-	if (!m->subs) {
-		m->subs = s;
-	} else {
-		struct mqttc_sub *t = m->subs;
-		while (t->next)
-			t = t->next;
-		t->next = s;
-	}
 	pthread_mutex_lock(&m->lock);
 	/* A pending connect event will subscribe everything anyway. */
 	connected = m->connected && m->pending_connects == 0;

@@ -49,6 +49,10 @@ static void on_message(void *arg, const struct mqttc_message *msg)
 		while (nanosleep(&ts, &ts) < 0)
 			;
 	}
+	/* probe/in/subscribe: subscribe at run time to the filter in the payload. */
+	if (strcmp(msg->topic, "probe/in/subscribe") == 0)
+		cJSON_AddNumberToObject(o, "subscribed",
+					mqttc_subscribe(p->mqtt, msg->payload, 1, false));
 	mqttc_get_stats(p->mqtt, &st);
 	cJSON_AddStringToObject(o, "topic", msg->topic);
 	cJSON_AddBoolToObject(o, "retained", msg->retained);

@@ -404,3 +404,47 @@ Test(mqttc, publish_before_connect_is_sent_on_connect, .init = broker_up, .fini 
 	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
 	tclient_free(obs);
 }
+
+Test(mqttc, subscribe_while_connected_and_after_reconnect, .init = broker_up, .fini = broker_down,
+     .timeout = 120)
+{
+	struct tclient *obs = observer("iod-test-obs");
+	pid_t pid = probe_ready(obs, NULL, "{\"connects\":1}");
+	struct tmsg *m;
+
+	cr_assert_eq(tclient_subscribe(obs, "probe/out", 1), 0);
+	cr_assert_eq(tclient_publish_str(obs, "probe/in/subscribe", "extra/#", 1, false), 0);
+	m = tclient_expect_with(obs, "probe/out", "\"subscribed\":0", WAIT_MS);
+	cr_assert_not_null(m);
+	tmsg_free(m);
+	/* The same filter again is accepted (mqttc keeps it once). */
+	cr_assert_eq(tclient_publish_str(obs, "probe/in/subscribe", "extra/#", 1, false), 0);
+	m = tclient_expect_with(obs, "probe/out", "\"subscribed\":0", WAIT_MS);
+	cr_assert_not_null(m);
+	tmsg_free(m);
+	cr_assert_eq(tclient_publish_str(obs, "extra/one", "1", 1, false), 0);
+	m = tclient_expect_with(obs, "probe/out", "\"topic\":\"extra/one\"", WAIT_MS);
+	cr_assert_not_null(m, "the run-time subscription does not deliver");
+	tmsg_free(m);
+
+	tclient_free(obs);
+	cr_assert_eq(harness_broker_restart(&broker), 0);
+	obs = observer("iod-test-obs2");
+	cr_assert_eq(tclient_subscribe(obs, CONNECTED, 1), 0);
+	cr_assert_eq(tclient_subscribe(obs, "probe/out", 1), 0);
+	expect_payload(obs, CONNECTED, "{\"connects\":2}");
+	cr_assert_eq(tclient_publish_str(obs, "extra/two", "2", 1, false), 0);
+	m = tclient_expect(obs, "probe/out", WAIT_MS);
+	cr_assert_not_null(m, "the run-time subscription was not renewed");
+	cr_assert_not_null(strstr(m->payload, "\"topic\":\"extra/two\""), "%s", m->payload);
+	tmsg_free(m);
+	/* Nothing else was answered in between (overlapping filters would have
+	 * delivered extra/two twice). */
+	cr_assert_eq(tclient_publish_str(obs, "probe/in/last", "x", 1, false), 0);
+	m = tclient_expect(obs, "probe/out", WAIT_MS);
+	cr_assert_not_null(m);
+	cr_assert_not_null(strstr(m->payload, "\"topic\":\"probe/in/last\""), "%s", m->payload);
+	tmsg_free(m);
+	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
+	tclient_free(obs);
+}
