@@ -379,8 +379,14 @@ static void poll_done(uv_work_t *w, int status)
 		else if (!why)
 			why = s->result.why[k] ? s->result.why[k] : "channel missing";
 	}
-	if (!any)
-		why = "offers nothing that is not already published";
+	if (!any) {
+		/* Everything it reads comes from a backend listed before it. */
+		log_warn("%s: nothing to publish (its kinds come from backends listed earlier); "
+			 "no longer read",
+			 s->spec.text);
+		uv_timer_stop(&s->poll_timer);
+		return;
+	}
 	if (why)
 		source_failed(s, why);
 	else
@@ -724,6 +730,17 @@ int sensors_app_start(struct sensors_app *a)
 	a->started = true;
 	for (size_t i = 0; i < a->n_sources; i++) {
 		struct source *s = &a->sources[i];
+		enum proto_sensor_kind only = s->spec.backend == SENSORS_BACKEND_W1
+						      ? PROTO_SENSOR_TEMPERATURE
+						      : PROTO_SENSOR_MOTION;
+		if ((s->spec.backend == SENSORS_BACKEND_W1 ||
+		     s->spec.backend == SENSORS_BACKEND_GPIO) &&
+		    a->kinds[only].owner != s->index) {
+			log_warn("%s: not used, %s comes from %s (listed earlier)", s->spec.text,
+				 proto_sensor_kind_name(only),
+				 a->sources[a->kinds[only].owner].spec.text);
+			continue;
+		}
 		switch (s->spec.backend) {
 		case SENSORS_BACKEND_IIO:
 		case SENSORS_BACKEND_W1:

@@ -338,6 +338,30 @@ Test(sensors_service, fake_iio_and_w1_trees_end_to_end)
 	stop_clean(pid);
 }
 
+Test(sensors_service, backend_listed_later_yields_without_alerts)
+{
+	fake(W1_DEV "/temperature", "19000\n");
+	fake("bus/iio/devices/iio:device0/name", "bme280\n");
+	fake("bus/iio/devices/iio:device0/in_temp_input", "30000\n");
+	fake("bus/iio/devices/iio:device0/in_humidityrelative_input", "45123\n");
+	struct tclient *c = client("it-order", T "temperature");
+	cr_assert_eq(tclient_subscribe(c, ALERT, 1), 0);
+	const char *env[] = {"IOD_SENSORS=iio:bme280,w1:28-0316a27983ff", "IOD_SENSORS_INTERVAL=1s",
+			     NULL};
+	pid_t pid = start(env);
+	double temperature = reading(c, "temperature", NULL).value;
+	cr_assert_float_eq(temperature, 30.0, 1e-9, "the first listed backend wins");
+	/* The 1-wire probe has nothing left to publish: it is not read, and
+	 * not reported lost (three 1 s reads would have done it). */
+	struct tmsg *m = tclient_expect(c, ALERT, 4000);
+	cr_assert_null(m, "unexpected alert: %s", m ? m->payload : "");
+	m = tclient_expect(c, T "temperature", 500);
+	cr_assert(!m || strstr(m->payload, "\"value\":30"), "%s", m ? m->payload : "");
+	tmsg_free(m);
+	tclient_free(c);
+	stop_clean(pid);
+}
+
 Test(sensors_service, lost_once_then_recovered)
 {
 	fake(W1_DEV "/temperature", "21000\n");
