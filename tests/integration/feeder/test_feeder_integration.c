@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -70,6 +71,10 @@ static void start_feeder(void)
 	feeder = harness_spawn("iod-feeder", NULL, extra_env);
 	cr_assert_gt(feeder, 0);
 	expect_msg(T_AVAIL, "online");
+	/* The feeder subscribes after `online` and publishes its log after
+	 * subscribing, on the same connection: once the log is here, a command
+	 * cannot overtake the subscription. */
+	expect_msg(T_LOG, "\"doses\"");
 }
 
 static void setup_with(const char *const more[])
@@ -337,5 +342,30 @@ Test(feeder_it, full_disk_journal_refuses_doses, .init = NULL, .fini = teardown,
 	expect_msg(T_ALERT, "journal_unavailable");
 	cmd("{\"action\":\"feed\",\"id\":\"full-1\"}");
 	expect_event("full-1", "\"reason\":\"journal_unavailable\"");
+	stop_feeder_cleanly();
+}
+
+Test(feeder_it, journal_write_error_at_runtime, .init = NULL, .fini = teardown, .timeout = 90)
+{
+	setup_with(NULL);
+	/* The feeder inherits a 40-byte file size limit: its journal's first
+	 * line fits, the first dose's intent does not (EFBIG), a real write
+	 * error in the middle of a run. */
+	struct rlimit old, lim;
+	cr_assert_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 40;
+	signal(SIGXFSZ, SIG_IGN);
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	feeder = harness_spawn("iod-feeder", NULL, extra_env);
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	cr_assert_gt(feeder, 0);
+	expect_msg(T_AVAIL, "online");
+	expect_msg(T_LOG, "\"doses\"");
+	cmd("{\"action\":\"feed\",\"id\":\"fsz-1\"}");
+	expect_event("fsz-1", "\"reason\":\"journal_unavailable\"");
+	expect_msg(T_ALERT, "\"level\":\"critical\"");
+	cmd("{\"action\":\"home\",\"id\":\"fsz-2\"}");
+	expect_event("fsz-2", "\"result\":\"ok\"");
 	stop_feeder_cleanly();
 }
