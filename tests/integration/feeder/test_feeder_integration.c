@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -367,5 +368,62 @@ Test(feeder_it, journal_write_error_at_runtime, .init = NULL, .fini = teardown, 
 	expect_msg(T_ALERT, "\"level\":\"critical\"");
 	cmd("{\"action\":\"home\",\"id\":\"fsz-2\"}");
 	expect_event("fsz-2", "\"result\":\"ok\"");
+	stop_feeder_cleanly();
+}
+
+/* "HH:MM" of local time minutes_ago minutes ago. */
+static void hhmm_ago(int minutes_ago, char *buf, size_t size)
+{
+	time_t t = (time_t)(wall_ms() / 1000) - minutes_ago * 60;
+	struct tm tm;
+	localtime_r(&t, &tm);
+	snprintf(buf, size, "%02d:%02d", tm.tm_hour, tm.tm_min);
+}
+
+Test(feeder_it, schedule_catches_up_within_grace_and_alerts_beyond, .init = NULL,
+     .fini = teardown, .timeout = 90)
+{
+	/* Two slots while the feeder was "down": 100 min ago (beyond the
+	 * 60 min grace: missed_dose) and 10 min ago (dosed on start). The
+	 * journal says the feeder was installed 3 h ago. */
+	char a[8], b[8], sched[64];
+	hhmm_ago(100, a, sizeof(a));
+	hhmm_ago(10, b, sizeof(b));
+	if (strcmp(a, b) < 0)
+		snprintf(sched, sizeof(sched), "IOD_FEEDER_SCHEDULE=%s,%s", a, b);
+	else /* the two straddle midnight */
+		snprintf(sched, sizeof(sched), "IOD_FEEDER_SCHEDULE=%s,%s", b, a);
+	const char *more[] = {sched, NULL};
+	setup_with(more);
+	extra_env[2] = sched; /* replaces the default "none" */
+	extra_env[3] = NULL;
+	cr_assert_eq(mkdir(data_dir, 0700), 0);
+	char journal[600];
+	snprintf(journal, sizeof(journal), "%s/journal", data_dir);
+	FILE *f = fopen(journal, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "{\"op\":\"init\",\"ts\":%lld}\n", (long long)(wall_ms() - 3 * 3600 * 1000LL));
+	fclose(f);
+	feeder = harness_spawn("iod-feeder", NULL, extra_env);
+	cr_assert_gt(feeder, 0);
+	expect_msg(T_ALERT, "\"code\":\"missed_dose\"");
+	struct tmsg *m = tclient_expect_with(client, T_EVENT, "\"id\":\"schedule-", WAIT);
+	cr_assert_not_null(m, "no scheduled dose");
+	cr_assert(strstr(m->payload, "\"result\":\"ok\"") != NULL, "%s", m->payload);
+	cr_assert(strstr(m->payload, b) != NULL, "the 10-minutes-ago slot: %s", m->payload);
+	tmsg_free(m);
+	char *log = retained(T_LOG);
+	cr_assert(strstr(log, "\"source\":\"schedule\"") != NULL, "%s", log);
+	free(log);
+	/* Restarted: the slot is settled, no second dose and no new alert. */
+	cr_assert_eq(harness_stop(feeder, SIGTERM, 10000), 0);
+	tclient_flush(client);
+	start_feeder();
+	cmd("{\"action\":\"home\",\"id\":\"after-restart\"}");
+	m = tclient_expect(client, T_EVENT, WAIT);
+	cr_assert_not_null(m);
+	cr_assert(strstr(m->payload, "after-restart") != NULL, "unexpected event %s", m->payload);
+	tmsg_free(m);
+	cr_assert_null(tclient_expect(client, T_ALERT, 200), "no alert after the restart");
 	stop_feeder_cleanly();
 }
