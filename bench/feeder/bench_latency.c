@@ -14,14 +14,14 @@
  *   iod-bench-feeder-latency [N]     (N defaults to 10000)
  */
 #define _GNU_SOURCE /* memmem */
+#include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -32,7 +32,7 @@
 
 #include "harness.h"
 
-#define T_CMD "iod/home/feeder/cmd"
+#define T_CMD	"iod/home/feeder/cmd"
 #define T_EVENT "iod/home/feeder/event"
 #define T_AVAIL "iod/home/feeder/availability"
 
@@ -266,8 +266,8 @@ int main(int argc, char **argv)
 	for (long i = -warmup; i < n; i++) {
 		if (i == 0)
 			t_start = now_us();
-		int len = snprintf(payload, sizeof(payload), "{\"action\":\"home\",\"id\":\"b%ld\"}",
-				   i + warmup);
+		int len = snprintf(payload, sizeof(payload),
+				   "{\"action\":\"home\",\"id\":\"b%ld\"}", i + warmup);
 		pthread_mutex_lock(&mu);
 		snprintf(want_id, sizeof(want_id), "\"id\":\"b%ld\"", i + warmup);
 		got = false;

@@ -12,21 +12,21 @@
 #include "journal.h"
 #include "log.h"
 
-#define DEFAULT_ID_MEMORY 1024
+#define DEFAULT_ID_MEMORY     1024
 #define DEFAULT_COMPACT_BYTES (256 * 1024)
-#define STARTUP_LOOKBACK_MS (24LL * 3600 * 1000)
-#define OUTCOME_MAX 80
+#define STARTUP_LOOKBACK_MS   (24LL * 3600 * 1000)
+#define OUTCOME_MAX	      80
 
 enum dose_status { DOSE_PENDING, DOSE_OK, DOSE_FAILED, DOSE_UNCERTAIN };
 
 struct dose {
 	char id[PROTO_ID_MAX + 1];
 	char by[PROTO_BY_MAX + 1];
-	int64_t ts_ms;            /* from the intent: when dispensing began */
+	int64_t ts_ms; /* from the intent: when dispensing began */
 	bool scheduled;
 	char slot[SCHEDULE_SLOT_ID_MAX];
 	enum dose_status status;
-	char reason[64];          /* failed: why */
+	char reason[64]; /* failed: why */
 };
 
 /* A remembered non-dose outcome (home, call, refused feed). */
@@ -39,7 +39,7 @@ struct cmd_entry {
 
 struct slot_entry {
 	char slot[SCHEDULE_SLOT_ID_MAX];
-	char result[16];           /* "missed" or "skipped" */
+	char result[16]; /* "missed" or "skipped" */
 	int64_t ts_ms;
 };
 
@@ -53,27 +53,27 @@ struct feeder {
 	struct feeder_config cfg;
 	char *journal_path;
 	struct journal *journal;
-	bool history_unknown;      /* the journal could not be read: never dose */
+	bool history_unknown; /* the journal could not be read: never dose */
 	int history_errno;
-	bool journal_failed;       /* the last append failed (alert on the transition) */
+	bool journal_failed; /* the last append failed (alert on the transition) */
 
 	struct dose doses[FEEDER_DOSES_KEPT]; /* oldest first */
 	size_t n_doses;
-	struct cmd_entry *ring;    /* ring of cfg.id_memory entries */
+	struct cmd_entry *ring; /* ring of cfg.id_memory entries */
 	size_t ring_head, ring_count;
 	struct slot_entry slots[FEEDER_SLOTS_KEPT]; /* oldest first */
 	size_t n_slots;
 
-	int64_t init_ms;           /* when the journal was created */
-	bool have_mono;            /* a dose happened in this boot */
+	int64_t init_ms; /* when the journal was created */
+	bool have_mono;	 /* a dose happened in this boot */
 	int64_t last_dose_mono_ms;
-	int64_t sched_checked_ms;  /* slots up to here are settled */
+	int64_t sched_checked_ms; /* slots up to here are settled */
 	enum proto_position position;
 	struct pending dose, cmd;
 	uint64_t auto_counter;
 
 	uint64_t journal_errors, compactions, commands;
-	int64_t compacted_bytes;   /* size right after the last compaction */
+	int64_t compacted_bytes; /* size right after the last compaction */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -97,7 +97,7 @@ static void local_time_text(int64_t ms, char *buf, size_t size)
 
 static void add_alert(struct feeder_result *res, const struct feeder_now *now,
 		      enum proto_level level, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 static void add_alert(struct feeder_result *res, const struct feeder_now *now,
 		      enum proto_level level, const char *code, const char *fmt, ...)
@@ -198,10 +198,14 @@ static struct dose *dose_put(struct feeder *f, const char *id, const char *by, i
 static const char *status_result(enum dose_status s)
 {
 	switch (s) {
-	case DOSE_OK: return "ok";
-	case DOSE_FAILED: return "failed";
-	case DOSE_UNCERTAIN: return "uncertain";
-	case DOSE_PENDING: break;
+	case DOSE_OK:
+		return "ok";
+	case DOSE_FAILED:
+		return "failed";
+	case DOSE_UNCERTAIN:
+		return "uncertain";
+	case DOSE_PENDING:
+		break;
 	}
 	return "pending";
 }
@@ -258,14 +262,15 @@ static int journal_put(struct feeder *f, const struct journal_rec *rec, bool syn
 		return 0;
 	}
 	f->journal_errors++;
-	const char *why = f->history_unknown ? "its history could not be read"
+	const char *why = f->history_unknown	      ? "its history could not be read"
 			  : rc == -EIO && !f->journal ? "it cannot be opened"
 						      : strerror(-rc);
 	log_error("journal %s: cannot write: %s", f->journal_path, why);
 	if (res && (alert_always || !f->journal_failed))
-		add_alert(res, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_JOURNAL,
-			  "dose journal %s cannot be written (%s): doses are refused until it is fixed",
-			  f->journal_path, why);
+		add_alert(
+		    res, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_JOURNAL,
+		    "dose journal %s cannot be written (%s): doses are refused until it is fixed",
+		    f->journal_path, why);
 	f->journal_failed = true;
 	return rc;
 }
@@ -384,7 +389,7 @@ static void on_record(void *arg, const struct journal_rec *rec)
 		struct dose *d = find_dose(f, rec->id);
 		if (!d)
 			break; /* its intent fell out of a compaction */
-		d->status = strcmp(rec->result, "ok") == 0	  ? DOSE_OK
+		d->status = strcmp(rec->result, "ok") == 0	 ? DOSE_OK
 			    : strcmp(rec->result, "failed") == 0 ? DOSE_FAILED
 								 : DOSE_UNCERTAIN;
 		copy_str(d->reason, sizeof(d->reason), rec->reason);
@@ -450,9 +455,10 @@ struct feeder *feeder_new(const struct feeder_config *cfg, const struct feeder_n
 		log_error("journal %s: cannot open: %s", f->journal_path, strerror(-err));
 		f->journal_errors++;
 		f->journal_failed = true;
-		add_alert(startup, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_JOURNAL,
-			  "dose journal %s cannot be opened (%s): doses are refused until it is fixed",
-			  f->journal_path, strerror(-err));
+		add_alert(
+		    startup, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_JOURNAL,
+		    "dose journal %s cannot be opened (%s): doses are refused until it is fixed",
+		    f->journal_path, strerror(-err));
 	}
 	if (info.lines == 0) {
 		/* First install (or an empty journal): history starts now, so the
@@ -473,10 +479,11 @@ struct feeder *feeder_new(const struct feeder_config *cfg, const struct feeder_n
 		d->status = DOSE_UNCERTAIN;
 		char when[64];
 		local_time_text(d->ts_ms, when, sizeof(when));
-		add_alert(startup, now, PROTO_LEVEL_WARNING, PROTO_ALERT_UNCERTAIN_DOSE,
-			  "dose %s started at %s was never confirmed (the feeder stopped mid-dose); "
-			  "it is counted as given",
-			  d->id, when);
+		add_alert(
+		    startup, now, PROTO_LEVEL_WARNING, PROTO_ALERT_UNCERTAIN_DOSE,
+		    "dose %s started at %s was never confirmed (the feeder stopped mid-dose); "
+		    "it is counted as given",
+		    d->id, when);
 		struct journal_rec rec = {.op = JOURNAL_DONE, .ts_ms = now->wall_ms};
 		copy_str(rec.id, sizeof(rec.id), d->id);
 		copy_str(rec.result, sizeof(rec.result), "uncertain");
@@ -657,7 +664,8 @@ void feeder_handle(struct feeder *f, const struct proto_feeder_cmd *cmd,
 		copy_str(id, sizeof(id), cmd->id);
 		char outcome[OUTCOME_MAX];
 		if (find_outcome(f, id, outcome, sizeof(outcome))) {
-			log_info("command %s (%s): duplicate, first outcome %s", id, action, outcome);
+			log_info("command %s (%s): duplicate, first outcome %s", id, action,
+				 outcome);
 			set_event(res, id, action, PROTO_RESULT_DUPLICATE, outcome, now);
 			return;
 		}
@@ -736,8 +744,10 @@ void feeder_dose_done(struct feeder *f, bool ok, const char *reason, const struc
 		log_info("dose %s: done", f->dose.id);
 		set_event(res, f->dose.id, "feed", PROTO_RESULT_OK, NULL, now);
 	} else {
-		log_error("dose %s: failed: %s (counted as given)", f->dose.id, reason ? reason : "");
-		set_event(res, f->dose.id, "feed", PROTO_RESULT_FAILED, reason ? reason : "failed", now);
+		log_error("dose %s: failed: %s (counted as given)", f->dose.id,
+			  reason ? reason : "");
+		set_event(res, f->dose.id, "feed", PROTO_RESULT_FAILED, reason ? reason : "failed",
+			  now);
 		add_alert(res, now, PROTO_LEVEL_CRITICAL, "dose_failed",
 			  "dose %s failed: %s; counted as given, please check the feeder",
 			  f->dose.id, reason ? reason : "");
@@ -827,8 +837,7 @@ static void collect_slot(void *arg, int64_t slot_ms, const char *slot_id)
 	due->n++;
 }
 
-void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now,
-			  struct feeder_result *res)
+void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now, struct feeder_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	if (f->cfg.schedule.count == 0 || now->wall_ms <= f->sched_checked_ms)
@@ -851,7 +860,8 @@ void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now,
 		if (slot_settled(f, slot))
 			continue;
 		if (slot_served(f, slot_ms, now)) {
-			log_info("schedule %s: already served by a dose since %" PRId64 " ms before it",
+			log_info("schedule %s: already served by a dose since %" PRId64
+				 " ms before it",
 				 slot, f->cfg.min_interval_ms);
 			settle_slot(f, slot, "skipped", "served", now, res);
 			continue;

@@ -51,23 +51,23 @@
 #include "schedule.h"
 
 #define FEEDER_MAX_ALERTS 8
-#define FEEDER_DOSES_KEPT 256  /* dose history in memory and in a compacted journal */
-#define FEEDER_SLOTS_KEPT 64   /* settled-without-dose slot records kept */
+#define FEEDER_DOSES_KEPT 256 /* dose history in memory and in a compacted journal */
+#define FEEDER_SLOTS_KEPT 64  /* settled-without-dose slot records kept */
 
 struct feeder_config {
-	const char *journal_path;  /* "<data dir>/journal" */
+	const char *journal_path; /* "<data dir>/journal" */
 	int64_t min_interval_ms;
 	int max_daily;
 	int64_t cmd_ttl_ms;
 	int64_t grace_ms;
 	struct schedule schedule;
-	size_t id_memory;          /* non-dose command ids remembered; 0 = 1024 */
-	int64_t compact_bytes;     /* compact the journal above this size; 0 = 256 KiB */
+	size_t id_memory;      /* non-dose command ids remembered; 0 = 1024 */
+	int64_t compact_bytes; /* compact the journal above this size; 0 = 256 KiB */
 };
 
 struct feeder_now {
-	int64_t wall_ms;  /* CLOCK_REALTIME */
-	int64_t mono_ms;  /* CLOCK_BOOTTIME: never goes back, counts suspend */
+	int64_t wall_ms; /* CLOCK_REALTIME */
+	int64_t mono_ms; /* CLOCK_BOOTTIME: never goes back, counts suspend */
 };
 
 enum feeder_do { FEEDER_DO_NOTHING, FEEDER_DO_DOSE, FEEDER_DO_HOME, FEEDER_DO_CALL };
@@ -75,11 +75,11 @@ enum feeder_do { FEEDER_DO_NOTHING, FEEDER_DO_DOSE, FEEDER_DO_HOME, FEEDER_DO_CA
 struct feeder_result {
 	bool has_event;
 	struct proto_feeder_event event;
-	enum feeder_do action;     /* the caller must perform it and report back */
+	enum feeder_do action; /* the caller must perform it and report back */
 	struct proto_alert alerts[FEEDER_MAX_ALERTS];
 	size_t n_alerts;
-	bool state_changed;        /* republish feeder/state */
-	bool log_changed;          /* republish feeder/log */
+	bool state_changed; /* republish feeder/state */
+	bool log_changed;   /* republish feeder/log */
 };
 
 struct feeder_stats {

@@ -18,8 +18,8 @@ struct journal {
 };
 
 static const char *const op_names[] = {
-	[JOURNAL_INIT] = "init", [JOURNAL_INTENT] = "intent", [JOURNAL_DONE] = "done",
-	[JOURNAL_CMD] = "cmd",   [JOURNAL_SLOT] = "slot",
+    [JOURNAL_INIT] = "init", [JOURNAL_INTENT] = "intent", [JOURNAL_DONE] = "done",
+    [JOURNAL_CMD] = "cmd",   [JOURNAL_SLOT] = "slot",
 };
 
 static void copy_str(char *dst, size_t cap, const char *src)
@@ -103,8 +103,8 @@ int journal_decode(const char *line, size_t len, struct journal_rec *out)
 	int rc = -1;
 	char op[16] = "";
 	const cJSON *ts = cJSON_GetObjectItemCaseSensitive(o, "ts");
-	if (!cJSON_IsObject(o) || get_str(o, "op", true, op, sizeof(op)) < 0 || !cJSON_IsNumber(ts) ||
-	    ts->valuedouble < 0 || ts->valuedouble > 9007199254740991.0)
+	if (!cJSON_IsObject(o) || get_str(o, "op", true, op, sizeof(op)) < 0 ||
+	    !cJSON_IsNumber(ts) || ts->valuedouble < 0 || ts->valuedouble > 9007199254740991.0)
 		goto out;
 	out->ts_ms = (int64_t)ts->valuedouble;
 	size_t i;
@@ -114,7 +114,8 @@ int journal_decode(const char *line, size_t len, struct journal_rec *out)
 	if (i == sizeof(op_names) / sizeof(op_names[0]))
 		goto out;
 	out->op = (enum journal_op)i;
-	bool needs_id = out->op == JOURNAL_INTENT || out->op == JOURNAL_DONE || out->op == JOURNAL_CMD;
+	bool needs_id =
+	    out->op == JOURNAL_INTENT || out->op == JOURNAL_DONE || out->op == JOURNAL_CMD;
 	if (get_str(o, "id", needs_id, out->id, sizeof(out->id)) < 0 ||
 	    (needs_id && !proto_id_valid(out->id)))
 		goto out;

@@ -31,20 +31,20 @@ struct journal_rec {
 	int64_t ts_ms;
 	char id[PROTO_ID_MAX + 1];
 	char by[PROTO_BY_MAX + 1];
-	bool scheduled;   /* intent: source "schedule" (else "manual") */
-	char slot[24];    /* intent (scheduled) and slot records */
-	char action[8];   /* cmd */
-	char result[16];  /* done, cmd, slot */
-	char reason[64];  /* optional */
+	bool scheduled;	 /* intent: source "schedule" (else "manual") */
+	char slot[24];	 /* intent (scheduled) and slot records */
+	char action[8];	 /* cmd */
+	char result[16]; /* done, cmd, slot */
+	char reason[64]; /* optional */
 };
 
 struct journal_load_info {
-	bool missing;          /* no journal file (first install) */
-	size_t lines;          /* records accepted */
-	size_t bad_lines;      /* unparseable lines before the last one (skipped) */
-	bool torn_tail;        /* last line incomplete (ignored, cut off on open) */
-	bool missing_newline;  /* last line complete but without '\n' */
-	int64_t valid_end;     /* offset just after the last good line */
+	bool missing;	      /* no journal file (first install) */
+	size_t lines;	      /* records accepted */
+	size_t bad_lines;     /* unparseable lines before the last one (skipped) */
+	bool torn_tail;	      /* last line incomplete (ignored, cut off on open) */
+	bool missing_newline; /* last line complete but without '\n' */
+	int64_t valid_end;    /* offset just after the last good line */
 	int64_t size;
 };
 

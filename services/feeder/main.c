@@ -4,16 +4,16 @@
  * loop thread (mqttc hands Paho's messages over), except ALSA playback,
  * which speaker.c runs on a thread of its own.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -35,31 +35,29 @@
 #define SCHEDULE_RECHECK_MS (60LL * 60 * 1000)
 
 static const struct cfg_option feeder_options[] = {
-	{"IOD_FEEDER_MIN_INTERVAL", CFG_DURATION, "6h", "minimum time between two doses", 1000,
-	 7LL * 24 * 3600 * 1000, 0},
-	{"IOD_FEEDER_MAX_DAILY", CFG_INT, "3", "most doses per local calendar day", 1, 48, 0},
-	{"IOD_FEEDER_SCHEDULE", CFG_STRING, "07:00,15:00,23:00",
-	 "scheduled doses, local HH:MM comma list, or 'none'", 0, 0, 0},
-	{"IOD_FEEDER_GRACE", CFG_DURATION, "60m",
-	 "a slot missed while down is still dosed on start within this", 0, 24LL * 3600 * 1000, 0},
-	{"IOD_FEEDER_CMD_TTL", CFG_DURATION, "60s",
-	 "commands whose ts is older (or further ahead) are rejected", 1000, 3600 * 1000, 0},
-	{"IOD_FEEDER_SERVO", CFG_STRING, "sim", "servo: sim or pwm:<chip>:<channel>", 0, 0, 0},
-	{"IOD_FEEDER_SPEAKER", CFG_STRING, "sim", "speaker: sim or alsa:<device>", 0, 0, 0},
-	{"IOD_FEEDER_HOLD", CFG_DURATION, "1s", "how long the feeder stays open for a dose", 1000,
-	 60 * 1000, 0},
-	{"IOD_FEEDER_PWM_ROOT", CFG_STRING, "/sys/class/pwm", "PWM sysfs root (pwm servo)", 0, 0,
-	 0},
-	{"IOD_FEEDER_PWM_PERIOD", CFG_INT, "20000000", "PWM period in ns (pwm servo)", 1000,
-	 1000000000, 0},
-	{"IOD_FEEDER_PWM_REST", CFG_INT, "1000", "pulse width at rest/home in us (pwm servo)", 1,
-	 1000000, 0},
-	{"IOD_FEEDER_PWM_OPEN", CFG_INT, "2000", "pulse width open in us (pwm servo)", 1, 1000000,
-	 0},
-	{"IOD_FEEDER_IDS", CFG_INT, "1024", "command ids remembered for duplicates (besides doses)",
-	 1000, 1000000, 0},
-	{"IOD_FEEDER_JOURNAL_MAX", CFG_INT, "262144", "compact the journal above this many bytes",
-	 65536, 1LL << 30, 0},
+    {"IOD_FEEDER_MIN_INTERVAL", CFG_DURATION, "6h", "minimum time between two doses", 1000,
+     7LL * 24 * 3600 * 1000, 0},
+    {"IOD_FEEDER_MAX_DAILY", CFG_INT, "3", "most doses per local calendar day", 1, 48, 0},
+    {"IOD_FEEDER_SCHEDULE", CFG_STRING, "07:00,15:00,23:00",
+     "scheduled doses, local HH:MM comma list, or 'none'", 0, 0, 0},
+    {"IOD_FEEDER_GRACE", CFG_DURATION, "60m",
+     "a slot missed while down is still dosed on start within this", 0, 24LL * 3600 * 1000, 0},
+    {"IOD_FEEDER_CMD_TTL", CFG_DURATION, "60s",
+     "commands whose ts is older (or further ahead) are rejected", 1000, 3600 * 1000, 0},
+    {"IOD_FEEDER_SERVO", CFG_STRING, "sim", "servo: sim or pwm:<chip>:<channel>", 0, 0, 0},
+    {"IOD_FEEDER_SPEAKER", CFG_STRING, "sim", "speaker: sim or alsa:<device>", 0, 0, 0},
+    {"IOD_FEEDER_HOLD", CFG_DURATION, "1s", "how long the feeder stays open for a dose", 1000,
+     60 * 1000, 0},
+    {"IOD_FEEDER_PWM_ROOT", CFG_STRING, "/sys/class/pwm", "PWM sysfs root (pwm servo)", 0, 0, 0},
+    {"IOD_FEEDER_PWM_PERIOD", CFG_INT, "20000000", "PWM period in ns (pwm servo)", 1000, 1000000000,
+     0},
+    {"IOD_FEEDER_PWM_REST", CFG_INT, "1000", "pulse width at rest/home in us (pwm servo)", 1,
+     1000000, 0},
+    {"IOD_FEEDER_PWM_OPEN", CFG_INT, "2000", "pulse width open in us (pwm servo)", 1, 1000000, 0},
+    {"IOD_FEEDER_IDS", CFG_INT, "1024", "command ids remembered for duplicates (besides doses)",
+     1000, 1000000, 0},
+    {"IOD_FEEDER_JOURNAL_MAX", CFG_INT, "262144", "compact the journal above this many bytes",
+     65536, 1LL << 30, 0},
 };
 
 struct app {
@@ -87,8 +85,8 @@ static struct feeder_now now_clocks(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return (struct feeder_now){
-		.wall_ms = loop_wall_ms(),
-		.mono_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+	    .wall_ms = loop_wall_ms(),
+	    .mono_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
 	};
 }
 
@@ -162,7 +160,10 @@ static void apply(struct app *a, const struct feeder_result *res)
 		return;
 	case FEEDER_DO_CALL:
 		rc = speaker_play(a->speaker);
-		snprintf(why, sizeof(why), "%s", rc == -EBUSY ? "busy" : rc < 0 ? strerror(-rc) : "");
+		snprintf(why, sizeof(why), "%s",
+			 rc == -EBUSY ? "busy"
+			 : rc < 0     ? strerror(-rc)
+				      : "");
 		now = now_clocks();
 		feeder_cmd_done(a->feeder, rc == 0, why, &now, &next);
 		apply(a, &next);
@@ -215,7 +216,8 @@ static void on_message(void *arg, const struct mqttc_message *msg)
 		return;
 	struct feeder_now now = now_clocks();
 	struct feeder_result res;
-	if (feeder_handle_message(a->feeder, msg->payload, msg->len, msg->retained, &now, &res) == 0)
+	if (feeder_handle_message(a->feeder, msg->payload, msg->len, msg->retained, &now, &res) ==
+	    0)
 		apply(a, &res);
 }
 
@@ -223,8 +225,8 @@ static void publish_entity(struct app *a, const char *component, const char *obj
 			   cJSON *entity)
 {
 	char topic[PROTO_TOPIC_MAX];
-	if (!entity || ha_config_topic(topic, sizeof(topic), component, a->site, "feeder",
-				       object_id) < 0) {
+	if (!entity ||
+	    ha_config_topic(topic, sizeof(topic), component, a->site, "feeder", object_id) < 0) {
 		cJSON_Delete(entity);
 		return;
 	}
@@ -237,9 +239,9 @@ static void publish_discovery(struct app *a)
 	static const struct {
 		const char *id, *name, *icon;
 	} buttons[] = {
-		{"feed", "Feed", "mdi:pill"},
-		{"home", "Home", "mdi:home"},
-		{"call", "Call", "mdi:bullhorn"},
+	    {"feed", "Feed", "mdi:pill"},
+	    {"home", "Home", "mdi:home"},
+	    {"call", "Call", "mdi:bullhorn"},
 	};
 	for (size_t i = 0; i < sizeof(buttons) / sizeof(buttons[0]); i++) {
 		cJSON *e = ha_entity_new(a->site, "feeder", buttons[i].id, buttons[i].name);
@@ -253,16 +255,17 @@ static void publish_discovery(struct app *a)
 	static const struct {
 		const char *id, *name, *field;
 	} times[] = {
-		{"last_dose", "Last dose", "last_dose"},
-		{"next_allowed", "Next dose allowed", "next_allowed"},
-		{"next_scheduled", "Next scheduled dose", "next_scheduled"},
+	    {"last_dose", "Last dose", "last_dose"},
+	    {"next_allowed", "Next dose allowed", "next_allowed"},
+	    {"next_scheduled", "Next scheduled dose", "next_scheduled"},
 	};
 	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
 		char tpl[256];
-		snprintf(tpl, sizeof(tpl),
-			 "{{ (value_json.%s / 1000) | timestamp_custom('%%Y-%%m-%%dT%%H:%%M:%%S%%z', "
-			 "false) if value_json.%s else None }}",
-			 times[i].field, times[i].field);
+		snprintf(
+		    tpl, sizeof(tpl),
+		    "{{ (value_json.%s / 1000) | timestamp_custom('%%Y-%%m-%%dT%%H:%%M:%%S%%z', "
+		    "false) if value_json.%s else None }}",
+		    times[i].field, times[i].field);
 		cJSON *e = ha_entity_new(a->site, "feeder", times[i].id, times[i].name);
 		if (e) {
 			cJSON_AddStringToObject(e, "state_topic", a->t_state);
@@ -328,8 +331,8 @@ static void on_connected(void *arg)
 {
 	struct app *a = arg;
 	tcp_nodelay_on_mqtt_socket();
-	struct proto_info info = {.version = IOD_VERSION, .since_ms = a->since_ms,
-				  .backend = a->backend};
+	struct proto_info info = {
+	    .version = IOD_VERSION, .since_ms = a->since_ms, .backend = a->backend};
 	publish_owned(a, a->t_info, proto_info_encode(&info), true);
 	publish_discovery(a);
 	publish_state(a);
@@ -407,13 +410,15 @@ int main(int argc, char **argv)
 	/* A file size limit must make journal writes fail (and doses be
 	 * refused), not kill the process. */
 	signal(SIGXFSZ, SIG_IGN);
-	a->cfg = cfg_load("feeder", "iod-feeder", feeder_options,
-			  sizeof(feeder_options) / sizeof(feeder_options[0]), argc, argv, &exit_code);
+	a->cfg =
+	    cfg_load("feeder", "iod-feeder", feeder_options,
+		     sizeof(feeder_options) / sizeof(feeder_options[0]), argc, argv, &exit_code);
 	if (!a->cfg)
 		return exit_code;
 	enum log_level level;
 	if (log_parse_level(cfg_str(a->cfg, "IOD_LOG_LEVEL"), &level) < 0) {
-		fprintf(stderr, "iod-feeder: IOD_LOG_LEVEL: '%s' is not debug, info, warn or error\n",
+		fprintf(stderr,
+			"iod-feeder: IOD_LOG_LEVEL: '%s' is not debug, info, warn or error\n",
 			cfg_str(a->cfg, "IOD_LOG_LEVEL"));
 		exit_code = 2;
 		goto out_cfg;
@@ -443,10 +448,10 @@ int main(int argc, char **argv)
 	}
 
 	struct servo_settings ss = {
-		.pwm_root = cfg_str(a->cfg, "IOD_FEEDER_PWM_ROOT"),
-		.period_ns = cfg_int(a->cfg, "IOD_FEEDER_PWM_PERIOD"),
-		.rest_us = cfg_int(a->cfg, "IOD_FEEDER_PWM_REST"),
-		.open_us = cfg_int(a->cfg, "IOD_FEEDER_PWM_OPEN"),
+	    .pwm_root = cfg_str(a->cfg, "IOD_FEEDER_PWM_ROOT"),
+	    .period_ns = cfg_int(a->cfg, "IOD_FEEDER_PWM_PERIOD"),
+	    .rest_us = cfg_int(a->cfg, "IOD_FEEDER_PWM_REST"),
+	    .open_us = cfg_int(a->cfg, "IOD_FEEDER_PWM_OPEN"),
 	};
 	a->servo = servo_open(cfg_str(a->cfg, "IOD_FEEDER_SERVO"), &ss, err, sizeof(err));
 	if (!a->servo) {
@@ -454,7 +459,8 @@ int main(int argc, char **argv)
 		exit_code = 2;
 		goto out_cfg;
 	}
-	a->speaker = speaker_open(cfg_str(a->cfg, "IOD_FEEDER_SPEAKER"), data_dir, err, sizeof(err));
+	a->speaker =
+	    speaker_open(cfg_str(a->cfg, "IOD_FEEDER_SPEAKER"), data_dir, err, sizeof(err));
 	if (!a->speaker) {
 		fprintf(stderr, "iod-feeder: IOD_FEEDER_SPEAKER: %s\n", err);
 		exit_code = 2;
@@ -488,17 +494,17 @@ int main(int argc, char **argv)
 	char client_id[PROTO_SITE_MAX + 16];
 	snprintf(client_id, sizeof(client_id), "iod-feeder-%s", a->site);
 	struct mqttc_options mo = {
-		.client_id = client_id,
-		.availability_topic = a->t_avail,
-		/* Commands sent during a short outage are delivered when we are
-		 * back; after a longer one the broker forgets them (they would be
-		 * expired anyway). */
-		.session_expiry_s = (int)((fc.cmd_ttl_ms + 999) / 1000),
-		.queue_limit = 1024,
-		.max_payload = 1024 * 1024, /* bigger: dropped and counted; 16K..1M: too_large */
-		.on_message = on_message,
-		.on_connected = on_connected,
-		.arg = a,
+	    .client_id = client_id,
+	    .availability_topic = a->t_avail,
+	    /* Commands sent during a short outage are delivered when we are
+	     * back; after a longer one the broker forgets them (they would be
+	     * expired anyway). */
+	    .session_expiry_s = (int)((fc.cmd_ttl_ms + 999) / 1000),
+	    .queue_limit = 1024,
+	    .max_payload = 1024 * 1024, /* bigger: dropped and counted; 16K..1M: too_large */
+	    .on_message = on_message,
+	    .on_connected = on_connected,
+	    .arg = a,
 	};
 	a->mqtt = mqttc_new(a->loop, a->cfg, &mo);
 	if (!a->mqtt) {
@@ -521,7 +527,8 @@ int main(int argc, char **argv)
 	char sched_text[SCHEDULE_MAX_SLOTS * 6 + 8];
 	schedule_format(&fc.schedule, sched_text, sizeof(sched_text));
 	log_info("iod-feeder %s: site %s, servo %s, speaker %s, schedule %s, data %s", IOD_VERSION,
-		 a->site, servo_backend(a->servo), speaker_backend(a->speaker), sched_text, data_dir);
+		 a->site, servo_backend(a->servo), speaker_backend(a->speaker), sched_text,
+		 data_dir);
 
 	/* Startup alerts go out once connected (Paho buffers them). Then the
 	 * schedule catches up (grace window) and the timer takes over. */

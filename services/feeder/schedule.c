@@ -135,7 +135,9 @@ static int64_t local_key(time_t t)
 	if (!localtime_r(&t, &tm))
 		return 0;
 	return ((((int64_t)(tm.tm_year + 1900) * 100 + tm.tm_mon + 1) * 100 + tm.tm_mday) * 100 +
-		tm.tm_hour) * 10000 + tm.tm_min * 100 + tm.tm_sec;
+		tm.tm_hour) *
+		   10000 +
+	       tm.tm_min * 100 + tm.tm_sec;
 }
 
 /*
@@ -153,8 +155,8 @@ int64_t schedule_local_instant(struct schedule_date d, int minute_of_day)
 		minute_of_day %= 1440;
 	}
 	const int hh = minute_of_day / 60, mm = minute_of_day % 60;
-	const int64_t want = (((int64_t)d.year * 100 + d.month) * 100 + d.day) * 1000000 +
-			     hh * 10000 + mm * 100;
+	const int64_t want =
+	    (((int64_t)d.year * 100 + d.month) * 100 + d.day) * 1000000 + hh * 10000 + mm * 100;
 	bool found = false;
 	time_t best = 0, any = 0;
 	const int flags[] = {0, 1, -1};

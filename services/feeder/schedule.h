@@ -20,12 +20,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SCHEDULE_MAX_SLOTS 48
+#define SCHEDULE_MAX_SLOTS   48
 #define SCHEDULE_SLOT_ID_MAX 24 /* "YYYY-MM-DDTHH:MM" + NUL, with room */
 
 struct schedule {
 	int minutes[SCHEDULE_MAX_SLOTS]; /* minute of day, strictly increasing */
-	size_t count;                    /* 0: no schedule ("none") */
+	size_t count;			 /* 0: no schedule ("none") */
 };
 
 /* A local calendar date. */

@@ -1,10 +1,10 @@
 #include "servo.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,8 +169,8 @@ static void pwm_close(struct servo *s)
 }
 
 static const struct servo_ops backends[] = {
-	{"sim", sim_open, sim_move, sim_close},
-	{"pwm", pwm_open, pwm_move, pwm_close},
+    {"sim", sim_open, sim_move, sim_close},
+    {"pwm", pwm_open, pwm_move, pwm_close},
 };
 
 struct servo *servo_open(const char *spec, const struct servo_settings *settings, char *err,

@@ -15,11 +15,11 @@
 enum servo_position { SERVO_REST, SERVO_OPEN };
 
 struct servo_settings {
-	const char *pwm_root;   /* "/sys/class/pwm" */
-	int64_t period_ns;      /* 20000000 */
-	int64_t rest_us;        /* pulse width at rest (home), e.g. 1000 */
-	int64_t open_us;        /* pulse width open (dispensing), e.g. 2000 */
-	int export_wait_ms;     /* how long to wait for pwmN/ after export; 0 = 1000 */
+	const char *pwm_root; /* "/sys/class/pwm" */
+	int64_t period_ns;    /* 20000000 */
+	int64_t rest_us;      /* pulse width at rest (home), e.g. 1000 */
+	int64_t open_us;      /* pulse width open (dispensing), e.g. 2000 */
+	int export_wait_ms;   /* how long to wait for pwmN/ after export; 0 = 1000 */
 };
 
 struct servo;

@@ -12,9 +12,9 @@
 #define SOUND_MAX_BYTES (8 * 1024 * 1024) /* call.wav larger than this is refused */
 
 struct sound_pcm {
-	unsigned rate;            /* frames per second, 8000..192000 */
-	unsigned channels;        /* 1 or 2 */
-	const int16_t *samples;   /* interleaved, little-endian in the file (points into buf) */
+	unsigned rate;		/* frames per second, 8000..192000 */
+	unsigned channels;	/* 1 or 2 */
+	const int16_t *samples; /* interleaved, little-endian in the file (points into buf) */
 	size_t frames;
 };
 

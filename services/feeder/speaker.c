@@ -22,9 +22,9 @@ struct speaker {
 	char device[112];
 	char wav_path[PATH_MAX];
 	pthread_t thread;
-	bool thread_started;    /* loop thread only */
-	atomic_bool playing;    /* set by the loop, cleared by the player thread */
-	atomic_bool stop;       /* set by speaker_close */
+	bool thread_started; /* loop thread only */
+	atomic_bool playing; /* set by the loop, cleared by the player thread */
+	atomic_bool stop;    /* set by speaker_close */
 	uint64_t plays;
 };
 

@@ -16,14 +16,14 @@
 
 #include "harness.h"
 
-#define T_CMD "iod/home/feeder/cmd"
+#define T_CMD	"iod/home/feeder/cmd"
 #define T_EVENT "iod/home/feeder/event"
 #define T_STATE "iod/home/feeder/state"
-#define T_LOG "iod/home/feeder/log"
+#define T_LOG	"iod/home/feeder/log"
 #define T_AVAIL "iod/home/feeder/availability"
-#define T_INFO "iod/home/feeder/info"
+#define T_INFO	"iod/home/feeder/info"
 #define T_ALERT "iod/home/alert"
-#define WAIT 10000
+#define WAIT	10000
 
 static struct harness_broker broker;
 static char *tmp;
@@ -210,13 +210,15 @@ Test(feeder_it, retained_commands_are_refused, .init = NULL, .fini = teardown, .
 {
 	setup_with(NULL);
 	/* stored before the feeder starts */
-	cr_assert_eq(tclient_publish_str(client, T_CMD, "{\"action\":\"feed\",\"id\":\"ret-old\"}", 1,
-					 true), 0);
+	cr_assert_eq(
+	    tclient_publish_str(client, T_CMD, "{\"action\":\"feed\",\"id\":\"ret-old\"}", 1, true),
+	    0);
 	start_feeder();
 	expect_event("ret-old", "\"reason\":\"retained\"");
 	/* published with retain while it runs */
 	cr_assert_eq(tclient_publish_str(client, T_CMD, "{\"action\":\"feed\",\"id\":\"ret-live\"}",
-					 1, true), 0);
+					 1, true),
+		     0);
 	expect_event("ret-live", "\"reason\":\"retained\"");
 	/* clearing it is no command at all; the next real one is answered */
 	cr_assert_eq(tclient_publish(client, T_CMD, "", 0, 1, true), 0);
@@ -249,7 +251,8 @@ Test(feeder_it, expired_and_bad_commands, .init = setup, .fini = teardown, .time
 	stop_feeder_cleanly();
 }
 
-Test(feeder_it, kill9_and_restart_keeps_doses_and_ids, .init = setup, .fini = teardown, .timeout = 90)
+Test(feeder_it, kill9_and_restart_keeps_doses_and_ids, .init = setup, .fini = teardown,
+     .timeout = 90)
 {
 	cmd("{\"action\":\"feed\",\"id\":\"k-1\"}");
 	expect_event("k-1", "\"result\":\"ok\"");
@@ -380,8 +383,8 @@ static void hhmm_ago(int minutes_ago, char *buf, size_t size)
 	snprintf(buf, size, "%02d:%02d", tm.tm_hour, tm.tm_min);
 }
 
-Test(feeder_it, schedule_catches_up_within_grace_and_alerts_beyond, .init = NULL,
-     .fini = teardown, .timeout = 90)
+Test(feeder_it, schedule_catches_up_within_grace_and_alerts_beyond, .init = NULL, .fini = teardown,
+     .timeout = 90)
 {
 	/* Two slots while the feeder was "down": 100 min ago (beyond the
 	 * 60 min grace: missed_dose) and 10 min ago (dosed on start). The

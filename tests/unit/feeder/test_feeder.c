@@ -13,8 +13,8 @@
 
 #include "feeder.h"
 
-#define H (3600 * 1000LL)
-#define MIN (60 * 1000LL)
+#define H	   (3600 * 1000LL)
+#define MIN	   (60 * 1000LL)
 #define NOV26_0700 1795672800000LL /* 2026-11-26 07:00 CET */
 #define NOV25_1200 1795604400000LL
 #define NOV27_0000 1795734000000LL
@@ -28,7 +28,8 @@ static void setup(void)
 {
 	setenv("TZ", "Europe/Berlin", 1);
 	tzset();
-	snprintf(dir, sizeof(dir), "%s/iod-feeder-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	snprintf(dir, sizeof(dir), "%s/iod-feeder-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(jpath, sizeof(jpath), "%s/journal", dir);
 	memset(&cfg, 0, sizeof(cfg));
@@ -474,10 +475,11 @@ Test(feeder, intent_without_done_is_an_uncertain_dose, .timeout = 10)
 {
 	int64_t t = now.wall_ms - 2 * H;
 	char text[512];
-	snprintf(text, sizeof(text),
-		 "{\"op\":\"init\",\"ts\":%lld}\n"
-		 "{\"op\":\"intent\",\"id\":\"u1\",\"ts\":%lld,\"by\":\"ann\",\"source\":\"manual\"}\n",
-		 (long long)(t - 48 * H), (long long)t);
+	snprintf(
+	    text, sizeof(text),
+	    "{\"op\":\"init\",\"ts\":%lld}\n"
+	    "{\"op\":\"intent\",\"id\":\"u1\",\"ts\":%lld,\"by\":\"ann\",\"source\":\"manual\"}\n",
+	    (long long)(t - 48 * H), (long long)t);
 	put_file(jpath, text);
 	struct feeder_result startup, res;
 	struct feeder *f = start(&startup);
@@ -504,11 +506,12 @@ Test(feeder, torn_done_line_counts_as_uncertain, .timeout = 10)
 {
 	int64_t t = now.wall_ms - 1 * H;
 	char text[512];
-	snprintf(text, sizeof(text),
-		 "{\"op\":\"init\",\"ts\":%lld}\n"
-		 "{\"op\":\"intent\",\"id\":\"u2\",\"ts\":%lld,\"by\":\"ann\",\"source\":\"manual\"}\n"
-		 "{\"op\":\"done\",\"id\":\"u2\",\"ts\":%lld,\"res",
-		 (long long)(t - 48 * H), (long long)t, (long long)t + 1000);
+	snprintf(
+	    text, sizeof(text),
+	    "{\"op\":\"init\",\"ts\":%lld}\n"
+	    "{\"op\":\"intent\",\"id\":\"u2\",\"ts\":%lld,\"by\":\"ann\",\"source\":\"manual\"}\n"
+	    "{\"op\":\"done\",\"id\":\"u2\",\"ts\":%lld,\"res",
+	    (long long)(t - 48 * H), (long long)t, (long long)t + 1000);
 	put_file(jpath, text);
 	struct feeder_result startup;
 	struct feeder *f = start(&startup);
@@ -637,7 +640,8 @@ Test(feeder, slot_blocked_by_daily_limit_alerts, .timeout = 10)
 	feeder_schedule_tick(f, &now, &res);
 	cr_assert_eq(res.action, FEEDER_DO_NOTHING);
 	cr_assert(has_alert(&res, PROTO_ALERT_MISSED_DOSE, PROTO_LEVEL_WARNING));
-	cr_assert(strstr(res.alerts[0].message, "daily_limit") != NULL, "%s", res.alerts[0].message);
+	cr_assert(strstr(res.alerts[0].message, "daily_limit") != NULL, "%s",
+		  res.alerts[0].message);
 	feeder_free(f);
 }
 
@@ -664,7 +668,7 @@ Test(feeder, slot_in_the_spring_forward_gap, .timeout = 10)
 {
 	const char *err;
 	cr_assert_eq(schedule_parse("02:30", &cfg.schedule, &err), 0);
-	with_history(1774695600000LL); /* 2026-03-28 12:00 */
+	with_history(1774695600000LL);	   /* 2026-03-28 12:00 */
 	now.wall_ms = 1774746000000LL - 1; /* 01:59:59.999 CET, just before the jump */
 	struct feeder *f = start(NULL);
 	struct feeder_result res;
@@ -737,7 +741,8 @@ Test(feeder, log_is_newest_first_and_at_most_50, .timeout = 30)
 	struct feeder_result res;
 	char buf[96];
 	for (int i = 0; i < 60; i++) {
-		snprintf(buf, sizeof(buf), "{\"action\":\"feed\",\"id\":\"d%d\",\"by\":\"ann\"}", i);
+		snprintf(buf, sizeof(buf), "{\"action\":\"feed\",\"id\":\"d%d\",\"by\":\"ann\"}",
+			 i);
 		cr_assert_eq(dose(f, buf, &res), PROTO_RESULT_OK, "dose %d", i);
 	}
 	struct proto_dose log[PROTO_LOG_MAX];

@@ -16,7 +16,8 @@ static char path[300];
 
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "%s/iod-journal-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	snprintf(dir, sizeof(dir), "%s/iod-journal-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/journal", dir);
 }
@@ -87,14 +88,14 @@ Test(journal, decode_rejects_garbage, .timeout = 5)
 {
 	struct journal_rec r;
 	const char *bad[] = {
-		"",
-		"{",
-		"[]",
-		"{\"op\":\"intent\",\"ts\":1}",                         /* no id */
-		"{\"op\":\"frobnicate\",\"id\":\"a\",\"ts\":1}",        /* unknown op */
-		"{\"op\":\"done\",\"id\":\"a b\",\"ts\":1,\"result\":\"ok\"}", /* bad id */
-		"{\"op\":\"done\",\"id\":\"a\",\"ts\":\"1\"}",          /* ts not a number */
-		"{\"op\":\"cmd\",\"id\":\"a\",\"ts\":1,\"result\":\"ok\"}", /* cmd without action */
+	    "",
+	    "{",
+	    "[]",
+	    "{\"op\":\"intent\",\"ts\":1}",				   /* no id */
+	    "{\"op\":\"frobnicate\",\"id\":\"a\",\"ts\":1}",		   /* unknown op */
+	    "{\"op\":\"done\",\"id\":\"a b\",\"ts\":1,\"result\":\"ok\"}", /* bad id */
+	    "{\"op\":\"done\",\"id\":\"a\",\"ts\":\"1\"}",		   /* ts not a number */
+	    "{\"op\":\"cmd\",\"id\":\"a\",\"ts\":1,\"result\":\"ok\"}",	   /* cmd without action */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(journal_decode(bad[i], strlen(bad[i]), &r), -1, "accepted %s", bad[i]);
@@ -123,8 +124,9 @@ Test(journal, empty_file_loads_nothing, .timeout = 5)
 
 Test(journal, torn_last_line_is_ignored_and_cut_on_open, .timeout = 5)
 {
-	const char *good = "{\"op\":\"init\",\"ts\":1000}\n"
-			   "{\"op\":\"intent\",\"id\":\"d1\",\"ts\":2000,\"by\":\"a\",\"source\":\"manual\"}\n";
+	const char *good =
+	    "{\"op\":\"init\",\"ts\":1000}\n"
+	    "{\"op\":\"intent\",\"id\":\"d1\",\"ts\":2000,\"by\":\"a\",\"source\":\"manual\"}\n";
 	char text[512];
 	snprintf(text, sizeof(text), "%s{\"op\":\"done\",\"id\":\"d1\",\"ts\":30", good);
 	write_text(text);
@@ -146,8 +148,8 @@ Test(journal, torn_last_line_is_ignored_and_cut_on_open, .timeout = 5)
 	cr_assert_eq(journal_append(j, &done, true), 0);
 	journal_close(j);
 	char expect[600];
-	snprintf(expect, sizeof(expect), "%s{\"op\":\"done\",\"id\":\"d1\",\"ts\":4000,\"result\":\"ok\"}\n",
-		 good);
+	snprintf(expect, sizeof(expect),
+		 "%s{\"op\":\"done\",\"id\":\"d1\",\"ts\":4000,\"result\":\"ok\"}\n", good);
 	cr_assert_str_eq(read_text(), expect);
 }
 
@@ -165,7 +167,8 @@ Test(journal, complete_last_line_without_newline_is_kept, .timeout = 5)
 	struct journal_rec r = {.op = JOURNAL_INIT, .ts_ms = 5};
 	cr_assert_eq(journal_append(j, &r, false), 0);
 	journal_close(j);
-	cr_assert_str_eq(read_text(), "{\"op\":\"init\",\"ts\":1000}\n{\"op\":\"init\",\"ts\":5}\n");
+	cr_assert_str_eq(read_text(),
+			 "{\"op\":\"init\",\"ts\":1000}\n{\"op\":\"init\",\"ts\":5}\n");
 }
 
 Test(journal, bad_middle_line_is_skipped, .timeout = 5)
@@ -250,7 +253,8 @@ Test(journal, create_then_append_and_reload, .timeout = 5)
 
 Test(journal, rewrite_replaces_atomically, .timeout = 5)
 {
-	write_text("{\"op\":\"init\",\"ts\":1}\n{\"op\":\"init\",\"ts\":2}\n{\"op\":\"init\",\"ts\":3}\n");
+	write_text(
+	    "{\"op\":\"init\",\"ts\":1}\n{\"op\":\"init\",\"ts\":2}\n{\"op\":\"init\",\"ts\":3}\n");
 	struct seen s = {0};
 	struct journal_load_info info;
 	cr_assert_eq(journal_load(path, collect, &s, &info), 0);

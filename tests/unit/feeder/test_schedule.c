@@ -54,9 +54,9 @@ Test(schedule, none_and_empty_disable, .timeout = 5)
 
 Test(schedule, rejects_bad_text, .timeout = 5)
 {
-	const char *bad[] = {"7:00",        "07:60",       "24:00",     "07:00,07:00", "15:00,07:00",
-			     "07:00;15:00", "07:00,",      "0700",      "ab:cd",       "07:00x",
-			     "-1:00",       "07:00,,15:00", "none,07:00"};
+	const char *bad[] = {
+	    "7:00", "07:60", "24:00",  "07:00,07:00", "15:00,07:00",  "07:00;15:00", "07:00,",
+	    "0700", "ab:cd", "07:00x", "-1:00",	      "07:00,,15:00", "none,07:00"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct schedule s;
 		const char *err = NULL;

@@ -12,7 +12,8 @@ static char root[256];
 
 static void setup(void)
 {
-	snprintf(root, sizeof(root), "%s/iod-pwm-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	snprintf(root, sizeof(root), "%s/iod-pwm-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	cr_assert_not_null(mkdtemp(root));
 }
 
@@ -66,9 +67,11 @@ static void fake_channel(void)
 
 static struct servo_settings settings(void)
 {
-	return (struct servo_settings){
-		.pwm_root = root, .period_ns = 20000000, .rest_us = 1000, .open_us = 2000,
-		.export_wait_ms = 50};
+	return (struct servo_settings){.pwm_root = root,
+				       .period_ns = 20000000,
+				       .rest_us = 1000,
+				       .open_us = 2000,
+				       .export_wait_ms = 50};
 }
 
 Test(servo, sim_keeps_position, .timeout = 5)
@@ -123,8 +126,8 @@ Test(servo, pwm_missing_chip_and_bad_specs, .timeout = 5)
 	char err[256];
 	cr_assert_null(servo_open("pwm:7:0", &st, err, sizeof(err)));
 	cr_assert(strstr(err, "no such PWM chip") != NULL, "%s", err);
-	const char *bad[] = {"pwm", "pwm:", "pwm:0", "pwm:0:", "pwm:a:0", "pwm:0:1x", "pwm:-1:0",
-			     "servo9", "sim:1"};
+	const char *bad[] = {"pwm",	 "pwm:",     "pwm:0",  "pwm:0:", "pwm:a:0",
+			     "pwm:0:1x", "pwm:-1:0", "servo9", "sim:1"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_null(servo_open(bad[i], &st, err, sizeof(err)), "accepted %s", bad[i]);
 }
