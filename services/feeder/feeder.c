@@ -446,9 +446,21 @@ struct feeder *feeder_new(const struct feeder_config *cfg, const struct feeder_n
 	if (info.torn_tail)
 		log_warn("journal %s: incomplete last line ignored (a crash while writing)",
 			 f->journal_path);
+	if (info.bad_lines && info.lines == 0) {
+		/* Nothing readable but something written: not a first install. */
+		f->history_unknown = true;
+		add_alert(startup, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_JOURNAL,
+			  "dose journal %s has no readable record (%zu unreadable lines): every "
+			  "dose is refused until it is fixed and the feeder restarted",
+			  f->journal_path, info.bad_lines);
+		f->sched_checked_ms = now->wall_ms;
+		return f;
+	}
 	if (info.bad_lines)
-		log_warn("journal %s: %zu unreadable line(s) skipped", f->journal_path,
-			 info.bad_lines);
+		add_alert(startup, now, PROTO_LEVEL_WARNING, "journal_damaged",
+			  "dose journal %s: %zu unreadable line(s) skipped; a dose recorded there "
+			  "may be missing from the history",
+			  f->journal_path, info.bad_lines);
 	int err = 0;
 	f->journal = journal_open(f->journal_path, &info, &err);
 	if (!f->journal) {

@@ -753,3 +753,35 @@ Test(feeder, log_is_newest_first_and_at_most_50, .timeout = 30)
 	cr_assert_gt(log[0].ts_ms, log[1].ts_ms);
 	feeder_free(f);
 }
+
+Test(feeder, unreadable_journal_is_not_a_first_install, .timeout = 10)
+{
+	put_file(jpath, "garbage\nmore garbage\n");
+	struct feeder_result startup, res;
+	struct feeder *f = start(&startup);
+	cr_assert(has_alert(&startup, PROTO_ALERT_JOURNAL, PROTO_LEVEL_CRITICAL));
+	send(f, "feed", &res);
+	cr_assert_str_eq(res.event.reason, PROTO_REASON_JOURNAL);
+	cr_assert_eq(res.action, FEEDER_DO_NOTHING);
+	feeder_free(f);
+}
+
+Test(feeder, damaged_line_is_skipped_with_a_warning, .timeout = 10)
+{
+	int64_t t = now.wall_ms - 1 * H;
+	char text[512];
+	snprintf(
+	    text, sizeof(text),
+	    "{\"op\":\"init\",\"ts\":%lld}\n"
+	    "#damaged#\n"
+	    "{\"op\":\"intent\",\"id\":\"g1\",\"ts\":%lld,\"by\":\"a\",\"source\":\"manual\"}\n"
+	    "{\"op\":\"done\",\"id\":\"g1\",\"ts\":%lld,\"result\":\"ok\"}\n",
+	    (long long)(t - 48 * H), (long long)t, (long long)t + 1000);
+	put_file(jpath, text);
+	struct feeder_result startup, res;
+	struct feeder *f = start(&startup);
+	cr_assert(has_alert(&startup, "journal_damaged", PROTO_LEVEL_WARNING));
+	send(f, "feed", &res);
+	cr_assert_str_eq(res.event.reason, PROTO_REASON_TOO_SOON, "the readable dose still counts");
+	feeder_free(f);
+}
