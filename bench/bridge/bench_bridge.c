@@ -387,23 +387,24 @@ static void run_stream(const struct target *t, int clients, double rate, double 
 	wsc_run_for(f.w, 300);
 	measuring = true;
 	struct pub p = {t->pub_url, rate, seconds, camera, false, 0};
-	double cpu0 = cpu_of(t);
+	double cpu0 = cpu_of(t), first0 = cpu_seconds(t->pids[0]);
 	pthread_t th;
 	pthread_create(&th, NULL, publisher, &p);
 	wsc_run_until(f.w, pub_done, &p, (int)(seconds * 1000) + 30000);
 	pthread_join(th, NULL);
 	wsc_run_for(f.w, 500);
-	double cpu = cpu_of(t) - cpu0;
+	double cpu = cpu_of(t) - cpu0, first = cpu_seconds(t->pids[0]) - first0;
 	measuring = false;
 	uint64_t got = 0, want = p.sent * (uint64_t)clients;
 	for (int i = 0; i < clients; i++)
 		got += camera ? f.cl[i].frames : f.cl[i].readings;
 	qsort(lat->v, lat->n, sizeof(double), cmp_double);
 	printf("  %-22s sent %6llu x %4d clients: delivered %9llu (%5.1f%%)  p50 %8.3f ms  p99 %8.3f ms  "
-	       "max %8.3f ms  server CPU %6.2f s = %6.2f us/frame\n",
+	       "max %8.3f ms  server CPU %6.2f s = %6.2f us/frame (%s alone %.2f us/frame)\n",
 	       t->name, (unsigned long long)p.sent, clients, (unsigned long long)got,
 	       want ? 100.0 * (double)got / (double)want : 0, pct(lat, 50) / 1000, pct(lat, 99) / 1000,
-	       lat->n ? lat->v[lat->n - 1] / 1000 : NAN, cpu, got ? cpu * 1e6 / (double)got : NAN);
+	       lat->n ? lat->v[lat->n - 1] / 1000 : NAN, cpu, got ? cpu * 1e6 / (double)got : NAN,
+	       t->kind == KIND_BRIDGE ? "bridge" : "broker", got ? first * 1e6 / (double)got : NAN);
 	fflush(stdout);
 	for (int i = 0; i < clients; i++)
 		free(f.cl[i].buf);
