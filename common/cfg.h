@@ -10,7 +10,12 @@
  *     iod-feeder: IOD_FEEDER_MIN_INTERVAL: '6x' is not a duration (90s, 15m, 6h or seconds)
  *
  * Secrets (CFG_F_SECRET) can also be read from a file named by IOD_FOO_FILE /
- * --foo-file; the value is never logged.
+ * --foo-file (trailing newline stripped; value and file in one layer is an
+ * error); the value is never logged, and --help prints only defaults.
+ *
+ * An environment variable set to the empty string counts as unset, so env
+ * files and compose files may list a setting without a value. IOD_SITE,
+ * IOD_LOG_LEVEL and IOD_MQTT_URL are checked here too. Exit code 2 on error.
  *
  * Not thread-safe: load once in main() before any thread starts; reading
  * afterwards from any thread is fine (nothing changes).

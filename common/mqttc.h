@@ -17,7 +17,13 @@
  * mqttc_stop() publishes `offline` itself before a clean disconnect.
  *
  * Settings come from cfg (IOD_MQTT_URL, _USER, _PASSWORD, _CA_FILE,
- * _CERT_FILE, _KEY_FILE); URLs tcp://, ssl://, mqtts://, ws://, wss://.
+ * _CERT_FILE, _KEY_FILE); URLs tcp:// (alias mqtt://), ssl://, mqtts://,
+ * ws://, wss://. TLS verifies the broker's certificate and host name, against
+ * IOD_MQTT_CA_FILE or else the system's CA store.
+ *
+ * Subscriptions are always made with retain-as-published. A publish may be
+ * made before the first connect: Paho holds it until then. Log lines name the
+ * broker URL without any user:password@ and never the password.
  */
 #ifndef IOD_MQTTC_H
 #define IOD_MQTTC_H
