@@ -316,9 +316,11 @@ out:
 	server_stop(b.server);
 	if (loop_open) {
 		loop_signals_close();
-		loop_close_all(&loop);
+		uv_run(&loop, UV_RUN_DEFAULT); /* lws closes its handles */
 	}
 	server_free(b.server);
+	if (loop_open)
+		loop_close_all(&loop);
 	auth_free(b.auth);
 	state_free(b.state);
 	cfg_free(cfg);

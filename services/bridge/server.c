@@ -55,7 +55,8 @@ struct pss {
 
 struct server {
 	struct server_config cfg;
-	struct lws_context *ctx;
+	struct lws_context *ctx;   /* NULL once lws has finished destroying it */
+	bool stopping;
 	char web_root[PATH_MAX];   /* realpath of web_dir; "" = none */
 	char cmd_topic[PROTO_TOPIC_MAX];
 	bool tls;
@@ -558,7 +559,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		}
 		if (!pss->post && !(pss->post = malloc(POST_MAX + 1)))
 			return -1;
-		memcpy(pss->post + pss->post_len, in, len);
+		if (len)
+			memcpy(pss->post + pss->post_len, in, len);
 		pss->post_len += len;
 		pss->post[pss->post_len] = '\0';
 		return 0;
@@ -648,6 +650,7 @@ struct server *server_new(uv_loop_t *loop, const struct server_config *cfg)
 	info.iface = cfg->bind && *cfg->bind ? cfg->bind : NULL;
 	info.protocols = protocols;
 	info.user = s;
+	info.pcontext = &s->ctx; /* lws clears it when the context is gone */
 	info.fd_limit_per_thread = cfg->fd_limit;
 	info.vhost_name = "iod-bridge";
 	info.server_string = "iod-bridge";
@@ -686,18 +689,27 @@ void server_set_mqtt(struct server *s, struct mqttc *mqtt)
 	s->cfg.mqtt = mqtt;
 }
 
+/*
+ * With a foreign loop, lws 4.1 destroys a context in two steps: the first
+ * lws_context_destroy() closes the connections and starts closing its uv
+ * handles; once the loop has run those close callbacks, a second call
+ * frees the rest (and clears s->ctx through info.pcontext).
+ */
 void server_stop(struct server *s)
 {
-	if (!s || !s->ctx)
+	if (!s || !s->ctx || s->stopping)
 		return;
+	s->stopping = true;
 	lws_context_destroy(s->ctx);
-	s->ctx = NULL;
 }
 
 void server_free(struct server *s)
 {
 	if (!s)
 		return;
-	server_stop(s);
+	if (s->ctx)
+		lws_context_destroy(s->ctx);
+	if (s->ctx)
+		lws_context_destroy(s->ctx);
 	free(s);
 }
