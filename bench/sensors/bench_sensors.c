@@ -102,7 +102,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (duration_s < 1 || doses < 0 || doses > 4) {
-		fprintf(stderr, "bench_sensors: --duration >= 1, --doses 0-4 (the bowl fills up)\n");
+		fprintf(stderr,
+			"bench_sensors: --duration >= 1, --doses 0-4 (the bowl fills up)\n");
 		return 2;
 	}
 
@@ -142,8 +143,8 @@ int main(int argc, char **argv)
 		tclient_flush(c);
 		char json[160];
 		snprintf(json, sizeof(json),
-			 "{\"id\":\"bench-%d\",\"action\":\"feed\",\"result\":\"ok\",\"ts\":%lld}", i,
-			 (long long)time(NULL) * 1000);
+			 "{\"id\":\"bench-%d\",\"action\":\"feed\",\"result\":\"ok\",\"ts\":%lld}",
+			 i, (long long)time(NULL) * 1000);
 		double t0 = mono_us();
 		/* QoS 0: a QoS 1 publish would add the sync client's PUBACK wait. */
 		tclient_publish_str(feeder, "iod/home/feeder/event", json, 0, false);
@@ -191,7 +192,8 @@ int main(int argc, char **argv)
 	if (n_lat > 0) {
 		qsort(lat_ms, (size_t)n_lat, sizeof(lat_ms[0]), cmp_double);
 		int p99 = (int)(0.99 * (n_lat - 1) + 0.5);
-		printf("feed event -> bowl reading (%d doses): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+		printf("feed event -> bowl reading (%d doses): p50 %.2f ms, p99 %.2f ms, max %.2f "
+		       "ms\n",
 		       n_lat, lat_ms[(n_lat - 1) / 2], lat_ms[p99], lat_ms[n_lat - 1]);
 	}
 	printf("exit on SIGTERM: %d\n", rc);

@@ -13,46 +13,47 @@
 #include "sysfs.h"
 
 #include <cjson/cJSON.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SOURCE_NONE (-1)
+#define SOURCE_NONE	    (-1)
 #define FEED_IDS_REMEMBERED 16
 
 const struct cfg_option sensors_app_options[] = {
-	{"IOD_SENSORS", CFG_STRING, "sim",
-	 "comma list of backends: sim, iio:<name|iio:deviceN|path>, w1:<id>, gpio:<chip>:<line>",
-	 0, 0, 0},
-	{"IOD_SENSORS_SYSFS_ROOT", CFG_STRING, "/sys",
-	 "where sysfs is (tests point it at a fake tree)", 0, 0, 0},
-	{"IOD_SENSORS_INTERVAL", CFG_DURATION, "10s",
-	 "how often IIO and 1-wire sensors are read (they have no interrupts)", 1000,
-	 3600 * 1000, 0},
-	{"IOD_SENSORS_HEARTBEAT", CFG_DURATION, "60s",
-	 "republish an unchanged reading at least this often", 1000, 24 * 3600 * 1000, 0},
-	{"IOD_SENSORS_SEED", CFG_INT, "1", "seed of the sim (same seed, same signals)", 0,
-	 INT64_MAX, 0},
-	{"IOD_SENSORS_DEADBAND_TEMPERATURE", CFG_STRING, "0.2",
-	 "publish a temperature change of at least this many °C", 0, 0, 0},
-	{"IOD_SENSORS_DEADBAND_HUMIDITY", CFG_STRING, "1",
-	 "publish a humidity change of at least this many %", 0, 0, 0},
-	{"IOD_SENSORS_DEADBAND_SOUND", CFG_STRING, "3",
-	 "publish a sound level change of at least this many dB", 0, 0, 0},
-	{"IOD_SENSORS_DEADBAND_BOWL", CFG_STRING, "5",
-	 "publish a bowl change of at least this many grams", 0, 0, 0},
-	{"IOD_SENSORS_BOWL_TARE", CFG_STRING, "0",
-	 "HX711: in_voltage0_raw with the empty bowl on the load cell", 0, 0, 0},
-	{"IOD_SENSORS_BOWL_SCALE", CFG_STRING, "1",
-	 "HX711: grams per raw count (weigh something known to calibrate)", 0, 0, 0},
-	{"IOD_SENSORS_MOTION_HOLD", CFG_DURATION, "2s",
-	 "GPIO PIR: motion stays 1 until the line has been quiet this long", 0, 600 * 1000, 0},
-	{"IOD_SENSORS_GPIO_ACTIVE_LOW", CFG_BOOL, "0",
-	 "GPIO PIR: the sensor pulls the line low on motion", 0, 0, 0},
+    {"IOD_SENSORS", CFG_STRING, "sim",
+     "comma list of backends: sim, iio:<name|iio:deviceN|path>, w1:<id>, gpio:<chip>:<line>", 0, 0,
+     0},
+    {"IOD_SENSORS_SYSFS_ROOT", CFG_STRING, "/sys", "where sysfs is (tests point it at a fake tree)",
+     0, 0, 0},
+    {"IOD_SENSORS_INTERVAL", CFG_DURATION, "10s",
+     "how often IIO and 1-wire sensors are read (they have no interrupts)", 1000, 3600 * 1000, 0},
+    {"IOD_SENSORS_HEARTBEAT", CFG_DURATION, "60s",
+     "republish an unchanged reading at least this often", 1000, 24 * 3600 * 1000, 0},
+    {"IOD_SENSORS_SEED", CFG_INT, "1", "seed of the sim (same seed, same signals)", 0, INT64_MAX,
+     0},
+    {"IOD_SENSORS_DEADBAND_TEMPERATURE", CFG_STRING, "0.2",
+     "publish a temperature change of at least this many °C", 0, 0, 0},
+    {"IOD_SENSORS_DEADBAND_HUMIDITY", CFG_STRING, "1",
+     "publish a humidity change of at least this many %", 0, 0, 0},
+    {"IOD_SENSORS_DEADBAND_SOUND", CFG_STRING, "3",
+     "publish a sound level change of at least this many dB", 0, 0, 0},
+    {"IOD_SENSORS_DEADBAND_BOWL", CFG_STRING, "5",
+     "publish a bowl change of at least this many grams", 0, 0, 0},
+    {"IOD_SENSORS_BOWL_TARE", CFG_STRING, "0",
+     "HX711: in_voltage0_raw with the empty bowl on the load cell", 0, 0, 0},
+    {"IOD_SENSORS_BOWL_SCALE", CFG_STRING, "1",
+     "HX711: grams per raw count (weigh something known to calibrate)", 0, 0, 0},
+    {"IOD_SENSORS_MOTION_HOLD", CFG_DURATION, "2s",
+     "GPIO PIR: motion stays 1 until the line has been quiet this long", 0, 600 * 1000, 0},
+    {"IOD_SENSORS_GPIO_ACTIVE_LOW", CFG_BOOL, "0",
+     "GPIO PIR: the sensor pulls the line low on motion", 0, 0, 0},
 };
-const size_t sensors_app_options_count = sizeof(sensors_app_options) / sizeof(sensors_app_options[0]);
+const size_t sensors_app_options_count =
+    sizeof(sensors_app_options) / sizeof(sensors_app_options[0]);
 
 struct kind_state {
 	struct sensors_app *app;
@@ -74,8 +75,8 @@ struct source {
 	struct iio_dev *iio;
 	uv_timer_t poll_timer;
 	uv_work_t work;
-	bool busy;          /* a read is in flight: the work thread owns iio and result */
-	uint64_t overruns;  /* polls skipped because the previous read had not finished */
+	bool busy;	   /* a read is in flight: the work thread owns iio and result */
+	uint64_t overruns; /* polls skipped because the previous read had not finished */
 	struct {
 		bool resolved;
 		const char *resolve_why;
@@ -121,8 +122,8 @@ struct sensors_app {
 	size_t feed_ids_next;
 };
 
-static const char *const kind_titles[SENSORS_KINDS] = {"Temperature", "Humidity", "Motion",
-						       "Sound", "Bowl"};
+static const char *const kind_titles[SENSORS_KINDS] = {"Temperature", "Humidity", "Motion", "Sound",
+						       "Bowl"};
 
 /* ---- settings ------------------------------------------------------------- */
 
@@ -145,11 +146,11 @@ static bool can_publish(const struct sensors_app *a)
 	return a->mqtt && !a->stopping && mqttc_is_connected(a->mqtt);
 }
 
-static void alert(struct sensors_app *a, enum proto_level level, const char *code,
-		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void alert(struct sensors_app *a, enum proto_level level, const char *code, const char *fmt,
+		  ...) __attribute__((format(printf, 4, 5)));
 
-static void alert(struct sensors_app *a, enum proto_level level, const char *code,
-		  const char *fmt, ...)
+static void alert(struct sensors_app *a, enum proto_level level, const char *code, const char *fmt,
+		  ...)
 {
 	struct proto_alert al = {.level = level, .ts_ms = loop_wall_ms()};
 	snprintf(al.source, sizeof(al.source), "sensors");
@@ -185,6 +186,9 @@ static void arm_heartbeat(struct sensors_app *a, enum proto_sensor_kind k, bool 
 		uv_timer_start(&ks->heartbeat, heartbeat_cb, (uint64_t)in, 0);
 }
 
+/* Publish kind k's current sample (QoS 0, retained) and re-arm its
+ * heartbeat. While disconnected nothing is queued: Paho would replay stale
+ * readings after an outage, and on_connected publishes the current ones. */
 static void send_reading(struct sensors_app *a, enum proto_sensor_kind k)
 {
 	struct kind_state *ks = &a->kinds[k];
@@ -234,16 +238,16 @@ static void publish_discovery(struct sensors_app *a, enum proto_sensor_kind k)
 	bool motion = k == PROTO_SENSOR_MOTION;
 	const char *component = motion ? "binary_sensor" : "sensor";
 	char topic[PROTO_TOPIC_MAX];
-	if (!can_publish(a) || ha_config_topic(topic, sizeof(topic), component, a->site,
-					      "sensors", name) < 0)
+	if (!can_publish(a) ||
+	    ha_config_topic(topic, sizeof(topic), component, a->site, "sensors", name) < 0)
 		return;
 	if (a->kinds[k].owner == SOURCE_NONE) {
 		/* Not provided here: remove an entity an earlier configuration announced. */
 		mqttc_publish(a->mqtt, topic, "", 0, 1, true);
 		return;
 	}
-	static const char *const device_class[SENSORS_KINDS] = {
-		"temperature", "humidity", "motion", "sound_pressure", "weight"};
+	static const char *const device_class[SENSORS_KINDS] = {"temperature", "humidity", "motion",
+								"sound_pressure", "weight"};
 	cJSON *e = ha_entity_new(a->site, "sensors", name, kind_titles[k]);
 	if (!e)
 		return;
@@ -269,15 +273,16 @@ static void publish_discovery(struct sensors_app *a, enum proto_sensor_kind k)
 
 static void publish_info(struct sensors_app *a)
 {
-	struct proto_info info = {.version = IOD_VERSION, .since_ms = a->since_ms,
-				  .backend = a->backend};
+	struct proto_info info = {
+	    .version = IOD_VERSION, .since_ms = a->since_ms, .backend = a->backend};
 	char *json = proto_info_encode(&info);
 	if (json && can_publish(a))
 		mqttc_publish_str(a->mqtt, a->info_topic, json, 1, true);
 	free(json);
 }
 
-/* Give kind k to source src if nobody has it. */
+/* Give kind k to source src if nobody has it (first listed wins); a later
+ * claim is logged once and ignored. */
 static void claim(struct sensors_app *a, int src, enum proto_sensor_kind k)
 {
 	struct kind_state *ks = &a->kinds[k];
@@ -332,8 +337,8 @@ static void poll_work(uv_work_t *w)
 	if (s->spec.backend == SENSORS_BACKEND_W1) {
 		s->result.resolved = true;
 		s->result.ok[PROTO_SENSOR_TEMPERATURE] =
-			w1_read(s->app->sysfs_root, s->spec.arg,
-				&s->result.value[PROTO_SENSOR_TEMPERATURE], &why) == 0;
+		    w1_read(s->app->sysfs_root, s->spec.arg,
+			    &s->result.value[PROTO_SENSOR_TEMPERATURE], &why) == 0;
 		s->result.why[PROTO_SENSOR_TEMPERATURE] = why;
 		return;
 	}
@@ -347,11 +352,15 @@ static void poll_work(uv_work_t *w)
 			continue;
 		why = NULL;
 		s->result.ok[k] =
-			iio_read(s->iio, (enum proto_sensor_kind)k, &s->result.value[k], &why) == 0;
+		    iio_read(s->iio, (enum proto_sensor_kind)k, &s->result.value[k], &why) == 0;
 		s->result.why[k] = why;
 	}
 }
 
+/* Loop thread, after poll_work: the threadpool is done with the source, so
+ * its result is read here; an IIO device seen for the first time claims its
+ * kinds. Runs with status UV_ECANCELED or after stop during shutdown: then
+ * it only clears `busy`. */
 static void poll_done(uv_work_t *w, int status)
 {
 	struct source *s = w->data;
@@ -393,6 +402,9 @@ static void poll_done(uv_work_t *w, int status)
 		source_ok(s);
 }
 
+/* Loop thread. One read in flight per backend: a read that outlasts the
+ * interval (a DS18B20 conversion on a slow bus) skips the next poll and
+ * counts an overrun instead of queueing reads behind it. */
 static void poll_timer_cb(uv_timer_t *t)
 {
 	struct source *s = t->data;
@@ -432,6 +444,8 @@ static void on_edge(void *arg, bool rising)
 		sample(s->app, s->index, PROTO_SENSOR_MOTION, s->pir.motion ? 1.0 : 0.0);
 }
 
+/* libuv must stop watching the fd before libgpiod closes it; the poll
+ * handle is freed by its close callback. */
 static void gpio_close_line(struct source *s)
 {
 	if (s->gpio_poll) {
@@ -471,6 +485,10 @@ static void gpio_poll_cb(uv_poll_t *p, int status, int events)
 	arm_hold(s);
 }
 
+/* Loop thread. Request the line's edge events, read its level once, watch
+ * its event fd. Any failure closes what was opened, counts towards
+ * sensor_lost and retries after IOD_SENSORS_INTERVAL (a timer that runs only
+ * while the line is missing). */
 static void gpio_open(struct source *s)
 {
 	struct sensors_app *a = s->app;
@@ -563,8 +581,8 @@ struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg)
 	struct sensors_spec specs[SENSORS_MAX_SOURCES];
 	const char *why = NULL;
 	if (sensors_spec_parse(a->backend, specs, SENSORS_MAX_SOURCES, &a->n_sources, &why) < 0) {
-		fprintf(stderr, "iod-sensors: IOD_SENSORS: '%s': %s\n", a->backend ? a->backend : "",
-			why);
+		fprintf(stderr, "iod-sensors: IOD_SENSORS: '%s': %s\n",
+			a->backend ? a->backend : "", why);
 		goto fail;
 	}
 
@@ -574,10 +592,10 @@ struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg)
 		enum proto_sensor_kind kind;
 		const char *name;
 	} deadbands[] = {
-		{PROTO_SENSOR_TEMPERATURE, "IOD_SENSORS_DEADBAND_TEMPERATURE"},
-		{PROTO_SENSOR_HUMIDITY, "IOD_SENSORS_DEADBAND_HUMIDITY"},
-		{PROTO_SENSOR_SOUND, "IOD_SENSORS_DEADBAND_SOUND"},
-		{PROTO_SENSOR_BOWL, "IOD_SENSORS_DEADBAND_BOWL"},
+	    {PROTO_SENSOR_TEMPERATURE, "IOD_SENSORS_DEADBAND_TEMPERATURE"},
+	    {PROTO_SENSOR_HUMIDITY, "IOD_SENSORS_DEADBAND_HUMIDITY"},
+	    {PROTO_SENSOR_SOUND, "IOD_SENSORS_DEADBAND_SOUND"},
+	    {PROTO_SENSOR_BOWL, "IOD_SENSORS_DEADBAND_BOWL"},
 	};
 	for (size_t i = 0; i < sizeof(deadbands) / sizeof(deadbands[0]); i++)
 		if (number_setting(cfg, deadbands[i].name, 0, 1000,
@@ -650,7 +668,8 @@ struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg)
 			claim(a, (int)i, PROTO_SENSOR_TEMPERATURE);
 		else if (s->spec.backend == SENSORS_BACKEND_GPIO)
 			claim(a, (int)i, PROTO_SENSOR_MOTION);
-		else if (s->spec.backend == SENSORS_BACKEND_IIO && iio_resolve(s->iio, &unused) == 0)
+		else if (s->spec.backend == SENSORS_BACKEND_IIO &&
+			 iio_resolve(s->iio, &unused) == 0)
 			for (int k = 0; k < SENSORS_KINDS; k++)
 				if (iio_has(s->iio, (enum proto_sensor_kind)k))
 					claim(a, (int)i, (enum proto_sensor_kind)k);
@@ -690,6 +709,8 @@ int sensors_app_attach(struct sensors_app *a, struct mqttc *m)
 	return 0;
 }
 
+/* Loop thread, after every (re)connect: info, discovery for every kind
+ * (empty for kinds nobody provides), and the current readings again. */
 void sensors_app_on_connected(void *arg)
 {
 	struct sensors_app *a = arg;
@@ -705,6 +726,9 @@ void sensors_app_on_connected(void *arg)
 	}
 }
 
+/* Loop thread (mqttc hands messages over). Only feeder/event matters, and
+ * only to the sim: a fresh (not retained) `feed` with result `ok` fills the
+ * bowl once per id and publishes the bowl at once. */
 void sensors_app_on_message(void *arg, const struct mqttc_message *msg)
 {
 	struct sensors_app *a = arg;
@@ -731,8 +755,8 @@ int sensors_app_start(struct sensors_app *a)
 	for (size_t i = 0; i < a->n_sources; i++) {
 		struct source *s = &a->sources[i];
 		enum proto_sensor_kind only = s->spec.backend == SENSORS_BACKEND_W1
-						      ? PROTO_SENSOR_TEMPERATURE
-						      : PROTO_SENSOR_MOTION;
+						  ? PROTO_SENSOR_TEMPERATURE
+						  : PROTO_SENSOR_MOTION;
 		if ((s->spec.backend == SENSORS_BACKEND_W1 ||
 		     s->spec.backend == SENSORS_BACKEND_GPIO) &&
 		    a->kinds[only].owner != s->index) {
@@ -751,7 +775,8 @@ int sensors_app_start(struct sensors_app *a)
 			break;
 		case SENSORS_BACKEND_SIM:
 			uv_timer_start(&a->sim_climate, sim_climate_cb, 0, SIM_CLIMATE_PERIOD_MS);
-			uv_timer_start(&a->sim_activity, sim_activity_cb, 0, SIM_ACTIVITY_PERIOD_MS);
+			uv_timer_start(&a->sim_activity, sim_activity_cb, 0,
+				       SIM_ACTIVITY_PERIOD_MS);
 			break;
 		}
 	}
@@ -771,6 +796,18 @@ void sensors_app_stop(struct sensors_app *a)
 	if (!a || a->stopping)
 		return;
 	a->stopping = true;
+	for (int k = 0; k < SENSORS_KINDS; k++) {
+		const struct sensors_pub *p = &a->kinds[k].pub;
+		if (a->started && a->kinds[k].owner != SOURCE_NONE)
+			log_info("%s: %" PRIu64 " samples, %" PRIu64 " changes and %" PRIu64
+				 " heartbeats published",
+				 proto_sensor_kind_name((enum proto_sensor_kind)k), p->samples,
+				 p->changes, p->heartbeats);
+	}
+	for (size_t i = 0; i < a->n_sources; i++)
+		if (a->sources[i].overruns)
+			log_info("%s: %" PRIu64 " reads skipped (previous read still running)",
+				 a->sources[i].spec.text, a->sources[i].overruns);
 	for (int k = 0; k < SENSORS_KINDS; k++)
 		close_handle((uv_handle_t *)&a->kinds[k].heartbeat);
 	for (size_t i = 0; i < a->n_sources; i++) {

@@ -3,7 +3,7 @@
 #include <gpiod.h>
 #include <stdlib.h>
 
-#define GPIO_CONSUMER "iod-sensors"
+#define GPIO_CONSUMER	"iod-sensors"
 #define GPIO_READ_BATCH 16
 
 struct gpio_line {

@@ -92,14 +92,14 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	struct mqttc_options mo = {
-		.client_id = sensors_app_client_id(svc.app),
-		.availability_topic = sensors_app_availability_topic(svc.app),
-		.session_expiry_s = 0,
-		.queue_limit = 64,
-		.max_payload = PROTO_MAX_PAYLOAD,
-		.on_message = sensors_app_on_message,
-		.on_connected = sensors_app_on_connected,
-		.arg = svc.app,
+	    .client_id = sensors_app_client_id(svc.app),
+	    .availability_topic = sensors_app_availability_topic(svc.app),
+	    .session_expiry_s = 0,
+	    .queue_limit = 64,
+	    .max_payload = PROTO_MAX_PAYLOAD,
+	    .on_message = sensors_app_on_message,
+	    .on_connected = sensors_app_on_connected,
+	    .arg = svc.app,
 	};
 	svc.mqtt = mqttc_new(&loop, cfg, &mo);
 	if (!svc.mqtt || sensors_app_attach(svc.app, svc.mqtt) < 0 ||

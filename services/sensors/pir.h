@@ -17,10 +17,10 @@
 
 struct pir {
 	int64_t hold_ms;
-	bool active_low;     /* the sensor pulls the line low on motion */
-	bool line_active;    /* last known logical level */
-	bool motion;         /* the published state */
-	int64_t release_ms;  /* when motion may drop to 0; valid while motion && !line_active */
+	bool active_low;    /* the sensor pulls the line low on motion */
+	bool line_active;   /* last known logical level */
+	bool motion;	    /* the published state */
+	int64_t release_ms; /* when motion may drop to 0; valid while motion && !line_active */
 	uint64_t edges, ignored;
 };
 

@@ -196,11 +196,9 @@ void sensors_policy_defaults(struct sensors_policy out[SENSORS_KINDS], int64_t h
 	static const struct {
 		double deadband, resolution;
 	} table[SENSORS_KINDS] = {
-		[PROTO_SENSOR_TEMPERATURE] = {0.2, 0.01},
-		[PROTO_SENSOR_HUMIDITY] = {1.0, 0.1},
-		[PROTO_SENSOR_MOTION] = {0.0, 1.0},
-		[PROTO_SENSOR_SOUND] = {3.0, 0.1},
-		[PROTO_SENSOR_BOWL] = {5.0, 1.0},
+	    [PROTO_SENSOR_TEMPERATURE] = {0.2, 0.01}, [PROTO_SENSOR_HUMIDITY] = {1.0, 0.1},
+	    [PROTO_SENSOR_MOTION] = {0.0, 1.0},	      [PROTO_SENSOR_SOUND] = {3.0, 0.1},
+	    [PROTO_SENSOR_BOWL] = {5.0, 1.0},
 	};
 	for (int k = 0; k < SENSORS_KINDS; k++) {
 		out[k].deadband = table[k].deadband;

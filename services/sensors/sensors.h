@@ -16,9 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SENSORS_KINDS PROTO_SENSOR_KIND_COUNT
+#define SENSORS_KINDS	    PROTO_SENSOR_KIND_COUNT
 #define SENSORS_MAX_SOURCES 8
-#define SENSORS_ARG_MAX 128
+#define SENSORS_ARG_MAX	    128
 /* Consecutive failed reads before a source's channel counts as lost: one
  * failed read of a DHT22 or a 1-wire CRC error is routine, three are not. */
 #define SENSORS_LOST_AFTER 3
@@ -35,9 +35,9 @@ enum sensors_backend {
 struct sensors_spec {
 	enum sensors_backend backend;
 	char text[SENSORS_ARG_MAX + 8]; /* the entry as written, "w1:28-0316a279" */
-	char arg[SENSORS_ARG_MAX];      /* iio: name, iio:deviceN or a path; w1: slave id */
-	char chip[64];                  /* gpio: chip name, number or path */
-	unsigned line;                  /* gpio: line offset */
+	char arg[SENSORS_ARG_MAX];	/* iio: name, iio:deviceN or a path; w1: slave id */
+	char chip[64];			/* gpio: chip name, number or path */
+	unsigned line;			/* gpio: line offset */
 };
 
 /*
@@ -67,15 +67,15 @@ double sensors_round(double value, double resolution);
 
 enum sensors_decision {
 	SENSORS_SKIP,
-	SENSORS_PUBLISH_CHANGE,    /* first value, or moved beyond the deadband */
+	SENSORS_PUBLISH_CHANGE,	   /* first value, or moved beyond the deadband */
 	SENSORS_PUBLISH_HEARTBEAT, /* unchanged, but the heartbeat is due */
 };
 
 /* One kind's publishing state. Zero it, then set `policy`. */
 struct sensors_pub {
 	struct sensors_policy policy;
-	bool has_sample;      /* a current value is known (false before the first, or while lost) */
-	double sample;        /* the latest sample, rounded */
+	bool has_sample; /* a current value is known (false before the first, or while lost) */
+	double sample;	 /* the latest sample, rounded */
 	bool has_published;
 	double published;     /* the value last published */
 	int64_t published_ms; /* when it was published */
@@ -104,7 +104,7 @@ void sensors_pub_lost(struct sensors_pub *p);
 
 enum sensors_health_event {
 	SENSORS_HEALTH_NONE,
-	SENSORS_HEALTH_LOST,      /* raise a `warning` sensor_lost, once */
+	SENSORS_HEALTH_LOST,	  /* raise a `warning` sensor_lost, once */
 	SENSORS_HEALTH_RECOVERED, /* raise an `info` recovery */
 };
 

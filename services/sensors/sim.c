@@ -16,7 +16,7 @@ struct sim {
 	bool active;
 	int active_left_s;
 	int bark_left_s;
-	int hungry_s;      /* > 0: coming to / eating at the bowl after a dose */
+	int hungry_s; /* > 0: coming to / eating at the bowl after a dose */
 	double sound, bowl;
 };
 

@@ -21,10 +21,10 @@
 #include <stdint.h>
 
 #define SIM_ACTIVITY_PERIOD_MS 1000
-#define SIM_CLIMATE_PERIOD_MS 10000
-#define SIM_PORTION_G 80.0     /* what one dose puts in the bowl */
-#define SIM_BOWL_MAX_G 400.0   /* the bowl overflows beyond this */
-#define SIM_BOWL_START_G 35.0
+#define SIM_CLIMATE_PERIOD_MS  10000
+#define SIM_PORTION_G	       80.0  /* what one dose puts in the bowl */
+#define SIM_BOWL_MAX_G	       400.0 /* the bowl overflows beyond this */
+#define SIM_BOWL_START_G       35.0
 
 struct sim;
 

@@ -271,8 +271,8 @@ int iio_resolve(struct iio_dev *d, const char **why)
 		enum proto_sensor_kind kind;
 		const char *input, *raw;
 	} chans[] = {
-		{PROTO_SENSOR_TEMPERATURE, "in_temp_input", "in_temp_raw"},
-		{PROTO_SENSOR_HUMIDITY, "in_humidityrelative_input", "in_humidityrelative_raw"},
+	    {PROTO_SENSOR_TEMPERATURE, "in_temp_input", "in_temp_raw"},
+	    {PROTO_SENSOR_HUMIDITY, "in_humidityrelative_input", "in_humidityrelative_raw"},
 	};
 	bool any = false;
 	for (size_t i = 0; i < sizeof(chans) / sizeof(chans[0]); i++) {
@@ -350,7 +350,8 @@ int iio_read(struct iio_dev *d, enum proto_sensor_kind kind, double *value, cons
 	switch (kind) {
 	case PROTO_SENSOR_TEMPERATURE:
 	case PROTO_SENSOR_HUMIDITY: {
-		const char *stem = kind == PROTO_SENSOR_TEMPERATURE ? "in_temp" : "in_humidityrelative";
+		const char *stem =
+		    kind == PROTO_SENSOR_TEMPERATURE ? "in_temp" : "in_humidityrelative";
 		char attr[64];
 		if (d->processed[kind]) {
 			snprintf(attr, sizeof(attr), "%s_input", stem);

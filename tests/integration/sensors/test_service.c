@@ -19,11 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WAIT_MS 10000
-#define T "iod/home/sensors/"
-#define AVAIL T "availability"
-#define ALERT "iod/home/alert"
-#define W1_DEV "bus/w1/devices/28-0316a27983ff"
+#define WAIT_MS	 10000
+#define T	 "iod/home/sensors/"
+#define AVAIL	 T "availability"
+#define ALERT	 "iod/home/alert"
+#define W1_DEV	 "bus/w1/devices/28-0316a27983ff"
 #define W1_SLAVE "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=23125\n"
 
 static struct harness_broker broker;
@@ -231,22 +231,24 @@ Test(sensors_service, home_assistant_discovery)
 	static const struct {
 		const char *topic, *needles[4];
 	} want[] = {
-		{"homeassistant/sensor/iod_home_sensors/temperature/config",
-		 {"\"device_class\":\"temperature\"", "\"unit_of_measurement\":\"\xc2\xb0" "C\"",
-		  "\"state_topic\":\"iod/home/sensors/temperature\"",
-		  "\"value_template\":\"{{ value_json.value }}\""}},
-		{"homeassistant/sensor/iod_home_sensors/humidity/config",
-		 {"\"device_class\":\"humidity\"", "\"unit_of_measurement\":\"%\"",
-		  "\"availability_topic\":\"iod/home/sensors/availability\"", "\"expire_after\":180"}},
-		{"homeassistant/binary_sensor/iod_home_sensors/motion/config",
-		 {"\"device_class\":\"motion\"", "\"payload_on\":\"1\"", "\"payload_off\":\"0\"",
-		  "\"state_topic\":\"iod/home/sensors/motion\""}},
-		{"homeassistant/sensor/iod_home_sensors/sound/config",
-		 {"\"device_class\":\"sound_pressure\"", "\"unit_of_measurement\":\"dB\"",
-		  "\"unique_id\":\"iod_home_sensors_sound\"", "\"payload_not_available\":\"offline\""}},
-		{"homeassistant/sensor/iod_home_sensors/bowl/config",
-		 {"\"device_class\":\"weight\"", "\"unit_of_measurement\":\"g\"",
-		  "\"state_topic\":\"iod/home/sensors/bowl\"", "\"state_class\":\"measurement\""}},
+	    {"homeassistant/sensor/iod_home_sensors/temperature/config",
+	     {"\"device_class\":\"temperature\"",
+	      "\"unit_of_measurement\":\"\xc2\xb0"
+	      "C\"",
+	      "\"state_topic\":\"iod/home/sensors/temperature\"",
+	      "\"value_template\":\"{{ value_json.value }}\""}},
+	    {"homeassistant/sensor/iod_home_sensors/humidity/config",
+	     {"\"device_class\":\"humidity\"", "\"unit_of_measurement\":\"%\"",
+	      "\"availability_topic\":\"iod/home/sensors/availability\"", "\"expire_after\":180"}},
+	    {"homeassistant/binary_sensor/iod_home_sensors/motion/config",
+	     {"\"device_class\":\"motion\"", "\"payload_on\":\"1\"", "\"payload_off\":\"0\"",
+	      "\"state_topic\":\"iod/home/sensors/motion\""}},
+	    {"homeassistant/sensor/iod_home_sensors/sound/config",
+	     {"\"device_class\":\"sound_pressure\"", "\"unit_of_measurement\":\"dB\"",
+	      "\"unique_id\":\"iod_home_sensors_sound\"", "\"payload_not_available\":\"offline\""}},
+	    {"homeassistant/sensor/iod_home_sensors/bowl/config",
+	     {"\"device_class\":\"weight\"", "\"unit_of_measurement\":\"g\"",
+	      "\"state_topic\":\"iod/home/sensors/bowl\"", "\"state_class\":\"measurement\""}},
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		struct tmsg *m = tclient_expect(c, want[i].topic, WAIT_MS);
@@ -264,8 +266,9 @@ Test(sensors_service, home_assistant_discovery)
 static void feeder_event(struct tclient *c, const char *id, const char *action, const char *result)
 {
 	char json[256];
-	snprintf(json, sizeof(json), "{\"id\":\"%s\",\"action\":\"%s\",\"result\":\"%s\",%s\"ts\":%lld}",
-		 id, action, result, strcmp(result, "ok") ? "\"reason\":\"too_soon\"," : "",
+	snprintf(json, sizeof(json),
+		 "{\"id\":\"%s\",\"action\":\"%s\",\"result\":\"%s\",%s\"ts\":%lld}", id, action,
+		 result, strcmp(result, "ok") ? "\"reason\":\"too_soon\"," : "",
 		 (long long)now_ms());
 	cr_assert_eq(tclient_publish_str(c, "iod/home/feeder/event", json, 1, false), 0);
 }
@@ -285,7 +288,8 @@ Test(sensors_service, dose_fills_the_sim_bowl)
 	feeder_event(c, "it-dose-1", "feed", "ok");
 	feeder_event(c, "it-dose-1", "feed", "ok");
 	double first = reading(c, "bowl", NULL).value;
-	cr_assert_float_eq(first, before + 80, 10, "bowl %g after one dose (was %g)", first, before);
+	cr_assert_float_eq(first, before + 80, 10, "bowl %g after one dose (was %g)", first,
+			   before);
 	feeder_event(c, "it-dose-2", "feed", "ok");
 	/* The next rise is the second dose: the duplicate and the non-doses added nothing. */
 	double second = first;
@@ -327,8 +331,8 @@ Test(sensors_service, fake_iio_and_w1_trees_end_to_end)
 	/* No sim: motion and sound are not announced to Home Assistant (an
 	 * empty retained config removes what an earlier run announced). */
 	struct tclient *ha = client("it-tree-ha", "homeassistant/#");
-	struct tmsg *m = tclient_expect(ha, "homeassistant/sensor/iod_home_sensors/bowl/config",
-					WAIT_MS);
+	struct tmsg *m =
+	    tclient_expect(ha, "homeassistant/sensor/iod_home_sensors/bowl/config", WAIT_MS);
 	cr_assert_not_null(m);
 	tmsg_free(m);
 	m = tclient_expect(ha, "homeassistant/sensor/iod_home_sensors/sound/config", 500);
@@ -437,12 +441,12 @@ Test(sensors_service, gpio_line_that_is_not_there_is_reported_lost)
 Test(sensors_service, bad_settings_stop_at_start_with_2)
 {
 	const char *cases[][2] = {
-		{"IOD_SENSORS=bogus", NULL},
-		{"IOD_SENSORS=sim,sim", NULL},
-		{"IOD_SENSORS_DEADBAND_SOUND=loud", NULL},
-		{"IOD_SENSORS_HEARTBEAT=0", NULL},
-		{"IOD_SENSORS_SEED=-4", NULL},
-		{"IOD_SENSORS_BOWL_SCALE=1g", NULL},
+	    {"IOD_SENSORS=bogus", NULL},
+	    {"IOD_SENSORS=sim,sim", NULL},
+	    {"IOD_SENSORS_DEADBAND_SOUND=loud", NULL},
+	    {"IOD_SENSORS_HEARTBEAT=0", NULL},
+	    {"IOD_SENSORS_SEED=-4", NULL},
+	    {"IOD_SENSORS_BOWL_SCALE=1g", NULL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		pid_t pid = start(cases[i]);

@@ -69,7 +69,8 @@ Test(sensors_policy, heartbeat_from_samples, .timeout = 5)
 	struct sensors_pub p = pub_for(PROTO_SENSOR_HUMIDITY);
 	cr_assert_eq(sensors_pub_sample(&p, 50.0, 0), SENSORS_PUBLISH_CHANGE);
 	for (int64_t t = 10000; t < HB; t += 10000)
-		cr_assert_eq(sensors_pub_sample(&p, 50.3, t), SENSORS_SKIP, "at %lld", (long long)t);
+		cr_assert_eq(sensors_pub_sample(&p, 50.3, t), SENSORS_SKIP, "at %lld",
+			     (long long)t);
 	cr_assert_eq(sensors_pub_sample(&p, 50.3, HB), SENSORS_PUBLISH_HEARTBEAT);
 	/* The heartbeat carries the current sample, and restarts the period. */
 	cr_assert_float_eq(p.published, 50.3, 1e-9);
@@ -198,11 +199,31 @@ Test(sensors_config, spec_real_backends, .timeout = 5)
 Test(sensors_config, spec_errors, .timeout = 5)
 {
 	const char *bad[] = {
-		"", " ", ",", "sim,", "sim,,w1:28-1", "sim,sim", "w1:28-1,w1:28-1", "foo",
-		"sim:1", "iio", "iio:", "iio:../x", "iio:/sys/../etc", "iio:a/b", "w1", "w1:",
-		"w1:28 1", "gpio", "gpio:gpiochip0", "gpio::4", "gpio:gpiochip0:x",
-		"gpio:gpiochip0:-1", "gpio:gpiochip0:99999", "gpio:gpiochip0:4x",
-		"sim,w1:1,w1:2,w1:3,w1:4,w1:5,w1:6,w1:7,w1:8",
+	    "",
+	    " ",
+	    ",",
+	    "sim,",
+	    "sim,,w1:28-1",
+	    "sim,sim",
+	    "w1:28-1,w1:28-1",
+	    "foo",
+	    "sim:1",
+	    "iio",
+	    "iio:",
+	    "iio:../x",
+	    "iio:/sys/../etc",
+	    "iio:a/b",
+	    "w1",
+	    "w1:",
+	    "w1:28 1",
+	    "gpio",
+	    "gpio:gpiochip0",
+	    "gpio::4",
+	    "gpio:gpiochip0:x",
+	    "gpio:gpiochip0:-1",
+	    "gpio:gpiochip0:99999",
+	    "gpio:gpiochip0:4x",
+	    "sim,w1:1,w1:2,w1:3,w1:4,w1:5,w1:6,w1:7,w1:8",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct sensors_spec s[SENSORS_MAX_SOURCES];

@@ -26,7 +26,7 @@ TestSuite(sensors_w1, .init = setup, .fini = teardown, .timeout = 10);
 TestSuite(sensors_iio, .init = setup, .fini = teardown, .timeout = 10);
 TestSuite(sensors_sysfs, .init = setup, .fini = teardown, .timeout = 10);
 
-#define W1_DEV "bus/w1/devices/28-0316a27983ff"
+#define W1_DEV	"bus/w1/devices/28-0316a27983ff"
 #define W1_GOOD "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=23125\n"
 
 /* ---- w1_slave parser ------------------------------------------------------- */
@@ -47,17 +47,17 @@ Test(sensors_w1, parse_good)
 Test(sensors_w1, parse_refusals)
 {
 	const char *bad[] = {
-		"",
-		"garbage",
-		"72 01 4b 46 7f ff 0e 10 57 : crc=57 NO\n72 01 4b 46 7f ff 0e 10 57 t=23125\n",
-		"72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n",
-		"72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57\n",
-		"72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=\n",
-		"72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=2x3\n",
-		"72 01 4b 46 7f ff 0e 10 57 : YES\n72 01 4b 46 7f ff 0e 10 57 t=23125\n",
-		/* 85 °C: the power-on value, read before any conversion */
-		"50 05 4b 46 7f ff 0c 10 1c : crc=1c YES\n50 05 4b 46 7f ff 0c 10 1c t=85000\n",
-		"ff ff ff ff ff ff ff ff ff : crc=c9 YES\nff ff ff ff ff ff ff ff ff t=200000\n",
+	    "",
+	    "garbage",
+	    "72 01 4b 46 7f ff 0e 10 57 : crc=57 NO\n72 01 4b 46 7f ff 0e 10 57 t=23125\n",
+	    "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n",
+	    "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57\n",
+	    "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=\n",
+	    "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=2x3\n",
+	    "72 01 4b 46 7f ff 0e 10 57 : YES\n72 01 4b 46 7f ff 0e 10 57 t=23125\n",
+	    /* 85 °C: the power-on value, read before any conversion */
+	    "50 05 4b 46 7f ff 0c 10 1c : crc=1c YES\n50 05 4b 46 7f ff 0c 10 1c t=85000\n",
+	    "ff ff ff ff ff ff ff ff ff : crc=c9 YES\nff ff ff ff ff ff ff ff ff t=200000\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		double c = -999;
