@@ -62,7 +62,7 @@ static void frame_done(struct wsc_conn *c, bool binary)
 	if (c->on_frame) {
 		struct wsc_frame tmp = f;
 		if (!tmp.data)
-			tmp.data = c->rx;
+			tmp.data = c->rx ? c->rx : (char *)""; /* NUL-terminated in RECEIVE */
 		c->on_frame(c, &tmp);
 	}
 	c->rx_len = 0;
@@ -106,6 +106,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		}
 		memcpy(c->rx + c->rx_len, in, len);
 		c->rx_len += len;
+		c->rx[c->rx_len] = '\0';
 		if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi))
 			frame_done(c, lws_frame_is_binary(wsi));
 		break;
