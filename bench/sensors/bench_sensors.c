@@ -6,7 +6,8 @@
  * prints: CPU share of one core (utime+stime from /proc over wall time),
  * RSS now and peak, the readings published per kind, and the latency from
  * a feeder `feed ok` event to the bowl reading it causes (p50/p99/max over
- * --doses events). Asserts nothing.
+ * --doses events). Asserts nothing. --env NAME=VALUE (repeatable) passes a
+ * setting, e.g. another backend on a fake tree (then use --doses 0).
  *
  *   IOD_BIN_DIR=build/bin build/bin/bench_sensors --duration 60
  */
@@ -85,17 +86,23 @@ static int cmp_double(const void *a, const void *b)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench_sensors [--duration SECONDS] [--doses N]\n");
+	fprintf(stderr,
+		"usage: bench_sensors [--duration SECONDS] [--doses N] [--env NAME=VALUE]...\n");
 }
 
 int main(int argc, char **argv)
 {
 	int duration_s = 60, doses = 4;
+	const char *extra[8];
+	int n_extra = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--duration") == 0 && i + 1 < argc) {
 			duration_s = atoi(argv[++i]);
 		} else if (strcmp(argv[i], "--doses") == 0 && i + 1 < argc) {
 			doses = atoi(argv[++i]);
+		} else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc && n_extra < 8 &&
+			   strchr(argv[i + 1], '=')) {
+			extra[n_extra++] = argv[++i];
 		} else {
 			usage();
 			return 2;
@@ -116,7 +123,10 @@ int main(int argc, char **argv)
 	char url[128], data[512];
 	snprintf(url, sizeof(url), "IOD_MQTT_URL=%s", broker.url);
 	snprintf(data, sizeof(data), "IOD_DATA_DIR=%s/data", tmp ? tmp : "/tmp");
-	const char *env[] = {url, data, "IOD_LOG_LEVEL=warn", NULL};
+	const char *env[12] = {url, data, "IOD_LOG_LEVEL=warn"};
+	for (int i = 0; i < n_extra; i++)
+		env[3 + i] = extra[i];
+	env[3 + n_extra] = NULL;
 	struct tclient *c = tclient_new(broker.url, "bench-sensors");
 	if (!c || tclient_subscribe(c, "iod/home/sensors/#", 0) < 0) {
 		fprintf(stderr, "bench_sensors: test client cannot connect\n");
@@ -178,7 +188,10 @@ int main(int argc, char **argv)
 	long rss = status_kib(pid, "VmRSS"), hwm = status_kib(pid, "VmHWM");
 	int rc = harness_stop(pid, SIGTERM, 10000);
 
-	printf("iod-sensors, sim backend, %.1f s measured\n", wall_s);
+	printf("iod-sensors, %.1f s measured, settings:", wall_s);
+	for (int i = 0; i < n_extra; i++)
+		printf(" %s", extra[i]);
+	printf("%s\n", n_extra ? "" : " defaults (sim)");
 	printf("cpu: %.3f s = %.3f %% of one core\n", cpu1 - cpu0, 100.0 * (cpu1 - cpu0) / wall_s);
 	printf("rss: %ld KiB now, %ld KiB peak\n", rss, hwm);
 	unsigned long total = 0;
