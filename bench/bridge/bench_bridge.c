@@ -50,7 +50,8 @@ static double cpu_seconds(pid_t pid)
 	unsigned long utime = 0, stime = 0;
 	/* fields after the command: state(3) ... utime(14) stime(15) */
 	if (p)
-		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime);
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+		       &stime);
 	return (double)(utime + stime) / (double)clk_tck;
 }
 
@@ -106,8 +107,8 @@ enum kind { KIND_BRIDGE, KIND_MQTT };
 
 struct client {
 	enum kind kind;
-	bool subscribed;           /* MQTT: SUBACK seen; bridge: ready seen */
-	unsigned char *buf;        /* MQTT byte stream being parsed */
+	bool subscribed;    /* MQTT: SUBACK seen; bridge: ready seen */
+	unsigned char *buf; /* MQTT byte stream being parsed */
 	size_t len, cap;
 	uint64_t readings, frames;
 };
@@ -181,7 +182,8 @@ static void mqtt_feed(struct client *cl, const unsigned char *data, size_t len, 
 			if (hdr <= rl) {
 				const unsigned char *pl = body + hdr;
 				size_t plen = rl - hdr;
-				bool frame = tl >= 12 && !memcmp(body + 2 + tl - 12, "camera/frame", 12);
+				bool frame =
+				    tl >= 12 && !memcmp(body + 2 + tl - 12, "camera/frame", 12);
 				if (frame) {
 					got_frame(cl, stamp_of_frame(pl, plen), now);
 				} else {
@@ -297,9 +299,9 @@ static int fleet_open(struct fleet *f, enum kind kind, int port, int from, int t
 
 struct pub {
 	const char *url;
-	double rate;          /* messages per second */
+	double rate; /* messages per second */
 	double seconds;
-	bool camera;          /* 30 KB frames instead of readings */
+	bool camera; /* 30 KB frames instead of readings */
 	volatile bool done;
 	uint64_t sent;
 };
@@ -324,10 +326,12 @@ static void *publisher(void *arg)
 		int64_t now = wsc_now_ns();
 		if (p->camera) {
 			memcpy(frame + 2, &now, sizeof(now));
-			tclient_publish(tc, "iod/home/camera/frame", frame, sizeof(frame), 0, false);
+			tclient_publish(tc, "iod/home/camera/frame", frame, sizeof(frame), 0,
+					false);
 		} else {
 			char text[160], topic[64];
-			snprintf(topic, sizeof(topic), "iod/home/sensors/bench%u", (unsigned)(i % 10));
+			snprintf(topic, sizeof(topic), "iod/home/sensors/bench%u",
+				 (unsigned)(i % 10));
 			snprintf(text, sizeof(text),
 				 "{\"value\":%.2f,\"unit\":\"dB\",\"ts\":%lld,\"t_ns\":%lld}",
 				 40 + (double)(i % 100) / 10, (long long)(now / 1000000),
@@ -358,9 +362,9 @@ static bool pub_done(void *arg)
 struct target {
 	const char *name;
 	enum kind kind;
-	int port;              /* websocket port */
-	const char *pub_url;   /* where the publisher sends */
-	pid_t pids[2];         /* server processes whose CPU counts */
+	int port;	     /* websocket port */
+	const char *pub_url; /* where the publisher sends */
+	pid_t pids[2];	     /* server processes whose CPU counts */
 	int npids;
 };
 
@@ -399,12 +403,14 @@ static void run_stream(const struct target *t, int clients, double rate, double 
 	for (int i = 0; i < clients; i++)
 		got += camera ? f.cl[i].frames : f.cl[i].readings;
 	qsort(lat->v, lat->n, sizeof(double), cmp_double);
-	printf("  %-22s sent %6llu x %4d clients: delivered %9llu (%5.1f%%)  p50 %8.3f ms  p99 %8.3f ms  "
+	printf("  %-22s sent %6llu x %4d clients: delivered %9llu (%5.1f%%)  p50 %8.3f ms  p99 "
+	       "%8.3f ms  "
 	       "max %8.3f ms  server CPU %6.2f s = %6.2f us/frame (%s alone %.2f us/frame)\n",
 	       t->name, (unsigned long long)p.sent, clients, (unsigned long long)got,
-	       want ? 100.0 * (double)got / (double)want : 0, pct(lat, 50) / 1000, pct(lat, 99) / 1000,
-	       lat->n ? lat->v[lat->n - 1] / 1000 : NAN, cpu, got ? cpu * 1e6 / (double)got : NAN,
-	       t->kind == KIND_BRIDGE ? "bridge" : "broker", got ? first * 1e6 / (double)got : NAN);
+	       want ? 100.0 * (double)got / (double)want : 0, pct(lat, 50) / 1000,
+	       pct(lat, 99) / 1000, lat->n ? lat->v[lat->n - 1] / 1000 : NAN, cpu,
+	       got ? cpu * 1e6 / (double)got : NAN, t->kind == KIND_BRIDGE ? "bridge" : "broker",
+	       got ? first * 1e6 / (double)got : NAN);
 	fflush(stdout);
 	for (int i = 0; i < clients; i++)
 		free(f.cl[i].buf);
@@ -432,10 +438,11 @@ static void run_idle(const struct target *t, pid_t mem_pid, int steps[], int nst
 		wsc_run_for(f.w, 3000);
 		double idle = cpu_of(t) - c0;
 		long rss = status_kb(mem_pid, "VmRSS"), hwm = status_kb(mem_pid, "VmHWM");
-		printf("  %-22s %6d idle clients: RSS %7ld kB (peak %7ld kB), %6.0f bytes/client over "
-		       "%ld kB empty; CPU over 3 s idle: %.2f s\n",
-		       t->name, steps[s], rss, hwm, (double)(rss - base) * 1024.0 / steps[s], base,
-		       idle);
+		printf(
+		    "  %-22s %6d idle clients: RSS %7ld kB (peak %7ld kB), %6.0f bytes/client over "
+		    "%ld kB empty; CPU over 3 s idle: %.2f s\n",
+		    t->name, steps[s], rss, hwm, (double)(rss - base) * 1024.0 / steps[s], base,
+		    idle);
 		fflush(stdout);
 	}
 	for (int i = 0; i < max; i++)
@@ -485,9 +492,14 @@ int main(int argc, char **argv)
 	char e_url[128], e_port[64];
 	snprintf(e_url, sizeof(e_url), "IOD_MQTT_URL=%s", a.url);
 	snprintf(e_port, sizeof(e_port), "IOD_BRIDGE_PORT=%d", port);
-	const char *env[] = {e_url, e_port, "IOD_BRIDGE_PUBLIC_VIEW=1", "IOD_BRIDGE_BIND=127.0.0.1",
-			     "IOD_BRIDGE_MAX_CLIENTS=20000", "IOD_LOG_LEVEL=warn",
-			     "IOD_DATA_DIR=/tmp/bench-bridge-data", NULL};
+	const char *env[] = {e_url,
+			     e_port,
+			     "IOD_BRIDGE_PUBLIC_VIEW=1",
+			     "IOD_BRIDGE_BIND=127.0.0.1",
+			     "IOD_BRIDGE_MAX_CLIENTS=20000",
+			     "IOD_LOG_LEVEL=warn",
+			     "IOD_DATA_DIR=/tmp/bench-bridge-data",
+			     NULL};
 	pid_t bridge = harness_spawn("iod-bridge", NULL, env);
 	if (bridge < 0 || harness_wait_port(port, 10000) < 0) {
 		fprintf(stderr, "bench_bridge: cannot start iod-bridge\n");
@@ -497,7 +509,8 @@ int main(int argc, char **argv)
 	struct target tb = {"iod-bridge (+broker)", KIND_BRIDGE, port, a.url, {bridge, a.pid}, 2};
 	struct target tm = {"mosquitto websockets", KIND_MQTT, wsport, b.url, {b.pid, 0}, 1};
 
-	printf("\n1. readings: 100 clients x 1,000 readings/s (10 topics), publish -> client socket\n");
+	printf("\n1. readings: 100 clients x 1,000 readings/s (10 topics), publish -> client "
+	       "socket\n");
 	run_stream(&tb, 100, 1000, seconds, false);
 	run_stream(&tm, 100, 1000, seconds, false);
 

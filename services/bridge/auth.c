@@ -13,11 +13,11 @@ struct session {
 };
 
 struct ip_entry {
-	char ip[48];            /* "" = free */
-	int64_t last_ms;        /* last failure, for eviction */
-	unsigned n;             /* failures in fail_ms (ring, newest at (head+n-1)) */
+	char ip[48];	 /* "" = free */
+	int64_t last_ms; /* last failure, for eviction */
+	unsigned n;	 /* failures in fail_ms (ring, newest at (head+n-1)) */
 	unsigned head;
-	int64_t *fail_ms;       /* max_failures timestamps */
+	int64_t *fail_ms; /* max_failures timestamps */
 };
 
 struct auth {
@@ -113,8 +113,8 @@ bool auth_ct_equal(const void *x, size_t x_len, const void *y, size_t y_len)
 	/* Compare fixed-size zero-padded copies, so the time does not depend on
 	 * where the inputs differ (only the copies depend on the lengths). */
 	unsigned char xb[AUTH_PASSWORD_MAX] = {0}, yb[AUTH_PASSWORD_MAX] = {0};
-	volatile unsigned diff = (x_len != y_len) | (x_len > AUTH_PASSWORD_MAX) |
-				 (y_len > AUTH_PASSWORD_MAX);
+	volatile unsigned diff =
+	    (x_len != y_len) | (x_len > AUTH_PASSWORD_MAX) | (y_len > AUTH_PASSWORD_MAX);
 	if (x_len)
 		memcpy(xb, x, x_len < AUTH_PASSWORD_MAX ? x_len : AUTH_PASSWORD_MAX);
 	if (y_len)

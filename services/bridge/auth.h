@@ -13,22 +13,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AUTH_TOKEN_BYTES 32
-#define AUTH_TOKEN_HEX (2 * AUTH_TOKEN_BYTES)
+#define AUTH_TOKEN_BYTES  32
+#define AUTH_TOKEN_HEX	  (2 * AUTH_TOKEN_BYTES)
 #define AUTH_PASSWORD_MAX 256 /* longer passwords are refused at config time */
-#define AUTH_USER "operator"
+#define AUTH_USER	  "operator"
 
 /* Fill buf with len cryptographically random bytes: 0 or -1. */
 typedef int (*auth_random_fn)(void *buf, size_t len);
 
 struct auth_config {
-	const char *password;       /* NULL or "": no operator login possible */
-	size_t max_sessions;        /* 0 = 64 */
-	int64_t session_idle_ms;    /* 0 = 7 days */
-	unsigned max_failures;      /* per IP per window before 429; 0 = 5 */
-	int64_t failure_window_ms;  /* 0 = 60 s */
-	size_t max_ips;             /* rate-limiter table; 0 = 256 */
-	auth_random_fn random;      /* NULL = getrandom(2) */
+	const char *password;	   /* NULL or "": no operator login possible */
+	size_t max_sessions;	   /* 0 = 64 */
+	int64_t session_idle_ms;   /* 0 = 7 days */
+	unsigned max_failures;	   /* per IP per window before 429; 0 = 5 */
+	int64_t failure_window_ms; /* 0 = 60 s */
+	size_t max_ips;		   /* rate-limiter table; 0 = 256 */
+	auth_random_fn random;	   /* NULL = getrandom(2) */
 };
 
 enum auth_login_result {

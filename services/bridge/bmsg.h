@@ -20,10 +20,10 @@
 
 struct bmsg {
 	uint32_t refs;
-	uint32_t key;     /* coalescing key: one pending per key per client; 0 = never coalesce */
-	bool binary;      /* binary websocket frame (camera JPEG), else text */
+	uint32_t key; /* coalescing key: one pending per key per client; 0 = never coalesce */
+	bool binary;  /* binary websocket frame (camera JPEG), else text */
 	uint16_t headroom;
-	size_t len;       /* payload bytes, after the headroom */
+	size_t len;	     /* payload bytes, after the headroom */
 	unsigned char buf[]; /* headroom, payload, one NUL */
 };
 

@@ -22,16 +22,16 @@ struct bmsg;
 
 struct cqueue {
 	struct bmsg **items; /* ring of cap entries */
-	uint32_t head;       /* index of the oldest entry */
+	uint32_t head;	     /* index of the oldest entry */
 	uint32_t count;
 	uint32_t cap;
-	uint32_t max;        /* hard bound on count */
+	uint32_t max; /* hard bound on count */
 };
 
 enum cqueue_result {
-	CQUEUE_QUEUED,    /* appended */
+	CQUEUE_QUEUED,	  /* appended */
 	CQUEUE_COALESCED, /* replaced an older pending message with the same key */
-	CQUEUE_FULL,      /* refused: the queue holds max entries (or out of memory) */
+	CQUEUE_FULL,	  /* refused: the queue holds max entries (or out of memory) */
 };
 
 void cqueue_init(struct cqueue *q, uint32_t max);

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define HIST_BUCKET_MS 10000
-#define HIST_BUCKETS 360
+#define HIST_BUCKETS   360
 
 enum hist_agg { HIST_AVG, HIST_MAX };
 

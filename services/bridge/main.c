@@ -29,30 +29,26 @@
 #define FD_RESERVE 64
 
 static const struct cfg_option bridge_options[] = {
-	{"IOD_BRIDGE_PORT", CFG_INT, "8080", "HTTP/websocket port", 1, 65535, 0},
-	{"IOD_BRIDGE_BIND", CFG_STRING, "0.0.0.0",
-	 "address to listen on (0.0.0.0: the home LAN; 127.0.0.1: this machine only)", 0, 0, 0},
-	{"IOD_BRIDGE_WEB_DIR", CFG_STRING, NULL,
-	 "dashboard files (default: the installed web/, else ./web, else the source tree's)", 0, 0,
-	 0},
-	{"IOD_BRIDGE_PASSWORD", CFG_STRING, NULL,
-	 "operator password; unset: nobody can log in or send commands", 0, 0, CFG_F_SECRET},
-	{"IOD_BRIDGE_PUBLIC_VIEW", CFG_BOOL, "0", "1: anyone may watch without logging in", 0, 0,
-	 0},
-	{"IOD_BRIDGE_TLS_CERT", CFG_STRING, NULL, "certificate (PEM): serve https/wss", 0, 0, 0},
-	{"IOD_BRIDGE_TLS_KEY", CFG_STRING, NULL, "private key (PEM) for IOD_BRIDGE_TLS_CERT", 0, 0,
-	 0},
-	{"IOD_BRIDGE_MAX_CLIENTS", CFG_INT, "10000",
-	 "websocket clients at most (also bounded by the open-files limit)", 1, 1000000, 0},
-	{"IOD_BRIDGE_QUEUE_SLACK", CFG_INT, "256",
-	 "per-client queue room beyond one frame per topic; a client over it is dropped", 16,
-	 65536, 0},
-	{"IOD_BRIDGE_CACHE_TOPICS", CFG_INT, "1024", "topics kept in the last-value cache", 16,
-	 100000, 0},
-	{"IOD_BRIDGE_SESSION_IDLE", CFG_DURATION, "7d", "an operator session ends after this idle",
-	 60000, 365LL * 24 * 3600 * 1000, 0},
-	{"IOD_BRIDGE_LOGIN_FAILURES", CFG_INT, "5",
-	 "failed logins per client address per minute before 429", 1, 1000, 0},
+    {"IOD_BRIDGE_PORT", CFG_INT, "8080", "HTTP/websocket port", 1, 65535, 0},
+    {"IOD_BRIDGE_BIND", CFG_STRING, "0.0.0.0",
+     "address to listen on (0.0.0.0: the home LAN; 127.0.0.1: this machine only)", 0, 0, 0},
+    {"IOD_BRIDGE_WEB_DIR", CFG_STRING, NULL,
+     "dashboard files (default: the installed web/, else ./web, else the source tree's)", 0, 0, 0},
+    {"IOD_BRIDGE_PASSWORD", CFG_STRING, NULL,
+     "operator password; unset: nobody can log in or send commands", 0, 0, CFG_F_SECRET},
+    {"IOD_BRIDGE_PUBLIC_VIEW", CFG_BOOL, "0", "1: anyone may watch without logging in", 0, 0, 0},
+    {"IOD_BRIDGE_TLS_CERT", CFG_STRING, NULL, "certificate (PEM): serve https/wss", 0, 0, 0},
+    {"IOD_BRIDGE_TLS_KEY", CFG_STRING, NULL, "private key (PEM) for IOD_BRIDGE_TLS_CERT", 0, 0, 0},
+    {"IOD_BRIDGE_MAX_CLIENTS", CFG_INT, "10000",
+     "websocket clients at most (also bounded by the open-files limit)", 1, 1000000, 0},
+    {"IOD_BRIDGE_QUEUE_SLACK", CFG_INT, "256",
+     "per-client queue room beyond one frame per topic; a client over it is dropped", 16, 65536, 0},
+    {"IOD_BRIDGE_CACHE_TOPICS", CFG_INT, "1024", "topics kept in the last-value cache", 16, 100000,
+     0},
+    {"IOD_BRIDGE_SESSION_IDLE", CFG_DURATION, "7d", "an operator session ends after this idle",
+     60000, 365LL * 24 * 3600 * 1000, 0},
+    {"IOD_BRIDGE_LOGIN_FAILURES", CFG_INT, "5",
+     "failed logins per client address per minute before 429", 1, 1000, 0},
 };
 
 struct bridge {
@@ -134,7 +130,8 @@ static unsigned raise_nofile(unsigned want_clients, unsigned *fd_limit)
 		return 1024 - FD_RESERVE;
 	}
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
-		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+		rl.rlim_cur =
+		    rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			log_warn("cannot raise the open-files limit: %s", strerror(errno));
 		getrlimit(RLIMIT_NOFILE, &rl);
@@ -186,9 +183,9 @@ static int make_dirs(const char *path)
 int main(int argc, char **argv)
 {
 	int rc = 0;
-	struct cfg *cfg = cfg_load("bridge", "iod-bridge", bridge_options,
-				   sizeof(bridge_options) / sizeof(bridge_options[0]), argc, argv,
-				   &rc);
+	struct cfg *cfg =
+	    cfg_load("bridge", "iod-bridge", bridge_options,
+		     sizeof(bridge_options) / sizeof(bridge_options[0]), argc, argv, &rc);
 	if (!cfg)
 		return rc;
 	enum log_level level = LOG_LEVEL_INFO;
@@ -206,7 +203,8 @@ int main(int argc, char **argv)
 	const char *key = cfg_str(cfg, "IOD_BRIDGE_TLS_KEY");
 	const char *data_dir = cfg_str(cfg, "IOD_DATA_DIR");
 	if (!proto_site_valid(b.site)) {
-		fprintf(stderr, "iod-bridge: IOD_SITE: '%s' must be 1-64 of [A-Za-z0-9_-]\n", b.site);
+		fprintf(stderr, "iod-bridge: IOD_SITE: '%s' must be 1-64 of [A-Za-z0-9_-]\n",
+			b.site);
 		rc = 2;
 		goto out;
 	}
@@ -217,7 +215,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (!cert != !key) {
-		fprintf(stderr, "iod-bridge: IOD_BRIDGE_TLS_CERT and IOD_BRIDGE_TLS_KEY go together\n");
+		fprintf(stderr,
+			"iod-bridge: IOD_BRIDGE_TLS_CERT and IOD_BRIDGE_TLS_KEY go together\n");
 		rc = 2;
 		goto out;
 	}
@@ -237,7 +236,7 @@ int main(int argc, char **argv)
 
 	unsigned fd_limit = 0;
 	unsigned max_clients =
-		raise_nofile((unsigned)cfg_int(cfg, "IOD_BRIDGE_MAX_CLIENTS"), &fd_limit);
+	    raise_nofile((unsigned)cfg_int(cfg, "IOD_BRIDGE_MAX_CLIENTS"), &fd_limit);
 	if (uv_loop_init(&loop) < 0) {
 		log_error("cannot create the event loop");
 		rc = 1;
@@ -246,16 +245,16 @@ int main(int argc, char **argv)
 	loop_open = true;
 
 	struct state_config sc = {
-		.site = b.site,
-		.headroom = 0, /* set below: LWS_PRE lives in server.c */
-		.max_topics = (size_t)cfg_int(cfg, "IOD_BRIDGE_CACHE_TOPICS"),
-		.max_json_payload = PROTO_MAX_PAYLOAD,
+	    .site = b.site,
+	    .headroom = 0, /* set below: LWS_PRE lives in server.c */
+	    .max_topics = (size_t)cfg_int(cfg, "IOD_BRIDGE_CACHE_TOPICS"),
+	    .max_json_payload = PROTO_MAX_PAYLOAD,
 	};
 	sc.headroom = server_headroom();
 	struct auth_config ac = {
-		.password = password,
-		.session_idle_ms = cfg_duration_ms(cfg, "IOD_BRIDGE_SESSION_IDLE"),
-		.max_failures = (unsigned)cfg_int(cfg, "IOD_BRIDGE_LOGIN_FAILURES"),
+	    .password = password,
+	    .session_idle_ms = cfg_duration_ms(cfg, "IOD_BRIDGE_SESSION_IDLE"),
+	    .max_failures = (unsigned)cfg_int(cfg, "IOD_BRIDGE_LOGIN_FAILURES"),
 	};
 	b.state = state_new(&sc);
 	b.auth = auth_new(&ac);
@@ -265,19 +264,19 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	struct server_config svc = {
-		.site = b.site,
-		.bind = cfg_str(cfg, "IOD_BRIDGE_BIND"),
-		.port = (int)cfg_int(cfg, "IOD_BRIDGE_PORT"),
-		.web_dir = pick_web_dir(cfg),
-		.tls_cert = cert,
-		.tls_key = key,
-		.public_view = cfg_bool(cfg, "IOD_BRIDGE_PUBLIC_VIEW"),
-		.max_clients = max_clients,
-		.fd_limit = fd_limit,
-		.queue_slack = (unsigned)cfg_int(cfg, "IOD_BRIDGE_QUEUE_SLACK"),
-		.max_topics = sc.max_topics,
-		.state = b.state,
-		.auth = b.auth,
+	    .site = b.site,
+	    .bind = cfg_str(cfg, "IOD_BRIDGE_BIND"),
+	    .port = (int)cfg_int(cfg, "IOD_BRIDGE_PORT"),
+	    .web_dir = pick_web_dir(cfg),
+	    .tls_cert = cert,
+	    .tls_key = key,
+	    .public_view = cfg_bool(cfg, "IOD_BRIDGE_PUBLIC_VIEW"),
+	    .max_clients = max_clients,
+	    .fd_limit = fd_limit,
+	    .queue_slack = (unsigned)cfg_int(cfg, "IOD_BRIDGE_QUEUE_SLACK"),
+	    .max_topics = sc.max_topics,
+	    .state = b.state,
+	    .auth = b.auth,
 	};
 	b.server = server_new(&loop, &svc);
 	if (!b.server) {
@@ -285,14 +284,14 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	struct mqttc_options mo = {
-		.client_id = b.client_id,
-		.availability_topic = b.availability,
-		.session_expiry_s = 0,
-		.queue_limit = 4096,
-		.max_payload = 8 * 1024 * 1024, /* camera frames; the state bounds the rest */
-		.on_message = on_message,
-		.on_connected = on_connected,
-		.arg = &b,
+	    .client_id = b.client_id,
+	    .availability_topic = b.availability,
+	    .session_expiry_s = 0,
+	    .queue_limit = 4096,
+	    .max_payload = 8 * 1024 * 1024, /* camera frames; the state bounds the rest */
+	    .on_message = on_message,
+	    .on_connected = on_connected,
+	    .arg = &b,
 	};
 	b.mqtt = mqttc_new(&loop, cfg, &mo);
 	if (!b.mqtt || mqttc_subscribe(b.mqtt, b.filter, 1, false) < 0 ||

@@ -7,8 +7,8 @@
 static void one(struct jbuf *b, const char *name, const char *type, const char *help,
 		uint64_t value)
 {
-	jbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", name, help, name, type,
-		    name, value);
+	jbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", name, help, name, type, name,
+		    value);
 }
 
 char *metrics_render(const struct bridge_metrics *m)

@@ -9,24 +9,24 @@
 #include <stdint.h>
 
 struct bridge_metrics {
-	uint64_t clients;                /* gauge: websocket clients now */
-	uint64_t clients_max;            /* gauge: configured bound */
-	uint64_t clients_refused;        /* upgrades refused (auth, origin, full) */
-	uint64_t clients_dropped_slow;   /* closed because their queue overflowed */
+	uint64_t clients;	       /* gauge: websocket clients now */
+	uint64_t clients_max;	       /* gauge: configured bound */
+	uint64_t clients_refused;      /* upgrades refused (auth, origin, full) */
+	uint64_t clients_dropped_slow; /* closed because their queue overflowed */
 	uint64_t frames_sent;
 	uint64_t frames_coalesced;
 	uint64_t frames_dropped;
-	uint64_t mqtt_messages;          /* MQTT messages taken in */
-	uint64_t mqtt_refused;           /* not forwarded: too large, not our site */
-	uint64_t mqtt_queue_dropped;     /* lost between Paho's thread and the loop */
-	uint64_t mqtt_connected;         /* gauge 0/1 */
+	uint64_t mqtt_messages;	     /* MQTT messages taken in */
+	uint64_t mqtt_refused;	     /* not forwarded: too large, not our site */
+	uint64_t mqtt_queue_dropped; /* lost between Paho's thread and the loop */
+	uint64_t mqtt_connected;     /* gauge 0/1 */
 	uint64_t commands_accepted;
 	uint64_t commands_refused;
-	uint64_t queue_high_water;       /* the longest any client queue has been */
+	uint64_t queue_high_water; /* the longest any client queue has been */
 	uint64_t logins_ok, logins_bad_password, logins_rate_limited, logins_no_password;
-	uint64_t sessions;               /* gauge */
-	uint64_t cached_topics;          /* gauge */
-	uint64_t buffer_bytes;           /* gauge: shared frame buffers alive */
+	uint64_t sessions;	/* gauge */
+	uint64_t cached_topics; /* gauge */
+	uint64_t buffer_bytes;	/* gauge: shared frame buffers alive */
 };
 
 /* Prometheus text exposition (HELP/TYPE per metric). malloc'd, or NULL. */

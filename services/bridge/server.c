@@ -25,8 +25,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define CSP                                                                                    \
-	"default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; style-src 'self'; " \
+#define CSP                                                                                        \
+	"default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; style-src 'self'; "   \
 	"script-src 'self'; frame-ancestors 'none'"
 #define POST_MAX 4096
 
@@ -36,16 +36,16 @@ enum post_target { POST_NONE, POST_LOGIN, POST_LOGOUT };
 struct pss {
 	struct lws *wsi;
 	/* websocket */
-	struct pss *prev, *next;   /* in server.clients */
+	struct pss *prev, *next; /* in server.clients */
 	struct cqueue q;
 	bool established;
 	bool operator;
-	bool closing;              /* queue overflowed: being dropped */
+	bool closing;			/* queue overflowed: being dropped */
 	char token[AUTH_TOKEN_HEX + 1]; /* the operator's session, re-checked per command */
-	char *rx;                  /* a fragmented message being reassembled */
+	char *rx;			/* a fragmented message being reassembled */
 	size_t rx_len;
 	/* http */
-	char *resp;                /* body waiting for HTTP_WRITEABLE */
+	char *resp; /* body waiting for HTTP_WRITEABLE */
 	size_t resp_len;
 	char *post;
 	size_t post_len;
@@ -55,9 +55,9 @@ struct pss {
 
 struct server {
 	struct server_config cfg;
-	struct lws_context *ctx;   /* NULL once lws has finished destroying it */
+	struct lws_context *ctx; /* NULL once lws has finished destroying it */
 	bool stopping;
-	char web_root[PATH_MAX];   /* realpath of web_dir; "" = none */
+	char web_root[PATH_MAX]; /* realpath of web_dir; "" = none */
 	char cmd_topic[PROTO_TOPIC_MAX];
 	bool tls;
 	struct pss *clients;
@@ -141,7 +141,8 @@ static int add_header(struct lws *wsi, const char *name, const char *value, unsi
 		      unsigned char *end)
 {
 	return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
-					   (const unsigned char *)value, (int)strlen(value), p, end);
+					   (const unsigned char *)value, (int)strlen(value), p,
+					   end);
 }
 
 static int add_security_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
@@ -250,8 +251,8 @@ static int serve_get(struct server *s, struct lws *wsi, struct pss *pss, const c
 		char *text = metrics_render(&s->m);
 		if (!text)
 			return 1;
-		int rc = respond(wsi, pss, 200, "text/plain; version=0.0.4; charset=utf-8", text,
-				 NULL);
+		int rc =
+		    respond(wsi, pss, 200, "text/plain; version=0.0.4; charset=utf-8", text, NULL);
 		free(text);
 		return rc;
 	}
@@ -285,7 +286,8 @@ static int serve_get(struct server *s, struct lws *wsi, struct pss *pss, const c
 	    real[strlen(s->web_root)] != '/' || stat(real, &st) < 0 || !S_ISREG(st.st_mode))
 		return respond(wsi, pss, 404, "text/plain; charset=utf-8", "not found", NULL);
 	unsigned char extra[1024], *p = extra, *end = extra + sizeof(extra);
-	if (add_security_headers(wsi, &p, end) || add_header(wsi, "cache-control:", "no-cache", &p, end))
+	if (add_security_headers(wsi, &p, end) ||
+	    add_header(wsi, "cache-control:", "no-cache", &p, end))
 		return 1;
 	int n = lws_serve_http_file(wsi, real, webpath_mime(real), (const char *)extra,
 				    (int)(p - extra));
@@ -312,8 +314,9 @@ static int handle_login(struct server *s, struct lws *wsi, struct pss *pss)
 	switch (r) {
 	case AUTH_LOGIN_OK: {
 		char cookie[256];
-		snprintf(cookie, sizeof(cookie), "iod_session=%s; Path=/; HttpOnly; SameSite=Strict%s",
-			 token, s->tls ? "; Secure" : "");
+		snprintf(cookie, sizeof(cookie),
+			 "iod_session=%s; Path=/; HttpOnly; SameSite=Strict%s", token,
+			 s->tls ? "; Secure" : "");
 		const char *extra[] = {"set-cookie:", cookie, NULL};
 		s->m.logins_ok++;
 		log_info("operator logged in from %s", ip);
@@ -351,8 +354,8 @@ static int handle_post(struct server *s, struct lws *wsi, struct pss *pss)
 	if (hdr(wsi, WSI_TOKEN_HTTP_COOKIE, cookie, sizeof(cookie)) == 0 &&
 	    auth_cookie_token(cookie, token) == 0)
 		auth_session_end(s->cfg.auth, token);
-	const char *extra[] = {"set-cookie:",
-			       "iod_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", NULL};
+	const char *extra[] = {
+	    "set-cookie:", "iod_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", NULL};
 	return respond_json(wsi, pss, 200, "{\"operator\":false}", extra);
 }
 
@@ -380,7 +383,7 @@ static int on_http(struct server *s, struct lws *wsi, struct pss *pss, const cha
 		if (hdr(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, clen, sizeof(clen)) < 0 ||
 		    strtoll(clen, NULL, 10) <= 0)
 			return handle_post(s, wsi, pss); /* no body: no BODY callbacks follow */
-		return 0;                                /* wait for the body */
+		return 0;				 /* wait for the body */
 	}
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0)
 		return serve_get(s, wsi, pss, uri);
@@ -437,7 +440,7 @@ static int ws_established(struct server *s, struct lws *wsi, struct pss *c)
 	client_push_text(s, c, proto_ws_hello_encode(s->cfg.site, c->operator, IOD_VERSION, now));
 	state_snapshot(s->cfg.state, now, snapshot_visit, c);
 	client_push_text(s, c, proto_ws_ready_encode());
-	log_debug("websocket client connected (%s), %llu now", c->operator ? "operator" : "viewer",
+	log_debug("websocket client connected (%s), %llu now", c->operator? "operator" : "viewer",
 		  (unsigned long long)s->m.clients);
 	return 0;
 }
@@ -462,7 +465,7 @@ static void ws_closed(struct server *s, struct pss *c)
 static void ws_message(struct server *s, struct pss *c, const void *text, size_t len)
 {
 	int64_t now = now_ms();
-	bool op = c->operator && auth_session_check(s->cfg.auth, c->token, now);
+	bool op = c->operator&& auth_session_check(s->cfg.auth, c->token, now);
 	bool up = s->cfg.mqtt && mqttc_is_connected(s->cfg.mqtt);
 	struct wsmsg_result r;
 	if (wsmsg_handle(text, len, op, up, AUTH_USER, now, &r) < 0)
@@ -500,8 +503,8 @@ static int ws_receive(struct server *s, struct lws *wsi, struct pss *c, const vo
 {
 	bool final = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
 	if (c->rx_len + len > PROTO_WS_MAX_MSG) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)"too large",
-				 9);
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+				 (unsigned char *)"too large", 9);
 		return -1;
 	}
 	if (final && !c->rx_len) {
@@ -588,8 +591,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		/* The refusals were made in CONFIRM_UPGRADE; here the role is
 		 * recorded in this websocket's own session data. */
-		pss->operator = request_operator(s, wsi, pss->token);
-		if (!pss->operator && !s->cfg.public_view)
+		pss->operator= request_operator(s, wsi, pss->token);
+		if (!pss->operator&& !s->cfg.public_view)
 			return 1;
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
@@ -608,8 +611,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 static const struct lws_protocols protocols[] = {
-	{PROTO_WS_SUBPROTOCOL, callback, sizeof(struct pss), PROTO_WS_MAX_MSG, 0, NULL, 0},
-	{NULL, NULL, 0, 0, 0, NULL, 0},
+    {PROTO_WS_SUBPROTOCOL, callback, sizeof(struct pss), PROTO_WS_MAX_MSG, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
 static void lws_log(int level, const char *line)
@@ -635,8 +638,8 @@ struct server *server_new(uv_loop_t *loop, const struct server_config *cfg)
 	}
 	/* Room for the whole snapshot (every cached topic, histories, alerts,
 	 * frame, hello, ready) plus slack for per-client answers and events. */
-	s->queue_max = (uint32_t)(cfg->max_topics + STATE_HISTORY_TOPICS_MAX + STATE_ALERTS_MAX + 4 +
-				  cfg->queue_slack);
+	s->queue_max = (uint32_t)(cfg->max_topics + STATE_HISTORY_TOPICS_MAX + STATE_ALERTS_MAX +
+				  4 + cfg->queue_slack);
 	if (cfg->web_dir && *cfg->web_dir && !realpath(cfg->web_dir, s->web_root))
 		s->web_root[0] = '\0';
 

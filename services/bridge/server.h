@@ -20,19 +20,19 @@ struct state;
 
 struct server_config {
 	const char *site;
-	const char *bind;        /* address to listen on; NULL/"" = all */
+	const char *bind; /* address to listen on; NULL/"" = all */
 	int port;
-	const char *web_dir;     /* NULL: no static files */
-	const char *tls_cert;    /* both set: https/wss */
+	const char *web_dir;  /* NULL: no static files */
+	const char *tls_cert; /* both set: https/wss */
 	const char *tls_key;
 	bool public_view;
 	unsigned max_clients;
-	unsigned fd_limit;       /* lws connection table size */
-	unsigned queue_slack;    /* per-client queue bound beyond what the state holds */
-	size_t max_topics;       /* the state's topic bound (the queue holds that many too) */
-	struct state *state;     /* borrowed */
-	struct auth *auth;       /* borrowed */
-	struct mqttc *mqtt;      /* borrowed; set later with server_set_mqtt() */
+	unsigned fd_limit;    /* lws connection table size */
+	unsigned queue_slack; /* per-client queue bound beyond what the state holds */
+	size_t max_topics;    /* the state's topic bound (the queue holds that many too) */
+	struct state *state;  /* borrowed */
+	struct auth *auth;    /* borrowed */
+	struct mqttc *mqtt;   /* borrowed; set later with server_set_mqtt() */
 };
 
 struct server;

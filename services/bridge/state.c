@@ -10,19 +10,19 @@
 #include <string.h>
 
 #define HASH_BUCKETS 256
-#define KEY_FRAME 1u /* the camera frame's coalescing key; topic keys start at 2 */
+#define KEY_FRAME    1u /* the camera frame's coalescing key; topic keys start at 2 */
 
 struct topic_entry {
 	char *topic;
 	uint32_t key;
-	struct bmsg *frame;      /* last value as a frame; NULL when cleared */
+	struct bmsg *frame; /* last value as a frame; NULL when cleared */
 	struct topic_entry *next_hash;
 };
 
 struct history_entry {
 	char *topic;
 	struct hist h;
-	struct bmsg *cached;     /* serialised history, valid for (version, bucket) */
+	struct bmsg *cached; /* serialised history, valid for (version, bucket) */
 	uint64_t cached_version;
 	int64_t cached_bucket;
 };
@@ -34,11 +34,11 @@ struct alert_entry {
 
 struct state {
 	struct state_config cfg;
-	char prefix[80];          /* "iod/<site>/" */
+	char prefix[80]; /* "iod/<site>/" */
 	size_t prefix_len;
-	char frame_topic[96];     /* "iod/<site>/camera/frame" */
-	char alert_topic[96];     /* "iod/<site>/alert" */
-	char sensors_prefix[96];  /* "iod/<site>/sensors/" */
+	char frame_topic[96];	 /* "iod/<site>/camera/frame" */
+	char alert_topic[96];	 /* "iod/<site>/alert" */
+	char sensors_prefix[96]; /* "iod/<site>/sensors/" */
 
 	struct topic_entry *topics; /* array of cfg.max_topics, used in insertion order */
 	size_t n_topics;
@@ -50,7 +50,7 @@ struct state {
 	struct alert_entry alerts[STATE_ALERTS_MAX]; /* ring */
 	size_t alert_head, n_alerts;
 
-	struct bmsg *frame;       /* latest camera frame */
+	struct bmsg *frame; /* latest camera frame */
 	struct state_stats stats;
 };
 

@@ -21,24 +21,24 @@
 
 struct bmsg;
 
-#define STATE_ALERTS_MAX 20
-#define STATE_ALERT_AGE_MS (24LL * 3600 * 1000)
+#define STATE_ALERTS_MAX	 20
+#define STATE_ALERT_AGE_MS	 (24LL * 3600 * 1000)
 #define STATE_HISTORY_TOPICS_MAX 32
 
 struct state_config {
-	const char *site;         /* "home" */
-	size_t headroom;          /* bytes before every frame's payload (LWS_PRE) */
-	size_t max_topics;        /* last-value cache bound; 0 = 1024 */
-	size_t max_json_payload;  /* bigger non-camera payloads are refused; 0 = 16 KiB */
-	size_t max_frame_bytes;   /* bigger camera frames are refused; 0 = 4 MiB */
+	const char *site;	 /* "home" */
+	size_t headroom;	 /* bytes before every frame's payload (LWS_PRE) */
+	size_t max_topics;	 /* last-value cache bound; 0 = 1024 */
+	size_t max_json_payload; /* bigger non-camera payloads are refused; 0 = 16 KiB */
+	size_t max_frame_bytes;	 /* bigger camera frames are refused; 0 = 4 MiB */
 };
 
 struct state_stats {
-	size_t topics;             /* cached topics */
+	size_t topics; /* cached topics */
 	size_t history_topics;
 	uint64_t refused_too_large;
-	uint64_t refused_other;    /* not under iod/<site>/ */
-	uint64_t cache_full;       /* messages on a topic the full cache could not take */
+	uint64_t refused_other; /* not under iod/<site>/ */
+	uint64_t cache_full;	/* messages on a topic the full cache could not take */
 };
 
 struct state;

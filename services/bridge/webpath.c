@@ -38,21 +38,21 @@ const char *webpath_mime(const char *path)
 	static const struct {
 		const char *ext, *type;
 	} types[] = {
-		{".html", "text/html; charset=utf-8"},
-		{".js", "text/javascript; charset=utf-8"},
-		{".mjs", "text/javascript; charset=utf-8"},
-		{".css", "text/css; charset=utf-8"},
-		{".json", "application/json"},
-		{".map", "application/json"},
-		{".svg", "image/svg+xml"},
-		{".png", "image/png"},
-		{".jpg", "image/jpeg"},
-		{".jpeg", "image/jpeg"},
-		{".ico", "image/x-icon"},
-		{".webp", "image/webp"},
-		{".webmanifest", "application/manifest+json"},
-		{".txt", "text/plain; charset=utf-8"},
-		{".woff2", "font/woff2"},
+	    {".html", "text/html; charset=utf-8"},
+	    {".js", "text/javascript; charset=utf-8"},
+	    {".mjs", "text/javascript; charset=utf-8"},
+	    {".css", "text/css; charset=utf-8"},
+	    {".json", "application/json"},
+	    {".map", "application/json"},
+	    {".svg", "image/svg+xml"},
+	    {".png", "image/png"},
+	    {".jpg", "image/jpeg"},
+	    {".jpeg", "image/jpeg"},
+	    {".ico", "image/x-icon"},
+	    {".webp", "image/webp"},
+	    {".webmanifest", "application/manifest+json"},
+	    {".txt", "text/plain; charset=utf-8"},
+	    {".woff2", "font/woff2"},
 	};
 	const char *dot = strrchr(path, '.');
 	const char *slash = strrchr(path, '/');

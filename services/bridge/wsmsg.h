@@ -21,10 +21,10 @@
 #include <stdint.h>
 
 struct wsmsg_result {
-	char *reply;        /* frame for this client (always set unless out of memory) */
-	char *publish;      /* JSON for iod/<site>/feeder/cmd, or NULL */
+	char *reply;	    /* frame for this client (always set unless out of memory) */
+	char *publish;	    /* JSON for iod/<site>/feeder/cmd, or NULL */
 	bool is_command;    /* the message was a command (accepted or refused) */
-	bool accepted;      /* a command to publish */
+	bool accepted;	    /* a command to publish */
 	const char *reason; /* refusal reason, static; NULL when accepted / ping */
 };
 

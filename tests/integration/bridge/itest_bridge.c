@@ -54,8 +54,15 @@ static void start(struct fx *f, const char *password, bool public_view)
 	snprintf(e_data, sizeof(e_data), "IOD_DATA_DIR=%s", data);
 	snprintf(e_pw, sizeof(e_pw), "IOD_BRIDGE_PASSWORD=%s", password ? password : "");
 	snprintf(e_pub, sizeof(e_pub), "IOD_BRIDGE_PUBLIC_VIEW=%d", public_view ? 1 : 0);
-	const char *env[] = {e_url, e_port, e_web, e_data, e_pub, "IOD_BRIDGE_BIND=127.0.0.1",
-			     "IOD_LOG_LEVEL=info", password ? e_pw : NULL, NULL};
+	const char *env[] = {e_url,
+			     e_port,
+			     e_web,
+			     e_data,
+			     e_pub,
+			     "IOD_BRIDGE_BIND=127.0.0.1",
+			     "IOD_LOG_LEVEL=info",
+			     password ? e_pw : NULL,
+			     NULL};
 	f->tc = tclient_new(f->broker.url, "itest-bridge");
 	cr_assert_not_null(f->tc);
 	cr_assert_eq(tclient_subscribe(f->tc, "iod/home/bridge/#", 1), 0);
@@ -190,7 +197,8 @@ Test(bridge, state_on_connect_in_protocol_order, .timeout = 60, .fini = teardown
 	cr_assert_eq(c->frames[n - 2].len, sizeof(jpeg));
 	cr_assert_eq(memcmp(c->frames[n - 2].data, jpeg, sizeof(jpeg)), 0);
 	/* 2. cached topics, newest value, JSON payload parsed; 3. history after; 4. alert. */
-	long avail = wsc_find(c, 1, "\"topic\":\"iod/home/feeder/availability\",\"payload\":\"online\"");
+	long avail =
+	    wsc_find(c, 1, "\"topic\":\"iod/home/feeder/availability\",\"payload\":\"online\"");
 	long temp = wsc_find(c, 1, "\"topic\":\"iod/home/sensors/temperature\",\"payload\":{");
 	long hist = wsc_find(c, 1, "\"type\":\"history\"");
 	long alert = wsc_find(c, 1, "\"topic\":\"iod/home/alert\"");
@@ -203,11 +211,12 @@ Test(bridge, state_on_connect_in_protocol_order, .timeout = 60, .fini = teardown
 	cr_assert_lt(alert, (long)n - 2);
 	cJSON *t = cJSON_Parse(c->frames[temp].data);
 	cr_assert_float_eq(
-		cJSON_GetObjectItem(cJSON_GetObjectItem(t, "payload"), "value")->valuedouble, 22.5,
-		1e-9, "the newest value is cached");
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(t, "payload"), "value")->valuedouble, 22.5,
+	    1e-9, "the newest value is cached");
 	cJSON_Delete(t);
 	cJSON *h = cJSON_Parse(c->frames[hist].data);
-	cr_assert_str_eq(cJSON_GetObjectItem(h, "topic")->valuestring, "iod/home/sensors/temperature");
+	cr_assert_str_eq(cJSON_GetObjectItem(h, "topic")->valuestring,
+			 "iod/home/sensors/temperature");
 	cJSON *pts = cJSON_GetObjectItem(h, "points");
 	cr_assert_eq(cJSON_GetArraySize(pts), 1, "3 readings within one 10 s bucket");
 	cr_assert_float_eq(cJSON_GetArrayItem(cJSON_GetArrayItem(pts, 0), 1)->valuedouble, 21.5,
@@ -227,8 +236,8 @@ Test(bridge, live_updates_arrive_in_order, .timeout = 60, .fini = teardown)
 	size_t base = c->n_frames;
 	for (int i = 0; i < 300; i++) {
 		char p[128];
-		snprintf(p, sizeof(p), "{\"id\":\"e%d\",\"action\":\"home\",\"result\":\"ok\",\"ts\":%d}",
-			 i, i);
+		snprintf(p, sizeof(p),
+			 "{\"id\":\"e%d\",\"action\":\"home\",\"result\":\"ok\",\"ts\":%d}", i, i);
 		tclient_publish_str(F.tc, "iod/home/feeder/event", p, 1, false);
 	}
 	expect_frame(w, c, "\"id\":\"e299\"");
@@ -241,9 +250,10 @@ Test(bridge, live_updates_arrive_in_order, .timeout = 60, .fini = teardown)
 		if (cJSON_IsString(topic) && !strcmp(topic->valuestring, "iod/home/feeder/event")) {
 			char id[16];
 			snprintf(id, sizeof(id), "e%d", next);
-			cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "payload"), "id")
-						 ->valuestring,
-					 id);
+			cr_assert_str_eq(
+			    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "payload"), "id")
+				->valuestring,
+			    id);
 			cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(j, "ts")));
 			next++;
 		}
@@ -302,13 +312,14 @@ Test(bridge, login_refused_accepted_rate_limited_logout, .timeout = 60, .fini = 
 	cr_assert_str_eq(r.body, "{\"error\":\"bad_password\"}");
 	cr_assert_neq(http_header(&r, "set-cookie", v, sizeof(v)), 0, "no cookie on failure");
 
-	cr_assert_eq(http_post(F.port, "/api/login", NULL, "{\"password\":\"" PASSWORD "\"}", &r), 0);
+	cr_assert_eq(http_post(F.port, "/api/login", NULL, "{\"password\":\"" PASSWORD "\"}", &r),
+		     0);
 	cr_assert_eq(r.status, 200);
 	cr_assert_str_eq(r.body, "{\"operator\":true}");
 	cr_assert_eq(http_header(&r, "set-cookie", v, sizeof(v)), 0);
 	char tok[65];
-	cr_assert_eq(sscanf(v, "iod_session=%64[0-9a-f]; Path=/; HttpOnly; SameSite=Strict", tok), 1,
-		     "%s", v);
+	cr_assert_eq(sscanf(v, "iod_session=%64[0-9a-f]; Path=/; HttpOnly; SameSite=Strict", tok),
+		     1, "%s", v);
 	cr_assert_eq(strlen(tok), 64);
 	cr_assert(strstr(v, "HttpOnly") && strstr(v, "SameSite=Strict"));
 	char cookie[128], hdr[200];
@@ -341,7 +352,8 @@ Test(bridge, login_refused_accepted_rate_limited_logout, .timeout = 60, .fini = 
 		cr_assert_eq(http_post(F.port, "/api/login", NULL, "{\"password\":\"x\"}", &r), 0);
 		cr_assert_eq(r.status, 401);
 	}
-	cr_assert_eq(http_post(F.port, "/api/login", NULL, "{\"password\":\"" PASSWORD "\"}", &r), 0);
+	cr_assert_eq(http_post(F.port, "/api/login", NULL, "{\"password\":\"" PASSWORD "\"}", &r),
+		     0);
 	cr_assert_eq(r.status, 429);
 	cr_assert_str_eq(r.body, "{\"error\":\"rate_limited\"}");
 	cr_assert_eq(http_header(&r, "retry-after", v, sizeof(v)), 0);
@@ -409,7 +421,8 @@ Test(bridge, commands_need_an_operator_session, .timeout = 60, .fini = teardown)
 	tmsg_free(m);
 	/* The feeder's answer reaches the browser as a normal frame. */
 	tclient_publish_str(F.tc, "iod/home/feeder/event",
-			    "{\"id\":\"o-1\",\"action\":\"feed\",\"result\":\"ok\",\"ts\":1}", 1, false);
+			    "{\"id\":\"o-1\",\"action\":\"feed\",\"result\":\"ok\",\"ts\":1}", 1,
+			    false);
 	expect_frame(w, op, "\"payload\":{\"id\":\"o-1\",\"action\":\"feed\",\"result\":\"ok\"");
 	/* Over 4 KiB: closed with 1009. */
 	char *big = malloc(5001);
@@ -425,7 +438,8 @@ Test(bridge, commands_need_an_operator_session, .timeout = 60, .fini = teardown)
 	cr_assert_eq(op->close_code, 1009);
 	struct http_resp r;
 	cr_assert_eq(http_get(F.port, "/metrics", NULL, &r), 0);
-	cr_assert(strstr(r.body, "iod_bridge_commands_total{result=\"accepted\"} 1\n"), "%s", r.body);
+	cr_assert(strstr(r.body, "iod_bridge_commands_total{result=\"accepted\"} 1\n"), "%s",
+		  r.body);
 	cr_assert(strstr(r.body, "iod_bridge_commands_total{result=\"refused\"} 3\n"));
 	wsc_free(w);
 	tclient_free(cmds);
@@ -451,8 +465,12 @@ Test(bridge, origin_and_session_checked_before_upgrade, .timeout = 60, .fini = t
 	char ck[256], both[512];
 	snprintf(ck, sizeof(ck), "Cookie: %s\r\n", F.cookie);
 	cr_assert_eq(upgrade_status(F.port, ""), 401, "no session, no public view");
-	cr_assert_eq(upgrade_status(F.port, "Cookie: iod_session=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\r\n"),
-		     401, "unknown session");
+	cr_assert_eq(
+	    upgrade_status(
+		F.port,
+		"Cookie: "
+		"iod_session=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\r\n"),
+	    401, "unknown session");
 	cr_assert_eq(upgrade_status(F.port, ck), 101);
 	snprintf(both, sizeof(both), "%sOrigin: http://evil.example:%d\r\n", ck, F.port);
 	cr_assert_eq(upgrade_status(F.port, both), 403, "cross-origin refused");
@@ -507,7 +525,7 @@ Test(bridge, static_files_health_and_no_escape, .timeout = 60, .fini = teardown)
 }
 
 struct tally {
-	int events;     /* feeder events seen, in order */
+	int events; /* feeder events seen, in order */
 	bool order_ok;
 	bool last_reading;
 	char last_frame;
@@ -561,11 +579,13 @@ Test(bridge, stalled_client_does_not_slow_a_live_one, .timeout = 120, .fini = te
 		tclient_publish_str(F.tc, "iod/home/sensors/sound", p, 0, false);
 		if (i % 7 == 0 && frames < 299) {
 			memset(frame, 'a' + (frames % 25), sizeof(frame));
-			tclient_publish(F.tc, "iod/home/camera/frame", frame, sizeof(frame), 0, false);
+			tclient_publish(F.tc, "iod/home/camera/frame", frame, sizeof(frame), 0,
+					false);
 			frames++;
 		}
 		if (i % 20 == 0 && events < 100) {
-			snprintf(p, sizeof(p), "{\"id\":\"s%d\",\"action\":\"home\",\"result\":\"ok\",\"ts\":1}",
+			snprintf(p, sizeof(p),
+				 "{\"id\":\"s%d\",\"action\":\"home\",\"result\":\"ok\",\"ts\":1}",
 				 events++);
 			tclient_publish_str(F.tc, "iod/home/feeder/event", p, 1, false);
 		}
@@ -574,12 +594,13 @@ Test(bridge, stalled_client_does_not_slow_a_live_one, .timeout = 120, .fini = te
 	}
 	memset(frame, 'z', sizeof(frame));
 	tclient_publish(F.tc, "iod/home/camera/frame", frame, sizeof(frame), 1, false);
-	tclient_publish_str(F.tc, "iod/home/sensors/sound", "{\"value\":1999,\"unit\":\"dB\",\"ts\":2}",
-			    1, false);
+	tclient_publish_str(F.tc, "iod/home/sensors/sound",
+			    "{\"value\":1999,\"unit\":\"dB\",\"ts\":2}", 1, false);
 	frames++;
 	/* The live client gets every event in order, the newest reading and the
 	 * newest frame while the other one sleeps. */
-	cr_assert(wsc_run_until(w, caught_up, live, 30000), "live client kept up: %d events", tl.events);
+	cr_assert(wsc_run_until(w, caught_up, live, 30000), "live client kept up: %d events",
+		  tl.events);
 	cr_assert_not(live->closed);
 	cr_assert(tl.order_ok);
 	cr_assert_eq(ts.events, 0, "the stalled client really read nothing");
@@ -599,8 +620,8 @@ Test(bridge, stalled_client_does_not_slow_a_live_one, .timeout = 120, .fini = te
 	/* Resumed, the stalled client gets every event, in order, and the newest
 	 * reading and frame, having skipped stale readings and frames. */
 	wsc_read(stalled, true);
-	cr_assert(wsc_run_until(w, caught_up, stalled, 30000), "stalled client caught up: %d events",
-		  ts.events);
+	cr_assert(wsc_run_until(w, caught_up, stalled, 30000),
+		  "stalled client caught up: %d events", ts.events);
 	cr_assert(ts.order_ok);
 	cr_assert_lt(stalled->n_binary, (uint64_t)frames, "stale frames coalesced: %llu of %d",
 		     (unsigned long long)stalled->n_binary, frames);
@@ -629,7 +650,8 @@ static void count_burst(struct wsc_conn *c, const struct wsc_frame *fr)
 	int *seen = c->user;
 	int id = -1;
 	const char *p;
-	if (!fr->binary && (p = strstr(fr->data, "\"id\":\"b")) && sscanf(p, "\"id\":\"b%d\"", &id) == 1) {
+	if (!fr->binary && (p = strstr(fr->data, "\"id\":\"b")) &&
+	    sscanf(p, "\"id\":\"b%d\"", &id) == 1) {
 		if (id == seen[1]) /* in order: the next expected id */
 			seen[1]++;
 		seen[0]++;
@@ -674,7 +696,8 @@ Test(bridge, thousand_clients_all_receive_a_burst, .timeout = 180, .fini = teard
 	cr_assert_eq(closed, 0);
 	for (int i = 0; i < BURST; i++) {
 		char p[128];
-		snprintf(p, sizeof(p), "{\"id\":\"b%d\",\"action\":\"call\",\"result\":\"ok\",\"ts\":1}", i);
+		snprintf(p, sizeof(p),
+			 "{\"id\":\"b%d\",\"action\":\"call\",\"result\":\"ok\",\"ts\":1}", i);
 		tclient_publish_str(F.tc, "iod/home/feeder/event", p, 1, false);
 	}
 	cr_assert(wsc_run_until(w, all_got_burst, &m, 60000), "every client got the burst");

@@ -78,8 +78,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		unsigned char **p = (unsigned char **)in, *end = (*p) + len;
 		if (c && c->cookie[0] &&
 		    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_COOKIE,
-						 (unsigned char *)c->cookie, (int)strlen(c->cookie), p,
-						 end))
+						 (unsigned char *)c->cookie, (int)strlen(c->cookie),
+						 p, end))
 			return -1;
 		break;
 	}
@@ -122,7 +122,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		size_t n = o.len;
 		unsigned char *buf = malloc(LWS_PRE + n);
 		memcpy(buf + LWS_PRE, o.data, n);
-		int w = lws_write(wsi, buf + LWS_PRE, n, o.binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+		int w =
+		    lws_write(wsi, buf + LWS_PRE, n, o.binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
 		free(buf);
 		free(o.data);
 		memmove(c->out, c->out + 1, (c->n_out - 1) * sizeof(*c->out));
@@ -146,8 +147,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 static const struct lws_protocols protocols[] = {
-	{"wsc", callback, 0, 65536, 0, NULL, 0},
-	{NULL, NULL, 0, 0, 0, NULL, 0},
+    {"wsc", callback, 0, 65536, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
 struct wsc *wsc_new(void)
@@ -345,7 +346,8 @@ int http_raw(int port, const char *request, struct http_resp *out)
 			if (!strncmp(buf, "HTTP/1.1 101", 12))
 				break;
 		}
-		if (body && content_length >= 0 && (long)(got - (size_t)(body - buf)) >= content_length)
+		if (body && content_length >= 0 &&
+		    (long)(got - (size_t)(body - buf)) >= content_length)
 			break;
 	}
 	close(fd);
@@ -370,8 +372,9 @@ int http_raw(int port, const char *request, struct http_resp *out)
 int http_get(int port, const char *path, const char *extra_headers, struct http_resp *out)
 {
 	char req[4096];
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%sConnection: close\r\n\r\n",
-		 path, port, extra_headers ? extra_headers : "");
+	snprintf(req, sizeof(req),
+		 "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%sConnection: close\r\n\r\n", path, port,
+		 extra_headers ? extra_headers : "");
 	return http_raw(port, req, out);
 }
 

@@ -17,25 +17,25 @@ struct wsc;
 struct wsc_frame {
 	bool binary;
 	size_t len;
-	char *data;     /* NUL-terminated copy */
-	int64_t rx_ns;  /* CLOCK_MONOTONIC when the last byte arrived */
+	char *data;    /* NUL-terminated copy */
+	int64_t rx_ns; /* CLOCK_MONOTONIC when the last byte arrived */
 };
 
 struct wsc_conn {
 	struct wsc *owner;
-	void *wsi;                /* struct lws * */
+	void *wsi; /* struct lws * */
 	bool established, closed, failed;
-	int close_code;           /* from the server's close frame; 0 = none */
-	bool keep;                /* store frames (else only count them) */
+	int close_code; /* from the server's close frame; 0 = none */
+	bool keep;	/* store frames (else only count them) */
 	struct wsc_frame *frames;
 	size_t n_frames, cap_frames;
 	uint64_t n_text, n_binary; /* counted whatever keep says */
-	bool ready;               /* a {"type":"ready"} arrived */
-	char *last_text;          /* the last text frame (always kept) */
+	bool ready;		   /* a {"type":"ready"} arrived */
+	char *last_text;	   /* the last text frame (always kept) */
 	/* for the caller */
 	void (*on_frame)(struct wsc_conn *c, const struct wsc_frame *f);
 	void *user;
-	bool user_sent;           /* free for the caller (e.g. a hello was sent) */
+	bool user_sent; /* free for the caller (e.g. a hello was sent) */
 	/* internal */
 	char *rx;
 	size_t rx_len, rx_cap;
@@ -43,7 +43,7 @@ struct wsc_conn {
 		char *data;
 		size_t len;
 		bool binary;
-	} *out;                   /* frames waiting to be sent */
+	} * out; /* frames waiting to be sent */
 	size_t n_out;
 	char cookie[160];
 	char origin[128];
@@ -79,7 +79,7 @@ int64_t wsc_now_ns(void);
 
 struct http_resp {
 	int status;
-	char headers[4096];  /* raw, lower-case names as sent */
+	char headers[4096]; /* raw, lower-case names as sent */
 	char body[65536];
 	size_t body_len;
 };

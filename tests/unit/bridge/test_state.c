@@ -64,13 +64,15 @@ Test(state, encode_json_payload_verbatim_and_text_as_string, .timeout = 5)
 			 "\"unit\":\"°C\",\"ts\":1},\"ts\":42}");
 	bmsg_unref(m);
 	m = state_encode_message(0, "iod/home/feeder/availability", "online", 6, 7, 0);
-	cr_assert_str_eq((char *)bmsg_data(m),
-			 "{\"topic\":\"iod/home/feeder/availability\",\"payload\":\"online\",\"ts\":7}");
+	cr_assert_str_eq(
+	    (char *)bmsg_data(m),
+	    "{\"topic\":\"iod/home/feeder/availability\",\"payload\":\"online\",\"ts\":7}");
 	bmsg_unref(m);
 	/* Not one JSON value: a string. Invalid UTF-8 becomes U+FFFD, quotes escaped. */
 	m = state_encode_message(0, "iod/home/x", "{\"a\":1} junk\xff\"", 14, 1, 0);
-	cr_assert_str_eq((char *)bmsg_data(m),
-			 "{\"topic\":\"iod/home/x\",\"payload\":\"{\\\"a\\\":1} junk\\ufffd\\\"\",\"ts\":1}");
+	cr_assert_str_eq(
+	    (char *)bmsg_data(m),
+	    "{\"topic\":\"iod/home/x\",\"payload\":\"{\\\"a\\\":1} junk\\ufffd\\\"\",\"ts\":1}");
 	cr_assert(jbuf_utf8_valid(bmsg_data(m), m->len));
 	bmsg_unref(m);
 	/* A raw control character inside a JSON string is re-printed escaped. */
@@ -241,7 +243,8 @@ Test(hist, motion_uses_bucket_max_and_gaps_stay_empty, .timeout = 5)
 	size_t n = hist_points(&h, 155000, pts);
 	cr_assert_eq(n, 2);
 	cr_assert_eq(pts[0].ts_ms, 100000);
-	cr_assert_float_eq(pts[0].value, 1.0, 1e-12, "a burst inside a bucket is not averaged away");
+	cr_assert_float_eq(pts[0].value, 1.0, 1e-12,
+			   "a burst inside a bucket is not averaged away");
 	cr_assert_eq(pts[1].ts_ms, 150000);
 	cr_assert_float_eq(pts[1].value, 0.0, 1e-12);
 

@@ -38,8 +38,8 @@ static void expect_error(const char *text, bool op, bool up, const char *id, con
 
 Test(wsmsg, accepted_command_adds_by_and_ts, .timeout = 5)
 {
-	struct wsmsg_result r = run("{\"type\":\"cmd\",\"action\":\"feed\",\"id\":\"web-1:a.b_c\"}",
-				    true, true);
+	struct wsmsg_result r =
+	    run("{\"type\":\"cmd\",\"action\":\"feed\",\"id\":\"web-1:a.b_c\"}", true, true);
 	cr_assert(r.accepted);
 	cr_assert(r.is_command);
 	cr_assert_str_eq(r.reply, "{\"type\":\"ack\",\"id\":\"web-1:a.b_c\"}");
@@ -52,7 +52,8 @@ Test(wsmsg, accepted_command_adds_by_and_ts, .timeout = 5)
 	wsmsg_result_free(&r);
 	for (const char *const *a = (const char *const[]){"home", "call", NULL}; *a; a++) {
 		char text[128];
-		snprintf(text, sizeof(text), "{\"type\":\"cmd\",\"action\":\"%s\",\"id\":\"x\"}", *a);
+		snprintf(text, sizeof(text), "{\"type\":\"cmd\",\"action\":\"%s\",\"id\":\"x\"}",
+			 *a);
 		r = run(text, true, true);
 		cr_assert(r.accepted);
 		cr_assert(strstr(r.publish, *a));
@@ -74,7 +75,8 @@ Test(wsmsg, refusals_name_the_reason_and_publish_nothing, .timeout = 5)
 	memset(longid, 'a', 65);
 	longid[65] = '\0';
 	char text[300];
-	snprintf(text, sizeof(text), "{\"type\":\"cmd\",\"action\":\"feed\",\"id\":\"%s\"}", longid);
+	snprintf(text, sizeof(text), "{\"type\":\"cmd\",\"action\":\"feed\",\"id\":\"%s\"}",
+		 longid);
 	expect_error(text, true, true, NULL, "bad_id");
 	/* Unauthorised wins over a well-formed but refused command. */
 	expect_error("{\"type\":\"cmd\",\"action\":\"feed\",\"id\":\"c3\"}", false, false, "c3",
@@ -101,9 +103,9 @@ Test(webpath, maps_safely, .timeout = 5)
 	char out[256];
 	cr_assert_eq(webpath_resolve("/srv/web", "/", out, sizeof(out)), 0);
 	cr_assert_str_eq(out, "/srv/web/index.html");
-	cr_assert_eq(webpath_resolve("/srv/web", "/node_modules/uplot/dist/uPlot.esm.js", out,
-				     sizeof(out)),
-		     0);
+	cr_assert_eq(
+	    webpath_resolve("/srv/web", "/node_modules/uplot/dist/uPlot.esm.js", out, sizeof(out)),
+	    0);
 	cr_assert_str_eq(out, "/srv/web/node_modules/uplot/dist/uPlot.esm.js");
 	cr_assert_eq(webpath_resolve("/srv/web", "/../etc/passwd", out, sizeof(out)), -1);
 	cr_assert_eq(webpath_resolve("/srv/web", "/a/../../x", out, sizeof(out)), -1);
