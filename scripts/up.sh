@@ -64,6 +64,27 @@ if [[ -f $pid_file ]]; then
 		die "iod is already running from $var_dir (up.sh pid $old_pid); stop it with Ctrl-C there first"
 	fi
 fi
+# A launcher that was killed outright (kill -9) could not stop its children:
+# stop the ones still running (same pid, same program) before starting anew.
+children_file=$var_dir/up.children
+if [[ -f $children_file ]]; then
+	# Services first (the broker is the file's first line), then the broker.
+	{ tail -n +2 "$children_file"; head -n 1 "$children_file"; } | while read -r child_pid child_exe; do
+		[[ $child_pid =~ ^[0-9]+$ && -n $child_exe ]] || continue
+		if [[ $(readlink "/proc/$child_pid/exe" 2>/dev/null) == "$child_exe" ]]; then
+			say "stopping $(basename "$child_exe") (pid $child_pid), left by a launcher that was killed"
+			kill -TERM "$child_pid" 2>/dev/null || true
+			# Not kill -0: an orphan that exited stays a zombie until init
+			# reaps it, and a zombie has no exe.
+			for _ in $(seq 1 100); do
+				[[ $(readlink "/proc/$child_pid/exe" 2>/dev/null) == "$child_exe" ]] || break
+				sleep 0.1
+			done
+			kill -KILL "$child_pid" 2>/dev/null || true
+		fi
+	done
+	rm -f "$children_file"
+fi
 
 # ---- dependencies ---------------------------------------------------------
 find_mosquitto() {
@@ -199,7 +220,7 @@ cleanup() {
 		stop_pid "$broker_pid" mosquitto
 	fi
 	if ((started)); then
-		rm -f "$pid_file"
+		rm -f "$pid_file" "$children_file"
 		say "stopped everything it started"
 	fi
 	return 0
@@ -209,12 +230,26 @@ trap 'rc=$?; cleanup; exit "$rc"' EXIT
 
 echo $$ >"$pid_file"
 started=1
+: >"$children_file"
+
+# Keep the previous run's log as <name>.log.1.
+rotate_log() {
+	[[ -s $1 ]] && mv -f "$1" "$1.1"
+	return 0
+}
+# Note a child in var/up.children, for the next run if this one is killed -9.
+remember_child() {
+	local exe
+	exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 0
+	echo "$1 $exe" >>"$children_file"
+}
 
 "$top/deploy/render-template.sh" deploy/mosquitto/local.conf.template \
 	"$var_dir/mosquitto/mosquitto.conf" MQTT_PORT="$mqtt_port" DATA_DIR="$var_dir/mosquitto" \
 	RUN_AS="$(id -un)"
 # setsid: the children are not in the terminal's process group, so Ctrl-C
 # reaches this script alone and the stop order above holds.
+rotate_log "$var_dir/log/mosquitto.log"
 setsid "$mosquitto_bin" -c "$var_dir/mosquitto/mosquitto.conf" </dev/null \
 	>"$var_dir/log/mosquitto.log" 2>&1 &
 broker_pid=$!
@@ -231,6 +266,7 @@ if ! wait_port "$mqtt_port" "$broker_pid"; then
 	tail -n 20 "$var_dir/mosquitto/mosquitto.log" "$var_dir/log/mosquitto.log" 2>/dev/null >&2 || true
 	die "mosquitto did not start on 127.0.0.1:$mqtt_port (is the port taken? IOD_UP_MQTT_PORT changes it)"
 fi
+remember_child "$broker_pid"
 
 start_service() {
 	local svc=$1
@@ -246,7 +282,8 @@ start_service() {
 		env+=(IOD_BRIDGE_PORT="$web_port" IOD_BRIDGE_PASSWORD_FILE="$password_file")
 		[[ -n ${IOD_BRIDGE_WEB_DIR:-} ]] || env+=(IOD_BRIDGE_WEB_DIR="$top/web")
 	fi
-	env "${env[@]}" setsid "$bin" </dev/null >>"$var_dir/log/$svc.log" 2>&1 &
+	rotate_log "$var_dir/log/$svc.log"
+	env "${env[@]}" setsid "$bin" </dev/null >"$var_dir/log/$svc.log" 2>&1 &
 	pid_of[$svc]=$!
 }
 for svc in "${services[@]}"; do
@@ -267,6 +304,10 @@ if [[ -n ${pid_of[bridge]:-} ]]; then
 	done
 	((healthy)) || say "warning: the dashboard does not answer yet (log: $var_dir/log/bridge.log)"
 fi
+# By now env and setsid have exec'd the services: /proc/<pid>/exe names them.
+for svc in "${!pid_of[@]}"; do
+	remember_child "${pid_of[$svc]}"
+done
 
 rel_var=${var_dir#"$top"/}
 cat <<EOF

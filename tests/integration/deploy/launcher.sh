@@ -120,3 +120,21 @@ mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -q 1 -t iod/home/feeder/cmd -m '{"act
 check "a second feed is refused as too_soon (the journal was kept)" \
 	wait_for "$TMP/events2.log" '^iod/home/feeder/event .*"id":"again".*"result":"rejected".*too_soon' 10
 stop_up
+
+# -- a launcher killed outright (SIGKILL) cannot stop its children; the next
+# run stops them before it starts ------------------------------------------------
+run_up up3
+wait_for "$TMP/up3.log" 'Press Ctrl-C to stop' 120 || bail "up.sh starts a third time (see up3.log)"
+orphans=$(children "$UP_PID")
+kill -KILL "$UP_PID"
+stop "$UP_PID" 1
+run_up up4
+wait_for "$TMP/up4.log" 'Press Ctrl-C to stop' 120 || bail "up.sh starts after a SIGKILL (see up4.log)"
+check "the next run stopped what the killed one left ($(grep -c 'left by a launcher' "$TMP/up4.log") of 5)" \
+	test "$(grep -c 'left by a launcher that was killed' "$TMP/up4.log")" = 5
+left=
+for pid in $orphans; do
+	[[ -e /proc/$pid/exe ]] && left="$left $pid"
+done
+check "none of the old processes runs any more (left:${left:- none})" test -z "$left"
+stop_up
