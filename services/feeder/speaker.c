@@ -157,6 +157,11 @@ int speaker_play(struct speaker *s)
 	return 0;
 }
 
+bool speaker_playing(const struct speaker *s)
+{
+	return atomic_load(&((struct speaker *)s)->playing);
+}
+
 const char *speaker_backend(const struct speaker *s)
 {
 	return s->spec;

@@ -10,6 +10,7 @@
 #ifndef IOD_FEEDER_SPEAKER_H
 #define IOD_FEEDER_SPEAKER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,8 @@ struct speaker;
 struct speaker *speaker_open(const char *spec, const char *data_dir, char *err, size_t err_size);
 /* Start playing. 0, -EBUSY while a call is still playing, or -errno. */
 int speaker_play(struct speaker *s);
+/* true while an ALSA playback thread is running. */
+bool speaker_playing(const struct speaker *s);
 const char *speaker_backend(const struct speaker *s);
 uint64_t speaker_plays(const struct speaker *s);
 /* Stops a playback in progress and waits for its thread. */
