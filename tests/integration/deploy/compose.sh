@@ -178,6 +178,25 @@ done
 size=$(podman image inspect -f '{{.Size}}' iod-feeder:latest)
 log "image sizes (MB): base $(($(podman image inspect -f '{{.Size}}' "$base_image") / 1000000)), feeder $((size / 1000000)), broker $(($(podman image inspect -f '{{.Size}}' iod-broker:latest) / 1000000))"
 
+# The Raspberry Pi path on Debian's own mosquitto package and its default
+# /etc/mosquitto/mosquitto.conf (the broker image is exactly that): `iod-init`
+# with its defaults creates user iod, the secrets, the password file, the ACL
+# and conf.d/iod.conf; the broker then takes the feeder's login and refuses
+# anonymous clients; iod reads its own password but cannot list the others.
+pi=$(podman run --rm --user root --entrypoint bash iod-broker:latest -c '
+	iod-init >/tmp/init.log 2>&1 || { cat /tmp/init.log; exit 1; }
+	su -s /bin/sh iod -c "cat /etc/iod/secrets/feeder/password >/dev/null" && echo iod-reads-its-password
+	su -s /bin/sh iod -c "ls /etc/iod/secrets" >/dev/null 2>&1 || echo iod-cannot-list
+	install -d -o mosquitto /run/mosquitto
+	/usr/sbin/mosquitto -c /etc/mosquitto/mosquitto.conf -d 2>/dev/null
+	sleep 1
+	mosquitto_pub -h localhost -u feeder -P "$(cat /etc/iod/secrets/feeder/password)" \
+		-t iod/home/feeder/availability -m online && echo feeder-login-ok
+	mosquitto_pub -h localhost -t iod/home/feeder/cmd -m feed 2>&1 | grep -q "not authorised" &&
+		echo anonymous-refused' 2>&1 | tr '\n' ' ')
+check "Pi setup: iod-init on Debian's mosquitto.conf (${pi})" \
+	test "$pi" = "iod-reads-its-password iod-cannot-list feeder-login-ok anonymous-refused "
+
 # podman runs healthchecks from systemd timers; there is no systemd here, so
 # run each container's healthcheck once by hand.
 for svc in broker feeder sensors camera bridge; do
