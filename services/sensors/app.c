@@ -21,6 +21,7 @@
 #include <string.h>
 
 #define SOURCE_NONE	    (-1)
+#define HA_STATUS_TOPIC	    "homeassistant/status"
 #define FEED_IDS_REMEMBERED 16
 
 const struct cfg_option sensors_app_options[] = {
@@ -704,6 +705,8 @@ const char *sensors_app_availability_topic(const struct sensors_app *a)
 int sensors_app_attach(struct sensors_app *a, struct mqttc *m)
 {
 	a->mqtt = m;
+	if (mqttc_subscribe(m, HA_STATUS_TOPIC, 1, false) < 0)
+		return -1;
 	if (a->sim && a->kinds[PROTO_SENSOR_BOWL].owner == a->sim_index)
 		return mqttc_subscribe(m, a->feeder_event_topic, 1, true);
 	return 0;
@@ -726,13 +729,23 @@ void sensors_app_on_connected(void *arg)
 	}
 }
 
-/* Loop thread (mqttc hands messages over). Only feeder/event matters, and
- * only to the sim: a fresh (not retained) `feed` with result `ok` fills the
- * bowl once per id and publishes the bowl at once. */
+/* Loop thread (mqttc hands messages over). Home Assistant's birth message
+ * republishes discovery and readings. feeder/event matters only to the
+ * sim: a fresh (not retained) `feed` with result `ok` fills the bowl once
+ * per id and publishes the bowl at once. */
 void sensors_app_on_message(void *arg, const struct mqttc_message *msg)
 {
 	struct sensors_app *a = arg;
-	if (a->stopping || !a->sim || strcmp(msg->topic, a->feeder_event_topic) != 0)
+	if (a->stopping)
+		return;
+	if (strcmp(msg->topic, HA_STATUS_TOPIC) == 0) {
+		/* Home Assistant's birth message: it (re)started, so announce the
+		 * entities and show it the current readings again. */
+		if (msg->len == 6 && memcmp(msg->payload, "online", 6) == 0)
+			sensors_app_on_connected(a);
+		return;
+	}
+	if (!a->sim || strcmp(msg->topic, a->feeder_event_topic) != 0)
 		return;
 	if (msg->retained)
 		return; /* an old event replayed, not a dose that just happened */

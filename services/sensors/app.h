@@ -32,7 +32,8 @@ struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg);
 /* The client id ("iod-sensors-<site>") and availability topic for mqttc. */
 const char *sensors_app_client_id(const struct sensors_app *a);
 const char *sensors_app_availability_topic(const struct sensors_app *a);
-/* Use this client for publishing; subscribes to feeder/event when the sim runs. */
+/* Use this client for publishing; subscribes to homeassistant/status, and to
+ * feeder/event when the sim provides the bowl. */
 int sensors_app_attach(struct sensors_app *a, struct mqttc *m);
 /* mqttc callbacks (loop thread); arg is the struct sensors_app. */
 void sensors_app_on_message(void *arg, const struct mqttc_message *msg);

@@ -259,6 +259,13 @@ Test(sensors_service, home_assistant_discovery)
 				  want[i].topic, want[i].needles[j], m->payload);
 		tmsg_free(m);
 	}
+	/* Home Assistant restarts: its birth message brings everything again. */
+	tclient_flush(c);
+	cr_assert_eq(tclient_publish_str(c, "homeassistant/status", "online", 1, false), 0);
+	struct tmsg *again = tclient_expect(c, want[0].topic, WAIT_MS);
+	cr_assert_not_null(again, "discovery not republished after homeassistant/status online");
+	cr_assert_not(again->retained, "a live republish, not the retained copy");
+	tmsg_free(again);
 	tclient_free(c);
 	stop_clean(pid);
 }
