@@ -142,6 +142,10 @@ for _ in $(seq 1 300); do
 done
 check "the dashboard answers /healthz on port $http_port" test "$healthz" = 1
 
+check "the dashboard serves index.html" \
+	bash -c "curl -fsS --max-time 5 http://127.0.0.1:$http_port/ | grep -qi '<html'"
+check "... and uPlot from npm (web/node_modules/uplot/dist in the image)" \
+	curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:$http_port/node_modules/uplot/dist/uPlot.esm.js"
 out=$(mosquitto_sub -h 127.0.0.1 -p "$mqtt_port" -t 'iod/#' -C 1 -W 10 2>&1) && rc=0 || rc=$?
 check "anonymous MQTT is refused (rc=$rc: $out)" \
 	bash -c '[[ $1 != 0 && $2 == *"not authorised"* ]]' _ "$rc" "$out"

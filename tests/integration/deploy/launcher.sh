@@ -80,6 +80,10 @@ check "it runs mosquitto and the four services ($running)" \
 check "the dashboard answers /healthz" healthz
 check "the dashboard serves index.html" \
 	bash -c "curl -fsS --max-time 5 http://127.0.0.1:$web_port/ | grep -qi '<html'"
+if [[ -d $IOD_SOURCE_DIR/web/node_modules/uplot/dist ]]; then
+	check "... and uPlot's module" curl -fsS --max-time 5 -o /dev/null \
+		"http://127.0.0.1:$web_port/node_modules/uplot/dist/uPlot.esm.js"
+fi
 login=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H 'Content-Type: application/json' \
 	-d "{\"password\":\"$password\"}" "http://127.0.0.1:$web_port/api/login")
 check "the printed password logs in to the dashboard (HTTP $login)" test "$login" = 200
