@@ -147,6 +147,13 @@ port_taken() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 if port_taken "$mqtt_port"; then
+	# On a Debian machine with systemd, installing the mosquitto package
+	# starts its own broker on 1883: say so rather than guess.
+	if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then
+		die "port $mqtt_port (MQTT) on 127.0.0.1 is taken by Debian's mosquitto service (it starts
+       when the package is installed). Stop it (sudo systemctl disable --now mosquitto),
+       or pick another port for iod's own broker: IOD_UP_MQTT_PORT=1884 scripts/up.sh"
+	fi
 	die "port $mqtt_port (MQTT) on 127.0.0.1 is already in use, perhaps by another mosquitto.
        Stop it, or pick another port: IOD_UP_MQTT_PORT=1884 scripts/up.sh"
 fi
@@ -295,7 +302,7 @@ if [[ -n ${pid_of[bridge]:-} ]]; then
 	for ((i = 0; i < 100; i++)); do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$web_port" &&
 			printf 'GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3 &&
-			head -n 1 <&3 | grep -q ' 200') 2>/dev/null; then
+			IFS= read -r -t 2 status_line <&3 && [[ $status_line == *" 200"* ]]) 2>/dev/null; then
 			healthy=1
 			break
 		fi
@@ -329,7 +336,7 @@ fi
 cat <<EOF
 
   Feed the dog:   mosquitto_pub -h 127.0.0.1 -p $mqtt_port -q 1 -t iod/$site/feeder/cmd -m feed
-  Watch it all:   mosquitto_sub -h 127.0.0.1 -p $mqtt_port -v -t 'iod/$site/#'
+  Watch it all:   mosquitto_sub -h 127.0.0.1 -p $mqtt_port -v -t 'iod/$site/#' -T iod/$site/camera/frame
   Feeder answers: mosquitto_sub -h 127.0.0.1 -p $mqtt_port -v -t iod/$site/feeder/event
 
 Press Ctrl-C to stop.
