@@ -16,7 +16,7 @@ runtime="libpaho-mqtt1.3 libwebsockets17 libwebsockets-evlib-uv libcjson1 libuv1
   libgpiod2 libv4l-0 ca-certificates"
 build="build-essential cmake pkg-config libpaho-mqtt-dev libwebsockets-dev libcjson-dev
   libuv1-dev libturbojpeg0-dev libasound2-dev libgpiod-dev libv4l-dev"
-test="libcriterion-dev mosquitto mosquitto-clients chromium procps curl python3"
+test="libcriterion-dev mosquitto mosquitto-clients openssl chromium procps curl python3"
 deploy="podman docker-compose debootstrap uidmap"
 
 case "$mode" in

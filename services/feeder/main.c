@@ -4,17 +4,13 @@
  * loop thread (mqttc hands Paho's messages over), except ALSA playback,
  * which speaker.c runs on a thread of its own.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <uv.h>
@@ -290,47 +286,11 @@ static void publish_discovery(struct app *a)
 	publish_entity(a, "sensor", "position", e);
 }
 
-/*
- * Paho MQTT C 1.3.12 has no TCP_NODELAY option (it came in 1.3.14), and
- * Nagle's algorithm holds our event behind the PUBACK we just sent for the
- * command until the broker's delayed ACK (~40 ms). The MQTT connection is
- * this process's only TCP socket, so find it and set the option. Runs on
- * the loop thread after each (re)connect; setsockopt() on a socket Paho's
- * threads use is safe.
- */
-static void tcp_nodelay_on_mqtt_socket(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		char *end;
-		long fd = strtol(e->d_name, &end, 10);
-		if (*end != '\0' || fd < 0 || fd == dirfd(d))
-			continue;
-		struct sockaddr_storage peer;
-		socklen_t len = sizeof(peer);
-		int type = 0;
-		socklen_t tlen = sizeof(type);
-		if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
-		    type != SOCK_STREAM ||
-		    getpeername((int)fd, (struct sockaddr *)&peer, &len) < 0 ||
-		    (peer.ss_family != AF_INET && peer.ss_family != AF_INET6))
-			continue;
-		int one = 1;
-		if (setsockopt((int)fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0)
-			log_debug("mqtt: TCP_NODELAY set on fd %ld", fd);
-	}
-	closedir(d);
-}
-
 /* After every (re)connect: the retained topics, so the broker's copies are
  * current even after it lost them (no persistence, or a restart). */
 static void on_connected(void *arg)
 {
 	struct app *a = arg;
-	tcp_nodelay_on_mqtt_socket();
 	struct proto_info info = {
 	    .version = IOD_VERSION, .since_ms = a->since_ms, .backend = a->backend};
 	publish_owned(a, a->t_info, proto_info_encode(&info), true);
