@@ -74,10 +74,18 @@ check "its event comes back to the central broker" \
 check "the dose log follows it up" \
 	wait_for "$TMP/central-watch.log" "^$base/feeder/log .*central-feed-1" 15
 
+bg sensors env IOD_MQTT_URL="tcp://127.0.0.1:$home_port" IOD_MQTT_USER=sensors \
+	IOD_MQTT_PASSWORD_FILE="$home/secrets/sensors/password" IOD_SITE=$site \
+	IOD_DATA_DIR="$TMP/sensors" "$IOD_BIN_DIR/iod-sensors"
+sensors_pid=$BG_PID
+check "readings of the real iod-sensors (sim) flow up" \
+	wait_for "$TMP/central-watch.log" "^$base/sensors/[a-z]+ \{\"value\":" 20
 mosquitto_pub -h 127.0.0.1 -p "$home_port" -u sensors -P "$(secret "$home" sensors)" -q 0 \
 	-t "$base/sensors/temperature" -m '{"value":19.25,"unit":"°C","ts":1700000000000}'
-check "readings flow up" \
+check "a reading published at home arrives centrally" \
 	wait_for "$TMP/central-watch.log" "^$base/sensors/temperature \{\"value\":19.25" 15
+stop "$sensors_pid" 15
+check "iod-sensors stops cleanly (exit $STATUS)" test "$STATUS" = 0
 
 # Another home may not write into this site's tree at the central broker.
 out=$(mosquitto_pub -h 127.0.0.1 -p "$central_port" -u "$site" -P "$link_pw" -q 1 \
