@@ -27,6 +27,7 @@ broker_conf "$TMP/broker" "$port" "$TMP/auth"
 # Log every PUBLISH the ACL denies ("Denied PUBLISH from <client id>").
 echo 'log_type debug' >"$TMP/broker/conf.d/zz-test-debug.conf"
 broker_start broker "$TMP/broker" "$port" || bail "mosquitto starts with the shipped config"
+broker_pid=$BG_PID
 
 # -- who may connect --------------------------------------------------------
 out=$(mosquitto_sub -h 127.0.0.1 -p "$port" -t "$base/#" -C 1 -W 5 2>&1) && rc=0 || rc=$?
@@ -122,6 +123,27 @@ for i in "${!svc_pids[@]}"; do
 	stop "${svc_pids[$i]}" 15
 	check "service $((i + 1)) of 3 stops cleanly (exit $STATUS)" test "$STATUS" = 0
 done
+
+# A lost secret (a deleted volume) gets a new password on the next iod-init,
+# and the broker takes it after a reload (SIGHUP re-reads the password file).
+old_camera=$(secret "$TMP" camera)
+rm -f "$TMP/secrets/camera/password"
+init_site "$TMP" "$site"
+new_camera=$(secret "$TMP" camera)
+check "iod-init makes a new password for a user whose secret was lost" \
+	bash -c '[[ -n $1 && $1 != "$2" ]]' _ "$new_camera" "$old_camera"
+check "... and keeps the others" test "$(secret "$TMP" operator)" = "$pw_before"
+kill -HUP "$broker_pid"
+for _ in $(seq 1 50); do # the reload happens in the broker's next loop turn
+	out=$(mosquitto_pub -h 127.0.0.1 -p "$port" -u camera -P "$new_camera" -q 1 \
+		-t "$base/camera/motion" -m '{"score":0.5,"ts":1}' 2>&1) && rc=0 || rc=$?
+	((rc == 0)) && break
+	sleep 0.1
+done
+check "the broker takes the new camera password after SIGHUP (rc=$rc $out)" test "$rc" = 0
+out=$(mosquitto_pub -h 127.0.0.1 -p "$port" -u camera -P "$old_camera" -q 1 \
+	-t "$base/camera/motion" -m '{"score":0.5,"ts":1}' 2>&1) && rc=0 || rc=$?
+check "... and refuses the old one" bash -c '[[ $1 != 0 && $2 == *"not authorised"* ]]' _ "$rc" "$out"
 
 stop "$feeder_pid" 15; status=$STATUS
 check "feeder stops cleanly on SIGTERM (exit $status)" test "$status" = 0
