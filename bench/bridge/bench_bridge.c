@@ -16,6 +16,7 @@
  * CPU comes from /proc/<pid>/stat, memory from /proc/<pid>/status.
  *
  * Usage: bench_bridge [seconds-per-phase (default 10)] [max idle clients (default 10000)]
+ *                     [phases: bit 0 readings, 1 camera, 2 idle (default 7)]
  * Run as root or with ulimit -n >= 25000 for the 10,000-client phase.
  */
 #include "harness.h"
@@ -259,18 +260,18 @@ struct fleet {
 static bool fleet_ready(void *arg)
 {
 	struct fleet *f = arg;
+	bool all = true;
 	for (int i = 0; i < f->n; i++) {
 		if (f->c[i]->closed)
 			return true; /* reported by the caller */
-		if (f->cl[i].kind == KIND_MQTT && f->c[i]->established && !f->cl[i].subscribed &&
-		    !f->c[i]->n_out && !f->cl[i].frames && !f->cl[i].len && !f->c[i]->user_sent) {
+		if (f->cl[i].kind == KIND_MQTT && f->c[i]->established && !f->c[i]->user_sent) {
 			mqtt_hello(f->c[i], i);
 			f->c[i]->user_sent = true;
 		}
 		if (!f->cl[i].subscribed)
-			return false;
+			all = false;
 	}
-	return true;
+	return all;
 }
 
 static int fleet_open(struct fleet *f, enum kind kind, int port, int from, int to)
@@ -287,11 +288,18 @@ static int fleet_open(struct fleet *f, enum kind kind, int port, int from, int t
 			wsc_run_for(f->w, 5);
 	}
 	f->n = to;
-	if (!wsc_run_until(f->w, fleet_ready, f, 120000))
+	bool ok = wsc_run_until(f->w, fleet_ready, f, 120000);
+	int closed = 0, established = 0, subscribed = 0;
+	for (int i = 0; i < to; i++) {
+		closed += f->c[i]->closed;
+		established += f->c[i]->established;
+		subscribed += f->cl[i].subscribed;
+	}
+	if (!ok || closed) {
+		printf("  (of %d clients: %d established, %d subscribed/ready, %d closed%s)\n", to,
+		       established, subscribed, closed, ok ? "" : ", 120 s timeout");
 		return -1;
-	for (int i = 0; i < to; i++)
-		if (f->c[i]->closed)
-			return -1;
+	}
 	return 0;
 }
 
@@ -368,6 +376,14 @@ struct target {
 	int npids;
 };
 
+static double self_cpu(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static double cpu_of(const struct target *t)
 {
 	double s = 0;
@@ -391,13 +407,14 @@ static void run_stream(const struct target *t, int clients, double rate, double 
 	wsc_run_for(f.w, 300);
 	measuring = true;
 	struct pub p = {t->pub_url, rate, seconds, camera, false, 0};
-	double cpu0 = cpu_of(t), first0 = cpu_seconds(t->pids[0]);
+	double cpu0 = cpu_of(t), first0 = cpu_seconds(t->pids[0]), self0 = self_cpu();
 	pthread_t th;
 	pthread_create(&th, NULL, publisher, &p);
 	wsc_run_until(f.w, pub_done, &p, (int)(seconds * 1000) + 30000);
 	pthread_join(th, NULL);
 	wsc_run_for(f.w, 500);
 	double cpu = cpu_of(t) - cpu0, first = cpu_seconds(t->pids[0]) - first0;
+	double self = self_cpu() - self0;
 	measuring = false;
 	uint64_t got = 0, want = p.sent * (uint64_t)clients;
 	for (int i = 0; i < clients; i++)
@@ -411,6 +428,9 @@ static void run_stream(const struct target *t, int clients, double rate, double 
 	       pct(lat, 99) / 1000, lat->n ? lat->v[lat->n - 1] / 1000 : NAN, cpu,
 	       got ? cpu * 1e6 / (double)got : NAN, t->kind == KIND_BRIDGE ? "bridge" : "broker",
 	       got ? first * 1e6 / (double)got : NAN);
+	printf(
+	    "  %-22s (the %d clients and the publisher, in this process: %.2f s CPU over %.0f s)\n",
+	    "", clients, self, seconds);
 	fflush(stdout);
 	for (int i = 0; i < clients; i++)
 		free(f.cl[i].buf);
@@ -456,6 +476,7 @@ int main(int argc, char **argv)
 {
 	double seconds = argc > 1 ? atof(argv[1]) : 10;
 	int max_idle = argc > 2 ? atoi(argv[2]) : 10000;
+	int phases = argc > 3 ? atoi(argv[3]) : 7; /* bit 0 readings, 1 camera, 2 idle */
 	clk_tck = sysconf(_SC_CLK_TCK);
 	signal(SIGPIPE, SIG_IGN);
 	struct rlimit rl = {65536, 65536};
@@ -509,20 +530,27 @@ int main(int argc, char **argv)
 	struct target tb = {"iod-bridge (+broker)", KIND_BRIDGE, port, a.url, {bridge, a.pid}, 2};
 	struct target tm = {"mosquitto websockets", KIND_MQTT, wsport, b.url, {b.pid, 0}, 1};
 
-	printf("\n1. readings: 100 clients x 1,000 readings/s (10 topics), publish -> client "
-	       "socket\n");
-	run_stream(&tb, 100, 1000, seconds, false);
-	run_stream(&tm, 100, 1000, seconds, false);
+	if (phases & 1) {
+		printf(
+		    "\n1. readings: 100 clients x 1,000 readings/s (10 topics), publish -> client "
+		    "socket\n");
+		run_stream(&tb, 100, 1000, seconds, false);
+		run_stream(&tm, 100, 1000, seconds, false);
+	}
+	if (phases & 2) {
 
-	printf("\n2. camera: 30 KB frames at 10 fps to 10 clients\n");
-	run_stream(&tb, 10, 10, seconds, true);
-	run_stream(&tm, 10, 10, seconds, true);
+		printf("\n2. camera: 30 KB frames at 10 fps to 10 clients\n");
+		run_stream(&tb, 10, 10, seconds, true);
+		run_stream(&tm, 10, 10, seconds, true);
+	}
+	if (phases & 4) {
 
-	printf("\n3. idle clients: memory of the server process, CPU while idle\n");
-	int steps[] = {1000, max_idle};
-	int nsteps = max_idle > 1000 ? 2 : 1;
-	run_idle(&tb, bridge, steps, nsteps);
-	run_idle(&tm, b.pid, steps, nsteps);
+		printf("\n3. idle clients: memory of the server process, CPU while idle\n");
+		int steps[] = {1000, max_idle};
+		int nsteps = max_idle > 1000 ? 2 : 1;
+		run_idle(&tb, bridge, steps, nsteps);
+		run_idle(&tm, b.pid, steps, nsteps);
+	}
 
 	int rc = harness_stop(bridge, SIGTERM, 10000);
 	printf("\niod-bridge exit code on SIGTERM: %d\n", rc);
