@@ -99,6 +99,15 @@ if ! podman image exists "$base_image"; then
 fi
 ok "base image $base_image"
 
+# The bridge image takes uPlot from web/node_modules when it is there (the
+# Dockerfile's fallback, npm inside the build, needs the registry's TLS to be
+# trusted inside the container, which a TLS-intercepting proxy breaks).
+if [[ -f $IOD_SOURCE_DIR/web/package-lock.json && ! -d $IOD_SOURCE_DIR/web/node_modules/uplot/dist ]] &&
+	command -v npm >/dev/null 2>&1; then
+	(cd "$IOD_SOURCE_DIR/web" && npm ci --omit=dev --no-audit --no-fund --loglevel=error) \
+		>"$TMP/npm.log" 2>&1 || bail "npm ci in web/"
+fi
+
 # -- compose.yaml, less what this sandbox cannot do ---------------------------------
 compose_file=$TMP/compose.yaml
 python3 - "$IOD_SOURCE_DIR/compose.yaml" "$compose_file" <<'EOF'
