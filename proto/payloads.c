@@ -18,6 +18,7 @@ static const struct pj_field F_TS = PJ_FIELD("ts");
 static const struct pj_field F_VALUE = PJ_FIELD("value");
 static const struct pj_field F_UNIT = PJ_FIELD("unit");
 static const struct pj_field F_SCORE = PJ_FIELD("score");
+static const struct pj_field F_ACTIVE = PJ_FIELD("active");
 
 /* ---- info ------------------------------------------------------------------ */
 
@@ -148,11 +149,29 @@ char *proto_motion_encode(const struct proto_motion *m)
 	if (!isfinite(m->score) || m->score < 0 || m->score > 1 ||
 	    (obj = cJSON_CreateObject()) == NULL)
 		return NULL;
-	if (!pj_add_number(obj, "score", m->score) || !pj_add_int(obj, "ts", m->ts_ms)) {
+	if (!pj_add_number(obj, "score", m->score) ||
+	    !cJSON_AddBoolToObject(obj, "active", m->active) || !pj_add_int(obj, "ts", m->ts_ms)) {
 		cJSON_Delete(obj);
 		return NULL;
 	}
 	return pj_finish(obj);
+}
+
+/* An optional JSON boolean member: 1 present (*out set), 0 absent, -1 with
+ * *reason = f->bad (any other type) or f->dup. */
+static int optional_bool(const cJSON *obj, const struct pj_field *f, bool *out, const char **reason)
+{
+	const cJSON *item;
+	int rc = pj_member(obj, f, &item, reason);
+
+	if (rc <= 0)
+		return rc;
+	if (!cJSON_IsBool(item)) {
+		*reason = f->bad;
+		return -1;
+	}
+	*out = cJSON_IsTrue(item);
+	return 1;
 }
 
 int proto_motion_decode(const void *payload, size_t len, struct proto_motion *out,
@@ -160,6 +179,7 @@ int proto_motion_decode(const void *payload, size_t len, struct proto_motion *ou
 {
 	const char *dummy;
 	cJSON *root;
+	int active = 0;
 	int rc = -1;
 
 	if (reason == NULL)
@@ -171,8 +191,10 @@ int proto_motion_decode(const void *payload, size_t len, struct proto_motion *ou
 	if (root == NULL)
 		return -1;
 	if (pj_number(root, &F_SCORE, true, 0.0, 1.0, &out->score, reason) < 0 ||
+	    (active = optional_bool(root, &F_ACTIVE, &out->active, reason)) < 0 ||
 	    pj_ms(root, &F_TS, true, false, &out->ts_ms, reason) < 0)
 		goto out;
+	out->has_active = active == 1;
 	rc = 0;
 out:
 	cJSON_Delete(root);

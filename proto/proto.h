@@ -222,8 +222,14 @@ int proto_reading_decode(const void *payload, size_t len, struct proto_reading *
 
 /* ---- camera -------------------------------------------------------------- */
 
+/* camera/motion: {"score":0..1,"active":bool,"ts":ms}. The encoder always
+ * writes active (true on a start event, false on a stop); the decoder
+ * accepts it missing (publishers before it existed) and says so in
+ * has_active, with active then false. */
 struct proto_motion {
-	double score; /* 0..1 */
+	double score;	 /* 0..1 */
+	bool active;	 /* true: motion started; false: it stopped */
+	bool has_active; /* decode only: "active" was in the payload */
 	int64_t ts_ms;
 };
 char *proto_motion_encode(const struct proto_motion *m);

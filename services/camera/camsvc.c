@@ -87,7 +87,8 @@ static void publish_frame(struct camsvc *svc, const uint8_t *jpeg, size_t len)
 
 static void publish_motion(struct camsvc *svc, const struct motion_event *ev)
 {
-	struct proto_motion m = {.score = ev->score, .ts_ms = ev->ts_ms};
+	struct proto_motion m = {
+	    .score = ev->score, .active = ev->kind == MOTION_START, .ts_ms = ev->ts_ms};
 	char *json = proto_motion_encode(&m);
 	if (!json)
 		return;
@@ -112,8 +113,8 @@ static void publish_entity(struct camsvc *svc, const char *component, const char
 }
 
 /* Home Assistant: the latest frame as an image entity, motion as a binary
- * sensor (ON for a start event, OFF for a stop: the template's threshold
- * lies between the two hysteresis levels), and a snapshot button. */
+ * sensor (ON for a start event, OFF for a stop, read from "active" so it
+ * holds whatever IOD_CAMERA_MOTION_ON/_OFF are), and a snapshot button. */
 static void publish_discovery(struct camsvc *svc)
 {
 	cJSON *img = ha_entity_new(svc->site, "camera", "frame", "Camera");
@@ -125,13 +126,12 @@ static void publish_discovery(struct camsvc *svc)
 
 	cJSON *mot = ha_entity_new(svc->site, "camera", "motion", "Camera motion");
 	if (mot) {
-		char tmpl[128];
-		double mid = (svc->settings->motion.on + svc->settings->motion.off) / 2.0;
-		snprintf(tmpl, sizeof(tmpl), "{{ 'ON' if value_json.score >= %.4f else 'OFF' }}",
-			 mid);
 		cJSON_AddStringToObject(mot, "state_topic", svc->t_motion);
 		cJSON_AddStringToObject(mot, "device_class", "motion");
-		cJSON_AddStringToObject(mot, "value_template", tmpl);
+		cJSON_AddStringToObject(mot, "value_template",
+					"{{ 'ON' if value_json.active else 'OFF' }}");
+		cJSON_AddStringToObject(mot, "payload_on", "ON");
+		cJSON_AddStringToObject(mot, "payload_off", "OFF");
 	}
 	publish_entity(svc, "binary_sensor", "motion", mot);
 

@@ -242,6 +242,27 @@ test("store: availability, info and last seen per service", { timeout: 5000 }, (
   assert.equal(s.camera.frames, 1);
 });
 
+test("store: camera motion reads active, else guesses from the score", { timeout: 5000 }, () => {
+  const s = createStore("home");
+  assert.equal(s.camera.motion, null);
+  // "active" decides, whatever the score (IOD_CAMERA_MOTION_ON/_OFF moved).
+  let changed = applyMessage(s, msg("iod/home/camera/motion", { score: 0.004, active: true, ts: T0 }));
+  assert.ok(changed.has("camera"));
+  assert.deepEqual(s.camera.motion, { score: 0.004, active: true, ts: T0 });
+  applyMessage(s, msg("iod/home/camera/motion", { score: 0.3, active: false, ts: T0 + 1 }));
+  assert.deepEqual(s.camera.motion, { score: 0.3, active: false, ts: T0 + 1 });
+  // Publishers without "active": the midpoint of the default thresholds.
+  applyMessage(s, msg("iod/home/camera/motion", { score: 0.042, ts: T0 + 2 }));
+  assert.equal(s.camera.motion.active, true);
+  applyMessage(s, msg("iod/home/camera/motion", { score: 0.001, ts: T0 + 3 }));
+  assert.equal(s.camera.motion.active, false);
+  // A non-boolean "active" is not trusted; no score and no active: cannot tell.
+  applyMessage(s, msg("iod/home/camera/motion", { score: 0.001, active: "true", ts: T0 + 4 }));
+  assert.equal(s.camera.motion.active, false);
+  applyMessage(s, msg("iod/home/camera/motion", { ts: T0 + 5 }));
+  assert.deepEqual(s.camera.motion, { score: null, active: null, ts: T0 + 5 });
+});
+
 test("store: feeder state, dose log, events and alerts", { timeout: 5000 }, () => {
   const s = createStore("home");
   applyMessage(

@@ -10,6 +10,9 @@ export const MAX_POINTS = 4000; // per sensor; bounds memory on a busy site
 export const MAX_ALERTS = 50;
 export const MAX_EVENTS = 20;
 export const MAX_OTHER = 500; // topics kept that no view shows (bounded)
+// camera/motion without "active" (publishers before it): a start event's
+// score is >= IOD_CAMERA_MOTION_ON (default 0.02), a stop's below _OFF (0.01).
+export const CAMERA_MOTION_MID = 0.015;
 
 // Services the suite ships; shown (as "not seen yet") before they report.
 export const EXPECTED_SERVICES = ["feeder", "sensors", "camera"];
@@ -199,7 +202,11 @@ export function applyMessage(store, msg) {
   }
 
   if (where.service === "camera" && where.rest === "motion" && isObject(payload)) {
-    store.camera.motion = { score: num(payload.score), ts: payloadTs ?? recvTs };
+    const score = num(payload.score);
+    let active = null; // null: cannot tell
+    if (typeof payload.active === "boolean") active = payload.active;
+    else if (score !== null) active = score >= CAMERA_MOTION_MID;
+    store.camera.motion = { score, active, ts: payloadTs ?? recvTs };
     changed.add("camera");
     return changed;
   }

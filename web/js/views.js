@@ -15,7 +15,6 @@ import { EXPECTED_SERVICES, sensorOrder } from "./store.js";
 import { SensorChart } from "./charts.js";
 
 const STALE_MS = 10 * 60 * 1000; // a reading this old is shown greyed
-const CAMERA_MOTION_MID = 0.015;
 
 const $ = (id) => document.getElementById(id);
 
@@ -243,13 +242,9 @@ export class Views {
     setText($("camera-age"), cam.frameMs === null ? "" : `frame ${formatRelative(cam.frameMs, now)}`);
     const badge = $("camera-motion");
     const m = cam.motion;
-    if (m && m.score !== null) {
+    if (m && m.active !== null) {
       badge.hidden = false;
-      // camera/motion carries only a score (the fraction of the picture
-      // that changed), sent when motion starts (score >= IOD_CAMERA_MOTION_ON,
-      // default 0.02) and stops (below _OFF, 0.01): the midpoint tells them
-      // apart, as the camera's Home Assistant entity does.
-      const moving = m.score >= CAMERA_MOTION_MID;
+      const moving = m.active;
       badge.classList.toggle("motion-on", moving);
       setText(badge, moving ? "Motion" : "Still");
     } else {

@@ -222,21 +222,33 @@ Test(camera, bad_commands_raise_one_alert_and_change_nothing)
 	stop_cleanly();
 }
 
+/* The sim's dog walks for 8 s and rests for 12 s: a start event (active
+ * true) within one rest, then a stop (active false) once the walk ended and
+ * a quiet second passed. Thresholds sit between the resting picture (the
+ * clock's digits change about 0.0015 of it) and the walking dog (above 0.02). */
 Test(camera, motion_events_are_published)
 {
 	struct tclient *c = client("t-motion", T_MOTION);
-	/* Thresholds so low that the clock's ticking digits count as motion. */
-	camera =
-	    start_camera((const char *const[]){"IOD_CAMERA_FPS=10", "IOD_CAMERA_MOTION_ON=0.001",
-					       "IOD_CAMERA_MOTION_OFF=0.0005", NULL});
-	struct tmsg *m = tclient_expect(c, T_MOTION, 10000);
+	camera = start_camera((const char *const[]){
+	    "IOD_CAMERA_FPS=10", "IOD_CAMERA_SIZE=160x120", "IOD_CAMERA_MOTION_ON=0.01",
+	    "IOD_CAMERA_MOTION_OFF=0.005", "IOD_CAMERA_MOTION_QUIET=1s", NULL});
+	struct tmsg *m = tclient_expect(c, T_MOTION, 20000);
 	cr_assert_not_null(m, "no motion event");
 	cr_assert(!m->retained);
 	cr_assert_eq(m->qos, 1);
 	cr_assert_not_null(strstr(m->payload, "\"score\":"), "%s", m->payload);
 	cr_assert_not_null(strstr(m->payload, "\"ts\":"), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"active\":true"), "start: %s", m->payload);
 	double score = atof(strstr(m->payload, "\"score\":") + 8);
-	cr_assert(score >= 0.001 && score <= 1.0, "score %f", score);
+	cr_assert(score >= 0.01 && score <= 1.0, "start score %f", score);
+	tmsg_free(m);
+
+	m = tclient_expect(c, T_MOTION, 20000);
+	cr_assert_not_null(m, "no stop event");
+	cr_assert(!m->retained);
+	cr_assert_not_null(strstr(m->payload, "\"active\":false"), "stop: %s", m->payload);
+	score = atof(strstr(m->payload, "\"score\":") + 8);
+	cr_assert(score >= 0.0 && score < 0.005, "stop score %f", score);
 	tmsg_free(m);
 	tclient_free(c);
 	stop_cleanly();
@@ -266,7 +278,11 @@ Test(camera, info_and_home_assistant_discovery)
 	cr_assert_not_null(strstr(m->payload, "\"state_topic\":\"" T_MOTION "\""), "%s",
 			   m->payload);
 	cr_assert_not_null(strstr(m->payload, "\"device_class\":\"motion\""), "%s", m->payload);
-	cr_assert_not_null(strstr(m->payload, "value_json.score"), "%s", m->payload);
+	cr_assert_not_null(
+	    strstr(m->payload, "\"value_template\":\"{{ 'ON' if value_json.active else 'OFF' }}\""),
+	    "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"payload_on\":\"ON\""), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"payload_off\":\"OFF\""), "%s", m->payload);
 	tmsg_free(m);
 
 	m = tclient_expect(c, "homeassistant/button/iod_cam_camera/snapshot/config", 5000);

@@ -466,13 +466,22 @@ Test(reading, sensor_names_and_units, .timeout = 10)
 
 Test(motion, encode_exact_and_range, .timeout = 10)
 {
-	struct proto_motion m = {.score = 0.25, .ts_ms = 1764140400123LL};
+	struct proto_motion m = {.score = 0.25, .active = true, .ts_ms = 1764140400123LL};
 
-	assert_json(proto_motion_encode(&m), "{\"score\":0.25,\"ts\":1764140400123}");
+	assert_json(proto_motion_encode(&m),
+		    "{\"score\":0.25,\"active\":true,\"ts\":1764140400123}");
+	m.score = 0.042;
+	assert_json(proto_motion_encode(&m),
+		    "{\"score\":0.042,\"active\":true,\"ts\":1764140400123}");
+	m.active = false;
 	m.score = 1;
-	assert_json(proto_motion_encode(&m), "{\"score\":1,\"ts\":1764140400123}");
+	assert_json(proto_motion_encode(&m), "{\"score\":1,\"active\":false,\"ts\":1764140400123}");
 	m.score = 0;
-	assert_json(proto_motion_encode(&m), "{\"score\":0,\"ts\":1764140400123}");
+	assert_json(proto_motion_encode(&m), "{\"score\":0,\"active\":false,\"ts\":1764140400123}");
+	/* has_active is the decoder's: the encoder writes active regardless. */
+	m.has_active = false;
+	m.active = true;
+	assert_json(proto_motion_encode(&m), "{\"score\":0,\"active\":true,\"ts\":1764140400123}");
 	m.score = 1.0000001;
 	cr_assert_null(proto_motion_encode(&m));
 	m.score = -0.1;
@@ -486,13 +495,55 @@ Test(motion, decode, .timeout = 10)
 	struct proto_motion m;
 	const char *text = "{\"score\":0.875,\"ts\":1764140400123}";
 
+	/* Without active (a publisher from before it existed). */
 	cr_assert_eq(proto_motion_decode(text, strlen(text), &m, NULL), 0);
 	cr_assert_eq(m.score, 0.875);
 	cr_assert_eq(m.ts_ms, 1764140400123LL);
+	cr_assert_not(m.has_active);
+	cr_assert_not(m.active);
 	DECODE_FAILS(proto_motion_decode, "{\"score\":1.5,\"ts\":1}", &m, "bad_score");
 	DECODE_FAILS(proto_motion_decode, "{\"score\":-0.1,\"ts\":1}", &m, "bad_score");
 	DECODE_FAILS(proto_motion_decode, "{\"score\":\"high\",\"ts\":1}", &m, "bad_score");
 	DECODE_FAILS(proto_motion_decode, "{\"ts\":1}", &m, "missing_score");
+}
+
+Test(motion, decode_active, .timeout = 10)
+{
+	struct proto_motion m;
+	const char *start = "{\"score\":0.042,\"active\":true,\"ts\":1764140400123}";
+	const char *stop = "{\"active\":false,\"ts\":1764140400456,\"score\":0}";
+
+	cr_assert_eq(proto_motion_decode(start, strlen(start), &m, NULL), 0);
+	cr_assert_eq(m.score, 0.042);
+	cr_assert(m.has_active);
+	cr_assert(m.active);
+	cr_assert_eq(m.ts_ms, 1764140400123LL);
+	cr_assert_eq(proto_motion_decode(stop, strlen(stop), &m, NULL), 0);
+	cr_assert_eq(m.score, 0.0);
+	cr_assert(m.has_active);
+	cr_assert_not(m.active);
+	cr_assert_eq(m.ts_ms, 1764140400456LL);
+}
+
+Test(motion, decode_bad_active, .timeout = 10)
+{
+	struct proto_motion m;
+
+	DECODE_FAILS(proto_motion_decode, "{\"score\":0.5,\"active\":1,\"ts\":1}", &m,
+		     "bad_active");
+	DECODE_FAILS(proto_motion_decode, "{\"score\":0.5,\"active\":0,\"ts\":1}", &m,
+		     "bad_active");
+	DECODE_FAILS(proto_motion_decode, "{\"score\":0.5,\"active\":\"true\",\"ts\":1}", &m,
+		     "bad_active");
+	DECODE_FAILS(proto_motion_decode, "{\"score\":0.5,\"active\":null,\"ts\":1}", &m,
+		     "bad_active");
+	DECODE_FAILS(proto_motion_decode, "{\"score\":0.5,\"active\":[true],\"ts\":1}", &m,
+		     "bad_active");
+	DECODE_FAILS(proto_motion_decode,
+		     "{\"score\":0.5,\"active\":true,\"active\":false,\"ts\":1}", &m,
+		     "duplicate_active");
+	/* Still strict about the rest when active is fine. */
+	DECODE_FAILS(proto_motion_decode, "{\"score\":0.5,\"active\":true}", &m, "missing_ts");
 }
 
 /* ---- info ----------------------------------------------------------------------- */
