@@ -131,7 +131,7 @@ teardown() {
 	compose down --volumes --remove-orphans >>"$TMP/down.log" 2>&1 || true
 	kill -TERM "$podman_pid" 2>/dev/null || true
 }
-trap 'rc=$?; teardown; (exit $rc); finish' EXIT
+trap 'rc=$?; teardown; finish "$rc"' EXIT
 
 # -- up ---------------------------------------------------------------------------
 log "docker-compose up -d --build (image builds take a few minutes on 2 cores)"

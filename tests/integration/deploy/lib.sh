@@ -41,8 +41,10 @@ bail() {
 	exit 1
 }
 
+# finish [RC]: the EXIT trap (RC defaults to the status the script exits with).
 finish() {
-	local rc=$? pid
+	local rc=${1:-$?} pid
+	set +e # clean up whatever fails on the way
 	for pid in "${BG_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null || true
 	done
