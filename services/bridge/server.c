@@ -667,10 +667,23 @@ struct server *server_new(uv_loop_t *loop, const struct server_config *cfg)
 		info.ssl_private_key_filepath = cfg->tls_key;
 		s->tls = true;
 	}
+	/* The vhost is created explicitly: lws_create_context() alone succeeds
+	 * even when the port cannot be bound, and the bridge would then run
+	 * without listening. */
+	info.options |= LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
 	s->ctx = lws_create_context(&info);
-	if (!s->ctx) {
-		log_error("cannot listen on %s:%d (IOD_BRIDGE_BIND, IOD_BRIDGE_PORT)",
+	if (!s->ctx || !lws_create_vhost(s->ctx, &info)) {
+		log_error("cannot listen on %s:%d: port in use or address not available "
+			  "(IOD_BRIDGE_PORT, IOD_BRIDGE_BIND)",
 			  info.iface ? info.iface : "*", cfg->port);
+		if (s->ctx) {
+			/* Let lws close its uv handles (nothing else is on the loop
+			 * yet), then finish the destruction. */
+			lws_context_destroy(s->ctx);
+			uv_run(loop, UV_RUN_DEFAULT);
+			if (s->ctx)
+				lws_context_destroy(s->ctx);
+		}
 		free(s);
 		return NULL;
 	}

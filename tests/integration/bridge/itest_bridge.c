@@ -6,14 +6,19 @@
 #include "harness.h"
 #include "wsclient.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define PASSWORD "correct horse battery staple"
 
@@ -740,4 +745,39 @@ Test(bridge, sigterm_exits_zero_and_publishes_offline, .timeout = 60, .fini = te
 	cr_assert(c->closed, "the websocket was closed");
 	wsc_free(w);
 	stop(&F);
+}
+
+Test(bridge, port_in_use_stops_with_exit_1, .timeout = 60, .fini = teardown)
+{
+	memset(&F, 0, sizeof(F));
+	cr_assert_eq(harness_broker_start(&F.broker, NULL), 0);
+	int port = harness_free_port();
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {0};
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(fd, 1), 0);
+	char e_url[128], e_port[64];
+	snprintf(e_url, sizeof(e_url), "IOD_MQTT_URL=%s", F.broker.url);
+	snprintf(e_port, sizeof(e_port), "IOD_BRIDGE_PORT=%d", port);
+	const char *env[] = {e_url, e_port, "IOD_BRIDGE_BIND=127.0.0.1",
+			     "IOD_DATA_DIR=/tmp/itest-bridge-port-data", NULL};
+	F.bridge = harness_spawn("iod-bridge", NULL, env);
+	cr_assert_gt(F.bridge, 0);
+	/* harness_alive() reaps without the status: wait here to read it. */
+	int status = 0;
+	pid_t done = 0;
+	for (int i = 0; i < 200 && done == 0; i++) {
+		done = waitpid(F.bridge, &status, WNOHANG);
+		if (!done)
+			usleep(50000);
+	}
+	cr_assert_eq(done, F.bridge, "the bridge does not run without its port");
+	F.bridge = 0;
+	cr_assert(WIFEXITED(status));
+	cr_assert_eq(WEXITSTATUS(status), 1, "exit code %d", WEXITSTATUS(status));
+	close(fd);
+	harness_rmtree("/tmp/itest-bridge-port-data");
 }
