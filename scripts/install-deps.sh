@@ -13,11 +13,11 @@ set -eu
 mode=${1:---all}
 
 runtime="libpaho-mqtt1.3 libwebsockets17 libwebsockets-evlib-uv libcjson1 libuv1 libturbojpeg0 libasound2
-  libgpiod2 libv4l-0 ca-certificates"
+  libgpiod2 ca-certificates"
 build="build-essential cmake pkg-config libpaho-mqtt-dev libwebsockets-dev libcjson-dev
-  libuv1-dev libturbojpeg0-dev libasound2-dev libgpiod-dev libv4l-dev"
+  libuv1-dev libturbojpeg0-dev libasound2-dev libgpiod-dev"
 test="libcriterion-dev mosquitto mosquitto-clients openssl chromium procps curl python3"
-deploy="podman docker-compose debootstrap uidmap"
+deploy="podman docker-compose debootstrap uidmap runc golang-github-containernetworking-plugin-dnsname"
 
 case "$mode" in
   --all) pkgs="$build $test" ;;

@@ -96,7 +96,7 @@ deps_missing() {
 		command -v "$tool" >/dev/null 2>&1 || return 0
 	done
 	[[ -n $(find_mosquitto) ]] || return 0
-	pkg-config --exists libuv libcjson libwebsockets libturbojpeg alsa libgpiod libv4l2 criterion ||
+	pkg-config --exists libuv libcjson libwebsockets libturbojpeg alsa libgpiod criterion ||
 		return 0
 	[[ -f /usr/include/MQTTAsync.h ]] || return 0
 	return 1
