@@ -5,8 +5,15 @@
 # at home.
 #   - a feed published centrally reaches the home feeder, its event comes back;
 #   - readings flow up;
+#   - a command published at home, link up, is executed once (no echo back
+#     down from the central broker);
 #   - the link is cut (central broker stopped) and restored: no QoS 1 event
-#     published meanwhile is lost.
+#     published meanwhile is lost;
+#   - the link is cut (a TCP relay between the brokers stopped; both brokers
+#     and the feeder stay up) and commands are published centrally, a bare
+#     "feed" and a JSON feed without "ts": when the link is back the feeder
+#     never sees them (nothing may dose hours late), and a command sent after
+#     the reconnection is answered.
 TEST_NAME=multisite
 source "$(dirname "$0")/lib.sh"
 
@@ -15,6 +22,41 @@ base=iod/$site
 home_port=$(free_port)
 central_port=$(free_port)
 while [[ $central_port == "$home_port" ]]; do central_port=$(free_port); done
+
+# The bridge reaches the central broker through a TCP relay on link_port, so
+# the link can be cut with both brokers (and the feeder) still running.
+link_port=$(free_port)
+while [[ $link_port == "$home_port" || $link_port == "$central_port" ]]; do link_port=$(free_port); done
+relay_start() {
+	bg relay python3 -c '
+import asyncio, sys
+lport, rport = int(sys.argv[1]), int(sys.argv[2])
+async def pipe(r, w):
+    try:
+        while data := await r.read(65536):
+            w.write(data)
+            await w.drain()
+    except OSError:
+        pass
+    finally:
+        w.close()
+async def handle(cr, cw):
+    try:
+        sr, sw = await asyncio.open_connection("127.0.0.1", rport)
+    except OSError:
+        cw.close()
+        return
+    await asyncio.gather(pipe(cr, sw), pipe(sr, cw))
+async def main():
+    srv = await asyncio.start_server(handle, "127.0.0.1", lport, reuse_address=True)
+    async with srv:
+        await srv.serve_forever()
+asyncio.run(main())
+' "$link_port" "$central_port"
+	relay_pid=$BG_PID
+	wait_port "$link_port" 10
+}
+relay_start || bail "the TCP relay between the brokers starts"
 
 # -- central broker: users "fosterA" (the home's bridge) and "operator" -------
 central=$TMP/central
@@ -37,7 +79,7 @@ home=$TMP/home
 init_site "$home" "$site" || bail "iod-init for site $site"
 broker_conf "$home" "$home_port"
 "$RENDER" "$TEMPLATES/bridge-to-central.conf.template" "$home/conf.d/bridge-to-central.conf" \
-	SITE="$site" CENTRAL_ADDRESS="127.0.0.1:$central_port" CENTRAL_PASSWORD="$link_pw"
+	SITE="$site" CENTRAL_ADDRESS="127.0.0.1:$link_port" CENTRAL_PASSWORD="$link_pw"
 broker_start home "$home" "$home_port" || bail "home broker starts with the bridge"
 
 # A central watcher with a persistent session (-c, QoS 1): it is stopped
@@ -55,9 +97,11 @@ op=$(secret "$home" operator)
 sub home-watch "$home_port" operator "$op" -q 1 -t "$base/feeder/event" ||
 	bail "operator subscribes at home"
 
+# A short minimum interval: a feed that arrived late would really dose.
 bg feeder env IOD_MQTT_URL="tcp://127.0.0.1:$home_port" IOD_MQTT_USER=feeder \
 	IOD_MQTT_PASSWORD_FILE="$home/secrets/feeder/password" IOD_SITE=$site \
-	IOD_DATA_DIR="$TMP/feeder" IOD_FEEDER_SCHEDULE=none "$IOD_BIN_DIR/iod-feeder"
+	IOD_DATA_DIR="$TMP/feeder" IOD_FEEDER_SCHEDULE=none \
+	IOD_FEEDER_MIN_INTERVAL=1s IOD_FEEDER_MAX_DAILY=48 "$IOD_BIN_DIR/iod-feeder"
 feeder_pid=$BG_PID
 check "the home feeder's availability reaches the central broker" \
 	wait_for "$TMP/central-watch.log" "^$base/feeder/availability online$" 20
@@ -95,6 +139,14 @@ wait_for "$TMP/central-watch.log" "\"id\":\"central-sentinel\".*\"result\"" 15 |
 check "a home's bridge user cannot write outside iod/$site at the central broker" \
 	test "$(count_matching "$TMP/central-watch.log" '^iod/otherhome/')" = 0
 
+# A command published at home goes up but must not come back down.
+mosquitto_pub -h 127.0.0.1 -p "$home_port" -u operator -P "$op" -q 1 \
+	-t "$base/feeder/cmd" -m '{"action":"home","id":"home-once"}'
+wait_for "$TMP/central-watch.log" "^$base/feeder/event .*\"id\":\"home-once\"" 15 || true
+sleep 2
+check "a command published at home, link up, is executed once" \
+	test "$(count_matching "$TMP/home-watch.log" '"id":"home-once"')" = 1
+
 # -- cut the link: stop the central broker -------------------------------------
 n=20
 stop "$watch_pid"; status=$STATUS
@@ -130,6 +182,60 @@ check "... in the order they were published" test "$in_order" = "$(seq -s ' ' 1 
 central_pub -t "$base/feeder/cmd" -m '{"action":"home","id":"central-after"}'
 check "commands flow down again after the outage" \
 	wait_for "$TMP/central-watch.log" "^$base/feeder/event .*\"id\":\"central-after\".*\"result\":\"ok\"" 15
+
+# -- cut the link with both brokers up: commands sent centrally meanwhile ------
+# The central broker must not queue them for the bridge: a bare "feed" (or
+# JSON without "ts") cannot be expired by the feeder's IOD_FEEDER_CMD_TTL.
+lines() { wc -l <"$1"; }
+# wait_after FILE LINE REGEX SECONDS: until a line of FILE after LINE matches.
+wait_after() {
+	local file=$1 from=$(($2 + 1)) regex=$3 tries=$(($4 * 10))
+	while ! tail -n +"$from" "$file" | grep -qE -- "$regex"; do
+		((tries-- > 0)) || return 1
+		sleep 0.1
+	done
+}
+# feeder_doses: the number of doses in the home broker's retained feeder/log.
+feeder_doses() {
+	mosquitto_sub -h 127.0.0.1 -p "$home_port" -u operator -P "$op" -t "$base/feeder/log" \
+		-C 1 -W 5 | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["doses"]))'
+}
+doses_before=$(feeder_doses) || doses_before=unknown
+home_mark=$(lines "$TMP/home-watch.log")
+central_mark=$(lines "$TMP/central-watch.log")
+stop "$relay_pid"
+check "with the relay stopped the central broker sees the link down" \
+	wait_after "$TMP/central-watch.log" "$central_mark" "^$base/broker/connected 0$" 30
+central_pub -t "$base/feeder/cmd" -m feed
+central_pub -t "$base/feeder/cmd" -m '{"action":"feed","id":"stale-feed","by":"central"}'
+central_pub -t "$base/feeder/cmd" -m '{"action":"home","id":"stale-home"}'
+sleep 1
+central_mark=$(lines "$TMP/central-watch.log")
+relay_start || bail "the TCP relay restarts"
+check "the link comes back (relay restarted)" \
+	wait_after "$TMP/central-watch.log" "$central_mark" "^$base/broker/connected 1$" 90
+# A sentinel sent centrally after the reconnection (again, should the
+# bridge's subscription still be on its way): it is answered, and by then
+# anything the central broker had queued would have been answered first.
+answered=no
+for k in 1 2 3 4 5; do
+	central_pub -t "$base/feeder/cmd" -m "{\"action\":\"home\",\"id\":\"after-cut-$k\"}"
+	if wait_after "$TMP/home-watch.log" "$home_mark" "^$base/feeder/event .*\"id\":\"after-cut-[0-9]\"" 5; then
+		answered=yes
+		break
+	fi
+done
+check "a command sent centrally after the reconnection is answered" test "$answered" = yes
+sleep 3 # a generous window for anything late
+stale=$(tail -n +"$((home_mark + 1))" "$TMP/home-watch.log" |
+	{ grep -E "^$base/feeder/event " || true; } | { grep -vE '"id":"after-cut-[0-9]"' || true; })
+check "commands sent centrally while the link was down never reach the feeder" test -z "$stale"
+[[ -z $stale ]] || while read -r line; do log "late: $line"; done <<<"$stale"
+doses_after=$(feeder_doses) || doses_after=unknown
+check "... and nothing was dosed ($doses_before doses before, $doses_after after)" \
+	test "$doses_before" != unknown -a "$doses_before" = "$doses_after"
+check "events still flow up after that reconnection" \
+	wait_after "$TMP/central-watch.log" "$central_mark" "^$base/feeder/event .*\"id\":\"after-cut-[0-9]\"" 15
 
 stop "$feeder_pid" 15; status=$STATUS
 check "feeder stops cleanly on SIGTERM (exit $status)" test "$status" = 0
