@@ -115,6 +115,80 @@ int harness_wait_port(int port, int timeout_ms)
 	return -1;
 }
 
+/*
+ * Children this process started. harness_alive() may reap one; its status
+ * is kept here for harness_stop(). At exit, whatever still runs is killed
+ * (its whole process group), so a test that fails an assertion halfway
+ * leaves no service or broker behind.
+ */
+#define MAX_CHILDREN 64
+static struct child {
+	pid_t pid;
+	bool reaped;
+	int status;
+} children[MAX_CHILDREN];
+static bool cleanup_registered;
+
+static struct child *child_of(pid_t pid)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (children[i].pid == pid)
+			return &children[i];
+	return NULL;
+}
+
+static void kill_leftovers(void)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++) {
+		if (children[i].pid > 0 && !children[i].reaped) {
+			kill(-children[i].pid, SIGKILL);
+			waitpid(children[i].pid, NULL, 0);
+		}
+	}
+}
+
+static void track_child(pid_t pid)
+{
+	struct child *slot = child_of(0);
+
+	if (!cleanup_registered) {
+		atexit(kill_leftovers);
+		cleanup_registered = true;
+	}
+	if (!slot) {
+		/* Full: reuse the slot of one already reaped. */
+		for (int i = 0; i < MAX_CHILDREN && !slot; i++)
+			if (children[i].reaped)
+				slot = &children[i];
+	}
+	if (slot)
+		*slot = (struct child){.pid = pid};
+}
+
+/* waitpid() that remembers: 1 reaped now or before (status set), 0 still
+ * running, -1 error. */
+static int reap(pid_t pid, int *status, int options)
+{
+	struct child *c = child_of(pid);
+	pid_t r;
+
+	if (c && c->reaped) {
+		*status = c->status;
+		return 1;
+	}
+	do
+		r = waitpid(pid, status, options);
+	while (r < 0 && errno == EINTR);
+	if (r == pid) {
+		if (c) {
+			c->reaped = true;
+			c->status = *status;
+		}
+		return 1;
+	}
+	return r == 0 ? 0 : -1;
+}
+
 static pid_t spawn_path(const char *path, const char *const args[], const char *const env[])
 {
 	size_t nargs = 0, nenv = 0, nold = 0;
@@ -162,6 +236,8 @@ static pid_t spawn_path(const char *path, const char *const args[], const char *
 		fprintf(stderr, "harness: exec %s: %s\n", path, strerror(errno));
 		_exit(127);
 	}
+	if (pid > 0)
+		track_child(pid);
 	free(argv);
 	free(envp);
 	return pid;
@@ -188,7 +264,7 @@ bool harness_alive(pid_t pid)
 {
 	int status;
 
-	return pid > 0 && waitpid(pid, &status, WNOHANG) == 0;
+	return pid > 0 && reap(pid, &status, WNOHANG) == 0;
 }
 
 int harness_stop(pid_t pid, int sig, int timeout_ms)
@@ -198,24 +274,27 @@ int harness_stop(pid_t pid, int sig, int timeout_ms)
 
 	if (pid <= 0)
 		return -1;
-	if (kill(pid, sig) < 0)
-		return -1;
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			break;
-		if (r < 0)
+	/* Already gone (reaped by harness_alive): its status is kept. */
+	if (reap(pid, &status, WNOHANG) == 0) {
+		if (kill(pid, sig) < 0)
 			return -1;
-		if (mono_ms() >= deadline) {
-			fprintf(stderr, "harness: pid %d did not exit in %d ms; killing it\n", (int)pid,
-				timeout_ms);
-			kill(pid, SIGKILL);
-			if (waitpid(pid, &status, 0) != pid)
+		for (;;) {
+			int r = reap(pid, &status, WNOHANG);
+
+			if (r == 1)
+				break;
+			if (r < 0)
 				return -1;
-			break;
+			if (mono_ms() >= deadline) {
+				fprintf(stderr, "harness: pid %d did not exit in %d ms; killing it\n",
+					(int)pid, timeout_ms);
+				kill(pid, SIGKILL);
+				if (reap(pid, &status, 0) != 1)
+					return -1;
+				break;
+			}
+			sleep_ms(10);
 		}
-		sleep_ms(10);
 	}
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);

@@ -47,9 +47,13 @@ void harness_broker_destroy(struct harness_broker *b);
  * or -1. */
 pid_t harness_spawn(const char *binary, const char *const args[], const char *const env[]);
 /* Send sig, wait up to timeout_ms, SIGKILL after that. Returns the exit code
- * (0-255), 128+signal if it was killed by a signal, or -1. */
+ * (0-255), 128+signal if it was killed by a signal, or -1. A process that
+ * already ended (seen by harness_alive) is not signalled: its status is
+ * returned. Processes still running when the test process exits are killed
+ * with their process group, so a failed assertion leaves nothing behind. */
 int harness_stop(pid_t pid, int sig, int timeout_ms);
-/* true while the process runs. */
+/* true while the process runs; an ended one is reaped and its status kept
+ * for harness_stop(). */
 bool harness_alive(pid_t pid);
 /* Wait up to timeout_ms for a TCP port on 127.0.0.1 to accept. 0 or -1. */
 int harness_wait_port(int port, int timeout_ms);
