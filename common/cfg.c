@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define CFG_NAME_MAX	    128 /* "IOD_FEEDER_MIN_INTERVAL" and the like */
 #define CFG_SECRET_FILE_MAX 4096
@@ -706,4 +707,26 @@ bool cfg_bool(const struct cfg *cfg, const char *name)
 const char *cfg_service(const struct cfg *cfg)
 {
 	return cfg->service;
+}
+
+int cfg_make_data_dir(const struct cfg *cfg)
+{
+	const char *path = cfg_str(cfg, "IOD_DATA_DIR");
+	char buf[4096];
+
+	if (!path || !*path)
+		return -EINVAL;
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
 }

@@ -78,6 +78,10 @@ int64_t cfg_duration_ms(const struct cfg *cfg, const char *name);
 bool cfg_bool(const struct cfg *cfg, const char *name);
 const char *cfg_service(const struct cfg *cfg); /* "feeder" */
 
+/* Create IOD_DATA_DIR and its missing parents (mode 0750), like mkdir -p.
+ * 0, or -errno (the path is then worth naming in the caller's log line). */
+int cfg_make_data_dir(const struct cfg *cfg);
+
 /* Parsers, exposed for tests and for other modules. 0 or -1. */
 int cfg_parse_duration_ms(const char *text, int64_t *out_ms);
 int cfg_parse_int(const char *text, int64_t min, int64_t max, int64_t *out);

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <uv.h>
 
 #include "camera.h"
@@ -14,25 +13,6 @@
 #include "cfg.h"
 #include "log.h"
 #include "loop.h"
-
-/* mkdir -p for the data directory. */
-static int make_dirs(const char *path)
-{
-	char buf[4096];
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0750) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0750) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 static void on_stop(void *arg)
 {
@@ -63,7 +43,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	const char *data_dir = cfg_str(cfg, "IOD_DATA_DIR");
-	int mk = data_dir ? make_dirs(data_dir) : 0;
+	int mk = cfg_make_data_dir(cfg);
 	if (mk < 0) {
 		log_error("IOD_DATA_DIR '%s': %s", data_dir, strerror(-mk));
 		rc = 1;

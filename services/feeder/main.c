@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <uv.h>
 
@@ -327,24 +326,6 @@ static void on_stop(void *arg)
 	uv_stop(a->loop);
 }
 
-static int make_dirs(const char *path)
-{
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0750) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0750) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int setup_topics(struct app *a)
 {
 	int rc = proto_topic(a->t_cmd, sizeof(a->t_cmd), a->site, "feeder", "cmd");
@@ -397,7 +378,7 @@ int main(int argc, char **argv)
 		goto out_cfg;
 	}
 	const char *data_dir = cfg_str(a->cfg, "IOD_DATA_DIR");
-	int rc = make_dirs(data_dir);
+	int rc = cfg_make_data_dir(a->cfg);
 	if (rc < 0) /* not fatal: the feeder runs and refuses doses (fail safe) */
 		log_error("data dir %s: %s", data_dir, strerror(-rc));
 	if (snprintf(journal_path, sizeof(journal_path), "%s/journal", data_dir) >=

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <uv.h>
 
 #define STOP_TIMEOUT_MS 2000
@@ -23,25 +22,6 @@ struct service {
 	struct sensors_app *app;
 	struct mqttc *mqtt;
 };
-
-/* mkdir -p */
-static int make_dirs(const char *path)
-{
-	char buf[4096];
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0750) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0750) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 /* SIGTERM/SIGINT, on the loop thread. Producers first: no more readings,
  * then `offline` and the disconnect, then the signal watchers; the loop then
@@ -73,7 +53,7 @@ int main(int argc, char **argv)
 	uv_loop_t loop;
 	bool loop_open = false;
 	const char *data_dir = cfg_str(cfg, "IOD_DATA_DIR");
-	int mk = data_dir ? make_dirs(data_dir) : 0;
+	int mk = cfg_make_data_dir(cfg);
 	if (mk < 0) {
 		log_error("IOD_DATA_DIR '%s': %s", data_dir, strerror(-mk));
 		rc = 1;

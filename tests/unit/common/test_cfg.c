@@ -11,6 +11,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
 
 static const struct cfg_option feeder_opts[] = {
     {"IOD_FEEDER_MAX_DAILY", CFG_INT, "3", "doses per day at most", 1, 24, 0},
@@ -692,4 +695,38 @@ Test(cfg_parse, bools, .timeout = 10)
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(cfg_parse_bool(bad[i], &b), -1, "'%s' accepted", bad[i]);
+}
+
+Test(cfg, make_data_dir_creates_parents_and_is_idempotent, .timeout = 10)
+{
+	char base[] = "/tmp/iod-cfg-XXXXXX";
+	char dir[256], flag[300], file[300];
+	struct stat st;
+	struct cfg *cfg;
+	int code = -1;
+
+	umask(022);
+	cr_assert_not_null(mkdtemp(base));
+	snprintf(dir, sizeof(dir), "%s/a/b/feeder", base);
+	snprintf(flag, sizeof(flag), "--data-dir=%s", dir);
+	cfg = load(&code, flag, NULL);
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg_make_data_dir(cfg), 0);
+	cr_assert_eq(stat(dir, &st), 0);
+	cr_assert(S_ISDIR(st.st_mode));
+	cr_assert_eq(st.st_mode & 0777, 0750);
+	cr_assert_eq(cfg_make_data_dir(cfg), 0, "a second call finds it there");
+	cfg_free(cfg);
+
+	/* A file where a parent should be: -ENOTDIR, named by the caller. */
+	snprintf(file, sizeof(file), "%s/plain", base);
+	fclose(fopen(file, "w"));
+	snprintf(flag, sizeof(flag), "--data-dir=%s/plain/feeder", base);
+	cfg = load(&code, flag, NULL);
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg_make_data_dir(cfg), -ENOTDIR);
+	cfg_free(cfg);
+
+	snprintf(file, sizeof(file), "rm -rf %s", base);
+	cr_assert_eq(system(file), 0);
 }
