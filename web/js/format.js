@@ -107,7 +107,7 @@ const KINDS = {
   humidity: { label: "Humidity", digits: 0 },
   motion: { label: "Motion", digits: 0 },
   sound: { label: "Sound", digits: 0 },
-  bowl: { label: "Water bowl", digits: 0 },
+  bowl: { label: "Food bowl", digits: 0 },
 };
 
 export const KNOWN_KINDS = Object.keys(KINDS);
