@@ -146,7 +146,7 @@ test("values and labels per sensor kind", { timeout: 5000 }, () => {
   assert.equal(formatValue("motion", 0), "Still");
   assert.equal(formatValue("temperature", Number.NaN), "–");
   assert.equal(formatValue("temperature", "21"), "–");
-  assert.equal(kindLabel("bowl"), "Water bowl");
+  assert.equal(kindLabel("bowl"), "Food bowl");
   assert.equal(kindLabel("co2_level"), "Co2 level");
 });
 
