@@ -53,3 +53,18 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $missing
+
+# Installing Debian's mosquitto starts (and enables) its system broker on
+# port 1883, which is where scripts/up.sh puts iod's private one and where
+# `mosquitto_pub` looks by default. On a development machine that we just
+# installed it on, turn it off; a Raspberry Pi that wants the system broker
+# installs mosquitto itself (README, "Raspberry Pi").
+case " $missing " in
+  *" mosquitto "*)
+    if [ "$mode" = --all ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+      $SUDO systemctl disable --now mosquitto >/dev/null 2>&1 || true
+      echo "install-deps.sh: disabled Debian's mosquitto service (iod runs its own broker;" \
+        "'sudo systemctl enable --now mosquitto' brings it back)"
+    fi
+    ;;
+esac
