@@ -30,6 +30,7 @@
 #include <MQTTAsync.h>
 #include <pthread.h>
 
+#include "benchutil.h"
 #include "harness.h"
 
 #define T_CMD	"iod/home/feeder/cmd"
@@ -137,76 +138,6 @@ static void tcp_nodelay_all(void)
 	closedir(d);
 }
 
-static double now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* utime + stime in clock ticks, from /proc/<pid>/stat. */
-static long long cpu_ticks(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')'); /* the name may hold spaces */
-	if (!p)
-		return -1;
-	unsigned long long ut = 0, st = 0;
-	/* after ") ": state(3) ... utime is field 14, stime 15 */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return -1;
-	return (long long)(ut + st);
-}
-
-static long status_kb(pid_t pid, const char *key)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	long kb = -1;
-	size_t klen = strlen(key);
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, key, klen) == 0 && line[klen] == ':')
-			kb = strtol(line + klen + 1, NULL, 10);
-	fclose(f);
-	return kb;
-}
-
-static void machine(char *buf, size_t size)
-{
-	snprintf(buf, size, "unknown cpu");
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	if (!f)
-		return;
-	char line[256];
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "model name", 10) == 0) {
-			char *c = strchr(line, ':');
-			if (c) {
-				c[strcspn(c, "\n")] = '\0';
-				snprintf(buf, size, "%s", c + 2);
-			}
-			break;
-		}
-	}
-	fclose(f);
-}
-
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 10000;
@@ -265,14 +196,14 @@ int main(int argc, char **argv)
 	double t_start = 0;
 	for (long i = -warmup; i < n; i++) {
 		if (i == 0)
-			t_start = now_us();
+			t_start = bench_now_us();
 		int len = snprintf(payload, sizeof(payload),
 				   "{\"action\":\"home\",\"id\":\"b%ld\"}", i + warmup);
 		pthread_mutex_lock(&mu);
 		snprintf(want_id, sizeof(want_id), "\"id\":\"b%ld\"", i + warmup);
 		got = false;
 		pthread_mutex_unlock(&mu);
-		double t0 = now_us();
+		double t0 = bench_now_us();
 		MQTTAsync_message msg = MQTTAsync_message_initializer;
 		msg.payload = payload;
 		msg.payloadlen = len;
@@ -282,25 +213,26 @@ int main(int argc, char **argv)
 			lost++;
 			continue;
 		}
-		double t1 = now_us();
+		double t1 = bench_now_us();
 		if (i >= 0)
 			lat[i] = (t1 - t0) / 1000.0;
 	}
-	double total_s = (now_us() - t_start) / 1e6;
+	double total_s = (bench_now_us() - t_start) / 1e6;
 	if (getenv("IOD_BENCH_VERBOSE"))
 		for (long i = 0; i < n; i++)
 			if (lat[i] > 5.0)
 				fprintf(stderr, "slow: command %ld took %.3f ms\n", i, lat[i]);
-	qsort(lat, (size_t)n, sizeof(*lat), cmp_double);
-	long rss_busy = status_kb(pid, "VmRSS"), hwm = status_kb(pid, "VmHWM");
+	bench_sort(lat, (size_t)n);
+	long rss_busy = bench_status_kib(pid, "VmRSS"), hwm = bench_status_kib(pid, "VmHWM");
 
 	/* Idle: let it settle, then 10 s of nothing. */
 	sleep(1);
-	long long c0 = cpu_ticks(pid);
+	long long c0 = bench_cpu_ticks(pid);
 	sleep(10);
-	long long c1 = cpu_ticks(pid);
-	long rss_idle = status_kb(pid, "VmRSS");
-	long rss_anon = status_kb(pid, "RssAnon"), rss_file = status_kb(pid, "RssFile");
+	long long c1 = bench_cpu_ticks(pid);
+	long rss_idle = bench_status_kib(pid, "VmRSS");
+	long rss_anon = bench_status_kib(pid, "RssAnon"),
+	     rss_file = bench_status_kib(pid, "RssFile");
 	long hz = sysconf(_SC_CLK_TCK);
 
 	char jpath[600];
@@ -312,12 +244,13 @@ int main(int argc, char **argv)
 	int code = harness_stop(pid, SIGTERM, 10000);
 
 	char cpu[160];
-	machine(cpu, sizeof(cpu));
+	bench_machine(cpu, sizeof(cpu));
 	printf("machine: %s, %ld cores\n", cpu, sysconf(_SC_NPROCESSORS_ONLN));
 	printf("commands: %ld home (QoS 1) after %d warm-up, %d lost, %.2f s, %.0f cmd/s\n", n,
 	       warmup, lost, total_s, (double)n / total_s);
 	printf("latency ms (publish -> event received): p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n",
-	       lat[n / 2], lat[(size_t)(n * 0.90)], lat[(size_t)(n * 0.99)], lat[n - 1]);
+	       bench_percentile(lat, (size_t)n, 50), bench_percentile(lat, (size_t)n, 90),
+	       bench_percentile(lat, (size_t)n, 99), lat[n - 1]);
 	printf("idle cpu over 10 s: %lld ticks (%.2f%%)\n", c1 - c0,
 	       100.0 * (double)(c1 - c0) / (double)hz / 10.0);
 	printf("rss: %ld kB idle (%ld kB anonymous, %ld kB shared-library/file pages), "

@@ -11,10 +11,10 @@
  *
  *   IOD_BIN_DIR=build/bin build/bin/bench_sensors --duration 60
  */
+#include "benchutil.h"
 #include "harness.h"
 
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,66 +23,6 @@
 
 #define KINDS 5
 static const char *const kinds[KINDS] = {"temperature", "humidity", "motion", "sound", "bowl"};
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-/* utime + stime of pid in seconds, or -1. */
-static double cpu_seconds(pid_t pid)
-{
-	char path[64], buf[2048];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* Fields after the ")" that closes the command name: state is field 3,
-	 * utime field 14, stime field 15. */
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return -1;
-	unsigned long long utime = 0, stime = 0;
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-		   &stime) != 2)
-		return -1;
-	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* VmRSS / VmHWM in KiB, or -1. */
-static long status_kib(pid_t pid, const char *field)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	long kib = -1;
-	size_t len = strlen(field);
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, field, len) == 0 && line[len] == ':')
-			kib = strtol(line + len + 1, NULL, 10);
-	fclose(f);
-	return kib;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 static void usage(void)
 {
@@ -155,12 +95,12 @@ int main(int argc, char **argv)
 		snprintf(json, sizeof(json),
 			 "{\"id\":\"bench-%d\",\"action\":\"feed\",\"result\":\"ok\",\"ts\":%lld}",
 			 i, (long long)time(NULL) * 1000);
-		double t0 = mono_us();
+		double t0 = bench_now_us();
 		/* QoS 0: a QoS 1 publish would add the sync client's PUBACK wait. */
 		tclient_publish_str(feeder, "iod/home/feeder/event", json, 0, false);
 		m = tclient_expect(c, "iod/home/sensors/bowl", 5000);
 		if (m)
-			lat_ms[n_lat++] = (mono_us() - t0) / 1000.0;
+			lat_ms[n_lat++] = (bench_now_us() - t0) / 1000.0;
 		tmsg_free(m);
 	}
 	tclient_free(feeder);
@@ -168,9 +108,9 @@ int main(int argc, char **argv)
 
 	/* The measured window: nothing but the sim running. */
 	unsigned long count[KINDS] = {0};
-	double cpu0 = cpu_seconds(pid);
-	int64_t start = mono_ms(), end = start + (int64_t)duration_s * 1000;
-	while (mono_ms() < end) {
+	double cpu0 = bench_cpu_seconds(pid);
+	double start = bench_now_ms(), end = start + duration_s * 1000.0;
+	while (bench_now_ms() < end) {
 		for (int k = 0; k < KINDS; k++) {
 			char topic[64];
 			snprintf(topic, sizeof(topic), "iod/home/sensors/%s", kinds[k]);
@@ -183,9 +123,9 @@ int main(int argc, char **argv)
 		m = tclient_expect(c, "iod/home/sensors/-", 200);
 		tmsg_free(m);
 	}
-	double wall_s = (double)(mono_ms() - start) / 1000.0;
-	double cpu1 = cpu_seconds(pid);
-	long rss = status_kib(pid, "VmRSS"), hwm = status_kib(pid, "VmHWM");
+	double wall_s = (bench_now_ms() - start) / 1000.0;
+	double cpu1 = bench_cpu_seconds(pid);
+	long rss = bench_status_kib(pid, "VmRSS"), hwm = bench_status_kib(pid, "VmHWM");
 	int rc = harness_stop(pid, SIGTERM, 10000);
 
 	printf("iod-sensors, %.1f s measured, settings:", wall_s);
@@ -203,11 +143,11 @@ int main(int argc, char **argv)
 	printf("published total       %5lu  (%.2f/min; a fixed 1 Hz rate would be %d/min)\n", total,
 	       total * 60.0 / wall_s, KINDS * 60);
 	if (n_lat > 0) {
-		qsort(lat_ms, (size_t)n_lat, sizeof(lat_ms[0]), cmp_double);
-		int p99 = (int)(0.99 * (n_lat - 1) + 0.5);
+		bench_sort(lat_ms, (size_t)n_lat);
 		printf("feed event -> bowl reading (%d doses): p50 %.2f ms, p99 %.2f ms, max %.2f "
 		       "ms\n",
-		       n_lat, lat_ms[(n_lat - 1) / 2], lat_ms[p99], lat_ms[n_lat - 1]);
+		       n_lat, bench_percentile(lat_ms, (size_t)n_lat, 50),
+		       bench_percentile(lat_ms, (size_t)n_lat, 99), lat_ms[n_lat - 1]);
 	}
 	printf("exit on SIGTERM: %d\n", rc);
 	tclient_free(c);
