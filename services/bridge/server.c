@@ -2,7 +2,8 @@
  * server.c — libwebsockets glue. One protocol ("iod.v1", also bound to
  * clients that name no subprotocol) handles HTTP and the websocket, in the
  * shape of the lws minimal examples: per-session data in struct pss, writes
- * only from WRITEABLE callbacks, one lws_write per callback.
+ * only from WRITEABLE callbacks (a websocket writes a bounded batch per
+ * callback, see ws_writeable()).
  */
 #include "server.h"
 
@@ -527,19 +528,46 @@ static int ws_receive(struct server *s, struct lws *wsi, struct pss *c, const vo
 	return 0;
 }
 
+/*
+ * Why several lws_write() per WRITEABLE here, unlike the lws examples' one:
+ * on lws 4.1.6's libuv backend every lws_callback_on_writable(), and lws'
+ * own POLLOUT reset before the callback, is a uv_poll_start(), which libuv
+ * carries out as epoll_ctl DEL + ADD: about four epoll_ctl() per callback,
+ * some 30 % of the bridge's CPU at one frame per callback (perf,
+ * bench/bridge). A client with a backlog (a snapshot on connect, a loop that
+ * fell behind) now pays that once per batch. On an HTTP/1 websocket lws 4.1.6
+ * allows more writes in one callback as long as the previous one went out
+ * whole: a short send leaves the rest on the wsi's buflist_out, which
+ * lws_partial_buffered() reports, and then we must stop and wait for the next
+ * WRITEABLE (lws drains its buffer first). The batch is bounded so one client
+ * with a backlog cannot hold the loop long. An HTTP/2 stream (wss with h2)
+ * keeps one write per callback: its writes go through the parent's flow
+ * control, and lws expects exactly one per WRITEABLE there.
+ */
+#define WS_BATCH_FRAMES 32
+#define WS_BATCH_BYTES	(64 * 1024)
+
 static int ws_writeable(struct server *s, struct lws *wsi, struct pss *c)
 {
 	if (c->closing)
 		return -1;
-	struct bmsg *m = cqueue_pop(&c->q);
-	if (!m)
-		return 0;
-	int n = lws_write(wsi, bmsg_data(m), m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-	size_t len = m->len;
-	bmsg_unref(m);
-	if (n < 0 || (size_t)n < len)
-		return -1;
-	s->m.frames_sent++;
+	bool batch = lws_get_network_wsi(wsi) == wsi;
+	size_t bytes = 0;
+	for (int frames = 0; frames < WS_BATCH_FRAMES && bytes < WS_BATCH_BYTES; frames++) {
+		struct bmsg *m = cqueue_pop(&c->q);
+		if (!m)
+			return 0;
+		size_t len = m->len;
+		int n = lws_write(wsi, bmsg_data(m), len,
+				  m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+		bmsg_unref(m);
+		if (n < 0 || (size_t)n < len)
+			return -1;
+		s->m.frames_sent++;
+		bytes += len;
+		if (!batch || lws_partial_buffered(wsi))
+			break;
+	}
 	if (c->q.count)
 		lws_callback_on_writable(wsi);
 	return 0;
