@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <uv.h>
 
 #define STOP_TIMEOUT_MS 2000
@@ -162,24 +161,6 @@ static const char *pick_web_dir(const struct cfg *cfg)
 	return NULL;
 }
 
-static int make_dirs(const char *path)
-{
-	char buf[4096];
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0750) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0750) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	int rc = 0;
@@ -221,7 +202,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	b.tls = cert && key;
-	int mk = data_dir ? make_dirs(data_dir) : 0;
+	int mk = cfg_make_data_dir(cfg);
 	if (mk < 0) {
 		log_error("IOD_DATA_DIR '%s': %s", data_dir, strerror(-mk));
 		rc = 1;
