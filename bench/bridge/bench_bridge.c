@@ -19,6 +19,7 @@
  *                     [phases: bit 0 readings, 1 camera, 2 idle (default 7)]
  * Run as root or with ulimit -n >= 25000 for the 10,000-client phase.
  */
+#include "benchutil.h"
 #include "harness.h"
 #include "wsclient.h"
 
@@ -32,45 +33,6 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
-
-static long clk_tck;
-
-/* ---- process figures ---------------------------------------------------- */
-
-static double cpu_seconds(pid_t pid)
-{
-	char path[64], buf[2048];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')');
-	unsigned long utime = 0, stime = 0;
-	/* fields after the command: state(3) ... utime(14) stime(15) */
-	if (p)
-		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-		       &stime);
-	return (double)(utime + stime) / (double)clk_tck;
-}
-
-static long status_kb(pid_t pid, const char *field)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	long kb = -1;
-	if (!f)
-		return -1;
-	size_t n = strlen(field);
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, n) && line[n] == ':')
-			kb = strtol(line + n + 1, NULL, 10);
-	fclose(f);
-	return kb;
-}
 
 /* ---- latency samples -------------------------------------------------------- */
 
@@ -88,18 +50,9 @@ static void sample_add(struct samples *s, double x)
 	s->v[s->n++] = x;
 }
 
-static int cmp_double(const void *a, const void *b)
+static double pct(const struct samples *s, double p)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double pct(struct samples *s, double p)
-{
-	if (!s->n)
-		return NAN;
-	size_t i = (size_t)(p / 100.0 * (double)(s->n - 1) + 0.5);
-	return s->v[i];
+	return bench_percentile(s->v, s->n, p);
 }
 
 /* ---- the clients --------------------------------------------------------------- */
@@ -388,7 +341,11 @@ static double cpu_of(const struct target *t)
 {
 	double s = 0;
 	for (int i = 0; i < t->npids; i++)
-		s += cpu_seconds(t->pids[i]);
+		{
+		/* A process that is gone adds nothing (it is counted as it ends). */
+		double c = bench_cpu_seconds(t->pids[i]);
+		s += c > 0 ? c : 0;
+	}
 	return s;
 }
 
@@ -407,19 +364,19 @@ static void run_stream(const struct target *t, int clients, double rate, double 
 	wsc_run_for(f.w, 300);
 	measuring = true;
 	struct pub p = {t->pub_url, rate, seconds, camera, false, 0};
-	double cpu0 = cpu_of(t), first0 = cpu_seconds(t->pids[0]), self0 = self_cpu();
+	double cpu0 = cpu_of(t), first0 = bench_cpu_seconds(t->pids[0]), self0 = self_cpu();
 	pthread_t th;
 	pthread_create(&th, NULL, publisher, &p);
 	wsc_run_until(f.w, pub_done, &p, (int)(seconds * 1000) + 30000);
 	pthread_join(th, NULL);
 	wsc_run_for(f.w, 500);
-	double cpu = cpu_of(t) - cpu0, first = cpu_seconds(t->pids[0]) - first0;
+	double cpu = cpu_of(t) - cpu0, first = bench_cpu_seconds(t->pids[0]) - first0;
 	double self = self_cpu() - self0;
 	measuring = false;
 	uint64_t got = 0, want = p.sent * (uint64_t)clients;
 	for (int i = 0; i < clients; i++)
 		got += camera ? f.cl[i].frames : f.cl[i].readings;
-	qsort(lat->v, lat->n, sizeof(double), cmp_double);
+	bench_sort(lat->v, lat->n);
 	printf("  %-22s sent %6llu x %4d clients: delivered %9llu (%5.1f%%)  p50 %8.3f ms  p99 "
 	       "%8.3f ms  "
 	       "max %8.3f ms  server CPU %6.2f s = %6.2f us/frame (%s alone %.2f us/frame)\n",
@@ -445,7 +402,7 @@ static void run_idle(const struct target *t, pid_t mem_pid, int steps[], int nst
 	struct fleet f = {wsc_new(), calloc((size_t)max, sizeof(struct client)),
 			  calloc((size_t)max, sizeof(struct wsc_conn *)), 0};
 	wsc_run_for(f.w, 200);
-	long base = status_kb(mem_pid, "VmRSS");
+	long base = bench_status_kib(mem_pid, "VmRSS");
 	int from = 0;
 	for (int s = 0; s < nsteps; s++) {
 		if (fleet_open(&f, t->kind, t->port, from, steps[s]) < 0) {
@@ -457,7 +414,7 @@ static void run_idle(const struct target *t, pid_t mem_pid, int steps[], int nst
 		double c0 = cpu_of(t);
 		wsc_run_for(f.w, 3000);
 		double idle = cpu_of(t) - c0;
-		long rss = status_kb(mem_pid, "VmRSS"), hwm = status_kb(mem_pid, "VmHWM");
+		long rss = bench_status_kib(mem_pid, "VmRSS"), hwm = bench_status_kib(mem_pid, "VmHWM");
 		printf(
 		    "  %-22s %6d idle clients: RSS %7ld kB (peak %7ld kB), %6.0f bytes/client over "
 		    "%ld kB empty; CPU over 3 s idle: %.2f s\n",
@@ -477,7 +434,6 @@ int main(int argc, char **argv)
 	double seconds = argc > 1 ? atof(argv[1]) : 10;
 	int max_idle = argc > 2 ? atoi(argv[2]) : 10000;
 	int phases = argc > 3 ? atoi(argv[3]) : 7; /* bit 0 readings, 1 camera, 2 idle */
-	clk_tck = sysconf(_SC_CLK_TCK);
 	signal(SIGPIPE, SIG_IGN);
 	struct rlimit rl = {65536, 65536};
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
@@ -490,15 +446,7 @@ int main(int argc, char **argv)
 	getrlimit(RLIMIT_NOFILE, &rl);
 	printf("bench_bridge: %.0f s per phase, open files %llu\n", seconds,
 	       (unsigned long long)rl.rlim_cur);
-	if (!getenv("IOD_BIN_DIR")) {
-		static char dir[4096];
-		ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
-		if (n > 0) {
-			dir[n] = '\0';
-			*strrchr(dir, '/') = '\0';
-			setenv("IOD_BIN_DIR", dir, 1);
-		}
-	}
+	bench_default_bin_dir();
 
 	struct harness_broker a, b;
 	int wsport = harness_free_port();
