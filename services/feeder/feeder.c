@@ -16,6 +16,11 @@
 #define DEFAULT_COMPACT_BYTES (256 * 1024)
 #define STARTUP_LOOKBACK_MS   (24LL * 3600 * 1000)
 #define OUTCOME_MAX	      80
+/* A slot that comes while the feeder runs is dosed although the timer fires
+ * a little late, whatever IOD_FEEDER_GRACE (which is about slots missed
+ * while the feeder was down) says, even 0. */
+#define ON_TIME_MS (60 * 1000LL)
+#define BOOT_ID_MAX 40
 
 enum dose_status { DOSE_PENDING, DOSE_OK, DOSE_FAILED, DOSE_UNCERTAIN };
 
@@ -26,7 +31,9 @@ struct dose {
 	bool scheduled;
 	char slot[SCHEDULE_SLOT_ID_MAX];
 	enum dose_status status;
-	char reason[64]; /* failed: why */
+	char reason[64];	/* failed: why */
+	char boot[BOOT_ID_MAX]; /* the boot it was given in ("" = unknown) */
+	int64_t mono_ms;	/* CLOCK_BOOTTIME at its intent, in that boot */
 };
 
 /* A remembered non-dose outcome (home, call, refused feed). */
@@ -64,7 +71,9 @@ struct feeder {
 	struct slot_entry slots[FEEDER_SLOTS_KEPT]; /* oldest first */
 	size_t n_slots;
 
-	int64_t init_ms; /* when the journal was created */
+	int64_t init_ms;	/* when the journal was created */
+	int64_t started_ms;	/* wall clock when this process started */
+	char boot_id[BOOT_ID_MAX]; /* this boot's id, "" = unknown */
 	bool have_mono;	 /* a dose happened in this boot */
 	int64_t last_dose_mono_ms;
 	int64_t sched_checked_ms; /* slots up to here are settled */
@@ -159,8 +168,25 @@ static void ring_put(struct feeder *f, const char *id, const char *action, const
 		f->ring_count++;
 }
 
+static void slot_forget(struct feeder *f, const char *slot)
+{
+	for (size_t i = 0; i < f->n_slots;) {
+		if (strcmp(f->slots[i].slot, slot) == 0) {
+			memmove(&f->slots[i], &f->slots[i + 1],
+				sizeof(f->slots[0]) * (f->n_slots - i - 1));
+			f->n_slots--;
+		} else {
+			i++;
+		}
+	}
+}
+
 static void slot_put(struct feeder *f, const char *slot, const char *result, int64_t ts_ms)
 {
+	if (strcmp(result, "reopened") == 0) { /* see feeder_schedule_tick() */
+		slot_forget(f, slot);
+		return;
+	}
 	if (f->n_slots == FEEDER_SLOTS_KEPT) {
 		memmove(&f->slots[0], &f->slots[1], sizeof(f->slots[0]) * (FEEDER_SLOTS_KEPT - 1));
 		f->n_slots--;
@@ -313,6 +339,8 @@ static void compact(struct feeder *f)
 		copy_str(r->by, sizeof(r->by), d->by);
 		r->scheduled = d->scheduled;
 		copy_str(r->slot, sizeof(r->slot), d->slot);
+		copy_str(r->boot, sizeof(r->boot), d->boot);
+		r->mono_ms = d->mono_ms;
 		if (d->status == DOSE_PENDING)
 			continue;
 		r = &recs[n++];
@@ -381,9 +409,12 @@ static void on_record(void *arg, const struct journal_rec *rec)
 	case JOURNAL_INIT:
 		break;
 	case JOURNAL_INTENT:
-		if (!find_dose(f, rec->id))
-			dose_put(f, rec->id, rec->by, rec->ts_ms, rec->scheduled, rec->slot,
-				 DOSE_PENDING);
+		if (!find_dose(f, rec->id)) {
+			struct dose *d = dose_put(f, rec->id, rec->by, rec->ts_ms, rec->scheduled,
+						  rec->slot, DOSE_PENDING);
+			copy_str(d->boot, sizeof(d->boot), rec->boot);
+			d->mono_ms = rec->mono_ms;
+		}
 		break;
 	case JOURNAL_DONE: {
 		struct dose *d = find_dose(f, rec->id);
@@ -429,6 +460,9 @@ struct feeder *feeder_new(const struct feeder_config *cfg, const struct feeder_n
 		return NULL;
 	}
 	f->cfg.journal_path = f->journal_path;
+	copy_str(f->boot_id, sizeof(f->boot_id), cfg->boot_id ? cfg->boot_id : "");
+	f->cfg.boot_id = f->boot_id;
+	f->started_ms = now->wall_ms;
 	f->position = PROTO_POSITION_HOME;
 
 	struct journal_load_info info;
@@ -502,8 +536,22 @@ struct feeder *feeder_new(const struct feeder_config *cfg, const struct feeder_n
 		if (f->journal)
 			journal_put(f, &rec, true, false, now, startup);
 	}
+	/* A dose given earlier in this same boot (the feeder restarted, the
+	 * machine did not): the boot clock still holds its interval, so a wall
+	 * clock that moved ahead meanwhile cannot allow an early dose. */
+	for (size_t i = 0; f->boot_id[0] && i < f->n_doses; i++) {
+		const struct dose *d = &f->doses[i];
+		if (strcmp(d->boot, f->boot_id) != 0)
+			continue;
+		int64_t mono = d->mono_ms > now->mono_ms ? now->mono_ms : d->mono_ms;
+		if (!f->have_mono || mono > f->last_dose_mono_ms)
+			f->last_dose_mono_ms = mono;
+		f->have_mono = true;
+	}
 	int64_t from = now->wall_ms - STARTUP_LOOKBACK_MS;
 	f->sched_checked_ms = from > f->init_ms ? from : f->init_ms;
+	if (f->sched_checked_ms > now->wall_ms) /* history "begins" in the future */
+		f->sched_checked_ms = now->wall_ms;
 	log_info("journal %s: %zu records, %zu doses kept, %zu ids remembered", f->journal_path,
 		 info.lines, f->n_doses, f->ring_count);
 	maybe_compact(f);
@@ -578,9 +626,13 @@ static int start_dose(struct feeder *f, const char *id, const char *by, bool sch
 	copy_str(rec.by, sizeof(rec.by), by);
 	rec.scheduled = scheduled;
 	copy_str(rec.slot, sizeof(rec.slot), slot ? slot : "");
+	copy_str(rec.boot, sizeof(rec.boot), f->boot_id);
+	rec.mono_ms = now->mono_ms;
 	if (journal_put(f, &rec, true, true, now, res) < 0)
 		return -1;
-	dose_put(f, id, by, now->wall_ms, scheduled, slot, DOSE_PENDING);
+	struct dose *d = dose_put(f, id, by, now->wall_ms, scheduled, slot, DOSE_PENDING);
+	copy_str(d->boot, sizeof(d->boot), f->boot_id);
+	d->mono_ms = now->mono_ms;
 	f->have_mono = true;
 	f->last_dose_mono_ms = now->mono_ms;
 	f->dose.active = true;
@@ -852,7 +904,39 @@ static void collect_slot(void *arg, int64_t slot_ms, const char *slot_id)
 void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now, struct feeder_result *res)
 {
 	memset(res, 0, sizeof(*res));
-	if (f->cfg.schedule.count == 0 || now->wall_ms <= f->sched_checked_ms)
+	if (f->cfg.schedule.count == 0)
+		return;
+	if (now->wall_ms < f->sched_checked_ms) {
+		/* The wall clock went back (it was ahead, and was corrected).
+		 * Waiting for it to catch up would stop the schedule for as long
+		 * as it was ahead. Look at the recent past again, like a start:
+		 * slots already settled are known by id, a dose since the slot
+		 * serves it, and the interval and daily limit still apply. */
+		int64_t back = f->cfg.grace_ms > ON_TIME_MS ? f->cfg.grace_ms : ON_TIME_MS;
+		int64_t from = now->wall_ms - back;
+		log_warn("schedule: the wall clock went back by %" PRId64
+			 " ms; looking at slots since %" PRId64 " ms ago again",
+			 f->sched_checked_ms - now->wall_ms, back);
+		f->sched_checked_ms = from > f->init_ms ? from : f->init_ms;
+		if (f->sched_checked_ms > now->wall_ms)
+			f->sched_checked_ms = now->wall_ms;
+		/* Slots settled without a dose at a time that is now in the future
+		 * were settled by the wrong clock ("missed" before they came):
+		 * reopen them. A slot that was dosed stays settled by its dose. */
+		for (size_t i = f->n_slots; i-- > 0;) {
+			if (f->slots[i].ts_ms <= now->wall_ms)
+				continue;
+			char slot[SCHEDULE_SLOT_ID_MAX];
+			copy_str(slot, sizeof(slot), f->slots[i].slot);
+			struct journal_rec rec = {.op = JOURNAL_SLOT, .ts_ms = now->wall_ms};
+			copy_str(rec.slot, sizeof(rec.slot), slot);
+			copy_str(rec.result, sizeof(rec.result), "reopened");
+			copy_str(rec.reason, sizeof(rec.reason), "clock_set_back");
+			journal_put(f, &rec, false, false, now, res);
+			slot_forget(f, slot);
+		}
+	}
+	if (now->wall_ms <= f->sched_checked_ms)
 		return;
 	struct due due = {0};
 	schedule_each_between(&f->cfg.schedule, f->sched_checked_ms, now->wall_ms, collect_slot,
@@ -881,7 +965,10 @@ void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now, struct
 		char when[64];
 		local_time_text(slot_ms, when, sizeof(when));
 		bool newest = i + 1 == due.n;
-		if (newest && now->wall_ms - slot_ms <= f->cfg.grace_ms && !f->dose.active) {
+		int64_t late = now->wall_ms - slot_ms;
+		bool on_time = late <= f->cfg.grace_ms ||
+			       (slot_ms > f->started_ms && late <= ON_TIME_MS);
+		if (newest && on_time && !f->dose.active) {
 			int64_t next_allowed;
 			const char *why = dose_rules(f, now, &next_allowed);
 			if (!why) {
@@ -915,8 +1002,10 @@ void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now, struct
 
 int64_t feeder_next_slot_ms(const struct feeder *f, const struct feeder_now *now)
 {
-	int64_t from = now->wall_ms > f->sched_checked_ms ? now->wall_ms : f->sched_checked_ms;
-	return schedule_next_after(&f->cfg.schedule, from, NULL, 0);
+	/* From now even when slots up to a later time are settled (the wall
+	 * clock went back): the timer must wake for the next slot by the clock,
+	 * and the tick then sorts out what is already settled. */
+	return schedule_next_after(&f->cfg.schedule, now->wall_ms, NULL, 0);
 }
 
 bool feeder_dose_in_progress(const struct feeder *f)

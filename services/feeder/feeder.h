@@ -21,9 +21,11 @@
  *  - ts older than CMD_TTL -> `expired`; more than CMD_TTL in the future ->
  *    `clock_skew` (a sender with a wrong clock must not bypass expiry).
  *  - Minimum interval: held on the wall clock against the last dose's
- *    time, and within one boot also on the boot-time clock (mono_ms), so a
- *    wall clock set back never allows an early dose. A last dose that lies
- *    in the wall clock's future counts as "just now".
+ *    time, and within one boot also on the boot-time clock (mono_ms, with
+ *    the boot id journaled in each intent, so across a restart of the
+ *    feeder too), so a wall clock moved either way never allows an early
+ *    dose. A last dose that lies in the wall clock's future counts as
+ *    "just now".
  *  - Daily maximum: doses whose local calendar date (TZ) is today's;
  *    daily_limit's next_allowed is the next local midnight (or later).
  *  - Every dose is counted from its intent: a dose whose completion was
@@ -35,7 +37,10 @@
  *    (timer, or on start): served -> skipped (info log); not served and
  *    now - S <= grace -> scheduled dose now (min interval and daily max
  *    still apply: refused -> `missed_dose` warning alert); otherwise ->
- *    `missed_dose` warning alert. Only the newest unsettled slot may be
+ *    `missed_dose` warning alert. Grace is for slots missed while down: a
+ *    slot that comes while running is dosed up to 60 s late even with grace
+ *    0. A wall clock set back reopens slots settled (without a dose) at a
+ *    time now in the future. Only the newest unsettled slot may be
  *    dosed; older ones are missed. On start, slots of the last 24 h after
  *    the journal's creation are looked at; an empty journal (first
  *    install) is created with an init record at now, so no catch-up.
@@ -63,6 +68,8 @@ struct feeder_config {
 	struct schedule schedule;
 	size_t id_memory;      /* non-dose command ids remembered; 0 = 1024 */
 	int64_t compact_bytes; /* compact the journal above this size; 0 = 256 KiB */
+	const char *boot_id;   /* this boot's id (/proc/sys/kernel/random/boot_id); NULL or
+				* "" = unknown: the boot-clock guard then ends with the process */
 };
 
 struct feeder_now {

@@ -11,10 +11,11 @@
 #include <unistd.h>
 
 struct journal {
-	int fd;
+	int fd; /* -1: lost after a rewrite; reopened by the next append */
 	char *path;
 	int64_t size;
 	size_t appended;
+	bool dir_unsynced; /* a rewrite's rename is not known durable yet */
 };
 
 static const char *const op_names[] = {
@@ -49,6 +50,12 @@ char *journal_encode(const struct journal_rec *rec)
 		cJSON_AddStringToObject(o, "source", rec->scheduled ? "schedule" : "manual");
 		if (rec->slot[0])
 			cJSON_AddStringToObject(o, "slot", rec->slot);
+		if (rec->boot[0]) {
+			char mono[24];
+			snprintf(mono, sizeof(mono), "%lld", (long long)rec->mono_ms);
+			cJSON_AddStringToObject(o, "boot", rec->boot);
+			cJSON_AddRawToObject(o, "mono", mono);
+		}
 		break;
 	case JOURNAL_CMD:
 		cJSON_AddStringToObject(o, "action", rec->action);
@@ -130,6 +137,18 @@ int journal_decode(const char *line, size_t len, struct journal_rec *out)
 	if (get_str(o, "source", false, source, sizeof(source)) < 0)
 		goto out;
 	out->scheduled = strcmp(source, "schedule") == 0;
+	if (out->op == JOURNAL_INTENT) {
+		/* boot/mono are optional (older journals); a bad pair is ignored
+		 * rather than the dose: the wall clock still guards it. */
+		const cJSON *mono = cJSON_GetObjectItemCaseSensitive(o, "mono");
+		char boot[sizeof(out->boot)] = "";
+		if (get_str(o, "boot", false, boot, sizeof(boot)) == 0 && boot[0] &&
+		    cJSON_IsNumber(mono) && mono->valuedouble >= 0 &&
+		    mono->valuedouble <= 9007199254740991.0) {
+			copy_str(out->boot, sizeof(out->boot), boot);
+			out->mono_ms = (int64_t)mono->valuedouble;
+		}
+	}
 	rc = 0;
 out:
 	cJSON_Delete(o);
@@ -287,13 +306,41 @@ void journal_close(struct journal *j)
 	free(j);
 }
 
+/* After a rewrite that could not reopen the file: open it again (never
+ * create it: a missing journal is not ours to recreate mid-run). */
+static int reopen(struct journal *j)
+{
+	int fd = open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	j->fd = fd;
+	j->size = st.st_size;
+	return 0;
+}
+
 int journal_append(struct journal *j, const struct journal_rec *rec, bool sync)
 {
+	int rc;
+	if (j->fd < 0 && (rc = reopen(j)) < 0)
+		return rc;
+	/* A synced record must survive a power cut: so must the rename that
+	 * made this file the journal. */
+	if (sync && j->dir_unsynced) {
+		if ((rc = fsync_dir_of(j->path)) < 0)
+			return rc;
+		j->dir_unsynced = false;
+	}
 	char *line = journal_encode(rec);
 	if (!line)
 		return -ENOMEM;
 	size_t len = strlen(line);
-	int rc = write_all(j->fd, line, len);
+	rc = write_all(j->fd, line, len);
 	free(line);
 	if (rc == 0 && sync && fsync(j->fd) < 0)
 		rc = -errno;
@@ -342,19 +389,22 @@ int journal_rewrite(struct journal *j, const struct journal_rec *recs, size_t n)
 		unlink(tmp);
 		return rc;
 	}
-	if ((rc = fsync_dir_of(j->path)) < 0)
-		return rc;
+	/* The rename is done: from here on the old file is not the journal.
+	 * Never keep appending to it, whatever fails below. */
 	int nfd = open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	int open_errno = errno;
-	close(j->fd);
-	if (nfd < 0) {
-		/* Never keep appending to the replaced file: fail until reopened. */
-		j->fd = -1;
-		return -open_errno;
-	}
+	if (j->fd >= 0)
+		close(j->fd);
 	j->fd = nfd;
 	j->size = size;
 	j->appended = 0;
+	if (nfd < 0)
+		return -open_errno; /* the next append reopens it */
+	if ((rc = fsync_dir_of(j->path)) < 0) {
+		j->dir_unsynced = true; /* retried before the next synced append */
+		return rc;
+	}
+	j->dir_unsynced = false;
 	return 0;
 }
 

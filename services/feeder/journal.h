@@ -3,12 +3,14 @@
  *
  * One JSON object per line in <data dir>/journal:
  *   {"op":"init","ts":ms}                       journal created (first install)
- *   {"op":"intent","id":"…","ts":ms,"by":"…","source":"manual"|"schedule","slot":"…"}
+ *   {"op":"intent","id":"…","ts":ms,"by":"…","source":"manual"|"schedule","slot":"…",
+ *    "boot":"<boot id>","mono":ms}            boot/mono: CLOCK_BOOTTIME at the intent
  *   {"op":"done","id":"…","ts":ms,"result":"ok"|"failed","reason":"…"}
  *   {"op":"cmd","id":"…","ts":ms,"action":"home","result":"ok","reason":"…"}
  *                                               a non-dose outcome, for idempotency
- *   {"op":"slot","slot":"…","ts":ms,"result":"missed"|"skipped","reason":"…"}
+ *   {"op":"slot","slot":"…","ts":ms,"result":"missed"|"skipped"|"reopened","reason":"…"}
  *                                               a schedule slot settled without a dose
+ *                                               ("reopened": unsettled, the clock went back)
  * Each line goes out in one write(); dose lines (intent, done, init) are
  * followed by fsync() before the caller acts on them. A failed or short
  * write is cut back off the file so the next line starts clean.
@@ -36,6 +38,8 @@ struct journal_rec {
 	char action[8];	 /* cmd */
 	char result[16]; /* done, cmd, slot */
 	char reason[64]; /* optional */
+	char boot[40];	 /* intent: the boot id it was given in ("" = unknown) */
+	int64_t mono_ms; /* intent: CLOCK_BOOTTIME then (with boot) */
 };
 
 struct journal_load_info {
@@ -69,8 +73,10 @@ void journal_close(struct journal *j);
 int journal_append(struct journal *j, const struct journal_rec *rec, bool sync);
 
 /* Replace the journal with exactly these records: written to "<path>.tmp",
- * fsync'd, renamed over path, directory fsync'd, and reopened. 0 or -errno
- * (the old journal stays in place on failure). */
+ * fsync'd, renamed over path, reopened, directory fsync'd. 0 or -errno. On
+ * a failure before the rename the old journal stays in place; after it the
+ * new one is the journal either way (a failed reopen is retried by the next
+ * append, a failed directory fsync before the next synced append). */
 int journal_rewrite(struct journal *j, const struct journal_rec *recs, size_t n);
 
 /* Bytes in the file and lines appended since open/rewrite. */

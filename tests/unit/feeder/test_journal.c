@@ -271,3 +271,50 @@ Test(journal, rewrite_replaces_atomically, .timeout = 5)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	cr_assert_eq(access(tmp, F_OK), -1, "temp file left behind");
 }
+
+/* ---- audit ---------------------------------------------------------------------- */
+
+/* A rewrite whose rename succeeded but whose directory fsync failed must not
+ * leave the journal appending to the replaced (unlinked) file: a dose
+ * journaled there would be lost at the next start. Directory fsync errors
+ * are injected through the linker (--wrap=fsync, see CMakeLists.txt). */
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+static int fail_dir_fsync;
+int __wrap_fsync(int fd)
+{
+	struct stat st;
+	if (fail_dir_fsync && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		fail_dir_fsync--;
+		errno = EIO;
+		return -1;
+	}
+	return __real_fsync(fd);
+}
+
+Test(journal, rewrite_with_failed_dir_fsync_never_appends_to_the_old_file, .timeout = 5)
+{
+	int err;
+	struct journal *j = journal_open(path, NULL, &err);
+	cr_assert_not_null(j);
+	struct journal_rec a = {.op = JOURNAL_INTENT, .ts_ms = 1, .id = "a", .by = "x"};
+	cr_assert_eq(journal_append(j, &a, true), 0);
+	fail_dir_fsync = 1;
+	cr_assert_lt(journal_rewrite(j, &a, 1), 0, "the failed dir fsync is reported");
+	struct journal_rec b = {.op = JOURNAL_INTENT, .ts_ms = 2, .id = "b", .by = "x"};
+	int rc = journal_append(j, &b, true);
+	struct seen s = {0};
+	struct journal_load_info info;
+	cr_assert_eq(journal_load(path, collect, &s, &info), 0);
+	if (rc == 0) {
+		cr_assert_eq(s.n, 2, "an append that succeeded is in the journal");
+		cr_assert_str_eq(s.recs[1].id, "b");
+	}
+	/* and appending works again */
+	struct journal_rec c = {.op = JOURNAL_INTENT, .ts_ms = 3, .id = "c", .by = "x"};
+	cr_assert_eq(journal_append(j, &c, true), 0);
+	s.n = 0;
+	cr_assert_eq(journal_load(path, collect, &s, &info), 0);
+	cr_assert_str_eq(s.recs[s.n - 1].id, "c");
+	journal_close(j);
+}
