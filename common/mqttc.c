@@ -16,6 +16,7 @@
 #include "loop.h"
 
 #include <MQTTAsync.h>
+#include <stdint.h>
 #include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -32,6 +33,7 @@
 #define MQTTC_KEEPALIVE_S	30
 #define MQTTC_CONNECT_TIMEOUT_S 10
 #define MQTTC_REASON_MAX	160
+#define MQTTC_DROP_TOPIC_MAX	256
 
 /* One incoming message, copied on Paho's thread: payload then topic in data[]. */
 struct mqttc_item {
@@ -71,6 +73,7 @@ struct mqttc {
 	size_t max_payload;
 	mqttc_message_cb on_message;
 	mqttc_connected_cb on_connected;
+	mqttc_dropped_cb on_dropped;
 	void *arg;
 
 	MQTTAsync_connectOptions conn_opts;
@@ -103,10 +106,21 @@ struct mqttc {
 	bool disconnect_done; /* mqttc_stop's disconnect completed */
 	struct mqttc_item *q_head, *q_tail;
 	size_t q_len;
+	uint64_t unreported_oversize, unreported_queue_full; /* for on_dropped */
+	char last_drop_topic[MQTTC_DROP_TOPIC_MAX];
 	struct mqttc_stats stats;
 };
 
 static void on_wake(uv_async_t *handle);
+
+/* Remember a dropped message's topic for on_dropped. Caller holds m->lock. */
+static void note_drop_locked(struct mqttc *m, const char *topic, size_t tlen)
+{
+	if (tlen >= sizeof(m->last_drop_topic))
+		tlen = sizeof(m->last_drop_topic) - 1;
+	memcpy(m->last_drop_topic, topic, tlen);
+	m->last_drop_topic[tlen] = '\0';
+}
 static void start_connect(struct mqttc *m);
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -170,6 +184,11 @@ static int on_message_arrived(void *context, char *topic_name, int topic_len,
 	size_t plen = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
 	struct mqttc_item *it = NULL;
 	bool oversize = m->max_payload > 0 && plen > m->max_payload;
+	char drop_topic[MQTTC_DROP_TOPIC_MAX];
+	size_t drop_tlen = tlen < sizeof(drop_topic) ? tlen : sizeof(drop_topic) - 1;
+
+	/* Paho's topic is freed below; keep what a drop report needs. */
+	memcpy(drop_topic, topic_name, drop_tlen);
 
 	if (!oversize) {
 		it = malloc(sizeof(*it) + plen + 1 + tlen + 1);
@@ -194,9 +213,19 @@ static int on_message_arrived(void *context, char *topic_name, int topic_len,
 	m->stats.messages_in++;
 	if (oversize) {
 		m->stats.messages_oversize++;
+		if (!m->closing) {
+			m->unreported_oversize++;
+			note_drop_locked(m, drop_topic, drop_tlen);
+			wake_locked(m);
+		}
 	} else if (!it || m->closing) {
 		m->stats.messages_dropped++;
 		free(it);
+		if (!m->closing) {
+			m->unreported_queue_full++;
+			note_drop_locked(m, drop_topic, drop_tlen);
+			wake_locked(m);
+		}
 	} else {
 		if (m->q_len >= m->queue_limit) {
 			struct mqttc_item *old = m->q_head;
@@ -204,8 +233,10 @@ static int on_message_arrived(void *context, char *topic_name, int topic_len,
 			if (!m->q_head)
 				m->q_tail = NULL;
 			m->q_len--;
-			free(old);
 			m->stats.messages_dropped++;
+			m->unreported_queue_full++;
+			note_drop_locked(m, old->topic, strlen(old->topic));
+			free(old);
 		}
 		if (m->q_tail)
 			m->q_tail->next = it;
@@ -534,8 +565,14 @@ static void on_wake(uv_async_t *handle)
 	bool lost, failed, disconnected;
 	char lost_cause[MQTTC_REASON_MAX], failure[MQTTC_REASON_MAX];
 	int disc_reason;
+	uint64_t oversize, queue_full;
+	char drop_topic[MQTTC_DROP_TOPIC_MAX];
 
 	pthread_mutex_lock(&m->lock);
+	oversize = m->unreported_oversize;
+	queue_full = m->unreported_queue_full;
+	memcpy(drop_topic, m->last_drop_topic, sizeof(drop_topic));
+	m->unreported_oversize = m->unreported_queue_full = 0;
 	connects = m->pending_connects;
 	lost = m->pending_lost;
 	failed = m->pending_connect_failed;
@@ -563,6 +600,11 @@ static void on_wake(uv_async_t *handle)
 	if (connects) {
 		handle_connected(m);
 		if (m->free_requested)
+			goto drop;
+	}
+	if ((oversize || queue_full) && m->on_dropped) {
+		m->on_dropped(m->arg, oversize, queue_full, drop_topic);
+		if (m->free_requested || m->stopped)
 			goto drop;
 	}
 	while (items) {
@@ -771,6 +813,7 @@ struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqt
 	m->max_payload = opts->max_payload;
 	m->on_message = opts->on_message;
 	m->on_connected = opts->on_connected;
+	m->on_dropped = opts->on_dropped;
 	m->arg = opts->arg;
 	m->backoff_s = MQTTC_BACKOFF_MIN_S;
 	if (!m->url || !m->log_url || !m->client_id ||

@@ -50,6 +50,12 @@ struct mqttc_message {
 typedef void (*mqttc_message_cb)(void *arg, const struct mqttc_message *msg);
 /* On the loop thread, after each (re)connect and resubscribe. */
 typedef void (*mqttc_connected_cb)(void *arg);
+/* On the loop thread, after incoming messages were dropped before reaching
+ * on_message: `oversize` over max_payload, `queue_full` pushed out of the
+ * full queue (oldest first) or not copied for want of memory. Counts since
+ * the last call; last_topic is the topic of the latest one dropped. */
+typedef void (*mqttc_dropped_cb)(void *arg, uint64_t oversize, uint64_t queue_full,
+				 const char *last_topic);
 
 struct mqttc_options {
 	const char *client_id;		/* stable id, e.g. "iod-feeder-home"; required */
@@ -61,6 +67,7 @@ struct mqttc_options {
 	size_t max_payload; /* larger incoming payloads are dropped and counted (0 = no limit) */
 	mqttc_message_cb on_message;
 	mqttc_connected_cb on_connected;
+	mqttc_dropped_cb on_dropped; /* may be NULL; the stats count drops either way */
 	void *arg;
 };
 

@@ -185,6 +185,13 @@ int proto_level_parse(const char *text, enum proto_level *out); /* 0 or -1 */
 #define PROTO_ALERT_JOURNAL	   "journal_unavailable"
 #define PROTO_ALERT_SENSOR_LOST	   "sensor_lost"
 #define PROTO_ALERT_CAMERA_LOST	   "camera_lost"
+/* Beyond DESIGN.md's (proto/README.md, "Where this refines DESIGN.md"). */
+#define PROTO_ALERT_DOSE_FAILED	     "dose_failed"
+#define PROTO_ALERT_JOURNAL_DAMAGED  "journal_damaged"
+#define PROTO_ALERT_COMMANDS_DROPPED "commands_dropped"
+#define PROTO_ALERT_SENSOR_RECOVERED "sensor_recovered"
+#define PROTO_ALERT_CAMERA_RECOVERED "camera_recovered"
+#define PROTO_ALERT_BAD_COMMAND	     "bad_command"
 
 struct proto_alert {
 	char source[32]; /* "feeder" */

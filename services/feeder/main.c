@@ -216,6 +216,27 @@ static void on_message(void *arg, const struct mqttc_message *msg)
 		apply(a, &res);
 }
 
+/*
+ * Commands mqttc dropped before we could read them (over 1 MiB, or pushed out
+ * of a full queue by a flood) dispensed nothing, but their senders get no
+ * event: say so in a warning alert, so a person can look and resend.
+ */
+static void on_dropped(void *arg, uint64_t oversize, uint64_t queue_full, const char *last_topic)
+{
+	struct app *a = arg;
+	struct proto_alert alert = {.source = "feeder", .level = PROTO_LEVEL_WARNING,
+				    .code = PROTO_ALERT_COMMANDS_DROPPED, .ts_ms = loop_wall_ms()};
+	if (strcmp(last_topic, a->t_cmd) != 0)
+		return;
+	snprintf(alert.message, sizeof(alert.message),
+		 "%llu command(s) were dropped unread (%llu over 1 MiB, %llu in a flood over the "
+		 "queue of 1024); nothing was dispensed for them and their senders got no event",
+		 (unsigned long long)(oversize + queue_full), (unsigned long long)oversize,
+		 (unsigned long long)queue_full);
+	log_warn("%s", alert.message);
+	publish_owned(a, a->t_alert, proto_alert_encode(&alert), false);
+}
+
 static void publish_entity(struct app *a, const char *component, const char *object_id,
 			   cJSON *entity)
 {
@@ -458,6 +479,7 @@ int main(int argc, char **argv)
 	    .max_payload = 1024 * 1024, /* bigger: dropped and counted; 16K..1M: too_large */
 	    .on_message = on_message,
 	    .on_connected = on_connected,
+	    .on_dropped = on_dropped,
 	    .arg = a,
 	};
 	a->mqtt = mqttc_new(a->loop, a->cfg, &mo);

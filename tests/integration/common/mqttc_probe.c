@@ -70,6 +70,23 @@ static void on_message(void *arg, const struct mqttc_message *msg)
 	cJSON_Delete(o);
 }
 
+/* Drops are reported on probe/dropped: {"oversize","queue_full","topic"}. */
+static void on_dropped(void *arg, uint64_t oversize, uint64_t queue_full, const char *last_topic)
+{
+	struct probe *p = arg;
+	cJSON *o = cJSON_CreateObject();
+	char *text;
+
+	cJSON_AddNumberToObject(o, "oversize", (double)oversize);
+	cJSON_AddNumberToObject(o, "queue_full", (double)queue_full);
+	cJSON_AddStringToObject(o, "topic", last_topic);
+	text = cJSON_PrintUnformatted(o);
+	if (text)
+		mqttc_publish_str(p->mqtt, "probe/dropped", text, 1, false);
+	free(text);
+	cJSON_Delete(o);
+}
+
 static void on_connected(void *arg)
 {
 	struct probe *p = arg;
@@ -124,6 +141,7 @@ int main(int argc, char **argv)
 	probe.stall_ms = cfg_int(cfg, "IOD_PROBE_STALL_MS");
 	mo.on_message = on_message;
 	mo.on_connected = on_connected;
+	mo.on_dropped = on_dropped;
 	mo.arg = &probe;
 	probe.mqtt = mqttc_new(&loop, cfg, &mo);
 	if (!probe.mqtt)

@@ -318,6 +318,7 @@ Test(mqttc, oversize_payload_dropped_and_counted, .init = broker_up, .fini = bro
 
 	memset(big, 'b', sizeof(big));
 	cr_assert_eq(tclient_subscribe(obs, "probe/out", 1), 0);
+	cr_assert_eq(tclient_subscribe(obs, "probe/dropped", 1), 0);
 	cr_assert_eq(tclient_publish(obs, "probe/in/big", big, sizeof(big), 1, false), 0);
 	cr_assert_eq(tclient_publish(obs, "probe/in/fits", big, 100, 1, false), 0);
 	m = tclient_expect(obs, "probe/out", WAIT_MS);
@@ -326,6 +327,11 @@ Test(mqttc, oversize_payload_dropped_and_counted, .init = broker_up, .fini = bro
 	cr_assert_not_null(strstr(m->payload, "\"len\":100"), "%s", m->payload);
 	cr_assert_not_null(strstr(m->payload, "\"oversize\":1"), "%s", m->payload);
 	cr_assert_not_null(strstr(m->payload, "\"in\":2"), "%s", m->payload);
+	tmsg_free(m);
+	/* The service heard of the drop, with the topic, on its loop. */
+	m = tclient_expect(obs, "probe/dropped", WAIT_MS);
+	cr_assert_not_null(m, "no drop report");
+	cr_assert_str_eq(m->payload, "{\"oversize\":1,\"queue_full\":0,\"topic\":\"probe/in/big\"}");
 	tmsg_free(m);
 	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
 	tclient_free(obs);
@@ -369,6 +375,7 @@ Test(mqttc, full_queue_drops_oldest_and_counts, .init = broker_up, .fini = broke
 	pid_t pid = probe_ready(obs, env, "{\"connects\":1}");
 
 	cr_assert_eq(tclient_subscribe(obs, "probe/out", 1), 0);
+	cr_assert_eq(tclient_subscribe(obs, "probe/dropped", 1), 0);
 	cr_assert_eq(tclient_publish_str(obs, "probe/in/stall", "s", 1, false), 0);
 	for (int i = 1; i <= 20; i++) {
 		snprintf(topic, sizeof(topic), "probe/in/m%d", i);
@@ -386,6 +393,11 @@ Test(mqttc, full_queue_drops_oldest_and_counts, .init = broker_up, .fini = broke
 	tmsg_free(m);
 	m = tclient_expect_with(obs, "probe/out", "\"topic\":\"probe/in/m20\"", WAIT_MS);
 	cr_assert_not_null(m, "the newest message was not kept");
+	tmsg_free(m);
+	/* One report for the 15 pushed out, naming the newest of them. */
+	m = tclient_expect(obs, "probe/dropped", WAIT_MS);
+	cr_assert_not_null(m, "no drop report");
+	cr_assert_str_eq(m->payload, "{\"oversize\":0,\"queue_full\":15,\"topic\":\"probe/in/m15\"}");
 	tmsg_free(m);
 	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
 	tclient_free(obs);

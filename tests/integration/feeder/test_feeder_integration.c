@@ -251,6 +251,27 @@ Test(feeder_it, expired_and_bad_commands, .init = setup, .fini = teardown, .time
 	stop_feeder_cleanly();
 }
 
+Test(feeder_it, command_over_1mib_is_dropped_with_an_alert, .init = setup, .fini = teardown,
+     .timeout = 90)
+{
+	/* Too big for mqttc to copy: no event can name it, so an alert must. */
+	size_t len = 1024 * 1024 + 1;
+	char *big = malloc(len);
+	cr_assert_not_null(big);
+	memset(big, ' ', len);
+	memcpy(big, "feed", 4);
+	cr_assert_eq(tclient_publish(client, T_CMD, big, len, 1, false), 0);
+	free(big);
+	expect_msg(T_ALERT, "\"code\":\"commands_dropped\"");
+	/* Nothing moved, and the feeder still answers. */
+	cmd("{\"action\":\"home\",\"id\":\"after-big\"}");
+	expect_event("after-big", "\"result\":\"ok\"");
+	char *state = retained(T_STATE);
+	cr_assert(strstr(state, "\"last_dose\":null") != NULL, "%s", state);
+	free(state);
+	stop_feeder_cleanly();
+}
+
 Test(feeder_it, kill9_and_restart_keeps_doses_and_ids, .init = setup, .fini = teardown,
      .timeout = 90)
 {
