@@ -8,6 +8,10 @@
  */
 #include "cfg.h"
 
+#ifndef IOD_MQTT_TLS
+#define IOD_MQTT_TLS 1
+#endif
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -362,6 +366,15 @@ static int validate(const struct cfg *cfg, struct cfg_entry *e)
 		if (strcmp(o->name, "IOD_SITE") == 0 && !site_valid(v)) {
 			cfg_error(cfg->program, "%s: '%s' must be 1-64 of [A-Za-z0-9_-]", o->name,
 				  v);
+			return -1;
+		}
+		if (strcmp(o->name, "IOD_MQTT_URL") == 0 && !IOD_MQTT_TLS &&
+		    (strncmp(v, "ssl://", 6) == 0 || strncmp(v, "mqtts://", 8) == 0 ||
+		     strncmp(v, "wss://", 6) == 0)) {
+			cfg_error(cfg->program,
+				  "%s: '%s' needs TLS, and this build has none (built with "
+				  "-DIOD_MQTT_TLS=OFF)",
+				  o->name, v);
 			return -1;
 		}
 		if (strcmp(o->name, "IOD_MQTT_URL") == 0 && !mqtt_url_valid(v)) {

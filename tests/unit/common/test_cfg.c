@@ -328,8 +328,16 @@ Test(cfg, log_level_validated, .timeout = 10)
 
 Test(cfg, mqtt_url_validated, .timeout = 10)
 {
+#if IOD_MQTT_TLS
 	const char *good[] = {"tcp://localhost:1883",	"mqtt://broker", "ssl://10.0.0.2:8883",
 			      "mqtts://b.example:8883", "ws://b:9001",	 "wss://b:443/mqtt"};
+#else
+	const char *good[] = {"tcp://localhost:1883", "mqtt://broker", "ws://b:9001"};
+
+	assert_error(load_error("--mqtt-url=ssl://10.0.0.2:8883", NULL),
+		     "iod-feeder: IOD_MQTT_URL: 'ssl://10.0.0.2:8883' needs TLS, and this build has "
+		     "none (built with -DIOD_MQTT_TLS=OFF)\n");
+#endif
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		int code = -1;
 		char arg[128];

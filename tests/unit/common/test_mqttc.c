@@ -35,8 +35,12 @@ static void run_until_closed(uv_loop_t *loop)
 
 Test(mqttc_unit, schemes, .timeout = 20)
 {
+#if IOD_MQTT_TLS
 	const char *good[] = {"tcp://127.0.0.1:1",   "mqtt://127.0.0.1:1", "ssl://127.0.0.1:1",
 			      "mqtts://127.0.0.1:1", "ws://127.0.0.1:1",   "wss://127.0.0.1:1"};
+#else
+	const char *good[] = {"tcp://127.0.0.1:1", "mqtt://127.0.0.1:1", "ws://127.0.0.1:1"};
+#endif
 	const char *bad[] = {"http://127.0.0.1:1", "127.0.0.1:1883", "tcp:/x", ""};
 	struct mqttc_options mo = {.client_id = "iod-test-home"};
 	uv_loop_t loop;
