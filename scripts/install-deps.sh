@@ -2,11 +2,12 @@
 # Install every build and test dependency of iod from Debian 12 packages.
 #
 # Idempotent: run it as often as you like. Needs root (or sudo). The
-# Dockerfiles run it with --runtime or --build to get smaller sets.
+# Dockerfile runs it with --build, --runtime or --broker for smaller sets.
 #
 #   scripts/install-deps.sh            build + test (the default)
 #   scripts/install-deps.sh --build    what a build needs, nothing for tests
 #   scripts/install-deps.sh --runtime  shared libraries the binaries need to run
+#   scripts/install-deps.sh --broker   mosquitto and its clients (the broker image)
 #   scripts/install-deps.sh --deploy   podman, docker-compose, debootstrap (compose test)
 set -eu
 
@@ -17,12 +18,14 @@ runtime="libpaho-mqtt1.3 libwebsockets17 libwebsockets-evlib-uv libcjson1 libuv1
 build="build-essential cmake pkg-config libpaho-mqtt-dev libwebsockets-dev libcjson-dev
   libuv1-dev libturbojpeg0-dev libasound2-dev libgpiod-dev"
 test="libcriterion-dev mosquitto mosquitto-clients openssl chromium procps curl python3"
+broker="mosquitto mosquitto-clients"
 deploy="podman docker-compose debootstrap uidmap runc golang-github-containernetworking-plugin-dnsname"
 
 case "$mode" in
   --all) pkgs="$build $test" ;;
   --build) pkgs="$build" ;;
   --runtime) pkgs="$runtime" ;;
+  --broker) pkgs="$broker" ;;
   --deploy) pkgs="$deploy" ;;
   -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
   *) echo "install-deps.sh: unknown option '$mode' (see --help)" >&2; exit 2 ;;
