@@ -16,11 +16,11 @@
 #include "loop.h"
 
 #include <MQTTAsync.h>
-#include <stdint.h>
 #include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>

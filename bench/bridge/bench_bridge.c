@@ -340,8 +340,7 @@ static double self_cpu(void)
 static double cpu_of(const struct target *t)
 {
 	double s = 0;
-	for (int i = 0; i < t->npids; i++)
-		{
+	for (int i = 0; i < t->npids; i++) {
 		/* A process that is gone adds nothing (it is counted as it ends). */
 		double c = bench_cpu_seconds(t->pids[i]);
 		s += c > 0 ? c : 0;
@@ -414,7 +413,8 @@ static void run_idle(const struct target *t, pid_t mem_pid, int steps[], int nst
 		double c0 = cpu_of(t);
 		wsc_run_for(f.w, 3000);
 		double idle = cpu_of(t) - c0;
-		long rss = bench_status_kib(mem_pid, "VmRSS"), hwm = bench_status_kib(mem_pid, "VmHWM");
+		long rss = bench_status_kib(mem_pid, "VmRSS"),
+		     hwm = bench_status_kib(mem_pid, "VmHWM");
 		printf(
 		    "  %-22s %6d idle clients: RSS %7ld kB (peak %7ld kB), %6.0f bytes/client over "
 		    "%ld kB empty; CPU over 3 s idle: %.2f s\n",

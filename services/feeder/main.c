@@ -224,8 +224,10 @@ static void on_message(void *arg, const struct mqttc_message *msg)
 static void on_dropped(void *arg, uint64_t oversize, uint64_t queue_full, const char *last_topic)
 {
 	struct app *a = arg;
-	struct proto_alert alert = {.source = "feeder", .level = PROTO_LEVEL_WARNING,
-				    .code = PROTO_ALERT_COMMANDS_DROPPED, .ts_ms = loop_wall_ms()};
+	struct proto_alert alert = {.source = "feeder",
+				    .level = PROTO_LEVEL_WARNING,
+				    .code = PROTO_ALERT_COMMANDS_DROPPED,
+				    .ts_ms = loop_wall_ms()};
 	if (strcmp(last_topic, a->t_cmd) != 0)
 		return;
 	snprintf(alert.message, sizeof(alert.message),
@@ -453,7 +455,8 @@ int main(int argc, char **argv)
 		fclose(bf);
 	}
 	if (!boot_id[0])
-		log_warn("no boot id: the boot-clock guard of the minimum interval ends at a restart");
+		log_warn(
+		    "no boot id: the boot-clock guard of the minimum interval ends at a restart");
 	fc.boot_id = boot_id;
 	struct feeder_now now = now_clocks();
 	a->since_ms = now.wall_ms;

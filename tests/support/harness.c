@@ -286,7 +286,8 @@ int harness_stop(pid_t pid, int sig, int timeout_ms)
 			if (r < 0)
 				return -1;
 			if (mono_ms() >= deadline) {
-				fprintf(stderr, "harness: pid %d did not exit in %d ms; killing it\n",
+				fprintf(stderr,
+					"harness: pid %d did not exit in %d ms; killing it\n",
 					(int)pid, timeout_ms);
 				kill(pid, SIGKILL);
 				if (reap(pid, &status, 0) != 1)
@@ -332,8 +333,8 @@ static int broker_launch(struct harness_broker *b)
 {
 	char conf[512];
 	const char *args[] = {"-c", conf, NULL};
-	const char *bin = access("/usr/sbin/mosquitto", X_OK) == 0 ? "/usr/sbin/mosquitto"
-								    : "/usr/bin/mosquitto";
+	const char *bin =
+	    access("/usr/sbin/mosquitto", X_OK) == 0 ? "/usr/sbin/mosquitto" : "/usr/bin/mosquitto";
 
 	snprintf(conf, sizeof(conf), "%s/mosquitto.conf", b->dir);
 	b->pid = spawn_path(bin, args, NULL);
@@ -470,7 +471,8 @@ int tclient_publish(struct tclient *c, const char *topic, const void *payload, s
 	return 0;
 }
 
-int tclient_publish_str(struct tclient *c, const char *topic, const char *text, int qos, bool retain)
+int tclient_publish_str(struct tclient *c, const char *topic, const char *text, int qos,
+			bool retain)
 {
 	return tclient_publish(c, topic, text, strlen(text), qos, retain);
 }
@@ -486,7 +488,7 @@ static int receive_one(struct tclient *c, int timeout_ms)
 	if (timeout_ms < 1)
 		timeout_ms = 1;
 	if (MQTTClient_receive(c->client, &topic, &topic_len, &m, (unsigned long)timeout_ms) !=
-		    MQTTCLIENT_SUCCESS ||
+		MQTTCLIENT_SUCCESS ||
 	    !m) {
 		if (topic)
 			MQTTClient_free(topic);

@@ -331,7 +331,8 @@ Test(mqttc, oversize_payload_dropped_and_counted, .init = broker_up, .fini = bro
 	/* The service heard of the drop, with the topic, on its loop. */
 	m = tclient_expect(obs, "probe/dropped", WAIT_MS);
 	cr_assert_not_null(m, "no drop report");
-	cr_assert_str_eq(m->payload, "{\"oversize\":1,\"queue_full\":0,\"topic\":\"probe/in/big\"}");
+	cr_assert_str_eq(m->payload,
+			 "{\"oversize\":1,\"queue_full\":0,\"topic\":\"probe/in/big\"}");
 	tmsg_free(m);
 	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
 	tclient_free(obs);
@@ -397,7 +398,8 @@ Test(mqttc, full_queue_drops_oldest_and_counts, .init = broker_up, .fini = broke
 	/* One report for the 15 pushed out, naming the newest of them. */
 	m = tclient_expect(obs, "probe/dropped", WAIT_MS);
 	cr_assert_not_null(m, "no drop report");
-	cr_assert_str_eq(m->payload, "{\"oversize\":0,\"queue_full\":15,\"topic\":\"probe/in/m15\"}");
+	cr_assert_str_eq(m->payload,
+			 "{\"oversize\":0,\"queue_full\":15,\"topic\":\"probe/in/m15\"}");
 	tmsg_free(m);
 	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
 	tclient_free(obs);

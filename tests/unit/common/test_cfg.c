@@ -7,12 +7,12 @@
 #include "cfg.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
-#include <stdio.h>
 #include <sys/stat.h>
 
 static const struct cfg_option feeder_opts[] = {
@@ -334,9 +334,10 @@ Test(cfg, mqtt_url_validated, .timeout = 10)
 #else
 	const char *good[] = {"tcp://localhost:1883", "mqtt://broker", "ws://b:9001"};
 
-	assert_error(load_error("--mqtt-url=ssl://10.0.0.2:8883", NULL),
-		     "iod-feeder: IOD_MQTT_URL: 'ssl://10.0.0.2:8883' needs TLS, and this build has "
-		     "none (built with -DIOD_MQTT_TLS=OFF)\n");
+	assert_error(
+	    load_error("--mqtt-url=ssl://10.0.0.2:8883", NULL),
+	    "iod-feeder: IOD_MQTT_URL: 'ssl://10.0.0.2:8883' needs TLS, and this build has "
+	    "none (built with -DIOD_MQTT_TLS=OFF)\n");
 #endif
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		int code = -1;
