@@ -14,10 +14,11 @@ set -eu
 mode=${1:---all}
 
 runtime="libpaho-mqtt1.3 libwebsockets17 libwebsockets-evlib-uv libcjson1 libuv1 libturbojpeg0 libasound2
-  libgpiod2 ca-certificates"
+  libgpiod2 libsystemd0 ca-certificates"
 build="build-essential cmake pkg-config libpaho-mqtt-dev libwebsockets-dev libcjson-dev
-  libuv1-dev libturbojpeg0-dev libasound2-dev libgpiod-dev"
-test="libcriterion-dev mosquitto mosquitto-clients openssl chromium procps curl python3"
+  libuv1-dev libturbojpeg0-dev libasound2-dev libgpiod-dev libsystemd-dev"
+test="libcriterion-dev mosquitto mosquitto-clients openssl chromium procps curl python3
+  faketime python3-voluptuous"
 broker="mosquitto mosquitto-clients"
 deploy="podman docker-compose debootstrap uidmap runc golang-github-containernetworking-plugin-dnsname"
 
