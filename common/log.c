@@ -5,9 +5,13 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define LOG_LINE_MAX	2048
 #define LOG_SERVICE_MAX 32
@@ -15,8 +19,37 @@
 /* Written once by log_init() before any thread starts; read-only afterwards. */
 static char log_service[LOG_SERVICE_MAX] = "iod";
 static enum log_level log_threshold = LOG_LEVEL_INFO;
+static bool log_journal;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
+/* syslog(3) priorities: LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR. */
+static const char level_priorities[] = {'7', '6', '4', '3'};
+
+/*
+ * systemd sets JOURNAL_STREAM to "<st_dev>:<st_ino>" of the stream it connects
+ * to stdout/stderr. Only when stderr is still that very stream (not redirected
+ * by a wrapper script or a test) do we speak journald's line protocol.
+ */
+static bool stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char *end;
+
+	if (!env || !*env)
+		return false;
+	dev = strtoull(env, &end, 10);
+	if (end == env || *end != ':')
+		return false;
+	env = end + 1;
+	ino = strtoull(env, &end, 10);
+	if (end == env || *end != '\0')
+		return false;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void log_init(const char *service, enum log_level level)
 {
@@ -24,6 +57,7 @@ void log_init(const char *service, enum log_level level)
 	if (level < LOG_LEVEL_DEBUG || level > LOG_LEVEL_ERROR)
 		level = LOG_LEVEL_INFO;
 	log_threshold = level;
+	log_journal = stderr_is_journal();
 }
 
 int log_parse_level(const char *text, enum log_level *out)
@@ -50,11 +84,18 @@ void log_write(enum log_level level, const char *fmt, ...)
 
 	if (level < log_threshold || level > LOG_LEVEL_ERROR)
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-	r = snprintf(line + n, sizeof(line) - n, ".%03ldZ %s %s: ", ts.tv_nsec / 1000000L,
-		     log_service, level_names[level]);
+	if (log_journal) {
+		/* journald adds the time and the unit; "<N>" sets the priority. */
+		n = 0;
+		r = snprintf(line, sizeof(line), "<%c>%s %s: ", level_priorities[level],
+			     log_service, level_names[level]);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+		r = snprintf(line + n, sizeof(line) - n, ".%03ldZ %s %s: ", ts.tv_nsec / 1000000L,
+			     log_service, level_names[level]);
+	}
 	if (r < 0)
 		return;
 	n += (size_t)r;

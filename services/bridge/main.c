@@ -11,6 +11,7 @@
 #include "loop.h"
 #include "mqttc.h"
 #include "proto.h"
+#include "sdnotify.h"
 #include "server.h"
 #include "state.h"
 
@@ -286,6 +287,7 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	sdnotify_start(&loop); /* READY=1 on the first turn; watchdog pings */
 	uv_run(&loop, UV_RUN_DEFAULT);
 
 out:

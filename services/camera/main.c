@@ -13,6 +13,7 @@
 #include "cfg.h"
 #include "log.h"
 #include "loop.h"
+#include "sdnotify.h"
 
 static void on_stop(void *arg)
 {
@@ -62,6 +63,7 @@ int main(int argc, char **argv)
 			camsvc_stop(svc);
 		goto out;
 	}
+	sdnotify_start(&loop); /* READY=1 on the first turn; watchdog pings */
 	uv_run(&loop, UV_RUN_DEFAULT);
 
 out:

@@ -22,6 +22,7 @@
 #include "mqttc.h"
 #include "proto.h"
 #include "schedule.h"
+#include "sdnotify.h"
 #include "servo.h"
 #include "speaker.h"
 
@@ -518,6 +519,7 @@ int main(int argc, char **argv)
 	apply(a, &tick);
 	arm_schedule(a);
 
+	sdnotify_start(a->loop); /* READY=1 on the first turn; watchdog pings */
 	uv_run(a->loop, UV_RUN_DEFAULT);
 	log_info("stopped");
 

@@ -8,6 +8,7 @@
 #include "loop.h"
 #include "mqttc.h"
 #include "proto.h"
+#include "sdnotify.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -91,6 +92,7 @@ int main(int argc, char **argv)
 		svc.mqtt = NULL;
 		goto out;
 	}
+	sdnotify_start(&loop); /* READY=1 on the first turn; watchdog pings */
 	uv_run(&loop, UV_RUN_DEFAULT);
 
 out:

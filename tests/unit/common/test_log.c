@@ -1,11 +1,12 @@
 /*
- * log: the line format, the level threshold, one line per event.
+ * log: the line format, the level threshold, one line per event, journald.
  */
 #include "capture.h"
 #include "log.h"
 
 #include <criterion/criterion.h>
 #include <regex.h>
+#include <sys/stat.h>
 
 static void assert_matches(const char *text, const char *pattern)
 {
@@ -101,4 +102,72 @@ Test(log, long_message_truncated_to_one_line, .timeout = 10)
 	cr_assert_str_eq(out + n - 4, "...\n");
 	cr_assert_eq(strchr(out, '\n'), out + n - 1);
 	free(out);
+}
+
+/* Point JOURNAL_STREAM at whatever fd 2 is now (the capture file). */
+static void set_journal_stream_to_stderr(void)
+{
+	struct stat st;
+	char value[64];
+
+	cr_assert_eq(fstat(STDERR_FILENO, &st), 0);
+	snprintf(value, sizeof(value), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	cr_assert_eq(setenv("JOURNAL_STREAM", value, 1), 0);
+}
+
+Test(log, journal_priority_prefix_without_timestamp, .timeout = 10)
+{
+	struct capture cap;
+	char *out;
+
+	capture_start(&cap, 2);
+	set_journal_stream_to_stderr();
+	log_init("feeder", LOG_LEVEL_DEBUG);
+	log_debug("d %d", 1);
+	log_info("i");
+	log_warn("w");
+	log_error("e\nforged");
+	out = capture_end(&cap);
+	cr_assert_str_eq(out, "<7>feeder debug: d 1\n"
+			      "<6>feeder info: i\n"
+			      "<4>feeder warn: w\n"
+			      "<3>feeder error: e?forged\n");
+	free(out);
+}
+
+Test(log, journal_stream_of_another_file_keeps_timestamps, .timeout = 10)
+{
+	struct capture cap;
+	struct stat st;
+	char value[64], *out;
+
+	/* stdout is not the capture file: a wrapper redirected stderr. */
+	cr_assert_eq(fstat(STDOUT_FILENO, &st), 0);
+	snprintf(value, sizeof(value), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	cr_assert_eq(setenv("JOURNAL_STREAM", value, 1), 0);
+	capture_start(&cap, 2);
+	log_init("feeder", LOG_LEVEL_INFO);
+	log_warn("w");
+	out = capture_end(&cap);
+	assert_matches(out, "^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-9:.]+Z feeder warn: w\n$");
+	free(out);
+}
+
+Test(log, journal_stream_malformed_is_ignored, .timeout = 10)
+{
+	static const char *const bad[] = {"", "12", "12:", ":34", "1:2:3", "x:y", "12:34 "};
+	struct capture cap;
+	char *out;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(setenv("JOURNAL_STREAM", bad[i], 1), 0);
+		capture_start(&cap, 2);
+		log_init("camera", LOG_LEVEL_INFO);
+		log_info("i");
+		out = capture_end(&cap);
+		cr_assert_eq(out[0], '2', "JOURNAL_STREAM='%s': %s", bad[i], out);
+		free(out);
+	}
 }
