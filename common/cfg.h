@@ -7,7 +7,7 @@
  * the environment and argv. A bad value stops the service at start with a
  * message that names the setting, e.g.
  *
- *     iod-feeder: IOD_FEEDER_MIN_INTERVAL: '6x' is not a duration (90s, 15m, 6h or seconds)
+ *     iod-feeder: IOD_FEEDER_MIN_INTERVAL: '6x' is not a duration (90s, 15m, 6h, 2d or seconds)
  *
  * Secrets (CFG_F_SECRET) can also be read from a file named by IOD_FOO_FILE /
  * --foo-file (trailing newline stripped; value and file in one layer is an

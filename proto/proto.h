@@ -1,5 +1,5 @@
 /*
- * proto — the iod MQTT and websocket contract (DESIGN.md, "MQTT contract") as C.
+ * proto — the iod MQTT and websocket contract (proto/README.md; docs/design.md) as C.
  *
  * Topic builders, encoders that produce exactly the documented JSON, and
  * decoders that validate every field and say why they refused. Nothing here
@@ -185,7 +185,7 @@ int proto_level_parse(const char *text, enum proto_level *out); /* 0 or -1 */
 #define PROTO_ALERT_JOURNAL	   "journal_unavailable"
 #define PROTO_ALERT_SENSOR_LOST	   "sensor_lost"
 #define PROTO_ALERT_CAMERA_LOST	   "camera_lost"
-/* Beyond DESIGN.md's (proto/README.md, "Where this refines DESIGN.md"). */
+/* Added since the first design (proto/README.md, "Where this refines the design"). */
 #define PROTO_ALERT_DOSE_FAILED	     "dose_failed"
 #define PROTO_ALERT_JOURNAL_DAMAGED  "journal_damaged"
 #define PROTO_ALERT_COMMANDS_DROPPED "commands_dropped"

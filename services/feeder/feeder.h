@@ -1,6 +1,6 @@
 /*
  * feeder — the medication feeder's decisions, free of MQTT, libuv and
- * hardware: every rule of DESIGN.md "Feeder safety" lives here so the unit
+ * hardware: every rule of docs/design.md "Feeder safety" lives here so the unit
  * tests drive it with plain structs and an injected clock.
  *
  * The caller (main.c) owns transport and timing. For each incoming command

@@ -5,7 +5,7 @@ const MINUTE = 60 * 1000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-// Command ids go on the wire as [A-Za-z0-9._:-]{1,64} (DESIGN.md).
+// Command ids go on the wire as [A-Za-z0-9._:-]{1,64} (proto/README.md).
 export const COMMAND_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 
 // A fresh command id: "web-" + a random UUID (40 characters, all allowed).

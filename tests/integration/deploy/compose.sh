@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `docker compose up` for real (DESIGN.md "Running"), with Debian's
+# `docker compose up` for real (docs/design.md "Running"), with Debian's
 # docker-compose client against rootful podman's Docker API (these machines
 # have no Docker engine), every image built FROM debian:bookworm-slim:
 #   - the stack builds and starts; init makes the passwords;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Many homes (DESIGN.md "Running"): a home broker bridged to a central broker
+# Many homes (docs/design.md "Running"): a home broker bridged to a central broker
 # with the shipped templates (iod.conf + bridge-to-central.conf on the home
 # side, central.conf + central.acl on the central side), the real iod-feeder
 # at home.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The shipped broker config is secure by default (DESIGN.md "Security"): a real
+# The shipped broker config is secure by default (docs/design.md "Security"): a real
 # mosquitto runs deploy/mosquitto/iod.conf.template with the password file and
 # ACL that deploy/iod-init makes, and the real iod-feeder logs in as `feeder`.
 #   - anonymous clients and wrong passwords are refused;

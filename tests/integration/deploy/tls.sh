@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# TLS is a configuration away (DESIGN.md "Security"): a private CA made here
+# TLS is a configuration away (docs/design.md "Security"): a private CA made here
 # with openssl, the shipped tls.conf.template next to iod.conf, and then
 #   - the real iod-feeder logs in over ssl:// (IOD_MQTT_CA_FILE) and answers;
 #   - a client that does not trust the CA is refused;

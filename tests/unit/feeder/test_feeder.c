@@ -820,8 +820,8 @@ Test(feeder, grace_zero_still_doses_a_slot_that_comes_while_running, .timeout = 
 	feeder_free(f);
 }
 
-/* DESIGN: "within one boot the minimum interval is also held on the
- * monotonic clock". A feeder restart (crash, upgrade) is still the same
+/* docs/design.md "Feeder safety": within one boot the minimum interval is also held
+ * on the boot-time clock. A feeder restart (crash, upgrade) is still the same
  * boot: a wall clock that NTP moved ahead must not allow an early dose. */
 Test(feeder, boot_clock_interval_survives_a_restart_in_the_same_boot, .timeout = 10)
 {
