@@ -19,6 +19,15 @@ and the error lines it shows must be what the binaries print.
       `<bin dir>/iod-<service>` run with only IOD_<SETTING>=<value> set must
       exit with status 2 and print exactly that line first on stderr.
 
+  check_docs.py settings <source dir> <bin dir>
+      Every row of a table in a tracked *.md file that documents settings
+      (its first cell is `IOD_...` names) names settings some iod-<service>
+      --help lists, with the flag --help gives it when a cell shows the flag,
+      and, for a row of one setting, the default --help prints when the next
+      cell is one `value` (`<service>` stands for the service's name).
+      Settings of the scripts (IOD_UP_*, IOD_INIT_*, IOD_COMPOSE_*) are not
+      the binaries' and are left alone.
+
 Exit status 0 when everything holds, 1 with one line per problem otherwise.
 """
 import os
@@ -102,9 +111,9 @@ def resolve(top, rel_file, target):
     return None
 
 
-def strip_code(lines):
-    """Markdown lines with fenced blocks blanked and inline code removed, so an
-    example's brackets are not taken for links."""
+def strip_code(lines, inline=True):
+    """Markdown lines with fenced blocks blanked and (inline) inline code
+    removed, so an example's brackets are not taken for links."""
     out, fenced = [], None
     for line in lines:
         m = FENCE.match(line)
@@ -115,7 +124,7 @@ def strip_code(lines):
                 fenced = None
             out.append("")
             continue
-        out.append("" if fenced else INLINE_CODE.sub("", line))
+        out.append("" if fenced else INLINE_CODE.sub("", line) if inline else line)
     return out
 
 
@@ -274,11 +283,98 @@ def check_errors(top, bin_dir):
     return problems
 
 
+# ---- settings ---------------------------------------------------------------
+
+SERVICES = ("feeder", "sensors", "camera", "bridge")
+HELP_ENTRY = re.compile(r"^  (--[a-z0-9-]+)=\S+\s+\((IOD_[A-Z0-9_]+)\)\n(?:  --\S+\s+\(IOD_[A-Z0-9_]+\)\n)?"
+                        r"\s+(.*)$", re.M)
+HELP_DEFAULT = re.compile(r"\[(?:secret; )?default: (.*)\]$")
+SCRIPT_SETTING = re.compile(r"^IOD_(UP|INIT|COMPOSE)_")
+CELL_SPLIT = re.compile(r"(?<!\\)\|")
+ONE_CODE = re.compile(r"^`([^`]*)`$")
+
+
+def service_settings(bin_dir):
+    """{setting: {"flag": "--x", "defaults": {service: text or None}}} from
+    every binary's --help."""
+    settings = {}
+    for svc in SERVICES:
+        binary = os.path.join(bin_dir, "iod-" + svc)
+        try:
+            out = subprocess.run([binary, "--help"], capture_output=True, timeout=30,
+                                 stdin=subprocess.DEVNULL).stdout.decode("utf-8", "replace")
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        for m in HELP_ENTRY.finditer(out):
+            flag, name, help_line = m.groups()
+            d = HELP_DEFAULT.search(help_line)
+            e = settings.setdefault(name, {"flag": flag, "defaults": {}})
+            e["defaults"][svc] = d.group(1) if d else None
+    return settings
+
+
+def check_settings(top, bin_dir):
+    problems = []
+    known = service_settings(bin_dir)
+    if not known:
+        return ["no iod-<service> --help could be read from %s" % bin_dir]
+    rows = 0
+    for rel in sorted(tracked_files(top)):
+        if not rel.endswith(".md") or is_checker(rel):
+            continue
+        lines = strip_code((read_text(os.path.join(top, rel)) or "").splitlines(), inline=False)
+        for no, line in enumerate(lines, 1):
+            if not line.lstrip().startswith("|"):
+                continue
+            cells = [c.strip() for c in CELL_SPLIT.split(line.strip().strip("|"))]
+            names = re.findall(r"`(IOD_[A-Z0-9_]+)`", cells[0])
+            if not names or re.sub(r"`[^`]*`|[\s,/()]|or|and", "", cells[0]):
+                continue  # not a settings row (prose around the names)
+            where = "%s:%d" % (rel, no)
+            names = [n for n in names if not SCRIPT_SETTING.match(n)]
+            if not names:
+                continue
+            rows += 1
+            for n in names:
+                base = n[:-5] if n.endswith("_FILE") and n[:-5] in known else n
+                if base not in known:
+                    problems.append("%s: documents %s, which no iod-<service> --help lists"
+                                    % (where, n))
+            if any(n not in known for n in names):
+                continue
+            rest = cells[1:]
+            flags = re.findall(r"`(--[a-z0-9-]+)`", rest[0]) if rest else []
+            if flags and not re.sub(r"`[^`]*`|[\s,/]", "", rest[0]):
+                want = [known[n]["flag"] for n in names]
+                if flags != want:
+                    problems.append("%s: shows the flag(s) %s for %s; --help says %s"
+                                    % (where, ", ".join(flags), ", ".join(names), ", ".join(want)))
+                rest = rest[1:]
+            if len(names) != 1 or not rest:
+                continue
+            m = ONE_CODE.match(rest[0])
+            if not m:
+                continue
+            shown = m.group(1)
+            defaults = known[names[0]]["defaults"]
+            ok = any(d is not None and (d == shown or d == shown.replace("<service>", svc))
+                     for svc, d in defaults.items())
+            if not ok:
+                said = sorted(set("none" if d is None else d for d in defaults.values()))
+                problems.append("%s: %s's default is shown as `%s`; --help says %s"
+                                % (where, names[0], shown, " / ".join(said)))
+    if rows == 0 and not problems:
+        problems.append("no settings table found: the pattern or the docs changed")
+    return problems
+
+
 def main(argv):
     if len(argv) >= 3 and argv[1] == "refs":
         problems = check_refs(argv[2])
     elif len(argv) >= 4 and argv[1] == "errors":
         problems = check_errors(argv[2], os.path.abspath(argv[3]))
+    elif len(argv) >= 4 and argv[1] == "settings":
+        problems = check_settings(argv[2], os.path.abspath(argv[3]))
     else:
         print(__doc__.strip(), file=sys.stderr)
         return 2
