@@ -9,6 +9,10 @@ and the error lines it shows must be what the binaries print.
       each relative link `[text](path)` / `[text](path#anchor)` resolves to a
       file or directory that exists, and each `#anchor` to a heading of the
       target (GitHub's rule: lower case, punctuation dropped, spaces to `-`).
+      Every `code span` in a *.md file that reads as a path in this tree (its
+      first part is one of the tree's top-level directories, e.g.
+      `deploy/systemd/`, `services/feeder/servo.c`, `common/mqttc` for the
+      module mqttc.c/.h) exists, or is a path git ignores (generated output).
       The brief the project grew from is not in the tree: a bare DESIGN (or
       its file name) anywhere is a reference to nothing.
 
@@ -168,9 +172,69 @@ def anchors(top, rel):
     return found
 
 
+CODE_SPAN = re.compile(r"`([^`\s]+)`")
+NOT_A_PATH = re.compile(r"[<>*$%{}=:@?\\|\[\]]")
+
+
+def git_ignored(top, paths):
+    """The subset of paths that git ignores (all of them when git cannot say)."""
+    if not paths:
+        return set()
+    try:
+        p = subprocess.run(["git", "-C", top, "check-ignore", "--no-index", "--stdin"],
+                           input="\n".join(paths).encode(), capture_output=True)
+    except OSError:
+        return set(paths)
+    if p.returncode not in (0, 1):
+        return set(paths)
+    return set(p.stdout.decode().split("\n")) & set(paths)
+
+
+def path_spans(top, rel, lines, tracked, dirs, tops):
+    """(line, span) of every code span in a markdown file's prose that names a
+    path in the tree which does not exist."""
+    missing = []
+    for no, line in enumerate(strip_code(lines, inline=False), 1):
+        for m in CODE_SPAN.finditer(line):
+            span = m.group(1)
+            if "/" not in span or NOT_A_PATH.search(span) or span.startswith(("/", "~")):
+                continue
+            path = span.split("#")[0].rstrip("/")
+            if path.startswith("./"):
+                path = path[2:]
+            here = os.path.dirname(rel)
+            head = path.split("/")[0]
+            if head == "..":
+                # ../proto/README.md: a path from this file's directory up.
+                up = os.path.normpath(os.path.join(here, path))
+                qualifies = not up.startswith("..") and up.split(os.sep)[0] in tops
+            else:
+                # proto/README.md from the top, or mosquitto/acl.template next
+                # to deploy/README.md; feeder/cmd (a topic) is neither.
+                qualifies = head in tops or (here and os.path.join(here, head) in dirs)
+            if not qualifies:
+                continue
+            found = False
+            for base in (os.path.dirname(rel), ""):
+                q = os.path.normpath(os.path.join(base, path))
+                if q in tracked or q in dirs or q + ".c" in tracked or q + ".h" in tracked:
+                    found = True
+            if not found:
+                missing.append((no, span, os.path.normpath(path)))
+    return missing
+
+
 def check_refs(top):
     problems = []
     files = tracked_files(top)
+    tracked = set(files)
+    dirs = set()
+    for f in files:
+        parts = f.split("/")
+        for i in range(1, len(parts)):
+            dirs.add("/".join(parts[:i]))
+    tops = {f.split("/")[0] for f in files if "/" in f}
+    spans = []
     for rel in sorted(files):
         if is_checker(rel):
             continue
@@ -193,6 +257,8 @@ def check_refs(top):
                                     % (rel, no, name))
         if not rel.endswith(".md"):
             continue
+        spans += [(rel, no, span, path)
+                  for no, span, path in path_spans(top, rel, lines, tracked, dirs, tops)]
         prose = "\n".join(strip_code(lines))
         targets = []
         for no, line in enumerate(prose.split("\n"), 1):
@@ -214,6 +280,10 @@ def check_refs(top):
             if anchor and found.endswith(".md") and anchor not in anchors(top, found):
                 problems.append("%s:%d: link to %s#%s: %s has no such heading"
                                 % (rel, no, path or "", anchor, found))
+    ignored = git_ignored(top, sorted({p for _, _, _, p in spans}))
+    for rel, no, span, path in spans:
+        if path not in ignored:
+            problems.append("%s:%d: `%s` is not a path in this tree" % (rel, no, span))
     return problems
 
 
