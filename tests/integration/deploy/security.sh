@@ -6,6 +6,10 @@
 #   - `sensors` cannot publish feeder/cmd (the feeder never sees it) nor spoof
 #     the feeder's topics, but may publish its own readings;
 #   - `bridge` and `operator` may publish feeder/cmd and get the event;
+#   - `operator` may publish camera/cmd (Home Assistant's snapshot button);
+#   - `homeassistant` reads iod/# and homeassistant/#, writes feeder/cmd,
+#     camera/cmd and homeassistant/status, and nothing else (no readings,
+#     events, alerts, availability or discovery of its own);
 #   - the feeder publishes its state, events and Home Assistant discovery.
 TEST_NAME=security
 source "$(dirname "$0")/lib.sh"
@@ -15,8 +19,8 @@ site=home
 base=iod/$site
 init_site "$TMP" "$site" || bail "iod-init makes passwords, password file and ACL"
 ok "iod-init makes passwords, password file and ACL"
-check "the password file holds all five users" \
-	test "$(cut -d: -f1 "$TMP/auth/passwd" | sort | tr '\n' ' ')" = "bridge camera feeder operator sensors "
+check "the password file holds all six users" \
+	test "$(cut -d: -f1 "$TMP/auth/passwd" | sort | tr '\n' ' ')" = "bridge camera feeder homeassistant operator sensors "
 check "passwords are private to their owner (0400)" \
 	test "$(stat -c %a "$TMP/secrets/operator/password")" = 400
 pw_before=$(secret "$TMP" operator)
@@ -93,6 +97,46 @@ pub operator "$base/feeder/cmd" '{"action":"home","id":"sec-sentinel-2"}'
 wait_for "$TMP/watch.log" "\"id\":\"sec-sentinel-2\".*\"result\"" 10 || true
 check "camera's bare-word feed is refused by the broker (no event for it)" \
 	test "$(count_matching "$TMP/watch.log" "^$base/feeder/event ")" = 4
+
+# -- Home Assistant's own user, and the operator's camera command -----------
+ha_pw=$(secret "$TMP" homeassistant)
+sub ha_reads "$port" homeassistant "$ha_pw" -q 1 -t "$base/#" -t 'homeassistant/#' ||
+	bail "homeassistant can subscribe to $base/# and homeassistant/#"
+ok "homeassistant can subscribe to $base/# and homeassistant/#"
+check "homeassistant reads the feeder's retained state" \
+	wait_for "$TMP/ha_reads.log" "^$base/feeder/state \{" 10
+check "homeassistant reads the feeder's discovery configs" \
+	wait_for "$TMP/ha_reads.log" "^homeassistant/[a-z_]+/iod_${site}_feeder/[^ ]+/config \{" 10
+
+pub homeassistant "$base/feeder/cmd" '{"action":"home","id":"sec-from-ha"}'
+check "homeassistant may publish feeder/cmd; the feeder answers" \
+	wait_for "$TMP/watch.log" "^$base/feeder/event .*\"id\":\"sec-from-ha\".*\"result\":\"ok\"" 10
+pub homeassistant "$base/camera/cmd" '{"action":"snapshot","id":"acl-ha-camera"}'
+pub operator "$base/camera/cmd" '{"action":"snapshot","id":"acl-op-camera"}'
+pub homeassistant homeassistant/status online
+# What homeassistant must not publish, each with a marker never seen again.
+pub homeassistant "$base/feeder/event" '{"id":"acl-ha-1","action":"feed","result":"ok","ts":1}' || true
+pub homeassistant "$base/feeder/state" '{"id":"acl-ha-2"}' || true
+pub homeassistant "$base/sensors/temperature" '{"value":99,"id":"acl-ha-3"}' || true
+pub homeassistant "$base/camera/frame" 'acl-ha-4' || true
+pub homeassistant "$base/alert" '{"id":"acl-ha-5"}' || true
+pub homeassistant "$base/bridge/availability" 'acl-ha-6' || true
+pub homeassistant "homeassistant/button/iod_${site}_feeder/feed/config" '{"id":"acl-ha-7"}' || true
+pub homeassistant "homeassistant/sensor/other/config" '{"id":"acl-ha-8"}' || true
+pub homeassistant "elsewhere/cmd" 'acl-ha-9' || true
+pub operator "$base/feeder/cmd" '{"action":"home","id":"sec-sentinel-3"}'
+wait_for "$TMP/watch.log" "\"id\":\"sec-sentinel-3\".*\"result\"" 10 || true
+check "homeassistant may publish camera/cmd (the Camera snapshot button)" \
+	grep -q "^$base/camera/cmd .*acl-ha-camera" "$TMP/watch.log"
+check "operator may publish camera/cmd" grep -q "^$base/camera/cmd .*acl-op-camera" "$TMP/watch.log"
+check "homeassistant may publish its birth message on homeassistant/status" \
+	grep -qx "homeassistant/status online" "$TMP/ha.log"
+for i in 1 2 3 4 5 6 7 8 9; do
+	check "homeassistant's forbidden publish acl-ha-$i never reached a subscriber" \
+		test "$(cat "$TMP/watch.log" "$TMP/ha.log" "$TMP/ha_reads.log" | count_matching /dev/stdin "^[^C].*acl-ha-$i")" = 0
+done
+check "... the broker denied them (its log shows homeassistant's denials)" \
+	grep -q "Denied PUBLISH .*'homeassistant/sensor/other/config'" "$TMP/broker.log"
 
 # -- every real service publishes only what the ACL lets it ------------------
 svc_pids=()
