@@ -74,6 +74,7 @@ struct mqttc {
 	mqttc_message_cb on_message;
 	mqttc_connected_cb on_connected;
 	mqttc_dropped_cb on_dropped;
+	mqttc_disconnected_cb on_disconnected;
 	void *arg;
 
 	MQTTAsync_connectOptions conn_opts;
@@ -86,6 +87,7 @@ struct mqttc {
 	bool started;
 	bool stopped;
 	bool ever_connected;
+	bool up_reported; /* on_connected ran for the current connection */
 	bool connect_failure_logged;
 	bool dispatching;    /* inside on_message/on_connected */
 	bool free_requested; /* mqttc_free() called from inside a callback */
@@ -512,6 +514,7 @@ static void handle_connected(struct mqttc *m)
 	else
 		log_info("connected to %s as %s", m->log_url, m->client_id);
 	m->ever_connected = true;
+	m->up_reported = true;
 	m->connect_failure_logged = false;
 	m->backoff_s = MQTTC_BACKOFF_MIN_S;
 	set_nodelay(m);
@@ -597,6 +600,14 @@ static void on_wake(uv_async_t *handle)
 	if (failed && !connects)
 		handle_connect_failed(m, failure);
 	m->dispatching = true;
+	if ((lost || disconnected) && m->up_reported) {
+		m->up_reported = false;
+		if (m->on_disconnected) {
+			m->on_disconnected(m->arg);
+			if (m->free_requested || m->stopped)
+				goto drop;
+		}
+	}
 	if (connects) {
 		handle_connected(m);
 		if (m->free_requested)
@@ -814,6 +825,7 @@ struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqt
 	m->on_message = opts->on_message;
 	m->on_connected = opts->on_connected;
 	m->on_dropped = opts->on_dropped;
+	m->on_disconnected = opts->on_disconnected;
 	m->arg = opts->arg;
 	m->backoff_s = MQTTC_BACKOFF_MIN_S;
 	if (!m->url || !m->log_url || !m->client_id ||

@@ -50,6 +50,11 @@ struct mqttc_message {
 typedef void (*mqttc_message_cb)(void *arg, const struct mqttc_message *msg);
 /* On the loop thread, after each (re)connect and resubscribe. */
 typedef void (*mqttc_connected_cb)(void *arg);
+/* On the loop thread, once per loss of a connection that on_connected was
+ * called for (connection lost, or the broker sent DISCONNECT); Paho is
+ * already reconnecting. A blip seen in one go calls this before the
+ * on_connected of the new connection. Not called by mqttc_stop(). */
+typedef void (*mqttc_disconnected_cb)(void *arg);
 /* On the loop thread, after incoming messages were dropped before reaching
  * on_message: `oversize` over max_payload, `queue_full` pushed out of the
  * full queue (oldest first) or not copied for want of memory. Counts since
@@ -67,7 +72,8 @@ struct mqttc_options {
 	size_t max_payload; /* larger incoming payloads are dropped and counted (0 = no limit) */
 	mqttc_message_cb on_message;
 	mqttc_connected_cb on_connected;
-	mqttc_dropped_cb on_dropped; /* may be NULL; the stats count drops either way */
+	mqttc_dropped_cb on_dropped;	       /* may be NULL; the stats count drops either way */
+	mqttc_disconnected_cb on_disconnected; /* may be NULL */
 	void *arg;
 };
 

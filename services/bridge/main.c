@@ -101,6 +101,23 @@ static void on_connected(void *arg)
 	cJSON_Delete(e);
 }
 
+/* On the loop thread, after every (re)connect and resubscribe: the
+ * dashboards learn the broker is back, then the retained info and discovery. */
+static void on_mqtt_up(void *arg)
+{
+	struct bridge *b = arg;
+	server_set_broker(b->server, true);
+	on_connected(arg);
+}
+
+/* On the loop thread: the connection to the broker is gone (Paho is
+ * reconnecting); every dashboard is told, and commands are refused. */
+static void on_mqtt_down(void *arg)
+{
+	struct bridge *b = arg;
+	server_set_broker(b->server, false);
+}
+
 /* SIGTERM/SIGINT on the loop thread. Producers first (MQTT: `offline`, then
  * disconnect), then the consumers (the lws context closes every client);
  * lws' uv handles close as the loop keeps running, then uv_run returns. */
@@ -273,7 +290,8 @@ int main(int argc, char **argv)
 	    .queue_limit = 4096,
 	    .max_payload = 8 * 1024 * 1024, /* camera frames; the state bounds the rest */
 	    .on_message = on_message,
-	    .on_connected = on_connected,
+	    .on_connected = on_mqtt_up,
+	    .on_disconnected = on_mqtt_down,
 	    .arg = &b,
 	};
 	b.mqtt = mqttc_new(&loop, cfg, &mo);

@@ -62,6 +62,7 @@ struct server {
 	char cmd_topic[PROTO_TOPIC_MAX];
 	bool tls;
 	struct pss *clients;
+	bool broker_up; /* the MQTT connection as the clients were last told */
 	uint32_t queue_max;
 	struct bridge_metrics m;
 };
@@ -438,7 +439,9 @@ static int ws_established(struct server *s, struct lws *wsi, struct pss *c)
 	/* hello, the state, ready: queued in one go on this thread, so no live
 	 * message can slip in between. */
 	int64_t now = now_ms();
-	client_push_text(s, c, proto_ws_hello_encode(s->cfg.site, c->operator, IOD_VERSION, now));
+	client_push_text(
+	    s, c, wsmsg_hello_encode(s->cfg.site, c->operator, s->broker_up, IOD_VERSION, now));
+	client_push_text(s, c, wsmsg_broker_encode(s->broker_up, now));
 	state_snapshot(s->cfg.state, now, snapshot_visit, c);
 	client_push_text(s, c, proto_ws_ready_encode());
 	log_debug("websocket client connected (%s), %llu now", c->operator? "operator" : "viewer",
@@ -467,7 +470,9 @@ static void ws_message(struct server *s, struct pss *c, const void *text, size_t
 {
 	int64_t now = now_ms();
 	bool op = c->operator&& auth_session_check(s->cfg.auth, c->token, now);
-	bool up = s->cfg.mqtt && mqttc_is_connected(s->cfg.mqtt);
+	/* Both: the page was told the broker is up, and it still is (Paho's
+	 * flag drops the moment the connection is lost, before the loop hears). */
+	bool up = s->broker_up && s->cfg.mqtt && mqttc_is_connected(s->cfg.mqtt);
 	struct wsmsg_result r;
 	if (wsmsg_handle(text, len, op, up, AUTH_USER, now, &r) < 0)
 		return;
@@ -731,6 +736,23 @@ size_t server_headroom(void)
 void server_set_mqtt(struct server *s, struct mqttc *mqtt)
 {
 	s->cfg.mqtt = mqtt;
+}
+
+void server_set_broker(struct server *s, bool connected)
+{
+	if (!s || s->broker_up == connected)
+		return;
+	s->broker_up = connected;
+	char *text = wsmsg_broker_encode(connected, now_ms());
+	if (!text)
+		return;
+	struct bmsg *m = bmsg_new(LWS_PRE, text, strlen(text), false, 0);
+	free(text);
+	if (!m)
+		return;
+	for (struct pss *c = s->clients; c; c = c->next)
+		client_push(s, c, m);
+	bmsg_unref(m);
 }
 
 /*

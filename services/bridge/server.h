@@ -43,6 +43,10 @@ size_t server_headroom(void);
 /* Create the lws context on loop and start listening. NULL on error (logged). */
 struct server *server_new(uv_loop_t *loop, const struct server_config *cfg);
 void server_set_mqtt(struct server *s, struct mqttc *mqtt);
+/* The bridge's MQTT connection went up (after the resubscribe) or down:
+ * remembered for the next hello and commands, and sent to every client as
+ * {"type":"broker","connected":…,"ts":…} when it changed. */
+void server_set_broker(struct server *s, bool connected);
 /* One MQTT message (from mqttc's message callback): cache and fan out. */
 void server_on_mqtt(struct server *s, const char *topic, const void *payload, size_t len,
 		    int64_t received_ms);

@@ -2,6 +2,7 @@
 
 #include "proto.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,4 +57,39 @@ void wsmsg_result_free(struct wsmsg_result *r)
 	free(r->reply);
 	free(r->publish);
 	r->reply = r->publish = NULL;
+}
+
+/* Milliseconds as a JSON integer: cJSON keeps numbers as doubles, exact up
+ * to 2^53, far beyond any wall clock in ms. */
+static char *finish(cJSON *obj, bool ok)
+{
+	char *text = ok ? cJSON_PrintUnformatted(obj) : NULL;
+	cJSON_Delete(obj);
+	return text;
+}
+
+char *wsmsg_hello_encode(const char *site, bool is_operator, bool broker_up, const char *version,
+			 int64_t ts_ms)
+{
+	cJSON *obj = cJSON_CreateObject();
+	if (!obj || !site || !version)
+		return finish(obj, false);
+	bool ok = cJSON_AddStringToObject(obj, "type", "hello") &&
+		  cJSON_AddStringToObject(obj, "site", site) &&
+		  cJSON_AddBoolToObject(obj, "operator", is_operator) &&
+		  cJSON_AddBoolToObject(obj, "broker", broker_up) &&
+		  cJSON_AddStringToObject(obj, "version", version) &&
+		  cJSON_AddNumberToObject(obj, "ts", (double)ts_ms);
+	return finish(obj, ok);
+}
+
+char *wsmsg_broker_encode(bool connected, int64_t ts_ms)
+{
+	cJSON *obj = cJSON_CreateObject();
+	if (!obj)
+		return NULL;
+	bool ok = cJSON_AddStringToObject(obj, "type", "broker") &&
+		  cJSON_AddBoolToObject(obj, "connected", connected) &&
+		  cJSON_AddNumberToObject(obj, "ts", (double)ts_ms);
+	return finish(obj, ok);
 }

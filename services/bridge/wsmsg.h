@@ -11,6 +11,11 @@
  * {"type":"error","id" (when known),"reason"} with proto's reasons plus
  * not_authorized and broker_unavailable. Nothing is published on refusal.
  *
+ * Bridge -> client frames of the bridge's own (beyond proto's):
+ *   {"type":"hello","site","operator","broker","version","ts"}  first on connect
+ *   {"type":"broker","connected":bool,"ts"}  right after hello, and to every
+ *   client whenever the bridge's MQTT connection goes up or down
+ *
  * Pure; strings in the result are malloc'd (wsmsg_result_free).
  */
 #ifndef IOD_BRIDGE_WSMSG_H
@@ -37,5 +42,12 @@ struct wsmsg_result {
 int wsmsg_handle(const void *text, size_t len, bool is_operator, bool broker_up, const char *by,
 		 int64_t now_ms, struct wsmsg_result *out);
 void wsmsg_result_free(struct wsmsg_result *r);
+
+/* The hello frame, with whether the bridge is connected to the broker now.
+ * malloc'd, or NULL when out of memory. */
+char *wsmsg_hello_encode(const char *site, bool is_operator, bool broker_up, const char *version,
+			 int64_t ts_ms);
+/* {"type":"broker","connected":…,"ts":…}; malloc'd or NULL. */
+char *wsmsg_broker_encode(bool connected, int64_t ts_ms);
 
 #endif

@@ -781,3 +781,70 @@ Test(bridge, port_in_use_stops_with_exit_1, .timeout = 60, .fini = teardown)
 	close(fd);
 	harness_rmtree("/tmp/itest-bridge-port-data");
 }
+
+/* The broker's state reaches the page: hello says it, a broker frame follows
+ * right after hello and whenever the bridge's MQTT connection changes, and a
+ * command while it is down is refused and never sent later. */
+Test(bridge, broker_state_reaches_the_page, .timeout = 120, .fini = teardown)
+{
+	start(&F, PASSWORD, false);
+	struct wsc *w = wsc_new();
+	struct wsc_conn *c = open_ready(w, &F, F.cookie);
+	cJSON *hello = cJSON_Parse(c->frames[0].data);
+	cr_assert_not_null(hello);
+	cr_assert_str_eq(cJSON_GetObjectItem(hello, "type")->valuestring, "hello");
+	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(hello, "broker")), "%s", c->frames[0].data);
+	cJSON_Delete(hello);
+	cJSON *b = cJSON_Parse(c->frames[1].data);
+	cr_assert_not_null(b);
+	cr_assert_str_eq(cJSON_GetObjectItem(b, "type")->valuestring, "broker",
+			 "the frame after hello: %s", c->frames[1].data);
+	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(b, "connected")));
+	cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(b, "ts")));
+	cJSON_Delete(b);
+
+	/* The broker goes away: every client is told. */
+	tclient_free(F.tc);
+	F.tc = NULL;
+	size_t mark = c->n_frames;
+	harness_broker_stop(&F.broker);
+	struct want down = {c, "{\"type\":\"broker\",\"connected\":false,\"ts\":", mark};
+	cr_assert(wsc_run_until(w, conn_has, &down, 30000), "broker down reaches the page");
+	cr_assert_not(c->closed);
+	/* A client arriving now hears it in hello and the frame after. */
+	struct wsc_conn *late = open_ready(w, &F, F.cookie);
+	cr_assert(strstr(late->frames[0].data, "\"broker\":false"), "%s", late->frames[0].data);
+	cr_assert(strstr(late->frames[1].data, "{\"type\":\"broker\",\"connected\":false,"), "%s",
+		  late->frames[1].data);
+	/* A command now is refused, with its id. */
+	size_t before_cmd = c->n_frames;
+	wsc_send_text(c, "{\"type\":\"cmd\",\"action\":\"feed\",\"id\":\"during-1\"}");
+	struct want refused = {c, "\"type\":\"error\"", before_cmd};
+	cr_assert(wsc_run_until(w, conn_has, &refused, 10000));
+	long e = wsc_find(c, before_cmd, "\"type\":\"error\"");
+	cr_assert_str_eq(c->frames[e].data, "{\"type\":\"error\",\"id\":\"during-1\","
+					    "\"reason\":\"broker_unavailable\"}");
+	cr_assert_eq(wsc_find(c, before_cmd, "\"type\":\"ack\""), -1);
+
+	/* Back: told again, and commands flow. */
+	cr_assert_eq(harness_broker_restart(&F.broker), 0);
+	struct want up = {c, "{\"type\":\"broker\",\"connected\":true,\"ts\":", (size_t)e};
+	cr_assert(wsc_run_until(w, conn_has, &up, 60000), "broker up reaches the page");
+	struct want up_late = {late, "{\"type\":\"broker\",\"connected\":true,", 2};
+	cr_assert(wsc_run_until(w, conn_has, &up_late, 10000), "to every client");
+	long upi = wsc_find(c, (size_t)e, "{\"type\":\"broker\",\"connected\":true,");
+	wsc_send_text(c, "{\"type\":\"cmd\",\"action\":\"home\",\"id\":\"after-1\"}");
+	expect_frame(w, c, "{\"type\":\"ack\",\"id\":\"after-1\"}");
+	/* The bridge hears its own publishes: the command published after the
+	 * reconnect is there, the refused one never was (not queued). */
+	struct want pub = {c, "\"topic\":\"iod/home/feeder/cmd\"", (size_t)upi};
+	cr_assert(wsc_run_until(w, conn_has, &pub, 10000));
+	long p = wsc_find(c, (size_t)upi, "\"topic\":\"iod/home/feeder/cmd\"");
+	cr_assert(strstr(c->frames[p].data, "\"id\":\"after-1\""), "%s", c->frames[p].data);
+	cr_assert_eq(wsc_find(c, 0, "\"id\":\"during-1\",\"by\""), -1);
+	struct http_resp r;
+	cr_assert_eq(http_get(F.port, "/metrics", NULL, &r), 0);
+	cr_assert(strstr(r.body, "iod_bridge_mqtt_connected 1\n"));
+	wsc_free(w);
+	stop(&F);
+}

@@ -145,3 +145,26 @@ Test(metrics, prometheus_text_has_help_type_and_values, .timeout = 5)
 	cr_assert(strstr(t, "iod_bridge_logins_total{result=\"rate_limited\"} 1\n"));
 	free(t);
 }
+
+Test(wsmsg, hello_says_whether_the_broker_is_up, .timeout = 5)
+{
+	char *t = wsmsg_hello_encode("home", true, false, "0.1.0", 1764140400123LL);
+	cr_assert_str_eq(t, "{\"type\":\"hello\",\"site\":\"home\",\"operator\":true,"
+			    "\"broker\":false,\"version\":\"0.1.0\",\"ts\":1764140400123}");
+	free(t);
+	t = wsmsg_hello_encode("home", false, true, "0.1.0", 1);
+	cr_assert_str_eq(t, "{\"type\":\"hello\",\"site\":\"home\",\"operator\":false,"
+			    "\"broker\":true,\"version\":\"0.1.0\",\"ts\":1}");
+	free(t);
+	cr_assert_null(wsmsg_hello_encode(NULL, false, true, "0.1.0", 1));
+}
+
+Test(wsmsg, broker_frame, .timeout = 5)
+{
+	char *t = wsmsg_broker_encode(false, 1764140400123LL);
+	cr_assert_str_eq(t, "{\"type\":\"broker\",\"connected\":false,\"ts\":1764140400123}");
+	free(t);
+	t = wsmsg_broker_encode(true, 2);
+	cr_assert_str_eq(t, "{\"type\":\"broker\",\"connected\":true,\"ts\":2}");
+	free(t);
+}
