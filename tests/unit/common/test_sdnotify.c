@@ -156,3 +156,49 @@ Test(sdnotify, nothing_without_notify_socket, .timeout = 20)
 	cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
 	cr_assert_eq(uv_loop_close(&loop), 0);
 }
+
+struct hang {
+	struct listener *l;
+	int pings_during_hang;
+};
+
+/* A loop callback that does not return for a while: a hung service. */
+static void hang_loop(uv_timer_t *t)
+{
+	struct hang *h = t->data;
+	int before;
+
+	on_datagram(&h->l->poll, 0, UV_READABLE); /* pings sent before the hang */
+	before = h->l->watchdog;
+	uv_sleep(300); /* six ping periods */
+	on_datagram(&h->l->poll, 0, UV_READABLE);
+	h->pings_during_hang = h->l->watchdog - before;
+	uv_stop(t->loop);
+}
+
+Test(sdnotify, a_blocked_loop_stops_pinging, .timeout = 20)
+{
+	struct listener l;
+	struct hang h = {.l = &l};
+	uv_loop_t loop;
+	uv_timer_t hang;
+	char pid[32];
+
+	listener_open(&l);
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	cr_assert_eq(setenv("WATCHDOG_PID", pid, 1), 0);
+	cr_assert_eq(setenv("WATCHDOG_USEC", "100000", 1), 0);
+	cr_assert_eq(uv_loop_init(&loop), 0);
+	l.want_watchdog = 1;
+	run_until_notified(&l, &loop);
+	cr_assert_geq(l.watchdog, 1);
+	/* Hang the loop: the pings come from the loop, so none arrive. */
+	cr_assert_eq(uv_timer_init(&loop, &hang), 0);
+	hang.data = &h;
+	cr_assert_eq(uv_timer_start(&hang, hang_loop, 0, 0), 0);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	cr_assert_eq(h.pings_during_hang, 0);
+	uv_close((uv_handle_t *)&hang, NULL);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	listener_close(&l);
+}
