@@ -9,6 +9,18 @@
 // in web/ (uPlot); without web/node_modules the page must still work and
 // say "charts unavailable", and this test checks that instead.
 // Screenshots go to tests/browser/out/ (IOD_BROWSER_OUT overrides).
+//
+// Time: every time-dependent text ("tomorrow · in 6 h", "allowed at
+// Tomorrow 01:04") is computed here from the feeder's own state in the
+// browser's time zone, so the test passes at any hour in any zone. To prove
+// it, ctest runs it again under a forced clock (CMakeLists.txt):
+//   IOD_TEST_FAKETIME="2026-04-04 23:30:00" TZ=Pacific/Auckland
+// starts mosquitto, iod-bridge and iod-feeder under libfaketime (one offset
+// for all, monotonic clocks left real) and gives Chromium the same zone
+// (timezoneId) and the same wall clock (Playwright's page clock), and
+//   IOD_TEST_EXPECT_ALLOWED="^04:[34][0-9]$" IOD_TEST_EXPECT_ALLOWED_DAY=tomorrow
+// say what "Next allowed" must read after the first dose there, so a wrong
+// zone or a missed DST change fails.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -28,6 +40,72 @@ const BIN_DIR = process.env.IOD_BIN_DIR || "";
 const CHROMIUM = process.env.IOD_CHROMIUM || "/usr/bin/chromium";
 const SITE = "home";
 const UI_TIMEOUT = 15000;
+const MIN_INTERVAL_MS = 6 * 3600 * 1000; // the feeder's default IOD_FEEDER_MIN_INTERVAL
+const DAY_MS = 24 * 3600 * 1000;
+
+// ---------- the clock ----------
+
+// The zone the browser is given: this process's own (TZ, else the
+// system's), so that the expectations below are computed in the same zone.
+const TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+const FAKETIME = process.env.IOD_TEST_FAKETIME || "";
+const FAKETIME_LIB = process.env.IOD_FAKETIME_LIB || "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+// Forced wall clock - real wall clock, whole seconds (libfaketime's
+// relative offset); 0 without a forced clock.
+let clockOffsetMs = 0;
+if (FAKETIME) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(FAKETIME);
+  if (!m) {
+    console.error(`IOD_TEST_FAKETIME=${JSON.stringify(FAKETIME)}: want "YYYY-MM-DD HH:MM[:SS]" (local time in TZ)`);
+    process.exit(1);
+  }
+  const start = new Date(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0)).getTime();
+  clockOffsetMs = Math.round((start - Date.now()) / 1000) * 1000;
+  if (!fs.existsSync(FAKETIME_LIB)) {
+    console.error(`IOD_TEST_FAKETIME is set but ${FAKETIME_LIB} is missing (Debian: libfaketime)`);
+    process.exit(1);
+  }
+}
+// The services' wall clock (forced or not), in ms.
+const clockNow = () => Date.now() + clockOffsetMs;
+
+// Environment that puts a service on the forced clock. The monotonic
+// clocks stay real (FAKETIME_DONT_FAKE_MONOTONIC): libuv, Paho's and
+// mosquitto's timeouts and the feeder's CLOCK_BOOTTIME interval guard run
+// as on a machine whose wall clock simply reads that time.
+function clockEnv() {
+  if (!FAKETIME) return {};
+  const secs = clockOffsetMs / 1000;
+  return {
+    LD_PRELOAD: FAKETIME_LIB,
+    FAKETIME: secs >= 0 ? `+${secs}` : String(secs),
+    FAKETIME_DONT_FAKE_MONOTONIC: "1",
+    TZ: TIME_ZONE,
+  };
+}
+
+// Local-time facts, computed here with plain Date arithmetic (not with the
+// page's format.js), in TIME_ZONE.
+const pad2 = (n) => String(n).padStart(2, "0");
+function localHHMM(ms) {
+  const d = new Date(ms);
+  return `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+}
+function localDayIndex(ms) {
+  const d = new Date(ms);
+  return Math.round(Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()) / DAY_MS);
+}
+// "" (same local day), "tomorrow", "yesterday", or null (further).
+function dayWord(ms, nowMs) {
+  const diff = localDayIndex(ms) - localDayIndex(nowMs);
+  return diff === 0 ? "" : diff === 1 ? "tomorrow" : diff === -1 ? "yesterday" : null;
+}
+// The day words of ms seen from any "now" in [fromMs, toMs]: one, or two if
+// a local midnight fell in between (then either is right).
+function dayWords(ms, fromMs, toMs) {
+  return [...new Set([dayWord(ms, fromMs), dayWord(ms, toMs)])];
+}
+const reEscape = (t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 let chromium;
 try {
@@ -91,7 +169,7 @@ function start(name, file, args, env) {
   const log = path.join(tmp, `${name}.log`);
   const fd = fs.openSync(log, "a");
   const child = spawn(file, args, {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...clockEnv(), ...env },
     stdio: ["ignore", fd, fd],
   });
   fs.closeSync(fd);
@@ -121,6 +199,25 @@ function tail(file, lines = 40) {
   } catch {
     return "(no log)";
   }
+}
+
+// The retained payload of topic (JSON), as a fresh subscriber gets it.
+function mqttRetained(topic) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      "mosquitto_sub",
+      ["-h", "127.0.0.1", "-p", String(ports.mqtt), "-t", topic, "-C", "1", "-W", "10", "--retained-only"],
+      { timeout: 15000 },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`mosquitto_sub ${topic}: ${stderr || err.message}`));
+        try {
+          resolve(JSON.parse(stdout));
+        } catch {
+          reject(new Error(`mosquitto_sub ${topic}: not JSON: ${JSON.stringify(stdout)}`));
+        }
+      },
+    );
+  });
 }
 
 function mqttPub(args) {
@@ -169,10 +266,34 @@ async function startBridge(extra) {
   }
 }
 
+// The test's private broker; started again on the same port by the broker
+// step.
+async function startMosquitto() {
+  const conf = path.join(tmp, "mosquitto.conf");
+  fs.writeFileSync(
+    conf,
+    [
+      `listener ${ports.mqtt} 127.0.0.1`,
+      "allow_anonymous true",
+      "persistence false",
+      "log_dest stderr",
+      "log_type error",
+      "log_type warning",
+      // Started as root, mosquitto would drop to a user that cannot read tmp.
+      ...(process.getuid && process.getuid() === 0 ? ["user root"] : []),
+      "",
+    ].join("\n"),
+  );
+  const mosq = fs.existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
+  start("mosquitto", mosq, ["-c", conf], {});
+  await waitPort(ports.mqtt, "mosquitto");
+}
+
 // ---------- browser ----------
 
 let context;
 let page;
+let feedState = null; // the feeder's retained state after the first dose
 const pageErrors = []; // uncaught exceptions in the page
 const cspViolations = [];
 
@@ -235,24 +356,7 @@ before(async () => {
   ports.bridge = await freePort();
   baseUrl = `http://127.0.0.1:${ports.bridge}/`;
 
-  const conf = path.join(tmp, "mosquitto.conf");
-  fs.writeFileSync(
-    conf,
-    [
-      `listener ${ports.mqtt} 127.0.0.1`,
-      "allow_anonymous true",
-      "persistence false",
-      "log_dest stderr",
-      "log_type error",
-      "log_type warning",
-      // Started as root, mosquitto would drop to a user that cannot read tmp.
-      ...(process.getuid && process.getuid() === 0 ? ["user root"] : []),
-      "",
-    ].join("\n"),
-  );
-  const mosq = fs.existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
-  start("mosquitto", mosq, ["-c", conf], {});
-  await waitPort(ports.mqtt, "mosquitto");
+  await startMosquitto();
 
   await startBridge();
   fs.mkdirSync(path.join(tmp, "feeder"));
@@ -280,7 +384,11 @@ before(async () => {
     viewport: { width: 1440, height: 900 },
     colorScheme: "light",
     locale: "en-GB",
+    timezoneId: TIME_ZONE,
   });
+  // Under a forced clock the page's Date runs on the services' clock too
+  // (its timers keep running in real time).
+  if (FAKETIME) await context.clock.install({ time: clockNow() });
   page = context.pages()[0] || (await context.newPage());
   page.on("pageerror", (err) => pageErrors.push(err.message));
   page.on("console", (msg) => {
@@ -323,6 +431,15 @@ function step(name, fn, timeout = 60000) {
 
 // ---------- the steps, in order (they share one browser page) ----------
 
+step("the browser and the services share one clock and one zone", async () => {
+  await page.goto(`${baseUrl}healthz`);
+  const seen = await page.evaluate(() => ({ now: Date.now(), zone: Intl.DateTimeFormat().resolvedOptions().timeZone }));
+  assert.equal(seen.zone, TIME_ZONE);
+  // Seconds apart at most (no wall-clock assertion: a forced clock that did
+  // not take is months away).
+  assert.ok(Math.abs(seen.now - clockNow()) < 120000, `page clock ${new Date(seen.now).toISOString()}, services ${new Date(clockNow()).toISOString()}`);
+});
+
 step("without a session the page shows only the login form", async () => {
   const session = await (await fetch(`${baseUrl}api/session`)).json();
   assert.equal(session.operator, false);
@@ -352,6 +469,12 @@ step("the operator logs in and the dashboard goes live", async () => {
   // The feeder announces itself (retained availability through the bridge).
   await waitAttr('.service[data-service="feeder"]', "data-status", "online");
   await waitText('.service[data-service="feeder"] .service-status', /^Online$/);
+  // Its start time, by its own clock, is the test's (forced) clock.
+  const info = await mqttRetained(`iod/${SITE}/feeder/info`);
+  assert.ok(
+    Math.abs(info.since - clockNow()) < 120000,
+    `iod-feeder started at ${new Date(info.since).toISOString()} by its clock, the test's is ${new Date(clockNow()).toISOString()}`,
+  );
   // Its retained state: no dose yet on a fresh journal.
   await waitText("#f-last", /None yet/);
   await waitText("#f-today", /^0$/);
@@ -361,7 +484,7 @@ step("a reading published with mosquitto_pub appears without reload", async () =
   await page.evaluate(() => {
     window.iodTestMarker = "same-page";
   });
-  const now = Date.now();
+  const now = clockNow();
   await mqttPub([
     "-r",
     "-t",
@@ -371,6 +494,9 @@ step("a reading published with mosquitto_pub appears without reload", async () =
   ]);
   await waitText('.sensor[data-kind="temperature"] .value', /^23\.4$/);
   await waitText('.sensor[data-kind="temperature"] .unit', /^°C$/);
+  // Its age is taken against the bridge's clock (hello's ts): a reading
+  // stamped by the test's clock is seconds old, not months.
+  await waitText('.sensor[data-kind="temperature"] .sensor-age', /^(just now|now|\d+ s ago)$/);
   await mqttPub([
     "-r",
     "-t",
@@ -449,7 +575,7 @@ step("an alert shows with its level", async () => {
       level: "critical",
       code: "sensor_lost",
       message: "Bowl scale stopped answering",
-      ts: Date.now(),
+      ts: clockNow(),
     }),
   ]);
   await waitText('.alert[data-level="critical"] .alert-message', /^Bowl scale stopped answering$/);
@@ -489,7 +615,30 @@ step("the operator feeds: confirmation, then the feeder's answer ok", async () =
   await waitText("#f-today", /^1$/);
   await waitText("#dose-list .dose-by", /by operator/);
   await waitText("#dose-list .dose-source", /manual/);
-  await waitText("#f-allowed-rel", /^in (5 h \d+ min|6 h)$/);
+  // "Next allowed": the feeder's next_allowed as a local time, and below it
+  // the day (when not today) and how long from now, computed here in the
+  // browser's zone from the feeder's own state.
+  const st = await mqttRetained(`iod/${SITE}/feeder/state`);
+  assert.equal(typeof st.last_dose, "number", JSON.stringify(st));
+  // (The feeder reads the clock twice: a millisecond or so apart.)
+  assert.ok(
+    Math.abs(st.next_allowed - st.last_dose - MIN_INTERVAL_MS) <= 1000,
+    `next_allowed is not last_dose + 6 h: ${JSON.stringify(st)}`,
+  );
+  assert.equal(st.doses_today, 1, JSON.stringify(st));
+  feedState = st;
+  await waitText("#f-allowed", new RegExp(`^${localHHMM(st.next_allowed)}$`));
+  const days = dayWords(st.next_allowed, st.last_dose, clockNow());
+  const prefix = days.map((d) => (d ? `${d} · ` : "")).map(reEscape).join("|");
+  await waitText("#f-allowed-rel", new RegExp(`^(${prefix})in (5 h \\d+ min|6 h)$`));
+  // Under a forced clock, what it must say there and then (CMakeLists.txt).
+  if (process.env.IOD_TEST_EXPECT_ALLOWED) {
+    await waitText("#f-allowed", new RegExp(process.env.IOD_TEST_EXPECT_ALLOWED));
+  }
+  if (process.env.IOD_TEST_EXPECT_ALLOWED_DAY !== undefined) {
+    const day = process.env.IOD_TEST_EXPECT_ALLOWED_DAY;
+    await waitText("#f-allowed-rel", new RegExp(`^${day ? `${day} · ` : ""}in (5 h \\d+ min|6 h)$`));
+  }
 });
 
 step("a second Feed is rejected as too soon, in words", async () => {
@@ -503,7 +652,13 @@ step("a second Feed is rejected as too soon, in words", async () => {
   await page.click("#confirm-ok");
   await waitText("#answer-title", /^Feed — rejected$/);
   await waitAttr("#answer", "data-tone", "warn");
-  await waitText("#answer-detail", /^Too soon: next dose allowed at \d{2}:\d{2}$/);
+  // The time is a bare "HH:MM" today, "Tomorrow HH:MM" tomorrow.
+  const at = localHHMM(feedState.next_allowed);
+  const whens = dayWords(feedState.next_allowed, feedState.last_dose, clockNow()).map((d) => {
+    assert.ok(d === "" || d === "tomorrow", `next allowed is ${d} days away`);
+    return d ? `Tomorrow ${at}` : at;
+  });
+  await waitText("#answer-detail", new RegExp(`^Too soon: next dose allowed at (${whens.join("|")})$`));
   await waitText("#f-today", /^1$/);
   await page.setViewportSize({ width: 1440, height: 900 });
 });

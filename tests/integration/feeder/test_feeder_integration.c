@@ -40,6 +40,53 @@ static int64_t wall_ms(void)
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+/* The number after "key": in a JSON text (the payloads here are flat);
+ * fails the test when it is missing. */
+static int64_t json_int(const char *json, const char *key)
+{
+	char needle[64];
+	snprintf(needle, sizeof(needle), "\"%s\":", key);
+	const char *at = strstr(json, needle);
+	cr_assert_not_null(at, "no %s in %s", key, json);
+	char *end;
+	long long v = strtoll(at + strlen(needle), &end, 10);
+	cr_assert(end != at + strlen(needle), "%s is not a number in %s", key, json);
+	return (int64_t)v;
+}
+
+/* Local calendar day of t_ms as YYYYMMDD (in TZ, like the feeder). */
+static int local_day(int64_t t_ms)
+{
+	time_t t = (time_t)(t_ms / 1000);
+	struct tm tm;
+	cr_assert_not_null(localtime_r(&t, &tm));
+	return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+}
+
+/* How many of the n doses at dose_ms[] fall on the local day of day_ms. */
+static int doses_on_day_of(const int64_t *dose_ms, size_t n, int64_t day_ms)
+{
+	int count = 0;
+	for (size_t i = 0; i < n; i++)
+		count += local_day(dose_ms[i]) == local_day(day_ms);
+	return count;
+}
+
+/*
+ * "doses_today" of the retained state after the n doses at dose_ms[]: the
+ * doses on the local day the state was published (that of the last dose),
+ * or, should a local midnight have passed since and the feeder said so, on
+ * today's. Independent of the hour: a run across midnight gets its count.
+ */
+static void expect_doses_today(const char *state, const int64_t *dose_ms, size_t n)
+{
+	int64_t got = json_int(state, "doses_today");
+	int at_dose = n ? doses_on_day_of(dose_ms, n, dose_ms[n - 1]) : 0;
+	int now = doses_on_day_of(dose_ms, n, wall_ms());
+	cr_assert(got == at_dose || got == now, "doses_today %lld, want %d (or %d after midnight): %s",
+		  (long long)got, at_dose, now, state);
+}
+
 static void set_env(const char *const more[])
 {
 	size_t n = 0;
@@ -124,8 +171,8 @@ static void cmd(const char *payload)
 	cr_assert_eq(tclient_publish_str(client, T_CMD, payload, 1, false), 0);
 }
 
-/* The event for id, which must contain want. */
-static void expect_event(const char *id, const char *want)
+/* The event for id, which must contain want; returns its ts. */
+static int64_t expect_event(const char *id, const char *want)
 {
 	char needle[128];
 	snprintf(needle, sizeof(needle), "\"id\":\"%s\"", id);
@@ -133,7 +180,9 @@ static void expect_event(const char *id, const char *want)
 	cr_assert_not_null(m, "no event for %s", id);
 	cr_assert(strstr(m->payload, want) != NULL, "event %s lacks %s", m->payload, want);
 	cr_assert_not(m->retained);
+	int64_t ts = json_int(m->payload, "ts");
 	tmsg_free(m);
+	return ts;
 }
 
 /* A fresh subscriber sees the retained copy of topic. */
@@ -159,16 +208,18 @@ Test(feeder_it, bare_word_and_json_feed, .init = NULL, .fini = teardown, .timeou
 	setup_with(more);
 	start_feeder();
 	expect_msg(T_INFO, "\"backend\":\"sim\"");
+	int64_t dose_ms[2];
 	cmd("feed");
 	struct tmsg *m = tclient_expect_with(client, T_EVENT, "\"action\":\"feed\"", WAIT);
 	cr_assert_not_null(m);
 	cr_assert(strstr(m->payload, "\"result\":\"ok\"") != NULL, "%s", m->payload);
+	dose_ms[0] = json_int(m->payload, "ts");
 	tmsg_free(m);
 	sleep(1);
 	cmd("{\"action\":\"feed\",\"id\":\"json-1\",\"by\":\"it\"}");
-	expect_event("json-1", "\"result\":\"ok\"");
+	dose_ms[1] = expect_event("json-1", "\"result\":\"ok\"");
 	char *state = retained(T_STATE);
-	cr_assert(strstr(state, "\"doses_today\":2") != NULL, "%s", state);
+	expect_doses_today(state, dose_ms, 2);
 	cr_assert(strstr(state, "\"last_dose\":null") == NULL, "%s", state);
 	cr_assert(strstr(state, "\"position\":\"home\"") != NULL, "%s", state);
 	free(state);
@@ -195,13 +246,18 @@ Test(feeder_it, discovery_buttons_and_sensor, .init = setup, .fini = teardown, .
 Test(feeder_it, duplicate_id_and_too_soon, .init = setup, .fini = teardown, .timeout = 90)
 {
 	cmd("{\"action\":\"feed\",\"id\":\"dup-1\"}");
-	expect_event("dup-1", "\"result\":\"ok\"");
+	int64_t dose_ms = expect_event("dup-1", "\"result\":\"ok\"");
 	cmd("{\"action\":\"feed\",\"id\":\"dup-1\"}");
 	expect_event("dup-1", "\"result\":\"duplicate\",\"reason\":\"ok\"");
 	cmd("{\"action\":\"feed\",\"id\":\"soon-1\"}");
 	expect_event("soon-1", "\"reason\":\"too_soon\"");
 	char *state = retained(T_STATE);
-	cr_assert(strstr(state, "\"doses_today\":1") != NULL, "%s", state);
+	expect_doses_today(state, &dose_ms, 1);
+	/* The next dose is allowed exactly the interval (6 h) after this one,
+	 * whatever the local time and DST say. */
+	int64_t last = json_int(state, "last_dose"), next = json_int(state, "next_allowed");
+	cr_assert(llabs((long long)(next - last - 6 * 3600 * 1000LL)) <= 1000,
+		  "next_allowed - last_dose = %lld ms: %s", (long long)(next - last), state);
 	free(state);
 	stop_feeder_cleanly();
 }
@@ -407,26 +463,31 @@ static void hhmm_ago(int minutes_ago, char *buf, size_t size)
 Test(feeder_it, schedule_catches_up_within_grace_and_alerts_beyond, .init = NULL, .fini = teardown,
      .timeout = 90)
 {
-	/* Two slots while the feeder was "down": 100 min ago (beyond the
-	 * 60 min grace: missed_dose) and 10 min ago (dosed on start). The
-	 * journal says the feeder was installed 3 h ago. */
+	/* Two slots while the feeder was "down": 150 min ago (beyond a 2 h
+	 * grace: missed_dose) and 10 min ago (dosed on start). The journal
+	 * says the feeder was installed 4 h ago. The slots are local "HH:MM"
+	 * and the feeder takes a repeated local time (DST ending) as its first
+	 * occurrence, up to 1 h earlier than meant: the grace and the gaps
+	 * leave room for that, so the outcome is the same at any hour, across
+	 * midnight and on DST days. */
 	char a[8], b[8], sched[64];
-	hhmm_ago(100, a, sizeof(a));
+	hhmm_ago(150, a, sizeof(a));
 	hhmm_ago(10, b, sizeof(b));
 	if (strcmp(a, b) < 0)
 		snprintf(sched, sizeof(sched), "IOD_FEEDER_SCHEDULE=%s,%s", a, b);
 	else /* the two straddle midnight */
 		snprintf(sched, sizeof(sched), "IOD_FEEDER_SCHEDULE=%s,%s", b, a);
-	const char *more[] = {sched, NULL};
+	const char *more[] = {sched, "IOD_FEEDER_GRACE=2h", NULL};
 	setup_with(more);
 	extra_env[2] = sched; /* replaces the default "none" */
-	extra_env[3] = NULL;
+	extra_env[3] = "IOD_FEEDER_GRACE=2h";
+	extra_env[4] = NULL;
 	cr_assert_eq(mkdir(data_dir, 0700), 0);
 	char journal[600];
 	snprintf(journal, sizeof(journal), "%s/journal", data_dir);
 	FILE *f = fopen(journal, "w");
 	cr_assert_not_null(f);
-	fprintf(f, "{\"op\":\"init\",\"ts\":%lld}\n", (long long)(wall_ms() - 3 * 3600 * 1000LL));
+	fprintf(f, "{\"op\":\"init\",\"ts\":%lld}\n", (long long)(wall_ms() - 4 * 3600 * 1000LL));
 	fclose(f);
 	feeder = harness_spawn("iod-feeder", NULL, extra_env);
 	cr_assert_gt(feeder, 0);
@@ -449,5 +510,77 @@ Test(feeder_it, schedule_catches_up_within_grace_and_alerts_beyond, .init = NULL
 	cr_assert(strstr(m->payload, "after-restart") != NULL, "unexpected event %s", m->payload);
 	tmsg_free(m);
 	cr_assert_null(tclient_expect(client, T_ALERT, 200), "no alert after the restart");
+	stop_feeder_cleanly();
+}
+
+/* The first instant after t_ms whose local time is one of the n slots
+ * ("HH:MM" minutes of the day), by mktime in TZ. The slots used here are
+ * never in a DST change's skipped or repeated hour. */
+static int64_t next_local_slot(int64_t t_ms, const int *slot_min, size_t n)
+{
+	time_t t = (time_t)(t_ms / 1000);
+	struct tm today;
+	cr_assert_not_null(localtime_r(&t, &today));
+	int64_t best = -1;
+	for (int day = 0; day <= 2; day++) {
+		for (size_t i = 0; i < n; i++) {
+			struct tm tm = {0};
+			tm.tm_year = today.tm_year;
+			tm.tm_mon = today.tm_mon;
+			tm.tm_mday = today.tm_mday + day;
+			tm.tm_hour = slot_min[i] / 60;
+			tm.tm_min = slot_min[i] % 60;
+			tm.tm_isdst = -1;
+			int64_t at = (int64_t)mktime(&tm) * 1000;
+			if (at > t_ms && (best < 0 || at < best))
+				best = at;
+		}
+	}
+	return best;
+}
+
+/* "2026-04-04T19:00Z" as ms since the epoch; -1 when it is not that. */
+static int64_t parse_utc_minute(const char *text)
+{
+	int y, mo, d, h, mi;
+	char z;
+	if (sscanf(text, "%4d-%2d-%2dT%2d:%2d%c", &y, &mo, &d, &h, &mi, &z) != 6 || z != 'Z')
+		return -1;
+	/* days from civil (Howard Hinnant's algorithm) */
+	y -= mo <= 2;
+	int era = (y >= 0 ? y : y - 399) / 400;
+	int yoe = y - era * 400;
+	int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	int64_t days = (int64_t)era * 146097 + doe - 719468;
+	return ((days * 24 + h) * 60 + mi) * 60 * 1000LL;
+}
+
+Test(feeder_it, default_schedule_is_local_time, .init = NULL, .fini = teardown, .timeout = 90)
+{
+	/* The default schedule, 07:00,15:00,23:00 local: next_scheduled is the
+	 * next of those by the local clock (in TZ, DST included). */
+	setup_with(NULL);
+	extra_env[2] = "IOD_FEEDER_SCHEDULE=07:00,15:00,23:00";
+	int64_t before = wall_ms();
+	start_feeder();
+	char *state = retained(T_STATE);
+	int64_t after = wall_ms();
+	const int slots[] = {7 * 60, 15 * 60, 23 * 60};
+	int64_t got = json_int(state, "next_scheduled");
+	/* A slot that came while the feeder started moves it on: either is right. */
+	int64_t want = next_local_slot(before, slots, 3), want_after = next_local_slot(after, slots, 3);
+	cr_assert(got == want || got == want_after,
+		  "next_scheduled %lld, want %lld (or %lld): %s", (long long)got, (long long)want,
+		  (long long)want_after, state);
+	/* Under a forced clock (CMakeLists.txt), the instant it must be. */
+	const char *expect = getenv("IOD_TEST_EXPECT_NEXT_SLOT");
+	if (expect && *expect) {
+		int64_t at = parse_utc_minute(expect);
+		cr_assert_geq(at, 0, "IOD_TEST_EXPECT_NEXT_SLOT=%s: want YYYY-MM-DDTHH:MMZ", expect);
+		cr_assert_eq(got, at, "next_scheduled %lld, want %s (%lld): %s", (long long)got,
+			     expect, (long long)at, state);
+	}
+	free(state);
 	stop_feeder_cleanly();
 }
