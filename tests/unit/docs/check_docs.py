@@ -20,8 +20,9 @@ and the error lines it shows must be what the binaries print.
       Every line of a tracked text file that shows a start-up error,
       `iod-<service>: IOD_<SETTING>: '<value>' ...` (in a README, an indented
       or fenced example, or a comment), is checked against the real binary:
-      `<bin dir>/iod-<service>` run with only IOD_<SETTING>=<value> set must
-      exit with status 2 and print exactly that line first on stderr.
+      `<bin dir>/iod-<service>` run with only IOD_<SETTING>=<value> set (or,
+      for "--flag needs a value" and "not accepted as a flag", with that flag)
+      must exit with status 2 and print exactly that line first on stderr.
 
   check_docs.py settings <source dir> <bin dir>
       Every row of a table in a tracked *.md file that documents settings
@@ -297,16 +298,17 @@ EXAMPLE = re.compile(r"^\s*(?:[*#>-]\s*|//\s*)?(iod-(?:feeder|sensors|camera|bri
 VALUE = re.compile(r"'([^']*)'")
 
 
-def run_service(binary, setting, value, timeout_s=30):
+def run_service(binary, setting, value, timeout_s=30, args=()):
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOD_")}
-    env[setting] = value
+    if setting:
+        env[setting] = value
     with tempfile.TemporaryDirectory(prefix="iod-docs-") as tmp:
         env.setdefault("IOD_DATA_DIR", os.path.join(tmp, "data"))
         # Nothing listens there: a value that does not stop the service at start
         # is seen as a timeout, not as a connection to someone's broker.
         env.setdefault("IOD_MQTT_URL", "tcp://127.0.0.1:1")
         try:
-            p = subprocess.run([binary], env=env, cwd=tmp, stdin=subprocess.DEVNULL,
+            p = subprocess.run([binary] + list(args), env=env, cwd=tmp, stdin=subprocess.DEVNULL,
                                capture_output=True, timeout=timeout_s)
         except subprocess.TimeoutExpired:
             return None, ""
@@ -329,8 +331,20 @@ def check_errors(top, bin_dir):
             program, setting, rest = m.groups()
             shown = "%s: %s: %s" % (program, setting, rest)
             where = "%s:%d" % (rel, no)
+            # How to make the binary say it: the setting in the environment
+            # with the quoted value; a flag given without its value; a secret
+            # given as a flag.
             v = VALUE.search(rest)
-            if not v:
+            needs = re.match(r"(--[a-z0-9-]+) needs a value", rest)
+            as_flag = "not accepted as a flag" in rest
+            flag = "--" + setting[4:].lower().replace("_", "-")
+            if needs:
+                how, env_value, args = needs.group(1), None, [needs.group(1)]
+            elif as_flag:
+                how, env_value, args = flag + "=secret", None, [flag + "=secret"]
+            elif v:
+                how, env_value, args = "%s=%s" % (setting, v.group(1)), v.group(1), []
+            else:
                 problems.append("%s: example error '%s' quotes no value to set %s to; show "
                                 "the value as '...' so it can be checked" % (where, shown, setting))
                 continue
@@ -338,16 +352,17 @@ def check_errors(top, bin_dir):
             if not os.access(binary, os.X_OK):
                 problems.append("%s: %s not built in %s" % (where, program, bin_dir))
                 continue
-            value = v.group(1)
-            code, err = run_service(binary, setting, value)
+            value = how
+            code, err = run_service(binary, setting if env_value is not None else None,
+                                    env_value, args=args)
             checked += 1
             first = err.splitlines()[0] if err else ""
             if code is None:
-                problems.append("%s: %s=%s %s did not stop at start (the docs say: %s)"
-                                % (where, setting, value, program, shown))
+                problems.append("%s: %s with %s did not stop at start (the docs say: %s)"
+                                % (where, program, value, shown))
             elif code != 2 or first != shown:
-                problems.append("%s: %s=%s %s exits %d and prints\n    %s\n  the docs show\n    %s"
-                                % (where, setting, value, program, code, first, shown))
+                problems.append("%s: %s with %s exits %d and prints\n    %s\n  the docs show\n    %s"
+                                % (where, program, value, code, first, shown))
     if checked == 0 and not problems:
         problems.append("no example error line found: the pattern or the docs changed")
     return problems
