@@ -136,8 +136,10 @@ def strip_code(lines, inline=True):
 def slug(text):
     """GitHub's anchor for a heading's text."""
     text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)  # links: their text
-    text = text.replace("`", "")
-    text = re.sub(r"<[^>]+>", "", text) if re.search(r"<[a-zA-Z/][^>]*>", text) else text
+    # HTML tags go, except inside code spans (`iod/<site>/...` keeps "site").
+    parts = re.split(r"(`[^`]*`)", text)
+    text = "".join(p[1:-1] if p.startswith("`") else re.sub(r"</?[a-zA-Z][^>]*>", "", p)
+                   for p in parts)
     text = text.strip().lower()
     text = re.sub(r"[^\w\- ]", "", text)
     return text.replace(" ", "-")
