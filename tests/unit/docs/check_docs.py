@@ -183,14 +183,18 @@ def git_ignored(top, paths):
     """The subset of paths that git ignores (all of them when git cannot say)."""
     if not paths:
         return set()
+    # A directory pattern (/tests/browser/out/) matches a path that does not
+    # exist only when it is asked about as a directory.
+    asked = list(paths) + [p + "/" for p in paths]
     try:
         p = subprocess.run(["git", "-C", top, "check-ignore", "--no-index", "--stdin"],
-                           input="\n".join(paths).encode(), capture_output=True)
+                           input="\n".join(asked).encode(), capture_output=True)
     except OSError:
         return set(paths)
     if p.returncode not in (0, 1):
         return set(paths)
-    return set(p.stdout.decode().split("\n")) & set(paths)
+    said = {line.rstrip("/") for line in p.stdout.decode().split("\n")}
+    return said & set(paths)
 
 
 def path_spans(top, rel, lines, tracked, dirs, tops):
