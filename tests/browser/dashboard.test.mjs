@@ -275,7 +275,9 @@ async function startMosquitto() {
     [
       `listener ${ports.mqtt} 127.0.0.1`,
       "allow_anonymous true",
-      "persistence false",
+      // Kept across the broker step's restart, as the shipped config does.
+      "persistence true",
+      `persistence_location ${tmp}/`,
       "log_dest stderr",
       "log_type error",
       "log_type warning",
@@ -662,6 +664,51 @@ step("a second Feed is rejected as too soon, in words", async () => {
   await waitText("#f-today", /^1$/);
   await page.setViewportSize({ width: 1440, height: 900 });
 });
+
+step("the broker stops: the page says so, statuses are unknown, commands are off; it comes back", async () => {
+  await page.waitForSelector('[data-action="feed"]:not([disabled])', { timeout: UI_TIMEOUT });
+  await waitAttr('.service[data-service="feeder"]', "data-status", "online");
+  const before = clockNow();
+  const status = await stop("mosquitto");
+  assert.deepEqual(status, { code: 0, signal: null }, "mosquitto did not exit cleanly on SIGTERM");
+  // The websocket is fine; the bridge's MQTT connection is not.
+  await waitAttr("#conn", "data-state", "broker-down");
+  await waitText("#conn-text", /^Broker unreachable — not live$/);
+  const after = clockNow();
+  // Nobody can say who is online without the broker.
+  for (const name of ["feeder", "sensors", "camera"]) {
+    await waitAttr(`.service[data-service="${name}"]`, "data-status", "unknown");
+    await waitText(`.service[data-service="${name}"] .service-status`, /^Unknown$/);
+  }
+  assert.equal(await visible("#services-note"), true, "the services card must say why every status is unknown");
+  await page.waitForSelector('.sensor[data-kind="humidity"][data-stale]', { state: "attached", timeout: UI_TIMEOUT });
+  // Feed, Home and Call are off, and the page says why, with the time.
+  for (const action of ["feed", "home", "call"]) {
+    assert.equal(await page.locator(`[data-action="${action}"]`).isDisabled(), true, `${action} must be disabled without a broker`);
+  }
+  const since = [...new Set([localHHMM(before), localHHMM(after)])].join("|");
+  await waitText("#broker-note", new RegExp(`^Commands unavailable: the bridge cannot reach the MQTT broker since (${since})\\. `));
+  assert.equal(await visible("#broker-note"), true);
+  const describedBy = await page.locator('[data-action="feed"]').getAttribute("aria-describedby");
+  assert.ok((describedBy || "").split(" ").includes("broker-note"), `Feed's aria-describedby is ${describedBy}`);
+  await screenshot("broker-down-1440x900");
+  await page.setViewportSize({ width: 375, height: 812 });
+  await sleep(300);
+  await screenshot("broker-down-375x812");
+  await page.setViewportSize({ width: 1440, height: 900 });
+
+  // Back on the same port: the bridge and the feeder reconnect by themselves.
+  await startMosquitto();
+  await waitAttr("#conn", "data-state", "live", 60000);
+  await waitText("#conn-text", /^Live$/);
+  await waitAttr('.service[data-service="feeder"]', "data-status", "online", 60000);
+  await waitText('.service[data-service="feeder"] .service-status', /^Online$/);
+  await page.waitForSelector('[data-action="feed"]:not([disabled])', { timeout: UI_TIMEOUT });
+  assert.equal(await visible("#broker-note"), false, "the broker note must go once the broker is back");
+  assert.equal(await visible("#services-note"), false);
+  assert.equal(await page.locator('[data-action="feed"]').getAttribute("aria-describedby"), null);
+  assert.equal(await page.evaluate(() => window.iodTestMarker), "same-page", "the page reloaded");
+}, 150000);
 
 step("screenshots at 1440×900 and 375×812 (light and dark)", async () => {
   await page.setViewportSize({ width: 1440, height: 900 });

@@ -24,8 +24,17 @@ const {
   resultText,
   splitTopic,
 } = format;
-const { applyFrame, applyHistory, applyMessage, createStore, resetStore, CHART_WINDOW_MS, MAX_ALERTS } =
-  storeMod;
+const {
+  applyBroker,
+  applyFrame,
+  applyHistory,
+  applyMessage,
+  brokerDown,
+  createStore,
+  resetStore,
+  CHART_WINDOW_MS,
+  MAX_ALERTS,
+} = storeMod;
 
 const T0 = Date.UTC(2026, 10, 26, 12, 54, 0); // Thu 26 Nov 2026 12:54 UTC
 const MIN = 60000;
@@ -60,6 +69,50 @@ test("clock times are local and name the day when it is not today", { timeout: 5
   assert.equal(formatDay(at1504, T0, "en-GB"), "");
   assert.equal(formatDay(at1504 + 24 * HOUR, T0, "en-GB"), "tomorrow");
   assert.equal(formatDay(at1504 - 24 * HOUR, T0, "en-GB"), "yesterday");
+});
+
+// In another zone for the length of fn (Node re-reads TZ when it is set).
+function inZone(zone, fn) {
+  const was = process.env.TZ;
+  process.env.TZ = zone;
+  try {
+    fn();
+  } finally {
+    process.env.TZ = was;
+  }
+}
+
+test("late-evening doses read 'tomorrow' in the local zone, across DST changes", { timeout: 5000 }, () => {
+  // 23:30 NZDT on 4 April 2026; NZ clocks go back at 03:00 that night, so
+  // 6 h later is 04:30 NZST, tomorrow.
+  const nz = Date.UTC(2026, 3, 4, 10, 30);
+  inZone("Pacific/Auckland", () => {
+    assert.equal(format.formatTime(nz, "en-GB"), "23:30");
+    assert.equal(format.formatTime(nz + 6 * HOUR, "en-GB"), "04:30");
+    assert.equal(formatDay(nz + 6 * HOUR, nz, "en-GB"), "tomorrow");
+    assert.equal(formatClock(nz + 6 * HOUR, nz, "en-GB"), "Tomorrow 04:30");
+    assert.equal(reasonText("too_soon", { nextAllowedMs: nz + 6 * HOUR, nowMs: nz, locale: "en-GB" }),
+      "Too soon: next dose allowed at Tomorrow 04:30");
+    // 00:20 NZDT: 6 h later is 05:20 NZST, the same day (7 h on the wall).
+    const early = Date.UTC(2026, 3, 4, 11, 20);
+    assert.equal(format.formatTime(early + 6 * HOUR, "en-GB"), "05:20");
+    assert.equal(formatDay(early + 6 * HOUR, early, "en-GB"), "");
+    assert.equal(formatClock(early + 6 * HOUR, early, "en-GB"), "05:20");
+  });
+  // 18:30 EDT on 8 March 2026 (US DST began at 02:00): 00:30 tomorrow.
+  const ny = Date.UTC(2026, 2, 8, 22, 30);
+  inZone("America/New_York", () => {
+    assert.equal(format.formatTime(ny, "en-GB"), "18:30");
+    assert.equal(formatClock(ny + 6 * HOUR, ny, "en-GB"), "Tomorrow 00:30");
+    // A 23 h day: 17 h before is 00:30 EST today, 18 h before is yesterday
+    // (on an ordinary day it would be 00:30 today).
+    assert.equal(formatDay(ny - 17 * HOUR, ny, "en-GB"), "");
+    assert.equal(formatClock(ny - 17 * HOUR, ny, "en-GB"), "00:30");
+    assert.equal(formatDay(ny - 18 * HOUR, ny, "en-GB"), "yesterday");
+    assert.equal(formatClock(ny - 18 * HOUR, ny, "en-GB"), "Yesterday 23:30");
+  });
+  // The same instant in UTC is the same day.
+  assert.equal(formatDay(nz + 6 * HOUR, nz, "en-GB"), "");
 });
 
 test("feeder reasons become plain English", { timeout: 5000 }, () => {
@@ -480,4 +533,36 @@ test("store: availability changes are flagged (sensor tiles grey with their serv
   assert.ok(!applyMessage(s, msg("iod/home/sensors/temperature", { value: 1, ts: T0 })).has("availability"));
   applyMessage(s, msg("iod/home/sensors/availability", "rebooting"));
   assert.equal(s.services.get("sensors").availability, null, "only online/offline are statuses");
+});
+
+test("store: the bridge's broker state; statuses are forgotten when it changes", { timeout: 5000 }, () => {
+  const s = createStore("home");
+  assert.equal(s.broker.connected, null, "not told: taken as connected");
+  assert.equal(brokerDown(s), false);
+  // hello says how it is: no change of anything else.
+  assert.deepEqual([...applyBroker(s, true, T0)].sort(), ["availability", "broker", "services"]);
+  applyMessage(s, msg("iod/home/feeder/availability", "online", T0));
+  assert.equal(applyBroker(s, true, T0 + 1).size, 0, "the same state again changes nothing");
+  assert.equal(s.services.get("feeder").availability, "online");
+  // The broker goes: nobody's "online" is evidence any more.
+  const changed = applyBroker(s, false, T0 + 2);
+  assert.ok(changed.has("broker") && changed.has("services") && changed.has("availability"));
+  assert.equal(brokerDown(s), true);
+  assert.deepEqual(s.broker, { connected: false, sinceMs: T0 + 2 });
+  assert.equal(s.services.get("feeder").availability, null);
+  assert.equal(s.services.get("feeder").lastSeenMs, T0, "last seen stays");
+  // A snapshot during the outage (a reconnecting page) may bring old words;
+  // when the broker is back they are forgotten until they come again.
+  applyMessage(s, msg("iod/home/feeder/availability", "online", T0 + 3));
+  applyBroker(s, true, T0 + 4);
+  assert.equal(brokerDown(s), false);
+  assert.equal(s.services.get("feeder").availability, null);
+  applyMessage(s, msg("iod/home/feeder/availability", "online", T0 + 5));
+  assert.equal(s.services.get("feeder").availability, "online");
+  // Not a boolean: ignored.
+  assert.equal(applyBroker(s, "false", T0 + 6).size, 0);
+  assert.equal(applyBroker(s, undefined, T0 + 6).size, 0);
+  assert.equal(brokerDown(s), false);
+  resetStore(s);
+  assert.equal(s.broker.connected, null);
 });

@@ -11,7 +11,15 @@ import {
   reasonText,
   resultText,
 } from "./format.js";
-import { applyFrame, applyHistory, applyMessage, createStore, resetStore } from "./store.js";
+import {
+  applyBroker,
+  applyFrame,
+  applyHistory,
+  applyMessage,
+  brokerDown,
+  createStore,
+  resetStore,
+} from "./store.js";
 import { Connection } from "./conn.js";
 import { loadUplot } from "./charts.js";
 import { CameraView, Views } from "./views.js";
@@ -37,6 +45,8 @@ const app = {
   pending: null, // {id, action, timer} of the command this page sent last
   sentIds: new Set(), // ids this page sent (answers can come after a reconnect)
   bootAttempt: 0,
+  connState: "connecting", // the websocket's state, as conn.js last said
+  retryAt: 0,
 };
 
 const serverNow = () => Date.now() + app.offsetMs;
@@ -60,10 +70,21 @@ function markDirty(areas) {
 // The countdown ticks every second while offline; only the state change is
 // announced to screen readers (the seconds are aria-hidden).
 function showStatus({ state, retryAt }) {
+  app.connState = state;
+  app.retryAt = retryAt;
+  renderConn();
+}
+
+// The header's connection indicator: the websocket's state, and on a live
+// websocket whether the bridge has its MQTT broker ("broker-down": the page
+// is connected, but nothing it shows is live and no command can be sent).
+function renderConn() {
   const conn = $("conn");
   const textEl = $("conn-text");
+  const live = app.connState === "live";
+  const state = live && brokerDown(app.store) ? "broker-down" : app.connState;
   if (state === "offline") {
-    const secs = `${Math.max(1, Math.ceil((retryAt - Date.now()) / 1000))} s`;
+    const secs = `${Math.max(1, Math.ceil((app.retryAt - Date.now()) / 1000))} s`;
     const count = textEl.querySelector(".conn-count");
     if (conn.dataset.state === "offline" && count) {
       count.textContent = secs;
@@ -75,12 +96,29 @@ function showStatus({ state, retryAt }) {
       textEl.replaceChildren("Offline — reconnecting in ", span);
     }
   } else {
-    const words = { connecting: "Connecting…", syncing: "Loading current state…", live: "Live" };
+    const words = {
+      connecting: "Connecting…",
+      syncing: "Loading current state…",
+      live: "Live",
+      "broker-down": "Broker unreachable — not live",
+    };
     textEl.textContent = words[state] || "Not connected";
   }
   conn.dataset.state = state;
   $("retry-now").hidden = state !== "offline";
+  renderBrokerNote(live && brokerDown(app.store));
   updateButtons();
+}
+
+function renderBrokerNote(show) {
+  const note = $("broker-note");
+  note.hidden = !show;
+  if (!show) return;
+  const since = app.store.broker.sinceMs;
+  const when = typeof since === "number" ? ` since ${formatClock(since, serverNow())}` : "";
+  note.textContent =
+    `Commands unavailable: the bridge cannot reach the MQTT broker${when}. ` +
+    "Feed, Home and Call come back when it does; until then this page shows the last known state.";
 }
 
 // ---------- session and login ----------
@@ -101,11 +139,6 @@ function setRole(operator) {
   // No password on the bridge: nobody can log in, so offer no login.
   $("login-open").hidden = operator || (app.session && app.session.password_set === false);
   $("readonly-note").hidden = operator;
-  // Only viewers get the buttons described as read-only.
-  for (const b of document.querySelectorAll("[data-action]")) {
-    if (operator) b.removeAttribute("aria-describedby");
-    else b.setAttribute("aria-describedby", "readonly-note");
-  }
   updateButtons();
 }
 
@@ -264,6 +297,7 @@ function onFrame(msg) {
         markDirty(["all"]);
       }, SYNC_TIMEOUT_MS);
       resetStore(app.store, typeof msg.site === "string" ? msg.site : app.store.site);
+      applyBroker(app.store, msg.broker, msg.ts);
       app.views.clear();
       app.dirty = new Set();
       $("site-name").textContent = app.store.site;
@@ -284,6 +318,10 @@ function onFrame(msg) {
       return;
     case "error":
       onCommandError(msg);
+      return;
+    case "broker":
+      markDirty(applyBroker(app.store, msg.connected, msg.ts));
+      renderConn();
       return;
     case "pong":
       return;
@@ -322,12 +360,21 @@ const CONFIRM = {
 };
 
 function commandsPossible() {
-  return app.operator && app.conn && app.conn.ready && !app.pending;
+  return app.operator && app.conn && app.conn.ready && !brokerDown(app.store) && !app.pending;
 }
 
+// The buttons are described by whatever says why they are disabled: the
+// read-only note for viewers, the broker note while the broker is away.
 function updateButtons() {
   const enabled = commandsPossible();
-  for (const b of document.querySelectorAll("[data-action]")) b.disabled = !enabled;
+  const why = [];
+  if (!app.operator) why.push("readonly-note");
+  if (!$("broker-note").hidden) why.push("broker-note");
+  for (const b of document.querySelectorAll("[data-action]")) {
+    b.disabled = !enabled;
+    if (why.length) b.setAttribute("aria-describedby", why.join(" "));
+    else b.removeAttribute("aria-describedby");
+  }
 }
 
 function setAnswer(tone, title, detail) {
@@ -378,8 +425,13 @@ function askConfirm(action) {
 
 function sendCommand(action) {
   if (!commandsPossible()) {
-    // The link dropped (or the role changed) while the dialog was open.
-    if (!app.pending) setAnswer("bad", `${actionLabel(action)} — not sent`, "Not connected to the bridge; nothing was sent.");
+    // The link dropped (or the role changed, or the broker went away) while
+    // the dialog was open.
+    if (app.pending) return;
+    const why = app.conn && app.conn.ready && brokerDown(app.store)
+      ? reasonText("broker_unavailable")
+      : "Not connected to the bridge; nothing was sent.";
+    setAnswer("bad", `${actionLabel(action)} — not sent`, why);
     return;
   }
   const id = newCommandId();

@@ -34,6 +34,9 @@ export function resetStore(store, site = store.site) {
   store.alerts = [];
   store.camera = { frameMs: null, frames: 0, motion: null };
   store.other = new Map(); // topic -> {payload, ts}: anything not modelled
+  // The bridge's MQTT connection: true, false, or null (not told: a bridge
+  // that does not say is taken as connected).
+  store.broker = { connected: null, sinceMs: null };
   return store;
 }
 
@@ -240,6 +243,28 @@ export function applyHistory(store, msg) {
   }
   changed.add(`sensor:${where.rest}`);
   return changed;
+}
+
+// The bridge's MQTT connection changed (hello's "broker", or a
+// {"type":"broker","connected","ts"} frame). A change of either kind makes
+// every service's availability unknown: what a service said before the
+// broker went away is no evidence of now, and after it is back only what
+// arrives again counts (retained copies on resubscribe, fresh "online").
+export function applyBroker(store, connected, ts) {
+  const changed = new Set();
+  if (typeof connected !== "boolean") return changed;
+  const was = store.broker.connected;
+  if (was === connected) return changed;
+  store.broker = { connected, sinceMs: num(ts) };
+  if (was !== null) {
+    for (const s of store.services.values()) s.availability = null;
+  }
+  for (const area of ["broker", "services", "availability"]) changed.add(area);
+  return changed;
+}
+
+export function brokerDown(store) {
+  return store.broker.connected === false;
 }
 
 // A binary frame (camera JPEG) received at serverNowMs.

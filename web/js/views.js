@@ -11,7 +11,7 @@ import {
   formatValue,
   kindLabel,
 } from "./format.js";
-import { EXPECTED_SERVICES, sensorOrder } from "./store.js";
+import { EXPECTED_SERVICES, brokerDown, sensorOrder } from "./store.js";
 import { SensorChart } from "./charts.js";
 
 const STALE_MS = 10 * 60 * 1000; // a reading this old is shown greyed
@@ -60,7 +60,7 @@ export class Views {
     const time = all || dirty.has("time");
     if (all || time || dirty.has("feeder")) this.feeder(store, nowMs);
     if (all || time || dirty.has("services")) this.services(store, nowMs);
-    const sensorsToo = dirty.has("availability"); // an offline service greys its tiles
+    const sensorsToo = dirty.has("availability"); // an offline service (or broker) greys its tiles
     if (all || time || dirty.has("alerts")) this.alerts(store, nowMs);
     if (all || time || dirty.has("log")) this.doses(store, nowMs);
     if (all || time || dirty.has("camera")) this.cameraMeta(store, nowMs);
@@ -113,6 +113,10 @@ export class Views {
       return a.localeCompare(b);
     });
     const list = $("service-list");
+    // Without the broker nobody can know who is online: say "Unknown" for
+    // all (the cached last word may be long out of date) and say why.
+    const noBroker = brokerDown(store);
+    $("services-note").hidden = !noBroker;
     names.forEach((name, i) => {
       let row = this.rows.get(name);
       if (!row) {
@@ -131,7 +135,7 @@ export class Views {
       const s = store.services.get(name);
       // No availability word yet: "Not seen yet" when nothing came from the
       // service at all, else "Unknown" (its messages arrive, its status not).
-      const status = s.availability || "unknown";
+      const status = (!noBroker && s.availability) || "unknown";
       if (row.root.dataset.status !== status) row.root.dataset.status = status;
       setText(
         row.status,
@@ -160,10 +164,14 @@ export class Views {
     setText(tile.value, formatValue(kind, s.value));
     setText(tile.unit, kind === "motion" ? "" : s.unit);
     setText(tile.age, s.ts === null ? "" : formatRelative(s.ts, now));
-    // Greyed when old, or when the sensors service says it is offline (the
-    // last value stays visible, but it is not live).
+    // Greyed when old, when the sensors service says it is offline, or when
+    // the bridge has no broker (the last value stays visible, but it is not
+    // live).
     const svc = store.services.get("sensors");
-    const stale = (s.ts !== null && now - s.ts > STALE_MS) || Boolean(svc && svc.availability === "offline");
+    const stale =
+      (s.ts !== null && now - s.ts > STALE_MS) ||
+      Boolean(svc && svc.availability === "offline") ||
+      brokerDown(store);
     if (stale !== "stale" in tile.root.dataset) {
       if (stale) tile.root.dataset.stale = "";
       else delete tile.root.dataset.stale;
