@@ -1,5 +1,5 @@
 /*
- * cfg — layered configuration (see cfg.h and DESIGN.md "Configuration").
+ * cfg — layered configuration (see cfg.h and docs/design.md "Configuration").
  *
  * A struct cfg holds one entry per setting: the merged table of the common
  * options and the service's own, each with its resolved text and, for typed
@@ -451,16 +451,23 @@ static void print_help(const struct cfg *cfg)
 	printf("Usage: %s [--setting=value | --setting value]...\n\n"
 	       "Every setting is an environment variable and a long flag; the flag wins.\n"
 	       "Durations: 90s, 15m, 6h, 2d or plain seconds. Booleans: 1/0, true/false, yes/no, "
-	       "on/off.\n\n",
+	       "on/off.\n"
+	       "Secrets are never flags (the process list would show them): set them in the\n"
+	       "environment, or give a file holding the secret with --<name>-file=PATH.\n\n",
 	       cfg->program);
 	for (size_t i = 0; i < cfg->n_entries; i++) {
 		const struct cfg_entry *e = &cfg->entries[i];
 		const struct cfg_option *o = e->opt;
 
-		printf("  %s=%s  (%s)\n", e->flag_name, type_hint(o->type), o->name);
 		if (o->flags & CFG_F_SECRET)
-			printf("  %s=PATH  (%s)\n", e->file_flag_name, e->file_env_name);
+			printf("  %s=PATH  (%s)\n", e->file_flag_name, o->name);
+		else
+			printf("  %s=%s  (%s)\n", e->flag_name, type_hint(o->type), o->name);
 		printf("      %s", o->help ? o->help : "");
+		if (o->flags & CFG_F_SECRET)
+			printf("; from the environment (%s, or %s naming a file) or this file "
+			       "flag, never %s=",
+			       o->name, e->file_env_name, e->flag_name);
 		/* Only the built-in default is ever shown, never a value from the
 		 * environment: secrets stay out of terminals and logs. */
 		if (o->flags & CFG_F_SECRET)
@@ -648,6 +655,15 @@ struct cfg *cfg_load(const char *service, const char *program, const struct cfg_
 		} else {
 			cfg_error(program, "%s: %s needs a value", e->opt->name,
 				  is_file ? e->file_flag_name : e->flag_name);
+			goto fail;
+		}
+		/* A secret on the command line is readable by every user of the
+		 * machine (/proc/<pid>/cmdline, ps): only its file may be a flag. */
+		if ((e->opt->flags & CFG_F_SECRET) && !is_file) {
+			cfg_error(program,
+				  "%s: not accepted as a flag (%s would show it in the process "
+				  "list); set %s in the environment or give %s=PATH",
+				  e->opt->name, e->flag_name, e->opt->name, e->file_flag_name);
 			goto fail;
 		}
 		if (set_value(cfg, e, LAYER_FLAG, &layers[e - cfg->entries],

@@ -9,9 +9,11 @@
  *
  *     iod-feeder: IOD_FEEDER_MIN_INTERVAL: '6x' is not a duration (90s, 15m, 6h, 2d or seconds)
  *
- * Secrets (CFG_F_SECRET) can also be read from a file named by IOD_FOO_FILE /
- * --foo-file (trailing newline stripped; value and file in one layer is an
- * error); the value is never logged, and --help prints only defaults.
+ * Secrets (CFG_F_SECRET) come from the environment (IOD_FOO) or from a file
+ * named by IOD_FOO_FILE / --foo-file (trailing newline stripped; value and
+ * file in one layer is an error), never from a --foo flag: argv is readable by
+ * every user through /proc/<pid>/cmdline, so --foo=... is refused (exit 2).
+ * The value is never logged, and --help prints only defaults.
  *
  * An environment variable set to the empty string counts as unset, so env
  * files and compose files may list a setting without a value. IOD_SITE,

@@ -451,16 +451,35 @@ Test(cfg, secret_from_flag_file_crlf, .timeout = 10)
 	free(path);
 }
 
-Test(cfg, secret_flag_value_beats_env_file, .timeout = 10)
+/* argv is world-readable (/proc/<pid>/cmdline): a secret given as a flag is
+ * refused with the way to give it instead, whatever else is set. */
+Test(cfg, secret_as_flag_refused, .timeout = 10)
 {
 	char *path = write_temp("from-file\n");
-	int code = -1;
-	struct cfg *cfg;
 
 	setenv("IOD_MQTT_PASSWORD_FILE", path, 1);
-	cfg = load(&code, "--mqtt-password=from-flag", NULL);
+	assert_error(load_error("--mqtt-password=from-flag", NULL),
+		     "iod-feeder: IOD_MQTT_PASSWORD: not accepted as a flag (--mqtt-password would "
+		     "show it in the process list); set IOD_MQTT_PASSWORD in the environment or "
+		     "give --mqtt-password-file=PATH\n");
+	unsetenv("IOD_MQTT_PASSWORD_FILE");
+	assert_error(load_error("--mqtt-password", "hunter2", NULL),
+		     "iod-feeder: IOD_MQTT_PASSWORD: not accepted as a flag (--mqtt-password would "
+		     "show it in the process list); set IOD_MQTT_PASSWORD in the environment or "
+		     "give --mqtt-password-file=PATH\n");
+	/* A service's own secret too. */
+	assert_error(load_error("--feeder-token=t", NULL),
+		     "iod-feeder: IOD_FEEDER_TOKEN: not accepted as a flag (--feeder-token would "
+		     "show it in the process list); set IOD_FEEDER_TOKEN in the environment or "
+		     "give --feeder-token-file=PATH\n");
+	/* The file flag still wins over the environment's value. */
+	setenv("IOD_MQTT_PASSWORD", "from-env", 1);
+	char arg[256];
+	int code = -1;
+	snprintf(arg, sizeof(arg), "--mqtt-password-file=%s", path);
+	struct cfg *cfg = load(&code, arg, NULL);
 	cr_assert_not_null(cfg);
-	cr_assert_str_eq(cfg_str(cfg, "IOD_MQTT_PASSWORD"), "from-flag");
+	cr_assert_str_eq(cfg_str(cfg, "IOD_MQTT_PASSWORD"), "from-file");
 	cfg_free(cfg);
 	unlink(path);
 	free(path);
@@ -528,8 +547,9 @@ Test(cfg, help_lists_every_setting_and_no_secret, .timeout = 10)
 			      "IOD_MQTT_URL",
 			      "tcp://localhost:1883",
 			      "--mqtt-user",
-			      "--mqtt-password=VALUE",
-			      "--mqtt-password-file=PATH",
+			      "--mqtt-password-file=PATH  (IOD_MQTT_PASSWORD)",
+			      "never --mqtt-password=",
+			      "Secrets are never flags",
 			      "IOD_MQTT_PASSWORD_FILE",
 			      "--mqtt-ca-file",
 			      "--mqtt-cert-file",
@@ -552,6 +572,10 @@ Test(cfg, help_lists_every_setting_and_no_secret, .timeout = 10)
 		cr_assert_not_null(strstr(out, must[i]), "--help lacks '%s':\n%s", must[i], out);
 	cr_assert_null(strstr(out, "env-secret"));
 	cr_assert_null(strstr(out, "file-secret"));
+	cr_assert_null(strstr(out, "\n  --mqtt-password="), "no flag offered for a secret:\n%s",
+		       out);
+	cr_assert_null(strstr(out, "\n  --feeder-token="), "no flag offered for a secret:\n%s",
+		       out);
 	cr_assert_null(strstr(out, "someone"), "--help shows defaults, not current values");
 	free(out);
 	unlink(path);

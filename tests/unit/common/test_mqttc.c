@@ -12,17 +12,18 @@
 
 static struct cfg *cfg_with(const char *url, const char *password)
 {
-	char url_arg[256], pw_arg[256];
-	char *argv[4] = {"iod-test", url_arg, NULL, NULL};
-	int argc = 2, code = -1;
+	char url_arg[256];
+	char *argv[3] = {"iod-test", url_arg, NULL};
+	int code = -1;
 	struct cfg *cfg;
 
 	snprintf(url_arg, sizeof(url_arg), "--mqtt-url=%s", url);
-	if (password) {
-		snprintf(pw_arg, sizeof(pw_arg), "--mqtt-password=%s", password);
-		argv[argc++] = pw_arg;
-	}
-	cfg = cfg_load("test", "iod-test", NULL, 0, argc, argv, &code);
+	/* A password is never a flag: the environment, as a service gets it. */
+	if (password)
+		setenv("IOD_MQTT_PASSWORD", password, 1);
+	else
+		unsetenv("IOD_MQTT_PASSWORD");
+	cfg = cfg_load("test", "iod-test", NULL, 0, 2, argv, &code);
 	cr_assert_not_null(cfg);
 	return cfg;
 }
