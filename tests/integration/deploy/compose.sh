@@ -8,6 +8,12 @@
 #   - the operator (password from the init volume) feeds with mosquitto_pub
 #     and gets the event;
 #   - each container's healthcheck passes;
+#   - the services start once the broker is healthy (depends_on
+#     service_healthy); every container but init has a read-only root, no
+#     capabilities and no-new-privileges (read from the kernel inside it);
+#   - both ports are published on 127.0.0.1 only (IOD_HOST_ADDRESS unset);
+#   - Home Assistant's broker user (password from its init volume) may press
+#     the camera's snapshot button;
 #   - `docker-compose down` leaves nothing running;
 #   - a second `up` keeps the feeder's journal (a second feed is too_soon).
 #
@@ -19,6 +25,9 @@
 #     starts: no default rlimits and runc (the sandbox refuses container
 #     rlimits, so the bridge's nofile ulimit from compose.yaml is dropped from
 #     the copy of compose.yaml used here; on a Docker host it applies as is);
+#   - podman runs healthchecks from systemd timers and there is no systemd
+#     here: a loop in this test runs the broker's healthcheck every 2 s while
+#     the stack is up, so `condition: service_healthy` is reached as on Docker;
 #   - the base image: no registry is reachable, so debootstrap --variant=minbase
 #     bookworm is imported as docker.io/library/debian:bookworm-slim (the
 #     rootfs tarball is cached in $IOD_DEPLOY_CACHE, default ~/.cache/iod; the
@@ -133,6 +142,23 @@ teardown() {
 }
 trap 'rc=$?; teardown; finish "$rc"' EXIT
 
+# What compose.yaml asks for before anything runs.
+deps=$(python3 - "$IOD_SOURCE_DIR/compose.yaml" <<'EOF'
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+out = []
+for name in ("feeder", "sensors", "camera", "bridge"):
+    out.append("%s:%s" % (name, doc["services"][name]["depends_on"]["broker"]["condition"]))
+print(" ".join(out))
+EOF
+)
+check "every service waits for a healthy broker ($deps)" \
+	test "$deps" = "feeder:service_healthy sensors:service_healthy camera:service_healthy bridge:service_healthy"
+
+# The systemd timer podman would use for the broker's healthcheck.
+bg health bash -c 'while :; do podman healthcheck run "$1" >/dev/null 2>&1; sleep 2; done' _ \
+	"${project}_broker_1"
+
 # -- up ---------------------------------------------------------------------------
 log "docker-compose up -d --build (image builds take a few minutes on 2 cores)"
 if ! compose up -d --build >"$TMP/up.log" 2>&1; then
@@ -193,13 +219,16 @@ log "image sizes (MB): base $(($(podman image inspect -f '{{.Size}}' "$base_imag
 
 # The Raspberry Pi path on Debian's own mosquitto package and its default
 # /etc/mosquitto/mosquitto.conf (the broker image is exactly that): `iod-init`
-# with its defaults creates user iod, the secrets, the password file, the ACL
-# and conf.d/iod.conf; the broker then takes the feeder's login and refuses
-# anonymous clients; iod reads its own password but cannot list the others.
+# with its defaults creates group iod (the devices), root-only secrets (the
+# systemd units load them as credentials), the password file, the ACL and
+# conf.d/iod.conf; the broker then takes the feeder's login and refuses
+# anonymous clients; no other user can read or list the secrets.
 pi=$(podman run --rm --user root --entrypoint bash iod-broker:latest -c '
 	iod-init >/tmp/init.log 2>&1 || { cat /tmp/init.log; exit 1; }
-	su -s /bin/sh iod -c "cat /etc/iod/secrets/feeder/password >/dev/null" && echo iod-reads-its-password
-	su -s /bin/sh iod -c "ls /etc/iod/secrets" >/dev/null 2>&1 || echo iod-cannot-list
+	getent group iod >/dev/null && echo group-iod
+	[ "$(stat -c %U:%a /etc/iod/secrets/feeder/password)" = root:400 ] && echo secrets-root-only
+	su -s /bin/sh nobody -c "cat /etc/iod/secrets/feeder/password" >/dev/null 2>&1 || echo others-cannot-read
+	su -s /bin/sh nobody -c "ls /etc/iod/secrets" >/dev/null 2>&1 || echo others-cannot-list
 	install -d -o mosquitto /run/mosquitto
 	/usr/sbin/mosquitto -c /etc/mosquitto/mosquitto.conf -d 2>/dev/null
 	sleep 1
@@ -208,7 +237,7 @@ pi=$(podman run --rm --user root --entrypoint bash iod-broker:latest -c '
 	mosquitto_pub -h localhost -t iod/home/feeder/cmd -m feed 2>&1 | grep -q "not authorised" &&
 		echo anonymous-refused' 2>&1 | tr '\n' ' ')
 check "Pi setup: iod-init on Debian's mosquitto.conf (${pi})" \
-	test "$pi" = "iod-reads-its-password iod-cannot-list feeder-login-ok anonymous-refused "
+	test "$pi" = "group-iod secrets-root-only others-cannot-read others-cannot-list feeder-login-ok anonymous-refused "
 
 # podman runs healthchecks from systemd timers; there is no systemd here, so
 # run each container's healthcheck once by hand.
@@ -222,6 +251,36 @@ for svc in broker feeder sensors camera bridge; do
 done
 user=$(compose exec -T bridge id -un 2>>"$TMP/exec.log" | tr -d '\r')
 check "the bridge runs as the unprivileged user iod ($user)" test "$user" = iod
+
+# Hardening as the kernel sees it inside each container.
+for svc in broker feeder sensors camera bridge; do
+	st=$(podman exec "${project}_${svc}_1" cat /proc/1/status 2>>"$TMP/exec.log" |
+		awk '/^(CapEff|CapBnd|NoNewPrivs):/ { printf "%s%s ", $1, $2 }')
+	check "$svc: no capabilities, no-new-privileges ($st)" \
+		test "$st" = "CapEff:0000000000000000 CapBnd:0000000000000000 NoNewPrivs:1 "
+	out=$(podman exec "${project}_${svc}_1" sh -c 'touch /usr/iod-probe' 2>&1) && rc=0 || rc=$?
+	check "$svc: the root file system is read-only (rc=$rc: $out)" \
+		bash -c '[[ $1 != 0 && $2 == *"Read-only file system"* ]]' _ "$rc" "$out"
+done
+for spec in "bridge 8080 $http_port" "broker 1883 $mqtt_port"; do
+	read -r svc cport hport <<<"$spec"
+	bound=$(podman port "${project}_${svc}_1" "$cport/tcp" 2>&1 | tr '\n' ' ')
+	check "$svc's port is published on 127.0.0.1 only ($bound)" test "$bound" = "127.0.0.1:$hport "
+done
+lan=$(ip -4 -o addr show scope global 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print $4; exit }')
+if [[ -n $lan ]]; then
+	check "the dashboard does not answer on this machine's address $lan" \
+		bash -c '! curl -fsS --max-time 3 -o /dev/null "http://$1:$2/healthz" 2>/dev/null' _ "$lan" "$http_port"
+fi
+
+# Home Assistant's user: its password is in its own init volume (README).
+ha_password=$(compose run --rm --no-deps -T --entrypoint cat init /secrets/homeassistant/password \
+	2>>"$TMP/exec.log" | tr -d '\r')
+check "init made a password for Home Assistant's broker user" bash -c '[[ ${#1} -ge 20 ]]' _ "$ha_password"
+mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -u homeassistant -P "$ha_password" -q 1 \
+	-t iod/home/camera/cmd -m '{"action":"snapshot","id":"compose-ha-snapshot"}' 2>>"$TMP/exec.log" || true
+check "Home Assistant may press the camera's snapshot button (camera/cmd)" \
+	wait_for "$TMP/watch.log" '^iod/home/camera/cmd .*compose-ha-snapshot' 10
 
 # -- down, up again -----------------------------------------------------------------
 compose down >"$TMP/down.log" 2>&1 || bail "docker-compose down"
