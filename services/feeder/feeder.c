@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "journal.h"
 #include "log.h"
@@ -19,7 +20,7 @@
 /* A slot that comes while the feeder runs is dosed although the timer fires
  * a little late, whatever IOD_FEEDER_GRACE (which is about slots missed
  * while the feeder was down) says, even 0. */
-#define ON_TIME_MS (60 * 1000LL)
+#define ON_TIME_MS  (60 * 1000LL)
 #define BOOT_ID_MAX 40
 
 enum dose_status { DOSE_PENDING, DOSE_OK, DOSE_FAILED, DOSE_UNCERTAIN };
@@ -62,19 +63,38 @@ struct feeder {
 	struct journal *journal;
 	bool history_unknown; /* the journal could not be read: never dose */
 	int history_errno;
-	bool journal_failed; /* the last append failed (alert on the transition) */
+	bool journal_failed;  /* the last append failed (alert on the transition) */
+	int lock_fd;	      /* holds the data directory's lock, -1 none */
+	uint64_t next_seq;    /* for a journal opened later (journal_usable) */
+	int64_t created_ms;   /* the journal's identity in the marker */
+	bool needs_migration; /* a format-1 journal not rewritten yet */
+
+	/* Damage: found by this load and not yet accounted for by a damage
+	 * record (new), or accounted for but not repaired (damaged). */
+	bool damaged;
+	char damage_text[256]; /* the last damage record's text */
+	int64_t damage_ts_ms;
+	size_t n_new_damage;
+	struct journal_damage first_new_damage;
+	FILE *report;		 /* repair: where every problem is described */
+	const char *repair_text; /* repair: the repair record written by compaction */
 
 	struct dose doses[FEEDER_DOSES_KEPT]; /* oldest first */
 	size_t n_doses;
+	/* Every older dose id, by hash, sorted once loaded: idempotency for
+	 * every dose ever journaled (~1,100 a year, 16 bytes each). */
+	struct journal_id *dose_ids;
+	size_t n_dose_ids, cap_dose_ids;
+	bool ids_sorted;
 	struct cmd_entry *ring; /* ring of cfg.id_memory entries */
 	size_t ring_head, ring_count;
 	struct slot_entry slots[FEEDER_SLOTS_KEPT]; /* oldest first */
 	size_t n_slots;
 
-	int64_t init_ms;	/* when the journal was created */
-	int64_t started_ms;	/* wall clock when this process started */
+	int64_t init_ms;	   /* when the journal was created */
+	int64_t started_ms;	   /* wall clock when this process started */
 	char boot_id[BOOT_ID_MAX]; /* this boot's id, "" = unknown */
-	bool have_mono;	 /* a dose happened in this boot */
+	bool have_mono;		   /* a dose happened in this boot */
 	int64_t last_dose_mono_ms;
 	int64_t sched_checked_ms; /* slots up to here are settled */
 	enum proto_position position;
@@ -149,6 +169,69 @@ static struct dose *find_dose(struct feeder *f, const char *id)
 	return NULL;
 }
 
+static char status_letter(enum dose_status s)
+{
+	return s == DOSE_OK ? 'o' : s == DOSE_FAILED ? 'f' : 'u';
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const struct journal_id *)a)->hash, y = ((const struct journal_id *)b)->hash;
+	return x < y ? -1 : x > y;
+}
+
+static const struct journal_id *ids_find(const struct feeder *f, uint64_t hash)
+{
+	if (!f->ids_sorted) {
+		for (size_t i = 0; i < f->n_dose_ids; i++)
+			if (f->dose_ids[i].hash == hash)
+				return &f->dose_ids[i];
+		return NULL;
+	}
+	struct journal_id key = {.hash = hash};
+	return bsearch(&key, f->dose_ids, f->n_dose_ids, sizeof(key), id_cmp);
+}
+
+/* Sorted (and without repeats) after a load: appends go to the end until
+ * then, inserts keep the order afterwards. */
+static void ids_sort(struct feeder *f)
+{
+	if (f->n_dose_ids)
+		qsort(f->dose_ids, f->n_dose_ids, sizeof(f->dose_ids[0]), id_cmp);
+	size_t out = 0;
+	for (size_t i = 0; i < f->n_dose_ids; i++)
+		if (out == 0 || f->dose_ids[out - 1].hash != f->dose_ids[i].hash)
+			f->dose_ids[out++] = f->dose_ids[i];
+	f->n_dose_ids = out;
+	f->ids_sorted = true;
+}
+
+static void ids_add(struct feeder *f, uint64_t hash, char status)
+{
+	if (f->ids_sorted && ids_find(f, hash))
+		return;
+	if (f->n_dose_ids == f->cap_dose_ids) {
+		size_t cap = f->cap_dose_ids ? 2 * f->cap_dose_ids : 256;
+		struct journal_id *more = realloc(f->dose_ids, cap * sizeof(*more));
+		if (!more) {
+			/* The dose still counts (it is older than the window);
+			 * only a resend of its id would not be known. */
+			log_error("out of memory: a dose id is forgotten");
+			return;
+		}
+		f->dose_ids = more;
+		f->cap_dose_ids = cap;
+	}
+	size_t at = f->n_dose_ids;
+	if (f->ids_sorted)
+		while (at > 0 && f->dose_ids[at - 1].hash > hash)
+			at--;
+	memmove(&f->dose_ids[at + 1], &f->dose_ids[at],
+		sizeof(f->dose_ids[0]) * (f->n_dose_ids - at));
+	f->dose_ids[at] = (struct journal_id){.hash = hash, .status = status};
+	f->n_dose_ids++;
+}
+
 static struct cmd_entry *ring_at(const struct feeder *f, size_t i) /* 0 = oldest */
 {
 	size_t cap = f->cfg.id_memory;
@@ -202,6 +285,8 @@ static struct dose *dose_put(struct feeder *f, const char *id, const char *by, i
 			     bool scheduled, const char *slot, enum dose_status status)
 {
 	if (f->n_doses == FEEDER_DOSES_KEPT) {
+		/* The oldest leaves the window; its id is kept for good. */
+		ids_add(f, journal_id_hash(f->doses[0].id), status_letter(f->doses[0].status));
 		memmove(&f->doses[0], &f->doses[1], sizeof(f->doses[0]) * (FEEDER_DOSES_KEPT - 1));
 		f->n_doses--;
 	}
@@ -247,6 +332,14 @@ static bool find_outcome(struct feeder *f, const char *id, char *outcome, size_t
 			copy_str(outcome, size, status_result(d->status));
 		return true;
 	}
+	const struct journal_id *old = ids_find(f, journal_id_hash(id));
+	if (old) {
+		copy_str(outcome, size,
+			 old->status == 'o'   ? "ok"
+			 : old->status == 'f' ? "failed"
+					      : "uncertain");
+		return true;
+	}
 	for (size_t i = 0; i < f->ring_count; i++) {
 		const struct cmd_entry *e = ring_at(f, i);
 		if (strcmp(e->id, id) == 0) {
@@ -259,19 +352,24 @@ static bool find_outcome(struct feeder *f, const char *id, char *outcome, size_t
 
 /* ---- journal ------------------------------------------------------------- */
 
+static int migrate(struct feeder *f);
+
 static bool journal_usable(struct feeder *f)
 {
 	if (f->history_unknown)
 		return false;
 	if (!f->journal) {
 		int err = 0;
-		f->journal = journal_open(f->journal_path, NULL, &err);
+		f->journal = journal_open(f->journal_path, NULL, f->next_seq, f->created_ms, &err);
 		if (!f->journal) {
 			log_error("journal %s: cannot open: %s", f->journal_path, strerror(-err));
 			return false;
 		}
 		log_info("journal %s: reopened", f->journal_path);
 	}
+	/* Never a format-2 line appended to a format-1 file. */
+	if (f->needs_migration && migrate(f) < 0)
+		return false;
 	return true;
 }
 
@@ -280,11 +378,17 @@ static bool journal_usable(struct feeder *f)
 static int journal_put(struct feeder *f, const struct journal_rec *rec, bool sync,
 		       bool alert_always, const struct feeder_now *now, struct feeder_result *res)
 {
-	int rc = journal_usable(f) ? journal_append(f->journal, rec, sync) : -EIO;
+	struct journal_rec copy = *rec;
+	int rc = journal_usable(f) ? journal_append(f->journal, &copy, sync) : -EIO;
 	if (rc == 0) {
 		if (f->journal_failed)
 			log_info("journal %s: writable again", f->journal_path);
 		f->journal_failed = false;
+		int mrc = journal_mark_error(f->journal);
+		if (mrc < 0)
+			log_error("journal %s: its marker cannot be written (%s): a later loss of "
+				  "the journal's end may go unnoticed",
+				  f->journal_path, strerror(-mrc));
 		return 0;
 	}
 	f->journal_errors++;
@@ -322,14 +426,25 @@ static void remember(struct feeder *f, const char *id, const char *action, const
 	journal_put(f, &rec, false, false, now, res);
 }
 
-static void compact(struct feeder *f)
+/* Rewrite the journal with what still matters: the header (compacted), a
+ * repair record when repairing, the dose window, settled slots, the
+ * command ring, every older dose id, and the checkpoint that closes it. */
+static int compact(struct feeder *f)
 {
-	size_t cap = 1 + 2 * f->n_doses + f->n_slots + f->ring_count;
+	size_t cap = 4 + 2 * f->n_doses + f->n_slots + f->ring_count +
+		     f->n_dose_ids / JOURNAL_IDS_PER_REC + 1;
 	struct journal_rec *recs = calloc(cap, sizeof(*recs));
 	if (!recs)
-		return;
+		return -ENOMEM;
 	size_t n = 0;
-	recs[n++] = (struct journal_rec){.op = JOURNAL_INIT, .ts_ms = f->init_ms};
+	recs[n++] =
+	    (struct journal_rec){.op = JOURNAL_INIT, .ts_ms = f->init_ms, .compacted = true};
+	if (f->repair_text) {
+		struct journal_rec *r = &recs[n++];
+		r->op = JOURNAL_REPAIR;
+		r->ts_ms = f->started_ms;
+		copy_str(r->text, sizeof(r->text), f->repair_text);
+	}
 	for (size_t i = 0; i < f->n_doses; i++) {
 		const struct dose *d = &f->doses[i];
 		struct journal_rec *r = &recs[n++];
@@ -372,18 +487,59 @@ static void compact(struct feeder *f)
 		if (colon)
 			copy_str(r->reason, sizeof(r->reason), colon + 1);
 	}
+	for (size_t i = 0; i < f->n_dose_ids; i += JOURNAL_IDS_PER_REC) {
+		struct journal_rec *r = &recs[n++];
+		r->op = JOURNAL_IDS;
+		r->ts_ms = f->init_ms;
+		r->n_ids = f->n_dose_ids - i < JOURNAL_IDS_PER_REC ? f->n_dose_ids - i
+								   : JOURNAL_IDS_PER_REC;
+		memcpy(r->ids, &f->dose_ids[i], r->n_ids * sizeof(r->ids[0]));
+	}
+	struct journal_rec *cp = &recs[n];
+	cp->op = JOURNAL_CHECKPOINT;
+	cp->count = (int64_t)n - 1;
+	cp->dose_ids = (int64_t)(f->n_dose_ids + f->n_doses);
+	cp->ts_ms = f->init_ms;
+	if (f->n_doses) {
+		copy_str(cp->id, sizeof(cp->id), f->doses[f->n_doses - 1].id);
+		cp->ts_ms = f->doses[f->n_doses - 1].ts_ms;
+	}
+	n++;
 	int64_t before = journal_size(f->journal);
 	int rc = journal_rewrite(f->journal, recs, n);
 	free(recs);
 	if (rc < 0) {
 		log_error("journal %s: compaction failed: %s", f->journal_path, strerror(-rc));
 		f->journal_errors++;
-		return;
+		return rc;
 	}
 	f->compactions++;
 	f->compacted_bytes = journal_size(f->journal);
 	log_info("journal %s: compacted %" PRId64 " -> %" PRId64 " bytes (%zu records)",
 		 f->journal_path, before, journal_size(f->journal), n);
+	return 0;
+}
+
+/* A format-1 journal becomes format 2 once: the original stays beside it as
+ * "journal.v1" (a hard link), the rewrite replaces it. */
+static int migrate(struct feeder *f)
+{
+	char old[4200];
+	snprintf(old, sizeof(old), "%s.v1", f->journal_path);
+	unlink(old);
+	if (link(f->journal_path, old) < 0)
+		log_warn("journal %s: cannot keep the old-format original as %s: %s",
+			 f->journal_path, old, strerror(errno));
+	int rc = compact(f);
+	if (rc < 0) {
+		log_error("journal %s: cannot rewrite it in format %d: %s", f->journal_path,
+			  JOURNAL_VERSION, strerror(-rc));
+		return rc;
+	}
+	f->needs_migration = false;
+	log_info("journal %s: migrated to format %d (the original is %s)", f->journal_path,
+		 JOURNAL_VERSION, old);
+	return 0;
 }
 
 /* Compact when over the limit and at least twice what the last
@@ -391,14 +547,65 @@ static void compact(struct feeder *f)
  * limit is not rewritten after every command. */
 static void maybe_compact(struct feeder *f)
 {
-	if (!f->journal || f->dose.active || f->history_unknown)
+	/* A damaged journal stays as it is until the operator's repair: the
+	 * damaged lines are the evidence of what was lost. */
+	if (!f->journal || f->dose.active || f->history_unknown || f->damaged || f->needs_migration)
 		return;
 	int64_t size = journal_size(f->journal);
 	if (size > f->cfg.compact_bytes && size > 2 * f->compacted_bytes)
 		compact(f);
 }
 
+static const char *dose_rules(const struct feeder *f, const struct feeder_now *now,
+			      int64_t *next_allowed);
+
 /* ---- recovery ------------------------------------------------------------ */
+
+static void note_damage(struct feeder *f, const struct journal_damage *d)
+{
+	if (f->n_new_damage++ == 0)
+		f->first_new_damage = *d;
+	if (f->report) {
+		if (d->line)
+			fprintf(f->report, "  line %zu (byte %lld): %s: %s\n", d->line,
+				(long long)d->offset, journal_damage_name(d->kind), d->detail);
+		else
+			fprintf(f->report, "  %s: %s\n", journal_damage_name(d->kind), d->detail);
+	}
+}
+
+static void on_damage(void *arg, const struct journal_damage *d)
+{
+	note_damage(arg, d);
+}
+
+static void file_damage(struct feeder *f, enum journal_damage_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void file_damage(struct feeder *f, enum journal_damage_kind kind, const char *fmt, ...)
+{
+	struct journal_damage d = {.kind = kind};
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d.detail, sizeof(d.detail), fmt, ap);
+	va_end(ap);
+	note_damage(f, &d);
+}
+
+/* The new damage in one line: the first problem, and how many more. */
+static void describe_damage(const struct feeder *f, char *buf, size_t size)
+{
+	const struct journal_damage *d = &f->first_new_damage;
+	int n;
+	if (d->line)
+		n = snprintf(buf, size, "line %zu (byte %lld): %s: %s", d->line,
+			     (long long)d->offset, journal_damage_name(d->kind), d->detail);
+	else
+		n = snprintf(buf, size, "%s: %s", journal_damage_name(d->kind), d->detail);
+	if (f->n_new_damage > 1 && n > 0 && (size_t)n < size)
+		snprintf(buf + n, size - (size_t)n, " (and %zu more problems)",
+			 f->n_new_damage - 1);
+}
 
 static void on_record(void *arg, const struct journal_rec *rec)
 {
@@ -438,16 +645,181 @@ static void on_record(void *arg, const struct journal_rec *rec)
 	case JOURNAL_SLOT:
 		slot_put(f, rec->slot, rec->result, rec->ts_ms);
 		break;
+	case JOURNAL_IDS:
+		for (size_t i = 0; i < rec->n_ids; i++)
+			ids_add(f, rec->ids[i].hash, rec->ids[i].status);
+		break;
+	case JOURNAL_CHECKPOINT: {
+		char outcome[OUTCOME_MAX];
+		if (rec->id[0] && !find_outcome(f, rec->id, outcome, sizeof(outcome))) {
+			struct journal_damage d = {.kind = JOURNAL_DMG_BAD_CHECKPOINT};
+			snprintf(d.detail, sizeof(d.detail),
+				 "the checkpoint's last dose %s is not in the journal", rec->id);
+			note_damage(f, &d);
+		}
+		break;
+	}
+	case JOURNAL_DAMAGE:
+		/* Damage found at a start, and the dose assumed given then.
+		 * Everything found before it is accounted for. */
+		f->damaged = true;
+		f->n_new_damage = 0;
+		f->damage_ts_ms = rec->ts_ms;
+		copy_str(f->damage_text, sizeof(f->damage_text), rec->text);
+		if (!find_dose(f, rec->id)) {
+			struct dose *d = dose_put(f, rec->id, "journal", rec->ts_ms, false, NULL,
+						  DOSE_UNCERTAIN);
+			copy_str(d->boot, sizeof(d->boot), rec->boot);
+			d->mono_ms = rec->mono_ms;
+		}
+		if (f->report) {
+			char when[64];
+			local_time_text(rec->ts_ms, when, sizeof(when));
+			fprintf(f->report,
+				"  found by the feeder at %s (a dose was assumed given then, "
+				"%s): %s\n",
+				when, rec->id, rec->text);
+		}
+		break;
+	case JOURNAL_REPAIR:
+		f->damaged = false;
+		f->n_new_damage = 0;
+		break;
 	}
 }
 
-struct feeder *feeder_new(const struct feeder_config *cfg, const struct feeder_now *now,
-			  struct feeder_result *startup)
+/* Assume a dose was given now: the interval starts now on both clocks and
+ * today counts one more. journal_it: write it down as a damage record
+ * (which also makes the damage known at the next start). */
+static void assume_dose(struct feeder *f, const struct feeder_now *now, const char *text,
+			bool journal_it, struct feeder_result *res)
 {
-	memset(startup, 0, sizeof(*startup));
+	char id[PROTO_ID_MAX + 1];
+	snprintf(id, sizeof(id), "journal-damage-%" PRId64, now->wall_ms);
+	for (int k = 2; find_dose(f, id) && k < 1000; k++)
+		snprintf(id, sizeof(id), "journal-damage-%" PRId64 "-%d", now->wall_ms, k);
+	struct dose *d = dose_put(f, id, "journal", now->wall_ms, false, NULL, DOSE_UNCERTAIN);
+	copy_str(d->boot, sizeof(d->boot), f->boot_id);
+	d->mono_ms = now->mono_ms;
+	f->have_mono = true;
+	f->last_dose_mono_ms = now->mono_ms;
+	f->damaged = true;
+	f->damage_ts_ms = now->wall_ms;
+	copy_str(f->damage_text, sizeof(f->damage_text), text);
+	if (!journal_it)
+		return;
+	struct journal_rec rec = {.op = JOURNAL_DAMAGE, .ts_ms = now->wall_ms};
+	copy_str(rec.id, sizeof(rec.id), id);
+	copy_str(rec.text, sizeof(rec.text), text);
+	copy_str(rec.boot, sizeof(rec.boot), f->boot_id);
+	rec.mono_ms = now->mono_ms;
+	journal_put(f, &rec, true, true, now, res);
+}
+
+/*
+ * Read the journal and compare it with its marker. Every problem found that
+ * no damage record accounts for is counted in n_new_damage. Sets next_seq,
+ * created_ms, init_ms. Returns 0; -EBADMSG when nothing is readable although
+ * something is written; -errno when it cannot be read at all (both: alert,
+ * history_unknown).
+ */
+static int read_history(struct feeder *f, const struct feeder_now *now,
+			struct feeder_result *startup, struct journal_load_info *info,
+			bool *first_install)
+{
+	const char *path = f->journal_path;
+	*first_install = false;
+	struct journal_sink sink = {.on_record = on_record, .on_damage = on_damage, .arg = f};
+	int rc = journal_load(path, &sink, info);
+	if (rc < 0) {
+		f->history_unknown = true;
+		f->history_errno = -rc;
+		const char *why = rc == -EINVAL ? "it is not a regular file (a FIFO, a device or a "
+						  "directory?)"
+				  : rc == -ELOOP ? "it is a symbolic link, which is not followed"
+				  : rc == -EFBIG ? "it is too large to be a journal"
+						 : strerror(-rc);
+		add_alert(startup, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_JOURNAL,
+			  "dose journal %s cannot be read (%s): every dose is refused until it is "
+			  "fixed and the feeder restarted",
+			  path, why);
+		return rc;
+	}
+	ids_sort(f);
+	struct journal_mark mark = {0};
+	int mrc = journal_mark_read(path, &mark);
+	bool have_mark = mrc == 0;
+	if (mrc < 0 && mrc != -ENOENT)
+		file_damage(f, JOURNAL_DMG_MARKER_DAMAGED, "%s.mark cannot be read (%s)", path,
+			    mrc == -EBADMSG ? "damaged" : strerror(-mrc));
+	bool empty = info->missing || info->size == 0;
+	char when[64] = "?", when2[64] = "?";
+	if (have_mark)
+		local_time_text(mark.created_ms, when, sizeof(when));
+	if (empty && mrc == -ENOENT) {
+		*first_install = true;
+	} else if (empty) {
+		file_damage(f, info->missing ? JOURNAL_DMG_MISSING : JOURNAL_DMG_EMPTY,
+			    "the journal is %s, but this data directory held one (created %s, "
+			    "%" PRIu64 " records written)",
+			    info->missing ? "missing" : "empty", when, mark.seq);
+	} else if (info->lines > 0) {
+		if (info->format == 1 && mrc != -ENOENT)
+			file_damage(f, JOURNAL_DMG_REPLACED,
+				    "an old-format journal where this data directory had a "
+				    "format-%d one",
+				    JOURNAL_VERSION);
+		if (info->format == 2 && mrc == -ENOENT && info->lines > 1)
+			file_damage(f, JOURNAL_DMG_MARKER_MISSING,
+				    "%s.mark, written when the journal was created, is gone", path);
+		if (info->format == 2 && have_mark && info->have_header &&
+		    mark.created_ms != info->created_ms) {
+			local_time_text(info->created_ms, when2, sizeof(when2));
+			file_damage(f, JOURNAL_DMG_REPLACED,
+				    "this journal was created %s, this data directory's %s", when2,
+				    when);
+		} else if (info->format == 2 && have_mark && mark.seq > info->last_seq) {
+			file_damage(f, JOURNAL_DMG_TAIL_CUT,
+				    "the journal ends at seq %" PRIu64 ", but seq %" PRIu64
+				    " was written and fsync'd",
+				    info->last_seq, mark.seq);
+		}
+	}
+	uint64_t seq = info->last_seq;
+	if (have_mark && mark.seq > seq)
+		seq = mark.seq;
+	f->next_seq = seq + 1;
+	if (info->format == 2 && info->have_header)
+		f->created_ms = info->created_ms;
+	else if (have_mark)
+		f->created_ms = mark.created_ms;
+	else if (info->format == 1 && f->init_ms)
+		f->created_ms = f->init_ms;
+	else
+		f->created_ms = now->wall_ms;
+	if (empty)
+		f->init_ms = *first_install ? now->wall_ms : f->created_ms;
+	if (info->lines == 0 && !empty) {
+		/* Something written, nothing readable: not a first install, and
+		 * nothing known of the past (not even the dose ids). */
+		char what[200];
+		describe_damage(f, what, sizeof(what));
+		f->history_unknown = true;
+		add_alert(startup, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_JOURNAL,
+			  "dose journal %s has no readable record (%s): every dose is refused "
+			  "until it is repaired (iod-feeder-journal repair)",
+			  path, what);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static struct feeder *feeder_alloc(const struct feeder_config *cfg, const struct feeder_now *now)
+{
 	struct feeder *f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
+	f->lock_fd = -1;
 	f->cfg = *cfg;
 	if (f->cfg.id_memory == 0)
 		f->cfg.id_memory = DEFAULT_ID_MEMORY;
@@ -464,39 +836,37 @@ struct feeder *feeder_new(const struct feeder_config *cfg, const struct feeder_n
 	f->cfg.boot_id = f->boot_id;
 	f->started_ms = now->wall_ms;
 	f->position = PROTO_POSITION_HOME;
+	return f;
+}
 
+struct feeder *feeder_new(const struct feeder_config *cfg, const struct feeder_now *now,
+			  struct feeder_result *startup)
+{
+	memset(startup, 0, sizeof(*startup));
+	struct feeder *f = feeder_alloc(cfg, now);
+	if (!f)
+		return NULL;
+	f->lock_fd = journal_lock(f->journal_path);
+	if (f->lock_fd == -EWOULDBLOCK) {
+		f->history_unknown = true;
+		add_alert(startup, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_JOURNAL,
+			  "the data directory of %s is in use by another process (a second "
+			  "iod-feeder, or iod-feeder-journal): every dose is refused until this "
+			  "feeder is restarted alone",
+			  f->journal_path);
+		f->sched_checked_ms = now->wall_ms;
+		return f;
+	}
 	struct journal_load_info info;
-	int rc = journal_load(f->journal_path, on_record, f, &info);
-	if (rc < 0) {
-		f->history_unknown = true;
-		f->history_errno = -rc;
-		add_alert(startup, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_JOURNAL,
-			  "dose journal %s cannot be read (%s): every dose is refused until it is "
-			  "fixed and the feeder restarted",
-			  f->journal_path, rc == -EINVAL ? "not a regular file" : strerror(-rc));
+	bool first_install;
+	if (read_history(f, now, startup, &info, &first_install) < 0) {
 		f->sched_checked_ms = now->wall_ms;
 		return f;
 	}
-	if (info.torn_tail)
-		log_warn("journal %s: incomplete last line ignored (a crash while writing)",
-			 f->journal_path);
-	if (info.bad_lines && info.lines == 0) {
-		/* Nothing readable but something written: not a first install. */
-		f->history_unknown = true;
-		add_alert(startup, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_JOURNAL,
-			  "dose journal %s has no readable record (%zu unreadable lines): every "
-			  "dose is refused until it is fixed and the feeder restarted",
-			  f->journal_path, info.bad_lines);
-		f->sched_checked_ms = now->wall_ms;
-		return f;
-	}
-	if (info.bad_lines)
-		add_alert(startup, now, PROTO_LEVEL_WARNING, "journal_damaged",
-			  "dose journal %s: %zu unreadable line(s) skipped; a dose recorded there "
-			  "may be missing from the history",
-			  f->journal_path, info.bad_lines);
+	bool empty = info.missing || info.size == 0;
 	int err = 0;
-	f->journal = journal_open(f->journal_path, &info, &err);
+	f->journal = journal_open(f->journal_path, info.format == 2 ? &info : NULL, f->next_seq,
+				  f->created_ms, &err);
 	if (!f->journal) {
 		log_error("journal %s: cannot open: %s", f->journal_path, strerror(-err));
 		f->journal_errors++;
@@ -506,14 +876,40 @@ struct feeder *feeder_new(const struct feeder_config *cfg, const struct feeder_n
 		    "dose journal %s cannot be opened (%s): doses are refused until it is fixed",
 		    f->journal_path, strerror(-err));
 	}
-	if (info.lines == 0) {
-		/* First install (or an empty journal): history starts now, so the
-		 * schedule never gives a catch-up dose for slots before it. */
-		f->init_ms = now->wall_ms;
-		struct journal_rec rec = {.op = JOURNAL_INIT, .ts_ms = now->wall_ms};
+	if (empty) {
+		/* A first install's history starts now, so the schedule never
+		 * gives a catch-up dose for slots before it. The header goes
+		 * first, then the marker that remembers there is a journal. */
+		struct journal_rec rec = {.op = JOURNAL_INIT, .ts_ms = f->init_ms};
 		if (f->journal)
 			journal_put(f, &rec, true, true, now, startup);
-		log_info("journal %s: new, history starts now", f->journal_path);
+		if (first_install)
+			log_info("journal %s: new, history starts now", f->journal_path);
+	}
+	if (info.format == 1) {
+		f->needs_migration = true;
+		if (f->journal)
+			migrate(f);
+	}
+	if (f->n_new_damage) {
+		char what[200], text[256], next[64];
+		describe_damage(f, what, sizeof(what));
+		snprintf(text, sizeof(text), "%s", what);
+		assume_dose(f, now, text, true, startup);
+		int64_t next_allowed;
+		dose_rules(f, now, &next_allowed);
+		local_time_text(next_allowed, next, sizeof(next));
+		add_alert(startup, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_JOURNAL_DAMAGED,
+			  "dose journal %s is damaged: %s. A dose is assumed given now (next "
+			  "allowed %s); stop the feeder and run iod-feeder-journal repair",
+			  f->journal_path, what, next);
+	} else if (f->damaged) {
+		char when[64];
+		local_time_text(f->damage_ts_ms, when, sizeof(when));
+		add_alert(startup, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_JOURNAL_DAMAGED,
+			  "dose journal %s was found damaged at %s and is not repaired (%s); stop "
+			  "the feeder and run iod-feeder-journal repair",
+			  f->journal_path, when, f->damage_text);
 	}
 	/* An intent without its completion: the feeder died mid-dose. Never
 	 * retried: counted as given, said loudly, and settled in the journal
@@ -552,10 +948,112 @@ struct feeder *feeder_new(const struct feeder_config *cfg, const struct feeder_n
 	f->sched_checked_ms = from > f->init_ms ? from : f->init_ms;
 	if (f->sched_checked_ms > now->wall_ms) /* history "begins" in the future */
 		f->sched_checked_ms = now->wall_ms;
-	log_info("journal %s: %zu records, %zu doses kept, %zu ids remembered", f->journal_path,
-		 info.lines, f->n_doses, f->ring_count);
+	log_info("journal %s: %zu records, %zu doses kept, %zu older dose ids, %zu ids remembered",
+		 f->journal_path, info.lines, f->n_doses, f->n_dose_ids, f->ring_count);
 	maybe_compact(f);
 	return f;
+}
+
+int feeder_repair_journal(const struct feeder_config *cfg, const struct feeder_now *now, bool write,
+			  FILE *out)
+{
+	struct feeder *f = feeder_alloc(cfg, now);
+	if (!f)
+		return -ENOMEM;
+	const char *path = f->journal_path;
+	int rc = 0;
+	f->report = out;
+	f->lock_fd = journal_lock(path);
+	if (f->lock_fd == -EWOULDBLOCK) {
+		fprintf(out,
+			"%s: its data directory is in use (is iod-feeder running?): stop the "
+			"feeder first\n",
+			path);
+		rc = -EWOULDBLOCK;
+		goto done;
+	}
+	fprintf(out, "journal %s\n", path);
+	struct journal_load_info info;
+	struct feeder_result ignored;
+	bool first_install;
+	memset(&ignored, 0, sizeof(ignored));
+	rc = read_history(f, now, &ignored, &info, &first_install);
+	if (rc < 0 && rc != -EBADMSG) {
+		fprintf(out, "cannot read it: %s\n",
+			ignored.n_alerts ? ignored.alerts[0].message : strerror(-rc));
+		fprintf(out, "move it away (it is not a journal) and run the repair again\n");
+		goto done;
+	}
+	fprintf(out,
+		"format %d, %zu readable records: %zu doses in full, %zu older dose ids, %zu "
+		"command ids, %zu settled slots\n",
+		info.format, info.lines, f->n_doses, f->n_dose_ids, f->ring_count, f->n_slots);
+	if (first_install) {
+		fprintf(out, "no journal, and this data directory never had one: nothing to "
+			     "repair\n");
+		rc = 0;
+		goto done;
+	}
+	if (!f->n_new_damage && !f->damaged && info.format == 2) {
+		fprintf(out, "the journal is sound: nothing to repair\n");
+		rc = 0;
+		goto done;
+	}
+	char lost[256];
+	if (f->n_new_damage)
+		describe_damage(f, lost, sizeof(lost));
+	else if (f->damaged)
+		snprintf(lost, sizeof(lost), "%s", f->damage_text);
+	else
+		snprintf(lost, sizeof(lost), "nothing (an old-format journal, rewritten)");
+	if (!write) {
+		fprintf(out,
+			"lost: %s\nrun `iod-feeder-journal repair` to write a clean journal "
+			"from the readable records\n",
+			lost);
+		rc = 1;
+		goto done;
+	}
+	char backup[4200], when[64];
+	snprintf(backup, sizeof(backup), "%s.damaged-%" PRId64, path, now->wall_ms);
+	if (!info.missing && link(path, backup) == 0)
+		fprintf(out, "the journal as it was is kept as %s\n", backup);
+	if (f->n_new_damage) {
+		/* Damage the feeder never saw: a dose may hide in it. */
+		assume_dose(f, now, lost, false, NULL);
+		int64_t next_allowed;
+		dose_rules(f, now, &next_allowed);
+		local_time_text(next_allowed, when, sizeof(when));
+		fprintf(out, "a dose is assumed given now (%s): the next is allowed from %s\n",
+			f->doses[f->n_doses - 1].id, when);
+	}
+	local_time_text(now->wall_ms, when, sizeof(when));
+	char text[512];
+	snprintf(text, sizeof(text), "repaired %s: %zu records kept; lost: %s", when, info.lines,
+		 lost);
+	f->repair_text = text;
+	if (f->init_ms == 0)
+		f->init_ms = f->created_ms;
+	int err = 0;
+	f->journal = journal_open(path, NULL, f->next_seq, f->created_ms, &err);
+	if (!f->journal) {
+		fprintf(out, "cannot open %s: %s\n", path, strerror(-err));
+		rc = err;
+		goto done;
+	}
+	rc = compact(f);
+	if (rc < 0) {
+		fprintf(out, "cannot write the repaired journal: %s\n", strerror(-rc));
+		goto done;
+	}
+	fprintf(out,
+		"lost: %s\nwritten: %s (%zu doses in full, %zu older dose ids, %zu command ids, "
+		"%zu settled slots); the feeder can be started\n",
+		lost, path, f->n_doses, f->n_dose_ids, f->ring_count, f->n_slots);
+	rc = 0;
+done:
+	feeder_free(f);
+	return rc;
 }
 
 void feeder_free(struct feeder *f)
@@ -563,6 +1061,9 @@ void feeder_free(struct feeder *f)
 	if (!f)
 		return;
 	journal_close(f->journal);
+	if (f->lock_fd >= 0)
+		close(f->lock_fd);
+	free(f->dose_ids);
 	free(f->ring);
 	free(f->journal_path);
 	free(f);
@@ -966,8 +1467,8 @@ void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now, struct
 		local_time_text(slot_ms, when, sizeof(when));
 		bool newest = i + 1 == due.n;
 		int64_t late = now->wall_ms - slot_ms;
-		bool on_time = late <= f->cfg.grace_ms ||
-			       (slot_ms > f->started_ms && late <= ON_TIME_MS);
+		bool on_time =
+		    late <= f->cfg.grace_ms || (slot_ms > f->started_ms && late <= ON_TIME_MS);
 		if (newest && on_time && !f->dose.active) {
 			int64_t next_allowed;
 			const char *why = dose_rules(f, now, &next_allowed);
@@ -1052,6 +1553,7 @@ void feeder_get_stats(const struct feeder *f, struct feeder_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->ids_remembered = f->ring_count;
+	out->dose_ids = f->n_dose_ids + f->n_doses;
 	out->doses_kept = f->n_doses;
 	out->journal_bytes = f->journal ? journal_size(f->journal) : 0;
 	out->journal_errors = f->journal_errors;

@@ -51,12 +51,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "proto.h"
 #include "schedule.h"
 
 #define FEEDER_MAX_ALERTS 8
-#define FEEDER_DOSES_KEPT 256 /* dose history in memory and in a compacted journal */
+#define FEEDER_DOSES_KEPT 256 /* doses kept in full (older ones: their ids, for good) */
 #define FEEDER_SLOTS_KEPT 64  /* settled-without-dose slot records kept */
 
 struct feeder_config {
@@ -91,6 +92,7 @@ struct feeder_result {
 
 struct feeder_stats {
 	size_t ids_remembered;
+	size_t dose_ids; /* every dose id ever journaled (idempotency) */
 	size_t doses_kept;
 	int64_t journal_bytes;
 	uint64_t journal_errors;
@@ -112,6 +114,20 @@ struct feeder;
 struct feeder *feeder_new(const struct feeder_config *cfg, const struct feeder_now *now,
 			  struct feeder_result *startup);
 void feeder_free(struct feeder *f);
+
+/*
+ * The operator's repair (iod-feeder-journal), run while the feeder is
+ * stopped (the data directory's lock says so). Reads the journal like
+ * feeder_new() and describes every problem on out. write false: only that
+ * (returns 1 when there is something to repair, 0 when sound). write true:
+ * keeps the journal as it was beside it ("journal.damaged-<ms>"), assumes a
+ * dose given now for damage no earlier start accounted for, and rewrites a
+ * clean journal from every readable record with a repair record saying what
+ * was lost, which acknowledges the damage. 0, or -errno (-EWOULDBLOCK: the
+ * feeder is running).
+ */
+int feeder_repair_journal(const struct feeder_config *cfg, const struct feeder_now *now, bool write,
+			  FILE *out);
 
 /* A raw message from feeder/cmd. A zero-length retained message (a
  * deletion marker) is ignored: no event, returns 1. Otherwise 0. */

@@ -3,12 +3,20 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define CRC_SUFFIX     ",\"crc\":\""
+#define CRC_SUFFIX_LEN 18 /* ,"crc":"xxxxxxxx"} */
+#define MAX_SAFE_INT   9007199254740991.0
+#define ID_ENTRY_LEN   17 /* 16 hex digits and a status letter */
 
 struct journal {
 	int fd; /* -1: lost after a rewrite; reopened by the next append */
@@ -16,12 +24,83 @@ struct journal {
 	int64_t size;
 	size_t appended;
 	bool dir_unsynced; /* a rewrite's rename is not known durable yet */
+	uint64_t next_seq;
+	int64_t created_ms;
+	int mark_err;
 };
 
 static const char *const op_names[] = {
-    [JOURNAL_INIT] = "init", [JOURNAL_INTENT] = "intent", [JOURNAL_DONE] = "done",
-    [JOURNAL_CMD] = "cmd",   [JOURNAL_SLOT] = "slot",
+    [JOURNAL_INIT] = "init",
+    [JOURNAL_INTENT] = "intent",
+    [JOURNAL_DONE] = "done",
+    [JOURNAL_CMD] = "cmd",
+    [JOURNAL_SLOT] = "slot",
+    [JOURNAL_IDS] = "ids",
+    [JOURNAL_CHECKPOINT] = "checkpoint",
+    [JOURNAL_DAMAGE] = "damage",
+    [JOURNAL_REPAIR] = "repair",
 };
+#define N_OPS  (sizeof(op_names) / sizeof(op_names[0]))
+#define V1_OPS (JOURNAL_SLOT + 1) /* format 1 knows init..slot */
+
+const char *journal_damage_name(enum journal_damage_kind kind)
+{
+	switch (kind) {
+	case JOURNAL_DMG_CHECKSUM:
+		return "checksum";
+	case JOURNAL_DMG_UNREADABLE:
+		return "unreadable";
+	case JOURNAL_DMG_NEWER:
+		return "newer_format";
+	case JOURNAL_DMG_SEQ_GAP:
+		return "records_missing";
+	case JOURNAL_DMG_SEQ_ORDER:
+		return "out_of_order";
+	case JOURNAL_DMG_TRUNCATED:
+		return "truncated";
+	case JOURNAL_DMG_NO_HEADER:
+		return "no_header";
+	case JOURNAL_DMG_NO_CHECKPOINT:
+		return "no_checkpoint";
+	case JOURNAL_DMG_BAD_CHECKPOINT:
+		return "bad_checkpoint";
+	case JOURNAL_DMG_EMPTY:
+		return "emptied";
+	case JOURNAL_DMG_MISSING:
+		return "missing";
+	case JOURNAL_DMG_TAIL_CUT:
+		return "tail_cut";
+	case JOURNAL_DMG_REPLACED:
+		return "replaced";
+	case JOURNAL_DMG_MARKER_DAMAGED:
+		return "marker_damaged";
+	case JOURNAL_DMG_MARKER_MISSING:
+		return "marker_missing";
+	}
+	return "unknown";
+}
+
+uint32_t journal_crc32c(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint32_t crc = 0xFFFFFFFFu;
+	while (len--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
+	}
+	return ~crc;
+}
+
+uint64_t journal_id_hash(const char *id)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
 
 static void copy_str(char *dst, size_t cap, const char *src)
 {
@@ -32,29 +111,42 @@ static void copy_str(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-char *journal_encode(const struct journal_rec *rec)
+static void add_int(cJSON *o, const char *name, int64_t v)
+{
+	char text[24];
+	snprintf(text, sizeof(text), "%" PRId64, v);
+	/* as a raw integer: cJSON would print it through a double */
+	cJSON_AddRawToObject(o, name, text);
+}
+
+/* The JSON object of a record, without crc. */
+static cJSON *rec_object(const struct journal_rec *rec, bool v2)
 {
 	cJSON *o = cJSON_CreateObject();
 	if (!o)
 		return NULL;
-	char ts[24];
-	snprintf(ts, sizeof(ts), "%lld", (long long)rec->ts_ms);
+	if (v2 && rec->op == JOURNAL_INIT)
+		add_int(o, "v", JOURNAL_VERSION);
+	if (v2)
+		add_int(o, "seq", (int64_t)rec->seq);
 	cJSON_AddStringToObject(o, "op", op_names[rec->op]);
-	if (rec->op != JOURNAL_INIT && rec->op != JOURNAL_SLOT)
+	if (rec->op == JOURNAL_INTENT || rec->op == JOURNAL_DONE || rec->op == JOURNAL_CMD ||
+	    rec->op == JOURNAL_DAMAGE || (rec->op == JOURNAL_CHECKPOINT && rec->id[0]))
 		cJSON_AddStringToObject(o, "id", rec->id);
-	/* ts as a raw integer: cJSON would print it through a double. */
-	cJSON_AddRawToObject(o, "ts", ts);
+	add_int(o, "ts", rec->ts_ms);
 	switch (rec->op) {
+	case JOURNAL_INIT:
+		if (rec->compacted)
+			cJSON_AddTrueToObject(o, "compacted");
+		break;
 	case JOURNAL_INTENT:
 		cJSON_AddStringToObject(o, "by", rec->by);
 		cJSON_AddStringToObject(o, "source", rec->scheduled ? "schedule" : "manual");
 		if (rec->slot[0])
 			cJSON_AddStringToObject(o, "slot", rec->slot);
 		if (rec->boot[0]) {
-			char mono[24];
-			snprintf(mono, sizeof(mono), "%lld", (long long)rec->mono_ms);
 			cJSON_AddStringToObject(o, "boot", rec->boot);
-			cJSON_AddRawToObject(o, "mono", mono);
+			add_int(o, "mono", rec->mono_ms);
 		}
 		break;
 	case JOURNAL_CMD:
@@ -71,21 +163,62 @@ char *journal_encode(const struct journal_rec *rec)
 		if (rec->reason[0])
 			cJSON_AddStringToObject(o, "reason", rec->reason);
 		break;
-	case JOURNAL_INIT:
+	case JOURNAL_IDS: {
+		char ids[JOURNAL_IDS_PER_REC * ID_ENTRY_LEN + 1];
+		size_t n = rec->n_ids > JOURNAL_IDS_PER_REC ? JOURNAL_IDS_PER_REC : rec->n_ids;
+		for (size_t i = 0; i < n; i++)
+			snprintf(ids + i * ID_ENTRY_LEN, ID_ENTRY_LEN + 1, "%016" PRIx64 "%c",
+				 rec->ids[i].hash, rec->ids[i].status);
+		ids[n * ID_ENTRY_LEN] = '\0';
+		cJSON_AddStringToObject(o, "ids", ids);
 		break;
 	}
+	case JOURNAL_CHECKPOINT:
+		add_int(o, "count", rec->count);
+		add_int(o, "dose_ids", rec->dose_ids);
+		break;
+	case JOURNAL_DAMAGE:
+		cJSON_AddStringToObject(o, "text", rec->text);
+		if (rec->boot[0]) {
+			cJSON_AddStringToObject(o, "boot", rec->boot);
+			add_int(o, "mono", rec->mono_ms);
+		}
+		break;
+	case JOURNAL_REPAIR:
+		cJSON_AddStringToObject(o, "text", rec->text);
+		break;
+	}
+	return o;
+}
+
+/* "{…}" → "{…,"crc":"xxxxxxxx"}\n", malloc'd. */
+static char *seal(const char *text)
+{
+	size_t n = strlen(text);
+	if (n < 2 || text[n - 1] != '}')
+		return NULL;
+	char *line = malloc(n - 1 + CRC_SUFFIX_LEN + 2);
+	if (!line)
+		return NULL;
+	memcpy(line, text, n - 1);
+	uint32_t crc = journal_crc32c(line, n - 1);
+	snprintf(line + n - 1, CRC_SUFFIX_LEN + 2, CRC_SUFFIX "%08" PRIx32 "\"}\n", crc);
+	return line;
+}
+
+char *journal_encode(const struct journal_rec *rec)
+{
+	if ((size_t)rec->op >= N_OPS)
+		return NULL;
+	cJSON *o = rec_object(rec, true);
+	if (!o)
+		return NULL;
 	char *text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!text)
 		return NULL;
-	size_t n = strlen(text);
-	char *line = realloc(text, n + 2);
-	if (!line) {
-		free(text);
-		return NULL;
-	}
-	line[n] = '\n';
-	line[n + 1] = '\0';
+	char *line = seal(text);
+	free(text);
 	return line;
 }
 
@@ -101,71 +234,372 @@ static int get_str(const cJSON *o, const char *name, bool required, char *dst, s
 	return 0;
 }
 
-int journal_decode(const char *line, size_t len, struct journal_rec *out)
+static int get_int(const cJSON *o, const char *name, bool required, int64_t *out)
 {
-	memset(out, 0, sizeof(*out));
-	cJSON *o = cJSON_ParseWithLength(line, len);
-	if (!o)
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
+	if (!it)
+		return required ? -1 : 0;
+	if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > MAX_SAFE_INT ||
+	    it->valuedouble != (double)(int64_t)it->valuedouble)
 		return -1;
-	int rc = -1;
-	char op[16] = "";
-	const cJSON *ts = cJSON_GetObjectItemCaseSensitive(o, "ts");
-	if (!cJSON_IsObject(o) || get_str(o, "op", true, op, sizeof(op)) < 0 ||
-	    !cJSON_IsNumber(ts) || ts->valuedouble < 0 || ts->valuedouble > 9007199254740991.0)
-		goto out;
-	out->ts_ms = (int64_t)ts->valuedouble;
-	size_t i;
-	for (i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
-		if (strcmp(op, op_names[i]) == 0)
-			break;
-	if (i == sizeof(op_names) / sizeof(op_names[0]))
-		goto out;
-	out->op = (enum journal_op)i;
-	bool needs_id =
-	    out->op == JOURNAL_INTENT || out->op == JOURNAL_DONE || out->op == JOURNAL_CMD;
+	*out = (int64_t)it->valuedouble;
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int decode_ids(const char *text, struct journal_rec *out)
+{
+	size_t len = strlen(text);
+	if (len % ID_ENTRY_LEN != 0 || len / ID_ENTRY_LEN > JOURNAL_IDS_PER_REC)
+		return -1;
+	out->n_ids = len / ID_ENTRY_LEN;
+	for (size_t i = 0; i < out->n_ids; i++) {
+		const char *e = text + i * ID_ENTRY_LEN;
+		uint64_t h = 0;
+		for (int k = 0; k < 16; k++) {
+			int v = hexval(e[k]);
+			if (v < 0)
+				return -1;
+			h = h << 4 | (uint64_t)v;
+		}
+		if (e[16] != 'o' && e[16] != 'f' && e[16] != 'u')
+			return -1;
+		out->ids[i].hash = h;
+		out->ids[i].status = e[16];
+	}
+	return 0;
+}
+
+/* The fields of op out->op from o (both formats). 0 or -1. */
+static int decode_fields(const cJSON *o, struct journal_rec *out)
+{
+	bool needs_id = out->op == JOURNAL_INTENT || out->op == JOURNAL_DONE ||
+			out->op == JOURNAL_CMD || out->op == JOURNAL_DAMAGE;
 	if (get_str(o, "id", needs_id, out->id, sizeof(out->id)) < 0 ||
-	    (needs_id && !proto_id_valid(out->id)))
-		goto out;
+	    (out->id[0] && !proto_id_valid(out->id)) || (needs_id && !out->id[0]))
+		return -1;
 	if (get_str(o, "by", false, out->by, sizeof(out->by)) < 0 ||
 	    get_str(o, "slot", out->op == JOURNAL_SLOT, out->slot, sizeof(out->slot)) < 0 ||
 	    get_str(o, "action", out->op == JOURNAL_CMD, out->action, sizeof(out->action)) < 0 ||
 	    get_str(o, "result", out->op == JOURNAL_CMD || out->op == JOURNAL_SLOT, out->result,
 		    sizeof(out->result)) < 0 ||
-	    get_str(o, "reason", false, out->reason, sizeof(out->reason)) < 0)
-		goto out;
+	    get_str(o, "reason", false, out->reason, sizeof(out->reason)) < 0 ||
+	    get_str(o, "text", false, out->text, sizeof(out->text)) < 0)
+		return -1;
 	char source[16] = "";
 	if (get_str(o, "source", false, source, sizeof(source)) < 0)
-		goto out;
+		return -1;
 	out->scheduled = strcmp(source, "schedule") == 0;
-	if (out->op == JOURNAL_INTENT) {
+	if (out->op == JOURNAL_INTENT || out->op == JOURNAL_DAMAGE) {
 		/* boot/mono are optional (older journals); a bad pair is ignored
 		 * rather than the dose: the wall clock still guards it. */
-		const cJSON *mono = cJSON_GetObjectItemCaseSensitive(o, "mono");
 		char boot[sizeof(out->boot)] = "";
+		int64_t mono = -1;
+		const cJSON *jm = cJSON_GetObjectItemCaseSensitive(o, "mono");
 		if (get_str(o, "boot", false, boot, sizeof(boot)) == 0 && boot[0] &&
-		    cJSON_IsNumber(mono) && mono->valuedouble >= 0 &&
-		    mono->valuedouble <= 9007199254740991.0) {
+		    cJSON_IsNumber(jm) && jm->valuedouble >= 0 && jm->valuedouble <= MAX_SAFE_INT)
+			mono = (int64_t)jm->valuedouble;
+		if (mono >= 0) {
 			copy_str(out->boot, sizeof(out->boot), boot);
-			out->mono_ms = (int64_t)mono->valuedouble;
+			out->mono_ms = mono;
 		}
 	}
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "compacted");
+	out->compacted = cJSON_IsTrue(c);
+	if (out->op == JOURNAL_CHECKPOINT && (get_int(o, "count", true, &out->count) < 0 ||
+					      get_int(o, "dose_ids", true, &out->dose_ids) < 0))
+		return -1;
+	if (out->op == JOURNAL_IDS) {
+		const cJSON *ids = cJSON_GetObjectItemCaseSensitive(o, "ids");
+		if (!cJSON_IsString(ids) || decode_ids(ids->valuestring, out) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int op_of(const cJSON *o, size_t n_ops, enum journal_op *op)
+{
+	char name[16] = "";
+	if (get_str(o, "op", true, name, sizeof(name)) < 0)
+		return -1;
+	for (size_t i = 0; i < n_ops; i++)
+		if (strcmp(name, op_names[i]) == 0) {
+			*op = (enum journal_op)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* Does the line end like a sealed one, with the right crc? */
+static bool crc_ok(const char *line, size_t len)
+{
+	if (len < CRC_SUFFIX_LEN + 2 || line[0] != '{' ||
+	    memcmp(line + len - CRC_SUFFIX_LEN, CRC_SUFFIX, 8) != 0 || line[len - 2] != '"' ||
+	    line[len - 1] != '}')
+		return false;
+	uint32_t crc = 0;
+	for (size_t k = 0; k < 8; k++) {
+		int v = hexval(line[len - 10 + k]);
+		if (v < 0)
+			return false;
+		crc = crc << 4 | (uint32_t)v;
+	}
+	return journal_crc32c(line, len - CRC_SUFFIX_LEN) == crc;
+}
+
+static bool looks_sealed(const char *line, size_t len)
+{
+	static const char needle[] = "\"crc\":";
+	for (size_t i = 0; i + sizeof(needle) - 1 <= len; i++)
+		if (memcmp(line + i, needle, sizeof(needle) - 1) == 0)
+			return true;
+	return false;
+}
+
+int journal_decode(const char *line, size_t len, struct journal_rec *out,
+		   enum journal_damage_kind *why)
+{
+	memset(out, 0, sizeof(*out));
+	if (!crc_ok(line, len)) {
+		*why = looks_sealed(line, len) ? JOURNAL_DMG_CHECKSUM : JOURNAL_DMG_UNREADABLE;
+		return -1;
+	}
+	/* Sealed by a writer: whatever we cannot understand now is of a format
+	 * newer than ours (or of a bug), never a damage of the bytes. */
+	*why = JOURNAL_DMG_NEWER;
+	cJSON *o = cJSON_ParseWithLength(line, len);
+	if (!o)
+		return -1;
+	int rc = -1;
+	int64_t seq = 0, v = 0;
+	if (!cJSON_IsObject(o) || op_of(o, N_OPS, &out->op) < 0 ||
+	    get_int(o, "seq", true, &seq) < 0 || get_int(o, "ts", true, &out->ts_ms) < 0 ||
+	    get_int(o, "v", out->op == JOURNAL_INIT, &v) < 0 ||
+	    ((out->op == JOURNAL_INIT || cJSON_GetObjectItemCaseSensitive(o, "v")) &&
+	     v != JOURNAL_VERSION) ||
+	    decode_fields(o, out) < 0)
+		goto out;
+	out->seq = (uint64_t)seq;
 	rc = 0;
 out:
 	cJSON_Delete(o);
 	return rc;
 }
 
-int journal_load(const char *path, journal_rec_cb cb, void *arg, struct journal_load_info *info)
+int journal_decode_v1(const char *line, size_t len, struct journal_rec *out)
+{
+	memset(out, 0, sizeof(*out));
+	cJSON *o = cJSON_ParseWithLength(line, len);
+	if (!o)
+		return -1;
+	int rc = -1;
+	const cJSON *ts = cJSON_GetObjectItemCaseSensitive(o, "ts");
+	if (!cJSON_IsObject(o) || op_of(o, V1_OPS, &out->op) < 0 || !cJSON_IsNumber(ts) ||
+	    ts->valuedouble < 0 || ts->valuedouble > MAX_SAFE_INT)
+		goto out;
+	out->ts_ms = (int64_t)ts->valuedouble;
+	if (decode_fields(o, out) < 0)
+		goto out;
+	out->compacted = false;
+	rc = 0;
+out:
+	cJSON_Delete(o);
+	return rc;
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+static void damage(const struct journal_sink *sink, struct journal_load_info *info,
+		   enum journal_damage_kind kind, size_t line, int64_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static void damage(const struct journal_sink *sink, struct journal_load_info *info,
+		   enum journal_damage_kind kind, size_t line, int64_t offset, const char *fmt, ...)
+{
+	struct journal_damage d = {.kind = kind, .line = line, .offset = offset};
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d.detail, sizeof(d.detail), fmt, ap);
+	va_end(ap);
+	info->damage++;
+	if (sink->on_damage)
+		sink->on_damage(sink->arg, &d);
+}
+
+static void deliver(const struct journal_sink *sink, struct journal_load_info *info,
+		    const struct journal_rec *rec)
+{
+	info->lines++;
+	if (sink->on_record)
+		sink->on_record(sink->arg, rec);
+}
+
+/* Format 2 if any line is sealed (or looks like it was): a damaged header
+ * must not make a format-2 journal pass for an old one. */
+static int detect_format(const char *buf, size_t len)
+{
+	size_t start = 0;
+	bool looks = false;
+	while (start < len) {
+		const char *nl = memchr(buf + start, '\n', len - start);
+		size_t end = nl ? (size_t)(nl - buf) : len;
+		if (crc_ok(buf + start, end - start))
+			return 2;
+		if (!looks && looks_sealed(buf + start, end - start))
+			looks = true;
+		start = end + 1;
+	}
+	return looks ? 2 : 1;
+}
+
+struct v2_state {
+	bool seen_valid;      /* a record was accepted */
+	bool bad_since_valid; /* a damaged line since the last accepted record */
+	uint64_t prev_seq;
+	bool checkpoint_pending;
+	int64_t body_count;
+};
+
+static void v2_record(const struct journal_sink *sink, struct journal_load_info *info,
+		      struct v2_state *s, struct journal_rec *rec, size_t line_no, int64_t offset)
+{
+	if (!s->seen_valid) {
+		if (rec->op == JOURNAL_INIT) {
+			info->have_header = true;
+			info->created_ms = rec->ts_ms;
+			s->checkpoint_pending = rec->compacted;
+			s->body_count = 0;
+		} else if (!s->bad_since_valid) {
+			damage(sink, info, JOURNAL_DMG_NO_HEADER, line_no, offset,
+			       "the first record is a %s, not the journal's init",
+			       op_names[rec->op]);
+		}
+	} else {
+		if (rec->op == JOURNAL_INIT)
+			damage(sink, info, JOURNAL_DMG_SEQ_ORDER, line_no, offset,
+			       "a second init record (seq %" PRIu64 ")", rec->seq);
+		else if (rec->seq > s->prev_seq + 1 && !s->bad_since_valid)
+			damage(sink, info, JOURNAL_DMG_SEQ_GAP, line_no, offset,
+			       "seq %" PRIu64 "..%" PRIu64 " missing", s->prev_seq + 1,
+			       rec->seq - 1);
+		else if (rec->seq <= s->prev_seq)
+			damage(sink, info, JOURNAL_DMG_SEQ_ORDER, line_no, offset,
+			       "seq %" PRIu64 " after seq %" PRIu64, rec->seq, s->prev_seq);
+		if (s->checkpoint_pending) {
+			if (rec->op == JOURNAL_CHECKPOINT) {
+				if (rec->count != s->body_count)
+					damage(sink, info, JOURNAL_DMG_BAD_CHECKPOINT, line_no,
+					       offset,
+					       "the checkpoint counts %" PRId64 " records, %" PRId64
+					       " are there",
+					       rec->count, s->body_count);
+				s->checkpoint_pending = false;
+			} else if (rec->op == JOURNAL_DAMAGE || rec->op == JOURNAL_INIT) {
+				damage(sink, info, JOURNAL_DMG_NO_CHECKPOINT, line_no, offset,
+				       "the compacted part ends after %" PRId64
+				       " records without its checkpoint",
+				       s->body_count);
+				s->checkpoint_pending = false;
+			} else {
+				s->body_count++;
+			}
+		}
+	}
+	if (!s->seen_valid || rec->seq > s->prev_seq)
+		s->prev_seq = rec->seq;
+	if (rec->seq > info->last_seq)
+		info->last_seq = rec->seq;
+	s->seen_valid = true;
+	s->bad_since_valid = false;
+	deliver(sink, info, rec);
+}
+
+void journal_parse(const char *buf, size_t len, const struct journal_sink *sink,
+		   struct journal_load_info *info)
 {
 	memset(info, 0, sizeof(*info));
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT) {
-			info->missing = true;
-			return 0;
-		}
-		return -errno;
+	info->size = (int64_t)len;
+	if (len == 0)
+		return;
+	info->format = detect_format(buf, len);
+	struct v2_state s = {0};
+	struct journal_rec *rec = malloc(sizeof(*rec));
+	if (!rec) {
+		damage(sink, info, JOURNAL_DMG_UNREADABLE, 0, 0, "out of memory");
+		return;
 	}
+	size_t start = 0, line_no = 0;
+	while (start < len) {
+		const char *nl = memchr(buf + start, '\n', len - start);
+		size_t end = nl ? (size_t)(nl - buf) : len;
+		size_t n = end - start;
+		const char *line = buf + start;
+		int64_t offset = (int64_t)start;
+		line_no++;
+		start = end + 1;
+		if (info->format == 1) {
+			if (n == 0)
+				continue;
+			if (journal_decode_v1(line, n, rec) == 0) {
+				info->missing_newline = !nl;
+				deliver(sink, info, rec);
+			} else if (!nl) {
+				info->torn_tail = true;
+				damage(sink, info, JOURNAL_DMG_TRUNCATED, line_no, offset,
+				       "the last line (%zu bytes) is cut mid-record", n);
+			} else {
+				damage(sink, info, JOURNAL_DMG_UNREADABLE, line_no, offset,
+				       "%zu bytes that are no record", n);
+			}
+			continue;
+		}
+		enum journal_damage_kind why;
+		if (n == 0) {
+			s.bad_since_valid = true;
+			damage(sink, info, JOURNAL_DMG_UNREADABLE, line_no, offset,
+			       "an empty line");
+			continue;
+		}
+		if (journal_decode(line, n, rec, &why) < 0) {
+			s.bad_since_valid = true;
+			if (!nl) {
+				info->torn_tail = true;
+				damage(sink, info, JOURNAL_DMG_TRUNCATED, line_no, offset,
+				       "the last line (%zu bytes) is cut mid-record", n);
+			} else {
+				damage(sink, info, why, line_no, offset, "%zu bytes: %s", n,
+				       why == JOURNAL_DMG_CHECKSUM ? "the checksum does not match"
+				       : why == JOURNAL_DMG_NEWER
+					   ? "a record of a format this feeder does not know"
+					   : "no record");
+			}
+			continue;
+		}
+		info->missing_newline = !nl;
+		v2_record(sink, info, &s, rec, line_no, offset);
+	}
+	if (info->format == 2 && s.checkpoint_pending)
+		damage(sink, info, JOURNAL_DMG_NO_CHECKPOINT, 0, (int64_t)len,
+		       "the journal ends in its compacted part, %" PRId64
+		       " records in, before the checkpoint",
+		       s.body_count);
+	free(rec);
+}
+
+/* Open path read-only if it is a regular file, never blocking on a FIFO. */
+static int open_regular(const char *path, int flags, mode_t mode)
+{
+	int fd = open(path, flags | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return errno == ELOOP ? -ELOOP : -errno;
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		int e = errno;
@@ -176,40 +610,112 @@ int journal_load(const char *path, journal_rec_cb cb, void *arg, struct journal_
 		close(fd);
 		return -EINVAL;
 	}
-	FILE *f = fdopen(fd, "r");
-	if (!f) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	int64_t offset = 0;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		bool has_nl = line[n - 1] == '\n';
-		size_t len = (size_t)n - (has_nl ? 1 : 0);
-		struct journal_rec rec;
-		offset += n;
-		if (len == 0) {
-			info->valid_end = offset;
-		} else if (journal_decode(line, len, &rec) == 0) {
-			info->lines++;
-			info->valid_end = offset;
-			info->missing_newline = !has_nl;
-			cb(arg, &rec);
-		} else if (!has_nl) {
-			info->torn_tail = true; /* a crash mid-write: ignored, cut on open */
-		} else {
-			info->bad_lines++; /* complete but unreadable: skipped */
-			info->valid_end = offset;
+	return fd;
+}
+
+static int read_all(int fd, char **out, size_t *out_len)
+{
+	size_t cap = 65536, len = 0;
+	char *buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		if (len == cap) {
+			if (cap >= (size_t)JOURNAL_MAX_BYTES) {
+				free(buf);
+				return -EFBIG;
+			}
+			char *more = realloc(buf, cap * 2);
+			if (!more) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = more;
+			cap *= 2;
 		}
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			free(buf);
+			return -e;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
 	}
-	int e = ferror(f) ? EIO : 0;
-	free(line);
-	fclose(f);
-	info->size = offset;
-	return e ? -e : 0;
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+int journal_load(const char *path, const struct journal_sink *sink, struct journal_load_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	int fd = open_regular(path, O_RDONLY, 0);
+	if (fd == -ENOENT) {
+		info->missing = true;
+		return 0;
+	}
+	if (fd < 0)
+		return fd;
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = read_all(fd, &buf, &len);
+	close(fd);
+	if (rc < 0)
+		return rc;
+	journal_parse(buf, len, sink, info);
+	free(buf);
+	return 0;
+}
+
+/* ---- the marker ------------------------------------------------------- */
+
+static int mark_path(const char *journal_path, const char *suffix, char *out, size_t size)
+{
+	if (snprintf(out, size, "%s.mark%s", journal_path, suffix) >= (int)size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int journal_mark_read(const char *journal_path, struct journal_mark *out)
+{
+	char path[PATH_MAX];
+	int rc = mark_path(journal_path, "", path, sizeof(path));
+	if (rc < 0)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	int fd = open_regular(path, O_RDONLY, 0);
+	if (fd == -ENOENT)
+		return -ENOENT;
+	if (fd == -EINVAL || fd == -ELOOP)
+		return -EBADMSG;
+	if (fd < 0)
+		return fd;
+	char buf[256];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	int e = errno;
+	close(fd);
+	if (n < 0)
+		return -e;
+	size_t len = (size_t)n;
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (!crc_ok(buf, len))
+		return -EBADMSG;
+	cJSON *o = cJSON_ParseWithLength(buf, len);
+	int64_t v = 0, created = 0, seq = 0;
+	rc = -EBADMSG;
+	if (o && get_int(o, "v", true, &v) == 0 && v == JOURNAL_VERSION &&
+	    get_int(o, "created", true, &created) == 0 && get_int(o, "seq", true, &seq) == 0) {
+		out->created_ms = created;
+		out->seq = (uint64_t)seq;
+		rc = 0;
+	}
+	cJSON_Delete(o);
+	return rc;
 }
 
 static int fsync_dir_of(const char *path)
@@ -248,7 +754,43 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-struct journal *journal_open(const char *path, const struct journal_load_info *info, int *err)
+int journal_mark_write(const char *journal_path, const struct journal_mark *mark)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	int rc = mark_path(journal_path, "", path, sizeof(path));
+	if (rc < 0 || (rc = mark_path(journal_path, ".tmp", tmp, sizeof(tmp))) < 0)
+		return rc;
+	char text[128];
+	snprintf(text, sizeof(text), "{\"v\":%d,\"created\":%" PRId64 ",\"seq\":%" PRIu64 "}",
+		 JOURNAL_VERSION, mark->created_ms, mark->seq);
+	char *line = seal(text);
+	if (!line)
+		return -ENOMEM;
+	int fd =
+	    open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+	if (fd < 0) {
+		rc = -errno;
+		free(line);
+		return rc;
+	}
+	rc = write_all(fd, line, strlen(line));
+	free(line);
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		unlink(tmp);
+		return rc;
+	}
+	return fsync_dir_of(path);
+}
+
+/* ---- writing ---------------------------------------------------------- */
+
+struct journal *journal_open(const char *path, const struct journal_load_info *info,
+			     uint64_t next_seq, int64_t created_ms, int *err)
 {
 	struct journal *j = calloc(1, sizeof(*j));
 	if (!j || !(j->path = strdup(path))) {
@@ -256,10 +798,12 @@ struct journal *journal_open(const char *path, const struct journal_load_info *i
 		*err = -ENOMEM;
 		return NULL;
 	}
+	j->next_seq = next_seq;
+	j->created_ms = created_ms;
 	bool existed = access(path, F_OK) == 0;
-	j->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	j->fd = open_regular(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
 	if (j->fd < 0) {
-		*err = -errno;
+		*err = j->fd;
 		goto fail;
 	}
 	struct stat st;
@@ -270,21 +814,16 @@ struct journal *journal_open(const char *path, const struct journal_load_info *i
 	j->size = st.st_size;
 	if (!existed && (*err = fsync_dir_of(path)) < 0)
 		goto fail;
-	if (info && !info->missing && S_ISREG(st.st_mode)) {
-		if (info->torn_tail && st.st_size > info->valid_end) {
-			if (ftruncate(j->fd, info->valid_end) < 0 || fsync(j->fd) < 0) {
+	if (info && !info->missing && st.st_size == info->size && st.st_size > 0 &&
+	    (info->torn_tail || info->missing_newline)) {
+		/* End the last line: the next record starts on its own, and a
+		 * torn line stays there to be seen (the repair reports it). */
+		if ((*err = write_all(j->fd, "\n", 1)) < 0 || fsync(j->fd) < 0) {
+			if (*err == 0)
 				*err = -errno;
-				goto fail;
-			}
-			j->size = info->valid_end;
-		} else if (info->missing_newline && st.st_size == info->size) {
-			if ((*err = write_all(j->fd, "\n", 1)) < 0 || fsync(j->fd) < 0) {
-				if (*err == 0)
-					*err = -errno;
-				goto fail;
-			}
-			j->size++;
+			goto fail;
 		}
+		j->size++;
 	}
 	*err = 0;
 	return j;
@@ -310,9 +849,9 @@ void journal_close(struct journal *j)
  * create it: a missing journal is not ours to recreate mid-run). */
 static int reopen(struct journal *j)
 {
-	int fd = open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	int fd = open_regular(j->path, O_WRONLY | O_APPEND, 0);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		int e = errno;
@@ -324,7 +863,15 @@ static int reopen(struct journal *j)
 	return 0;
 }
 
-int journal_append(struct journal *j, const struct journal_rec *rec, bool sync)
+static void update_mark(struct journal *j, uint64_t seq)
+{
+	struct journal_mark m = {.created_ms = j->created_ms, .seq = seq};
+	int rc = journal_mark_write(j->path, &m);
+	if (rc < 0)
+		j->mark_err = rc;
+}
+
+int journal_append(struct journal *j, struct journal_rec *rec, bool sync)
 {
 	int rc;
 	if (j->fd < 0 && (rc = reopen(j)) < 0)
@@ -336,6 +883,7 @@ int journal_append(struct journal *j, const struct journal_rec *rec, bool sync)
 			return rc;
 		j->dir_unsynced = false;
 	}
+	rec->seq = j->next_seq;
 	char *line = journal_encode(rec);
 	if (!line)
 		return -ENOMEM;
@@ -348,28 +896,35 @@ int journal_append(struct journal *j, const struct journal_rec *rec, bool sync)
 		/* Cut a partial line off so the next record starts on a line of its
 		 * own; harmless when nothing was written. After an fsync error the
 		 * line may or may not be on disk: it is reported failed either way,
-		 * and the reader treats what it finds as the truth. */
+		 * and the reader treats what it finds as the truth (a line left
+		 * there makes the next one's seq repeat: noticed, on the safe side). */
 		if (ftruncate(j->fd, j->size) < 0) {
-			/* not a regular file (or worse): nothing more to do */
+			/* nothing more to do */
 		}
 		return rc;
 	}
 	j->size += (int64_t)len;
 	j->appended++;
+	j->next_seq++;
+	if (sync)
+		update_mark(j, rec->seq);
 	return 0;
 }
 
-int journal_rewrite(struct journal *j, const struct journal_rec *recs, size_t n)
+int journal_rewrite(struct journal *j, struct journal_rec *recs, size_t n)
 {
 	char tmp[PATH_MAX];
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", j->path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd =
+	    open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
 	if (fd < 0)
 		return -errno;
 	int rc = 0;
 	int64_t size = 0;
+	uint64_t seq = j->next_seq;
 	for (size_t i = 0; i < n && rc == 0; i++) {
+		recs[i].seq = seq++;
 		char *line = journal_encode(&recs[i]);
 		if (!line) {
 			rc = -ENOMEM;
@@ -391,20 +946,22 @@ int journal_rewrite(struct journal *j, const struct journal_rec *recs, size_t n)
 	}
 	/* The rename is done: from here on the old file is not the journal.
 	 * Never keep appending to it, whatever fails below. */
-	int nfd = open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	int open_errno = errno;
+	j->next_seq = seq;
+	int nfd = open_regular(j->path, O_WRONLY | O_APPEND, 0);
 	if (j->fd >= 0)
 		close(j->fd);
-	j->fd = nfd;
+	j->fd = nfd < 0 ? -1 : nfd;
 	j->size = size;
 	j->appended = 0;
 	if (nfd < 0)
-		return -open_errno; /* the next append reopens it */
+		return nfd; /* the next append reopens it */
 	if ((rc = fsync_dir_of(j->path)) < 0) {
 		j->dir_unsynced = true; /* retried before the next synced append */
 		return rc;
 	}
 	j->dir_unsynced = false;
+	if (n > 0)
+		update_mark(j, seq - 1);
 	return 0;
 }
 
@@ -416,4 +973,38 @@ int64_t journal_size(const struct journal *j)
 size_t journal_appended(const struct journal *j)
 {
 	return j->appended;
+}
+
+uint64_t journal_next_seq(const struct journal *j)
+{
+	return j->next_seq;
+}
+
+int journal_mark_error(struct journal *j)
+{
+	int e = j->mark_err;
+	j->mark_err = 0;
+	return e;
+}
+
+int journal_lock(const char *journal_path)
+{
+	char dir[PATH_MAX];
+	copy_str(dir, sizeof(dir), journal_path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		close(fd);
+		return e == EWOULDBLOCK ? -EWOULDBLOCK : -e;
+	}
+	return fd;
 }

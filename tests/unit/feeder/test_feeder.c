@@ -144,7 +144,7 @@ Test(feeder, bare_word_feed_doses_and_journals, .timeout = 10)
 	cr_assert_str_eq(log[0].id, res.event.id);
 	cr_assert_eq(log[0].source, PROTO_SOURCE_MANUAL);
 	char want[128];
-	snprintf(want, sizeof(want), "{\"op\":\"done\",\"id\":\"%s\"", res.event.id);
+	snprintf(want, sizeof(want), "\"op\":\"done\",\"id\":\"%s\"", res.event.id);
 	cr_assert(strstr(slurp(jpath), want) != NULL);
 	feeder_free(f);
 }
@@ -516,20 +516,27 @@ Test(feeder, torn_done_line_counts_as_uncertain, .timeout = 10)
 	struct feeder_result startup;
 	struct feeder *f = start(&startup);
 	cr_assert(has_alert(&startup, PROTO_ALERT_UNCERTAIN_DOSE, PROTO_LEVEL_WARNING));
+	/* A cut line may be anything, a dose too: damage, and a dose assumed. */
+	cr_assert(has_alert(&startup, PROTO_ALERT_JOURNAL_DAMAGED, PROTO_LEVEL_CRITICAL));
 	struct proto_feeder_state st;
 	feeder_state(f, &now, &st);
-	cr_assert_eq(st.doses_today, 1);
-	cr_assert(strstr(slurp(jpath), "\"res\n") == NULL, "torn tail cut");
+	cr_assert_eq(st.doses_today, 2, "u2 and the dose assumed now");
+	cr_assert_eq(st.next_allowed_ms, now.wall_ms + 6 * H);
+	cr_assert(strstr(slurp(jpath), "\"v\":2") != NULL, "migrated to format 2");
 	feeder_free(f);
 }
 
 /* ---- schedule --------------------------------------------------------------- */
 
+/* An old-format journal created at since, in a data directory that never
+ * had another (no marker): as upgraded from a feeder before format 2. */
 static void with_history(int64_t since)
 {
-	char text[128];
+	char text[128], mark[400];
 	snprintf(text, sizeof(text), "{\"op\":\"init\",\"ts\":%lld}\n", (long long)since);
 	put_file(jpath, text);
+	snprintf(mark, sizeof(mark), "%s.mark", jpath);
+	unlink(mark);
 }
 
 Test(feeder, grace_window_catches_up_once, .timeout = 10)
@@ -766,7 +773,7 @@ Test(feeder, unreadable_journal_is_not_a_first_install, .timeout = 10)
 	feeder_free(f);
 }
 
-Test(feeder, damaged_line_is_skipped_with_a_warning, .timeout = 10)
+Test(feeder, damaged_old_format_line_assumes_a_dose, .timeout = 10)
 {
 	int64_t t = now.wall_ms - 1 * H;
 	char text[512];
@@ -780,9 +787,12 @@ Test(feeder, damaged_line_is_skipped_with_a_warning, .timeout = 10)
 	put_file(jpath, text);
 	struct feeder_result startup, res;
 	struct feeder *f = start(&startup);
-	cr_assert(has_alert(&startup, "journal_damaged", PROTO_LEVEL_WARNING));
+	cr_assert(has_alert(&startup, PROTO_ALERT_JOURNAL_DAMAGED, PROTO_LEVEL_CRITICAL));
 	send(f, "feed", &res);
 	cr_assert_str_eq(res.event.reason, PROTO_REASON_TOO_SOON, "the readable dose still counts");
+	struct proto_feeder_state st;
+	feeder_state(f, &now, &st);
+	cr_assert_eq(st.next_allowed_ms, now.wall_ms + 6 * H, "and one is assumed now");
 	feeder_free(f);
 }
 

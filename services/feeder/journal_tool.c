@@ -1,0 +1,81 @@
+/*
+ * iod-feeder-journal — check or repair the feeder's dose journal, with the
+ * feeder stopped (services/feeder/README.md, "Repairing a damaged journal").
+ *
+ *   iod-feeder-journal check  [--data-dir DIR]   describe it: exit 0 sound, 1 damaged
+ *   iod-feeder-journal repair [--data-dir DIR]   rewrite a clean one: exit 0
+ *
+ * Exit 2 on an error (the feeder is running, the journal cannot be read or
+ * written). Settings as for iod-feeder (IOD_DATA_DIR, IOD_FEEDER_MIN_INTERVAL,
+ * IOD_FEEDER_MAX_DAILY), environment or flags.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cfg.h"
+#include "feeder.h"
+#include "log.h"
+
+static const struct cfg_option tool_options[] = {
+    {"IOD_FEEDER_MIN_INTERVAL", CFG_DURATION, "6h", "minimum time between two doses", 1000,
+     7LL * 24 * 3600 * 1000, 0},
+    {"IOD_FEEDER_MAX_DAILY", CFG_INT, "3", "most doses per local calendar day", 1, 48, 0},
+};
+
+static int64_t clock_ms(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "repair") != 0)) {
+		fprintf(stderr, "usage: iod-feeder-journal check|repair [--data-dir DIR] "
+				"(iod-feeder-journal check --help: every setting)\n");
+		return 2;
+	}
+	bool write = strcmp(argv[1], "repair") == 0;
+	int exit_code = 0;
+	struct cfg *cfg = cfg_load("feeder", "iod-feeder-journal", tool_options,
+				   sizeof(tool_options) / sizeof(tool_options[0]), argc - 1,
+				   argv + 1, &exit_code);
+	if (!cfg)
+		return exit_code;
+	log_init("feeder-journal", LOG_LEVEL_WARN);
+	char journal_path[PATH_MAX];
+	if (snprintf(journal_path, sizeof(journal_path), "%s/journal",
+		     cfg_str(cfg, "IOD_DATA_DIR")) >= (int)sizeof(journal_path)) {
+		fprintf(stderr, "iod-feeder-journal: IOD_DATA_DIR: path too long\n");
+		cfg_free(cfg);
+		return 2;
+	}
+	char boot_id[40] = "";
+	FILE *bf = fopen("/proc/sys/kernel/random/boot_id", "re");
+	if (bf) {
+		if (!fgets(boot_id, sizeof(boot_id), bf))
+			boot_id[0] = '\0';
+		boot_id[strcspn(boot_id, "\r\n")] = '\0';
+		fclose(bf);
+	}
+	struct feeder_config fc = {
+	    .journal_path = journal_path,
+	    .min_interval_ms = cfg_duration_ms(cfg, "IOD_FEEDER_MIN_INTERVAL"),
+	    .max_daily = (int)cfg_int(cfg, "IOD_FEEDER_MAX_DAILY"),
+	    .boot_id = boot_id,
+	};
+	struct feeder_now now = {.wall_ms = clock_ms(CLOCK_REALTIME),
+				 .mono_ms = clock_ms(CLOCK_BOOTTIME)};
+	int rc = feeder_repair_journal(&fc, &now, write, stdout);
+	cfg_free(cfg);
+	if (rc < 0) {
+		fprintf(stderr, "iod-feeder-journal: %s: %s\n", journal_path,
+			rc == -EWOULDBLOCK ? "the feeder is running" : strerror(-rc));
+		return 2;
+	}
+	return rc == 1 ? 1 : 0;
+}
