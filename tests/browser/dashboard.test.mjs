@@ -336,6 +336,66 @@ async function visible(selector) {
   return page.locator(selector).first().isVisible();
 }
 
+// ---------- accessibility (axe-core, from npm) ----------
+
+// axe goes into the page through the DevTools protocol (page.evaluate),
+// which the page's strict CSP does not govern: the page itself stays
+// exactly as served, no script tag and no bypassCSP.
+const AXE_FILE = path.join(HERE, "node_modules/axe-core/axe.min.js");
+let axeSource = null;
+const VIEWPORTS = [
+  { name: "1440x900", width: 1440, height: 900 },
+  { name: "375x812", width: 375, height: 812 },
+];
+
+// One axe run over the whole document as it is now. Prints every violation
+// found; fails on serious or critical ones.
+async function axeCheck(label) {
+  if (axeSource === null) {
+    if (!fs.existsSync(AXE_FILE)) throw new Error(`${AXE_FILE} missing: run \`npm ci\` in tests/browser/`);
+    axeSource = fs.readFileSync(AXE_FILE, "utf8");
+  }
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => ({ target: n.target.join(" "), summary: n.failureSummary })),
+    }));
+  });
+  for (const v of violations) {
+    console.log(`axe [${label}] ${v.impact} ${v.id}: ${v.help}`);
+    for (const n of v.nodes) console.log(`    ${n.target}\n      ${(n.summary || "").replace(/\n/g, "\n      ")}`);
+  }
+  const bad = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(
+    bad.map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target).join(", ")}`),
+    [],
+    `axe found serious or critical violations on ${label}`,
+  );
+  return violations.length;
+}
+
+// axeCheck in light and dark, on a desktop and a phone; back to 1440x900
+// light afterwards.
+async function axeEverywhere(label) {
+  try {
+    for (const vp of VIEWPORTS) {
+      await page.setViewportSize({ width: vp.width, height: vp.height });
+      for (const colorScheme of ["light", "dark"]) {
+        await page.emulateMedia({ colorScheme });
+        await sleep(200); // charts follow the scheme and the width
+        await axeCheck(`${label}, ${vp.name}, ${colorScheme}`);
+      }
+    }
+  } finally {
+    await page.emulateMedia({ colorScheme: "light" });
+    await page.setViewportSize({ width: 1440, height: 900 });
+  }
+}
+
 async function screenshot(name, opts = {}) {
   fs.mkdirSync(OUT_DIR, { recursive: true });
   const file = path.join(OUT_DIR, `${name}.png`);
@@ -451,7 +511,14 @@ step("without a session the page shows only the login form", async () => {
   assert.equal(await visible("#dash"), false, "the dashboard must stay hidden without a session");
   await page.setViewportSize({ width: 375, height: 812 });
   await screenshot("login-375x812");
+  await page.emulateMedia({ colorScheme: "dark" });
+  await screenshot("login-375x812-dark");
+  await page.emulateMedia({ colorScheme: "light" });
   await page.setViewportSize({ width: 1440, height: 900 });
+});
+
+step("axe: no serious or critical violations on the login page (light, dark, desktop, phone)", async () => {
+  await axeEverywhere("the login page");
 });
 
 step("a wrong password is refused with a message", async () => {
@@ -603,6 +670,18 @@ step("Cancel in the confirmation sends nothing", async () => {
   await waitText("#answer-detail", /No command sent yet/);
 });
 
+step("axe: no serious or critical violations in the confirm dialog", async () => {
+  await page.click('[data-action="feed"]');
+  await page.waitForSelector("#confirm", { state: "visible", timeout: UI_TIMEOUT });
+  await axeEverywhere("the Feed confirm dialog");
+  await page.emulateMedia({ colorScheme: "dark" });
+  await screenshot("confirm-feed-1440x900-dark");
+  await page.emulateMedia({ colorScheme: "light" });
+  await page.click('#confirm button[value="cancel"]');
+  await page.waitForSelector("#confirm", { state: "hidden", timeout: UI_TIMEOUT });
+  await waitText("#answer-detail", /No command sent yet/);
+});
+
 step("the operator feeds: confirmation, then the feeder's answer ok", async () => {
   await page.click('[data-action="feed"]');
   await page.waitForSelector("#confirm", { state: "visible", timeout: UI_TIMEOUT });
@@ -665,6 +744,10 @@ step("a second Feed is rejected as too soon, in words", async () => {
   await page.setViewportSize({ width: 1440, height: 900 });
 });
 
+step("axe: no serious or critical violations on the dashboard (light, dark, desktop, phone)", async () => {
+  await axeEverywhere("the dashboard");
+});
+
 step("the broker stops: the page says so, statuses are unknown, commands are off; it comes back", async () => {
   await page.waitForSelector('[data-action="feed"]:not([disabled])', { timeout: UI_TIMEOUT });
   await waitAttr('.service[data-service="feeder"]', "data-status", "online");
@@ -695,7 +778,12 @@ step("the broker stops: the page says so, statuses are unknown, commands are off
   await page.setViewportSize({ width: 375, height: 812 });
   await sleep(300);
   await screenshot("broker-down-375x812");
+  await page.emulateMedia({ colorScheme: "dark" });
+  await sleep(300);
+  await screenshot("broker-down-375x812-dark");
+  await page.emulateMedia({ colorScheme: "light" });
   await page.setViewportSize({ width: 1440, height: 900 });
+  await axeEverywhere("the dashboard without a broker");
 
   // Back on the same port: the bridge and the feeder reconnect by themselves.
   await startMosquitto();
