@@ -5,6 +5,7 @@
  * -> one cleanup path.
  */
 #include "auth.h"
+#include "bindaddr.h"
 #include "cfg.h"
 #include "ha.h"
 #include "log.h"
@@ -32,12 +33,18 @@
 static const struct cfg_option bridge_options[] = {
     {"IOD_BRIDGE_PORT", CFG_INT, "8080", "HTTP/websocket port", 1, 65535, 0},
     {"IOD_BRIDGE_BIND", CFG_STRING, "0.0.0.0",
-     "address to listen on (0.0.0.0: the home LAN; 127.0.0.1: this machine only)", 0, 0, 0},
+     "IPv4 or IPv6 address, or interface name, to listen on (0.0.0.0: every IPv4 address, "
+     "the home LAN; ::: every address; 127.0.0.1: this machine only)",
+     0, 0, 0},
     {"IOD_BRIDGE_WEB_DIR", CFG_STRING, NULL,
      "dashboard files (default: the installed web/, else ./web, else the source tree's)", 0, 0, 0},
     {"IOD_BRIDGE_PASSWORD", CFG_STRING, NULL,
      "operator password; unset: nobody can log in or send commands", 0, 0, CFG_F_SECRET},
     {"IOD_BRIDGE_PUBLIC_VIEW", CFG_BOOL, "0", "1: anyone may watch without logging in", 0, 0, 0},
+    {"IOD_BRIDGE_METRICS_PUBLIC", CFG_BOOL, "0",
+     "1: /metrics answers anyone; 0: only this machine (loopback, not through a proxy) and "
+     "the logged-in operator",
+     0, 0, 0},
     {"IOD_BRIDGE_TLS_CERT", CFG_STRING, NULL, "certificate (PEM): serve https/wss", 0, 0, 0},
     {"IOD_BRIDGE_TLS_KEY", CFG_STRING, NULL, "private key (PEM) for IOD_BRIDGE_TLS_CERT", 0, 0, 0},
     {"IOD_BRIDGE_MAX_CLIENTS", CFG_INT, "10000",
@@ -221,6 +228,23 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	b.tls = cert && key;
+	struct bindaddr listen_at;
+	char why[256];
+	enum bindaddr_status bs =
+	    bindaddr_resolve(cfg_str(cfg, "IOD_BRIDGE_BIND"), &listen_at, why, sizeof(why));
+	if (bs == BINDADDR_BAD) {
+		fprintf(stderr, "iod-bridge: IOD_BRIDGE_BIND: %s\n", why);
+		rc = 2;
+		goto out;
+	}
+	if (bs != BINDADDR_OK) {
+		log_error("IOD_BRIDGE_BIND: %s", why);
+		rc = 1; /* may come right later (an interface not up yet): a restart may help */
+		goto out;
+	}
+	if (listen_at.interface)
+		log_info("IOD_BRIDGE_BIND %s: its address %s", cfg_str(cfg, "IOD_BRIDGE_BIND"),
+			 listen_at.address);
 	int mk = cfg_make_data_dir(cfg);
 	if (mk < 0) {
 		log_error("IOD_DATA_DIR '%s': %s", data_dir, strerror(-mk));
@@ -265,12 +289,13 @@ int main(int argc, char **argv)
 	}
 	struct server_config svc = {
 	    .site = b.site,
-	    .bind = cfg_str(cfg, "IOD_BRIDGE_BIND"),
+	    .bind = &listen_at,
 	    .port = (int)cfg_int(cfg, "IOD_BRIDGE_PORT"),
 	    .web_dir = pick_web_dir(cfg),
 	    .tls_cert = cert,
 	    .tls_key = key,
 	    .public_view = cfg_bool(cfg, "IOD_BRIDGE_PUBLIC_VIEW"),
+	    .metrics_public = cfg_bool(cfg, "IOD_BRIDGE_METRICS_PUBLIC"),
 	    .max_clients = max_clients,
 	    .fd_limit = fd_limit,
 	    .queue_slack = (unsigned)cfg_int(cfg, "IOD_BRIDGE_QUEUE_SLACK"),

@@ -57,6 +57,8 @@ char *metrics_render(const struct bridge_metrics *m)
 	    m->cached_topics);
 	one(&b, "iod_bridge_buffer_bytes", "gauge", "Bytes of shared frame buffers alive.",
 	    m->buffer_bytes);
+	one(&b, "iod_bridge_metrics_refused_total", "counter",
+	    "GET /metrics refused: not from this machine, not the operator.", m->metrics_refused);
 	if (b.failed) {
 		jbuf_free(&b);
 		return NULL;

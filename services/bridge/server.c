@@ -8,6 +8,7 @@
 #include "server.h"
 
 #include "auth.h"
+#include "bindaddr.h"
 #include "bmsg.h"
 #include "cqueue.h"
 #include "log.h"
@@ -20,10 +21,12 @@
 #include "wsmsg.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <libwebsockets.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #define CSP                                                                                        \
@@ -244,11 +247,44 @@ static void fill_metrics(struct server *s)
 	}
 }
 
+/*
+ * /metrics is for this machine (a local Prometheus, a healthcheck in the
+ * container) and the logged-in operator, not for every phone on the LAN:
+ * the peer must be loopback and the request must not have come through a
+ * proxy on this machine (it would carry Forwarded / X-Forwarded-For /
+ * X-Real-IP), unless IOD_BRIDGE_METRICS_PUBLIC opens it to everyone.
+ */
+static bool metrics_allowed(struct server *s, struct lws *wsi)
+{
+	if (s->cfg.metrics_public)
+		return true;
+	char token[AUTH_TOKEN_HEX + 1];
+	if (request_operator(s, wsi, token))
+		return true;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR) > 0 ||
+	    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_X_REAL_IP) > 0 ||
+	    lws_hdr_custom_length(wsi, "forwarded:", 10) > 0)
+		return false;
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	int fd = (int)lws_get_socket_fd(lws_get_network_wsi(wsi));
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&peer, &len) < 0)
+		return false;
+	return bindaddr_is_loopback((struct sockaddr *)&peer);
+}
+
 static int serve_get(struct server *s, struct lws *wsi, struct pss *pss, const char *uri)
 {
 	if (!strcmp(uri, "/healthz"))
 		return respond(wsi, pss, 200, "text/plain; charset=utf-8", "ok", NULL);
 	if (!strcmp(uri, "/metrics")) {
+		if (!metrics_allowed(s, wsi)) {
+			s->m.metrics_refused++;
+			return respond(wsi, pss, 403, "text/plain; charset=utf-8",
+				       "forbidden: /metrics answers this machine and the logged-in "
+				       "operator only (IOD_BRIDGE_METRICS_PUBLIC=1 opens it)\n",
+				       NULL);
+		}
 		fill_metrics(s);
 		char *text = metrics_render(&s->m);
 		if (!text)
@@ -683,7 +719,29 @@ struct server *server_new(uv_loop_t *loop, const struct server_config *cfg)
 	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
 	info.foreign_loops = foreign_loops;
 	info.port = cfg->port;
-	info.iface = cfg->bind && *cfg->bind ? cfg->bind : NULL;
+	/* Exactly the address asked for: lws gets it numeric, and for IPv4 an
+	 * IPv4-only vhost (see bindaddr.h for what lws does otherwise). */
+	info.iface = cfg->bind->address;
+	if (cfg->bind->family == AF_INET)
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	char where[96];
+	bindaddr_format(cfg->bind, cfg->port, where, sizeof(where));
+	int probe = bindaddr_probe(cfg->bind, cfg->port);
+	if (probe < 0) {
+		if (probe == -EADDRNOTAVAIL)
+			log_error("cannot listen on %s: this machine has no address %s "
+				  "(IOD_BRIDGE_BIND)",
+				  where, cfg->bind->address);
+		else if (probe == -EADDRINUSE)
+			log_error("cannot listen on %s: the port is in use (IOD_BRIDGE_PORT, "
+				  "IOD_BRIDGE_BIND)",
+				  where);
+		else
+			log_error("cannot listen on %s: %s (IOD_BRIDGE_PORT, IOD_BRIDGE_BIND)",
+				  where, strerror(-probe));
+		free(s);
+		return NULL;
+	}
 	info.protocols = protocols;
 	info.user = s;
 	info.pcontext = &s->ctx; /* lws clears it when the context is gone */
@@ -706,9 +764,9 @@ struct server *server_new(uv_loop_t *loop, const struct server_config *cfg)
 	info.options |= LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
 	s->ctx = lws_create_context(&info);
 	if (!s->ctx || !lws_create_vhost(s->ctx, &info)) {
-		log_error("cannot listen on %s:%d: port in use or address not available "
+		log_error("cannot listen on %s: port in use or address not available "
 			  "(IOD_BRIDGE_PORT, IOD_BRIDGE_BIND)",
-			  info.iface ? info.iface : "*", cfg->port);
+			  where);
 		if (s->ctx) {
 			/* Let lws close its uv handles (nothing else is on the loop
 			 * yet), then finish the destruction. */
@@ -722,9 +780,8 @@ struct server *server_new(uv_loop_t *loop, const struct server_config *cfg)
 	}
 	if (!s->web_root[0])
 		log_warn("no web directory (IOD_BRIDGE_WEB_DIR): serving the API and /ws only");
-	log_info("listening on %s://%s:%d, web %s, public view %s", s->tls ? "https" : "http",
-		 info.iface ? info.iface : "*", cfg->port, s->web_root[0] ? s->web_root : "none",
-		 cfg->public_view ? "on" : "off");
+	log_info("listening on %s://%s, web %s, public view %s", s->tls ? "https" : "http", where,
+		 s->web_root[0] ? s->web_root : "none", cfg->public_view ? "on" : "off");
 	return s;
 }
 

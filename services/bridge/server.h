@@ -15,17 +15,19 @@
 #include <uv.h>
 
 struct auth;
+struct bindaddr;
 struct mqttc;
 struct state;
 
 struct server_config {
 	const char *site;
-	const char *bind; /* address to listen on; NULL/"" = all */
+	const struct bindaddr *bind; /* what to listen on, resolved (bindaddr.h); borrowed */
 	int port;
 	const char *web_dir;  /* NULL: no static files */
 	const char *tls_cert; /* both set: https/wss */
 	const char *tls_key;
 	bool public_view;
+	bool metrics_public; /* /metrics for anyone, not only loopback peers and the operator */
 	unsigned max_clients;
 	unsigned fd_limit;    /* lws connection table size */
 	unsigned queue_slack; /* per-client queue bound beyond what the state holds */
@@ -40,7 +42,9 @@ struct server;
 /* Bytes every outgoing frame buffer reserves in front (LWS_PRE). */
 size_t server_headroom(void);
 
-/* Create the lws context on loop and start listening. NULL on error (logged). */
+/* Create the lws context on loop and start listening on exactly cfg->bind.
+ * NULL on error (logged, naming the setting): the address or port cannot be
+ * bound. */
 struct server *server_new(uv_loop_t *loop, const struct server_config *cfg);
 void server_set_mqtt(struct server *s, struct mqttc *mqtt);
 /* The bridge's MQTT connection went up (after the resubscribe) or down:

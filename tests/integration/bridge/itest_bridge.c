@@ -9,6 +9,9 @@
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -847,4 +850,249 @@ Test(bridge, broker_state_reaches_the_page, .timeout = 120, .fini = teardown)
 	cr_assert(strstr(r.body, "iod_bridge_mqtt_connected 1\n"));
 	wsc_free(w);
 	stop(&F);
+}
+
+/* ---- IOD_BRIDGE_BIND and who may read /metrics ---------------------------- */
+
+/* Connect to addr:port (IPv4 or IPv6 literal). 0, or -errno. */
+static int tcp_connect(const char *addr, int port, int *fd_out)
+{
+	struct sockaddr_storage ss = {0};
+	socklen_t len;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		len = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		len = sizeof(*s6);
+	} else {
+		return -EINVAL;
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -errno;
+	int rc = connect(fd, (struct sockaddr *)&ss, len) < 0 ? -errno : 0;
+	if (rc == 0 && fd_out)
+		*fd_out = fd;
+	else
+		close(fd);
+	return rc;
+}
+
+/* GET path from addr:port with extra headers; the status, or -1. */
+static int status_at(const char *addr, int port, const char *path, const char *extra)
+{
+	int fd = -1;
+	if (tcp_connect(addr, port, &fd) < 0)
+		return -1;
+	char req[1024], resp[512];
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%s\r\n",
+		 path, extra ? extra : "");
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		close(fd);
+		return -1;
+	}
+	ssize_t n = read(fd, resp, sizeof(resp) - 1);
+	close(fd);
+	int status = -1;
+	if (n > 12) {
+		resp[n] = '\0';
+		sscanf(resp, "HTTP/1.1 %d", &status);
+	}
+	return status;
+}
+
+/* A local address of this machine of the family that is not loopback (a LAN
+ * address), or false when there is none. */
+static bool lan_address(int family, char *buf, size_t size)
+{
+	struct ifaddrs *all;
+	bool found = false;
+	if (getifaddrs(&all) < 0)
+		return false;
+	for (struct ifaddrs *i = all; i && !found; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != family ||
+		    (i->ifa_flags & IFF_LOOPBACK))
+			continue;
+		if (family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, buf,
+				  size);
+		else if (!IN6_IS_ADDR_LINKLOCAL(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr))
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, buf,
+				  size);
+		else
+			continue;
+		found = true;
+	}
+	freeifaddrs(all);
+	return found;
+}
+
+static bool is_local_address(const char *addr)
+{
+	char buf[64];
+	struct ifaddrs *all;
+	bool found = false;
+	if (getifaddrs(&all) < 0)
+		return false;
+	for (struct ifaddrs *i = all; i && !found; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET) {
+			inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, buf,
+				  sizeof(buf));
+			found = !strcmp(buf, addr);
+		}
+	freeifaddrs(all);
+	return found;
+}
+
+/* Start the bridge listening on bind (no broker needed) and wait until addr
+ * answers, or return its exit code when it stops by itself. */
+static pid_t spawn_bound(const char *bind, int port, const char *extra_env)
+{
+	char e_bind[128], e_port[64];
+	snprintf(e_bind, sizeof(e_bind), "IOD_BRIDGE_BIND=%s", bind);
+	snprintf(e_port, sizeof(e_port), "IOD_BRIDGE_PORT=%d", port);
+	const char *env[] = {"IOD_MQTT_URL=tcp://127.0.0.1:1",		 e_port,    e_bind,
+			     "IOD_DATA_DIR=/tmp/itest-bridge-bind-data", extra_env, NULL};
+	return harness_spawn("iod-bridge", NULL, env);
+}
+
+static bool wait_answer(const char *addr, int port)
+{
+	for (int i = 0; i < 200; i++) {
+		if (tcp_connect(addr, port, NULL) == 0)
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+static int wait_exit(pid_t pid)
+{
+	int status = 0;
+	pid_t done = 0;
+	for (int i = 0; i < 200 && done == 0; i++) {
+		done = waitpid(pid, &status, WNOHANG);
+		if (!done)
+			usleep(50000);
+	}
+	if (done != pid) {
+		harness_stop(pid, SIGKILL, 5000);
+		return -1;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+Test(bridge, bind_ipv4_address_is_exactly_that, .timeout = 60, .fini = teardown)
+{
+	memset(&F, 0, sizeof(F));
+	int port = harness_free_port();
+	F.bridge = spawn_bound("127.0.0.1", port, NULL);
+	cr_assert(wait_answer("127.0.0.1", port), "answers on 127.0.0.1");
+	cr_assert_eq(status_at("127.0.0.1", port, "/healthz", NULL), 200);
+	/* Same machine, another loopback address: not bound, so refused. */
+	cr_assert_eq(tcp_connect("127.0.0.2", port, NULL), -ECONNREFUSED,
+		     "127.0.0.2 must be refused when bound to 127.0.0.1");
+	cr_assert_eq(tcp_connect("::1", port, NULL), -ECONNREFUSED, "no IPv6 listener");
+	char lan[64];
+	if (lan_address(AF_INET, lan, sizeof(lan)))
+		cr_assert_eq(tcp_connect(lan, port, NULL), -ECONNREFUSED,
+			     "the LAN address %s must be refused", lan);
+	cr_assert_eq(harness_stop(F.bridge, SIGTERM, 10000), 0);
+	F.bridge = 0;
+	harness_rmtree("/tmp/itest-bridge-bind-data");
+}
+
+Test(bridge, bind_ipv6_loopback_is_exactly_that, .timeout = 60, .fini = teardown)
+{
+	memset(&F, 0, sizeof(F));
+	int port = harness_free_port();
+	if (tcp_connect("::1", 1, NULL) == -EADDRNOTAVAIL ||
+	    tcp_connect("::1", 1, NULL) == -EAFNOSUPPORT)
+		cr_skip_test("no IPv6 loopback on this machine");
+	F.bridge = spawn_bound("::1", port, NULL);
+	cr_assert(wait_answer("::1", port), "answers on ::1");
+	cr_assert_eq(status_at("::1", port, "/healthz", NULL), 200);
+	cr_assert_eq(tcp_connect("127.0.0.1", port, NULL), -ECONNREFUSED,
+		     "127.0.0.1 must be refused when bound to ::1");
+	cr_assert_eq(harness_stop(F.bridge, SIGTERM, 10000), 0);
+	F.bridge = 0;
+	/* Brackets too, as in a URL. */
+	F.bridge = spawn_bound("[::1]", port, NULL);
+	cr_assert(wait_answer("::1", port), "answers on [::1]");
+	cr_assert_eq(harness_stop(F.bridge, SIGTERM, 10000), 0);
+	F.bridge = 0;
+	harness_rmtree("/tmp/itest-bridge-bind-data");
+}
+
+Test(bridge, bind_refused_at_start_when_it_cannot_be, .timeout = 60, .fini = teardown)
+{
+	memset(&F, 0, sizeof(F));
+	int port = harness_free_port();
+	/* Documentation addresses (RFC 5737) this machine does not have. */
+	const char *foreign = "192.0.2.1";
+	if (is_local_address(foreign))
+		foreign = "198.51.100.1";
+	if (is_local_address(foreign))
+		foreign = "203.0.113.1";
+	F.bridge = spawn_bound(foreign, port, NULL);
+	int rc = wait_exit(F.bridge);
+	F.bridge = 0;
+	cr_assert_eq(rc, 1, "an address the machine does not have stops it with 1, got %d", rc);
+	/* Not an address at all: a bad setting, 2. */
+	F.bridge = spawn_bound("127.1", port, NULL);
+	rc = wait_exit(F.bridge);
+	F.bridge = 0;
+	cr_assert_eq(rc, 2, "a malformed address is a bad setting, got %d", rc);
+	F.bridge = spawn_bound("no-such-if0", port, NULL);
+	rc = wait_exit(F.bridge);
+	F.bridge = 0;
+	cr_assert_eq(rc, 1, "an interface that is not there stops it with 1, got %d", rc);
+	/* An interface name binds its address. */
+	F.bridge = spawn_bound("lo", port, NULL);
+	cr_assert(wait_answer("127.0.0.1", port), "lo: answers on 127.0.0.1");
+	cr_assert_eq(harness_stop(F.bridge, SIGTERM, 10000), 0);
+	F.bridge = 0;
+	harness_rmtree("/tmp/itest-bridge-bind-data");
+}
+
+Test(bridge, metrics_stay_off_the_lan, .timeout = 60, .fini = teardown)
+{
+	memset(&F, 0, sizeof(F));
+	int port = harness_free_port();
+	F.bridge = spawn_bound("0.0.0.0", port, "IOD_BRIDGE_PASSWORD=" PASSWORD);
+	cr_assert(wait_answer("127.0.0.1", port));
+	cr_assert_eq(status_at("127.0.0.1", port, "/metrics", NULL), 200, "this machine reads it");
+	/* Through a reverse proxy on this machine: the peer is loopback, but the
+	 * request is not from here. */
+	cr_assert_eq(status_at("127.0.0.1", port, "/metrics", "X-Forwarded-For: 192.0.2.7\r\n"),
+		     403);
+	cr_assert_eq(status_at("127.0.0.1", port, "/metrics", "Forwarded: for=192.0.2.7\r\n"), 403);
+	cr_assert_eq(status_at("127.0.0.1", port, "/metrics", "X-Real-IP: 192.0.2.7\r\n"), 403);
+	char cookie[160], hdr[256];
+	cr_assert_eq(http_login(port, PASSWORD, cookie, sizeof(cookie)), 200);
+	snprintf(hdr, sizeof(hdr), "Cookie: %s\r\nX-Forwarded-For: 192.0.2.7\r\n", cookie);
+	cr_assert_eq(status_at("127.0.0.1", port, "/metrics", hdr), 200, "the operator may");
+	char lan[64];
+	bool have_lan = lan_address(AF_INET, lan, sizeof(lan));
+	if (have_lan) {
+		/* From the machine's LAN address, as a phone on the LAN would be. */
+		cr_assert_eq(status_at(lan, port, "/metrics", NULL), 403, "from %s", lan);
+		cr_assert_eq(status_at(lan, port, "/healthz", NULL), 200, "the rest is served");
+	}
+	cr_assert_eq(harness_stop(F.bridge, SIGTERM, 10000), 0);
+	F.bridge = 0;
+	F.bridge = spawn_bound("0.0.0.0", port, "IOD_BRIDGE_METRICS_PUBLIC=1");
+	cr_assert(wait_answer("127.0.0.1", port));
+	cr_assert_eq(status_at("127.0.0.1", port, "/metrics", "X-Forwarded-For: 192.0.2.7\r\n"),
+		     200, "opened on purpose");
+	if (have_lan)
+		cr_assert_eq(status_at(lan, port, "/metrics", NULL), 200);
+	cr_assert_eq(harness_stop(F.bridge, SIGTERM, 10000), 0);
+	F.bridge = 0;
+	harness_rmtree("/tmp/itest-bridge-bind-data");
 }
