@@ -83,8 +83,9 @@ static void expect_doses_today(const char *state, const int64_t *dose_ms, size_t
 	int64_t got = json_int(state, "doses_today");
 	int at_dose = n ? doses_on_day_of(dose_ms, n, dose_ms[n - 1]) : 0;
 	int now = doses_on_day_of(dose_ms, n, wall_ms());
-	cr_assert(got == at_dose || got == now, "doses_today %lld, want %d (or %d after midnight): %s",
-		  (long long)got, at_dose, now, state);
+	cr_assert(got == at_dose || got == now,
+		  "doses_today %lld, want %d (or %d after midnight): %s", (long long)got, at_dose,
+		  now, state);
 }
 
 static void set_env(const char *const more[])
@@ -569,15 +570,16 @@ Test(feeder_it, default_schedule_is_local_time, .init = NULL, .fini = teardown, 
 	const int slots[] = {7 * 60, 15 * 60, 23 * 60};
 	int64_t got = json_int(state, "next_scheduled");
 	/* A slot that came while the feeder started moves it on: either is right. */
-	int64_t want = next_local_slot(before, slots, 3), want_after = next_local_slot(after, slots, 3);
-	cr_assert(got == want || got == want_after,
-		  "next_scheduled %lld, want %lld (or %lld): %s", (long long)got, (long long)want,
-		  (long long)want_after, state);
+	int64_t want = next_local_slot(before, slots, 3),
+		want_after = next_local_slot(after, slots, 3);
+	cr_assert(got == want || got == want_after, "next_scheduled %lld, want %lld (or %lld): %s",
+		  (long long)got, (long long)want, (long long)want_after, state);
 	/* Under a forced clock (CMakeLists.txt), the instant it must be. */
 	const char *expect = getenv("IOD_TEST_EXPECT_NEXT_SLOT");
 	if (expect && *expect) {
 		int64_t at = parse_utc_minute(expect);
-		cr_assert_geq(at, 0, "IOD_TEST_EXPECT_NEXT_SLOT=%s: want YYYY-MM-DDTHH:MMZ", expect);
+		cr_assert_geq(at, 0, "IOD_TEST_EXPECT_NEXT_SLOT=%s: want YYYY-MM-DDTHH:MMZ",
+			      expect);
 		cr_assert_eq(got, at, "next_scheduled %lld, want %s (%lld): %s", (long long)got,
 			     expect, (long long)at, state);
 	}
