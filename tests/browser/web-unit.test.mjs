@@ -541,6 +541,7 @@ test("store: the bridge's broker state; statuses are forgotten when it changes",
   assert.equal(brokerDown(s), false);
   // hello says how it is: no change of anything else.
   assert.deepEqual([...applyBroker(s, true, T0)].sort(), ["availability", "broker", "services"]);
+  assert.deepEqual(s.broker, { connected: true, sinceMs: null }, "hello does not say since when");
   applyMessage(s, msg("iod/home/feeder/availability", "online", T0));
   assert.equal(applyBroker(s, true, T0 + 1).size, 0, "the same state again changes nothing");
   assert.equal(s.services.get("feeder").availability, "online");

@@ -255,7 +255,9 @@ export function applyBroker(store, connected, ts) {
   if (typeof connected !== "boolean") return changed;
   const was = store.broker.connected;
   if (was === connected) return changed;
-  store.broker = { connected, sinceMs: num(ts) };
+  // The time of a change seen live; the state a (re)connecting page is
+  // told in hello says nothing about when it began.
+  store.broker = { connected, sinceMs: was === null ? null : num(ts) };
   if (was !== null) {
     for (const s of store.services.values()) s.availability = null;
   }
