@@ -17,64 +17,27 @@
 #   - `docker-compose down` leaves nothing running;
 #   - a second `up` keeps the feeder's journal (a second feed is too_soon).
 #
-# Setup it does itself (root needed; CI runs as root):
-#   - scripts/install-deps.sh --deploy, plus runc and the CNI dnsname plugin
-#     when missing (this sandbox's hybrid cgroup layout makes crun refuse to
-#     run containers; compose's service names need container DNS);
-#   - a private containers.conf (CONTAINERS_CONF) for the podman service it
-#     starts: no default rlimits and runc (the sandbox refuses container
-#     rlimits, so the bridge's nofile ulimit from compose.yaml is dropped from
-#     the copy of compose.yaml used here; on a Docker host it applies as is);
+# Setup it does itself (root needed; CI runs as root): podman.sh's tools,
+# podman service and base image, and
+#   - the sandbox refuses container rlimits, so the bridge's nofile ulimit
+#     from compose.yaml is dropped from the copy of compose.yaml used here
+#     (on a Docker host it applies as is);
 #   - podman runs healthchecks from systemd timers and there is no systemd
 #     here: a loop in this test runs the broker's healthcheck every 2 s while
-#     the stack is up, so `condition: service_healthy` is reached as on Docker;
-#   - the base image: no registry is reachable, so debootstrap --variant=minbase
-#     bookworm is imported as docker.io/library/debian:bookworm-slim (the
-#     rootfs tarball is cached in $IOD_DEPLOY_CACHE, default ~/.cache/iod; the
-#     import is skipped when the image exists).
+#     the stack is up, so `condition: service_healthy` is reached as on Docker.
 TEST_NAME=compose
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/podman.sh"
 
 project=iodtest$$
-cache=${IOD_DEPLOY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iod}
-base_image=docker.io/library/debian:bookworm-slim
 
 if [[ $(id -u) != 0 ]]; then
 	log "skipped: needs root (rootful podman)"
 	exit 0
 fi
 
-# -- tools ---------------------------------------------------------------------
-"$IOD_SOURCE_DIR/scripts/install-deps.sh" --deploy >"$TMP/install.log" 2>&1 ||
-	bail "scripts/install-deps.sh --deploy"
-extra=
-for pkg in runc golang-github-containernetworking-plugin-dnsname; do
-	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
-		extra="$extra $pkg"
-done
-if [[ -n $extra ]]; then
-	log "installing$extra"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $extra \
-		>>"$TMP/install.log" 2>&1 || bail "apt-get install$extra"
-fi
-ok "podman, docker-compose, debootstrap installed"
-
-# -- the podman service -----------------------------------------------------------
-cat >"$TMP/containers.conf" <<'EOF'
-[containers]
-default_ulimits = []
-
-[engine]
-runtime = "runc"
-EOF
-export CONTAINERS_CONF=$TMP/containers.conf
-sock=$TMP/podman.sock
-bg podman podman system service -t 0 "unix://$sock"
-podman_pid=$BG_PID
-for _ in $(seq 1 100); do [[ -S $sock ]] && break; sleep 0.1; done
-[[ -S $sock ]] || bail "podman system service listens on $sock"
-export DOCKER_HOST=unix://$sock
-ok "podman serves the Docker API"
+podman_tools
+podman_service
 
 # A run that was killed (no teardown) leaves its project behind: remove those
 # whose test process is gone.
@@ -87,26 +50,7 @@ for stale in $(podman ps -a --format '{{ index .Labels "com.docker.compose.proje
 	podman network rm -f "${stale}_default" >/dev/null 2>&1 || true
 done
 
-# -- the base image ---------------------------------------------------------------
-if ! podman image exists "$base_image"; then
-	mkdir -p "$cache"
-	tarball=$cache/debian-bookworm-minbase.tar.gz
-	if [[ ! -s $tarball ]]; then
-		log "debootstrap --variant=minbase bookworm (cached in $tarball)"
-		rootfs=$TMP/rootfs
-		debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian \
-			>"$TMP/debootstrap.log" 2>&1 || bail "debootstrap bookworm"
-		# Like the published slim image: no package cache, no package lists.
-		rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin \
-			"$rootfs"/var/lib/apt/lists/*
-		tar -C "$rootfs" -c . | gzip -1 >"$tarball.tmp"
-		mv "$tarball.tmp" "$tarball"
-		rm -rf "$rootfs"
-	fi
-	gzip -dc "$tarball" | podman import - "$base_image" >"$TMP/import.log" 2>&1 ||
-		bail "podman import $base_image"
-fi
-ok "base image $base_image"
+podman_base_image
 
 # The bridge image takes uPlot from web/node_modules when it is there (the
 # Dockerfile's fallback, npm inside the build, needs the registry's TLS to be
