@@ -2,6 +2,7 @@
  * sdnotify: READY=1 and WATCHDOG=1 reach a real AF_UNIX datagram socket named
  * by NOTIFY_SOCKET, sent from the loop (as systemd would receive them).
  */
+#include "loop.h"
 #include "sdnotify.h"
 
 #include <criterion/criterion.h>
@@ -45,14 +46,12 @@ static void listener_close(struct listener *l)
 	rmdir(l->dir);
 }
 
-static void on_datagram(uv_poll_t *p, int status, int events)
+/* Count every datagram waiting on the socket. */
+static void drain(struct listener *l)
 {
-	struct listener *l = p->data;
 	char buf[256];
 	ssize_t n;
 
-	(void)events;
-	cr_assert_eq(status, 0);
 	while ((n = recv(l->fd, buf, sizeof(buf) - 1, 0)) > 0) {
 		buf[n] = '\0';
 		if (strcmp(buf, "READY=1") == 0)
@@ -62,6 +61,15 @@ static void on_datagram(uv_poll_t *p, int status, int events)
 		else
 			cr_assert_fail("unexpected notification '%s'", buf);
 	}
+}
+
+static void on_datagram(uv_poll_t *p, int status, int events)
+{
+	struct listener *l = p->data;
+
+	(void)events;
+	cr_assert_eq(status, 0);
+	drain(l);
 	if (l->ready > 0 && l->watchdog >= l->want_watchdog)
 		uv_stop(p->loop);
 }
@@ -97,7 +105,7 @@ Test(sdnotify, ready_once_the_loop_runs, .timeout = 20)
 	run_until_notified(&l, &loop);
 	cr_assert_eq(l.ready, 1);
 	cr_assert_eq(l.watchdog, 0, "no WatchdogSec=, no pings");
-	uv_run(&loop, UV_RUN_NOWAIT);
+	cr_assert_eq(loop_close_all(&loop), 0);
 	listener_close(&l);
 }
 
@@ -116,7 +124,7 @@ Test(sdnotify, watchdog_pings_from_the_loop, .timeout = 20)
 	run_until_notified(&l, &loop);
 	cr_assert_eq(l.ready, 1);
 	cr_assert_geq(l.watchdog, 3);
-	uv_run(&loop, UV_RUN_NOWAIT);
+	cr_assert_eq(loop_close_all(&loop), 0);
 	listener_close(&l);
 }
 
@@ -138,9 +146,10 @@ Test(sdnotify, watchdog_for_another_pid_is_not_ours, .timeout = 20)
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_close((uv_handle_t *)&pause, NULL);
 	uv_run(&loop, UV_RUN_NOWAIT);
-	on_datagram(&l.poll, 0, UV_READABLE);
+	drain(&l);
 	cr_assert_eq(l.ready, 1);
 	cr_assert_eq(l.watchdog, 0);
+	cr_assert_eq(loop_close_all(&loop), 0);
 	listener_close(&l);
 }
 
@@ -168,10 +177,10 @@ static void hang_loop(uv_timer_t *t)
 	struct hang *h = t->data;
 	int before;
 
-	on_datagram(&h->l->poll, 0, UV_READABLE); /* pings sent before the hang */
+	drain(h->l); /* pings sent before the hang */
 	before = h->l->watchdog;
 	uv_sleep(300); /* six ping periods */
-	on_datagram(&h->l->poll, 0, UV_READABLE);
+	drain(h->l);
 	h->pings_during_hang = h->l->watchdog - before;
 	uv_stop(t->loop);
 }
@@ -199,6 +208,6 @@ Test(sdnotify, a_blocked_loop_stops_pinging, .timeout = 20)
 	uv_run(&loop, UV_RUN_DEFAULT);
 	cr_assert_eq(h.pings_during_hang, 0);
 	uv_close((uv_handle_t *)&hang, NULL);
-	uv_run(&loop, UV_RUN_NOWAIT);
+	cr_assert_eq(loop_close_all(&loop), 0);
 	listener_close(&l);
 }
