@@ -110,7 +110,7 @@ check "a second install keeps the edited $conf_dir/feeder.env" grep -qx 'IOD_SIT
 # The installed iod-init (templates and renderer found from its own place).
 IOD_SITE=kennel IOD_INIT_AUTH_DIR=$TMP/pi/auth IOD_INIT_SECRETS_DIR=$TMP/pi/secrets \
 	IOD_INIT_SECRET_OWNER= IOD_INIT_BROKER_USER= IOD_INIT_BROKER_CONF=$TMP/pi/conf.d/iod.conf \
-	IOD_INIT_MQTT_BIND=127.0.0.1 IOD_INIT_MQTT_PORT="$(free_port)" \
+	IOD_INIT_DEVICE_GROUP= IOD_INIT_ENV_DIR= IOD_INIT_MQTT_BIND=127.0.0.1 IOD_INIT_MQTT_PORT="$(free_port)" \
 	"$root$prefix/sbin/iod-init" >"$TMP/iod-init.log" 2>&1 || bail "installed iod-init runs"
 ok "installed iod-init runs"
 check "its ACL is for site kennel" grep -qx 'topic write iod/kennel/feeder/#' "$TMP/pi/auth/acl"

@@ -124,11 +124,13 @@ stop() {
 }
 
 # init_site DIR SITE: the shipped iod-init makes passwords, password file and
-# ACL in DIR/auth and DIR/secrets (owned by the user running the test).
+# ACL in DIR/auth and DIR/secrets (owned by the user running the test). It
+# touches nothing of the machine's: no group, no /etc/iod env files.
 init_site() {
 	local dir=$1 site=$2
 	IOD_SITE=$site IOD_INIT_AUTH_DIR=$dir/auth IOD_INIT_SECRETS_DIR=$dir/secrets \
 		IOD_INIT_SECRET_OWNER= IOD_INIT_BROKER_USER= IOD_INIT_BROKER_CONF= \
+		IOD_INIT_DEVICE_GROUP= IOD_INIT_ENV_DIR= \
 		"$DEPLOY/iod-init" >>"$TMP/iod-init.log" 2>&1
 }
 
