@@ -35,6 +35,10 @@ const struct cfg_option cfg_common_options[] = {
     {"IOD_SITE", CFG_STRING, "home", "the <site> in every topic: 1-64 of [A-Za-z0-9_-]", 0, 0, 0},
     {"IOD_DATA_DIR", CFG_STRING, NULL, "journal and other state", 0, 0, 0},
     {"IOD_LOG_LEVEL", CFG_STRING, "info", "debug, info, warn or error", 0, 0, 0},
+    {"IOD_DASHBOARD_URL", CFG_STRING, NULL,
+     "the dashboard's http(s):// URL, linked from Home Assistant's device page (unset: "
+     "http://<host name>:8080/; none: no link)",
+     0, 0, 0},
 };
 const size_t cfg_common_options_count = sizeof(cfg_common_options) / sizeof(cfg_common_options[0]);
 
@@ -248,6 +252,28 @@ static bool mqtt_url_valid(const char *url)
 	return false;
 }
 
+/* What Home Assistant takes as a configuration_url (http or https, with a
+ * host; it refuses the whole discovery config otherwise), or "none". */
+static bool dashboard_url_valid(const char *url)
+{
+	const char *host;
+
+	if (strcmp(url, "none") == 0)
+		return true;
+	if (strncmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else
+		return false;
+	if (*host == '\0' || *host == ':' || *host == '/')
+		return false;
+	for (const char *p = url; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return false;
+	return true;
+}
+
 static bool log_level_valid(const char *text)
 {
 	return strcmp(text, "debug") == 0 || strcmp(text, "info") == 0 ||
@@ -382,6 +408,13 @@ static int validate(const struct cfg *cfg, struct cfg_entry *e)
 			    cfg->program,
 			    "%s: '%s' is not a broker URL (tcp://, ssl://, mqtts://, ws:// or "
 			    "wss://host:port)",
+			    o->name, v);
+			return -1;
+		}
+		if (strcmp(o->name, "IOD_DASHBOARD_URL") == 0 && !dashboard_url_valid(v)) {
+			cfg_error(
+			    cfg->program,
+			    "%s: '%s' is not an http:// or https:// URL with a host (or none)",
 			    o->name, v);
 			return -1;
 		}

@@ -62,6 +62,8 @@ static const struct cfg_option bridge_options[] = {
 struct bridge {
 	const struct cfg *cfg;
 	const char *site;
+	struct ha_device ha;
+	char dashboard_url[512];
 	char availability[PROTO_TOPIC_MAX];
 	char info_topic[PROTO_TOPIC_MAX];
 	char filter[PROTO_TOPIC_MAX];
@@ -74,10 +76,46 @@ struct bridge {
 	struct mqttc *mqtt;
 };
 
-/* On the loop thread (mqttc hands messages over). */
+/*
+ * Home Assistant: one connectivity sensor, "Dashboard", on while the bridge
+ * runs and off once it has gone (its will, or a clean stop, publishes
+ * `offline` on the availability topic it reads). It deliberately has no
+ * availability of its own: with one it would turn "unavailable" exactly when
+ * it should say "off" (the pattern of Zigbee2MQTT's bridge connection state).
+ */
+static void publish_discovery(struct bridge *b)
+{
+	char topic[PROTO_TOPIC_MAX];
+	cJSON *e = ha_entity_new(&b->ha, "binary_sensor", "bridge", "Dashboard");
+	if (e && ha_config_topic(topic, sizeof(topic), "binary_sensor", b->site, "bridge",
+				 "bridge") == 0) {
+		ha_entity_no_availability(e);
+		cJSON_AddStringToObject(e, "state_topic", b->availability);
+		cJSON_AddStringToObject(e, "payload_on", PROTO_ONLINE);
+		cJSON_AddStringToObject(e, "payload_off", PROTO_OFFLINE);
+		cJSON_AddStringToObject(e, "device_class", "connectivity");
+		cJSON_AddStringToObject(e, "entity_category", "diagnostic");
+		char *cfgtext = cJSON_PrintUnformatted(e);
+		if (cfgtext) {
+			mqttc_publish_str(b->mqtt, topic, cfgtext, 1, true);
+			cJSON_free(cfgtext);
+		}
+	} else {
+		log_warn("home assistant discovery not published");
+	}
+	cJSON_Delete(e);
+}
+
+/* On the loop thread (mqttc hands messages over). Home Assistant's birth
+ * message announces the entity again; everything else is for browsers. */
 static void on_message(void *arg, const struct mqttc_message *msg)
 {
 	struct bridge *b = arg;
+	if (strcmp(msg->topic, HA_STATUS_TOPIC) == 0) {
+		if (ha_is_birth(msg->topic, msg->payload, msg->len) && b->mqtt)
+			publish_discovery(b);
+		return;
+	}
 	server_on_mqtt(b->server, msg->topic, msg->payload, msg->len, msg->received_ms);
 }
 
@@ -91,21 +129,7 @@ static void on_connected(void *arg)
 		mqttc_publish_str(b->mqtt, b->info_topic, text, 1, true);
 		free(text);
 	}
-	char topic[PROTO_TOPIC_MAX];
-	cJSON *e = ha_entity_new(b->site, "bridge", "bridge", "Dashboard bridge");
-	if (e && ha_config_topic(topic, sizeof(topic), "binary_sensor", b->site, "bridge",
-				 "bridge") == 0) {
-		cJSON_AddStringToObject(e, "state_topic", b->availability);
-		cJSON_AddStringToObject(e, "payload_on", PROTO_ONLINE);
-		cJSON_AddStringToObject(e, "payload_off", PROTO_OFFLINE);
-		cJSON_AddStringToObject(e, "device_class", "connectivity");
-		char *cfgtext = cJSON_PrintUnformatted(e);
-		if (cfgtext) {
-			mqttc_publish_str(b->mqtt, topic, cfgtext, 1, true);
-			cJSON_free(cfgtext);
-		}
-	}
-	cJSON_Delete(e);
+	publish_discovery(b);
 }
 
 /* On the loop thread, after every (re)connect and resubscribe: the
@@ -204,6 +228,11 @@ int main(int argc, char **argv)
 	bool loop_open = false;
 	b.cfg = cfg;
 	b.site = cfg_str(cfg, "IOD_SITE");
+	b.ha = (struct ha_device){
+	    .site = b.site,
+	    .service = "bridge",
+	    .dashboard_url = ha_dashboard_url(cfg, b.dashboard_url, sizeof(b.dashboard_url)),
+	};
 	b.since_ms = loop_wall_ms();
 	const char *password = cfg_str(cfg, "IOD_BRIDGE_PASSWORD");
 	const char *cert = cfg_str(cfg, "IOD_BRIDGE_TLS_CERT");
@@ -321,6 +350,7 @@ int main(int argc, char **argv)
 	};
 	b.mqtt = mqttc_new(&loop, cfg, &mo);
 	if (!b.mqtt || mqttc_subscribe(b.mqtt, b.filter, 1, false) < 0 ||
+	    mqttc_subscribe(b.mqtt, HA_STATUS_TOPIC, 1, false) < 0 ||
 	    loop_signals_init(&loop, on_stop, &b) < 0) {
 		rc = 1;
 		goto out;

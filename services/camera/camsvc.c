@@ -16,13 +16,14 @@
 #include "proto.h"
 
 #define STOP_TIMEOUT_MS 2000
-#define HA_STATUS_TOPIC "homeassistant/status"
 
 struct camsvc {
 	uv_loop_t *loop;
 	const struct cfg *cfg;
 	const struct camera_settings *settings;
 	const char *site;
+	struct ha_device ha;
+	char dashboard_url[512];
 	struct mqttc *mqtt;
 	int64_t since_ms;
 	bool stopping;
@@ -94,7 +95,9 @@ static void publish_motion(struct camsvc *svc, const struct motion_event *ev)
 		return;
 	log_info("motion %s (score %.3f)", ev->kind == MOTION_START ? "started" : "stopped",
 		 ev->score);
-	mqttc_publish_str(svc->mqtt, svc->t_motion, json, 1, false);
+	/* Retained: Home Assistant (or a dashboard) that starts later still
+	 * knows whether motion is going on. */
+	mqttc_publish_str(svc->mqtt, svc->t_motion, json, 1, true);
 	free(json);
 }
 
@@ -112,19 +115,27 @@ static void publish_entity(struct camsvc *svc, const char *component, const char
 	cJSON_Delete(entity);
 }
 
-/* Home Assistant: the latest frame as an image entity, motion as a binary
- * sensor (ON for a start event, OFF for a stop, read from "active" so it
- * holds whatever IOD_CAMERA_MOTION_ON/_OFF are), and a snapshot button. */
+/* Home Assistant: the frames as a camera entity (it keeps the last picture
+ * and writes no state per frame; an image entity at 5 frames a second would
+ * be a database row per frame), motion as a binary sensor (ON for a start
+ * event, OFF for a stop, read from "active" so it holds whatever
+ * IOD_CAMERA_MOTION_ON/_OFF are), and a snapshot button. */
 static void publish_discovery(struct camsvc *svc)
 {
-	cJSON *img = ha_entity_new(svc->site, "camera", "frame", "Camera");
-	if (img) {
-		cJSON_AddStringToObject(img, "image_topic", svc->t_frame);
-		cJSON_AddStringToObject(img, "content_type", "image/jpeg");
-	}
-	publish_entity(svc, "image", "frame", img);
+	char topic[PROTO_TOPIC_MAX];
+	/* The image entity earlier versions announced: an empty retained
+	 * config removes it from Home Assistant. */
+	if (ha_config_topic(topic, sizeof(topic), "image", svc->site, "camera", "frame") == 0)
+		mqttc_publish(svc->mqtt, topic, "", 0, 1, true);
 
-	cJSON *mot = ha_entity_new(svc->site, "camera", "motion", "Camera motion");
+	cJSON *cam = ha_entity_new(&svc->ha, "camera", "frame", "Camera");
+	if (cam) {
+		cJSON_AddStringToObject(cam, "topic", svc->t_frame);
+		cJSON_AddStringToObject(cam, "icon", "mdi:dog");
+	}
+	publish_entity(svc, "camera", "frame", cam);
+
+	cJSON *mot = ha_entity_new(&svc->ha, "binary_sensor", "motion", "Camera motion");
 	if (mot) {
 		cJSON_AddStringToObject(mot, "state_topic", svc->t_motion);
 		cJSON_AddStringToObject(mot, "device_class", "motion");
@@ -135,11 +146,10 @@ static void publish_discovery(struct camsvc *svc)
 	}
 	publish_entity(svc, "binary_sensor", "motion", mot);
 
-	cJSON *btn = ha_entity_new(svc->site, "camera", "snapshot", "Camera snapshot");
-	if (btn) {
-		cJSON_AddStringToObject(btn, "command_topic", svc->t_cmd);
-		cJSON_AddStringToObject(btn, "payload_press", "snapshot");
-		cJSON_AddNumberToObject(btn, "qos", 1);
+	cJSON *btn = ha_entity_new(&svc->ha, "button", "snapshot", "Camera snapshot");
+	if (btn && ha_entity_set_command(btn, svc->t_cmd, "snapshot") < 0) {
+		cJSON_Delete(btn);
+		btn = NULL;
 	}
 	publish_entity(svc, "button", "snapshot", btn);
 }
@@ -387,7 +397,7 @@ static void on_message(void *arg, const struct mqttc_message *msg)
 	if (strcmp(msg->topic, HA_STATUS_TOPIC) == 0) {
 		/* Home Assistant's birth message: it (re)started, so tell it
 		 * about our entities and show it the picture again. */
-		if (msg->len == 6 && memcmp(msg->payload, "online", 6) == 0)
+		if (ha_is_birth(msg->topic, msg->payload, msg->len))
 			on_connected(svc);
 		return;
 	}
@@ -432,6 +442,11 @@ struct camsvc *camsvc_new(uv_loop_t *loop, const struct cfg *cfg,
 	svc->cfg = cfg;
 	svc->settings = settings;
 	svc->site = cfg_str(cfg, "IOD_SITE");
+	svc->ha = (struct ha_device){
+	    .site = svc->site,
+	    .service = "camera",
+	    .dashboard_url = ha_dashboard_url(cfg, svc->dashboard_url, sizeof(svc->dashboard_url)),
+	};
 	svc->since_ms = loop_wall_ms();
 	svc->ops = source_lookup(settings->source, &svc->source_arg);
 	if (!svc->ops || proto_topic(svc->t_frame, PROTO_TOPIC_MAX, svc->site, "camera", "frame") ||

@@ -65,11 +65,15 @@ struct app {
 	struct mqttc *mqtt;
 	uv_timer_t hold_timer;
 	uv_timer_t schedule_timer;
+	uv_timer_t midnight_timer; /* republishes state when the local day changes */
+	int64_t midnight_ms;	   /* the local midnight it waits for */
 	bool timers_open;
 	bool stopping;
 	int64_t hold_ms;
 	int64_t since_ms;
 	const char *site;
+	struct ha_device ha;
+	char dashboard_url[512];
 	char backend[160];
 	char t_cmd[PROTO_TOPIC_MAX], t_event[PROTO_TOPIC_MAX], t_state[PROTO_TOPIC_MAX];
 	char t_log[PROTO_TOPIC_MAX], t_info[PROTO_TOPIC_MAX], t_avail[PROTO_TOPIC_MAX];
@@ -205,10 +209,57 @@ static void arm_schedule(struct app *a)
 	uv_timer_start(&a->schedule_timer, on_schedule, (uint64_t)delay, 0);
 }
 
+static void arm_midnight(struct app *a);
+
+/* doses_today in the retained state counts the local calendar day: at local
+ * midnight it must read 0 without waiting for the next dose. The timer
+ * sleeps at most SCHEDULE_RECHECK_MS, so a wall clock that is set (or a
+ * libuv timer that drifts from it) is caught up within that; it fires
+ * again for the remainder when it woke before midnight. */
+static void on_midnight(uv_timer_t *t)
+{
+	struct app *a = t->data;
+	if (loop_wall_ms() >= a->midnight_ms) {
+		log_info("local midnight: publishing the new day's state");
+		publish_state(a);
+		a->midnight_ms = 0;
+	}
+	arm_midnight(a);
+}
+
+/* Arm for the next local midnight, computed from the local calendar
+ * (schedule_next_local_midnight: day + 1 at 00:00, DST-safe), not by adding
+ * 24 h. */
+static void arm_midnight(struct app *a)
+{
+	if (a->stopping)
+		return;
+	int64_t now = loop_wall_ms();
+	if (a->midnight_ms == 0 || a->midnight_ms - now > 25LL * 3600 * 1000)
+		a->midnight_ms = schedule_next_local_midnight(now);
+	int64_t delay = a->midnight_ms - now;
+	if (delay < 0)
+		delay = 0;
+	if (delay > SCHEDULE_RECHECK_MS)
+		delay = SCHEDULE_RECHECK_MS;
+	uv_timer_start(&a->midnight_timer, on_midnight, (uint64_t)delay, 0);
+}
+
+static void publish_discovery(struct app *a);
+
 static void on_message(void *arg, const struct mqttc_message *msg)
 {
 	struct app *a = arg;
-	if (a->stopping || strcmp(msg->topic, a->t_cmd) != 0)
+	if (a->stopping)
+		return;
+	if (ha_is_birth(msg->topic, msg->payload, msg->len)) {
+		/* Home Assistant (re)started: announce the entities again and
+		 * show it the current state. */
+		publish_discovery(a);
+		publish_state(a);
+		return;
+	}
+	if (strcmp(msg->topic, a->t_cmd) != 0)
 		return;
 	struct feeder_now now = now_clocks();
 	struct feeder_result res;
@@ -246,6 +297,7 @@ static void publish_entity(struct app *a, const char *component, const char *obj
 	char topic[PROTO_TOPIC_MAX];
 	if (!entity ||
 	    ha_config_topic(topic, sizeof(topic), component, a->site, "feeder", object_id) < 0) {
+		log_warn("home assistant discovery for %s/%s not published", component, object_id);
 		cJSON_Delete(entity);
 		return;
 	}
@@ -253,6 +305,8 @@ static void publish_entity(struct app *a, const char *component, const char *obj
 	cJSON_Delete(entity);
 }
 
+/* Home Assistant: Feed/Home/Call buttons that send a full command (fresh
+ * id and ts, QoS 1), and sensors read from the retained state. */
 static void publish_discovery(struct app *a)
 {
 	static const struct {
@@ -263,11 +317,11 @@ static void publish_discovery(struct app *a)
 	    {"call", "Call", "mdi:bullhorn"},
 	};
 	for (size_t i = 0; i < sizeof(buttons) / sizeof(buttons[0]); i++) {
-		cJSON *e = ha_entity_new(a->site, "feeder", buttons[i].id, buttons[i].name);
-		if (e) {
-			cJSON_AddStringToObject(e, "command_topic", a->t_cmd);
-			cJSON_AddStringToObject(e, "payload_press", buttons[i].id);
-			cJSON_AddStringToObject(e, "icon", buttons[i].icon);
+		cJSON *e = ha_entity_new(&a->ha, "button", buttons[i].id, buttons[i].name);
+		if (e && (ha_entity_set_command(e, a->t_cmd, buttons[i].id) < 0 ||
+			  !cJSON_AddStringToObject(e, "icon", buttons[i].icon))) {
+			cJSON_Delete(e);
+			e = NULL;
 		}
 		publish_entity(a, "button", buttons[i].id, e);
 	}
@@ -285,7 +339,7 @@ static void publish_discovery(struct app *a)
 		    "{{ (value_json.%s / 1000) | timestamp_custom('%%Y-%%m-%%dT%%H:%%M:%%S%%z', "
 		    "false) if value_json.%s else None }}",
 		    times[i].field, times[i].field);
-		cJSON *e = ha_entity_new(a->site, "feeder", times[i].id, times[i].name);
+		cJSON *e = ha_entity_new(&a->ha, "sensor", times[i].id, times[i].name);
 		if (e) {
 			cJSON_AddStringToObject(e, "state_topic", a->t_state);
 			cJSON_AddStringToObject(e, "device_class", "timestamp");
@@ -293,18 +347,21 @@ static void publish_discovery(struct app *a)
 		}
 		publish_entity(a, "sensor", times[i].id, e);
 	}
-	cJSON *e = ha_entity_new(a->site, "feeder", "doses_today", "Doses today");
+	/* A count that only grows within a day and starts again at 0: HA's
+	 * total_increasing treats the drop at midnight as a new cycle. */
+	cJSON *e = ha_entity_new(&a->ha, "sensor", "doses_today", "Doses today");
 	if (e) {
 		cJSON_AddStringToObject(e, "state_topic", a->t_state);
 		cJSON_AddStringToObject(e, "value_template", "{{ value_json.doses_today }}");
-		cJSON_AddStringToObject(e, "state_class", "measurement");
+		cJSON_AddStringToObject(e, "state_class", "total_increasing");
 		cJSON_AddStringToObject(e, "icon", "mdi:pill");
 	}
 	publish_entity(a, "sensor", "doses_today", e);
-	e = ha_entity_new(a->site, "feeder", "position", "Position");
+	e = ha_entity_new(&a->ha, "sensor", "position", "Position");
 	if (e) {
 		cJSON_AddStringToObject(e, "state_topic", a->t_state);
 		cJSON_AddStringToObject(e, "value_template", "{{ value_json.position }}");
+		cJSON_AddStringToObject(e, "entity_category", "diagnostic");
 	}
 	publish_entity(a, "sensor", "position", e);
 }
@@ -344,6 +401,7 @@ static void on_stop(void *arg)
 	}
 	uv_close((uv_handle_t *)&a->hold_timer, NULL);
 	uv_close((uv_handle_t *)&a->schedule_timer, NULL);
+	uv_close((uv_handle_t *)&a->midnight_timer, NULL);
 	a->timers_open = false;
 	loop_signals_close();
 	mqttc_stop(a->mqtt, 2000);
@@ -396,6 +454,11 @@ int main(int argc, char **argv)
 		goto out_cfg;
 	}
 	a->site = cfg_str(a->cfg, "IOD_SITE");
+	a->ha = (struct ha_device){
+	    .site = a->site,
+	    .service = "feeder",
+	    .dashboard_url = ha_dashboard_url(a->cfg, a->dashboard_url, sizeof(a->dashboard_url)),
+	};
 	if (setup_topics(a) < 0) {
 		fprintf(stderr, "iod-feeder: IOD_SITE: '%s' makes topics too long\n", a->site);
 		exit_code = 2;
@@ -491,14 +554,17 @@ int main(int argc, char **argv)
 		exit_code = 1;
 		goto out_feeder;
 	}
-	if (mqttc_subscribe(a->mqtt, a->t_cmd, 1, false) < 0 || mqttc_start(a->mqtt) < 0) {
+	if (mqttc_subscribe(a->mqtt, a->t_cmd, 1, false) < 0 ||
+	    mqttc_subscribe(a->mqtt, HA_STATUS_TOPIC, 1, false) < 0 || mqttc_start(a->mqtt) < 0) {
 		exit_code = 1;
 		goto out_mqtt;
 	}
 	uv_timer_init(a->loop, &a->hold_timer);
 	uv_timer_init(a->loop, &a->schedule_timer);
+	uv_timer_init(a->loop, &a->midnight_timer);
 	a->hold_timer.data = a;
 	a->schedule_timer.data = a;
+	a->midnight_timer.data = a;
 	a->timers_open = true;
 	if (loop_signals_init(a->loop, on_stop, a) < 0) {
 		exit_code = 1;
@@ -518,6 +584,7 @@ int main(int argc, char **argv)
 	feeder_schedule_tick(a->feeder, &now, &tick);
 	apply(a, &tick);
 	arm_schedule(a);
+	arm_midnight(a);
 
 	sdnotify_start(a->loop); /* READY=1 on the first turn; watchdog pings */
 	uv_run(a->loop, UV_RUN_DEFAULT);
@@ -529,6 +596,7 @@ out_mqtt:
 	if (a->timers_open) {
 		uv_close((uv_handle_t *)&a->hold_timer, NULL);
 		uv_close((uv_handle_t *)&a->schedule_timer, NULL);
+		uv_close((uv_handle_t *)&a->midnight_timer, NULL);
 	}
 	mqttc_free(a->mqtt);
 	if (a->loop)

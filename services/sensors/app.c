@@ -21,7 +21,6 @@
 #include <string.h>
 
 #define SOURCE_NONE	    (-1)
-#define HA_STATUS_TOPIC	    "homeassistant/status"
 #define FEED_IDS_REMEMBERED 16
 
 const struct cfg_option sensors_app_options[] = {
@@ -99,6 +98,8 @@ struct sensors_app {
 	const struct cfg *cfg;
 	struct mqttc *mqtt;
 	const char *site;
+	struct ha_device ha;
+	char dashboard_url[512];
 	const char *backend;
 	const char *sysfs_root;
 	int64_t since_ms;
@@ -249,7 +250,7 @@ static void publish_discovery(struct sensors_app *a, enum proto_sensor_kind k)
 	}
 	static const char *const device_class[SENSORS_KINDS] = {"temperature", "humidity", "motion",
 								"sound_pressure", "weight"};
-	cJSON *e = ha_entity_new(a->site, "sensors", name, kind_titles[k]);
+	cJSON *e = ha_entity_new(&a->ha, component, name, kind_titles[k]);
 	if (!e)
 		return;
 	cJSON_AddStringToObject(e, "state_topic", a->kinds[k].topic);
@@ -563,6 +564,11 @@ struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg)
 	a->loop = loop;
 	a->cfg = cfg;
 	a->site = cfg_str(cfg, "IOD_SITE");
+	a->ha = (struct ha_device){
+	    .site = a->site,
+	    .service = "sensors",
+	    .dashboard_url = ha_dashboard_url(cfg, a->dashboard_url, sizeof(a->dashboard_url)),
+	};
 	a->backend = cfg_str(cfg, "IOD_SENSORS");
 	a->sysfs_root = cfg_str(cfg, "IOD_SENSORS_SYSFS_ROOT");
 	a->interval_ms = cfg_duration_ms(cfg, "IOD_SENSORS_INTERVAL");
@@ -741,7 +747,7 @@ void sensors_app_on_message(void *arg, const struct mqttc_message *msg)
 	if (strcmp(msg->topic, HA_STATUS_TOPIC) == 0) {
 		/* Home Assistant's birth message: it (re)started, so announce the
 		 * entities and show it the current readings again. */
-		if (msg->len == 6 && memcmp(msg->payload, "online", 6) == 0)
+		if (ha_is_birth(msg->topic, msg->payload, msg->len))
 			sensors_app_on_connected(a);
 		return;
 	}

@@ -250,6 +250,16 @@ Test(camera, motion_events_are_published)
 	score = atof(strstr(m->payload, "\"score\":") + 8);
 	cr_assert(score >= 0.0 && score < 0.005, "stop score %f", score);
 	tmsg_free(m);
+
+	/* Retained: a subscriber that comes later (Home Assistant after a
+	 * restart) learns the current motion state at once. */
+	struct tclient *late = client("t-motion-late", T_MOTION);
+	m = tclient_expect(late, T_MOTION, 3000);
+	cr_assert_not_null(m, "camera/motion is not retained");
+	cr_assert(m->retained);
+	cr_assert_not_null(strstr(m->payload, "\"active\":false"), "%s", m->payload);
+	tmsg_free(m);
+	tclient_free(late);
 	tclient_free(c);
 	stop_cleanly();
 }
@@ -265,10 +275,14 @@ Test(camera, info_and_home_assistant_discovery)
 	cr_assert_not_null(strstr(m->payload, "\"version\":"), "%s", m->payload);
 	tmsg_free(m);
 
-	m = tclient_expect(c, "homeassistant/image/iod_cam_camera/frame/config", 5000);
-	cr_assert_not_null(m, "no image entity");
-	cr_assert_not_null(strstr(m->payload, "\"image_topic\":\"" T_FRAME "\""), "%s", m->payload);
-	cr_assert_not_null(strstr(m->payload, "\"content_type\":\"image/jpeg\""), "%s", m->payload);
+	/* A camera entity (no state row per frame), not an image entity. */
+	m = tclient_expect(c, "homeassistant/camera/iod_cam_camera/frame/config", 5000);
+	cr_assert_not_null(m, "no camera entity");
+	cr_assert_not_null(strstr(m->payload, "\"topic\":\"" T_FRAME "\""), "%s", m->payload);
+	cr_assert_null(strstr(m->payload, "image_topic"), "%s", m->payload);
+	cr_assert_not_null(
+	    strstr(m->payload, "\"default_entity_id\":\"camera.iod_cam_camera_frame\""), "%s",
+	    m->payload);
 	cr_assert_not_null(strstr(m->payload, "\"availability_topic\":\"" T_AVAIL "\""), "%s",
 			   m->payload);
 	tmsg_free(m);
@@ -283,22 +297,27 @@ Test(camera, info_and_home_assistant_discovery)
 	    "%s", m->payload);
 	cr_assert_not_null(strstr(m->payload, "\"payload_on\":\"ON\""), "%s", m->payload);
 	cr_assert_not_null(strstr(m->payload, "\"payload_off\":\"OFF\""), "%s", m->payload);
+	cr_assert_not_null(
+	    strstr(m->payload, "\"default_entity_id\":\"binary_sensor.iod_cam_camera_motion\""),
+	    "%s", m->payload);
 	tmsg_free(m);
 
 	m = tclient_expect(c, "homeassistant/button/iod_cam_camera/snapshot/config", 5000);
 	cr_assert_not_null(m, "no snapshot button");
 	cr_assert_not_null(strstr(m->payload, "\"command_topic\":\"" T_CMD "\""), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"qos\":1"), "%s", m->payload);
+	cr_assert_not_null(strstr(m->payload, "\"command_template\":"), "%s", m->payload);
 	tmsg_free(m);
 
 	/* info and discovery are retained: a newcomer gets them at once. */
 	struct tclient *late = client("t-ha-late", T_INFO);
-	cr_assert_eq(tclient_subscribe(late, "homeassistant/image/iod_cam_camera/frame/config", 1),
+	cr_assert_eq(tclient_subscribe(late, "homeassistant/camera/iod_cam_camera/frame/config", 1),
 		     0);
 	m = tclient_expect(late, T_INFO, 3000);
 	cr_assert_not_null(m);
 	cr_assert(m->retained);
 	tmsg_free(m);
-	m = tclient_expect(late, "homeassistant/image/iod_cam_camera/frame/config", 3000);
+	m = tclient_expect(late, "homeassistant/camera/iod_cam_camera/frame/config", 3000);
 	cr_assert_not_null(m);
 	cr_assert(m->retained);
 	tmsg_free(m);
@@ -307,7 +326,7 @@ Test(camera, info_and_home_assistant_discovery)
 	/* Home Assistant's birth message: the discovery comes again, live. */
 	tclient_flush(c);
 	cr_assert_eq(tclient_publish_str(c, "homeassistant/status", "online", 1, false), 0);
-	m = tclient_expect(c, "homeassistant/image/iod_cam_camera/frame/config", 5000);
+	m = tclient_expect(c, "homeassistant/camera/iod_cam_camera/frame/config", 5000);
 	cr_assert_not_null(m, "discovery not sent again after Home Assistant's birth message");
 	cr_assert(!m->retained, "a live republish, not the retained copy");
 	tmsg_free(m);
