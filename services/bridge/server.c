@@ -17,6 +17,7 @@
 #include "mqttc.h"
 #include "proto.h"
 #include "state.h"
+#include "webcache.h"
 #include "webpath.h"
 #include "wsmsg.h"
 
@@ -33,6 +34,10 @@
 	"default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; style-src 'self'; "   \
 	"script-src 'self'; frame-ancestors 'none'"
 #define POST_MAX 4096
+/* The dashboard is ~0.3 MB with uPlot; room for it many times over. */
+#define WEBCACHE_MAX_BYTES (32u << 20)
+#define WEBCACHE_MAX_FILE  (8u << 20)
+#define HTTP_CHUNK	   16384 /* body bytes per HTTP_WRITEABLE */
 
 enum post_target { POST_NONE, POST_LOGIN, POST_LOGOUT };
 
@@ -49,8 +54,12 @@ struct pss {
 	char *rx;			/* a fragmented message being reassembled */
 	size_t rx_len;
 	/* http */
+	bool head;  /* a HEAD request: headers only */
 	char *resp; /* body waiting for HTTP_WRITEABLE */
 	size_t resp_len;
+	struct webfile *file;	   /* a static file being sent (a reference) */
+	const unsigned char *body; /* its data or gzip copy */
+	size_t body_len, body_off;
 	char *post;
 	size_t post_len;
 	bool post_too_large;
@@ -65,6 +74,7 @@ struct server {
 	char cmd_topic[PROTO_TOPIC_MAX];
 	bool tls;
 	struct pss *clients;
+	struct webcache *cache;
 	bool broker_up; /* the MQTT connection as the clients were last told */
 	uint32_t queue_max;
 	struct bridge_metrics m;
@@ -178,6 +188,8 @@ static int respond(struct lws *wsi, struct pss *pss, unsigned status, const char
 			return 1;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return 1;
+	if (pss->head)
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	free(pss->resp);
 	pss->resp = malloc(LWS_PRE + len + 1);
 	if (!pss->resp)
@@ -273,6 +285,8 @@ static bool metrics_allowed(struct server *s, struct lws *wsi)
 	return bindaddr_is_loopback((struct sockaddr *)&peer);
 }
 
+static int serve_file(struct server *s, struct lws *wsi, struct pss *pss, const char *uri);
+
 static int serve_get(struct server *s, struct lws *wsi, struct pss *pss, const char *uri)
 {
 	if (!strcmp(uri, "/healthz"))
@@ -316,22 +330,101 @@ static int serve_get(struct server *s, struct lws *wsi, struct pss *pss, const c
 	if (!strncmp(uri, "/api/", 5) || !strcmp(uri, "/ws"))
 		return respond_json(wsi, pss, 404, "{\"error\":\"not_found\"}", NULL);
 
-	/* Static files: only regular files inside the web root. */
-	char path[PATH_MAX], real[PATH_MAX];
+	return serve_file(s, wsi, pss, uri);
+}
+
+/* Only regular files inside the web root; real path into out. */
+static bool static_path(struct server *s, const char *uri, char *out, struct stat *st)
+{
+	char path[PATH_MAX];
+	size_t n = strlen(s->web_root);
+	return s->web_root[0] && webpath_resolve(s->web_root, uri, path, sizeof(path)) == 0 &&
+	       realpath(path, out) && !strncmp(out, s->web_root, n) && out[n] == '/' &&
+	       stat(out, st) == 0 && S_ISREG(st->st_mode);
+}
+
+/*
+ * A static file from the cache: 304 when the client's validators match,
+ * else the file (gzip'd when the client takes it and it helps), with
+ * ETag, Last-Modified and, for files with a gzip copy, Vary. A file too big
+ * for the cache goes out from disk through lws. /favicon.ico falls back to
+ * favicon.svg (browsers ask for the .ico whatever the page links).
+ */
+static int serve_file(struct server *s, struct lws *wsi, struct pss *pss, const char *uri)
+{
+	char real[PATH_MAX];
 	struct stat st;
-	if (!s->web_root[0] || webpath_resolve(s->web_root, uri, path, sizeof(path)) < 0 ||
-	    !realpath(path, real) || strncmp(real, s->web_root, strlen(s->web_root)) ||
-	    real[strlen(s->web_root)] != '/' || stat(real, &st) < 0 || !S_ISREG(st.st_mode))
+	bool found = static_path(s, uri, real, &st);
+	if (!found && !strcmp(uri, "/favicon.ico"))
+		found = static_path(s, "/favicon.svg", real, &st);
+	if (!found)
 		return respond(wsi, pss, 404, "text/plain; charset=utf-8", "not found", NULL);
-	unsigned char extra[1024], *p = extra, *end = extra + sizeof(extra);
-	if (add_security_headers(wsi, &p, end) ||
-	    add_header(wsi, "cache-control:", "no-cache", &p, end))
-		return 1;
-	int n = lws_serve_http_file(wsi, real, webpath_mime(real), (const char *)extra,
-				    (int)(p - extra));
-	if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
-		return -1;
+	const char *mime = webpath_mime(real);
+	struct webfile *f = webcache_get(s->cache, real, &st, mime);
+	if (!f) {
+		unsigned char extra[1024], *p = extra, *end = extra + sizeof(extra);
+		if (add_security_headers(wsi, &p, end) ||
+		    add_header(wsi, "cache-control:", "no-cache", &p, end))
+			return 1;
+		int n = lws_serve_http_file(wsi, real, mime, (const char *)extra, (int)(p - extra));
+		if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
+			return -1;
+		return 0;
+	}
+	char inm[512], ims[64], ae[256];
+	bool has_inm = hdr(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, inm, sizeof(inm)) == 0;
+	bool has_ims = hdr(wsi, WSI_TOKEN_HTTP_IF_MODIFIED_SINCE, ims, sizeof(ims)) == 0;
+	bool has_ae = hdr(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING, ae, sizeof(ae)) == 0;
+	bool not_modified = webcache_not_modified(f, has_inm ? inm : NULL, has_ims ? ims : NULL);
+	bool gz = f->gz && webcache_accepts_gzip(has_ae ? ae : NULL);
+	unsigned char buf[LWS_PRE + 2048];
+	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+	int bad;
+	if (not_modified)
+		bad = lws_add_http_header_status(wsi, HTTP_STATUS_NOT_MODIFIED, &p, end);
+	else
+		bad = lws_add_http_common_headers(wsi, HTTP_STATUS_OK, mime,
+						  gz ? f->gz_len : f->len, &p, end) ||
+		      (gz && add_header(wsi, "content-encoding:", "gzip", &p, end));
+	bad = bad || add_security_headers(wsi, &p, end) ||
+	      add_header(wsi, "cache-control:", "no-cache", &p, end) ||
+	      add_header(wsi, "etag:", gz ? f->etag_gz : f->etag, &p, end) ||
+	      add_header(wsi, "last-modified:", f->last_modified, &p, end) ||
+	      (f->gz && add_header(wsi, "vary:", "Accept-Encoding", &p, end)) ||
+	      lws_finalize_write_http_header(wsi, start, &p, end);
+	if (bad || not_modified || pss->head) {
+		webfile_unref(f);
+		if (bad)
+			return 1;
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
+	}
+	pss->file = f;
+	pss->body = gz ? f->gz : f->data;
+	pss->body_len = gz ? f->gz_len : f->len;
+	pss->body_off = 0;
+	lws_callback_on_writable(wsi);
 	return 0;
+}
+
+/* One chunk of a static file per HTTP_WRITEABLE, the last one FINAL. */
+static int file_writeable(struct lws *wsi, struct pss *pss)
+{
+	unsigned char buf[LWS_PRE + HTTP_CHUNK];
+	size_t n = pss->body_len - pss->body_off;
+	if (n > HTTP_CHUNK)
+		n = HTTP_CHUNK;
+	bool last = pss->body_off + n == pss->body_len;
+	memcpy(buf + LWS_PRE, pss->body + pss->body_off, n);
+	if (lws_write(wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n)
+		return -1;
+	pss->body_off += n;
+	if (!last) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	webfile_unref(pss->file);
+	pss->file = NULL;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
 static int handle_login(struct server *s, struct lws *wsi, struct pss *pss)
@@ -399,6 +492,9 @@ static int handle_post(struct server *s, struct lws *wsi, struct pss *pss)
 
 static void http_free(struct pss *pss)
 {
+	webfile_unref(pss->file);
+	pss->file = NULL;
+	pss->body = NULL;
 	free(pss->resp);
 	free(pss->post);
 	pss->resp = pss->post = NULL;
@@ -408,6 +504,7 @@ static void http_free(struct pss *pss)
 static int on_http(struct server *s, struct lws *wsi, struct pss *pss, const char *uri)
 {
 	http_free(pss);
+	pss->head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
 	pss->post_too_large = false;
 	pss->post_target = POST_NONE;
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0) {
@@ -423,7 +520,7 @@ static int on_http(struct server *s, struct lws *wsi, struct pss *pss, const cha
 			return handle_post(s, wsi, pss); /* no body: no BODY callbacks follow */
 		return 0;				 /* wait for the body */
 	}
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0)
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0 || pss->head)
 		return serve_get(s, wsi, pss, uri);
 	return respond(wsi, pss, 405, "text/plain; charset=utf-8", "method not allowed", NULL);
 }
@@ -639,6 +736,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return handle_post(s, wsi, pss);
 	case LWS_CALLBACK_HTTP_WRITEABLE: {
+		if (pss && pss->file)
+			return file_writeable(wsi, pss);
 		if (!pss || !pss->resp)
 			break;
 		int n = lws_write(wsi, (unsigned char *)pss->resp + LWS_PRE, pss->resp_len,
@@ -711,6 +810,11 @@ struct server *server_new(uv_loop_t *loop, const struct server_config *cfg)
 				  4 + cfg->queue_slack);
 	if (cfg->web_dir && *cfg->web_dir && !realpath(cfg->web_dir, s->web_root))
 		s->web_root[0] = '\0';
+	s->cache = webcache_new(WEBCACHE_MAX_BYTES, WEBCACHE_MAX_FILE);
+	if (!s->cache) {
+		free(s);
+		return NULL;
+	}
 
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
 	void *foreign_loops[1] = {loop};
@@ -739,6 +843,7 @@ struct server *server_new(uv_loop_t *loop, const struct server_config *cfg)
 		else
 			log_error("cannot listen on %s: %s (IOD_BRIDGE_PORT, IOD_BRIDGE_BIND)",
 				  where, strerror(-probe));
+		webcache_free(s->cache);
 		free(s);
 		return NULL;
 	}
@@ -775,6 +880,7 @@ struct server *server_new(uv_loop_t *loop, const struct server_config *cfg)
 			if (s->ctx)
 				lws_context_destroy(s->ctx);
 		}
+		webcache_free(s->cache);
 		free(s);
 		return NULL;
 	}
@@ -834,5 +940,6 @@ void server_free(struct server *s)
 		lws_context_destroy(s->ctx);
 	if (s->ctx)
 		lws_context_destroy(s->ctx);
+	webcache_free(s->cache);
 	free(s);
 }

@@ -20,8 +20,10 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define PASSWORD "correct horse battery staple"
 
@@ -1095,4 +1097,169 @@ Test(bridge, metrics_stay_off_the_lan, .timeout = 60, .fini = teardown)
 	cr_assert_eq(harness_stop(F.bridge, SIGTERM, 10000), 0);
 	F.bridge = 0;
 	harness_rmtree("/tmp/itest-bridge-bind-data");
+}
+
+/* ---- HTTP as browsers and proxies expect ---------------------------------- */
+
+static void web_file(const struct fx *f, const char *name, const char *text)
+{
+	char path[700];
+	snprintf(path, sizeof(path), "%s/web/%s", f->dir, name);
+	write_file(path, text);
+}
+
+static int req(int port, const char *method, const char *path, const char *extra,
+	       struct http_resp *r)
+{
+	char buf[2048];
+	snprintf(buf, sizeof(buf),
+		 "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n%s\r\n", method,
+		 path, port, extra ? extra : "");
+	return http_raw(port, buf, r);
+}
+
+static char *hv(const struct http_resp *r, const char *name)
+{
+	static char v[4][512];
+	static int k;
+	char *out = v[k++ % 4];
+	if (http_header(r, name, out, sizeof(v[0])) < 0)
+		return NULL;
+	return out;
+}
+
+static size_t gunzip(const char *in, size_t len, char *out, size_t size)
+{
+	z_stream zs = {0};
+	cr_assert_eq(inflateInit2(&zs, 15 + 16), Z_OK);
+	zs.next_in = (unsigned char *)in;
+	zs.avail_in = (uInt)len;
+	zs.next_out = (unsigned char *)out;
+	zs.avail_out = (uInt)size;
+	cr_assert_eq(inflate(&zs, Z_FINISH), Z_STREAM_END, "a whole gzip stream");
+	size_t n = zs.total_out;
+	inflateEnd(&zs);
+	return n;
+}
+
+Test(bridge, head_answers_like_get_without_a_body, .timeout = 60, .fini = teardown)
+{
+	start(&F, NULL, true);
+	struct http_resp r;
+	cr_assert_eq(req(F.port, "HEAD", "/", NULL, &r), 0);
+	cr_assert_eq(r.status, 200, "HEAD / answers 200, got %d", r.status);
+	cr_assert_eq(r.body_len, 0, "no body");
+	cr_assert_str_eq(hv(&r, "content-length"), "34", "the length GET would send");
+	cr_assert(strstr(hv(&r, "content-type"), "text/html"));
+	cr_assert_not_null(hv(&r, "etag"));
+	cr_assert_not_null(hv(&r, "last-modified"));
+	cr_assert_eq(req(F.port, "HEAD", "/healthz", NULL, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(r.body_len, 0);
+	cr_assert_str_eq(hv(&r, "content-length"), "2");
+	cr_assert_eq(req(F.port, "HEAD", "/api/session", NULL, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(r.body_len, 0);
+	cr_assert_eq(req(F.port, "HEAD", "/nope.js", NULL, &r), 0);
+	cr_assert_eq(r.status, 404);
+	/* The connection goes on after a HEAD: a GET behind it on the same
+	 * socket is answered (a proxy's health check keeps connections). */
+	char two[512];
+	snprintf(two, sizeof(two),
+		 "HEAD /healthz HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n"
+		 "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n",
+		 F.port, F.port);
+	int fd = -1;
+	cr_assert_eq(tcp_connect("127.0.0.1", F.port, &fd), 0);
+	struct timeval tv = {5, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	cr_assert_eq(write(fd, two, strlen(two)), (ssize_t)strlen(two));
+	static char all[8192];
+	size_t got = 0;
+	for (ssize_t k;
+	     got < sizeof(all) - 1 && (k = read(fd, all + got, sizeof(all) - 1 - got)) > 0;)
+		got += (size_t)k;
+	all[got] = '\0';
+	close(fd);
+	const char *second = strstr(all + 1, "HTTP/1.1 200");
+	cr_assert(!strncmp(all, "HTTP/1.1 200", 12) && second, "two answers: %s", all);
+	cr_assert(strstr(second, "\r\n\r\nok"), "the GET's body after the HEAD's headers: %s", all);
+	cr_assert_null(strstr(all, "\r\n\r\nokHTTP"), "no body after HEAD: %s", all);
+	stop(&F);
+}
+
+Test(bridge, static_files_validators_gzip_and_favicon, .timeout = 60, .fini = teardown)
+{
+	start(&F, NULL, true);
+	static char js[20000];
+	for (size_t i = 0; i + 1 < sizeof(js); i++)
+		js[i] = "export const dog = 'good';\n"[i % 27];
+	js[sizeof(js) - 1] = '\0';
+	web_file(&F, "app.js", js);
+	web_file(&F, "favicon.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"/>\n");
+	struct http_resp r;
+	static char plain[70000];
+
+	/* gzip when the client takes it, the same bytes once inflated. */
+	cr_assert_eq(req(F.port, "GET", "/app.js", "Accept-Encoding: gzip, deflate, br\r\n", &r),
+		     0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(hv(&r, "content-encoding"), "gzip");
+	cr_assert_str_eq(hv(&r, "vary"), "Accept-Encoding");
+	cr_assert_lt(r.body_len, strlen(js) / 4, "compressed: %zu bytes", r.body_len);
+	cr_assert_eq(strtoul(hv(&r, "content-length"), NULL, 10), r.body_len);
+	size_t n = gunzip(r.body, r.body_len, plain, sizeof(plain));
+	cr_assert_eq(n, strlen(js));
+	cr_assert_eq(memcmp(plain, js, n), 0);
+	char etag_gz[128];
+	snprintf(etag_gz, sizeof(etag_gz), "%s", hv(&r, "etag"));
+	/* Not without Accept-Encoding, nor with gzip refused. */
+	cr_assert_eq(req(F.port, "GET", "/app.js", NULL, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_null(hv(&r, "content-encoding"));
+	cr_assert_str_eq(hv(&r, "vary"), "Accept-Encoding");
+	cr_assert_eq(r.body_len, strlen(js));
+	cr_assert_eq(memcmp(r.body, js, r.body_len), 0);
+	char etag[128], lm[128];
+	snprintf(etag, sizeof(etag), "%s", hv(&r, "etag"));
+	snprintf(lm, sizeof(lm), "%s", hv(&r, "last-modified"));
+	cr_assert_str_neq(etag, etag_gz, "each representation has its own ETag");
+	cr_assert_eq(req(F.port, "GET", "/app.js", "Accept-Encoding: gzip;q=0, identity\r\n", &r),
+		     0);
+	cr_assert_null(hv(&r, "content-encoding"));
+
+	/* Conditional requests: 304 without a body, with the validators. */
+	char h[512];
+	snprintf(h, sizeof(h), "If-None-Match: %s\r\n", etag);
+	cr_assert_eq(req(F.port, "GET", "/app.js", h, &r), 0);
+	cr_assert_eq(r.status, 304, "If-None-Match matches: %d", r.status);
+	cr_assert_eq(r.body_len, 0);
+	cr_assert_str_eq(hv(&r, "etag"), etag);
+	snprintf(h, sizeof(h), "If-None-Match: \"x\", W/%s\r\nAccept-Encoding: gzip\r\n", etag_gz);
+	cr_assert_eq(req(F.port, "GET", "/app.js", h, &r), 0);
+	cr_assert_eq(r.status, 304, "a list, weak comparison");
+	snprintf(h, sizeof(h), "If-Modified-Since: %s\r\n", lm);
+	cr_assert_eq(req(F.port, "GET", "/app.js", h, &r), 0);
+	cr_assert_eq(r.status, 304, "If-Modified-Since the Last-Modified");
+	cr_assert_eq(req(F.port, "GET", "/app.js",
+			 "If-Modified-Since: Thu, 01 Jan 1970 00:00:01 GMT\r\n", &r),
+		     0);
+	cr_assert_eq(r.status, 200, "modified since 1970");
+	snprintf(h, sizeof(h), "If-None-Match: \"other\"\r\nIf-Modified-Since: %s\r\n", lm);
+	cr_assert_eq(req(F.port, "GET", "/app.js", h, &r), 0);
+	cr_assert_eq(r.status, 200, "If-None-Match decides when present");
+	/* A changed file: new ETag, new body, the old ETag no longer matches. */
+	web_file(&F, "app.js", "export const dog = 'better';\n");
+	snprintf(h, sizeof(h), "If-None-Match: %s\r\n", etag);
+	cr_assert_eq(req(F.port, "GET", "/app.js", h, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(r.body, "export const dog = 'better';\n");
+	cr_assert_str_neq(hv(&r, "etag"), etag);
+
+	/* /favicon.ico: the SVG favicon, not a 404. */
+	cr_assert_eq(req(F.port, "GET", "/favicon.ico", NULL, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(hv(&r, "content-type"), "image/svg+xml");
+	cr_assert_str_eq(r.body, "<svg xmlns=\"http://www.w3.org/2000/svg\"/>\n");
+	stop(&F);
 }
