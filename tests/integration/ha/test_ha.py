@@ -8,7 +8,7 @@
              message answered by every service; the bridge's connectivity
              sensor reads "off" once the bridge has stopped.
   midnight   the feeder under libfaketime just before a local midnight (the
-             night a DST day starts): its retained state must say
+             nights before DST days, in New York and Auckland): its retained state must say
              doses_today 0 right after midnight, without another dose.
 
 Needs: mosquitto, mosquitto_sub/_pub, python3 with voluptuous (Debian's
@@ -517,7 +517,10 @@ def main():
         elif which == "discovery":
             test_discovery()
         elif which == "midnight":
-            test_midnight()
+            # The night a DST day starts (New York, spring forward at 02:00)
+            # and the one before a DST day ends (Auckland, far from UTC).
+            test_midnight("America/New_York", "2026-03-07 23:59:45")
+            test_midnight("Pacific/Auckland", "2026-04-04 23:59:45")
         else:
             sys.exit(f"test_ha: unknown test {which}")
     except Failed as err:

@@ -461,3 +461,43 @@ Test(feeder_cmd, nul_escape_scan_only_inside_strings, .timeout = 10)
 	cr_assert_eq(decode("{\"note\":\"\\u0001\\t\\u00e9\",\"action\":\"feed\"}", &c, &reason),
 		     0);
 }
+
+/* What Home Assistant sends when Feed / Home / Call is pressed: the buttons'
+ * command_template (common/ha.c) rendered at a press. Ids of 25 characters
+ * at most ("ha-" action "-" microseconds), ts in ms. */
+Test(feeder_cmd, home_assistant_button_press, .timeout = 10)
+{
+	static const char *const pressed[] = {
+	    "{\"action\":\"feed\",\"id\":\"ha-feed-1795660181123456\",\"ts\":1795660181123,"
+	    "\"by\":\"homeassistant\"}",
+	    "{\"action\":\"home\",\"id\":\"ha-home-1795660181999999\",\"ts\":1795660181999,"
+	    "\"by\":\"homeassistant\"}",
+	    "{\"action\":\"call\",\"id\":\"ha-call-4102444799999999\",\"ts\":4102444799999,"
+	    "\"by\":\"homeassistant\"}",
+	};
+	static const enum proto_action actions[] = {PROTO_ACTION_FEED, PROTO_ACTION_HOME,
+						    PROTO_ACTION_CALL};
+	for (size_t i = 0; i < sizeof(pressed) / sizeof(pressed[0]); i++) {
+		struct proto_feeder_cmd c;
+		const char *reason = NULL;
+		cr_assert_eq(decode(pressed[i], &c, &reason), 0, "%s: %s", pressed[i], reason);
+		cr_assert_eq(c.action, actions[i]);
+		cr_assert(proto_id_valid(c.id), "%s", c.id);
+		cr_assert_str_eq(c.by, "homeassistant");
+		cr_assert(c.has_ts);
+	}
+	struct proto_feeder_cmd c;
+	cr_assert_eq(decode(pressed[0], &c, NULL), 0);
+	cr_assert_str_eq(c.id, "ha-feed-1795660181123456");
+	cr_assert_eq(c.ts_ms, 1795660181123);
+}
+
+/* The camera's snapshot button sends the same kind of command: the extra
+ * members are ignored. */
+Test(camera_cmd, home_assistant_button_press, .timeout = 10)
+{
+	const char *p = "{\"action\":\"snapshot\",\"id\":\"ha-snapshot-1795660181123456\","
+			"\"ts\":1795660181123,\"by\":\"homeassistant\"}";
+	const char *reason = NULL;
+	cr_assert_eq(proto_camera_cmd_decode(p, strlen(p), &reason), 0, "%s", reason);
+}
