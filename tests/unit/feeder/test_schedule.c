@@ -100,6 +100,38 @@ Test(schedule, local_midnight, .init = tz_berlin, .timeout = 5)
 	cr_assert_eq(1774821600000 - 1774738800000, 23 * 3600 * 1000LL);
 }
 
+/* The feeder republishes its state at each local midnight (doses_today
+ * starts again at 0), re-armed from the last one: the nights around DST days
+ * far from UTC, as the ha_midnight test runs them under faketime. */
+static void tz_new_york(void)
+{
+	setenv("TZ", "America/New_York", 1);
+	tzset();
+}
+
+static void tz_auckland(void)
+{
+	setenv("TZ", "Pacific/Auckland", 1);
+	tzset();
+}
+
+Test(schedule, local_midnight_new_york_spring_forward, .init = tz_new_york, .timeout = 5)
+{
+	/* 2026-03-07 23:59:40 EST -> 03-08 00:00 EST -> 03-09 00:00 EDT (23 h) */
+	int64_t first = schedule_next_local_midnight(1772945980000);
+	cr_assert_eq(first, 1772946000000);
+	cr_assert_eq(schedule_next_local_midnight(first), 1773028800000);
+	cr_assert_eq(schedule_next_local_midnight(first - 1), first, "a fire a ms early re-arms");
+}
+
+Test(schedule, local_midnight_auckland_fall_back, .init = tz_auckland, .timeout = 5)
+{
+	/* 2026-04-04 23:59:40 NZDT -> 04-05 00:00 NZDT -> 04-06 00:00 NZST (25 h) */
+	int64_t first = schedule_next_local_midnight(1775300380000);
+	cr_assert_eq(first, 1775300400000);
+	cr_assert_eq(schedule_next_local_midnight(first), 1775390400000);
+}
+
 Test(schedule, spring_forward_nonexistent_time_berlin, .init = tz_berlin, .timeout = 5)
 {
 	/* 2026-03-29: 02:00 CET jumps to 03:00 CEST; 02:30 does not exist and
