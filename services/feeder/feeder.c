@@ -76,8 +76,10 @@ struct feeder {
 	int64_t damage_ts_ms;
 	size_t n_new_damage;
 	struct journal_damage first_new_damage;
-	FILE *report;		 /* repair: where every problem is described */
-	const char *repair_text; /* repair: the repair record written by compaction */
+	FILE *report;			  /* repair: where every problem is described */
+	const struct feeder_image *image; /* feeder_load_image(): no file is touched */
+	bool read_only;			  /* made from an image: never writes */
+	const char *repair_text;	  /* repair: the repair record written by compaction */
 
 	struct dose doses[FEEDER_DOSES_KEPT]; /* oldest first */
 	size_t n_doses;
@@ -356,7 +358,7 @@ static int migrate(struct feeder *f);
 
 static bool journal_usable(struct feeder *f)
 {
-	if (f->history_unknown)
+	if (f->history_unknown || f->read_only)
 		return false;
 	if (!f->journal) {
 		int err = 0;
@@ -730,7 +732,13 @@ static int read_history(struct feeder *f, const struct feeder_now *now,
 	const char *path = f->journal_path;
 	*first_install = false;
 	struct journal_sink sink = {.on_record = on_record, .on_damage = on_damage, .arg = f};
-	int rc = journal_load(path, &sink, info);
+	int rc = 0;
+	if (!f->image)
+		rc = journal_load(path, &sink, info);
+	else if (f->image->journal)
+		journal_parse(f->image->journal, f->image->journal_len, &sink, info);
+	else
+		*info = (struct journal_load_info){.missing = true};
 	if (rc < 0) {
 		f->history_unknown = true;
 		f->history_errno = -rc;
@@ -747,7 +755,9 @@ static int read_history(struct feeder *f, const struct feeder_now *now,
 	}
 	ids_sort(f);
 	struct journal_mark mark = {0};
-	int mrc = journal_mark_read(path, &mark);
+	int mrc = !f->image	   ? journal_mark_read(path, &mark)
+		  : f->image->mark ? journal_mark_parse(f->image->mark, f->image->mark_len, &mark)
+				   : -ENOENT;
 	bool have_mark = mrc == 0;
 	if (mrc < 0 && mrc != -ENOENT)
 		file_damage(f, JOURNAL_DMG_MARKER_DAMAGED, "%s.mark cannot be read (%s)", path,
@@ -769,7 +779,9 @@ static int read_history(struct feeder *f, const struct feeder_now *now,
 				    "an old-format journal where this data directory had a "
 				    "format-%d one",
 				    JOURNAL_VERSION);
-		if (info->format == 2 && mrc == -ENOENT && info->lines > 1)
+		/* Even a journal of only its header: the marker follows the
+		 * header at creation, so only a crash in between leaves none. */
+		if (info->format == 2 && mrc == -ENOENT)
 			file_damage(f, JOURNAL_DMG_MARKER_MISSING,
 				    "%s.mark, written when the journal was created, is gone", path);
 		if (info->format == 2 && have_mark && info->have_header &&
@@ -839,14 +851,16 @@ static struct feeder *feeder_alloc(const struct feeder_config *cfg, const struct
 	return f;
 }
 
-struct feeder *feeder_new(const struct feeder_config *cfg, const struct feeder_now *now,
-			  struct feeder_result *startup)
+static struct feeder *start_feeder(const struct feeder_config *cfg, const struct feeder_now *now,
+				   const struct feeder_image *image, struct feeder_result *startup)
 {
 	memset(startup, 0, sizeof(*startup));
 	struct feeder *f = feeder_alloc(cfg, now);
 	if (!f)
 		return NULL;
-	f->lock_fd = journal_lock(f->journal_path);
+	f->image = image;
+	if (!image)
+		f->lock_fd = journal_lock(f->journal_path);
 	if (f->lock_fd == -EWOULDBLOCK) {
 		f->history_unknown = true;
 		add_alert(startup, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_JOURNAL,
@@ -865,9 +879,10 @@ struct feeder *feeder_new(const struct feeder_config *cfg, const struct feeder_n
 	}
 	bool empty = info.missing || info.size == 0;
 	int err = 0;
-	f->journal = journal_open(f->journal_path, info.format == 2 ? &info : NULL, f->next_seq,
-				  f->created_ms, &err);
-	if (!f->journal) {
+	if (!image)
+		f->journal = journal_open(f->journal_path, info.format == 2 ? &info : NULL,
+					  f->next_seq, f->created_ms, &err);
+	if (!f->journal && !image) {
 		log_error("journal %s: cannot open: %s", f->journal_path, strerror(-err));
 		f->journal_errors++;
 		f->journal_failed = true;
@@ -895,7 +910,7 @@ struct feeder *feeder_new(const struct feeder_config *cfg, const struct feeder_n
 		char what[200], text[256], next[64];
 		describe_damage(f, what, sizeof(what));
 		snprintf(text, sizeof(text), "%s", what);
-		assume_dose(f, now, text, true, startup);
+		assume_dose(f, now, text, f->journal != NULL, startup);
 		int64_t next_allowed;
 		dose_rules(f, now, &next_allowed);
 		local_time_text(next_allowed, next, sizeof(next));
@@ -951,7 +966,22 @@ struct feeder *feeder_new(const struct feeder_config *cfg, const struct feeder_n
 	log_info("journal %s: %zu records, %zu doses kept, %zu older dose ids, %zu ids remembered",
 		 f->journal_path, info.lines, f->n_doses, f->n_dose_ids, f->ring_count);
 	maybe_compact(f);
+	if (f->image)
+		f->read_only = true; /* never a write to a file it did not read */
+	f->image = NULL;
 	return f;
+}
+
+struct feeder *feeder_new(const struct feeder_config *cfg, const struct feeder_now *now,
+			  struct feeder_result *startup)
+{
+	return start_feeder(cfg, now, NULL, startup);
+}
+
+struct feeder *feeder_load_image(const struct feeder_config *cfg, const struct feeder_now *now,
+				 const struct feeder_image *image, struct feeder_result *startup)
+{
+	return start_feeder(cfg, now, image, startup);
 }
 
 int feeder_repair_journal(const struct feeder_config *cfg, const struct feeder_now *now, bool write,
@@ -1524,6 +1554,10 @@ void feeder_state(const struct feeder *f, const struct feeder_now *now,
 	out->last_dose_ms = f->n_doses ? f->doses[f->n_doses - 1].ts_ms : 0;
 	int64_t next_allowed;
 	dose_rules(f, now, &next_allowed);
+	/* With no history every dose is refused, and the first after a repair
+	 * counts a dose assumed then: never earlier than an interval from now. */
+	if (f->history_unknown && next_allowed < now->wall_ms + f->cfg.min_interval_ms)
+		next_allowed = now->wall_ms + f->cfg.min_interval_ms;
 	out->next_allowed_ms = next_allowed;
 	out->next_scheduled_ms = feeder_next_slot_ms(f, now);
 	out->doses_today = doses_on_date(f, schedule_date_key(schedule_local_date(now->wall_ms)));

@@ -116,6 +116,22 @@ struct feeder *feeder_new(const struct feeder_config *cfg, const struct feeder_n
 void feeder_free(struct feeder *f);
 
 /*
+ * What feeder_new() would make of a journal and its marker given as bytes
+ * (NULL: the file does not exist), without touching any file: for tests and
+ * the journal fuzzer. The feeder it returns has no journal open (every dose
+ * refused as journal_unavailable); feeder_state() says what a start would
+ * allow. image need not outlive the call.
+ */
+struct feeder_image {
+	const char *journal;
+	size_t journal_len;
+	const char *mark;
+	size_t mark_len;
+};
+struct feeder *feeder_load_image(const struct feeder_config *cfg, const struct feeder_now *now,
+				 const struct feeder_image *image, struct feeder_result *startup);
+
+/*
  * The operator's repair (iod-feeder-journal), run while the feeder is
  * stopped (the data directory's lock says so). Reads the journal like
  * feeder_new() and describes every problem on out. write false: only that

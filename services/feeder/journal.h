@@ -152,6 +152,9 @@ struct journal_mark {
 };
 /* 0; -ENOENT when there is none; -EBADMSG when it is damaged; -errno. */
 int journal_mark_read(const char *journal_path, struct journal_mark *out);
+/* The same from the marker's bytes (pure), and its line (malloc'd). */
+int journal_mark_parse(const char *buf, size_t len, struct journal_mark *out);
+char *journal_mark_encode(const struct journal_mark *mark);
 /* Atomically: "<path>.mark.tmp", fsync, rename, directory fsync. */
 int journal_mark_write(const char *journal_path, const struct journal_mark *mark);
 
