@@ -34,7 +34,7 @@ static const struct cfg_option bridge_options[] = {
     {"IOD_BRIDGE_PORT", CFG_INT, "8080", "HTTP/websocket port", 1, 65535, 0},
     {"IOD_BRIDGE_BIND", CFG_STRING, "0.0.0.0",
      "IPv4 or IPv6 address, or interface name, to listen on (0.0.0.0: every IPv4 address, "
-     "the home LAN; ::: every address; 127.0.0.1: this machine only)",
+     "the home LAN; \"::\": every address, IPv6 too; 127.0.0.1: this machine only)",
      0, 0, 0},
     {"IOD_BRIDGE_WEB_DIR", CFG_STRING, NULL,
      "dashboard files (default: the installed web/, else ./web, else the source tree's)", 0, 0, 0},
