@@ -164,6 +164,16 @@ static void on_connected(void *arg)
 		mqttc_publish_str(svc->mqtt, svc->t_info, json, 1, true);
 	free(json);
 	publish_discovery(svc);
+	/* The motion state now: it replaces a retained "active" a previous run
+	 * left behind (it may have died during motion). */
+	const struct motion *mo = svc->cam ? camera_motion(svc->cam) : NULL;
+	struct proto_motion m = {.score = mo ? motion_score(mo) : 0.0,
+				 .active = mo && motion_active(mo),
+				 .ts_ms = loop_wall_ms()};
+	json = proto_motion_encode(&m);
+	if (json)
+		mqttc_publish_str(svc->mqtt, svc->t_motion, json, 1, true);
+	free(json);
 	const uint8_t *jpeg;
 	size_t len;
 	/* The last frame again, unless the camera is lost: then the retained
