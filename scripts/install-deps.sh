@@ -18,7 +18,7 @@ runtime="libpaho-mqtt1.3 libwebsockets17 libwebsockets-evlib-uv libcjson1 libuv1
 build="build-essential cmake pkg-config libpaho-mqtt-dev libwebsockets-dev libcjson-dev
   libuv1-dev libturbojpeg0-dev libasound2-dev libgpiod-dev libsystemd-dev"
 test="libcriterion-dev mosquitto mosquitto-clients openssl chromium procps curl python3
-  faketime python3-voluptuous"
+  faketime python3-voluptuous python3-jinja2"
 broker="mosquitto mosquitto-clients"
 deploy="podman docker-compose debootstrap uidmap runc golang-github-containernetworking-plugin-dnsname"
 
