@@ -817,10 +817,11 @@ static int read_history(struct feeder *f, const struct feeder_now *now,
 		char what[200];
 		describe_damage(f, what, sizeof(what));
 		f->history_unknown = true;
+		log_error("journal %s: nothing readable", path);
 		add_alert(startup, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_JOURNAL,
-			  "dose journal %s has no readable record (%s): every dose is refused "
-			  "until it is repaired (iod-feeder-journal repair)",
-			  path, what);
+			  "dose journal has no readable record: every dose is refused until "
+			  "iod-feeder-journal repair (%s)",
+			  what);
 		return -EBADMSG;
 	}
 	return 0;
@@ -914,17 +915,19 @@ static struct feeder *start_feeder(const struct feeder_config *cfg, const struct
 		int64_t next_allowed;
 		dose_rules(f, now, &next_allowed);
 		local_time_text(next_allowed, next, sizeof(next));
+		/* The message must fit an alert (256 bytes): the path goes to the log. */
+		log_error("journal %s: damaged", f->journal_path);
 		add_alert(startup, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_JOURNAL_DAMAGED,
-			  "dose journal %s is damaged: %s. A dose is assumed given now (next "
-			  "allowed %s); stop the feeder and run iod-feeder-journal repair",
-			  f->journal_path, what, next);
+			  "dose journal damaged: %s. A dose is assumed given now, next allowed %s; "
+			  "run iod-feeder-journal repair",
+			  what, next);
 	} else if (f->damaged) {
 		char when[64];
 		local_time_text(f->damage_ts_ms, when, sizeof(when));
 		add_alert(startup, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_JOURNAL_DAMAGED,
-			  "dose journal %s was found damaged at %s and is not repaired (%s); stop "
-			  "the feeder and run iod-feeder-journal repair",
-			  f->journal_path, when, f->damage_text);
+			  "dose journal damaged at %s, not repaired: run iod-feeder-journal repair "
+			  "(%s)",
+			  when, f->damage_text);
 	}
 	/* An intent without its completion: the feeder died mid-dose. Never
 	 * retried: counted as given, said loudly, and settled in the journal

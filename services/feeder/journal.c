@@ -450,11 +450,20 @@ int journal_decode_v1(const char *line, size_t len, struct journal_rec *out)
 		return -1;
 	int rc = -1;
 	const cJSON *ts = cJSON_GetObjectItemCaseSensitive(o, "ts");
-	/* A line with format-2 members is a damaged format-2 line, never an
-	 * old one. */
-	if (!cJSON_IsObject(o) || cJSON_GetObjectItemCaseSensitive(o, "seq") ||
-	    cJSON_GetObjectItemCaseSensitive(o, "v") || op_of(o, V1_OPS, &out->op) < 0 ||
-	    !cJSON_IsNumber(ts) || ts->valuedouble < 0 || ts->valuedouble > MAX_SAFE_INT)
+	/* Only the members the format-1 writer wrote: anything else (a seq or
+	 * crc, even mangled) is a damaged format-2 line, never an old one. */
+	static const char *const v1_members[] = {
+	    "op", "id", "ts", "by", "source", "slot", "boot", "mono", "action", "result", "reason"};
+	for (const cJSON *it = cJSON_IsObject(o) ? o->child : NULL; it; it = it->next) {
+		size_t k = 0;
+		while (k < sizeof(v1_members) / sizeof(v1_members[0]) &&
+		       strcmp(it->string, v1_members[k]) != 0)
+			k++;
+		if (k == sizeof(v1_members) / sizeof(v1_members[0]))
+			goto out;
+	}
+	if (!cJSON_IsObject(o) || op_of(o, V1_OPS, &out->op) < 0 || !cJSON_IsNumber(ts) ||
+	    ts->valuedouble < 0 || ts->valuedouble > MAX_SAFE_INT)
 		goto out;
 	out->ts_ms = (int64_t)ts->valuedouble;
 	if (decode_fields(o, out) < 0)
@@ -600,13 +609,22 @@ void journal_parse(const char *buf, size_t len, const struct journal_sink *sink,
 			if (n == 0)
 				continue;
 			if (journal_decode_v1(line, n, rec) == 0) {
+				/* The format-1 writer began every journal (and every
+				 * compaction) with its init record. */
+				if (info->lines == 0 && !s.bad_since_valid &&
+				    rec->op != JOURNAL_INIT)
+					damage(sink, info, JOURNAL_DMG_NO_HEADER, line_no, offset,
+					       "the first record is a %s, not the journal's init",
+					       op_names[rec->op]);
 				info->missing_newline = !nl;
 				deliver(sink, info, rec);
 			} else if (!nl) {
+				s.bad_since_valid = true;
 				info->torn_tail = true;
 				damage(sink, info, JOURNAL_DMG_TRUNCATED, line_no, offset,
 				       "the last line (%zu bytes) is cut mid-record", n);
 			} else {
+				s.bad_since_valid = true;
 				damage(sink, info, JOURNAL_DMG_UNREADABLE, line_no, offset,
 				       "%zu bytes that are no record", n);
 			}
@@ -626,11 +644,12 @@ void journal_parse(const char *buf, size_t len, const struct journal_sink *sink,
 				damage(sink, info, JOURNAL_DMG_TRUNCATED, line_no, offset,
 				       "the last line (%zu bytes) is cut mid-record", n);
 			} else {
-				damage(sink, info, why, line_no, offset, "%zu bytes: %s", n,
-				       why == JOURNAL_DMG_CHECKSUM ? "the checksum does not match"
+				damage(sink, info, why, line_no, offset, "%s (%zu bytes)",
+				       why == JOURNAL_DMG_CHECKSUM ? "crc mismatch"
 				       : why == JOURNAL_DMG_NEWER
-					   ? "a record of a format this feeder does not know"
-					   : "no record");
+					   ? "a record this feeder cannot read"
+					   : "no record",
+				       n);
 			}
 			continue;
 		}
