@@ -190,6 +190,8 @@ static const struct journal_id *ids_find(const struct feeder *f, uint64_t hash)
 				return &f->dose_ids[i];
 		return NULL;
 	}
+	if (f->n_dose_ids == 0)
+		return NULL; /* bsearch() must not be given a NULL array */
 	struct journal_id key = {.hash = hash};
 	return bsearch(&key, f->dose_ids, f->n_dose_ids, sizeof(key), id_cmp);
 }
