@@ -977,6 +977,18 @@ static struct feeder *start_feeder(const struct feeder_config *cfg, const struct
 	return f;
 }
 
+void feeder_read_boot_id(char *buf, size_t size)
+{
+	buf[0] = '\0';
+	FILE *bf = fopen("/proc/sys/kernel/random/boot_id", "re");
+	if (!bf)
+		return;
+	if (!fgets(buf, (int)size, bf))
+		buf[0] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	fclose(bf);
+}
+
 struct feeder *feeder_new(const struct feeder_config *cfg, const struct feeder_now *now,
 			  struct feeder_result *startup)
 {

@@ -103,6 +103,10 @@ struct feeder_stats {
 
 struct feeder;
 
+/* This boot's id from /proc/sys/kernel/random/boot_id into buf ("" when the
+ * kernel does not say): what feeder_config.boot_id wants. */
+void feeder_read_boot_id(char *buf, size_t size);
+
 /*
  * Load the journal (recovering from a torn tail and raising
  * `uncertain_dose` for every intent without completion), open it for

@@ -802,17 +802,23 @@ char *journal_mark_encode(const struct journal_mark *mark)
 	return seal(text);
 }
 
-static int fsync_dir_of(const char *path)
+/* The directory part of path into dir ("." for a bare name, "/" at the top). */
+static void dir_of(const char *path, char *dir, size_t size)
 {
-	char dir[PATH_MAX];
-	copy_str(dir, sizeof(dir), path);
+	copy_str(dir, size, path);
 	char *slash = strrchr(dir, '/');
 	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
+		snprintf(dir, size, ".");
 	else if (slash == dir)
 		dir[1] = '\0';
 	else
 		*slash = '\0';
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char dir[PATH_MAX];
+	dir_of(path, dir, sizeof(dir));
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -1071,14 +1077,7 @@ int journal_mark_error(struct journal *j)
 int journal_lock(const char *journal_path)
 {
 	char dir[PATH_MAX];
-	copy_str(dir, sizeof(dir), journal_path);
-	char *slash = strrchr(dir, '/');
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
+	dir_of(journal_path, dir, sizeof(dir));
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

@@ -54,14 +54,8 @@ int main(int argc, char **argv)
 		cfg_free(cfg);
 		return 2;
 	}
-	char boot_id[40] = "";
-	FILE *bf = fopen("/proc/sys/kernel/random/boot_id", "re");
-	if (bf) {
-		if (!fgets(boot_id, sizeof(boot_id), bf))
-			boot_id[0] = '\0';
-		boot_id[strcspn(boot_id, "\r\n")] = '\0';
-		fclose(bf);
-	}
+	char boot_id[40];
+	feeder_read_boot_id(boot_id, sizeof(boot_id));
 	struct feeder_config fc = {
 	    .journal_path = journal_path,
 	    .min_interval_ms = cfg_duration_ms(cfg, "IOD_FEEDER_MIN_INTERVAL"),

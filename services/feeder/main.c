@@ -510,14 +510,8 @@ int main(int argc, char **argv)
 	a->hold_ms = cfg_duration_ms(a->cfg, "IOD_FEEDER_HOLD");
 	/* The boot id lets a restarted feeder keep the boot-clock guard of the
 	 * minimum interval for doses given earlier in the same boot. */
-	char boot_id[40] = "";
-	FILE *bf = fopen("/proc/sys/kernel/random/boot_id", "re");
-	if (bf) {
-		if (!fgets(boot_id, sizeof(boot_id), bf))
-			boot_id[0] = '\0';
-		boot_id[strcspn(boot_id, "\r\n")] = '\0';
-		fclose(bf);
-	}
+	char boot_id[40];
+	feeder_read_boot_id(boot_id, sizeof(boot_id));
 	if (!boot_id[0])
 		log_warn(
 		    "no boot id: the boot-clock guard of the minimum interval ends at a restart");
