@@ -768,6 +768,9 @@ step("the broker stops: the page says so, statuses are unknown, commands are off
     await waitAttr(`.service[data-service="${name}"]`, "data-status", "unknown");
     await waitText(`.service[data-service="${name}"] .service-status`, /^Unknown$/);
   }
+  // Except the bridge's: the page is talking to it.
+  await waitAttr('.service[data-service="bridge"]', "data-status", "online");
+  await waitText('.service[data-service="bridge"] .service-status', /^Online$/);
   assert.equal(await visible("#services-note"), true, "the services card must say why every status is unknown");
   await page.waitForSelector('.sensor[data-kind="humidity"][data-stale]', { state: "attached", timeout: UI_TIMEOUT });
   // Feed, Home and Call are off, and the page says why, with the time.

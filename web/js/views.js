@@ -113,8 +113,8 @@ export class Views {
       return a.localeCompare(b);
     });
     const list = $("service-list");
-    // Without the broker nobody can know who is online: say "Unknown" for
-    // all (the cached last word may be long out of date) and say why.
+    // Without the broker no service can say it is online: "Unknown" for all
+    // but the bridge (the cached last word may be long out of date), and why.
     const noBroker = brokerDown(store);
     $("services-note").hidden = !noBroker;
     names.forEach((name, i) => {
@@ -135,7 +135,8 @@ export class Views {
       const s = store.services.get(name);
       // No availability word yet: "Not seen yet" when nothing came from the
       // service at all, else "Unknown" (its messages arrive, its status not).
-      const status = (!noBroker && s.availability) || "unknown";
+      // The bridge is the exception: this page hears from it right now.
+      const status = noBroker ? (name === "bridge" ? "online" : "unknown") : s.availability || "unknown";
       if (row.root.dataset.status !== status) row.root.dataset.status = status;
       setText(
         row.status,
