@@ -7,6 +7,7 @@
  * cfg_load(), so a service never starts with a setting it cannot use.
  */
 #include "cfg.h"
+#include "log.h"
 
 #ifndef IOD_MQTT_TLS
 #define IOD_MQTT_TLS 1
@@ -223,7 +224,9 @@ static void cfg_error(const char *program, const char *fmt, ...)
 	for (char *p = line; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
-	fprintf(stderr, "%s: %s\n", program, line);
+	/* Under systemd: an error for `journalctl -p err`, as log_error's are
+	 * (this runs before log_init). */
+	fprintf(stderr, "%s%s: %s\n", log_stderr_is_journal() ? "<3>" : "", program, line);
 }
 
 static bool site_valid(const char *site)

@@ -30,7 +30,7 @@ static const char level_priorities[] = {'7', '6', '4', '3'};
  * to stdout/stderr. Only when stderr is still that very stream (not redirected
  * by a wrapper script or a test) do we speak journald's line protocol.
  */
-static bool stderr_is_journal(void)
+bool log_stderr_is_journal(void)
 {
 	const char *env = getenv("JOURNAL_STREAM");
 	unsigned long long dev, ino;
@@ -57,7 +57,7 @@ void log_init(const char *service, enum log_level level)
 	if (level < LOG_LEVEL_DEBUG || level > LOG_LEVEL_ERROR)
 		level = LOG_LEVEL_INFO;
 	log_threshold = level;
-	log_journal = stderr_is_journal();
+	log_journal = log_stderr_is_journal();
 }
 
 int log_parse_level(const char *text, enum log_level *out)

@@ -14,8 +14,13 @@
 #ifndef IOD_LOG_H
 #define IOD_LOG_H
 
+#include <stdbool.h>
+
 enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
 
+/* True when stderr is the journal (JOURNAL_STREAM names stderr's device and
+ * inode). Needs no log_init: cfg's start-up errors use it too. */
+bool log_stderr_is_journal(void);
 /* Also decides, from JOURNAL_STREAM and stderr, which line format to use. */
 void log_init(const char *service, enum log_level level);
 /* "debug", "info", "warn", "error" -> 0, or -1 for anything else. */

@@ -308,6 +308,28 @@ Test(cfg, error_is_one_line_whatever_the_input, .timeout = 10)
 		     "iod-feeder: IOD_FEEDER_MAX_DAILY: '1?2' is not an integer\n");
 }
 
+/* Under systemd (stderr is the journal) a start-up error is priority 3, so
+ * `journalctl -p err` shows why a unit stopped with status 2. */
+Test(cfg, error_has_journal_priority_when_stderr_is_the_journal, .timeout = 10)
+{
+	struct capture cap;
+	capture_start(&cap, 2);
+	struct stat st;
+	char value[64];
+	cr_assert_eq(fstat(2, &st), 0);
+	snprintf(value, sizeof(value), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	cr_assert_eq(setenv("JOURNAL_STREAM", value, 1), 0);
+	int code = 0;
+	struct cfg *c = load(&code, "--feeder-max-daily=0", NULL);
+	unsetenv("JOURNAL_STREAM");
+	char *err = capture_end(&cap);
+	cr_assert_null(c);
+	cr_assert_str_eq(err,
+			 "<3>iod-feeder: IOD_FEEDER_MAX_DAILY: '0' must be between 1 and 24\n");
+	free(err);
+}
+
 Test(cfg, log_level_validated, .timeout = 10)
 {
 	int code = -1;
