@@ -305,7 +305,9 @@ VALUE = re.compile(r"'([^']*)'")
 
 
 def run_service(binary, setting, value, timeout_s=30, args=()):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IOD_")}
+    # Not the journal's format (<N> priority prefixes): what a terminal sees.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("IOD_") and k != "JOURNAL_STREAM"}
     if setting:
         env[setting] = value
     with tempfile.TemporaryDirectory(prefix="iod-docs-") as tmp:
