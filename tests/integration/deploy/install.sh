@@ -113,7 +113,7 @@ IOD_SITE=kennel IOD_INIT_AUTH_DIR=$TMP/pi/auth IOD_INIT_SECRETS_DIR=$TMP/pi/secr
 	IOD_INIT_DEVICE_GROUP= IOD_INIT_ENV_DIR= IOD_INIT_MQTT_BIND=127.0.0.1 IOD_INIT_MQTT_PORT="$(free_port)" \
 	"$root$prefix/sbin/iod-init" >"$TMP/iod-init.log" 2>&1 || bail "installed iod-init runs"
 ok "installed iod-init runs"
-check "its ACL is for site kennel" grep -qx 'topic write iod/kennel/feeder/#' "$TMP/pi/auth/acl"
+check "its ACL is for site kennel" grep -qx 'topic write iod/kennel/feeder/state' "$TMP/pi/auth/acl"
 "$RENDER" "$TEMPLATES/standalone.conf.template" "$TMP/pi/mosquitto.conf" DATA_DIR="$TMP/pi" \
 	CONF_D="$TMP/pi/conf.d" RUN_AS="$RUN_AS"
 out=$(timeout 3 "$MOSQUITTO" -c "$TMP/pi/mosquitto.conf" 2>&1) || true

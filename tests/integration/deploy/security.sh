@@ -10,7 +10,14 @@
 #   - `homeassistant` reads iod/# and homeassistant/#, writes feeder/cmd,
 #     camera/cmd and homeassistant/status, and nothing else (no readings,
 #     events, alerts, availability or discovery of its own);
-#   - the feeder publishes its state, events and Home Assistant discovery.
+#   - the feeder publishes its state, events and Home Assistant discovery;
+#   - each service writes exactly its own topics: feeder, sensors, camera and
+#     bridge are denied (the broker's log says so) every command topic they do
+#     not send (feeder/cmd but for the bridge, camera/cmd), the other
+#     services' topics and homeassistant/status; every topic the real four
+#     publish still arrives, and the broker denies none of their publishes;
+#   - at the central broker (central.acl.template) a home's link user writes
+#     its services' topics but not feeder/cmd or camera/cmd.
 TEST_NAME=security
 source "$(dirname "$0")/lib.sh"
 
@@ -138,6 +145,65 @@ done
 check "... the broker denied them (its log shows homeassistant's denials)" \
 	grep -q "Denied PUBLISH .*'homeassistant/sensor/other/config'" "$TMP/broker.log"
 
+# -- each service writes exactly its own topics ------------------------------
+# A service may not write a topic it does not publish, above all not a command
+# topic: with iod/<site>/feeder/# the feeder (or whoever holds its password)
+# could publish feeder/cmd and the feeder would dose. Each denied publish has
+# its own client id (acl-deny-N) and marker, so the broker's log names it.
+deny_matrix=(
+	"feeder $base/feeder/cmd" "feeder $base/camera/cmd" "feeder $base/feeder/cmd/x"
+	"feeder $base/sensors/temperature" "feeder $base/camera/motion"
+	"feeder $base/bridge/availability" "feeder homeassistant/status"
+	"feeder homeassistant/button/iod_${site}_camera/snapshot/config"
+	"sensors $base/feeder/cmd" "sensors $base/camera/cmd" "sensors $base/feeder/event"
+	"sensors $base/feeder/state" "sensors $base/camera/frame" "sensors $base/bridge/info"
+	"sensors $base/sensors/temperature/x" "sensors homeassistant/status"
+	"sensors homeassistant/button/iod_${site}_feeder/feed/config"
+	"camera $base/camera/cmd" "camera $base/feeder/cmd" "camera $base/feeder/state"
+	"camera $base/feeder/log" "camera $base/sensors/motion" "camera $base/bridge/info"
+	"camera $base/camera/frame/x" "camera homeassistant/status"
+	"camera homeassistant/binary_sensor/iod_${site}_sensors/motion/config"
+	"bridge $base/camera/cmd" "bridge $base/alert" "bridge $base/feeder/event"
+	"bridge $base/feeder/state" "bridge $base/feeder/log" "bridge $base/feeder/availability"
+	"bridge $base/sensors/temperature" "bridge $base/camera/frame" "bridge $base/camera/motion"
+	"bridge homeassistant/status" "bridge homeassistant/button/iod_${site}_feeder/feed/config"
+)
+# What each service's user may write that the real services below may not
+# happen to publish during the test (an alert), checked the same way.
+allow_matrix=("feeder $base/alert" "sensors $base/alert" "camera $base/alert")
+matrix_pub() { # matrix_pub USER TOPIC MARKER
+	local payload="{\"id\":\"$3\",\"value\":1,\"ts\":1}"
+	[[ $2 == */feeder/cmd ]] && payload="{\"action\":\"feed\",\"id\":\"$3\"}"
+	[[ $2 == */camera/cmd ]] && payload="{\"action\":\"snapshot\",\"id\":\"$3\"}"
+	mosquitto_pub -h 127.0.0.1 -p "$port" -u "$1" -P "$(secret "$TMP" "$1")" -i "$3" -q 1 \
+		-t "$2" -m "$payload" || true
+}
+denied_in_log() { # denied_in_log LOG CLIENT_ID TOPIC: the broker logged the denial
+	grep -F "Denied PUBLISH from $2 (" "$1" | grep -qF "'$3'"
+}
+for i in "${!deny_matrix[@]}"; do
+	read -r user topic <<<"${deny_matrix[$i]}"
+	matrix_pub "$user" "$topic" "acl-deny-$i"
+done
+for i in "${!allow_matrix[@]}"; do
+	read -r user topic <<<"${allow_matrix[$i]}"
+	matrix_pub "$user" "$topic" "acl-allow-$i"
+done
+pub operator "$base/feeder/cmd" '{"action":"home","id":"sec-sentinel-4"}'
+wait_for "$TMP/watch.log" "\"id\":\"sec-sentinel-4\".*\"result\"" 10 || true
+for i in "${!deny_matrix[@]}"; do
+	read -r user topic <<<"${deny_matrix[$i]}"
+	seen=$(cat "$TMP/watch.log" "$TMP/ha.log" | count_matching /dev/stdin "^[^C].*acl-deny-$i\"")
+	check "$user may not write $topic: nothing reached a subscriber (seen $seen)" test "$seen" = 0
+	check "... the broker denied it (its log)" denied_in_log "$TMP/broker.log" "acl-deny-$i" "$topic"
+done
+for i in "${!allow_matrix[@]}"; do
+	read -r user topic <<<"${allow_matrix[$i]}"
+	check "$user may write $topic" grep -qE "^$topic .*\"acl-allow-$i\"" "$TMP/watch.log"
+done
+check "the feeder obeyed none of the services' feeder/cmd (no event for them)" \
+	test "$(count_matching "$TMP/watch.log" "^$base/feeder/event .*\"acl-deny-")" = 0
+
 # -- every real service publishes only what the ACL lets it ------------------
 svc_pids=()
 for svc in sensors camera bridge; do
@@ -153,12 +219,20 @@ for svc in sensors camera bridge; do
 	check "iod-$svc logs in as '$svc' and is online" \
 		wait_for "$TMP/watch.log" "^$base/$svc/availability online$" 20
 done
-check "sensors publishes readings under its own tree" \
-	wait_for "$TMP/watch.log" "^$base/sensors/[a-z]+ \{\"value\":" 15
-for svc in sensors camera; do
+# Positively: every topic each real service publishes arrives (a too tight
+# ACL would drop it without a word to the service).
+for kind in temperature humidity motion sound bowl; do
+	check "sensors publishes its $kind readings" \
+		wait_for "$TMP/watch.log" "^$base/sensors/$kind \{\"value\":" 15
+done
+check "camera publishes frames" wait_for "$TMP/watch.log" "^$base/camera/frame " 15
+check "camera publishes motion" wait_for "$TMP/watch.log" "^$base/camera/motion \{" 10
+for svc in feeder sensors camera bridge; do
+	check "$svc publishes its info" wait_for "$TMP/watch.log" "^$base/$svc/info \{" 10
 	check "$svc publishes Home Assistant discovery (iod_${site}_$svc)" \
 		wait_for "$TMP/ha.log" "^homeassistant/[a-z_]+/iod_${site}_$svc/[^ ]+/config \{" 10
 done
+check "feeder publishes its dose log" wait_for "$TMP/watch.log" "^$base/feeder/log \{" 10
 denied=$(grep -oE "Denied PUBLISH from iod-[a-z]+-$site .*'[^']+'" "$TMP/broker.log" | sort -u || true)
 check "the broker denied no publish of a real service${denied:+: $denied}" test -z "$denied"
 check "... while it did deny sensors' feeder/cmd (the log shows denials)" \
@@ -193,3 +267,49 @@ stop "$feeder_pid" 15; status=$STATUS
 check "feeder stops cleanly on SIGTERM (exit $status)" test "$status" = 0
 check "feeder leaves a retained 'offline'" \
 	wait_for "$TMP/watch.log" "^$base/feeder/availability offline$" 5
+
+# -- the central broker: a home's link user writes its services' topics only --
+# The central broker is the one reachable from outside; a command written
+# there goes down the home's bridge and is obeyed, so the link's password
+# (user = site name) must not be able to send one.
+central=$TMP/central
+central_port=$(free_port)
+mkdir -p "$central/auth" "$central/conf.d" "$central/data"
+link_pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+central_op_pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+mosquitto_passwd -c -b "$central/auth/passwd" "$site" "$link_pw" >/dev/null
+mosquitto_passwd -b "$central/auth/passwd" operator "$central_op_pw" >/dev/null
+cp "$TEMPLATES/central.acl.template" "$central/auth/acl"
+"$RENDER" "$TEMPLATES/standalone.conf.template" "$central/mosquitto.conf" \
+	DATA_DIR="$central/data" CONF_D="$central/conf.d" RUN_AS="$RUN_AS"
+"$RENDER" "$TEMPLATES/central.conf.template" "$central/conf.d/central.conf" \
+	MQTT_PORT="$central_port" MQTT_BIND=127.0.0.1 AUTH_DIR="$central/auth"
+echo 'log_type debug' >"$central/conf.d/zz-test-debug.conf"
+broker_start central "$central" "$central_port" || bail "the central broker starts"
+sub central-watch "$central_port" operator "$central_op_pw" -q 1 -t 'iod/#' ||
+	bail "operator subscribes centrally to iod/#"
+central_link_pub() { # central_link_pub TOPIC MARKER
+	mosquitto_pub -h 127.0.0.1 -p "$central_port" -u "$site" -P "$link_pw" -i "$2" -q 1 \
+		-t "$1" -m "{\"action\":\"feed\",\"id\":\"$2\",\"ts\":1}" || true
+}
+central_deny=("$base/feeder/cmd" "$base/camera/cmd" "$base/feeder/cmd/x" "iod/otherhome/feeder/event")
+central_allow=("$base/feeder/event" "$base/feeder/state" "$base/feeder/availability"
+	"$base/sensors/temperature" "$base/camera/motion" "$base/bridge/info" "$base/alert"
+	"$base/broker/connected")
+for i in "${!central_deny[@]}"; do central_link_pub "${central_deny[$i]}" "central-deny-$i"; done
+for i in "${!central_allow[@]}"; do central_link_pub "${central_allow[$i]}" "central-allow-$i"; done
+mosquitto_pub -h 127.0.0.1 -p "$central_port" -u operator -P "$central_op_pw" -q 1 \
+	-t "$base/feeder/cmd" -m '{"action":"home","id":"central-sentinel"}'
+check "the central operator may write $base/feeder/cmd" \
+	wait_for "$TMP/central-watch.log" "^$base/feeder/cmd .*central-sentinel" 10
+for i in "${!central_deny[@]}"; do
+	topic=${central_deny[$i]}
+	check "centrally, the home's link user may not write $topic" \
+		test "$(count_matching "$TMP/central-watch.log" "central-deny-$i\"")" = 0
+	check "... the central broker denied it (its log)" \
+		denied_in_log "$TMP/central.log" "central-deny-$i" "$topic"
+done
+for i in "${!central_allow[@]}"; do
+	check "centrally, the home's link user may write ${central_allow[$i]}" \
+		grep -qE "^${central_allow[$i]} .*\"central-allow-$i\"" "$TMP/central-watch.log"
+done
