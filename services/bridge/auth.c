@@ -1,11 +1,16 @@
 #include "auth.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <unistd.h>
+
+#define HOSTS_MAX    32
+#define HOST_NAME_SZ 256
 
 struct session {
 	char token[AUTH_TOKEN_HEX + 1]; /* "" = free slot */
@@ -20,6 +25,11 @@ struct ip_entry {
 	int64_t *fail_ms; /* max_failures timestamps */
 };
 
+struct known_ip {
+	char ip[48];	 /* "" = free */
+	int64_t last_ms; /* the last right password from it */
+};
+
 struct auth {
 	struct auth_config cfg;
 	char password[AUTH_PASSWORD_MAX];
@@ -27,7 +37,17 @@ struct auth {
 	bool password_set;
 	struct session *sessions;
 	struct ip_entry *ips;
+	struct known_ip *known; /* max_sessions of them */
+	/* The global bucket as a theoretical arrival time (GCRA): a failure
+	 * moves it global_step_ms later; a check is allowed while it is no more
+	 * than global_window_ms - global_step_ms ahead of now. */
+	int64_t global_tat_ms, global_step_ms;
+	char hosts[HOSTS_MAX][HOST_NAME_SZ];
+	size_t n_hosts;
+	bool any_host;
 };
+
+static void hosts_init(struct auth *a);
 
 static int default_random(void *buf, size_t len)
 {
@@ -58,6 +78,18 @@ struct auth *auth_new(const struct auth_config *cfg)
 		a->cfg.failure_window_ms = 60 * 1000;
 	if (!a->cfg.max_ips)
 		a->cfg.max_ips = 256;
+	if (!a->cfg.global_failures)
+		a->cfg.global_failures = 30;
+	if (!a->cfg.global_window_ms)
+		a->cfg.global_window_ms = 60 * 1000;
+	a->global_step_ms = a->cfg.global_window_ms / a->cfg.global_failures;
+	if (a->global_step_ms < 1)
+		a->global_step_ms = 1;
+	if (!auth_hosts_valid(cfg->hosts)) {
+		free(a);
+		return NULL;
+	}
+	hosts_init(a);
 	if (!a->cfg.random)
 		a->cfg.random = default_random;
 	if (cfg->password && *cfg->password) {
@@ -73,7 +105,8 @@ struct auth *auth_new(const struct auth_config *cfg)
 	a->cfg.password = NULL; /* the copy above is the only one we keep */
 	a->sessions = calloc(a->cfg.max_sessions, sizeof(*a->sessions));
 	a->ips = calloc(a->cfg.max_ips, sizeof(*a->ips));
-	if (!a->sessions || !a->ips) {
+	a->known = calloc(a->cfg.max_sessions, sizeof(*a->known));
+	if (!a->sessions || !a->ips || !a->known) {
 		auth_free(a);
 		return NULL;
 	}
@@ -95,6 +128,7 @@ void auth_free(struct auth *a)
 		for (size_t i = 0; i < a->cfg.max_ips; i++)
 			free(a->ips[i].fail_ms);
 	free(a->ips);
+	free(a->known);
 	free(a->sessions);
 	/* Do not leave the password in freed memory. */
 	volatile unsigned char *p = (volatile unsigned char *)a->password;
@@ -195,6 +229,61 @@ static int session_create(struct auth *a, int64_t now_ms, char token_out[AUTH_TO
 	return 0;
 }
 
+static struct known_ip *known_find(struct auth *a, const char *ip, int64_t now_ms)
+{
+	for (size_t i = 0; i < a->cfg.max_sessions; i++) {
+		struct known_ip *k = &a->known[i];
+		if (k->ip[0] && now_ms - k->last_ms < a->cfg.session_idle_ms && !strcmp(k->ip, ip))
+			return k;
+	}
+	return NULL;
+}
+
+static void known_add(struct auth *a, const char *ip, int64_t now_ms)
+{
+	struct known_ip *k = known_find(a, ip, now_ms);
+	if (!k) {
+		for (size_t i = 0; i < a->cfg.max_sessions; i++) {
+			struct known_ip *e = &a->known[i];
+			if (!e->ip[0] || now_ms - e->last_ms >= a->cfg.session_idle_ms) {
+				k = e;
+				break;
+			}
+			if (!k || e->last_ms < k->last_ms)
+				k = e; /* least recently used, when every slot is live */
+		}
+	}
+	if (!k)
+		return;
+	snprintf(k->ip, sizeof(k->ip), "%s", ip);
+	k->last_ms = now_ms;
+}
+
+/* ms until the global bucket has a token again; 0 = it has one now. */
+static int64_t global_wait_ms(const struct auth *a, int64_t now_ms)
+{
+	int64_t tat = a->global_tat_ms > now_ms ? a->global_tat_ms : now_ms;
+	int64_t ahead = tat - now_ms, allowed = a->cfg.global_window_ms - a->global_step_ms;
+	return ahead > allowed ? ahead - allowed : 0;
+}
+
+static void global_take(struct auth *a, int64_t now_ms)
+{
+	int64_t tat = a->global_tat_ms > now_ms ? a->global_tat_ms : now_ms;
+	tat += a->global_step_ms;
+	/* Known addresses fail on while it is empty: never more than one
+	 * window of debt, so it refills within a window of the last failure. */
+	if (tat > now_ms + a->cfg.global_window_ms)
+		tat = now_ms + a->cfg.global_window_ms;
+	a->global_tat_ms = tat;
+}
+
+static int64_t ceil_s(int64_t ms)
+{
+	int64_t s = (ms + 999) / 1000;
+	return s < 1 ? 1 : s;
+}
+
 enum auth_login_result auth_login(struct auth *a, const char *ip, const char *password,
 				  size_t password_len, int64_t now_ms,
 				  char token_out[AUTH_TOKEN_HEX + 1], int64_t *retry_after_s)
@@ -207,12 +296,18 @@ enum auth_login_result auth_login(struct auth *a, const char *ip, const char *pa
 		ip_expire(a, e, now_ms);
 		if (e->n >= a->cfg.max_failures) {
 			int64_t free_at = e->fail_ms[e->head] + a->cfg.failure_window_ms;
-			int64_t s = (free_at - now_ms + 999) / 1000;
-			*retry_after_s = s < 1 ? 1 : s;
+			*retry_after_s = ceil_s(free_at - now_ms);
 			return AUTH_LOGIN_RATE_LIMITED;
 		}
 	}
+	bool known = known_find(a, ip, now_ms) != NULL;
+	int64_t wait = global_wait_ms(a, now_ms);
+	if (!known && wait > 0) {
+		*retry_after_s = ceil_s(wait);
+		return AUTH_LOGIN_RATE_LIMITED_GLOBAL;
+	}
 	if (!auth_ct_equal(password, password_len, a->password, a->password_len)) {
+		global_take(a, now_ms);
 		if (!e)
 			e = ip_find(a, ip, true, now_ms);
 		if (!e)
@@ -226,7 +321,10 @@ enum auth_login_result auth_login(struct auth *a, const char *ip, const char *pa
 		e->ip[0] = '\0';
 		e->n = e->head = 0;
 	}
-	return session_create(a, now_ms, token_out) ? AUTH_LOGIN_ERROR : AUTH_LOGIN_OK;
+	if (session_create(a, now_ms, token_out))
+		return AUTH_LOGIN_ERROR;
+	known_add(a, ip, now_ms);
+	return AUTH_LOGIN_OK;
 }
 
 static struct session *session_find(struct auth *a, const char *token, int64_t now_ms)
@@ -367,4 +465,136 @@ bool auth_origin_ok(const char *origin, const char *host)
 	if (hport < 0)
 		hport = default_port;
 	return oport == hport && !strcasecmp(ohost, hhost);
+}
+
+/* ---- Host names ------------------------------------------------------------ */
+
+static void host_add(struct auth *a, const char *name, size_t len)
+{
+	while (len && (name[0] == ' ' || name[0] == '\t')) {
+		name++;
+		len--;
+	}
+	while (len && (name[len - 1] == ' ' || name[len - 1] == '\t'))
+		len--;
+	if (len && name[len - 1] == '.')
+		len--;
+	if (!len || len >= HOST_NAME_SZ || a->n_hosts >= HOSTS_MAX)
+		return;
+	if (len == 1 && name[0] == '*') {
+		a->any_host = true;
+		return;
+	}
+	memcpy(a->hosts[a->n_hosts], name, len);
+	a->hosts[a->n_hosts][len] = '\0';
+	a->n_hosts++;
+}
+
+static bool name_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '-' || c == '.' || c == '_';
+}
+
+bool auth_hosts_valid(const char *list)
+{
+	if (!list)
+		return true;
+	size_t n = 0;
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, ",");
+		const char *q = p;
+		size_t l = len;
+		while (l && (*q == ' ' || *q == '\t')) {
+			q++;
+			l--;
+		}
+		while (l && (q[l - 1] == ' ' || q[l - 1] == '\t'))
+			l--;
+		if (l) {
+			if (l >= HOST_NAME_SZ || ++n > HOSTS_MAX)
+				return false;
+			if (!(l == 1 && *q == '*'))
+				for (size_t i = 0; i < l; i++)
+					if (!name_char(q[i]))
+						return false;
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return true;
+}
+
+static void hosts_init(struct auth *a)
+{
+	const char *list = a->cfg.hosts;
+	if (list) {
+		for (const char *p = list; *p;) {
+			size_t len = strcspn(p, ",");
+			host_add(a, p, len);
+			p += len;
+			if (*p == ',')
+				p++;
+		}
+	} else {
+		char name[HOST_NAME_SZ] = "";
+		if (a->cfg.hostname)
+			snprintf(name, sizeof(name), "%s", a->cfg.hostname);
+		else if (gethostname(name, sizeof(name) - 1) < 0)
+			name[0] = '\0';
+		name[sizeof(name) - 1] = '\0';
+		if (name[0]) {
+			host_add(a, name, strlen(name));
+			size_t label = strcspn(name, ".");
+			if (label < strlen(name))
+				host_add(a, name, label);
+			char local[HOST_NAME_SZ + 8];
+			snprintf(local, sizeof(local), "%.*s.local", (int)label, name);
+			host_add(a, local, strlen(local));
+		}
+		const char *url = a->cfg.dashboard_url;
+		const char *rest = url ? strstr(url, "://") : NULL;
+		if (rest) {
+			rest += 3;
+			size_t len = strcspn(rest, "/?#");
+			char host[HOST_NAME_SZ];
+			long port;
+			if (!memchr(rest, '@', len) &&
+			    split_hostport(rest, len, host, sizeof(host), &port) == 0)
+				host_add(a, host, strlen(host));
+		}
+	}
+	a->cfg.hosts = a->cfg.hostname = a->cfg.dashboard_url = NULL; /* borrowed */
+}
+
+bool auth_host_ok(const struct auth *a, const char *host)
+{
+	if (!host || !*host)
+		return true;
+	if (a->any_host)
+		return true;
+	char name[HOST_NAME_SZ];
+	long port;
+	if (split_hostport(host, strlen(host), name, sizeof(name), &port) < 0)
+		return false;
+	size_t len = strlen(name);
+	if (name[0] == '[') {
+		/* "[v6]": split_hostport keeps the brackets. */
+		if (len < 3 || name[len - 1] != ']')
+			return false;
+		name[len - 1] = '\0';
+		struct in6_addr a6;
+		return inet_pton(AF_INET6, name + 1, &a6) == 1;
+	}
+	struct in_addr a4;
+	if (inet_pton(AF_INET, name, &a4) == 1)
+		return true;
+	if (len > 1 && name[len - 1] == '.')
+		name[--len] = '\0';
+	if (!strcasecmp(name, "localhost"))
+		return true;
+	for (size_t i = 0; i < a->n_hosts; i++)
+		if (!strcasecmp(name, a->hosts[i]))
+			return true;
+	return false;
 }

@@ -2,7 +2,9 @@
  * auth — the bridge's web security decisions, pure and clock-injected:
  * the operator password check (constant time), the session store (random
  * 32-byte tokens, idle expiry, bounded with least-recently-used eviction),
- * the per-IP login rate limiter, cookie parsing and the Origin check.
+ * the login rate limiters (per client address, and a global token bucket
+ * over every failed login), cookie parsing, the Origin check and the Host
+ * check against DNS rebinding.
  *
  * The single operator account is named "operator". Loop thread only.
  */
@@ -28,13 +30,25 @@ struct auth_config {
 	unsigned max_failures;	   /* per IP per window before 429; 0 = 5 */
 	int64_t failure_window_ms; /* 0 = 60 s */
 	size_t max_ips;		   /* rate-limiter table; 0 = 256 */
-	auth_random_fn random;	   /* NULL = getrandom(2) */
+	/* The global limit: a token bucket of global_failures failed logins,
+	 * refilled at global_failures per global_window_ms, over every address
+	 * together. 0 = 30 per 60 s. See auth_login(). */
+	unsigned global_failures;
+	int64_t global_window_ms;
+	auth_random_fn random; /* NULL = getrandom(2) */
+	/* Host names answered (auth_host_ok): a comma list (IOD_BRIDGE_HOSTS),
+	 * or NULL for the defaults: the machine's name (hostname, and its
+	 * first label with and without ".local") and the host of dashboard_url. */
+	const char *hosts;
+	const char *hostname;	   /* NULL = gethostname(2); for tests */
+	const char *dashboard_url; /* IOD_DASHBOARD_URL: its host is a default name */
 };
 
 enum auth_login_result {
 	AUTH_LOGIN_OK,
 	AUTH_LOGIN_BAD_PASSWORD,
-	AUTH_LOGIN_RATE_LIMITED,
+	AUTH_LOGIN_RATE_LIMITED,	/* this address failed too often */
+	AUTH_LOGIN_RATE_LIMITED_GLOBAL, /* every address together failed too often */
 	AUTH_LOGIN_NO_PASSWORD,
 	AUTH_LOGIN_ERROR, /* no randomness */
 };
@@ -48,8 +62,23 @@ bool auth_password_set(const struct auth *a);
 /*
  * Check a login attempt from ip. On AUTH_LOGIN_OK a new session is created
  * and its token written to token_out as 64 hex characters + NUL. On
- * AUTH_LOGIN_RATE_LIMITED *retry_after_s says when to try again (>= 1).
- * A blocked IP is refused without looking at the password.
+ * AUTH_LOGIN_RATE_LIMITED(_GLOBAL) *retry_after_s says when to try again
+ * (>= 1). A refused attempt is refused without looking at the password.
+ *
+ * Two limits, both on failed logins only:
+ * - per address: max_failures per failure_window_ms (a success clears it);
+ * - global: every failed login, from any address, takes a token from one
+ *   bucket (global_failures deep, refilled at global_failures per
+ *   global_window_ms). While it is empty, the password is not checked for
+ *   any address, so the number of guesses checked is bounded whatever the
+ *   number of addresses: global_failures per window, plus max_failures per
+ *   window for each known address.
+ * A known address is one the right password came from within
+ * session_idle_ms (at most max_sessions of them, least recently used out):
+ * it is exempt from the global limit, never from its own. So a flood from
+ * other addresses cannot lock the operator out of a phone or computer that
+ * has logged in before, nor end a session; a fresh address waits until the
+ * flood stops (at most global_window_ms after it does).
  */
 enum auth_login_result auth_login(struct auth *a, const char *ip, const char *password,
 				  size_t password_len, int64_t now_ms,
@@ -75,5 +104,19 @@ int auth_cookie_token(const char *cookie_header, char out[AUTH_TOKEN_HEX + 1]);
  * malformed are refused.
  */
 bool auth_origin_ok(const char *origin, const char *host);
+
+/*
+ * Host check against DNS rebinding (a page on rebind.example whose name
+ * now resolves to this machine): true when host (the Host header,
+ * host[:port]) is absent or empty (not a browser: browsers always send
+ * one), an IP literal (a browser that dialled an address sends that
+ * address; no DNS name is involved to rebind), "localhost", or one of the
+ * configured names (case-insensitive, one trailing dot ignored). A
+ * configured "*" accepts every name.
+ */
+bool auth_host_ok(const struct auth *a, const char *host);
+/* IOD_BRIDGE_HOSTS is well-formed: a comma list of host names (letters,
+ * digits, '-', '.', '_') or "*"; NULL is. */
+bool auth_hosts_valid(const char *list);
 
 #endif

@@ -57,6 +57,11 @@ static const struct cfg_option bridge_options[] = {
      60000, 365LL * 24 * 3600 * 1000, 0},
     {"IOD_BRIDGE_LOGIN_FAILURES", CFG_INT, "5",
      "failed logins per client address per minute before 429", 1, 1000, 0},
+    {"IOD_BRIDGE_HOSTS", CFG_STRING, NULL,
+     "comma list of host names the dashboard answers to, against DNS rebinding (default: "
+     "localhost, the machine's name and <name>.local, IOD_DASHBOARD_URL's host; IP literals "
+     "always; \"*\": any); others get 421",
+     0, 0, 0},
 };
 
 struct bridge {
@@ -250,6 +255,14 @@ int main(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
+	if (!auth_hosts_valid(cfg_str(cfg, "IOD_BRIDGE_HOSTS"))) {
+		fprintf(stderr,
+			"iod-bridge: IOD_BRIDGE_HOSTS: '%s' must be a comma list of host names "
+			"(letters, digits, '-', '.', '_') or *\n",
+			cfg_str(cfg, "IOD_BRIDGE_HOSTS"));
+		rc = 2;
+		goto out;
+	}
 	if (!cert != !key) {
 		fprintf(stderr,
 			"iod-bridge: IOD_BRIDGE_TLS_CERT and IOD_BRIDGE_TLS_KEY go together\n");
@@ -308,6 +321,8 @@ int main(int argc, char **argv)
 	    .password = password,
 	    .session_idle_ms = cfg_duration_ms(cfg, "IOD_BRIDGE_SESSION_IDLE"),
 	    .max_failures = (unsigned)cfg_int(cfg, "IOD_BRIDGE_LOGIN_FAILURES"),
+	    .hosts = cfg_str(cfg, "IOD_BRIDGE_HOSTS"),
+	    .dashboard_url = b.ha.dashboard_url,
 	};
 	b.state = state_new(&sc);
 	b.auth = auth_new(&ac);

@@ -49,14 +49,18 @@ char *metrics_render(const struct bridge_metrics *m)
 		    "iod_bridge_logins_total{result=\"ok\"} %" PRIu64 "\n"
 		    "iod_bridge_logins_total{result=\"bad_password\"} %" PRIu64 "\n"
 		    "iod_bridge_logins_total{result=\"rate_limited\"} %" PRIu64 "\n"
-		    "iod_bridge_logins_total{result=\"no_password_set\"} %" PRIu64 "\n",
+		    "iod_bridge_logins_total{result=\"no_password_set\"} %" PRIu64 "\n"
+		    "iod_bridge_logins_total{result=\"rate_limited_global\"} %" PRIu64 "\n",
 		    m->logins_ok, m->logins_bad_password, m->logins_rate_limited,
-		    m->logins_no_password);
+		    m->logins_no_password, m->logins_rate_limited_global);
 	one(&b, "iod_bridge_sessions", "gauge", "Live operator sessions.", m->sessions);
 	one(&b, "iod_bridge_cached_topics", "gauge", "Topics in the last-value cache.",
 	    m->cached_topics);
 	one(&b, "iod_bridge_buffer_bytes", "gauge", "Bytes of shared frame buffers alive.",
 	    m->buffer_bytes);
+	one(&b, "iod_bridge_host_refused_total", "counter",
+	    "Requests refused with 421: their Host is not one of IOD_BRIDGE_HOSTS (DNS rebinding).",
+	    m->hosts_refused);
 	one(&b, "iod_bridge_metrics_refused_total", "counter",
 	    "GET /metrics refused: not from this machine, not the operator.", m->metrics_refused);
 	if (b.failed) {

@@ -24,10 +24,12 @@ struct bridge_metrics {
 	uint64_t commands_refused;
 	uint64_t queue_high_water; /* the longest any client queue has been */
 	uint64_t logins_ok, logins_bad_password, logins_rate_limited, logins_no_password;
-	uint64_t sessions;	  /* gauge */
-	uint64_t cached_topics;	  /* gauge */
-	uint64_t buffer_bytes;	  /* gauge: shared frame buffers alive */
-	uint64_t metrics_refused; /* GET /metrics from elsewhere than this machine */
+	uint64_t sessions;		     /* gauge */
+	uint64_t cached_topics;		     /* gauge */
+	uint64_t buffer_bytes;		     /* gauge: shared frame buffers alive */
+	uint64_t metrics_refused;	     /* GET /metrics from elsewhere than this machine */
+	uint64_t logins_rate_limited_global; /* refused by the limit over every address */
+	uint64_t hosts_refused;		     /* requests for a Host name not ours (421) */
 };
 
 /* Prometheus text exposition (HELP/TYPE per metric). malloc'd, or NULL. */

@@ -243,6 +243,21 @@ static bool request_origin_ok(struct lws *wsi)
 	return auth_origin_ok(origin, host);
 }
 
+/* DNS rebinding: a browser that reached us under a name not ours. */
+static bool request_host_ok(struct server *s, struct lws *wsi)
+{
+	char host[256];
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) <= 0)
+		return true;
+	if (hdr(wsi, WSI_TOKEN_HOST, host, sizeof(host)) < 0)
+		return false;
+	return auth_host_ok(s->cfg.auth, host);
+}
+
+#define HOST_REFUSED                                                                               \
+	"misdirected request: this dashboard does not answer to that host name (a defence "        \
+	"against DNS rebinding). Use its address, or add the name to IOD_BRIDGE_HOSTS.\n"
+
 static void fill_metrics(struct server *s)
 {
 	struct state_stats st;
@@ -457,11 +472,26 @@ static int handle_login(struct server *s, struct lws *wsi, struct pss *pss)
 		s->m.logins_bad_password++;
 		log_warn("login refused from %s: bad password", ip);
 		return respond_json(wsi, pss, 401, "{\"error\":\"bad_password\"}", NULL);
-	case AUTH_LOGIN_RATE_LIMITED: {
+	case AUTH_LOGIN_RATE_LIMITED:
+	case AUTH_LOGIN_RATE_LIMITED_GLOBAL: {
 		char retry[32];
 		snprintf(retry, sizeof(retry), "%lld", (long long)retry_s);
 		const char *extra[] = {"retry-after:", retry, NULL};
-		s->m.logins_rate_limited++;
+		if (r == AUTH_LOGIN_RATE_LIMITED) {
+			s->m.logins_rate_limited++;
+		} else {
+			/* Once a minute at most: a flood must not flood the journal. */
+			static int64_t logged_ms;
+			int64_t t = now_ms();
+			if (!s->m.logins_rate_limited_global || t - logged_ms >= 60000) {
+				logged_ms = t;
+				log_warn("login refused from %s: too many failed logins from all "
+					 "addresses together (%llu refused so far)",
+					 ip,
+					 (unsigned long long)s->m.logins_rate_limited_global + 1);
+			}
+			s->m.logins_rate_limited_global++;
+		}
 		return respond_json(wsi, pss, 429, "{\"error\":\"rate_limited\"}", extra);
 	}
 	case AUTH_LOGIN_NO_PASSWORD:
@@ -507,6 +537,12 @@ static int on_http(struct server *s, struct lws *wsi, struct pss *pss, const cha
 	pss->head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
 	pss->post_too_large = false;
 	pss->post_target = POST_NONE;
+	/* /healthz answers whatever the name (it says only "ok"), for probes
+	 * that reach the container by a service name. */
+	if (strcmp(uri, "/healthz") && !request_host_ok(s, wsi)) {
+		s->m.hosts_refused++;
+		return respond(wsi, pss, 421, "text/plain; charset=utf-8", HOST_REFUSED, NULL);
+	}
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0) {
 		if (!strcmp(uri, "/api/login"))
 			pss->post_target = POST_LOGIN;
@@ -536,6 +572,12 @@ static int confirm_upgrade(struct server *s, struct lws *wsi, const char *what)
 	if (hdr(wsi, WSI_TOKEN_GET_URI, uri, sizeof(uri)) < 0 || strcmp(uri, "/ws")) {
 		s->m.clients_refused++;
 		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+		return 1;
+	}
+	if (!request_host_ok(s, wsi)) {
+		s->m.clients_refused++;
+		s->m.hosts_refused++;
+		lws_return_http_status(wsi, 421, HOST_REFUSED);
 		return 1;
 	}
 	if (!request_origin_ok(wsi)) {

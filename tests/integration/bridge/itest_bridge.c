@@ -892,8 +892,10 @@ static int status_at(const char *addr, int port, const char *path, const char *e
 	if (tcp_connect(addr, port, &fd) < 0)
 		return -1;
 	char req[1024], resp[512];
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%s\r\n",
-		 path, extra ? extra : "");
+	bool v6 = strchr(addr, ':') != NULL;
+	snprintf(req, sizeof(req),
+		 "GET %s HTTP/1.1\r\nHost: %s%s%s:%d\r\nConnection: close\r\n%s\r\n", path,
+		 v6 ? "[" : "", addr, v6 ? "]" : "", port, extra ? extra : "");
 	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
 		close(fd);
 		return -1;
@@ -1262,4 +1264,250 @@ Test(bridge, static_files_validators_gzip_and_favicon, .timeout = 60, .fini = te
 	cr_assert_str_eq(hv(&r, "content-type"), "image/svg+xml");
 	cr_assert_str_eq(r.body, "<svg xmlns=\"http://www.w3.org/2000/svg\"/>\n");
 	stop(&F);
+}
+
+/* ---- the global login limit (issue 9, item 10) ----------------------------- */
+
+/* POST /api/login from source (127.x.y.z) with password: the status. */
+static int login_from(const char *source, int port, const char *password, struct http_resp *r)
+{
+	char req[1024], body[256];
+	snprintf(body, sizeof(body), "{\"password\":\"%s\"}", password);
+	snprintf(req, sizeof(req),
+		 "POST /api/login HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: "
+		 "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		 port, strlen(body), body);
+	if (http_raw_from(source, port, req, r) < 0)
+		return -1;
+	return r->status;
+}
+
+static long metric(int port, const char *line)
+{
+	struct http_resp r;
+	cr_assert_eq(http_get(port, "/metrics", NULL, &r), 0);
+	char want[256];
+	snprintf(want, sizeof(want), "\n%s", line); /* the sample, not its # HELP */
+	const char *p = strstr(r.body, want);
+	cr_assert_not_null(p, "%s in %s", line, r.body);
+	return strtol(p + strlen(want), NULL, 10);
+}
+
+Test(bridge, global_login_limit_over_many_addresses, .timeout = 180, .fini = teardown)
+{
+	/* start() logs the operator in from 127.0.0.1: a known address. */
+	start(&F, PASSWORD, false);
+	struct http_resp r;
+	char src[32];
+	long checked = 0, limited = 0;
+	struct timeval t0, t1;
+	gettimeofday(&t0, NULL);
+	/* 60 addresses of 127.0.0.0/8, 5 wrong guesses each: each stays within
+	 * its own limit of 5 a minute, 300 guesses in all. */
+	for (int round = 0; round < 5; round++)
+		for (int i = 0; i < 60; i++) {
+			snprintf(src, sizeof(src), "127.0.%d.%d", 1 + i / 200, 2 + i % 200);
+			int st = login_from(src, F.port, "guess", &r);
+			if (st == 401) {
+				checked++;
+			} else {
+				cr_assert_eq(st, 429, "from %s: %d", src, st);
+				cr_assert_str_eq(r.body, "{\"error\":\"rate_limited\"}");
+				char v[32];
+				cr_assert_eq(http_header(&r, "retry-after", v, sizeof(v)), 0);
+				long ra = strtol(v, NULL, 10);
+				cr_assert(ra >= 1 && ra <= 60, "Retry-After %ld", ra);
+				limited++;
+			}
+		}
+	gettimeofday(&t1, NULL);
+	long elapsed_s = (long)(t1.tv_sec - t0.tv_sec) + 1;
+	/* The bucket: 30 at once, then one every 2 s however long this took. */
+	cr_assert_geq(checked, 30);
+	cr_assert_leq(checked, 30 + elapsed_s / 2 + 1, "%ld guesses checked in %ld s", checked,
+		      elapsed_s);
+	cr_assert_eq(checked + limited, 300);
+	cr_assert_gt(limited, 200);
+
+	/* A fresh address with the right password, while the flood keeps the
+	 * bucket empty: refused unchecked (checking it would make every fresh
+	 * address one more guess). Drain first: a token may have come back. */
+	bool fresh_refused = false;
+	for (int k = 0; k < 5 && !fresh_refused; k++) {
+		int st;
+		int n = 0;
+		do {
+			snprintf(src, sizeof(src), "127.0.3.%d", 2 + (k * 40 + n) % 250);
+			st = login_from(src, F.port, "guess", &r);
+			checked += st == 401;
+			limited += st == 429;
+		} while (st == 401 && ++n < 40);
+		snprintf(src, sizeof(src), "127.0.4.%d", 2 + k);
+		st = login_from(src, F.port, PASSWORD, &r);
+		cr_assert(st == 429 || st == 200, "%d", st);
+		if (st == 429)
+			limited++;
+		fresh_refused = st == 429;
+	}
+	cr_assert(fresh_refused, "a fresh address is held by the global limit");
+	/* The operator's own address (it logged in before) is not: the right
+	 * password works at once, and the session it had still works. */
+	do {
+		int st = login_from("127.0.5.2", F.port, "guess", &r);
+		checked += st == 401;
+		limited += st == 429;
+		if (st == 429)
+			break;
+	} while (true);
+	char cookie[160];
+	cr_assert_eq(http_login(F.port, PASSWORD, cookie, sizeof(cookie)), 200,
+		     "the known address logs in through the flood");
+	char hdr[256];
+	snprintf(hdr, sizeof(hdr), "Cookie: %s\r\n", F.cookie);
+	cr_assert_eq(http_get(F.port, "/api/session", hdr, &r), 0);
+	cr_assert(strstr(r.body, "\"operator\":true"), "%s", r.body);
+	/* Counted apart from the per-address refusals. */
+	cr_assert_eq(metric(F.port, "iod_bridge_logins_total{result=\"rate_limited_global\"} "),
+		     limited);
+	cr_assert_eq(metric(F.port, "iod_bridge_logins_total{result=\"rate_limited\"} "), 0);
+	cr_assert_eq(metric(F.port, "iod_bridge_logins_total{result=\"bad_password\"} "), checked);
+	stop(&F);
+}
+
+/* ---- Host names against DNS rebinding (issue 9, item 11) ------------------- */
+
+/* A request with this Host (NULL: none, HTTP/1.0) and Origin http://<host>. */
+static int host_status(int port, const char *method_path, const char *host, const char *extra,
+		       struct http_resp *r)
+{
+	char req[2048], hosthdr[300] = "", origin[300] = "";
+	if (host) {
+		snprintf(hosthdr, sizeof(hosthdr), "Host: %s\r\n", host);
+		snprintf(origin, sizeof(origin), "Origin: http://%s\r\n", host);
+	}
+	snprintf(req, sizeof(req), "%s HTTP/1.%d\r\n%s%s%sConnection: close\r\n\r\n", method_path,
+		 host ? 1 : 0, hosthdr, origin, extra ? extra : "");
+	cr_assert_eq(http_raw(port, req, r), 0);
+	return r->status;
+}
+
+#define WS_UPGRADE                                                                                 \
+	"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "                         \
+	"dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+
+static void ws_host_status(int port, const char *host, const char *cookie, int want)
+{
+	char req[2048];
+	snprintf(req, sizeof(req),
+		 "GET /ws HTTP/1.1\r\nHost: %s\r\nOrigin: http://%s\r\n%s%s%s%s\r\n", host, host,
+		 WS_UPGRADE, cookie ? "Cookie: " : "", cookie ? cookie : "", cookie ? "\r\n" : "");
+	struct http_resp r;
+	cr_assert_eq(http_raw(port, req, &r), 0);
+	cr_assert_eq(r.status, want, "GET /ws with Host %s: %d, want %d", host, r.status, want);
+	if (want == 421)
+		cr_assert(strstr(r.body, "IOD_BRIDGE_HOSTS"), "a body that says why: %s", r.body);
+}
+
+static void rebinding_refused(bool public_view)
+{
+	start(&F, PASSWORD, public_view);
+	struct http_resp r;
+	char host[64], host2[64];
+	/* A page on rebind.example, whose name now resolves to this machine. */
+	cr_assert_eq(host_status(F.port, "GET /", "rebind.example", NULL, &r), 421);
+	cr_assert(strstr(r.body, "IOD_BRIDGE_HOSTS"), "%s", r.body);
+	snprintf(host, sizeof(host), "rebind.example:%d", F.port);
+	cr_assert_eq(host_status(F.port, "GET /", host, NULL, &r), 421);
+	cr_assert_eq(host_status(F.port, "GET /api/session", host, NULL, &r), 421);
+	cr_assert_eq(host_status(F.port, "HEAD /", host, NULL, &r), 421);
+	cr_assert_eq(host_status(F.port, "GET /metrics", host, NULL, &r), 421);
+	ws_host_status(F.port, host, NULL, 421);
+	ws_host_status(F.port, host, F.cookie, 421);
+	/* A login from the rebound page is refused before the password. */
+	char body[128], req[1024];
+	snprintf(body, sizeof(body), "{\"password\":\"%s\"}", PASSWORD);
+	snprintf(req, sizeof(req),
+		 "POST /api/login HTTP/1.1\r\nHost: %s\r\nOrigin: http://%s\r\nContent-Type: "
+		 "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		 host, host, strlen(body), body);
+	cr_assert_eq(http_raw(F.port, req, &r), 0);
+	cr_assert_eq(r.status, 421);
+	cr_assert_neq(http_header(&r, "set-cookie", body, sizeof(body)), 0);
+
+	/* Our own names, with the port: answered. */
+	snprintf(host, sizeof(host), "localhost:%d", F.port);
+	snprintf(host2, sizeof(host2), "127.0.0.1:%d", F.port);
+	cr_assert_eq(host_status(F.port, "GET /", host, NULL, &r), 200);
+	cr_assert(strstr(r.body, "<title>iod</title>"));
+	cr_assert_eq(host_status(F.port, "GET /", host2, NULL, &r), 200);
+	ws_host_status(F.port, host, F.cookie, 101);
+	ws_host_status(F.port, host2, F.cookie, 101);
+	ws_host_status(F.port, host2, NULL, public_view ? 101 : 401);
+	char machine[200], mhost[300];
+	cr_assert_eq(gethostname(machine, sizeof(machine)), 0);
+	snprintf(mhost, sizeof(mhost), "%s:%d", machine, F.port);
+	cr_assert_eq(host_status(F.port, "GET /", mhost, NULL, &r), 200, "the machine's name");
+	snprintf(mhost, sizeof(mhost), "%.*s.local:%d", (int)strcspn(machine, "."), machine,
+		 F.port);
+	cr_assert_eq(host_status(F.port, "GET /", mhost, NULL, &r), 200, "<name>.local");
+	/* /healthz answers any name; a request with no Host (HTTP/1.0, not a
+	 * browser: compose's healthcheck) is answered. */
+	cr_assert_eq(host_status(F.port, "GET /healthz", "rebind.example", NULL, &r), 200);
+	cr_assert_eq(host_status(F.port, "GET /", NULL, NULL, &r), 200);
+	long refused = metric(F.port, "iod_bridge_host_refused_total ");
+	cr_assert_eq(refused, 8, "%ld", refused);
+	stop(&F);
+}
+
+Test(bridge, dns_rebinding_refused_public_view_on, .timeout = 60, .fini = teardown)
+{
+	rebinding_refused(true);
+}
+
+Test(bridge, dns_rebinding_refused_public_view_off, .timeout = 60, .fini = teardown)
+{
+	rebinding_refused(false);
+}
+
+/* GET path with this Host from 127.0.0.1: the status. */
+static int host_get(int port, const char *path, const char *host)
+{
+	struct http_resp r;
+	char mp[128];
+	snprintf(mp, sizeof(mp), "GET %s", path);
+	return host_status(port, mp, host, NULL, &r);
+}
+
+Test(bridge, bridge_hosts_setting, .timeout = 60, .fini = teardown)
+{
+	memset(&F, 0, sizeof(F));
+	int port = harness_free_port();
+	char h[256], machine[200];
+	cr_assert_eq(gethostname(machine, sizeof(machine)), 0);
+	F.bridge = spawn_bound("127.0.0.1", port, "IOD_BRIDGE_HOSTS=dog.example, cam.example");
+	cr_assert(wait_answer("127.0.0.1", port));
+	snprintf(h, sizeof(h), "dog.example:%d", port);
+	cr_assert_eq(host_get(port, "/api/session", h), 200);
+	snprintf(h, sizeof(h), "CAM.example.:%d", port);
+	cr_assert_eq(host_get(port, "/api/session", h), 200);
+	snprintf(h, sizeof(h), "rebind.example:%d", port);
+	cr_assert_eq(host_get(port, "/api/session", h), 421);
+	snprintf(h, sizeof(h), "%s:%d", machine, port);
+	if (strcasecmp(machine, "localhost"))
+		cr_assert_eq(host_get(port, "/api/session", h), 421, "the list replaces the name");
+	snprintf(h, sizeof(h), "localhost:%d", port);
+	cr_assert_eq(host_get(port, "/api/session", h), 200, "localhost stays");
+	snprintf(h, sizeof(h), "127.0.0.1:%d", port);
+	cr_assert_eq(host_get(port, "/api/session", h), 200, "IP literals stay");
+	cr_assert_eq(harness_stop(F.bridge, SIGTERM, 10000), 0);
+	F.bridge = spawn_bound("127.0.0.1", port, "IOD_BRIDGE_HOSTS=*");
+	cr_assert(wait_answer("127.0.0.1", port));
+	snprintf(h, sizeof(h), "rebind.example:%d", port);
+	cr_assert_eq(host_get(port, "/api/session", h), 200, "* turns the check off");
+	cr_assert_eq(harness_stop(F.bridge, SIGTERM, 10000), 0);
+	F.bridge = spawn_bound("127.0.0.1", port, "IOD_BRIDGE_HOSTS=evil/x");
+	int rc = wait_exit(F.bridge);
+	F.bridge = 0;
+	cr_assert_eq(rc, 2, "a malformed list is a bad setting, got %d", rc);
+	harness_rmtree("/tmp/itest-bridge-bind-data");
 }

@@ -305,12 +305,26 @@ static char *find_ci(char *hay, const char *needle)
 
 int http_raw(int port, const char *request, struct http_resp *out)
 {
+	return http_raw_from(NULL, port, request, out);
+}
+
+int http_raw_from(const char *source, int port, const char *request, struct http_resp *out)
+{
 	memset(out, 0, sizeof(*out));
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
 		return -1;
 	struct timeval tv = {5, 0};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (source) {
+		struct sockaddr_in src = {0};
+		src.sin_family = AF_INET;
+		if (inet_pton(AF_INET, source, &src.sin_addr) != 1 ||
+		    bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
+			close(fd);
+			return -1;
+		}
+	}
 	struct sockaddr_in sa = {0};
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)port);

@@ -86,6 +86,8 @@ struct http_resp {
 /* Send a raw request (must end with the blank line and body) to 127.0.0.1:port
  * and read the answer. 0 or -1. */
 int http_raw(int port, const char *request, struct http_resp *out);
+/* The same from a given local IPv4 source address (e.g. 127.0.0.9), or NULL. */
+int http_raw_from(const char *source, int port, const char *request, struct http_resp *out);
 /* GET/POST helpers. extra_headers: "Name: value\r\n..." or NULL. */
 int http_get(int port, const char *path, const char *extra_headers, struct http_resp *out);
 int http_post(int port, const char *path, const char *extra_headers, const char *body,
