@@ -120,9 +120,16 @@ void pj_trim(const char **p, size_t *len)
  */
 cJSON *pj_parse_object(const void *payload, size_t len, const char **reason)
 {
-	char *copy = malloc(len + 1);
+	char *copy;
 	cJSON *root;
 
+	/* cJSON alone would take \x0b as whitespace, 00 and 1. as numbers, a
+	 * BOM, raw control characters in strings: refuse what is not JSON. */
+	if (!pj_json_valid(payload, len)) {
+		*reason = "bad_json";
+		return NULL;
+	}
+	copy = malloc(len + 1);
 	if (copy == NULL) {
 		*reason = "bad_json";
 		return NULL;

@@ -34,9 +34,19 @@ struct pj_field {
  * or a \u0000 escape inside a JSON string). 0 or -1 with *reason. */
 int pj_check_envelope(const void *payload, size_t len, size_t max, const char **reason);
 
-/* Parse an already checked payload as one JSON object (trailing whitespace
- * only). Returns the root (caller cJSON_Delete()s) or NULL with *reason
- * "bad_json" or "not_object" (out-of-memory also reads "bad_json"). */
+/* Arrays and objects nest at most this deep ({"a":[1]} is 2). */
+#define PJ_JSON_MAX_DEPTH 32
+
+/* Is text[0..len) exactly one RFC 8259 JSON-text (jsoncheck.c)? Whitespace
+ * only SP HT LF CR, numbers without leading zeros or a bare '.'/exponent,
+ * strings with valid escapes, no raw control characters and valid UTF-8,
+ * surrogate escapes only as a high+low pair, nothing after the value, at
+ * most PJ_JSON_MAX_DEPTH levels. Need not be NUL-terminated. */
+bool pj_json_valid(const void *text, size_t len);
+
+/* Parse an already checked payload as one JSON object: pj_json_valid()
+ * first, then cJSON. Returns the root (caller cJSON_Delete()s) or NULL with
+ * *reason "bad_json" or "not_object" (out-of-memory also reads "bad_json"). */
 cJSON *pj_parse_object(const void *payload, size_t len, const char **reason);
 
 /* Find member f->name. Returns 1 and *item when present once, 0 when absent,

@@ -1,6 +1,7 @@
 /*
  * proto.c — topics, names and field validators. The codecs live in
- * feeder.c, payloads.c and ws.c; the JSON helpers in pjson.c.
+ * feeder.c, payloads.c and ws.c; the JSON helpers in pjson.c, the strict
+ * grammar check every decoder runs first in jsoncheck.c.
  */
 #include "proto.h"
 

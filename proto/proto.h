@@ -20,7 +20,7 @@
  *   empty_payload   nothing (or only whitespace) was sent
  *   too_large       over PROTO_MAX_PAYLOAD bytes (PROTO_WS_MAX_MSG for ws)
  *   bad_encoding    a NUL byte, invalid UTF-8, or a \u0000 escape
- *   bad_json        not JSON (and not a bare word)
+ *   bad_json        not strict JSON, proto_json_valid() (and not a bare word)
  *   not_object      JSON, but not an object
  *   unknown_action  a bare word or "action" string that names no action
  *   missing_<f>     required member <f> absent          (missing_action, ...)
@@ -273,8 +273,14 @@ char *proto_ws_hello_encode(const char *site, bool is_operator, const char *vers
 char *proto_ws_ack_encode(const char *id); /* {"type":"ack","id"} */
 char *proto_ws_pong_encode(int64_t ts_ms); /* {"type":"pong","ts"} */
 char *proto_ws_ready_encode(void);	   /* {"type":"ready"} */
-/* {"topic","payload","ts"}: payload embedded as-is when it is one JSON value
- * in valid UTF-8 (surrounding whitespace dropped), else as a JSON string
+/* Is text[0..len) exactly one strict RFC 8259 JSON value (no other
+ * whitespace than SP HT LF CR, no leading zeros, no raw control characters
+ * in strings, valid UTF-8 and escapes, surrogate escapes only in pairs,
+ * nothing after it, at most 32 levels of nesting)? Every decoder asks this
+ * before parsing; anything else is bad_json. Need not be NUL-terminated. */
+bool proto_json_valid(const void *text, size_t len);
+/* {"topic","payload","ts"}: payload embedded as-is when proto_json_valid()
+ * (surrounding whitespace dropped), else as a JSON string
  * (NUL bytes and invalid UTF-8 replaced by U+FFFD, so the text frame is
  * always valid UTF-8). Any size; the caller enforces limits. */
 char *proto_ws_message_encode(const char *topic, const void *payload, size_t len, int64_t ts_ms);

@@ -180,7 +180,7 @@ static char *sanitized_string(const unsigned char *s, size_t len)
 /*
  * Why raw: the bridge serialises each MQTT message once and fans the text
  * out, so a JSON payload is embedded as it came (after checking it is one
- * JSON value in valid UTF-8), not re-printed through doubles.
+ * strict JSON value, pj_json_valid), not re-printed through doubles.
  */
 char *proto_ws_message_encode(const char *topic, const void *payload, size_t len, int64_t ts_ms)
 {
@@ -198,18 +198,14 @@ char *proto_ws_message_encode(const char *topic, const void *payload, size_t len
 	if (n > 0)
 		memcpy(copy, text, n);
 	copy[n] = '\0';
-	if (n > 0 && memchr(text, '\0', n) == NULL &&
-	    pj_utf8_valid((const unsigned char *)text, n)) {
-		cJSON *parsed = cJSON_ParseWithLengthOpts(copy, n + 1, NULL, 1);
-
-		if (parsed != NULL) {
-			cJSON_Delete(parsed);
-			value = cJSON_CreateRaw(copy);
-			free(copy);
-			copy = NULL;
-			if (value == NULL)
-				return NULL;
-		}
+	/* Strict: a browser's JSON.parse refuses what cJSON lets through
+	 * (\x0b, 00, raw control characters), and would drop the frame. */
+	if (n > 0 && pj_json_valid(text, n)) {
+		value = cJSON_CreateRaw(copy);
+		free(copy);
+		copy = NULL;
+		if (value == NULL)
+			return NULL;
 	}
 	if (value == NULL) {
 		char *clean;

@@ -3,8 +3,10 @@
  *
  * Each input goes through all decoders: none may crash, leak, read out of
  * bounds or accept without filling its output, and every refusal must come
- * with a reason. A decoded command must encode again and decode to the same
- * fields (the round trip the feeder and the bridge rely on).
+ * with a reason. Whatever a decoder accepts is strict JSON (proto_json_valid)
+ * or, for the two command topics, a bare word. A decoded command must encode
+ * again and decode to the same fields (the round trip the feeder and the
+ * bridge rely on).
  *
  *   cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DIOD_FUZZ=ON
  *   cmake --build build-fuzz --target fuzz_proto
@@ -36,6 +38,27 @@ static void check_cmd_round_trip(const struct proto_feeder_cmd *cmd)
 	free(json);
 }
 
+/* Only SP HT LF CR around [A-Za-z0-9_-]+. */
+static int bare_word_shape(const uint8_t *p, size_t len)
+{
+	size_t i = 0, word = 0;
+
+	while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+		i++;
+	while (i < len && ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
+			   (p[i] >= '0' && p[i] <= '9') || p[i] == '_' || p[i] == '-')) {
+		i++;
+		word++;
+	}
+	while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+		i++;
+	return word > 0 && i == len;
+}
+
+#define ACCEPTED_JSON(rc) REQUIRE((rc) != 0 || proto_json_valid(data, size))
+#define ACCEPTED_JSON_OR_WORD(rc)                                                                  \
+	REQUIRE((rc) != 0 || proto_json_valid(data, size) || bare_word_shape(data, size))
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -51,36 +74,55 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct proto_ws_cmd wcmd;
 	enum proto_ws_type wtype;
 	size_t n = 0;
+	int rc;
 
 	reason = NULL;
-	if (proto_feeder_cmd_decode(data, size, &cmd, &reason) == 0) {
+	rc = proto_feeder_cmd_decode(data, size, &cmd, &reason);
+	ACCEPTED_JSON_OR_WORD(rc);
+	if (rc == 0) {
 		REQUIRE(proto_id_valid(cmd.id) || cmd.id[0] == '\0');
 		check_cmd_round_trip(&cmd);
 	} else {
 		REQUIRE(reason && *reason);
 	}
 	reason = NULL;
-	REQUIRE(proto_feeder_event_decode(data, size, &ev, &reason) == 0 || (reason && *reason));
+	rc = proto_feeder_event_decode(data, size, &ev, &reason);
+	ACCEPTED_JSON(rc);
+	REQUIRE(rc == 0 || (reason && *reason));
 	reason = NULL;
-	REQUIRE(proto_feeder_state_decode(data, size, &st, &reason) == 0 || (reason && *reason));
+	rc = proto_feeder_state_decode(data, size, &st, &reason);
+	ACCEPTED_JSON(rc);
+	REQUIRE(rc == 0 || (reason && *reason));
 	reason = NULL;
-	if (proto_feeder_log_decode(data, size, doses, PROTO_LOG_MAX, &n, &reason) == 0)
+	rc = proto_feeder_log_decode(data, size, doses, PROTO_LOG_MAX, &n, &reason);
+	ACCEPTED_JSON(rc);
+	if (rc == 0)
 		REQUIRE(n <= PROTO_LOG_MAX);
 	else
 		REQUIRE(reason && *reason);
 	reason = NULL;
-	REQUIRE(proto_alert_decode(data, size, &alert, &reason) == 0 || (reason && *reason));
+	rc = proto_alert_decode(data, size, &alert, &reason);
+	ACCEPTED_JSON(rc);
+	REQUIRE(rc == 0 || (reason && *reason));
 	reason = NULL;
-	REQUIRE(proto_reading_decode(data, size, &reading, &reason) == 0 || (reason && *reason));
+	rc = proto_reading_decode(data, size, &reading, &reason);
+	ACCEPTED_JSON(rc);
+	REQUIRE(rc == 0 || (reason && *reason));
 	reason = NULL;
-	if (proto_motion_decode(data, size, &motion, &reason) == 0)
+	rc = proto_motion_decode(data, size, &motion, &reason);
+	ACCEPTED_JSON(rc);
+	if (rc == 0)
 		REQUIRE(motion.score >= 0.0 && motion.score <= 1.0);
 	else
 		REQUIRE(reason && *reason);
 	reason = NULL;
-	REQUIRE(proto_camera_cmd_decode(data, size, &reason) == 0 || (reason && *reason));
+	rc = proto_camera_cmd_decode(data, size, &reason);
+	ACCEPTED_JSON_OR_WORD(rc);
+	REQUIRE(rc == 0 || (reason && *reason));
 	reason = NULL;
-	if (proto_ws_msg_decode(data, size, &wtype, &wcmd, &reason) == 0 && wtype == PROTO_WS_CMD)
+	rc = proto_ws_msg_decode(data, size, &wtype, &wcmd, &reason);
+	ACCEPTED_JSON(rc);
+	if (rc == 0 && wtype == PROTO_WS_CMD)
 		REQUIRE(proto_id_valid(wcmd.id));
 	else if (reason)
 		REQUIRE(*reason);

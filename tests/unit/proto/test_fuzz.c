@@ -48,6 +48,34 @@ static void check(int rc, const char *const *reason_p)
 			  reason ? reason : "(null)");
 }
 
+/* Only SP HT LF CR around [A-Za-z0-9_-]+: what a bare-word decoder may take. */
+static bool bare_word_shape(const unsigned char *p, size_t len)
+{
+	size_t i = 0, word = 0;
+
+	while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+		i++;
+	while (i < len && ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
+			   (p[i] >= '0' && p[i] <= '9') || p[i] == '_' || p[i] == '-')) {
+		i++;
+		word++;
+	}
+	while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+		i++;
+	return word > 0 && i == len;
+}
+
+/* Whatever a JSON decoder accepts is strict JSON (or, for the two command
+ * decoders, a bare word). */
+static void check_json(int rc, const char *const *reason_p, const unsigned char *p, size_t len,
+		       bool bare_words)
+{
+	check(rc, reason_p);
+	if (rc == 0)
+		cr_assert(proto_json_valid(p, len) || (bare_words && bare_word_shape(p, len)),
+			  "accepted non-JSON %.*s", (int)len, (const char *)p);
+}
+
 static void run_all(const unsigned char *data, size_t len)
 {
 	unsigned char *p = malloc(len ? len : 1);
@@ -58,23 +86,27 @@ static void run_all(const unsigned char *data, size_t len)
 
 	memcpy(p, data, len);
 	r = NULL;
-	check(proto_feeder_cmd_decode(p, len, &(struct proto_feeder_cmd){0}, &r), &r);
+	check_json(proto_feeder_cmd_decode(p, len, &(struct proto_feeder_cmd){0}, &r), &r, p, len,
+		   true);
 	r = NULL;
-	check(proto_feeder_event_decode(p, len, &(struct proto_feeder_event){0}, &r), &r);
+	check_json(proto_feeder_event_decode(p, len, &(struct proto_feeder_event){0}, &r), &r, p,
+		   len, false);
 	r = NULL;
-	check(proto_feeder_state_decode(p, len, &(struct proto_feeder_state){0}, &r), &r);
+	check_json(proto_feeder_state_decode(p, len, &(struct proto_feeder_state){0}, &r), &r, p,
+		   len, false);
 	r = NULL;
-	check(proto_feeder_log_decode(p, len, doses, 4, &n, &r), &r);
+	check_json(proto_feeder_log_decode(p, len, doses, 4, &n, &r), &r, p, len, false);
 	r = NULL;
-	check(proto_alert_decode(p, len, &(struct proto_alert){0}, &r), &r);
+	check_json(proto_alert_decode(p, len, &(struct proto_alert){0}, &r), &r, p, len, false);
 	r = NULL;
-	check(proto_reading_decode(p, len, &(struct proto_reading){0}, &r), &r);
+	check_json(proto_reading_decode(p, len, &(struct proto_reading){0}, &r), &r, p, len, false);
 	r = NULL;
-	check(proto_motion_decode(p, len, &(struct proto_motion){0}, &r), &r);
+	check_json(proto_motion_decode(p, len, &(struct proto_motion){0}, &r), &r, p, len, false);
 	r = NULL;
-	check(proto_camera_cmd_decode(p, len, &r), &r);
+	check_json(proto_camera_cmd_decode(p, len, &r), &r, p, len, true);
 	r = NULL;
-	check(proto_ws_msg_decode(p, len, &type, &(struct proto_ws_cmd){0}, &r), &r);
+	check_json(proto_ws_msg_decode(p, len, &type, &(struct proto_ws_cmd){0}, &r), &r, p, len,
+		   false);
 	free(proto_ws_message_encode("iod/home/x", p, len, 1));
 	free(p);
 }
@@ -107,7 +139,8 @@ Test(fuzz, mutated_valid_payloads, .timeout = 120)
 	    "{\"type\":\"cmd\",\"action\":\"feed\",\"id\":\"w\"}",
 	    " feed\n",
 	};
-	static const char alphabet[] = "{}[]\":,\\u0 -.eE1truefalsnl\n\t\xc3\xa9\xff";
+	static const char alphabet[] = "{}[]\":,\\u0 -.eE1truefalsnl\n\t\xc3\xa9\xff"
+				       "\x0b\x14\x0c\x01\xef\xbb\xbf+d8";
 	unsigned char buf[512];
 
 	for (int i = 0; i < 20000; i++) {

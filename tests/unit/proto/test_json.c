@@ -1,0 +1,390 @@
+/*
+ * Strict JSON: every decoder refuses what RFC 8259 does not call JSON with
+ * `bad_json` (cJSON alone accepts \x0b as whitespace, a BOM, 00, 1., raw
+ * control characters in strings...), and still accepts every valid payload,
+ * including each example in proto/README.md. Payloads are exact-size heap
+ * copies (not NUL-terminated) so ASan sees any read past the end.
+ */
+#include "helpers.h"
+
+#include <stdio.h>
+
+/* Run one payload through one decoder: 0 or -1 with *reason. */
+enum decoder {
+	D_CMD,
+	D_EVENT,
+	D_STATE,
+	D_LOG,
+	D_ALERT,
+	D_READING,
+	D_MOTION,
+	D_CAMERA_CMD,
+	D_WS,
+	D_COUNT
+};
+
+static const char *const decoder_names[] = {"feeder_cmd", "feeder_event", "feeder_state",
+					    "feeder_log", "alert",	  "reading",
+					    "motion",	  "camera_cmd",	  "ws_msg"};
+
+static int run(enum decoder d, const char *text, size_t len, const char **reason)
+{
+	char *p = malloc(len ? len : 1);
+	struct proto_dose doses[4];
+	size_t n;
+	enum proto_ws_type type;
+	int rc = -1;
+
+	memcpy(p, text, len);
+	*reason = NULL;
+	switch (d) {
+	case D_CMD:
+		rc = proto_feeder_cmd_decode(p, len, &(struct proto_feeder_cmd){0}, reason);
+		break;
+	case D_EVENT:
+		rc = proto_feeder_event_decode(p, len, &(struct proto_feeder_event){0}, reason);
+		break;
+	case D_STATE:
+		rc = proto_feeder_state_decode(p, len, &(struct proto_feeder_state){0}, reason);
+		break;
+	case D_LOG:
+		rc = proto_feeder_log_decode(p, len, doses, 4, &n, reason);
+		break;
+	case D_ALERT:
+		rc = proto_alert_decode(p, len, &(struct proto_alert){0}, reason);
+		break;
+	case D_READING:
+		rc = proto_reading_decode(p, len, &(struct proto_reading){0}, reason);
+		break;
+	case D_MOTION:
+		rc = proto_motion_decode(p, len, &(struct proto_motion){0}, reason);
+		break;
+	case D_CAMERA_CMD:
+		rc = proto_camera_cmd_decode(p, len, reason);
+		break;
+	case D_WS:
+		rc = proto_ws_msg_decode(p, len, &type, &(struct proto_ws_cmd){0}, reason);
+		break;
+	default:
+		break;
+	}
+	free(p);
+	return rc;
+}
+
+/* Every decoder refuses it, with exactly `bad_json`. */
+static void all_bad_json_n(const char *text, size_t len)
+{
+	for (int d = 0; d < D_COUNT; d++) {
+		const char *reason;
+		int rc = run((enum decoder)d, text, len, &reason);
+
+		cr_assert_eq(rc, -1, "%s accepted %.*s", decoder_names[d], (int)len, text);
+		cr_assert_str_eq(reason, "bad_json", "%s on %.*s", decoder_names[d], (int)len,
+				 text);
+	}
+}
+
+static void all_bad_json(const char *text)
+{
+	all_bad_json_n(text, strlen(text));
+}
+
+/* One decoder accepts it. */
+static void accepted(enum decoder d, const char *text)
+{
+	const char *reason;
+
+	cr_assert_eq(run(d, text, strlen(text), &reason), 0, "%s refused %s: %s", decoder_names[d],
+		     text, reason ? reason : "?");
+}
+
+/* A feed command with member "x" set to the given JSON text. */
+static void feed_with_x(char *buf, size_t cap, const char *x)
+{
+	int n = snprintf(buf, cap, "{\"action\":\"feed\",\"id\":\"m\",\"x\":%s}", x);
+
+	cr_assert(n > 0 && (size_t)n < cap);
+}
+
+Test(json_strict, issue_examples_are_bad_json, .timeout = 30)
+{
+	/* The fuzzer's findings (issue 9), each a feed cJSON alone accepted. */
+	all_bad_json("{\"action\":\"feed\",\x14 \"id\":\"m\"}");
+	all_bad_json("\xef\xbb\xbf{\"action\":\"feed\",\"id\":\"m\"}"); /* UTF-8 BOM */
+	all_bad_json("\x0b{\"action\":\"feed\",\"id\":\"m\"}\x0b");
+	all_bad_json("{\"action\":\"feed\",\"id\":\"m\",\"ts\":00}");
+	all_bad_json("{\"action\":\"feed\",\"id\":\"m\",\"ts\":1.}");
+}
+
+Test(json_strict, only_four_whitespace_bytes, .timeout = 30)
+{
+	static const char *const others[] = {"\x01",
+					     "\x08",
+					     "\x0b",
+					     "\x0c",
+					     "\x1f",
+					     "\x7f",
+					     "\xc2\xa0" /* U+00A0 */,
+					     "\xe2\x80\x83" /* U+2003 */,
+					     "\xef\xbb\xbf"};
+	char buf[128];
+
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		const char *w = others[i];
+
+		snprintf(buf, sizeof(buf), "%s{\"action\":\"feed\"}", w);
+		all_bad_json(buf);
+		snprintf(buf, sizeof(buf), "{\"action\":\"feed\"}%s", w);
+		all_bad_json(buf);
+		snprintf(buf, sizeof(buf), "{%s\"action\":\"feed\"}", w);
+		all_bad_json(buf);
+		snprintf(buf, sizeof(buf), "{\"action\"%s:\"feed\"}", w);
+		all_bad_json(buf);
+		snprintf(buf, sizeof(buf), "{\"action\":%s\"feed\"}", w);
+		all_bad_json(buf);
+		snprintf(buf, sizeof(buf), "{\"action\":\"feed\",\"x\":[1,%s2]}", w);
+		all_bad_json(buf);
+	}
+}
+
+Test(json_strict, numbers, .timeout = 30)
+{
+	static const char *const bad[] = {
+	    "00",   "01",  "-01", "000.5", "1.",  "-1.", "1.e5", ".5",	 "-.5",	 "+1",
+	    "-",    "--1", "1e",  "1E",	   "1e+", "1e-", "1.5e", "0x10", "1_0",	 "Infinity",
+	    "-Inf", "NaN", "nan", "1e5.3", "1 2", "1-2", "0.",	 "- 1",	 "1.5.", "01e5"};
+	char buf[128];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		feed_with_x(buf, sizeof(buf), bad[i]);
+		all_bad_json(buf);
+	}
+	/* ts itself: what cJSON read as an integer. */
+	all_bad_json("{\"action\":\"feed\",\"ts\":01764140400123}");
+	all_bad_json("{\"action\":\"feed\",\"ts\":-0.}");
+	all_bad_json("{\"action\":\"feed\",\"ts\":1764140400123.}");
+}
+
+Test(json_strict, strings, .timeout = 30)
+{
+	static const char *const bad[] = {
+	    "\"a\tb\"",		  /* raw tab */
+	    "\"a\nb\"",		  /* raw newline */
+	    "\"a\x01\"",	  /* raw control character */
+	    "\"a\x1f\"",	  /* raw control character */
+	    "\"\\x41\"",	  /* no such escape */
+	    "\"\\'\"",		  /* no such escape */
+	    "\"\\a\"",		  /* no such escape */
+	    "\"\\U0041\"",	  /* upper-case u */
+	    "\"\\u12\"",	  /* short \u */
+	    "\"\\u12g4\"",	  /* not hex */
+	    "\"\\ud800\"",	  /* lone high surrogate */
+	    "\"\\udbff\"",	  /* lone high surrogate */
+	    "\"\\udc00\"",	  /* lone low surrogate */
+	    "\"\\udfff\\ud800\"", /* pair in the wrong order */
+	    "\"\\ud800\\u0041\"", /* high surrogate + not a low one */
+	    "\"\\ud800x\"",	  /* high surrogate + text */
+	    "\"\\ud800\\ud800\"", /* two highs */
+	    "\"abc",		  /* unterminated */
+	    "'abc'",		  /* single quotes */
+	    "\"\\\"",		  /* the quote is escaped: unterminated */
+	};
+	char buf[128];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		feed_with_x(buf, sizeof(buf), bad[i]);
+		all_bad_json(buf);
+	}
+	/* A raw control character in a known member is bad_json too, not bad_by. */
+	all_bad_json("{\"action\":\"feed\",\"by\":\"a\x7f\x01\"}");
+	/* Member names are strings with the same rules. */
+	all_bad_json("{\"action\":\"feed\",\"a\tb\":1}");
+	all_bad_json("{\"action\":\"feed\",\"\\ud800\":1}");
+	all_bad_json("{action:\"feed\"}");
+}
+
+Test(json_strict, structure, .timeout = 30)
+{
+	static const char *const bad[] = {
+	    "{\"action\":\"feed\",}",
+	    "{\"action\":\"feed\",\"x\":[1,]}",
+	    "{\"action\":\"feed\",\"x\":[,1]}",
+	    "{\"action\":\"feed\",\"x\":[1 2]}",
+	    "{\"action\":\"feed\",\"x\":{,}}",
+	    "{\"action\":\"feed\",\"x\":{\"a\"}}",
+	    "{\"action\":\"feed\",\"x\":{\"a\":}}",
+	    "{\"action\":\"feed\",\"x\":{\"a\" 1}}",
+	    "{\"action\":\"feed\",\"x\":{1:2}}",
+	    "{\"action\":\"feed\"\"id\":\"m\"}",
+	    "{\"action\":\"feed\",,\"id\":\"m\"}",
+	    "{\"action\":\"feed\",\"x\":[}",
+	    "{\"action\":\"feed\",\"x\":{]}",
+	    "{\"action\":\"feed\",\"x\":True}",
+	    "{\"action\":\"feed\",\"x\":nul}",
+	    "{\"action\":\"feed\",\"x\":truee}",
+	    "{\"action\":\"feed\",\"x\":undefined}",
+	    "{\"action\":\"feed\"",
+	    "{\"action\":\"feed\"}}",
+	    "{\"action\":\"feed\"} x",
+	    "{\"action\":\"feed\"}{}",
+	    "{\"action\":\"feed\"},",
+	    "{\"action\":\"feed\"}\"\"",
+	    "{\"action\":\"feed\"}0",
+	    "{\"action\":\"feed\"} // comment",
+	    "/* c */ {\"action\":\"feed\"}",
+	    "{\"action\":\"feed\",\"x\":1,} ",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		all_bad_json(bad[i]);
+}
+
+/* {"action":"feed","x": + depth-1 arrays + "}": depth levels in all. */
+static char *nested(size_t depth)
+{
+	const char *head = "{\"action\":\"feed\",\"x\":";
+	size_t h = strlen(head), inner = depth - 1;
+	char *buf = malloc(h + inner * 2 + 2);
+
+	memcpy(buf, head, h);
+	memset(buf + h, '[', inner);
+	memset(buf + h + inner, ']', inner);
+	buf[h + inner * 2] = '}';
+	buf[h + inner * 2 + 1] = '\0';
+	return buf;
+}
+
+Test(json_strict, nesting_depth_bounded, .timeout = 30)
+{
+	char *ok = nested(32), *deep = nested(33), *far = nested(900);
+
+	accepted(D_CMD, ok);
+	all_bad_json(deep);
+	all_bad_json(far); /* well inside cJSON's own limit of 1000 */
+	free(ok);
+	free(deep);
+	free(far);
+}
+
+Test(json_strict, encoding_still_checked_first, .timeout = 30)
+{
+	struct proto_feeder_cmd c;
+	const char *reason = NULL;
+
+	/* NUL bytes and invalid UTF-8 keep their own, earlier reason. */
+	cr_assert_eq(proto_feeder_cmd_decode("{\"action\":\"feed\"}\0", 18, &c, &reason), -1);
+	cr_assert_str_eq(reason, "bad_encoding");
+	cr_assert_eq(
+	    proto_feeder_cmd_decode("{\"action\":\"feed\",\"x\":\"\xc0\xaf\"}", 26, &c, &reason),
+	    -1); /* overlong '/' */
+	cr_assert_str_eq(reason, "bad_encoding");
+	cr_assert_eq(proto_feeder_cmd_decode("{\"action\":\"feed\",\"x\":\"\xed\xa0\x80\"}", 27, &c,
+					     &reason),
+		     -1); /* an encoded surrogate */
+	cr_assert_str_eq(reason, "bad_encoding");
+}
+
+Test(json_strict, valid_json_accepted, .timeout = 30)
+{
+	static const char *const good[] = {
+	    "0",
+	    "-0",
+	    "1",
+	    "-1",
+	    "10",
+	    "0.5",
+	    "-0.5",
+	    "1e5",
+	    "1E5",
+	    "1e+5",
+	    "1E-5",
+	    "-1.25e-10",
+	    "0e0",
+	    "9007199254740993",
+	    "1e400",
+	    "true",
+	    "false",
+	    "null",
+	    "\"\"",
+	    "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+	    "\"\\u0041\\u00e9\\u20AC\\uFFFF\"",
+	    "\"\\ud83d\\udc36\"", /* U+1F436 as a surrogate pair */
+	    "\"\\uDBFF\\uDFFF\"", /* U+10FFFF */
+	    "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x90\xb6\"",
+	    "\"\x7f\"",		/* DEL is not a control character to JSON */
+	    "\"\xef\xbb\xbf\"", /* a BOM inside a string is text */
+	    "[]",
+	    "{}",
+	    "[1,[2,{\"a\":null,\"b\":[true,false]}],\"s\"]",
+	    " \t\r\n[ \t\r\n1 \t\r\n, \t\r\n{ \"a\" \t\r\n: \t\r\n2 } ] \t\r\n",
+	};
+	char buf[256];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		feed_with_x(buf, sizeof(buf), good[i]);
+		accepted(D_CMD, buf);
+	}
+	accepted(D_CMD, " \t\r\n{ \"action\" : \"feed\" , \"ts\" : 1764140400123 } \t\r\n");
+	accepted(D_CMD, "{\"action\":\"feed\",\"ts\":1764140400123.0}");
+	accepted(D_CMD, "{\"action\":\"feed\",\"ts\":1.764140400123e12}");
+}
+
+Test(json_strict, readme_examples_accepted, .timeout = 30)
+{
+	/* Every JSON example in proto/README.md, by the decoder for its topic. */
+	accepted(D_CMD, "{\"action\":\"feed\",\"id\":\"evening-2026-11-26\",\"by\":\"vet\","
+			"\"ts\":1764140400123}");
+	accepted(D_CMD, "{\"action\":\"feed\",\"id\":\"ha-feed-1795660181123456\","
+			"\"ts\":1795660181123,\"by\":\"homeassistant\"}");
+	accepted(D_CMD, "feed");
+	accepted(D_CMD, "home");
+	accepted(D_CMD, "call");
+	accepted(D_EVENT, "{\"id\":\"evening-2026-11-26\",\"action\":\"feed\",\"result\":\"ok\","
+			  "\"ts\":1764140400123}");
+	accepted(D_EVENT, "{\"id\":\"f-9\",\"action\":\"feed\",\"result\":\"rejected\","
+			  "\"reason\":\"too_soon\",\"ts\":1764140460000}");
+	accepted(D_STATE, "{\"position\":\"home\",\"last_dose\":1764118800000,"
+			  "\"next_allowed\":1764140400000,\"next_scheduled\":1764169200000,"
+			  "\"doses_today\":1}");
+	accepted(D_LOG, "{\"doses\":[{\"id\":\"evening-2026-11-26\",\"ts\":1764140400123,"
+			"\"by\":\"operator\",\"source\":\"manual\"}]}");
+	accepted(D_READING, "{\"value\":21.5,\"unit\":\"\xc2\xb0"
+			    "C\",\"ts\":1764140400123}");
+	accepted(D_READING, "{\"value\":1,\"unit\":\"\",\"ts\":1764140401000}");
+	accepted(D_MOTION, "{\"score\":0.042,\"active\":true,\"ts\":1764140400123}");
+	accepted(D_MOTION, "{\"score\":0.001,\"active\":false,\"ts\":1764140412523}");
+	accepted(D_CAMERA_CMD, "snapshot");
+	accepted(D_CAMERA_CMD, "{\"action\":\"snapshot\"}");
+	accepted(D_ALERT, "{\"source\":\"feeder\",\"level\":\"critical\",\"code\":"
+			  "\"journal_unavailable\",\"message\":\"journal write failed: Read-only "
+			  "file system\",\"ts\":1764140400123}");
+	accepted(D_WS, "{\"type\":\"cmd\",\"action\":\"home\",\"id\":\"ws-1\"}");
+	accepted(D_WS, "{\"type\":\"ping\"}");
+}
+
+static void expect_frame(const char *payload, size_t len, const char *want_payload_json)
+{
+	char want[512];
+	char *p = malloc(len ? len : 1);
+
+	memcpy(p, payload, len);
+	snprintf(want, sizeof(want), "{\"topic\":\"iod/home/x\",\"payload\":%s,\"ts\":7}",
+		 want_payload_json);
+	assert_json(proto_ws_message_encode("iod/home/x", p, len, 7), want);
+	free(p);
+}
+
+Test(json_strict, ws_frame_embeds_only_strict_json, .timeout = 30)
+{
+	const char *info = "{\"version\":\"0.1.0\",\"since\":1764140400123,\"backend\":\"sim\"}";
+
+	/* Embedded verbatim, these would make the browser's JSON.parse throw
+	 * and the frame be lost: they go as strings instead. */
+	expect_frame("\x0b{\"a\":1}", 8, "\"\\u000b{\\\"a\\\":1}\"");
+	expect_frame("{\"a\":00}", 8, "\"{\\\"a\\\":00}\"");
+	expect_frame("{\"a\":\"\t\"}", 9, "\"{\\\"a\\\":\\\"\\t\\\"}\"");
+	/* Strict JSON is still embedded as it came. */
+	expect_frame(info, strlen(info), info);
+	expect_frame(" [1, -0.5e3]\r\n", 14, "[1, -0.5e3]");
+}
