@@ -3,6 +3,7 @@
 #include "bmsg.h"
 #include "hist.h"
 #include "jbuf.h"
+#include "proto.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -128,37 +129,6 @@ static struct topic_entry *topic_find(struct state *s, const char *topic, bool c
 	return e;
 }
 
-/* Is payload[0..len) one JSON value we may copy verbatim into a frame? It must
- * parse completely, be valid UTF-8 and hold no raw control characters (cJSON
- * lets some through inside strings; a browser's JSON.parse does not). */
-static bool json_verbatim_ok(const char *payload, size_t len, cJSON **parsed)
-{
-	*parsed = NULL;
-	if (!len)
-		return false;
-	const char *end = NULL;
-	cJSON *j = cJSON_ParseWithLengthOpts(payload, len, &end, false);
-	if (!j)
-		return false;
-	while (end && (size_t)(end - payload) < len &&
-	       (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
-		end++;
-	if (!end || (size_t)(end - payload) != len) {
-		cJSON_Delete(j);
-		return false;
-	}
-	*parsed = j;
-	return true;
-}
-
-static bool has_control(const char *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)p[i] < 0x20 && p[i] != ' ')
-			return true;
-	return false;
-}
-
 /* The frame for one message; also returns the parsed JSON when it was JSON
  * (caller deletes). */
 static struct bmsg *encode_message(size_t headroom, const char *topic, const void *payload,
@@ -169,19 +139,13 @@ static struct bmsg *encode_message(size_t headroom, const char *topic, const voi
 	jbuf_puts(&b, "{\"topic\":");
 	jbuf_string(&b, topic, strlen(topic));
 	jbuf_puts(&b, ",\"payload\":");
+	/* Verbatim only when it is strict JSON, the same test every proto
+	 * decoder applies: what passes is valid UTF-8 with no raw control
+	 * characters, so a browser's JSON.parse takes the frame. */
 	cJSON *parsed = NULL;
-	if (json_verbatim_ok(payload, len, &parsed) && jbuf_utf8_valid(payload, len)) {
-		if (!has_control(payload, len)) {
-			jbuf_put(&b, payload, len);
-		} else {
-			char *printed = cJSON_PrintUnformatted(parsed);
-			if (printed) {
-				jbuf_puts(&b, printed);
-				cJSON_free(printed);
-			} else {
-				b.failed = true;
-			}
-		}
+	if (proto_json_valid(payload, len)) {
+		jbuf_put(&b, payload, len);
+		parsed = cJSON_ParseWithLength(payload, len);
 	} else {
 		jbuf_string(&b, payload, len);
 	}
