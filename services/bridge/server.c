@@ -114,12 +114,19 @@ static void client_push(struct server *s, struct pss *c, struct bmsg *m)
 	}
 }
 
-static void client_push_text(struct server *s, struct pss *c, char *text)
+/* A frame holding text (taken: freed here, NULL allowed); NULL on failure. */
+static struct bmsg *text_frame(char *text)
 {
 	if (!text)
-		return;
+		return NULL;
 	struct bmsg *m = bmsg_new(LWS_PRE, text, strlen(text), false, 0);
 	free(text);
+	return m;
+}
+
+static void client_push_text(struct server *s, struct pss *c, char *text)
+{
+	struct bmsg *m = text_frame(text);
 	if (!m)
 		return;
 	client_push(s, c, m);
@@ -948,11 +955,7 @@ void server_set_broker(struct server *s, bool connected)
 	if (!s || s->broker_up == connected)
 		return;
 	s->broker_up = connected;
-	char *text = wsmsg_broker_encode(connected, now_ms());
-	if (!text)
-		return;
-	struct bmsg *m = bmsg_new(LWS_PRE, text, strlen(text), false, 0);
-	free(text);
+	struct bmsg *m = text_frame(wsmsg_broker_encode(connected, now_ms()));
 	if (!m)
 		return;
 	for (struct pss *c = s->clients; c; c = c->next)

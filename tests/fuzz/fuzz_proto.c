@@ -12,6 +12,7 @@
  *   cmake --build build-fuzz --target fuzz_proto
  *   build-fuzz/bin/fuzz_proto -max_total_time=300 -max_len=20000
  */
+#include "../unit/proto/bare_word.h"
 #include "proto.h"
 
 #include <stdint.h>
@@ -36,23 +37,6 @@ static void check_cmd_round_trip(const struct proto_feeder_cmd *cmd)
 	REQUIRE(strcmp(again.id, cmd->id) == 0 && strcmp(again.by, cmd->by) == 0);
 	REQUIRE(again.has_ts == cmd->has_ts && (!cmd->has_ts || again.ts_ms == cmd->ts_ms));
 	free(json);
-}
-
-/* Only SP HT LF CR around [A-Za-z0-9_-]+. */
-static int bare_word_shape(const uint8_t *p, size_t len)
-{
-	size_t i = 0, word = 0;
-
-	while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
-		i++;
-	while (i < len && ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
-			   (p[i] >= '0' && p[i] <= '9') || p[i] == '_' || p[i] == '-')) {
-		i++;
-		word++;
-	}
-	while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
-		i++;
-	return word > 0 && i == len;
 }
 
 #define ACCEPTED_JSON(rc) REQUIRE((rc) != 0 || proto_json_valid(data, size))

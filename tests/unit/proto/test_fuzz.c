@@ -4,6 +4,7 @@
  * drawn from the documented list) and, under ASan/UBSan, that nothing reads
  * out of bounds (payloads are exact-size heap copies, not NUL-terminated).
  */
+#include "bare_word.h"
 #include "helpers.h"
 
 #include <stdint.h>
@@ -46,23 +47,6 @@ static void check(int rc, const char *const *reason_p)
 	if (rc == -1)
 		cr_assert(reason_documented(reason), "undocumented reason %s",
 			  reason ? reason : "(null)");
-}
-
-/* Only SP HT LF CR around [A-Za-z0-9_-]+: what a bare-word decoder may take. */
-static bool bare_word_shape(const unsigned char *p, size_t len)
-{
-	size_t i = 0, word = 0;
-
-	while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
-		i++;
-	while (i < len && ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
-			   (p[i] >= '0' && p[i] <= '9') || p[i] == '_' || p[i] == '-')) {
-		i++;
-		word++;
-	}
-	while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
-		i++;
-	return word > 0 && i == len;
 }
 
 /* Whatever a JSON decoder accepts is strict JSON (or, for the two command
