@@ -22,6 +22,12 @@
  * while the feeder was down) says, even 0. */
 #define ON_TIME_MS  (60 * 1000LL)
 #define BOOT_ID_MAX 40
+/* A dose dated further than this after the wall clock's now was journaled
+ * under a clock that was ahead (or this one went back): its interval then
+ * lasts until the clock reaches it, which needs the operator (clock-ack).
+ * Less is a clock's ordinary correction, and costs at most that much. */
+#define CLOCK_AHEAD_TOLERANCE_MS (5 * 60 * 1000LL)
+#define ALERT_CLOCK_AHEAD_DOSE	 "clock_ahead_dose"
 
 enum dose_status { DOSE_PENDING, DOSE_OK, DOSE_FAILED, DOSE_UNCERTAIN };
 
@@ -49,6 +55,17 @@ struct slot_entry {
 	char slot[SCHEDULE_SLOT_ID_MAX];
 	char result[16]; /* "missed" or "skipped" */
 	int64_t ts_ms;
+};
+
+/* An operator's clock acknowledgement (a clock_ack record), kept for
+ * compaction: the audit of a dose's re-dating. */
+struct ack_entry {
+	char id[PROTO_ID_MAX + 1];
+	char by[PROTO_BY_MAX + 1];
+	int64_t ts_ms, from_ms, to_ms;
+	char how[16]; /* "boot_clock" or "ack_time" */
+	char boot[BOOT_ID_MAX];
+	int64_t mono_ms;
 };
 
 struct pending {
@@ -92,6 +109,10 @@ struct feeder {
 	size_t ring_head, ring_count;
 	struct slot_entry slots[FEEDER_SLOTS_KEPT]; /* oldest first */
 	size_t n_slots;
+	struct ack_entry acks[FEEDER_ACKS_KEPT]; /* oldest first */
+	size_t n_acks;
+	bool ack_unannounced;	  /* the journal's last records are acknowledgements */
+	bool clock_ahead_alerted; /* this episode's clock_ahead_dose alert is raised */
 
 	int64_t init_ms;	   /* when the journal was created */
 	int64_t started_ms;	   /* wall clock when this process started */
@@ -310,6 +331,52 @@ static struct dose *dose_put(struct feeder *f, const char *id, const char *by, i
 	return d;
 }
 
+/* Give a dose another time (an operator's clock acknowledgement) and keep
+ * the window sorted by time. The dose's pointer does not survive. */
+static void dose_redate(struct feeder *f, struct dose *d, int64_t ts_ms)
+{
+	struct dose moved = *d;
+	size_t at = (size_t)(d - f->doses);
+	memmove(&f->doses[at], &f->doses[at + 1], sizeof(f->doses[0]) * (f->n_doses - at - 1));
+	f->n_doses--;
+	moved.ts_ms = ts_ms;
+	at = f->n_doses;
+	while (at > 0 && f->doses[at - 1].ts_ms > ts_ms)
+		at--;
+	memmove(&f->doses[at + 1], &f->doses[at], sizeof(f->doses[0]) * (f->n_doses - at));
+	f->doses[at] = moved;
+	f->n_doses++;
+}
+
+/* Apply and keep an acknowledgement: the dose (when still in the window)
+ * counts from to_ms, and, re-dated to the acknowledgement's own time, on
+ * that boot's clock too. The oldest acknowledgement falls off when full. */
+static void ack_apply(struct feeder *f, const struct journal_rec *rec)
+{
+	if (f->n_acks == FEEDER_ACKS_KEPT) {
+		memmove(&f->acks[0], &f->acks[1], sizeof(f->acks[0]) * (FEEDER_ACKS_KEPT - 1));
+		f->n_acks--;
+	}
+	struct ack_entry *a = &f->acks[f->n_acks++];
+	memset(a, 0, sizeof(*a));
+	copy_str(a->id, sizeof(a->id), rec->id);
+	copy_str(a->by, sizeof(a->by), rec->by);
+	a->ts_ms = rec->ts_ms;
+	a->from_ms = rec->from_ms;
+	a->to_ms = rec->to_ms;
+	copy_str(a->how, sizeof(a->how), rec->reason);
+	copy_str(a->boot, sizeof(a->boot), rec->boot);
+	a->mono_ms = rec->mono_ms;
+	struct dose *d = find_dose(f, rec->id);
+	if (!d)
+		return; /* older than the window: nothing left to re-date */
+	if (rec->boot[0]) {
+		copy_str(d->boot, sizeof(d->boot), rec->boot);
+		d->mono_ms = rec->mono_ms;
+	}
+	dose_redate(f, d, rec->to_ms);
+}
+
 static const char *status_result(enum dose_status s)
 {
 	switch (s) {
@@ -435,7 +502,7 @@ static void remember(struct feeder *f, const char *id, const char *action, const
  * command ring, every older dose id, and the checkpoint that closes it. */
 static int compact(struct feeder *f)
 {
-	size_t cap = 4 + 2 * f->n_doses + f->n_slots + f->ring_count +
+	size_t cap = 4 + 2 * f->n_doses + f->n_acks + f->n_slots + f->ring_count +
 		     f->n_dose_ids / JOURNAL_IDS_PER_REC + 1;
 	struct journal_rec *recs = calloc(cap, sizeof(*recs));
 	if (!recs)
@@ -468,6 +535,21 @@ static int compact(struct feeder *f)
 		copy_str(r->id, sizeof(r->id), d->id);
 		copy_str(r->result, sizeof(r->result), status_result(d->status));
 		copy_str(r->reason, sizeof(r->reason), d->reason);
+	}
+	/* After the doses (whose intents carry their times as re-dated), so a
+	 * replay re-dates nothing twice; kept as the audit of each re-dating. */
+	for (size_t i = 0; i < f->n_acks; i++) {
+		const struct ack_entry *a = &f->acks[i];
+		struct journal_rec *r = &recs[n++];
+		r->op = JOURNAL_CLOCK_ACK;
+		r->ts_ms = a->ts_ms;
+		copy_str(r->id, sizeof(r->id), a->id);
+		copy_str(r->by, sizeof(r->by), a->by);
+		r->from_ms = a->from_ms;
+		r->to_ms = a->to_ms;
+		copy_str(r->reason, sizeof(r->reason), a->how);
+		copy_str(r->boot, sizeof(r->boot), a->boot);
+		r->mono_ms = a->mono_ms;
 	}
 	for (size_t i = 0; i < f->n_slots; i++) {
 		struct journal_rec *r = &recs[n++];
@@ -562,6 +644,10 @@ static void maybe_compact(struct feeder *f)
 
 static const char *dose_rules(const struct feeder *f, const struct feeder_now *now,
 			      int64_t *next_allowed);
+static void check_clock_ahead(struct feeder *f, const struct feeder_now *now,
+			      struct feeder_result *res);
+static size_t doses_ahead(const struct feeder *f, const struct feeder_now *now,
+			  const struct dose **newest);
 
 /* ---- recovery ------------------------------------------------------------ */
 
@@ -616,6 +702,8 @@ static void on_record(void *arg, const struct journal_rec *rec)
 	struct feeder *f = arg;
 	if (f->init_ms == 0 || (rec->op == JOURNAL_INIT && rec->ts_ms < f->init_ms))
 		f->init_ms = rec->ts_ms;
+	if (rec->op != JOURNAL_INIT && rec->op != JOURNAL_IDS && rec->op != JOURNAL_CHECKPOINT)
+		f->ack_unannounced = rec->op == JOURNAL_CLOCK_ACK;
 	switch (rec->op) {
 	case JOURNAL_INIT:
 		break;
@@ -688,6 +776,9 @@ static void on_record(void *arg, const struct journal_rec *rec)
 	case JOURNAL_REPAIR:
 		f->damaged = false;
 		f->n_new_damage = 0;
+		break;
+	case JOURNAL_CLOCK_ACK:
+		ack_apply(f, rec);
 		break;
 	}
 }
@@ -970,6 +1061,21 @@ static struct feeder *start_feeder(const struct feeder_config *cfg, const struct
 		f->sched_checked_ms = now->wall_ms;
 	log_info("journal %s: %zu records, %zu doses kept, %zu older dose ids, %zu ids remembered",
 		 f->journal_path, info.lines, f->n_doses, f->n_dose_ids, f->ring_count);
+	if (f->ack_unannounced && f->n_acks) {
+		/* The alert's end: what the operator's acknowledgement did. */
+		const struct ack_entry *a = &f->acks[f->n_acks - 1];
+		char was[64], is[64], next[64];
+		int64_t next_allowed;
+		local_time_text(a->from_ms, was, sizeof(was));
+		local_time_text(a->to_ms, is, sizeof(is));
+		dose_rules(f, now, &next_allowed);
+		local_time_text(next_allowed, next, sizeof(next));
+		add_alert(startup, now, PROTO_LEVEL_INFO, ALERT_CLOCK_AHEAD_DOSE,
+			  "clock acknowledged by %s: dose %s re-dated from %s to %s (%s); next "
+			  "dose allowed %s",
+			  a->by, a->id, was, is, a->how, next);
+	}
+	check_clock_ahead(f, now, startup);
 	maybe_compact(f);
 	if (f->image)
 		f->read_only = true; /* never a write to a file it did not read */
@@ -1103,6 +1209,148 @@ done:
 	return rc;
 }
 
+static void duration_text(int64_t ms, char *buf, size_t size)
+{
+	int64_t s = ms / 1000;
+	if (s >= 2 * 86400)
+		snprintf(buf, size, "%" PRId64 " days", s / 86400);
+	else if (s >= 2 * 3600)
+		snprintf(buf, size, "%" PRId64 " h", s / 3600);
+	else if (s >= 120)
+		snprintf(buf, size, "%" PRId64 " min", s / 60);
+	else
+		snprintf(buf, size, "%" PRId64 " s", s);
+}
+
+int feeder_clock_ack(const struct feeder_config *cfg, const struct feeder_now *now, const char *by,
+		     FILE *out)
+{
+	struct feeder *f = feeder_alloc(cfg, now);
+	if (!f)
+		return -ENOMEM;
+	const char *path = f->journal_path;
+	struct journal_rec *recs = NULL;
+	int rc;
+	f->lock_fd = journal_lock(path);
+	if (f->lock_fd == -EWOULDBLOCK) {
+		fprintf(out,
+			"%s: its data directory is in use (is iod-feeder running?): stop the "
+			"feeder first\n",
+			path);
+		rc = -EWOULDBLOCK;
+		goto done;
+	}
+	fprintf(out, "journal %s\n", path);
+	struct journal_load_info info;
+	struct feeder_result ignored;
+	bool first_install;
+	memset(&ignored, 0, sizeof(ignored));
+	rc = read_history(f, now, &ignored, &info, &first_install);
+	if (rc < 0) {
+		fprintf(out, "cannot read it: %s\n",
+			ignored.n_alerts ? ignored.alerts[0].message : strerror(-rc));
+		goto done;
+	}
+	if (first_install || f->n_doses == 0) {
+		fprintf(out, "no dose is journaled: nothing to acknowledge\n");
+		rc = 1;
+		goto done;
+	}
+	/* Re-dating needs a journal whose every record is known: a dose may
+	 * hide in damage. The repair keeps every readable record, and the
+	 * acknowledgement can follow it. */
+	if (f->n_new_damage || f->damaged || info.format != 2) {
+		fprintf(out, "%s: run iod-feeder-journal repair first, then clock-ack again\n",
+			info.format != 2 ? "an old-format journal" : "the journal is damaged");
+		rc = -EUCLEAN;
+		goto done;
+	}
+	const struct dose *newest;
+	size_t n = doses_ahead(f, now, &newest);
+	char when[64], when2[64], ago[32];
+	local_time_text(now->wall_ms + CLOCK_AHEAD_TOLERANCE_MS, when, sizeof(when));
+	if (n == 0) {
+		local_time_text(f->doses[f->n_doses - 1].ts_ms, when2, sizeof(when2));
+		fprintf(out,
+			"no dose is dated after %s (the latest, %s, is %s): nothing to "
+			"acknowledge\n",
+			when, f->doses[f->n_doses - 1].id, when2);
+		rc = 1;
+		goto done;
+	}
+	recs = calloc(n, sizeof(*recs));
+	if (!recs) {
+		rc = -ENOMEM;
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct dose *d = &f->doses[f->n_doses - n + i];
+		struct journal_rec *r = &recs[i];
+		r->op = JOURNAL_CLOCK_ACK;
+		r->ts_ms = now->wall_ms;
+		copy_str(r->id, sizeof(r->id), d->id);
+		copy_str(r->by, sizeof(r->by), by && by[0] ? by : "operator");
+		r->from_ms = d->ts_ms;
+		local_time_text(d->ts_ms, when, sizeof(when));
+		duration_text(d->ts_ms - now->wall_ms, ago, sizeof(ago));
+		fprintf(out, "dose %s is dated %s, %s after now\n", d->id, when, ago);
+		if (f->boot_id[0] && strcmp(d->boot, f->boot_id) == 0 && d->mono_ms <= now->mono_ms) {
+			/* Given in this boot: the boot clock says how long ago. */
+			r->to_ms = now->wall_ms - (now->mono_ms - d->mono_ms);
+			copy_str(r->reason, sizeof(r->reason), "boot_clock");
+			duration_text(now->mono_ms - d->mono_ms, ago, sizeof(ago));
+			local_time_text(r->to_ms, when, sizeof(when));
+			fprintf(out, "  given %s ago by the boot clock (this boot): re-dated to %s\n",
+				ago, when);
+		} else {
+			/* Another boot: nothing says when it really was. From now
+			 * on both clocks, so its interval runs from the ack. */
+			r->to_ms = now->wall_ms;
+			copy_str(r->reason, sizeof(r->reason), "ack_time");
+			copy_str(r->boot, sizeof(r->boot), f->boot_id);
+			r->mono_ms = now->mono_ms;
+			local_time_text(r->to_ms, when, sizeof(when));
+			fprintf(out,
+				"  given in another boot (when is unknown): re-dated to now, %s, "
+				"the safe side\n",
+				when);
+		}
+	}
+	int err = 0;
+	f->journal = journal_open(path, &info, f->next_seq, f->created_ms, &err);
+	if (!f->journal) {
+		fprintf(out, "cannot open %s: %s\n", path, strerror(-err));
+		rc = err;
+		goto done;
+	}
+	char who[PROTO_BY_MAX + 1];
+	copy_str(who, sizeof(who), recs[0].by);
+	for (size_t i = 0; i < n; i++) {
+		/* Each fsync'd: a crash between two leaves the rest to a rerun. */
+		rc = journal_append(f->journal, &recs[i], true);
+		if (rc < 0) {
+			fprintf(out, "cannot write the acknowledgement of %s: %s\n", recs[i].id,
+				strerror(-rc));
+			goto done;
+		}
+		ack_apply(f, &recs[i]);
+	}
+	free(recs);
+	recs = NULL;
+	int64_t next_allowed;
+	dose_rules(f, now, &next_allowed);
+	local_time_text(next_allowed, when, sizeof(when));
+	fprintf(out,
+		"acknowledged by %s, journaled: %zu doses re-dated; the next dose is allowed from "
+		"%s; the feeder can be started\n",
+		who, n, when);
+	rc = 0;
+done:
+	free(recs);
+	feeder_free(f);
+	return rc;
+}
+
 void feeder_free(struct feeder *f)
 {
 	if (!f)
@@ -1164,6 +1412,56 @@ static const char *dose_rules(const struct feeder *f, const struct feeder_now *n
 	}
 	*next_allowed = candidate;
 	return why;
+}
+
+/* How many doses are dated beyond the tolerance after now; *newest the
+ * latest of them. The window is sorted, so they are its end. */
+static size_t doses_ahead(const struct feeder *f, const struct feeder_now *now,
+			  const struct dose **newest)
+{
+	size_t n = 0;
+	while (n < f->n_doses &&
+	       f->doses[f->n_doses - 1 - n].ts_ms > now->wall_ms + CLOCK_AHEAD_TOLERANCE_MS)
+		n++;
+	*newest = n ? &f->doses[f->n_doses - 1] : NULL;
+	return n;
+}
+
+/*
+ * A dose dated far in the wall clock's future (journaled while the clock
+ * was ahead, or this clock went back): its interval holds every dose until
+ * the clock reaches it, which may be a year. Doses stay refused (the safe
+ * side), and one critical alert per episode says so and how out: the
+ * operator's iod-feeder-journal clock-ack. Looked at every time the feeder
+ * sees the clock (start, commands, schedule ticks), so a clock stepping
+ * back is noticed at the first of them after the step.
+ */
+static void check_clock_ahead(struct feeder *f, const struct feeder_now *now,
+			      struct feeder_result *res)
+{
+	const struct dose *d;
+	size_t n = doses_ahead(f, now, &d);
+	if (n == 0) {
+		if (f->clock_ahead_alerted)
+			log_info("no dose is dated in the wall clock's future any more");
+		f->clock_ahead_alerted = false;
+		return;
+	}
+	if (f->clock_ahead_alerted || f->history_unknown)
+		return;
+	f->clock_ahead_alerted = true;
+	char dated[64], at[64], until[64];
+	local_time_text(d->ts_ms, dated, sizeof(dated));
+	local_time_text(now->wall_ms, at, sizeof(at));
+	local_time_text(d->ts_ms + f->cfg.min_interval_ms, until, sizeof(until));
+	log_error("dose %s is dated %s, %" PRId64 " s after now (%zu doses in the wall clock's "
+		  "future); journal %s",
+		  d->id, dated, (d->ts_ms - now->wall_ms) / 1000, n, f->journal_path);
+	/* The message must fit an alert (256 bytes) with a 64-byte id. */
+	add_alert(res, now, PROTO_LEVEL_CRITICAL, ALERT_CLOCK_AHEAD_DOSE,
+		  "dose %s dated %s, after now (%s): doses refused until %s. Clock was wrong? "
+		  "Stop the feeder, run iod-feeder-journal clock-ack",
+		  d->id, dated, at, until);
 }
 
 static int start_dose(struct feeder *f, const char *id, const char *by, bool scheduled,
@@ -1270,6 +1568,7 @@ void feeder_handle(struct feeder *f, const struct proto_feeder_cmd *cmd,
 {
 	memset(res, 0, sizeof(*res));
 	f->commands++;
+	check_clock_ahead(f, now, res);
 	const char *action = proto_action_name(cmd->action);
 	char id[PROTO_ID_MAX + 1];
 	if (cmd->id[0]) {
@@ -1452,6 +1751,7 @@ static void collect_slot(void *arg, int64_t slot_ms, const char *slot_id)
 void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now, struct feeder_result *res)
 {
 	memset(res, 0, sizeof(*res));
+	check_clock_ahead(f, now, res);
 	if (f->cfg.schedule.count == 0)
 		return;
 	if (now->wall_ms < f->sched_checked_ms) {

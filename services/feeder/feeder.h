@@ -59,6 +59,7 @@
 #define FEEDER_MAX_ALERTS 8
 #define FEEDER_DOSES_KEPT 256 /* doses kept in full (older ones: their ids, for good) */
 #define FEEDER_SLOTS_KEPT 64  /* settled-without-dose slot records kept */
+#define FEEDER_ACKS_KEPT  64  /* clock acknowledgements kept through compaction */
 
 struct feeder_config {
 	const char *journal_path; /* "<data dir>/journal" */
@@ -148,6 +149,20 @@ struct feeder *feeder_load_image(const struct feeder_config *cfg, const struct f
  */
 int feeder_repair_journal(const struct feeder_config *cfg, const struct feeder_now *now, bool write,
 			  FILE *out);
+
+/*
+ * The operator's acknowledgement of a wall clock that was far ahead
+ * (iod-feeder-journal clock-ack), run while the feeder is stopped. Every
+ * dose dated more than 5 min after now is re-dated, with an fsync'd
+ * clock_ack record each (by: who acknowledged; the old and new time): to
+ * the time the boot clock proves (now - boot clock elapsed since it) when
+ * it was given in this boot, otherwise to now (its interval runs from the
+ * acknowledgement: the safe side). Says on out what it found and did.
+ * 0 done, 1 nothing to acknowledge, -EWOULDBLOCK the feeder is running,
+ * -EUCLEAN a damaged or old-format journal (repair first), -errno.
+ */
+int feeder_clock_ack(const struct feeder_config *cfg, const struct feeder_now *now, const char *by,
+		     FILE *out);
 
 /* A raw message from feeder/cmd. A zero-length retained message (a
  * deletion marker) is ignored: no event, returns 1. Otherwise 0. */

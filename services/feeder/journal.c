@@ -39,6 +39,7 @@ static const char *const op_names[] = {
     [JOURNAL_CHECKPOINT] = "checkpoint",
     [JOURNAL_DAMAGE] = "damage",
     [JOURNAL_REPAIR] = "repair",
+    [JOURNAL_CLOCK_ACK] = "clock_ack",
 };
 #define N_OPS  (sizeof(op_names) / sizeof(op_names[0]))
 #define V1_OPS (JOURNAL_SLOT + 1) /* format 1 knows init..slot */
@@ -169,7 +170,8 @@ static cJSON *rec_object(const struct journal_rec *rec, bool v2)
 		add_int(o, "seq", (int64_t)rec->seq);
 	cJSON_AddStringToObject(o, "op", op_names[rec->op]);
 	if (rec->op == JOURNAL_INTENT || rec->op == JOURNAL_DONE || rec->op == JOURNAL_CMD ||
-	    rec->op == JOURNAL_DAMAGE || (rec->op == JOURNAL_CHECKPOINT && rec->id[0]))
+	    rec->op == JOURNAL_DAMAGE || rec->op == JOURNAL_CLOCK_ACK ||
+	    (rec->op == JOURNAL_CHECKPOINT && rec->id[0]))
 		cJSON_AddStringToObject(o, "id", rec->id);
 	add_int(o, "ts", rec->ts_ms);
 	switch (rec->op) {
@@ -224,6 +226,16 @@ static cJSON *rec_object(const struct journal_rec *rec, bool v2)
 		break;
 	case JOURNAL_REPAIR:
 		cJSON_AddStringToObject(o, "text", rec->text);
+		break;
+	case JOURNAL_CLOCK_ACK:
+		cJSON_AddStringToObject(o, "by", rec->by);
+		add_int(o, "from", rec->from_ms);
+		add_int(o, "to", rec->to_ms);
+		cJSON_AddStringToObject(o, "reason", rec->reason);
+		if (rec->boot[0]) {
+			cJSON_AddStringToObject(o, "boot", rec->boot);
+			add_int(o, "mono", rec->mono_ms);
+		}
 		break;
 	}
 	return o;
@@ -320,7 +332,8 @@ static int decode_ids(const char *text, struct journal_rec *out)
 static int decode_fields(const cJSON *o, struct journal_rec *out)
 {
 	bool needs_id = out->op == JOURNAL_INTENT || out->op == JOURNAL_DONE ||
-			out->op == JOURNAL_CMD || out->op == JOURNAL_DAMAGE;
+			out->op == JOURNAL_CMD || out->op == JOURNAL_DAMAGE ||
+			out->op == JOURNAL_CLOCK_ACK;
 	if (get_str(o, "id", needs_id, out->id, sizeof(out->id)) < 0 ||
 	    (out->id[0] && !proto_id_valid(out->id)) || (needs_id && !out->id[0]))
 		return -1;
@@ -336,7 +349,7 @@ static int decode_fields(const cJSON *o, struct journal_rec *out)
 	if (get_str(o, "source", false, source, sizeof(source)) < 0)
 		return -1;
 	out->scheduled = strcmp(source, "schedule") == 0;
-	if (out->op == JOURNAL_INTENT || out->op == JOURNAL_DAMAGE) {
+	if (out->op == JOURNAL_INTENT || out->op == JOURNAL_DAMAGE || out->op == JOURNAL_CLOCK_ACK) {
 		/* boot/mono are optional (older journals); a bad pair is ignored
 		 * rather than the dose: the wall clock still guards it. */
 		char boot[sizeof(out->boot)] = "";
@@ -354,6 +367,12 @@ static int decode_fields(const cJSON *o, struct journal_rec *out)
 	out->compacted = cJSON_IsTrue(c);
 	if (out->op == JOURNAL_CHECKPOINT && (get_int(o, "count", true, &out->count) < 0 ||
 					      get_int(o, "dose_ids", true, &out->dose_ids) < 0))
+		return -1;
+	/* An acknowledgement without both times, or one that would move a dose
+	 * later, is not one this feeder wrote: never applied half. */
+	if (out->op == JOURNAL_CLOCK_ACK &&
+	    (get_int(o, "from", true, &out->from_ms) < 0 || get_int(o, "to", true, &out->to_ms) < 0 ||
+	     out->to_ms > out->from_ms || !out->reason[0]))
 		return -1;
 	if (out->op == JOURNAL_IDS) {
 		const cJSON *ids = cJSON_GetObjectItemCaseSensitive(o, "ids");

@@ -20,6 +20,8 @@
  *   checkpoint       end of a compacted body
  *   damage           damage found at a start; also the dose assumed then
  *   repair           an operator's repair (acknowledges every damage before)
+ *   clock_ack        an operator's acknowledgement that a dose was journaled
+ *                    under a wall clock far ahead: the dose's time from/to
  *
  * Beside it, <data dir>/journal.mark ({"v":2,"created":ms,"seq":N,"crc"})
  * says that this directory holds a journal, which one (its creation time)
@@ -54,6 +56,7 @@ enum journal_op {
 	JOURNAL_CHECKPOINT,
 	JOURNAL_DAMAGE,
 	JOURNAL_REPAIR,
+	JOURNAL_CLOCK_ACK,
 };
 
 /* A dose id remembered by hash: status 'o' ok, 'f' failed, 'u' uncertain. */
@@ -66,16 +69,19 @@ struct journal_rec {
 	enum journal_op op;
 	uint64_t seq; /* format 2; assigned by journal_append/journal_rewrite */
 	int64_t ts_ms;
-	char id[PROTO_ID_MAX +
-		1]; /* intent, done, cmd; damage: the assumed dose; checkpoint: last dose */
-	char by[PROTO_BY_MAX + 1];
+	char id[PROTO_ID_MAX + 1]; /* intent, done, cmd; damage: the assumed dose; checkpoint:
+				      last dose; clock_ack: the re-dated dose */
+	char by[PROTO_BY_MAX + 1]; /* intent; clock_ack: who acknowledged */
 	bool scheduled;	  /* intent: source "schedule" (else "manual") */
 	char slot[24];	  /* intent (scheduled) and slot records */
 	char action[8];	  /* cmd */
 	char result[16];  /* done, cmd, slot */
-	char reason[64];  /* optional */
-	char boot[40];	  /* intent, damage: the boot id it was given in ("" = unknown) */
-	int64_t mono_ms;  /* intent, damage: CLOCK_BOOTTIME then (with boot) */
+	char reason[64];  /* optional; clock_ack: "boot_clock" or "ack_time" (how "to" was found) */
+	char boot[40];	  /* intent, damage: the boot id it was given in ("" = unknown);
+			     clock_ack: the boot the dose now counts in (ack_time only) */
+	int64_t mono_ms;  /* intent, damage, clock_ack: CLOCK_BOOTTIME then (with boot) */
+	int64_t from_ms;  /* clock_ack: the dose's time as journaled */
+	int64_t to_ms;	  /* clock_ack: its time from now on */
 	bool compacted;	  /* init: a body ending with a checkpoint follows */
 	char text[256];	  /* damage: what was found; repair: what was lost */
 	int64_t count;	  /* checkpoint: records between the init and it */

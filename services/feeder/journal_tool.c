@@ -4,6 +4,10 @@
  *
  *   iod-feeder-journal check  [--data-dir DIR]   describe it: exit 0 sound, 1 damaged
  *   iod-feeder-journal repair [--data-dir DIR]   rewrite a clean one: exit 0
+ *   iod-feeder-journal clock-ack [--data-dir DIR]
+ *       a dose was journaled under a wall clock far ahead: re-date it
+ *       (services/feeder/README.md, "A dose dated in the future"):
+ *       exit 0 done, 1 nothing to acknowledge
  *
  * Exit 2 on an error (the feeder is running, the journal cannot be read or
  * written). Settings as for iod-feeder (IOD_DATA_DIR, IOD_FEEDER_MIN_INTERVAL,
@@ -11,9 +15,12 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "feeder.h"
@@ -32,14 +39,25 @@ static int64_t clock_ms(clockid_t id)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Who acknowledges, for the journal: the person behind sudo when there is
+ * one, else the account running this. */
+static void who_am_i(char *buf, size_t size)
+{
+	const char *sudo = getenv("SUDO_USER");
+	const struct passwd *pw = getpwuid(getuid());
+	snprintf(buf, size, "%s", sudo && sudo[0] ? sudo : pw ? pw->pw_name : "operator");
+}
+
 int main(int argc, char **argv)
 {
-	if (argc < 2 || (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "repair") != 0)) {
-		fprintf(stderr, "usage: iod-feeder-journal check|repair [--data-dir DIR] "
+	if (argc < 2 || (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "repair") != 0 &&
+			 strcmp(argv[1], "clock-ack") != 0)) {
+		fprintf(stderr, "usage: iod-feeder-journal check|repair|clock-ack [--data-dir DIR] "
 				"(iod-feeder-journal check --help: every setting)\n");
 		return 2;
 	}
 	bool write = strcmp(argv[1], "repair") == 0;
+	bool clock_ack = strcmp(argv[1], "clock-ack") == 0;
 	int exit_code = 0;
 	struct cfg *cfg = cfg_load("feeder", "iod-feeder-journal", tool_options,
 				   sizeof(tool_options) / sizeof(tool_options[0]), argc - 1,
@@ -64,11 +82,16 @@ int main(int argc, char **argv)
 	};
 	struct feeder_now now = {.wall_ms = clock_ms(CLOCK_REALTIME),
 				 .mono_ms = clock_ms(CLOCK_BOOTTIME)};
-	int rc = feeder_repair_journal(&fc, &now, write, stdout);
+	char who[64];
+	who_am_i(who, sizeof(who));
+	int rc = clock_ack ? feeder_clock_ack(&fc, &now, who, stdout)
+			   : feeder_repair_journal(&fc, &now, write, stdout);
 	cfg_free(cfg);
 	if (rc < 0) {
 		fprintf(stderr, "iod-feeder-journal: %s: %s\n", journal_path,
-			rc == -EWOULDBLOCK ? "the feeder is running" : strerror(-rc));
+			rc == -EWOULDBLOCK ? "the feeder is running"
+			: rc == -EUCLEAN   ? "repair the journal first"
+					   : strerror(-rc));
 		return 2;
 	}
 	return rc == 1 ? 1 : 0;
