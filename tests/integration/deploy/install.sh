@@ -3,7 +3,7 @@
 # DESTDIR) puts binaries, web/ (with uPlot), the mosquitto templates, iod-init,
 # systemd units and example env files in place; a second install keeps the
 # operator's edited env files; the installed iod-init renders a broker config
-# that mosquitto accepts; systemd-analyze (when present) finds the units
+# that loads the installed iod-guard.so and that mosquitto accepts; systemd-analyze (when present) finds the units
 # valid and scores their hardening.
 #
 # Secrets under systemd: each unit is Type=notify with a watchdog, runs as its
@@ -74,6 +74,8 @@ check "no package manifests or other node_modules in the installed web/" \
 for t in iod.conf acl bridge-to-central.conf central.conf central.acl tls.conf standalone.conf local.conf; do
 	check "mosquitto template $t installed" test -f "$root$prefix/share/iod/mosquitto/$t.template"
 done
+check "the broker plugin iod-guard.so installed under lib/iod/" \
+	test -f "$root$prefix/lib/iod/iod-guard.so"
 check "iod-init and its renderer installed" \
 	bash -c "[[ -x '$root$prefix/sbin/iod-init' && -x '$root$prefix/libexec/iod/render-template' ]]"
 
@@ -114,11 +116,14 @@ IOD_SITE=kennel IOD_INIT_AUTH_DIR=$TMP/pi/auth IOD_INIT_SECRETS_DIR=$TMP/pi/secr
 	"$root$prefix/sbin/iod-init" >"$TMP/iod-init.log" 2>&1 || bail "installed iod-init runs"
 ok "installed iod-init runs"
 check "its ACL is for site kennel" grep -qx 'topic write iod/kennel/feeder/state' "$TMP/pi/auth/acl"
+check "its broker config loads the installed iod-guard.so" \
+	grep -qx "plugin $root$prefix/lib/iod/iod-guard.so" "$TMP/pi/conf.d/iod.conf"
 "$RENDER" "$TEMPLATES/standalone.conf.template" "$TMP/pi/mosquitto.conf" DATA_DIR="$TMP/pi" \
 	CONF_D="$TMP/pi/conf.d" RUN_AS="$RUN_AS"
 out=$(timeout 3 "$MOSQUITTO" -c "$TMP/pi/mosquitto.conf" 2>&1) || true
 check "mosquitto accepts the rendered config" \
 	bash -c '[[ $1 == *"running"* && $1 != *"Error"* ]]' _ "$out"
+check "... and loads the plugin" grep -q 'iod-guard: client ids bound' <<<"$out"
 
 # -- secrets: one credential per unit ----------------------------------------
 # unit_values UNIT KEY: the values of KEY= lines in UNIT, one a line.

@@ -13,6 +13,8 @@ TEST_NAME=${TEST_NAME:-$(basename "$0" .sh)}
 DEPLOY=$IOD_SOURCE_DIR/deploy
 TEMPLATES=$DEPLOY/mosquitto
 RENDER=$DEPLOY/render-template.sh
+# The broker plugin every shipped config loads (deploy/mosquitto/plugin/).
+GUARD_PLUGIN=${IOD_GUARD_PLUGIN:-${IOD_BUILD_DIR:-}/lib/iod/iod-guard.so}
 MOSQUITTO=$(command -v mosquitto 2>/dev/null || echo /usr/sbin/mosquitto)
 RUN_AS=$(id -un)
 PASSED=0
@@ -59,12 +61,14 @@ finish() {
 			tail -n 40 "$f" | cut -c 1-400 | LC_ALL=C tr -cd '[:print:]\t\n' | sed 's/^/#   /'
 		done
 	fi
-	rm -rf "$TMP"
+	[[ -n ${IOD_KEEP_TMP:-} ]] || rm -rf "$TMP"
 	printf '%s: %d passed, %d failed\n' "$TEST_NAME" "$PASSED" "$FAILED"
 	if ((FAILED > 0)); then exit 1; fi
 	exit "$rc"
 }
 trap finish EXIT
+[[ -f $GUARD_PLUGIN ]] ||
+	bail "the broker plugin $GUARD_PLUGIN is built (mosquitto-dev, libmosquitto-dev, IOD_BROKER_PLUGIN=ON)"
 
 # A TCP port on 127.0.0.1 that was free a moment ago.
 free_port() {
@@ -143,13 +147,26 @@ broker_conf() {
 	"$RENDER" "$TEMPLATES/standalone.conf.template" "$dir/mosquitto.conf" \
 		DATA_DIR="$dir/data" CONF_D="$dir/conf.d" RUN_AS="$RUN_AS"
 	"$RENDER" "$TEMPLATES/iod.conf.template" "$dir/conf.d/iod.conf" \
-		MQTT_PORT="$port" MQTT_BIND=127.0.0.1 AUTH_DIR="$auth"
+		MQTT_PORT="$port" MQTT_BIND=127.0.0.1 AUTH_DIR="$auth" GUARD_PLUGIN="$GUARD_PLUGIN"
+}
+
+# central_conf DIR PORT: the shipped central broker (central.conf, with the
+# plugin) in DIR/mosquitto.conf and DIR/conf.d; password file and ACL in
+# DIR/auth, which the caller fills.
+central_conf() {
+	local dir=$1 port=$2
+	mkdir -p "$dir/auth" "$dir/conf.d" "$dir/data"
+	"$RENDER" "$TEMPLATES/standalone.conf.template" "$dir/mosquitto.conf" \
+		DATA_DIR="$dir/data" CONF_D="$dir/conf.d" RUN_AS="$RUN_AS"
+	"$RENDER" "$TEMPLATES/central.conf.template" "$dir/conf.d/central.conf" \
+		MQTT_PORT="$port" MQTT_BIND=127.0.0.1 AUTH_DIR="$dir/auth" GUARD_PLUGIN="$GUARD_PLUGIN"
 }
 
 # broker_start NAME DIR PORT: mosquitto -c DIR/mosquitto.conf; sets BG_PID.
+# Its log is line-buffered, so a test can wait for a line of it.
 broker_start() {
 	local name=$1 dir=$2 port=$3
-	bg "$name" "$MOSQUITTO" -c "$dir/mosquitto.conf"
+	bg "$name" stdbuf -oL "$MOSQUITTO" -c "$dir/mosquitto.conf"
 	local pid=$BG_PID tries=100
 	while ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
 		kill -0 "$pid" 2>/dev/null && ((tries-- > 0)) || return 1

@@ -60,17 +60,13 @@ relay_start || bail "the TCP relay between the brokers starts"
 
 # -- central broker: users "fosterA" (the home's bridge) and "operator" -------
 central=$TMP/central
-mkdir -p "$central/auth" "$central/conf.d" "$central/data"
+central_conf "$central" "$central_port"
 random_password() { head -c 4096 /dev/urandom | LC_ALL=C tr -dc 'A-Za-z0-9' | cut -c 1-32; }
 link_pw=$(random_password)
 central_op_pw=$(random_password)
 mosquitto_passwd -c -b "$central/auth/passwd" "$site" "$link_pw" >/dev/null
 mosquitto_passwd -b "$central/auth/passwd" operator "$central_op_pw" >/dev/null
 cp "$TEMPLATES/central.acl.template" "$central/auth/acl"
-"$RENDER" "$TEMPLATES/standalone.conf.template" "$central/mosquitto.conf" \
-	DATA_DIR="$central/data" CONF_D="$central/conf.d" RUN_AS="$RUN_AS"
-"$RENDER" "$TEMPLATES/central.conf.template" "$central/conf.d/central.conf" \
-	MQTT_PORT="$central_port" MQTT_BIND=127.0.0.1 AUTH_DIR="$central/auth"
 broker_start central "$central" "$central_port" || bail "central broker starts"
 central_pid=$BG_PID
 

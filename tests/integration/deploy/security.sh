@@ -274,16 +274,12 @@ check "feeder leaves a retained 'offline'" \
 # (user = site name) must not be able to send one.
 central=$TMP/central
 central_port=$(free_port)
-mkdir -p "$central/auth" "$central/conf.d" "$central/data"
+central_conf "$central" "$central_port"
 link_pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 central_op_pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 mosquitto_passwd -c -b "$central/auth/passwd" "$site" "$link_pw" >/dev/null
 mosquitto_passwd -b "$central/auth/passwd" operator "$central_op_pw" >/dev/null
 cp "$TEMPLATES/central.acl.template" "$central/auth/acl"
-"$RENDER" "$TEMPLATES/standalone.conf.template" "$central/mosquitto.conf" \
-	DATA_DIR="$central/data" CONF_D="$central/conf.d" RUN_AS="$RUN_AS"
-"$RENDER" "$TEMPLATES/central.conf.template" "$central/conf.d/central.conf" \
-	MQTT_PORT="$central_port" MQTT_BIND=127.0.0.1 AUTH_DIR="$central/auth"
 echo 'log_type debug' >"$central/conf.d/zz-test-debug.conf"
 broker_start central "$central" "$central_port" || bail "the central broker starts"
 sub central-watch "$central_port" operator "$central_op_pw" -q 1 -t 'iod/#' ||
