@@ -1,16 +1,13 @@
 #include "app.h"
 
 #include "cfg.h"
-#include "gpio.h"
 #include "ha.h"
 #include "log.h"
 #include "loop.h"
 #include "mqttc.h"
-#include "pir.h"
 #include "proto.h"
 #include "sensors.h"
-#include "sim.h"
-#include "sysfs.h"
+#include "source.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -20,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SOURCE_NONE	    (-1)
 #define FEED_IDS_REMEMBERED 16
 
 const struct cfg_option sensors_app_options[] = {
@@ -60,37 +56,36 @@ struct kind_state {
 	enum proto_sensor_kind kind;
 	struct sensors_pub pub;
 	uv_timer_t heartbeat;
-	int owner; /* index of the source that publishes this kind, SOURCE_NONE */
 	char topic[PROTO_TOPIC_MAX];
 };
 
+/* One IOD_SENSORS entry at run time: its ops and state (source.h), and the
+ * handles that drive it in the ways its ops say. */
 struct source {
 	struct sensors_app *app;
 	int index;
-	struct sensors_spec spec;
+	const struct sensors_spec *spec;
+	const struct source_ops *ops;
+	void *state;
+	bool offered[SENSORS_KINDS]; /* what ops->offers() said at start */
 	struct sensors_health health;
-	bool overlap_warned[SENSORS_KINDS]; /* "also offers" logged once */
 
-	/* iio and w1: read on the threadpool at IOD_SENSORS_INTERVAL */
-	struct iio_dev *iio;
+	uv_timer_t timer; /* to ops->deadline_in() */
+
+	/* ops->read(): on the threadpool every IOD_SENSORS_INTERVAL */
 	uv_timer_t poll_timer;
 	uv_work_t work;
-	bool busy;	   /* a read is in flight: the work thread owns iio and result */
+	bool busy;	   /* a read is in flight: the work thread owns state and result */
 	uint64_t overruns; /* polls skipped because the previous read had not finished */
 	struct {
-		bool resolved;
-		const char *resolve_why;
-		bool ok[SENSORS_KINDS];
-		double value[SENSORS_KINDS];
-		const char *why[SENSORS_KINDS];
+		int rc;
+		const char *why;
+		struct source_readings readings;
 	} result;
 
-	/* gpio: edge events on the line's fd */
-	struct gpio_line *gpio;
-	uv_poll_t *gpio_poll; /* heap: a closed handle cannot be initialised again */
-	uv_timer_t hold_timer;
-	uv_timer_t retry_timer;
-	struct pir pir;
+	/* ops->open(): an event source, its fd watched */
+	uv_poll_t *poll;	/* heap: a closed handle cannot be initialised again */
+	uv_timer_t retry_timer; /* runs only while it is closed */
 };
 
 struct sensors_app {
@@ -101,7 +96,6 @@ struct sensors_app {
 	struct ha_device ha;
 	char dashboard_url[512];
 	const char *backend;
-	const char *sysfs_root;
 	int64_t since_ms;
 	int64_t interval_ms;
 	int64_t heartbeat_ms;
@@ -114,12 +108,11 @@ struct sensors_app {
 	char feeder_event_topic[PROTO_TOPIC_MAX];
 
 	struct kind_state kinds[SENSORS_KINDS];
+	struct sensors_spec specs[SENSORS_MAX_SOURCES];
 	struct source sources[SENSORS_MAX_SOURCES];
 	size_t n_sources;
+	struct sensors_claims claims;
 
-	struct sim *sim; /* NULL unless `sim` is listed */
-	int sim_index;
-	uv_timer_t sim_activity, sim_climate;
 	char feed_ids[FEED_IDS_REMEMBERED][PROTO_ID_MAX + 1];
 	size_t feed_ids_next;
 };
@@ -222,7 +215,7 @@ static void heartbeat_cb(uv_timer_t *t)
 static void sample(struct sensors_app *a, int src, enum proto_sensor_kind k, double value)
 {
 	struct kind_state *ks = &a->kinds[k];
-	if (ks->owner != src || a->stopping)
+	if (a->claims.owner[k] != src || a->stopping)
 		return;
 	enum sensors_decision d = sensors_pub_sample(&ks->pub, value, (int64_t)uv_now(a->loop));
 	if (d != SENSORS_SKIP) {
@@ -243,7 +236,7 @@ static void publish_discovery(struct sensors_app *a, enum proto_sensor_kind k)
 	if (!can_publish(a) ||
 	    ha_config_topic(topic, sizeof(topic), component, a->site, "sensors", name) < 0)
 		return;
-	if (a->kinds[k].owner == SOURCE_NONE) {
+	if (a->claims.owner[k] == SENSORS_NOBODY) {
 		/* Not provided here: remove an entity an earlier configuration announced. */
 		mqttc_publish(a->mqtt, topic, "", 0, 1, true);
 		return;
@@ -283,25 +276,19 @@ static void publish_info(struct sensors_app *a)
 	free(json);
 }
 
-/* Give kind k to source src if nobody has it (first listed wins); a later
- * claim is logged once and ignored. */
+/* Source src offers kind k: it publishes it from now on if nobody does
+ * (sensors_claim() decides and says what to log). */
 static void claim(struct sensors_app *a, int src, enum proto_sensor_kind k)
 {
-	struct kind_state *ks = &a->kinds[k];
-	if (ks->owner == src)
-		return;
-	if (ks->owner != SOURCE_NONE) {
-		if (a->sources[src].overlap_warned[k])
-			return;
-		a->sources[src].overlap_warned[k] = true;
-		log_warn("%s also offers %s; %s already publishes it", a->sources[src].spec.text,
-			 proto_sensor_kind_name(k), a->sources[ks->owner].spec.text);
-		return;
+	char msg[SENSORS_MSG_MAX];
+	enum sensors_claim c = sensors_claim(&a->claims, src, k, msg, sizeof(msg));
+	if (c == SENSORS_CLAIM_TAKEN) {
+		log_warn("%s", msg);
+	} else if (c == SENSORS_CLAIM_WON) {
+		log_info("%s", msg);
+		if (a->started)
+			publish_discovery(a, k);
 	}
-	ks->owner = src;
-	log_info("%s publishes %s", a->sources[src].spec.text, proto_sensor_kind_name(k));
-	if (a->started)
-		publish_discovery(a, k);
 }
 
 /* ---- health --------------------------------------------------------------------- */
@@ -309,58 +296,79 @@ static void claim(struct sensors_app *a, int src, enum proto_sensor_kind k)
 static void source_ok(struct source *s)
 {
 	if (sensors_health_ok(&s->health) == SENSORS_HEALTH_RECOVERED)
-		alert(s->app, PROTO_LEVEL_INFO, "sensor_recovered", "%s is back", s->spec.text);
+		alert(s->app, PROTO_LEVEL_INFO, "sensor_recovered", "%s is back", s->spec->text);
 }
 
 static void source_failed(struct source *s, const char *why)
 {
 	struct sensors_app *a = s->app;
-	log_debug("%s: %s", s->spec.text, why);
+	log_debug("%s: %s", s->spec->text, why);
 	if (sensors_health_fail(&s->health) != SENSORS_HEALTH_LOST)
 		return;
 	alert(a, PROTO_LEVEL_WARNING, PROTO_ALERT_SENSOR_LOST, "%s lost: %s (still trying)",
-	      s->spec.text, why);
+	      s->spec->text, why);
 	for (int k = 0; k < SENSORS_KINDS; k++) {
-		if (a->kinds[k].owner == s->index) {
+		if (a->claims.owner[k] == s->index) {
 			sensors_pub_lost(&a->kinds[k].pub);
 			uv_timer_stop(&a->kinds[k].heartbeat);
 		}
 	}
 }
 
-/* ---- iio and 1-wire: threadpool reads -------------------------------------------- */
+/* Hand what a source produced to the kinds it publishes (the others are
+ * dropped). Returns the first failed read among those, NULL when none. */
+static const char *deliver(struct sensors_app *a, struct source *s, const struct source_readings *r)
+{
+	const char *why = NULL;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct source_reading *one = &r->r[i];
+		if (a->claims.owner[one->kind] != s->index)
+			continue;
+		if (!one->why)
+			sample(a, s->index, one->kind, one->value);
+		else if (!why)
+			why = one->why;
+	}
+	return why;
+}
 
-/* Threadpool thread: touches only this source's iio handle and result. */
+/* ---- the source's own timer ------------------------------------------------------ */
+
+static void timer_cb(uv_timer_t *t);
+
+static void arm_timer(struct source *s)
+{
+	if (!s->ops->deadline_in || s->app->stopping)
+		return;
+	int64_t in = s->ops->deadline_in(s->state, (int64_t)uv_now(s->app->loop));
+	if (in < 0)
+		uv_timer_stop(&s->timer);
+	else
+		uv_timer_start(&s->timer, timer_cb, (uint64_t)in, 0);
+}
+
+static void timer_cb(uv_timer_t *t)
+{
+	struct source *s = t->data;
+	struct source_readings r = {.n = 0};
+	s->ops->timer(s->state, (int64_t)uv_now(s->app->loop), loop_wall_ms(), &r);
+	deliver(s->app, s, &r);
+	arm_timer(s);
+}
+
+/* ---- sampled sources: threadpool reads --------------------------------------------- */
+
+/* Threadpool thread: touches only this source's state and result. */
 static void poll_work(uv_work_t *w)
 {
 	struct source *s = w->data;
-	const char *why = NULL;
-	memset(&s->result, 0, sizeof(s->result));
-	if (s->spec.backend == SENSORS_BACKEND_W1) {
-		s->result.resolved = true;
-		s->result.ok[PROTO_SENSOR_TEMPERATURE] =
-		    w1_read(s->app->sysfs_root, s->spec.arg,
-			    &s->result.value[PROTO_SENSOR_TEMPERATURE], &why) == 0;
-		s->result.why[PROTO_SENSOR_TEMPERATURE] = why;
-		return;
-	}
-	if (iio_resolve(s->iio, &why) < 0) {
-		s->result.resolve_why = why;
-		return;
-	}
-	s->result.resolved = true;
-	for (int k = 0; k < SENSORS_KINDS; k++) {
-		if (!iio_has(s->iio, (enum proto_sensor_kind)k))
-			continue;
-		why = NULL;
-		s->result.ok[k] =
-		    iio_read(s->iio, (enum proto_sensor_kind)k, &s->result.value[k], &why) == 0;
-		s->result.why[k] = why;
-	}
+	s->result.readings.n = 0;
+	s->result.why = NULL;
+	s->result.rc = s->ops->read(s->state, &s->result.readings, &s->result.why);
 }
 
 /* Loop thread, after poll_work: the threadpool is done with the source, so
- * its result is read here; an IIO device seen for the first time claims its
+ * its result is read here; a device seen for the first time claims its
  * kinds. Runs with status UV_ECANCELED or after stop during shutdown: then
  * it only clears `busy`. */
 static void poll_done(uv_work_t *w, int status)
@@ -370,41 +378,35 @@ static void poll_done(uv_work_t *w, int status)
 	s->busy = false;
 	if (status != 0 || a->stopping)
 		return;
-	if (!s->result.resolved) {
-		source_failed(s, s->result.resolve_why ? s->result.resolve_why : "not found");
+	if (s->result.rc < 0) {
+		source_failed(s, s->result.why ? s->result.why : "not found");
 		return;
 	}
-	if (s->iio) {
-		for (int k = 0; k < SENSORS_KINDS; k++)
-			if (iio_has(s->iio, (enum proto_sensor_kind)k))
-				claim(a, s->index, (enum proto_sensor_kind)k);
+	const struct source_readings *r = &s->result.readings;
+	bool read[SENSORS_KINDS] = {false};
+	for (size_t i = 0; i < r->n; i++) {
+		claim(a, s->index, r->r[i].kind);
+		read[r->r[i].kind] = true;
 	}
-	const char *why = NULL;
-	bool any = false;
-	for (int k = 0; k < SENSORS_KINDS; k++) {
-		if (a->kinds[k].owner != s->index)
-			continue;
-		any = true;
-		if (s->result.ok[k])
-			sample(a, s->index, (enum proto_sensor_kind)k, s->result.value[k]);
-		else if (!why)
-			why = s->result.why[k] ? s->result.why[k] : "channel missing";
-	}
-	if (!any) {
+	if (!sensors_claims_any(&a->claims, s->index)) {
 		/* Everything it reads comes from a backend listed before it. */
 		log_warn("%s: nothing to publish (its kinds come from backends listed earlier); "
 			 "no longer read",
-			 s->spec.text);
+			 s->spec->text);
 		uv_timer_stop(&s->poll_timer);
 		return;
 	}
+	const char *why = deliver(a, s, r);
+	for (int k = 0; k < SENSORS_KINDS && !why; k++)
+		if (a->claims.owner[k] == s->index && !read[k])
+			why = "channel missing"; /* the device came back without it */
 	if (why)
 		source_failed(s, why);
 	else
 		source_ok(s);
 }
 
-/* Loop thread. One read in flight per backend: a read that outlasts the
+/* Loop thread. One read in flight per source: a read that outlasts the
  * interval (a DS18B20 conversion on a slow bus) skips the next poll and
  * counts an overrun instead of queueing reads behind it. */
 static void poll_timer_cb(uv_timer_t *t)
@@ -419,126 +421,80 @@ static void poll_timer_cb(uv_timer_t *t)
 		s->busy = true;
 }
 
-/* ---- gpio: edge events ------------------------------------------------------------- */
+/* ---- event sources: a watched fd ---------------------------------------------------- */
 
-static void gpio_open(struct source *s);
+static void event_open(struct source *s);
 
-static void hold_cb(uv_timer_t *t)
-{
-	struct source *s = t->data;
-	if (pir_timer(&s->pir, (int64_t)uv_now(s->app->loop)))
-		sample(s->app, s->index, PROTO_SENSOR_MOTION, 0.0);
-}
-
-static void arm_hold(struct source *s)
-{
-	int64_t in = pir_deadline_in(&s->pir, (int64_t)uv_now(s->app->loop));
-	if (in < 0)
-		uv_timer_stop(&s->hold_timer);
-	else
-		uv_timer_start(&s->hold_timer, hold_cb, (uint64_t)in, 0);
-}
-
-static void on_edge(void *arg, bool rising)
-{
-	struct source *s = arg;
-	if (pir_edge(&s->pir, rising, (int64_t)uv_now(s->app->loop)))
-		sample(s->app, s->index, PROTO_SENSOR_MOTION, s->pir.motion ? 1.0 : 0.0);
-}
-
-/* libuv must stop watching the fd before libgpiod closes it; the poll
+/* libuv must stop watching the fd before the source closes it; the poll
  * handle is freed by its close callback. */
-static void gpio_close_line(struct source *s)
+static void event_close(struct source *s)
 {
-	if (s->gpio_poll) {
-		uv_poll_stop(s->gpio_poll);
-		uv_close((uv_handle_t *)s->gpio_poll, (uv_close_cb)free);
-		s->gpio_poll = NULL;
+	if (s->poll) {
+		uv_poll_stop(s->poll);
+		uv_close((uv_handle_t *)s->poll, (uv_close_cb)free);
+		s->poll = NULL;
 	}
-	gpio_line_close(s->gpio);
-	s->gpio = NULL;
-	uv_timer_stop(&s->hold_timer);
+	if (s->ops->close)
+		s->ops->close(s->state);
+	uv_timer_stop(&s->timer);
 }
 
-static void gpio_retry_cb(uv_timer_t *t)
+static void retry_cb(uv_timer_t *t)
 {
-	gpio_open(t->data);
+	event_open(t->data);
 }
 
-static void gpio_lost(struct source *s, const char *why)
+static void event_lost(struct source *s, const char *why)
 {
-	gpio_close_line(s);
+	event_close(s);
 	source_failed(s, why);
 	if (!s->app->stopping)
-		uv_timer_start(&s->retry_timer, gpio_retry_cb, (uint64_t)s->app->interval_ms, 0);
+		uv_timer_start(&s->retry_timer, retry_cb, (uint64_t)s->app->interval_ms, 0);
 }
 
-static void gpio_poll_cb(uv_poll_t *p, int status, int events)
+static void event_poll_cb(uv_poll_t *p, int status, int events)
 {
 	struct source *s = p->data;
 	if (status < 0 || !(events & UV_READABLE)) {
-		gpio_lost(s, status < 0 ? uv_strerror(status) : "line event error");
+		event_lost(s, status < 0 ? uv_strerror(status) : "line event error");
 		return;
 	}
-	if (gpio_line_read(s->gpio, on_edge, s) < 0) {
-		gpio_lost(s, "reading line events failed");
+	struct source_readings r = {.n = 0};
+	const char *why = NULL;
+	if (s->ops->events(s->state, (int64_t)uv_now(s->app->loop), &r, &why) < 0) {
+		event_lost(s, why);
 		return;
 	}
-	arm_hold(s);
+	deliver(s->app, s, &r);
+	arm_timer(s);
 }
 
-/* Loop thread. Request the line's edge events, read its level once, watch
- * its event fd. Any failure closes what was opened, counts towards
- * sensor_lost and retries after IOD_SENSORS_INTERVAL (a timer that runs only
- * while the line is missing). */
-static void gpio_open(struct source *s)
+/* Loop thread. Open the source (a GPIO line: request its edge events, read
+ * its level once) and watch its fd. Any failure closes what was opened,
+ * counts towards sensor_lost and retries after IOD_SENSORS_INTERVAL. */
+static void event_open(struct source *s)
 {
 	struct sensors_app *a = s->app;
+	struct source_readings r = {.n = 0};
 	const char *why = NULL;
 	if (a->stopping)
 		return;
-	s->gpio = gpio_line_open(s->spec.chip, s->spec.line, &why);
-	if (!s->gpio) {
-		gpio_lost(s, why);
+	if (s->ops->open(s->state, (int64_t)uv_now(a->loop), &r, &why) < 0) {
+		event_lost(s, why);
 		return;
 	}
-	int level = gpio_line_value(s->gpio);
-	if (level < 0) {
-		gpio_lost(s, "cannot read the line");
+	s->poll = malloc(sizeof(*s->poll));
+	if (!s->poll || uv_poll_init(a->loop, s->poll, s->ops->fd(s->state)) < 0) {
+		free(s->poll);
+		s->poll = NULL;
+		event_lost(s, "cannot watch the line");
 		return;
 	}
-	s->gpio_poll = malloc(sizeof(*s->gpio_poll));
-	if (!s->gpio_poll || uv_poll_init(a->loop, s->gpio_poll, gpio_line_fd(s->gpio)) < 0) {
-		free(s->gpio_poll);
-		s->gpio_poll = NULL;
-		gpio_lost(s, "cannot watch the line");
-		return;
-	}
-	s->gpio_poll->data = s;
-	uv_poll_start(s->gpio_poll, UV_READABLE, gpio_poll_cb);
-	pir_start(&s->pir, level == 1, (int64_t)uv_now(a->loop));
+	s->poll->data = s;
+	uv_poll_start(s->poll, UV_READABLE, event_poll_cb);
 	source_ok(s);
-	sample(a, s->index, PROTO_SENSOR_MOTION, s->pir.motion ? 1.0 : 0.0);
-}
-
-/* ---- sim ----------------------------------------------------------------------------- */
-
-static void sim_activity_cb(uv_timer_t *t)
-{
-	struct sensors_app *a = t->data;
-	sim_tick_activity(a->sim, loop_wall_ms());
-	sample(a, a->sim_index, PROTO_SENSOR_MOTION, sim_value(a->sim, PROTO_SENSOR_MOTION));
-	sample(a, a->sim_index, PROTO_SENSOR_SOUND, sim_value(a->sim, PROTO_SENSOR_SOUND));
-	sample(a, a->sim_index, PROTO_SENSOR_BOWL, sim_value(a->sim, PROTO_SENSOR_BOWL));
-}
-
-static void sim_climate_cb(uv_timer_t *t)
-{
-	struct sensors_app *a = t->data;
-	sim_tick_climate(a->sim, loop_wall_ms());
-	sample(a, a->sim_index, PROTO_SENSOR_TEMPERATURE,
-	       sim_value(a->sim, PROTO_SENSOR_TEMPERATURE));
-	sample(a, a->sim_index, PROTO_SENSOR_HUMIDITY, sim_value(a->sim, PROTO_SENSOR_HUMIDITY));
+	deliver(a, s, &r);
+	arm_timer(s);
 }
 
 /* true when this feed id was seen before (a QoS 1 redelivery). */
@@ -570,24 +526,28 @@ struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg)
 	    .dashboard_url = ha_dashboard_url(cfg, a->dashboard_url, sizeof(a->dashboard_url)),
 	};
 	a->backend = cfg_str(cfg, "IOD_SENSORS");
-	a->sysfs_root = cfg_str(cfg, "IOD_SENSORS_SYSFS_ROOT");
+	struct source_settings set = {
+	    .sysfs_root = cfg_str(cfg, "IOD_SENSORS_SYSFS_ROOT"),
+	    .motion_hold_ms = cfg_duration_ms(cfg, "IOD_SENSORS_MOTION_HOLD"),
+	    .active_low = cfg_bool(cfg, "IOD_SENSORS_GPIO_ACTIVE_LOW"),
+	    .seed = (uint64_t)cfg_int(cfg, "IOD_SENSORS_SEED"),
+	};
 	a->interval_ms = cfg_duration_ms(cfg, "IOD_SENSORS_INTERVAL");
 	a->heartbeat_ms = cfg_duration_ms(cfg, "IOD_SENSORS_HEARTBEAT");
 	a->since_ms = loop_wall_ms();
-	a->sim_index = SOURCE_NONE;
 
 	if (!a->site || !proto_site_valid(a->site)) {
 		fprintf(stderr, "iod-sensors: IOD_SITE: '%s' must be 1-64 of [A-Za-z0-9_-]\n",
 			a->site ? a->site : "");
 		goto fail;
 	}
-	if (!a->sysfs_root || !a->sysfs_root[0]) {
+	if (!set.sysfs_root || !set.sysfs_root[0]) {
 		fprintf(stderr, "iod-sensors: IOD_SENSORS_SYSFS_ROOT: must not be empty\n");
 		goto fail;
 	}
-	struct sensors_spec specs[SENSORS_MAX_SOURCES];
 	const char *why = NULL;
-	if (sensors_spec_parse(a->backend, specs, SENSORS_MAX_SOURCES, &a->n_sources, &why) < 0) {
+	if (sensors_spec_parse(a->backend, a->specs, SENSORS_MAX_SOURCES, &a->n_sources, &why) <
+	    0) {
 		fprintf(stderr, "iod-sensors: IOD_SENSORS: '%s': %s\n",
 			a->backend ? a->backend : "", why);
 		goto fail;
@@ -608,9 +568,8 @@ struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg)
 		if (number_setting(cfg, deadbands[i].name, 0, 1000,
 				   &policy[deadbands[i].kind].deadband) < 0)
 			goto fail;
-	struct iio_cal cal;
-	if (number_setting(cfg, "IOD_SENSORS_BOWL_TARE", -1e9, 1e9, &cal.bowl_tare) < 0 ||
-	    number_setting(cfg, "IOD_SENSORS_BOWL_SCALE", -1e6, 1e6, &cal.bowl_scale) < 0)
+	if (number_setting(cfg, "IOD_SENSORS_BOWL_TARE", -1e9, 1e9, &set.bowl_tare) < 0 ||
+	    number_setting(cfg, "IOD_SENSORS_BOWL_SCALE", -1e6, 1e6, &set.bowl_scale) < 0)
 		goto fail;
 
 	snprintf(a->client_id, sizeof(a->client_id), "iod-sensors-%s", a->site);
@@ -625,7 +584,6 @@ struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg)
 	for (int k = 0; k < SENSORS_KINDS; k++) {
 		struct kind_state *ks = &a->kinds[k];
 		ks->pub.policy = policy[k];
-		ks->owner = SOURCE_NONE;
 		proto_topic(ks->topic, sizeof(ks->topic), a->site, "sensors",
 			    proto_sensor_kind_name((enum proto_sensor_kind)k));
 		ks->app = a;
@@ -634,60 +592,32 @@ struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg)
 		ks->heartbeat.data = ks;
 	}
 
-	int64_t hold_ms = cfg_duration_ms(cfg, "IOD_SENSORS_MOTION_HOLD");
-	bool active_low = cfg_bool(cfg, "IOD_SENSORS_GPIO_ACTIVE_LOW");
+	sensors_claims_init(&a->claims, a->specs, a->n_sources);
 	for (size_t i = 0; i < a->n_sources; i++) {
 		struct source *s = &a->sources[i];
 		s->app = a;
 		s->index = (int)i;
-		s->spec = specs[i];
+		s->spec = &a->specs[i];
+		s->ops = s->spec->ops;
+		uv_timer_init(loop, &s->timer);
 		uv_timer_init(loop, &s->poll_timer);
-		uv_timer_init(loop, &s->hold_timer);
 		uv_timer_init(loop, &s->retry_timer);
-		s->poll_timer.data = s->hold_timer.data = s->retry_timer.data = s;
-		switch (s->spec.backend) {
-		case SENSORS_BACKEND_IIO:
-			s->iio = iio_new(a->sysfs_root, s->spec.arg, &cal);
-			if (!s->iio)
-				goto fail;
-			break;
-		case SENSORS_BACKEND_GPIO:
-			pir_init(&s->pir, hold_ms, active_low);
-			break;
-		case SENSORS_BACKEND_SIM:
-			a->sim_index = (int)i;
-			break;
-		case SENSORS_BACKEND_W1:
-			break;
-		}
+		s->timer.data = s->poll_timer.data = s->retry_timer.data = s;
+		s->state = s->ops->create(s->spec, &set, loop_wall_ms());
+		if (!s->state)
+			goto fail;
+		s->ops->offers(s->state, s->offered);
 	}
-	uv_timer_init(loop, &a->sim_activity);
-	uv_timer_init(loop, &a->sim_climate);
-	a->sim_activity.data = a->sim_climate.data = a;
 
-	/* Who publishes what: real backends first, in list order (an IIO
+	/* Who publishes what: the real backends first, in list order (an IIO
 	 * device not there yet claims its kinds when it appears); the sim fills
 	 * whatever is left. */
-	for (size_t i = 0; i < a->n_sources; i++) {
-		struct source *s = &a->sources[i];
-		const char *unused;
-		if (s->spec.backend == SENSORS_BACKEND_W1)
-			claim(a, (int)i, PROTO_SENSOR_TEMPERATURE);
-		else if (s->spec.backend == SENSORS_BACKEND_GPIO)
-			claim(a, (int)i, PROTO_SENSOR_MOTION);
-		else if (s->spec.backend == SENSORS_BACKEND_IIO &&
-			 iio_resolve(s->iio, &unused) == 0)
-			for (int k = 0; k < SENSORS_KINDS; k++)
-				if (iio_has(s->iio, (enum proto_sensor_kind)k))
-					claim(a, (int)i, (enum proto_sensor_kind)k);
-	}
-	if (a->sim_index != SOURCE_NONE) {
-		a->sim = sim_new((uint64_t)cfg_int(cfg, "IOD_SENSORS_SEED"), loop_wall_ms());
-		if (!a->sim)
-			goto fail;
+	int order[SENSORS_MAX_SOURCES];
+	sensors_claim_order(a->specs, a->n_sources, order);
+	for (size_t i = 0; i < a->n_sources; i++)
 		for (int k = 0; k < SENSORS_KINDS; k++)
-			claim(a, a->sim_index, (enum proto_sensor_kind)k);
-	}
+			if (a->sources[order[i]].offered[k])
+				claim(a, order[i], (enum proto_sensor_kind)k);
 	return a;
 fail:
 	/* Nothing has started yet: close the timers, let the loop finish the
@@ -708,12 +638,22 @@ const char *sensors_app_availability_topic(const struct sensors_app *a)
 	return a->availability_topic;
 }
 
+/* The source that publishes the bowl when it is one a dose fills (the sim),
+ * else NULL. */
+static struct source *bowl_filler(struct sensors_app *a)
+{
+	int owner = a->claims.owner[PROTO_SENSOR_BOWL];
+	if (owner == SENSORS_NOBODY || !a->sources[owner].ops->fed)
+		return NULL;
+	return &a->sources[owner];
+}
+
 int sensors_app_attach(struct sensors_app *a, struct mqttc *m)
 {
 	a->mqtt = m;
 	if (mqttc_subscribe(m, HA_STATUS_TOPIC, 1, false) < 0)
 		return -1;
-	if (a->sim && a->kinds[PROTO_SENSOR_BOWL].owner == a->sim_index)
+	if (bowl_filler(a))
 		return mqttc_subscribe(m, a->feeder_event_topic, 1, true);
 	return 0;
 }
@@ -729,16 +669,16 @@ void sensors_app_on_connected(void *arg)
 	for (int k = 0; k < SENSORS_KINDS; k++) {
 		publish_discovery(a, (enum proto_sensor_kind)k);
 		/* A broker that lost its retained store gets the current values at once. */
-		if (a->kinds[k].owner != SOURCE_NONE &&
+		if (a->claims.owner[k] != SENSORS_NOBODY &&
 		    sensors_pub_republish(&a->kinds[k].pub, (int64_t)uv_now(a->loop)))
 			send_reading(a, (enum proto_sensor_kind)k);
 	}
 }
 
 /* Loop thread (mqttc hands messages over). Home Assistant's birth message
- * republishes discovery and readings. feeder/event matters only to the
- * sim: a fresh (not retained) `feed` with result `ok` fills the bowl once
- * per id and publishes the bowl at once. */
+ * republishes discovery and readings. feeder/event matters only to a bowl
+ * a dose fills (the sim's): a fresh (not retained) `feed` with result `ok`
+ * fills it once per id and publishes the bowl at once. */
 void sensors_app_on_message(void *arg, const struct mqttc_message *msg)
 {
 	struct sensors_app *a = arg;
@@ -751,7 +691,8 @@ void sensors_app_on_message(void *arg, const struct mqttc_message *msg)
 			sensors_app_on_connected(a);
 		return;
 	}
-	if (!a->sim || strcmp(msg->topic, a->feeder_event_topic) != 0)
+	struct source *filler = bowl_filler(a);
+	if (!filler || strcmp(msg->topic, a->feeder_event_topic) != 0)
 		return;
 	if (msg->retained)
 		return; /* an old event replayed, not a dose that just happened */
@@ -763,41 +704,29 @@ void sensors_app_on_message(void *arg, const struct mqttc_message *msg)
 	}
 	if (strcmp(ev.action, "feed") != 0 || ev.result != PROTO_RESULT_OK || feed_seen(a, ev.id))
 		return;
-	log_info("sim: dose %s reported by the feeder, filling the bowl", ev.id);
-	sim_feed(a->sim, loop_wall_ms());
-	sample(a, a->sim_index, PROTO_SENSOR_BOWL, sim_value(a->sim, PROTO_SENSOR_BOWL));
+	log_info("%s: dose %s reported by the feeder, filling the bowl", filler->spec->text, ev.id);
+	struct source_readings r = {.n = 0};
+	filler->ops->fed(filler->state, loop_wall_ms(), &r);
+	deliver(a, filler, &r);
 }
 
+/* Drive every source its ops' ways; one whose kinds all come from others
+ * is not started. */
 int sensors_app_start(struct sensors_app *a)
 {
 	a->started = true;
 	for (size_t i = 0; i < a->n_sources; i++) {
 		struct source *s = &a->sources[i];
-		enum proto_sensor_kind only = s->spec.backend == SENSORS_BACKEND_W1
-						  ? PROTO_SENSOR_TEMPERATURE
-						  : PROTO_SENSOR_MOTION;
-		if ((s->spec.backend == SENSORS_BACKEND_W1 ||
-		     s->spec.backend == SENSORS_BACKEND_GPIO) &&
-		    a->kinds[only].owner != s->index) {
-			log_warn("%s: not used, %s comes from %s (listed earlier)", s->spec.text,
-				 proto_sensor_kind_name(only),
-				 a->sources[a->kinds[only].owner].spec.text);
+		char msg[SENSORS_MSG_MAX];
+		if (sensors_claims_unused(&a->claims, s->index, s->offered, msg, sizeof(msg))) {
+			log_warn("%s", msg);
 			continue;
 		}
-		switch (s->spec.backend) {
-		case SENSORS_BACKEND_IIO:
-		case SENSORS_BACKEND_W1:
+		if (s->ops->read)
 			uv_timer_start(&s->poll_timer, poll_timer_cb, 0, (uint64_t)a->interval_ms);
-			break;
-		case SENSORS_BACKEND_GPIO:
-			gpio_open(s);
-			break;
-		case SENSORS_BACKEND_SIM:
-			uv_timer_start(&a->sim_climate, sim_climate_cb, 0, SIM_CLIMATE_PERIOD_MS);
-			uv_timer_start(&a->sim_activity, sim_activity_cb, 0,
-				       SIM_ACTIVITY_PERIOD_MS);
-			break;
-		}
+		if (s->ops->open)
+			event_open(s);
+		arm_timer(s);
 	}
 	log_info("started: %s, read interval %lld ms, heartbeat %lld ms", a->backend,
 		 (long long)a->interval_ms, (long long)a->heartbeat_ms);
@@ -817,7 +746,7 @@ void sensors_app_stop(struct sensors_app *a)
 	a->stopping = true;
 	for (int k = 0; k < SENSORS_KINDS; k++) {
 		const struct sensors_pub *p = &a->kinds[k].pub;
-		if (a->started && a->kinds[k].owner != SOURCE_NONE)
+		if (a->started && a->claims.owner[k] != SENSORS_NOBODY)
 			log_info("%s: %" PRIu64 " samples, %" PRIu64 " changes and %" PRIu64
 				 " heartbeats published",
 				 proto_sensor_kind_name((enum proto_sensor_kind)k), p->samples,
@@ -826,28 +755,28 @@ void sensors_app_stop(struct sensors_app *a)
 	for (size_t i = 0; i < a->n_sources; i++)
 		if (a->sources[i].overruns)
 			log_info("%s: %" PRIu64 " reads skipped (previous read still running)",
-				 a->sources[i].spec.text, a->sources[i].overruns);
+				 a->sources[i].spec->text, a->sources[i].overruns);
 	for (int k = 0; k < SENSORS_KINDS; k++)
 		close_handle((uv_handle_t *)&a->kinds[k].heartbeat);
 	for (size_t i = 0; i < a->n_sources; i++) {
 		struct source *s = &a->sources[i];
-		gpio_close_line(s);
+		if (!s->ops)
+			continue; /* a bad setting stopped sensors_app_new before it */
+		event_close(s);
+		close_handle((uv_handle_t *)&s->timer);
 		close_handle((uv_handle_t *)&s->poll_timer);
-		close_handle((uv_handle_t *)&s->hold_timer);
 		close_handle((uv_handle_t *)&s->retry_timer);
 		if (s->busy)
 			uv_cancel((uv_req_t *)&s->work);
 	}
-	close_handle((uv_handle_t *)&a->sim_activity);
-	close_handle((uv_handle_t *)&a->sim_climate);
 }
 
 void sensors_app_free(struct sensors_app *a)
 {
 	if (!a)
 		return;
-	for (size_t i = 0; i < SENSORS_MAX_SOURCES; i++)
-		iio_free(a->sources[i].iio);
-	sim_free(a->sim);
+	for (size_t i = 0; i < a->n_sources; i++)
+		if (a->sources[i].ops && a->sources[i].state)
+			a->sources[i].ops->destroy(a->sources[i].state);
 	free(a);
 }

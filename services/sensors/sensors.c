@@ -1,51 +1,13 @@
 #include "sensors.h"
 
+#include "source.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-const char *sensors_backend_name(enum sensors_backend b)
-{
-	switch (b) {
-	case SENSORS_BACKEND_SIM:
-		return "sim";
-	case SENSORS_BACKEND_IIO:
-		return "iio";
-	case SENSORS_BACKEND_W1:
-		return "w1";
-	case SENSORS_BACKEND_GPIO:
-		return "gpio";
-	}
-	return "?";
-}
-
-/* A sysfs name or 1-wire id: no separators, no "..", nothing a shell or a
- * path join could misread. IIO paths ("/sys/...") are checked separately. */
-static bool name_ok(const char *s)
-{
-	if (!*s || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && !strchr("-_.:@", *s))
-			return false;
-	return true;
-}
-
-static bool path_ok(const char *s)
-{
-	if (s[0] != '/' || strstr(s, "/../") || strstr(s, "/./"))
-		return false;
-	size_t len = strlen(s);
-	if (len >= 3 && strcmp(s + len - 3, "/..") == 0)
-		return false;
-	for (; *s; s++)
-		if (!isprint((unsigned char)*s) || *s == ',')
-			return false;
-	return true;
-}
 
 static int parse_one(const char *entry, struct sensors_spec *spec, const char **why)
 {
@@ -56,72 +18,18 @@ static int parse_one(const char *entry, struct sensors_spec *spec, const char **
 	}
 	strcpy(spec->text, entry);
 	const char *colon = strchr(entry, ':');
-	size_t scheme_len = colon ? (size_t)(colon - entry) : strlen(entry);
-	const char *arg = colon ? colon + 1 : "";
-
-	if (scheme_len == 3 && strncmp(entry, "sim", 3) == 0) {
-		if (colon) {
-			*why = "sim takes no argument";
-			return -1;
-		}
-		spec->backend = SENSORS_BACKEND_SIM;
-		return 0;
+	size_t name_len = colon ? (size_t)(colon - entry) : strlen(entry);
+	spec->ops = source_lookup(entry, name_len);
+	if (!spec->ops) {
+		*why = "unknown backend (sim, iio:, w1:, gpio:)";
+		return -1;
 	}
-	if (strlen(arg) >= sizeof(spec->arg)) {
+	const char *arg = colon ? colon + 1 : NULL;
+	if (arg && strlen(arg) >= sizeof(spec->arg)) {
 		*why = "argument too long";
 		return -1;
 	}
-	if (scheme_len == 3 && strncmp(entry, "iio", 3) == 0) {
-		spec->backend = SENSORS_BACKEND_IIO;
-		if (!(arg[0] == '/' ? path_ok(arg) : name_ok(arg))) {
-			*why = "iio: needs a device name (bme280), a directory (iio:device0) or an "
-			       "absolute path";
-			return -1;
-		}
-		strcpy(spec->arg, arg);
-		return 0;
-	}
-	if (scheme_len == 2 && strncmp(entry, "w1", 2) == 0) {
-		spec->backend = SENSORS_BACKEND_W1;
-		if (!name_ok(arg)) {
-			*why = "w1: needs a slave id (28-0316a27983ff)";
-			return -1;
-		}
-		strcpy(spec->arg, arg);
-		return 0;
-	}
-	if (scheme_len == 4 && strncmp(entry, "gpio", 4) == 0) {
-		spec->backend = SENSORS_BACKEND_GPIO;
-		const char *last = strrchr(arg, ':');
-		if (!last || last == arg) {
-			*why = "gpio: needs <chip>:<line> (gpio:gpiochip0:17)";
-			return -1;
-		}
-		size_t chip_len = (size_t)(last - arg);
-		if (chip_len >= sizeof(spec->chip)) {
-			*why = "gpio: chip name too long";
-			return -1;
-		}
-		memcpy(spec->chip, arg, chip_len);
-		spec->chip[chip_len] = '\0';
-		if (!(spec->chip[0] == '/' ? path_ok(spec->chip) : name_ok(spec->chip))) {
-			*why = "gpio: bad chip name";
-			return -1;
-		}
-		const char *num = last + 1;
-		char *end = NULL;
-		errno = 0;
-		long line = isdigit((unsigned char)num[0]) ? strtol(num, &end, 10) : -1;
-		if (line < 0 || errno || !end || *end || line > 4095) {
-			*why = "gpio: line must be a number 0-4095";
-			return -1;
-		}
-		spec->line = (unsigned)line;
-		snprintf(spec->arg, sizeof(spec->arg), "%s:%u", spec->chip, spec->line);
-		return 0;
-	}
-	*why = "unknown backend (sim, iio:, w1:, gpio:)";
-	return -1;
+	return spec->ops->parse(arg, spec, why);
 }
 
 int sensors_spec_parse(const char *list, struct sensors_spec *out, size_t cap, size_t *n,
@@ -168,9 +76,7 @@ int sensors_spec_parse(const char *list, struct sensors_spec *out, size_t cap, s
 			break;
 		}
 		for (size_t i = 0; i < *n; i++) {
-			if (strcmp(out[i].text, out[*n].text) == 0 ||
-			    (out[i].backend == SENSORS_BACKEND_SIM &&
-			     out[*n].backend == SENSORS_BACKEND_SIM)) {
+			if (strcmp(out[i].text, out[*n].text) == 0) {
 				*why = "listed twice";
 				rc = -1;
 				break;
@@ -189,6 +95,77 @@ int sensors_spec_parse(const char *list, struct sensors_spec *out, size_t cap, s
 	if (rc < 0)
 		*n = 0;
 	return rc;
+}
+
+void sensors_claims_init(struct sensors_claims *c, const struct sensors_spec *specs, size_t n)
+{
+	memset(c, 0, sizeof(*c));
+	c->specs = specs;
+	c->n = n < SENSORS_MAX_SOURCES ? n : SENSORS_MAX_SOURCES;
+	for (int k = 0; k < SENSORS_KINDS; k++)
+		c->owner[k] = SENSORS_NOBODY;
+}
+
+enum sensors_claim sensors_claim(struct sensors_claims *c, int src, enum proto_sensor_kind k,
+				 char *msg, size_t msg_size)
+{
+	if (msg && msg_size)
+		msg[0] = '\0';
+	int owner = c->owner[k];
+	if (owner == src)
+		return SENSORS_CLAIM_KEPT;
+	const char *kind = proto_sensor_kind_name(k);
+	if (owner != SENSORS_NOBODY) {
+		if (c->told[src][k])
+			return SENSORS_CLAIM_TAKEN_AGAIN;
+		c->told[src][k] = true;
+		if (msg)
+			snprintf(msg, msg_size, "%s also offers %s; %s already publishes it",
+				 c->specs[src].text, kind, c->specs[owner].text);
+		return SENSORS_CLAIM_TAKEN;
+	}
+	c->owner[k] = src;
+	if (msg)
+		snprintf(msg, msg_size, "%s publishes %s", c->specs[src].text, kind);
+	return SENSORS_CLAIM_WON;
+}
+
+void sensors_claim_order(const struct sensors_spec *specs, size_t n, int *order)
+{
+	size_t next = 0;
+	for (int fallback = 0; fallback < 2; fallback++)
+		for (size_t i = 0; i < n; i++)
+			if (specs[i].ops->fallback == (fallback == 1))
+				order[next++] = (int)i;
+}
+
+bool sensors_claims_any(const struct sensors_claims *c, int src)
+{
+	for (int k = 0; k < SENSORS_KINDS; k++)
+		if (c->owner[k] == src)
+			return true;
+	return false;
+}
+
+bool sensors_claims_unused(const struct sensors_claims *c, int src,
+			   const bool offered[SENSORS_KINDS], char *msg, size_t msg_size)
+{
+	bool any_offered = false;
+	for (int k = 0; k < SENSORS_KINDS; k++)
+		any_offered |= offered[k];
+	if (!any_offered || sensors_claims_any(c, src))
+		return false;
+	size_t len = (size_t)snprintf(msg, msg_size, "%s: not used", c->specs[src].text);
+	bool first = true;
+	for (int k = 0; k < SENSORS_KINDS; k++) {
+		if (!offered[k] || c->owner[k] == SENSORS_NOBODY || len >= msg_size)
+			continue;
+		len += (size_t)snprintf(msg + len, msg_size - len, ", %s %s %s",
+					proto_sensor_kind_name((enum proto_sensor_kind)k),
+					first ? "comes from" : "from", c->specs[c->owner[k]].text);
+		first = false;
+	}
+	return true;
 }
 
 void sensors_policy_defaults(struct sensors_policy out[SENSORS_KINDS], int64_t heartbeat_ms)

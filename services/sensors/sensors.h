@@ -25,15 +25,10 @@
 
 /* ---- IOD_SENSORS ------------------------------------------------------- */
 
-enum sensors_backend {
-	SENSORS_BACKEND_SIM,
-	SENSORS_BACKEND_IIO,
-	SENSORS_BACKEND_W1,
-	SENSORS_BACKEND_GPIO,
-};
+struct source_ops; /* source.h: what reads the entry */
 
 struct sensors_spec {
-	enum sensors_backend backend;
+	const struct source_ops *ops;
 	char text[SENSORS_ARG_MAX + 8]; /* the entry as written, "w1:28-0316a279" */
 	char arg[SENSORS_ARG_MAX];	/* iio: name, iio:deviceN or a path; w1: slave id */
 	char chip[64];			/* gpio: chip name, number or path */
@@ -41,13 +36,60 @@ struct sensors_spec {
 };
 
 /*
- * Parse the IOD_SENSORS comma list ("sim", "iio:bme280,w1:28-0316a279,gpio:gpiochip0:17").
- * Whitespace around entries is ignored. Fills up to `cap` specs, *n the count.
- * Returns 0, or -1 with *why set to a static string naming the problem.
+ * Parse the IOD_SENSORS comma list ("sim", "iio:bme280,w1:28-0316a279,gpio:gpiochip0:17"):
+ * each entry's ops by the name before its colon (source_lookup()), the rest
+ * by the ops' parse(). Whitespace around entries is ignored. Fills up to
+ * `cap` specs, *n the count. Returns 0, or -1 with *why set to a static
+ * string naming the problem.
  */
 int sensors_spec_parse(const char *list, struct sensors_spec *out, size_t cap, size_t *n,
 		       const char **why);
-const char *sensors_backend_name(enum sensors_backend b); /* "sim", "iio", "w1", "gpio" */
+
+/* ---- who publishes which kind -------------------------------------------- */
+
+#define SENSORS_NOBODY	(-1)
+#define SENSORS_MSG_MAX 512
+
+/* Which source publishes each kind. The first claim wins and keeps the kind
+ * for the life of the process; the service claims in sensors_claim_order(),
+ * so the first real backend listed that offers a kind publishes it, and a
+ * device that appears later gets only what nobody has. Set it up with
+ * sensors_claims_init. */
+struct sensors_claims {
+	const struct sensors_spec *specs; /* the sources, named in messages */
+	size_t n;
+	int owner[SENSORS_KINDS];		       /* index into specs, or SENSORS_NOBODY */
+	bool told[SENSORS_MAX_SOURCES][SENSORS_KINDS]; /* "also offers" said once */
+};
+
+enum sensors_claim {
+	SENSORS_CLAIM_KEPT,	   /* it publishes the kind already: nothing to say */
+	SENSORS_CLAIM_WON,	   /* it publishes the kind from now on (msg, info) */
+	SENSORS_CLAIM_TAKEN,	   /* another source publishes it (msg, warning) */
+	SENSORS_CLAIM_TAKEN_AGAIN, /* the same, said before: nothing to say */
+};
+
+/* `specs` (n of them, at most SENSORS_MAX_SOURCES) must outlive c. */
+void sensors_claims_init(struct sensors_claims *c, const struct sensors_spec *specs, size_t n);
+/*
+ * Source `src` (an index into specs) offers kind k. msg (may be NULL) gets
+ * what to log: "iio:bme280 publishes temperature" when it wins,
+ * "w1:28-1 also offers temperature; iio:bme280 already publishes it" the
+ * first time it loses, "" otherwise.
+ */
+enum sensors_claim sensors_claim(struct sensors_claims *c, int src, enum proto_sensor_kind k,
+				 char *msg, size_t msg_size);
+/* The order to claim in: the sources that are not a fallback in list order,
+ * then the fallbacks (the sim fills in what the hardware does not provide).
+ * Fills order[0..n-1] with indexes into specs. */
+void sensors_claim_order(const struct sensors_spec *specs, size_t n, int *order);
+/* Whether src publishes any kind. */
+bool sensors_claims_any(const struct sensors_claims *c, int src);
+/* src offers some kind but publishes none (it need not be read): true, with
+ * msg "w1:28-1: not used, temperature comes from iio:bme280" naming each
+ * offered kind and who publishes it. */
+bool sensors_claims_unused(const struct sensors_claims *c, int src,
+			   const bool offered[SENSORS_KINDS], char *msg, size_t msg_size);
 
 /* ---- deadband and heartbeat -------------------------------------------- */
 

@@ -1,4 +1,5 @@
-/* IOD_SENSORS parsing, deadband/heartbeat with an injected clock, lost/recovered. */
+/* Deadband/heartbeat with an injected clock, lost/recovered, number settings
+ * (IOD_SENSORS itself: test_source.c). */
 #include "sensors.h"
 
 #include <criterion/criterion.h>
@@ -157,81 +158,4 @@ Test(sensors_config, parse_number, .timeout = 5)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(sensors_parse_number(bad[i], 0, 1000, &v), -1, "'%s'", bad[i]);
 	cr_assert_eq(sensors_parse_number(NULL, 0, 1000, &v), -1);
-}
-
-Test(sensors_config, spec_default_sim, .timeout = 5)
-{
-	struct sensors_spec s[SENSORS_MAX_SOURCES];
-	size_t n = 99;
-	const char *why = NULL;
-	cr_assert_eq(sensors_spec_parse("sim", s, SENSORS_MAX_SOURCES, &n, &why), 0);
-	cr_assert_eq(n, 1);
-	cr_assert_eq(s[0].backend, SENSORS_BACKEND_SIM);
-	cr_assert_str_eq(s[0].text, "sim");
-}
-
-Test(sensors_config, spec_real_backends, .timeout = 5)
-{
-	struct sensors_spec s[SENSORS_MAX_SOURCES];
-	size_t n = 0;
-	const char *why = NULL;
-	int rc = sensors_spec_parse(" iio:bme280 , w1:28-0316a27983ff,gpio:gpiochip0:17,"
-				    "iio:iio:device2,iio:/sys/bus/iio/devices/iio:device3,"
-				    "gpio:/dev/gpiochip1:4,sim",
-				    s, SENSORS_MAX_SOURCES, &n, &why);
-	cr_assert_eq(rc, 0, "%s", why);
-	cr_assert_eq(n, 7);
-	cr_assert_eq(s[0].backend, SENSORS_BACKEND_IIO);
-	cr_assert_str_eq(s[0].arg, "bme280");
-	cr_assert_str_eq(s[0].text, "iio:bme280");
-	cr_assert_eq(s[1].backend, SENSORS_BACKEND_W1);
-	cr_assert_str_eq(s[1].arg, "28-0316a27983ff");
-	cr_assert_eq(s[2].backend, SENSORS_BACKEND_GPIO);
-	cr_assert_str_eq(s[2].chip, "gpiochip0");
-	cr_assert_eq(s[2].line, 17);
-	cr_assert_str_eq(s[3].arg, "iio:device2");
-	cr_assert_str_eq(s[4].arg, "/sys/bus/iio/devices/iio:device3");
-	cr_assert_str_eq(s[5].chip, "/dev/gpiochip1");
-	cr_assert_eq(s[5].line, 4);
-	cr_assert_eq(s[6].backend, SENSORS_BACKEND_SIM);
-}
-
-Test(sensors_config, spec_errors, .timeout = 5)
-{
-	const char *bad[] = {
-	    "",
-	    " ",
-	    ",",
-	    "sim,",
-	    "sim,,w1:28-1",
-	    "sim,sim",
-	    "w1:28-1,w1:28-1",
-	    "foo",
-	    "sim:1",
-	    "iio",
-	    "iio:",
-	    "iio:../x",
-	    "iio:/sys/../etc",
-	    "iio:a/b",
-	    "w1",
-	    "w1:",
-	    "w1:28 1",
-	    "gpio",
-	    "gpio:gpiochip0",
-	    "gpio::4",
-	    "gpio:gpiochip0:x",
-	    "gpio:gpiochip0:-1",
-	    "gpio:gpiochip0:99999",
-	    "gpio:gpiochip0:4x",
-	    "sim,w1:1,w1:2,w1:3,w1:4,w1:5,w1:6,w1:7,w1:8",
-	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct sensors_spec s[SENSORS_MAX_SOURCES];
-		size_t n = 5;
-		const char *why = NULL;
-		cr_assert_eq(sensors_spec_parse(bad[i], s, SENSORS_MAX_SOURCES, &n, &why), -1,
-			     "'%s' accepted", bad[i]);
-		cr_assert_not_null(why, "'%s' without a reason", bad[i]);
-		cr_assert_eq(n, 0);
-	}
 }
