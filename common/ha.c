@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "proto.h"
 
 #define HA_ID_MAX 64
 
@@ -97,17 +98,18 @@ int ha_default_entity_id(char *buf, size_t size, const char *component, const ch
 cJSON *ha_entity_new(const struct ha_device *d, const char *component, const char *object_id,
 		     const char *name)
 {
-	char unique_id[256], entity_id[512], avail[256], dev_id[256], dev_name[256], model[128];
+	char unique_id[256], entity_id[512], avail[PROTO_TOPIC_MAX], dev_id[256], dev_name[256],
+	    model[128];
 	cJSON *e, *dev, *origin, *ids, *id;
 
 	if (!d || !ha_id_valid(d->site) || !ha_id_valid(d->service) || !ha_id_valid(object_id) ||
 	    !name ||
 	    ha_default_entity_id(entity_id, sizeof(entity_id), component, d->site, d->service,
-				 object_id) < 0)
+				 object_id) < 0 ||
+	    proto_topic_availability(avail, sizeof(avail), d->site, d->service) < 0)
 		return NULL;
 	/* Each id is at most HA_ID_MAX characters, so none of these truncate. */
 	snprintf(unique_id, sizeof(unique_id), "iod_%s_%s_%s", d->site, d->service, object_id);
-	snprintf(avail, sizeof(avail), "iod/%s/%s/availability", d->site, d->service);
 	snprintf(dev_id, sizeof(dev_id), "iod_%s_%s", d->site, d->service);
 	snprintf(dev_name, sizeof(dev_name), "iod %s (%s)", d->service, d->site);
 	snprintf(model, sizeof(model), "iod-%s", d->service);
@@ -119,8 +121,8 @@ cJSON *ha_entity_new(const struct ha_device *d, const char *component, const cha
 	    !cJSON_AddStringToObject(e, "unique_id", unique_id) ||
 	    !cJSON_AddStringToObject(e, "default_entity_id", entity_id) ||
 	    !cJSON_AddStringToObject(e, "availability_topic", avail) ||
-	    !cJSON_AddStringToObject(e, "payload_available", "online") ||
-	    !cJSON_AddStringToObject(e, "payload_not_available", "offline"))
+	    !cJSON_AddStringToObject(e, "payload_available", PROTO_ONLINE) ||
+	    !cJSON_AddStringToObject(e, "payload_not_available", PROTO_OFFLINE))
 		goto fail;
 	dev = cJSON_AddObjectToObject(e, "device");
 	if (!dev)

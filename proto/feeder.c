@@ -124,7 +124,6 @@ int proto_feeder_cmd_decode(const void *payload, size_t len, struct proto_feeder
 			    const char **reason)
 {
 	const char *dummy;
-	const char *text = payload;
 	char word[33];
 	cJSON *root;
 	int rc;
@@ -132,24 +131,19 @@ int proto_feeder_cmd_decode(const void *payload, size_t len, struct proto_feeder
 	if (reason == NULL)
 		reason = &dummy;
 	memset(out, 0, sizeof(*out));
-	if (pj_check_envelope(payload, len, PROTO_MAX_PAYLOAD, reason) != 0)
+	switch (pj_decode_begin(payload, len, PROTO_MAX_PAYLOAD, word, sizeof(word), &root, reason)) {
+	case -1:
 		return -1;
-	pj_trim(&text, &len);
-	if (len == 0) {
-		*reason = "empty_payload";
-		return -1;
-	}
-	if (proto__bare_word(text, len, word, sizeof(word))) {
+	case PJ_DECODE_WORD:
 		if (proto_action_parse(word, &out->action) != 0) {
 			*reason = "unknown_action";
 			return -1;
 		}
 		out->has_action = true;
 		return 0;
+	default:
+		break;
 	}
-	root = pj_parse_object(text, len, reason);
-	if (root == NULL)
-		return -1;
 	rc = -1;
 	if (pj_string(root, &F_ID, false, out->id, sizeof(out->id), proto_id_valid, reason) < 0)
 		goto out;
@@ -171,6 +165,35 @@ int proto_feeder_cmd_decode(const void *payload, size_t len, struct proto_feeder
 out:
 	cJSON_Delete(root);
 	return rc;
+}
+
+/*
+ * Why not the decoder's partial output: it stops at the first bad field, so
+ * a bad id hides the action, and a websocket message's "type" is checked
+ * before both. Why strict: an id read from what the decoders call garbage
+ * would be a second, laxer contract.
+ */
+void proto_cmd_salvage(const void *payload, size_t len, struct proto_cmd_salvage *out)
+{
+	const char *reason;
+	char word[33];
+	cJSON *root;
+
+	memset(out, 0, sizeof(*out));
+	switch (pj_decode_begin(payload, len, PROTO_MAX_PAYLOAD, word, sizeof(word), &root,
+				&reason)) {
+	case -1:
+		return;
+	case PJ_DECODE_WORD:
+		out->has_action = proto_action_parse(word, &out->action) == 0;
+		return;
+	default:
+		break;
+	}
+	/* Each on its own; a member that fails leaves its field as zeroed. */
+	(void)pj_string(root, &F_ID, false, out->id, sizeof(out->id), proto_id_valid, &reason);
+	out->has_action = proto__action_member(root, &out->action, &reason) == 0;
+	cJSON_Delete(root);
 }
 
 char *proto_feeder_cmd_encode(const struct proto_feeder_cmd *cmd)
@@ -221,10 +244,7 @@ int proto_feeder_event_decode(const void *payload, size_t len, struct proto_feed
 	if (reason == NULL)
 		reason = &dummy;
 	memset(out, 0, sizeof(*out));
-	if (pj_check_envelope(payload, len, PROTO_MAX_PAYLOAD, reason) != 0)
-		return -1;
-	root = pj_parse_object(payload, len, reason);
-	if (root == NULL)
+	if (pj_decode_begin(payload, len, PROTO_MAX_PAYLOAD, NULL, 0, &root, reason) < 0)
 		return -1;
 	if (pj_string(root, &F_ID, true, out->id, sizeof(out->id), id_or_empty_valid, reason) < 0 ||
 	    pj_string(root, &F_ACTION, true, out->action, sizeof(out->action), proto__word_valid,
@@ -279,10 +299,7 @@ int proto_feeder_state_decode(const void *payload, size_t len, struct proto_feed
 	if (reason == NULL)
 		reason = &dummy;
 	memset(out, 0, sizeof(*out));
-	if (pj_check_envelope(payload, len, PROTO_MAX_PAYLOAD, reason) != 0)
-		return -1;
-	root = pj_parse_object(payload, len, reason);
-	if (root == NULL)
+	if (pj_decode_begin(payload, len, PROTO_MAX_PAYLOAD, NULL, 0, &root, reason) < 0)
 		return -1;
 	if (enum_member(root, &F_POSITION, position_names, 2, &position, reason) != 0 ||
 	    pj_ms(root, &F_LAST_DOSE, true, true, &out->last_dose_ms, reason) < 0 ||
@@ -355,10 +372,7 @@ int proto_feeder_log_decode(const void *payload, size_t len, struct proto_dose *
 	if (reason == NULL)
 		reason = &dummy;
 	*n = 0;
-	if (pj_check_envelope(payload, len, PROTO_MAX_PAYLOAD, reason) != 0)
-		return -1;
-	root = pj_parse_object(payload, len, reason);
-	if (root == NULL)
+	if (pj_decode_begin(payload, len, PROTO_MAX_PAYLOAD, NULL, 0, &root, reason) < 0)
 		return -1;
 	switch (pj_member(root, &F_DOSES, &arr, reason)) {
 	case -1:

@@ -19,4 +19,11 @@ bool proto__text_valid(const char *s);
 /* A machine word: [a-z0-9_]*, possibly empty. */
 bool proto__word_valid(const char *s);
 
+/* The name ws.c still calls proto_utf8_valid() by (ws.c is being changed
+ * elsewhere; it should call proto_utf8_seq() itself, then this goes). */
+static inline bool pj_utf8_valid(const unsigned char *s, size_t len)
+{
+	return proto_utf8_valid(s, len);
+}
+
 #endif

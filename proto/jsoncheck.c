@@ -163,9 +163,9 @@ static bool string(struct cursor *c)
 		} else if (ch < 0x80) {
 			c->i++;
 		} else {
-			size_t step = ch >= 0xf0 ? 4 : ch >= 0xe0 ? 3 : 2;
+			size_t step = proto_utf8_seq(c->s + c->i, c->n - c->i);
 
-			if (step > c->n - c->i || !pj_utf8_valid(c->s + c->i, step))
+			if (step == 0)
 				return false;
 			c->i += step;
 		}

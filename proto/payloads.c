@@ -73,10 +73,7 @@ int proto_alert_decode(const void *payload, size_t len, struct proto_alert *out,
 	if (reason == NULL)
 		reason = &dummy;
 	memset(out, 0, sizeof(*out));
-	if (pj_check_envelope(payload, len, PROTO_MAX_PAYLOAD, reason) != 0)
-		return -1;
-	root = pj_parse_object(payload, len, reason);
-	if (root == NULL)
+	if (pj_decode_begin(payload, len, PROTO_MAX_PAYLOAD, NULL, 0, &root, reason) < 0)
 		return -1;
 	if (pj_string(root, &F_SOURCE, true, out->source, sizeof(out->source), nonempty_word,
 		      reason) < 0 ||
@@ -124,10 +121,7 @@ int proto_reading_decode(const void *payload, size_t len, struct proto_reading *
 	if (reason == NULL)
 		reason = &dummy;
 	memset(out, 0, sizeof(*out));
-	if (pj_check_envelope(payload, len, PROTO_MAX_PAYLOAD, reason) != 0)
-		return -1;
-	root = pj_parse_object(payload, len, reason);
-	if (root == NULL)
+	if (pj_decode_begin(payload, len, PROTO_MAX_PAYLOAD, NULL, 0, &root, reason) < 0)
 		return -1;
 	if (pj_number(root, &F_VALUE, true, -DBL_MAX, DBL_MAX, &out->value, reason) < 0 ||
 	    pj_string(root, &F_UNIT, true, out->unit, sizeof(out->unit), proto__text_valid,
@@ -185,10 +179,7 @@ int proto_motion_decode(const void *payload, size_t len, struct proto_motion *ou
 	if (reason == NULL)
 		reason = &dummy;
 	memset(out, 0, sizeof(*out));
-	if (pj_check_envelope(payload, len, PROTO_MAX_PAYLOAD, reason) != 0)
-		return -1;
-	root = pj_parse_object(payload, len, reason);
-	if (root == NULL)
+	if (pj_decode_begin(payload, len, PROTO_MAX_PAYLOAD, NULL, 0, &root, reason) < 0)
 		return -1;
 	if (pj_number(root, &F_SCORE, true, 0.0, 1.0, &out->score, reason) < 0 ||
 	    (active = optional_bool(root, &F_ACTIVE, &out->active, reason)) < 0 ||
@@ -204,7 +195,6 @@ out:
 int proto_camera_cmd_decode(const void *payload, size_t len, const char **reason)
 {
 	const char *dummy;
-	const char *text = payload;
 	const cJSON *item;
 	char word[33];
 	cJSON *root;
@@ -212,23 +202,18 @@ int proto_camera_cmd_decode(const void *payload, size_t len, const char **reason
 
 	if (reason == NULL)
 		reason = &dummy;
-	if (pj_check_envelope(payload, len, PROTO_MAX_PAYLOAD, reason) != 0)
+	switch (pj_decode_begin(payload, len, PROTO_MAX_PAYLOAD, word, sizeof(word), &root, reason)) {
+	case -1:
 		return -1;
-	pj_trim(&text, &len);
-	if (len == 0) {
-		*reason = "empty_payload";
-		return -1;
-	}
-	if (proto__bare_word(text, len, word, sizeof(word))) {
+	case PJ_DECODE_WORD:
 		if (strcmp(word, "snapshot") != 0) {
 			*reason = "unknown_action";
 			return -1;
 		}
 		return 0;
+	default:
+		break;
 	}
-	root = pj_parse_object(text, len, reason);
-	if (root == NULL)
-		return -1;
 	switch (pj_member(root, &F_ACTION, &item, reason)) {
 	case -1:
 		goto out;

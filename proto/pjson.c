@@ -1,50 +1,12 @@
 #include "pjson.h"
 
+#include "internal.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-bool pj_utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t need;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3;
-			cp = c & 0x07;
-		} else {
-			return false; /* continuation byte, overlong lead, or > U+10FFFF */
-		}
-		if (len - i <= need)
-			return false;
-		for (size_t k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += need + 1;
-	}
-	return true;
-}
 
 /*
  * Why: cJSON turns a "\u0000" escape into a C string that silently ends
@@ -84,7 +46,7 @@ int pj_check_envelope(const void *payload, size_t len, size_t max, const char **
 		*reason = "too_large";
 		return -1;
 	}
-	if (memchr(payload, '\0', len) != NULL || !pj_utf8_valid(payload, len) ||
+	if (memchr(payload, '\0', len) != NULL || !proto_utf8_valid(payload, len) ||
 	    has_nul_escape(payload, len)) {
 		*reason = "bad_encoding";
 		return -1;
@@ -148,6 +110,27 @@ cJSON *pj_parse_object(const void *payload, size_t len, const char **reason)
 		return NULL;
 	}
 	return root;
+}
+
+int pj_decode_begin(const void *payload, size_t len, size_t max, char *word, size_t word_cap,
+		    cJSON **root, const char **reason)
+{
+	const char *text = payload;
+
+	*root = NULL;
+	if (pj_check_envelope(payload, len, max, reason) != 0)
+		return -1;
+	if (word != NULL) {
+		pj_trim(&text, &len);
+		if (len == 0) {
+			*reason = "empty_payload";
+			return -1;
+		}
+		if (proto__bare_word(text, len, word, word_cap))
+			return PJ_DECODE_WORD;
+	}
+	*root = pj_parse_object(text, len, reason);
+	return *root != NULL ? PJ_DECODE_OBJECT : -1;
 }
 
 int pj_member(const cJSON *obj, const struct pj_field *f, const cJSON **item, const char **reason)

@@ -49,6 +49,21 @@ bool pj_json_valid(const void *text, size_t len);
  * *reason "bad_json" or "not_object" (out-of-memory also reads "bad_json"). */
 cJSON *pj_parse_object(const void *payload, size_t len, const char **reason);
 
+/*
+ * The start every decoder shares, so each says its reasons the same way in
+ * the same order (proto/README.md "Reasons"): pj_check_envelope()
+ * (empty_payload, too_large over max bytes, bad_encoding), then
+ * pj_parse_object() (bad_json, not_object). A decoder that also takes a
+ * bare word passes word (word_cap bytes): surrounding whitespace is dropped
+ * first (nothing left: empty_payload) and a bare word (proto__bare_word) is
+ * copied there instead of parsed. Returns PJ_DECODE_OBJECT with *root
+ * (caller cJSON_Delete()s), PJ_DECODE_WORD (only with word), or -1 with
+ * *reason (reason non-NULL).
+ */
+enum { PJ_DECODE_OBJECT = 0, PJ_DECODE_WORD = 1 };
+int pj_decode_begin(const void *payload, size_t len, size_t max, char *word, size_t word_cap,
+		    cJSON **root, const char **reason);
+
 /* Find member f->name. Returns 1 and *item when present once, 0 when absent,
  * -1 with *reason = f->dup when present more than once. */
 int pj_member(const cJSON *obj, const struct pj_field *f, const cJSON **item, const char **reason);
@@ -79,9 +94,6 @@ int pj_format_number(char *buf, size_t size, double value);
 
 /* Print unformatted and delete obj. NULL on out-of-memory (obj deleted). */
 char *pj_finish(cJSON *obj);
-
-/* Strict UTF-8 (no overlongs, surrogates or > U+10FFFF). */
-bool pj_utf8_valid(const unsigned char *s, size_t len);
 
 /* Trim ASCII whitespace (space, \t, \r, \n) from both ends of [*p, *p+*len). */
 void pj_trim(const char **p, size_t *len);

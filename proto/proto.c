@@ -12,17 +12,21 @@
 
 /* ---- topics ------------------------------------------------------------ */
 
-int proto_topic(char *buf, size_t size, const char *site, const char *service, const char *leaf)
+/*
+ * "iod/<site>[/<service>[/<leaf>]]<end>": every topic and prefix is spelled
+ * here and nowhere else. A part given must be non-empty.
+ */
+static int topic_build(char *buf, size_t size, const char *site, const char *service,
+		       const char *leaf, const char *end)
 {
 	int n;
 
-	if (buf == NULL || size == 0 || site == NULL || service == NULL || site[0] == '\0' ||
-	    service[0] == '\0' || (leaf != NULL && leaf[0] == '\0'))
+	if (buf == NULL || size == 0 || site == NULL || site[0] == '\0' ||
+	    (service != NULL && service[0] == '\0') || (leaf != NULL && leaf[0] == '\0'))
 		return -1;
-	if (leaf != NULL)
-		n = snprintf(buf, size, "iod/%s/%s/%s", site, service, leaf);
-	else
-		n = snprintf(buf, size, "iod/%s/%s", site, service);
+	n = snprintf(buf, size, "iod/%s%s%s%s%s%s", site, service != NULL ? "/" : "",
+		     service != NULL ? service : "", leaf != NULL ? "/" : "",
+		     leaf != NULL ? leaf : "", end);
 	if (n < 0 || (size_t)n >= size) {
 		buf[0] = '\0';
 		return -1;
@@ -30,9 +34,33 @@ int proto_topic(char *buf, size_t size, const char *site, const char *service, c
 	return 0;
 }
 
+int proto_topic(char *buf, size_t size, const char *site, const char *service, const char *leaf)
+{
+	if (service == NULL)
+		return -1;
+	return topic_build(buf, size, site, service, leaf, "");
+}
+
 int proto_topic_alert(char *buf, size_t size, const char *site)
 {
 	return proto_topic(buf, size, site, "alert", NULL);
+}
+
+int proto_topic_availability(char *buf, size_t size, const char *site, const char *service)
+{
+	return proto_topic(buf, size, site, service, "availability");
+}
+
+int proto_topic_info(char *buf, size_t size, const char *site, const char *service)
+{
+	return proto_topic(buf, size, site, service, "info");
+}
+
+/* Why "/" at the end: "iod/home" alone would match the topics of a site
+ * "home2" as well. */
+int proto_topic_prefix(char *buf, size_t size, const char *site, const char *service)
+{
+	return topic_build(buf, size, site, service, NULL, "/");
 }
 
 bool proto_site_valid(const char *site)
@@ -174,6 +202,58 @@ int proto_sensor_kind_parse(const char *text, enum proto_sensor_kind *out)
 	return 0;
 }
 
+/* ---- text ------------------------------------------------------------------ */
+
+size_t proto_utf8_seq(const void *text, size_t n)
+{
+	const unsigned char *s = text;
+	size_t len;
+	uint32_t cp;
+
+	if (n == 0)
+		return 0;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0; /* continuation byte, overlong lead, or > U+10FFFF */
+	}
+	if (n < len)
+		return 0;
+	for (size_t k = 1; k < len; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[k] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+bool proto_utf8_valid(const void *text, size_t len)
+{
+	const unsigned char *s = text;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t k = proto_utf8_seq(s + i, len - i);
+
+		if (k == 0)
+			return false;
+		i += k;
+	}
+	return true;
+}
+
 /* ---- field validators ---------------------------------------------------- */
 
 bool proto_id_valid(const char *id)
@@ -207,7 +287,7 @@ bool proto_by_valid(const char *by)
 	if (by == NULL)
 		return false;
 	n = strlen(by);
-	if (n > PROTO_BY_MAX || !pj_utf8_valid(s, n))
+	if (n > PROTO_BY_MAX || !proto_utf8_valid(s, n))
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] < 0x20 || s[i] == 0x7f)

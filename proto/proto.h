@@ -56,6 +56,14 @@
 int proto_topic(char *buf, size_t size, const char *site, const char *service, const char *leaf);
 /* "iod/<site>/alert" */
 int proto_topic_alert(char *buf, size_t size, const char *site);
+/* "iod/<site>/<service>/availability" (online/offline, retained; the will). */
+int proto_topic_availability(char *buf, size_t size, const char *site, const char *service);
+/* "iod/<site>/<service>/info" */
+int proto_topic_info(char *buf, size_t size, const char *site, const char *service);
+/* What every topic of a site starts with, "iod/<site>/", or of one of its
+ * services, "iod/<site>/<service>/" (service non-NULL): for matching
+ * incoming topics by prefix. Same return convention as proto_topic(). */
+int proto_topic_prefix(char *buf, size_t size, const char *site, const char *service);
 /* A site name is 1-64 of [A-Za-z0-9_-] (no MQTT wildcards or separators). */
 bool proto_site_valid(const char *site);
 /* Split "iod/<site>/<service>/<rest...>" into its parts (pointers into a
@@ -66,6 +74,18 @@ struct proto_topic_parts {
 	const char *site, *service, *leaf; /* leaf: NULL when absent */
 };
 int proto_topic_split(const char *topic, struct proto_topic_parts *out);
+
+/* ---- text ------------------------------------------------------------ */
+
+/* The one UTF-8 check of iod (proto's decoders, the bridge's frames): the
+ * length, 1-4, of the valid UTF-8 sequence that s[0..n) starts with, or 0
+ * when it starts with none: a stray continuation byte, an overlong form
+ * (C0, C1, E0 80.., F0 80..), a surrogate (ED A0..), a code point over
+ * U+10FFFF (F4 90.., F5..FF), or a sequence cut short by n. 0 when n is 0. */
+size_t proto_utf8_seq(const void *s, size_t n);
+/* Is s[0..len) valid UTF-8, sequence by sequence as above? ("" is; a NUL
+ * byte is valid UTF-8 too: the decoders refuse it separately.) */
+bool proto_utf8_valid(const void *s, size_t len);
 
 /* ---- availability and info (every service) ---------------------------- */
 
@@ -123,6 +143,31 @@ int proto_feeder_cmd_decode(const void *payload, size_t len, struct proto_feeder
 char *proto_feeder_cmd_encode(const struct proto_feeder_cmd *cmd);
 /* 1-64 of [A-Za-z0-9._:-]. */
 bool proto_id_valid(const char *id);
+
+/* What can still be read of a command a decoder refused (or of one refused
+ * for how it came, retained), so the refusal can name it: a feeder/cmd
+ * payload or a websocket {"type":"cmd"} message, both of which carry "id"
+ * and "action". Strict, by the same rules as the decoders, each member on
+ * its own (a bad "ts", "by" or "type", or a bad id, does not hide the
+ * other); out is zeroed first, and for each kind of garbage holds:
+ *   NULL, empty, only whitespace, over PROTO_MAX_PAYLOAD, a NUL byte,
+ *   invalid UTF-8 or a \u0000 escape        nothing (id "", has_action false)
+ *   a bare word                              the action when it names one; no id
+ *   not strict JSON (proto_json_valid()),
+ *   or JSON but not an object               nothing: what a laxer parser
+ *                                            would guess is not read
+ *   an object                                id: "id" given once, a string
+ *                                            that passes proto_id_valid()
+ *                                            (a number, "", too long, other
+ *                                            characters, or given twice: "");
+ *                                            action: "action" given once, a
+ *                                            string that names an action */
+struct proto_cmd_salvage {
+	char id[PROTO_ID_MAX + 1]; /* "" when none could be read */
+	enum proto_action action;  /* meaningful only when has_action */
+	bool has_action;
+};
+void proto_cmd_salvage(const void *payload, size_t len, struct proto_cmd_salvage *out);
 /* At most 64 bytes of valid UTF-8 with no control characters; "" is valid
  * (means absent). */
 bool proto_by_valid(const char *by);

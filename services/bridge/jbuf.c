@@ -1,5 +1,7 @@
 #include "jbuf.h"
 
+#include "proto.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -95,56 +97,6 @@ void jbuf_double(struct jbuf *b, double v)
 	jbuf_printf(b, "%.10g", v);
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	if (c < 0x80)
-		return 1;
-	size_t len;
-	uint32_t cp;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-bool jbuf_utf8_valid(const void *text, size_t len)
-{
-	const unsigned char *s = text;
-	size_t i = 0;
-	while (i < len) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		size_t k = utf8_seq(s + i, len - i);
-		if (!k)
-			return false;
-		i += k;
-	}
-	return true;
-}
-
 void jbuf_string(struct jbuf *b, const void *text, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -171,7 +123,7 @@ void jbuf_string(struct jbuf *b, const void *text, size_t len)
 			jbuf_put(b, esc, 6);
 			i++;
 		} else {
-			size_t k = utf8_seq(s + i, len - i);
+			size_t k = proto_utf8_seq(s + i, len - i);
 			if (k) {
 				jbuf_put(b, s + i, k);
 				i += k;

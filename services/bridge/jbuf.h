@@ -1,8 +1,8 @@
 /*
  * jbuf — a small growable byte buffer for building JSON text, with a string
- * escaper that always yields valid UTF-8 JSON (invalid bytes become U+FFFD),
- * because a websocket text frame with invalid UTF-8 makes a browser drop the
- * whole connection.
+ * escaper that always yields valid UTF-8 JSON (a byte that starts no
+ * proto_utf8_seq() becomes U+FFFD), because a websocket text frame with
+ * invalid UTF-8 makes a browser drop the whole connection.
  *
  * On out-of-memory the buffer sets `failed` and ignores further appends; the
  * caller checks once at the end.
@@ -30,8 +30,5 @@ void jbuf_string(struct jbuf *b, const void *text, size_t len);
 void jbuf_i64(struct jbuf *b, int64_t v);
 /* A finite double as a JSON number (NaN/inf become null). */
 void jbuf_double(struct jbuf *b, double v);
-
-/* True when text[0..len) is valid UTF-8 (no overlongs, no surrogates). */
-bool jbuf_utf8_valid(const void *text, size_t len);
 
 #endif

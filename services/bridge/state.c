@@ -35,11 +35,12 @@ struct alert_entry {
 
 struct state {
 	struct state_config cfg;
-	char prefix[80]; /* "iod/<site>/" */
+	char prefix[PROTO_TOPIC_MAX]; /* "iod/<site>/" */
 	size_t prefix_len;
-	char frame_topic[96];	 /* "iod/<site>/camera/frame" */
-	char alert_topic[96];	 /* "iod/<site>/alert" */
-	char sensors_prefix[96]; /* "iod/<site>/sensors/" */
+	char frame_topic[PROTO_TOPIC_MAX];    /* "iod/<site>/camera/frame" */
+	char alert_topic[PROTO_TOPIC_MAX];    /* "iod/<site>/alert" */
+	char event_topic[PROTO_TOPIC_MAX];    /* "iod/<site>/feeder/event" */
+	char sensors_prefix[PROTO_TOPIC_MAX]; /* "iod/<site>/sensors/" */
 
 	struct topic_entry *topics; /* array of cfg.max_topics, used in insertion order */
 	size_t n_topics;
@@ -75,11 +76,16 @@ struct state *state_new(const struct state_config *cfg)
 		s->cfg.max_json_payload = 16 * 1024;
 	if (!s->cfg.max_frame_bytes)
 		s->cfg.max_frame_bytes = 4 * 1024 * 1024;
-	snprintf(s->prefix, sizeof(s->prefix), "iod/%s/", cfg->site);
+	if (proto_topic_prefix(s->prefix, sizeof(s->prefix), cfg->site, NULL) < 0 ||
+	    proto_topic(s->frame_topic, sizeof(s->frame_topic), cfg->site, "camera", "frame") < 0 ||
+	    proto_topic_alert(s->alert_topic, sizeof(s->alert_topic), cfg->site) < 0 ||
+	    proto_topic(s->event_topic, sizeof(s->event_topic), cfg->site, "feeder", "event") < 0 ||
+	    proto_topic_prefix(s->sensors_prefix, sizeof(s->sensors_prefix), cfg->site,
+			       "sensors") < 0) {
+		free(s);
+		return NULL;
+	}
 	s->prefix_len = strlen(s->prefix);
-	snprintf(s->frame_topic, sizeof(s->frame_topic), "iod/%s/camera/frame", cfg->site);
-	snprintf(s->alert_topic, sizeof(s->alert_topic), "iod/%s/alert", cfg->site);
-	snprintf(s->sensors_prefix, sizeof(s->sensors_prefix), "iod/%s/sensors/", cfg->site);
 	s->topics = calloc(s->cfg.max_topics, sizeof(*s->topics));
 	if (!s->topics) {
 		free(s);
@@ -278,7 +284,7 @@ struct bmsg *state_ingest(struct state *s, const char *topic, const void *payloa
 		*why = "nomem";
 		return NULL;
 	}
-	if (e && !strcmp(topic + s->prefix_len, "feeder/event"))
+	if (e && !strcmp(topic, s->event_topic))
 		m->key = 0;
 	if (e) {
 		bmsg_unref(e->frame);

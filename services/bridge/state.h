@@ -43,6 +43,8 @@ struct state_stats {
 
 struct state;
 
+/* NULL on out-of-memory or a site no topic can be built from (empty, or
+ * too long for PROTO_TOPIC_MAX). */
 struct state *state_new(const struct state_config *cfg);
 void state_free(struct state *s);
 

@@ -6,7 +6,9 @@
  * with a reason. Whatever a decoder accepts is strict JSON (proto_json_valid)
  * or, for the two command topics, a bare word. A decoded command must encode
  * again and decode to the same fields (the round trip the feeder and the
- * bridge rely on).
+ * bridge rely on). proto_cmd_salvage() reads nothing from what is neither
+ * strict JSON nor a bare word, only valid ids, and never less than the
+ * feeder/cmd or websocket decoder understood.
  *
  *   cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DIOD_FUZZ=ON
  *   cmake --build build-fuzz --target fuzz_proto
@@ -42,6 +44,23 @@ static void check_cmd_round_trip(const struct proto_feeder_cmd *cmd)
 #define ACCEPTED_JSON(rc) REQUIRE((rc) != 0 || proto_json_valid(data, size))
 #define ACCEPTED_JSON_OR_WORD(rc)                                                                  \
 	REQUIRE((rc) != 0 || proto_json_valid(data, size) || bare_word_shape(data, size))
+
+/* The salvage knows at least what each decoder knew, on success or not. */
+static void check_salvage(const uint8_t *data, size_t size, const struct proto_feeder_cmd *cmd,
+			  const struct proto_ws_cmd *wcmd, bool ws_action)
+{
+	struct proto_cmd_salvage sv;
+
+	proto_cmd_salvage(data, size, &sv);
+	REQUIRE(sv.id[0] == '\0' || proto_id_valid(sv.id));
+	REQUIRE(sv.has_action || sv.action == 0);
+	if (sv.id[0] != '\0' || sv.has_action)
+		REQUIRE(proto_json_valid(data, size) || bare_word_shape(data, size));
+	REQUIRE(cmd->id[0] == '\0' || strcmp(sv.id, cmd->id) == 0);
+	REQUIRE(!cmd->has_action || (sv.has_action && sv.action == cmd->action));
+	REQUIRE(wcmd->id[0] == '\0' || strcmp(sv.id, wcmd->id) == 0);
+	REQUIRE(!ws_action || (sv.has_action && sv.action == wcmd->action));
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -110,5 +129,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		REQUIRE(proto_id_valid(wcmd.id));
 	else if (reason)
 		REQUIRE(*reason);
+	check_salvage(data, size, &cmd, &wcmd, rc == 0 && wtype == PROTO_WS_CMD);
 	return 0;
 }

@@ -3,6 +3,7 @@
 #include "bmsg.h"
 #include "hist.h"
 #include "jbuf.h"
+#include "proto.h"
 #include "state.h"
 
 #include <cjson/cJSON.h>
@@ -73,7 +74,7 @@ Test(state, encode_json_payload_verbatim_and_text_as_string, .timeout = 5)
 	cr_assert_str_eq(
 	    (char *)bmsg_data(m),
 	    "{\"topic\":\"iod/home/x\",\"payload\":\"{\\\"a\\\":1} junk\\ufffd\\\"\",\"ts\":1}");
-	cr_assert(jbuf_utf8_valid(bmsg_data(m), m->len));
+	cr_assert(proto_utf8_valid(bmsg_data(m), m->len));
 	bmsg_unref(m);
 	/* What is not strict JSON (a raw tab inside a string, a leading zero,
 	 * a vertical tab around it) is a string too, as every proto decoder
@@ -117,6 +118,36 @@ Test(state, last_value_cache_keeps_newest_in_first_seen_order, .timeout = 5)
 	state_get_stats(s, &st);
 	cr_assert_eq(st.topics, 1);
 	cr_assert_eq(st.refused_other, 1);
+	state_free(s);
+}
+
+Test(state, topics_come_from_proto_for_any_valid_site, .timeout = 5)
+{
+	char site[PROTO_SITE_MAX + 1], topic[PROTO_TOPIC_MAX];
+	const char *why = NULL;
+
+	/* No topic can be built for an empty site: refused, not "iod//". */
+	cr_assert_null(state_new(&(struct state_config){.site = ""}));
+	/* The longest site: its frame, alerts and events are still told apart. */
+	memset(site, 'z', PROTO_SITE_MAX);
+	site[PROTO_SITE_MAX] = '\0';
+	struct state *s = state_new(&(struct state_config){.site = site});
+	cr_assert_not_null(s);
+	cr_assert_eq(proto_topic(topic, sizeof(topic), site, "camera", "frame"), 0);
+	struct bmsg *m = state_ingest(s, topic, "\xff\xd8", 2, T0, &why);
+	cr_assert_not_null(m);
+	cr_assert(m->binary);
+	bmsg_unref(m);
+	cr_assert_eq(proto_topic(topic, sizeof(topic), site, "feeder", "event"), 0);
+	m = state_ingest(s, topic, "{\"id\":\"a\"}", 10, T0, &why);
+	cr_assert_not_null(m);
+	cr_assert_eq(m->key, 0, "feeder events are never coalesced");
+	bmsg_unref(m);
+	cr_assert_eq(proto_topic(topic, sizeof(topic), site, "feeder", "state"), 0);
+	m = state_ingest(s, topic, "{}", 2, T0, &why);
+	cr_assert_not_null(m);
+	cr_assert_neq(m->key, 0, "state is coalesced");
+	bmsg_unref(m);
 	state_free(s);
 }
 
@@ -281,4 +312,62 @@ Test(hist, history_memory_is_fixed_whatever_the_rate, .timeout = 5)
 	size_t n = hist_points(&h, T0 + 100000, pts);
 	cr_assert_eq(n, 10, "100 s of readings at 1 kHz = 10 buckets of 10 s");
 	cr_assert_leq(sizeof(h), 360 * 40 + 64);
+}
+
+/* jbuf_string(): the JSON string escaper of every websocket frame. What it
+ * keeps and what it replaces is decided by proto's one UTF-8 check. */
+static void expect_string(const char *text, size_t len, const char *want)
+{
+	struct jbuf b;
+
+	jbuf_init(&b);
+	jbuf_string(&b, text, len);
+	cr_assert(!b.failed);
+	cr_assert_str_eq(b.data, want, "escaping %zu bytes", len);
+	cr_assert(proto_utf8_valid(b.data, b.len));
+	jbuf_free(&b);
+}
+
+Test(jbuf, string_keeps_valid_utf8_and_escapes_what_json_needs, .timeout = 5)
+{
+	expect_string("", 0, "\"\"");
+	expect_string("a\"b\\c", 5, "\"a\\\"b\\\\c\"");
+	expect_string("\x01\x1f\n", 3, "\"\\u0001\\u001f\\u000a\"");
+	expect_string("\0", 1, "\"\\u0000\"");
+	expect_string("\xc2\xb0"
+		      "C \xe2\x82\xac \xf0\x9f\x90\x95",
+		      12, "\"\xc2\xb0"
+			  "C \xe2\x82\xac \xf0\x9f\x90\x95\"");
+}
+
+Test(jbuf, string_replaces_each_byte_that_starts_no_sequence, .timeout = 5)
+{
+	expect_string("\xff", 1, "\"\\ufffd\"");
+	expect_string("\xc0\xaf", 2, "\"\\ufffd\\ufffd\"");		/* overlong '/' */
+	expect_string("\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\""); /* a surrogate */
+	expect_string("\xf4\x90\x80\x80", 4, "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");
+	expect_string("\xe2\x82", 2, "\"\\ufffd\\ufffd\"");		/* cut short */
+	/* the rest of the text is kept as it was */
+	expect_string("ok\xe2\x28\xa1!", 6, "\"ok\\ufffd(\\ufffd!\"");
+	expect_string("\xf0\x9f\x90\x95\x80", 5, "\"\xf0\x9f\x90\x95\\ufffd\"");
+}
+
+Test(jbuf, string_agrees_with_proto_for_every_two_byte_string, .timeout = 30)
+{
+	for (unsigned v = 0x8000; v < 0x10000; v++) {
+		unsigned char s[2] = {(unsigned char)(v >> 8), (unsigned char)v};
+		struct jbuf b;
+
+		jbuf_init(&b);
+		jbuf_string(&b, s, 2);
+		if (proto_utf8_seq(s, 2) == 2) {
+			cr_assert_eq(b.len, 4, "%02x %02x", s[0], s[1]);
+			cr_assert_eq(memcmp(b.data + 1, s, 2), 0);
+		} else {
+			/* the lead byte is replaced; the second, ASCII or not, on its own */
+			cr_assert_eq(strncmp(b.data, "\"\\ufffd", 7), 0, "%02x %02x: %s", s[0], s[1],
+				     b.data);
+		}
+		jbuf_free(&b);
+	}
 }

@@ -60,18 +60,37 @@ static void check_json(int rc, const char *const *reason_p, const unsigned char 
 			  "accepted non-JSON %.*s", (int)len, (const char *)p);
 }
 
+/* proto_cmd_salvage() reads only valid ids, nothing from what is neither
+ * strict JSON nor a bare word, and at least what the decoder understood. */
+static void check_salvage(const unsigned char *p, size_t len, const struct proto_feeder_cmd *cmd)
+{
+	struct proto_cmd_salvage sv;
+
+	proto_cmd_salvage(p, len, &sv);
+	cr_assert(sv.id[0] == '\0' || proto_id_valid(sv.id), "salvaged id %s", sv.id);
+	if (sv.id[0] != '\0' || sv.has_action)
+		cr_assert(proto_json_valid(p, len) || bare_word_shape(p, len),
+			  "salvaged from non-JSON %.*s", (int)len, (const char *)p);
+	if (cmd->id[0] != '\0')
+		cr_assert_str_eq(sv.id, cmd->id);
+	if (cmd->has_action)
+		cr_assert(sv.has_action && sv.action == cmd->action, "%.*s", (int)len,
+			  (const char *)p);
+}
+
 static void run_all(const unsigned char *data, size_t len)
 {
 	unsigned char *p = malloc(len ? len : 1);
 	const char *r;
 	struct proto_dose doses[4];
+	struct proto_feeder_cmd cmd;
 	size_t n;
 	enum proto_ws_type type;
 
 	memcpy(p, data, len);
 	r = NULL;
-	check_json(proto_feeder_cmd_decode(p, len, &(struct proto_feeder_cmd){0}, &r), &r, p, len,
-		   true);
+	check_json(proto_feeder_cmd_decode(p, len, &cmd, &r), &r, p, len, true);
+	check_salvage(p, len, &cmd);
 	r = NULL;
 	check_json(proto_feeder_event_decode(p, len, &(struct proto_feeder_event){0}, &r), &r, p,
 		   len, false);

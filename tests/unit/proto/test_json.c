@@ -388,3 +388,189 @@ Test(json_strict, ws_frame_embeds_only_strict_json, .timeout = 30)
 	expect_frame(info, strlen(info), info);
 	expect_frame(" [1, -0.5e3]\r\n", 14, "[1, -0.5e3]");
 }
+
+/* ---- the decoder prologue ------------------------------------------------ */
+
+/* What every decoder says before it looks at a single member: the same
+ * reason for the same garbage, in the documented order, bare words only
+ * where a topic takes them (after trimming whitespace). NULL: accepted. */
+static void prologue(const char *text, size_t len, const char *want_word_decoders,
+		     const char *want_others)
+{
+	for (int d = 0; d < D_COUNT; d++) {
+		bool words = d == D_CMD || d == D_CAMERA_CMD;
+		const char *want = words ? want_word_decoders : want_others;
+		const char *reason;
+		int rc = run((enum decoder)d, text, len, &reason);
+
+		if (want == NULL) {
+			cr_assert_eq(rc, 0, "%s refused %.*s: %s", decoder_names[d], (int)len, text,
+				     reason ? reason : "?");
+			continue;
+		}
+		cr_assert_eq(rc, -1, "%s accepted %.*s", decoder_names[d], (int)len, text);
+		cr_assert_str_eq(reason, want, "%s on %.*s", decoder_names[d], (int)len, text);
+	}
+}
+
+static void prologue_s(const char *text, const char *want_word_decoders, const char *want_others)
+{
+	prologue(text, strlen(text), want_word_decoders, want_others);
+}
+
+Test(json_prologue, every_decoder_says_the_same_first, .timeout = 30)
+{
+	char *big = padded_cmd(PROTO_MAX_PAYLOAD + 1);
+
+	prologue("", 0, "empty_payload", "empty_payload");
+	/* only whitespace is empty where a bare word could be; elsewhere not JSON */
+	prologue_s(" \t\r\n", "empty_payload", "bad_json");
+	prologue_s(big, "too_large", "too_large");
+	free(big);
+	/* size, then encoding, then JSON */
+	prologue("{\"a\":1}\0", 8, "bad_encoding", "bad_encoding");
+	prologue_s("\xff", "bad_encoding", "bad_encoding");
+	prologue_s("{\"a\":\"\xe0\x9f\xbf\"}", "bad_encoding", "bad_encoding");
+	prologue_s("{\"a\":\"x\\u0000\"}", "bad_encoding", "bad_encoding");
+	prologue_s("{", "bad_json", "bad_json");
+	prologue_s("{\"a\":1}{}", "bad_json", "bad_json");
+	prologue_s("\xef\xbb\xbf{}", "bad_json", "bad_json");
+	prologue_s("[1]", "not_object", "not_object");
+	prologue_s(" 7 ", "not_object", "not_object");
+	prologue_s("\"feed\"", "not_object", "not_object");
+	prologue_s("true", "not_object", "not_object");
+	prologue_s("null", "not_object", "not_object");
+	/* a bare word: only the two command decoders read it */
+	prologue_s("dance", "unknown_action", "bad_json");
+	prologue_s("feed it", "bad_json", "bad_json");
+}
+
+Test(json_prologue, bare_words_where_each_command_topic_takes_them, .timeout = 30)
+{
+	const char *reason;
+
+	cr_assert_eq(run(D_CMD, " feed\n", 6, &reason), 0);
+	cr_assert_eq(run(D_CAMERA_CMD, "\tsnapshot ", 10, &reason), 0);
+	cr_assert_eq(run(D_CMD, "snapshot", 8, &reason), -1);
+	cr_assert_str_eq(reason, "unknown_action");
+	cr_assert_eq(run(D_CAMERA_CMD, "feed", 4, &reason), -1);
+	cr_assert_str_eq(reason, "unknown_action");
+	for (int d = 0; d < D_COUNT; d++) {
+		if (d == D_CMD || d == D_CAMERA_CMD)
+			continue;
+		cr_assert_eq(run((enum decoder)d, "feed", 4, &reason), -1);
+		cr_assert_str_eq(reason, "bad_json", "%s", decoder_names[d]);
+	}
+	/* the ws limit is its own: 4 KiB, not 16 */
+	char *mid = padded_cmd(PROTO_WS_MAX_MSG + 1);
+
+	cr_assert_eq(run(D_WS, mid, strlen(mid), &reason), -1);
+	cr_assert_str_eq(reason, "too_large");
+	cr_assert_eq(run(D_CMD, mid, strlen(mid), &reason), 0);
+	free(mid);
+}
+
+/* ---- the one UTF-8 check --------------------------------------------------- */
+
+/* The standard encoding of code point cp into out; its length. */
+static size_t encode_utf8(uint32_t cp, unsigned char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (unsigned char)(0xc0 | cp >> 6);
+		out[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (unsigned char)(0xe0 | cp >> 12);
+		out[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (unsigned char)(0xf0 | cp >> 18);
+	out[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (unsigned char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+Test(utf8, every_code_point_and_nothing_else_of_up_to_three_bytes, .timeout = 60)
+{
+	unsigned char b[4];
+	size_t accepted3 = 0;
+
+	for (uint32_t cp = 0; cp <= 0x10ffff; cp++) {
+		size_t n = encode_utf8(cp, b);
+		bool surrogate = cp >= 0xd800 && cp <= 0xdfff;
+
+		cr_assert_eq(proto_utf8_seq(b, n), surrogate ? 0 : n, "U+%04X", (unsigned)cp);
+		cr_assert_eq(proto_utf8_valid(b, n), !surrogate, "U+%04X", (unsigned)cp);
+		if (n > 1)
+			cr_assert_eq(proto_utf8_seq(b, n - 1), 0, "U+%04X cut short", (unsigned)cp);
+	}
+	/* Of all 2^24 three-byte strings, exactly the 3-byte encodings of
+	 * U+0800..U+FFFF less the surrogates are one sequence; every other
+	 * accepted prefix is shorter and itself valid. */
+	for (uint32_t v = 0; v < 1u << 24; v++) {
+		unsigned char s[3] = {(unsigned char)(v >> 16), (unsigned char)(v >> 8),
+				      (unsigned char)v};
+		size_t k = proto_utf8_seq(s, 3);
+
+		if (k == 3)
+			accepted3++;
+		else if (k == 2)
+			cr_assert(s[0] >= 0xc2 && s[0] <= 0xdf && (s[1] & 0xc0) == 0x80);
+		else if (k == 1)
+			cr_assert(s[0] < 0x80);
+	}
+	cr_assert_eq(accepted3, 0x10000 - 0x800 - 0x800);
+}
+
+Test(utf8, what_starts_no_sequence, .timeout = 10)
+{
+	static const struct {
+		const char *bytes;
+		size_t n, want;
+	} cases[] = {
+	    {"A", 1, 1},
+	    {"\0", 1, 1}, /* valid UTF-8: the decoders refuse NUL on their own */
+	    {"\x80", 1, 0}, /* a continuation byte first */
+	    {"\xbf", 1, 0},
+	    {"\xc0\x80", 2, 0}, /* overlong NUL */
+	    {"\xc1\xbf", 2, 0}, /* overlong U+007F */
+	    {"\xc2\x80", 2, 2},
+	    {"\xc2\x41", 2, 0}, /* no continuation */
+	    {"\xe0\x9f\xbf", 3, 0}, /* overlong U+07FF */
+	    {"\xe0\xa0\x80", 3, 3},
+	    {"\xed\x9f\xbf", 3, 3},
+	    {"\xed\xa0\x80", 3, 0}, /* U+D800 */
+	    {"\xed\xbf\xbf", 3, 0}, /* U+DFFF */
+	    {"\xe2\x82\xac", 3, 3}, /* the euro sign */
+	    {"\xe2\x82", 2, 0},	    /* cut short */
+	    {"\xe2\x28\xa1", 3, 0},
+	    {"\xf0\x8f\xbf\xbf", 4, 0}, /* overlong U+FFFF */
+	    {"\xf0\x90\x80\x80", 4, 4},
+	    {"\xf4\x8f\xbf\xbf", 4, 4}, /* U+10FFFF */
+	    {"\xf4\x90\x80\x80", 4, 0}, /* over U+10FFFF */
+	    {"\xf5\x80\x80\x80", 4, 0},
+	    {"\xf8\x88\x80\x80\x80", 5, 0}, /* the old five-byte form */
+	    {"\xfe", 1, 0},
+	    {"\xff", 1, 0},
+	    {"\xf0\x9f\x90", 3, 0}, /* a dog, cut short */
+	    {"\xf0\x9f\x90\x95", 4, 4},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(proto_utf8_seq(cases[i].bytes, cases[i].n), cases[i].want, "case %zu",
+			     i);
+		cr_assert_eq(proto_utf8_valid(cases[i].bytes, cases[i].n), cases[i].want == cases[i].n,
+			     "case %zu", i);
+	}
+	cr_assert_eq(proto_utf8_seq("A", 0), 0);
+	cr_assert(proto_utf8_valid("", 0));
+	cr_assert(proto_utf8_valid("dog \xf0\x9f\x90\x95 caf\xc3\xa9", 14));
+	cr_assert(!proto_utf8_valid("dog \xf0\x9f\x90\x95 caf\xc3", 13));
+}

@@ -46,6 +46,58 @@ Test(topic, missing_parts, .timeout = 10)
 	cr_assert_eq(proto_topic(NULL, sizeof(buf), "home", "feeder", "cmd"), -1);
 }
 
+Test(topic, availability_info_and_prefixes, .timeout = 10)
+{
+	char buf[PROTO_TOPIC_MAX];
+
+	cr_assert_eq(proto_topic_availability(buf, sizeof(buf), "home", "feeder"), 0);
+	cr_assert_str_eq(buf, "iod/home/feeder/availability");
+	cr_assert_eq(proto_topic_availability(buf, sizeof(buf), "cabin-2", "bridge"), 0);
+	cr_assert_str_eq(buf, "iod/cabin-2/bridge/availability");
+	cr_assert_eq(proto_topic_availability(buf, sizeof(buf), "home", "+"), 0);
+	cr_assert_str_eq(buf, "iod/home/+/availability");
+	cr_assert_eq(proto_topic_info(buf, sizeof(buf), "home", "camera"), 0);
+	cr_assert_str_eq(buf, "iod/home/camera/info");
+	cr_assert_eq(proto_topic_prefix(buf, sizeof(buf), "home", NULL), 0);
+	cr_assert_str_eq(buf, "iod/home/");
+	cr_assert_eq(proto_topic_prefix(buf, sizeof(buf), "home", "sensors"), 0);
+	cr_assert_str_eq(buf, "iod/home/sensors/");
+	/* Every part given must be there. */
+	cr_assert_eq(proto_topic_availability(buf, sizeof(buf), "home", NULL), -1);
+	cr_assert_eq(proto_topic_availability(buf, sizeof(buf), "", "feeder"), -1);
+	cr_assert_eq(proto_topic_info(buf, sizeof(buf), "home", ""), -1);
+	cr_assert_eq(proto_topic_info(buf, sizeof(buf), NULL, "feeder"), -1);
+	cr_assert_eq(proto_topic_prefix(buf, sizeof(buf), NULL, NULL), -1);
+	cr_assert_eq(proto_topic_prefix(buf, sizeof(buf), "", NULL), -1);
+	cr_assert_eq(proto_topic_prefix(buf, sizeof(buf), "home", ""), -1);
+	cr_assert_eq(proto_topic_prefix(NULL, sizeof(buf), "home", NULL), -1);
+}
+
+Test(topic, prefix_and_availability_overflow, .timeout = 10)
+{
+	char buf[PROTO_TOPIC_MAX];
+	char site[PROTO_SITE_MAX + 1];
+
+	/* "iod/home/" is 9 characters: it needs 10 bytes, the slash included. */
+	cr_assert_eq(proto_topic_prefix(buf, 10, "home", NULL), 0);
+	cr_assert_str_eq(buf, "iod/home/");
+	cr_assert_eq(proto_topic_prefix(buf, 9, "home", NULL), -1);
+	cr_assert_str_eq(buf, "");
+	cr_assert_eq(proto_topic_prefix(buf, 18, "home", "sensors"), 0);
+	cr_assert_eq(proto_topic_prefix(buf, 17, "home", "sensors"), -1);
+	cr_assert_str_eq(buf, "");
+	cr_assert_eq(proto_topic_availability(buf, 29, "home", "feeder"), 0);
+	cr_assert_eq(proto_topic_availability(buf, 28, "home", "feeder"), -1);
+	cr_assert_str_eq(buf, "");
+	cr_assert_eq(proto_topic_info(buf, 0, "home", "feeder"), -1);
+	/* The longest site still fits every topic in PROTO_TOPIC_MAX. */
+	memset(site, 'z', PROTO_SITE_MAX);
+	site[PROTO_SITE_MAX] = '\0';
+	cr_assert(proto_site_valid(site));
+	cr_assert_eq(proto_topic_availability(buf, sizeof(buf), site, "sensors"), 0);
+	cr_assert_eq(strlen(buf), 4 + PROTO_SITE_MAX + strlen("/sensors/availability"));
+}
+
 Test(topic, split, .timeout = 10)
 {
 	struct proto_topic_parts p;
