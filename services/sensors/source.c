@@ -25,6 +25,12 @@ void source_readings_fail(struct source_readings *out, enum proto_sensor_kind ki
 		out->r[out->n++] = (struct source_reading){.kind = kind, .why = why};
 }
 
+void source_offers_only(bool kinds[SENSORS_KINDS], enum proto_sensor_kind kind)
+{
+	for (int k = 0; k < SENSORS_KINDS; k++)
+		kinds[k] = k == (int)kind;
+}
+
 bool source_name_ok(const char *s)
 {
 	if (!*s || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)

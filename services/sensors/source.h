@@ -102,6 +102,9 @@ extern const struct source_ops source_iio_ops;
 extern const struct source_ops source_w1_ops;
 extern const struct source_ops source_gpio_ops;
 
+/* For offers(): `kind` and nothing else. */
+void source_offers_only(bool kinds[SENSORS_KINDS], enum proto_sensor_kind kind);
+
 /* The ops whose name is the first `len` bytes of `name`, or NULL. */
 const struct source_ops *source_lookup(const char *name, size_t len);
 

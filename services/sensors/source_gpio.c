@@ -82,8 +82,7 @@ static void gpio_destroy(void *state)
 static void gpio_offers(void *state, bool kinds[SENSORS_KINDS])
 {
 	(void)state;
-	for (int k = 0; k < SENSORS_KINDS; k++)
-		kinds[k] = k == PROTO_SENSOR_MOTION;
+	source_offers_only(kinds, PROTO_SENSOR_MOTION);
 }
 
 static void add_motion(struct gpio_source *g, struct source_readings *out)

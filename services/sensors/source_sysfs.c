@@ -106,8 +106,7 @@ static void w1_destroy(void *state)
 static void w1_offers(void *state, bool kinds[SENSORS_KINDS])
 {
 	(void)state;
-	for (int k = 0; k < SENSORS_KINDS; k++)
-		kinds[k] = k == PROTO_SENSOR_TEMPERATURE;
+	source_offers_only(kinds, PROTO_SENSOR_TEMPERATURE);
 }
 
 static int w1_read_all(void *state, struct source_readings *out, const char **why)

@@ -80,3 +80,19 @@ int ft_rename(const char *root, const char *from, const char *to)
 	snprintf(b, sizeof(b), "%s/%s", root, to);
 	return rename(a, b);
 }
+
+char *ft_root;
+
+void ft_setup(void)
+{
+	ft_root = ft_new();
+	if (!ft_root)
+		abort();
+}
+
+void ft_teardown(void)
+{
+	ft_remove(ft_root, "");
+	free(ft_root);
+	ft_root = NULL;
+}

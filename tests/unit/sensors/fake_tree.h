@@ -14,4 +14,10 @@ void ft_remove(const char *root, const char *rel);
 /* rename root/from to root/to. 0 or -1. */
 int ft_rename(const char *root, const char *from, const char *to);
 
+/* A suite's tree: ft_setup (a TestSuite's .init) makes a fresh one in
+ * ft_root, ft_teardown (its .fini) removes it. */
+extern char *ft_root;
+void ft_setup(void);
+void ft_teardown(void);
+
 #endif

@@ -11,22 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *root;
-
-static void setup(void)
-{
-	root = ft_new();
-	cr_assert_not_null(root);
-}
-
-static void teardown(void)
-{
-	ft_remove(root, "");
-	free(root);
-}
-
 TestSuite(sensors_spec, .timeout = 10);
-TestSuite(sensors_source, .init = setup, .fini = teardown, .timeout = 10);
+TestSuite(sensors_source, .init = ft_setup, .fini = ft_teardown, .timeout = 10);
 
 #define IIO "bus/iio/devices/"
 #define W1  "bus/w1/devices/28-0316a27983ff"
@@ -201,7 +187,7 @@ static struct sensors_spec spec_of(const char *entry)
 static struct source_settings settings(void)
 {
 	return (struct source_settings){
-	    .sysfs_root = root, .bowl_scale = 1, .motion_hold_ms = 2000, .seed = 7};
+	    .sysfs_root = ft_root, .bowl_scale = 1, .motion_hold_ms = 2000, .seed = 7};
 }
 
 static void assert_offers(const struct source_ops *ops, void *state, const char *want)
@@ -233,9 +219,9 @@ Test(sensors_source, iio_offers_what_the_device_has_once_it_is_there)
 	cr_assert_str_eq(why, "no IIO device with that name");
 	cr_assert_eq(r.n, 0);
 
-	ft_write(root, IIO "iio:device3/name", "bme280\n");
-	ft_write(root, IIO "iio:device3/in_temp_input", "23450\n");
-	ft_write(root, IIO "iio:device3/in_humidityrelative_input", "45123\n");
+	ft_write(ft_root, IIO "iio:device3/name", "bme280\n");
+	ft_write(ft_root, IIO "iio:device3/in_temp_input", "23450\n");
+	ft_write(ft_root, IIO "iio:device3/in_humidityrelative_input", "45123\n");
 	why = NULL;
 	cr_assert_eq(spec.ops->read(st, &r, &why), 0, "%s", why);
 	cr_assert_eq(r.n, 2);
@@ -248,7 +234,7 @@ Test(sensors_source, iio_offers_what_the_device_has_once_it_is_there)
 	assert_offers(spec.ops, st, "temperature,humidity");
 
 	/* One channel going bad is a failed reading of that kind, the other still read. */
-	ft_write(root, IIO "iio:device3/in_humidityrelative_input", "wet\n");
+	ft_write(ft_root, IIO "iio:device3/in_humidityrelative_input", "wet\n");
 	r.n = 0;
 	cr_assert_eq(spec.ops->read(st, &r, &why), 0);
 	cr_assert_eq(r.n, 2);
@@ -260,8 +246,8 @@ Test(sensors_source, iio_offers_what_the_device_has_once_it_is_there)
 
 Test(sensors_source, iio_bowl_uses_the_calibration_settings)
 {
-	ft_write(root, IIO "iio:device0/name", "hx711\n");
-	ft_write(root, IIO "iio:device0/in_voltage0_raw", "150000\n");
+	ft_write(ft_root, IIO "iio:device0/name", "hx711\n");
+	ft_write(ft_root, IIO "iio:device0/in_voltage0_raw", "150000\n");
 	struct sensors_spec spec = spec_of("iio:hx711");
 	struct source_settings set = settings();
 	set.bowl_tare = 100000;
@@ -290,7 +276,7 @@ Test(sensors_source, w1_missing_probe_is_a_failed_temperature)
 	cr_assert_eq(r.r[0].kind, PROTO_SENSOR_TEMPERATURE);
 	cr_assert_str_eq(r.r[0].why, "not found");
 
-	ft_write(root, W1 "/temperature", "-1250\n");
+	ft_write(ft_root, W1 "/temperature", "-1250\n");
 	r.n = 0;
 	cr_assert_eq(spec.ops->read(st, &r, &why), 0);
 	cr_assert_eq(r.n, 1);

@@ -8,23 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *root;
-
-static void setup(void)
-{
-	root = ft_new();
-	cr_assert_not_null(root);
-}
-
-static void teardown(void)
-{
-	ft_remove(root, "");
-	free(root);
-}
-
-TestSuite(sensors_w1, .init = setup, .fini = teardown, .timeout = 10);
-TestSuite(sensors_iio, .init = setup, .fini = teardown, .timeout = 10);
-TestSuite(sensors_sysfs, .init = setup, .fini = teardown, .timeout = 10);
+TestSuite(sensors_w1, .init = ft_setup, .fini = ft_teardown, .timeout = 10);
+TestSuite(sensors_iio, .init = ft_setup, .fini = ft_teardown, .timeout = 10);
+TestSuite(sensors_sysfs, .init = ft_setup, .fini = ft_teardown, .timeout = 10);
 
 #define W1_DEV	"bus/w1/devices/28-0316a27983ff"
 #define W1_GOOD "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=23125\n"
@@ -72,20 +58,20 @@ Test(sensors_w1, parse_refusals)
 
 Test(sensors_w1, reads_temperature_attribute_first)
 {
-	ft_write(root, W1_DEV "/temperature", "21437\n");
-	ft_write(root, W1_DEV "/w1_slave", W1_GOOD);
+	ft_write(ft_root, W1_DEV "/temperature", "21437\n");
+	ft_write(ft_root, W1_DEV "/w1_slave", W1_GOOD);
 	double c = 0;
 	const char *why = NULL;
-	cr_assert_eq(w1_read(root, "28-0316a27983ff", &c, &why), 0, "%s", why);
+	cr_assert_eq(w1_read(ft_root, "28-0316a27983ff", &c, &why), 0, "%s", why);
 	cr_assert_float_eq(c, 21.437, 1e-9);
 }
 
 Test(sensors_w1, falls_back_to_w1_slave)
 {
-	ft_write(root, W1_DEV "/w1_slave", W1_GOOD);
+	ft_write(ft_root, W1_DEV "/w1_slave", W1_GOOD);
 	double c = 0;
 	const char *why = NULL;
-	cr_assert_eq(w1_read(root, "28-0316a27983ff", &c, &why), 0, "%s", why);
+	cr_assert_eq(w1_read(ft_root, "28-0316a27983ff", &c, &why), 0, "%s", why);
 	cr_assert_float_eq(c, 23.125, 1e-9);
 }
 
@@ -93,27 +79,27 @@ Test(sensors_w1, missing_and_garbage)
 {
 	double c = 0;
 	const char *why = NULL;
-	cr_assert_eq(w1_read(root, "28-0316a27983ff", &c, &why), -1);
+	cr_assert_eq(w1_read(ft_root, "28-0316a27983ff", &c, &why), -1);
 	cr_assert_str_eq(why, "not found");
-	ft_write(root, W1_DEV "/temperature", "hot\n");
-	cr_assert_eq(w1_read(root, "28-0316a27983ff", &c, &why), -1);
-	ft_write(root, W1_DEV "/temperature", "");
-	cr_assert_eq(w1_read(root, "28-0316a27983ff", &c, &why), -1);
-	ft_write(root, W1_DEV "/temperature", "85000\n");
-	cr_assert_eq(w1_read(root, "28-0316a27983ff", &c, &why), -1);
+	ft_write(ft_root, W1_DEV "/temperature", "hot\n");
+	cr_assert_eq(w1_read(ft_root, "28-0316a27983ff", &c, &why), -1);
+	ft_write(ft_root, W1_DEV "/temperature", "");
+	cr_assert_eq(w1_read(ft_root, "28-0316a27983ff", &c, &why), -1);
+	ft_write(ft_root, W1_DEV "/temperature", "85000\n");
+	cr_assert_eq(w1_read(ft_root, "28-0316a27983ff", &c, &why), -1);
 }
 
 Test(sensors_w1, vanishes_and_comes_back)
 {
-	ft_write(root, W1_DEV "/temperature", "20000\n");
+	ft_write(ft_root, W1_DEV "/temperature", "20000\n");
 	double c = 0;
 	const char *why = NULL;
-	cr_assert_eq(w1_read(root, "28-0316a27983ff", &c, &why), 0);
-	ft_remove(root, W1_DEV);
-	cr_assert_eq(w1_read(root, "28-0316a27983ff", &c, &why), -1);
+	cr_assert_eq(w1_read(ft_root, "28-0316a27983ff", &c, &why), 0);
+	ft_remove(ft_root, W1_DEV);
+	cr_assert_eq(w1_read(ft_root, "28-0316a27983ff", &c, &why), -1);
 	cr_assert_str_eq(why, "not found");
-	ft_write(root, W1_DEV "/temperature", "19500\n");
-	cr_assert_eq(w1_read(root, "28-0316a27983ff", &c, &why), 0);
+	ft_write(ft_root, W1_DEV "/temperature", "19500\n");
+	cr_assert_eq(w1_read(ft_root, "28-0316a27983ff", &c, &why), 0);
 	cr_assert_float_eq(c, 19.5, 1e-9);
 }
 
@@ -127,21 +113,21 @@ static void bme280(const char *dir, const char *temp, const char *hum)
 {
 	char rel[256];
 	snprintf(rel, sizeof(rel), IIO "%s/name", dir);
-	ft_write(root, rel, "bme280\n");
+	ft_write(ft_root, rel, "bme280\n");
 	snprintf(rel, sizeof(rel), IIO "%s/in_temp_input", dir);
-	ft_write(root, rel, temp);
+	ft_write(ft_root, rel, temp);
 	snprintf(rel, sizeof(rel), IIO "%s/in_humidityrelative_input", dir);
-	ft_write(root, rel, hum);
+	ft_write(ft_root, rel, hum);
 	snprintf(rel, sizeof(rel), IIO "%s/in_pressure_input", dir);
-	ft_write(root, rel, "101.325\n");
+	ft_write(ft_root, rel, "101.325\n");
 }
 
 Test(sensors_iio, by_name_processed_channels)
 {
-	ft_write(root, IIO "iio:device0/name", "ads1015\n");
-	ft_write(root, IIO "iio:device0/in_voltage0_raw", "1234\n");
+	ft_write(ft_root, IIO "iio:device0/name", "ads1015\n");
+	ft_write(ft_root, IIO "iio:device0/in_voltage0_raw", "1234\n");
 	bme280("iio:device1", "23450\n", "45123\n");
-	struct iio_dev *d = iio_new(root, "bme280", &no_cal);
+	struct iio_dev *d = iio_new(ft_root, "bme280", &no_cal);
 	const char *why = NULL;
 	cr_assert_eq(iio_resolve(d, &why), 0, "%s", why);
 	cr_assert(strstr(iio_dir(d), "iio:device1"));
@@ -161,13 +147,13 @@ Test(sensors_iio, by_name_processed_channels)
 Test(sensors_iio, raw_scale_offset_per_abi)
 {
 	/* (raw + offset) * scale, in milli-degrees / milli-percent */
-	ft_write(root, IIO "iio:device2/name", "dht11\n");
-	ft_write(root, IIO "iio:device2/in_temp_raw", "100\n");
-	ft_write(root, IIO "iio:device2/in_temp_offset", "-20\n");
-	ft_write(root, IIO "iio:device2/in_temp_scale", "250.000000\n");
-	ft_write(root, IIO "iio:device2/in_humidityrelative_raw", "4100\n");
-	ft_write(root, IIO "iio:device2/in_humidityrelative_scale", "10\n");
-	struct iio_dev *d = iio_new(root, "iio:device2", &no_cal);
+	ft_write(ft_root, IIO "iio:device2/name", "dht11\n");
+	ft_write(ft_root, IIO "iio:device2/in_temp_raw", "100\n");
+	ft_write(ft_root, IIO "iio:device2/in_temp_offset", "-20\n");
+	ft_write(ft_root, IIO "iio:device2/in_temp_scale", "250.000000\n");
+	ft_write(ft_root, IIO "iio:device2/in_humidityrelative_raw", "4100\n");
+	ft_write(ft_root, IIO "iio:device2/in_humidityrelative_scale", "10\n");
+	struct iio_dev *d = iio_new(ft_root, "iio:device2", &no_cal);
 	double v = 0;
 	const char *why = NULL;
 	cr_assert_eq(iio_read(d, PROTO_SENSOR_TEMPERATURE, &v, &why), 0, "%s", why);
@@ -175,7 +161,7 @@ Test(sensors_iio, raw_scale_offset_per_abi)
 	cr_assert_eq(iio_read(d, PROTO_SENSOR_HUMIDITY, &v, &why), 0, "%s", why);
 	cr_assert_float_eq(v, 41.0, 1e-9);
 	/* A garbage scale is an error, not a silent 1.0. */
-	ft_write(root, IIO "iio:device2/in_temp_scale", "x\n");
+	ft_write(ft_root, IIO "iio:device2/in_temp_scale", "x\n");
 	cr_assert_eq(iio_read(d, PROTO_SENSOR_TEMPERATURE, &v, &why), -1);
 	cr_assert_str_eq(why, "bad scale");
 	iio_free(d);
@@ -183,11 +169,11 @@ Test(sensors_iio, raw_scale_offset_per_abi)
 
 Test(sensors_iio, hx711_bowl_with_tare_and_scale)
 {
-	ft_write(root, IIO "iio:device0/name", "hx711\n");
-	ft_write(root, IIO "iio:device0/in_voltage0_raw", "150000\n");
-	ft_write(root, IIO "iio:device0/in_voltage_scale", "0.000596\n");
+	ft_write(ft_root, IIO "iio:device0/name", "hx711\n");
+	ft_write(ft_root, IIO "iio:device0/in_voltage0_raw", "150000\n");
+	ft_write(ft_root, IIO "iio:device0/in_voltage_scale", "0.000596\n");
 	struct iio_cal cal = {.bowl_tare = 100000, .bowl_scale = 0.002};
-	struct iio_dev *d = iio_new(root, "hx711", &cal);
+	struct iio_dev *d = iio_new(ft_root, "hx711", &cal);
 	double v = 0;
 	const char *why = NULL;
 	cr_assert_eq(iio_read(d, PROTO_SENSOR_BOWL, &v, &why), 0, "%s", why);
@@ -200,8 +186,8 @@ Test(sensors_iio, absolute_path)
 {
 	bme280("iio:device5", "19000\n", "60000\n");
 	char path[1024];
-	snprintf(path, sizeof(path), "%s/" IIO "iio:device5", root);
-	struct iio_dev *d = iio_new(root, path, &no_cal);
+	snprintf(path, sizeof(path), "%s/" IIO "iio:device5", ft_root);
+	struct iio_dev *d = iio_new(ft_root, path, &no_cal);
 	double v = 0;
 	const char *why = NULL;
 	cr_assert_eq(iio_read(d, PROTO_SENSOR_TEMPERATURE, &v, &why), 0, "%s", why);
@@ -212,19 +198,19 @@ Test(sensors_iio, absolute_path)
 Test(sensors_iio, missing_device_and_unknown_channels)
 {
 	const char *why = NULL;
-	struct iio_dev *d = iio_new(root, "bme280", &no_cal);
+	struct iio_dev *d = iio_new(ft_root, "bme280", &no_cal);
 	cr_assert_eq(iio_resolve(d, &why), -1);
 	cr_assert_not(iio_resolved(d));
 	double v = 0;
 	cr_assert_eq(iio_read(d, PROTO_SENSOR_TEMPERATURE, &v, &why), -1);
 	iio_free(d);
 
-	ft_write(root, IIO "iio:device0/name", "ads1015\n");
-	ft_write(root, IIO "iio:device0/in_voltage0_raw", "1234\n");
-	d = iio_new(root, "iio:device0", &no_cal);
+	ft_write(ft_root, IIO "iio:device0/name", "ads1015\n");
+	ft_write(ft_root, IIO "iio:device0/in_voltage0_raw", "1234\n");
+	d = iio_new(ft_root, "iio:device0", &no_cal);
 	cr_assert_eq(iio_resolve(d, &why), -1, "an ADC that is not an hx711 offers nothing");
 	iio_free(d);
-	d = iio_new(root, "iio:device9", &no_cal);
+	d = iio_new(ft_root, "iio:device9", &no_cal);
 	cr_assert_eq(iio_resolve(d, &why), -1);
 	iio_free(d);
 }
@@ -232,22 +218,22 @@ Test(sensors_iio, missing_device_and_unknown_channels)
 Test(sensors_iio, garbage_empty_and_out_of_range)
 {
 	bme280("iio:device0", "warm\n", "");
-	struct iio_dev *d = iio_new(root, "bme280", &no_cal);
+	struct iio_dev *d = iio_new(ft_root, "bme280", &no_cal);
 	double v = -1;
 	const char *why = NULL;
 	cr_assert_eq(iio_read(d, PROTO_SENSOR_TEMPERATURE, &v, &why), -1);
 	cr_assert_str_eq(why, "reading is not a number");
 	cr_assert_eq(iio_read(d, PROTO_SENSOR_HUMIDITY, &v, &why), -1);
 	cr_assert_str_eq(why, "empty reading");
-	ft_write(root, IIO "iio:device0/in_temp_input", "23000 junk\n");
+	ft_write(ft_root, IIO "iio:device0/in_temp_input", "23000 junk\n");
 	cr_assert_eq(iio_read(d, PROTO_SENSOR_TEMPERATURE, &v, &why), -1);
-	ft_write(root, IIO "iio:device0/in_temp_input", "400000\n");
+	ft_write(ft_root, IIO "iio:device0/in_temp_input", "400000\n");
 	cr_assert_eq(iio_read(d, PROTO_SENSOR_TEMPERATURE, &v, &why), -1);
-	ft_write(root, IIO "iio:device0/in_humidityrelative_input", "120000\n");
+	ft_write(ft_root, IIO "iio:device0/in_humidityrelative_input", "120000\n");
 	cr_assert_eq(iio_read(d, PROTO_SENSOR_HUMIDITY, &v, &why), -1);
 	cr_assert_float_eq(v, -1, 1e-9, "no value written on failure");
 	/* A capacitive sensor's small overshoot is clamped. */
-	ft_write(root, IIO "iio:device0/in_humidityrelative_input", "100700\n");
+	ft_write(ft_root, IIO "iio:device0/in_humidityrelative_input", "100700\n");
 	cr_assert_eq(iio_read(d, PROTO_SENSOR_HUMIDITY, &v, &why), 0);
 	cr_assert_float_eq(v, 100.0, 1e-9);
 	iio_free(d);
@@ -256,13 +242,13 @@ Test(sensors_iio, garbage_empty_and_out_of_range)
 Test(sensors_iio, vanishes_and_comes_back_as_another_device)
 {
 	bme280("iio:device0", "21000\n", "50000\n");
-	struct iio_dev *d = iio_new(root, "bme280", &no_cal);
+	struct iio_dev *d = iio_new(ft_root, "bme280", &no_cal);
 	double v = 0;
 	const char *why = NULL;
 	cr_assert_eq(iio_read(d, PROTO_SENSOR_TEMPERATURE, &v, &why), 0, "%s", why);
 	cr_assert_float_eq(v, 21.0, 1e-9);
 
-	ft_remove(root, IIO "iio:device0"); /* unplugged */
+	ft_remove(ft_root, IIO "iio:device0"); /* unplugged */
 	cr_assert_eq(iio_read(d, PROTO_SENSOR_TEMPERATURE, &v, &why), -1);
 	cr_assert_str_eq(why, "device gone");
 	cr_assert_not(iio_resolved(d));
@@ -283,17 +269,17 @@ Test(sensors_sysfs, read_text_limits)
 {
 	char buf[8];
 	char path[1024];
-	snprintf(path, sizeof(path), "%s/a", root);
-	ft_write(root, "a", "123\n");
+	snprintf(path, sizeof(path), "%s/a", ft_root);
+	ft_write(ft_root, "a", "123\n");
 	cr_assert_eq(sysfs_read_text(path, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "123\n");
-	ft_write(root, "a", "1234567890\n");
+	ft_write(ft_root, "a", "1234567890\n");
 	cr_assert_eq(sysfs_read_text(path, buf, sizeof(buf)), -E2BIG);
-	ft_write(root, "a", "1234567");
+	ft_write(ft_root, "a", "1234567");
 	cr_assert_eq(sysfs_read_text(path, buf, sizeof(buf)), 0, "exactly fits");
-	ft_write(root, "a", "");
+	ft_write(ft_root, "a", "");
 	cr_assert_eq(sysfs_read_text(path, buf, sizeof(buf)), -EINVAL);
-	snprintf(path, sizeof(path), "%s/none", root);
+	snprintf(path, sizeof(path), "%s/none", ft_root);
 	cr_assert_eq(sysfs_read_text(path, buf, sizeof(buf)), -ENOENT);
 }
 
