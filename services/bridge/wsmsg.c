@@ -21,7 +21,9 @@ int wsmsg_handle(const void *text, size_t len, bool is_operator, bool broker_up,
 	enum proto_ws_type type = PROTO_WS_CMD;
 	struct proto_ws_cmd cmd;
 	const char *reason = NULL;
-	if (proto_ws_msg_decode(text, len, &type, &cmd, &reason) != 0) {
+	int rc = proto_ws_msg_decode(text, len, &type, &cmd, &reason);
+	snprintf(out->id, sizeof(out->id), "%s", cmd.id);
+	if (rc != 0) {
 		out->is_command = true;
 		return refuse(out, cmd.id, reason ? reason : PROTO_REASON_BAD_JSON);
 	}

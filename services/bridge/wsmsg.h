@@ -21,6 +21,8 @@
 #ifndef IOD_BRIDGE_WSMSG_H
 #define IOD_BRIDGE_WSMSG_H
 
+#include "proto.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +33,10 @@ struct wsmsg_result {
 	bool is_command;    /* the message was a command (accepted or refused) */
 	bool accepted;	    /* a command to publish */
 	const char *reason; /* refusal reason, static; NULL when accepted / ping */
+	/* The command's id as decoded, "" when it had none or a bad one: what an
+	 * error frame after a failed publish names, without parsing the frame
+	 * again. */
+	char id[PROTO_ID_MAX + 1];
 };
 
 /*

@@ -90,6 +90,28 @@ Test(wsmsg, refusals_name_the_reason_and_publish_nothing, .timeout = 5)
 	free(big);
 }
 
+/* The decoded id travels in the result (the server names it in an error
+ * frame when the publish fails, without parsing the frame again). */
+Test(wsmsg, result_carries_the_decoded_id, .timeout = 5)
+{
+	struct wsmsg_result r =
+	    run("{\"type\":\"cmd\",\"action\":\"home\",\"id\":\"k-9\"}", true, true);
+	cr_assert_str_eq(r.id, "k-9");
+	wsmsg_result_free(&r);
+	r = run("{\"type\":\"cmd\",\"action\":\"feed\",\"id\":\"k-10\"}", false, true);
+	cr_assert_str_eq(r.id, "k-10", "refused, the id is still known");
+	wsmsg_result_free(&r);
+	r = run("{\"type\":\"cmd\",\"action\":\"fly\",\"id\":\"k-11\"}", true, true);
+	cr_assert_str_eq(r.id, "k-11");
+	wsmsg_result_free(&r);
+	r = run("{\"type\":\"cmd\",\"action\":\"feed\",\"id\":\"no way\"}", true, true);
+	cr_assert_str_eq(r.id, "");
+	wsmsg_result_free(&r);
+	r = run("{\"type\":\"ping\",\"id\":\"p\"}", true, true);
+	cr_assert_str_eq(r.id, "");
+	wsmsg_result_free(&r);
+}
+
 Test(wsmsg, ping_pong, .timeout = 5)
 {
 	struct wsmsg_result r = run("{\"type\":\"ping\"}", false, false);

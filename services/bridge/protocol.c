@@ -1,0 +1,316 @@
+/*
+ * protocol.c — the /ws dashboard protocol: who may upgrade (Host, Origin,
+ * session or public view, room), each client's bounded queue and the
+ * fan-out into it, the greeting and state on connect, receiving (and
+ * reassembling) messages, publishing an accepted command on feeder/cmd, and
+ * the batched writes per SERVER_WRITEABLE. It owns the websocket half of
+ * struct pss and server.clients, and so is where server.h's MQTT entry
+ * points (server_on_mqtt, server_set_broker) fan out.
+ *
+ * It does not know how HTTP responses or static files are made (http.c,
+ * whose header helpers it uses), how a message is decoded (wsmsg.c over
+ * proto/), nor the context's lifecycle (server.c). Loop thread only.
+ */
+#include "server_internal.h"
+
+#include "bmsg.h"
+#include "log.h"
+#include "mqttc.h"
+#include "state.h"
+#include "wsmsg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void client_push(struct server *s, struct pss *c, struct bmsg *m)
+{
+	if (c->closing)
+		return;
+	enum cqueue_result r = cqueue_push(&c->q, m);
+	switch (r) {
+	case CQUEUE_QUEUED:
+		if (c->q.count > s->m.queue_high_water)
+			s->m.queue_high_water = c->q.count;
+		if (c->q.count == 1)
+			lws_callback_on_writable(c->wsi);
+		break;
+	case CQUEUE_COALESCED:
+		s->m.frames_coalesced++;
+		break;
+	case CQUEUE_FULL:
+		/* More distinct pending messages than any live client could have:
+		 * drop this one and the client; it reconnects and resyncs. */
+		s->m.frames_dropped++;
+		s->m.clients_dropped_slow++;
+		c->closing = true;
+		log_warn("websocket client too slow (%u queued): dropping it", c->q.count);
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		break;
+	}
+}
+
+/* A frame holding text (taken: freed here, NULL allowed); NULL on failure. */
+static struct bmsg *text_frame(char *text)
+{
+	if (!text)
+		return NULL;
+	struct bmsg *m = bmsg_new(LWS_PRE, text, strlen(text), false, 0);
+	free(text);
+	return m;
+}
+
+static void client_push_text(struct server *s, struct pss *c, char *text)
+{
+	struct bmsg *m = text_frame(text);
+	if (!m)
+		return;
+	client_push(s, c, m);
+	bmsg_unref(m);
+}
+
+static void broadcast(struct server *s, struct bmsg *m)
+{
+	for (struct pss *c = s->clients; c; c = c->next)
+		client_push(s, c, m);
+}
+
+void server_on_mqtt(struct server *s, const char *topic, const void *payload, size_t len,
+		    int64_t received_ms)
+{
+	s->m.mqtt_messages++;
+	const char *why = NULL;
+	struct bmsg *m = state_ingest(s->cfg.state, topic, payload, len, received_ms, &why);
+	if (!m) {
+		if (why && strcmp(why, "cleared"))
+			s->m.mqtt_refused++;
+		return;
+	}
+	broadcast(s, m);
+	bmsg_unref(m);
+}
+
+void server_set_broker(struct server *s, bool connected)
+{
+	if (!s || s->broker_up == connected)
+		return;
+	s->broker_up = connected;
+	struct bmsg *m = text_frame(wsmsg_broker_encode(connected, server_now_ms()));
+	if (!m)
+		return;
+	broadcast(s, m);
+	bmsg_unref(m);
+}
+
+struct snapshot_to {
+	struct server *s;
+	struct pss *c;
+};
+
+static int snapshot_visit(void *arg, struct bmsg *m)
+{
+	struct snapshot_to *to = arg;
+	client_push(to->s, to->c, m);
+	return to->c->closing ? -1 : 0;
+}
+
+/*
+ * Before the 101: refuse with a real HTTP status the browser can see, in
+ * this order: not /ws 404, a Host not ours 421 (with a body saying why),
+ * an Origin not this host 403, no live session while the public view is
+ * off 401, every slot taken 503. Each refusal is counted.
+ */
+int ws_confirm_upgrade(struct server *s, struct lws *wsi, const char *what)
+{
+	char uri[64];
+	if (!what || strcmp(what, "websocket"))
+		return -1;
+	if (http_header(wsi, WSI_TOKEN_GET_URI, uri, sizeof(uri)) < 0 || strcmp(uri, "/ws")) {
+		s->m.clients_refused++;
+		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+		return 1;
+	}
+	if (!http_host_ok(s, wsi)) {
+		s->m.clients_refused++;
+		s->m.hosts_refused++;
+		lws_return_http_status(wsi, 421, http_host_refused);
+		return 1;
+	}
+	if (!http_origin_ok(wsi)) {
+		s->m.clients_refused++;
+		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
+		return 1;
+	}
+	char token[AUTH_TOKEN_HEX + 1];
+	if (!http_request_operator(s, wsi, token) && !s->cfg.public_view) {
+		s->m.clients_refused++;
+		lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, NULL);
+		return 1;
+	}
+	if (s->m.clients >= s->cfg.max_clients) {
+		s->m.clients_refused++;
+		log_warn("websocket refused: %u clients already", s->cfg.max_clients);
+		lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+		return 1;
+	}
+	return 0;
+}
+
+/* The refusals were made in ws_confirm_upgrade(); here the role is
+ * recorded in this websocket's own session data. */
+int ws_filter(struct server *s, struct lws *wsi, struct pss *c)
+{
+	c->is_operator = http_request_operator(s, wsi, c->token);
+	if (!c->is_operator && !s->cfg.public_view)
+		return 1;
+	return 0;
+}
+
+int ws_established(struct server *s, struct lws *wsi, struct pss *c)
+{
+	c->wsi = wsi;
+	cqueue_init(&c->q, s->queue_max);
+	c->established = true;
+	c->prev = NULL;
+	c->next = s->clients;
+	if (s->clients)
+		s->clients->prev = c;
+	s->clients = c;
+	s->m.clients++;
+	/* hello, the state, ready: queued in one go on this thread, so no live
+	 * message can slip in between. */
+	int64_t now = server_now_ms();
+	client_push_text(
+	    s, c, wsmsg_hello_encode(s->cfg.site, c->is_operator, s->broker_up, IOD_VERSION, now));
+	client_push_text(s, c, wsmsg_broker_encode(s->broker_up, now));
+	struct snapshot_to to = {s, c};
+	state_snapshot(s->cfg.state, now, snapshot_visit, &to);
+	client_push_text(s, c, proto_ws_ready_encode());
+	log_debug("websocket client connected (%s), %llu now",
+		  c->is_operator ? "operator" : "viewer", (unsigned long long)s->m.clients);
+	return 0;
+}
+
+void ws_closed(struct server *s, struct pss *c)
+{
+	if (!c->established)
+		return;
+	c->established = false;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	cqueue_free(&c->q);
+	free(c->rx);
+	c->rx = NULL;
+	s->m.clients--;
+}
+
+/*
+ * A command wsmsg.c accepted is published here; when the publish fails the
+ * ack it prepared becomes the error frame broker_unavailable, naming the
+ * id the decoder read (r.id), and the command counts as refused.
+ */
+void ws_message(struct server *s, struct pss *c, const void *text, size_t len)
+{
+	int64_t now = server_now_ms();
+	bool op = c->is_operator && auth_session_check(s->cfg.auth, c->token, now);
+	/* Both: the page was told the broker is up, and it still is (Paho's
+	 * flag drops the moment the connection is lost, before the loop hears). */
+	bool up = s->broker_up && s->cfg.mqtt && mqttc_is_connected(s->cfg.mqtt);
+	struct wsmsg_result r;
+	if (wsmsg_handle(text, len, op, up, AUTH_USER, now, &r) < 0)
+		return;
+	if (r.accepted && mqttc_publish_str(s->cfg.mqtt, s->cmd_topic, r.publish, 1, false) < 0) {
+		free(r.reply);
+		r.reply = proto_ws_error_encode(r.id, PROTO_REASON_BROKER_UNAVAILABLE);
+		r.accepted = false;
+		r.reason = PROTO_REASON_BROKER_UNAVAILABLE;
+	}
+	if (r.is_command) {
+		if (r.accepted) {
+			s->m.commands_accepted++;
+			log_info("command from the dashboard published: %s", r.publish);
+		} else {
+			s->m.commands_refused++;
+			log_info("command from the dashboard refused: %s", r.reason);
+		}
+	}
+	client_push_text(s, c, r.reply);
+	r.reply = NULL;
+	wsmsg_result_free(&r);
+}
+
+int ws_receive(struct server *s, struct lws *wsi, struct pss *c, const void *in, size_t len)
+{
+	bool final = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+	if (c->rx_len + len > PROTO_WS_MAX_MSG) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+				 (unsigned char *)"too large", 9);
+		return -1;
+	}
+	if (final && !c->rx_len) {
+		ws_message(s, c, in, len);
+		return 0;
+	}
+	if (!c->rx) {
+		c->rx = malloc(PROTO_WS_MAX_MSG);
+		if (!c->rx)
+			return -1;
+	}
+	memcpy(c->rx + c->rx_len, in, len);
+	c->rx_len += len;
+	if (final) {
+		ws_message(s, c, c->rx, c->rx_len);
+		free(c->rx);
+		c->rx = NULL;
+		c->rx_len = 0;
+	}
+	return 0;
+}
+
+/*
+ * Why several lws_write() per WRITEABLE here, unlike the lws examples' one:
+ * on lws 4.1.6's libuv backend every lws_callback_on_writable(), and lws'
+ * own POLLOUT reset before the callback, is a uv_poll_start(), which libuv
+ * carries out as epoll_ctl DEL + ADD: about four epoll_ctl() per callback,
+ * some 30 % of the bridge's CPU at one frame per callback (perf,
+ * bench/bridge). A client with a backlog (a snapshot on connect, a loop that
+ * fell behind) now pays that once per batch. On an HTTP/1 websocket lws 4.1.6
+ * allows more writes in one callback as long as the previous one went out
+ * whole: a short send leaves the rest on the wsi's buflist_out, which
+ * lws_partial_buffered() reports, and then we must stop and wait for the next
+ * WRITEABLE (lws drains its buffer first). The batch is bounded so one client
+ * with a backlog cannot hold the loop long. An HTTP/2 stream (wss with h2)
+ * keeps one write per callback: its writes go through the parent's flow
+ * control, and lws expects exactly one per WRITEABLE there.
+ */
+#define WS_BATCH_FRAMES 32
+#define WS_BATCH_BYTES	(64 * 1024)
+
+int ws_writeable(struct server *s, struct lws *wsi, struct pss *c)
+{
+	if (c->closing)
+		return -1;
+	bool batch = lws_get_network_wsi(wsi) == wsi;
+	size_t bytes = 0;
+	for (int frames = 0; frames < WS_BATCH_FRAMES && bytes < WS_BATCH_BYTES; frames++) {
+		struct bmsg *m = cqueue_pop(&c->q);
+		if (!m)
+			return 0;
+		size_t len = m->len;
+		int n = lws_write(wsi, bmsg_data(m), len,
+				  m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+		bmsg_unref(m);
+		if (n < 0 || (size_t)n < len)
+			return -1;
+		s->m.frames_sent++;
+		bytes += len;
+		if (!batch || lws_partial_buffered(wsi))
+			break;
+	}
+	if (c->q.count)
+		lws_callback_on_writable(wsi);
+	return 0;
+}

@@ -1,0 +1,139 @@
+/*
+ * server_internal.h — what the bridge's lws glue shares between its four
+ * files, and nothing outside them (and their unit tests) includes: the
+ * server and per-connection structs, and each file's entry points for the
+ * others. The split, in the shape of ttyd's server.c / http.c / protocol.c:
+ *
+ *   server.c    the lws context's lifecycle, the one protocol table and the
+ *               callback that dispatches each reason to the files below
+ *   http.c      HTTP requests: Host check, static files, /healthz,
+ *               /metrics, /api/session, POST bodies, buffered responses
+ *   login.c     POST /api/login and /api/logout: auth.c's verdict as an
+ *               HTTP status, cookie and counters
+ *   protocol.c  the /ws dashboard protocol: upgrade policy, client queues
+ *               and the fan-out of MQTT messages and broker state into
+ *               them, receive, command publish, batched writes
+ *
+ * Loop thread only, like everything lws calls.
+ */
+#ifndef IOD_BRIDGE_SERVER_INTERNAL_H
+#define IOD_BRIDGE_SERVER_INTERNAL_H
+
+#include "auth.h"
+#include "cqueue.h"
+#include "loop.h"
+#include "metrics.h"
+#include "proto.h"
+#include "server.h"
+
+#include <libwebsockets.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+struct webfile;
+
+enum post_target { POST_NONE, POST_LOGIN, POST_LOGOUT };
+
+/* Per connection (HTTP, then maybe websocket). Zeroed by lws. */
+struct pss {
+	struct lws *wsi;
+	/* websocket (protocol.c) */
+	struct pss *prev, *next; /* in server.clients */
+	struct cqueue q;
+	bool established;
+	bool is_operator;		/* the upgrade carried a live session */
+	bool closing;			/* queue overflowed: being dropped */
+	char token[AUTH_TOKEN_HEX + 1]; /* the operator's session, re-checked per command */
+	char *rx;			/* a fragmented message being reassembled */
+	size_t rx_len;
+	/* http (http.c, login.c) */
+	bool head;  /* a HEAD request: headers only */
+	char *resp; /* body waiting for HTTP_WRITEABLE */
+	size_t resp_len;
+	struct webfile *file;	   /* a static file being sent (a reference) */
+	const unsigned char *body; /* its data or gzip copy */
+	size_t body_len, body_off;
+	char *post;
+	size_t post_len;
+	bool post_too_large;
+	enum post_target post_target;
+};
+
+struct server {
+	struct server_config cfg;
+	struct lws_context *ctx; /* NULL once lws has finished destroying it */
+	bool stopping;
+	char web_root[PATH_MAX]; /* realpath of web_dir; "" = none */
+	char cmd_topic[PROTO_TOPIC_MAX];
+	bool tls;
+	struct pss *clients;
+	struct webcache *cache;
+	bool broker_up; /* the MQTT connection as the clients were last told */
+	uint32_t queue_max;
+	int64_t login_flood_logged_ms; /* the last "too many failed logins" warning */
+	struct bridge_metrics m;
+};
+
+static inline int64_t server_now_ms(void)
+{
+	return loop_wall_ms();
+}
+
+/* ---- http.c ---- */
+
+/* Header t of this request into buf (NUL-terminated): 0, or -1 (buf "")
+ * when absent or longer than size. */
+int http_header(struct lws *wsi, enum lws_token_indexes t, char *buf, int size);
+/* The request's cookie names a live operator session: its token in token. */
+bool http_request_operator(struct server *s, struct lws *wsi, char token[AUTH_TOKEN_HEX + 1]);
+/* No Origin (not a browser), or one naming the Host (auth_origin_ok). */
+bool http_origin_ok(struct lws *wsi);
+/* No Host, or one of ours (auth_host_ok, against DNS rebinding). */
+bool http_host_ok(struct server *s, struct lws *wsi);
+/* The body of a 421 for a Host not ours. */
+extern const char http_host_refused[];
+/*
+ * Send status + headers now and queue body for HTTP_WRITEABLE. extra is a
+ * NULL-terminated list of name, value pairs ("set-cookie:", "..."). Returns
+ * the value for the callback to return.
+ */
+int http_respond(struct lws *wsi, struct pss *pss, unsigned status, const char *ctype,
+		 const char *body, const char *const *extra);
+int http_respond_json(struct lws *wsi, struct pss *pss, unsigned status, const char *body,
+		      const char *const *extra);
+/* Only a regular file inside web_root (a realpath, "" = none) for uri: its
+ * real path into out (PATH_MAX) and its stat into st. */
+bool http_static_path(const char *web_root, const char *uri, char *out, struct stat *st);
+/* LWS_CALLBACK_HTTP, _HTTP_BODY, _HTTP_BODY_COMPLETION, _HTTP_WRITEABLE. */
+int http_request(struct server *s, struct lws *wsi, struct pss *pss, const char *uri);
+int http_body(struct pss *pss, const void *in, size_t len);
+int http_body_done(struct server *s, struct lws *wsi, struct pss *pss);
+int http_writeable(struct lws *wsi, struct pss *pss);
+/* Drop what a request holds (CLOSED_HTTP, DROP_PROTOCOL, the next request). */
+void http_free(struct pss *pss);
+
+/* ---- login.c ---- */
+
+/* A complete POST to /api/login or /api/logout (pss->post_target), after
+ * http.c has checked the Origin and the size. */
+int login_post(struct server *s, struct lws *wsi, struct pss *pss);
+
+/* ---- protocol.c ---- */
+
+/* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: refuse with a real HTTP status before
+ * the 101, or 0 to go on. what is lws' "in" (the protocol upgraded to). */
+int ws_confirm_upgrade(struct server *s, struct lws *wsi, const char *what);
+/* LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: record the client's role. */
+int ws_filter(struct server *s, struct lws *wsi, struct pss *c);
+int ws_established(struct server *s, struct lws *wsi, struct pss *c);
+void ws_closed(struct server *s, struct pss *c);
+int ws_receive(struct server *s, struct lws *wsi, struct pss *c, const void *in, size_t len);
+/* One whole text message from the client: a command or a ping. */
+void ws_message(struct server *s, struct pss *c, const void *text, size_t len);
+int ws_writeable(struct server *s, struct lws *wsi, struct pss *c);
+/* server_on_mqtt() and server_set_broker() (server.h) are here too. */
+
+#endif

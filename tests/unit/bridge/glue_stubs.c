@@ -1,0 +1,288 @@
+/* Stand-ins for lws, mqttc, the clock and the log under the bridge's glue. */
+#include "glue_stubs.h"
+
+#include "bmsg.h"
+#include "log.h"
+#include "mqttc.h"
+#include "state.h"
+
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int64_t glue_now_ms;
+bool glue_mqtt_connected;
+int glue_publish_rc;
+char glue_published_topic[256], glue_published[1024];
+int glue_published_qos;
+bool glue_published_retain;
+unsigned glue_publishes;
+char glue_last_log[512];
+unsigned glue_logs;
+
+/* ---- the clock, the log, mqttc ---- */
+
+int64_t loop_wall_ms(void)
+{
+	return glue_now_ms;
+}
+
+void log_write(enum log_level level, const char *fmt, ...)
+{
+	(void)level;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(glue_last_log, sizeof(glue_last_log), fmt, ap);
+	va_end(ap);
+	glue_logs++;
+}
+
+bool mqttc_is_connected(const struct mqttc *m)
+{
+	(void)m;
+	return glue_mqtt_connected;
+}
+
+int mqttc_publish_str(struct mqttc *m, const char *topic, const char *text, int qos, bool retain)
+{
+	(void)m;
+	snprintf(glue_published_topic, sizeof(glue_published_topic), "%s", topic);
+	snprintf(glue_published, sizeof(glue_published), "%s", text);
+	glue_published_qos = qos;
+	glue_published_retain = retain;
+	glue_publishes++;
+	return glue_publish_rc;
+}
+
+void mqttc_get_stats(const struct mqttc *m, struct mqttc_stats *out)
+{
+	(void)m;
+	memset(out, 0, sizeof(*out));
+}
+
+/* ---- libwebsockets ---- */
+
+static void append(char *buf, size_t size, const char *text, size_t len)
+{
+	size_t have = strlen(buf);
+	cr_assert_lt(have + len, size, "the fake connection's record is full");
+	memcpy(buf + have, text, len);
+	buf[have + len] = '\0';
+}
+
+int lws_hdr_total_length(struct lws *wsi, enum lws_token_indexes h)
+{
+	return wsi->hdr[h] ? (int)strlen(wsi->hdr[h]) : 0;
+}
+
+int lws_hdr_copy(struct lws *wsi, char *dest, int len, enum lws_token_indexes h)
+{
+	if (!wsi->hdr[h] || (int)strlen(wsi->hdr[h]) >= len)
+		return -1;
+	strcpy(dest, wsi->hdr[h]);
+	return (int)strlen(dest);
+}
+
+int lws_hdr_custom_length(struct lws *wsi, const char *name, int nlen)
+{
+	if (nlen == 10 && !strncmp(name, "forwarded:", 10) && wsi->forwarded)
+		return (int)strlen(wsi->forwarded);
+	return -1;
+}
+
+const char *lws_get_peer_simple(struct lws *wsi, char *name, size_t namelen)
+{
+	snprintf(name, namelen, "%s", wsi->peer ? wsi->peer : "");
+	return name;
+}
+
+lws_sockfd_type lws_get_socket_fd(struct lws *wsi)
+{
+	(void)wsi;
+	return -1;
+}
+
+struct lws *lws_get_network_wsi(struct lws *wsi)
+{
+	return wsi;
+}
+
+int lws_add_http_common_headers(struct lws *wsi, unsigned int code, const char *content_type,
+				lws_filepos_t content_len, unsigned char **p, unsigned char *end)
+{
+	(void)p;
+	(void)end;
+	wsi->status = code;
+	char line[256];
+	int n = snprintf(line, sizeof(line), "content-type: %s\ncontent-length: %llu\n",
+			 content_type, (unsigned long long)content_len);
+	append(wsi->headers, sizeof(wsi->headers), line, (size_t)n);
+	return 0;
+}
+
+int lws_add_http_header_status(struct lws *wsi, unsigned int code, unsigned char **p,
+			       unsigned char *end)
+{
+	(void)p;
+	(void)end;
+	wsi->status = code;
+	return 0;
+}
+
+int lws_add_http_header_by_name(struct lws *wsi, const unsigned char *name,
+				const unsigned char *value, int length, unsigned char **p,
+				unsigned char *end)
+{
+	(void)p;
+	(void)end;
+	append(wsi->headers, sizeof(wsi->headers), (const char *)name, strlen((const char *)name));
+	append(wsi->headers, sizeof(wsi->headers), " ", 1);
+	append(wsi->headers, sizeof(wsi->headers), (const char *)value, (size_t)length);
+	append(wsi->headers, sizeof(wsi->headers), "\n", 1);
+	return 0;
+}
+
+int lws_finalize_write_http_header(struct lws *wsi, unsigned char *start, unsigned char **p,
+				   unsigned char *end)
+{
+	(void)wsi;
+	(void)start;
+	(void)p;
+	(void)end;
+	return 0;
+}
+
+int lws_http_transaction_completed(struct lws *wsi)
+{
+	wsi->completed++;
+	return 0;
+}
+
+int lws_serve_http_file(struct lws *wsi, const char *file, const char *content_type,
+			const char *other_headers, int other_headers_len)
+{
+	(void)wsi;
+	(void)file;
+	(void)content_type;
+	(void)other_headers;
+	(void)other_headers_len;
+	cr_assert_fail("no test serves a file too big for the cache");
+	return -1;
+}
+
+int lws_return_http_status(struct lws *wsi, unsigned int code, const char *html_body)
+{
+	wsi->status = code;
+	snprintf(wsi->returned, sizeof(wsi->returned), "%s", html_body ? html_body : "");
+	return 0;
+}
+
+int lws_callback_on_writable(struct lws *wsi)
+{
+	wsi->writable++;
+	return 1;
+}
+
+int lws_write(struct lws *wsi, unsigned char *buf, size_t len, enum lws_write_protocol protocol)
+{
+	(void)protocol;
+	cr_assert_lt(wsi->body_len + len, sizeof(wsi->body));
+	memcpy(wsi->body + wsi->body_len, buf, len);
+	wsi->body_len += len;
+	wsi->body[wsi->body_len] = '\0';
+	wsi->writes++;
+	return (int)len;
+}
+
+int lws_partial_buffered(struct lws *wsi)
+{
+	return wsi->partial_after_write;
+}
+
+void lws_set_timeout(struct lws *wsi, enum pending_timeout reason, int secs)
+{
+	(void)reason;
+	if (secs == LWS_TO_KILL_ASYNC)
+		wsi->killed = true;
+}
+
+int lws_is_final_fragment(struct lws *wsi)
+{
+	return wsi->final_fragment;
+}
+
+size_t lws_remaining_packet_payload(struct lws *wsi)
+{
+	(void)wsi;
+	return 0;
+}
+
+void lws_close_reason(struct lws *wsi, enum lws_close_status status, unsigned char *buf, size_t len)
+{
+	(void)buf;
+	(void)len;
+	wsi->close_status = (int)status;
+}
+
+/* ---- helpers ---- */
+
+void glue_wsi_reset(struct lws *wsi)
+{
+	memset(wsi, 0, sizeof(*wsi));
+	wsi->final_fragment = true;
+}
+
+static char fake_mqttc; /* cfg.mqtt is only compared with NULL and passed back */
+
+struct server *glue_server_new(bool public_view, unsigned max_clients)
+{
+	glue_now_ms = 1795660181000;
+	glue_mqtt_connected = true;
+	glue_publish_rc = 0;
+	glue_published_topic[0] = glue_published[0] = '\0';
+	glue_publishes = 0;
+	glue_last_log[0] = '\0';
+	glue_logs = 0;
+	struct server *s = calloc(1, sizeof(*s));
+	cr_assert_not_null(s);
+	struct auth_config ac = {.password = "hunter2", .hostname = "dogpi"};
+	struct state_config sc = {.site = "home", .headroom = LWS_PRE};
+	s->cfg.site = "home";
+	s->cfg.public_view = public_view;
+	s->cfg.max_clients = max_clients;
+	s->cfg.auth = auth_new(&ac);
+	s->cfg.state = state_new(&sc);
+	s->cfg.mqtt = (struct mqttc *)&fake_mqttc;
+	cr_assert_not_null(s->cfg.auth);
+	cr_assert_not_null(s->cfg.state);
+	snprintf(s->cmd_topic, sizeof(s->cmd_topic), "iod/home/feeder/cmd");
+	s->broker_up = true;
+	s->queue_max = 64;
+	return s;
+}
+
+void glue_server_free(struct server *s)
+{
+	auth_free(s->cfg.auth);
+	state_free(s->cfg.state);
+	free(s);
+}
+
+void glue_login(struct server *s, const char *ip, char token[AUTH_TOKEN_HEX + 1])
+{
+	int64_t retry;
+	cr_assert_eq(auth_login(s->cfg.auth, ip, "hunter2", 7, glue_now_ms, token, &retry),
+		     AUTH_LOGIN_OK);
+}
+
+char *glue_pop_text(struct pss *c)
+{
+	struct bmsg *m = cqueue_pop(&c->q);
+	if (!m)
+		return NULL;
+	char *text = strndup((const char *)bmsg_data(m), m->len);
+	bmsg_unref(m);
+	return text;
+}

@@ -1,0 +1,69 @@
+/*
+ * glue_stubs — stand-ins for what the bridge's lws glue calls outside
+ * iod_bridge_core (libwebsockets, mqttc, the clock, the log), in the way of
+ * mosquitto's test/unit stubs files: the tests link iod_bridge_glue with these
+ * instead of the real libraries, set a request's headers on a struct lws,
+ * call http.c / login.c / protocol.c through server_internal.h, and read
+ * back what would have gone on the wire.
+ *
+ * A symbol the glue calls and this file lacks fails the test's link, so no
+ * real lws function ever sees a fake connection.
+ */
+#ifndef IOD_TEST_BRIDGE_GLUE_STUBS_H
+#define IOD_TEST_BRIDGE_GLUE_STUBS_H
+
+#include "server_internal.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One fake connection: the request as set by the test, then what the glue
+ * did with it. */
+struct lws {
+	const char *hdr[WSI_TOKEN_COUNT]; /* request headers by token; NULL: absent */
+	const char *forwarded;		  /* the custom "forwarded:" header */
+	const char *peer;		  /* lws_get_peer_simple() */
+	bool final_fragment;		  /* this RECEIVE ends the message */
+	bool partial_after_write;	  /* lws_partial_buffered() after each write */
+	/* recorded */
+	unsigned status;     /* status line (common headers, status, return_http_status) */
+	char headers[4096];  /* "name: value\n" per added header, in order */
+	char body[16384];    /* every lws_write() appended */
+	size_t body_len;     /* bytes in body */
+	unsigned writes;     /* lws_write() calls */
+	char returned[1024]; /* lws_return_http_status()'s body */
+	unsigned writable;   /* lws_callback_on_writable() calls */
+	unsigned completed;  /* lws_http_transaction_completed() calls */
+	bool killed;	     /* lws_set_timeout(..., LWS_TO_KILL_ASYNC) */
+	int close_status;    /* lws_close_reason() */
+};
+
+/* The clock the glue reads (loop_wall_ms). */
+extern int64_t glue_now_ms;
+/* mqttc: what mqttc_is_connected() says and mqttc_publish_str() returns,
+ * and the last publish (topic, text, qos, retain) and how many. */
+extern bool glue_mqtt_connected;
+extern int glue_publish_rc;
+extern char glue_published_topic[256], glue_published[1024];
+extern int glue_published_qos;
+extern bool glue_published_retain;
+extern unsigned glue_publishes;
+/* The last log line and how many were written. */
+extern char glue_last_log[512];
+extern unsigned glue_logs;
+
+/* A clean fake connection (headers all absent, final_fragment true). */
+void glue_wsi_reset(struct lws *wsi);
+/* A server as server_new() would set it up for site "home", without lws:
+ * auth (password "hunter2", host name "dogpi") and state created here;
+ * public_view and max_clients as given; no web root. The stubs' clock,
+ * mqttc and log are reset too. */
+struct server *glue_server_new(bool public_view, unsigned max_clients);
+void glue_server_free(struct server *s);
+/* Log in as the operator from ip at glue_now_ms: the session token. */
+void glue_login(struct server *s, const char *ip, char token[AUTH_TOKEN_HEX + 1]);
+/* The next frame on c's queue as a string (malloc'd), NULL when empty. */
+char *glue_pop_text(struct pss *c);
+
+#endif
