@@ -131,18 +131,16 @@ int proto_feeder_cmd_decode(const void *payload, size_t len, struct proto_feeder
 	if (reason == NULL)
 		reason = &dummy;
 	memset(out, 0, sizeof(*out));
-	switch (pj_decode_begin(payload, len, PROTO_MAX_PAYLOAD, word, sizeof(word), &root, reason)) {
-	case -1:
+	rc = pj_decode_begin(payload, len, PROTO_MAX_PAYLOAD, word, sizeof(word), &root, reason);
+	if (rc < 0)
 		return -1;
-	case PJ_DECODE_WORD:
+	if (rc == PJ_DECODE_WORD) {
 		if (proto_action_parse(word, &out->action) != 0) {
 			*reason = "unknown_action";
 			return -1;
 		}
 		out->has_action = true;
 		return 0;
-	default:
-		break;
 	}
 	rc = -1;
 	if (pj_string(root, &F_ID, false, out->id, sizeof(out->id), proto_id_valid, reason) < 0)
@@ -178,17 +176,15 @@ void proto_cmd_salvage(const void *payload, size_t len, struct proto_cmd_salvage
 	const char *reason;
 	char word[33];
 	cJSON *root;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	switch (pj_decode_begin(payload, len, PROTO_MAX_PAYLOAD, word, sizeof(word), &root,
-				&reason)) {
-	case -1:
+	rc = pj_decode_begin(payload, len, PROTO_MAX_PAYLOAD, word, sizeof(word), &root, &reason);
+	if (rc < 0)
 		return;
-	case PJ_DECODE_WORD:
+	if (rc == PJ_DECODE_WORD) {
 		out->has_action = proto_action_parse(word, &out->action) == 0;
 		return;
-	default:
-		break;
 	}
 	/* Each on its own; a member that fails leaves its field as zeroed. */
 	(void)pj_string(root, &F_ID, false, out->id, sizeof(out->id), proto_id_valid, &reason);

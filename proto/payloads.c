@@ -202,18 +202,17 @@ int proto_camera_cmd_decode(const void *payload, size_t len, const char **reason
 
 	if (reason == NULL)
 		reason = &dummy;
-	switch (pj_decode_begin(payload, len, PROTO_MAX_PAYLOAD, word, sizeof(word), &root, reason)) {
-	case -1:
+	rc = pj_decode_begin(payload, len, PROTO_MAX_PAYLOAD, word, sizeof(word), &root, reason);
+	if (rc < 0)
 		return -1;
-	case PJ_DECODE_WORD:
+	if (rc == PJ_DECODE_WORD) {
 		if (strcmp(word, "snapshot") != 0) {
 			*reason = "unknown_action";
 			return -1;
 		}
 		return 0;
-	default:
-		break;
 	}
+	rc = -1;
 	switch (pj_member(root, &F_ACTION, &item, reason)) {
 	case -1:
 		goto out;

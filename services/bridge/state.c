@@ -76,12 +76,12 @@ struct state *state_new(const struct state_config *cfg)
 		s->cfg.max_json_payload = 16 * 1024;
 	if (!s->cfg.max_frame_bytes)
 		s->cfg.max_frame_bytes = 4 * 1024 * 1024;
-	if (proto_topic_prefix(s->prefix, sizeof(s->prefix), cfg->site, NULL) < 0 ||
-	    proto_topic(s->frame_topic, sizeof(s->frame_topic), cfg->site, "camera", "frame") < 0 ||
-	    proto_topic_alert(s->alert_topic, sizeof(s->alert_topic), cfg->site) < 0 ||
-	    proto_topic(s->event_topic, sizeof(s->event_topic), cfg->site, "feeder", "event") < 0 ||
-	    proto_topic_prefix(s->sensors_prefix, sizeof(s->sensors_prefix), cfg->site,
-			       "sensors") < 0) {
+	const char *site = cfg->site;
+	if (proto_topic_prefix(s->prefix, sizeof(s->prefix), site, NULL) < 0 ||
+	    proto_topic(s->frame_topic, sizeof(s->frame_topic), site, "camera", "frame") < 0 ||
+	    proto_topic_alert(s->alert_topic, sizeof(s->alert_topic), site) < 0 ||
+	    proto_topic(s->event_topic, sizeof(s->event_topic), site, "feeder", "event") < 0 ||
+	    proto_topic_prefix(s->sensors_prefix, sizeof(s->sensors_prefix), site, "sensors") < 0) {
 		free(s);
 		return NULL;
 	}

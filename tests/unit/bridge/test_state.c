@@ -336,17 +336,18 @@ Test(jbuf, string_keeps_valid_utf8_and_escapes_what_json_needs, .timeout = 5)
 	expect_string("\0", 1, "\"\\u0000\"");
 	expect_string("\xc2\xb0"
 		      "C \xe2\x82\xac \xf0\x9f\x90\x95",
-		      12, "\"\xc2\xb0"
-			  "C \xe2\x82\xac \xf0\x9f\x90\x95\"");
+		      12,
+		      "\"\xc2\xb0"
+		      "C \xe2\x82\xac \xf0\x9f\x90\x95\"");
 }
 
 Test(jbuf, string_replaces_each_byte_that_starts_no_sequence, .timeout = 5)
 {
 	expect_string("\xff", 1, "\"\\ufffd\"");
-	expect_string("\xc0\xaf", 2, "\"\\ufffd\\ufffd\"");		/* overlong '/' */
+	expect_string("\xc0\xaf", 2, "\"\\ufffd\\ufffd\"");	       /* overlong '/' */
 	expect_string("\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\""); /* a surrogate */
 	expect_string("\xf4\x90\x80\x80", 4, "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");
-	expect_string("\xe2\x82", 2, "\"\\ufffd\\ufffd\"");		/* cut short */
+	expect_string("\xe2\x82", 2, "\"\\ufffd\\ufffd\""); /* cut short */
 	/* the rest of the text is kept as it was */
 	expect_string("ok\xe2\x28\xa1!", 6, "\"ok\\ufffd(\\ufffd!\"");
 	expect_string("\xf0\x9f\x90\x95\x80", 5, "\"\xf0\x9f\x90\x95\\ufffd\"");
@@ -365,8 +366,8 @@ Test(jbuf, string_agrees_with_proto_for_every_two_byte_string, .timeout = 30)
 			cr_assert_eq(memcmp(b.data + 1, s, 2), 0);
 		} else {
 			/* the lead byte is replaced; the second, ASCII or not, on its own */
-			cr_assert_eq(strncmp(b.data, "\"\\ufffd", 7), 0, "%02x %02x: %s", s[0], s[1],
-				     b.data);
+			cr_assert_eq(strncmp(b.data, "\"\\ufffd", 7), 0, "%02x %02x: %s", s[0],
+				     s[1], b.data);
 		}
 		jbuf_free(&b);
 	}

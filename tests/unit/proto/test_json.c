@@ -536,13 +536,13 @@ Test(utf8, what_starts_no_sequence, .timeout = 10)
 		size_t n, want;
 	} cases[] = {
 	    {"A", 1, 1},
-	    {"\0", 1, 1}, /* valid UTF-8: the decoders refuse NUL on their own */
+	    {"\0", 1, 1},   /* valid UTF-8: the decoders refuse NUL on their own */
 	    {"\x80", 1, 0}, /* a continuation byte first */
 	    {"\xbf", 1, 0},
 	    {"\xc0\x80", 2, 0}, /* overlong NUL */
 	    {"\xc1\xbf", 2, 0}, /* overlong U+007F */
 	    {"\xc2\x80", 2, 2},
-	    {"\xc2\x41", 2, 0}, /* no continuation */
+	    {"\xc2\x41", 2, 0},	    /* no continuation */
 	    {"\xe0\x9f\xbf", 3, 0}, /* overlong U+07FF */
 	    {"\xe0\xa0\x80", 3, 3},
 	    {"\xed\x9f\xbf", 3, 3},
@@ -566,8 +566,8 @@ Test(utf8, what_starts_no_sequence, .timeout = 10)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		cr_assert_eq(proto_utf8_seq(cases[i].bytes, cases[i].n), cases[i].want, "case %zu",
 			     i);
-		cr_assert_eq(proto_utf8_valid(cases[i].bytes, cases[i].n), cases[i].want == cases[i].n,
-			     "case %zu", i);
+		cr_assert_eq(proto_utf8_valid(cases[i].bytes, cases[i].n),
+			     cases[i].want == cases[i].n, "case %zu", i);
 	}
 	cr_assert_eq(proto_utf8_seq("A", 0), 0);
 	cr_assert(proto_utf8_valid("", 0));
