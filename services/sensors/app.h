@@ -3,10 +3,11 @@
  * loop, the per-kind publishers with their heartbeat timers, alerts, Home
  * Assistant discovery, and the feeder events the sim listens to.
  *
- * The decisions are in sensors.h, sysfs.h, pir.h and sim.h; this file turns
- * timers, threadpool reads and GPIO edges into calls to them and publishes
- * what they decide. Thread: the loop thread, except the sysfs reads, which
- * run on libuv's threadpool and touch only their own source.
+ * The decisions are in sensors.h, the backends behind source.h's ops; this
+ * file drives each source the way its ops say (timers, threadpool reads, a
+ * watched fd) and publishes what sensors.h decides. Thread: the loop
+ * thread, except the sources' read(), which runs on libuv's threadpool and
+ * touches only its own source.
  */
 #ifndef IOD_SENSORS_APP_H
 #define IOD_SENSORS_APP_H
