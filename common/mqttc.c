@@ -17,6 +17,7 @@
 
 #include <MQTTAsync.h>
 #include <dirent.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -27,13 +28,16 @@
 #include <time.h>
 
 #define MQTTC_QUEUE_DEFAULT	1024
-#define MQTTC_BUFFERED_MAX	1000 /* publishes Paho holds while disconnected */
 #define MQTTC_BACKOFF_MIN_S	1
 #define MQTTC_BACKOFF_MAX_S	30
 #define MQTTC_KEEPALIVE_S	30
 #define MQTTC_CONNECT_TIMEOUT_S 10
 #define MQTTC_REASON_MAX	160
 #define MQTTC_DROP_TOPIC_MAX	256
+/* Publishes handed to Paho at once, until the broker's CONNACK names its
+ * receive maximum (mosquitto: max_inflight_messages), and at most. */
+#define MQTTC_WINDOW_DEFAULT 10
+#define MQTTC_WINDOW_MAX     64
 
 /* One incoming message, copied on Paho's thread: payload then topic in data[]. */
 struct mqttc_item {
@@ -42,6 +46,17 @@ struct mqttc_item {
 	int qos;
 	bool retained;
 	int64_t received_ms;
+	char *topic;
+	char data[];
+};
+
+/* One publish waiting in mqttc for its turn to go to Paho: payload then
+ * topic in data[] (see publish_raw). */
+struct mqttc_out {
+	struct mqttc_out *next;
+	size_t len;
+	int qos;
+	bool retain;
 	char *topic;
 	char data[];
 };
@@ -75,6 +90,7 @@ struct mqttc {
 	mqttc_connected_cb on_connected;
 	mqttc_dropped_cb on_dropped;
 	mqttc_disconnected_cb on_disconnected;
+	mqttc_drained_cb on_drained;
 	void *arg;
 
 	MQTTAsync_connectOptions conn_opts;
@@ -83,6 +99,7 @@ struct mqttc {
 	MQTTProperties conn_props;
 
 	struct mqttc_sub *subs;
+	struct mqttc_out *out_head, *out_tail; /* publishes not yet handed to Paho */
 	int backoff_s;
 	bool started;
 	bool stopped;
@@ -91,6 +108,8 @@ struct mqttc {
 	bool connect_failure_logged;
 	bool dispatching;    /* inside on_message/on_connected */
 	bool free_requested; /* mqttc_free() called from inside a callback */
+	bool paused;	     /* mqttc_pause(): incoming messages wait in the queue */
+	bool refusing;	     /* publishes refused at MQTTC_OUT_LIMIT; logged once */
 
 	/* Guarded by lock: written on Paho's threads, read on the loop. */
 	pthread_mutex_t lock;
@@ -110,7 +129,12 @@ struct mqttc {
 	size_t q_len;
 	uint64_t unreported_oversize, unreported_queue_full; /* for on_dropped */
 	char last_drop_topic[MQTTC_DROP_TOPIC_MAX];
-	struct mqttc_stats stats;
+	bool pressure;		  /* mqttc_has_room() said no; waiting for MQTTC_OUT_LOW */
+	bool pending_drained;	  /* ... and it came: on_drained to call */
+	size_t window;		  /* publishes Paho may hold: the broker's receive maximum */
+	size_t in_paho;		  /* handed to Paho, not yet done */
+	size_t out_queued;	  /* in out_head..out_tail */
+	struct mqttc_stats stats; /* stats.out_waiting = in_paho + out_queued */
 };
 
 static void on_wake(uv_async_t *handle);
@@ -298,6 +322,29 @@ static void on_disconnected_paho(void *context, MQTTProperties *props, enum MQTT
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* Paho thread: a connect succeeded (the first, or one of mqttc's initial
+ * retries; Paho's automatic reconnects do not call this). The broker's
+ * receive maximum bounds what Paho may hold (see publish_raw). */
+static void on_connect_ok(void *context, MQTTAsync_successData5 *resp)
+{
+	struct mqttc *m = context;
+	size_t window = 65535;
+
+	if (resp &&
+	    MQTTProperties_hasProperty(&resp->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM))
+		window = (size_t)MQTTProperties_getNumericValue(&resp->properties,
+								MQTTPROPERTY_CODE_RECEIVE_MAXIMUM);
+	if (window < 1)
+		window = 1;
+	if (window > MQTTC_WINDOW_MAX)
+		window = MQTTC_WINDOW_MAX;
+	pthread_mutex_lock(&m->lock);
+	m->window = window;
+	if (m->out_queued > 0)
+		wake_locked(m);
+	pthread_mutex_unlock(&m->lock);
+}
+
 /* Paho thread: an initial connect failed; the loop schedules the retry. */
 static void on_connect_failure(void *context, MQTTAsync_failureData5 *resp)
 {
@@ -319,6 +366,41 @@ static void on_connect_failure(void *context, MQTTAsync_failureData5 *resp)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* A publish handed to Paho is done, either way. Caller holds m->lock. After
+ * back-pressure engaged, falling to the low-water mark wakes the loop for
+ * on_drained. */
+static void publish_done_locked(struct mqttc *m)
+{
+	if (m->in_paho > 0) {
+		m->in_paho--;
+		m->stats.out_waiting--;
+	}
+	if (m->out_queued > 0)
+		wake_locked(m); /* the loop hands the next one to Paho */
+	if (m->pressure && m->stats.out_waiting <= MQTTC_OUT_LOW) {
+		m->pressure = false;
+		m->pending_drained = true;
+		wake_locked(m);
+	}
+}
+
+/*
+ * Paho thread: a publish is done — written to the socket (QoS 0) or
+ * acknowledged by the broker (QoS 1). Paho 1.3.12 calls exactly one of
+ * onSuccess/onFailure for each publish it took: onFailure when the write
+ * fails, when a clean session (or one the broker no longer has) discards the
+ * in-flight ones, and for what is still queued at MQTTAsync_destroy().
+ */
+static void on_publish_ok(void *context, MQTTAsync_successData5 *resp)
+{
+	struct mqttc *m = context;
+
+	(void)resp;
+	pthread_mutex_lock(&m->lock);
+	publish_done_locked(m);
+	pthread_mutex_unlock(&m->lock);
+}
+
 /* Paho thread: a publish was not delivered. */
 static void on_publish_failure(void *context, MQTTAsync_failureData5 *resp)
 {
@@ -327,6 +409,7 @@ static void on_publish_failure(void *context, MQTTAsync_failureData5 *resp)
 	(void)resp;
 	pthread_mutex_lock(&m->lock);
 	m->stats.publish_failed++;
+	publish_done_locked(m);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -346,8 +429,11 @@ static void signal_done(struct mqttc *m, bool *flag, bool failed)
 {
 	pthread_mutex_lock(&m->lock);
 	*flag = true;
-	if (failed && flag == &m->offline_done)
-		m->stats.publish_failed++;
+	if (flag == &m->offline_done) {
+		if (failed)
+			m->stats.publish_failed++;
+		publish_done_locked(m);
+	}
 	pthread_cond_signal(&m->cond);
 	pthread_mutex_unlock(&m->lock);
 }
@@ -402,20 +488,20 @@ static void subscribe_one(struct mqttc *m, struct mqttc_sub *sub)
 		log_warn("subscribe '%s': %s", sub->filter, MQTTAsync_strerror(rc));
 }
 
-/* Hand a publish to Paho. `last` marks mqttc_stop's `offline`, whose
- * completion wakes the waiting loop thread. */
-static int publish_raw(struct mqttc *m, const char *topic, const void *payload, size_t len, int qos,
-		       bool retain, bool last)
+/* Hand a publish to Paho; it was counted in in_paho and out_waiting before
+ * (its completion may run on Paho's thread before MQTTAsync_sendMessage()
+ * returns). `last` marks mqttc_stop's `offline`, whose completion wakes the
+ * waiting loop thread. */
+static int paho_send(struct mqttc *m, const char *topic, const void *payload, size_t len, int qos,
+		     bool retain, bool last)
 {
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
 	MQTTAsync_message msg = MQTTAsync_message_initializer;
 	int rc;
 
-	if (len > (size_t)INT32_MAX)
-		return -1;
 	ro.context = m;
 	ro.onFailure5 = last ? on_offline_fail : on_publish_failure;
-	ro.onSuccess5 = last ? on_offline_ok : NULL;
+	ro.onSuccess5 = last ? on_offline_ok : on_publish_ok;
 	msg.payload = (void *)payload;
 	msg.payloadlen = (int)len;
 	msg.qos = qos;
@@ -425,10 +511,119 @@ static int publish_raw(struct mqttc *m, const char *topic, const void *payload, 
 	if (rc != MQTTASYNC_SUCCESS) {
 		pthread_mutex_lock(&m->lock);
 		m->stats.publish_failed++;
+		if (rc == MQTTASYNC_MAX_BUFFERED_MESSAGES)
+			m->stats.publish_refused++;
+		publish_done_locked(m);
 		pthread_mutex_unlock(&m->lock);
 		log_debug("publish '%s': %s", topic, MQTTAsync_strerror(rc));
-		return -1;
+		return rc == MQTTASYNC_MAX_BUFFERED_MESSAGES ? -ENOBUFS : -1;
 	}
+	return 0;
+}
+
+/*
+ * Loop thread: hand waiting publishes to Paho, in order, while it holds
+ * fewer than the window. all: every one (mqttc_stop, whose wait blocks the
+ * loop that would otherwise hand them over).
+ */
+static void hand_off(struct mqttc *m, bool all)
+{
+	while (m->out_head) {
+		struct mqttc_out *o = m->out_head;
+		bool go;
+
+		pthread_mutex_lock(&m->lock);
+		go = all || m->in_paho < m->window;
+		if (go) {
+			m->in_paho++;
+			m->out_queued--;
+		}
+		pthread_mutex_unlock(&m->lock);
+		if (!go)
+			return;
+		m->out_head = o->next;
+		if (!m->out_head)
+			m->out_tail = NULL;
+		paho_send(m, o->topic, o->data, o->len, o->qos, o->retain, false);
+		free(o);
+	}
+}
+
+/*
+ * Loop thread: publish, in order, without Paho ever dropping one. Paho
+ * 1.3.12 holds a publish it cannot send yet (disconnected, or the broker's
+ * receive maximum of QoS 1 messages in flight) in a buffer whose
+ * deleteOldestMessages frees the oldest silently, and when the receive
+ * maximum is reached its send thread is woken only by a new command or its
+ * 1 s timeout: a flood would drain at 20 messages a second. So mqttc hands
+ * Paho at most the broker's receive maximum at a time (the window) and keeps
+ * the rest here, handing the next one over as each completes (on_wake).
+ * At MQTTC_OUT_LIMIT waiting in all, a publish is refused (-ENOBUFS),
+ * counted and logged once per episode. `last` (mqttc_stop's `offline`) goes
+ * straight to Paho, after everything waiting.
+ */
+static int publish_raw(struct mqttc *m, const char *topic, const void *payload, size_t len, int qos,
+		       bool retain, bool last)
+{
+	struct mqttc_out *o;
+	uint64_t refused = 0;
+	size_t tlen = strlen(topic);
+	bool direct;
+
+	if (len > (size_t)INT32_MAX)
+		return -1;
+	pthread_mutex_lock(&m->lock);
+	if (!last && m->stats.out_waiting >= MQTTC_OUT_LIMIT) {
+		m->stats.publish_failed++;
+		m->stats.publish_refused++;
+		refused = m->stats.publish_refused;
+		pthread_mutex_unlock(&m->lock);
+		if (!m->refusing)
+			log_error("publish '%s' refused: %d publishes wait for %s already "
+				  "(%llu refused in all)",
+				  topic, MQTTC_OUT_LIMIT, m->log_url, (unsigned long long)refused);
+		m->refusing = true;
+		return -ENOBUFS;
+	}
+	m->stats.out_waiting++;
+	if (m->stats.out_waiting > m->stats.out_high_water)
+		m->stats.out_high_water = m->stats.out_waiting;
+	direct = last || (m->out_queued == 0 && m->in_paho < m->window);
+	if (direct)
+		m->in_paho++;
+	else
+		m->out_queued++;
+	pthread_mutex_unlock(&m->lock);
+	if (m->refusing) {
+		log_info("publishing to %s again", m->log_url);
+		m->refusing = false;
+	}
+	if (direct)
+		return paho_send(m, topic, payload, len, qos, retain, last);
+	o = malloc(sizeof(*o) + len + 1 + tlen + 1);
+	if (!o) {
+		pthread_mutex_lock(&m->lock);
+		m->out_queued--;
+		m->stats.out_waiting--;
+		m->stats.publish_failed++;
+		pthread_mutex_unlock(&m->lock);
+		log_error("publish '%s': out of memory", topic);
+		return -ENOMEM;
+	}
+	o->next = NULL;
+	o->len = len;
+	o->qos = qos;
+	o->retain = retain;
+	if (len)
+		memcpy(o->data, payload, len);
+	o->data[len] = '\0';
+	o->topic = o->data + len + 1;
+	memcpy(o->topic, topic, tlen + 1);
+	if (m->out_tail)
+		m->out_tail->next = o;
+	else
+		m->out_head = o;
+	m->out_tail = o;
 	return 0;
 }
 
@@ -558,14 +753,38 @@ static void handle_connect_failed(struct mqttc *m, const char *why)
 		m->backoff_s = MQTTC_BACKOFF_MAX_S;
 }
 
-/* The loop's side of the hand-over: status first, then the messages in
- * arrival order. A callback may call mqttc_free(); then the rest is dropped. */
+/* Loop thread: the oldest waiting incoming message, taken out of the
+ * queue (the caller frees it), or NULL. */
+static struct mqttc_item *queue_pop(struct mqttc *m)
+{
+	struct mqttc_item *it;
+
+	pthread_mutex_lock(&m->lock);
+	it = m->q_head;
+	if (it) {
+		m->q_head = it->next;
+		if (!m->q_head)
+			m->q_tail = NULL;
+		m->q_len--;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return it;
+}
+
+/*
+ * The loop's side of the hand-over: status first, then the messages in
+ * arrival order, taken from the queue one at a time so that mqttc_pause()
+ * leaves the rest waiting there (still bounded by queue_limit). At most the
+ * messages queued when it started are handed over: under a flood the loop
+ * still turns (timers run) between batches, as every arrival wakes it again.
+ * A callback may call mqttc_free(); then nothing more is handed over.
+ */
 static void on_wake(uv_async_t *handle)
 {
 	struct mqttc *m = handle->data;
-	struct mqttc_item *items;
+	size_t batch;
 	unsigned connects;
-	bool lost, failed, disconnected;
+	bool lost, failed, disconnected, drained;
 	char lost_cause[MQTTC_REASON_MAX], failure[MQTTC_REASON_MAX];
 	int disc_reason;
 	uint64_t oversize, queue_full;
@@ -585,13 +804,14 @@ static void on_wake(uv_async_t *handle)
 	memcpy(failure, m->connect_failure, sizeof(failure));
 	m->pending_connects = 0;
 	m->pending_lost = m->pending_connect_failed = m->pending_disconnected = false;
-	items = m->q_head;
-	m->q_head = m->q_tail = NULL;
-	m->q_len = 0;
+	drained = m->pending_drained;
+	m->pending_drained = false;
+	batch = m->q_len;
 	pthread_mutex_unlock(&m->lock);
 
 	if (m->stopped)
-		goto drop;
+		return;
+	hand_off(m, false);
 	if (disconnected)
 		log_warn("broker %s sent DISCONNECT: %s (reason %d)", m->log_url,
 			 MQTTReasonCode_toString((enum MQTTReasonCodes)disc_reason), disc_reason);
@@ -618,8 +838,15 @@ static void on_wake(uv_async_t *handle)
 		if (m->free_requested || m->stopped)
 			goto drop;
 	}
-	while (items) {
-		struct mqttc_item *it = items;
+	if (drained && m->on_drained) {
+		m->on_drained(m->arg);
+		if (m->free_requested || m->stopped)
+			goto drop;
+	}
+	while (batch-- > 0 && !m->paused) {
+		struct mqttc_item *it = queue_pop(m);
+		if (!it)
+			break;
 		struct mqttc_message msg = {
 		    .topic = it->topic,
 		    .payload = it->data,
@@ -628,7 +855,6 @@ static void on_wake(uv_async_t *handle)
 		    .retained = it->retained,
 		    .received_ms = it->received_ms,
 		};
-		items = it->next;
 		if (m->on_message)
 			m->on_message(m->arg, &msg);
 		free(it);
@@ -637,11 +863,6 @@ static void on_wake(uv_async_t *handle)
 	}
 drop:
 	m->dispatching = false;
-	while (items) {
-		struct mqttc_item *it = items;
-		items = it->next;
-		free(it);
-	}
 	if (m->free_requested) {
 		m->free_requested = false;
 		mqttc_free(m);
@@ -675,6 +896,7 @@ static int setup_connect_options(struct mqttc *m)
 	m->conn_opts.automaticReconnect = 1;
 	m->conn_opts.minRetryInterval = MQTTC_BACKOFF_MIN_S;
 	m->conn_opts.maxRetryInterval = MQTTC_BACKOFF_MAX_S;
+	m->conn_opts.onSuccess5 = on_connect_ok;
 	m->conn_opts.onFailure5 = on_connect_failure;
 	m->conn_opts.context = m;
 	m->conn_opts.username = m->user;
@@ -741,6 +963,11 @@ static void free_fields(struct mqttc *m)
 		struct mqttc_item *it = m->q_head;
 		m->q_head = it->next;
 		free(it);
+	}
+	while (m->out_head) {
+		struct mqttc_out *o = m->out_head;
+		m->out_head = o->next;
+		free(o);
 	}
 	MQTTProperties_free(&m->conn_props);
 	free(m->url);
@@ -826,8 +1053,10 @@ struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqt
 	m->on_connected = opts->on_connected;
 	m->on_dropped = opts->on_dropped;
 	m->on_disconnected = opts->on_disconnected;
+	m->on_drained = opts->on_drained;
 	m->arg = opts->arg;
 	m->backoff_s = MQTTC_BACKOFF_MIN_S;
+	m->window = MQTTC_WINDOW_DEFAULT;
 	if (!m->url || !m->log_url || !m->client_id ||
 	    (opts->availability_topic && !m->availability_topic) ||
 	    (cfg_str(cfg, "IOD_MQTT_USER") && !m->user) ||
@@ -848,8 +1077,13 @@ struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqt
 
 	cro.sendWhileDisconnected = 1;
 	cro.allowDisconnectedSendAtAnyTime = 1;
-	cro.maxBufferedMessages = MQTTC_BUFFERED_MAX;
-	cro.deleteOldestMessages = 1;
+	/* Paho 1.3.12 counts here the publishes it has not started to send yet,
+	 * connected or not. deleteOldestMessages would free the oldest one
+	 * silently, without a callback; off, a full buffer is an error. It
+	 * never fills: publish_raw() keeps at most MQTTC_OUT_LIMIT waiting,
+	 * and mqttc_stop() adds `offline`. */
+	cro.maxBufferedMessages = MQTTC_OUT_LIMIT + 1;
+	cro.deleteOldestMessages = 0;
 	/* "mqtt://" is our alias for tcp:// (Paho does not know it). */
 	if (has_prefix(url, "mqtt://")) {
 		char *tcp = malloc(strlen(url) + 1);
@@ -964,6 +1198,36 @@ int mqttc_publish_str(struct mqttc *m, const char *topic, const char *text, int 
 	return mqttc_publish(m, topic, text, strlen(text), qos, retain);
 }
 
+bool mqttc_has_room(struct mqttc *m, size_t n)
+{
+	bool room;
+
+	if (!m)
+		return false;
+	pthread_mutex_lock(&m->lock);
+	room = m->stats.out_waiting + n <= MQTTC_OUT_HIGH || m->stats.out_waiting <= MQTTC_OUT_LOW;
+	if (!room && !m->pressure) {
+		m->pressure = true;
+		m->stats.backpressure_engaged++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return room;
+}
+
+void mqttc_pause(struct mqttc *m, bool paused)
+{
+	if (!m || m->paused == paused)
+		return;
+	m->paused = paused;
+	if (!paused) {
+		/* What waited is handed over on the next loop turn, not from
+		 * inside the caller's callback. */
+		pthread_mutex_lock(&m->lock);
+		wake_locked(m);
+		pthread_mutex_unlock(&m->lock);
+	}
+}
+
 bool mqttc_is_connected(const struct mqttc *m)
 {
 	struct mqttc *mm = (struct mqttc *)m;
@@ -1027,6 +1291,9 @@ void mqttc_stop(struct mqttc *m, int timeout_ms)
 		timeout_ms = 0;
 	deadline = loop_mono_ms() + timeout_ms;
 	uv_timer_stop(&m->retry);
+	/* Everything still waiting goes to Paho now, ahead of `offline`: the
+	 * wait below blocks the loop that would hand it over. */
+	hand_off(m, true);
 	if (mqttc_is_connected(m) && m->availability_topic) {
 		if (publish_raw(m, m->availability_topic, "offline", strlen("offline"), 1, true,
 				true) == 0) {

@@ -26,6 +26,18 @@
  * Subscriptions are always made with retain-as-published. A publish may be
  * made before the first connect: Paho holds it until then. Log lines name the
  * broker URL without any user:password@ and never the password.
+ *
+ * Outgoing: every publish handed to Paho waits until it is done (written for
+ * QoS 0, acknowledged by the broker for QoS 1) or has failed; mqttc counts
+ * them (`out_waiting`). Paho never deletes one to make room: at
+ * MQTTC_OUT_LIMIT waiting, mqttc_publish() refuses (-ENOBUFS, counted and
+ * logged). A broker that takes few messages in flight (mosquitto's
+ * max_inflight_messages) drains them more slowly than a flood of commands
+ * makes them, so a service that answers what it receives applies
+ * back-pressure: mqttc_has_room() before taking more, mqttc_pause() while
+ * there is none, and on_drained to resume. Paused, incoming messages wait in
+ * the bounded incoming queue, and what it cannot hold is reported through
+ * on_dropped as before.
  */
 #ifndef IOD_MQTTC_H
 #define IOD_MQTTC_H
@@ -61,6 +73,16 @@ typedef void (*mqttc_disconnected_cb)(void *arg);
  * the last call; last_topic is the topic of the latest one dropped. */
 typedef void (*mqttc_dropped_cb)(void *arg, uint64_t oversize, uint64_t queue_full,
 				 const char *last_topic);
+/* On the loop thread, once per back-pressure episode: mqttc_has_room() said
+ * no, and the waiting publishes have since fallen to MQTTC_OUT_LOW. */
+typedef void (*mqttc_drained_cb)(void *arg);
+
+/* Publishes handed to Paho and not yet done: mqttc_has_room() says no above
+ * MQTTC_OUT_HIGH, on_drained comes at MQTTC_OUT_LOW, and mqttc_publish()
+ * refuses at MQTTC_OUT_LIMIT (Paho's buffer, so Paho never drops one). */
+#define MQTTC_OUT_HIGH	256
+#define MQTTC_OUT_LOW	128
+#define MQTTC_OUT_LIMIT 4096
 
 struct mqttc_options {
 	const char *client_id;		/* stable id, e.g. "iod-feeder-home"; required */
@@ -74,6 +96,7 @@ struct mqttc_options {
 	mqttc_connected_cb on_connected;
 	mqttc_dropped_cb on_dropped;	       /* may be NULL; the stats count drops either way */
 	mqttc_disconnected_cb on_disconnected; /* may be NULL */
+	mqttc_drained_cb on_drained;	       /* may be NULL */
 	void *arg;
 };
 
@@ -81,9 +104,13 @@ struct mqttc_stats {
 	uint64_t messages_in;
 	uint64_t messages_dropped;  /* queue full */
 	uint64_t messages_oversize; /* over max_payload */
-	uint64_t publish_failed;
-	uint64_t connects; /* successful connects, first one included */
+	uint64_t publish_failed;    /* refused by Paho or by mqttc, or failed after */
+	uint64_t publish_refused;   /* of those: MQTTC_OUT_LIMIT publishes were waiting */
+	uint64_t connects;	    /* successful connects, first one included */
 	size_t queue_high_water;
+	size_t out_waiting;	       /* publishes handed to Paho, not yet done or failed */
+	size_t out_high_water;	       /* the most out_waiting has been */
+	uint64_t backpressure_engaged; /* times mqttc_has_room() said no (once per episode) */
 };
 
 struct mqttc;
@@ -95,12 +122,23 @@ struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqt
 int mqttc_subscribe(struct mqttc *m, const char *filter, int qos, bool no_local);
 /* Start connecting in the background. 0 or negative. */
 int mqttc_start(struct mqttc *m);
-/* Publish a copy of payload. While disconnected Paho buffers up to 1000
- * messages (oldest dropped). 0, or negative if the message was not taken. */
+/* Publish a copy of payload. Connected or not, Paho holds it until it can
+ * send it (at most MQTTC_OUT_LIMIT waiting, see above). 0, or negative if
+ * the message was not taken (-ENOBUFS: the outgoing buffer is full). */
 int mqttc_publish(struct mqttc *m, const char *topic, const void *payload, size_t len, int qos,
 		  bool retain);
 int mqttc_publish_str(struct mqttc *m, const char *topic, const char *text, int qos, bool retain);
 bool mqttc_is_connected(const struct mqttc *m);
+/* Loop thread. Whether n more publishes (n <= MQTTC_OUT_HIGH - MQTTC_OUT_LOW)
+ * fit: true while out_waiting + n <= MQTTC_OUT_HIGH, or out_waiting is at
+ * most MQTTC_OUT_LOW. A no engages back-pressure (counted once per episode):
+ * on_drained follows when out_waiting falls to MQTTC_OUT_LOW. */
+bool mqttc_has_room(struct mqttc *m, size_t n);
+/* Loop thread. Paused, on_message is not called: incoming messages wait in
+ * the incoming queue (queue_limit, oldest dropped and reported). May be
+ * called from on_message: the message being handled is done, the next ones
+ * wait. Resuming hands over what waited, in order, on a later loop turn. */
+void mqttc_pause(struct mqttc *m, bool paused);
 void mqttc_get_stats(const struct mqttc *m, struct mqttc_stats *out);
 /* Publish retained `offline`, wait up to timeout_ms for it to be delivered,
  * disconnect. Blocks the calling (loop) thread; call at shutdown only. */

@@ -30,6 +30,12 @@
  * is set (NTP on a Pi without a battery clock) is noticed within it. */
 #define SCHEDULE_RECHECK_MS (60LL * 60 * 1000)
 
+/* The most publishes one incoming message leads to: apply() publishes up to
+ * FEEDER_MAX_ALERTS alerts, the event, the state and the log, and as much
+ * again for the hardware's report; Home Assistant's birth message nine. A
+ * command is taken only when its answers fit (see on_message). */
+#define ANSWER_MAX (2 * (FEEDER_MAX_ALERTS + 3))
+
 static const struct cfg_option feeder_options[] = {
     {"IOD_FEEDER_MIN_INTERVAL", CFG_DURATION, "6h", "minimum time between two doses", 1000,
      7LL * 24 * 3600 * 1000, 0},
@@ -69,6 +75,11 @@ struct app {
 	int64_t midnight_ms;	   /* the local midnight it waits for */
 	bool timers_open;
 	bool stopping;
+	bool held;		/* back-pressure: no commands taken until on_drained */
+	int64_t held_since_ms;	/* when it engaged (for the log line) */
+	uint64_t held_dropped;	/* commands dropped during the episode */
+	uint64_t drop_oversize; /* dropped commands not yet in an alert */
+	uint64_t drop_queue_full;
 	int64_t hold_ms;
 	int64_t since_ms;
 	const char *site;
@@ -247,6 +258,71 @@ static void arm_midnight(struct app *a)
 
 static void publish_discovery(struct app *a);
 
+/*
+ * Back-pressure. Every answer is published at QoS 1 and waits in mqttc until
+ * the broker acknowledges it; a broker that takes few in flight (mosquitto's
+ * max_inflight_messages) drains them more slowly than a flood of commands
+ * makes them. Rather than let an event or an alert be lost, the feeder takes
+ * no more commands while their answers would not fit: they wait in mqttc's
+ * incoming queue (1024), and what that cannot hold is dropped unread and
+ * counted in a commands_dropped alert. Logged once per episode.
+ */
+static void hold_if_full(struct app *a)
+{
+	if (a->held || mqttc_has_room(a->mqtt, ANSWER_MAX))
+		return;
+	struct mqttc_stats st;
+	mqttc_get_stats(a->mqtt, &st);
+	a->held = true;
+	a->held_since_ms = loop_wall_ms();
+	a->held_dropped = 0;
+	mqttc_pause(a->mqtt, true);
+	log_warn("back-pressure: %zu answers wait for the broker; taking no commands until they "
+		 "drain",
+		 st.out_waiting);
+}
+
+/* The alert for commands dropped unread, once there is room for it; until
+ * then their counts add up, so a flood gives one alert per episode. */
+static void publish_dropped(struct app *a)
+{
+	if (a->drop_oversize + a->drop_queue_full == 0)
+		return;
+	if (a->held || !mqttc_has_room(a->mqtt, 1)) {
+		hold_if_full(a);
+		return;
+	}
+	struct proto_alert alert = {.source = "feeder",
+				    .level = PROTO_LEVEL_WARNING,
+				    .code = PROTO_ALERT_COMMANDS_DROPPED,
+				    .ts_ms = loop_wall_ms()};
+	snprintf(alert.message, sizeof(alert.message),
+		 "%llu command(s) were dropped unread (%llu over 1 MiB, %llu in a flood over the "
+		 "queue of 1024); nothing was dispensed for them and their senders got no event",
+		 (unsigned long long)(a->drop_oversize + a->drop_queue_full),
+		 (unsigned long long)a->drop_oversize, (unsigned long long)a->drop_queue_full);
+	a->drop_oversize = a->drop_queue_full = 0;
+	log_warn("%s", alert.message);
+	publish_owned(a, a->t_alert, proto_alert_encode(&alert), false);
+}
+
+/* mqttc: the waiting answers fell to its low-water mark. */
+static void on_drained(void *arg)
+{
+	struct app *a = arg;
+	if (!a->held)
+		return;
+	struct mqttc_stats st;
+	mqttc_get_stats(a->mqtt, &st);
+	a->held = false;
+	log_info("back-pressure released after %lld ms: %zu answers wait, %llu command(s) dropped "
+		 "meanwhile; taking commands again",
+		 (long long)(loop_wall_ms() - a->held_since_ms), st.out_waiting,
+		 (unsigned long long)a->held_dropped);
+	publish_dropped(a);
+	mqttc_pause(a->mqtt, a->held);
+}
+
 static void on_message(void *arg, const struct mqttc_message *msg)
 {
 	struct app *a = arg;
@@ -257,38 +333,31 @@ static void on_message(void *arg, const struct mqttc_message *msg)
 		 * show it the current state. */
 		publish_discovery(a);
 		publish_state(a);
-		return;
+	} else if (strcmp(msg->topic, a->t_cmd) == 0) {
+		struct feeder_now now = now_clocks();
+		struct feeder_result res;
+		if (feeder_handle_message(a->feeder, msg->payload, msg->len, msg->retained, &now,
+					  &res) == 0)
+			apply(a, &res);
 	}
-	if (strcmp(msg->topic, a->t_cmd) != 0)
-		return;
-	struct feeder_now now = now_clocks();
-	struct feeder_result res;
-	if (feeder_handle_message(a->feeder, msg->payload, msg->len, msg->retained, &now, &res) ==
-	    0)
-		apply(a, &res);
+	hold_if_full(a); /* before the next message is handed over */
 }
 
 /*
  * Commands mqttc dropped before we could read them (over 1 MiB, or pushed out
  * of a full queue by a flood) dispensed nothing, but their senders get no
- * event: say so in a warning alert, so a person can look and resend.
+ * event: say so in a warning alert, so a person can look and resend. The
+ * alert waits for room like any answer (publish_dropped).
  */
 static void on_dropped(void *arg, uint64_t oversize, uint64_t queue_full, const char *last_topic)
 {
 	struct app *a = arg;
-	struct proto_alert alert = {.source = "feeder",
-				    .level = PROTO_LEVEL_WARNING,
-				    .code = PROTO_ALERT_COMMANDS_DROPPED,
-				    .ts_ms = loop_wall_ms()};
 	if (strcmp(last_topic, a->t_cmd) != 0)
 		return;
-	snprintf(alert.message, sizeof(alert.message),
-		 "%llu command(s) were dropped unread (%llu over 1 MiB, %llu in a flood over the "
-		 "queue of 1024); nothing was dispensed for them and their senders got no event",
-		 (unsigned long long)(oversize + queue_full), (unsigned long long)oversize,
-		 (unsigned long long)queue_full);
-	log_warn("%s", alert.message);
-	publish_owned(a, a->t_alert, proto_alert_encode(&alert), false);
+	a->drop_oversize += oversize;
+	a->drop_queue_full += queue_full;
+	a->held_dropped += oversize + queue_full;
+	publish_dropped(a);
 }
 
 static void publish_entity(struct app *a, const char *component, const char *object_id,
@@ -541,6 +610,7 @@ int main(int argc, char **argv)
 	    .on_message = on_message,
 	    .on_connected = on_connected,
 	    .on_dropped = on_dropped,
+	    .on_drained = on_drained,
 	    .arg = a,
 	};
 	a->mqtt = mqttc_new(a->loop, a->cfg, &mo);

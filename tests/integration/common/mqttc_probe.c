@@ -6,6 +6,9 @@
  * message on probe/out with a JSON description of what it received (topic,
  * retained flag, qos, length, payload and the client's counters). After each
  * (re)connect it publishes {"connects":n} on iod/<site>/probe/connected.
+ * With IOD_PROBE_BACKPRESSURE=1 it takes no message while its answer would
+ * not fit (mqttc_has_room, mqttc_pause) and resumes on on_drained, as the
+ * feeder does.
  */
 #include "cfg.h"
 #include "log.h"
@@ -28,10 +31,12 @@ static const struct cfg_option probe_opts[] = {
     {"IOD_PROBE_EARLY", CFG_STRING, NULL, "publish this on probe/early before connecting", 0, 0, 0},
     {"IOD_PROBE_STALL_MS", CFG_INT, "0",
      "block the loop this long on probe/in/stall (to fill the queue)", 0, 60000, 0},
+    {"IOD_PROBE_BACKPRESSURE", CFG_BOOL, "0", "pause taking messages while answers wait", 0, 0, 0},
 };
 
 struct probe {
 	struct mqttc *mqtt;
+	bool backpressure;
 	int64_t stall_ms;
 	char connected_topic[128];
 };
@@ -63,11 +68,26 @@ static void on_message(void *arg, const struct mqttc_message *msg)
 	cJSON_AddNumberToObject(o, "oversize", (double)st.messages_oversize);
 	cJSON_AddNumberToObject(o, "dropped", (double)st.messages_dropped);
 	cJSON_AddNumberToObject(o, "high_water", (double)st.queue_high_water);
+	cJSON_AddNumberToObject(o, "out_waiting", (double)st.out_waiting);
+	cJSON_AddNumberToObject(o, "out_high_water", (double)st.out_high_water);
+	cJSON_AddNumberToObject(o, "engaged", (double)st.backpressure_engaged);
+	cJSON_AddNumberToObject(o, "refused", (double)st.publish_refused);
+	cJSON_AddNumberToObject(o, "failed", (double)st.publish_failed);
 	text = cJSON_PrintUnformatted(o);
 	if (text)
 		mqttc_publish_str(p->mqtt, "probe/out", text, 1, false);
 	free(text);
 	cJSON_Delete(o);
+	/* Room for the next message's answer, or wait for on_drained. */
+	if (p->backpressure && !mqttc_has_room(p->mqtt, 1))
+		mqttc_pause(p->mqtt, true);
+}
+
+static void on_drained(void *arg)
+{
+	struct probe *p = arg;
+
+	mqttc_pause(p->mqtt, false);
 }
 
 /* Drops are reported on probe/dropped: {"oversize","queue_full","topic"}. */
@@ -139,6 +159,8 @@ int main(int argc, char **argv)
 	mo.max_payload = (size_t)cfg_int(cfg, "IOD_PROBE_MAX_PAYLOAD");
 	mo.queue_limit = (size_t)cfg_int(cfg, "IOD_PROBE_QUEUE_LIMIT");
 	probe.stall_ms = cfg_int(cfg, "IOD_PROBE_STALL_MS");
+	probe.backpressure = cfg_bool(cfg, "IOD_PROBE_BACKPRESSURE");
+	mo.on_drained = on_drained;
 	mo.on_message = on_message;
 	mo.on_connected = on_connected;
 	mo.on_dropped = on_dropped;

@@ -8,6 +8,7 @@
  * in this directory) so signals and exits are the real thing.
  */
 #include "harness.h"
+#include "mqttc.h"
 
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -400,6 +401,95 @@ Test(mqttc, full_queue_drops_oldest_and_counts, .init = broker_up, .fini = broke
 	cr_assert_not_null(m, "no drop report");
 	cr_assert_str_eq(m->payload,
 			 "{\"oversize\":0,\"queue_full\":15,\"topic\":\"probe/in/m15\"}");
+	tmsg_free(m);
+	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
+	tclient_free(obs);
+}
+
+static void broker_up_narrow(void)
+{
+	/* Few publishes in flight per client, as the shipped config has; the
+	 * broker queues without limit, so it drops nothing itself. */
+	cr_assert_eq(harness_broker_start(&broker, "max_inflight_messages 10\n"
+						   "max_queued_messages 0\n"),
+		     0, "mosquitto did not start");
+}
+
+/* The number after "key": in a flat JSON text; fails when missing. */
+static long long json_num(const char *json, const char *key)
+{
+	char needle[64];
+	const char *at;
+	char *end;
+	long long v;
+
+	snprintf(needle, sizeof(needle), "\"%s\":", key);
+	at = strstr(json, needle);
+	cr_assert_not_null(at, "no %s in %s", key, json);
+	v = strtoll(at + strlen(needle), &end, 10);
+	cr_assert(end != at + strlen(needle), "%s is not a number in %s", key, json);
+	return v;
+}
+
+/*
+ * A flood answered one for one through a broker that takes 10 in flight:
+ * the answers wait in mqttc (never deleted by Paho), the probe stops taking
+ * messages while MQTTC_OUT_HIGH of them wait and resumes on on_drained, and
+ * what the incoming queue could not hold meanwhile is reported. Answered +
+ * reported == sent, exactly.
+ */
+Test(mqttc, backpressure_answers_every_message_or_reports_it, .init = broker_up_narrow,
+     .fini = broker_down, .timeout = 240)
+{
+	enum { N = 5000 };
+	const char *env[] = {"IOD_PROBE_BACKPRESSURE=1", "IOD_LOG_LEVEL=info", NULL};
+	struct tclient *obs = observer("iod-test-obs");
+	struct tmsg *m;
+	long long answered = 0, reported = 0, reports = 0;
+	char payload[16];
+	pid_t pid = probe_ready(obs, env, "{\"connects\":1}");
+
+	cr_assert_eq(tclient_subscribe(obs, "probe/out", 1), 0);
+	cr_assert_eq(tclient_subscribe(obs, "probe/dropped", 1), 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(payload, sizeof(payload), "%d", i);
+		cr_assert_eq(tclient_publish_str(obs, "probe/in/flood", payload, 0, false), 0);
+	}
+	/* The newest message is always kept: its answer comes last. */
+	cr_assert_eq(tclient_publish_str(obs, "probe/in/last", "last", 1, false), 0);
+	for (;;) {
+		m = tclient_expect(obs, "probe/out", 60000);
+		cr_assert_not_null(m, "answers stopped after %lld", answered);
+		if (strstr(m->payload, "\"topic\":\"probe/in/last\""))
+			break;
+		cr_assert_not_null(strstr(m->payload, "\"topic\":\"probe/in/flood\""), "%s",
+				   m->payload);
+		answered++;
+		tmsg_free(m);
+	}
+	while ((m = tclient_expect(obs, "probe/dropped", 2000))) {
+		cr_assert_eq(json_num(m->payload, "oversize"), 0, "%s", m->payload);
+		reported += json_num(m->payload, "queue_full");
+		reports++;
+		tmsg_free(m);
+	}
+	cr_log_info("%lld answered, %lld reported dropped", answered, reported);
+	cr_assert_eq(answered + reported, N, "sent %d: %lld answered + %lld reported", N, answered,
+		     reported);
+	cr_assert_gt(answered, 0);
+	tmsg_free(m);
+	m = NULL;
+	cr_assert_eq(tclient_publish_str(obs, "probe/in/stats", "s", 1, false), 0);
+	m = tclient_expect_with(obs, "probe/out", "probe/in/stats", WAIT_MS);
+	cr_assert_not_null(m);
+	cr_assert_gt(json_num(m->payload, "engaged"), 0, "%s", m->payload);
+	cr_assert_eq(json_num(m->payload, "refused"), 0, "%s", m->payload);
+	cr_assert_eq(json_num(m->payload, "failed"), 0, "%s", m->payload);
+	/* Paused at MQTTC_OUT_HIGH answers; the probe publishes its drop
+	 * reports while paused too. */
+	cr_assert_geq(json_num(m->payload, "out_high_water"), MQTTC_OUT_HIGH, "%s", m->payload);
+	cr_assert_leq(json_num(m->payload, "out_high_water"), MQTTC_OUT_HIGH + reports, "%s",
+		      m->payload);
 	tmsg_free(m);
 	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
 	tclient_free(obs);
