@@ -3,7 +3,8 @@
  *
  * A valid journal (format 2, written with journal_encode: init, N doses with
  * their completions, commands, slots, a compacted variant with ids records
- * and a checkpoint) and its marker are damaged by the edits the input
+ * and a checkpoint, and in half of them a last dose journaled under a clock
+ * a year ahead with the clock_ack that re-dated it) and its marker are damaged by the edits the input
  * describes: bytes deleted, inserted, overwritten or bit-flipped, lines
  * dropped, repeated or swapped, the file cut anywhere, emptied or deleted,
  * the marker damaged or deleted, or the whole journal replaced by the
@@ -73,7 +74,11 @@ static void put(struct base *b, struct journal_rec *r, uint64_t *seq)
 
 /* Base k: k doses (the last one 1..4 h ago, in this boot for odd k), every
  * other one followed by a command; bases 4..7 are compacted (ids records of
- * older doses and a checkpoint) with appended doses after. */
+ * older doses and a checkpoint) with appended doses after. In bases 2, 3, 6
+ * and 7 the last dose was journaled a year ahead and an operator's
+ * clock_ack re-dated it to its real time (by the boot clock for odd k, at
+ * the ack's time, on this boot's clock, for even k): losing or moving that
+ * record must never give an earlier dose. */
 static void make_base(int k)
 {
 	struct base *b = &bases[k];
@@ -106,11 +111,13 @@ static void make_base(int k)
 		r.dose_ids = 3;
 		put(b, &r, &seq);
 	}
+	bool acked = k % 4 >= 2;
 	for (int i = 0; i < doses; i++) {
 		int64_t ts = last - (int64_t)(doses - 1 - i) * 7 * H;
+		int64_t ahead = acked && i == doses - 1 ? 365 * 24 * H : 0;
 		memset(&r, 0, sizeof(r));
 		r.op = JOURNAL_INTENT;
-		r.ts_ms = ts;
+		r.ts_ms = ts + ahead;
 		snprintf(r.id, sizeof(r.id), "dose-%d", i);
 		strcpy(r.by, "fuzz");
 		if (k % 2) {
@@ -120,10 +127,25 @@ static void make_base(int k)
 		put(b, &r, &seq);
 		memset(&r, 0, sizeof(r));
 		r.op = JOURNAL_DONE;
-		r.ts_ms = ts + 1000;
+		r.ts_ms = ts + ahead + 1000;
 		snprintf(r.id, sizeof(r.id), "dose-%d", i);
 		strcpy(r.result, "ok");
 		put(b, &r, &seq);
+		if (ahead) {
+			memset(&r, 0, sizeof(r));
+			r.op = JOURNAL_CLOCK_ACK;
+			r.ts_ms = k % 2 ? ts + H / 2 : ts;
+			snprintf(r.id, sizeof(r.id), "dose-%d", i);
+			strcpy(r.by, "fuzz");
+			r.from_ms = ts + ahead;
+			r.to_ms = ts;
+			strcpy(r.reason, k % 2 ? "boot_clock" : "ack_time");
+			if (k % 2 == 0) {
+				strcpy(r.boot, BOOT);
+				r.mono_ms = NOW_MONO - (NOW_WALL - ts);
+			}
+			put(b, &r, &seq);
+		}
 		if (i % 2 == 0) {
 			memset(&r, 0, sizeof(r));
 			r.op = JOURNAL_CMD;
@@ -146,7 +168,9 @@ static void make_base(int k)
 	struct feeder *f = feeder_load_image(&cfg, &now, &img, &startup);
 	REQUIRE(f);
 	for (size_t i = 0; i < startup.n_alerts; i++)
-		REQUIRE(strcmp(startup.alerts[i].code, "journal_damaged") != 0);
+		REQUIRE(strcmp(startup.alerts[i].code, "journal_damaged") != 0 &&
+			(strcmp(startup.alerts[i].code, "clock_ahead_dose") != 0 ||
+			 startup.alerts[i].level != PROTO_LEVEL_CRITICAL));
 	struct proto_feeder_state st;
 	feeder_state(f, &now, &st);
 	b->next_allowed = st.next_allowed_ms;
