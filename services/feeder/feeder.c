@@ -47,7 +47,8 @@ struct dose {
 struct cmd_entry {
 	char id[PROTO_ID_MAX + 1];
 	char action[8];
-	char outcome[OUTCOME_MAX]; /* "ok", "rejected:too_soon", "failed:..." */
+	enum proto_result result;  /* ok, rejected or failed */
+	char reason[OUTCOME_MAX];  /* why, when not ok ("" = none) */
 	int64_t ts_ms;
 };
 
@@ -263,13 +264,26 @@ static struct cmd_entry *ring_at(const struct feeder *f, size_t i) /* 0 = oldest
 	return &f->ring[(f->ring_head + cap - f->ring_count + i) % cap];
 }
 
-static void ring_put(struct feeder *f, const char *id, const char *action, const char *outcome,
-		     int64_t ts_ms)
+/* "result[:reason]": how a first outcome is spelled in a duplicate's reason
+ * (proto/README.md), the one place it is. */
+static void outcome_text(enum proto_result result, const char *reason, char *buf, size_t size)
+{
+	copy_str(buf, size, proto_result_name(result));
+	size_t n = strlen(buf);
+	if (reason[0] && n + 1 < size) {
+		buf[n] = ':';
+		copy_str(buf + n + 1, size - n - 1, reason); /* cut to fit, like the rest */
+	}
+}
+
+static void ring_put(struct feeder *f, const char *id, const char *action,
+		     enum proto_result result, const char *reason, int64_t ts_ms)
 {
 	struct cmd_entry *e = &f->ring[f->ring_head];
 	copy_str(e->id, sizeof(e->id), id);
 	copy_str(e->action, sizeof(e->action), action);
-	copy_str(e->outcome, sizeof(e->outcome), outcome);
+	e->result = result;
+	copy_str(e->reason, sizeof(e->reason), reason);
 	e->ts_ms = ts_ms;
 	f->ring_head = (f->ring_head + 1) % f->cfg.id_memory;
 	if (f->ring_count < f->cfg.id_memory)
@@ -414,7 +428,7 @@ static bool find_outcome(struct feeder *f, const char *id, char *outcome, size_t
 	for (size_t i = 0; i < f->ring_count; i++) {
 		const struct cmd_entry *e = ring_at(f, i);
 		if (strcmp(e->id, id) == 0) {
-			copy_str(outcome, size, e->outcome);
+			outcome_text(e->result, e->reason, outcome, size);
 			return true;
 		}
 	}
@@ -476,22 +490,16 @@ static int journal_put(struct feeder *f, const struct journal_rec *rec, bool syn
 	return rc;
 }
 
-static void remember(struct feeder *f, const char *id, const char *action, const char *outcome,
-		     const struct feeder_now *now, struct feeder_result *res)
+static void remember(struct feeder *f, const char *id, const char *action,
+		     enum proto_result result, const char *reason, const struct feeder_now *now,
+		     struct feeder_result *res)
 {
-	ring_put(f, id, action, outcome, now->wall_ms);
+	ring_put(f, id, action, result, reason, now->wall_ms);
 	struct journal_rec rec = {.op = JOURNAL_CMD, .ts_ms = now->wall_ms};
 	copy_str(rec.id, sizeof(rec.id), id);
 	copy_str(rec.action, sizeof(rec.action), action);
-	/* outcome "rejected:too_soon" -> result "rejected", reason "too_soon" */
-	const char *colon = strchr(outcome, ':');
-	size_t rlen = colon ? (size_t)(colon - outcome) : strlen(outcome);
-	if (rlen >= sizeof(rec.result))
-		rlen = sizeof(rec.result) - 1;
-	memcpy(rec.result, outcome, rlen);
-	rec.result[rlen] = '\0';
-	if (colon)
-		copy_str(rec.reason, sizeof(rec.reason), colon + 1);
+	copy_str(rec.result, sizeof(rec.result), proto_result_name(result));
+	copy_str(rec.reason, sizeof(rec.reason), reason);
 	/* Not fsync'd: losing a home/call/refusal record in a power cut can at
 	 * worst let a repeat of it run, which is harmless; doses are synced. */
 	journal_put(f, &rec, false, false, now, res);
@@ -565,13 +573,8 @@ static int compact(struct feeder *f)
 		r->ts_ms = e->ts_ms;
 		copy_str(r->id, sizeof(r->id), e->id);
 		copy_str(r->action, sizeof(r->action), e->action);
-		const char *colon = strchr(e->outcome, ':');
-		size_t rlen = colon ? (size_t)(colon - e->outcome) : strlen(e->outcome);
-		if (rlen >= sizeof(r->result))
-			rlen = sizeof(r->result) - 1;
-		memcpy(r->result, e->outcome, rlen);
-		if (colon)
-			copy_str(r->reason, sizeof(r->reason), colon + 1);
+		copy_str(r->result, sizeof(r->result), proto_result_name(e->result));
+		copy_str(r->reason, sizeof(r->reason), e->reason);
 	}
 	for (size_t i = 0; i < f->n_dose_ids; i += JOURNAL_IDS_PER_REC) {
 		struct journal_rec *r = &recs[n++];
@@ -726,12 +729,12 @@ static void on_record(void *arg, const struct journal_rec *rec)
 		break;
 	}
 	case JOURNAL_CMD: {
-		char outcome[OUTCOME_MAX];
-		if (rec->reason[0])
-			snprintf(outcome, sizeof(outcome), "%s:%s", rec->result, rec->reason);
-		else
-			copy_str(outcome, sizeof(outcome), rec->result);
-		ring_put(f, rec->id, rec->action, outcome, rec->ts_ms);
+		/* Written as ok, rejected or failed; anything else (a hand-edited
+		 * line with a good crc) is a refusal, so a resend stays refused. */
+		enum proto_result result;
+		if (proto_result_parse(rec->result, &result) < 0 || result == PROTO_RESULT_DUPLICATE)
+			result = PROTO_RESULT_REJECTED;
+		ring_put(f, rec->id, rec->action, result, rec->reason, rec->ts_ms);
 		break;
 	}
 	case JOURNAL_SLOT:
@@ -1557,9 +1560,7 @@ static void reject(struct feeder *f, const char *id, const char *action, const c
 	log_info("command %s (%s) rejected: %s", id, action, reason);
 	set_event(res, id, action, PROTO_RESULT_REJECTED, reason, now);
 	if (keep) {
-		char outcome[OUTCOME_MAX];
-		snprintf(outcome, sizeof(outcome), "rejected:%s", reason);
-		remember(f, id, action, outcome, now, res);
+		remember(f, id, action, PROTO_RESULT_REJECTED, reason, now, res);
 	}
 }
 
@@ -1674,21 +1675,19 @@ void feeder_cmd_done(struct feeder *f, bool ok, const char *reason, const struct
 		return;
 	f->cmd.active = false;
 	const char *action = proto_action_name(f->cmd.action);
-	char outcome[OUTCOME_MAX];
 	if (ok) {
-		copy_str(outcome, sizeof(outcome), "ok");
 		set_event(res, f->cmd.id, action, PROTO_RESULT_OK, NULL, now);
 		if (f->cmd.action == PROTO_ACTION_HOME && f->position != PROTO_POSITION_HOME) {
 			f->position = PROTO_POSITION_HOME;
 			res->state_changed = true;
 		}
 	} else {
-		snprintf(outcome, sizeof(outcome), "failed:%s", reason ? reason : "");
 		set_event(res, f->cmd.id, action, PROTO_RESULT_FAILED, reason ? reason : "failed",
 			  now);
 		log_warn("%s %s failed: %s", action, f->cmd.id, reason ? reason : "");
 	}
-	remember(f, f->cmd.id, action, outcome, now, res);
+	remember(f, f->cmd.id, action, ok ? PROTO_RESULT_OK : PROTO_RESULT_FAILED,
+		 ok || !reason ? "" : reason, now, res);
 	maybe_compact(f);
 }
 
