@@ -63,9 +63,9 @@ static const char *or_none(const char *s)
 	return s ? s : "(none)";
 }
 
-/* The user that owns client id ID (NUL-free, from the CONNECT packet) may be
- * USERNAME: true when ID is outside "iod-" or is "iod-<USERNAME>" or starts
- * with "iod-<USERNAME>-". */
+/* Whether USERNAME (NULL: anonymous) may connect with client id ID: yes when
+ * ID is outside "iod-", is "iod-<USERNAME>" or starts with "iod-<USERNAME>-".
+ * Both strings are the broker's, valid for the call. */
 static bool guard_id_allowed(const char *id, const char *username)
 {
 	size_t prefix_len = strlen(GUARD_ID_PREFIX);
@@ -108,7 +108,8 @@ static int guard_basic_auth(int event, void *event_data, void *userdata)
 	mosquitto_log_printf(MOSQ_LOG_NOTICE,
 			     "iod-guard: refused client id '%s' for user '%s' from %s: client ids "
 			     "iod-<user> and iod-<user>-... belong to that user",
-			     id, or_none(ed->username), or_none(mosquitto_client_address(ed->client)));
+			     id, or_none(ed->username),
+			     or_none(mosquitto_client_address(ed->client)));
 	return MOSQ_ERR_AUTH;
 }
 

@@ -6,7 +6,8 @@
 #   - the dashboard answers /healthz on the published port;
 #   - anonymous MQTT is refused on the published MQTT port;
 #   - the operator (password from the init volume) feeds with mosquitto_pub
-#     and gets the event;
+#     and gets the event, and may not connect with the feeder's client id
+#     (iod-guard.so);
 #   - each container's healthcheck passes;
 #   - the services start once the broker is healthy (depends_on
 #     service_healthy); every container but init has a read-only root, no
@@ -151,6 +152,13 @@ mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -u operator -P "$password" -q 1 \
 check "the operator feeds with mosquitto_pub and gets the event" \
 	wait_for "$TMP/watch.log" '^iod/home/feeder/event .*"id":"compose-feed-1".*"result":"ok"' 20
 check "sensor readings flow" wait_for "$TMP/watch.log" '^iod/home/sensors/[a-z]+ \{"value":' 30
+# The broker image loads iod-guard.so: the feeder's session is the feeder's.
+out=$(mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -u operator -P "$password" -i iod-feeder-home -q 1 \
+	-t iod/home/feeder/cmd -m home 2>&1) || true
+check "the broker refuses the operator the feeder's client id (iod-guard.so: $out)" \
+	grep -q 'not authorised' <<<"$out"
+check "... and the feeder stayed online" \
+	test "$(count_matching "$TMP/watch.log" '^iod/home/feeder/availability offline')" = 0
 
 for svc in feeder sensors camera bridge; do
 	missing=$(podman run --rm --entrypoint ldd "iod-$svc:latest" "/usr/local/bin/iod-$svc" 2>&1 |
@@ -179,9 +187,12 @@ pi=$(podman run --rm --user root --entrypoint bash iod-broker:latest -c '
 	mosquitto_pub -h localhost -u feeder -P "$(cat /etc/iod/secrets/feeder/password)" \
 		-t iod/home/feeder/availability -m online && echo feeder-login-ok
 	mosquitto_pub -h localhost -t iod/home/feeder/cmd -m feed 2>&1 | grep -q "not authorised" &&
-		echo anonymous-refused' 2>&1 | tr '\n' ' ')
-check "Pi setup: iod-init on Debian's mosquitto.conf (${pi})" \
-	test "$pi" = "group-iod secrets-root-only others-cannot-read others-cannot-list feeder-login-ok anonymous-refused "
+		echo anonymous-refused
+	mosquitto_pub -h localhost -u operator -P "$(cat /etc/iod/secrets/operator/password)" \
+		-i iod-feeder-home -t iod/home/feeder/cmd -m home 2>&1 | grep -q "not authorised" &&
+		echo takeover-refused' 2>&1 | tr '\n' ' ')
+check "Pi setup: iod-init on Debian's mosquitto.conf, with iod-guard.so (${pi})" \
+	test "$pi" = "group-iod secrets-root-only others-cannot-read others-cannot-list feeder-login-ok anonymous-refused takeover-refused "
 
 # podman runs healthchecks from systemd timers; there is no systemd here, so
 # run each container's healthcheck once by hand.

@@ -61,6 +61,7 @@ finish() {
 			tail -n 40 "$f" | cut -c 1-400 | LC_ALL=C tr -cd '[:print:]\t\n' | sed 's/^/#   /'
 		done
 	fi
+	# IOD_KEEP_TMP=1 keeps the test's directory, logs and all, for a look.
 	[[ -n ${IOD_KEEP_TMP:-} ]] || rm -rf "$TMP"
 	printf '%s: %d passed, %d failed\n' "$TEST_NAME" "$PASSED" "$FAILED"
 	if ((FAILED > 0)); then exit 1; fi

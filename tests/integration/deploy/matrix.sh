@@ -13,7 +13,8 @@
 #     times as iod-feeder-home with a persistent session (-c) is refused each
 #     time, the feeder never goes offline and keeps answering commands;
 #   - a retained command is refused at home too (MQTT 5: PUBACK 0x87; the
-#     feeder never sees it), a retained empty payload (a delete) is not.
+#     feeder never sees it), also as a will, a retained empty payload (a
+#     delete) is not.
 TEST_NAME=matrix
 source "$(dirname "$0")/lib.sh"
 
@@ -140,6 +141,16 @@ check "... nor the bare retained word (the feeder answered only the sentinel sin
 	test "$(count_matching "$TMP/read-operator.log" "^$base/feeder/event .*\"result\":\"rejected\".*\"reason\":\"retained\"")" = 0
 check "... the broker says why" \
 	wait_for "$TMP/broker.log" "iod-guard: denied retained PUBLISH to '$base/feeder/cmd' from .*user 'operator'" 5
+# A retained will on a command topic, fired by a client that vanishes.
+sub will "$port" operator "$op" -i will-client -t "$base/matrix/none" --will-topic "$base/feeder/cmd" \
+	--will-payload '{"action":"feed","id":"will-retained"}' --will-retain --will-qos 1 ||
+	bail "operator connects with a retained will on feeder/cmd"
+kill -KILL "$BG_PID"
+check "a retained will on feeder/cmd is denied when it fires" \
+	wait_for "$TMP/broker.log" "iod-guard: denied retained PUBLISH to '$base/feeder/cmd' from will-client " 5
+pub operator "$base/feeder/cmd" '{"action":"home","id":"will-sentinel"}'
+wait_for "$TMP/read-operator.log" "\"id\":\"will-sentinel\".*\"result\"" 10 || true
+check "... and never reached the feeder" test "$(count_matching "$TMP/read-operator.log" 'will-retained')" = 0
 pub operator "$base/feeder/cmd" '' -r
 check "a retained empty payload (deleting a retained command) is let through" \
 	wait_for "$TMP/read-operator.log" "^$base/feeder/cmd \(null\)$" 5

@@ -5,6 +5,8 @@
 # switched to sim, as an operator edits /etc/iod/*.env).
 #   - every unit reaches `active (running)`: Type=notify, so READY=1 came;
 #   - each service logs in with the password its unit loaded as a credential;
+#     Debian's mosquitto.service loads iod-guard.so (the operator may not
+#     use the feeder's client id);
 #   - inside the feeder's unit (its mount namespace, its dynamic uid) the
 #     bridge's credential and every file in /etc/iod/secrets are unreadable,
 #     its own credential readable;
@@ -109,6 +111,11 @@ online=$(in_ct mosquitto_sub -h localhost -u operator -P "$op" -t 'iod/home/+/av
 	-C 4 -W 30 2>&1 | sort | tr '\n' ' ')
 check "each service logged in with its unit's credential (${online})" test "$online" = \
 	"iod/home/bridge/availability online iod/home/camera/availability online iod/home/feeder/availability online iod/home/sensors/availability online "
+# Debian's mosquitto.service loads the installed iod-guard.so through iod.conf.
+out=$(in_ct mosquitto_sub -h localhost -u operator -P "$op" -i iod-feeder-home -c -t 'iod/home/feeder/cmd' \
+	-C 1 -W 3 2>&1 || true)
+check "mosquitto.service refuses the operator the feeder's client id (iod-guard.so: $out)" \
+	grep -q 'not authorised' <<<"$out"
 
 # -- the feeder's unit cannot read another's secret ------------------------------
 fpid=$(show iod-feeder MainPID)
