@@ -8,6 +8,7 @@
  */
 #include "cfg.h"
 #include "log.h"
+#include "mqtt_url.h"
 
 #ifndef IOD_MQTT_TLS
 #define IOD_MQTT_TLS 1
@@ -241,20 +242,6 @@ static bool site_valid(const char *site)
 	return true;
 }
 
-/* scheme://host... with a scheme mqttc knows and a host. */
-static bool mqtt_url_valid(const char *url)
-{
-	static const char *const schemes[] = {"tcp://",	  "mqtt://", "ssl://",
-					      "mqtts://", "ws://",   "wss://"};
-
-	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-		size_t n = strlen(schemes[i]);
-		if (strncmp(url, schemes[i], n) == 0)
-			return url[n] != '\0' && url[n] != ':' && url[n] != '/';
-	}
-	return false;
-}
-
 /* What Home Assistant takes as a configuration_url (http or https, with a
  * host; it refuses the whole discovery config otherwise), or "none". */
 static bool dashboard_url_valid(const char *url)
@@ -397,16 +384,16 @@ static int validate(const struct cfg *cfg, struct cfg_entry *e)
 				  v);
 			return -1;
 		}
-		if (strcmp(o->name, "IOD_MQTT_URL") == 0 && !IOD_MQTT_TLS &&
-		    (strncmp(v, "ssl://", 6) == 0 || strncmp(v, "mqtts://", 8) == 0 ||
-		     strncmp(v, "wss://", 6) == 0)) {
+		struct mqtt_url url;
+		bool is_url = strcmp(o->name, "IOD_MQTT_URL") == 0;
+		if (is_url && !IOD_MQTT_TLS && mqtt_url_parse(v, &url) == 0 && url.tls) {
 			cfg_error(cfg->program,
 				  "%s: '%s' needs TLS, and this build has none (built with "
 				  "-DIOD_MQTT_TLS=OFF)",
 				  o->name, v);
 			return -1;
 		}
-		if (strcmp(o->name, "IOD_MQTT_URL") == 0 && !mqtt_url_valid(v)) {
+		if (is_url && mqtt_url_parse(v, NULL) < 0) {
 			cfg_error(
 			    cfg->program,
 			    "%s: '%s' is not a broker URL (tcp://, ssl://, mqtts://, ws:// or "

@@ -14,6 +14,7 @@
 #include "cfg.h"
 #include "log.h"
 #include "loop.h"
+#include "mqtt_url.h"
 
 #include <MQTTAsync.h>
 #include <dirent.h>
@@ -83,6 +84,7 @@ struct mqttc {
 	char *password;
 	char *ca_file, *cert_file, *key_file;
 	bool tls;
+	int broker_port; /* from the URL; -1 if it names none that is valid */
 	int session_expiry_s;
 	size_t queue_limit;
 	size_t max_payload;
@@ -154,33 +156,6 @@ static void start_connect(struct mqttc *m);
 static char *dup_or_null(const char *s)
 {
 	return s ? strdup(s) : NULL;
-}
-
-static bool has_prefix(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-/* "tcp://user:pw@host:1883" -> "tcp://host:1883": log lines never carry credentials. */
-static char *url_for_log(const char *url)
-{
-	const char *scheme_end = strstr(url, "://");
-	const char *host, *at, *slash;
-	char *out;
-
-	if (!scheme_end)
-		return strdup(url);
-	host = scheme_end + 3;
-	at = strchr(host, '@');
-	slash = strchr(host, '/');
-	if (!at || (slash && slash < at))
-		return strdup(url);
-	out = malloc(strlen(url) + 1);
-	if (!out)
-		return NULL;
-	memcpy(out, url, (size_t)(host - url));
-	strcpy(out + (host - url), at + 1);
-	return out;
 }
 
 static void copy_reason(char *dst, const char *text, int code)
@@ -627,34 +602,6 @@ static int publish_raw(struct mqttc *m, const char *topic, const void *payload, 
 	return 0;
 }
 
-/* The broker's TCP port from the URL: explicit, or the scheme's default. */
-static int broker_port(const char *url)
-{
-	const char *host = strstr(url, "://");
-	const char *end, *colon;
-	long port;
-	char *num_end;
-
-	if (!host)
-		return -1;
-	host += 3;
-	end = host + strcspn(host, "/");
-	colon = end;
-	while (colon > host && colon[-1] != ':' && colon[-1] != ']' && colon[-1] != '@')
-		colon--;
-	if (colon > host && colon[-1] == ':') {
-		port = strtol(colon, &num_end, 10);
-		return num_end == end && port > 0 && port < 65536 ? (int)port : -1;
-	}
-	if (strncmp(url, "ssl://", 6) == 0 || strncmp(url, "mqtts://", 8) == 0)
-		return 8883;
-	if (strncmp(url, "wss://", 6) == 0)
-		return 443;
-	if (strncmp(url, "ws://", 5) == 0)
-		return 80;
-	return 1883;
-}
-
 /*
  * Paho MQTT C 1.3.12 has no TCP_NODELAY option (it came in 1.3.14), so
  * Nagle's algorithm holds a small publish behind the PUBACK just sent until
@@ -666,7 +613,7 @@ static int broker_port(const char *url)
  */
 static void set_nodelay(const struct mqttc *m)
 {
-	int port = broker_port(m->url);
+	int port = m->broker_port;
 	DIR *dir;
 	struct dirent *e;
 
@@ -1006,6 +953,7 @@ struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqt
 {
 	MQTTAsync_createOptions cro = MQTTAsync_createOptions_initializer5;
 	const char *url = cfg_str(cfg, "IOD_MQTT_URL");
+	struct mqtt_url parsed;
 	struct mqttc *m;
 	int rc;
 
@@ -1017,12 +965,8 @@ struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqt
 		log_error("IOD_MQTT_URL: empty");
 		return NULL;
 	}
-	if (!(has_prefix(url, "tcp://") || has_prefix(url, "mqtt://") ||
-	      has_prefix(url, "ssl://") || has_prefix(url, "mqtts://") ||
-	      has_prefix(url, "ws://") || has_prefix(url, "wss://"))) {
-		log_error("IOD_MQTT_URL: '%s' must start with tcp://, ssl://, mqtts://, ws:// or "
-			  "wss://",
-			  url);
+	if (mqtt_url_parse(url, &parsed) < 0) {
+		log_error("IOD_MQTT_URL: '%s' must start with " MQTT_URL_SCHEMES, url);
 		return NULL;
 	}
 	if (opts->session_expiry_s < 0) {
@@ -1035,8 +979,9 @@ struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqt
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->cond, NULL);
 	m->loop = loop;
-	m->url = strdup(url);
-	m->log_url = url_for_log(url);
+	/* Paho is given mqtt:// as tcp://, which it knows. */
+	m->url = mqtt_url_for_paho(url);
+	m->log_url = mqtt_url_for_log(url);
 	m->client_id = strdup(opts->client_id);
 	m->availability_topic = dup_or_null(opts->availability_topic);
 	m->user = dup_or_null(cfg_str(cfg, "IOD_MQTT_USER"));
@@ -1044,8 +989,8 @@ struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqt
 	m->ca_file = dup_or_null(cfg_str(cfg, "IOD_MQTT_CA_FILE"));
 	m->cert_file = dup_or_null(cfg_str(cfg, "IOD_MQTT_CERT_FILE"));
 	m->key_file = dup_or_null(cfg_str(cfg, "IOD_MQTT_KEY_FILE"));
-	m->tls =
-	    has_prefix(url, "ssl://") || has_prefix(url, "mqtts://") || has_prefix(url, "wss://");
+	m->tls = parsed.tls;
+	m->broker_port = parsed.port;
 	m->session_expiry_s = opts->session_expiry_s;
 	m->queue_limit = opts->queue_limit ? opts->queue_limit : MQTTC_QUEUE_DEFAULT;
 	m->max_payload = opts->max_payload;
@@ -1084,17 +1029,6 @@ struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqt
 	 * and mqttc_stop() adds `offline`. */
 	cro.maxBufferedMessages = MQTTC_OUT_LIMIT + 1;
 	cro.deleteOldestMessages = 0;
-	/* "mqtt://" is our alias for tcp:// (Paho does not know it). */
-	if (has_prefix(url, "mqtt://")) {
-		char *tcp = malloc(strlen(url) + 1);
-		if (!tcp) {
-			free_fields(m);
-			return NULL;
-		}
-		sprintf(tcp, "tcp://%s", url + strlen("mqtt://"));
-		free(m->url);
-		m->url = tcp;
-	}
 	paho_global_init();
 	rc = MQTTAsync_createWithOptions(&m->client, m->url, m->client_id,
 					 MQTTCLIENT_PERSISTENCE_NONE, NULL, &cro);
