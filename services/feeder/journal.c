@@ -349,7 +349,8 @@ static int decode_fields(const cJSON *o, struct journal_rec *out)
 	if (get_str(o, "source", false, source, sizeof(source)) < 0)
 		return -1;
 	out->scheduled = strcmp(source, "schedule") == 0;
-	if (out->op == JOURNAL_INTENT || out->op == JOURNAL_DAMAGE || out->op == JOURNAL_CLOCK_ACK) {
+	if (out->op == JOURNAL_INTENT || out->op == JOURNAL_DAMAGE ||
+	    out->op == JOURNAL_CLOCK_ACK) {
 		/* boot/mono are optional (older journals); a bad pair is ignored
 		 * rather than the dose: the wall clock still guards it. */
 		char boot[sizeof(out->boot)] = "";
@@ -370,9 +371,9 @@ static int decode_fields(const cJSON *o, struct journal_rec *out)
 		return -1;
 	/* An acknowledgement without both times, or one that would move a dose
 	 * later, is not one this feeder wrote: never applied half. */
-	if (out->op == JOURNAL_CLOCK_ACK &&
-	    (get_int(o, "from", true, &out->from_ms) < 0 || get_int(o, "to", true, &out->to_ms) < 0 ||
-	     out->to_ms > out->from_ms || !out->reason[0]))
+	if (out->op == JOURNAL_CLOCK_ACK && (get_int(o, "from", true, &out->from_ms) < 0 ||
+					     get_int(o, "to", true, &out->to_ms) < 0 ||
+					     out->to_ms > out->from_ms || !out->reason[0]))
 		return -1;
 	if (out->op == JOURNAL_IDS) {
 		const cJSON *ids = cJSON_GetObjectItemCaseSensitive(o, "ids");

@@ -65,21 +65,23 @@ struct journal_id {
 	char status;
 };
 
+/* clock_ack uses id (the re-dated dose), by (who acknowledged), reason (how
+ * "to" was found: "boot_clock" or "ack_time"), from/to, and boot/mono (the
+ * boot the dose now counts in, ack_time only). */
 struct journal_rec {
 	enum journal_op op;
 	uint64_t seq; /* format 2; assigned by journal_append/journal_rewrite */
 	int64_t ts_ms;
-	char id[PROTO_ID_MAX + 1]; /* intent, done, cmd; damage: the assumed dose; checkpoint:
-				      last dose; clock_ack: the re-dated dose */
-	char by[PROTO_BY_MAX + 1]; /* intent; clock_ack: who acknowledged */
+	char id[PROTO_ID_MAX +
+		1]; /* intent, done, cmd; damage: the assumed dose; checkpoint: last dose */
+	char by[PROTO_BY_MAX + 1];
 	bool scheduled;	  /* intent: source "schedule" (else "manual") */
 	char slot[24];	  /* intent (scheduled) and slot records */
 	char action[8];	  /* cmd */
 	char result[16];  /* done, cmd, slot */
-	char reason[64];  /* optional; clock_ack: "boot_clock" or "ack_time" (how "to" was found) */
-	char boot[40];	  /* intent, damage: the boot id it was given in ("" = unknown);
-			     clock_ack: the boot the dose now counts in (ack_time only) */
-	int64_t mono_ms;  /* intent, damage, clock_ack: CLOCK_BOOTTIME then (with boot) */
+	char reason[64];  /* optional */
+	char boot[40];	  /* intent, damage: the boot id it was given in ("" = unknown) */
+	int64_t mono_ms;  /* intent, damage: CLOCK_BOOTTIME then (with boot) */
 	int64_t from_ms;  /* clock_ack: the dose's time as journaled */
 	int64_t to_ms;	  /* clock_ack: its time from now on */
 	bool compacted;	  /* init: a body ending with a checkpoint follows */

@@ -4,11 +4,10 @@
  * A valid journal (format 2, written with journal_encode: init, N doses with
  * their completions, commands, slots, a compacted variant with ids records
  * and a checkpoint, and in half of them a last dose journaled under a clock
- * a year ahead with the clock_ack that re-dated it) and its marker are damaged by the edits the input
- * describes: bytes deleted, inserted, overwritten or bit-flipped, lines
- * dropped, repeated or swapped, the file cut anywhere, emptied or deleted,
- * the marker damaged or deleted, or the whole journal replaced by the
- * input. Each damaged image goes through feeder_load_image() (what a start
+ * a year ahead with the clock_ack that re-dated it) and its marker are damaged by the edits the
+ * input describes: bytes deleted, inserted, overwritten or bit-flipped, lines dropped, repeated or
+ * swapped, the file cut anywhere, emptied or deleted, the marker damaged or deleted, or the whole
+ * journal replaced by the input. Each damaged image goes through feeder_load_image() (what a start
  * makes of it, no file touched), and the invariant is checked:
  *
  *   never an earlier next_allowed than the undamaged journal gives,

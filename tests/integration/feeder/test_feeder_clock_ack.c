@@ -182,9 +182,8 @@ Test(feeder_clock_ack_it, dose_a_year_ahead_is_refused_until_clock_ack_then_allo
 	int64_t from = member(ack, "from"), to = member(ack, "to");
 	/* The boot clock puts the dose where it really was: between the
 	 * command and its answer, a year before the journaled time. */
-	cr_assert(to >= sent - 1000 && to <= answered, "re-dated to %" PRId64 ", fed in [%" PRId64
-						       ", %" PRId64 "]",
-		  to, sent, answered);
+	cr_assert(to >= sent - 1000 && to <= answered,
+		  "re-dated to %" PRId64 ", fed in [%" PRId64 ", %" PRId64 "]", to, sent, answered);
 	cr_assert_gt(from - to, 364LL * 24 * 3600 * 1000);
 	cr_assert_eq(journal_tool("clock-ack"), 1, "a second ack has nothing to do");
 

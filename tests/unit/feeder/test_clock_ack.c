@@ -226,10 +226,8 @@ Test(clock_ack, same_boot_redates_to_the_time_the_boot_clock_proves)
 	cr_assert_eq(clock_ack(), 0, "%s", out_text);
 	cr_assert(strstr(out_text, "dose a1 is dated 2027-11-26 09:00:00 CET") != NULL, "%s",
 		  out_text);
-	cr_assert(strstr(out_text, "re-dated to 2026-11-26 09:00:00 CET") != NULL, "%s",
-		  out_text);
-	cr_assert(strstr(out_text, "allowed from 2026-11-26 15:00:00 CET") != NULL, "%s",
-		  out_text);
+	cr_assert(strstr(out_text, "re-dated to 2026-11-26 09:00:00 CET") != NULL, "%s", out_text);
+	cr_assert(strstr(out_text, "allowed from 2026-11-26 15:00:00 CET") != NULL, "%s", out_text);
 	char want[200];
 	snprintf(want, sizeof(want),
 		 "\"op\":\"clock_ack\",\"id\":\"a1\",\"ts\":%lld,\"by\":\"ann\",\"from\":%lld,"
@@ -268,8 +266,7 @@ Test(clock_ack, other_boot_redates_to_the_ack_time)
 	int64_t ack = now.wall_ms;
 	cr_assert_eq(clock_ack(), 0, "%s", out_text);
 	cr_assert(strstr(out_text, "another boot") != NULL, "%s", out_text);
-	cr_assert(strstr(out_text, "allowed from 2026-11-26 16:00:00 CET") != NULL, "%s",
-		  out_text);
+	cr_assert(strstr(out_text, "allowed from 2026-11-26 16:00:00 CET") != NULL, "%s", out_text);
 	char want[300];
 	snprintf(want, sizeof(want),
 		 "\"op\":\"clock_ack\",\"id\":\"a1\",\"ts\":%lld,\"by\":\"ann\",\"from\":%lld,"
@@ -323,8 +320,8 @@ Test(clock_ack, nothing_to_acknowledge)
 	now.wall_ms += H;
 	now.mono_ms += H;
 	cr_assert_eq(clock_ack(), 1, "%s", out_text);
-	cr_assert(strstr(out_text, "no dose is dated after 2026-11-26 10:05:00 CET") != NULL,
-		  "%s", out_text);
+	cr_assert(strstr(out_text, "no dose is dated after 2026-11-26 10:05:00 CET") != NULL, "%s",
+		  out_text);
 	cr_assert_eq(count(slurp(jpath), "clock_ack"), 0);
 }
 
@@ -420,7 +417,6 @@ Test(clock_ack, a_damaged_journal_is_repaired_first)
 	fputs("garbage\n", fp);
 	fclose(fp);
 	cr_assert_eq(clock_ack(), -EUCLEAN, "%s", out_text);
-	cr_assert(strstr(out_text, "run iod-feeder-journal repair first") != NULL, "%s",
-		  out_text);
+	cr_assert(strstr(out_text, "run iod-feeder-journal repair first") != NULL, "%s", out_text);
 	cr_assert_eq(count(slurp(jpath), "clock_ack"), 0);
 }
