@@ -15,17 +15,14 @@
 #include "log.h"
 #include "loop.h"
 #include "mqtt_url.h"
+#include "nodelay.h"
 
 #include <MQTTAsync.h>
-#include <dirent.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 
 #define MQTTC_QUEUE_DEFAULT	1024
@@ -84,7 +81,8 @@ struct mqttc {
 	char *password;
 	char *ca_file, *cert_file, *key_file;
 	bool tls;
-	int broker_port; /* from the URL; -1 if it names none that is valid */
+	int broker_port;       /* from the URL; -1 if it names none that is valid */
+	char broker_host[256]; /* from the URL, for nodelay; "" if too long */
 	int session_expiry_s;
 	size_t queue_limit;
 	size_t max_payload;
@@ -603,48 +601,6 @@ static int publish_raw(struct mqttc *m, const char *topic, const void *payload, 
 }
 
 /*
- * Paho MQTT C 1.3.12 has no TCP_NODELAY option (it came in 1.3.14), so
- * Nagle's algorithm holds a small publish behind the PUBACK just sent until
- * the broker's delayed ACK: ~40 ms on a command's answer, measured. Paho
- * does not expose its socket either, so find the process's TCP sockets
- * connected to the broker's port and set the option on them. Runs on the
- * loop thread after each (re)connect; setsockopt() on a socket Paho's
- * threads use is safe.
- */
-static void set_nodelay(const struct mqttc *m)
-{
-	int port = m->broker_port;
-	DIR *dir;
-	struct dirent *e;
-
-	if (port < 0 || !(dir = opendir("/proc/self/fd")))
-		return;
-	while ((e = readdir(dir))) {
-		struct sockaddr_storage peer;
-		socklen_t len = sizeof(peer);
-		int type = 0, one = 1, peer_port;
-		socklen_t tlen = sizeof(type);
-		char *end;
-		long fd = strtol(e->d_name, &end, 10);
-
-		if (*end != '\0' || fd < 0 || fd == dirfd(dir))
-			continue;
-		if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
-		    type != SOCK_STREAM || getpeername((int)fd, (struct sockaddr *)&peer, &len) < 0)
-			continue;
-		if (peer.ss_family == AF_INET)
-			peer_port = ntohs(((struct sockaddr_in *)&peer)->sin_port);
-		else if (peer.ss_family == AF_INET6)
-			peer_port = ntohs(((struct sockaddr_in6 *)&peer)->sin6_port);
-		else
-			continue;
-		if (peer_port == port)
-			setsockopt((int)fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
-	closedir(dir);
-}
-
-/*
  * After every (re)connect: subscriptions first, then `online`, then the
  * service. The broker handles one connection's packets in order, so a
  * client that sees `online` and sends a command is already routed to us.
@@ -659,7 +615,9 @@ static void handle_connected(struct mqttc *m)
 	m->up_reported = true;
 	m->connect_failure_logged = false;
 	m->backoff_s = MQTTC_BACKOFF_MIN_S;
-	set_nodelay(m);
+	/* Paho 1.3.12 sets no TCP_NODELAY (nodelay.h says why it matters). */
+	if (m->broker_host[0] && m->broker_port > 0)
+		nodelay_set_for_peer(m->broker_host, m->broker_port);
 	for (struct mqttc_sub *s = m->subs; s; s = s->next)
 		subscribe_one(m, s);
 	if (m->availability_topic)
@@ -991,6 +949,8 @@ struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqt
 	m->key_file = dup_or_null(cfg_str(cfg, "IOD_MQTT_KEY_FILE"));
 	m->tls = parsed.tls;
 	m->broker_port = parsed.port;
+	if (mqtt_url_host(url, m->broker_host, sizeof(m->broker_host)) < 0)
+		m->broker_host[0] = '\0';
 	m->session_expiry_s = opts->session_expiry_s;
 	m->queue_limit = opts->queue_limit ? opts->queue_limit : MQTTC_QUEUE_DEFAULT;
 	m->max_payload = opts->max_payload;

@@ -10,7 +10,7 @@
  * Connection: mqttc_start() connects in the background and keeps trying
  * with back-off (1 s doubling to 30 s) until it succeeds; after that Paho's
  * automatic reconnect takes over with the same back-off. After every
- * (re)connect mqttc sets TCP_NODELAY on the connection, subscribes again to
+ * (re)connect mqttc sets TCP_NODELAY on the connection (nodelay.h), subscribes again to
  * every filter given to mqttc_subscribe(), publishes the retained `online`
  * on the availability topic (after the subscriptions, so `online` means
  * "commands reach me now"), and then calls on_connected so the service can
