@@ -106,10 +106,8 @@ struct mqttc {
 	bool ever_connected;
 	bool up_reported; /* on_connected ran for the current connection */
 	bool connect_failure_logged;
-	bool dispatching;    /* inside on_message/on_connected */
-	bool free_requested; /* mqttc_free() called from inside a callback */
-	bool paused;	     /* mqttc_pause(): incoming messages wait in the queue */
-	bool refusing;	     /* publishes refused at MQTTC_OUT_LIMIT; logged once */
+	bool paused;   /* mqttc_pause(): incoming messages wait in the queue */
+	bool refusing; /* publishes refused at MQTTC_OUT_LIMIT; logged once */
 
 	/* Guarded by lock: written on Paho's threads, read on the loop. */
 	pthread_mutex_t lock;
@@ -682,7 +680,7 @@ static struct mqttc_item *queue_pop(struct mqttc *m)
  * leaves the rest waiting there (still bounded by queue_limit). At most the
  * messages queued when it started are handed over: under a flood the loop
  * still turns (timers run) between batches, as every arrival wakes it again.
- * A callback may call mqttc_free(); then nothing more is handed over.
+ * A callback may call mqttc_stop(); then nothing more is handed over.
  */
 static void on_wake(uv_async_t *handle)
 {
@@ -724,29 +722,28 @@ static void on_wake(uv_async_t *handle)
 		log_warn("connection to %s lost: %s; reconnecting", m->log_url, lost_cause);
 	if (failed && !connects)
 		handle_connect_failed(m, failure);
-	m->dispatching = true;
 	if ((lost || disconnected) && m->up_reported) {
 		m->up_reported = false;
 		if (m->on_disconnected) {
 			m->on_disconnected(m->arg);
-			if (m->free_requested || m->stopped)
-				goto drop;
+			if (m->stopped)
+				return;
 		}
 	}
 	if (connects) {
 		handle_connected(m);
-		if (m->free_requested)
-			goto drop;
+		if (m->stopped)
+			return;
 	}
 	if ((oversize || queue_full) && m->on_dropped) {
 		m->on_dropped(m->arg, oversize, queue_full, drop_topic);
-		if (m->free_requested || m->stopped)
-			goto drop;
+		if (m->stopped)
+			return;
 	}
 	if (drained && m->on_drained) {
 		m->on_drained(m->arg);
-		if (m->free_requested || m->stopped)
-			goto drop;
+		if (m->stopped)
+			return;
 	}
 	while (batch-- > 0 && !m->paused) {
 		struct mqttc_item *it = queue_pop(m);
@@ -763,14 +760,8 @@ static void on_wake(uv_async_t *handle)
 		if (m->on_message)
 			m->on_message(m->arg, &msg);
 		free(it);
-		if (m->free_requested || m->stopped)
-			goto drop;
-	}
-drop:
-	m->dispatching = false;
-	if (m->free_requested) {
-		m->free_requested = false;
-		mqttc_free(m);
+		if (m->stopped)
+			return;
 	}
 }
 
@@ -1243,10 +1234,6 @@ void mqttc_free(struct mqttc *m)
 {
 	if (!m)
 		return;
-	if (m->dispatching) {
-		m->free_requested = true;
-		return;
-	}
 	if (!m->stopped) {
 		/* Freed without a stop: drop the connection without `offline`;
 		 * the broker's will says so instead. */

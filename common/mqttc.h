@@ -143,7 +143,8 @@ void mqttc_get_stats(const struct mqttc *m, struct mqttc_stats *out);
 /* Publish retained `offline`, wait up to timeout_ms for it to be delivered,
  * disconnect. Blocks the calling (loop) thread; call at shutdown only. */
 void mqttc_stop(struct mqttc *m, int timeout_ms);
-/* Free after mqttc_stop(); closes the uv_async handle. */
+/* Free after mqttc_stop(); closes the uv_async handle. Not from inside one
+ * of this client's callbacks (every service frees it from its stop path). */
 void mqttc_free(struct mqttc *m);
 
 #endif
