@@ -1,6 +1,5 @@
 #include "feeder.h"
 
-#include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -157,32 +156,17 @@ static int start_dose(struct feeder *f, const char *id, const char *by, bool sch
 
 /* ---- commands ------------------------------------------------------------ */
 
-/* Best effort id and action of an undecodable command, for its event. */
+/* The id and action of an undecodable (or retained) command, for its event:
+ * proto's salvage, by the decoders' own rules ("unknown" when no action can
+ * be read, "" when no id). */
 static void salvage(const void *payload, size_t len, char *id, size_t id_size, char *action,
 		    size_t action_size)
 {
-	id[0] = '\0';
-	feeder_copy_str(action, action_size, "unknown");
-	struct proto_feeder_cmd cmd;
-	const char *reason;
-	if (proto_feeder_cmd_decode(payload, len, &cmd, &reason) == 0) {
-		feeder_copy_str(id, id_size, cmd.id);
-		feeder_copy_str(action, action_size, proto_action_name(cmd.action));
-		return;
-	}
-	if (len == 0 || len > PROTO_MAX_PAYLOAD)
-		return;
-	cJSON *o = cJSON_ParseWithLength(payload, len);
-	if (!o)
-		return;
-	const cJSON *jid = cJSON_GetObjectItemCaseSensitive(o, "id");
-	if (cJSON_IsString(jid) && proto_id_valid(jid->valuestring))
-		feeder_copy_str(id, id_size, jid->valuestring);
-	const cJSON *jact = cJSON_GetObjectItemCaseSensitive(o, "action");
-	enum proto_action a;
-	if (cJSON_IsString(jact) && proto_action_parse(jact->valuestring, &a) == 0)
-		feeder_copy_str(action, action_size, proto_action_name(a));
-	cJSON_Delete(o);
+	struct proto_cmd_salvage got;
+	proto_cmd_salvage(payload, len, &got);
+	feeder_copy_str(id, id_size, got.id);
+	feeder_copy_str(action, action_size,
+			got.has_action ? proto_action_name(got.action) : "unknown");
 }
 
 int feeder_handle_message(struct feeder *f, const void *payload, size_t len, bool retained,

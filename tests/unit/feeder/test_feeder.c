@@ -370,6 +370,36 @@ Test(feeder, undecodable_commands_get_one_rejected_event, .timeout = 10)
 	feeder_free(f);
 }
 
+/* A refused command is named by proto_cmd_salvage's rules, the decoders'
+ * own: nothing is read from what is not strict JSON (a laxer parse of it
+ * would be a second contract), an id given twice is no id, and a bad id
+ * does not hide the action. */
+Test(feeder, refusals_name_the_command_by_the_decoders_rules, .timeout = 10)
+{
+	struct feeder *f = start(NULL);
+	struct feeder_result res;
+	send(f, "{\"id\":\"s1\",\"action\":\"feed\",\"ts\":01}", &res);
+	cr_assert_eq(res.event.result, PROTO_RESULT_REJECTED);
+	cr_assert_str_eq(res.event.reason, PROTO_REASON_BAD_JSON);
+	cr_assert_str_eq(res.event.id, "", "no id from JSON that is not strict");
+	cr_assert_str_eq(res.event.action, "unknown");
+	send(f, "{\"id\":\"s2\",\"id\":\"s3\",\"action\":\"feed\"}", &res);
+	cr_assert_eq(res.event.result, PROTO_RESULT_REJECTED);
+	cr_assert_str_eq(res.event.id, "", "an id given twice names nothing");
+	cr_assert_str_eq(res.event.action, "feed");
+	send(f, "{\"id\":\"bad id\",\"action\":\"home\"}", &res);
+	cr_assert_eq(res.event.result, PROTO_RESULT_REJECTED);
+	cr_assert_str_eq(res.event.id, "");
+	cr_assert_str_eq(res.event.action, "home", "a bad id does not hide the action");
+	const char *retained = "{\"id\":\"r1\",\"action\":\"call\"}";
+	cr_assert_eq(feeder_handle_message(f, retained, strlen(retained), true, &now, &res), 0);
+	cr_assert_str_eq(res.event.reason, PROTO_REASON_RETAINED);
+	cr_assert_str_eq(res.event.id, "r1");
+	cr_assert_str_eq(res.event.action, "call");
+	cr_assert_eq(res.action, FEEDER_DO_NOTHING);
+	feeder_free(f);
+}
+
 Test(feeder, home_is_busy_during_a_dose, .timeout = 10)
 {
 	struct feeder *f = start(NULL);
