@@ -898,10 +898,23 @@ static void paho_global_init(void)
 	pthread_once(&once, paho_global_init_once);
 }
 
-struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqttc_options *opts)
+struct mqttc_settings mqttc_settings_from_cfg(const struct cfg *cfg)
+{
+	return (struct mqttc_settings){
+	    .url = cfg_str(cfg, "IOD_MQTT_URL"),
+	    .user = cfg_str(cfg, "IOD_MQTT_USER"),
+	    .password = cfg_str(cfg, "IOD_MQTT_PASSWORD"),
+	    .ca_file = cfg_str(cfg, "IOD_MQTT_CA_FILE"),
+	    .cert_file = cfg_str(cfg, "IOD_MQTT_CERT_FILE"),
+	    .key_file = cfg_str(cfg, "IOD_MQTT_KEY_FILE"),
+	};
+}
+
+struct mqttc *mqttc_new(uv_loop_t *loop, const struct mqttc_settings *settings,
+			const struct mqttc_options *opts)
 {
 	MQTTAsync_createOptions cro = MQTTAsync_createOptions_initializer5;
-	const char *url = cfg_str(cfg, "IOD_MQTT_URL");
+	const char *url = settings ? settings->url : NULL;
 	struct mqtt_url parsed;
 	struct mqttc *m;
 	int rc;
@@ -933,11 +946,11 @@ struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqt
 	m->log_url = mqtt_url_for_log(url);
 	m->client_id = strdup(opts->client_id);
 	m->availability_topic = dup_or_null(opts->availability_topic);
-	m->user = dup_or_null(cfg_str(cfg, "IOD_MQTT_USER"));
-	m->password = dup_or_null(cfg_str(cfg, "IOD_MQTT_PASSWORD"));
-	m->ca_file = dup_or_null(cfg_str(cfg, "IOD_MQTT_CA_FILE"));
-	m->cert_file = dup_or_null(cfg_str(cfg, "IOD_MQTT_CERT_FILE"));
-	m->key_file = dup_or_null(cfg_str(cfg, "IOD_MQTT_KEY_FILE"));
+	m->user = dup_or_null(settings->user);
+	m->password = dup_or_null(settings->password);
+	m->ca_file = dup_or_null(settings->ca_file);
+	m->cert_file = dup_or_null(settings->cert_file);
+	m->key_file = dup_or_null(settings->key_file);
 	m->tls = parsed.tls;
 	m->broker_port = parsed.port;
 	if (mqtt_url_host(url, m->broker_host, sizeof(m->broker_host)) < 0)
@@ -954,12 +967,9 @@ struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqt
 	m->backoff_s = MQTTC_BACKOFF_MIN_S;
 	m->window = MQTTC_WINDOW_DEFAULT;
 	if (!m->url || !m->log_url || !m->client_id ||
-	    (opts->availability_topic && !m->availability_topic) ||
-	    (cfg_str(cfg, "IOD_MQTT_USER") && !m->user) ||
-	    (cfg_str(cfg, "IOD_MQTT_PASSWORD") && !m->password) ||
-	    (cfg_str(cfg, "IOD_MQTT_CA_FILE") && !m->ca_file) ||
-	    (cfg_str(cfg, "IOD_MQTT_CERT_FILE") && !m->cert_file) ||
-	    (cfg_str(cfg, "IOD_MQTT_KEY_FILE") && !m->key_file)) {
+	    (opts->availability_topic && !m->availability_topic) || (settings->user && !m->user) ||
+	    (settings->password && !m->password) || (settings->ca_file && !m->ca_file) ||
+	    (settings->cert_file && !m->cert_file) || (settings->key_file && !m->key_file)) {
 		log_error("mqtt: out of memory");
 		free_fields(m);
 		return NULL;

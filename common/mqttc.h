@@ -18,10 +18,11 @@
  * The broker publishes the retained `offline` will if the process dies;
  * mqttc_stop() publishes `offline` itself before a clean disconnect.
  *
- * Settings come from cfg (IOD_MQTT_URL, _USER, _PASSWORD, _CA_FILE,
- * _CERT_FILE, _KEY_FILE); URLs tcp:// (alias mqtt://), ssl://, mqtts://,
- * ws://, wss://. TLS verifies the broker's certificate and host name, against
- * IOD_MQTT_CA_FILE or else the system's CA store.
+ * Settings come from the caller (struct mqttc_settings; every service fills
+ * it from IOD_MQTT_URL, _USER, _PASSWORD, _CA_FILE, _CERT_FILE, _KEY_FILE
+ * with mqttc_settings_from_cfg()); URLs as mqtt_url.h lists them. TLS
+ * verifies the broker's certificate and host name, against the CA file or
+ * else the system's CA store.
  *
  * Subscriptions are always made with retain-as-published. A publish may be
  * made before the first connect: Paho holds it until then. Log lines name the
@@ -113,10 +114,22 @@ struct mqttc_stats {
 	uint64_t backpressure_engaged; /* times mqttc_has_room() said no (once per episode) */
 };
 
+/* Where the broker is and how to log in; mqttc_new() copies the strings. */
+struct mqttc_settings {
+	const char *url;		  /* required; the schemes are mqtt_url.h's */
+	const char *user, *password;	  /* NULL: none; the password is never logged */
+	const char *ca_file;		  /* TLS: CA (PEM); NULL: the system's store */
+	const char *cert_file, *key_file; /* TLS client certificate and key (PEM), or NULL */
+};
+
 struct mqttc;
 
-/* Create a client for the broker named in cfg. NULL on error (logged). */
-struct mqttc *mqttc_new(uv_loop_t *loop, const struct cfg *cfg, const struct mqttc_options *opts);
+/* The shared IOD_MQTT_* settings (common/README.md) from cfg; the strings
+ * stay cfg's. */
+struct mqttc_settings mqttc_settings_from_cfg(const struct cfg *cfg);
+/* Create a client for the broker in settings. NULL on error (logged). */
+struct mqttc *mqttc_new(uv_loop_t *loop, const struct mqttc_settings *settings,
+			const struct mqttc_options *opts);
 /* Remember a subscription; made now if connected and after every reconnect.
  * no_local: do not deliver our own publishes back. */
 int mqttc_subscribe(struct mqttc *m, const char *filter, int qos, bool no_local);

@@ -363,7 +363,8 @@ int main(int argc, char **argv)
 	    .on_disconnected = on_mqtt_down,
 	    .arg = &b,
 	};
-	b.mqtt = mqttc_new(&loop, cfg, &mo);
+	struct mqttc_settings ms = mqttc_settings_from_cfg(cfg);
+	b.mqtt = mqttc_new(&loop, &ms, &mo);
 	if (!b.mqtt || mqttc_subscribe(b.mqtt, b.filter, 1, false) < 0 ||
 	    mqttc_subscribe(b.mqtt, HA_STATUS_TOPIC, 1, false) < 0 ||
 	    loop_signals_init(&loop, on_stop, &b) < 0) {

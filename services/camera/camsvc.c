@@ -485,7 +485,8 @@ struct camsvc *camsvc_new(uv_loop_t *loop, const struct cfg *cfg,
 	    .on_connected = on_connected,
 	    .arg = svc,
 	};
-	svc->mqtt = mqttc_new(loop, cfg, &mo);
+	struct mqttc_settings ms = mqttc_settings_from_cfg(cfg);
+	svc->mqtt = mqttc_new(loop, &ms, &mo);
 	if (!svc->mqtt || mqttc_subscribe(svc->mqtt, svc->t_cmd, 1, false) < 0 ||
 	    mqttc_subscribe(svc->mqtt, HA_STATUS_TOPIC, 1, false) < 0) {
 		mqttc_free(svc->mqtt);

@@ -613,7 +613,8 @@ int main(int argc, char **argv)
 	    .on_drained = on_drained,
 	    .arg = a,
 	};
-	a->mqtt = mqttc_new(a->loop, a->cfg, &mo);
+	struct mqttc_settings ms = mqttc_settings_from_cfg(a->cfg);
+	a->mqtt = mqttc_new(a->loop, &ms, &mo);
 	if (!a->mqtt) {
 		exit_code = 1;
 		goto out_feeder;

@@ -82,7 +82,8 @@ int main(int argc, char **argv)
 	    .on_connected = sensors_app_on_connected,
 	    .arg = svc.app,
 	};
-	svc.mqtt = mqttc_new(&loop, cfg, &mo);
+	struct mqttc_settings ms = mqttc_settings_from_cfg(cfg);
+	svc.mqtt = mqttc_new(&loop, &ms, &mo);
 	if (!svc.mqtt || sensors_app_attach(svc.app, svc.mqtt) < 0 ||
 	    loop_signals_init(&loop, on_stop, &svc) < 0 || sensors_app_start(svc.app) < 0 ||
 	    mqttc_start(svc.mqtt) < 0) {

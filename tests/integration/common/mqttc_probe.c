@@ -165,7 +165,8 @@ int main(int argc, char **argv)
 	mo.on_connected = on_connected;
 	mo.on_dropped = on_dropped;
 	mo.arg = &probe;
-	probe.mqtt = mqttc_new(&loop, cfg, &mo);
+	struct mqttc_settings ms = mqttc_settings_from_cfg(cfg);
+	probe.mqtt = mqttc_new(&loop, &ms, &mo);
 	if (!probe.mqtt)
 		goto out_loop;
 	/* Taken before any connection: Paho holds it until the first connect. */

@@ -28,6 +28,14 @@ static struct cfg *cfg_with(const char *url, const char *password)
 	return cfg;
 }
 
+/* As a service builds its client: the settings from cfg. */
+static struct mqttc *new_from_cfg(uv_loop_t *loop, const struct cfg *cfg,
+				  const struct mqttc_options *mo)
+{
+	struct mqttc_settings ms = mqttc_settings_from_cfg(cfg);
+	return mqttc_new(loop, &ms, mo);
+}
+
 static void run_until_closed(uv_loop_t *loop)
 {
 	uv_run(loop, UV_RUN_DEFAULT);
@@ -50,7 +58,7 @@ Test(mqttc_unit, schemes, .timeout = 20)
 	cr_assert_eq(uv_loop_init(&loop), 0);
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		struct cfg *cfg = cfg_with(good[i], NULL);
-		struct mqttc *m = mqttc_new(&loop, cfg, &mo);
+		struct mqttc *m = new_from_cfg(&loop, cfg, &mo);
 		cr_assert_not_null(m, "%s refused", good[i]);
 		cr_assert_not(mqttc_is_connected(m));
 		mqttc_free(m);
@@ -69,6 +77,27 @@ Test(mqttc_unit, schemes, .timeout = 20)
 	run_until_closed(&loop);
 }
 
+/* The settings come from the caller; no cfg is needed. */
+Test(mqttc_unit, settings_without_cfg, .timeout = 20)
+{
+	struct mqttc_options mo = {.client_id = "iod-test-home"};
+	struct mqttc_settings ms = {.url = "tcp://127.0.0.1:1", .user = "u", .password = "p"};
+	struct mqttc *m;
+	uv_loop_t loop;
+
+	log_init("test", LOG_LEVEL_ERROR);
+	cr_assert_eq(uv_loop_init(&loop), 0);
+	m = mqttc_new(&loop, &ms, &mo);
+	cr_assert_not_null(m);
+	mqttc_free(m);
+	ms.url = NULL;
+	cr_assert_null(mqttc_new(&loop, &ms, &mo), "no URL");
+	ms.url = "http://127.0.0.1:1";
+	cr_assert_null(mqttc_new(&loop, &ms, &mo), "not a broker URL");
+	cr_assert_null(mqttc_new(&loop, NULL, &mo), "no settings");
+	run_until_closed(&loop);
+}
+
 Test(mqttc_unit, argument_checks, .timeout = 20)
 {
 	struct mqttc_options mo = {0};
@@ -79,14 +108,14 @@ Test(mqttc_unit, argument_checks, .timeout = 20)
 
 	log_init("test", LOG_LEVEL_ERROR);
 	cr_assert_eq(uv_loop_init(&loop), 0);
-	cr_assert_null(mqttc_new(&loop, cfg, &mo), "no client id");
+	cr_assert_null(new_from_cfg(&loop, cfg, &mo), "no client id");
 	mo.client_id = "";
-	cr_assert_null(mqttc_new(&loop, cfg, &mo), "empty client id");
+	cr_assert_null(new_from_cfg(&loop, cfg, &mo), "empty client id");
 	mo.client_id = "iod-test-home";
 	mo.session_expiry_s = -1;
-	cr_assert_null(mqttc_new(&loop, cfg, &mo), "negative session expiry");
+	cr_assert_null(new_from_cfg(&loop, cfg, &mo), "negative session expiry");
 	mo.session_expiry_s = 0;
-	m = mqttc_new(&loop, cfg, &mo);
+	m = new_from_cfg(&loop, cfg, &mo);
 	cr_assert_not_null(m);
 	cr_assert_eq(mqttc_subscribe(m, NULL, 1, false), -1);
 	cr_assert_eq(mqttc_subscribe(m, "", 1, false), -1);
@@ -116,7 +145,7 @@ Test(mqttc_unit, stop_and_free_without_a_broker, .timeout = 20)
 
 	log_init("test", LOG_LEVEL_ERROR);
 	cr_assert_eq(uv_loop_init(&loop), 0);
-	m = mqttc_new(&loop, cfg, &mo);
+	m = new_from_cfg(&loop, cfg, &mo);
 	cr_assert_not_null(m);
 	cr_assert_eq(mqttc_start(m), 0);
 	cr_assert_eq(mqttc_start(m), -1, "started twice");
@@ -142,7 +171,7 @@ Test(mqttc_unit, password_never_logged, .timeout = 20)
 	log_init("test", LOG_LEVEL_DEBUG);
 	cr_assert_eq(uv_loop_init(&loop), 0);
 	capture_start(&cap, 2);
-	m = mqttc_new(&loop, cfg, &mo);
+	m = new_from_cfg(&loop, cfg, &mo);
 	if (m) {
 		mqttc_start(m);
 		mqttc_stop(m, 200);
