@@ -139,6 +139,10 @@ static void fill_metrics(struct server *s)
 		mqttc_get_stats(s->cfg.mqtt, &ms);
 		s->m.mqtt_queue_dropped = ms.messages_dropped + ms.messages_oversize;
 		s->m.mqtt_connected = mqttc_is_connected(s->cfg.mqtt);
+		s->m.mqtt_out_waiting = ms.out_waiting;
+		s->m.mqtt_out_high_water = ms.out_high_water;
+		s->m.mqtt_backpressure = ms.backpressure_engaged;
+		s->m.mqtt_publish_refused = ms.publish_refused;
 	}
 }
 

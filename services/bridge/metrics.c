@@ -35,6 +35,14 @@ char *metrics_render(const struct bridge_metrics *m)
 	    "MQTT messages dropped between the MQTT thread and the loop.", m->mqtt_queue_dropped);
 	one(&b, "iod_bridge_mqtt_connected", "gauge", "1 when connected to the broker.",
 	    m->mqtt_connected);
+	one(&b, "iod_bridge_mqtt_out_waiting", "gauge",
+	    "Publishes waiting for the broker to take them.", m->mqtt_out_waiting);
+	one(&b, "iod_bridge_mqtt_out_high_water", "gauge", "Most publishes ever waiting at once.",
+	    m->mqtt_out_high_water);
+	one(&b, "iod_bridge_mqtt_backpressure_total", "counter",
+	    "Times the outgoing queue filled and commands were held back.", m->mqtt_backpressure);
+	one(&b, "iod_bridge_mqtt_publish_refused_total", "counter",
+	    "Publishes refused because 4096 were already waiting.", m->mqtt_publish_refused);
 	jbuf_printf(&b,
 		    "# HELP iod_bridge_commands_total Browser commands by result.\n"
 		    "# TYPE iod_bridge_commands_total counter\n"

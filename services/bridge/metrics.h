@@ -20,6 +20,10 @@ struct bridge_metrics {
 	uint64_t mqtt_refused;	     /* not forwarded: too large, not our site */
 	uint64_t mqtt_queue_dropped; /* lost between Paho's thread and the loop */
 	uint64_t mqtt_connected;     /* gauge 0/1 */
+	uint64_t mqtt_out_waiting;   /* gauge: publishes waiting for the broker */
+	uint64_t mqtt_out_high_water;
+	uint64_t mqtt_backpressure;  /* times the outgoing queue was full enough to pause */
+	uint64_t mqtt_publish_refused;
 	uint64_t commands_accepted;
 	uint64_t commands_refused;
 	uint64_t queue_high_water; /* the longest any client queue has been */

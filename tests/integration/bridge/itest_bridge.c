@@ -531,6 +531,9 @@ Test(bridge, static_files_health_and_no_escape, .timeout = 60, .fini = teardown)
 	cr_assert_eq(r.status, 200);
 	cr_assert(strstr(r.body, "# TYPE iod_bridge_frames_sent_total counter\n"));
 	cr_assert(strstr(r.body, "iod_bridge_mqtt_connected 1\n"));
+	cr_assert(strstr(r.body, "# TYPE iod_bridge_mqtt_out_waiting gauge\n"
+				 "iod_bridge_mqtt_out_waiting 0\n"));
+	cr_assert(strstr(r.body, "iod_bridge_mqtt_publish_refused_total 0\n"));
 	stop(&F);
 }
 
