@@ -22,7 +22,7 @@ struct bridge_metrics {
 	uint64_t mqtt_connected;     /* gauge 0/1 */
 	uint64_t mqtt_out_waiting;   /* gauge: publishes waiting for the broker */
 	uint64_t mqtt_out_high_water;
-	uint64_t mqtt_backpressure;  /* times the outgoing queue was full enough to pause */
+	uint64_t mqtt_backpressure; /* times the outgoing queue was full enough to pause */
 	uint64_t mqtt_publish_refused;
 	uint64_t commands_accepted;
 	uint64_t commands_refused;

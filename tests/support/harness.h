@@ -19,9 +19,9 @@
 struct harness_broker {
 	int port;
 	pid_t pid;
-	char dir[256];      /* temp dir: mosquitto.conf, persistence, log */
-	char url[64];       /* "tcp://127.0.0.1:<port>" */
-	char extra[2048];   /* extra config lines, kept for restarts */
+	char dir[256];	  /* temp dir: mosquitto.conf, persistence, log */
+	char url[64];	  /* "tcp://127.0.0.1:<port>" */
+	char extra[2048]; /* extra config lines, kept for restarts */
 };
 
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
@@ -63,7 +63,7 @@ int harness_wait_port(int port, int timeout_ms);
 struct tclient;
 struct tmsg {
 	char *topic;
-	char *payload;      /* NUL-terminated copy */
+	char *payload; /* NUL-terminated copy */
 	size_t len;
 	bool retained;
 	int qos;
@@ -77,7 +77,8 @@ struct tclient *tclient_new_auth(const char *url, const char *client_id, const c
 int tclient_subscribe(struct tclient *c, const char *filter, int qos);
 int tclient_publish(struct tclient *c, const char *topic, const void *payload, size_t len, int qos,
 		    bool retain);
-int tclient_publish_str(struct tclient *c, const char *topic, const char *text, int qos, bool retain);
+int tclient_publish_str(struct tclient *c, const char *topic, const char *text, int qos,
+			bool retain);
 /* Next message whose topic equals `topic` (messages on other topics are kept
  * for later calls). NULL on timeout. Caller frees with tmsg_free. */
 struct tmsg *tclient_expect(struct tclient *c, const char *topic, int timeout_ms);
