@@ -16,80 +16,34 @@
 #include <unistd.h>
 
 #include "feeder.h"
+#include "fixture.h"
 
-#define H	   (3600 * 1000LL)
-#define MIN	   (60 * 1000LL)
-#define YEAR	   (365 * 24 * H)
-#define NOV26_0900 1795680000000LL /* 2026-11-26 09:00 CET */
-#define BOOT_A	   "3f1c1c2e-0000-4000-8000-00000000000a"
-#define BOOT_B	   "3f1c1c2e-0000-4000-8000-00000000000b"
+#define YEAR   (365 * 24 * H)
+#define BOOT_A "3f1c1c2e-0000-4000-8000-00000000000a"
+#define BOOT_B "3f1c1c2e-0000-4000-8000-00000000000b"
 
-static char dir[256];
-static char jpath[320];
-static struct feeder_config cfg;
-static struct feeder_now now;
 static char *out_text;
 static size_t out_len;
 
 static void setup(void)
 {
-	setenv("TZ", "Europe/Berlin", 1);
-	tzset();
-	snprintf(dir, sizeof(dir), "%s/iod-clock-ack-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(jpath, sizeof(jpath), "%s/journal", dir);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.journal_path = jpath;
-	cfg.min_interval_ms = 6 * H;
-	cfg.max_daily = 3;
-	cfg.cmd_ttl_ms = 60 * 1000;
-	cfg.grace_ms = 60 * MIN;
+	fixture_setup("clock-ack");
 	cfg.boot_id = BOOT_A;
-	const char *err;
-	cr_assert_eq(schedule_parse("none", &cfg.schedule, &err), 0);
-	now.wall_ms = NOV26_0900;
-	now.mono_ms = 5000000;
 }
 
 static void teardown(void)
 {
-	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
+	fixture_teardown();
 	free(out_text);
 	out_text = NULL;
 }
 
 TestSuite(clock_ack, .init = setup, .fini = teardown, .timeout = 30);
 
-static struct feeder *start(struct feeder_result *startup)
-{
-	struct feeder_result ignored;
-	struct feeder *f = feeder_new(&cfg, &now, startup ? startup : &ignored);
-	cr_assert_not_null(f);
-	return f;
-}
-
+/* Feed id, its dose done at once (the clocks stay where the test put them). */
 static enum proto_result dose(struct feeder *f, const char *id, struct feeder_result *res)
 {
-	char payload[160];
-	snprintf(payload, sizeof(payload), "{\"action\":\"feed\",\"id\":\"%s\"}", id);
-	cr_assert_eq(feeder_handle_message(f, payload, strlen(payload), false, &now, res), 0);
-	if (res->action != FEEDER_DO_DOSE)
-		return res->event.result;
-	feeder_dose_done(f, true, NULL, &now, res);
-	cr_assert(res->has_event);
-	return res->event.result;
-}
-
-static const struct proto_alert *find_alert(const struct feeder_result *res, const char *code,
-					    enum proto_level level)
-{
-	for (size_t i = 0; i < res->n_alerts; i++)
-		if (strcmp(res->alerts[i].code, code) == 0 && res->alerts[i].level == level)
-			return &res->alerts[i];
-	return NULL;
+	return dose_id(f, id, 0, res);
 }
 
 /* feeder_clock_ack(), its output kept in out_text. */
@@ -102,17 +56,6 @@ static int clock_ack(void)
 	int rc = feeder_clock_ack(&cfg, &now, "ann", out);
 	fclose(out);
 	return rc;
-}
-
-static char *slurp(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	cr_assert_not_null(fp, "%s", path);
-	static char buf[1 << 16];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
-	buf[n] = '\0';
-	fclose(fp);
-	return buf;
 }
 
 static int count(const char *text, const char *needle)
@@ -233,7 +176,7 @@ Test(clock_ack, same_boot_redates_to_the_time_the_boot_clock_proves)
 		 "\"op\":\"clock_ack\",\"id\":\"a1\",\"ts\":%lld,\"by\":\"ann\",\"from\":%lld,"
 		 "\"to\":%lld,\"reason\":\"boot_clock\",\"crc\":",
 		 (long long)now.wall_ms, (long long)(NOV26_0900 + YEAR), (long long)NOV26_0900);
-	cr_assert(strstr(slurp(jpath), want) != NULL, "%s", slurp(jpath));
+	cr_assert(strstr(slurp(jpath, NULL), want) != NULL, "%s", slurp(jpath, NULL));
 
 	struct feeder_result startup, res;
 	struct feeder *f = start(&startup);
@@ -272,7 +215,7 @@ Test(clock_ack, other_boot_redates_to_the_ack_time)
 		 "\"op\":\"clock_ack\",\"id\":\"a1\",\"ts\":%lld,\"by\":\"ann\",\"from\":%lld,"
 		 "\"to\":%lld,\"reason\":\"ack_time\",\"boot\":\"%s\",\"mono\":60000,\"crc\":",
 		 (long long)ack, (long long)(NOV26_0900 + YEAR), (long long)ack, BOOT_B);
-	cr_assert(strstr(slurp(jpath), want) != NULL, "%s", slurp(jpath));
+	cr_assert(strstr(slurp(jpath, NULL), want) != NULL, "%s", slurp(jpath, NULL));
 
 	struct feeder_result startup, res;
 	now.wall_ms += MIN;
@@ -298,14 +241,14 @@ Test(clock_ack, twice_is_nothing_to_acknowledge_and_writes_nothing)
 	dose_a_year_ahead();
 	cr_assert_eq(clock_ack(), 0, "%s", out_text);
 	char before[1 << 16];
-	snprintf(before, sizeof(before), "%s", slurp(jpath));
+	snprintf(before, sizeof(before), "%s", slurp(jpath, NULL));
 	now.wall_ms += MIN;
 	now.mono_ms += MIN;
 	cr_assert_eq(clock_ack(), 1, "%s", out_text);
 	cr_assert(strstr(out_text, "nothing to acknowledge") != NULL, "%s", out_text);
 	cr_assert(strstr(out_text, "the latest, a1, is 2026-11-26 09:00:00 CET") != NULL, "%s",
 		  out_text);
-	cr_assert_str_eq(slurp(jpath), before);
+	cr_assert_str_eq(slurp(jpath, NULL), before);
 }
 
 Test(clock_ack, nothing_to_acknowledge)
@@ -322,7 +265,7 @@ Test(clock_ack, nothing_to_acknowledge)
 	cr_assert_eq(clock_ack(), 1, "%s", out_text);
 	cr_assert(strstr(out_text, "no dose is dated after 2026-11-26 10:05:00 CET") != NULL, "%s",
 		  out_text);
-	cr_assert_eq(count(slurp(jpath), "clock_ack"), 0);
+	cr_assert_eq(count(slurp(jpath, NULL), "clock_ack"), 0);
 }
 
 Test(clock_ack, refused_while_the_feeder_runs)
@@ -331,7 +274,7 @@ Test(clock_ack, refused_while_the_feeder_runs)
 	struct feeder *f = start(NULL);
 	cr_assert_eq(clock_ack(), -EWOULDBLOCK, "%s", out_text);
 	feeder_free(f);
-	cr_assert_eq(count(slurp(jpath), "clock_ack"), 0);
+	cr_assert_eq(count(slurp(jpath, NULL), "clock_ack"), 0);
 }
 
 Test(clock_ack, the_alert_fits_with_the_longest_id)
@@ -360,7 +303,7 @@ Test(clock_ack, the_record_survives_compaction)
 	cfg.compact_bytes = 1; /* compact at the next start */
 	struct feeder *f = start(NULL);
 	feeder_free(f);
-	const char *text = slurp(jpath);
+	const char *text = slurp(jpath, NULL);
 	cr_assert(strstr(text, "\"compacted\":true") != NULL, "compacted: %s", text);
 	cr_assert_eq(count(text, "\"op\":\"clock_ack\""), 1, "%s", text);
 	cr_assert_eq(count(text, "\"op\":\"checkpoint\""), 1, "%s", text);
@@ -393,7 +336,7 @@ Test(clock_ack, the_record_survives_repair)
 	FILE *out = open_memstream(&out_text, &out_len);
 	cr_assert_eq(feeder_repair_journal(&cfg, &now, true, out), 0);
 	fclose(out);
-	const char *text = slurp(jpath);
+	const char *text = slurp(jpath, NULL);
 	cr_assert(strstr(text, "\"op\":\"repair\"") != NULL, "%s", text);
 	cr_assert_eq(count(text, "\"op\":\"clock_ack\",\"id\":\"a1\""), 1, "%s", text);
 	struct feeder_result startup;
@@ -418,5 +361,5 @@ Test(clock_ack, a_damaged_journal_is_repaired_first)
 	fclose(fp);
 	cr_assert_eq(clock_ack(), -EUCLEAN, "%s", out_text);
 	cr_assert(strstr(out_text, "run iod-feeder-journal repair first") != NULL, "%s", out_text);
-	cr_assert_eq(count(slurp(jpath), "clock_ack"), 0);
+	cr_assert_eq(count(slurp(jpath, NULL), "clock_ack"), 0);
 }

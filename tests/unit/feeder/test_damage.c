@@ -16,110 +16,22 @@
 #include <unistd.h>
 
 #include "feeder.h"
-
-#define H	   (3600 * 1000LL)
-#define MIN	   (60 * 1000LL)
-#define NOV26_0900 1795680000000LL /* 2026-11-26 09:00 CET */
-
-static char dir[256];
-static char jpath[320], mpath[330];
-static struct feeder_config cfg;
-static struct feeder_now now;
+#include "fixture.h"
 
 static void setup(void)
 {
-	setenv("TZ", "Europe/Berlin", 1);
-	tzset();
-	snprintf(dir, sizeof(dir), "%s/iod-damage-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(jpath, sizeof(jpath), "%s/journal", dir);
-	snprintf(mpath, sizeof(mpath), "%s/journal.mark", dir);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.journal_path = jpath;
-	cfg.min_interval_ms = 6 * H;
-	cfg.max_daily = 3;
-	cfg.cmd_ttl_ms = 60 * 1000;
-	cfg.grace_ms = 60 * MIN;
+	fixture_setup("damage");
 	cfg.boot_id = "3f1c1c2e-0000-4000-8000-00000000000a";
-	const char *err;
-	cr_assert_eq(schedule_parse("none", &cfg.schedule, &err), 0);
-	now.wall_ms = NOV26_0900;
-	now.mono_ms = 5000000;
 }
 
-static void teardown(void)
-{
-	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
-}
+TestSuite(damage, .init = setup, .fini = fixture_teardown);
 
-TestSuite(damage, .init = setup, .fini = teardown);
-
-static void advance(int64_t ms)
-{
-	now.wall_ms += ms;
-	now.mono_ms += ms;
-}
-
-static struct feeder *start(struct feeder_result *startup)
-{
-	struct feeder_result ignored;
-	struct feeder *f = feeder_new(&cfg, &now, startup ? startup : &ignored);
-	cr_assert_not_null(f);
-	return f;
-}
-
-static void send(struct feeder *f, const char *payload, struct feeder_result *res)
-{
-	cr_assert_eq(feeder_handle_message(f, payload, strlen(payload), false, &now, res), 0);
-}
-
+/* Feed id, its dose done a second later; the final result. */
 static enum proto_result dose(struct feeder *f, const char *id, struct feeder_result *res)
 {
-	char payload[128];
-	snprintf(payload, sizeof(payload), "{\"action\":\"feed\",\"id\":\"%s\"}", id);
-	send(f, payload, res);
-	if (res->action != FEEDER_DO_DOSE)
-		return res->event.result;
-	advance(1000);
-	feeder_dose_done(f, true, NULL, &now, res);
-	cr_assert(res->has_event);
-	return res->event.result;
+	return dose_id(f, id, 1000, res);
 }
 
-static const struct proto_alert *find_alert(const struct feeder_result *res, const char *code,
-					    enum proto_level level)
-{
-	for (size_t i = 0; i < res->n_alerts; i++)
-		if (strcmp(res->alerts[i].code, code) == 0 && res->alerts[i].level == level)
-			return &res->alerts[i];
-	return NULL;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "r");
-	cr_assert_not_null(fp, "%s", path);
-	static char buf[1 << 16];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
-	buf[n] = '\0';
-	fclose(fp);
-	if (len)
-		*len = n;
-	return buf;
-}
-
-static void put_bytes(const char *path, const char *buf, size_t len)
-{
-	FILE *fp = fopen(path, "w");
-	cr_assert_not_null(fp);
-	cr_assert_eq(fwrite(buf, 1, len, fp), len);
-	fclose(fp);
-}
-
-/* Where the (only) intent line is, and how long. */
 static size_t intent_line(const char *text, size_t *len)
 {
 	const char *p = strstr(text, "\"op\":\"intent\"");

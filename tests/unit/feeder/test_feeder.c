@@ -12,104 +12,27 @@
 #include <unistd.h>
 
 #include "feeder.h"
+#include "fixture.h"
 
-#define H	   (3600 * 1000LL)
-#define MIN	   (60 * 1000LL)
-#define NOV26_0700 1795672800000LL /* 2026-11-26 07:00 CET */
 #define NOV25_1200 1795604400000LL
 #define NOV27_0000 1795734000000LL
 
-static char dir[256];
-static char jpath[320];
-static struct feeder_config cfg;
-static struct feeder_now now;
-
 static void setup(void)
 {
-	setenv("TZ", "Europe/Berlin", 1);
-	tzset();
-	snprintf(dir, sizeof(dir), "%s/iod-feeder-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(jpath, sizeof(jpath), "%s/journal", dir);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.journal_path = jpath;
-	cfg.min_interval_ms = 6 * H;
-	cfg.max_daily = 3;
-	cfg.cmd_ttl_ms = 60 * 1000;
-	cfg.grace_ms = 60 * MIN;
-	const char *err;
-	cr_assert_eq(schedule_parse("none", &cfg.schedule, &err), 0);
-	now.wall_ms = NOV26_0700 + 2 * H; /* 09:00 */
-	now.mono_ms = 5000000;
+	fixture_setup("feeder");
 }
 
-static void teardown(void)
-{
-	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
-}
+TestSuite(feeder, .init = setup, .fini = fixture_teardown);
 
-TestSuite(feeder, .init = setup, .fini = teardown);
-
-static void advance(int64_t ms)
-{
-	now.wall_ms += ms;
-	now.mono_ms += ms;
-}
-
-static struct feeder *start(struct feeder_result *startup)
-{
-	struct feeder_result ignored;
-	struct feeder *f = feeder_new(&cfg, &now, startup ? startup : &ignored);
-	cr_assert_not_null(f);
-	return f;
-}
-
-static void send(struct feeder *f, const char *payload, struct feeder_result *res)
-{
-	cr_assert_eq(feeder_handle_message(f, payload, strlen(payload), false, &now, res), 0);
-}
-
-/* Send a feed and complete its dose; returns the final event's result. */
+/* Send a feed and complete its dose a second later; the final result. */
 static enum proto_result dose(struct feeder *f, const char *payload, struct feeder_result *res)
 {
-	send(f, payload, res);
-	if (res->action != FEEDER_DO_DOSE)
-		return res->event.result;
-	cr_assert_not(res->has_event, "a dose's event comes when it is done");
-	advance(1000);
-	feeder_dose_done(f, true, NULL, &now, res);
-	cr_assert(res->has_event);
-	return res->event.result;
+	return dose_payload(f, payload, 1000, res);
 }
 
 static bool has_alert(const struct feeder_result *res, const char *code, enum proto_level level)
 {
-	for (size_t i = 0; i < res->n_alerts; i++)
-		if (strcmp(res->alerts[i].code, code) == 0 && res->alerts[i].level == level)
-			return true;
-	return false;
-}
-
-static char *slurp(const char *path)
-{
-	static char buf[1 << 16];
-	FILE *fp = fopen(path, "r");
-	cr_assert_not_null(fp);
-	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
-	buf[n] = '\0';
-	fclose(fp);
-	return buf;
-}
-
-static void put_file(const char *path, const char *text)
-{
-	FILE *fp = fopen(path, "w");
-	cr_assert_not_null(fp);
-	fputs(text, fp);
-	fclose(fp);
+	return find_alert(res, code, level) != NULL;
 }
 
 Test(feeder, bare_word_feed_doses_and_journals, .timeout = 10)
@@ -123,7 +46,7 @@ Test(feeder, bare_word_feed_doses_and_journals, .timeout = 10)
 	feeder_state(f, &now, &st);
 	cr_assert_eq(st.position, PROTO_POSITION_OPEN);
 	int64_t dose_ts = now.wall_ms;
-	const char *j = slurp(jpath);
+	const char *j = slurp(jpath, NULL);
 	cr_assert(strstr(j, "\"op\":\"intent\"") != NULL, "intent written before moving: %s", j);
 	cr_assert(strstr(j, "\"op\":\"done\"") == NULL);
 
@@ -145,7 +68,7 @@ Test(feeder, bare_word_feed_doses_and_journals, .timeout = 10)
 	cr_assert_eq(log[0].source, PROTO_SOURCE_MANUAL);
 	char want[128];
 	snprintf(want, sizeof(want), "\"op\":\"done\",\"id\":\"%s\"", res.event.id);
-	cr_assert(strstr(slurp(jpath), want) != NULL);
+	cr_assert(strstr(slurp(jpath, NULL), want) != NULL);
 	feeder_free(f);
 }
 
@@ -552,7 +475,7 @@ Test(feeder, torn_done_line_counts_as_uncertain, .timeout = 10)
 	feeder_state(f, &now, &st);
 	cr_assert_eq(st.doses_today, 2, "u2 and the dose assumed now");
 	cr_assert_eq(st.next_allowed_ms, now.wall_ms + 6 * H);
-	cr_assert(strstr(slurp(jpath), "\"v\":2") != NULL, "migrated to format 2");
+	cr_assert(strstr(slurp(jpath, NULL), "\"v\":2") != NULL, "migrated to format 2");
 	feeder_free(f);
 }
 
@@ -656,7 +579,7 @@ Test(feeder, slot_served_by_a_manual_dose_is_skipped, .timeout = 10)
 	feeder_schedule_tick(f, &now, &res);
 	cr_assert_eq(res.action, FEEDER_DO_NOTHING, "never two doses for one slot");
 	cr_assert_eq(res.n_alerts, 0);
-	cr_assert(strstr(slurp(jpath), "\"result\":\"skipped\"") != NULL);
+	cr_assert(strstr(slurp(jpath, NULL), "\"result\":\"skipped\"") != NULL);
 	feeder_free(f);
 }
 
