@@ -284,7 +284,10 @@ int ws_receive(struct server *s, struct lws *wsi, struct pss *c, const void *in,
  * WRITEABLE (lws drains its buffer first). The batch is bounded so one client
  * with a backlog cannot hold the loop long. An HTTP/2 stream (wss with h2)
  * keeps one write per callback: its writes go through the parent's flow
- * control, and lws expects exactly one per WRITEABLE there.
+ * control, and lws expects exactly one per WRITEABLE there. None of this is
+ * lws' documented contract, so services/bridge/CMakeLists.txt refuses an lws
+ * other than 4.1.x, and tests/unit/bridge/test_command.c pins what the batch
+ * does with a buffered write.
  */
 #define WS_BATCH_FRAMES 32
 #define WS_BATCH_BYTES	(64 * 1024)

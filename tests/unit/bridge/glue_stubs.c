@@ -106,7 +106,7 @@ lws_sockfd_type lws_get_socket_fd(struct lws *wsi)
 
 struct lws *lws_get_network_wsi(struct lws *wsi)
 {
-	return wsi;
+	return wsi->network ? wsi->network : wsi;
 }
 
 int lws_add_http_common_headers(struct lws *wsi, unsigned int code, const char *content_type,
@@ -188,6 +188,8 @@ int lws_callback_on_writable(struct lws *wsi)
 int lws_write(struct lws *wsi, unsigned char *buf, size_t len, enum lws_write_protocol protocol)
 {
 	(void)protocol;
+	cr_assert(!lws_partial_buffered(wsi), "lws_write() #%u while lws holds a partial write",
+		  wsi->writes + 1);
 	cr_assert_lt(wsi->body_len + len, sizeof(wsi->body));
 	memcpy(wsi->body + wsi->body_len, buf, len);
 	wsi->body_len += len;
@@ -198,7 +200,7 @@ int lws_write(struct lws *wsi, unsigned char *buf, size_t len, enum lws_write_pr
 
 int lws_partial_buffered(struct lws *wsi)
 {
-	return wsi->partial_after_write;
+	return wsi->partial_at_write && wsi->writes >= wsi->partial_at_write;
 }
 
 void lws_set_timeout(struct lws *wsi, enum pending_timeout reason, int secs)

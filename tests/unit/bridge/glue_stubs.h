@@ -25,7 +25,12 @@ struct lws {
 	const char *forwarded;		  /* the custom "forwarded:" header */
 	const char *peer;		  /* lws_get_peer_simple() */
 	bool final_fragment;		  /* this RECEIVE ends the message */
-	bool partial_after_write;	  /* lws_partial_buffered() after each write */
+	/* lws_partial_buffered() once this many writes went out (0: never): the
+	 * write that makes it true was a short send whose rest lws kept, and a
+	 * write while it is true fails the test (lws wants its buffer drained
+	 * first, on the next WRITEABLE). Clear it to say lws drained it. */
+	unsigned partial_at_write;
+	struct lws *network; /* lws_get_network_wsi(): an h2 stream's connection; NULL: itself */
 	/* recorded */
 	unsigned status;     /* status line (common headers, status, return_http_status) */
 	char headers[4096];  /* "name: value\n" per added header, in order */

@@ -5,6 +5,8 @@
  * mqttc stubbed (glue_stubs.h). */
 #include "glue_stubs.h"
 
+#include "bmsg.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,8 +197,8 @@ Test(command, connect_greets_in_order_and_writes_in_batches, .timeout = 5)
 	server_set_broker(s, false);
 	server_set_broker(s, true);
 	cr_assert_eq(c.q.count, 2);
-	wsi.partial_after_write = true;
 	unsigned writes = wsi.writes, asked = wsi.writable;
+	wsi.partial_at_write = writes + 1;
 	cr_assert_eq(ws_writeable(s, &wsi, &c), 0);
 	cr_assert_eq(wsi.writes, writes + 1);
 	cr_assert_eq(c.q.count, 1);
@@ -204,5 +206,100 @@ Test(command, connect_greets_in_order_and_writes_in_batches, .timeout = 5)
 	ws_closed(s, &c);
 	cr_assert_null(s->clients);
 	cr_assert_eq(s->m.clients, 0);
+	glue_server_free(s);
+}
+
+/* Queue frames "f0".."f<n-1>" on c, each its own message (key 0: never
+ * coalesced). */
+static void queue_frames(unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		char text[16];
+		snprintf(text, sizeof(text), "f%u", i);
+		struct bmsg *m = bmsg_new(LWS_PRE, text, strlen(text), false, 0);
+		cr_assert_not_null(m);
+		cr_assert_eq(cqueue_push(&c.q, m), CQUEUE_QUEUED);
+		bmsg_unref(m);
+	}
+}
+
+/*
+ * A short send in the middle of a batch (lws 4.1.x keeps the rest and
+ * lws_partial_buffered() says so): the batch stops right after that write,
+ * the frame lws buffered counts as sent, the rest stay queued in order and
+ * WRITEABLE is asked for; once lws drained its buffer the next WRITEABLE
+ * writes them, so the client gets every frame once, in order.
+ */
+Test(command, partial_write_mid_batch_loses_nothing_and_keeps_order, .timeout = 5)
+{
+	struct server *s = glue_server_new(false, 10);
+	connect_client(s, false);
+	queue_frames(7);
+	wsi.partial_at_write = 3;
+	cr_assert_eq(ws_writeable(s, &wsi, &c), 0);
+	cr_assert_eq(wsi.writes, 3, "the batch ends at the buffered write");
+	cr_assert_str_eq(wsi.body, "f0f1f2");
+	cr_assert_eq(s->m.frames_sent, 3);
+	cr_assert_eq(c.q.count, 4);
+	cr_assert_eq(wsi.writable, 1, "frames left: WRITEABLE asked again");
+	/* lws drained its buffer: the next WRITEABLE sends the rest at once. */
+	wsi.partial_at_write = 0;
+	cr_assert_eq(ws_writeable(s, &wsi, &c), 0);
+	cr_assert_eq(wsi.writes, 7);
+	cr_assert_str_eq(wsi.body, "f0f1f2f3f4f5f6");
+	cr_assert_eq(s->m.frames_sent, 7);
+	cr_assert_eq(c.q.count, 0);
+	cr_assert_eq(wsi.writable, 1, "nothing left: no WRITEABLE asked");
+	cqueue_free(&c.q);
+	glue_server_free(s);
+}
+
+/* The last frame of a batch buffered: nothing is left, so nothing asks for
+ * WRITEABLE, and lws (not the glue) asks for its own drain. A short send on
+ * the first frame ends the batch after one. */
+Test(command, partial_write_at_the_ends_of_a_batch, .timeout = 5)
+{
+	struct server *s = glue_server_new(false, 10);
+	connect_client(s, false);
+	queue_frames(2);
+	wsi.partial_at_write = 2;
+	cr_assert_eq(ws_writeable(s, &wsi, &c), 0);
+	cr_assert_str_eq(wsi.body, "f0f1");
+	cr_assert_eq(c.q.count, 0);
+	cr_assert_eq(wsi.writable, 0);
+	wsi.partial_at_write = 0;
+	queue_frames(3);
+	wsi.partial_at_write = wsi.writes + 1;
+	cr_assert_eq(ws_writeable(s, &wsi, &c), 0);
+	cr_assert_str_eq(wsi.body, "f0f1f0");
+	cr_assert_eq(c.q.count, 2);
+	cr_assert_eq(wsi.writable, 1);
+	wsi.partial_at_write = 0;
+	cr_assert_eq(ws_writeable(s, &wsi, &c), 0);
+	cr_assert_str_eq(wsi.body, "f0f1f0f1f2");
+	cr_assert_eq(c.q.count, 0);
+	cr_assert_eq(s->m.frames_sent, 5);
+	cqueue_free(&c.q);
+	glue_server_free(s);
+}
+
+/* An HTTP/2 stream (its network wsi is the h2 connection's) writes one
+ * frame per WRITEABLE, buffered or not. */
+Test(command, h2_stream_writes_one_frame_per_writeable, .timeout = 5)
+{
+	struct server *s = glue_server_new(false, 10);
+	connect_client(s, false);
+	struct lws h2_connection;
+	glue_wsi_reset(&h2_connection);
+	wsi.network = &h2_connection;
+	queue_frames(3);
+	for (unsigned i = 1; i <= 3; i++) {
+		cr_assert_eq(ws_writeable(s, &wsi, &c), 0);
+		cr_assert_eq(wsi.writes, i);
+		cr_assert_eq(c.q.count, 3 - i);
+	}
+	cr_assert_str_eq(wsi.body, "f0f1f2");
+	cr_assert_eq(wsi.writable, 2, "asked again while frames were left");
+	cqueue_free(&c.q);
 	glue_server_free(s);
 }
