@@ -62,11 +62,6 @@ enum cqueue_result cqueue_push(struct cqueue *q, struct bmsg *m)
 	return CQUEUE_QUEUED;
 }
 
-struct bmsg *cqueue_peek(const struct cqueue *q)
-{
-	return q->count ? q->items[q->head] : NULL;
-}
-
 struct bmsg *cqueue_pop(struct cqueue *q)
 {
 	if (!q->count)

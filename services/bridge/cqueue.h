@@ -39,8 +39,6 @@ void cqueue_init(struct cqueue *q, uint32_t max);
 void cqueue_free(struct cqueue *q);
 /* Queue m, taking a new reference unless the result is CQUEUE_FULL. */
 enum cqueue_result cqueue_push(struct cqueue *q, struct bmsg *m);
-/* The oldest message (still owned by the queue), or NULL. */
-struct bmsg *cqueue_peek(const struct cqueue *q);
 /* Remove the oldest message and return it; the caller owns that reference. */
 struct bmsg *cqueue_pop(struct cqueue *q);
 /* Bytes of queue storage (not counting the shared messages). */

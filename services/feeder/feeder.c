@@ -538,11 +538,6 @@ size_t feeder_log(const struct feeder *f, struct proto_dose *out, size_t cap)
 	return n;
 }
 
-void feeder_set_position(struct feeder *f, enum proto_position pos)
-{
-	f->position = pos;
-}
-
 void feeder_get_stats(const struct feeder *f, struct feeder_stats *out)
 {
 	memset(out, 0, sizeof(*out));

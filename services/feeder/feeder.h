@@ -193,7 +193,6 @@ void feeder_state(const struct feeder *f, const struct feeder_now *now,
 		  struct proto_feeder_state *out);
 /* Newest first, at most cap (use PROTO_LOG_MAX). Returns the count. */
 size_t feeder_log(const struct feeder *f, struct proto_dose *out, size_t cap);
-void feeder_set_position(struct feeder *f, enum proto_position pos);
 void feeder_get_stats(const struct feeder *f, struct feeder_stats *out);
 
 #endif

@@ -699,7 +699,6 @@ static int read_history(struct feeder *f, const struct feeder_now *now,
 		*info = (struct journal_load_info){.missing = true};
 	if (rc < 0) {
 		f->history_unknown = true;
-		f->history_errno = -rc;
 		const char *why = rc == -EINVAL ? "it is not a regular file (a FIFO, a device or a "
 						  "directory?)"
 				  : rc == -ELOOP ? "it is a symbolic link, which is not followed"

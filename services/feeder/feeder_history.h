@@ -88,7 +88,6 @@ struct feeder {
 	char *journal_path;
 	struct journal *journal;
 	bool history_unknown; /* the journal could not be read: never dose */
-	int history_errno;
 	bool journal_failed;  /* the last append failed (alert on the transition) */
 	int lock_fd;	      /* holds the data directory's lock, -1 none */
 	uint64_t next_seq;    /* for a journal opened later (journal_usable) */
