@@ -1,0 +1,118 @@
+/* The journal-level feeder integration tests' one fixture (feeder_it.h). */
+#include "feeder_it.h"
+
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct harness_broker broker;
+char data_dir[512], journal[600];
+const char *env[IT_ENV_MAX];
+size_t it_env_used;
+pid_t feeder = -1;
+struct tclient *client;
+
+static char *tmp;
+static char env_url[128], env_data[600];
+
+void it_setup(const char *tag, const char *const *extra)
+{
+	char name[128];
+	cr_assert_eq(harness_broker_start(&broker, NULL), 0);
+	snprintf(name, sizeof(name), "iod-%s-it", tag);
+	tmp = harness_tmpdir(name);
+	cr_assert_not_null(tmp);
+	snprintf(data_dir, sizeof(data_dir), "%s/data", tmp);
+	snprintf(journal, sizeof(journal), "%s/journal", data_dir);
+	snprintf(env_url, sizeof(env_url), "IOD_MQTT_URL=%s", broker.url);
+	snprintf(env_data, sizeof(env_data), "IOD_DATA_DIR=%s", data_dir);
+	memset(env, 0, sizeof(env));
+	size_t n = 0;
+	env[n++] = env_url;
+	env[n++] = env_data;
+	env[n++] = "IOD_FEEDER_SCHEDULE=none";
+	for (size_t i = 0; extra && extra[i]; i++) {
+		cr_assert_lt(n, IT_ENV_MAX - 1);
+		env[n++] = extra[i];
+	}
+	it_env_used = n;
+	snprintf(name, sizeof(name), "it-%s-observer", tag);
+	client = tclient_new(broker.url, name);
+	cr_assert_not_null(client);
+	cr_assert_eq(tclient_subscribe(client, "iod/home/#", 1), 0);
+}
+
+void it_teardown(void)
+{
+	if (feeder > 0)
+		harness_stop(feeder, SIGKILL, 2000);
+	feeder = -1;
+	if (client)
+		tclient_free(client);
+	client = NULL;
+	harness_broker_destroy(&broker);
+	if (tmp)
+		harness_rmtree(tmp);
+	free(tmp);
+	tmp = NULL;
+}
+
+void expect_msg(const char *topic, const char *needle)
+{
+	struct tmsg *m = tclient_expect_with(client, topic, needle, WAIT);
+	cr_assert_not_null(m, "no %s containing %s", topic, needle);
+	tmsg_free(m);
+}
+
+void start_feeder(void)
+{
+	tclient_flush(client);
+	feeder = harness_spawn("iod-feeder", NULL, env);
+	cr_assert_gt(feeder, 0);
+	expect_msg(T_AVAIL, "online");
+	expect_msg(T_LOG, "\"doses\"");
+}
+
+void stop_feeder(void)
+{
+	cr_assert_eq(harness_stop(feeder, SIGTERM, 10000), 0, "SIGTERM must exit 0");
+	feeder = -1;
+}
+
+void feed(const char *id, const char *want)
+{
+	char payload[128], needle[96];
+	snprintf(payload, sizeof(payload), "{\"action\":\"feed\",\"id\":\"%s\"}", id);
+	cr_assert_eq(tclient_publish_str(client, T_CMD, payload, 1, false), 0);
+	snprintf(needle, sizeof(needle), "\"id\":\"%s\"", id);
+	struct tmsg *m = tclient_expect_with(client, T_EVENT, needle, WAIT);
+	cr_assert_not_null(m, "no event for %s", id);
+	cr_assert(strstr(m->payload, want) != NULL, "event %s lacks %s", m->payload, want);
+	tmsg_free(m);
+}
+
+int journal_tool(const char *verb)
+{
+	const char *args[] = {verb, "--data-dir", data_dir, NULL};
+	pid_t pid = harness_spawn("iod-feeder-journal", args, env);
+	cr_assert_gt(pid, 0);
+	for (int i = 0; i < 1000 && harness_alive(pid); i++)
+		usleep(10000);
+	return harness_stop(pid, SIGKILL, 1000);
+}
+
+char *slurp(const char *path, size_t *len)
+{
+	static char buf[1 << 16];
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f, "%s", path);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	if (len)
+		*len = n;
+	return buf;
+}
