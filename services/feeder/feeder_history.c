@@ -976,30 +976,46 @@ struct feeder *feeder_load_image(const struct feeder_config *cfg, const struct f
 	return start_feeder(cfg, now, image, startup);
 }
 
-int feeder_repair_journal(const struct feeder_config *cfg, const struct feeder_now *now, bool write,
-			  FILE *out)
+/* The opening both offline tools share (repair, clock-ack): a feeder over
+ * the journal without its start-up, the data directory locked against a
+ * running feeder, the history read (described on out when report). *fp is
+ * NULL only when out of memory; else the caller frees it. Returns
+ * read_history()'s result, or -EWOULDBLOCK when the feeder runs. */
+static int offline_open(const struct feeder_config *cfg, const struct feeder_now *now, FILE *out,
+			bool report, struct feeder **fp, struct journal_load_info *info,
+			bool *first_install, struct feeder_result *ignored)
 {
-	struct feeder *f = feeder_alloc(cfg, now);
+	struct feeder *f = *fp = feeder_alloc(cfg, now);
 	if (!f)
 		return -ENOMEM;
-	const char *path = f->journal_path;
-	int rc = 0;
-	f->report = out;
-	f->lock_fd = journal_lock(path);
+	if (report)
+		f->report = out;
+	f->lock_fd = journal_lock(f->journal_path);
 	if (f->lock_fd == -EWOULDBLOCK) {
 		fprintf(out,
 			"%s: its data directory is in use (is iod-feeder running?): stop the "
 			"feeder first\n",
-			path);
-		rc = -EWOULDBLOCK;
-		goto done;
+			f->journal_path);
+		return -EWOULDBLOCK;
 	}
-	fprintf(out, "journal %s\n", path);
+	fprintf(out, "journal %s\n", f->journal_path);
+	memset(ignored, 0, sizeof(*ignored));
+	return read_history(f, now, ignored, info, first_install);
+}
+
+int feeder_repair_journal(const struct feeder_config *cfg, const struct feeder_now *now, bool write,
+			  FILE *out)
+{
+	struct feeder *f;
 	struct journal_load_info info;
 	struct feeder_result ignored;
 	bool first_install;
-	memset(&ignored, 0, sizeof(ignored));
-	rc = read_history(f, now, &ignored, &info, &first_install);
+	int rc = offline_open(cfg, now, out, true, &f, &info, &first_install, &ignored);
+	if (!f)
+		return -ENOMEM;
+	const char *path = f->journal_path;
+	if (rc == -EWOULDBLOCK)
+		goto done;
 	if (rc < 0 && rc != -EBADMSG) {
 		fprintf(out, "cannot read it: %s\n",
 			ignored.n_alerts ? ignored.alerts[0].message : strerror(-rc));
@@ -1094,27 +1110,17 @@ static void duration_text(int64_t ms, char *buf, size_t size)
 int feeder_clock_ack(const struct feeder_config *cfg, const struct feeder_now *now, const char *by,
 		     FILE *out)
 {
-	struct feeder *f = feeder_alloc(cfg, now);
-	if (!f)
-		return -ENOMEM;
-	const char *path = f->journal_path;
-	struct journal_rec *recs = NULL;
-	int rc;
-	f->lock_fd = journal_lock(path);
-	if (f->lock_fd == -EWOULDBLOCK) {
-		fprintf(out,
-			"%s: its data directory is in use (is iod-feeder running?): stop the "
-			"feeder first\n",
-			path);
-		rc = -EWOULDBLOCK;
-		goto done;
-	}
-	fprintf(out, "journal %s\n", path);
+	struct feeder *f;
 	struct journal_load_info info;
 	struct feeder_result ignored;
 	bool first_install;
-	memset(&ignored, 0, sizeof(ignored));
-	rc = read_history(f, now, &ignored, &info, &first_install);
+	struct journal_rec *recs = NULL;
+	int rc = offline_open(cfg, now, out, false, &f, &info, &first_install, &ignored);
+	if (!f)
+		return -ENOMEM;
+	const char *path = f->journal_path;
+	if (rc == -EWOULDBLOCK)
+		goto done;
 	if (rc < 0) {
 		fprintf(out, "cannot read it: %s\n",
 			ignored.n_alerts ? ignored.alerts[0].message : strerror(-rc));
