@@ -460,8 +460,10 @@ Test(mqttc, backpressure_answers_every_message_or_reports_it, .init = broker_up_
 	for (;;) {
 		m = tclient_expect(obs, "probe/out", 60000);
 		cr_assert_not_null(m, "answers stopped after %lld", answered);
-		if (strstr(m->payload, "\"topic\":\"probe/in/last\""))
+		if (strstr(m->payload, "\"topic\":\"probe/in/last\"")) {
+			tmsg_free(m);
 			break;
+		}
 		cr_assert_not_null(strstr(m->payload, "\"topic\":\"probe/in/flood\""), "%s",
 				   m->payload);
 		answered++;
@@ -477,8 +479,6 @@ Test(mqttc, backpressure_answers_every_message_or_reports_it, .init = broker_up_
 	cr_assert_eq(answered + reported, N, "sent %d: %lld answered + %lld reported", N, answered,
 		     reported);
 	cr_assert_gt(answered, 0);
-	tmsg_free(m);
-	m = NULL;
 	cr_assert_eq(tclient_publish_str(obs, "probe/in/stats", "s", 1, false), 0);
 	m = tclient_expect_with(obs, "probe/out", "probe/in/stats", WAIT_MS);
 	cr_assert_not_null(m);
