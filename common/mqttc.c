@@ -25,7 +25,6 @@
 #include <string.h>
 #include <time.h>
 
-#define MQTTC_QUEUE_DEFAULT	1024
 #define MQTTC_BACKOFF_MIN_S	1
 #define MQTTC_BACKOFF_MAX_S	30
 #define MQTTC_KEEPALIVE_S	30

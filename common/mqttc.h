@@ -84,14 +84,17 @@ typedef void (*mqttc_drained_cb)(void *arg);
 #define MQTTC_OUT_HIGH	256
 #define MQTTC_OUT_LOW	128
 #define MQTTC_OUT_LIMIT 4096
+/* Incoming messages held for the loop when a service sets no queue_limit. */
+#define MQTTC_QUEUE_DEFAULT 1024
 
 struct mqttc_options {
 	const char *client_id;		/* stable id, e.g. "iod-feeder-home"; required */
 	const char *availability_topic; /* will `offline`, retained `online`; NULL for none */
 	int session_expiry_s;		/* 0: clean session; >0: broker keeps the session (and QoS 1
 					 * messages for it) this long after a disconnect */
-	size_t queue_limit;		/* incoming messages held for the loop; 0 = 1024. When full
-					 * the oldest is dropped and counted */
+	size_t queue_limit;		/* incoming messages held for the loop (0:
+					 * MQTTC_QUEUE_DEFAULT); when full the oldest
+					 * is dropped and counted */
 	size_t max_payload; /* larger incoming payloads are dropped and counted (0 = no limit) */
 	mqttc_message_cb on_message;
 	mqttc_connected_cb on_connected;
