@@ -9,13 +9,11 @@
 #include "cfg.h"
 #include "log.h"
 #include "mqtt_url.h"
-
-#ifndef IOD_MQTT_TLS
-#define IOD_MQTT_TLS 1
-#endif
+#include "proto.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,23 +22,29 @@
 
 #define CFG_NAME_MAX	    128 /* "IOD_FEEDER_MIN_INTERVAL" and the like */
 #define CFG_SECRET_FILE_MAX 4096
+#define CFG_WHY_MAX	    900 /* a check's reason; the line is cut at 1024 anyway */
+
+static bool dashboard_url_check(const char *url, char *why, size_t why_size);
 
 const struct cfg_option cfg_common_options[] = {
     {"IOD_MQTT_URL", CFG_STRING, "tcp://localhost:1883",
-     "MQTT broker URL: tcp:// (mqtt://), ssl:// (mqtts://), ws:// or wss://", 0, 0, 0},
-    {"IOD_MQTT_USER", CFG_STRING, NULL, "MQTT user name", 0, 0, 0},
+     "MQTT broker URL: tcp:// (mqtt://), ssl:// (mqtts://), ws:// or wss://", 0, 0, 0,
+     mqtt_url_check},
+    {"IOD_MQTT_USER", CFG_STRING, NULL, "MQTT user name", 0, 0, 0, NULL},
     {"IOD_MQTT_PASSWORD", CFG_STRING, NULL, "MQTT password (or a file holding it)", 0, 0,
-     CFG_F_SECRET},
-    {"IOD_MQTT_CA_FILE", CFG_STRING, NULL, "CA certificate (PEM) to verify a TLS broker", 0, 0, 0},
-    {"IOD_MQTT_CERT_FILE", CFG_STRING, NULL, "client certificate (PEM) for TLS", 0, 0, 0},
-    {"IOD_MQTT_KEY_FILE", CFG_STRING, NULL, "client private key (PEM) for TLS", 0, 0, 0},
-    {"IOD_SITE", CFG_STRING, "home", "the <site> in every topic: 1-64 of [A-Za-z0-9_-]", 0, 0, 0},
-    {"IOD_DATA_DIR", CFG_STRING, NULL, "journal and other state", 0, 0, 0},
-    {"IOD_LOG_LEVEL", CFG_STRING, "info", "debug, info, warn or error", 0, 0, 0},
+     CFG_F_SECRET, NULL},
+    {"IOD_MQTT_CA_FILE", CFG_STRING, NULL, "CA certificate (PEM) to verify a TLS broker", 0, 0, 0,
+     NULL},
+    {"IOD_MQTT_CERT_FILE", CFG_STRING, NULL, "client certificate (PEM) for TLS", 0, 0, 0, NULL},
+    {"IOD_MQTT_KEY_FILE", CFG_STRING, NULL, "client private key (PEM) for TLS", 0, 0, 0, NULL},
+    {"IOD_SITE", CFG_STRING, "home", "the <site> in every topic: 1-64 of [A-Za-z0-9_-]", 0, 0, 0,
+     proto_site_check},
+    {"IOD_DATA_DIR", CFG_STRING, NULL, "journal and other state", 0, 0, 0, NULL},
+    {"IOD_LOG_LEVEL", CFG_STRING, "info", "debug, info, warn or error", 0, 0, 0, log_level_check},
     {"IOD_DASHBOARD_URL", CFG_STRING, NULL,
      "the dashboard's http(s):// URL, linked from Home Assistant's device page (unset: "
      "http://<host name>:8080/; none: no link)",
-     0, 0, 0},
+     0, 0, 0, dashboard_url_check},
 };
 const size_t cfg_common_options_count = sizeof(cfg_common_options) / sizeof(cfg_common_options[0]);
 
@@ -49,6 +53,7 @@ struct cfg_entry {
 	char *default_text;	      /* resolved default (IOD_DATA_DIR's depends on the service) */
 	char *value;		      /* resolved text, NULL when unset */
 	int64_t number;		      /* CFG_INT value, CFG_DURATION milliseconds */
+	double real;		      /* CFG_NUMBER */
 	bool flag;		      /* CFG_BOOL */
 	char flag_name[CFG_NAME_MAX]; /* "--feeder-max-daily" */
 	char file_flag_name[CFG_NAME_MAX]; /* "--mqtt-password-file" (secrets) */
@@ -148,6 +153,31 @@ int cfg_parse_int(const char *text, int64_t min, int64_t max, int64_t *out)
 	return 0;
 }
 
+int cfg_parse_number(const char *text, int64_t min, int64_t max, double *out)
+{
+	char *end = NULL;
+	double v;
+
+	if (!text)
+		return -1;
+	while (isspace((unsigned char)*text))
+		text++;
+	if (!*text)
+		return -1;
+	errno = 0;
+	v = strtod(text, &end);
+	if (end == text || errno == ERANGE || !isfinite(v))
+		return -1;
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end)
+		return -1;
+	if (!(min == 0 && max == 0) && (v < (double)min || v > (double)max))
+		return -1;
+	*out = v;
+	return 0;
+}
+
 int cfg_parse_bool(const char *text, bool *out)
 {
 	static const char *const yes[] = {"1", "true", "yes", "on"};
@@ -230,18 +260,6 @@ static void cfg_error(const char *program, const char *fmt, ...)
 	fprintf(stderr, "%s%s: %s\n", log_stderr_is_journal() ? "<3>" : "", program, line);
 }
 
-static bool site_valid(const char *site)
-{
-	size_t n = strlen(site);
-
-	if (n < 1 || n > 64)
-		return false;
-	for (const char *p = site; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
-			return false;
-	return true;
-}
-
 /* What Home Assistant takes as a configuration_url (http or https, with a
  * host; it refuses the whole discovery config otherwise), or "none". */
 static bool dashboard_url_valid(const char *url)
@@ -264,10 +282,13 @@ static bool dashboard_url_valid(const char *url)
 	return true;
 }
 
-static bool log_level_valid(const char *text)
+static bool dashboard_url_check(const char *url, char *why, size_t why_size)
 {
-	return strcmp(text, "debug") == 0 || strcmp(text, "info") == 0 ||
-	       strcmp(text, "warn") == 0 || strcmp(text, "error") == 0;
+	if (dashboard_url_valid(url))
+		return true;
+	snprintf(why, why_size, "'%s' is not an http:// or https:// URL with a host (or none)",
+		 url);
+	return false;
 }
 
 /*
@@ -367,53 +388,20 @@ static int set_value(const struct cfg *cfg, struct cfg_entry *e, enum cfg_layer 
 	return 0;
 }
 
-/* Check and convert an entry's text. 0 or -1 (error printed). */
+/* Check and convert an entry's text: the type's parse, then the owning
+ * module's check. 0 or -1 (error printed). */
 static int validate(const struct cfg *cfg, struct cfg_entry *e)
 {
 	const struct cfg_option *o = e->opt;
 	const char *v = e->value;
-	char lo[32], hi[32];
+	char lo[32], hi[32], why[CFG_WHY_MAX];
 	int64_t n;
 
 	if (!v)
 		return 0;
 	switch (o->type) {
 	case CFG_STRING:
-		if (strcmp(o->name, "IOD_SITE") == 0 && !site_valid(v)) {
-			cfg_error(cfg->program, "%s: '%s' must be 1-64 of [A-Za-z0-9_-]", o->name,
-				  v);
-			return -1;
-		}
-		struct mqtt_url url;
-		bool is_url = strcmp(o->name, "IOD_MQTT_URL") == 0;
-		if (is_url && !IOD_MQTT_TLS && mqtt_url_parse(v, &url) == 0 && url.tls) {
-			cfg_error(cfg->program,
-				  "%s: '%s' needs TLS, and this build has none (built with "
-				  "-DIOD_MQTT_TLS=OFF)",
-				  o->name, v);
-			return -1;
-		}
-		if (is_url && mqtt_url_parse(v, NULL) < 0) {
-			cfg_error(
-			    cfg->program,
-			    "%s: '%s' is not a broker URL (tcp://, ssl://, mqtts://, ws:// or "
-			    "wss://host:port)",
-			    o->name, v);
-			return -1;
-		}
-		if (strcmp(o->name, "IOD_DASHBOARD_URL") == 0 && !dashboard_url_valid(v)) {
-			cfg_error(
-			    cfg->program,
-			    "%s: '%s' is not an http:// or https:// URL with a host (or none)",
-			    o->name, v);
-			return -1;
-		}
-		if (strcmp(o->name, "IOD_LOG_LEVEL") == 0 && !log_level_valid(v)) {
-			cfg_error(cfg->program, "%s: '%s' is not one of debug, info, warn, error",
-				  o->name, v);
-			return -1;
-		}
-		return 0;
+		break;
 	case CFG_INT:
 		if (cfg_parse_int(v, 0, 0, &n) < 0) {
 			cfg_error(cfg->program, "%s: '%s' is not an integer", o->name, v);
@@ -425,7 +413,7 @@ static int validate(const struct cfg *cfg, struct cfg_entry *e)
 			return -1;
 		}
 		e->number = n;
-		return 0;
+		break;
 	case CFG_DURATION:
 		if (cfg_parse_duration_ms(v, &n) < 0) {
 			cfg_error(cfg->program,
@@ -441,7 +429,7 @@ static int validate(const struct cfg *cfg, struct cfg_entry *e)
 			return -1;
 		}
 		e->number = n;
-		return 0;
+		break;
 	case CFG_BOOL:
 		if (cfg_parse_bool(v, &e->flag) < 0) {
 			cfg_error(cfg->program,
@@ -449,7 +437,27 @@ static int validate(const struct cfg *cfg, struct cfg_entry *e)
 				  o->name, v);
 			return -1;
 		}
-		return 0;
+		break;
+	case CFG_NUMBER:
+		/* One message for garbage and out of range: the range is what
+		 * the user needs either way. */
+		if (cfg_parse_number(v, o->min, o->max, &e->real) < 0) {
+			if (o->min == 0 && o->max == 0)
+				cfg_error(cfg->program, "%s: '%s' is not a number", o->name, v);
+			else
+				cfg_error(cfg->program, "%s: '%s' is not a number in [%g, %g]",
+					  o->name, v, (double)o->min, (double)o->max);
+			return -1;
+		}
+		break;
+	}
+	if (o->check) {
+		why[0] = '\0';
+		if (!o->check(v, why, sizeof(why))) {
+			cfg_error(cfg->program, "%s: %s", o->name,
+				  why[0] ? why : "not accepted (its check gave no reason)");
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -463,6 +471,8 @@ static const char *type_hint(enum cfg_type t)
 		return "DURATION";
 	case CFG_BOOL:
 		return "BOOL";
+	case CFG_NUMBER:
+		return "NUMBER";
 	case CFG_STRING:
 		break;
 	}
@@ -498,7 +508,9 @@ static void print_help(const struct cfg *cfg)
 		else
 			printf(" [default: %s]\n", e->default_text ? e->default_text : "none");
 	}
-	printf("  --help     this text\n  --version  print the version\n");
+	printf("  --check-config  check every setting, say whether they are valid, and exit\n"
+	       "                  (0 valid, 2 not); opens no device, data dir or connection\n"
+	       "  --help     this text\n  --version  print the version\n");
 }
 
 void cfg_free(struct cfg *cfg)
@@ -596,6 +608,8 @@ struct cfg *cfg_load(const char *service, const char *program, const struct cfg_
 	struct cfg *cfg;
 	enum cfg_layer *layers = NULL;
 	bool *from_file = NULL;
+	bool check_only = false;
+	int bad = 0;
 
 	*exit_code = 2;
 	cfg = calloc(1, sizeof(*cfg));
@@ -624,6 +638,8 @@ struct cfg *cfg_load(const char *service, const char *program, const struct cfg_
 			*exit_code = 0;
 			goto out_null;
 		}
+		if (strcmp(argv[i], "--check-config") == 0)
+			check_only = true;
 	}
 
 	/* Layer 0: defaults. */
@@ -659,6 +675,8 @@ struct cfg *cfg_load(const char *service, const char *program, const struct cfg_
 		bool is_file;
 		size_t len;
 
+		if (strcmp(arg, "--check-config") == 0)
+			continue;
 		if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
 			cfg_error(program, "unexpected argument '%s' (settings are --name=value)",
 				  arg);
@@ -694,9 +712,17 @@ struct cfg *cfg_load(const char *service, const char *program, const struct cfg_
 			goto fail;
 	}
 
+	/* Every bad setting gets its line: one start shows all there is to fix. */
 	for (size_t i = 0; i < cfg->n_entries; i++)
 		if (validate(cfg, &cfg->entries[i]) < 0)
-			goto fail;
+			bad++;
+	if (bad)
+		goto fail;
+	if (check_only) {
+		printf("%s: configuration is valid\n", program);
+		*exit_code = 0;
+		goto out_null;
+	}
 
 	free(layers);
 	free(from_file);
@@ -754,6 +780,12 @@ bool cfg_bool(const struct cfg *cfg, const char *name)
 {
 	const struct cfg_entry *e = must_find(cfg, name, CFG_BOOL, false);
 	return e->value ? e->flag : false;
+}
+
+double cfg_number(const struct cfg *cfg, const char *name)
+{
+	const struct cfg_entry *e = must_find(cfg, name, CFG_NUMBER, false);
+	return e->value ? e->real : 0;
 }
 
 const char *cfg_service(const struct cfg *cfg)

@@ -16,8 +16,15 @@
  * The value is never logged, and --help prints only defaults.
  *
  * An environment variable set to the empty string counts as unset, so env
- * files and compose files may list a setting without a value. IOD_SITE,
- * IOD_LOG_LEVEL and IOD_MQTT_URL are checked here too. Exit code 2 on error.
+ * files and compose files may list a setting without a value. Exit code 2
+ * on error; every bad setting gets its line, not only the first.
+ *
+ * cfg owns the parsing (the types below); the module that owns a rule owns
+ * its check (struct cfg_option.check): proto checks IOD_SITE, log the levels,
+ * mqtt_url the broker URLs, a service its own settings. --check-config runs
+ * all of it and stops: "<program>: configuration is valid" on stdout and 0,
+ * or the error lines and 2, before the service opens anything (only a
+ * secret's _FILE is read, to check it).
  *
  * Not thread-safe: load once in main() before any thread starts; reading
  * afterwards from any thread is fine (nothing changes).
@@ -34,19 +41,30 @@ enum cfg_type {
 	CFG_INT,      /* decimal integer within [min, max] */
 	CFG_DURATION, /* 90s, 15m, 6h, 2d, or plain seconds; within [min, max] ms */
 	CFG_BOOL,     /* 1/0, true/false, yes/no, on/off */
+	CFG_NUMBER,   /* a real number (0.2, -3, 2.5e1) within [min, max] */
 };
 
 enum cfg_flags {
 	CFG_F_SECRET = 1 << 0, /* also IOD_X_FILE / --x-file; never printed */
 };
 
+/*
+ * A module's rule for one setting, run on its text once the type has parsed
+ * (so a number's text is a number in range). False when the value breaks
+ * the rule, with the rest of the error line in why, value included: cfg
+ * prints "<program>: <NAME>: <why>", e.g. why = "'x!' must be 1-64 of ...".
+ */
+typedef bool (*cfg_check_fn)(const char *value, char *why, size_t why_size);
+
 struct cfg_option {
 	const char *name; /* "IOD_FEEDER_MAX_DAILY" */
 	enum cfg_type type;
 	const char *default_value; /* NULL: unset (cfg_str() returns NULL) */
 	const char *help;	   /* one line for --help */
-	int64_t min, max;	   /* CFG_INT: value; CFG_DURATION: milliseconds; 0,0 = no bound */
-	unsigned flags;		   /* enum cfg_flags */
+	/* CFG_INT, CFG_NUMBER: value; CFG_DURATION: milliseconds; 0,0 = no bound */
+	int64_t min, max;
+	unsigned flags;	    /* enum cfg_flags */
+	cfg_check_fn check; /* NULL: the type is the whole rule */
 };
 
 struct cfg;
@@ -60,13 +78,14 @@ extern const size_t cfg_common_options_count;
 
 /*
  * Parse defaults, then getenv(), then argv (--name=value or --name value,
- * --help, --version). `service` is the short name ("feeder"); `program` the
- * binary name for messages ("iod-feeder").
+ * --help, --version, --check-config). `service` is the short name
+ * ("feeder"); `program` the binary name for messages ("iod-feeder").
  *
- * Returns a new struct cfg on success. On --help/--version prints to stdout
- * and sets *exit_code = 0; on an error prints one line to stderr naming the
- * setting and sets *exit_code = 2; both return NULL. The options table must
- * outlive the struct cfg.
+ * Returns a new struct cfg on success. On --help/--version, and on
+ * --check-config with every setting good, prints to stdout and sets
+ * *exit_code = 0; on errors prints one line per bad setting to stderr, each
+ * naming its setting, and sets *exit_code = 2; these return NULL. The
+ * options table must outlive the struct cfg.
  */
 struct cfg *cfg_load(const char *service, const char *program, const struct cfg_option *opts,
 		     size_t n_opts, int argc, char **argv, int *exit_code);
@@ -78,6 +97,7 @@ const char *cfg_str(const struct cfg *cfg, const char *name); /* NULL when unset
 int64_t cfg_int(const struct cfg *cfg, const char *name);
 int64_t cfg_duration_ms(const struct cfg *cfg, const char *name);
 bool cfg_bool(const struct cfg *cfg, const char *name);
+double cfg_number(const struct cfg *cfg, const char *name);
 const char *cfg_service(const struct cfg *cfg); /* "feeder" */
 
 /* Create IOD_DATA_DIR and its missing parents (mode 0750), like mkdir -p.
@@ -88,5 +108,8 @@ int cfg_make_data_dir(const struct cfg *cfg);
 int cfg_parse_duration_ms(const char *text, int64_t *out_ms);
 int cfg_parse_int(const char *text, int64_t min, int64_t max, int64_t *out);
 int cfg_parse_bool(const char *text, bool *out);
+/* A finite real number strtod reads, blanks around it allowed, within
+ * [min, max] (0,0 = no bound). */
+int cfg_parse_number(const char *text, int64_t min, int64_t max, double *out);
 
 #endif

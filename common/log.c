@@ -73,6 +73,16 @@ int log_parse_level(const char *text, enum log_level *out)
 	return -1;
 }
 
+bool log_level_check(const char *text, char *why, size_t why_size)
+{
+	enum log_level level;
+
+	if (log_parse_level(text, &level) == 0)
+		return true;
+	snprintf(why, why_size, "'%s' is not one of debug, info, warn, error", text ? text : "");
+	return false;
+}
+
 void log_write(enum log_level level, const char *fmt, ...)
 {
 	char line[LOG_LINE_MAX];

@@ -15,6 +15,7 @@
 #define IOD_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
 
@@ -25,6 +26,9 @@ bool log_stderr_is_journal(void);
 void log_init(const char *service, enum log_level level);
 /* "debug", "info", "warn", "error" -> 0, or -1 for anything else. */
 int log_parse_level(const char *text, enum log_level *out);
+/* IOD_LOG_LEVEL's check (struct cfg_option.check): false with "'<text>' is
+ * not one of debug, info, warn, error" in why. */
+bool log_level_check(const char *text, char *why, size_t why_size);
 void log_write(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_debug(...) log_write(LOG_LEVEL_DEBUG, __VA_ARGS__)

@@ -3,6 +3,11 @@
  */
 #include "mqtt_url.h"
 
+#ifndef IOD_MQTT_TLS
+#define IOD_MQTT_TLS 1
+#endif
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +75,24 @@ int mqtt_url_parse(const char *url, struct mqtt_url *out)
 		out->port = num_end == end && port > 0 && port < 65536 ? (int)port : -1;
 	}
 	return 0;
+}
+
+bool mqtt_url_check(const char *url, char *why, size_t why_size)
+{
+	struct mqtt_url u;
+
+	if (mqtt_url_parse(url, &u) < 0) {
+		snprintf(why, why_size, "'%s' is not a broker URL (" MQTT_URL_SCHEMES "host:port)",
+			 url ? url : "");
+		return false;
+	}
+	if (u.tls && !IOD_MQTT_TLS) {
+		snprintf(why, why_size,
+			 "'%s' needs TLS, and this build has none (built with -DIOD_MQTT_TLS=OFF)",
+			 url);
+		return false;
+	}
+	return true;
 }
 
 char *mqtt_url_for_paho(const char *url)

@@ -33,6 +33,10 @@ int mqtt_url_parse(const char *url, struct mqtt_url *out);
 /* The URL as Paho takes it (mqtt:// becomes tcp://, which Paho knows);
  * malloc'd, NULL when out of memory. */
 char *mqtt_url_for_paho(const char *url);
+/* IOD_MQTT_URL's check (struct cfg_option.check): a URL mqtt_url_parse
+ * takes, and no TLS one in a build without TLS (-DIOD_MQTT_TLS=OFF); false
+ * with the reason, the URL quoted, in why. */
+bool mqtt_url_check(const char *url, char *why, size_t why_size);
 /* The URL without any user:password@, for log lines; malloc'd or NULL. */
 char *mqtt_url_for_log(const char *url);
 /* The host (no user:password@, no port, no IPv6 brackets) into buf.

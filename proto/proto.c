@@ -81,6 +81,14 @@ bool proto_site_valid(const char *site)
 	return n > 0;
 }
 
+bool proto_site_check(const char *site, char *why, size_t why_size)
+{
+	if (proto_site_valid(site))
+		return true;
+	snprintf(why, why_size, "'%s' must be 1-64 of [A-Za-z0-9_-]", site ? site : "");
+	return false;
+}
+
 int proto_topic_split(const char *topic, struct proto_topic_parts *out)
 {
 	size_t n;

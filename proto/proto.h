@@ -45,6 +45,10 @@
 #define PROTO_LOG_MAX	     50	  /* doses in feeder/log */
 #define PROTO_WS_MAX_MSG     4096 /* browser -> bridge message; over it: close 1009 */
 #define PROTO_WS_SUBPROTOCOL "iod.v1"
+/* A feeder command bigger than this is dropped unread (counted in a
+ * commands_dropped alert); up to it, one over PROTO_MAX_PAYLOAD is read for
+ * its id and answered too_large. */
+#define PROTO_CMD_READ_MAX (1024 * 1024)
 
 /* ---- topics ---------------------------------------------------------- */
 
@@ -66,6 +70,9 @@ int proto_topic_info(char *buf, size_t size, const char *site, const char *servi
 int proto_topic_prefix(char *buf, size_t size, const char *site, const char *service);
 /* A site name is 1-64 of [A-Za-z0-9_-] (no MQTT wildcards or separators). */
 bool proto_site_valid(const char *site);
+/* The same rule as IOD_SITE's check (struct cfg_option.check): false with
+ * "'<site>' must be 1-64 of [A-Za-z0-9_-]" in why. */
+bool proto_site_check(const char *site, char *why, size_t why_size);
 /* Split "iod/<site>/<service>/<rest...>" into its parts (pointers into a
  * copy kept in the struct). -1 if the topic is not under iod/, is longer
  * than PROTO_TOPIC_MAX-1, or has an empty site, service or leaf level. */

@@ -30,38 +30,63 @@
  * the MQTT connection, files being served, HTTP requests in flight. */
 #define FD_RESERVE 64
 
+/* The rules of the bridge's own settings, run by cfg at start and for
+ * --check-config. The password's text names no value: it is a secret. */
+static bool password_check(const char *value, char *why, size_t why_size)
+{
+	if (strlen(value) <= AUTH_PASSWORD_MAX)
+		return true;
+	snprintf(why, why_size, "longer than %d bytes", AUTH_PASSWORD_MAX);
+	return false;
+}
+
+static bool hosts_check(const char *value, char *why, size_t why_size)
+{
+	if (auth_hosts_valid(value))
+		return true;
+	snprintf(why, why_size,
+		 "'%s' must be a comma list of host names (letters, digits, '-', '.', '_') or *",
+		 value);
+	return false;
+}
+
 static const struct cfg_option bridge_options[] = {
-    {"IOD_BRIDGE_PORT", CFG_INT, "8080", "HTTP/websocket port", 1, 65535, 0},
+    {"IOD_BRIDGE_PORT", CFG_INT, "8080", "HTTP/websocket port", 1, 65535, 0, NULL},
     {"IOD_BRIDGE_BIND", CFG_STRING, "0.0.0.0",
      "IPv4 or IPv6 address, or interface name, to listen on (0.0.0.0: every IPv4 address, "
      "the home LAN; \"::\": every address, IPv6 too; 127.0.0.1: this machine only)",
-     0, 0, 0},
+     0, 0, 0, NULL},
     {"IOD_BRIDGE_WEB_DIR", CFG_STRING, NULL,
-     "dashboard files (default: the installed web/, else ./web, else the source tree's)", 0, 0, 0},
+     "dashboard files (default: the installed web/, else ./web, else the source tree's)", 0, 0, 0,
+     NULL},
     {"IOD_BRIDGE_PASSWORD", CFG_STRING, NULL,
-     "operator password; unset: nobody can log in or send commands", 0, 0, CFG_F_SECRET},
-    {"IOD_BRIDGE_PUBLIC_VIEW", CFG_BOOL, "0", "1: anyone may watch without logging in", 0, 0, 0},
+     "operator password; unset: nobody can log in or send commands", 0, 0, CFG_F_SECRET,
+     password_check},
+    {"IOD_BRIDGE_PUBLIC_VIEW", CFG_BOOL, "0", "1: anyone may watch without logging in", 0, 0, 0,
+     NULL},
     {"IOD_BRIDGE_METRICS_PUBLIC", CFG_BOOL, "0",
      "1: /metrics answers anyone; 0: only this machine (loopback, not through a proxy) and "
      "the logged-in operator",
-     0, 0, 0},
-    {"IOD_BRIDGE_TLS_CERT", CFG_STRING, NULL, "certificate (PEM): serve https/wss", 0, 0, 0},
-    {"IOD_BRIDGE_TLS_KEY", CFG_STRING, NULL, "private key (PEM) for IOD_BRIDGE_TLS_CERT", 0, 0, 0},
+     0, 0, 0, NULL},
+    {"IOD_BRIDGE_TLS_CERT", CFG_STRING, NULL, "certificate (PEM): serve https/wss", 0, 0, 0, NULL},
+    {"IOD_BRIDGE_TLS_KEY", CFG_STRING, NULL, "private key (PEM) for IOD_BRIDGE_TLS_CERT", 0, 0, 0,
+     NULL},
     {"IOD_BRIDGE_MAX_CLIENTS", CFG_INT, "10000",
-     "websocket clients at most (also bounded by the open-files limit)", 1, 1000000, 0},
+     "websocket clients at most (also bounded by the open-files limit)", 1, 1000000, 0, NULL},
     {"IOD_BRIDGE_QUEUE_SLACK", CFG_INT, "256",
-     "per-client queue room beyond one frame per topic; a client over it is dropped", 16, 65536, 0},
+     "per-client queue room beyond one frame per topic; a client over it is dropped", 16, 65536, 0,
+     NULL},
     {"IOD_BRIDGE_CACHE_TOPICS", CFG_INT, "1024", "topics kept in the last-value cache", 16, 100000,
-     0},
+     0, NULL},
     {"IOD_BRIDGE_SESSION_IDLE", CFG_DURATION, "7d", "an operator session ends after this idle",
-     60000, 365LL * 24 * 3600 * 1000, 0},
+     60000, 365LL * 24 * 3600 * 1000, 0, NULL},
     {"IOD_BRIDGE_LOGIN_FAILURES", CFG_INT, "5",
-     "failed logins per client address per minute before 429", 1, 1000, 0},
+     "failed logins per client address per minute before 429", 1, 1000, 0, NULL},
     {"IOD_BRIDGE_HOSTS", CFG_STRING, NULL,
      "comma list of host names the dashboard answers to, against DNS rebinding (default: "
      "localhost, the machine's name and <name>.local, IOD_DASHBOARD_URL's host; IP literals "
      "always; \"*\": any); others get 421",
-     0, 0, 0},
+     0, 0, 0, hosts_check},
 };
 
 struct bridge {
@@ -243,26 +268,6 @@ int main(int argc, char **argv)
 	const char *cert = cfg_str(cfg, "IOD_BRIDGE_TLS_CERT");
 	const char *key = cfg_str(cfg, "IOD_BRIDGE_TLS_KEY");
 	const char *data_dir = cfg_str(cfg, "IOD_DATA_DIR");
-	if (!proto_site_valid(b.site)) {
-		fprintf(stderr, "iod-bridge: IOD_SITE: '%s' must be 1-64 of [A-Za-z0-9_-]\n",
-			b.site);
-		rc = 2;
-		goto out;
-	}
-	if (password && strlen(password) > AUTH_PASSWORD_MAX) {
-		fprintf(stderr, "iod-bridge: IOD_BRIDGE_PASSWORD: longer than %d bytes\n",
-			AUTH_PASSWORD_MAX);
-		rc = 2;
-		goto out;
-	}
-	if (!auth_hosts_valid(cfg_str(cfg, "IOD_BRIDGE_HOSTS"))) {
-		fprintf(stderr,
-			"iod-bridge: IOD_BRIDGE_HOSTS: '%s' must be a comma list of host names "
-			"(letters, digits, '-', '.', '_') or *\n",
-			cfg_str(cfg, "IOD_BRIDGE_HOSTS"));
-		rc = 2;
-		goto out;
-	}
 	if (!cert != !key) {
 		fprintf(stderr,
 			"iod-bridge: IOD_BRIDGE_TLS_CERT and IOD_BRIDGE_TLS_KEY go together\n");

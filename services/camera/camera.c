@@ -11,20 +11,57 @@
 #include "log.h"
 #include "proto.h"
 
+/* The rules of the camera's own settings, run by cfg (at start and for
+ * --check-config) and by camera_settings_load: one text per rule. */
+static bool source_check(const char *value, char *why, size_t why_size)
+{
+	const char *arg;
+
+	if (value && strlen(value) <= CAMERA_SOURCE_MAX && source_lookup(value, &arg))
+		return true;
+	snprintf(why, why_size, "'%s' is not a source (sim, or v4l2:<device>)", value ? value : "");
+	return false;
+}
+
+static bool size_check(const char *value, char *why, size_t why_size)
+{
+	int w, h;
+
+	if (camera_parse_size(value, &w, &h) == 0)
+		return true;
+	snprintf(why, why_size, "'%s' is not WxH with even sides between %d and %d (e.g. 640x480)",
+		 value ? value : "", CAMERA_MIN_SIDE, CAMERA_MAX_SIDE);
+	return false;
+}
+
+/* cfg has checked it is a number in [0, 1]; 0 would call every frame motion. */
+static bool motion_on_check(const char *value, char *why, size_t why_size)
+{
+	double v;
+
+	if (cfg_parse_number(value, 0, 1, &v) == 0 && v > 0.0)
+		return true;
+	snprintf(why, why_size, "'%s' must be a number above 0 and at most 1", value ? value : "");
+	return false;
+}
+
 const struct cfg_option camera_options[] = {
     {"IOD_CAMERA_SOURCE", CFG_STRING, "sim",
-     "frame source: sim (a drawn scene), or v4l2:<device> e.g. v4l2:/dev/video0", 0, 0, 0},
-    {"IOD_CAMERA_FPS", CFG_INT, "5", "frames per second, 1-30", 1, 30, 0},
-    {"IOD_CAMERA_SIZE", CFG_STRING, "640x480", "frame size WxH, even sides 32-4096", 0, 0, 0},
-    {"IOD_CAMERA_QUALITY", CFG_INT, "75", "JPEG quality of frames we encode, 1-100", 1, 100, 0},
-    {"IOD_CAMERA_MOTION_ON", CFG_STRING, "0.02",
-     "motion starts when this fraction of the picture changes (0-1)", 0, 0, 0},
-    {"IOD_CAMERA_MOTION_OFF", CFG_STRING, "0.01",
-     "motion stops after changes stay below this fraction (0-1, below _ON)", 0, 0, 0},
+     "frame source: sim (a drawn scene), or v4l2:<device> e.g. v4l2:/dev/video0", 0, 0, 0,
+     source_check},
+    {"IOD_CAMERA_FPS", CFG_INT, "5", "frames per second, 1-30", 1, 30, 0, NULL},
+    {"IOD_CAMERA_SIZE", CFG_STRING, "640x480", "frame size WxH, even sides 32-4096", 0, 0, 0,
+     size_check},
+    {"IOD_CAMERA_QUALITY", CFG_INT, "75", "JPEG quality of frames we encode, 1-100", 1, 100, 0,
+     NULL},
+    {"IOD_CAMERA_MOTION_ON", CFG_NUMBER, "0.02",
+     "motion starts when this fraction of the picture changes (0-1)", 0, 1, 0, motion_on_check},
+    {"IOD_CAMERA_MOTION_OFF", CFG_NUMBER, "0.01",
+     "motion stops after changes stay below this fraction (0-1, below _ON)", 0, 1, 0, NULL},
     {"IOD_CAMERA_MOTION_QUIET", CFG_DURATION, "3s",
-     "how long changes must stay below _OFF before motion stops", 1, 3600 * 1000, 0},
+     "how long changes must stay below _OFF before motion stops", 1, 3600 * 1000, 0, NULL},
     {"IOD_CAMERA_MOTION_THRESHOLD", CFG_INT, "25",
-     "gray levels (1-255) a spot must change by to count as changed", 1, 255, 0},
+     "gray levels (1-255) a spot must change by to count as changed", 1, 255, 0, NULL},
 };
 const size_t camera_options_count = sizeof(camera_options) / sizeof(camera_options[0]);
 
@@ -73,38 +110,32 @@ int camera_parse_fraction(const char *text, double *out)
 int camera_settings_load(const struct cfg *cfg, struct camera_settings *out, char *err,
 			 size_t err_size)
 {
+	char why[256];
+
 	memset(out, 0, sizeof(*out));
 	const char *source = cfg_str(cfg, "IOD_CAMERA_SOURCE");
-	const char *arg;
-	if (!source || strlen(source) > CAMERA_SOURCE_MAX || !source_lookup(source, &arg)) {
-		snprintf(err, err_size,
-			 "IOD_CAMERA_SOURCE: '%s' is not a source (sim, or v4l2:<device>)",
-			 source ? source : "");
+	if (!source_check(source, why, sizeof(why))) {
+		snprintf(err, err_size, "IOD_CAMERA_SOURCE: %s", why);
 		return -1;
 	}
 	snprintf(out->source, sizeof(out->source), "%s", source);
 
 	const char *size = cfg_str(cfg, "IOD_CAMERA_SIZE");
-	if (camera_parse_size(size, &out->width, &out->height) < 0) {
-		snprintf(err, err_size,
-			 "IOD_CAMERA_SIZE: '%s' is not WxH with even sides between %d and %d "
-			 "(e.g. 640x480)",
-			 size ? size : "", CAMERA_MIN_SIDE, CAMERA_MAX_SIDE);
+	if (!size_check(size, why, sizeof(why))) {
+		snprintf(err, err_size, "IOD_CAMERA_SIZE: %s", why);
 		return -1;
 	}
+	camera_parse_size(size, &out->width, &out->height);
 	out->fps = (int)cfg_int(cfg, "IOD_CAMERA_FPS");
 	out->quality = (int)cfg_int(cfg, "IOD_CAMERA_QUALITY");
 
 	motion_params_default(&out->motion, out->fps);
-	const char *on = cfg_str(cfg, "IOD_CAMERA_MOTION_ON");
+	/* Each is a number in [0, 1] and _ON above 0 (cfg has checked); that
+	 * _OFF is below _ON is a rule of the two together, checked here. */
 	const char *off = cfg_str(cfg, "IOD_CAMERA_MOTION_OFF");
-	if (camera_parse_fraction(on, &out->motion.on) < 0 || out->motion.on <= 0.0) {
-		snprintf(err, err_size,
-			 "IOD_CAMERA_MOTION_ON: '%s' must be a number above 0 and at most 1",
-			 on ? on : "");
-		return -1;
-	}
-	if (camera_parse_fraction(off, &out->motion.off) < 0 || out->motion.off >= out->motion.on) {
+	out->motion.on = cfg_number(cfg, "IOD_CAMERA_MOTION_ON");
+	out->motion.off = cfg_number(cfg, "IOD_CAMERA_MOTION_OFF");
+	if (out->motion.off >= out->motion.on) {
 		snprintf(err, err_size,
 			 "IOD_CAMERA_MOTION_OFF: '%s' must be a number from 0 to below "
 			 "IOD_CAMERA_MOTION_ON (%g)",

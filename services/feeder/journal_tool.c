@@ -28,8 +28,8 @@
 
 static const struct cfg_option tool_options[] = {
     {"IOD_FEEDER_MIN_INTERVAL", CFG_DURATION, "6h", "minimum time between two doses", 1000,
-     7LL * 24 * 3600 * 1000, 0},
-    {"IOD_FEEDER_MAX_DAILY", CFG_INT, "3", "most doses per local calendar day", 1, 48, 0},
+     7LL * 24 * 3600 * 1000, 0, NULL},
+    {"IOD_FEEDER_MAX_DAILY", CFG_INT, "3", "most doses per local calendar day", 1, 48, 0, NULL},
 };
 
 static int64_t clock_ms(clockid_t id)

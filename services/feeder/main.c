@@ -36,30 +36,46 @@
  * command is taken only when its answers fit (see on_message). */
 #define ANSWER_MAX (2 * (FEEDER_MAX_ALERTS + 3))
 
+/* IOD_FEEDER_SCHEDULE's rule is schedule_parse's: cfg runs it at start and
+ * for --check-config. */
+static bool schedule_check(const char *value, char *why, size_t why_size)
+{
+	struct schedule s;
+	const char *reason = NULL;
+
+	if (schedule_parse(value, &s, &reason) == 0)
+		return true;
+	snprintf(why, why_size, "'%s': %s", value, reason ? reason : "not a schedule");
+	return false;
+}
+
 static const struct cfg_option feeder_options[] = {
     {"IOD_FEEDER_MIN_INTERVAL", CFG_DURATION, "6h", "minimum time between two doses", 1000,
-     7LL * 24 * 3600 * 1000, 0},
-    {"IOD_FEEDER_MAX_DAILY", CFG_INT, "3", "most doses per local calendar day", 1, 48, 0},
+     7LL * 24 * 3600 * 1000, 0, NULL},
+    {"IOD_FEEDER_MAX_DAILY", CFG_INT, "3", "most doses per local calendar day", 1, 48, 0, NULL},
     {"IOD_FEEDER_SCHEDULE", CFG_STRING, "07:00,15:00,23:00",
-     "scheduled doses, local HH:MM comma list, or 'none'", 0, 0, 0},
+     "scheduled doses, local HH:MM comma list, or 'none'", 0, 0, 0, schedule_check},
     {"IOD_FEEDER_GRACE", CFG_DURATION, "60m",
-     "a slot missed while down is still dosed on start within this", 0, 24LL * 3600 * 1000, 0},
+     "a slot missed while down is still dosed on start within this", 0, 24LL * 3600 * 1000, 0,
+     NULL},
     {"IOD_FEEDER_CMD_TTL", CFG_DURATION, "60s",
-     "commands whose ts is older (or further ahead) are rejected", 1000, 3600 * 1000, 0},
-    {"IOD_FEEDER_SERVO", CFG_STRING, "sim", "servo: sim or pwm:<chip>:<channel>", 0, 0, 0},
-    {"IOD_FEEDER_SPEAKER", CFG_STRING, "sim", "speaker: sim or alsa:<device>", 0, 0, 0},
+     "commands whose ts is older (or further ahead) are rejected", 1000, 3600 * 1000, 0, NULL},
+    {"IOD_FEEDER_SERVO", CFG_STRING, "sim", "servo: sim or pwm:<chip>:<channel>", 0, 0, 0, NULL},
+    {"IOD_FEEDER_SPEAKER", CFG_STRING, "sim", "speaker: sim or alsa:<device>", 0, 0, 0, NULL},
     {"IOD_FEEDER_HOLD", CFG_DURATION, "1s", "how long the feeder stays open for a dose", 1000,
-     60 * 1000, 0},
-    {"IOD_FEEDER_PWM_ROOT", CFG_STRING, "/sys/class/pwm", "PWM sysfs root (pwm servo)", 0, 0, 0},
+     60 * 1000, 0, NULL},
+    {"IOD_FEEDER_PWM_ROOT", CFG_STRING, "/sys/class/pwm", "PWM sysfs root (pwm servo)", 0, 0, 0,
+     NULL},
     {"IOD_FEEDER_PWM_PERIOD", CFG_INT, "20000000", "PWM period in ns (pwm servo)", 1000, 1000000000,
-     0},
+     0, NULL},
     {"IOD_FEEDER_PWM_REST", CFG_INT, "1000", "pulse width at rest/home in us (pwm servo)", 1,
-     1000000, 0},
-    {"IOD_FEEDER_PWM_OPEN", CFG_INT, "2000", "pulse width open in us (pwm servo)", 1, 1000000, 0},
+     1000000, 0, NULL},
+    {"IOD_FEEDER_PWM_OPEN", CFG_INT, "2000", "pulse width open in us (pwm servo)", 1, 1000000, 0,
+     NULL},
     {"IOD_FEEDER_IDS", CFG_INT, "1024", "command ids remembered for duplicates (besides doses)",
-     1000, 1000000, 0},
+     1000, 1000000, 0, NULL},
     {"IOD_FEEDER_JOURNAL_MAX", CFG_INT, "262144", "compact the journal above this many bytes",
-     65536, 1LL << 30, 0},
+     65536, 1LL << 30, 0, NULL},
 };
 
 struct app {
@@ -264,7 +280,7 @@ static void publish_discovery(struct app *a);
  * max_inflight_messages) drains them more slowly than a flood of commands
  * makes them. Rather than let an event or an alert be lost, the feeder takes
  * no more commands while their answers would not fit: they wait in mqttc's
- * incoming queue (1024), and what that cannot hold is dropped unread and
+ * incoming queue (MQTTC_QUEUE_DEFAULT), and what that cannot hold is dropped unread and
  * counted in a commands_dropped alert. Logged once per episode.
  */
 static void hold_if_full(struct app *a)
@@ -297,10 +313,11 @@ static void publish_dropped(struct app *a)
 				    .code = PROTO_ALERT_COMMANDS_DROPPED,
 				    .ts_ms = loop_wall_ms()};
 	snprintf(alert.message, sizeof(alert.message),
-		 "%llu command(s) were dropped unread (%llu over 1 MiB, %llu in a flood over the "
-		 "queue of 1024); nothing was dispensed for them and their senders got no event",
+		 "%llu command(s) were dropped unread (%llu over %d MiB, %llu in a flood over the "
+		 "queue of %d); nothing was dispensed for them and their senders got no event",
 		 (unsigned long long)(a->drop_oversize + a->drop_queue_full),
-		 (unsigned long long)a->drop_oversize, (unsigned long long)a->drop_queue_full);
+		 (unsigned long long)a->drop_oversize, PROTO_CMD_READ_MAX / (1024 * 1024),
+		 (unsigned long long)a->drop_queue_full, MQTTC_QUEUE_DEFAULT);
 	a->drop_oversize = a->drop_queue_full = 0;
 	log_warn("%s", alert.message);
 	publish_owned(a, a->t_alert, proto_alert_encode(&alert), false);
@@ -507,14 +524,8 @@ int main(int argc, char **argv)
 		     sizeof(feeder_options) / sizeof(feeder_options[0]), argc, argv, &exit_code);
 	if (!a->cfg)
 		return exit_code;
-	enum log_level level;
-	if (log_parse_level(cfg_str(a->cfg, "IOD_LOG_LEVEL"), &level) < 0) {
-		fprintf(stderr,
-			"iod-feeder: IOD_LOG_LEVEL: '%s' is not debug, info, warn or error\n",
-			cfg_str(a->cfg, "IOD_LOG_LEVEL"));
-		exit_code = 2;
-		goto out_cfg;
-	}
+	enum log_level level = LOG_LEVEL_INFO;
+	log_parse_level(cfg_str(a->cfg, "IOD_LOG_LEVEL"), &level);
 	log_init("feeder", level);
 	if (schedule_parse(cfg_str(a->cfg, "IOD_FEEDER_SCHEDULE"), &fc.schedule, &why) < 0) {
 		fprintf(stderr, "iod-feeder: IOD_FEEDER_SCHEDULE: '%s': %s\n",
@@ -605,8 +616,8 @@ int main(int argc, char **argv)
 	     * back; after a longer one the broker forgets them (they would be
 	     * expired anyway). */
 	    .session_expiry_s = (int)((fc.cmd_ttl_ms + 999) / 1000),
-	    .queue_limit = 1024,
-	    .max_payload = 1024 * 1024, /* bigger: dropped and counted; 16K..1M: too_large */
+	    .queue_limit = MQTTC_QUEUE_DEFAULT,
+	    .max_payload = PROTO_CMD_READ_MAX, /* bigger: dropped and counted */
 	    .on_message = on_message,
 	    .on_connected = on_connected,
 	    .on_dropped = on_dropped,

@@ -19,34 +19,50 @@
 
 #define FEED_IDS_REMEMBERED 16
 
+/* IOD_SENSORS's rule is sensors_spec_parse's: cfg runs it at start and for
+ * --check-config. */
+static bool backends_check(const char *value, char *why, size_t why_size)
+{
+	struct sensors_spec specs[SENSORS_MAX_SOURCES];
+	size_t n = 0;
+	const char *reason = NULL;
+
+	if (sensors_spec_parse(value, specs, SENSORS_MAX_SOURCES, &n, &reason) == 0)
+		return true;
+	snprintf(why, why_size, "'%s': %s", value, reason ? reason : "not a backend list");
+	return false;
+}
+
 const struct cfg_option sensors_app_options[] = {
     {"IOD_SENSORS", CFG_STRING, "sim",
      "comma list of backends: sim, iio:<name|iio:deviceN|path>, w1:<id>, gpio:<chip>:<line>", 0, 0,
-     0},
+     0, backends_check},
     {"IOD_SENSORS_SYSFS_ROOT", CFG_STRING, "/sys", "where sysfs is (tests point it at a fake tree)",
-     0, 0, 0},
+     0, 0, 0, NULL},
     {"IOD_SENSORS_INTERVAL", CFG_DURATION, "10s",
-     "how often IIO and 1-wire sensors are read (they have no interrupts)", 1000, 3600 * 1000, 0},
+     "how often IIO and 1-wire sensors are read (they have no interrupts)", 1000, 3600 * 1000, 0,
+     NULL},
     {"IOD_SENSORS_HEARTBEAT", CFG_DURATION, "60s",
-     "republish an unchanged reading at least this often", 1000, 24 * 3600 * 1000, 0},
-    {"IOD_SENSORS_SEED", CFG_INT, "1", "seed of the sim (same seed, same signals)", 0, INT64_MAX,
-     0},
-    {"IOD_SENSORS_DEADBAND_TEMPERATURE", CFG_STRING, "0.2",
-     "publish a temperature change of at least this many °C", 0, 0, 0},
-    {"IOD_SENSORS_DEADBAND_HUMIDITY", CFG_STRING, "1",
-     "publish a humidity change of at least this many %", 0, 0, 0},
-    {"IOD_SENSORS_DEADBAND_SOUND", CFG_STRING, "3",
-     "publish a sound level change of at least this many dB", 0, 0, 0},
-    {"IOD_SENSORS_DEADBAND_BOWL", CFG_STRING, "5",
-     "publish a bowl change of at least this many grams", 0, 0, 0},
-    {"IOD_SENSORS_BOWL_TARE", CFG_STRING, "0",
-     "HX711: in_voltage0_raw with the empty bowl on the load cell", 0, 0, 0},
-    {"IOD_SENSORS_BOWL_SCALE", CFG_STRING, "1",
-     "HX711: grams per raw count (weigh something known to calibrate)", 0, 0, 0},
+     "republish an unchanged reading at least this often", 1000, 24 * 3600 * 1000, 0, NULL},
+    {"IOD_SENSORS_SEED", CFG_INT, "1", "seed of the sim (same seed, same signals)", 0, INT64_MAX, 0,
+     NULL},
+    {"IOD_SENSORS_DEADBAND_TEMPERATURE", CFG_NUMBER, "0.2",
+     "publish a temperature change of at least this many °C", 0, 1000, 0, NULL},
+    {"IOD_SENSORS_DEADBAND_HUMIDITY", CFG_NUMBER, "1",
+     "publish a humidity change of at least this many %", 0, 1000, 0, NULL},
+    {"IOD_SENSORS_DEADBAND_SOUND", CFG_NUMBER, "3",
+     "publish a sound level change of at least this many dB", 0, 1000, 0, NULL},
+    {"IOD_SENSORS_DEADBAND_BOWL", CFG_NUMBER, "5",
+     "publish a bowl change of at least this many grams", 0, 1000, 0, NULL},
+    {"IOD_SENSORS_BOWL_TARE", CFG_NUMBER, "0",
+     "HX711: in_voltage0_raw with the empty bowl on the load cell", -1000000000, 1000000000, 0,
+     NULL},
+    {"IOD_SENSORS_BOWL_SCALE", CFG_NUMBER, "1",
+     "HX711: grams per raw count (weigh something known to calibrate)", -1000000, 1000000, 0, NULL},
     {"IOD_SENSORS_MOTION_HOLD", CFG_DURATION, "2s",
-     "GPIO PIR: motion stays 1 until the line has been quiet this long", 0, 600 * 1000, 0},
+     "GPIO PIR: motion stays 1 until the line has been quiet this long", 0, 600 * 1000, 0, NULL},
     {"IOD_SENSORS_GPIO_ACTIVE_LOW", CFG_BOOL, "0",
-     "GPIO PIR: the sensor pulls the line low on motion", 0, 0, 0},
+     "GPIO PIR: the sensor pulls the line low on motion", 0, 0, 0, NULL},
 };
 const size_t sensors_app_options_count =
     sizeof(sensors_app_options) / sizeof(sensors_app_options[0]);
@@ -119,20 +135,6 @@ struct sensors_app {
 
 static const char *const kind_titles[SENSORS_KINDS] = {"Temperature", "Humidity", "Motion", "Sound",
 						       "Bowl"};
-
-/* ---- settings ------------------------------------------------------------- */
-
-static int number_setting(const struct cfg *cfg, const char *name, double min, double max,
-			  double *out)
-{
-	const char *text = cfg_str(cfg, name);
-	if (sensors_parse_number(text, min, max, out) < 0) {
-		fprintf(stderr, "iod-sensors: %s: '%s' is not a number in [%g, %g]\n", name,
-			text ? text : "", min, max);
-		return -1;
-	}
-	return 0;
-}
 
 /* ---- publishing ---------------------------------------------------------------- */
 
@@ -536,11 +538,6 @@ struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg)
 	a->heartbeat_ms = cfg_duration_ms(cfg, "IOD_SENSORS_HEARTBEAT");
 	a->since_ms = loop_wall_ms();
 
-	if (!a->site || !proto_site_valid(a->site)) {
-		fprintf(stderr, "iod-sensors: IOD_SITE: '%s' must be 1-64 of [A-Za-z0-9_-]\n",
-			a->site ? a->site : "");
-		goto fail;
-	}
 	if (!set.sysfs_root || !set.sysfs_root[0]) {
 		fprintf(stderr, "iod-sensors: IOD_SENSORS_SYSFS_ROOT: must not be empty\n");
 		goto fail;
@@ -565,12 +562,9 @@ struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg)
 	    {PROTO_SENSOR_BOWL, "IOD_SENSORS_DEADBAND_BOWL"},
 	};
 	for (size_t i = 0; i < sizeof(deadbands) / sizeof(deadbands[0]); i++)
-		if (number_setting(cfg, deadbands[i].name, 0, 1000,
-				   &policy[deadbands[i].kind].deadband) < 0)
-			goto fail;
-	if (number_setting(cfg, "IOD_SENSORS_BOWL_TARE", -1e9, 1e9, &set.bowl_tare) < 0 ||
-	    number_setting(cfg, "IOD_SENSORS_BOWL_SCALE", -1e6, 1e6, &set.bowl_scale) < 0)
-		goto fail;
+		policy[deadbands[i].kind].deadband = cfg_number(cfg, deadbands[i].name);
+	set.bowl_tare = cfg_number(cfg, "IOD_SENSORS_BOWL_TARE");
+	set.bowl_scale = cfg_number(cfg, "IOD_SENSORS_BOWL_SCALE");
 
 	snprintf(a->client_id, sizeof(a->client_id), "iod-sensors-%s", a->site);
 	if (proto_topic(a->availability_topic, sizeof(a->availability_topic), a->site, "sensors",

@@ -22,16 +22,18 @@
 #include <time.h>
 
 static const struct cfg_option probe_opts[] = {
-    {"IOD_PROBE_FILTER", CFG_STRING, "probe/in/#", "subscription filter", 0, 0, 0},
-    {"IOD_PROBE_SESSION_EXPIRY", CFG_INT, "0", "MQTT session expiry in seconds", 0, 86400, 0},
-    {"IOD_PROBE_MAX_PAYLOAD", CFG_INT, "16384", "largest payload taken", 1, 1 << 24, 0},
-    {"IOD_PROBE_NO_LOCAL", CFG_BOOL, "0", "do not receive our own publishes", 0, 0, 0},
+    {"IOD_PROBE_FILTER", CFG_STRING, "probe/in/#", "subscription filter", 0, 0, 0, NULL},
+    {"IOD_PROBE_SESSION_EXPIRY", CFG_INT, "0", "MQTT session expiry in seconds", 0, 86400, 0, NULL},
+    {"IOD_PROBE_MAX_PAYLOAD", CFG_INT, "16384", "largest payload taken", 1, 1 << 24, 0, NULL},
+    {"IOD_PROBE_NO_LOCAL", CFG_BOOL, "0", "do not receive our own publishes", 0, 0, 0, NULL},
     {"IOD_PROBE_QUEUE_LIMIT", CFG_INT, "0", "incoming queue bound (0: mqttc's default)", 0, 100000,
-     0},
-    {"IOD_PROBE_EARLY", CFG_STRING, NULL, "publish this on probe/early before connecting", 0, 0, 0},
+     0, NULL},
+    {"IOD_PROBE_EARLY", CFG_STRING, NULL, "publish this on probe/early before connecting", 0, 0, 0,
+     NULL},
     {"IOD_PROBE_STALL_MS", CFG_INT, "0",
-     "block the loop this long on probe/in/stall (to fill the queue)", 0, 60000, 0},
-    {"IOD_PROBE_BACKPRESSURE", CFG_BOOL, "0", "pause taking messages while answers wait", 0, 0, 0},
+     "block the loop this long on probe/in/stall (to fill the queue)", 0, 60000, 0, NULL},
+    {"IOD_PROBE_BACKPRESSURE", CFG_BOOL, "0", "pause taking messages while answers wait", 0, 0, 0,
+     NULL},
 };
 
 struct probe {

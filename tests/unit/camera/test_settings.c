@@ -140,7 +140,10 @@ static void expect_bad(const char *flag, const char *setting)
 	int code = -1;
 	char *argv[] = {"iod-camera", (char *)flag, NULL};
 	struct cfg *cfg = load(2, argv, &code);
-	cr_assert_not_null(cfg, "cfg refused %s itself", flag);
+	if (!cfg) { /* the setting's own check, which cfg runs at start */
+		cr_assert_eq(code, 2, "%s: exit code %d", flag, code);
+		return;
+	}
 	struct camera_settings s;
 	char err[256] = "";
 	cr_assert_eq(camera_settings_load(cfg, &s, err, sizeof(err)), -1, "accepted %s", flag);

@@ -1,10 +1,15 @@
 /*
- * cfg: layering (default < env < flag), every type, durations, the exact
- * one-line errors, secrets from files, --help/--version, site validation.
+ * cfg: layering (default < env < flag), every type (numbers too), durations,
+ * the exact one-line errors, one per bad setting, the modules' check
+ * callbacks, secrets from files, --help/--version/--check-config, site
+ * validation.
  * Criterion runs every test in its own process, so setenv() does not leak.
  */
 #include "capture.h"
 #include "cfg.h"
+#include "log.h"
+#include "mqtt_url.h"
+#include "proto.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -16,14 +21,15 @@
 #include <sys/stat.h>
 
 static const struct cfg_option feeder_opts[] = {
-    {"IOD_FEEDER_MAX_DAILY", CFG_INT, "3", "doses per day at most", 1, 24, 0},
+    {"IOD_FEEDER_MAX_DAILY", CFG_INT, "3", "doses per day at most", 1, 24, 0, NULL},
     {"IOD_FEEDER_MIN_INTERVAL", CFG_DURATION, "6h", "minimum time between doses", 60 * 1000,
-     48LL * 3600 * 1000, 0},
-    {"IOD_FEEDER_CMD_TTL", CFG_DURATION, "60s", "commands older than this are refused", 0, 0, 0},
-    {"IOD_FEEDER_SCHEDULE", CFG_STRING, "07:00,15:00,23:00", "dose times", 0, 0, 0},
-    {"IOD_FEEDER_PUBLIC", CFG_BOOL, "0", "a boolean", 0, 0, 0},
-    {"IOD_FEEDER_OFFSET", CFG_INT, "-5", "an unbounded integer", 0, 0, 0},
-    {"IOD_FEEDER_TOKEN", CFG_STRING, NULL, "a secret of the service", 0, 0, CFG_F_SECRET},
+     48LL * 3600 * 1000, 0, NULL},
+    {"IOD_FEEDER_CMD_TTL", CFG_DURATION, "60s", "commands older than this are refused", 0, 0, 0,
+     NULL},
+    {"IOD_FEEDER_SCHEDULE", CFG_STRING, "07:00,15:00,23:00", "dose times", 0, 0, 0, NULL},
+    {"IOD_FEEDER_PUBLIC", CFG_BOOL, "0", "a boolean", 0, 0, 0, NULL},
+    {"IOD_FEEDER_OFFSET", CFG_INT, "-5", "an unbounded integer", 0, 0, 0, NULL},
+    {"IOD_FEEDER_TOKEN", CFG_STRING, NULL, "a secret of the service", 0, 0, CFG_F_SECRET, NULL},
 };
 #define N_FEEDER_OPTS (sizeof(feeder_opts) / sizeof(feeder_opts[0]))
 
@@ -196,7 +202,7 @@ Test(cfg, empty_flag_value_is_checked, .timeout = 10)
 Test(cfg, service_may_replace_a_common_default, .timeout = 10)
 {
 	static const struct cfg_option opts[] = {
-	    {"IOD_DATA_DIR", CFG_STRING, "/var/lib/iod", "state", 0, 0, 0},
+	    {"IOD_DATA_DIR", CFG_STRING, "/var/lib/iod", "state", 0, 0, 0, NULL},
 	};
 	char *argv[] = {"iod-x", NULL};
 	int code = -1;
@@ -784,4 +790,323 @@ Test(cfg, make_data_dir_creates_parents_and_is_idempotent, .timeout = 10)
 
 	snprintf(file, sizeof(file), "rm -rf %s", base);
 	cr_assert_eq(system(file), 0);
+}
+
+/* ---- numbers (CFG_NUMBER) ------------------------------------------------ */
+
+static const struct cfg_option number_opts[] = {
+    {"IOD_SENSORS_DEADBAND", CFG_NUMBER, "0.2", "a bounded real", 0, 1000, 0, NULL},
+    {"IOD_SENSORS_TARE", CFG_NUMBER, "0", "a negative bound", -1000000000, 1000000000, 0, NULL},
+    {"IOD_SENSORS_GAIN", CFG_NUMBER, NULL, "an unbounded real", 0, 0, 0, NULL},
+};
+#define N_NUMBER_OPTS (sizeof(number_opts) / sizeof(number_opts[0]))
+
+/* cfg_load of number_opts with one flag; the captured stderr in *err. */
+static struct cfg *load_number(const char *flag, int *code, char **err)
+{
+	char *argv[] = {"iod-sensors", (char *)flag, NULL};
+	struct capture cap;
+	struct cfg *cfg;
+
+	capture_start(&cap, 2);
+	cfg = cfg_load("sensors", "iod-sensors", number_opts, N_NUMBER_OPTS, flag ? 2 : 1, argv,
+		       code);
+	*err = capture_end(&cap);
+	return cfg;
+}
+
+Test(cfg_parse, numbers, .timeout = 10)
+{
+	const struct {
+		const char *text;
+		double value;
+	} good[] = {{"0.2", 0.2}, {" 5 ", 5},  {"-2.5e1", -25}, {"1000", 1000},
+		    {"0", 0},	  {".5", 0.5}, {"+3", 3},	{"1e2", 100}};
+	const char *bad[] = {"", "  ", "abc", "1x", "0.2.3", "nan", "inf", "-inf", "1e400", "5 g"};
+	double v;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = -1;
+		cr_assert_eq(cfg_parse_number(good[i].text, -100, 1000, &v), 0, "'%s'",
+			     good[i].text);
+		cr_assert_float_eq(v, good[i].value, 1e-12, "'%s'", good[i].text);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = -1;
+		cr_assert_eq(cfg_parse_number(bad[i], 0, 0, &v), -1, "'%s'", bad[i]);
+		cr_assert_float_eq(v, -1, 0, "'%s' changed the output", bad[i]);
+	}
+	cr_assert_eq(cfg_parse_number(NULL, 0, 0, &v), -1);
+	/* Bounds are inclusive; 0,0 means none. */
+	cr_assert_eq(cfg_parse_number("1000.0001", 0, 1000, &v), -1);
+	cr_assert_eq(cfg_parse_number("-0.0001", 0, 1000, &v), -1);
+	cr_assert_eq(cfg_parse_number("-1e9", -1000000000, 1000000000, &v), 0);
+	cr_assert_eq(cfg_parse_number("-1e9", 0, 1, &v), -1);
+	cr_assert_eq(cfg_parse_number("-1e300", 0, 0, &v), 0);
+	cr_assert_float_eq(v, -1e300, 1e288);
+}
+
+Test(cfg, number_values_and_defaults, .timeout = 10)
+{
+	int code = -1;
+	char *err;
+	struct cfg *cfg = load_number("--sensors-deadband=2.5", &code, &err);
+
+	cr_assert_not_null(cfg, "%s", err);
+	cr_assert_eq(code, 0);
+	cr_assert_str_eq(err, "");
+	cr_assert_float_eq(cfg_number(cfg, "IOD_SENSORS_DEADBAND"), 2.5, 1e-12);
+	cr_assert_float_eq(cfg_number(cfg, "IOD_SENSORS_TARE"), 0, 0);
+	cr_assert_float_eq(cfg_number(cfg, "IOD_SENSORS_GAIN"), 0, 0, "unset reads as 0");
+	cr_assert_null(cfg_str(cfg, "IOD_SENSORS_GAIN"));
+	cr_assert_str_eq(cfg_str(cfg, "IOD_SENSORS_DEADBAND"), "2.5", "the text stays readable");
+	cfg_free(cfg);
+	free(err);
+	setenv("IOD_SENSORS_TARE", "-123456.5", 1);
+	cfg = load_number(NULL, &code, &err);
+	cr_assert_not_null(cfg, "%s", err);
+	cr_assert_float_eq(cfg_number(cfg, "IOD_SENSORS_TARE"), -123456.5, 1e-9);
+	cr_assert_float_eq(cfg_number(cfg, "IOD_SENSORS_DEADBAND"), 0.2, 1e-12);
+	cfg_free(cfg);
+	free(err);
+}
+
+Test(cfg, number_errors_are_exact, .timeout = 10)
+{
+	const struct {
+		const char *flag, *line;
+	} cases[] = {
+	    {"--sensors-deadband=loud",
+	     "iod-sensors: IOD_SENSORS_DEADBAND: 'loud' is not a number in [0, 1000]\n"},
+	    {"--sensors-deadband=1001",
+	     "iod-sensors: IOD_SENSORS_DEADBAND: '1001' is not a number in [0, 1000]\n"},
+	    {"--sensors-deadband=-1",
+	     "iod-sensors: IOD_SENSORS_DEADBAND: '-1' is not a number in [0, 1000]\n"},
+	    {"--sensors-tare=2e9",
+	     "iod-sensors: IOD_SENSORS_TARE: '2e9' is not a number in [-1e+09, 1e+09]\n"},
+	    {"--sensors-gain=1g", "iod-sensors: IOD_SENSORS_GAIN: '1g' is not a number\n"},
+	    {"--sensors-gain=nan", "iod-sensors: IOD_SENSORS_GAIN: 'nan' is not a number\n"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int code = -1;
+		char *err;
+		struct cfg *cfg = load_number(cases[i].flag, &code, &err);
+		cr_assert_null(cfg, "%s accepted", cases[i].flag);
+		cr_assert_eq(code, 2, "%s", cases[i].flag);
+		cr_assert_str_eq(err, cases[i].line, "%s", cases[i].flag);
+		free(err);
+	}
+}
+
+Test(cfg, number_read_as_int_aborts, .timeout = 10, .signal = SIGABRT)
+{
+	int code = -1;
+	char *err;
+	struct cfg *cfg = load_number(NULL, &code, &err);
+
+	cr_assert_not_null(cfg);
+	cfg_int(cfg, "IOD_SENSORS_DEADBAND");
+}
+
+/* ---- check callbacks ----------------------------------------------------- */
+
+static int check_calls;
+static char check_seen[64];
+
+/* A module's rule: even numbers only. */
+static bool even_check(const char *value, char *why, size_t why_size)
+{
+	check_calls++;
+	snprintf(check_seen, sizeof(check_seen), "%s", value);
+	if (strtoll(value, NULL, 10) % 2 == 0)
+		return true;
+	snprintf(why, why_size, "'%s' is odd: doses come in pairs", value);
+	return false;
+}
+
+static bool silent_check(const char *value, char *why, size_t why_size)
+{
+	(void)why;
+	(void)why_size;
+	return strcmp(value, "bad") != 0;
+}
+
+static const struct cfg_option check_opts[] = {
+    {"IOD_FEEDER_PAIRS", CFG_INT, "2", "even, 0-10", 0, 10, 0, even_check},
+    {"IOD_FEEDER_MODE", CFG_STRING, NULL, "anything but bad", 0, 0, 0, silent_check},
+};
+#define N_CHECK_OPTS (sizeof(check_opts) / sizeof(check_opts[0]))
+
+static struct cfg *load_check(char **argv, int argc, int *code, char **out, char **err)
+{
+	struct capture cap_out, cap_err;
+	struct cfg *cfg;
+
+	capture_start(&cap_out, 1);
+	capture_start(&cap_err, 2);
+	cfg = cfg_load("feeder", "iod-feeder", check_opts, N_CHECK_OPTS, argc, argv, code);
+	*err = capture_end(&cap_err);
+	*out = capture_end(&cap_out);
+	return cfg;
+}
+
+Test(cfg, check_callback_refuses_with_its_text, .timeout = 10)
+{
+	char *argv[] = {"iod-feeder", "--feeder-pairs=3", NULL};
+	int code = -1;
+	char *out, *err;
+	struct cfg *cfg = load_check(argv, 2, &code, &out, &err);
+
+	cr_assert_null(cfg);
+	cr_assert_eq(code, 2);
+	cr_assert_str_eq(err, "iod-feeder: IOD_FEEDER_PAIRS: '3' is odd: doses come in pairs\n");
+	cr_assert_str_eq(check_seen, "3");
+	free(out);
+	free(err);
+}
+
+Test(cfg, check_runs_after_the_type_and_on_defaults, .timeout = 10)
+{
+	char *argv[] = {"iod-feeder", NULL, NULL};
+	int code = -1;
+	char *out, *err;
+	struct cfg *cfg;
+
+	/* The default "2" is checked (once) and passes; an unset setting is not. */
+	check_calls = 0;
+	cfg = load_check(argv, 1, &code, &out, &err);
+	cr_assert_not_null(cfg, "%s", err);
+	cr_assert_eq(check_calls, 1);
+	cr_assert_str_eq(check_seen, "2");
+	cr_assert_eq(cfg_int(cfg, "IOD_FEEDER_PAIRS"), 2);
+	cfg_free(cfg);
+	free(out);
+	free(err);
+
+	/* The type refuses first: the rule never sees what is not a number in range. */
+	check_calls = 0;
+	argv[1] = "--feeder-pairs=12";
+	cfg = load_check(argv, 2, &code, &out, &err);
+	cr_assert_null(cfg);
+	cr_assert_eq(check_calls, 0);
+	cr_assert_str_eq(err, "iod-feeder: IOD_FEEDER_PAIRS: '12' must be between 0 and 10\n");
+	free(out);
+	free(err);
+
+	/* A check that gives no reason still gets a line naming the setting. */
+	argv[1] = "--feeder-mode=bad";
+	cfg = load_check(argv, 2, &code, &out, &err);
+	cr_assert_null(cfg);
+	cr_assert_str_eq(err,
+			 "iod-feeder: IOD_FEEDER_MODE: not accepted (its check gave no reason)\n");
+	free(out);
+	free(err);
+}
+
+Test(cfg, every_bad_setting_gets_its_line, .timeout = 10)
+{
+	char *argv[] = {"iod-feeder",	     "--feeder-pairs=5", "--site=a/b",
+			"--feeder-mode=bad", "--log-level=loud", NULL};
+	int code = -1;
+	char *out, *err;
+	struct cfg *cfg = load_check(argv, 5, &code, &out, &err);
+
+	cr_assert_null(cfg);
+	cr_assert_eq(code, 2);
+	/* In table order: the common settings, then the service's. */
+	cr_assert_str_eq(err,
+			 "iod-feeder: IOD_SITE: 'a/b' must be 1-64 of [A-Za-z0-9_-]\n"
+			 "iod-feeder: IOD_LOG_LEVEL: 'loud' is not one of debug, info, warn, "
+			 "error\n"
+			 "iod-feeder: IOD_FEEDER_PAIRS: '5' is odd: doses come in pairs\n"
+			 "iod-feeder: IOD_FEEDER_MODE: not accepted (its check gave no reason)\n");
+	cr_assert_str_eq(out, "");
+	free(out);
+	free(err);
+}
+
+/* ---- --check-config ------------------------------------------------------ */
+
+Test(cfg, check_config_valid, .timeout = 10)
+{
+	char *argv[] = {"iod-feeder", "--check-config", "--feeder-pairs=4", NULL};
+	int code = -1;
+	char *out, *err;
+	struct cfg *cfg = load_check(argv, 3, &code, &out, &err);
+
+	cr_assert_null(cfg, "--check-config returns no cfg: the service must not start");
+	cr_assert_eq(code, 0);
+	cr_assert_str_eq(out, "iod-feeder: configuration is valid\n");
+	cr_assert_str_eq(err, "");
+	free(out);
+	free(err);
+}
+
+Test(cfg, check_config_invalid, .timeout = 10)
+{
+	char *argv[] = {"iod-feeder", "--feeder-pairs=7", "--check-config", "--feeder-mode=bad",
+			NULL};
+	int code = -1;
+	char *out, *err;
+	struct cfg *cfg = load_check(argv, 4, &code, &out, &err);
+
+	cr_assert_null(cfg);
+	cr_assert_eq(code, 2);
+	cr_assert_str_eq(out, "");
+	cr_assert_str_eq(err,
+			 "iod-feeder: IOD_FEEDER_PAIRS: '7' is odd: doses come in pairs\n"
+			 "iod-feeder: IOD_FEEDER_MODE: not accepted (its check gave no reason)\n");
+	free(out);
+	free(err);
+}
+
+Test(cfg, check_config_refuses_an_unreadable_secret_and_help_wins, .timeout = 10)
+{
+	int code = -1;
+	struct capture cap;
+
+	/* A secret file that cannot be read is an error for --check-config too. */
+	setenv("IOD_MQTT_PASSWORD_FILE", "/nonexistent/iod-secret", 1);
+	assert_error(
+	    load_error("--check-config", NULL),
+	    "iod-feeder: IOD_MQTT_PASSWORD_FILE: cannot read '/nonexistent/iod-secret': No "
+	    "such file or directory\n");
+	unsetenv("IOD_MQTT_PASSWORD_FILE");
+	/* --help next to it: help, exit 0, no verdict. */
+	capture_start(&cap, 1);
+	struct cfg *cfg = load(&code, "--check-config", "--help", NULL);
+	char *out = capture_end(&cap);
+	cr_assert_null(cfg);
+	cr_assert_eq(code, 0);
+	cr_assert(strstr(out, "  --check-config  "), "%s", out);
+	cr_assert_null(strstr(out, "configuration is valid"), "%s", out);
+	free(out);
+}
+
+/* ---- the modules' checks, as cfg's table uses them ---------------------- */
+
+Test(cfg_checks, owned_by_their_modules, .timeout = 10)
+{
+	char why[256];
+
+	cr_assert(proto_site_check("home", why, sizeof(why)));
+	cr_assert_not(proto_site_check("a+b", why, sizeof(why)));
+	cr_assert_str_eq(why, "'a+b' must be 1-64 of [A-Za-z0-9_-]");
+	cr_assert(log_level_check("warn", why, sizeof(why)));
+	cr_assert_not(log_level_check("WARN", why, sizeof(why)));
+	cr_assert_str_eq(why, "'WARN' is not one of debug, info, warn, error");
+	cr_assert(mqtt_url_check("mqtt://broker", why, sizeof(why)));
+	cr_assert_not(mqtt_url_check("http://broker", why, sizeof(why)));
+	cr_assert_str_eq(why, "'http://broker' is not a broker URL (tcp://, ssl://, mqtts://, "
+			      "ws:// or wss://host:port)");
+	/* The table is what wires them: each common setting names its module's check. */
+	for (size_t i = 0; i < cfg_common_options_count; i++) {
+		const struct cfg_option *o = &cfg_common_options[i];
+		if (strcmp(o->name, "IOD_SITE") == 0)
+			cr_assert_eq(o->check, proto_site_check);
+		if (strcmp(o->name, "IOD_LOG_LEVEL") == 0)
+			cr_assert_eq(o->check, log_level_check);
+		if (strcmp(o->name, "IOD_MQTT_URL") == 0)
+			cr_assert_eq(o->check, mqtt_url_check);
+	}
 }
