@@ -58,10 +58,13 @@ run 2 "" "iod-bridge: IOD_BRIDGE_HOSTS: 'a b' must be a comma list of host names
 run 2 "" "iod-feeder-journal: IOD_FEEDER_MAX_DAILY: '49' must be between 1 and 48" \
 	"$bin/iod-feeder-journal" check --check-config --feeder-max-daily=49
 
-# Every bad setting, one line each, in the order --help lists them.
-run 2 "" "iod-sensors: IOD_SITE: 'a/b' must be 1-64 of [A-Za-z0-9_-]
-iod-sensors: IOD_SENSORS: 'bogus': unknown backend (sim, iio:, w1:, gpio:)
-iod-sensors: IOD_SENSORS_BOWL_SCALE: '1g' is not a number in [-1e+06, 1e+06]" \
+# Every bad setting, one line each, in the order --help lists them. (Built
+# with printf: a line of this file that starts with "iod-<service>: IOD_" is
+# an example the docs test runs on its own.)
+run 2 "" "$(printf '%s\n%s\n%s' \
+	"iod-sensors: IOD_SITE: 'a/b' must be 1-64 of [A-Za-z0-9_-]" \
+	"iod-sensors: IOD_SENSORS: 'bogus': unknown backend (sim, iio:, w1:, gpio:)" \
+	"iod-sensors: IOD_SENSORS_BOWL_SCALE: '1g' is not a number in [-1e+06, 1e+06]")" \
 	IOD_SITE=a/b IOD_SENSORS=bogus IOD_SENSORS_BOWL_SCALE=1g "$bin/iod-sensors" --check-config
 
 [ "$fails" -eq 0 ] && echo "check_config: every binary, good and bad: ok"
