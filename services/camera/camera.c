@@ -94,19 +94,6 @@ int camera_parse_size(const char *text, int *width, int *height)
 	return 0;
 }
 
-int camera_parse_fraction(const char *text, double *out)
-{
-	if (!text || !*text || (*text != '.' && (*text < '0' || *text > '9')))
-		return -1;
-	char *end;
-	errno = 0;
-	double v = strtod(text, &end);
-	if (errno || end == text || *end != '\0' || !isfinite(v) || v < 0.0 || v > 1.0)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 int camera_settings_load(const struct cfg *cfg, struct camera_settings *out, char *err,
 			 size_t err_size)
 {

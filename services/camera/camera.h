@@ -41,8 +41,6 @@ int camera_settings_load(const struct cfg *cfg, struct camera_settings *out, cha
 
 /* "640x480": both sides even, CAMERA_MIN_SIDE..CAMERA_MAX_SIDE. 0 or -1. */
 int camera_parse_size(const char *text, int *width, int *height);
-/* A fraction "0.02" in [0, 1]. 0 or -1. */
-int camera_parse_fraction(const char *text, double *out);
 
 /* ---- the frame pipeline ---- */
 

@@ -184,27 +184,6 @@ void sensors_policy_defaults(struct sensors_policy out[SENSORS_KINDS], int64_t h
 	}
 }
 
-int sensors_parse_number(const char *text, double min, double max, double *out)
-{
-	if (!text)
-		return -1;
-	while (isspace((unsigned char)*text))
-		text++;
-	if (!*text)
-		return -1;
-	char *end = NULL;
-	errno = 0;
-	double v = strtod(text, &end);
-	if (end == text || errno == ERANGE || !isfinite(v))
-		return -1;
-	while (isspace((unsigned char)*end))
-		end++;
-	if (*end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 double sensors_round(double value, double resolution)
 {
 	if (resolution <= 0)

@@ -102,9 +102,6 @@ struct sensors_policy {
 /* The defaults: temperature 0.2 °C, humidity 1 %, motion any change, sound
  * 3 dB, bowl 5 g; resolutions 0.01 °C, 0.1 %, 1, 0.1 dB, 1 g. */
 void sensors_policy_defaults(struct sensors_policy out[SENSORS_KINDS], int64_t heartbeat_ms);
-/* Strict decimal for a deadband or calibration setting: "0.2", "5", "-3.5e1".
- * Trailing whitespace allowed. 0 or -1 (garbage, inf, nan, out of [min, max]). */
-int sensors_parse_number(const char *text, double min, double max, double *out);
 double sensors_round(double value, double resolution);
 
 enum sensors_decision {

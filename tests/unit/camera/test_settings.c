@@ -45,21 +45,6 @@ Test(settings, size_parsing, .timeout = 5)
 	cr_assert_eq(camera_parse_size(NULL, &w, &h), -1);
 }
 
-Test(settings, fraction_parsing, .timeout = 5)
-{
-	double v = -1;
-	cr_assert_eq(camera_parse_fraction("0.02", &v), 0);
-	cr_assert_float_eq(v, 0.02, 1e-12);
-	cr_assert_eq(camera_parse_fraction("1", &v), 0);
-	cr_assert_eq(camera_parse_fraction("0", &v), 0);
-	cr_assert_eq(camera_parse_fraction(".5", &v), 0);
-	cr_assert_float_eq(v, 0.5, 1e-12);
-	const char *bad[] = {"",    "-0.1", "1.01", "abc",   "0.1x",
-			     "nan", "inf",  " 0.1", "1e400", NULL};
-	for (int i = 0; bad[i]; i++)
-		cr_assert_eq(camera_parse_fraction(bad[i], &v), -1, "accepted '%s'", bad[i]);
-}
-
 /* Load through cfg exactly as the binary does. */
 static struct cfg *load(int argc, char **argv, int *exit_code)
 {

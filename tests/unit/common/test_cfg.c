@@ -842,6 +842,14 @@ Test(cfg_parse, numbers, .timeout = 10)
 	cr_assert_eq(cfg_parse_number("-0.0001", 0, 1000, &v), -1);
 	cr_assert_eq(cfg_parse_number("-1e9", -1000000000, 1000000000, &v), 0);
 	cr_assert_eq(cfg_parse_number("-1e9", 0, 1, &v), -1);
+	/* The camera's fractions, [0, 1] (its own parser before CFG_NUMBER). */
+	const char *fractions[] = {"0.02", "1", "0", ".5", "1.0"};
+	for (size_t i = 0; i < sizeof(fractions) / sizeof(fractions[0]); i++)
+		cr_assert_eq(cfg_parse_number(fractions[i], 0, 1, &v), 0, "'%s'", fractions[i]);
+	const char *not_fractions[] = {"-0.1", "1.01", "0.1x", "2"};
+	for (size_t i = 0; i < sizeof(not_fractions) / sizeof(not_fractions[0]); i++)
+		cr_assert_eq(cfg_parse_number(not_fractions[i], 0, 1, &v), -1, "'%s'",
+			     not_fractions[i]);
 	cr_assert_eq(cfg_parse_number("-1e300", 0, 0, &v), 0);
 	cr_assert_float_eq(v, -1e300, 1e288);
 }

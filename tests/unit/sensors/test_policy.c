@@ -144,18 +144,3 @@ Test(sensors_health, lost_once_then_recovered, .timeout = 5)
 		cr_assert_eq(sensors_health_ok(&h), SENSORS_HEALTH_NONE);
 	}
 }
-
-Test(sensors_config, parse_number, .timeout = 5)
-{
-	double v = -1;
-	cr_assert_eq(sensors_parse_number("0.2", 0, 1000, &v), 0);
-	cr_assert_float_eq(v, 0.2, 1e-12);
-	cr_assert_eq(sensors_parse_number(" 5 ", 0, 1000, &v), 0);
-	cr_assert_float_eq(v, 5, 1e-12);
-	cr_assert_eq(sensors_parse_number("-2.5e1", -100, 100, &v), 0);
-	cr_assert_float_eq(v, -25, 1e-12);
-	const char *bad[] = {"", "  ", "abc", "1x", "0.2.3", "nan", "inf", "-1", "1e400", "1001"};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_assert_eq(sensors_parse_number(bad[i], 0, 1000, &v), -1, "'%s'", bad[i]);
-	cr_assert_eq(sensors_parse_number(NULL, 0, 1000, &v), -1);
-}
