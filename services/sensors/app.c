@@ -33,12 +33,21 @@ static bool backends_check(const char *value, char *why, size_t why_size)
 	return false;
 }
 
+/* A flag given as --sensors-sysfs-root= (the environment's empty is unset). */
+static bool sysfs_root_check(const char *value, char *why, size_t why_size)
+{
+	if (value[0])
+		return true;
+	snprintf(why, why_size, "must not be empty");
+	return false;
+}
+
 const struct cfg_option sensors_app_options[] = {
     {"IOD_SENSORS", CFG_STRING, "sim",
      "comma list of backends: sim, iio:<name|iio:deviceN|path>, w1:<id>, gpio:<chip>:<line>", 0, 0,
      0, backends_check},
     {"IOD_SENSORS_SYSFS_ROOT", CFG_STRING, "/sys", "where sysfs is (tests point it at a fake tree)",
-     0, 0, 0, NULL},
+     0, 0, 0, sysfs_root_check},
     {"IOD_SENSORS_INTERVAL", CFG_DURATION, "10s",
      "how often IIO and 1-wire sensors are read (they have no interrupts)", 1000, 3600 * 1000, 0,
      NULL},
@@ -538,10 +547,6 @@ struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg)
 	a->heartbeat_ms = cfg_duration_ms(cfg, "IOD_SENSORS_HEARTBEAT");
 	a->since_ms = loop_wall_ms();
 
-	if (!set.sysfs_root || !set.sysfs_root[0]) {
-		fprintf(stderr, "iod-sensors: IOD_SENSORS_SYSFS_ROOT: must not be empty\n");
-		goto fail;
-	}
 	const char *why = NULL;
 	if (sensors_spec_parse(a->backend, a->specs, SENSORS_MAX_SOURCES, &a->n_sources, &why) <
 	    0) {

@@ -57,6 +57,12 @@ run 2 "" "iod-bridge: IOD_BRIDGE_HOSTS: 'a b' must be a comma list of host names
 	IOD_BRIDGE_HOSTS='a b' "$bin/iod-bridge" --check-config
 run 2 "" "iod-feeder-journal: IOD_FEEDER_MAX_DAILY: '49' must be between 1 and 48" \
 	"$bin/iod-feeder-journal" check --check-config --feeder-max-daily=49
+# Rules whose text quotes no value: an empty flag, and a secret (never shown).
+run 2 "" "iod-sensors: IOD_SENSORS_SYSFS_ROOT: must not be empty" \
+	"$bin/iod-sensors" --check-config --sensors-sysfs-root=
+long=$(printf '%0257d' 0)
+run 2 "" "iod-bridge: IOD_BRIDGE_PASSWORD: longer than 256 bytes" \
+	IOD_BRIDGE_PASSWORD="$long" "$bin/iod-bridge" --check-config
 
 # Every bad setting, one line each, in the order --help lists them. (Built
 # with printf: a line of this file that starts with "iod-<service>: IOD_" is
