@@ -14,6 +14,7 @@
 #include "proto.h"
 #include "sdnotify.h"
 #include "server.h"
+#include "service.h"
 #include "state.h"
 
 #include <cjson/cJSON.h>
@@ -95,7 +96,6 @@ struct bridge {
 	struct ha_device ha;
 	char dashboard_url[512];
 	char availability[PROTO_TOPIC_MAX];
-	char info_topic[PROTO_TOPIC_MAX];
 	char filter[PROTO_TOPIC_MAX];
 	char client_id[PROTO_TOPIC_MAX];
 	int64_t since_ms;
@@ -153,12 +153,7 @@ static void on_message(void *arg, const struct mqttc_message *msg)
 static void on_connected(void *arg)
 {
 	struct bridge *b = arg;
-	struct proto_info info = {IOD_VERSION, b->since_ms, b->tls ? "https" : "http"};
-	char *text = proto_info_encode(&info);
-	if (text) {
-		mqttc_publish_str(b->mqtt, b->info_topic, text, 1, true);
-		free(text);
-	}
+	service_publish_info(b->mqtt, b->site, "bridge", b->tls ? "https" : "http", b->since_ms);
 	publish_discovery(b);
 }
 
@@ -299,7 +294,6 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	proto_topic(b.availability, sizeof(b.availability), b.site, "bridge", "availability");
-	proto_topic(b.info_topic, sizeof(b.info_topic), b.site, "bridge", "info");
 	proto_topic(b.filter, sizeof(b.filter), b.site, "#", NULL);
 	snprintf(b.client_id, sizeof(b.client_id), "iod-bridge-%s", b.site);
 	if (!password)

@@ -14,6 +14,7 @@
 #include "loop.h"
 #include "mqttc.h"
 #include "proto.h"
+#include "service.h"
 
 #define STOP_TIMEOUT_MS 2000
 
@@ -29,7 +30,7 @@ struct camsvc {
 	bool stopping;
 
 	char t_frame[PROTO_TOPIC_MAX], t_motion[PROTO_TOPIC_MAX], t_cmd[PROTO_TOPIC_MAX];
-	char t_info[PROTO_TOPIC_MAX], t_avail[PROTO_TOPIC_MAX], t_alert[PROTO_TOPIC_MAX];
+	char t_avail[PROTO_TOPIC_MAX];
 	char client_id[96];
 
 	/* The source and the pipeline sized for it; both NULL while lost. */
@@ -58,17 +59,11 @@ static void on_retry(uv_timer_t *t);
 
 /* ---- publishing ---- */
 
+/* QoS 1, also while disconnected: mqttc keeps it for the connection. */
 static void publish_alert(struct camsvc *svc, enum proto_level level, const char *code,
 			  const char *message)
 {
-	struct proto_alert a = {.level = level, .ts_ms = loop_wall_ms()};
-	snprintf(a.source, sizeof(a.source), "camera");
-	snprintf(a.code, sizeof(a.code), "%s", code);
-	snprintf(a.message, sizeof(a.message), "%s", message);
-	char *json = proto_alert_encode(&a);
-	if (json)
-		mqttc_publish_str(svc->mqtt, svc->t_alert, json, 1, false);
-	free(json);
+	service_alert(svc->mqtt, svc->site, "camera", level, code, "%s", message);
 }
 
 /* Frames go out only while connected: Paho would otherwise buffer stale
@@ -157,12 +152,7 @@ static void publish_discovery(struct camsvc *svc)
 static void on_connected(void *arg)
 {
 	struct camsvc *svc = arg;
-	struct proto_info info = {
-	    .version = IOD_VERSION, .since_ms = svc->since_ms, .backend = svc->settings->source};
-	char *json = proto_info_encode(&info);
-	if (json)
-		mqttc_publish_str(svc->mqtt, svc->t_info, json, 1, true);
-	free(json);
+	service_publish_info(svc->mqtt, svc->site, "camera", svc->settings->source, svc->since_ms);
 	publish_discovery(svc);
 	/* The motion state now: it replaces a retained "active" a previous run
 	 * left behind (it may have died during motion). */
@@ -170,7 +160,7 @@ static void on_connected(void *arg)
 	struct proto_motion m = {.score = mo ? motion_score(mo) : 0.0,
 				 .active = mo && motion_active(mo),
 				 .ts_ms = loop_wall_ms()};
-	json = proto_motion_encode(&m);
+	char *json = proto_motion_encode(&m);
 	if (json)
 		mqttc_publish_str(svc->mqtt, svc->t_motion, json, 1, true);
 	free(json);
@@ -245,7 +235,6 @@ static void take_frames(struct camsvc *svc, int max_frames)
 		if (camera_health_frame(&svc->health) & CAMERA_HEALTH_ALERT_RECOVERED) {
 			char msg[256];
 			snprintf(msg, sizeof(msg), "camera %s is back", svc->settings->source);
-			log_info("%s", msg);
 			/* Close the story the camera_lost alert opened (as sensors do). */
 			publish_alert(svc, PROTO_LEVEL_INFO, "camera_recovered", msg);
 		}
@@ -462,9 +451,7 @@ struct camsvc *camsvc_new(uv_loop_t *loop, const struct cfg *cfg,
 	if (!svc->ops || proto_topic(svc->t_frame, PROTO_TOPIC_MAX, svc->site, "camera", "frame") ||
 	    proto_topic(svc->t_motion, PROTO_TOPIC_MAX, svc->site, "camera", "motion") ||
 	    proto_topic(svc->t_cmd, PROTO_TOPIC_MAX, svc->site, "camera", "cmd") ||
-	    proto_topic(svc->t_info, PROTO_TOPIC_MAX, svc->site, "camera", "info") ||
-	    proto_topic(svc->t_avail, PROTO_TOPIC_MAX, svc->site, "camera", "availability") ||
-	    proto_topic_alert(svc->t_alert, PROTO_TOPIC_MAX, svc->site)) {
+	    proto_topic(svc->t_avail, PROTO_TOPIC_MAX, svc->site, "camera", "availability")) {
 		log_error("camera: bad source or site");
 		free(svc);
 		return NULL;

@@ -11,6 +11,7 @@
 
 #include "journal.h"
 #include "log.h"
+#include "service.h"
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -37,15 +38,10 @@ void feeder_add_alert(struct feeder_result *res, const struct feeder_now *now,
 	if (res->n_alerts == FEEDER_MAX_ALERTS)
 		return;
 	struct proto_alert *a = &res->alerts[res->n_alerts++];
-	memset(a, 0, sizeof(*a));
-	feeder_copy_str(a->source, sizeof(a->source), "feeder");
-	a->level = level;
-	feeder_copy_str(a->code, sizeof(a->code), code);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(a->message, sizeof(a->message), fmt, ap);
+	service_alert_vfill(a, "feeder", level, code, now->wall_ms, fmt, ap);
 	va_end(ap);
-	a->ts_ms = now->wall_ms;
 	if (level == PROTO_LEVEL_CRITICAL)
 		log_error("alert %s: %s", code, a->message);
 	else

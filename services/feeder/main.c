@@ -23,6 +23,7 @@
 #include "proto.h"
 #include "schedule.h"
 #include "sdnotify.h"
+#include "service.h"
 #include "servo.h"
 #include "speaker.h"
 
@@ -103,8 +104,7 @@ struct app {
 	char dashboard_url[512];
 	char backend[160];
 	char t_cmd[PROTO_TOPIC_MAX], t_event[PROTO_TOPIC_MAX], t_state[PROTO_TOPIC_MAX];
-	char t_log[PROTO_TOPIC_MAX], t_info[PROTO_TOPIC_MAX], t_avail[PROTO_TOPIC_MAX];
-	char t_alert[PROTO_TOPIC_MAX];
+	char t_log[PROTO_TOPIC_MAX], t_avail[PROTO_TOPIC_MAX];
 };
 
 static struct feeder_now now_clocks(void)
@@ -151,7 +151,7 @@ static void on_hold_done(uv_timer_t *t);
 static void apply(struct app *a, const struct feeder_result *res)
 {
 	for (size_t i = 0; i < res->n_alerts; i++)
-		publish_owned(a, a->t_alert, proto_alert_encode(&res->alerts[i]), false);
+		service_alert_publish(a->mqtt, a->site, &res->alerts[i]);
 	if (res->has_event)
 		publish_owned(a, a->t_event, proto_feeder_event_encode(&res->event), false);
 	if (res->state_changed)
@@ -308,19 +308,17 @@ static void publish_dropped(struct app *a)
 		hold_if_full(a);
 		return;
 	}
-	struct proto_alert alert = {.source = "feeder",
-				    .level = PROTO_LEVEL_WARNING,
-				    .code = PROTO_ALERT_COMMANDS_DROPPED,
-				    .ts_ms = loop_wall_ms()};
-	snprintf(alert.message, sizeof(alert.message),
-		 "%llu command(s) were dropped unread (%llu over %d MiB, %llu in a flood over the "
-		 "queue of %d); nothing was dispensed for them and their senders got no event",
-		 (unsigned long long)(a->drop_oversize + a->drop_queue_full),
-		 (unsigned long long)a->drop_oversize, PROTO_CMD_READ_MAX / (1024 * 1024),
-		 (unsigned long long)a->drop_queue_full, MQTTC_QUEUE_DEFAULT);
+	struct proto_alert alert;
+	service_alert_fill(
+	    &alert, "feeder", PROTO_LEVEL_WARNING, PROTO_ALERT_COMMANDS_DROPPED, loop_wall_ms(),
+	    "%llu command(s) were dropped unread (%llu over %d MiB, %llu in a flood over the "
+	    "queue of %d); nothing was dispensed for them and their senders got no event",
+	    (unsigned long long)(a->drop_oversize + a->drop_queue_full),
+	    (unsigned long long)a->drop_oversize, PROTO_CMD_READ_MAX / (1024 * 1024),
+	    (unsigned long long)a->drop_queue_full, MQTTC_QUEUE_DEFAULT);
 	a->drop_oversize = a->drop_queue_full = 0;
 	log_warn("%s", alert.message);
-	publish_owned(a, a->t_alert, proto_alert_encode(&alert), false);
+	service_alert_publish(a->mqtt, a->site, &alert);
 }
 
 /* mqttc: the waiting answers fell to its low-water mark. */
@@ -457,9 +455,7 @@ static void publish_discovery(struct app *a)
 static void on_connected(void *arg)
 {
 	struct app *a = arg;
-	struct proto_info info = {
-	    .version = IOD_VERSION, .since_ms = a->since_ms, .backend = a->backend};
-	publish_owned(a, a->t_info, proto_info_encode(&info), true);
+	service_publish_info(a->mqtt, a->site, "feeder", a->backend, a->since_ms);
 	publish_discovery(a);
 	publish_state(a);
 	publish_log(a);
@@ -500,9 +496,7 @@ static int setup_topics(struct app *a)
 	rc |= proto_topic(a->t_event, sizeof(a->t_event), a->site, "feeder", "event");
 	rc |= proto_topic(a->t_state, sizeof(a->t_state), a->site, "feeder", "state");
 	rc |= proto_topic(a->t_log, sizeof(a->t_log), a->site, "feeder", "log");
-	rc |= proto_topic(a->t_info, sizeof(a->t_info), a->site, "feeder", "info");
 	rc |= proto_topic(a->t_avail, sizeof(a->t_avail), a->site, "feeder", "availability");
-	rc |= proto_topic_alert(a->t_alert, sizeof(a->t_alert), a->site);
 	return rc ? -1 : 0;
 }
 

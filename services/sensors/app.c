@@ -7,6 +7,7 @@
 #include "mqttc.h"
 #include "proto.h"
 #include "sensors.h"
+#include "service.h"
 #include "source.h"
 
 #include <cjson/cJSON.h>
@@ -128,8 +129,6 @@ struct sensors_app {
 
 	char client_id[128];
 	char availability_topic[PROTO_TOPIC_MAX];
-	char alert_topic[PROTO_TOPIC_MAX];
-	char info_topic[PROTO_TOPIC_MAX];
 	char feeder_event_topic[PROTO_TOPIC_MAX];
 
 	struct kind_state kinds[SENSORS_KINDS];
@@ -155,27 +154,15 @@ static bool can_publish(const struct sensors_app *a)
 static void alert(struct sensors_app *a, enum proto_level level, const char *code, const char *fmt,
 		  ...) __attribute__((format(printf, 4, 5)));
 
+/* QoS 1 and sent even while disconnected (mqttc keeps it for the
+ * connection); while stopping only logged. */
 static void alert(struct sensors_app *a, enum proto_level level, const char *code, const char *fmt,
 		  ...)
 {
-	struct proto_alert al = {.level = level, .ts_ms = loop_wall_ms()};
-	snprintf(al.source, sizeof(al.source), "sensors");
-	snprintf(al.code, sizeof(al.code), "%s", code);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(al.message, sizeof(al.message), fmt, ap);
+	service_valert(a->stopping ? NULL : a->mqtt, a->site, "sensors", level, code, fmt, ap);
 	va_end(ap);
-	if (level == PROTO_LEVEL_INFO)
-		log_info("alert %s: %s", code, al.message);
-	else
-		log_warn("alert %s: %s", code, al.message);
-	if (!a->mqtt || a->stopping)
-		return;
-	/* QoS 1 and sent even while disconnected: Paho keeps it for the reconnect. */
-	char *json = proto_alert_encode(&al);
-	if (json)
-		mqttc_publish_str(a->mqtt, a->alert_topic, json, 1, false);
-	free(json);
 }
 
 static void heartbeat_cb(uv_timer_t *t);
@@ -279,12 +266,8 @@ static void publish_discovery(struct sensors_app *a, enum proto_sensor_kind k)
 
 static void publish_info(struct sensors_app *a)
 {
-	struct proto_info info = {
-	    .version = IOD_VERSION, .since_ms = a->since_ms, .backend = a->backend};
-	char *json = proto_info_encode(&info);
-	if (json && can_publish(a))
-		mqttc_publish_str(a->mqtt, a->info_topic, json, 1, true);
-	free(json);
+	if (can_publish(a))
+		service_publish_info(a->mqtt, a->site, "sensors", a->backend, a->since_ms);
 }
 
 /* Source src offers kind k: it publishes it from now on if nobody does
@@ -574,10 +557,8 @@ struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg)
 	snprintf(a->client_id, sizeof(a->client_id), "iod-sensors-%s", a->site);
 	if (proto_topic(a->availability_topic, sizeof(a->availability_topic), a->site, "sensors",
 			"availability") < 0 ||
-	    proto_topic(a->info_topic, sizeof(a->info_topic), a->site, "sensors", "info") < 0 ||
 	    proto_topic(a->feeder_event_topic, sizeof(a->feeder_event_topic), a->site, "feeder",
-			"event") < 0 ||
-	    proto_topic_alert(a->alert_topic, sizeof(a->alert_topic), a->site) < 0)
+			"event") < 0)
 		goto fail;
 
 	for (int k = 0; k < SENSORS_KINDS; k++) {

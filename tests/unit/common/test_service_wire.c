@@ -1,0 +1,100 @@
+/*
+ * service on a real mosquitto: the alert and the info exactly as proto/README.md
+ * states them (topic, payload, QoS 1, the alert not retained, info retained),
+ * the same bytes the services published before they shared the builder.
+ */
+#include "harness.h"
+#include "log.h"
+#include "loop.h"
+#include "mqttc.h"
+#include "service.h"
+
+#include <criterion/criterion.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct harness_broker broker;
+
+static void setup(void)
+{
+	cr_assert_eq(harness_broker_start(&broker, NULL), 0);
+}
+
+static void teardown(void)
+{
+	harness_broker_destroy(&broker);
+}
+
+/* Run the loop until the client is connected (at most ~10 s). */
+static void run_until_connected(uv_loop_t *loop, struct mqttc *m)
+{
+	for (int i = 0; i < 10000 && !mqttc_is_connected(m); i++) {
+		uv_run(loop, UV_RUN_NOWAIT);
+		usleep(1000);
+	}
+	cr_assert(mqttc_is_connected(m), "not connected to %s", broker.url);
+}
+
+Test(service_wire, alert_and_info, .init = setup, .fini = teardown, .timeout = 60)
+{
+	struct mqttc_options mo = {.client_id = "iod-camera-t",
+				   .availability_topic = "iod/t/camera/availability"};
+	struct mqttc_settings ms = {.url = broker.url};
+	struct proto_alert a;
+	uv_loop_t loop;
+
+	log_init("camera", LOG_LEVEL_ERROR);
+	struct tclient *c = tclient_new(broker.url, "observer");
+	cr_assert_not_null(c);
+	cr_assert_eq(tclient_subscribe(c, "iod/t/alert", 1), 0);
+	cr_assert_eq(tclient_subscribe(c, "iod/t/camera/info", 1), 0);
+	cr_assert_eq(uv_loop_init(&loop), 0);
+	struct mqttc *m = mqttc_new(&loop, &ms, &mo);
+	cr_assert_not_null(m);
+	cr_assert_eq(mqttc_start(m), 0);
+	run_until_connected(&loop, m);
+
+	service_alert_fill(&a, "camera", PROTO_LEVEL_WARNING, PROTO_ALERT_CAMERA_LOST,
+			   1764140400123, "camera %s lost: %s; retrying", "v4l2:/dev/video0",
+			   "No such device");
+	cr_assert_eq(service_alert_publish(m, "t", &a), 0);
+	cr_assert_eq(service_publish_info(m, "t", "camera", "sim", 1764140000000), 0);
+	uv_run(&loop, UV_RUN_NOWAIT);
+
+	struct tmsg *got = tclient_expect(c, "iod/t/alert", 10000);
+	cr_assert_not_null(got, "no alert");
+	cr_assert_str_eq(got->payload,
+			 "{\"source\":\"camera\",\"level\":\"warning\",\"code\":\"camera_lost\","
+			 "\"message\":\"camera v4l2:/dev/video0 lost: No such device; retrying\","
+			 "\"ts\":1764140400123}");
+	cr_assert_eq(got->qos, 1);
+	cr_assert_not(got->retained);
+	tmsg_free(got);
+	got = tclient_expect(c, "iod/t/camera/info", 10000);
+	cr_assert_not_null(got, "no info");
+	cr_assert_str_eq(got->payload, "{\"version\":\"" IOD_VERSION
+				       "\",\"since\":1764140000000,\"backend\":\"sim\"}");
+	cr_assert_eq(got->qos, 1);
+	tmsg_free(got);
+	tclient_free(c);
+
+	/* A client that subscribes later gets the info (retained), not the
+	 * alert: it subscribes to the alert first, so a retained alert would
+	 * reach it before the info does (one connection, in order). */
+	c = tclient_new(broker.url, "late");
+	cr_assert_not_null(c);
+	cr_assert_eq(tclient_subscribe(c, "iod/t/alert", 1), 0);
+	cr_assert_eq(tclient_subscribe(c, "iod/t/camera/info", 1), 0);
+	got = tclient_expect(c, "iod/t/camera/info", 10000);
+	cr_assert_not_null(got, "info not retained");
+	cr_assert(got->retained);
+	tmsg_free(got);
+	got = tclient_expect(c, "iod/t/alert", 0);
+	cr_assert_null(got, "the alert was retained");
+	tclient_free(c);
+
+	mqttc_stop(m, 2000);
+	mqttc_free(m);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	cr_assert_eq(uv_loop_close(&loop), 0, "a handle was left open");
+}
