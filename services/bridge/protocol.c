@@ -284,10 +284,14 @@ int ws_receive(struct server *s, struct lws *wsi, struct pss *c, const void *in,
  * WRITEABLE (lws drains its buffer first). The batch is bounded so one client
  * with a backlog cannot hold the loop long. An HTTP/2 stream (wss with h2)
  * keeps one write per callback: its writes go through the parent's flow
- * control, and lws expects exactly one per WRITEABLE there. None of this is
- * lws' documented contract, so services/bridge/CMakeLists.txt refuses an lws
- * other than 4.1.x, and tests/unit/bridge/test_command.c pins what the batch
- * does with a buffered write.
+ * control, and lws expects exactly one per WRITEABLE there. lws 4.1.6 sends
+ * at most 4 KiB (its service buffer) + LWS_PRE + 4 bytes per write and
+ * buffers the rest (strace: every send of a bigger frame is 4116 bytes), so
+ * a frame over that always ends the batch; writing on while lws holds a part
+ * drops the client (tests/integration/bridge/itest_bridge.c, slow reader).
+ * None of this is lws' documented contract, so services/bridge/CMakeLists.txt
+ * refuses an lws other than 4.1.x, and tests/unit/bridge/test_command.c pins
+ * what the batch does with a buffered write.
  */
 #define WS_BATCH_FRAMES 32
 #define WS_BATCH_BYTES	(64 * 1024)
