@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "log.h"
+#include "mqttc.h"
 #include "proto.h"
 
 #define HA_ID_MAX 64
@@ -211,4 +213,23 @@ bool ha_is_birth(const char *topic, const void *payload, size_t len)
 {
 	return topic && strcmp(topic, HA_STATUS_TOPIC) == 0 && len == 6 &&
 	       memcmp(payload, "online", 6) == 0;
+}
+
+int ha_publish_entity(struct mqttc *mqtt, const struct ha_device *dev, const char *component,
+		      const char *object_id, cJSON *entity)
+{
+	char topic[PROTO_TOPIC_MAX];
+	char *json = NULL;
+	int rc = -1;
+
+	if (entity &&
+	    ha_config_topic(topic, sizeof(topic), component, dev->site, dev->service, object_id) ==
+		0 &&
+	    (json = cJSON_PrintUnformatted(entity)) != NULL)
+		rc = mqttc_publish_str(mqtt, topic, json, 1, true) < 0 ? -1 : 0;
+	if (rc < 0)
+		log_warn("home assistant discovery for %s/%s not published", component, object_id);
+	cJSON_free(json);
+	cJSON_Delete(entity);
+	return rc;
 }

@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 struct cfg;
+struct mqttc;
 
 /* Home Assistant publishes `online` here when it (re)starts; every service
  * subscribes and announces its entities again (HA may have lost them). */
@@ -49,6 +50,15 @@ int ha_default_entity_id(char *buf, size_t size, const char *component, const ch
  * bad id or out-of-memory. */
 cJSON *ha_entity_new(const struct ha_device *dev, const char *component, const char *object_id,
 		     const char *name);
+
+/* Publish entity as the retained discovery config of dev's object_id
+ * (ha_config_topic(component, dev->site, dev->service, object_id)), QoS 1:
+ * the one way every service announces an entity. Takes entity (NULL: only
+ * logged) and frees it. 0, or -1 when it could not be built or published
+ * ("home assistant discovery for <component>/<object_id> not published",
+ * logged). Loop thread. */
+int ha_publish_entity(struct mqttc *mqtt, const struct ha_device *dev, const char *component,
+		      const char *object_id, cJSON *entity);
 
 /* Make e a command button: command_topic, payload_press = action, QoS 1, not
  * retained, and a command_template that Home Assistant renders at each press

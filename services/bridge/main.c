@@ -115,25 +115,16 @@ struct bridge {
  */
 static void publish_discovery(struct bridge *b)
 {
-	char topic[PROTO_TOPIC_MAX];
 	cJSON *e = ha_entity_new(&b->ha, "binary_sensor", "bridge", "Dashboard");
-	if (e && ha_config_topic(topic, sizeof(topic), "binary_sensor", b->site, "bridge",
-				 "bridge") == 0) {
+	if (e) {
 		ha_entity_no_availability(e);
 		cJSON_AddStringToObject(e, "state_topic", b->availability);
 		cJSON_AddStringToObject(e, "payload_on", PROTO_ONLINE);
 		cJSON_AddStringToObject(e, "payload_off", PROTO_OFFLINE);
 		cJSON_AddStringToObject(e, "device_class", "connectivity");
 		cJSON_AddStringToObject(e, "entity_category", "diagnostic");
-		char *cfgtext = cJSON_PrintUnformatted(e);
-		if (cfgtext) {
-			mqttc_publish_str(b->mqtt, topic, cfgtext, 1, true);
-			cJSON_free(cfgtext);
-		}
-	} else {
-		log_warn("home assistant discovery not published");
 	}
-	cJSON_Delete(e);
+	ha_publish_entity(b->mqtt, &b->ha, "binary_sensor", "bridge", e);
 }
 
 /* On the loop thread (mqttc hands messages over). Home Assistant's birth

@@ -96,20 +96,6 @@ static void publish_motion(struct camsvc *svc, const struct motion_event *ev)
 	free(json);
 }
 
-static void publish_entity(struct camsvc *svc, const char *component, const char *object_id,
-			   cJSON *entity)
-{
-	char topic[PROTO_TOPIC_MAX];
-	char *json = entity ? cJSON_PrintUnformatted(entity) : NULL;
-	if (json &&
-	    ha_config_topic(topic, sizeof(topic), component, svc->site, "camera", object_id) == 0)
-		mqttc_publish_str(svc->mqtt, topic, json, 1, true);
-	else
-		log_warn("home assistant discovery for %s/%s not published", component, object_id);
-	free(json);
-	cJSON_Delete(entity);
-}
-
 /* Home Assistant: the frames as a camera entity (it keeps the last picture
  * and writes no state per frame; an image entity at 5 frames a second would
  * be a database row per frame), motion as a binary sensor (ON for a start
@@ -128,7 +114,7 @@ static void publish_discovery(struct camsvc *svc)
 		cJSON_AddStringToObject(cam, "topic", svc->t_frame);
 		cJSON_AddStringToObject(cam, "icon", "mdi:dog");
 	}
-	publish_entity(svc, "camera", "frame", cam);
+	ha_publish_entity(svc->mqtt, &svc->ha, "camera", "frame", cam);
 
 	cJSON *mot = ha_entity_new(&svc->ha, "binary_sensor", "motion", "Camera motion");
 	if (mot) {
@@ -139,14 +125,14 @@ static void publish_discovery(struct camsvc *svc)
 		cJSON_AddStringToObject(mot, "payload_on", "ON");
 		cJSON_AddStringToObject(mot, "payload_off", "OFF");
 	}
-	publish_entity(svc, "binary_sensor", "motion", mot);
+	ha_publish_entity(svc->mqtt, &svc->ha, "binary_sensor", "motion", mot);
 
 	cJSON *btn = ha_entity_new(&svc->ha, "button", "snapshot", "Camera snapshot");
 	if (btn && ha_entity_set_command(btn, svc->t_cmd, "snapshot") < 0) {
 		cJSON_Delete(btn);
 		btn = NULL;
 	}
-	publish_entity(svc, "button", "snapshot", btn);
+	ha_publish_entity(svc->mqtt, &svc->ha, "button", "snapshot", btn);
 }
 
 static void on_connected(void *arg)

@@ -375,20 +375,6 @@ static void on_dropped(void *arg, uint64_t oversize, uint64_t queue_full, const 
 	publish_dropped(a);
 }
 
-static void publish_entity(struct app *a, const char *component, const char *object_id,
-			   cJSON *entity)
-{
-	char topic[PROTO_TOPIC_MAX];
-	if (!entity ||
-	    ha_config_topic(topic, sizeof(topic), component, a->site, "feeder", object_id) < 0) {
-		log_warn("home assistant discovery for %s/%s not published", component, object_id);
-		cJSON_Delete(entity);
-		return;
-	}
-	publish_owned(a, topic, cJSON_PrintUnformatted(entity), true);
-	cJSON_Delete(entity);
-}
-
 /* Home Assistant: Feed/Home/Call buttons that send a full command (fresh
  * id and ts, QoS 1), and sensors read from the retained state. */
 static void publish_discovery(struct app *a)
@@ -407,7 +393,7 @@ static void publish_discovery(struct app *a)
 			cJSON_Delete(e);
 			e = NULL;
 		}
-		publish_entity(a, "button", buttons[i].id, e);
+		ha_publish_entity(a->mqtt, &a->ha, "button", buttons[i].id, e);
 	}
 	static const struct {
 		const char *id, *name, *field;
@@ -429,7 +415,7 @@ static void publish_discovery(struct app *a)
 			cJSON_AddStringToObject(e, "device_class", "timestamp");
 			cJSON_AddStringToObject(e, "value_template", tpl);
 		}
-		publish_entity(a, "sensor", times[i].id, e);
+		ha_publish_entity(a->mqtt, &a->ha, "sensor", times[i].id, e);
 	}
 	/* A count that only grows within a day and starts again at 0: HA's
 	 * total_increasing treats the drop at midnight as a new cycle. */
@@ -440,14 +426,14 @@ static void publish_discovery(struct app *a)
 		cJSON_AddStringToObject(e, "state_class", "total_increasing");
 		cJSON_AddStringToObject(e, "icon", "mdi:pill");
 	}
-	publish_entity(a, "sensor", "doses_today", e);
+	ha_publish_entity(a->mqtt, &a->ha, "sensor", "doses_today", e);
 	e = ha_entity_new(&a->ha, "sensor", "position", "Position");
 	if (e) {
 		cJSON_AddStringToObject(e, "state_topic", a->t_state);
 		cJSON_AddStringToObject(e, "value_template", "{{ value_json.position }}");
 		cJSON_AddStringToObject(e, "entity_category", "diagnostic");
 	}
-	publish_entity(a, "sensor", "position", e);
+	ha_publish_entity(a->mqtt, &a->ha, "sensor", "position", e);
 }
 
 /* After every (re)connect: the retained topics, so the broker's copies are

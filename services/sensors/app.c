@@ -257,11 +257,7 @@ static void publish_discovery(struct sensors_app *a, enum proto_sensor_kind k)
 	}
 	/* Three missed heartbeats and Home Assistant shows the entity unavailable. */
 	cJSON_AddNumberToObject(e, "expire_after", (double)(a->heartbeat_ms * 3 / 1000));
-	char *json = cJSON_PrintUnformatted(e);
-	cJSON_Delete(e);
-	if (json)
-		mqttc_publish_str(a->mqtt, topic, json, 1, true);
-	free(json);
+	ha_publish_entity(a->mqtt, &a->ha, component, name, e);
 }
 
 static void publish_info(struct sensors_app *a)

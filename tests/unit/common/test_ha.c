@@ -1,6 +1,7 @@
 /*
  * ha: the discovery topic, the entity ids, and the common part of every
- * entity's config (device, origin, availability, command buttons).
+ * entity's config (device, origin, availability, command buttons), and
+ * ha_publish_entity's refusals (its wire is test_service_wire.c).
  */
 #include "ha.h"
 
@@ -10,7 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "cfg.h"
+#include "log.h"
+#include "mqttc.h"
 
 static const struct ha_device home_sensors = {"home", "sensors", "http://dog.local:8080/"};
 
@@ -250,4 +254,41 @@ Test(ha, dashboard_url_refused_when_home_assistant_would_refuse_it, .timeout = 1
 			     "--dashboard-url=http://", "--dashboard-url=http://a b/"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_null(load(bad[i]), "%s was accepted", bad[i]);
+}
+
+/* Not connected (never started): a good entity waits in mqttc; one that
+ * cannot be built or has no topic is refused, logged, freed (LeakSanitizer
+ * in CI's ASan build), and nothing waits for it. */
+Test(ha, publish_entity_refusals, .timeout = 20)
+{
+	struct mqttc_options mo = {.client_id = "iod-test-home"};
+	struct mqttc_settings ms = {.url = "tcp://127.0.0.1:1"};
+	struct mqttc_stats st;
+	struct capture cap;
+	uv_loop_t loop;
+
+	log_init("sensors", LOG_LEVEL_WARN);
+	cr_assert_eq(uv_loop_init(&loop), 0);
+	struct mqttc *m = mqttc_new(&loop, &ms, &mo);
+	cr_assert_not_null(m);
+	cr_assert_eq(ha_publish_entity(m, &home_sensors, "sensor", "temperature",
+				       ha_entity_new(&home_sensors, "sensor", "temperature", "T")),
+		     0);
+	mqttc_get_stats(m, &st);
+	cr_assert_eq(st.out_waiting, 1);
+	capture_start(&cap, 2);
+	cr_assert_eq(ha_publish_entity(m, &home_sensors, "sensor", "bad/id", cJSON_CreateObject()),
+		     -1);
+	cr_assert_eq(ha_publish_entity(m, &home_sensors, "sensor", "bowl", NULL), -1);
+	char *out = capture_end(&cap);
+	cr_assert_not_null(strstr(
+	    out, " sensors warn: home assistant discovery for sensor/bad/id not published\n"));
+	cr_assert_not_null(
+	    strstr(out, " sensors warn: home assistant discovery for sensor/bowl not published\n"));
+	free(out);
+	mqttc_get_stats(m, &st);
+	cr_assert_eq(st.out_waiting, 1);
+	mqttc_free(m);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	cr_assert_eq(uv_loop_close(&loop), 0, "a handle was left open");
 }

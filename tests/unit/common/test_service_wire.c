@@ -1,8 +1,10 @@
 /*
  * service on a real mosquitto: the alert and the info exactly as proto/README.md
  * states them (topic, payload, QoS 1, the alert not retained, info retained),
- * the same bytes the services published before they shared the builder.
+ * the same bytes the services published before they shared the builder;
+ * and a Home Assistant discovery config as ha_publish_entity publishes it.
  */
+#include "ha.h"
 #include "harness.h"
 #include "log.h"
 #include "loop.h"
@@ -91,6 +93,26 @@ Test(service_wire, alert_and_info, .init = setup, .fini = teardown, .timeout = 6
 	tmsg_free(got);
 	got = tclient_expect(c, "iod/t/alert", 0);
 	cr_assert_null(got, "the alert was retained");
+	tclient_free(c);
+
+	/* Discovery: ha_publish_entity's config, retained, QoS 1, exactly the
+	 * entity's JSON, on HA's topic for the device's site and service. */
+	const struct ha_device dev = {"t", "camera", NULL};
+	cJSON *e = ha_entity_new(&dev, "binary_sensor", "motion", "Motion");
+	cr_assert_not_null(e);
+	char *want = cJSON_PrintUnformatted(e);
+	cr_assert_eq(ha_publish_entity(m, &dev, "binary_sensor", "motion", e), 0);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	c = tclient_new(broker.url, "ha");
+	cr_assert_not_null(c);
+	cr_assert_eq(tclient_subscribe(c, "homeassistant/#", 1), 0);
+	got = tclient_expect(c, "homeassistant/binary_sensor/iod_t_camera/motion/config", 10000);
+	cr_assert_not_null(got, "no discovery config");
+	cr_assert_str_eq(got->payload, want);
+	cr_assert(got->retained);
+	cr_assert_eq(got->qos, 1);
+	tmsg_free(got);
+	cJSON_free(want);
 	tclient_free(c);
 
 	mqttc_stop(m, 2000);
