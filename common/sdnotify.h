@@ -10,8 +10,8 @@
  * sends WATCHDOG=1 every half period: a hung loop stops pinging and systemd
  * kills and restarts the service.
  *
- * Outside systemd (no NOTIFY_SOCKET) it does nothing. Built without
- * libsystemd (IOD_HAVE_SYSTEMD 0) it does nothing either. Loop thread only.
+ * Outside systemd (no NOTIFY_SOCKET) it does nothing. Built with
+ * -DIOD_SYSTEMD=OFF (IOD_HAVE_SYSTEMD 0) it does nothing either. Loop thread only.
  * The timers are unreferenced: they never keep the loop alive, and
  * loop_close_all() closes them with every other handle.
  */

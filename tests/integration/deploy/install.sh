@@ -34,11 +34,13 @@ for svc in feeder sensors camera bridge; do
 	unit=$root$unit_dir/iod-$svc.service
 	check "iod-$svc.service runs the installed binary as its own dynamic user" \
 		bash -c "grep -qx 'ExecStart=$prefix/bin/iod-$svc' '$unit' && grep -qx 'DynamicUser=yes' '$unit' && ! grep -q '^User=' '$unit' && grep -qx 'Restart=on-failure' '$unit'"
-	if [[ $(ldd "$root$prefix/bin/iod-$svc") == *libsystemd* ]]; then
+	check "iod-$svc does not link libsystemd (it speaks the notify protocol itself)" \
+		bash -c "! ldd '$root$prefix/bin/iod-$svc' | grep -q libsystemd"
+	if grep -qx 'IOD_SYSTEMD:BOOL=ON' "$build_dir/CMakeCache.txt"; then
 		check "iod-$svc.service is Type=notify with a watchdog" \
 			bash -c "grep -qx 'Type=notify' '$unit' && grep -qE '^WatchdogSec=[1-9]' '$unit'"
 	else
-		check "iod-$svc is built without libsystemd: its unit is Type=simple, no watchdog" \
+		check "iod-$svc is built with IOD_SYSTEMD=OFF: its unit is Type=simple, no watchdog" \
 			bash -c "grep -qx 'Type=simple' '$unit' && ! grep -q '^WatchdogSec=' '$unit'"
 	fi
 	check "iod-$svc.service does not restart on exit 2 (a bad setting)" \

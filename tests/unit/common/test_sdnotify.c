@@ -6,6 +6,7 @@
 #include "sdnotify.h"
 
 #include <criterion/criterion.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,4 +211,33 @@ Test(sdnotify, a_blocked_loop_stops_pinging, .timeout = 20)
 	uv_close((uv_handle_t *)&hang, NULL);
 	cr_assert_eq(loop_close_all(&loop), 0);
 	listener_close(&l);
+}
+
+/* NOTIFY_SOCKET "@name": Linux's abstract namespace (what systemd uses in
+ * containers and some managers hand out); the name has no terminating NUL. */
+Test(sdnotify, ready_reaches_an_abstract_socket, .timeout = 20)
+{
+	struct listener l;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char name[64];
+	uv_loop_t loop;
+
+	memset(&l, 0, sizeof(l));
+	snprintf(name, sizeof(name), "@iod-sdnotify-test-%ld", (long)getpid());
+	size_t len = strlen(name);
+	memcpy(sa.sun_path, name, len);
+	sa.sun_path[0] = '\0';
+	l.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	cr_assert_geq(l.fd, 0);
+	cr_assert_eq(bind(l.fd, (struct sockaddr *)&sa,
+			  (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)),
+		     0);
+	cr_assert_eq(setenv("NOTIFY_SOCKET", name, 1), 0);
+	unsetenv("WATCHDOG_USEC");
+	cr_assert_eq(uv_loop_init(&loop), 0);
+	l.want_watchdog = 0;
+	run_until_notified(&l, &loop);
+	cr_assert_eq(l.ready, 1);
+	cr_assert_eq(loop_close_all(&loop), 0);
+	close(l.fd);
 }
