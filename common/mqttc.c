@@ -16,6 +16,7 @@
 #include "loop.h"
 #include "mqtt_url.h"
 #include "nodelay.h"
+#include "proto.h"
 
 #include <MQTTAsync.h>
 #include <errno.h>
@@ -618,7 +619,8 @@ static void handle_connected(struct mqttc *m)
 	for (struct mqttc_sub *s = m->subs; s; s = s->next)
 		subscribe_one(m, s);
 	if (m->availability_topic)
-		publish_raw(m, m->availability_topic, "online", strlen("online"), 1, true, false);
+		publish_raw(m, m->availability_topic, PROTO_ONLINE, strlen(PROTO_ONLINE), 1, true,
+			    false);
 	if (m->on_connected)
 		m->on_connected(m->arg);
 }
@@ -810,7 +812,7 @@ static int setup_connect_options(struct mqttc *m)
 	}
 	if (m->availability_topic) {
 		m->will_opts.topicName = m->availability_topic;
-		m->will_opts.message = "offline";
+		m->will_opts.message = PROTO_OFFLINE;
 		m->will_opts.retained = 1;
 		m->will_opts.qos = 1;
 		m->conn_opts.will = &m->will_opts;
@@ -1189,8 +1191,8 @@ void mqttc_stop(struct mqttc *m, int timeout_ms)
 	 * wait below blocks the loop that would hand it over. */
 	hand_off(m, true);
 	if (mqttc_is_connected(m) && m->availability_topic) {
-		if (publish_raw(m, m->availability_topic, "offline", strlen("offline"), 1, true,
-				true) == 0) {
+		if (publish_raw(m, m->availability_topic, PROTO_OFFLINE, strlen(PROTO_OFFLINE), 1,
+				true, true) == 0) {
 			wait_flag(m, &m->offline_done, deadline);
 			if (!m->offline_done)
 				log_warn("`offline` not confirmed by %s within %d ms", m->log_url,

@@ -284,7 +284,7 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	proto_topic(b.availability, sizeof(b.availability), b.site, "bridge", "availability");
+	proto_topic_availability(b.availability, sizeof(b.availability), b.site, "bridge");
 	proto_topic(b.filter, sizeof(b.filter), b.site, "#", NULL);
 	snprintf(b.client_id, sizeof(b.client_id), "iod-bridge-%s", b.site);
 	if (!password)

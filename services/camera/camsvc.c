@@ -437,7 +437,7 @@ struct camsvc *camsvc_new(uv_loop_t *loop, const struct cfg *cfg,
 	if (!svc->ops || proto_topic(svc->t_frame, PROTO_TOPIC_MAX, svc->site, "camera", "frame") ||
 	    proto_topic(svc->t_motion, PROTO_TOPIC_MAX, svc->site, "camera", "motion") ||
 	    proto_topic(svc->t_cmd, PROTO_TOPIC_MAX, svc->site, "camera", "cmd") ||
-	    proto_topic(svc->t_avail, PROTO_TOPIC_MAX, svc->site, "camera", "availability")) {
+	    proto_topic_availability(svc->t_avail, PROTO_TOPIC_MAX, svc->site, "camera")) {
 		log_error("camera: bad source or site");
 		free(svc);
 		return NULL;

@@ -482,7 +482,7 @@ static int setup_topics(struct app *a)
 	rc |= proto_topic(a->t_event, sizeof(a->t_event), a->site, "feeder", "event");
 	rc |= proto_topic(a->t_state, sizeof(a->t_state), a->site, "feeder", "state");
 	rc |= proto_topic(a->t_log, sizeof(a->t_log), a->site, "feeder", "log");
-	rc |= proto_topic(a->t_avail, sizeof(a->t_avail), a->site, "feeder", "availability");
+	rc |= proto_topic_availability(a->t_avail, sizeof(a->t_avail), a->site, "feeder");
 	return rc ? -1 : 0;
 }
 

@@ -551,8 +551,8 @@ struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg)
 	set.bowl_scale = cfg_number(cfg, "IOD_SENSORS_BOWL_SCALE");
 
 	snprintf(a->client_id, sizeof(a->client_id), "iod-sensors-%s", a->site);
-	if (proto_topic(a->availability_topic, sizeof(a->availability_topic), a->site, "sensors",
-			"availability") < 0 ||
+	if (proto_topic_availability(a->availability_topic, sizeof(a->availability_topic), a->site,
+				     "sensors") < 0 ||
 	    proto_topic(a->feeder_event_topic, sizeof(a->feeder_event_topic), a->site, "feeder",
 			"event") < 0)
 		goto fail;
