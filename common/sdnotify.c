@@ -129,12 +129,28 @@ int sdnotify_start(uv_loop_t *loop)
 	return 0;
 }
 
+void sdnotify_stopping(void)
+{
+	static int sent;
+
+	if (sent || !getenv("NOTIFY_SOCKET"))
+		return;
+	sent = 1;
+	int rc = notify("STOPPING=1");
+	if (rc < 0)
+		log_warn("systemd: cannot send STOPPING=1 to $NOTIFY_SOCKET: %s", strerror(-rc));
+}
+
 #else
 
 int sdnotify_start(uv_loop_t *loop)
 {
 	(void)loop;
 	return 0;
+}
+
+void sdnotify_stopping(void)
+{
 }
 
 #endif

@@ -22,5 +22,9 @@
 
 /* 0, or a negative error (the timers could not be set up; logged). */
 int sdnotify_start(uv_loop_t *loop);
+/* STOPPING=1, once (later calls send nothing), when the stop path begins:
+ * systemd then shows the unit as deactivating and takes a slow shutdown
+ * for what it is rather than a hang. A failed send is logged. */
+void sdnotify_stopping(void);
 
 #endif

@@ -1,6 +1,29 @@
 /*
- * service — what every iod service publishes the same way: its `info` and
- * its alerts (docs/design.md "Code layout").
+ * service — the one shape of every iod service (docs/design.md "Code
+ * layout"): service_main() owns its whole life, and what every service
+ * publishes the same way (its `info`, availability, Home Assistant's birth
+ * message, its alerts) is done here once.
+ *
+ * service_main() runs, in this order: config (--help, --version,
+ * --check-config and bad settings end here: 0 / 2), log, data dir, the
+ * service's own uv_loop_t (never uv_default_loop), the signal watchers
+ * (before MQTT, so a SIGTERM during create or start is one clean stop on
+ * the loop's first turn), the MQTT client (created, not started), the
+ * homeassistant/status subscription when the service has entities,
+ * def->create, def->start, mqttc_start, READY=1 (sdnotify, on the loop's
+ * first turn), the loop. One stop path (SIGTERM, SIGINT, service_stop):
+ * def->stop (the service stops its producers and closes its handles; MQTT
+ * still takes its last publishes), STOPPING=1, mqttc_stop (`offline`,
+ * disconnect, up to 2 s), mqttc_free, the signal watchers closed; the loop
+ * then runs dry (no uv_stop anywhere), def->destroy, and the exit code is
+ * returned. A start (def->start or mqttc_start) that fails takes the same
+ * stop path and exits 1.
+ *
+ * After every (re)connect the skeleton publishes the retained info
+ * (def->backend()) and, for a service with entities, its discovery, then
+ * calls def->on_connected. Home Assistant's birth message calls
+ * def->publish_discovery then def->on_ha_birth, and never reaches
+ * def->on_message.
  *
  * One alert builder instead of one per service: an alert is filled here
  * (source, level, code, message, time), encoded by proto's encoder and
@@ -13,9 +36,81 @@
 #include "proto.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
+struct cfg;
+struct cfg_option;
 struct mqttc;
+struct mqttc_message;
+
+struct service; /* opaque: owns config, log, the loop, signals, MQTT, sd_notify */
+
+struct service_def {
+	const char *name;		  /* "feeder": log tag, binary "iod-<name>", client id
+					   * "iod-<name>-<site>", topics iod/<site>/<name>/... */
+	const struct cfg_option *options; /* the service's own settings */
+	size_t n_options;
+	bool data_dir_optional; /* feeder: a data dir that cannot be made is logged,
+				 * not fatal (it refuses doses: fail safe) */
+	/* mqttc_options the service chooses (client id, availability topic,
+	 * will, callbacks and arg are the skeleton's) */
+	int session_expiry_s;
+	size_t queue_limit; /* 0: MQTTC_QUEUE_DEFAULT */
+	size_t max_payload; /* 0: PROTO_MAX_PAYLOAD */
+
+	/* After config, log, data dir, the loop, the signal watchers and the
+	 * MQTT client (created, not started) exist. Read settings with
+	 * service_cfg(), open drivers, subscribe with service_mqtt(). Returns
+	 * the service's object (struct <name>_app), or NULL with *exit_code
+	 * set (2: a bad setting, already reported naming it; 1: anything
+	 * else, also when left 0). */
+	void *(*create)(struct service *svc, int *exit_code);
+	/* After create; MQTT starts right after it. 0, or -1 (exit 1). May be NULL. */
+	int (*start)(void *app);
+	/* Once, on the loop thread, at SIGTERM/SIGINT or service_stop(), or
+	 * when the start failed: stop the producers and close the service's
+	 * own handles (timers...). service_mqtt() still works here, so last
+	 * publishes go out before `offline`; service_stopping() is true. */
+	void (*stop)(void *app);
+	/* After the loop has run dry and MQTT is freed. May be NULL. */
+	void (*destroy)(void *app);
+
+	/* MQTT, on the loop thread; never called once stopping. */
+	void (*on_message)(void *app, const struct mqttc_message *msg);
+	/* After every (re)connect, after the skeleton's info and discovery. May be NULL. */
+	void (*on_connected)(void *app);
+	void (*on_disconnected)(void *app);   /* may be NULL */
+	void (*publish_discovery)(void *app); /* NULL: no HA entities, no birth subscription */
+	void (*on_ha_birth)(void *app);	      /* after discovery on HA's birth; may be NULL */
+	const char *(*backend)(void *app);    /* info's "backend" ("sim", "pwm:0:0+alsa:..") */
+	/* may be NULL (mqttc's stats count drops either way) */
+	void (*on_dropped)(void *app, uint64_t oversize, uint64_t queue_full,
+			   const char *last_topic);
+	void (*on_drained)(void *app); /* may be NULL */
+};
+
+/* The whole life of a service (above). Returns the process exit code. */
+int service_main(const struct service_def *def, int argc, char **argv);
+
+/* The one stop path from inside the service (a fatal error, a test hook):
+ * the same as SIGTERM, on the next loop turn (so it may be called from any
+ * callback, create and start included). Idempotent. */
+void service_stop(struct service *svc);
+
+/* Accessors, valid from create until destroy. */
+uv_loop_t *service_loop(struct service *svc);
+const struct cfg *service_cfg(const struct service *svc);
+/* NULL once the stop path has called def->stop (and before the client exists). */
+struct mqttc *service_mqtt(struct service *svc);
+const char *service_site(const struct service *svc); /* IOD_SITE */
+const char *service_name(const struct service *svc);
+int64_t service_since_ms(const struct service *svc); /* wall clock at start (info's since) */
+bool service_stopping(const struct service *svc);
+/* "iod/<site>/<name>/<leaf>" for this service (proto_topic). 0 or -1. */
+int service_topic(const struct service *svc, char *buf, size_t size, const char *leaf);
 
 /* Fill *a: source ("feeder"), level, code and the formatted message, each
  * cut to its field's size, and ts_ms (the caller's clock: the feeder's
