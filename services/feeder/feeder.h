@@ -60,6 +60,9 @@
 #define FEEDER_DOSES_KEPT 256 /* doses kept in full (older ones: their ids, for good) */
 #define FEEDER_SLOTS_KEPT 64  /* settled-without-dose slot records kept */
 #define FEEDER_ACKS_KEPT  64  /* clock acknowledgements kept through compaction */
+/* Plain literals: the glue stringifies them as its settings' defaults. */
+#define FEEDER_ID_MEMORY_DEFAULT     1024   /* feeder_config.id_memory 0 */
+#define FEEDER_COMPACT_BYTES_DEFAULT 262144 /* feeder_config.compact_bytes 0: 256 KiB */
 
 struct feeder_config {
 	const char *journal_path; /* "<data dir>/journal" */
@@ -68,8 +71,8 @@ struct feeder_config {
 	int64_t cmd_ttl_ms;
 	int64_t grace_ms;
 	struct schedule schedule;
-	size_t id_memory;      /* non-dose command ids remembered; 0 = 1024 */
-	int64_t compact_bytes; /* compact the journal above this size; 0 = 256 KiB */
+	size_t id_memory;      /* non-dose command ids remembered; 0 = FEEDER_ID_MEMORY_DEFAULT */
+	int64_t compact_bytes; /* compact the journal above this size; 0 = FEEDER_COMPACT_BYTES_DEFAULT */
 	const char *boot_id;   /* this boot's id (/proc/sys/kernel/random/boot_id); NULL or
 				* "" = unknown: the boot-clock guard then ends with the process */
 };

@@ -789,9 +789,9 @@ static struct feeder *feeder_alloc(const struct feeder_config *cfg, const struct
 	f->lock_fd = -1;
 	f->cfg = *cfg;
 	if (f->cfg.id_memory == 0)
-		f->cfg.id_memory = DEFAULT_ID_MEMORY;
+		f->cfg.id_memory = FEEDER_ID_MEMORY_DEFAULT;
 	if (f->cfg.compact_bytes <= 0)
-		f->cfg.compact_bytes = DEFAULT_COMPACT_BYTES;
+		f->cfg.compact_bytes = FEEDER_COMPACT_BYTES_DEFAULT;
 	f->journal_path = strdup(cfg->journal_path);
 	f->ring = calloc(f->cfg.id_memory, sizeof(*f->ring));
 	if (!f->journal_path || !f->ring) {

@@ -21,8 +21,6 @@
 #include "journal.h"
 #include "proto.h"
 
-#define DEFAULT_ID_MEMORY     1024
-#define DEFAULT_COMPACT_BYTES (256 * 1024)
 #define STARTUP_LOOKBACK_MS   (24LL * 3600 * 1000)
 #define OUTCOME_MAX	      80
 /* A slot that comes while the feeder runs is dosed although the timer fires
