@@ -1,6 +1,8 @@
 /*
- * service — see service.h. The skeleton's lifecycle first, then the alert
- * builder and info.
+ * service — the skeleton's lifecycle and accessors (see service.h).
+ * Publishing alerts and info is service_publish.c's, filling an alert
+ * service_alert.c's: a glue's unit test links those with an mqttc stub and
+ * stubs these accessors, without this file's client and loop.
  */
 #include "service.h"
 
@@ -158,7 +160,8 @@ static int open_runtime(struct service *svc)
 	struct mqttc_options mo = {
 	    .client_id = svc->client_id,
 	    .availability_topic = svc->availability,
-	    .session_expiry_s = def->session_expiry_s,
+	    .session_expiry_s =
+		def->session_expiry ? def->session_expiry(svc->cfg) : def->session_expiry_s,
 	    .queue_limit = def->queue_limit ? def->queue_limit : MQTTC_QUEUE_DEFAULT,
 	    .max_payload = def->max_payload ? def->max_payload : PROTO_MAX_PAYLOAD,
 	    .on_message = on_message,
@@ -293,76 +296,4 @@ bool service_stopping(const struct service *svc)
 int service_topic(const struct service *svc, char *buf, size_t size, const char *leaf)
 {
 	return proto_topic(buf, size, service_site(svc), svc->def->name, leaf) < 0 ? -1 : 0;
-}
-
-void service_alert_vfill(struct proto_alert *a, const char *source, enum proto_level level,
-			 const char *code, int64_t ts_ms, const char *fmt, va_list ap)
-{
-	memset(a, 0, sizeof(*a));
-	snprintf(a->source, sizeof(a->source), "%s", source);
-	a->level = level;
-	snprintf(a->code, sizeof(a->code), "%s", code);
-	vsnprintf(a->message, sizeof(a->message), fmt, ap);
-	a->ts_ms = ts_ms;
-}
-
-void service_alert_fill(struct proto_alert *a, const char *source, enum proto_level level,
-			const char *code, int64_t ts_ms, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	service_alert_vfill(a, source, level, code, ts_ms, fmt, ap);
-	va_end(ap);
-}
-
-/* Encode-and-publish of every service's own topics: json is freed here. */
-static int publish_owned(struct mqttc *mqtt, const char *topic, char *json, bool retain)
-{
-	if (!json) {
-		log_error("out of memory encoding %s", topic);
-		return -ENOMEM;
-	}
-	int rc = mqttc_publish_str(mqtt, topic, json, 1, retain);
-	free(json);
-	return rc;
-}
-
-int service_alert_publish(struct mqttc *mqtt, const char *site, const struct proto_alert *a)
-{
-	char topic[PROTO_TOPIC_MAX];
-	if (proto_topic_alert(topic, sizeof(topic), site) < 0)
-		return -EINVAL;
-	return publish_owned(mqtt, topic, proto_alert_encode(a), false);
-}
-
-void service_valert(struct mqttc *mqtt, const char *site, const char *source,
-		    enum proto_level level, const char *code, const char *fmt, va_list ap)
-{
-	struct proto_alert a;
-	service_alert_vfill(&a, source, level, code, loop_wall_ms(), fmt, ap);
-	enum log_level ll = level == PROTO_LEVEL_INFO	   ? LOG_LEVEL_INFO
-			    : level == PROTO_LEVEL_WARNING ? LOG_LEVEL_WARN
-							   : LOG_LEVEL_ERROR;
-	log_write(ll, "alert %s: %s", code, a.message);
-	if (mqtt)
-		service_alert_publish(mqtt, site, &a);
-}
-
-void service_alert(struct mqttc *mqtt, const char *site, const char *source, enum proto_level level,
-		   const char *code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	service_valert(mqtt, site, source, level, code, fmt, ap);
-	va_end(ap);
-}
-
-int service_publish_info(struct mqttc *mqtt, const char *site, const char *service,
-			 const char *backend, int64_t since_ms)
-{
-	char topic[PROTO_TOPIC_MAX];
-	if (proto_topic_info(topic, sizeof(topic), site, service) < 0)
-		return -EINVAL;
-	struct proto_info info = {.version = IOD_VERSION, .since_ms = since_ms, .backend = backend};
-	return publish_owned(mqtt, topic, proto_info_encode(&info), true);
 }

@@ -34,6 +34,7 @@
 #define IOD_COMMON_SERVICE_H
 
 #include "proto.h"
+#include "service_alert.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -58,6 +59,9 @@ struct service_def {
 	/* mqttc_options the service chooses (client id, availability topic,
 	 * will, callbacks and arg are the skeleton's) */
 	int session_expiry_s;
+	/* When a setting decides it (the feeder: IOD_FEEDER_CMD_TTL): called
+	 * after config, before the client is made. NULL: session_expiry_s. */
+	int (*session_expiry)(const struct cfg *cfg);
 	size_t queue_limit; /* 0: MQTTC_QUEUE_DEFAULT */
 	size_t max_payload; /* 0: PROTO_MAX_PAYLOAD */
 
@@ -111,16 +115,6 @@ int64_t service_since_ms(const struct service *svc); /* wall clock at start (inf
 bool service_stopping(const struct service *svc);
 /* "iod/<site>/<name>/<leaf>" for this service (proto_topic). 0 or -1. */
 int service_topic(const struct service *svc, char *buf, size_t size, const char *leaf);
-
-/* Fill *a: source ("feeder"), level, code and the formatted message, each
- * cut to its field's size, and ts_ms (the caller's clock: the feeder's
- * rules pass their injected one). Logs nothing, opens nothing. */
-void service_alert_vfill(struct proto_alert *a, const char *source, enum proto_level level,
-			 const char *code, int64_t ts_ms, const char *fmt, va_list ap)
-    __attribute__((format(printf, 6, 0)));
-void service_alert_fill(struct proto_alert *a, const char *source, enum proto_level level,
-			const char *code, int64_t ts_ms, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
 
 /* Publish *a on "iod/<site>/alert" (QoS 1, not retained). 0, or a negative
  * errno (-ENOMEM: not encoded, logged; mqttc_publish's refusal). */
