@@ -45,6 +45,8 @@ struct mqttc_item {
 	bool retained;
 	int64_t received_ms;
 	char *topic;
+	size_t n_props; /* user properties: n_props "name\0value\0" pairs at props */
+	char *props;
 	char data[];
 };
 
@@ -56,6 +58,8 @@ struct mqttc_out {
 	int qos;
 	bool retain;
 	char *topic;
+	size_t n_props; /* as in mqttc_item */
+	char *props;
 	char data[];
 };
 
@@ -169,6 +173,99 @@ static void wake_locked(struct mqttc *m)
 		uv_async_send(&m->wake);
 }
 
+/* ---- user properties ------------------------------------------------------ */
+
+/* User properties travel with a message as "name\0value\0" pairs after its
+ * topic, so an item or a waiting publish stays one allocation. */
+static size_t props_packed_size(const struct mqttc_prop *props, size_t n)
+{
+	size_t size = 0;
+	for (size_t i = 0; i < n; i++)
+		size += strlen(props[i].name) + 1 + strlen(props[i].value) + 1;
+	return size;
+}
+
+static void props_pack(char *dst, const struct mqttc_prop *props, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t a = strlen(props[i].name) + 1, b = strlen(props[i].value) + 1;
+		memcpy(dst, props[i].name, a);
+		memcpy(dst + a, props[i].value, b);
+		dst += a + b;
+	}
+}
+
+/* The packed pairs as an array (points into packed). Returns n. */
+static size_t props_unpack(const char *packed, size_t n, struct mqttc_prop *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		out[i].name = packed;
+		packed += strlen(packed) + 1;
+		out[i].value = packed;
+		packed += strlen(packed) + 1;
+	}
+	return n;
+}
+
+/* Paho thread: which of an incoming message's properties are user
+ * properties mqttc keeps (MQTTC_PROPS_MAX, no NUL byte inside), and the
+ * bytes they pack into. */
+static bool user_prop_kept(const MQTTProperty *p)
+{
+	const MQTTLenString *name = &p->value.data, *value = &p->value.value;
+	return p->identifier == MQTTPROPERTY_CODE_USER_PROPERTY && name->len >= 0 &&
+	       value->len >= 0 &&
+	       (name->len == 0 || !memchr(name->data, '\0', (size_t)name->len)) &&
+	       (value->len == 0 || !memchr(value->data, '\0', (size_t)value->len));
+}
+
+static size_t incoming_props(const MQTTProperties *props, size_t *packed_size, size_t *skipped)
+{
+	size_t n = 0;
+	*packed_size = 0;
+	*skipped = 0;
+	for (int i = 0; i < props->count; i++) {
+		const MQTTProperty *p = &props->array[i];
+		if (p->identifier != MQTTPROPERTY_CODE_USER_PROPERTY)
+			continue;
+		if (n == MQTTC_PROPS_MAX || !user_prop_kept(p)) {
+			(*skipped)++;
+			continue;
+		}
+		*packed_size += (size_t)p->value.data.len + 1 + (size_t)p->value.value.len + 1;
+		n++;
+	}
+	return n;
+}
+
+static void incoming_props_pack(const MQTTProperties *props, char *dst, size_t n)
+{
+	for (int i = 0; i < props->count && n > 0; i++) {
+		const MQTTProperty *p = &props->array[i];
+		if (!user_prop_kept(p))
+			continue;
+		if (p->value.data.len)
+			memcpy(dst, p->value.data.data, (size_t)p->value.data.len);
+		dst += p->value.data.len;
+		*dst++ = '\0';
+		if (p->value.value.len)
+			memcpy(dst, p->value.value.data, (size_t)p->value.value.len);
+		dst += p->value.value.len;
+		*dst++ = '\0';
+		n--;
+	}
+}
+
+const char *mqttc_message_prop(const struct mqttc_message *msg, const char *name)
+{
+	if (!msg || !name)
+		return NULL;
+	for (size_t i = 0; i < msg->n_props; i++)
+		if (strcmp(msg->props[i].name, name) == 0)
+			return msg->props[i].value;
+	return NULL;
+}
+
 /* ---- Paho thread callbacks ---------------------------------------------- */
 
 /* Paho thread. Copy topic and payload, queue, wake the loop, return 1 (the
@@ -187,8 +284,15 @@ static int on_message_arrived(void *context, char *topic_name, int topic_len,
 	/* Paho's topic is freed below; keep what a drop report needs. */
 	memcpy(drop_topic, topic_name, drop_tlen);
 
+	size_t props_size, props_skipped;
+	size_t n_props = incoming_props(&msg->properties, &props_size, &props_skipped);
+
+	if (props_skipped)
+		log_debug("'%.*s': %zu user propert%s left out (over %d, or holding a NUL byte)",
+			  (int)drop_tlen, drop_topic, props_skipped,
+			  props_skipped == 1 ? "y" : "ies", MQTTC_PROPS_MAX);
 	if (!oversize) {
-		it = malloc(sizeof(*it) + plen + 1 + tlen + 1);
+		it = malloc(sizeof(*it) + plen + 1 + tlen + 1 + props_size);
 		if (it) {
 			it->next = NULL;
 			it->len = plen;
@@ -201,6 +305,9 @@ static int on_message_arrived(void *context, char *topic_name, int topic_len,
 			it->topic = it->data + plen + 1;
 			memcpy(it->topic, topic_name, tlen);
 			it->topic[tlen] = '\0';
+			it->props = it->topic + tlen + 1;
+			it->n_props = n_props;
+			incoming_props_pack(&msg->properties, it->props, n_props);
 		}
 	}
 	MQTTAsync_freeMessage(&msg);
@@ -464,11 +571,12 @@ static void subscribe_one(struct mqttc *m, struct mqttc_sub *sub)
  * returns). `last` marks mqttc_stop's `offline`, whose completion wakes the
  * waiting loop thread. */
 static int paho_send(struct mqttc *m, const char *topic, const void *payload, size_t len, int qos,
-		     bool retain, bool last)
+		     bool retain, bool last, const struct mqttc_prop *props, size_t n_props)
 {
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
 	MQTTAsync_message msg = MQTTAsync_message_initializer;
-	int rc;
+	MQTTProperties mprops = MQTTProperties_initializer;
+	int rc = MQTTASYNC_SUCCESS;
 
 	ro.context = m;
 	ro.onFailure5 = last ? on_offline_fail : on_publish_failure;
@@ -477,8 +585,21 @@ static int paho_send(struct mqttc *m, const char *topic, const void *payload, si
 	msg.payloadlen = (int)len;
 	msg.qos = qos;
 	msg.retained = retain ? 1 : 0;
-	/* Paho copies topic and payload before it returns. */
-	rc = MQTTAsync_sendMessage(m->client, topic, &msg, &ro);
+	for (size_t i = 0; i < n_props && rc == MQTTASYNC_SUCCESS; i++) {
+		MQTTProperty p = {.identifier = MQTTPROPERTY_CODE_USER_PROPERTY};
+		p.value.data.data = (char *)props[i].name;
+		p.value.data.len = (int)strlen(props[i].name);
+		p.value.value.data = (char *)props[i].value;
+		p.value.value.len = (int)strlen(props[i].value);
+		/* MQTTProperties_add copies the strings. */
+		if (MQTTProperties_add(&mprops, &p) != 0)
+			rc = MQTTASYNC_FAILURE;
+	}
+	msg.properties = mprops;
+	/* Paho copies topic, payload and properties before it returns. */
+	if (rc == MQTTASYNC_SUCCESS)
+		rc = MQTTAsync_sendMessage(m->client, topic, &msg, &ro);
+	MQTTProperties_free(&mprops);
 	if (rc != MQTTASYNC_SUCCESS) {
 		pthread_mutex_lock(&m->lock);
 		m->stats.publish_failed++;
@@ -515,7 +636,9 @@ static void hand_off(struct mqttc *m, bool all)
 		m->out_head = o->next;
 		if (!m->out_head)
 			m->out_tail = NULL;
-		paho_send(m, o->topic, o->data, o->len, o->qos, o->retain, false);
+		struct mqttc_prop props[MQTTC_PROPS_MAX];
+		size_t n_props = props_unpack(o->props, o->n_props, props);
+		paho_send(m, o->topic, o->data, o->len, o->qos, o->retain, false, props, n_props);
 		free(o);
 	}
 }
@@ -534,7 +657,7 @@ static void hand_off(struct mqttc *m, bool all)
  * straight to Paho, after everything waiting.
  */
 static int publish_raw(struct mqttc *m, const char *topic, const void *payload, size_t len, int qos,
-		       bool retain, bool last)
+		       bool retain, bool last, const struct mqttc_prop *props, size_t n_props)
 {
 	struct mqttc_out *o;
 	uint64_t refused = 0;
@@ -570,8 +693,9 @@ static int publish_raw(struct mqttc *m, const char *topic, const void *payload, 
 		m->refusing = false;
 	}
 	if (direct)
-		return paho_send(m, topic, payload, len, qos, retain, last);
-	o = malloc(sizeof(*o) + len + 1 + tlen + 1);
+		return paho_send(m, topic, payload, len, qos, retain, last, props, n_props);
+	size_t props_size = props_packed_size(props, n_props);
+	o = malloc(sizeof(*o) + len + 1 + tlen + 1 + props_size);
 	if (!o) {
 		pthread_mutex_lock(&m->lock);
 		m->out_queued--;
@@ -590,6 +714,9 @@ static int publish_raw(struct mqttc *m, const char *topic, const void *payload, 
 	o->data[len] = '\0';
 	o->topic = o->data + len + 1;
 	memcpy(o->topic, topic, tlen + 1);
+	o->props = o->topic + tlen + 1;
+	o->n_props = n_props;
+	props_pack(o->props, props, n_props);
 	if (m->out_tail)
 		m->out_tail->next = o;
 	else
@@ -620,7 +747,7 @@ static void handle_connected(struct mqttc *m)
 		subscribe_one(m, s);
 	if (m->availability_topic)
 		publish_raw(m, m->availability_topic, PROTO_ONLINE, strlen(PROTO_ONLINE), 1, true,
-			    false);
+			    false, NULL, 0);
 	if (m->on_connected)
 		m->on_connected(m->arg);
 }
@@ -758,6 +885,9 @@ static void on_wake(uv_async_t *handle)
 		    .retained = it->retained,
 		    .received_ms = it->received_ms,
 		};
+		struct mqttc_prop props[MQTTC_PROPS_MAX];
+		msg.n_props = props_unpack(it->props, it->n_props, props);
+		msg.props = props;
 		if (m->on_message)
 			m->on_message(m->arg, &msg);
 		free(it);
@@ -1084,7 +1214,20 @@ int mqttc_publish(struct mqttc *m, const char *topic, const void *payload, size_
 {
 	if (!m || !topic || !*topic || (!payload && len) || qos < 0 || qos > 2 || m->stopped)
 		return -1;
-	return publish_raw(m, topic, payload ? payload : "", len, qos, retain, false);
+	return publish_raw(m, topic, payload ? payload : "", len, qos, retain, false, NULL, 0);
+}
+
+int mqttc_publish_props(struct mqttc *m, const char *topic, const void *payload, size_t len,
+			int qos, bool retain, const struct mqttc_prop *props, size_t n_props)
+{
+	if (!m || !topic || !*topic || (!payload && len) || qos < 0 || qos > 2 || m->stopped ||
+	    n_props > MQTTC_PROPS_MAX || (n_props && !props))
+		return -1;
+	for (size_t i = 0; i < n_props; i++)
+		if (!props[i].name || !props[i].value)
+			return -1;
+	return publish_raw(m, topic, payload ? payload : "", len, qos, retain, false, props,
+			   n_props);
 }
 
 int mqttc_publish_str(struct mqttc *m, const char *topic, const char *text, int qos, bool retain)
@@ -1192,7 +1335,7 @@ void mqttc_stop(struct mqttc *m, int timeout_ms)
 	hand_off(m, true);
 	if (mqttc_is_connected(m) && m->availability_topic) {
 		if (publish_raw(m, m->availability_topic, PROTO_OFFLINE, strlen(PROTO_OFFLINE), 1,
-				true, true) == 0) {
+				true, true, NULL, 0) == 0) {
 			wait_flag(m, &m->offline_done, deadline);
 			if (!m->offline_done)
 				log_warn("`offline` not confirmed by %s within %d ms", m->log_url,

@@ -50,6 +50,18 @@
 
 struct cfg;
 
+/* An MQTT 5 user property (name, value: UTF-8, NUL-terminated). iod uses
+ * them where a payload must stay raw bytes, e.g. the camera's snapshot
+ * carries `for` (which dose it shows) beside its JPEG. */
+struct mqttc_prop {
+	const char *name;
+	const char *value;
+};
+/* User properties kept per message, in and out; an incoming message's
+ * further ones, and any whose name or value holds a NUL byte, are left
+ * out (logged at debug). */
+#define MQTTC_PROPS_MAX 8
+
 struct mqttc_message {
 	const char *topic;   /* NUL-terminated */
 	const void *payload; /* not NUL-terminated; payload[len] is 0 for convenience */
@@ -57,7 +69,12 @@ struct mqttc_message {
 	int qos;
 	bool retained;	     /* the broker delivered it as retained (retain-as-published) */
 	int64_t received_ms; /* wall clock when Paho's thread received it */
+	const struct mqttc_prop *props; /* its user properties, in order (n_props) */
+	size_t n_props;
 };
+
+/* The value of msg's first user property called name, or NULL. */
+const char *mqttc_message_prop(const struct mqttc_message *msg, const char *name);
 
 /* On the loop thread. The message is valid only during the call. */
 typedef void (*mqttc_message_cb)(void *arg, const struct mqttc_message *msg);
@@ -144,6 +161,10 @@ int mqttc_start(struct mqttc *m);
 int mqttc_publish(struct mqttc *m, const char *topic, const void *payload, size_t len, int qos,
 		  bool retain);
 int mqttc_publish_str(struct mqttc *m, const char *topic, const char *text, int qos, bool retain);
+/* mqttc_publish with MQTT 5 user properties (at most MQTTC_PROPS_MAX, each
+ * name and value non-NULL; copied). -1 for more, or a NULL string. */
+int mqttc_publish_props(struct mqttc *m, const char *topic, const void *payload, size_t len,
+			int qos, bool retain, const struct mqttc_prop *props, size_t n_props);
 bool mqttc_is_connected(const struct mqttc *m);
 /* Loop thread. Whether n more publishes (n <= MQTTC_OUT_HIGH - MQTTC_OUT_LOW)
  * fit: true while out_waiting + n <= MQTTC_OUT_HIGH, or out_waiting is at

@@ -6,6 +6,11 @@
  * message on probe/out with a JSON description of what it received (topic,
  * retained flag, qos, length, payload and the client's counters). After each
  * (re)connect it publishes {"connects":n} on iod/<site>/probe/connected.
+ * The description lists the message's MQTT 5 user properties ("props", in
+ * order); a message on probe/in/props is published back on probe/in/echo
+ * (which the probe hears again) with the same payload and user properties,
+ * as many times as its payload's leading number says (at least once), so a
+ * test sees both mqttc's direct and its waiting publishes carry them.
  * With IOD_PROBE_BACKPRESSURE=1 it takes no message while its answer would
  * not fit (mqttc_has_room, mqttc_pause) and resumes on on_drained, as the
  * feeder does.
@@ -66,6 +71,15 @@ static void on_message(void *arg, const struct mqttc_message *msg)
 	cJSON_AddNumberToObject(o, "qos", msg->qos);
 	cJSON_AddNumberToObject(o, "len", (double)msg->len);
 	cJSON_AddStringToObject(o, "payload", msg->len < 256 ? (const char *)msg->payload : "");
+	cJSON *props = cJSON_AddObjectToObject(o, "props");
+	for (size_t i = 0; props && i < msg->n_props; i++)
+		cJSON_AddStringToObject(props, msg->props[i].name, msg->props[i].value);
+	if (strcmp(msg->topic, "probe/in/props") == 0) {
+		long times = strtol(msg->payload, NULL, 10);
+		for (long i = 0; i < (times > 1 ? times : 1); i++)
+			mqttc_publish_props(p->mqtt, "probe/in/echo", msg->payload, msg->len, 1,
+					    false, msg->props, msg->n_props);
+	}
 	cJSON_AddNumberToObject(o, "in", (double)st.messages_in);
 	cJSON_AddNumberToObject(o, "oversize", (double)st.messages_oversize);
 	cJSON_AddNumberToObject(o, "dropped", (double)st.messages_dropped);

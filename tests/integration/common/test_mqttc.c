@@ -308,6 +308,44 @@ Test(mqttc, clean_session_drops_messages_while_away, .init = broker_up, .fini = 
 	tclient_free(obs);
 }
 
+/* MQTT 5 user properties, in and out: what mosquitto_pub attaches reaches
+ * on_message in order, and a publish with them arrives with them, also the
+ * ones that waited in mqttc for the broker's receive maximum (mosquitto's
+ * max_inflight_messages 20 here, 60 publishes). */
+Test(mqttc, user_properties_in_and_out, .init = broker_up, .fini = broker_down, .timeout = 60)
+{
+	const char *want = "\"props\":{\"for\":\"dose:a-1\",\"k\":\"v w\"}";
+	struct tclient *obs = observer("iod-test-obs");
+	pid_t pid = probe_ready(obs, NULL, "{\"connects\":1}");
+	char cmd[512];
+	struct tmsg *m;
+
+	cr_assert_eq(tclient_subscribe(obs, "probe/out", 1), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "mosquitto_pub -V 5 -h 127.0.0.1 -p %d -q 1 -t probe/in/props -m 60 "
+		 "-D publish user-property for dose:a-1 -D publish user-property k 'v w'",
+		 broker.port);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	m = tclient_expect_with(obs, "probe/out", "\"topic\":\"probe/in/props\"", WAIT_MS);
+	cr_assert_not_null(m, "the probe did not describe probe/in/props");
+	cr_assert_not_null(strstr(m->payload, want), "%s", m->payload);
+	tmsg_free(m);
+	for (int i = 0; i < 60; i++) {
+		m = tclient_expect_with(obs, "probe/out", "\"topic\":\"probe/in/echo\"", WAIT_MS);
+		cr_assert_not_null(m, "echo %d of 60 did not come back", i + 1);
+		cr_assert_not_null(strstr(m->payload, want), "echo %d: %s", i + 1, m->payload);
+		tmsg_free(m);
+	}
+	/* Without properties: an empty object, not the last message's. */
+	cr_assert_eq(tclient_publish_str(obs, "probe/in/plain", "x", 1, false), 0);
+	m = tclient_expect_with(obs, "probe/out", "\"topic\":\"probe/in/plain\"", WAIT_MS);
+	cr_assert_not_null(m);
+	cr_assert_not_null(strstr(m->payload, "\"props\":{}"), "%s", m->payload);
+	tmsg_free(m);
+	cr_assert_eq(harness_stop(pid, SIGTERM, 10000), 0);
+	tclient_free(obs);
+}
+
 Test(mqttc, oversize_payload_dropped_and_counted, .init = broker_up, .fini = broker_down,
      .timeout = 60)
 {
