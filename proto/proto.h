@@ -108,7 +108,19 @@ char *proto_info_encode(const struct proto_info *info);
 
 /* ---- feeder ------------------------------------------------------------ */
 
-enum proto_action { PROTO_ACTION_FEED, PROTO_ACTION_HOME, PROTO_ACTION_CALL };
+/* Names "feed" ... "refill"; "verify" is a feeder/event action only (the
+ * bowl-weight check after a dose), never a command. */
+enum proto_action {
+	PROTO_ACTION_FEED,
+	PROTO_ACTION_HOME,
+	PROTO_ACTION_CALL,
+	PROTO_ACTION_PLAN,
+	PROTO_ACTION_SKIP,
+	PROTO_ACTION_PAUSE,
+	PROTO_ACTION_RESUME,
+	PROTO_ACTION_TREAT,
+	PROTO_ACTION_REFILL
+};
 const char *proto_action_name(enum proto_action a);		  /* "feed" */
 int proto_action_parse(const char *text, enum proto_action *out); /* 0 or -1 */
 
@@ -128,6 +140,85 @@ int proto_action_parse(const char *text, enum proto_action *out); /* 0 or -1 */
 #define PROTO_REASON_UNKNOWN_ACTION	"unknown_action"
 #define PROTO_REASON_NOT_AUTHORIZED	"not_authorized"     /* websocket: no operator session */
 #define PROTO_REASON_BROKER_UNAVAILABLE "broker_unavailable" /* websocket: MQTT down */
+/* The care plan (issue 11; proto/README.md "Where this refines the design"). */
+#define PROTO_REASON_BAD_PLAN		"bad_plan" /* a plan member malformed or out of range */
+#define PROTO_REASON_OUT_OF_BOUNDS	"out_of_bounds" /* outside the vet's bounds */
+#define PROTO_REASON_PLAN_CHANGED	"plan_changed"	/* plan.rev is not the current rev */
+#define PROTO_REASON_UNKNOWN_SLOT	"unknown_slot"	/* skip: no such (or no pending) slot */
+#define PROTO_REASON_SLOT_SETTLED	"slot_settled"	/* skip: that slot is already settled */
+#define PROTO_REASON_BAD_UNTIL		"bad_until" /* pause: until not integer ms, past, >90 days */
+#define PROTO_REASON_BAD_PILLS		"bad_pills" /* refill: pills not an integer 0..100000 */
+#define PROTO_REASON_MISSING_PILLS	"missing_pills"
+#define PROTO_REASON_MISSING_PLAN	"missing_plan"
+#define PROTO_REASON_BAD_SLOT		"bad_slot" /* skip: slot not "YYYY-MM-DDTHH:MM" */
+#define PROTO_REASON_TREAT_LIMIT	"treat_limit"
+#define PROTO_REASON_NO_TREAT_DISPENSER "no_treat_dispenser"
+/* Reasons of a verify event, and of a failed dose. */
+#define PROTO_REASON_NO_WEIGHT_CHANGE "no_weight_change"
+#define PROTO_REASON_NO_BOWL_READING  "no_bowl_reading"
+#define PROTO_REASON_JAMMED	      "jammed"
+
+/* ---- the care plan (feeder/plan, the plan command, feeder/schedule) ------- */
+
+#define PROTO_PLAN_SLOTS_MAX 48
+#define PROTO_SLOT_ID_MAX    16	  /* "2026-12-01T15:00" */
+#define PROTO_DAYS_DAILY     0x7f /* bit 0 mon ... bit 6 sun */
+#define PROTO_DETAIL_MAX     160  /* bytes of a rejected event's "detail", with the NUL */
+
+struct proto_plan_slot {
+	int minute;   /* 0..1439, local time */
+	uint8_t days; /* PROTO_DAYS_DAILY or a non-empty subset of its bits */
+	bool enabled;
+};
+struct proto_plan {
+	int64_t rev;
+	struct proto_plan_slot slots[PROTO_PLAN_SLOTS_MAX];
+	size_t n_slots;
+	int64_t min_interval_s;
+	int max_daily;
+	int64_t grace_s;
+	bool paused;
+	int64_t paused_until_ms; /* paused && 0: until resume; 0 when !paused */
+	int treat_max_daily;
+	int64_t treat_min_interval_s;
+	bool has_pills; /* false: "remaining":null (never refilled) */
+	int64_t pills_remaining;
+	int low_days;
+	int64_t bound_min_interval_s;
+	int bound_max_daily;
+	char changed_by[PROTO_BY_MAX + 1];
+	int64_t changed_at_ms;
+};
+/* A plan command's members: has_* says which were given. */
+struct proto_plan_patch {
+	bool has_rev;
+	int64_t rev;
+	bool has_slots;
+	struct proto_plan_slot slots[PROTO_PLAN_SLOTS_MAX];
+	size_t n_slots;
+	bool has_min_interval, has_max_daily, has_grace, has_treat_max_daily,
+	    has_treat_min_interval, has_low_days;
+	int64_t min_interval_s;
+	int max_daily;
+	int64_t grace_s;
+	int treat_max_daily;
+	int64_t treat_min_interval_s;
+	int low_days;
+	/* Read-only members given: the feeder accepts each only when equal to
+	 * the current plan's value (a client may send back the plan it read). */
+	bool has_bounds;
+	int64_t bound_min_interval_s;
+	int bound_max_daily;
+	bool has_paused; /* "paused" */
+	bool paused;
+	bool has_paused_until;
+	int64_t paused_until_ms; /* 0: null */
+	bool has_pills_remaining;
+	int64_t pills_remaining; /* -1: null */
+	bool has_changed_by, has_changed_at;
+	char changed_by[PROTO_BY_MAX + 1];
+	int64_t changed_at_ms;
+};
 
 struct proto_feeder_cmd {
 	enum proto_action action;
@@ -135,7 +226,12 @@ struct proto_feeder_cmd {
 	char by[PROTO_BY_MAX + 1]; /* "" when absent */
 	int64_t ts_ms;		   /* 0 when absent */
 	bool has_ts;
-	bool has_action; /* decode: action was understood (also on failure) */
+	bool has_action;		  /* decode: action was understood (also on failure) */
+	struct proto_plan_patch plan;	  /* action plan */
+	char slot[PROTO_SLOT_ID_MAX + 1]; /* skip: "" = the next pending slot */
+	int64_t until_ms;		  /* pause: 0 = until resume */
+	int64_t pills;			  /* refill */
+	char detail[PROTO_DETAIL_MAX];	  /* decode failure: text naming the member ("" if none) */
 };
 /* Accepts the bare words "feed", "home", "call" (surrounding whitespace
  * allowed; case matters) or the JSON object. Unknown members are ignored.
@@ -194,6 +290,12 @@ struct proto_feeder_event {
 	enum proto_result result;
 	char reason[128]; /* "" when none; omitted from JSON when empty */
 	int64_t ts_ms;
+	bool has_rev; /* "rev": a plan command's ok (the plan's rev after it) */
+	int64_t rev;
+	bool has_delta;	 /* "delta_g": a verify event */
+	bool delta_null; /* delta_g null: no bowl reading */
+	double delta_g;
+	char detail[PROTO_DETAIL_MAX]; /* "" omitted */
 };
 char *proto_feeder_event_encode(const struct proto_feeder_event *ev);
 int proto_feeder_event_decode(const void *payload, size_t len, struct proto_feeder_event *out,
@@ -207,6 +309,10 @@ struct proto_feeder_state {
 	int64_t next_allowed_ms;
 	int64_t next_scheduled_ms; /* 0 -> null */
 	int doses_today;
+	bool has_pills; /* !has_pills -> "pills_remaining":null */
+	int64_t pills_remaining;
+	int64_t runs_out_ms; /* 0 -> null */
+	bool clock_synced;
 };
 char *proto_feeder_state_encode(const struct proto_feeder_state *st);
 int proto_feeder_state_decode(const void *payload, size_t len, struct proto_feeder_state *out,
@@ -219,12 +325,58 @@ struct proto_dose {
 	int64_t ts_ms;
 	char by[PROTO_BY_MAX + 1];
 	enum proto_dose_source source;
+	enum proto_dose_result { PROTO_DOSE_OK, PROTO_DOSE_FAILED, PROTO_DOSE_UNCERTAIN } result;
+	enum proto_verified {
+		PROTO_VERIFIED_NULL,
+		PROTO_VERIFIED_TRUE,
+		PROTO_VERIFIED_FALSE
+	} verified;
 };
 /* doses newest first; at most PROTO_LOG_MAX are written. */
 char *proto_feeder_log_encode(const struct proto_dose *doses, size_t n);
 /* Fills up to cap doses; *n set to the count. */
 int proto_feeder_log_decode(const void *payload, size_t len, struct proto_dose *doses, size_t cap,
 			    size_t *n, const char **reason);
+
+/* feeder/plan (retained): the plan exactly as proto/README.md shows it,
+ * "paused" beside "paused_until". NULL also when a value cannot be
+ * represented (n_slots over the maximum, a slot's minute or days out of
+ * range). */
+char *proto_plan_encode(const struct proto_plan *p);
+/* Every member required and checked (ranges as for the plan command). */
+int proto_plan_decode(const void *payload, size_t len, struct proto_plan *out, const char **reason);
+/* Slot ids: "YYYY-MM-DDTHH:MM" checked for shape and calendar validity. */
+bool proto_slot_id_valid(const char *slot);
+
+enum proto_slot_status {
+	PROTO_SLOT_PENDING,
+	PROTO_SLOT_GIVEN,
+	PROTO_SLOT_LATE,
+	PROTO_SLOT_SKIPPED,
+	PROTO_SLOT_PAUSED,
+	PROTO_SLOT_MISSED,
+	PROTO_SLOT_FAILED,
+	PROTO_SLOT_UNCERTAIN
+};
+const char *proto_slot_status_name(enum proto_slot_status s);		    /* "pending" */
+int proto_slot_status_parse(const char *text, enum proto_slot_status *out); /* 0 or -1 */
+struct proto_schedule_slot {
+	char slot[PROTO_SLOT_ID_MAX + 1];
+	int64_t at_ms;
+	enum proto_slot_status status;
+	char dose[PROTO_ID_MAX + 1]; /* "" -> null */
+};
+#define PROTO_SCHEDULE_MAX (2 * PROTO_PLAN_SLOTS_MAX)
+/* feeder/schedule (retained): {"date","slots":[{"slot","at","status","dose"}],"ts"}. */
+struct proto_schedule {
+	char date[11]; /* "2026-12-01", today's local date */
+	struct proto_schedule_slot slots[PROTO_SCHEDULE_MAX];
+	size_t n;
+	int64_t ts_ms;
+};
+char *proto_schedule_encode(const struct proto_schedule *s);
+int proto_schedule_decode(const void *payload, size_t len, struct proto_schedule *out,
+			  const char **reason);
 
 /* ---- alerts (any service) ---------------------------------------------- */
 
@@ -244,6 +396,11 @@ int proto_level_parse(const char *text, enum proto_level *out); /* 0 or -1 */
 #define PROTO_ALERT_SENSOR_RECOVERED "sensor_recovered"
 #define PROTO_ALERT_CAMERA_RECOVERED "camera_recovered"
 #define PROTO_ALERT_BAD_COMMAND	     "bad_command"
+/* The care plan and verified dispense (issue 11). */
+#define PROTO_ALERT_LOW_STOCK	    "low_stock"	      /* warning */
+#define PROTO_ALERT_OUT_OF_STOCK    "out_of_stock"    /* critical */
+#define PROTO_ALERT_DOSE_UNVERIFIED "dose_unverified" /* warning */
+#define PROTO_ALERT_CLOCK_UNSYNCED  "clock_unsynced"  /* warning, once per boot */
 
 struct proto_alert {
 	char source[32]; /* "feeder" */

@@ -269,6 +269,16 @@ void feeder_handle(struct feeder *f, const struct proto_feeder_cmd *cmd,
 		}
 		return;
 	}
+	case PROTO_ACTION_PLAN:
+	case PROTO_ACTION_SKIP:
+	case PROTO_ACTION_PAUSE:
+	case PROTO_ACTION_RESUME:
+	case PROTO_ACTION_TREAT:
+	case PROTO_ACTION_REFILL:
+		/* The care plan's commands (issue 11) are not handled yet. */
+		reject(f, id, action ? action : "unknown", PROTO_REASON_UNKNOWN_ACTION, false, now,
+		       res);
+		return;
 	}
 }
 

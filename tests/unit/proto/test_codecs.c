@@ -131,8 +131,10 @@ Test(feeder_state, encode_exact_with_values, .timeout = 10)
 
 Test(feeder_state, round_trip, .timeout = 10)
 {
-	struct proto_feeder_state in = {PROTO_POSITION_OPEN, 1764118800001LL, 1764140400002LL, 0,
-					3};
+	struct proto_feeder_state in = {.position = PROTO_POSITION_OPEN,
+					.last_dose_ms = 1764118800001LL,
+					.next_allowed_ms = 1764140400002LL,
+					.doses_today = 3};
 	struct proto_feeder_state out;
 	const char *reason;
 	char *text = proto_feeder_state_encode(&in);
