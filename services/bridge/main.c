@@ -51,6 +51,10 @@ static bool hosts_check(const char *value, char *why, size_t why_size)
 	return false;
 }
 
+/* A default the state also applies (state.h), as the option table's text. */
+#define DEFAULT_TEXT(x)	 DEFAULT_TEXT_(x)
+#define DEFAULT_TEXT_(x) #x
+
 static const struct cfg_option bridge_options[] = {
     {"IOD_BRIDGE_PORT", CFG_INT, "8080", "HTTP/websocket port", 1, 65535, 0, NULL},
     {"IOD_BRIDGE_BIND", CFG_STRING, "0.0.0.0",
@@ -77,8 +81,8 @@ static const struct cfg_option bridge_options[] = {
     {"IOD_BRIDGE_QUEUE_SLACK", CFG_INT, "256",
      "per-client queue room beyond one frame per topic; a client over it is dropped", 16, 65536, 0,
      NULL},
-    {"IOD_BRIDGE_CACHE_TOPICS", CFG_INT, "1024", "topics kept in the last-value cache", 16, 100000,
-     0, NULL},
+    {"IOD_BRIDGE_CACHE_TOPICS", CFG_INT, DEFAULT_TEXT(STATE_TOPICS_DEFAULT),
+     "topics kept in the last-value cache", 16, 100000, 0, NULL},
     {"IOD_BRIDGE_SESSION_IDLE", CFG_DURATION, "7d", "an operator session ends after this idle",
      60000, 365LL * 24 * 3600 * 1000, 0, NULL},
     {"IOD_BRIDGE_LOGIN_FAILURES", CFG_INT, "5",
@@ -305,6 +309,7 @@ int main(int argc, char **argv)
 	    .headroom = 0, /* set below: LWS_PRE lives in server.c */
 	    .max_topics = (size_t)cfg_int(cfg, "IOD_BRIDGE_CACHE_TOPICS"),
 	    .max_json_payload = PROTO_MAX_PAYLOAD,
+	    .max_frame_bytes = STATE_FRAME_MAX,
 	};
 	sc.headroom = server_headroom();
 	struct auth_config ac = {
@@ -347,7 +352,7 @@ int main(int argc, char **argv)
 	    .availability_topic = b.availability,
 	    .session_expiry_s = 0,
 	    .queue_limit = 4096,
-	    .max_payload = 8 * 1024 * 1024, /* camera frames; the state bounds the rest */
+	    .max_payload = STATE_FRAME_MAX, /* what cannot be forwarded is not read (state.h) */
 	    .on_message = on_message,
 	    .on_connected = on_mqtt_up,
 	    .on_disconnected = on_mqtt_down,

@@ -32,7 +32,8 @@ char *metrics_render(const struct bridge_metrics *m)
 	one(&b, "iod_bridge_mqtt_refused_total", "counter",
 	    "MQTT messages not forwarded (too large, other site).", m->mqtt_refused);
 	one(&b, "iod_bridge_mqtt_queue_dropped_total", "counter",
-	    "MQTT messages dropped between the MQTT thread and the loop.", m->mqtt_queue_dropped);
+	    "MQTT messages dropped before the loop (over 4 MiB, queue full).",
+	    m->mqtt_queue_dropped);
 	one(&b, "iod_bridge_mqtt_connected", "gauge", "1 when connected to the broker.",
 	    m->mqtt_connected);
 	one(&b, "iod_bridge_mqtt_out_waiting", "gauge",

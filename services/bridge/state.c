@@ -5,7 +5,6 @@
 #include "jbuf.h"
 #include "proto.h"
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,11 +70,11 @@ struct state *state_new(const struct state_config *cfg)
 		return NULL;
 	s->cfg = *cfg;
 	if (!s->cfg.max_topics)
-		s->cfg.max_topics = 1024;
+		s->cfg.max_topics = STATE_TOPICS_DEFAULT;
 	if (!s->cfg.max_json_payload)
 		s->cfg.max_json_payload = 16 * 1024;
 	if (!s->cfg.max_frame_bytes)
-		s->cfg.max_frame_bytes = 4 * 1024 * 1024;
+		s->cfg.max_frame_bytes = STATE_FRAME_MAX;
 	const char *site = cfg->site;
 	if (proto_topic_prefix(s->prefix, sizeof(s->prefix), site, NULL) < 0 ||
 	    proto_topic(s->frame_topic, sizeof(s->frame_topic), site, "camera", "frame") < 0 ||
@@ -135,10 +134,9 @@ static struct topic_entry *topic_find(struct state *s, const char *topic, bool c
 	return e;
 }
 
-/* The frame for one message; also returns the parsed JSON when it was JSON
- * (caller deletes). */
+/* The frame for one message. */
 static struct bmsg *encode_message(size_t headroom, const char *topic, const void *payload,
-				   size_t len, int64_t ts_ms, uint32_t key, cJSON **parsed_out)
+				   size_t len, int64_t ts_ms, uint32_t key)
 {
 	struct jbuf b;
 	jbuf_init(&b);
@@ -148,13 +146,10 @@ static struct bmsg *encode_message(size_t headroom, const char *topic, const voi
 	/* Verbatim only when it is strict JSON, the same test every proto
 	 * decoder applies: what passes is valid UTF-8 with no raw control
 	 * characters, so a browser's JSON.parse takes the frame. */
-	cJSON *parsed = NULL;
-	if (proto_json_valid(payload, len)) {
+	if (proto_json_valid(payload, len))
 		jbuf_put(&b, payload, len);
-		parsed = cJSON_ParseWithLength(payload, len);
-	} else {
+	else
 		jbuf_string(&b, payload, len);
-	}
 	jbuf_puts(&b, ",\"ts\":");
 	jbuf_i64(&b, ts_ms);
 	jbuf_puts(&b, "}");
@@ -162,17 +157,13 @@ static struct bmsg *encode_message(size_t headroom, const char *topic, const voi
 	if (!b.failed)
 		m = bmsg_new(headroom, b.data, b.len, false, key);
 	jbuf_free(&b);
-	if (parsed_out)
-		*parsed_out = parsed;
-	else
-		cJSON_Delete(parsed);
 	return m;
 }
 
 struct bmsg *state_encode_message(size_t headroom, const char *topic, const void *payload,
 				  size_t len, int64_t ts_ms, uint32_t key)
 {
-	return encode_message(headroom, topic, payload, len, ts_ms, key, NULL);
+	return encode_message(headroom, topic, payload, len, ts_ms, key);
 }
 
 static struct history_entry *history_find(struct state *s, const char *topic, bool create)
@@ -197,18 +188,23 @@ static struct history_entry *history_find(struct state *s, const char *topic, bo
 	return h;
 }
 
-/* iod/<site>/sensors/<kind> with a numeric "value": fold it into the history. */
-static void ingest_reading(struct state *s, const char *topic, const cJSON *j, int64_t ts_ms)
+/*
+ * iod/<site>/sensors/<kind>: a reading as the contract has it
+ * (proto_reading_decode: a finite "value", a "unit", a "ts", none twice)
+ * goes into the history, at its arrival time (a publisher's clock may be
+ * off; the history buckets by when the bridge heard it). Anything else on a
+ * sensor topic is still cached and forwarded, only not charted.
+ */
+static void ingest_reading(struct state *s, const char *topic, const void *payload, size_t len,
+			   int64_t ts_ms)
 {
 	const char *kind = topic + strlen(s->sensors_prefix);
-	if (!*kind || strchr(kind, '/') || !cJSON_IsObject(j))
-		return;
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "value");
-	if (!cJSON_IsNumber(v))
+	struct proto_reading r;
+	if (!*kind || strchr(kind, '/') || proto_reading_decode(payload, len, &r, NULL) < 0)
 		return;
 	struct history_entry *h = history_find(s, topic, true);
 	if (h)
-		hist_add(&h->h, ts_ms, v->valuedouble);
+		hist_add(&h->h, ts_ms, r.value);
 }
 
 static void ingest_alert(struct state *s, struct bmsg *frame, int64_t ts_ms)
@@ -275,12 +271,10 @@ struct bmsg *state_ingest(struct state *s, const char *topic, const void *payloa
 		*why = "cleared";
 		return NULL;
 	}
-	cJSON *parsed = NULL;
 	/* Alerts and feeder events must each reach every client: key 0, never coalesced. */
-	struct bmsg *m = encode_message(s->cfg.headroom, topic, payload, len, received_ms,
-					e ? e->key : 0, &parsed);
+	struct bmsg *m =
+	    encode_message(s->cfg.headroom, topic, payload, len, received_ms, e ? e->key : 0);
 	if (!m) {
-		cJSON_Delete(parsed);
 		*why = "nomem";
 		return NULL;
 	}
@@ -292,9 +286,8 @@ struct bmsg *state_ingest(struct state *s, const char *topic, const void *payloa
 	}
 	if (is_alert)
 		ingest_alert(s, m, received_ms);
-	else if (!strncmp(topic, s->sensors_prefix, strlen(s->sensors_prefix)) && parsed)
-		ingest_reading(s, topic, parsed, received_ms);
-	cJSON_Delete(parsed);
+	else if (!strncmp(topic, s->sensors_prefix, strlen(s->sensors_prefix)))
+		ingest_reading(s, topic, payload, len, received_ms);
 	return m;
 }
 

@@ -24,13 +24,29 @@ struct bmsg;
 #define STATE_ALERTS_MAX	 20
 #define STATE_ALERT_AGE_MS	 (24LL * 3600 * 1000)
 #define STATE_HISTORY_TOPICS_MAX 32
+/* Topics in the last-value cache when IOD_BRIDGE_CACHE_TOPICS is not set:
+ * its option's default is this number, spelled here only. */
+#define STATE_TOPICS_DEFAULT 1024
+/*
+ * The biggest camera frame the bridge forwards, and so the biggest MQTT
+ * payload it takes at all (its mqttc max_payload is this): a frame over it
+ * is dropped by mqttc on Paho's thread, before it is copied and queued for
+ * the loop, instead of being read whole only to be refused here (counted
+ * in iod_bridge_mqtt_queue_dropped_total). 4 MiB holds any 1920x1080 JPEG,
+ * even of pure noise at quality 100 (3.9 MiB, libturbojpeg 4:2:0); no
+ * limit holds every frame iod-camera can make (4096x4096 noise is 9.6 MiB
+ * at quality 75, over the 8 MiB the bridge once read). At most one frame
+ * per client waits (coalesced), so this also bounds what a slow client
+ * holds of the camera's frames.
+ */
+#define STATE_FRAME_MAX (4u * 1024 * 1024)
 
 struct state_config {
 	const char *site;	 /* "home" */
 	size_t headroom;	 /* bytes before every frame's payload (LWS_PRE) */
-	size_t max_topics;	 /* last-value cache bound; 0 = 1024 */
+	size_t max_topics;	 /* last-value cache bound; 0 = STATE_TOPICS_DEFAULT */
 	size_t max_json_payload; /* bigger non-camera payloads are refused; 0 = 16 KiB */
-	size_t max_frame_bytes;	 /* bigger camera frames are refused; 0 = 4 MiB */
+	size_t max_frame_bytes;	 /* bigger camera frames are refused; 0 = STATE_FRAME_MAX */
 };
 
 struct state_stats {

@@ -1308,6 +1308,48 @@ static long metric(int port, const char *line)
 	return strtol(p + strlen(want), NULL, 10);
 }
 
+/* The bridge's one size rule for camera frames (state.h STATE_FRAME_MAX,
+ * 4 MiB): a frame of exactly 4 MiB reaches the browser whole; one byte more
+ * is not read into the bridge at all: mqttc drops it on Paho's thread, so
+ * it shows as dropped before the loop, not as refused after being copied,
+ * and the dashboards keep the last frame they could be sent. */
+Test(bridge, camera_frame_limit_is_one_rule, .timeout = 60, .fini = teardown)
+{
+	start(&F, NULL, true);
+	struct wsc *w = wsc_new();
+	struct wsc_conn *c = open_ready(w, &F, NULL);
+	const size_t limit = 4u * 1024 * 1024;
+	char *frame = malloc(limit + 1);
+	cr_assert_not_null(frame);
+	memset(frame, 'F', limit + 1);
+	frame[0] = (char)0xff;
+	frame[1] = (char)0xd8;
+	uint64_t before = c->n_binary;
+	tclient_publish(F.tc, "iod/home/camera/frame", frame, limit, 0, false);
+	int64_t end = wsc_now_ns() + 20000000000LL;
+	while (c->n_binary < before + 1 && !c->closed && wsc_now_ns() < end)
+		wsc_run_for(w, 10);
+	cr_assert_eq(c->n_binary, before + 1, "the 4 MiB frame arrived");
+	struct wsc_frame *last = &c->frames[c->n_frames - 1];
+	cr_assert(last->binary);
+	cr_assert_eq(last->len, limit);
+	cr_assert_eq(memcmp(last->data, frame, limit), 0, "whole");
+	frame[2] = 'X';
+	tclient_publish(F.tc, "iod/home/camera/frame", frame, limit + 1, 0, false);
+	/* Ordered after it on the same connection: once this arrives the big
+	 * frame has been dealt with. */
+	tclient_publish_str(F.tc, "iod/home/test/sync", "after", 1, false);
+	expect_frame(w, c, "\"payload\":\"after\"");
+	cr_assert_eq(c->n_binary, before + 1, "nothing over 4 MiB is forwarded");
+	cr_assert_eq(metric(F.port, "iod_bridge_mqtt_queue_dropped_total "), 1,
+		     "dropped by mqttc, before it was copied for the loop");
+	cr_assert_eq(metric(F.port, "iod_bridge_mqtt_refused_total "), 0,
+		     "never read whole only to be refused");
+	free(frame);
+	wsc_free(w);
+	stop(&F);
+}
+
 Test(bridge, global_login_limit_over_many_addresses, .timeout = 180, .fini = teardown)
 {
 	/* start() logs the operator in from 127.0.0.1: a known address. */

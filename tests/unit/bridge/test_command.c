@@ -172,7 +172,8 @@ Test(command, connect_greets_in_order_and_writes_in_batches, .timeout = 5)
 	memset(&c, 0, sizeof(c));
 	glue_login(s, "192.168.1.5", c.token);
 	c.is_operator = true;
-	server_on_mqtt(s, "iod/home/sensors/temperature", "{\"value\":21.5,\"ts\":1}", 21,
+	const char *reading = "{\"value\":21.5,\"unit\":\"°C\",\"ts\":1}";
+	server_on_mqtt(s, "iod/home/sensors/temperature", reading, strlen(reading),
 		       glue_now_ms - 5);
 	cr_assert_eq(ws_established(s, &wsi, &c), 0);
 	cr_assert_eq(s->clients, &c);

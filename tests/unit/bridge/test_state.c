@@ -269,6 +269,46 @@ Test(state, history_frame_downsampled_to_ten_second_buckets, .timeout = 5)
 	state_free(s);
 }
 
+/* What goes into a sensor's history is what proto_reading_decode() takes (a
+ * finite value, a unit, a ts, none twice); the rest on a sensor topic is
+ * still cached and forwarded as it came, only not charted. */
+Test(state, history_takes_readings_as_the_contract_has_them, .timeout = 5)
+{
+	struct state *s = mk(0);
+	const char *topics[] = {"iod/home/sensors/good",  "iod/home/sensors/no_unit",
+				"iod/home/sensors/no_ts", "iod/home/sensors/huge",
+				"iod/home/sensors/twice", "iod/home/sensors/text"};
+	const char *payloads[] = {"{\"value\":20.5,\"unit\":\"°C\",\"ts\":1,\"extra\":true}",
+				  "{\"value\":21,\"ts\":1}",
+				  "{\"value\":22,\"unit\":\"%\"}",
+				  "{\"value\":1e400,\"unit\":\"g\",\"ts\":1}",
+				  "{\"value\":1,\"value\":2,\"unit\":\"\",\"ts\":1}",
+				  "{\"value\":\"23\",\"unit\":\"dB\",\"ts\":1}"};
+	for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
+		put(s, topics[i], payloads[i], T0);
+	struct collected c = {0};
+	state_snapshot(s, T0 + 1, collect, &c);
+	cr_assert_eq(c.n, 7, "6 cached + 1 history, got %d", c.n);
+	for (size_t i = 0; i < 6; i++) {
+		char want[160];
+		snprintf(want, sizeof(want), "{\"topic\":\"%s\",\"payload\":%s,", topics[i],
+			 payloads[i]);
+		cr_assert(!strncmp(c.text[i], want, strlen(want)), "forwarded as it came: %s",
+			  c.text[i]);
+	}
+	char history[160];
+	snprintf(
+	    history, sizeof(history),
+	    "{\"type\":\"history\",\"topic\":\"iod/home/sensors/good\",\"points\":[[%lld,20.5]]}",
+	    (long long)(T0 - T0 % 10000));
+	cr_assert_str_eq(c.text[6], history);
+	struct state_stats st;
+	state_get_stats(s, &st);
+	cr_assert_eq(st.history_topics, 1);
+	collected_free(&c);
+	state_free(s);
+}
+
 Test(hist, motion_uses_bucket_max_and_gaps_stay_empty, .timeout = 5)
 {
 	struct hist h;
