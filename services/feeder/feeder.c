@@ -47,17 +47,19 @@ static int doses_on_date(const struct feeder *f, int date_key)
 const char *feeder_dose_rules(const struct feeder *f, const struct feeder_now *now,
 			      int64_t *next_allowed)
 {
+	/* The plan's rules, never looser than the vet's bounds (plan.h). */
+	const int64_t interval = plan_min_interval_ms(&f->plan);
 	int64_t interval_end = 0;
 	if (f->n_doses > 0) {
 		int64_t last = f->doses[f->n_doses - 1].ts_ms;
-		interval_end = last + f->cfg.min_interval_ms;
+		interval_end = last + interval;
 		if (last > now->wall_ms) /* wall clock set back below the last dose */
-			interval_end = now->wall_ms + f->cfg.min_interval_ms;
+			interval_end = now->wall_ms + interval;
 	}
 	if (f->have_mono) {
 		int64_t elapsed = now->mono_ms - f->last_dose_mono_ms;
-		if (elapsed < f->cfg.min_interval_ms) {
-			int64_t mono_end = now->wall_ms + (f->cfg.min_interval_ms - elapsed);
+		if (elapsed < interval) {
+			int64_t mono_end = now->wall_ms + (interval - elapsed);
 			if (mono_end > interval_end)
 				interval_end = mono_end;
 		}
@@ -65,7 +67,7 @@ const char *feeder_dose_rules(const struct feeder *f, const struct feeder_now *n
 	const char *why = interval_end > now->wall_ms ? PROTO_REASON_TOO_SOON : NULL;
 	int64_t candidate = interval_end > now->wall_ms ? interval_end : now->wall_ms;
 	if (doses_on_date(f, schedule_date_key(schedule_local_date(candidate))) >=
-	    f->cfg.max_daily) {
+	    plan_max_daily(&f->plan)) {
 		candidate = schedule_next_local_midnight(candidate);
 		if (!why)
 			why = PROTO_REASON_DAILY_LIMIT;
@@ -113,7 +115,7 @@ void feeder_check_clock_ahead(struct feeder *f, const struct feeder_now *now,
 	char dated[64], at[64], until[64];
 	feeder_local_time_text(d->ts_ms, dated, sizeof(dated));
 	feeder_local_time_text(now->wall_ms, at, sizeof(at));
-	feeder_local_time_text(d->ts_ms + f->cfg.min_interval_ms, until, sizeof(until));
+	feeder_local_time_text(d->ts_ms + plan_min_interval_ms(&f->plan), until, sizeof(until));
 	log_error("dose %s is dated %s, %" PRId64 " s after now (%zu doses in the wall clock's "
 		  "future); journal %s",
 		  d->id, dated, (d->ts_ms - now->wall_ms) / 1000, n, f->journal_path);
@@ -123,6 +125,40 @@ void feeder_check_clock_ahead(struct feeder *f, const struct feeder_now *now,
 	    "dose %s dated %s, after now (%s): doses refused until %s. Clock was wrong? "
 	    "Stop the feeder, run iod-feeder-journal clock-ack",
 	    d->id, dated, at, until);
+}
+
+/* Doses a day the plan gives (its enabled slots over a week), for how long
+ * the pills last; 0 when it has none. */
+static double doses_per_day(const struct feeder *f)
+{
+	int n = 0;
+	for (size_t i = 0; i < f->plan.n_slots; i++)
+		for (int d = 0; f->plan.slots[i].enabled && d < 7; d++)
+			n += f->plan.slots[i].days >> d & 1;
+	double per_day = n / 7.0;
+	int max = plan_max_daily(&f->plan);
+	return per_day > max ? max : per_day;
+}
+
+/* After a refill each medication dose counts one pill down (a dose is
+ * still attempted at zero). low_stock when fewer than low_days days are
+ * left, out_of_stock at zero: each once, as the count crosses. */
+static void count_pill(struct feeder *f, const struct feeder_now *now, struct feeder_result *res)
+{
+	struct proto_plan *p = &f->plan;
+	if (!p->has_pills || p->pills_remaining <= 0)
+		return;
+	double per_day = doses_per_day(f);
+	bool was_low = per_day > 0 && p->pills_remaining < p->low_days * per_day;
+	p->pills_remaining--;
+	res->plan_changed = true;
+	if (p->pills_remaining == 0)
+		feeder_add_alert(res, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_OUT_OF_STOCK,
+				 "no pills left in the feeder: refill it (doses are still attempted)");
+	else if (!was_low && per_day > 0 && p->pills_remaining < p->low_days * per_day)
+		feeder_add_alert(res, now, PROTO_LEVEL_WARNING, PROTO_ALERT_LOW_STOCK,
+				 "%" PRId64 " pills left, about %.0f days: refill soon",
+				 p->pills_remaining, p->pills_remaining / per_day);
 }
 
 static int start_dose(struct feeder *f, const char *id, const char *by, bool scheduled,
@@ -149,6 +185,8 @@ static int start_dose(struct feeder *f, const char *id, const char *by, bool sch
 	res->action = FEEDER_DO_DOSE;
 	res->state_changed = true;
 	res->log_changed = true;
+	res->schedule_changed = true;
+	count_pill(f, now, res);
 	log_info("dose %s by '%s' (%s%s): dispensing", id, by, scheduled ? "schedule " : "manual",
 		 slot ? slot : "");
 	return 0;
@@ -188,9 +226,11 @@ int feeder_handle_message(struct feeder *f, const void *payload, size_t len, boo
 	if (proto_feeder_cmd_decode(payload, len, &cmd, &reason) < 0) {
 		f->commands++;
 		salvage(payload, len, id, sizeof(id), action, sizeof(action));
-		log_warn("command %s refused: %s", id[0] ? id : "-", reason ? reason : "bad");
+		log_warn("command %s refused: %s%s%s", id[0] ? id : "-", reason ? reason : "bad",
+			 cmd.detail[0] ? ": " : "", cmd.detail);
 		set_event(res, id, action, PROTO_RESULT_REJECTED,
 			  reason ? reason : PROTO_REASON_BAD_JSON, now);
+		feeder_copy_str(res->event.detail, sizeof(res->event.detail), cmd.detail);
 		return 0;
 	}
 	feeder_handle(f, &cmd, now, res);
@@ -207,12 +247,155 @@ static void reject(struct feeder *f, const char *id, const char *action, const c
 	}
 }
 
+/* ---- the care plan's commands ---------------------------------------------- */
+
+static void accept(struct feeder *f, const char *id, const char *action,
+		   const struct feeder_now *now, struct feeder_result *res)
+{
+	set_event(res, id, action, PROTO_RESULT_OK, NULL, now);
+	history_remember(f, id, action, PROTO_RESULT_OK, "", now, res);
+}
+
+/* Journal (fsync'd) what a command changes, then apply it: a change that
+ * cannot be written is refused (journal_unavailable, the id not used up),
+ * never applied in memory only. */
+static bool commit(struct feeder *f, struct journal_rec *rec, const char *id, const char *by,
+		   const char *action, const struct feeder_now *now, struct feeder_result *res)
+{
+	rec->ts_ms = now->wall_ms;
+	feeder_copy_str(rec->id, sizeof(rec->id), id);
+	feeder_copy_str(rec->by, sizeof(rec->by), by);
+	if (history_put(f, rec, true, true, now, res) < 0) {
+		reject(f, id, action, PROTO_REASON_JOURNAL, false, now, res);
+		return false;
+	}
+	if (rec->op == JOURNAL_SKIP)
+		history_skip_put(f, rec->slot, id, by, now->wall_ms);
+	else
+		history_apply_plan_rec(f, rec);
+	res->state_changed = true;
+	res->schedule_changed = true;
+	res->plan_changed = rec->op != JOURNAL_SKIP;
+	return true;
+}
+
+static void handle_plan(struct feeder *f, const struct proto_feeder_cmd *cmd, const char *id,
+			const char *by, const struct feeder_now *now, struct feeder_result *res)
+{
+	struct proto_plan next;
+	bool changed;
+	char detail[PROTO_DETAIL_MAX];
+	const char *why = plan_apply(&f->plan, &cmd->plan, &next, &changed, detail, sizeof(detail));
+	if (why) {
+		log_info("plan %s by '%s': %s (%s)", id, by, why, detail);
+		reject(f, id, "plan", why, true, now, res);
+		feeder_copy_str(res->event.detail, sizeof(res->event.detail), detail);
+		return;
+	}
+	if (!changed) {
+		log_info("plan %s by '%s': no change, rev %" PRId64, id, by, f->plan.rev);
+		accept(f, id, "plan", now, res);
+		res->event.has_rev = true;
+		res->event.rev = f->plan.rev;
+		return;
+	}
+	struct journal_rec rec = {.op = JOURNAL_PLAN};
+	next.rev = f->plan.rev + 1;
+	rec.plan = next;
+	/* New slots are not settled for times before the change: a slot moved
+	 * (or added) to an hour already past is not a dose owed. */
+	rec.slots_at_ms = plan_same_slots(&next, &f->plan) ? f->slots_at_ms : now->wall_ms;
+	if (!commit(f, &rec, id, by, "plan", now, res))
+		return;
+	char slots[512];
+	plan_slots_text(&f->plan, slots, sizeof(slots));
+	log_info("plan %s by '%s': rev %" PRId64 ": slots %s, interval %" PRId64
+		 " s, %d a day, grace %" PRId64 " s",
+		 id, by, f->plan.rev, slots, f->plan.min_interval_s, f->plan.max_daily,
+		 f->plan.grace_s);
+	accept(f, id, "plan", now, res);
+	res->event.has_rev = true;
+	res->event.rev = f->plan.rev;
+}
+
+static void handle_skip(struct feeder *f, const struct proto_feeder_cmd *cmd, const char *id,
+			const char *by, const struct feeder_now *now, struct feeder_result *res)
+{
+	static struct proto_schedule sched; /* the loop thread's, like f */
+	feeder_schedule(f, now, &sched);
+	const struct proto_schedule_slot *found = NULL;
+	for (size_t i = 0; i < sched.n && !found; i++)
+		if (cmd->slot[0] ? strcmp(sched.slots[i].slot, cmd->slot) == 0
+				 : sched.slots[i].status == PROTO_SLOT_PENDING)
+			found = &sched.slots[i];
+	if (!found) {
+		reject(f, id, "skip", PROTO_REASON_UNKNOWN_SLOT, true, now, res);
+		return;
+	}
+	if (found->status != PROTO_SLOT_PENDING) {
+		reject(f, id, "skip", PROTO_REASON_SLOT_SETTLED, true, now, res);
+		return;
+	}
+	struct journal_rec rec = {.op = JOURNAL_SKIP};
+	feeder_copy_str(rec.slot, sizeof(rec.slot), found->slot);
+	if (!commit(f, &rec, id, by, "skip", now, res))
+		return;
+	log_info("schedule %s skipped by '%s' (%s)", rec.slot, by, id);
+	accept(f, id, "skip", now, res);
+}
+
+static void handle_pause(struct feeder *f, const struct proto_feeder_cmd *cmd, const char *id,
+			 const char *by, const struct feeder_now *now, struct feeder_result *res)
+{
+	history_pause_expire(f, now, res);
+	if (cmd->action == PROTO_ACTION_RESUME) {
+		if (!f->plan.paused) {
+			accept(f, id, "resume", now, res); /* idempotent: nothing changes */
+			return;
+		}
+		struct journal_rec rec = {.op = JOURNAL_RESUME};
+		if (!commit(f, &rec, id, by, "resume", now, res))
+			return;
+		log_info("schedule resumed by '%s' (%s)", by, id);
+		accept(f, id, "resume", now, res);
+		return;
+	}
+	int64_t until = cmd->until_ms;
+	if (until != 0 && (until <= now->wall_ms || until > now->wall_ms + PLAN_PAUSE_MAX_MS)) {
+		reject(f, id, "pause", PROTO_REASON_BAD_UNTIL, true, now, res);
+		return;
+	}
+	struct journal_rec rec = {.op = JOURNAL_PAUSE, .until_ms = until};
+	if (!commit(f, &rec, id, by, "pause", now, res))
+		return;
+	char when[64] = "resume";
+	if (until)
+		feeder_local_time_text(until, when, sizeof(when));
+	log_info("schedule paused by '%s' until %s (%s)", by, when, id);
+	accept(f, id, "pause", now, res);
+}
+
+static void handle_refill(struct feeder *f, const struct proto_feeder_cmd *cmd, const char *id,
+			  const char *by, const struct feeder_now *now, struct feeder_result *res)
+{
+	if (cmd->pills < 0 || cmd->pills > PLAN_PILLS_MAX) {
+		reject(f, id, "refill", PROTO_REASON_BAD_PILLS, true, now, res);
+		return;
+	}
+	struct journal_rec rec = {.op = JOURNAL_REFILL, .pills = cmd->pills};
+	if (!commit(f, &rec, id, by, "refill", now, res))
+		return;
+	log_info("refill by '%s': %" PRId64 " pills (%s)", by, cmd->pills, id);
+	accept(f, id, "refill", now, res);
+}
+
 void feeder_handle(struct feeder *f, const struct proto_feeder_cmd *cmd,
 		   const struct feeder_now *now, struct feeder_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	f->commands++;
 	feeder_check_clock_ahead(f, now, res);
+	history_pause_expire(f, now, res);
 	const char *action = proto_action_name(cmd->action);
 	char id[PROTO_ID_MAX + 1];
 	if (cmd->id[0]) {
@@ -270,14 +453,21 @@ void feeder_handle(struct feeder *f, const struct proto_feeder_cmd *cmd,
 		return;
 	}
 	case PROTO_ACTION_PLAN:
+		handle_plan(f, cmd, id, by, now, res);
+		return;
 	case PROTO_ACTION_SKIP:
+		handle_skip(f, cmd, id, by, now, res);
+		return;
 	case PROTO_ACTION_PAUSE:
 	case PROTO_ACTION_RESUME:
-	case PROTO_ACTION_TREAT:
+		handle_pause(f, cmd, id, by, now, res);
+		return;
 	case PROTO_ACTION_REFILL:
-		/* The care plan's commands (issue 11) are not handled yet. */
-		reject(f, id, action ? action : "unknown", PROTO_REASON_UNKNOWN_ACTION, false, now,
-		       res);
+		handle_refill(f, cmd, id, by, now, res);
+		return;
+	case PROTO_ACTION_TREAT:
+		/* The treat dispenser is the glue's (slice 2): none here yet. */
+		reject(f, id, action, PROTO_REASON_NO_TREAT_DISPENSER, true, now, res);
 		return;
 	}
 }
@@ -292,6 +482,7 @@ void feeder_dose_done(struct feeder *f, bool ok, const char *reason, const struc
 	f->position = PROTO_POSITION_HOME;
 	res->state_changed = true;
 	res->log_changed = true;
+	res->schedule_changed = true;
 	struct dose *d = history_find_dose(f, f->dose.id);
 	if (d) {
 		d->status = ok ? DOSE_OK : DOSE_FAILED;
@@ -357,16 +548,34 @@ static bool slot_settled(const struct feeder *f, const char *slot)
 	return false;
 }
 
-static bool slot_served(const struct feeder *f, int64_t slot_ms, const struct feeder_now *now)
+/* The newest dose in (slot - min interval, upto]: the one that serves the
+ * slot, or NULL. */
+static const struct dose *served_by(const struct feeder *f, int64_t slot_ms, int64_t upto_ms)
 {
+	int64_t interval = plan_min_interval_ms(&f->plan);
 	for (size_t i = f->n_doses; i-- > 0;) {
 		const struct dose *d = &f->doses[i];
-		if (d->ts_ms <= slot_ms - f->cfg.min_interval_ms)
+		if (d->ts_ms <= slot_ms - interval)
 			break;
-		if (d->ts_ms <= now->wall_ms)
-			return true;
+		if (d->ts_ms <= upto_ms)
+			return d;
 	}
-	return false;
+	return NULL;
+}
+
+static bool slot_served(const struct feeder *f, int64_t slot_ms, const struct feeder_now *now)
+{
+	return served_by(f, slot_ms, now->wall_ms) != NULL;
+}
+
+/* Does instant t fall in the pause (the current one, or the last one that
+ * ended)? */
+static bool in_pause(const struct feeder *f, int64_t t)
+{
+	if (f->plan.paused)
+		return t >= f->pause_from_ms &&
+		       (f->plan.paused_until_ms == 0 || t < f->plan.paused_until_ms);
+	return f->pause_end_ms > 0 && t >= f->pause_from_ms && t < f->pause_end_ms;
 }
 
 static void settle_slot(struct feeder *f, const char *slot, const char *result, const char *reason,
@@ -404,7 +613,14 @@ void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now, struct
 {
 	memset(res, 0, sizeof(*res));
 	feeder_check_clock_ahead(f, now, res);
-	if (f->cfg.schedule.count == 0)
+	history_pause_expire(f, now, res);
+	int day = schedule_date_key(schedule_local_date(now->wall_ms));
+	if (day != f->schedule_day) { /* a new local day: today's slots are others */
+		f->schedule_day = day;
+		res->schedule_changed = true;
+		res->state_changed = true;
+	}
+	if (f->sched.count == 0)
 		return;
 	if (now->wall_ms < f->sched_checked_ms) {
 		/* The wall clock went back (it was ahead, and was corrected).
@@ -412,7 +628,8 @@ void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now, struct
 		 * as it was ahead. Look at the recent past again, like a start:
 		 * slots already settled are known by id, a dose since the slot
 		 * serves it, and the interval and daily limit still apply. */
-		int64_t back = f->cfg.grace_ms > ON_TIME_MS ? f->cfg.grace_ms : ON_TIME_MS;
+		int64_t grace = plan_grace_ms(&f->plan);
+		int64_t back = grace > ON_TIME_MS ? grace : ON_TIME_MS;
 		int64_t from = now->wall_ms - back;
 		log_warn("schedule: the wall clock went back by %" PRId64
 			 " ms; looking at slots since %" PRId64 " ms ago again",
@@ -424,7 +641,8 @@ void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now, struct
 		 * were settled by the wrong clock ("missed" before they came):
 		 * reopen them. A slot that was dosed stays settled by its dose. */
 		for (size_t i = f->n_slots; i-- > 0;) {
-			if (f->slots[i].ts_ms <= now->wall_ms)
+			/* A skip by command was a carer's decision, not the clock's. */
+			if (f->slots[i].ts_ms <= now->wall_ms || f->slots[i].by_cmd)
 				continue;
 			char slot[SCHEDULE_SLOT_ID_MAX];
 			feeder_copy_str(slot, sizeof(slot), f->slots[i].slot);
@@ -439,9 +657,10 @@ void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now, struct
 	if (now->wall_ms <= f->sched_checked_ms)
 		return;
 	struct due due = {0};
-	schedule_each_between(&f->cfg.schedule, f->sched_checked_ms, now->wall_ms, collect_slot,
-			      &due);
+	schedule_each_between(&f->sched, f->sched_checked_ms, now->wall_ms, collect_slot, &due);
 	f->sched_checked_ms = now->wall_ms;
+	if (due.n)
+		res->schedule_changed = true;
 	if (f->history_unknown) {
 		for (size_t i = 0; i < due.n; i++)
 			feeder_add_alert(
@@ -454,12 +673,17 @@ void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now, struct
 	for (size_t i = 0; i < due.n; i++) {
 		const char *slot = due.slot_id[i];
 		int64_t slot_ms = due.slot_ms[i];
-		if (slot_settled(f, slot))
+		if (slot_settled(f, slot) || slot_ms <= f->slots_at_ms)
+			continue; /* settled, or a slot of a time before the plan's slots changed */
+		if (in_pause(f, slot_ms)) {
+			log_info("schedule %s: paused, no dose", slot);
+			settle_slot(f, slot, "paused", "paused", now, res);
 			continue;
+		}
 		if (slot_served(f, slot_ms, now)) {
 			log_info("schedule %s: already served by a dose since %" PRId64
 				 " ms before it",
-				 slot, f->cfg.min_interval_ms);
+				 slot, plan_min_interval_ms(&f->plan));
 			settle_slot(f, slot, "skipped", "served", now, res);
 			continue;
 		}
@@ -468,7 +692,7 @@ void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now, struct
 		bool newest = i + 1 == due.n;
 		int64_t late = now->wall_ms - slot_ms;
 		bool on_time =
-		    late <= f->cfg.grace_ms || (slot_ms > f->started_ms && late <= ON_TIME_MS);
+		    late <= plan_grace_ms(&f->plan) || (slot_ms > f->started_ms && late <= ON_TIME_MS);
 		if (newest && on_time && !f->dose.active) {
 			int64_t next_allowed;
 			const char *why = feeder_dose_rules(f, now, &next_allowed);
@@ -503,10 +727,136 @@ void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now, struct
 
 int64_t feeder_next_slot_ms(const struct feeder *f, const struct feeder_now *now)
 {
+	if (f->plan.paused && f->plan.paused_until_ms == 0)
+		return 0; /* paused until resume: nothing is scheduled */
+	int64_t t = now->wall_ms;
+	if (f->plan.paused && f->plan.paused_until_ms - 1 > t)
+		t = f->plan.paused_until_ms - 1;
+	const int64_t horizon = now->wall_ms + 8 * 24 * 3600 * 1000LL;
+	/* Past slots skipped by command (at most today's and tomorrow's). */
+	for (int k = 0; k < 2 * SCHEDULE_MAX_SLOTS + 1; k++) {
+		char id[SCHEDULE_SLOT_ID_MAX];
+		int64_t at = schedule_next_after(&f->sched, t, id, sizeof(id));
+		if (at == 0 || at > horizon)
+			return 0;
+		if (!history_slot_find(f, id) && !in_pause(f, at))
+			return at;
+		t = at;
+	}
+	return 0;
+}
+
+int64_t feeder_next_event_ms(const struct feeder *f, const struct feeder_now *now)
+{
 	/* From now even when slots up to a later time are settled (the wall
 	 * clock went back): the timer must wake for the next slot by the clock,
 	 * and the tick then sorts out what is already settled. */
-	return schedule_next_after(&f->cfg.schedule, now->wall_ms, NULL, 0);
+	int64_t next = schedule_next_after(&f->sched, now->wall_ms, NULL, 0);
+	if (f->plan.paused && f->plan.paused_until_ms > 0 &&
+	    (next == 0 || f->plan.paused_until_ms < next))
+		next = f->plan.paused_until_ms;
+	return next;
+}
+
+const struct proto_plan *feeder_plan(const struct feeder *f)
+{
+	return &f->plan;
+}
+
+static enum proto_slot_status dose_status(const struct dose *d, int64_t slot_ms)
+{
+	switch (d->status) {
+	case DOSE_FAILED:
+		return PROTO_SLOT_FAILED;
+	case DOSE_UNCERTAIN:
+		return PROTO_SLOT_UNCERTAIN;
+	case DOSE_OK:
+	case DOSE_PENDING: /* dispensing now */
+		break;
+	}
+	return d->ts_ms - slot_ms <= ON_TIME_MS ? PROTO_SLOT_GIVEN : PROTO_SLOT_LATE;
+}
+
+void feeder_schedule(const struct feeder *f, const struct feeder_now *now,
+		     struct proto_schedule *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ts_ms = now->wall_ms;
+	struct schedule_date today = schedule_local_date(now->wall_ms);
+	snprintf(out->date, sizeof(out->date), "%04u-%02u-%02u", (unsigned)today.year % 10000u,
+		 (unsigned)today.month % 100u, (unsigned)today.day % 100u);
+	for (int k = 0; k < 2; k++) {
+		struct schedule_date d = schedule_date_add(today, k);
+		for (size_t i = 0; i < f->sched.count && out->n < PROTO_SCHEDULE_MAX; i++) {
+			if (!schedule_slot_on(&f->sched, i, d))
+				continue;
+			struct proto_schedule_slot *o = &out->slots[out->n];
+			char id[SCHEDULE_SLOT_ID_MAX];
+			schedule_slot_id(&f->sched, d, i, id, sizeof(id));
+			int64_t at = schedule_local_instant(d, f->sched.minutes[i]);
+			const struct dose *dose = NULL;
+			for (size_t j = f->n_doses; j-- > 0 && !dose;)
+				if (strcmp(f->doses[j].slot, id) == 0)
+					dose = &f->doses[j];
+			const struct slot_entry *e = dose ? NULL : history_slot_find(f, id);
+			if (dose) {
+				o->status = dose_status(dose, at);
+			} else if (e && strcmp(e->result, "missed") == 0) {
+				o->status = PROTO_SLOT_MISSED;
+			} else if (e && strcmp(e->result, "paused") == 0) {
+				o->status = PROTO_SLOT_PAUSED;
+			} else if (e) {
+				o->status = PROTO_SLOT_SKIPPED;
+				/* Served by a dose before it (a manual one, say). */
+				if (!e->by_cmd)
+					dose = served_by(f, at, at);
+			} else if (at <= f->slots_at_ms && at <= now->wall_ms) {
+				continue; /* a time already past when the slot was planned */
+			} else {
+				o->status = in_pause(f, at) ? PROTO_SLOT_PAUSED : PROTO_SLOT_PENDING;
+			}
+			feeder_copy_str(o->slot, sizeof(o->slot), id);
+			o->at_ms = at;
+			if (dose)
+				feeder_copy_str(o->dose, sizeof(o->dose), dose->id);
+			out->n++;
+		}
+	}
+}
+
+int feeder_config_check(const struct feeder_config *cfg, char *why, size_t size)
+{
+	int64_t bound_ms = cfg->bound_min_interval_ms > 0 ? cfg->bound_min_interval_ms
+							  : FEEDER_BOUND_MIN_INTERVAL_DEFAULT;
+	int bound_daily =
+	    cfg->bound_max_daily > 0 ? cfg->bound_max_daily : FEEDER_BOUND_MAX_DAILY_DEFAULT;
+	if (cfg->min_interval_ms < bound_ms) {
+		snprintf(why, size,
+			 "IOD_FEEDER_MIN_INTERVAL %" PRId64
+			 " s is under the vet's bound IOD_FEEDER_BOUND_MIN_INTERVAL %" PRId64 " s",
+			 cfg->min_interval_ms / 1000, bound_ms / 1000);
+		return -1;
+	}
+	if (cfg->max_daily > bound_daily) {
+		snprintf(why, size,
+			 "IOD_FEEDER_MAX_DAILY %d is over the vet's bound IOD_FEEDER_BOUND_MAX_DAILY %d",
+			 cfg->max_daily, bound_daily);
+		return -1;
+	}
+	struct plan_seed seed = {.schedule = &cfg->schedule,
+				 .min_interval_ms = cfg->min_interval_ms,
+				 .max_daily = cfg->max_daily,
+				 .grace_ms = cfg->grace_ms,
+				 .bound_min_interval_ms = bound_ms,
+				 .bound_max_daily = bound_daily};
+	struct proto_plan p;
+	plan_seed(&seed, 1, "env", 0, &p);
+	char detail[PROTO_DETAIL_MAX];
+	if (plan_bounds_check(&p, detail, sizeof(detail))) {
+		snprintf(why, size, "IOD_FEEDER_SCHEDULE: %s", detail);
+		return -1;
+	}
+	return 0;
 }
 
 bool feeder_dose_in_progress(const struct feeder *f)
@@ -526,11 +876,18 @@ void feeder_state(const struct feeder *f, const struct feeder_now *now,
 	feeder_dose_rules(f, now, &next_allowed);
 	/* With no history every dose is refused, and the first after a repair
 	 * counts a dose assumed then: never earlier than an interval from now. */
-	if (f->history_unknown && next_allowed < now->wall_ms + f->cfg.min_interval_ms)
-		next_allowed = now->wall_ms + f->cfg.min_interval_ms;
+	int64_t interval = plan_min_interval_ms(&f->plan);
+	if (f->history_unknown && next_allowed < now->wall_ms + interval)
+		next_allowed = now->wall_ms + interval;
 	out->next_allowed_ms = next_allowed;
 	out->next_scheduled_ms = feeder_next_slot_ms(f, now);
 	out->doses_today = doses_on_date(f, schedule_date_key(schedule_local_date(now->wall_ms)));
+	out->has_pills = f->plan.has_pills;
+	out->pills_remaining = f->plan.pills_remaining;
+	double per_day = doses_per_day(f);
+	if (f->plan.has_pills && per_day > 0)
+		out->runs_out_ms =
+		    now->wall_ms + (int64_t)(f->plan.pills_remaining / per_day * 86400000.0);
 }
 
 size_t feeder_log(const struct feeder *f, struct proto_dose *out, size_t cap)
@@ -544,6 +901,9 @@ size_t feeder_log(const struct feeder *f, struct proto_dose *out, size_t cap)
 		feeder_copy_str(o->by, sizeof(o->by), d->by);
 		o->ts_ms = d->ts_ms;
 		o->source = d->scheduled ? PROTO_SOURCE_SCHEDULE : PROTO_SOURCE_MANUAL;
+		o->result = d->status == DOSE_FAILED	  ? PROTO_DOSE_FAILED
+			    : d->status == DOSE_UNCERTAIN ? PROTO_DOSE_UNCERTAIN
+							  : PROTO_DOSE_OK;
 	}
 	return n;
 }

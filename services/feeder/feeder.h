@@ -58,19 +58,34 @@
 
 #define FEEDER_MAX_ALERTS 8
 #define FEEDER_DOSES_KEPT 256 /* doses kept in full (older ones: their ids, for good) */
-#define FEEDER_SLOTS_KEPT 64  /* settled-without-dose slot records kept */
+#define FEEDER_SLOTS_KEPT 192 /* settled-without-dose slot records kept (skips of
+			       * today's and tomorrow's 48 slots among them) */
 #define FEEDER_ACKS_KEPT  64  /* clock acknowledgements kept through compaction */
 /* Plain literals: the glue stringifies them as its settings' defaults. */
 #define FEEDER_ID_MEMORY_DEFAULT     1024   /* feeder_config.id_memory 0 */
 #define FEEDER_COMPACT_BYTES_DEFAULT 262144 /* feeder_config.compact_bytes 0: 256 KiB */
+/* The vet's bounds when feeder_config gives none (IOD_FEEDER_BOUND_*). */
+#define FEEDER_BOUND_MIN_INTERVAL_DEFAULT 14400000 /* ms: 4 h */
+#define FEEDER_BOUND_MAX_DAILY_DEFAULT	  4
+/* The plan's seed for what the environment does not say. */
+#define FEEDER_TREAT_MAX_DAILY_DEFAULT	    10
+#define FEEDER_TREAT_MIN_INTERVAL_DEFAULT_S 300
+#define FEEDER_LOW_DAYS_DEFAULT		    5
 
 struct feeder_config {
 	const char *journal_path; /* "<data dir>/journal" */
+	/* The plan's seed (IOD_FEEDER_MIN_INTERVAL, _MAX_DAILY, _GRACE,
+	 * _SCHEDULE): the plan on the first start; afterwards the journaled
+	 * plan rules and a differing value is a warning (see the rules). */
 	int64_t min_interval_ms;
 	int max_daily;
 	int64_t cmd_ttl_ms;
 	int64_t grace_ms;
 	struct schedule schedule;
+	/* The vet's bounds, held for every dose: 0 = the defaults above. */
+	int64_t bound_min_interval_ms;
+	int bound_max_daily;
+	bool reset_plan; /* re-seed the plan from the values above (a new rev) */
 	size_t id_memory;      /* non-dose command ids remembered; 0 = FEEDER_ID_MEMORY_DEFAULT */
 	int64_t compact_bytes; /* compact the journal above this size; 0 = FEEDER_COMPACT_BYTES_DEFAULT */
 	const char *boot_id;   /* this boot's id (/proc/sys/kernel/random/boot_id); NULL or
@@ -90,8 +105,10 @@ struct feeder_result {
 	enum feeder_do action; /* the caller must perform it and report back */
 	struct proto_alert alerts[FEEDER_MAX_ALERTS];
 	size_t n_alerts;
-	bool state_changed; /* republish feeder/state */
-	bool log_changed;   /* republish feeder/log */
+	bool state_changed;    /* republish feeder/state */
+	bool log_changed;      /* republish feeder/log */
+	bool plan_changed;     /* republish feeder/plan: feeder_plan() */
+	bool schedule_changed; /* republish feeder/schedule: feeder_schedule() */
 };
 
 struct feeder_stats {
@@ -188,8 +205,23 @@ void feeder_cmd_done(struct feeder *f, bool ok, const char *reason, const struct
  * feeder_dose_done() with id "schedule-<slot>". */
 void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now,
 			  struct feeder_result *res);
-/* Wall time of the next slot to settle, 0 when there is no schedule. */
+/* Wall time of the next slot that will be dosed (not skipped, not in the
+ * pause), 0 when there is none in the next 8 days: state's next_scheduled. */
 int64_t feeder_next_slot_ms(const struct feeder *f, const struct feeder_now *now);
+/* When feeder_schedule_tick() must run next: the next slot of any kind or
+ * the pause's end; 0 when nothing is to come. (Local midnight too, for the
+ * schedule's new day: the caller's.) */
+int64_t feeder_next_event_ms(const struct feeder *f, const struct feeder_now *now);
+
+/* The care plan as it is now (its rev, rules, pause, pills, bounds);
+ * valid until the next call that changes f. */
+const struct proto_plan *feeder_plan(const struct feeder *f);
+/* Today's and tomorrow's slots in local time with their status. */
+void feeder_schedule(const struct feeder *f, const struct feeder_now *now,
+		     struct proto_schedule *out);
+/* Are the seed values within the bounds? 0, or -1 with why naming the
+ * setting and both values (the service's exit 2 at start). */
+int feeder_config_check(const struct feeder_config *cfg, char *why, size_t size);
 bool feeder_dose_in_progress(const struct feeder *f);
 
 void feeder_state(const struct feeder *f, const struct feeder_now *now,

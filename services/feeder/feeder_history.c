@@ -182,6 +182,105 @@ void history_slot_put(struct feeder *f, const char *slot, const char *result, in
 	s->ts_ms = ts_ms;
 }
 
+const struct slot_entry *history_slot_find(const struct feeder *f, const char *slot)
+{
+	for (size_t i = f->n_slots; i-- > 0;)
+		if (strcmp(f->slots[i].slot, slot) == 0)
+			return &f->slots[i];
+	return NULL;
+}
+
+void history_skip_put(struct feeder *f, const char *slot, const char *id, const char *by,
+		      int64_t ts_ms)
+{
+	if (history_slot_find(f, slot))
+		return;
+	history_slot_put(f, slot, "skipped", ts_ms);
+	struct slot_entry *s = &f->slots[f->n_slots - 1];
+	s->by_cmd = true;
+	feeder_copy_str(s->by, sizeof(s->by), by);
+	feeder_copy_str(s->id, sizeof(s->id), id);
+}
+
+void history_seed_plan(const struct feeder *f, int64_t rev, const char *by, int64_t at_ms,
+		       struct proto_plan *out)
+{
+	struct plan_seed seed = {
+	    .schedule = &f->cfg.schedule,
+	    .min_interval_ms = f->cfg.min_interval_ms,
+	    .max_daily = f->cfg.max_daily,
+	    .grace_ms = f->cfg.grace_ms,
+	    .treat_max_daily = FEEDER_TREAT_MAX_DAILY_DEFAULT,
+	    .treat_min_interval_s = FEEDER_TREAT_MIN_INTERVAL_DEFAULT_S,
+	    .low_days = FEEDER_LOW_DAYS_DEFAULT,
+	    .bound_min_interval_ms = f->cfg.bound_min_interval_ms,
+	    .bound_max_daily = f->cfg.bound_max_daily,
+	};
+	plan_seed(&seed, rev, by, at_ms, out);
+}
+
+void history_apply_plan_rec(struct feeder *f, const struct journal_rec *rec)
+{
+	struct proto_plan *p = &f->plan;
+	switch (rec->op) {
+	case JOURNAL_PLAN: {
+		/* The rules only: the bounds are the configuration's, the pause
+		 * and pills their own records'. */
+		const struct proto_plan *r = &rec->plan;
+		p->rev = r->rev;
+		memcpy(p->slots, r->slots, sizeof(p->slots));
+		p->n_slots = r->n_slots;
+		p->min_interval_s = r->min_interval_s;
+		p->max_daily = r->max_daily;
+		p->grace_s = r->grace_s;
+		p->treat_max_daily = r->treat_max_daily;
+		p->treat_min_interval_s = r->treat_min_interval_s;
+		p->low_days = r->low_days;
+		feeder_copy_str(p->changed_by, sizeof(p->changed_by), rec->by);
+		p->changed_at_ms = rec->ts_ms;
+		f->slots_at_ms = rec->slots_at_ms;
+		f->plan_journaled = true;
+		plan_schedule(p, &f->sched);
+		break;
+	}
+	case JOURNAL_PAUSE:
+		if (!p->paused)
+			f->pause_from_ms = rec->ts_ms;
+		p->paused = true;
+		p->paused_until_ms = rec->until_ms;
+		break;
+	case JOURNAL_RESUME:
+		if (p->paused)
+			f->pause_end_ms = rec->ts_ms;
+		p->paused = false;
+		p->paused_until_ms = 0;
+		break;
+	case JOURNAL_REFILL:
+		p->has_pills = true;
+		p->pills_remaining = rec->pills;
+		break;
+	default:
+		break;
+	}
+}
+
+void history_pause_expire(struct feeder *f, const struct feeder_now *now,
+			  struct feeder_result *res)
+{
+	if (!f->plan.paused || f->plan.paused_until_ms == 0 ||
+	    f->plan.paused_until_ms > now->wall_ms)
+		return;
+	log_info("schedule: the pause until %" PRId64 " is over", f->plan.paused_until_ms);
+	f->pause_end_ms = f->plan.paused_until_ms;
+	f->plan.paused = false;
+	f->plan.paused_until_ms = 0;
+	if (res) {
+		res->plan_changed = true;
+		res->schedule_changed = true;
+		res->state_changed = true;
+	}
+}
+
 /* Doses are kept sorted by time; the oldest falls off when full. */
 struct dose *history_dose_put(struct feeder *f, const char *id, const char *by, int64_t ts_ms,
 			      bool scheduled, const char *slot, enum dose_status status)
@@ -373,7 +472,7 @@ void history_remember(struct feeder *f, const char *id, const char *action,
  * command ring, every older dose id, and the checkpoint that closes it. */
 static int compact(struct feeder *f)
 {
-	size_t cap = 4 + 2 * f->n_doses + f->n_acks + f->n_slots + f->ring_count +
+	size_t cap = 8 + 2 * f->n_doses + f->n_acks + f->n_slots + f->ring_count +
 		     f->n_dose_ids / JOURNAL_IDS_PER_REC + 1;
 	struct journal_rec *recs = calloc(cap, sizeof(*recs));
 	if (!recs)
@@ -407,11 +506,31 @@ static int compact(struct feeder *f)
 		feeder_copy_str(r->result, sizeof(r->result), status_result(d->status));
 		feeder_copy_str(r->reason, sizeof(r->reason), d->reason);
 	}
+	/* The plan, its pause, the pill count (after the doses, so their
+	 * intents do not count it down again), the slots skipped by command. */
+	struct journal_rec *r = &recs[n++];
+	r->op = JOURNAL_PLAN;
+	r->ts_ms = f->plan.changed_at_ms;
+	feeder_copy_str(r->by, sizeof(r->by), f->plan.changed_by);
+	r->plan = f->plan;
+	r->slots_at_ms = f->slots_at_ms;
+	if (f->plan.paused) {
+		r = &recs[n++];
+		r->op = JOURNAL_PAUSE;
+		r->ts_ms = f->pause_from_ms;
+		r->until_ms = f->plan.paused_until_ms;
+	}
+	if (f->plan.has_pills) {
+		r = &recs[n++];
+		r->op = JOURNAL_REFILL;
+		r->ts_ms = f->started_ms;
+		r->pills = f->plan.pills_remaining;
+	}
 	/* After the doses (whose intents carry their times as re-dated), so a
 	 * replay re-dates nothing twice; kept as the audit of each re-dating. */
 	for (size_t i = 0; i < f->n_acks; i++) {
 		const struct ack_entry *a = &f->acks[i];
-		struct journal_rec *r = &recs[n++];
+		r = &recs[n++];
 		r->op = JOURNAL_CLOCK_ACK;
 		r->ts_ms = a->ts_ms;
 		feeder_copy_str(r->id, sizeof(r->id), a->id);
@@ -423,15 +542,20 @@ static int compact(struct feeder *f)
 		r->mono_ms = a->mono_ms;
 	}
 	for (size_t i = 0; i < f->n_slots; i++) {
-		struct journal_rec *r = &recs[n++];
-		r->op = JOURNAL_SLOT;
+		r = &recs[n++];
+		r->op = f->slots[i].by_cmd ? JOURNAL_SKIP : JOURNAL_SLOT;
 		r->ts_ms = f->slots[i].ts_ms;
 		feeder_copy_str(r->slot, sizeof(r->slot), f->slots[i].slot);
-		feeder_copy_str(r->result, sizeof(r->result), f->slots[i].result);
+		if (f->slots[i].by_cmd) {
+			feeder_copy_str(r->id, sizeof(r->id), f->slots[i].id);
+			feeder_copy_str(r->by, sizeof(r->by), f->slots[i].by);
+		} else {
+			feeder_copy_str(r->result, sizeof(r->result), f->slots[i].result);
+		}
 	}
 	for (size_t i = 0; i < f->ring_count; i++) {
 		const struct cmd_entry *e = ring_at(f, i);
-		struct journal_rec *r = &recs[n++];
+		r = &recs[n++];
 		r->op = JOURNAL_CMD;
 		r->ts_ms = e->ts_ms;
 		feeder_copy_str(r->id, sizeof(r->id), e->id);
@@ -440,7 +564,7 @@ static int compact(struct feeder *f)
 		feeder_copy_str(r->reason, sizeof(r->reason), e->reason);
 	}
 	for (size_t i = 0; i < f->n_dose_ids; i += JOURNAL_IDS_PER_REC) {
-		struct journal_rec *r = &recs[n++];
+		r = &recs[n++];
 		r->op = JOURNAL_IDS;
 		r->ts_ms = f->init_ms;
 		r->n_ids = f->n_dose_ids - i < JOURNAL_IDS_PER_REC ? f->n_dose_ids - i
@@ -561,7 +685,11 @@ static void on_record(void *arg, const struct journal_rec *rec)
 	struct feeder *f = arg;
 	if (f->init_ms == 0 || (rec->op == JOURNAL_INIT && rec->ts_ms < f->init_ms))
 		f->init_ms = rec->ts_ms;
-	if (rec->op != JOURNAL_INIT && rec->op != JOURNAL_IDS && rec->op != JOURNAL_CHECKPOINT)
+	/* A plan record is also what a start writes (the seed), and a
+	 * compaction writes it before the acknowledgements: neither is
+	 * "something else journaled" after them. */
+	if (rec->op != JOURNAL_INIT && rec->op != JOURNAL_IDS && rec->op != JOURNAL_CHECKPOINT &&
+	    rec->op != JOURNAL_PLAN)
 		f->ack_unannounced = rec->op == JOURNAL_CLOCK_ACK;
 	switch (rec->op) {
 	case JOURNAL_INIT:
@@ -572,6 +700,8 @@ static void on_record(void *arg, const struct journal_rec *rec)
 							  rec->scheduled, rec->slot, DOSE_PENDING);
 			feeder_copy_str(d->boot, sizeof(d->boot), rec->boot);
 			d->mono_ms = rec->mono_ms;
+			if (f->plan.has_pills && f->plan.pills_remaining > 0)
+				f->plan.pills_remaining--;
 		}
 		break;
 	case JOURNAL_DONE: {
@@ -639,6 +769,15 @@ static void on_record(void *arg, const struct journal_rec *rec)
 		break;
 	case JOURNAL_CLOCK_ACK:
 		ack_apply(f, rec);
+		break;
+	case JOURNAL_SKIP:
+		history_skip_put(f, rec->slot, rec->id, rec->by, rec->ts_ms);
+		break;
+	case JOURNAL_PLAN:
+	case JOURNAL_PAUSE:
+	case JOURNAL_RESUME:
+	case JOURNAL_REFILL:
+		history_apply_plan_rec(f, rec);
 		break;
 	}
 }
@@ -781,6 +920,73 @@ static int read_history(struct feeder *f, const struct feeder_now *now,
 	return 0;
 }
 
+/* One warning per seed setting the journaled plan differs from (the
+ * plan rules: docs/design.md "The care plan", precedence). */
+static void warn_seed(const struct feeder *f)
+{
+	const struct proto_plan *p = &f->plan;
+	struct proto_plan seed;
+	history_seed_plan(f, 0, "env", 0, &seed);
+	char a[512], b[512];
+	if (!plan_same_slots(p, &seed)) {
+		plan_slots_text(&seed, a, sizeof(a));
+		plan_slots_text(p, b, sizeof(b));
+		log_warn("IOD_FEEDER_SCHEDULE is %s, the journaled plan (rev %" PRId64
+			 ") has %s: the plan rules (--reset-plan to re-seed it)",
+			 a, p->rev, b);
+	}
+	if (seed.min_interval_s != p->min_interval_s)
+		log_warn("IOD_FEEDER_MIN_INTERVAL is %" PRId64 " s, the journaled plan (rev %" PRId64
+			 ") has %" PRId64 " s: the plan rules (--reset-plan to re-seed it)",
+			 seed.min_interval_s, p->rev, p->min_interval_s);
+	if (seed.max_daily != p->max_daily)
+		log_warn("IOD_FEEDER_MAX_DAILY is %d, the journaled plan (rev %" PRId64
+			 ") has %d: the plan rules (--reset-plan to re-seed it)",
+			 seed.max_daily, p->rev, p->max_daily);
+	if (seed.grace_s != p->grace_s)
+		log_warn("IOD_FEEDER_GRACE is %" PRId64 " s, the journaled plan (rev %" PRId64
+			 ") has %" PRId64 " s: the plan rules (--reset-plan to re-seed it)",
+			 seed.grace_s, p->rev, p->grace_s);
+}
+
+/* The plan at start: the journal's newest plan record rules; with none (a
+ * first start, or a journal written before plans) the environment seeds it
+ * as rev 1, and --reset-plan re-seeds it as a new rev; both journaled. */
+static void plan_start(struct feeder *f, const struct feeder_now *now,
+		       struct feeder_result *startup)
+{
+	startup->plan_changed = true;
+	startup->schedule_changed = true;
+	history_pause_expire(f, now, NULL);
+	bool reset = f->cfg.reset_plan;
+	if (f->plan_journaled && !reset) {
+		warn_seed(f);
+	} else if (!f->history_unknown) {
+		struct proto_plan seeded;
+		history_seed_plan(f, f->plan_journaled ? f->plan.rev + 1 : 1,
+				  reset ? "reset-plan" : "env", now->wall_ms, &seeded);
+		struct journal_rec rec = {.op = JOURNAL_PLAN, .ts_ms = now->wall_ms};
+		feeder_copy_str(rec.by, sizeof(rec.by), seeded.changed_by);
+		rec.plan = seeded;
+		/* Slots that really changed: no slot of the old plan is settled. */
+		rec.slots_at_ms = f->plan_journaled && !plan_same_slots(&seeded, &f->plan)
+				      ? now->wall_ms
+				      : f->slots_at_ms;
+		if (f->journal && history_put(f, &rec, true, true, now, startup) < 0)
+			log_error("journal %s: the plan's seed cannot be journaled; it holds "
+				  "until the next start",
+				  f->journal_path);
+		history_apply_plan_rec(f, &rec);
+		log_info("plan rev %" PRId64 " %s from the environment", f->plan.rev,
+			 reset ? "re-seeded (--reset-plan)" : "seeded");
+	}
+	char why[PROTO_DETAIL_MAX];
+	if (plan_bounds_check(&f->plan, why, sizeof(why)))
+		log_warn("plan rev %" PRId64 " is outside the vet's bounds (%s): the bounds are "
+			 "held for every dose",
+			 f->plan.rev, why);
+}
+
 static struct feeder *feeder_alloc(const struct feeder_config *cfg, const struct feeder_now *now)
 {
 	struct feeder *f = calloc(1, sizeof(*f));
@@ -803,6 +1009,13 @@ static struct feeder *feeder_alloc(const struct feeder_config *cfg, const struct
 	f->cfg.boot_id = f->boot_id;
 	f->started_ms = now->wall_ms;
 	f->position = PROTO_POSITION_HOME;
+	if (f->cfg.bound_min_interval_ms <= 0)
+		f->cfg.bound_min_interval_ms = FEEDER_BOUND_MIN_INTERVAL_DEFAULT;
+	if (f->cfg.bound_max_daily <= 0)
+		f->cfg.bound_max_daily = FEEDER_BOUND_MAX_DAILY_DEFAULT;
+	/* The seed, until the journal says otherwise (rev 0: not journaled). */
+	history_seed_plan(f, 0, "env", now->wall_ms, &f->plan);
+	plan_schedule(&f->plan, &f->sched);
 	return f;
 }
 
@@ -919,8 +1132,11 @@ static struct feeder *start_feeder(const struct feeder_config *cfg, const struct
 			f->last_dose_mono_ms = mono;
 		f->have_mono = true;
 	}
+	plan_start(f, now, startup);
 	int64_t from = now->wall_ms - STARTUP_LOOKBACK_MS;
 	f->sched_checked_ms = from > f->init_ms ? from : f->init_ms;
+	if (f->sched_checked_ms < f->slots_at_ms) /* slots of the plan before: not ours */
+		f->sched_checked_ms = f->slots_at_ms;
 	if (f->sched_checked_ms > now->wall_ms) /* history "begins" in the future */
 		f->sched_checked_ms = now->wall_ms;
 	log_info("journal %s: %zu records, %zu doses kept, %zu older dose ids, %zu ids remembered",

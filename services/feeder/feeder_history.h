@@ -19,6 +19,7 @@
 
 #include "feeder.h"
 #include "journal.h"
+#include "plan.h"
 #include "proto.h"
 
 #define STARTUP_LOOKBACK_MS   (24LL * 3600 * 1000)
@@ -60,8 +61,11 @@ struct cmd_entry {
 
 struct slot_entry {
 	char slot[SCHEDULE_SLOT_ID_MAX];
-	char result[16]; /* "missed" or "skipped" */
+	char result[16]; /* "missed", "skipped" (served) or "paused" */
 	int64_t ts_ms;
+	bool by_cmd; /* skipped by a skip command (a skip record): by, id */
+	char by[PROTO_BY_MAX + 1];
+	char id[PROTO_ID_MAX + 1];
 };
 
 /* An operator's clock acknowledgement (a clock_ack record), kept for
@@ -126,6 +130,16 @@ struct feeder {
 	bool have_mono;		   /* a dose happened in this boot */
 	int64_t last_dose_mono_ms;
 	int64_t sched_checked_ms; /* slots up to here are settled */
+
+	/* The care plan (plan.h): its journaled rules, pause and pill count,
+	 * the bounds from the configuration. */
+	struct proto_plan plan;
+	struct schedule sched; /* the plan's enabled slots */
+	bool plan_journaled;   /* a plan record was read */
+	int64_t slots_at_ms;   /* when the slots last changed: no slot before is settled */
+	int64_t pause_from_ms; /* plan.paused: since when */
+	int64_t pause_end_ms;  /* the last pause's end, once over (resume or until) */
+	int schedule_day;      /* the local date (key) the last tick saw */
 	enum proto_position position;
 	struct pending dose, cmd;
 	uint64_t auto_counter;
@@ -168,6 +182,20 @@ bool history_find_outcome(struct feeder *f, const char *id, char *outcome, size_
 /* A slot settled without a dose ("reopened" forgets it), and forgetting one. */
 void history_slot_put(struct feeder *f, const char *slot, const char *result, int64_t ts_ms);
 void history_slot_forget(struct feeder *f, const char *slot);
+/* The settled slot record of slot, or NULL. */
+const struct slot_entry *history_slot_find(const struct feeder *f, const char *slot);
+/* A slot skipped by command (a skip record's effect). */
+void history_skip_put(struct feeder *f, const char *slot, const char *id, const char *by,
+		      int64_t ts_ms);
+/* Apply a plan, pause, resume or refill record to f (replay and commands
+ * share it, so both end the same). */
+void history_apply_plan_rec(struct feeder *f, const struct journal_rec *rec);
+/* The plan of the configuration's seed (rev, by, at as given). */
+void history_seed_plan(const struct feeder *f, int64_t rev, const char *by, int64_t at_ms,
+		       struct proto_plan *out);
+/* A pause whose until has come is over (plan_changed when it ends now). */
+void history_pause_expire(struct feeder *f, const struct feeder_now *now,
+			  struct feeder_result *res);
 /* Append a record; a failure is logged and alerted (always, or on the first
  * failure after a success). 0 or -errno. */
 int history_put(struct feeder *f, const struct journal_rec *rec, bool sync, bool alert_always,

@@ -40,6 +40,11 @@ static const char *const op_names[] = {
     [JOURNAL_DAMAGE] = "damage",
     [JOURNAL_REPAIR] = "repair",
     [JOURNAL_CLOCK_ACK] = "clock_ack",
+    [JOURNAL_PLAN] = "plan",
+    [JOURNAL_SKIP] = "skip",
+    [JOURNAL_PAUSE] = "pause",
+    [JOURNAL_RESUME] = "resume",
+    [JOURNAL_REFILL] = "refill",
 };
 #define N_OPS  (sizeof(op_names) / sizeof(op_names[0]))
 #define V1_OPS (JOURNAL_SLOT + 1) /* format 1 knows init..slot */
@@ -158,6 +163,36 @@ static void add_int(cJSON *o, const char *name, int64_t v)
 	cJSON_AddRawToObject(o, name, text);
 }
 
+/* A plan record's rules: "rev", "slots" ([{"at":"HH:MM","days":<bits, 1 =
+ * mon ... 64 = sun>,"enabled":bool}]), the numbers, "slots_at". */
+static int plan_object(cJSON *o, const struct journal_rec *rec)
+{
+	const struct proto_plan *p = &rec->plan;
+	add_int(o, "rev", p->rev);
+	cJSON *slots = cJSON_AddArrayToObject(o, "slots");
+	if (!slots)
+		return -1;
+	for (size_t i = 0; i < p->n_slots && i < PROTO_PLAN_SLOTS_MAX; i++) {
+		cJSON *s = cJSON_CreateObject();
+		if (!s || !cJSON_AddItemToArray(slots, s))
+			return -1;
+		char at[8];
+		snprintf(at, sizeof(at), "%02u:%02u", (unsigned)(p->slots[i].minute / 60) % 100u,
+			 (unsigned)(p->slots[i].minute % 60) % 100u);
+		cJSON_AddStringToObject(s, "at", at);
+		add_int(s, "days", p->slots[i].days);
+		cJSON_AddBoolToObject(s, "enabled", p->slots[i].enabled);
+	}
+	add_int(o, "min_interval_s", p->min_interval_s);
+	add_int(o, "max_daily", p->max_daily);
+	add_int(o, "grace_s", p->grace_s);
+	add_int(o, "treat_max_daily", p->treat_max_daily);
+	add_int(o, "treat_min_interval_s", p->treat_min_interval_s);
+	add_int(o, "low_days", p->low_days);
+	add_int(o, "slots_at", rec->slots_at_ms);
+	return 0;
+}
+
 /* The JSON object of a record, without crc. */
 static cJSON *rec_object(const struct journal_rec *rec, bool v2)
 {
@@ -171,8 +206,10 @@ static cJSON *rec_object(const struct journal_rec *rec, bool v2)
 	cJSON_AddStringToObject(o, "op", op_names[rec->op]);
 	if (rec->op == JOURNAL_INTENT || rec->op == JOURNAL_DONE || rec->op == JOURNAL_CMD ||
 	    rec->op == JOURNAL_DAMAGE || rec->op == JOURNAL_CLOCK_ACK ||
-	    (rec->op == JOURNAL_CHECKPOINT && rec->id[0]))
+	    (rec->op >= JOURNAL_PLAN && rec->id[0]) || (rec->op == JOURNAL_CHECKPOINT && rec->id[0]))
 		cJSON_AddStringToObject(o, "id", rec->id);
+	if (rec->op >= JOURNAL_PLAN)
+		cJSON_AddStringToObject(o, "by", rec->by);
 	add_int(o, "ts", rec->ts_ms);
 	switch (rec->op) {
 	case JOURNAL_INIT:
@@ -236,6 +273,23 @@ static cJSON *rec_object(const struct journal_rec *rec, bool v2)
 			cJSON_AddStringToObject(o, "boot", rec->boot);
 			add_int(o, "mono", rec->mono_ms);
 		}
+		break;
+	case JOURNAL_PLAN:
+		if (plan_object(o, rec) < 0) {
+			cJSON_Delete(o);
+			return NULL;
+		}
+		break;
+	case JOURNAL_SKIP:
+		cJSON_AddStringToObject(o, "slot", rec->slot);
+		break;
+	case JOURNAL_PAUSE:
+		add_int(o, "until", rec->until_ms);
+		break;
+	case JOURNAL_RESUME:
+		break;
+	case JOURNAL_REFILL:
+		add_int(o, "pills", rec->pills);
 		break;
 	}
 	return o;
@@ -328,6 +382,55 @@ static int decode_ids(const char *text, struct journal_rec *out)
 	return 0;
 }
 
+static int decode_plan(const cJSON *o, struct journal_rec *out)
+{
+	struct proto_plan *p = &out->plan;
+	int64_t v[8];
+	static const char *const names[] = {"rev",		    "min_interval_s", "max_daily",
+					    "grace_s",		    "treat_max_daily",
+					    "treat_min_interval_s", "low_days",	      "slots_at"};
+	for (size_t i = 0; i < 8; i++)
+		if (get_int(o, names[i], true, &v[i]) < 0)
+			return -1;
+	if (v[2] > INT_MAX || v[4] > INT_MAX || v[6] > INT_MAX)
+		return -1;
+	p->rev = v[0];
+	p->min_interval_s = v[1];
+	p->max_daily = (int)v[2];
+	p->grace_s = v[3];
+	p->treat_max_daily = (int)v[4];
+	p->treat_min_interval_s = v[5];
+	p->low_days = (int)v[6];
+	out->slots_at_ms = v[7];
+	const cJSON *slots = cJSON_GetObjectItemCaseSensitive(o, "slots");
+	if (!cJSON_IsArray(slots))
+		return -1;
+	const cJSON *s;
+	cJSON_ArrayForEach(s, slots)
+	{
+		if (p->n_slots == PROTO_PLAN_SLOTS_MAX)
+			return -1;
+		char at[8];
+		int64_t days;
+		const cJSON *en = cJSON_GetObjectItemCaseSensitive(s, "enabled");
+		if (!cJSON_IsObject(s) || get_str(s, "at", true, at, sizeof(at)) < 0 ||
+		    get_int(s, "days", true, &days) < 0 || days < 1 || days > PROTO_DAYS_DAILY ||
+		    !cJSON_IsBool(en) || strlen(at) != 5 || at[2] != ':')
+			return -1;
+		int hh = (at[0] - '0') * 10 + (at[1] - '0'), mm = (at[3] - '0') * 10 + (at[4] - '0');
+		if (at[0] < '0' || at[0] > '2' || at[1] < '0' || at[1] > '9' || at[3] < '0' ||
+		    at[3] > '5' || at[4] < '0' || at[4] > '9' || hh > 23 || mm > 59)
+			return -1;
+		struct proto_plan_slot *ps = &p->slots[p->n_slots++];
+		ps->minute = hh * 60 + mm;
+		ps->days = (uint8_t)days;
+		ps->enabled = cJSON_IsTrue(en);
+	}
+	copy_str(p->changed_by, sizeof(p->changed_by), out->by);
+	p->changed_at_ms = out->ts_ms;
+	return 0;
+}
+
 /* The fields of op out->op from o (both formats). 0 or -1. */
 static int decode_fields(const cJSON *o, struct journal_rec *out)
 {
@@ -338,7 +441,8 @@ static int decode_fields(const cJSON *o, struct journal_rec *out)
 	    (out->id[0] && !proto_id_valid(out->id)) || (needs_id && !out->id[0]))
 		return -1;
 	if (get_str(o, "by", false, out->by, sizeof(out->by)) < 0 ||
-	    get_str(o, "slot", out->op == JOURNAL_SLOT, out->slot, sizeof(out->slot)) < 0 ||
+	    get_str(o, "slot", out->op == JOURNAL_SLOT || out->op == JOURNAL_SKIP, out->slot,
+		    sizeof(out->slot)) < 0 ||
 	    get_str(o, "action", out->op == JOURNAL_CMD, out->action, sizeof(out->action)) < 0 ||
 	    get_str(o, "result", out->op == JOURNAL_CMD || out->op == JOURNAL_SLOT, out->result,
 		    sizeof(out->result)) < 0 ||
@@ -380,6 +484,14 @@ static int decode_fields(const cJSON *o, struct journal_rec *out)
 		if (!cJSON_IsString(ids) || decode_ids(ids->valuestring, out) < 0)
 			return -1;
 	}
+	if (out->op == JOURNAL_PLAN && decode_plan(o, out) < 0)
+		return -1;
+	if (out->op == JOURNAL_SKIP && !out->slot[0])
+		return -1;
+	if (out->op == JOURNAL_PAUSE && get_int(o, "until", true, &out->until_ms) < 0)
+		return -1;
+	if (out->op == JOURNAL_REFILL && get_int(o, "pills", true, &out->pills) < 0)
+		return -1;
 	return 0;
 }
 

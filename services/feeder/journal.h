@@ -22,6 +22,10 @@
  *   repair           an operator's repair (acknowledges every damage before)
  *   clock_ack        an operator's acknowledgement that a dose was journaled
  *                    under a wall clock far ahead: the dose's time from/to
+ *   plan             the care plan's rules after a change (or its seed)
+ *   skip             a slot skipped by command
+ *   pause / resume   the schedule paused (until a time, or until resume)
+ *   refill           the pills now in the hopper
  *
  * Beside it, <data dir>/journal.mark ({"v":2,"created":ms,"seq":N,"crc"})
  * says that this directory holds a journal, which one (its creation time)
@@ -57,6 +61,11 @@ enum journal_op {
 	JOURNAL_DAMAGE,
 	JOURNAL_REPAIR,
 	JOURNAL_CLOCK_ACK,
+	JOURNAL_PLAN,
+	JOURNAL_SKIP,
+	JOURNAL_PAUSE,
+	JOURNAL_RESUME,
+	JOURNAL_REFILL,
 };
 
 /* A dose id remembered by hash: status 'o' ok, 'f' failed, 'u' uncertain. */
@@ -76,7 +85,7 @@ struct journal_rec {
 		1]; /* intent, done, cmd; damage: the assumed dose; checkpoint: last dose */
 	char by[PROTO_BY_MAX + 1];
 	bool scheduled;	  /* intent: source "schedule" (else "manual") */
-	char slot[24];	  /* intent (scheduled) and slot records */
+	char slot[24];	  /* intent (scheduled), slot and skip records */
 	char action[8];	  /* cmd */
 	char result[16];  /* done, cmd, slot */
 	char reason[64];  /* optional */
@@ -90,6 +99,13 @@ struct journal_rec {
 	int64_t dose_ids; /* checkpoint: dose ids known then */
 	size_t n_ids;	  /* ids */
 	struct journal_id ids[JOURNAL_IDS_PER_REC];
+	/* plan: its rules (rev, slots, min_interval_s, max_daily, grace_s,
+	 * treat_*, low_days; changed_by is by, changed_at ts); slots_at_ms when
+	 * its slots last changed (the schedule looks at no slot before). */
+	struct proto_plan plan;
+	int64_t slots_at_ms;
+	int64_t until_ms; /* pause: until (0 = until resume) */
+	int64_t pills;	  /* refill */
 };
 
 enum journal_damage_kind {

@@ -128,6 +128,18 @@ int schedule_date_key(struct schedule_date d)
 	return d.year * 10000 + d.month * 100 + d.day;
 }
 
+int schedule_weekday(struct schedule_date d)
+{
+	/* 1970-01-01 was a Thursday (3 counting from Monday = 0). */
+	int64_t w = (days_from_civil(d.year, d.month, d.day) + 3) % 7;
+	return (int)(w < 0 ? w + 7 : w);
+}
+
+int schedule_slot_on(const struct schedule *s, size_t i, struct schedule_date d)
+{
+	return s->days[i] == 0 || (s->days[i] >> schedule_weekday(d) & 1);
+}
+
 /* Local broken-down time of t as one comparable number YYYYMMDDhhmmss. */
 static int64_t local_key(time_t t)
 {
@@ -216,9 +228,11 @@ int64_t schedule_next_after(const struct schedule *s, int64_t t_ms, char *id_buf
 		return 0;
 	struct schedule_date start = schedule_date_add(schedule_local_date(t_ms), -1);
 	int64_t best = 0;
-	for (int k = 0; k < 4; k++) {
+	for (int k = 0; k < 10; k++) { /* a slot of one weekday only: up to a week on */
 		struct schedule_date d = schedule_date_add(start, k);
 		for (size_t i = 0; i < s->count; i++) {
+			if (!schedule_slot_on(s, i, d))
+				continue;
 			int64_t at = schedule_local_instant(d, s->minutes[i]);
 			if (at > t_ms && (best == 0 || at < best)) {
 				best = at;
@@ -247,6 +261,8 @@ size_t schedule_each_between(const struct schedule *s, int64_t from_ms, int64_t 
 	char id[SCHEDULE_SLOT_ID_MAX];
 	for (; schedule_date_key(d) <= last; d = schedule_date_add(d, 1)) {
 		for (size_t i = 0; i < s->count; i++) {
+			if (!schedule_slot_on(s, i, d))
+				continue;
 			int64_t at = schedule_local_instant(d, s->minutes[i]);
 			if (at > from_ms && at <= to_ms) {
 				schedule_slot_id(s, d, i, id, sizeof(id));

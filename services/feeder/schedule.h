@@ -24,8 +24,12 @@
 #define SCHEDULE_SLOT_ID_MAX 24 /* "YYYY-MM-DDTHH:MM" + NUL, with room */
 
 struct schedule {
-	int minutes[SCHEDULE_MAX_SLOTS]; /* minute of day, strictly increasing */
-	size_t count;			 /* 0: no schedule ("none") */
+	int minutes[SCHEDULE_MAX_SLOTS]; /* minute of day, increasing; equal only for
+					  * slots on different weekdays */
+	/* Weekdays of each slot, bit 0 Monday ... bit 6 Sunday; 0 = every day
+	 * (what schedule_parse() gives). The care plan (plan.h) fills it. */
+	unsigned char days[SCHEDULE_MAX_SLOTS];
+	size_t count; /* 0: no schedule ("none") */
 };
 
 /* A local calendar date. */
@@ -47,6 +51,10 @@ struct schedule_date schedule_local_date(int64_t t_ms);
 struct schedule_date schedule_date_add(struct schedule_date d, int days);
 /* Comparable key YYYYMMDD. */
 int schedule_date_key(struct schedule_date d);
+/* Day of the week of d: 0 Monday ... 6 Sunday. */
+int schedule_weekday(struct schedule_date d);
+/* Does slot i fall on date d (its weekdays)? */
+int schedule_slot_on(const struct schedule *s, size_t i, struct schedule_date d);
 
 /* The first instant (ms) whose local time is >= minute_of_day on date d.
  * See the file comment for DST. minute_of_day in 0..1440 (1440 = the next

@@ -28,6 +28,8 @@ void fixture_setup(const char *tag)
 	cfg.max_daily = 3;
 	cfg.cmd_ttl_ms = 60 * 1000;
 	cfg.grace_ms = 60 * MIN;
+	cfg.bound_min_interval_ms = 4 * H; /* the vet's default bounds */
+	cfg.bound_max_daily = 4;
 	const char *err;
 	cr_assert_eq(schedule_parse("none", &cfg.schedule, &err), 0);
 	now.wall_ms = NOV26_0900;

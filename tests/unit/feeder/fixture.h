@@ -1,6 +1,6 @@
 /* The feeder rules tests' one fixture: a journal in a fresh temp dir, an
  * injected clock (wall + boot time), TZ=Europe/Berlin, the rules of a
- * default install (6 h, 3 a day, no schedule), and the few steps every
+ * default install (6 h, 3 a day, no schedule, bounds 4 h and 4 a day), and the few steps every
  * test takes: start a feeder, send a command, complete a dose, find an
  * alert, read or write a file. Tests change cfg/now after fixture_setup(). */
 #ifndef IOD_TEST_FEEDER_FIXTURE_H

@@ -159,6 +159,7 @@ Test(feeder, daily_limit_per_local_day, .timeout = 10)
 {
 	cfg.min_interval_ms = 1 * H;
 	cfg.max_daily = 2;
+	cfg.bound_min_interval_ms = 1 * H;
 	now.wall_ms = NOV26_0700 + 1 * H; /* 08:00 */
 	struct feeder *f = start(NULL);
 	struct feeder_result res;
@@ -589,6 +590,7 @@ Test(feeder, slot_blocked_by_daily_limit_alerts, .timeout = 10)
 	cr_assert_eq(schedule_parse("23:00", &cfg.schedule, &err), 0);
 	cfg.min_interval_ms = 1 * H;
 	cfg.max_daily = 1;
+	cfg.bound_min_interval_ms = 1 * H;
 	with_history(NOV25_1200);
 	now.wall_ms = NOV26_0700 + 8 * H; /* 15:00 */
 	struct feeder *f = start(NULL);
@@ -697,6 +699,8 @@ Test(feeder, log_is_newest_first_and_at_most_50, .timeout = 30)
 {
 	cfg.min_interval_ms = 1000;
 	cfg.max_daily = 1000;
+	cfg.bound_min_interval_ms = 1000; /* bounds as loose as the plan */
+	cfg.bound_max_daily = 1000;
 	struct feeder *f = start(NULL);
 	struct feeder_result res;
 	char buf[96];
