@@ -1,0 +1,685 @@
+/*
+ * app — see app.h. The decisions are in feeder.c; this file publishes them,
+ * moves the hardware and keeps the timers. Everything runs on the loop
+ * thread (mqttc hands Paho's messages over).
+ */
+#include "app.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cfg.h"
+#include "ha.h"
+#include "log.h"
+#include "loop.h"
+#include "mqttc.h"
+#include "proto.h"
+#include "schedule.h"
+#include "servo.h"
+#include "speaker.h"
+
+/* The schedule timer never sleeps longer than this, so a wall clock that
+ * is set (NTP on a Pi without a battery clock) is noticed within it. */
+#define SCHEDULE_RECHECK_MS (60LL * 60 * 1000)
+
+/* The most publishes one incoming message leads to: apply() publishes up to
+ * FEEDER_MAX_ALERTS alerts, the event, the state and the log, and as much
+ * again for the hardware's report; Home Assistant's birth message nine. A
+ * command is taken only when its answers fit (see feeder_app_on_message). */
+#define ANSWER_MAX (2 * (FEEDER_MAX_ALERTS + 3))
+
+/* A default the rules also apply (feeder.h), as the option table's text. */
+#define DEFAULT_TEXT(x)	 DEFAULT_TEXT_(x)
+#define DEFAULT_TEXT_(x) #x
+
+/* IOD_FEEDER_SCHEDULE's rule is schedule_parse's: cfg runs it at start and
+ * for --check-config. */
+static bool schedule_check(const char *value, char *why, size_t why_size)
+{
+	struct schedule s;
+	const char *reason = NULL;
+
+	if (schedule_parse(value, &s, &reason) == 0)
+		return true;
+	snprintf(why, why_size, "'%s': %s", value, reason ? reason : "not a schedule");
+	return false;
+}
+
+const struct cfg_option feeder_app_options[] = {
+    {"IOD_FEEDER_MIN_INTERVAL", CFG_DURATION, "6h", "minimum time between two doses", 1000,
+     7LL * 24 * 3600 * 1000, 0, NULL},
+    {"IOD_FEEDER_MAX_DAILY", CFG_INT, "3", "most doses per local calendar day", 1, 48, 0, NULL},
+    {"IOD_FEEDER_SCHEDULE", CFG_STRING, "07:00,15:00,23:00",
+     "scheduled doses, local HH:MM comma list, or 'none'", 0, 0, 0, schedule_check},
+    {"IOD_FEEDER_GRACE", CFG_DURATION, "60m",
+     "a slot missed while down is still dosed on start within this", 0, 24LL * 3600 * 1000, 0,
+     NULL},
+    {"IOD_FEEDER_CMD_TTL", CFG_DURATION, "60s",
+     "commands whose ts is older (or further ahead) are rejected", 1000, 3600 * 1000, 0, NULL},
+    {"IOD_FEEDER_SERVO", CFG_STRING, "sim", "servo: sim or pwm:<chip>:<channel>", 0, 0, 0, NULL},
+    {"IOD_FEEDER_SPEAKER", CFG_STRING, "sim", "speaker: sim or alsa:<device>", 0, 0, 0, NULL},
+    {"IOD_FEEDER_HOLD", CFG_DURATION, "1s", "how long the feeder stays open for a dose", 1000,
+     60 * 1000, 0, NULL},
+    {"IOD_FEEDER_PWM_ROOT", CFG_STRING, "/sys/class/pwm", "PWM sysfs root (pwm servo)", 0, 0, 0,
+     NULL},
+    {"IOD_FEEDER_PWM_PERIOD", CFG_INT, "20000000", "PWM period in ns (pwm servo)", 1000, 1000000000,
+     0, NULL},
+    {"IOD_FEEDER_PWM_REST", CFG_INT, "1000", "pulse width at rest/home in us (pwm servo)", 1,
+     1000000, 0, NULL},
+    {"IOD_FEEDER_PWM_OPEN", CFG_INT, "2000", "pulse width open in us (pwm servo)", 1, 1000000, 0,
+     NULL},
+    {"IOD_FEEDER_IDS", CFG_INT, DEFAULT_TEXT(FEEDER_ID_MEMORY_DEFAULT),
+     "command ids remembered for duplicates (besides doses)", 1000, 1000000, 0, NULL},
+    {"IOD_FEEDER_JOURNAL_MAX", CFG_INT, DEFAULT_TEXT(FEEDER_COMPACT_BYTES_DEFAULT),
+     "compact the journal above this many bytes", 65536, 1LL << 30, 0, NULL},
+};
+const size_t feeder_app_options_count = sizeof(feeder_app_options) / sizeof(feeder_app_options[0]);
+
+struct feeder_app {
+	struct feeder *feeder;
+	struct servo *servo;
+	struct speaker *speaker;
+	struct mqttc *mqtt;
+	struct feeder_app_clock clock;
+	uv_timer_t hold_timer;
+	uv_timer_t schedule_timer;
+	uv_timer_t midnight_timer; /* republishes state when the local day changes */
+	int64_t midnight_ms;	   /* the local midnight it waits for */
+	bool timers_open;
+	bool stopping;
+	bool held;		/* back-pressure: no commands taken until on_drained */
+	int64_t held_since_ms;	/* when it engaged (for the log line) */
+	uint64_t held_dropped;	/* commands dropped during the episode */
+	uint64_t drop_oversize; /* dropped commands not yet in an alert */
+	uint64_t drop_queue_full;
+	int64_t hold_ms;
+	struct feeder_result startup; /* feeder_new's, published by feeder_app_start */
+	const char *site;
+	struct ha_device ha;
+	char dashboard_url[512];
+	char backend[160];
+	char t_cmd[PROTO_TOPIC_MAX], t_event[PROTO_TOPIC_MAX], t_state[PROTO_TOPIC_MAX];
+	char t_log[PROTO_TOPIC_MAX];
+};
+
+static struct feeder_now real_clocks(void *arg)
+{
+	(void)arg;
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (struct feeder_now){
+	    .wall_ms = loop_wall_ms(),
+	    .mono_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+	};
+}
+
+static struct feeder_now now_clocks(const struct feeder_app *a)
+{
+	return a->clock.now(a->clock.arg);
+}
+
+static int64_t wall_ms(const struct feeder_app *a)
+{
+	return now_clocks(a).wall_ms;
+}
+
+static void publish_owned(struct feeder_app *a, const char *topic, char *json, bool retain)
+{
+	if (!json) {
+		log_error("out of memory encoding %s", topic);
+		return;
+	}
+	mqttc_publish_str(a->mqtt, topic, json, 1, retain);
+	free(json);
+}
+
+static void publish_state(struct feeder_app *a)
+{
+	struct feeder_now now = now_clocks(a);
+	struct proto_feeder_state st;
+	feeder_state(a->feeder, &now, &st);
+	publish_owned(a, a->t_state, proto_feeder_state_encode(&st), true);
+}
+
+static void publish_log(struct feeder_app *a)
+{
+	struct proto_dose doses[PROTO_LOG_MAX];
+	size_t n = feeder_log(a->feeder, doses, PROTO_LOG_MAX);
+	publish_owned(a, a->t_log, proto_feeder_log_encode(doses, n), true);
+}
+
+static void arm_schedule(struct feeder_app *a);
+static void on_hold_done(uv_timer_t *t);
+
+/* Publish what a feeder call decided and perform the hardware action it
+ * asks for; reporting back to the feeder yields another result, handled
+ * the same way (at most one level deeper). */
+static void apply(struct feeder_app *a, const struct feeder_result *res)
+{
+	for (size_t i = 0; i < res->n_alerts; i++)
+		service_alert_publish(a->mqtt, a->site, &res->alerts[i]);
+	if (res->has_event)
+		publish_owned(a, a->t_event, proto_feeder_event_encode(&res->event), false);
+	if (res->state_changed)
+		publish_state(a);
+	if (res->log_changed)
+		publish_log(a);
+
+	struct feeder_result next;
+	struct feeder_now now;
+	char why[128];
+	int rc;
+	switch (res->action) {
+	case FEEDER_DO_NOTHING:
+		return;
+	case FEEDER_DO_DOSE:
+		rc = servo_move(a->servo, SERVO_OPEN);
+		if (rc == 0) {
+			uv_timer_start(&a->hold_timer, on_hold_done, (uint64_t)a->hold_ms, 0);
+			return;
+		}
+		snprintf(why, sizeof(why), "servo: %s", strerror(-rc));
+		servo_move(a->servo, SERVO_REST);
+		now = now_clocks(a);
+		feeder_dose_done(a->feeder, false, why, &now, &next);
+		apply(a, &next);
+		return;
+	case FEEDER_DO_HOME:
+		rc = servo_move(a->servo, SERVO_REST);
+		snprintf(why, sizeof(why), "servo: %s", rc < 0 ? strerror(-rc) : "");
+		now = now_clocks(a);
+		feeder_cmd_done(a->feeder, rc == 0, why, &now, &next);
+		apply(a, &next);
+		return;
+	case FEEDER_DO_CALL:
+		rc = speaker_play(a->speaker);
+		snprintf(why, sizeof(why), "%s",
+			 rc == -EBUSY ? "busy"
+			 : rc < 0     ? strerror(-rc)
+				      : "");
+		now = now_clocks(a);
+		feeder_cmd_done(a->feeder, rc == 0, why, &now, &next);
+		apply(a, &next);
+		return;
+	}
+}
+
+static void on_hold_done(uv_timer_t *t)
+{
+	struct feeder_app *a = t->data;
+	int rc = servo_move(a->servo, SERVO_REST);
+	char why[128];
+	snprintf(why, sizeof(why), "servo did not return home: %s", rc < 0 ? strerror(-rc) : "");
+	struct feeder_now now = now_clocks(a);
+	struct feeder_result res;
+	feeder_dose_done(a->feeder, rc == 0, why, &now, &res);
+	apply(a, &res);
+}
+
+static void on_schedule(uv_timer_t *t)
+{
+	struct feeder_app *a = t->data;
+	struct feeder_now now = now_clocks(a);
+	struct feeder_result res;
+	feeder_schedule_tick(a->feeder, &now, &res);
+	apply(a, &res);
+	arm_schedule(a);
+}
+
+static void arm_schedule(struct feeder_app *a)
+{
+	if (a->stopping)
+		return;
+	struct feeder_now now = now_clocks(a);
+	int64_t next = feeder_next_slot_ms(a->feeder, &now);
+	if (next == 0)
+		return; /* no schedule: no timer at all */
+	int64_t delay = next - now.wall_ms;
+	if (delay < 0)
+		delay = 0;
+	if (delay > SCHEDULE_RECHECK_MS)
+		delay = SCHEDULE_RECHECK_MS;
+	uv_timer_start(&a->schedule_timer, on_schedule, (uint64_t)delay, 0);
+}
+
+static void arm_midnight(struct feeder_app *a);
+
+/* doses_today in the retained state counts the local calendar day: at local
+ * midnight it must read 0 without waiting for the next dose. The timer
+ * sleeps at most SCHEDULE_RECHECK_MS, so a wall clock that is set (or a
+ * libuv timer that drifts from it) is caught up within that; it fires
+ * again for the remainder when it woke before midnight. */
+static void on_midnight(uv_timer_t *t)
+{
+	struct feeder_app *a = t->data;
+	if (wall_ms(a) >= a->midnight_ms) {
+		log_info("local midnight: publishing the new day's state");
+		publish_state(a);
+		a->midnight_ms = 0;
+	}
+	arm_midnight(a);
+}
+
+/* Arm for the next local midnight, computed from the local calendar
+ * (schedule_next_local_midnight: day + 1 at 00:00, DST-safe), not by adding
+ * 24 h. */
+static void arm_midnight(struct feeder_app *a)
+{
+	if (a->stopping)
+		return;
+	int64_t now = wall_ms(a);
+	if (a->midnight_ms == 0 || a->midnight_ms - now > 25LL * 3600 * 1000)
+		a->midnight_ms = schedule_next_local_midnight(now);
+	int64_t delay = a->midnight_ms - now;
+	if (delay < 0)
+		delay = 0;
+	if (delay > SCHEDULE_RECHECK_MS)
+		delay = SCHEDULE_RECHECK_MS;
+	uv_timer_start(&a->midnight_timer, on_midnight, (uint64_t)delay, 0);
+}
+
+/*
+ * Back-pressure. Every answer is published at QoS 1 and waits in mqttc until
+ * the broker acknowledges it; a broker that takes few in flight (mosquitto's
+ * max_inflight_messages) drains them more slowly than a flood of commands
+ * makes them. Rather than let an event or an alert be lost, the feeder takes
+ * no more commands while their answers would not fit: they wait in mqttc's
+ * incoming queue (MQTTC_QUEUE_DEFAULT), and what that cannot hold is dropped
+ * unread and counted in a commands_dropped alert. Logged once per episode.
+ */
+static void hold_if_full(struct feeder_app *a)
+{
+	if (a->held || mqttc_has_room(a->mqtt, ANSWER_MAX))
+		return;
+	struct mqttc_stats st;
+	mqttc_get_stats(a->mqtt, &st);
+	a->held = true;
+	a->held_since_ms = wall_ms(a);
+	a->held_dropped = 0;
+	mqttc_pause(a->mqtt, true);
+	log_warn("back-pressure: %zu answers wait for the broker; taking no commands until they "
+		 "drain",
+		 st.out_waiting);
+}
+
+/* The alert for commands dropped unread, once there is room for it; until
+ * then their counts add up, so a flood gives one alert per episode. */
+static void publish_dropped(struct feeder_app *a)
+{
+	if (a->drop_oversize + a->drop_queue_full == 0)
+		return;
+	if (a->held || !mqttc_has_room(a->mqtt, 1)) {
+		hold_if_full(a);
+		return;
+	}
+	struct proto_alert alert;
+	service_alert_fill(
+	    &alert, "feeder", PROTO_LEVEL_WARNING, PROTO_ALERT_COMMANDS_DROPPED, wall_ms(a),
+	    "%llu command(s) were dropped unread (%llu over %d MiB, %llu in a flood over the "
+	    "queue of %d); nothing was dispensed for them and their senders got no event",
+	    (unsigned long long)(a->drop_oversize + a->drop_queue_full),
+	    (unsigned long long)a->drop_oversize, PROTO_CMD_READ_MAX / (1024 * 1024),
+	    (unsigned long long)a->drop_queue_full, MQTTC_QUEUE_DEFAULT);
+	a->drop_oversize = a->drop_queue_full = 0;
+	log_warn("%s", alert.message);
+	service_alert_publish(a->mqtt, a->site, &alert);
+}
+
+/* mqttc: the waiting answers fell to its low-water mark. */
+void feeder_app_on_drained(void *app)
+{
+	struct feeder_app *a = app;
+	if (!a->held)
+		return;
+	struct mqttc_stats st;
+	mqttc_get_stats(a->mqtt, &st);
+	a->held = false;
+	log_info("back-pressure released after %lld ms: %zu answers wait, %llu command(s) dropped "
+		 "meanwhile; taking commands again",
+		 (long long)(wall_ms(a) - a->held_since_ms), st.out_waiting,
+		 (unsigned long long)a->held_dropped);
+	publish_dropped(a);
+	mqttc_pause(a->mqtt, a->held);
+}
+
+void feeder_app_on_message(void *app, const struct mqttc_message *msg)
+{
+	struct feeder_app *a = app;
+	if (a->stopping)
+		return;
+	if (strcmp(msg->topic, a->t_cmd) == 0) {
+		struct feeder_now now = now_clocks(a);
+		struct feeder_result res;
+		if (feeder_handle_message(a->feeder, msg->payload, msg->len, msg->retained, &now,
+					  &res) == 0)
+			apply(a, &res);
+	}
+	hold_if_full(a); /* before the next message is handed over */
+}
+
+/*
+ * Commands mqttc dropped before we could read them (over 1 MiB, or pushed out
+ * of a full queue by a flood) dispensed nothing, but their senders get no
+ * event: say so in a warning alert, so a person can look and resend. The
+ * alert waits for room like any answer (publish_dropped).
+ */
+void feeder_app_on_dropped(void *app, uint64_t oversize, uint64_t queue_full,
+			   const char *last_topic)
+{
+	struct feeder_app *a = app;
+	if (strcmp(last_topic, a->t_cmd) != 0)
+		return;
+	a->drop_oversize += oversize;
+	a->drop_queue_full += queue_full;
+	a->held_dropped += oversize + queue_full;
+	publish_dropped(a);
+}
+
+/* Home Assistant: Feed/Home/Call buttons that send a full command (fresh
+ * id and ts, QoS 1), and sensors read from the retained state. */
+void feeder_app_publish_discovery(void *app)
+{
+	struct feeder_app *a = app;
+	static const struct {
+		const char *id, *name, *icon;
+	} buttons[] = {
+	    {"feed", "Feed", "mdi:pill"},
+	    {"home", "Home", "mdi:home"},
+	    {"call", "Call", "mdi:bullhorn"},
+	};
+	for (size_t i = 0; i < sizeof(buttons) / sizeof(buttons[0]); i++) {
+		cJSON *e = ha_entity_new(&a->ha, "button", buttons[i].id, buttons[i].name);
+		if (e && (ha_entity_set_command(e, a->t_cmd, buttons[i].id) < 0 ||
+			  !cJSON_AddStringToObject(e, "icon", buttons[i].icon))) {
+			cJSON_Delete(e);
+			e = NULL;
+		}
+		ha_publish_entity(a->mqtt, &a->ha, "button", buttons[i].id, e);
+	}
+	static const struct {
+		const char *id, *name, *field;
+	} times[] = {
+	    {"last_dose", "Last dose", "last_dose"},
+	    {"next_allowed", "Next dose allowed", "next_allowed"},
+	    {"next_scheduled", "Next scheduled dose", "next_scheduled"},
+	};
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		char tpl[256];
+		snprintf(
+		    tpl, sizeof(tpl),
+		    "{{ (value_json.%s / 1000) | timestamp_custom('%%Y-%%m-%%dT%%H:%%M:%%S%%z', "
+		    "false) if value_json.%s else None }}",
+		    times[i].field, times[i].field);
+		cJSON *e = ha_entity_new(&a->ha, "sensor", times[i].id, times[i].name);
+		if (e) {
+			cJSON_AddStringToObject(e, "state_topic", a->t_state);
+			cJSON_AddStringToObject(e, "device_class", "timestamp");
+			cJSON_AddStringToObject(e, "value_template", tpl);
+		}
+		ha_publish_entity(a->mqtt, &a->ha, "sensor", times[i].id, e);
+	}
+	/* A count that only grows within a day and starts again at 0: HA's
+	 * total_increasing treats the drop at midnight as a new cycle. */
+	cJSON *e = ha_entity_new(&a->ha, "sensor", "doses_today", "Doses today");
+	if (e) {
+		cJSON_AddStringToObject(e, "state_topic", a->t_state);
+		cJSON_AddStringToObject(e, "value_template", "{{ value_json.doses_today }}");
+		cJSON_AddStringToObject(e, "state_class", "total_increasing");
+		cJSON_AddStringToObject(e, "icon", "mdi:pill");
+	}
+	ha_publish_entity(a->mqtt, &a->ha, "sensor", "doses_today", e);
+	e = ha_entity_new(&a->ha, "sensor", "position", "Position");
+	if (e) {
+		cJSON_AddStringToObject(e, "state_topic", a->t_state);
+		cJSON_AddStringToObject(e, "value_template", "{{ value_json.position }}");
+		cJSON_AddStringToObject(e, "entity_category", "diagnostic");
+	}
+	ha_publish_entity(a->mqtt, &a->ha, "sensor", "position", e);
+}
+
+/* Home Assistant (re)started: after the entities (the skeleton), show it the
+ * current state; its nine publishes count against the back-pressure like a
+ * command's answers. */
+void feeder_app_on_ha_birth(void *app)
+{
+	struct feeder_app *a = app;
+	publish_state(a);
+	hold_if_full(a);
+}
+
+/* After every (re)connect, after info and discovery (the skeleton): the
+ * retained topics, so the broker's copies are current even after it lost
+ * them (no persistence, or a restart). */
+void feeder_app_on_connected(void *app)
+{
+	struct feeder_app *a = app;
+	publish_state(a);
+	publish_log(a);
+}
+
+const char *feeder_app_backend(void *app)
+{
+	const struct feeder_app *a = app;
+	return a->backend;
+}
+
+int feeder_app_session_expiry(const struct cfg *cfg)
+{
+	/* Commands sent during a short outage are delivered when we are back;
+	 * after a longer one the broker forgets them (they would be expired
+	 * anyway). */
+	return (int)((cfg_duration_ms(cfg, "IOD_FEEDER_CMD_TTL") + 999) / 1000);
+}
+
+void feeder_app_stop(void *app)
+{
+	struct feeder_app *a = app;
+	if (a->stopping)
+		return;
+	a->stopping = true;
+	if (feeder_dose_in_progress(a->feeder)) {
+		uv_timer_stop(&a->hold_timer);
+		int rc = servo_move(a->servo, SERVO_REST);
+		struct feeder_now now = now_clocks(a);
+		struct feeder_result res;
+		feeder_dose_done(a->feeder, false,
+				 rc == 0 ? "interrupted by shutdown (hold cut short)"
+					 : "interrupted by shutdown; servo did not return home",
+				 &now, &res);
+		apply(a, &res);
+	}
+	if (a->timers_open) {
+		uv_close((uv_handle_t *)&a->hold_timer, NULL);
+		uv_close((uv_handle_t *)&a->schedule_timer, NULL);
+		uv_close((uv_handle_t *)&a->midnight_timer, NULL);
+		a->timers_open = false;
+	}
+}
+
+int feeder_app_start(void *app)
+{
+	struct feeder_app *a = app;
+	/* Startup alerts go out once connected (mqttc keeps them). Then the
+	 * schedule catches up (grace window) and the timer takes over. */
+	apply(a, &a->startup);
+	struct feeder_now now = now_clocks(a);
+	struct feeder_result tick;
+	feeder_schedule_tick(a->feeder, &now, &tick);
+	apply(a, &tick);
+	arm_schedule(a);
+	arm_midnight(a);
+	return 0;
+}
+
+void feeder_app_free(void *app)
+{
+	struct feeder_app *a = app;
+	if (!a)
+		return;
+	feeder_free(a->feeder);
+	speaker_close(a->speaker);
+	servo_close(a->servo);
+	free(a);
+}
+
+static int setup_topics(struct feeder_app *a)
+{
+	int rc = proto_topic(a->t_cmd, sizeof(a->t_cmd), a->site, "feeder", "cmd");
+	rc |= proto_topic(a->t_event, sizeof(a->t_event), a->site, "feeder", "event");
+	rc |= proto_topic(a->t_state, sizeof(a->t_state), a->site, "feeder", "state");
+	rc |= proto_topic(a->t_log, sizeof(a->t_log), a->site, "feeder", "log");
+	return rc ? -1 : 0;
+}
+
+/* The drivers the settings name; 0, or 2 with the setting named on stderr. */
+static int open_hardware(struct feeder_app *a, const struct cfg *cfg, const char *data_dir)
+{
+	char err[256];
+	struct servo_settings ss = {
+	    .pwm_root = cfg_str(cfg, "IOD_FEEDER_PWM_ROOT"),
+	    .period_ns = cfg_int(cfg, "IOD_FEEDER_PWM_PERIOD"),
+	    .rest_us = cfg_int(cfg, "IOD_FEEDER_PWM_REST"),
+	    .open_us = cfg_int(cfg, "IOD_FEEDER_PWM_OPEN"),
+	};
+	a->servo = servo_open(cfg_str(cfg, "IOD_FEEDER_SERVO"), &ss, err, sizeof(err));
+	if (!a->servo) {
+		fprintf(stderr, "iod-feeder: IOD_FEEDER_SERVO: %s\n", err);
+		return 2;
+	}
+	a->speaker = speaker_open(cfg_str(cfg, "IOD_FEEDER_SPEAKER"), data_dir, err, sizeof(err));
+	if (!a->speaker) {
+		fprintf(stderr, "iod-feeder: IOD_FEEDER_SPEAKER: %s\n", err);
+		return 2;
+	}
+	if (strcmp(speaker_backend(a->speaker), "sim") == 0)
+		snprintf(a->backend, sizeof(a->backend), "%s", servo_backend(a->servo));
+	else
+		snprintf(a->backend, sizeof(a->backend), "%s+%s", servo_backend(a->servo),
+			 speaker_backend(a->speaker));
+	return 0;
+}
+
+/* The rules' settings and the journal; 0, or the exit code. */
+static int open_feeder(struct feeder_app *a, const struct cfg *cfg, const char *data_dir)
+{
+	struct feeder_config fc = {0};
+	char journal_path[PATH_MAX];
+	const char *why;
+
+	if (schedule_parse(cfg_str(cfg, "IOD_FEEDER_SCHEDULE"), &fc.schedule, &why) < 0) {
+		fprintf(stderr, "iod-feeder: IOD_FEEDER_SCHEDULE: '%s': %s\n",
+			cfg_str(cfg, "IOD_FEEDER_SCHEDULE"), why);
+		return 2;
+	}
+	if (snprintf(journal_path, sizeof(journal_path), "%s/journal", data_dir) >=
+	    (int)sizeof(journal_path)) {
+		fprintf(stderr, "iod-feeder: IOD_DATA_DIR: path too long\n");
+		return 2;
+	}
+	fc.journal_path = journal_path;
+	fc.min_interval_ms = cfg_duration_ms(cfg, "IOD_FEEDER_MIN_INTERVAL");
+	fc.max_daily = (int)cfg_int(cfg, "IOD_FEEDER_MAX_DAILY");
+	fc.cmd_ttl_ms = cfg_duration_ms(cfg, "IOD_FEEDER_CMD_TTL");
+	fc.grace_ms = cfg_duration_ms(cfg, "IOD_FEEDER_GRACE");
+	fc.id_memory = (size_t)cfg_int(cfg, "IOD_FEEDER_IDS");
+	fc.compact_bytes = cfg_int(cfg, "IOD_FEEDER_JOURNAL_MAX");
+	/* The boot id lets a restarted feeder keep the boot-clock guard of the
+	 * minimum interval for doses given earlier in the same boot. */
+	char boot_id[40];
+	feeder_read_boot_id(boot_id, sizeof(boot_id));
+	if (!boot_id[0])
+		log_warn(
+		    "no boot id: the boot-clock guard of the minimum interval ends at a restart");
+	fc.boot_id = boot_id;
+	struct feeder_now now = now_clocks(a);
+	a->feeder = feeder_new(&fc, &now, &a->startup);
+	if (!a->feeder) {
+		log_error("out of memory");
+		return 1;
+	}
+	char sched_text[SCHEDULE_MAX_SLOTS * 6 + 8];
+	schedule_format(&fc.schedule, sched_text, sizeof(sched_text));
+	log_info("iod-feeder %s: site %s, servo %s, speaker %s, schedule %s, data %s", IOD_VERSION,
+		 a->site, servo_backend(a->servo), speaker_backend(a->speaker), sched_text,
+		 data_dir);
+	return 0;
+}
+
+struct feeder_app *feeder_app_new(uv_loop_t *loop, const struct cfg *cfg, struct mqttc *mqtt,
+				  const struct feeder_app_clock *clock, int *exit_code)
+{
+	struct feeder_app *a = calloc(1, sizeof(*a));
+	if (!a) {
+		log_error("out of memory");
+		*exit_code = 1;
+		return NULL;
+	}
+	a->mqtt = mqtt;
+	a->clock = clock && clock->now ? *clock : (struct feeder_app_clock){real_clocks, NULL};
+	a->site = cfg_str(cfg, "IOD_SITE");
+	a->ha = (struct ha_device){
+	    .site = a->site,
+	    .service = "feeder",
+	    .dashboard_url = ha_dashboard_url(cfg, a->dashboard_url, sizeof(a->dashboard_url)),
+	};
+	a->hold_ms = cfg_duration_ms(cfg, "IOD_FEEDER_HOLD");
+	const char *data_dir = cfg_str(cfg, "IOD_DATA_DIR");
+	int rc = 0;
+	if (setup_topics(a) < 0) {
+		fprintf(stderr, "iod-feeder: IOD_SITE: '%s' makes topics too long\n", a->site);
+		rc = 2;
+	}
+	if (rc == 0)
+		rc = open_hardware(a, cfg, data_dir);
+	if (rc == 0)
+		rc = open_feeder(a, cfg, data_dir);
+	if (rc == 0 && mqttc_subscribe(a->mqtt, a->t_cmd, 1, false) < 0)
+		rc = 1;
+	if (rc != 0) {
+		feeder_app_free(a);
+		*exit_code = rc;
+		return NULL;
+	}
+	uv_timer_init(loop, &a->hold_timer);
+	uv_timer_init(loop, &a->schedule_timer);
+	uv_timer_init(loop, &a->midnight_timer);
+	a->hold_timer.data = a;
+	a->schedule_timer.data = a;
+	a->midnight_timer.data = a;
+	a->timers_open = true;
+	return a;
+}
+
+static void *create(struct service *svc, int *exit_code)
+{
+	return feeder_app_new(service_loop(svc), service_cfg(svc), service_mqtt(svc), NULL,
+			      exit_code);
+}
+
+const struct service_def feeder_service = {
+    .name = "feeder",
+    .options = feeder_app_options,
+    .n_options = sizeof(feeder_app_options) / sizeof(feeder_app_options[0]),
+    /* A data dir that cannot be made is logged; the journal then cannot be
+     * opened and every dose is refused (fail safe), while state, alerts and
+     * the refusals still reach the carers. */
+    .data_dir_optional = true,
+    .session_expiry = feeder_app_session_expiry,
+    .queue_limit = MQTTC_QUEUE_DEFAULT,
+    .max_payload = PROTO_CMD_READ_MAX, /* bigger: dropped and counted */
+    .create = create,
+    .start = feeder_app_start,
+    .stop = feeder_app_stop,
+    .destroy = feeder_app_free,
+    .on_message = feeder_app_on_message,
+    .on_connected = feeder_app_on_connected,
+    .publish_discovery = feeder_app_publish_discovery,
+    .on_ha_birth = feeder_app_on_ha_birth,
+    .backend = feeder_app_backend,
+    .on_dropped = feeder_app_on_dropped,
+    .on_drained = feeder_app_on_drained,
+};

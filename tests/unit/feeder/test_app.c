@@ -1,0 +1,466 @@
+/* The feeder's glue (app.c) on a real libuv loop, with mqttc stubbed
+ * (app_stubs.c), an injected clock and a journal in a temp dir: what a
+ * command publishes and in which order, a servo that fails, back-pressure,
+ * Home Assistant's birth, and a stop in the middle of a dose. */
+#include "app.h"
+#include "app_stubs.h"
+#include "cfg.h"
+#include "mqttc.h"
+#include "proto.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define T	    "iod/home/feeder/"
+#define ALERT	    "iod/home/alert"
+#define DEC01_1000  1796119200000LL /* 2026-12-01 10:00 UTC */
+#define BOOT_MS	    (5000 * 1000LL)
+#define INTERRUPTED "interrupted by shutdown (hold cut short)"
+
+static char dir[64];
+static uv_loop_t loop;
+static struct cfg *cfg;
+static struct feeder_app *app;
+static struct feeder_now clk;
+/* Never dereferenced: the stubs take any pointer. */
+static struct mqttc *const fake_client = (struct mqttc *)&loop;
+
+static struct feeder_now test_clock(void *arg)
+{
+	(void)arg;
+	return clk;
+}
+
+static void setup(void)
+{
+	setenv("TZ", "UTC", 1);
+	tzset();
+	snprintf(dir, sizeof(dir), "/tmp/iod-feeder-app-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	clk = (struct feeder_now){.wall_ms = DEC01_1000, .mono_ms = BOOT_MS};
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(feeder_app, .init = setup, .fini = teardown, .timeout = 30);
+
+/* Make and start the app as the skeleton would (no schedule: no catch-up
+ * dose), then forget what the start published. servo: the IOD_FEEDER_SERVO
+ * flag. */
+static void up(const char *servo)
+{
+	char data_flag[128], servo_flag[128], pwm_flag[128];
+	snprintf(data_flag, sizeof(data_flag), "--data-dir=%s", dir);
+	snprintf(servo_flag, sizeof(servo_flag), "--feeder-servo=%s", servo);
+	snprintf(pwm_flag, sizeof(pwm_flag), "--feeder-pwm-root=%s/pwm", dir);
+	char *argv[] = {"iod-feeder",
+			"--site=home",
+			"--feeder-schedule=none",
+			"--dashboard-url=none",
+			data_flag,
+			servo_flag,
+			pwm_flag,
+			NULL};
+	int rc = 0;
+	cfg = cfg_load("feeder", "iod-feeder", feeder_app_options, feeder_app_options_count,
+		       (int)(sizeof(argv) / sizeof(argv[0])) - 1, argv, &rc);
+	cr_assert_not_null(cfg, "cfg_load: %d", rc);
+	cr_assert_eq(uv_loop_init(&loop), 0);
+	stub_reset();
+	struct feeder_app_clock clock = {test_clock, NULL};
+	app = feeder_app_new(&loop, cfg, fake_client, &clock, &rc);
+	cr_assert_not_null(app, "feeder_app_new: exit code %d", rc);
+	cr_assert_eq(stub_n_subscribed, 1);
+	cr_assert_str_eq(stub_subscribed[0], T "cmd");
+	cr_assert_eq(feeder_service.start(app), 0);
+	stub_reset();
+}
+
+/* The skeleton's stop path and destroy: stop, the loop runs dry, free. */
+static void down(void)
+{
+	feeder_service.stop(app);
+	cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	feeder_service.destroy(app);
+	app = NULL;
+	cr_assert_eq(uv_loop_close(&loop), 0);
+	cfg_free(cfg);
+	cfg = NULL;
+}
+
+static void deliver(const char *topic, const char *payload)
+{
+	struct mqttc_message m = {.topic = topic, .payload = payload, .len = strlen(payload)};
+	feeder_service.on_message(app, &m);
+}
+
+static void feed(const char *id)
+{
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), "{\"action\":\"feed\",\"id\":\"%s\",\"by\":\"ann\",\"ts\":%lld}",
+		 id, (long long)clk.wall_ms);
+	deliver(T "cmd", cmd);
+}
+
+/* Turn the loop until topic has been published count times. */
+static void run_until(const char *topic, size_t count)
+{
+	for (int i = 0; i < 100 && stub_count(topic) < count; i++)
+		uv_run(&loop, UV_RUN_ONCE);
+	cr_assert_eq(stub_count(topic), count, "%s published %zu times", topic, stub_count(topic));
+}
+
+static const struct stub_publish *nth(size_t i, const char *topic, bool retain)
+{
+	cr_assert_lt(i, stub_n_published, "publish %zu of %zu", i, stub_n_published);
+	const struct stub_publish *p = &stub_published[i];
+	cr_assert_str_eq(p->topic, topic, "publish %zu", i);
+	cr_assert_eq(p->qos, 1, "publish %zu (%s): QoS", i, topic);
+	cr_assert_eq(p->retain, retain, "publish %zu (%s): retain", i, topic);
+	return p;
+}
+
+static struct proto_feeder_event event_at(size_t i)
+{
+	const struct stub_publish *p = nth(i, T "event", false);
+	struct proto_feeder_event ev;
+	const char *why = NULL;
+	cr_assert_eq(proto_feeder_event_decode(p->payload, strlen(p->payload), &ev, &why), 0,
+		     "%s: %s", p->payload, why);
+	return ev;
+}
+
+static struct proto_feeder_state state_at(size_t i)
+{
+	const struct stub_publish *p = nth(i, T "state", true);
+	struct proto_feeder_state st;
+	const char *why = NULL;
+	cr_assert_eq(proto_feeder_state_decode(p->payload, strlen(p->payload), &st, &why), 0,
+		     "%s: %s", p->payload, why);
+	return st;
+}
+
+/* The log at publish i holds exactly one dose, id. */
+static void log_at(size_t i, const char *id)
+{
+	const struct stub_publish *p = nth(i, T "log", true);
+	struct proto_dose doses[4];
+	size_t n = 0;
+	const char *why = NULL;
+	cr_assert_eq(proto_feeder_log_decode(p->payload, strlen(p->payload), doses, 4, &n, &why), 0,
+		     "%s: %s", p->payload, why);
+	cr_assert_eq(n, 1, "%s", p->payload);
+	cr_assert_str_eq(doses[0].id, id);
+}
+
+static struct proto_alert alert_at(size_t i)
+{
+	const struct stub_publish *p = nth(i, ALERT, false);
+	struct proto_alert a;
+	const char *why = NULL;
+	cr_assert_eq(proto_alert_decode(p->payload, strlen(p->payload), &a, &why), 0, "%s: %s",
+		     p->payload, why);
+	return a;
+}
+
+Test(feeder_app, feed_publishes_state_log_then_event_state_log)
+{
+	up("sim");
+	feed("t1");
+	/* The intent is journaled and the servo is open: state and log now. */
+	cr_assert_eq(stub_n_published, 2);
+	cr_assert_eq(state_at(0).position, PROTO_POSITION_OPEN);
+	log_at(1, "t1");
+
+	clk.wall_ms += 1000; /* the hold: the glue reads the injected clock */
+	clk.mono_ms += 1000;
+	run_until(T "event", 1);
+	cr_assert_eq(stub_n_published, 5);
+	struct proto_feeder_event ev = event_at(2);
+	cr_assert_str_eq(ev.id, "t1");
+	cr_assert_str_eq(ev.action, "feed");
+	cr_assert_eq(ev.result, PROTO_RESULT_OK);
+	cr_assert_str_eq(ev.reason, "");
+	cr_assert_eq(ev.ts_ms, DEC01_1000 + 1000);
+	struct proto_feeder_state st = state_at(3);
+	cr_assert_eq(st.position, PROTO_POSITION_HOME);
+	cr_assert_eq(st.doses_today, 1);
+	cr_assert_eq(st.last_dose_ms, DEC01_1000);
+	cr_assert_eq(st.next_allowed_ms, DEC01_1000 + 6 * 3600 * 1000LL);
+	log_at(4, "t1");
+	cr_assert_eq(stub_count(ALERT), 0);
+	down();
+	cr_assert_eq(stub_n_published, 5, "the stop has no dose to finish");
+}
+
+/* A fake PWM chip (servo.c's pwm backend) whose duty_cycle the test can
+ * break after the servo opened. */
+static void fake_pwm(void)
+{
+	const char *dirs[] = {"pwm", "pwm/pwmchip0", "pwm/pwmchip0/pwm0"};
+	const char *files[] = {"pwm/pwmchip0/export", "pwm/pwmchip0/pwm0/period",
+			       "pwm/pwmchip0/pwm0/duty_cycle", "pwm/pwmchip0/pwm0/enable"};
+	char path[256];
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, dirs[i]);
+		cr_assert_eq(mkdir(path, 0755), 0, "mkdir %s", path);
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		FILE *f = fopen(path, "w");
+		cr_assert_not_null(f, "%s", path);
+		fclose(f);
+	}
+}
+
+Test(feeder_app, servo_failure_gives_failed_event_and_critical_alert)
+{
+	fake_pwm();
+	up("pwm:0:0");
+	/* duty_cycle a directory: every move fails with EISDIR. */
+	char path[256];
+	snprintf(path, sizeof(path), "%s/pwm/pwmchip0/pwm0/duty_cycle", dir);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(mkdir(path, 0755), 0);
+
+	feed("t2");
+	cr_assert_eq(stub_n_published, 6);
+	cr_assert_eq(state_at(0).position, PROTO_POSITION_OPEN);
+	log_at(1, "t2");
+	char reason[128];
+	snprintf(reason, sizeof(reason), "servo: %s", strerror(EISDIR));
+	struct proto_alert a = alert_at(2);
+	cr_assert_str_eq(a.code, "dose_failed");
+	cr_assert_eq(a.level, PROTO_LEVEL_CRITICAL);
+	cr_assert_str_eq(a.source, "feeder");
+	char message[256];
+	snprintf(message, sizeof(message),
+		 "dose t2 failed: %s; counted as given, please check the feeder", reason);
+	cr_assert_str_eq(a.message, message);
+	struct proto_feeder_event ev = event_at(3);
+	cr_assert_str_eq(ev.id, "t2");
+	cr_assert_eq(ev.result, PROTO_RESULT_FAILED);
+	cr_assert_str_eq(ev.reason, reason);
+	struct proto_feeder_state st = state_at(4);
+	cr_assert_eq(st.position, PROTO_POSITION_HOME);
+	cr_assert_eq(st.doses_today, 1, "a failed dose counts as given");
+	log_at(5, "t2");
+
+	/* No hold timer was started: nothing more comes. */
+	uv_run(&loop, UV_RUN_NOWAIT);
+	cr_assert_eq(stub_n_published, 6);
+	down();
+	cr_assert_eq(stub_n_published, 6);
+}
+
+Test(feeder_app, back_pressure_holds_commands_and_sends_one_dropped_alert_on_drain)
+{
+	up("sim");
+	stub_room = false; /* the broker is slow: answers do not fit */
+	deliver(T "cmd", "{\"action\":\"call\",\"id\":\"c1\"}");
+	cr_assert_eq(stub_n_published, 1, "the command taken is answered");
+	cr_assert_eq(event_at(0).result, PROTO_RESULT_OK);
+	cr_assert_eq(stub_pauses, 1, "held before the next message is handed over");
+	cr_assert(stub_paused);
+
+	/* A flood: mqttc drops what its queue cannot hold; no alert while held. */
+	feeder_service.on_dropped(app, 1, 2, T "cmd");
+	feeder_service.on_dropped(app, 0, 4, T "cmd");
+	feeder_service.on_dropped(app, 0, 9, "iod/home/sensors/temperature"); /* not ours */
+	cr_assert_eq(stub_n_published, 1);
+	cr_assert_eq(stub_pauses, 1, "still one hold");
+
+	stub_room = true;
+	feeder_service.on_drained(app);
+	cr_assert_eq(stub_n_published, 2);
+	struct proto_alert a = alert_at(1);
+	cr_assert_str_eq(a.code, PROTO_ALERT_COMMANDS_DROPPED);
+	cr_assert_eq(a.level, PROTO_LEVEL_WARNING);
+	cr_assert_str_eq(a.message,
+			 "7 command(s) were dropped unread (1 over 1 MiB, 6 in a flood over the "
+			 "queue of 1024); nothing was dispensed for them and their senders got no "
+			 "event");
+	cr_assert_eq(a.ts_ms, DEC01_1000);
+	cr_assert_eq(stub_pauses, 2);
+	cr_assert_not(stub_paused, "taking commands again");
+
+	/* Once per episode: a second drain says nothing, commands are taken. */
+	feeder_service.on_drained(app);
+	cr_assert_eq(stub_n_published, 2);
+	deliver(T "cmd", "{\"action\":\"call\",\"id\":\"c2\"}");
+	cr_assert_eq(stub_n_published, 3);
+	cr_assert_str_eq(event_at(2).id, "c2");
+	cr_assert_eq(stub_pauses, 2);
+
+	/* The next drop with room is alerted at once, counting only itself. */
+	feeder_service.on_dropped(app, 0, 1, T "cmd");
+	cr_assert_eq(stub_n_published, 4);
+	cr_assert_str_eq(alert_at(3).message,
+			 "1 command(s) were dropped unread (0 over 1 MiB, 1 in a flood over the "
+			 "queue of 1024); nothing was dispensed for them and their senders got no "
+			 "event");
+	down();
+}
+
+Test(feeder_app, dropped_commands_alert_waits_for_room)
+{
+	up("sim");
+	stub_room = false;
+	feeder_service.on_dropped(app, 0, 3, T "cmd");
+	cr_assert_eq(stub_n_published, 0, "no room: the alert waits");
+	cr_assert_eq(stub_pauses, 1);
+	cr_assert(stub_paused);
+	stub_room = true;
+	feeder_service.on_drained(app);
+	cr_assert_eq(stub_n_published, 1);
+	cr_assert_str_eq(alert_at(0).code, PROTO_ALERT_COMMANDS_DROPPED);
+	cr_assert_not(stub_paused);
+	down();
+}
+
+Test(feeder_app, ha_birth_publishes_discovery_again_then_state)
+{
+	up("sim");
+	/* What the skeleton does on every (re)connect after info. */
+	feeder_service.publish_discovery(app);
+	feeder_service.on_connected(app);
+	size_t first = stub_n_published;
+	cr_assert_eq(first, 10, "8 entities, state, log");
+	static struct stub_publish connect_copy[8];
+	memcpy(connect_copy, stub_published, sizeof(connect_copy));
+
+	/* Home Assistant's birth (the skeleton: discovery, then on_ha_birth). */
+	stub_reset();
+	cr_assert_not_null(feeder_service.publish_discovery, "no discovery: no birth subscription");
+	feeder_service.publish_discovery(app);
+	feeder_service.on_ha_birth(app);
+	cr_assert_eq(stub_n_published, 9);
+	static const char *const configs[] = {
+	    "homeassistant/button/iod_home_feeder/feed/config",
+	    "homeassistant/button/iod_home_feeder/home/config",
+	    "homeassistant/button/iod_home_feeder/call/config",
+	    "homeassistant/sensor/iod_home_feeder/last_dose/config",
+	    "homeassistant/sensor/iod_home_feeder/next_allowed/config",
+	    "homeassistant/sensor/iod_home_feeder/next_scheduled/config",
+	    "homeassistant/sensor/iod_home_feeder/doses_today/config",
+	    "homeassistant/sensor/iod_home_feeder/position/config",
+	};
+	for (size_t i = 0; i < 8; i++) {
+		const struct stub_publish *p = &stub_published[i];
+		cr_assert_str_eq(p->topic, configs[i]);
+		cr_assert(p->retain);
+		cr_assert_eq(p->qos, 1);
+		cr_assert_str_eq(p->payload, connect_copy[i].payload, "%s as on connect", p->topic);
+	}
+	cr_assert(strstr(stub_published[0].payload, "\"command_topic\":\"" T "cmd\""), "%s",
+		  stub_published[0].payload);
+	struct proto_feeder_state st = state_at(8);
+	cr_assert_eq(st.position, PROTO_POSITION_HOME);
+	cr_assert_eq(st.doses_today, 0);
+	down();
+}
+
+Test(feeder_app, stop_during_a_dose_journals_it_interrupted_and_doses_no_more)
+{
+	up("sim");
+	feed("t3");
+	cr_assert_eq(stub_n_published, 2);
+	cr_assert_eq(state_at(0).position, PROTO_POSITION_OPEN);
+
+	/* SIGTERM mid-hold: the skeleton's stop path calls feeder_service.stop. */
+	clk.wall_ms += 300;
+	clk.mono_ms += 300;
+	feeder_service.stop(app);
+	cr_assert_eq(stub_n_published, 6);
+	struct proto_alert a = alert_at(2);
+	cr_assert_str_eq(a.code, "dose_failed");
+	cr_assert_eq(a.level, PROTO_LEVEL_CRITICAL);
+	struct proto_feeder_event ev = event_at(3);
+	cr_assert_str_eq(ev.id, "t3");
+	cr_assert_eq(ev.result, PROTO_RESULT_FAILED);
+	cr_assert_str_eq(ev.reason, INTERRUPTED);
+	cr_assert_eq(ev.ts_ms, DEC01_1000 + 300);
+	cr_assert_eq(state_at(4).position, PROTO_POSITION_HOME);
+	log_at(5, "t3");
+	feeder_service.stop(app); /* idempotent */
+	cr_assert_eq(stub_n_published, 6);
+	/* The hold timer is closed: the loop runs dry without a second end. */
+	cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	cr_assert_eq(stub_n_published, 6);
+	feeder_service.destroy(app);
+	cr_assert_eq(uv_loop_close(&loop), 0);
+	cfg_free(cfg);
+
+	/* The completion was journaled: a restart finds no uncertain dose, the
+	 * same id is a duplicate and a new one is too soon. No second dose. */
+	clk.wall_ms += 60 * 1000;
+	clk.mono_ms += 60 * 1000;
+	char data_flag[128];
+	snprintf(data_flag, sizeof(data_flag), "--data-dir=%s", dir);
+	char *argv[] = {"iod-feeder",		"--site=home", "--feeder-schedule=none",
+			"--dashboard-url=none", data_flag,     NULL};
+	int rc = 0;
+	cfg = cfg_load("feeder", "iod-feeder", feeder_app_options, feeder_app_options_count, 5,
+		       argv, &rc);
+	cr_assert_not_null(cfg);
+	cr_assert_eq(uv_loop_init(&loop), 0);
+	stub_reset();
+	struct feeder_app_clock clock = {test_clock, NULL};
+	app = feeder_app_new(&loop, cfg, fake_client, &clock, &rc);
+	cr_assert_not_null(app);
+	cr_assert_eq(feeder_service.start(app), 0);
+	for (size_t i = 0; i < stub_n_published; i++)
+		cr_assert(!strstr(stub_published[i].payload, "uncertain_dose"), "%s: %s",
+			  stub_published[i].topic, stub_published[i].payload);
+	stub_reset();
+	feed("t3");
+	cr_assert_eq(stub_n_published, 1);
+	ev = event_at(0);
+	cr_assert_eq(ev.result, PROTO_RESULT_DUPLICATE);
+	cr_assert_str_eq(ev.reason, "failed:" INTERRUPTED);
+	feed("t4");
+	cr_assert_eq(stub_n_published, 2);
+	ev = event_at(1);
+	cr_assert_str_eq(ev.id, "t4");
+	cr_assert_eq(ev.result, PROTO_RESULT_REJECTED);
+	cr_assert_str_eq(ev.reason, "too_soon");
+	uv_run(&loop, UV_RUN_NOWAIT);
+	cr_assert_eq(stub_n_published, 2, "nothing dispensing");
+	down();
+}
+
+Test(feeder_app, the_service_table)
+{
+	cr_assert_str_eq(feeder_service.name, "feeder");
+	cr_assert(feeder_service.data_dir_optional, "fail safe: no data dir, doses refused");
+	cr_assert_eq(feeder_service.queue_limit, MQTTC_QUEUE_DEFAULT);
+	cr_assert_eq(feeder_service.max_payload, PROTO_CMD_READ_MAX);
+	cr_assert_eq(feeder_service.n_options, feeder_app_options_count);
+	/* The session outlives an outage as long as a command stays valid. */
+	char *argv[] = {"iod-feeder", "--feeder-cmd-ttl=91s", NULL};
+	int rc = 0;
+	struct cfg *c = cfg_load("feeder", "iod-feeder", feeder_app_options,
+				 feeder_app_options_count, 2, argv, &rc);
+	cr_assert_not_null(c);
+	cr_assert_eq(feeder_service.session_expiry(c), 91);
+	cfg_free(c);
+	char *argv3[] = {"iod-feeder", NULL};
+	c = cfg_load("feeder", "iod-feeder", feeder_app_options, feeder_app_options_count, 1, argv3,
+		     &rc);
+	cr_assert_not_null(c);
+	cr_assert_eq(feeder_service.session_expiry(c), 60);
+	cr_assert_eq(cfg_int(c, "IOD_FEEDER_IDS"), FEEDER_ID_MEMORY_DEFAULT);
+	cr_assert_eq(cfg_int(c, "IOD_FEEDER_JOURNAL_MAX"), FEEDER_COMPACT_BYTES_DEFAULT);
+	cfg_free(c);
+}
