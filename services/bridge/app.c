@@ -1,0 +1,364 @@
+/*
+ * app.c — iod-bridge on the service skeleton: the settings and their rules,
+ * then create (TLS and bind settings, open files, state, logins, the lws
+ * server on the skeleton's loop, the site's subscription), the MQTT
+ * callbacks (messages to the server, the broker's state to the dashboards,
+ * Home Assistant's one entity) and the stop path's share (the lws context
+ * closes once MQTT has said `offline`).
+ *
+ * It decides nothing about a request or a message: server.c and the files
+ * it dispatches to do. Loop thread only.
+ */
+#include "app.h"
+
+#include "auth.h"
+#include "bindaddr.h"
+#include "cfg.h"
+#include "log.h"
+#include "mqttc.h"
+#include "server.h"
+#include "service.h"
+#include "state.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* A default the state also applies (state.h), as the option table's text. */
+#define DEFAULT_TEXT(x)	 DEFAULT_TEXT_(x)
+#define DEFAULT_TEXT_(x) #x
+
+bool bridge_password_check(const char *value, char *why, size_t why_size)
+{
+	if (strlen(value) <= AUTH_PASSWORD_MAX)
+		return true;
+	snprintf(why, why_size, "longer than %d bytes", AUTH_PASSWORD_MAX);
+	return false;
+}
+
+bool bridge_hosts_check(const char *value, char *why, size_t why_size)
+{
+	if (auth_hosts_valid(value))
+		return true;
+	snprintf(why, why_size,
+		 "'%s' must be a comma list of host names (letters, digits, '-', '.', '_') or *",
+		 value);
+	return false;
+}
+
+static const struct cfg_option bridge_options[] = {
+    {"IOD_BRIDGE_PORT", CFG_INT, "8080", "HTTP/websocket port", 1, 65535, 0, NULL},
+    {"IOD_BRIDGE_BIND", CFG_STRING, "0.0.0.0",
+     "IPv4 or IPv6 address, or interface name, to listen on (0.0.0.0: every IPv4 address, "
+     "the home LAN; \"::\": every address, IPv6 too; 127.0.0.1: this machine only)",
+     0, 0, 0, NULL},
+    {"IOD_BRIDGE_WEB_DIR", CFG_STRING, NULL,
+     "dashboard files (default: the installed web/, else ./web, else the source tree's)", 0, 0, 0,
+     NULL},
+    {"IOD_BRIDGE_PASSWORD", CFG_STRING, NULL,
+     "operator password; unset: nobody can log in or send commands", 0, 0, CFG_F_SECRET,
+     bridge_password_check},
+    {"IOD_BRIDGE_PUBLIC_VIEW", CFG_BOOL, "0", "1: anyone may watch without logging in", 0, 0, 0,
+     NULL},
+    {"IOD_BRIDGE_METRICS_PUBLIC", CFG_BOOL, "0",
+     "1: /metrics answers anyone; 0: only this machine (loopback, not through a proxy) and "
+     "the logged-in operator",
+     0, 0, 0, NULL},
+    {"IOD_BRIDGE_TLS_CERT", CFG_STRING, NULL, "certificate (PEM): serve https/wss", 0, 0, 0, NULL},
+    {"IOD_BRIDGE_TLS_KEY", CFG_STRING, NULL, "private key (PEM) for IOD_BRIDGE_TLS_CERT", 0, 0, 0,
+     NULL},
+    {"IOD_BRIDGE_MAX_CLIENTS", CFG_INT, "10000",
+     "websocket clients at most (also bounded by the open-files limit)", 1, 1000000, 0, NULL},
+    {"IOD_BRIDGE_QUEUE_SLACK", CFG_INT, "256",
+     "per-client queue room beyond one frame per topic; a client over it is dropped", 16, 65536, 0,
+     NULL},
+    {"IOD_BRIDGE_CACHE_TOPICS", CFG_INT, DEFAULT_TEXT(STATE_TOPICS_DEFAULT),
+     "topics kept in the last-value cache", 16, 100000, 0, NULL},
+    {"IOD_BRIDGE_SESSION_IDLE", CFG_DURATION, "7d", "an operator session ends after this idle",
+     60000, 365LL * 24 * 3600 * 1000, 0, NULL},
+    {"IOD_BRIDGE_LOGIN_FAILURES", CFG_INT, "5",
+     "failed logins per client address per minute before 429", 1, 1000, 0, NULL},
+    {"IOD_BRIDGE_HOSTS", CFG_STRING, NULL,
+     "comma list of host names the dashboard answers to, against DNS rebinding (default: "
+     "localhost, the machine's name and <name>.local, IOD_DASHBOARD_URL's host; IP literals "
+     "always; \"*\": any); others get 421",
+     0, 0, 0, bridge_hosts_check},
+};
+
+int bridge_tls_check(const char *cert, const char *key)
+{
+	if (!cert == !key)
+		return 0;
+	fprintf(stderr, "iod-bridge: IOD_BRIDGE_TLS_CERT and IOD_BRIDGE_TLS_KEY go together\n");
+	return 2;
+}
+
+int bridge_bind_resolve(const char *bind, struct bindaddr *out)
+{
+	char why[256];
+	enum bindaddr_status bs = bindaddr_resolve(bind, out, why, sizeof(why));
+	if (bs == BINDADDR_BAD) {
+		fprintf(stderr, "iod-bridge: IOD_BRIDGE_BIND: %s\n", why);
+		return 2;
+	}
+	if (bs != BINDADDR_OK) {
+		log_error("IOD_BRIDGE_BIND: %s", why);
+		return 1;
+	}
+	if (out->interface)
+		log_info("IOD_BRIDGE_BIND %s: its address %s", bind, out->address);
+	return 0;
+}
+
+rlim_t bridge_nofile_wanted(unsigned want_clients, rlim_t cur, rlim_t max)
+{
+	rlim_t need = (rlim_t)want_clients + BRIDGE_FD_RESERVE;
+	if (cur == RLIM_INFINITY || cur >= need)
+		return cur;
+	return max == RLIM_INFINITY || max > need ? need : max;
+}
+
+unsigned bridge_nofile_clients(unsigned want_clients, rlim_t cur, unsigned *fd_limit)
+{
+	rlim_t need = (rlim_t)want_clients + BRIDGE_FD_RESERVE;
+	rlim_t fds = cur == RLIM_INFINITY || cur > need ? need : cur;
+	*fd_limit = (unsigned)fds;
+	return fds > BRIDGE_FD_RESERVE ? (unsigned)(fds - BRIDGE_FD_RESERVE) : 1;
+}
+
+unsigned bridge_raise_nofile(unsigned want_clients, unsigned *fd_limit)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return bridge_nofile_clients(want_clients, 1024, fd_limit);
+	rlim_t wanted = bridge_nofile_wanted(want_clients, rl.rlim_cur, rl.rlim_max);
+	if (wanted != rl.rlim_cur) {
+		rl.rlim_cur = wanted;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cannot raise the open-files limit: %s", strerror(errno));
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	unsigned max = bridge_nofile_clients(want_clients, rl.rlim_cur, fd_limit);
+	log_info("open-files limit %llu: up to %u websocket clients%s",
+		 rl.rlim_cur == RLIM_INFINITY ? 0ULL : (unsigned long long)rl.rlim_cur, max,
+		 max < want_clients ? " (raise ulimit -n for more)" : "");
+	return max;
+}
+
+const char *const bridge_web_dirs[] = {IOD_WEB_DIR_INSTALLED, "./web", IOD_WEB_DIR_SOURCE};
+const size_t bridge_n_web_dirs = sizeof(bridge_web_dirs) / sizeof(bridge_web_dirs[0]);
+
+const char *bridge_pick_web_dir(const char *set, const char *const *candidates, size_t n)
+{
+	if (set)
+		return set;
+	struct stat st;
+	for (size_t i = 0; i < n; i++) {
+		char index[4096];
+		snprintf(index, sizeof(index), "%s/index.html", candidates[i]);
+		if (stat(index, &st) == 0)
+			return candidates[i];
+	}
+	return NULL;
+}
+
+/*
+ * Home Assistant: one connectivity sensor, "Dashboard", on while the bridge
+ * runs and off once it has gone (its will, or a clean stop, publishes
+ * `offline` on the availability topic it reads). It deliberately has no
+ * availability of its own: with one it would turn "unavailable" exactly when
+ * it should say "off" (the pattern of Zigbee2MQTT's bridge connection state).
+ */
+void bridge_publish_discovery(void *app)
+{
+	struct bridge_app *b = app;
+	cJSON *e = ha_entity_new(&b->ha, "binary_sensor", "bridge", "Dashboard");
+	if (e) {
+		ha_entity_no_availability(e);
+		cJSON_AddStringToObject(e, "state_topic", b->availability);
+		cJSON_AddStringToObject(e, "payload_on", PROTO_ONLINE);
+		cJSON_AddStringToObject(e, "payload_off", PROTO_OFFLINE);
+		cJSON_AddStringToObject(e, "device_class", "connectivity");
+		cJSON_AddStringToObject(e, "entity_category", "diagnostic");
+	}
+	ha_publish_entity(service_mqtt(b->svc), &b->ha, "binary_sensor", "bridge", e);
+}
+
+const char *bridge_backend(void *app)
+{
+	const struct bridge_app *b = app;
+	return b->tls ? "https" : "http";
+}
+
+void bridge_on_message(void *app, const struct mqttc_message *msg)
+{
+	struct bridge_app *b = app;
+	server_on_mqtt(b->server, msg->topic, msg->payload, msg->len, msg->received_ms);
+}
+
+void bridge_on_connected(void *app)
+{
+	struct bridge_app *b = app;
+	server_set_broker(b->server, true);
+}
+
+void bridge_on_disconnected(void *app)
+{
+	struct bridge_app *b = app;
+	server_set_broker(b->server, false);
+}
+
+/* The state, the logins and the lws server from the settings. 0, or the
+ * exit code. The server comes last: once it exists only the stop path may
+ * end it (its uv handles close on the running loop). */
+static int open_server(struct bridge_app *b, const struct cfg *cfg)
+{
+	const char *cert = cfg_str(cfg, "IOD_BRIDGE_TLS_CERT");
+	const char *key = cfg_str(cfg, "IOD_BRIDGE_TLS_KEY");
+	int rc = bridge_tls_check(cert, key);
+	if (rc)
+		return rc;
+	b->tls = cert && key;
+	struct bindaddr listen_at;
+	if ((rc = bridge_bind_resolve(cfg_str(cfg, "IOD_BRIDGE_BIND"), &listen_at)))
+		return rc;
+	const char *password = cfg_str(cfg, "IOD_BRIDGE_PASSWORD");
+	if (!password)
+		log_warn("IOD_BRIDGE_PASSWORD is not set: nobody can log in, commands are refused");
+	unsigned fd_limit = 0;
+	unsigned max_clients =
+	    bridge_raise_nofile((unsigned)cfg_int(cfg, "IOD_BRIDGE_MAX_CLIENTS"), &fd_limit);
+
+	struct state_config sc = {
+	    .site = b->site,
+	    .headroom = server_headroom(), /* LWS_PRE lives in server.c */
+	    .max_topics = (size_t)cfg_int(cfg, "IOD_BRIDGE_CACHE_TOPICS"),
+	    .max_json_payload = PROTO_MAX_PAYLOAD,
+	    .max_frame_bytes = STATE_FRAME_MAX,
+	};
+	struct auth_config ac = {
+	    .password = password,
+	    .session_idle_ms = cfg_duration_ms(cfg, "IOD_BRIDGE_SESSION_IDLE"),
+	    .max_failures = (unsigned)cfg_int(cfg, "IOD_BRIDGE_LOGIN_FAILURES"),
+	    .hosts = cfg_str(cfg, "IOD_BRIDGE_HOSTS"),
+	    .dashboard_url = b->ha.dashboard_url,
+	};
+	b->state = state_new(&sc);
+	b->auth = auth_new(&ac);
+	if (!b->state || !b->auth) {
+		log_error("out of memory");
+		return 1;
+	}
+	struct server_config svc = {
+	    .site = b->site,
+	    .bind = &listen_at,
+	    .port = (int)cfg_int(cfg, "IOD_BRIDGE_PORT"),
+	    .web_dir = bridge_pick_web_dir(cfg_str(cfg, "IOD_BRIDGE_WEB_DIR"), bridge_web_dirs,
+					   bridge_n_web_dirs),
+	    .tls_cert = cert,
+	    .tls_key = key,
+	    .public_view = cfg_bool(cfg, "IOD_BRIDGE_PUBLIC_VIEW"),
+	    .metrics_public = cfg_bool(cfg, "IOD_BRIDGE_METRICS_PUBLIC"),
+	    .max_clients = max_clients,
+	    .fd_limit = fd_limit,
+	    .queue_slack = (unsigned)cfg_int(cfg, "IOD_BRIDGE_QUEUE_SLACK"),
+	    .max_topics = sc.max_topics,
+	    .state = b->state,
+	    .auth = b->auth,
+	    .mqtt = service_mqtt(b->svc),
+	};
+	b->server = server_new(service_loop(b->svc), &svc);
+	return b->server ? 0 : 1;
+}
+
+void *bridge_create(struct service *svc, int *exit_code)
+{
+	const struct cfg *cfg = service_cfg(svc);
+	struct bridge_app *b = calloc(1, sizeof(*b));
+	if (!b) {
+		log_error("out of memory");
+		*exit_code = 1;
+		return NULL;
+	}
+	b->svc = svc;
+	b->site = service_site(svc);
+	b->ha = (struct ha_device){
+	    .site = b->site,
+	    .service = "bridge",
+	    .dashboard_url = ha_dashboard_url(cfg, b->dashboard_url, sizeof(b->dashboard_url)),
+	};
+	char filter[PROTO_TOPIC_MAX];
+	if (proto_topic_availability(b->availability, sizeof(b->availability), b->site, "bridge") <
+		0 ||
+	    proto_topic(filter, sizeof(filter), b->site, "#", NULL) < 0 ||
+	    mqttc_subscribe(service_mqtt(svc), filter, 1, false) < 0)
+		*exit_code = 1;
+	else
+		*exit_code = open_server(b, cfg);
+	if (*exit_code) {
+		bridge_destroy(b);
+		return NULL;
+	}
+	return b;
+}
+
+static void on_mqtt_stopped(uv_timer_t *t)
+{
+	struct bridge_app *b = t->data;
+	uv_close((uv_handle_t *)t, NULL);
+	server_stop(b->server);
+}
+
+/*
+ * The stop path's share (the skeleton's def->stop). Producers first: the
+ * skeleton's mqttc_stop, right after this returns, publishes `offline` and
+ * disconnects (blocking the loop), and only on the loop's next turn does
+ * the lws context close every client; its uv handles then close while the
+ * loop runs dry. With no connection there is no `offline` to wait for (a
+ * start that failed, the broker away): the context closes now.
+ */
+void bridge_stop(void *app)
+{
+	struct bridge_app *b = app;
+	struct mqttc *mqtt = service_mqtt(b->svc);
+	server_set_mqtt(b->server, NULL); /* freed once MQTT has stopped */
+	if (mqtt && mqttc_is_connected(mqtt) &&
+	    uv_timer_init(service_loop(b->svc), &b->mqtt_stopped) == 0) {
+		b->mqtt_stopped.data = b;
+		uv_timer_start(&b->mqtt_stopped, on_mqtt_stopped, 0, 0);
+		return;
+	}
+	server_stop(b->server);
+}
+
+/* After the loop has run dry: lws' second destruction step, then what the
+ * server borrowed. */
+void bridge_destroy(void *app)
+{
+	struct bridge_app *b = app;
+	if (!b)
+		return;
+	server_free(b->server);
+	auth_free(b->auth);
+	state_free(b->state);
+	free(b);
+}
+
+const struct service_def bridge_service = {
+    .name = "bridge",
+    .options = bridge_options,
+    .n_options = sizeof(bridge_options) / sizeof(bridge_options[0]),
+    .session_expiry_s = 0,
+    .queue_limit = 4096,
+    .max_payload = STATE_FRAME_MAX, /* what cannot be forwarded is not read (state.h) */
+    .create = bridge_create,
+    .stop = bridge_stop,
+    .destroy = bridge_destroy,
+    .on_message = bridge_on_message,
+    .on_connected = bridge_on_connected,
+    .on_disconnected = bridge_on_disconnected,
+    .publish_discovery = bridge_publish_discovery,
+    .backend = bridge_backend,
+};
