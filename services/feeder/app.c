@@ -72,6 +72,18 @@ const struct cfg_option feeder_app_options[] = {
      1000000, 0, NULL},
     {"IOD_FEEDER_PWM_OPEN", CFG_INT, "2000", "pulse width open in us (pwm servo)", 1, 1000000, 0,
      NULL},
+    /* The vet's limits (docs/design.md "Feeder safety"): set only here, in
+     * the service's environment, never over MQTT; every dose and every plan
+     * is held to them. The seed settings above must lie within them. */
+    {"IOD_FEEDER_BOUND_MIN_INTERVAL", CFG_DURATION, "4h",
+     "the vet's bound: no two doses closer than this, whatever the plan says", 1000,
+     7LL * 24 * 3600 * 1000, 0, NULL},
+    {"IOD_FEEDER_BOUND_MAX_DAILY", CFG_INT, DEFAULT_TEXT(FEEDER_BOUND_MAX_DAILY_DEFAULT),
+     "the vet's bound: most doses per local calendar day, whatever the plan says", 1, 48, 0, NULL},
+    {"IOD_FEEDER_RESET_PLAN", CFG_BOOL, "0",
+     "1: the plan is seeded again from IOD_FEEDER_SCHEDULE, _MIN_INTERVAL, _MAX_DAILY and "
+     "_GRACE (a new rev) instead of the journaled one",
+     0, 0, 0, NULL},
     {"IOD_FEEDER_IDS", CFG_INT, DEFAULT_TEXT(FEEDER_ID_MEMORY_DEFAULT),
      "command ids remembered for duplicates (besides doses)", 1000, 1000000, 0, NULL},
     {"IOD_FEEDER_JOURNAL_MAX", CFG_INT, DEFAULT_TEXT(FEEDER_COMPACT_BYTES_DEFAULT),
@@ -235,9 +247,9 @@ static void arm_schedule(struct feeder_app *a)
 	if (a->stopping)
 		return;
 	struct feeder_now now = now_clocks(a);
-	int64_t next = feeder_next_slot_ms(a->feeder, &now);
+	int64_t next = feeder_next_event_ms(a->feeder, &now);
 	if (next == 0)
-		return; /* no schedule: no timer at all */
+		return; /* no slot and no pause's end to come: no timer at all */
 	int64_t delay = next - now.wall_ms;
 	if (delay < 0)
 		delay = 0;
@@ -258,7 +270,14 @@ static void on_midnight(uv_timer_t *t)
 	struct feeder_app *a = t->data;
 	if (wall_ms(a) >= a->midnight_ms) {
 		log_info("local midnight: publishing the new day's state");
-		publish_state(a);
+		/* The schedule's new day too: the tick settles what is due and
+		 * says the schedule changed. */
+		struct feeder_now now = now_clocks(a);
+		struct feeder_result res;
+		feeder_schedule_tick(a->feeder, &now, &res);
+		res.state_changed = true;
+		apply(a, &res);
+		arm_schedule(a);
 		a->midnight_ms = 0;
 	}
 	arm_midnight(a);
@@ -585,6 +604,14 @@ static int open_feeder(struct feeder_app *a, const struct cfg *cfg, const char *
 	fc.max_daily = (int)cfg_int(cfg, "IOD_FEEDER_MAX_DAILY");
 	fc.cmd_ttl_ms = cfg_duration_ms(cfg, "IOD_FEEDER_CMD_TTL");
 	fc.grace_ms = cfg_duration_ms(cfg, "IOD_FEEDER_GRACE");
+	fc.bound_min_interval_ms = cfg_duration_ms(cfg, "IOD_FEEDER_BOUND_MIN_INTERVAL");
+	fc.bound_max_daily = (int)cfg_int(cfg, "IOD_FEEDER_BOUND_MAX_DAILY");
+	fc.reset_plan = cfg_bool(cfg, "IOD_FEEDER_RESET_PLAN");
+	char why_bounds[256];
+	if (feeder_config_check(&fc, why_bounds, sizeof(why_bounds)) < 0) {
+		fprintf(stderr, "iod-feeder: %s\n", why_bounds);
+		return 2;
+	}
 	fc.id_memory = (size_t)cfg_int(cfg, "IOD_FEEDER_IDS");
 	fc.compact_bytes = cfg_int(cfg, "IOD_FEEDER_JOURNAL_MAX");
 	/* The boot id lets a restarted feeder keep the boot-clock guard of the

@@ -64,7 +64,8 @@ start_pair() {
 	bg "$name-feeder" env IOD_MQTT_URL="tcp://127.0.0.1:$HOME_PORT" IOD_MQTT_USER=feeder \
 		IOD_MQTT_PASSWORD_FILE="$home/secrets/feeder/password" IOD_SITE=$site \
 		IOD_DATA_DIR="$TMP/$name-feeder" IOD_FEEDER_SCHEDULE=none IOD_FEEDER_MIN_INTERVAL=1s \
-		IOD_FEEDER_MAX_DAILY=48 "$IOD_BIN_DIR/iod-feeder"
+		IOD_FEEDER_MAX_DAILY=48 IOD_FEEDER_BOUND_MIN_INTERVAL=1s IOD_FEEDER_BOUND_MAX_DAILY=48 \
+		"$IOD_BIN_DIR/iod-feeder"
 	FEEDER_PID=$BG_PID
 	PIDS+=("$BG_PID")
 	wait_for "$TMP/$name-central-watch.log" "^$base/broker/connected 1$" 20 ||

@@ -95,7 +95,8 @@ done
 bg feeder env IOD_MQTT_URL="tcp://127.0.0.1:$port" IOD_MQTT_USER=feeder \
 	IOD_MQTT_PASSWORD_FILE="$TMP/secrets/feeder/password" IOD_SITE=$site \
 	IOD_DATA_DIR="$TMP/feeder" IOD_FEEDER_SCHEDULE=none IOD_FEEDER_MIN_INTERVAL=1s \
-	IOD_FEEDER_MAX_DAILY=48 "$IOD_BIN_DIR/iod-feeder"
+	IOD_FEEDER_MAX_DAILY=48 IOD_FEEDER_BOUND_MIN_INTERVAL=1s IOD_FEEDER_BOUND_MAX_DAILY=48 \
+	"$IOD_BIN_DIR/iod-feeder"
 feeder_pid=$BG_PID
 check "the feeder logs in as iod-feeder-$site and is online" \
 	wait_for "$TMP/read-operator.log" "^$base/feeder/availability online$" 20

@@ -97,7 +97,8 @@ sub home-watch "$home_port" operator "$op" -q 1 -t "$base/feeder/event" ||
 bg feeder env IOD_MQTT_URL="tcp://127.0.0.1:$home_port" IOD_MQTT_USER=feeder \
 	IOD_MQTT_PASSWORD_FILE="$home/secrets/feeder/password" IOD_SITE=$site \
 	IOD_DATA_DIR="$TMP/feeder" IOD_FEEDER_SCHEDULE=none \
-	IOD_FEEDER_MIN_INTERVAL=1s IOD_FEEDER_MAX_DAILY=48 "$IOD_BIN_DIR/iod-feeder"
+	IOD_FEEDER_MIN_INTERVAL=1s IOD_FEEDER_MAX_DAILY=48 IOD_FEEDER_BOUND_MIN_INTERVAL=1s \
+	IOD_FEEDER_BOUND_MAX_DAILY=48 "$IOD_BIN_DIR/iod-feeder"
 feeder_pid=$BG_PID
 check "the home feeder's availability reaches the central broker" \
 	wait_for "$TMP/central-watch.log" "^$base/feeder/availability online$" 20

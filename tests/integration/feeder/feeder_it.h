@@ -24,7 +24,8 @@
 extern struct harness_broker broker;
 extern char data_dir[512], journal[600];
 /* The feeder's (and the journal tool's) environment, NULL-ended: the
- * broker, the data dir, no schedule, then the setup's extras; a test may
+ * broker, the data dir, no schedule, the vet's bounds at their loosest (1 s,
+ * 48 a day), then the setup's extras; a test may
  * add more from env[it_env_used] on (keep one NULL at the end). */
 extern const char *env[IT_ENV_MAX];
 extern size_t it_env_used;

@@ -44,7 +44,7 @@ Test(feeder_journal_it, damaged_intent_line_refuses_the_second_dose_until_repair
 	struct tmsg *m = tclient_expect_with(client, T_ALERT, "journal_damaged", WAIT);
 	cr_assert_not_null(m, "no journal_damaged alert");
 	cr_assert(strstr(m->payload, "\"level\":\"critical\"") != NULL, "%s", m->payload);
-	cr_assert(strstr(m->payload, "line 2") != NULL, "names the line: %s", m->payload);
+	cr_assert(strstr(m->payload, "line 3") != NULL, "names the line: %s", m->payload);
 	tmsg_free(m);
 	feed("a2", "\"reason\":\"too_soon\"");
 	cr_assert_eq(journal_tool("repair"), 2, "refused while the feeder runs");

@@ -55,36 +55,61 @@ static void teardown(void)
 
 TestSuite(feeder_app, .init = setup, .fini = teardown, .timeout = 30);
 
-/* Make and start the app as the skeleton would (no schedule: no catch-up
- * dose), then forget what the start published. servo: the IOD_FEEDER_SERVO
- * flag. */
-static void up(const char *servo)
+/* Make the app as the skeleton would (no schedule: no catch-up dose) with
+ * the IOD_FEEDER_SERVO flag servo and the flags in extra (NULL-ended, may
+ * be NULL). 0, or feeder_app_new's exit code (the loop and cfg are then
+ * closed). */
+static int make(const char *servo, const char *const *extra)
 {
 	char data_flag[128], servo_flag[128], pwm_flag[128];
 	snprintf(data_flag, sizeof(data_flag), "--data-dir=%s", dir);
 	snprintf(servo_flag, sizeof(servo_flag), "--feeder-servo=%s", servo);
 	snprintf(pwm_flag, sizeof(pwm_flag), "--feeder-pwm-root=%s/pwm", dir);
-	char *argv[] = {"iod-feeder",
-			"--site=home",
-			"--feeder-schedule=none",
-			"--dashboard-url=none",
-			data_flag,
-			servo_flag,
-			pwm_flag,
-			NULL};
+	char *argv[16] = {"iod-feeder",
+			  "--site=home",
+			  "--feeder-schedule=none",
+			  "--dashboard-url=none",
+			  data_flag,
+			  servo_flag,
+			  pwm_flag};
+	int argc = 7;
+	for (size_t i = 0; extra && extra[i]; i++) {
+		cr_assert_lt(argc, 15);
+		argv[argc++] = (char *)extra[i];
+	}
 	int rc = 0;
-	cfg = cfg_load("feeder", "iod-feeder", feeder_app_options, feeder_app_options_count,
-		       (int)(sizeof(argv) / sizeof(argv[0])) - 1, argv, &rc);
+	cfg = cfg_load("feeder", "iod-feeder", feeder_app_options, feeder_app_options_count, argc,
+		       argv, &rc);
 	cr_assert_not_null(cfg, "cfg_load: %d", rc);
 	cr_assert_eq(uv_loop_init(&loop), 0);
 	stub_reset();
 	struct feeder_app_clock clock = {test_clock, NULL};
 	app = feeder_app_new(&loop, cfg, fake_client, &clock, &rc);
-	cr_assert_not_null(app, "feeder_app_new: exit code %d", rc);
+	if (!app) {
+		cr_assert_neq(rc, 0);
+		cr_assert_eq(uv_loop_close(&loop), 0);
+		cfg_free(cfg);
+		cfg = NULL;
+		return rc;
+	}
 	cr_assert_eq(stub_n_subscribed, 1);
 	cr_assert_str_eq(stub_subscribed[0], T "cmd");
+	return 0;
+}
+
+/* make(), then start as the skeleton would and forget what the start
+ * published. */
+static void up_with(const char *servo, const char *const *extra)
+{
+	int rc = make(servo, extra);
+	cr_assert_eq(rc, 0, "feeder_app_new: exit code %d", rc);
 	cr_assert_eq(feeder_service.start(app), 0);
 	stub_reset();
+}
+
+static void up(const char *servo)
+{
+	up_with(servo, NULL);
 }
 
 /* The skeleton's stop path and destroy: stop, the loop runs dry, free. */
@@ -406,19 +431,7 @@ Test(feeder_app, stop_during_a_dose_journals_it_interrupted_and_doses_no_more)
 	 * same id is a duplicate and a new one is too soon. No second dose. */
 	clk.wall_ms += 60 * 1000;
 	clk.mono_ms += 60 * 1000;
-	char data_flag[128];
-	snprintf(data_flag, sizeof(data_flag), "--data-dir=%s", dir);
-	char *argv[] = {"iod-feeder",		"--site=home", "--feeder-schedule=none",
-			"--dashboard-url=none", data_flag,     NULL};
-	int rc = 0;
-	cfg = cfg_load("feeder", "iod-feeder", feeder_app_options, feeder_app_options_count, 5,
-		       argv, &rc);
-	cr_assert_not_null(cfg);
-	cr_assert_eq(uv_loop_init(&loop), 0);
-	stub_reset();
-	struct feeder_app_clock clock = {test_clock, NULL};
-	app = feeder_app_new(&loop, cfg, fake_client, &clock, &rc);
-	cr_assert_not_null(app);
+	cr_assert_eq(make("sim", NULL), 0);
 	cr_assert_eq(feeder_service.start(app), 0);
 	for (size_t i = 0; i < stub_n_published; i++)
 		cr_assert(!strstr(stub_published[i].payload, "uncertain_dose"), "%s: %s",
@@ -463,4 +476,51 @@ Test(feeder_app, the_service_table)
 	cr_assert_eq(cfg_int(c, "IOD_FEEDER_IDS"), FEEDER_ID_MEMORY_DEFAULT);
 	cr_assert_eq(cfg_int(c, "IOD_FEEDER_JOURNAL_MAX"), FEEDER_COMPACT_BYTES_DEFAULT);
 	cfg_free(c);
+}
+
+/* The state's next_allowed as on_connected publishes it. */
+static int64_t next_allowed_now(void)
+{
+	stub_reset();
+	feeder_service.on_connected(app);
+	cr_assert_eq(stub_n_published, 2, "state and log");
+	return state_at(0).next_allowed_ms;
+}
+
+Test(feeder_app, the_vets_bounds_and_reset_plan_reach_the_rules)
+{
+	/* A seed under the bound (default 4 h) stops the start, exit 2. */
+	static const char *const under[] = {"--feeder-min-interval=1h", NULL};
+	cr_assert_eq(make("sim", under), 2);
+
+	/* Within a looser bound, the plan's own 1 h rules. */
+	static const char *const one_hour[] = {"--feeder-bound-min-interval=30m",
+					       "--feeder-min-interval=1h", NULL};
+	up_with("sim", one_hour);
+	feed("b1");
+	run_until(T "event", 1);
+	cr_assert_eq(event_at(2).result, PROTO_RESULT_OK);
+	cr_assert_eq(next_allowed_now(), DEC01_1000 + 3600 * 1000LL);
+	down();
+
+	/* A later start: the journaled plan rules, a differing setting is not
+	 * taken... */
+	static const char *const two_hours[] = {"--feeder-bound-min-interval=30m",
+						"--feeder-min-interval=2h", NULL};
+	up_with("sim", two_hours);
+	cr_assert_eq(next_allowed_now(), DEC01_1000 + 3600 * 1000LL);
+	down();
+	/* ...unless the plan is reset from the settings. */
+	static const char *const reset[] = {"--feeder-bound-min-interval=30m",
+					    "--feeder-min-interval=2h", "--feeder-reset-plan=1",
+					    NULL};
+	up_with("sim", reset);
+	cr_assert_eq(next_allowed_now(), DEC01_1000 + 2 * 3600 * 1000LL);
+	down();
+	/* The bound holds over a plan with a shorter interval: 3 h here. */
+	static const char *const bound[] = {"--feeder-bound-min-interval=3h",
+					    "--feeder-min-interval=3h", NULL};
+	up_with("sim", bound);
+	cr_assert_eq(next_allowed_now(), DEC01_1000 + 3 * 3600 * 1000LL);
+	down();
 }
