@@ -22,10 +22,23 @@ static const struct pj_field F_NEXT_SCHEDULED = PJ_FIELD("next_scheduled");
 static const struct pj_field F_DOSES_TODAY = PJ_FIELD("doses_today");
 static const struct pj_field F_DOSES = PJ_FIELD("doses");
 static const struct pj_field F_SOURCE = PJ_FIELD("source");
+static const struct pj_field F_DETAIL = PJ_FIELD("detail");
+static const struct pj_field F_REV = PJ_FIELD("rev");
+static const struct pj_field F_DELTA = PJ_FIELD("delta_g");
+static const struct pj_field F_PILLS_REMAINING = PJ_FIELD("pills_remaining");
+static const struct pj_field F_RUNS_OUT = PJ_FIELD("runs_out");
+static const struct pj_field F_CLOCK_SYNCED = PJ_FIELD("clock_synced");
+static const struct pj_field F_VERIFIED = PJ_FIELD("verified");
 
 static const char *const position_names[] = {"home", "open"};
 static const char *const source_names[] = {"manual", "schedule"};
 static const char *const result_names[] = {"ok", "rejected", "duplicate", "failed"};
+static const char *const dose_result_names[] = {"ok", "failed", "uncertain"};
+
+/* A delta_g is a bowl's change in grams: anything a scale can say. */
+#define DELTA_G_MAX 1e6
+/* pills_remaining, as a refill may set it. */
+#define PILLS_MAX 100000
 
 /* ---- shared with payloads.c and ws.c ------------------------------------ */
 
@@ -140,6 +153,15 @@ int proto_feeder_cmd_decode(const void *payload, size_t len, struct proto_feeder
 			return -1;
 		}
 		out->has_action = true;
+		/* The two actions that mean nothing without their member. */
+		if (out->action == PROTO_ACTION_PLAN) {
+			*reason = PROTO_REASON_MISSING_PLAN;
+			return -1;
+		}
+		if (out->action == PROTO_ACTION_REFILL) {
+			*reason = PROTO_REASON_MISSING_PILLS;
+			return -1;
+		}
 		return 0;
 	}
 	rc = -1;
@@ -159,6 +181,8 @@ int proto_feeder_cmd_decode(const void *payload, size_t len, struct proto_feeder
 	default:
 		break;
 	}
+	if (proto__action_members(root, out, reason) != 0)
+		goto out;
 	rc = 0;
 out:
 	cJSON_Delete(root);
@@ -202,7 +226,8 @@ char *proto_feeder_cmd_encode(const struct proto_feeder_cmd *cmd)
 	if (!cJSON_AddStringToObject(obj, "action", action) ||
 	    (cmd->id[0] != '\0' && !cJSON_AddStringToObject(obj, "id", cmd->id)) ||
 	    (cmd->by[0] != '\0' && !cJSON_AddStringToObject(obj, "by", cmd->by)) ||
-	    (cmd->has_ts && !pj_add_int(obj, "ts", cmd->ts_ms))) {
+	    (cmd->has_ts && !pj_add_int(obj, "ts", cmd->ts_ms)) ||
+	    !proto__action_members_add(obj, cmd)) {
 		cJSON_Delete(obj);
 		return NULL;
 	}
@@ -222,6 +247,10 @@ char *proto_feeder_event_encode(const struct proto_feeder_event *ev)
 	    !cJSON_AddStringToObject(obj, "action", ev->action) ||
 	    !cJSON_AddStringToObject(obj, "result", result) ||
 	    (ev->reason[0] != '\0' && !cJSON_AddStringToObject(obj, "reason", ev->reason)) ||
+	    (ev->detail[0] != '\0' && !cJSON_AddStringToObject(obj, "detail", ev->detail)) ||
+	    (ev->has_rev && !pj_add_int(obj, "rev", ev->rev)) ||
+	    (ev->has_delta && !(ev->delta_null ? cJSON_AddNullToObject(obj, "delta_g")
+					       : pj_add_number(obj, "delta_g", ev->delta_g))) ||
 	    !pj_add_int(obj, "ts", ev->ts_ms)) {
 		cJSON_Delete(obj);
 		return NULL;
@@ -233,6 +262,7 @@ int proto_feeder_event_decode(const void *payload, size_t len, struct proto_feed
 			      const char **reason)
 {
 	const char *dummy;
+	const cJSON *item;
 	cJSON *root;
 	int rc = -1;
 	int result;
@@ -251,7 +281,28 @@ int proto_feeder_event_decode(const void *payload, size_t len, struct proto_feed
 	out->result = (enum proto_result)result;
 	if (pj_string(root, &F_REASON, false, out->reason, sizeof(out->reason), proto__text_valid,
 		      reason) < 0 ||
-	    pj_ms(root, &F_TS, true, false, &out->ts_ms, reason) < 0)
+	    pj_string(root, &F_DETAIL, false, out->detail, sizeof(out->detail), proto__text_valid,
+		      reason) < 0)
+		goto out;
+	switch (pj_ms(root, &F_REV, false, false, &out->rev, reason)) {
+	case -1:
+		goto out;
+	case 1:
+		out->has_rev = true;
+		break;
+	default:
+		break;
+	}
+	if (pj_member(root, &F_DELTA, &item, reason) < 0)
+		goto out;
+	if (item != NULL) {
+		out->has_delta = true;
+		out->delta_null = cJSON_IsNull(item);
+		if (!out->delta_null && pj_number(root, &F_DELTA, true, -DELTA_G_MAX, DELTA_G_MAX,
+						  &out->delta_g, reason) < 0)
+			goto out;
+	}
+	if (pj_ms(root, &F_TS, true, false, &out->ts_ms, reason) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -260,6 +311,22 @@ out:
 }
 
 /* ---- feeder/state -------------------------------------------------------- */
+
+/* A required true or false. */
+static int bool_member(const cJSON *obj, const struct pj_field *f, bool *out, const char **reason)
+{
+	const cJSON *item;
+	int rc = pj_member(obj, f, &item, reason);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0 || !cJSON_IsBool(item)) {
+		*reason = rc == 0 ? f->missing : f->bad;
+		return -1;
+	}
+	*out = cJSON_IsTrue(item);
+	return 0;
+}
 
 static cJSON *add_ms_or_null(cJSON *obj, const char *name, int64_t ms)
 {
@@ -276,7 +343,11 @@ char *proto_feeder_state_encode(const struct proto_feeder_state *st)
 	    !add_ms_or_null(obj, "last_dose", st->last_dose_ms) ||
 	    !pj_add_int(obj, "next_allowed", st->next_allowed_ms) ||
 	    !add_ms_or_null(obj, "next_scheduled", st->next_scheduled_ms) ||
-	    !pj_add_int(obj, "doses_today", st->doses_today)) {
+	    !pj_add_int(obj, "doses_today", st->doses_today) ||
+	    !(st->has_pills ? pj_add_int(obj, "pills_remaining", st->pills_remaining)
+			    : cJSON_AddNullToObject(obj, "pills_remaining")) ||
+	    !add_ms_or_null(obj, "runs_out", st->runs_out_ms) ||
+	    !cJSON_AddBoolToObject(obj, "clock_synced", st->clock_synced)) {
 		cJSON_Delete(obj);
 		return NULL;
 	}
@@ -291,6 +362,7 @@ int proto_feeder_state_decode(const void *payload, size_t len, struct proto_feed
 	int rc = -1;
 	int position;
 	int64_t doses_today;
+	const cJSON *item;
 
 	if (reason == NULL)
 		reason = &dummy;
@@ -309,6 +381,18 @@ int proto_feeder_state_decode(const void *payload, size_t len, struct proto_feed
 	}
 	out->position = (enum proto_position)position;
 	out->doses_today = (int)doses_today;
+	if (pj_ms(root, &F_PILLS_REMAINING, true, true, &out->pills_remaining, reason) < 0)
+		goto out;
+	/* pj_ms maps null to 0, which is also a count: ask again. */
+	(void)pj_member(root, &F_PILLS_REMAINING, &item, reason);
+	out->has_pills = !cJSON_IsNull(item);
+	if (out->pills_remaining > PILLS_MAX) {
+		*reason = F_PILLS_REMAINING.bad;
+		goto out;
+	}
+	if (pj_ms(root, &F_RUNS_OUT, true, true, &out->runs_out_ms, reason) < 0 ||
+	    bool_member(root, &F_CLOCK_SYNCED, &out->clock_synced, reason) != 0)
+		goto out;
 	rc = 0;
 out:
 	cJSON_Delete(root);
@@ -333,7 +417,9 @@ char *proto_feeder_log_encode(const struct proto_dose *doses, size_t n)
 		const struct proto_dose *d = &doses[i];
 		cJSON *item;
 
-		if ((unsigned)d->source > PROTO_SOURCE_SCHEDULE)
+		if ((unsigned)d->source > PROTO_SOURCE_SCHEDULE ||
+		    (unsigned)d->result > PROTO_DOSE_UNCERTAIN ||
+		    (unsigned)d->verified > PROTO_VERIFIED_FALSE)
 			goto fail;
 		item = cJSON_CreateObject();
 		if (item == NULL)
@@ -343,7 +429,12 @@ char *proto_feeder_log_encode(const struct proto_dose *doses, size_t n)
 		if (!cJSON_AddStringToObject(item, "id", d->id) ||
 		    !pj_add_int(item, "ts", d->ts_ms) ||
 		    !cJSON_AddStringToObject(item, "by", d->by) ||
-		    !cJSON_AddStringToObject(item, "source", source_names[d->source]))
+		    !cJSON_AddStringToObject(item, "source", source_names[d->source]) ||
+		    !cJSON_AddStringToObject(item, "result", dose_result_names[d->result]) ||
+		    !(d->verified == PROTO_VERIFIED_NULL
+			  ? cJSON_AddNullToObject(item, "verified")
+			  : cJSON_AddBoolToObject(item, "verified",
+						  d->verified == PROTO_VERIFIED_TRUE)))
 			goto fail;
 		continue;
 	fail_item:
@@ -385,7 +476,8 @@ int proto_feeder_log_decode(const void *payload, size_t len, struct proto_dose *
 	}
 	for (const cJSON *el = arr->child; el != NULL && count < cap; el = el->next) {
 		struct proto_dose *d = &doses[count];
-		int source;
+		const cJSON *verified;
+		int source, result;
 
 		memset(d, 0, sizeof(*d));
 		if (!cJSON_IsObject(el)) {
@@ -395,9 +487,26 @@ int proto_feeder_log_decode(const void *payload, size_t len, struct proto_dose *
 		if (pj_string(el, &F_ID, true, d->id, sizeof(d->id), proto_id_valid, reason) < 0 ||
 		    pj_ms(el, &F_TS, true, false, &d->ts_ms, reason) < 0 ||
 		    pj_string(el, &F_BY, false, d->by, sizeof(d->by), proto_by_valid, reason) < 0 ||
-		    enum_member(el, &F_SOURCE, source_names, 2, &source, reason) != 0)
+		    enum_member(el, &F_SOURCE, source_names, 2, &source, reason) != 0 ||
+		    enum_member(el, &F_RESULT, dose_result_names, 3, &result, reason) != 0)
 			goto out;
 		d->source = (enum proto_dose_source)source;
+		d->result = (enum proto_dose_result)result;
+		switch (pj_member(el, &F_VERIFIED, &verified, reason)) {
+		case -1:
+			goto out;
+		case 0:
+			*reason = F_VERIFIED.missing;
+			goto out;
+		default:
+			if (!cJSON_IsNull(verified) && !cJSON_IsBool(verified)) {
+				*reason = F_VERIFIED.bad;
+				goto out;
+			}
+			d->verified = cJSON_IsNull(verified)   ? PROTO_VERIFIED_NULL
+				      : cJSON_IsTrue(verified) ? PROTO_VERIFIED_TRUE
+							       : PROTO_VERIFIED_FALSE;
+		}
 		count++;
 	}
 	rc = 0;

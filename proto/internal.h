@@ -19,11 +19,14 @@ bool proto__text_valid(const char *s);
 /* A machine word: [a-z0-9_]*, possibly empty. */
 bool proto__word_valid(const char *s);
 
-/* The name ws.c still calls proto_utf8_valid() by (ws.c is being changed
- * elsewhere; it should call proto_utf8_seq() itself, then this goes). */
-static inline bool pj_utf8_valid(const unsigned char *s, size_t len)
-{
-	return proto_utf8_valid(s, len);
-}
+/* The members of the care plan's commands (plan.c), after id, action, by
+ * and ts: plan's "plan" (missing_plan, duplicate_plan, bad_plan), skip's
+ * "slot" (bad_slot), pause's "until" (bad_until), refill's "pills"
+ * (missing_pills, bad_pills); the other actions have none. A bad value also
+ * names the member and the value in out->detail. */
+int proto__action_members(const cJSON *root, struct proto_feeder_cmd *out, const char **reason);
+/* Add them to obj for proto_feeder_cmd_encode(). NULL on out-of-memory or
+ * an unrepresentable slot. */
+cJSON *proto__action_members_add(cJSON *obj, const struct proto_feeder_cmd *cmd);
 
 #endif

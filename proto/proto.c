@@ -121,7 +121,8 @@ int proto_topic_split(const char *topic, struct proto_topic_parts *out)
 
 /* ---- names ------------------------------------------------------------- */
 
-static const char *const action_names[] = {"feed", "home", "call"};
+static const char *const action_names[] = {"feed",  "home",   "call",  "plan",	"skip",
+					   "pause", "resume", "treat", "refill"};
 static const char *const result_names[] = {"ok", "rejected", "duplicate", "failed"};
 static const char *const level_names[] = {"info", "warning", "critical"};
 static const char *const kind_names[] = {"temperature", "humidity", "motion", "sound", "bowl"};

@@ -233,16 +233,28 @@ struct proto_feeder_cmd {
 	int64_t pills;			  /* refill */
 	char detail[PROTO_DETAIL_MAX];	  /* decode failure: text naming the member ("" if none) */
 };
-/* Accepts the bare words "feed", "home", "call" (surrounding whitespace
- * allowed; case matters) or the JSON object. Unknown members are ignored.
- * Any other bare word is unknown_action; other non-JSON text is bad_json.
- * Fields are checked in the order id, action, by, ts, so on failure out->id
- * holds the id when it was valid and has_action tells whether out->action
- * is meaningful: the `rejected` event can carry both. ts must be an integer
- * 0..2^53-1 (bad_ts otherwise); `by` must pass proto_by_valid (bad_by). */
+/* Accepts the bare words "feed", "home", "call", "skip", "pause", "resume",
+ * "treat" (surrounding whitespace allowed; case matters) or the JSON
+ * object; "plan" and "refill" alone are missing_plan and missing_pills
+ * (has_action set). Unknown members are ignored. Any other bare word is
+ * unknown_action; other non-JSON text is bad_json. Fields are checked in the
+ * order id, action, by, ts, then the action's own member, so on failure
+ * out->id holds the id when it was valid and has_action tells whether
+ * out->action is meaningful: the `rejected` event can carry both. ts must
+ * be an integer 0..2^53-1 (bad_ts otherwise); `by` must pass proto_by_valid
+ * (bad_by). The action's member (proto/README.md, "The care plan's
+ * commands"): plan's "plan" (missing_plan, duplicate_plan, bad_plan: every
+ * member's type and range, unknown or repeated members; read-only members
+ * are carried for the feeder to compare), skip's optional "slot"
+ * (proto_slot_id_valid, else bad_slot), pause's optional "until" (integer
+ * 1..2^53-1, else bad_until), refill's "pills" (integer 0..100000,
+ * missing_pills / bad_pills). For bad_plan, bad_slot, bad_until and
+ * bad_pills, out->detail names the member and its value. */
 int proto_feeder_cmd_decode(const void *payload, size_t len, struct proto_feeder_cmd *out,
 			    const char **reason);
-/* {"action","id","by","ts"}, omitting an empty id/by and an absent ts. */
+/* {"action","id","by","ts"}, omitting an empty id/by and an absent ts, then
+ * the action's member: "plan" (the patch's given members; always, {} when
+ * none), "slot" (unless ""), "until" (unless 0), "pills" (refill). */
 char *proto_feeder_cmd_encode(const struct proto_feeder_cmd *cmd);
 /* 1-64 of [A-Za-z0-9._:-]. */
 bool proto_id_valid(const char *id);

@@ -5,9 +5,10 @@
  * bounds or accept without filling its output, and every refusal must come
  * with a reason. Whatever a decoder accepts is strict JSON (proto_json_valid)
  * or, for the two command topics, a bare word. A decoded command must encode
- * again and decode to the same fields (the round trip the feeder and the
- * bridge rely on). proto_cmd_salvage() reads nothing from what is neither
- * strict JSON nor a bare word, only valid ids, and never less than the
+ * again and decode to the same fields, and to the same text once more (the
+ * round trip the feeder and the bridge rely on; the care plan's members
+ * included); a refusal's detail is bounded, valid UTF-8 text. proto_cmd_salvage() reads nothing
+ * from what is neither strict JSON nor a bare word, only valid ids, and never less than the
  * feeder/cmd or websocket decoder understood.
  *
  *   cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DIOD_FUZZ=ON
@@ -38,7 +39,21 @@ static void check_cmd_round_trip(const struct proto_feeder_cmd *cmd)
 	REQUIRE(again.action == cmd->action);
 	REQUIRE(strcmp(again.id, cmd->id) == 0 && strcmp(again.by, cmd->by) == 0);
 	REQUIRE(again.has_ts == cmd->has_ts && (!cmd->has_ts || again.ts_ms == cmd->ts_ms));
+	/* The care plan's members too: what decodes encodes the same again. */
+	char *json2 = proto_feeder_cmd_encode(&again);
+	REQUIRE(json2 && strcmp(json, json2) == 0);
+	free(json2);
 	free(json);
+}
+
+/* A refusal's detail is text for people: bounded, valid UTF-8, no controls. */
+static void check_detail(const char *detail, size_t cap)
+{
+	size_t n = strnlen(detail, cap);
+
+	REQUIRE(n < cap && proto_utf8_valid(detail, n));
+	for (size_t i = 0; i < n; i++)
+		REQUIRE((unsigned char)detail[i] >= 0x20 && detail[i] != 0x7f);
 }
 
 #define ACCEPTED_JSON(rc) REQUIRE((rc) != 0 || proto_json_valid(data, size))
@@ -76,12 +91,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct proto_motion motion;
 	struct proto_ws_cmd wcmd;
 	enum proto_ws_type wtype;
+	struct proto_plan plan;
+	static struct proto_schedule sched;
 	size_t n = 0;
 	int rc;
 
 	reason = NULL;
 	rc = proto_feeder_cmd_decode(data, size, &cmd, &reason);
 	ACCEPTED_JSON_OR_WORD(rc);
+	check_detail(cmd.detail, sizeof(cmd.detail));
 	if (rc == 0) {
 		REQUIRE(proto_id_valid(cmd.id) || cmd.id[0] == '\0');
 		check_cmd_round_trip(&cmd);
@@ -122,6 +140,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = proto_camera_cmd_decode(data, size, &reason);
 	ACCEPTED_JSON_OR_WORD(rc);
 	REQUIRE(rc == 0 || (reason && *reason));
+	reason = NULL;
+	rc = proto_plan_decode(data, size, &plan, &reason);
+	ACCEPTED_JSON(rc);
+	if (rc == 0) {
+		struct proto_plan again;
+		char *json = proto_plan_encode(&plan), *json2;
+
+		REQUIRE(plan.n_slots <= PROTO_PLAN_SLOTS_MAX && plan.rev >= 1 && json);
+		REQUIRE(proto_plan_decode(json, strlen(json), &again, &reason) == 0);
+		json2 = proto_plan_encode(&again);
+		REQUIRE(json2 && strcmp(json, json2) == 0);
+		free(json);
+		free(json2);
+	} else {
+		REQUIRE(reason && *reason);
+	}
+	reason = NULL;
+	rc = proto_schedule_decode(data, size, &sched, &reason);
+	ACCEPTED_JSON(rc);
+	if (rc == 0)
+		REQUIRE(sched.n <= PROTO_SCHEDULE_MAX);
+	else
+		REQUIRE(reason && *reason);
 	reason = NULL;
 	rc = proto_ws_msg_decode(data, size, &wtype, &wcmd, &reason);
 	ACCEPTED_JSON(rc);

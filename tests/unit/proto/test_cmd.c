@@ -375,7 +375,7 @@ Test(feeder_cmd, encode_exact, .timeout = 10)
 	assert_json(
 	    proto_feeder_cmd_encode(&c),
 	    "{\"action\":\"feed\",\"id\":\"w-1\",\"by\":\"operator\",\"ts\":1764140400123}");
-	c.action = (enum proto_action)7;
+	c.action = (enum proto_action)9;
 	cr_assert_null(proto_feeder_cmd_encode(&c));
 }
 

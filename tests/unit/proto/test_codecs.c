@@ -110,7 +110,8 @@ Test(feeder_state, encode_exact_with_nulls, .timeout = 10)
 
 	assert_json(proto_feeder_state_encode(&st),
 		    "{\"position\":\"home\",\"last_dose\":null,\"next_allowed\":1764140400123,"
-		    "\"next_scheduled\":null,\"doses_today\":0}");
+		    "\"next_scheduled\":null,\"doses_today\":0,\"pills_remaining\":null,"
+		    "\"runs_out\":null,\"clock_synced\":false}");
 }
 
 Test(feeder_state, encode_exact_with_values, .timeout = 10)
@@ -119,12 +120,17 @@ Test(feeder_state, encode_exact_with_values, .timeout = 10)
 					.last_dose_ms = 1764118800000LL,
 					.next_allowed_ms = 1764140400000LL,
 					.next_scheduled_ms = 1764169200000LL,
-					.doses_today = 2};
+					.doses_today = 2,
+					.has_pills = true,
+					.pills_remaining = 0,
+					.runs_out_ms = 1764140400001LL,
+					.clock_synced = true};
 
 	assert_json(
 	    proto_feeder_state_encode(&st),
 	    "{\"position\":\"open\",\"last_dose\":1764118800000,\"next_allowed\":1764140400000,"
-	    "\"next_scheduled\":1764169200000,\"doses_today\":2}");
+	    "\"next_scheduled\":1764169200000,\"doses_today\":2,\"pills_remaining\":0,"
+	    "\"runs_out\":1764140400001,\"clock_synced\":true}");
 	st.position = (enum proto_position)3;
 	cr_assert_null(proto_feeder_state_encode(&st));
 }
@@ -194,13 +200,19 @@ Test(feeder_log, encode_exact, .timeout = 10)
 {
 	struct proto_dose d[2] = {
 	    {.id = "b", .ts_ms = 1764140400000LL, .by = "operator", .source = PROTO_SOURCE_MANUAL},
-	    {.id = "s-0700", .ts_ms = 1764118800000LL, .by = "", .source = PROTO_SOURCE_SCHEDULE},
+	    {.id = "s-0700",
+	     .ts_ms = 1764118800000LL,
+	     .by = "",
+	     .source = PROTO_SOURCE_SCHEDULE,
+	     .result = PROTO_DOSE_FAILED,
+	     .verified = PROTO_VERIFIED_FALSE},
 	};
 
 	assert_json(proto_feeder_log_encode(d, 2),
 		    "{\"doses\":[{\"id\":\"b\",\"ts\":1764140400000,\"by\":\"operator\","
-		    "\"source\":\"manual\"},{\"id\":\"s-0700\",\"ts\":1764118800000,\"by\":\"\","
-		    "\"source\":\"schedule\"}]}");
+		    "\"source\":\"manual\",\"result\":\"ok\",\"verified\":null},"
+		    "{\"id\":\"s-0700\",\"ts\":1764118800000,\"by\":\"\","
+		    "\"source\":\"schedule\",\"result\":\"failed\",\"verified\":false}]}");
 	d[1].source = (enum proto_dose_source)5;
 	cr_assert_null(proto_feeder_log_encode(d, 2));
 }
@@ -236,9 +248,12 @@ Test(feeder_log, at_most_50_newest_first, .timeout = 10)
 
 Test(feeder_log, decode_cap_smaller_than_log, .timeout = 10)
 {
-	const char *text = "{\"doses\":[{\"id\":\"a\",\"ts\":3,\"by\":\"x\",\"source\":\"manual\"},"
-			   "{\"id\":\"b\",\"ts\":2,\"source\":\"schedule\"},"
-			   "{\"id\":\"c\",\"ts\":1,\"by\":\"x\",\"source\":\"manual\"}]}";
+	const char *text =
+	    "{\"doses\":[{\"id\":\"a\",\"ts\":3,\"by\":\"x\",\"source\":\"manual\","
+	    "\"result\":\"ok\",\"verified\":true},"
+	    "{\"id\":\"b\",\"ts\":2,\"source\":\"schedule\",\"result\":\"uncertain\","
+	    "\"verified\":null},"
+	    "{\"id\":\"c\",\"ts\":1,\"by\":\"x\",\"source\":\"manual\"}]}";
 	struct proto_dose out[2];
 	size_t n = 99;
 	const char *reason;
@@ -248,6 +263,9 @@ Test(feeder_log, decode_cap_smaller_than_log, .timeout = 10)
 	cr_assert_str_eq(out[1].id, "b");
 	cr_assert_str_eq(out[1].by, "");
 	cr_assert_eq(out[1].source, PROTO_SOURCE_SCHEDULE);
+	cr_assert_eq(out[0].verified, PROTO_VERIFIED_TRUE);
+	cr_assert_eq(out[1].result, PROTO_DOSE_UNCERTAIN);
+	cr_assert_eq(out[1].verified, PROTO_VERIFIED_NULL);
 }
 
 Test(feeder_log, decode_refusals, .timeout = 10)
@@ -670,7 +688,9 @@ Test(names, actions_results_levels, .timeout = 10)
 	cr_assert_str_eq(proto_action_name(PROTO_ACTION_FEED), "feed");
 	cr_assert_str_eq(proto_action_name(PROTO_ACTION_HOME), "home");
 	cr_assert_str_eq(proto_action_name(PROTO_ACTION_CALL), "call");
-	cr_assert_null(proto_action_name((enum proto_action)3));
+	cr_assert_str_eq(proto_action_name(PROTO_ACTION_PLAN), "plan");
+	cr_assert_str_eq(proto_action_name(PROTO_ACTION_REFILL), "refill");
+	cr_assert_null(proto_action_name((enum proto_action)9));
 	cr_assert_eq(proto_action_parse("call", &a), 0);
 	cr_assert_eq(a, PROTO_ACTION_CALL);
 	cr_assert_eq(proto_action_parse("Call", &a), -1);

@@ -78,12 +78,40 @@ static void check_salvage(const unsigned char *p, size_t len, const struct proto
 			  (const char *)p);
 }
 
+/* A decoded command encodes, and that text decodes to a command that
+ * encodes the same (nothing lost, nothing invented); a refusal's detail is
+ * valid text of less than PROTO_DETAIL_MAX bytes. */
+static void check_cmd(const unsigned char *p, size_t len, const struct proto_feeder_cmd *cmd,
+		      const char *reason)
+{
+	size_t dn = strnlen(cmd->detail, sizeof(cmd->detail));
+
+	cr_assert(dn < sizeof(cmd->detail));
+	cr_assert(proto_utf8_valid(cmd->detail, dn), "detail of %.*s", (int)len, (const char *)p);
+	for (size_t i = 0; i < dn; i++)
+		cr_assert((unsigned char)cmd->detail[i] >= 0x20 && cmd->detail[i] != 0x7f);
+	if (reason == NULL) {
+		struct proto_feeder_cmd again;
+		const char *r2 = NULL;
+		char *enc = proto_feeder_cmd_encode(cmd), *enc2;
+
+		cr_assert_not_null(enc, "%.*s", (int)len, (const char *)p);
+		cr_assert_eq(proto_feeder_cmd_decode(enc, strlen(enc), &again, &r2), 0, "%s: %s",
+			     enc, r2);
+		enc2 = proto_feeder_cmd_encode(&again);
+		cr_assert_str_eq(enc2, enc);
+		free(enc);
+		free(enc2);
+	}
+}
+
 static void run_all(const unsigned char *data, size_t len)
 {
 	unsigned char *p = malloc(len ? len : 1);
 	const char *r;
 	struct proto_dose doses[4];
 	struct proto_feeder_cmd cmd;
+	static struct proto_schedule sched; /* 8 KiB: off the stack */
 	size_t n;
 	enum proto_ws_type type;
 
@@ -91,6 +119,7 @@ static void run_all(const unsigned char *data, size_t len)
 	r = NULL;
 	check_json(proto_feeder_cmd_decode(p, len, &cmd, &r), &r, p, len, true);
 	check_salvage(p, len, &cmd);
+	check_cmd(p, len, &cmd, r);
 	r = NULL;
 	check_json(proto_feeder_event_decode(p, len, &(struct proto_feeder_event){0}, &r), &r, p,
 		   len, false);
@@ -110,6 +139,10 @@ static void run_all(const unsigned char *data, size_t len)
 	r = NULL;
 	check_json(proto_ws_msg_decode(p, len, &type, &(struct proto_ws_cmd){0}, &r), &r, p, len,
 		   false);
+	r = NULL;
+	check_json(proto_plan_decode(p, len, &(struct proto_plan){0}, &r), &r, p, len, false);
+	r = NULL;
+	check_json(proto_schedule_decode(p, len, &sched, &r), &r, p, len, false);
 	free(proto_ws_message_encode("iod/home/x", p, len, 1));
 	free(p);
 }
@@ -141,6 +174,24 @@ Test(fuzz, mutated_valid_payloads, .timeout = 120)
 	    "C\",\"ts\":1}",
 	    "{\"type\":\"cmd\",\"action\":\"feed\",\"id\":\"w\"}",
 	    " feed\n",
+	    /* the care plan */
+	    "{\"action\":\"plan\",\"id\":\"p\",\"plan\":{\"rev\":3,\"slots\":[{\"at\":"
+	    "\"07:00\",\"days\":[\"mon\",\"sun\"],\"enabled\":true}],\"min_interval_s\":60,"
+	    "\"treat\":{\"max_daily\":1},\"pills\":{\"remaining\":null,\"low_days\":5},"
+	    "\"bounds\":{\"min_interval_s\":60,\"max_daily\":1},\"paused_until\":null}}",
+	    "{\"action\":\"skip\",\"slot\":\"2024-02-29T07:00\"}",
+	    "{\"action\":\"pause\",\"until\":1796299200000}",
+	    "{\"action\":\"refill\",\"pills\":60}",
+	    "resume",
+	    "{\"rev\":1,\"slots\":[{\"at\":\"07:00\",\"days\":\"daily\",\"enabled\":true}],"
+	    "\"min_interval_s\":60,\"max_daily\":1,\"grace_s\":0,\"paused\":true,"
+	    "\"paused_until\":5,\"treat\":{\"max_daily\":0,\"min_interval_s\":0},"
+	    "\"pills\":{\"remaining\":0,\"low_days\":0},\"bounds\":{\"min_interval_s\":60,"
+	    "\"max_daily\":1},\"changed_by\":\"\",\"changed_at\":0}",
+	    "{\"date\":\"2026-12-01\",\"slots\":[{\"slot\":\"2026-12-01T07:00\",\"at\":1,"
+	    "\"status\":\"late\",\"dose\":\"d\"}],\"ts\":1}",
+	    "{\"id\":\"a\",\"action\":\"verify\",\"result\":\"failed\",\"reason\":"
+	    "\"no_bowl_reading\",\"detail\":\"x\",\"rev\":2,\"delta_g\":null,\"ts\":1}",
 	};
 	static const char alphabet[] = "{}[]\":,\\u0 -.eE1truefalsnl\n\t\xc3\xa9\xff"
 				       "\x0b\x14\x0c\x01\xef\xbb\xbf+d8";

@@ -20,12 +20,14 @@ enum decoder {
 	D_MOTION,
 	D_CAMERA_CMD,
 	D_WS,
+	D_PLAN,
+	D_SCHEDULE,
 	D_COUNT
 };
 
-static const char *const decoder_names[] = {"feeder_cmd", "feeder_event", "feeder_state",
-					    "feeder_log", "alert",	  "reading",
-					    "motion",	  "camera_cmd",	  "ws_msg"};
+static const char *const decoder_names[] = {
+    "feeder_cmd", "feeder_event", "feeder_state", "feeder_log", "alert",   "reading",
+    "motion",	  "camera_cmd",	  "ws_msg",	  "plan",	"schedule"};
 
 static int run(enum decoder d, const char *text, size_t len, const char **reason)
 {
@@ -65,6 +67,15 @@ static int run(enum decoder d, const char *text, size_t len, const char **reason
 	case D_WS:
 		rc = proto_ws_msg_decode(p, len, &type, &(struct proto_ws_cmd){0}, reason);
 		break;
+	case D_PLAN:
+		rc = proto_plan_decode(p, len, &(struct proto_plan){0}, reason);
+		break;
+	case D_SCHEDULE: {
+		static struct proto_schedule sched; /* 8 KiB: not on a test thread's stack */
+
+		rc = proto_schedule_decode(p, len, &sched, reason);
+		break;
+	}
 	default:
 		break;
 	}
@@ -344,11 +355,46 @@ Test(json_strict, readme_examples_accepted, .timeout = 30)
 			  "\"ts\":1764140400123}");
 	accepted(D_EVENT, "{\"id\":\"f-9\",\"action\":\"feed\",\"result\":\"rejected\","
 			  "\"reason\":\"too_soon\",\"ts\":1764140460000}");
+	accepted(D_EVENT, "{\"id\":\"evening-2026-11-26\",\"action\":\"verify\",\"result\":"
+			  "\"ok\",\"delta_g\":0.4,\"ts\":1764140404123}");
+	accepted(D_EVENT, "{\"id\":\"plan-1764140500\",\"action\":\"plan\",\"result\":\"ok\","
+			  "\"rev\":4,\"ts\":1764140500000}");
+	accepted(D_EVENT, "{\"id\":\"plan-7\",\"action\":\"plan\",\"result\":\"rejected\","
+			  "\"reason\":\"bad_plan\",\"detail\":\"slots[2].at: '25:00' is not HH:MM "
+			  "(00:00..23:59)\",\"ts\":1764140500000}");
 	accepted(D_STATE, "{\"position\":\"home\",\"last_dose\":1764118800000,"
 			  "\"next_allowed\":1764140400000,\"next_scheduled\":1764169200000,"
-			  "\"doses_today\":1}");
+			  "\"doses_today\":1,\"pills_remaining\":41,\"runs_out\":1765900800000,"
+			  "\"clock_synced\":true}");
 	accepted(D_LOG, "{\"doses\":[{\"id\":\"evening-2026-11-26\",\"ts\":1764140400123,"
-			"\"by\":\"operator\",\"source\":\"manual\"}]}");
+			"\"by\":\"operator\",\"source\":\"manual\",\"result\":\"ok\","
+			"\"verified\":true}]}");
+	accepted(D_PLAN,
+		 "{\"rev\":3,\"slots\":[{\"at\":\"07:00\",\"days\":\"daily\",\"enabled\":true},"
+		 "{\"at\":\"19:00\",\"days\":[\"mon\",\"tue\",\"wed\",\"thu\",\"fri\"],"
+		 "\"enabled\":true}],\"min_interval_s\":21600,\"max_daily\":3,\"grace_s\":3600,"
+		 "\"paused\":false,\"paused_until\":null,\"treat\":{\"max_daily\":10,"
+		 "\"min_interval_s\":300},\"pills\":{\"remaining\":42,\"low_days\":5},"
+		 "\"bounds\":{\"min_interval_s\":14400,\"max_daily\":4},\"changed_by\":"
+		 "\"operator\",\"changed_at\":1764140400123}");
+	accepted(D_SCHEDULE,
+		 "{\"date\":\"2026-12-01\",\"slots\":[{\"slot\":\"2026-12-01T07:00\",\"at\":"
+		 "1796108400000,\"status\":\"given\",\"dose\":\"schedule-2026-12-01T07:00\"},"
+		 "{\"slot\":\"2026-12-01T19:00\",\"at\":1796151600000,\"status\":\"pending\","
+		 "\"dose\":null},{\"slot\":\"2026-12-02T07:00\",\"at\":1796194800000,"
+		 "\"status\":\"pending\",\"dose\":null}],\"ts\":1796108404000}");
+	/* the care plan's commands (the shell's $(date ...) filled in) */
+	accepted(D_CMD, "{\"action\":\"plan\",\"id\":\"plan-1764140500\",\"by\":\"vet\","
+			"\"plan\":{\"rev\":3,\"slots\":[{\"at\":\"08:00\",\"days\":\"daily\"},"
+			"{\"at\":\"20:00\",\"days\":\"daily\"}],\"min_interval_s\":28800}}");
+	accepted(D_CMD, "skip");
+	accepted(D_CMD, "{\"action\":\"skip\",\"id\":\"skip-1\",\"slot\":\"2026-12-01T19:00\"}");
+	accepted(D_CMD, "{\"action\":\"pause\",\"id\":\"vet-visit\",\"until\":1796206400000}");
+	accepted(D_CMD, "pause");
+	accepted(D_CMD, "resume");
+	accepted(D_CMD, "treat");
+	accepted(D_CMD, "{\"action\":\"refill\",\"id\":\"refill-1\",\"by\":\"ann\","
+			"\"pills\":60}");
 	accepted(D_READING, "{\"value\":21.5,\"unit\":\"\xc2\xb0"
 			    "C\",\"ts\":1764140400123}");
 	accepted(D_READING, "{\"value\":1,\"unit\":\"\",\"ts\":1764140401000}");
