@@ -1350,6 +1350,50 @@ Test(bridge, camera_frame_limit_is_one_rule, .timeout = 60, .fini = teardown)
 	stop(&F);
 }
 
+/* Home Assistant: the one "Dashboard" entity (its state is the bridge's
+ * availability, so it has none of its own), retained at connect and again
+ * at Home Assistant's birth message, which is the skeleton's to handle:
+ * it reaches no dashboard and is not counted as refused. */
+Test(bridge, discovery_at_connect_and_at_ha_birth, .timeout = 60, .fini = teardown)
+{
+	start(&F, NULL, true);
+	struct wsc *w = wsc_new();
+	struct wsc_conn *c = open_ready(w, &F, NULL);
+	const char *config = "homeassistant/binary_sensor/iod_home_bridge/bridge/config";
+	struct tclient *ha = tclient_new(F.broker.url, "itest-bridge-ha");
+	cr_assert_not_null(ha);
+	cr_assert_eq(tclient_subscribe(ha, config, 1), 0);
+	struct tmsg *m = tclient_expect(ha, config, 5000);
+	cr_assert_not_null(m, "retained since the bridge connected");
+	cr_assert(m->retained);
+	cJSON *e = cJSON_Parse(m->payload);
+	cr_assert_not_null(e, "%s", m->payload);
+	cr_assert_str_eq(cJSON_GetObjectItem(e, "state_topic")->valuestring,
+			 "iod/home/bridge/availability");
+	cr_assert_str_eq(cJSON_GetObjectItem(e, "payload_on")->valuestring, "online");
+	cr_assert_str_eq(cJSON_GetObjectItem(e, "payload_off")->valuestring, "offline");
+	cr_assert_str_eq(cJSON_GetObjectItem(e, "device_class")->valuestring, "connectivity");
+	cr_assert_null(cJSON_GetObjectItem(e, "availability_topic"), "%s", m->payload);
+	cr_assert_null(cJSON_GetObjectItem(e, "availability"), "%s", m->payload);
+	cJSON_Delete(e);
+	char *first = strdup(m->payload);
+	tmsg_free(m);
+	tclient_publish_str(ha, "homeassistant/status", "online", 1, false);
+	m = tclient_expect(ha, config, 5000);
+	cr_assert_not_null(m, "announced again at Home Assistant's birth");
+	cr_assert_not(m->retained, "a live publish");
+	cr_assert_str_eq(m->payload, first);
+	tmsg_free(m);
+	free(first);
+	tclient_publish_str(F.tc, "iod/home/test/sync", "after-birth", 1, false);
+	expect_frame(w, c, "\"payload\":\"after-birth\"");
+	cr_assert_eq(wsc_find(c, 0, "homeassistant"), -1, "not a dashboard's business");
+	cr_assert_eq(metric(F.port, "iod_bridge_mqtt_refused_total "), 0);
+	tclient_free(ha);
+	wsc_free(w);
+	stop(&F);
+}
+
 Test(bridge, global_login_limit_over_many_addresses, .timeout = 180, .fini = teardown)
 {
 	/* start() logs the operator in from 127.0.0.1: a known address. */
