@@ -32,6 +32,8 @@ struct service {
 	bool stopping;	   /* the stop path has begun */
 	bool mqtt_started; /* mqttc_start succeeded: mqttc_stop says `offline` */
 	bool app_stopped;  /* def->stop has returned: service_mqtt() is NULL */
+	bool running;	   /* uv_run is (about to be) running the loop */
+	bool stop_asked;   /* service_stop() before that: stop on the first turn */
 	int exit_code;
 	int64_t since_ms;
 	char client_id[PROTO_SITE_MAX + 64];
@@ -72,10 +74,16 @@ static void on_stop_timer(uv_timer_t *t)
 	stop_now(t->data);
 }
 
+/* Asked before the loop runs (in create or start), the timer starts only
+ * after sdnotify_start's: READY=1 always comes before STOPPING=1. */
 void service_stop(struct service *svc)
 {
 	if (!svc || svc->stopping || uv_is_active((uv_handle_t *)&svc->stop_timer))
 		return;
+	if (!svc->running) {
+		svc->stop_asked = true;
+		return;
+	}
 	uv_timer_start(&svc->stop_timer, on_stop_timer, 0, 0);
 }
 
@@ -235,6 +243,9 @@ int service_main(const struct service_def *def, int argc, char **argv)
 		rc = start_service(svc);
 	if (rc == 0) {
 		sdnotify_start(&svc->loop); /* READY=1 on the first turn; watchdog pings */
+		svc->running = true;
+		if (svc->stop_asked)
+			service_stop(svc);
 		uv_run(&svc->loop, UV_RUN_DEFAULT);
 	} else if (svc->app) {
 		stop_now(svc); /* a start that failed: the same stop path */

@@ -1,5 +1,5 @@
 /*
- * sdnotify: READY=1 and WATCHDOG=1 reach a real AF_UNIX datagram socket named
+ * sdnotify: READY=1, WATCHDOG=1 and STOPPING=1 reach a real AF_UNIX datagram socket named
  * by NOTIFY_SOCKET, sent from the loop (as systemd would receive them).
  */
 #include "loop.h"
@@ -22,6 +22,7 @@ struct listener {
 	uv_poll_t poll;
 	int ready;	   /* READY=1 datagrams seen */
 	int watchdog;	   /* WATCHDOG=1 datagrams seen */
+	int stopping;	   /* STOPPING=1 datagrams seen */
 	int want_watchdog; /* stop the loop after this many pings */
 };
 
@@ -59,6 +60,8 @@ static void drain(struct listener *l)
 			l->ready++;
 		else if (strcmp(buf, "WATCHDOG=1") == 0)
 			l->watchdog++;
+		else if (strcmp(buf, "STOPPING=1") == 0)
+			l->stopping++;
 		else
 			cr_assert_fail("unexpected notification '%s'", buf);
 	}
@@ -151,6 +154,21 @@ Test(sdnotify, watchdog_for_another_pid_is_not_ours, .timeout = 20)
 	cr_assert_eq(l.ready, 1);
 	cr_assert_eq(l.watchdog, 0);
 	cr_assert_eq(loop_close_all(&loop), 0);
+	listener_close(&l);
+}
+
+/* STOPPING=1 goes at once (the stop path may block the loop after it), and
+ * only once: a second stop path says nothing new. */
+Test(sdnotify, stopping_once, .timeout = 20)
+{
+	struct listener l;
+
+	listener_open(&l);
+	sdnotify_stopping();
+	sdnotify_stopping();
+	drain(&l);
+	cr_assert_eq(l.stopping, 1);
+	cr_assert_eq(l.ready, 0);
 	listener_close(&l);
 }
 

@@ -4,8 +4,13 @@
  * level, and that an alert and info are handed to mqttc (waiting while not
  * connected) or refused for a bad site. What they look like on the wire is
  * test_service_wire.c.
+ *
+ * And the skeleton (service_main) with a fake service in a child process:
+ * the callbacks once each and in order, SIGTERM during create or start,
+ * exit codes, --check-config, the data dir, READY=1 and STOPPING=1.
  */
 #include "capture.h"
+#include "fake_service.h"
 #include "log.h"
 #include "mqttc.h"
 #include "service.h"
@@ -13,7 +18,12 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 static void assert_matches(const char *text, const char *pattern)
 {
@@ -107,3 +117,166 @@ Test(service, publishes_wait_in_mqttc, .timeout = 20)
 	mqttc_free(m);
 	run_until_closed(&loop);
 }
+
+/* ---- the skeleton: service_main with a fake service_def (fake_service.h),
+ * no broker (a port nothing listens on: MQTT never connects) ---- */
+
+static char dir[64];
+static char events[128];
+static char data_arg[160];
+
+static void skeleton_setup(void)
+{
+	memset(&fake_script, 0, sizeof(fake_script));
+	snprintf(dir, sizeof(dir), "/tmp/iod-service.XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(events, sizeof(events), "%s/events", dir);
+	snprintf(data_arg, sizeof(data_arg), "--data-dir=%s/data", dir);
+}
+
+static void skeleton_teardown(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* Run the fake service against no broker; its exit code. */
+static int run_fake(const char *extra)
+{
+	const char *args[] = {
+	    "--mqtt-url=tcp://127.0.0.1:1", "--site=t", "--log-level=error", data_arg, extra, NULL};
+	return fake_service_run(events, args);
+}
+
+static void assert_events(const char *want)
+{
+	char *got = fake_service_events(events);
+	cr_assert_not_null(got);
+	cr_assert_str_eq(got, want);
+	free(got);
+}
+
+/* service_stop() from start: the stop path on the loop's first turn. Each
+ * callback once, in order; def->stop still has the client and sees
+ * service_stopping(); destroy comes after the client is gone. */
+Test(skeleton, lifecycle_in_order, .init = skeleton_setup, .fini = skeleton_teardown, .timeout = 30)
+{
+	fake_script.stop_in_start = true;
+	cr_assert_eq(run_fake("--fake-count=3"), 0);
+	assert_events("create fake t 3\nstart\nstop mqtt stopping\ndestroy\n");
+}
+
+/* SIGTERM while create runs (the loop is not running yet): the watchers
+ * were set up before, so it is one clean stop once the loop turns, not a
+ * process killed by the signal (143). */
+Test(skeleton, sigterm_during_create, .init = skeleton_setup, .fini = skeleton_teardown,
+     .timeout = 30)
+{
+	fake_script.term_in_create = true;
+	cr_assert_eq(run_fake(NULL), 0);
+	assert_events("create fake t 1\nstart\nstop mqtt stopping\ndestroy\n");
+}
+
+Test(skeleton, sigterm_during_start, .init = skeleton_setup, .fini = skeleton_teardown,
+     .timeout = 30)
+{
+	fake_script.term_in_start = true;
+	cr_assert_eq(run_fake(NULL), 0);
+	assert_events("create fake t 1\nstart\nstop mqtt stopping\ndestroy\n");
+}
+
+/* create's exit code is the process's; nothing else of the service runs. */
+Test(skeleton, create_fails_with_its_code, .init = skeleton_setup, .fini = skeleton_teardown,
+     .timeout = 30)
+{
+	fake_script.create_exit = 2;
+	cr_assert_eq(run_fake(NULL), 2);
+	assert_events("create fake t 1\n");
+	unlink(events);
+	fake_script.create_exit = 1;
+	cr_assert_eq(run_fake(NULL), 1);
+	assert_events("create fake t 1\n");
+}
+
+/* A start that fails takes the one stop path and exits 1. */
+Test(skeleton, start_fails, .init = skeleton_setup, .fini = skeleton_teardown, .timeout = 30)
+{
+	fake_script.start_fails = true;
+	cr_assert_eq(run_fake(NULL), 1);
+	assert_events("create fake t 1\nstart\nstop mqtt stopping\ndestroy\n");
+}
+
+/* --check-config and a bad setting end in cfg, before anything opens. */
+Test(skeleton, check_config_and_bad_setting, .init = skeleton_setup, .fini = skeleton_teardown,
+     .timeout = 30)
+{
+	struct capture cap;
+	capture_start(&cap, 1);
+	int rc = run_fake("--check-config");
+	char *out = capture_end(&cap);
+	cr_assert_eq(rc, 0);
+	cr_assert_str_eq(out, "iod-fake: configuration is valid\n");
+	free(out);
+	assert_events("");
+
+	capture_start(&cap, 2);
+	rc = run_fake("--fake-count=12");
+	out = capture_end(&cap);
+	cr_assert_eq(rc, 2);
+	assert_matches(out, "^iod-fake: IOD_FAKE_COUNT: [^\n]*12[^\n]*\n$");
+	free(out);
+	assert_events("");
+}
+
+/* A data dir that cannot be made: exit 1 before create, unless the service
+ * says it can run without one (the feeder: it then refuses doses). */
+Test(skeleton, data_dir, .init = skeleton_setup, .fini = skeleton_teardown, .timeout = 30)
+{
+	char file[128];
+	snprintf(file, sizeof(file), "%s/file", dir);
+	FILE *f = fopen(file, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+	snprintf(data_arg, sizeof(data_arg), "--data-dir=%s/file/data", dir);
+	struct capture cap;
+	capture_start(&cap, 2);
+	int rc = run_fake(NULL);
+	char *out = capture_end(&cap);
+	cr_assert_eq(rc, 1);
+	assert_matches(out, "fake error: IOD_DATA_DIR '[^']*/file/data': Not a directory\n");
+	free(out);
+	assert_events("");
+
+	fake_script.data_dir_optional = true;
+	fake_script.stop_in_start = true;
+	cr_assert_eq(run_fake(NULL), 0);
+	assert_events("create fake t 1\nstart\nstop mqtt stopping\ndestroy\n");
+}
+
+#if IOD_HAVE_SYSTEMD
+/* READY=1 on the loop's first turn, STOPPING=1 when the stop path begins:
+ * exactly those two, in that order, on a real AF_UNIX socket. */
+Test(skeleton, sdnotify_ready_then_stopping, .init = skeleton_setup, .fini = skeleton_teardown,
+     .timeout = 30)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", dir);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(setenv("NOTIFY_SOCKET", sa.sun_path, 1), 0);
+	fake_script.stop_in_start = true;
+	cr_assert_eq(run_fake(NULL), 0);
+	unsetenv("NOTIFY_SOCKET");
+	char got[256] = "", buf[64];
+	ssize_t n;
+	while ((n = recv(fd, buf, sizeof(buf) - 1, 0)) > 0) {
+		buf[n] = '\0';
+		strcat(got, buf);
+		strcat(got, "|");
+	}
+	close(fd);
+	cr_assert_str_eq(got, "READY=1|STOPPING=1|");
+}
+#endif

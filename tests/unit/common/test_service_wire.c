@@ -3,7 +3,9 @@
  * states them (topic, payload, QoS 1, the alert not retained, info retained),
  * the same bytes the services published before they shared the builder;
  * and a Home Assistant discovery config as ha_publish_entity publishes it.
+ * Then the skeleton (service_main) with a fake service, from outside.
  */
+#include "fake_service.h"
 #include "ha.h"
 #include "harness.h"
 #include "log.h"
@@ -12,6 +14,8 @@
 #include "service.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -119,4 +123,86 @@ Test(service_wire, alert_and_info, .init = setup, .fini = teardown, .timeout = 6
 	mqttc_free(m);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	cr_assert_eq(uv_loop_close(&loop), 0, "a handle was left open");
+}
+
+/* ---- the skeleton on the wire: a fake service (fake_service.h) in a child
+ * process, watched from outside as any service's users watch it ---- */
+
+/* The next message on topic, which must contain needle; its retained flag. */
+static bool expect_with(struct tclient *c, const char *topic, const char *needle)
+{
+	struct tmsg *got = tclient_expect_with(c, topic, needle, 15000);
+	cr_assert_not_null(got, "no '%s' on %s", needle, topic);
+	bool retained = got->retained;
+	tmsg_free(got);
+	return retained;
+}
+
+/* Availability `online` then `offline` (retained both), info after every
+ * connect (its backend names the connection: fake-2 is a fresh one, not the
+ * broker's retained copy), discovery on every connect and again on Home
+ * Assistant's birth (which, like HA's `offline`, never reaches on_message),
+ * and a service_stop() from inside on_message: one clean stop, exit 0. */
+Test(service_wire, skeleton, .init = setup, .fini = teardown, .timeout = 120)
+{
+	static const char avail[] = "iod/t/fake/availability", info[] = "iod/t/fake/info",
+			  config[] = "homeassistant/binary_sensor/iod_t_fake/thing/config";
+	char dir[] = "/tmp/iod-service-wire.XXXXXX", events[64], url_arg[96], data_arg[64];
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(events, sizeof(events), "%s/events", dir);
+	snprintf(url_arg, sizeof(url_arg), "--mqtt-url=%s", broker.url);
+	snprintf(data_arg, sizeof(data_arg), "--data-dir=%s/data", dir);
+	fake_script.entities = true;
+	fake_script.subscribe = "iod/t/fake/cmd";
+	const char *args[] = {url_arg, "--site=t", "--log-level=warn", data_arg, NULL};
+
+	struct tclient *c = tclient_new(broker.url, "observer");
+	cr_assert_not_null(c);
+	cr_assert_eq(tclient_subscribe(c, avail, 1), 0);
+	cr_assert_eq(tclient_subscribe(c, info, 1), 0);
+	cr_assert_eq(tclient_subscribe(c, config, 1), 0);
+	pid_t pid = fake_service_spawn(events, args);
+	cr_assert_gt(pid, 0);
+	expect_with(c, avail, "online");
+	expect_with(c, info, "{\"version\":\"" IOD_VERSION "\",\"since\":");
+	expect_with(c, config, "\"name\":\"Thing\"");
+
+	/* Home Assistant starts: discovery again. */
+	cr_assert_eq(tclient_publish_str(c, "homeassistant/status", "online", 1, false), 0);
+	expect_with(c, config, "\"name\":\"Thing\"");
+	tclient_free(c);
+
+	/* The broker restarts: info and discovery again on the new connection. */
+	harness_broker_stop(&broker);
+	cr_assert_eq(harness_broker_restart(&broker), 0);
+	c = tclient_new(broker.url, "observer2");
+	cr_assert_not_null(c);
+	cr_assert_eq(tclient_subscribe(c, info, 1), 0);
+	expect_with(c, info, "\"backend\":\"fake-2\"");
+	cr_assert_eq(tclient_subscribe(c, avail, 1), 0);
+	expect_with(c, avail, "online");
+
+	/* HA's will is nothing to the service; "stop" stops it from on_message. */
+	cr_assert_eq(tclient_publish_str(c, "homeassistant/status", "offline", 1, false), 0);
+	cr_assert_eq(tclient_publish_str(c, "iod/t/fake/cmd", "stop", 1, false), 0);
+	cr_assert_eq(fake_service_wait(pid), 0);
+	expect_with(c, avail, "offline");
+	tclient_free(c);
+	c = tclient_new(broker.url, "late");
+	cr_assert_not_null(c);
+	cr_assert_eq(tclient_subscribe(c, avail, 1), 0);
+	cr_assert(expect_with(c, avail, "offline"), "offline not retained");
+	tclient_free(c);
+
+	char *got = fake_service_events(events);
+	cr_assert_str_eq(got, "create fake t 1\nstart\n"
+			      "discovery\nconnected 1\n"      /* the first connect */
+			      "discovery\nbirth\n"	      /* HA's birth */
+			      "discovery\nconnected 2\n"      /* the reconnect */
+			      "message iod/t/fake/cmd stop\n" /* HA's offline never came */
+			      "stop mqtt stopping\ndestroy\n");
+	free(got);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
 }
