@@ -265,13 +265,15 @@ static bool commit(struct feeder *f, struct journal_rec *rec, const char *id, co
 	rec->ts_ms = now->wall_ms;
 	feeder_copy_str(rec->id, sizeof(rec->id), id);
 	feeder_copy_str(rec->by, sizeof(rec->by), by);
-	if (history_put(f, rec, true, true, now, res) < 0) {
+	int rc = rec->op == JOURNAL_PLAN ? history_put_plan(f, rec, now, res)
+					 : history_put(f, rec, true, true, now, res);
+	if (rc < 0) {
 		reject(f, id, action, PROTO_REASON_JOURNAL, false, now, res);
 		return false;
 	}
 	if (rec->op == JOURNAL_SKIP)
 		history_skip_put(f, rec->slot, id, by, now->wall_ms);
-	else
+	else if (rec->op != JOURNAL_PLAN)
 		history_apply_plan_rec(f, rec);
 	res->state_changed = true;
 	res->schedule_changed = true;
@@ -810,8 +812,10 @@ void feeder_schedule(const struct feeder *f, const struct feeder_now *now,
 				/* Served by a dose before it (a manual one, say). */
 				if (!e->by_cmd)
 					dose = served_by(f, at, at);
-			} else if (at <= f->slots_at_ms && at <= now->wall_ms) {
-				continue; /* a time already past when the slot was planned */
+			} else if (at <= now->wall_ms && (at <= f->slots_at_ms || at <= f->init_ms)) {
+				/* A time already past when the slot was planned, or
+				 * before the feeder's history began: never a dose owed. */
+				continue;
 			} else {
 				o->status = in_pause(f, at) ? PROTO_SLOT_PAUSED : PROTO_SLOT_PENDING;
 			}
@@ -877,6 +881,8 @@ void feeder_state(const struct feeder *f, const struct feeder_now *now,
 	/* With no history every dose is refused, and the first after a repair
 	 * counts a dose assumed then: never earlier than an interval from now. */
 	int64_t interval = plan_min_interval_ms(&f->plan);
+	if (f->mark_plan.interval_ms > interval) /* the plan's record may be what was lost */
+		interval = f->mark_plan.interval_ms;
 	if (f->history_unknown && next_allowed < now->wall_ms + interval)
 		next_allowed = now->wall_ms + interval;
 	out->next_allowed_ms = next_allowed;

@@ -241,6 +241,7 @@ void history_apply_plan_rec(struct feeder *f, const struct journal_rec *rec)
 		f->slots_at_ms = rec->slots_at_ms;
 		f->plan_journaled = true;
 		plan_schedule(p, &f->sched);
+		history_plan_to_journal(f);
 		break;
 	}
 	case JOURNAL_PAUSE:
@@ -262,6 +263,29 @@ void history_apply_plan_rec(struct feeder *f, const struct journal_rec *rec)
 	default:
 		break;
 	}
+}
+
+int history_put_plan(struct feeder *f, const struct journal_rec *rec, const struct feeder_now *now,
+		     struct feeder_result *res)
+{
+	/* The marker written after this record carries the rules it sets. */
+	if (f->journal)
+		journal_set_plan(f->journal, rec->plan.rev, plan_min_interval_ms(&rec->plan),
+				 plan_max_daily(&rec->plan));
+	int rc = history_put(f, rec, true, true, now, res);
+	if (rc < 0) {
+		history_plan_to_journal(f);
+		return rc;
+	}
+	history_apply_plan_rec(f, rec);
+	return 0;
+}
+
+void history_plan_to_journal(struct feeder *f)
+{
+	if (f->journal)
+		journal_set_plan(f->journal, f->plan.rev, plan_min_interval_ms(&f->plan),
+				 plan_max_daily(&f->plan));
 }
 
 void history_pause_expire(struct feeder *f, const struct feeder_now *now,
@@ -413,6 +437,7 @@ static bool journal_usable(struct feeder *f)
 			return false;
 		}
 		log_info("journal %s: reopened", f->journal_path);
+		history_plan_to_journal(f);
 	}
 	/* Never a format-2 line appended to a format-1 file. */
 	if (f->needs_migration && migrate(f) < 0)
@@ -852,6 +877,8 @@ static int read_history(struct feeder *f, const struct feeder_now *now,
 		  : f->image->mark ? journal_mark_parse(f->image->mark, f->image->mark_len, &mark)
 				   : -ENOENT;
 	bool have_mark = mrc == 0;
+	if (have_mark)
+		f->mark_plan = mark;
 	if (mrc < 0 && mrc != -ENOENT)
 		file_damage(f, JOURNAL_DMG_MARKER_DAMAGED, "%s.mark cannot be read (%s)", path,
 			    mrc == -EBADMSG ? "damaged" : strerror(-mrc));
@@ -949,6 +976,35 @@ static void warn_seed(const struct feeder *f)
 			 seed.grace_s, p->rev, p->grace_s);
 }
 
+/* Damage may have taken the newest plan record with it: the marker (written
+ * after every fsync'd record) says which rules were held then. A stricter
+ * interval or daily maximum than the plan as read is held, journaled as a
+ * new rev by "journal", so a damaged journal never loosens the rules. */
+static void hold_marked_rules(struct feeder *f, const struct feeder_now *now,
+			      struct feeder_result *startup)
+{
+	const struct journal_mark *m = &f->mark_plan;
+	if (!f->n_new_damage || m->plan_rev <= 0 || f->history_unknown)
+		return;
+	struct proto_plan held = f->plan;
+	if (m->interval_ms > plan_min_interval_ms(&f->plan))
+		held.min_interval_s = (m->interval_ms + 999) / 1000;
+	if (m->max_daily > 0 && m->max_daily < plan_max_daily(&f->plan))
+		held.max_daily = m->max_daily;
+	if (plan_same_rules(&held, &f->plan))
+		return;
+	held.rev = (f->plan.rev > m->plan_rev ? f->plan.rev : m->plan_rev) + 1;
+	log_error("journal %s: damaged after plan rev %" PRId64 " (its marker): its interval %" PRId64
+		  " s and %d a day are held as rev %" PRId64,
+		  f->journal_path, m->plan_rev, held.min_interval_s, held.max_daily, held.rev);
+	struct journal_rec rec = {.op = JOURNAL_PLAN, .ts_ms = now->wall_ms};
+	feeder_copy_str(rec.by, sizeof(rec.by), "journal");
+	rec.plan = held;
+	rec.slots_at_ms = f->slots_at_ms;
+	if (!f->journal || history_put_plan(f, &rec, now, startup) < 0)
+		history_apply_plan_rec(f, &rec); /* held in memory at least */
+}
+
 /* The plan at start: the journal's newest plan record rules; with none (a
  * first start, or a journal written before plans) the environment seeds it
  * as rev 1, and --reset-plan re-seeds it as a new rev; both journaled. */
@@ -963,8 +1019,10 @@ static void plan_start(struct feeder *f, const struct feeder_now *now,
 		warn_seed(f);
 	} else if (!f->history_unknown) {
 		struct proto_plan seeded;
-		history_seed_plan(f, f->plan_journaled ? f->plan.rev + 1 : 1,
-				  reset ? "reset-plan" : "env", now->wall_ms, &seeded);
+		int64_t rev = f->plan_journaled ? f->plan.rev : 0;
+		if (f->mark_plan.plan_rev > rev) /* a plan record lost: never its rev again */
+			rev = f->mark_plan.plan_rev;
+		history_seed_plan(f, rev + 1, reset ? "reset-plan" : "env", now->wall_ms, &seeded);
 		struct journal_rec rec = {.op = JOURNAL_PLAN, .ts_ms = now->wall_ms};
 		feeder_copy_str(rec.by, sizeof(rec.by), seeded.changed_by);
 		rec.plan = seeded;
@@ -972,14 +1030,17 @@ static void plan_start(struct feeder *f, const struct feeder_now *now,
 		rec.slots_at_ms = f->plan_journaled && !plan_same_slots(&seeded, &f->plan)
 				      ? now->wall_ms
 				      : f->slots_at_ms;
-		if (f->journal && history_put(f, &rec, true, true, now, startup) < 0)
-			log_error("journal %s: the plan's seed cannot be journaled; it holds "
-				  "until the next start",
-				  f->journal_path);
-		history_apply_plan_rec(f, &rec);
+		if (!f->journal || history_put_plan(f, &rec, now, startup) < 0) {
+			if (f->journal)
+				log_error("journal %s: the plan's seed cannot be journaled; it "
+					  "holds until the next start",
+					  f->journal_path);
+			history_apply_plan_rec(f, &rec);
+		}
 		log_info("plan rev %" PRId64 " %s from the environment", f->plan.rev,
 			 reset ? "re-seeded (--reset-plan)" : "seeded");
 	}
+	hold_marked_rules(f, now, startup);
 	char why[PROTO_DETAIL_MAX];
 	if (plan_bounds_check(&f->plan, why, sizeof(why)))
 		log_warn("plan rev %" PRId64 " is outside the vet's bounds (%s): the bounds are "
@@ -1051,6 +1112,7 @@ static struct feeder *start_feeder(const struct feeder_config *cfg, const struct
 	if (!image)
 		f->journal = journal_open(f->journal_path, info.format == 2 ? &info : NULL,
 					  f->next_seq, f->created_ms, &err);
+	history_plan_to_journal(f);
 	if (!f->journal && !image) {
 		log_error("journal %s: cannot open: %s", f->journal_path, strerror(-err));
 		f->journal_errors++;
@@ -1075,6 +1137,7 @@ static struct feeder *start_feeder(const struct feeder_config *cfg, const struct
 		if (f->journal)
 			migrate(f);
 	}
+	plan_start(f, now, startup);
 	if (f->n_new_damage) {
 		char what[200], text[256], next[64];
 		describe_damage(f, what, sizeof(what));
@@ -1132,7 +1195,6 @@ static struct feeder *start_feeder(const struct feeder_config *cfg, const struct
 			f->last_dose_mono_ms = mono;
 		f->have_mono = true;
 	}
-	plan_start(f, now, startup);
 	int64_t from = now->wall_ms - STARTUP_LOOKBACK_MS;
 	f->sched_checked_ms = from > f->init_ms ? from : f->init_ms;
 	if (f->sched_checked_ms < f->slots_at_ms) /* slots of the plan before: not ours */

@@ -140,6 +140,7 @@ struct feeder {
 	int64_t pause_from_ms; /* plan.paused: since when */
 	int64_t pause_end_ms;  /* the last pause's end, once over (resume or until) */
 	int schedule_day;      /* the local date (key) the last tick saw */
+	struct journal_mark mark_plan; /* the plan's rules the marker held (plan_rev 0: none) */
 	enum proto_position position;
 	struct pending dose, cmd;
 	uint64_t auto_counter;
@@ -193,6 +194,12 @@ void history_apply_plan_rec(struct feeder *f, const struct journal_rec *rec);
 /* The plan of the configuration's seed (rev, by, at as given). */
 void history_seed_plan(const struct feeder *f, int64_t rev, const char *by, int64_t at_ms,
 		       struct proto_plan *out);
+/* A plan record journaled (fsync'd, its rules in the marker written after
+ * it) and applied; 0, or -errno and nothing applied. */
+int history_put_plan(struct feeder *f, const struct journal_rec *rec, const struct feeder_now *now,
+		     struct feeder_result *res);
+/* The plan's rules into the journal's marker (when a journal is open). */
+void history_plan_to_journal(struct feeder *f);
 /* A pause whose until has come is over (plan_changed when it ends now). */
 void history_pause_expire(struct feeder *f, const struct feeder_now *now,
 			  struct feeder_result *res);

@@ -27,6 +27,7 @@ struct journal {
 	uint64_t next_seq;
 	int64_t created_ms;
 	int mark_err;
+	struct journal_mark plan; /* plan_rev, interval_ms, max_daily for the marker */
 };
 
 static const char *const op_names[] = {
@@ -913,12 +914,17 @@ int journal_mark_parse(const char *buf, size_t len, struct journal_mark *out)
 	if (!crc_ok(buf, len))
 		return -EBADMSG;
 	cJSON *o = cJSON_ParseWithLength(buf, len);
-	int64_t v = 0, created = 0, seq = 0;
+	int64_t v = 0, created = 0, seq = 0, rev = 0, interval = 0, daily = 0;
 	int rc = -EBADMSG;
 	if (o && get_int(o, "v", true, &v) == 0 && v == JOURNAL_VERSION &&
-	    get_int(o, "created", true, &created) == 0 && get_int(o, "seq", true, &seq) == 0) {
+	    get_int(o, "created", true, &created) == 0 && get_int(o, "seq", true, &seq) == 0 &&
+	    get_int(o, "plan", false, &rev) == 0 && get_int(o, "interval", false, &interval) == 0 &&
+	    get_int(o, "daily", false, &daily) == 0 && daily <= INT_MAX) {
 		out->created_ms = created;
 		out->seq = (uint64_t)seq;
+		out->plan_rev = rev;
+		out->interval_ms = interval;
+		out->max_daily = (int)daily;
 		rc = 0;
 	}
 	cJSON_Delete(o);
@@ -928,9 +934,14 @@ int journal_mark_parse(const char *buf, size_t len, struct journal_mark *out)
 /* The marker's line (with '\n'), malloc'd. */
 char *journal_mark_encode(const struct journal_mark *mark)
 {
-	char text[128];
-	snprintf(text, sizeof(text), "{\"v\":%d,\"created\":%" PRId64 ",\"seq\":%" PRIu64 "}",
-		 JOURNAL_VERSION, mark->created_ms, mark->seq);
+	char text[192];
+	int n = snprintf(text, sizeof(text), "{\"v\":%d,\"created\":%" PRId64 ",\"seq\":%" PRIu64,
+			 JOURNAL_VERSION, mark->created_ms, mark->seq);
+	if (mark->plan_rev > 0)
+		n += snprintf(text + n, sizeof(text) - (size_t)n,
+			      ",\"plan\":%" PRId64 ",\"interval\":%" PRId64 ",\"daily\":%d",
+			      mark->plan_rev, mark->interval_ms, mark->max_daily);
+	snprintf(text + n, sizeof(text) - (size_t)n, "}");
 	return seal(text);
 }
 
@@ -1084,7 +1095,9 @@ static int reopen(struct journal *j)
 
 static void update_mark(struct journal *j, uint64_t seq)
 {
-	struct journal_mark m = {.created_ms = j->created_ms, .seq = seq};
+	struct journal_mark m = j->plan;
+	m.created_ms = j->created_ms;
+	m.seq = seq;
 	int rc = journal_mark_write(j->path, &m);
 	if (rc < 0)
 		j->mark_err = rc;
@@ -1197,6 +1210,13 @@ size_t journal_appended(const struct journal *j)
 uint64_t journal_next_seq(const struct journal *j)
 {
 	return j->next_seq;
+}
+
+void journal_set_plan(struct journal *j, int64_t rev, int64_t interval_ms, int max_daily)
+{
+	j->plan.plan_rev = rev;
+	j->plan.interval_ms = interval_ms;
+	j->plan.max_daily = max_daily;
 }
 
 int journal_mark_error(struct journal *j)

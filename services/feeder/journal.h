@@ -27,10 +27,12 @@
  *   pause / resume   the schedule paused (until a time, or until resume)
  *   refill           the pills now in the hopper
  *
- * Beside it, <data dir>/journal.mark ({"v":2,"created":ms,"seq":N,"crc"})
- * says that this directory holds a journal, which one (its creation time)
- * and the last fsync'd seq: a missing, emptied, replaced or cut journal is
- * noticed by comparing the two.
+ * Beside it, <data dir>/journal.mark ({"v":2,"created":ms,"seq":N
+ * [,"plan":rev,"interval":ms,"daily":n],"crc"}) says that this directory
+ * holds a journal, which one (its creation time), the last fsync'd seq and
+ * the care plan's rules then: a missing, emptied, replaced or cut journal
+ * is noticed by comparing the two, and a lost plan record's rules are
+ * still known.
  *
  * Format 1 (no version, seq or crc: journals written before) is read, never
  * written; the feeder migrates it at start.
@@ -173,6 +175,11 @@ int journal_load(const char *path, const struct journal_sink *sink, struct journ
 struct journal_mark {
 	int64_t created_ms; /* the journal's init ts: which journal this is */
 	uint64_t seq;	    /* the last fsync'd record's seq, or more */
+	/* The care plan's rules as held then (0: not said, an older marker), so
+	 * a start that finds the plan record lost still holds them. */
+	int64_t plan_rev;
+	int64_t interval_ms; /* the minimum interval held (the bound included) */
+	int max_daily;
 };
 /* 0; -ENOENT when there is none; -EBADMSG when it is damaged; -errno. */
 int journal_mark_read(const char *journal_path, struct journal_mark *out);
@@ -212,6 +219,8 @@ int journal_rewrite(struct journal *j, struct journal_rec *recs, size_t n);
 int64_t journal_size(const struct journal *j);
 size_t journal_appended(const struct journal *j);
 uint64_t journal_next_seq(const struct journal *j);
+/* The plan's rules the marker carries from now on (journal_mark). */
+void journal_set_plan(struct journal *j, int64_t rev, int64_t interval_ms, int max_daily);
 /* The last marker write error (0: none), cleared by the call. */
 int journal_mark_error(struct journal *j);
 

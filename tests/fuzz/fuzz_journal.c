@@ -3,7 +3,8 @@
  *
  * A valid journal (format 2, written with journal_encode: init, N doses with
  * their completions, commands, slots, a compacted variant with ids records
- * and a checkpoint, and in half of them a last dose journaled under a clock
+ * and a checkpoint, in half of them a care plan stricter than the seed with
+ * a pause and a pill count, and in half of them a last dose journaled under a clock
  * a year ahead with the clock_ack that re-dated it) and its marker are damaged by the edits the
  * input describes: bytes deleted, inserted, overwritten or bit-flipped, lines dropped, repeated or
  * swapped, the file cut anywhere, emptied or deleted, the marker damaged or deleted, or the whole
@@ -11,7 +12,10 @@
  * makes of it, no file touched), and the invariant is checked:
  *
  *   never an earlier next_allowed than the undamaged journal gives,
- *   never fewer doses today (unless a later next_allowed stands for them).
+ *   never fewer doses today (unless a later next_allowed stands for them);
+ *   where the plan record and the marker that carries its rules are both
+ *   lost (nothing says what they were), the damage is said and the dose
+ *   assumed holds at least the vet's bound.
  *
  * Excluded: an empty or missing journal with no marker either, which is a
  * fresh data directory (a first install) by definition.
@@ -49,10 +53,11 @@
 struct base {
 	char text[MAX_IMAGE];
 	size_t len;
-	char mark[128];
+	char mark[256];
 	size_t mark_len;
 	int64_t next_allowed; /* undamaged */
 	int doses_today;
+	bool has_plan; /* the stricter plan (8 h), remembered by the marker too */
 };
 
 static struct base bases[N_BASES];
@@ -110,6 +115,39 @@ static void make_base(int k)
 		r.dose_ids = 3;
 		put(b, &r, &seq);
 	}
+	b->has_plan = k % 2;
+	if (b->has_plan) {
+		/* A care plan stricter than the seed (8 h), a pause and a pill
+		 * count: losing them must not allow an earlier dose either. (Its
+		 * daily maximum stays the seed's 3: a damage that loses today's
+		 * doses is one assumed dose, which a stricter daily maximum could
+		 * not hold; see services/feeder/README.md "Damage".) */
+		memset(&r, 0, sizeof(r));
+		r.op = JOURNAL_PLAN;
+		r.ts_ms = created + 2 * H;
+		strcpy(r.by, "fuzz");
+		r.plan.rev = 2;
+		r.plan.n_slots = 1;
+		r.plan.slots[0] = (struct proto_plan_slot){7 * 60, PROTO_DAYS_DAILY, true};
+		r.plan.min_interval_s = 8 * 3600;
+		r.plan.max_daily = 3;
+		r.plan.grace_s = 3600;
+		r.plan.treat_max_daily = 10;
+		r.plan.treat_min_interval_s = 300;
+		r.plan.low_days = 5;
+		put(b, &r, &seq);
+		memset(&r, 0, sizeof(r));
+		r.op = JOURNAL_PAUSE;
+		r.ts_ms = created + 3 * H;
+		strcpy(r.by, "fuzz");
+		put(b, &r, &seq);
+		memset(&r, 0, sizeof(r));
+		r.op = JOURNAL_REFILL;
+		r.ts_ms = created + 3 * H;
+		strcpy(r.by, "fuzz");
+		r.pills = 30;
+		put(b, &r, &seq);
+	}
 	bool acked = k % 4 >= 2;
 	for (int i = 0; i < doses; i++) {
 		int64_t ts = last - (int64_t)(doses - 1 - i) * 7 * H;
@@ -155,7 +193,13 @@ static void make_base(int k)
 			put(b, &r, &seq);
 		}
 	}
-	struct journal_mark m = {.created_ms = created, .seq = seq - 1};
+	/* The marker as the feeder writes it: with the plan's rules (the seed's,
+	 * 6 h and 3 a day, when no plan record was written). */
+	struct journal_mark m = {.created_ms = created,
+				 .seq = seq - 1,
+				 .plan_rev = b->has_plan ? 2 : 1,
+				 .interval_ms = (b->has_plan ? 8 : 6) * H,
+				 .max_daily = 3};
 	char *mark = journal_mark_encode(&m);
 	REQUIRE(mark);
 	b->mark_len = strlen(mark);
@@ -219,6 +263,15 @@ static size_t line_end(const char *buf, size_t len, size_t start)
 {
 	const char *nl = memchr(buf + start, '\n', len - start);
 	return nl ? (size_t)(nl - buf) + 1 : len;
+}
+
+static bool find_damage(const struct feeder_result *startup)
+{
+	for (size_t i = 0; i < startup->n_alerts; i++)
+		if (strcmp(startup->alerts[i].code, "journal_damaged") == 0 ||
+		    strcmp(startup->alerts[i].code, "journal_unavailable") == 0)
+			return true;
+	return false;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -354,8 +407,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "next_allowed %lld (undamaged %lld)\n",
 			(long long)st.next_allowed_ms, (long long)b->next_allowed);
 	}
-	REQUIRE(st.next_allowed_ms >= b->next_allowed);
-	REQUIRE(st.doses_today >= b->doses_today || st.next_allowed_ms > b->next_allowed);
+	struct journal_mark m;
+	bool rules_known = have_mark && journal_mark_parse(mark, mark_len, &m) == 0 && m.plan_rev;
+	if (b->has_plan && !rules_known && feeder_plan(f)->min_interval_s < 8 * 3600) {
+		/* The plan record and the marker that remembers its rules both
+		 * lost: nothing says what they were. The dose assumed now holds
+		 * the rules that remain, never looser than the vet's bound. */
+		REQUIRE(find_damage(&startup));
+		REQUIRE(st.next_allowed_ms >= now.wall_ms + 4 * H);
+	} else {
+		REQUIRE(st.next_allowed_ms >= b->next_allowed);
+		REQUIRE(st.doses_today >= b->doses_today ||
+			st.next_allowed_ms > b->next_allowed);
+	}
 	feeder_free(f);
 	return 0;
 }
