@@ -409,6 +409,107 @@ Test(json_strict, readme_examples_accepted, .timeout = 30)
 	accepted(D_WS, "{\"type\":\"ping\"}");
 }
 
+/* The decoder for a topic of proto/README.md's examples, or -1 (no decoder:
+ * info, availability, Home Assistant's). */
+static int decoder_for(const char *topic)
+{
+	static const struct {
+		const char *leaf;
+		enum decoder d;
+	} map[] = {
+	    {"feeder/cmd", D_CMD}, {"feeder/event", D_EVENT},	{"feeder/state", D_STATE},
+	    {"feeder/log", D_LOG}, {"feeder/plan", D_PLAN},	{"feeder/schedule", D_SCHEDULE},
+	    {"alert", D_ALERT},	   {"camera/motion", D_MOTION}, {"camera/cmd", D_CAMERA_CMD}};
+	size_t n = strlen("iod/home/");
+
+	if (strncmp(topic, "iod/home/", n) != 0)
+		return -1;
+	topic += n;
+	if (strncmp(topic, "sensors/", 8) == 0 && strchr(topic + 8, '/') == NULL)
+		return D_READING;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (strcmp(map[i].leaf, topic) == 0)
+			return (int)map[i].d;
+	}
+	return -1;
+}
+
+/* The word after flag (" -t ", " -m ") in line: quoted with '...', or up to
+ * the next space; NULL when absent or double-quoted (shell expansions). */
+static const char *shell_arg(const char *line, const char *flag, char *buf, size_t cap)
+{
+	const char *p = strstr(line, flag), *end;
+
+	if (p == NULL)
+		return NULL;
+	p += strlen(flag);
+	if (*p == '"')
+		return NULL;
+	if (*p == '\'') {
+		p++;
+		end = strchr(p, '\'');
+	} else {
+		end = p + strcspn(p, " \n");
+	}
+	if (end == NULL || (size_t)(end - p) >= cap)
+		return NULL;
+	memcpy(buf, p, (size_t)(end - p));
+	buf[end - p] = '\0';
+	return buf;
+}
+
+/*
+ * Every example of proto/README.md that a decoder can read, found in the
+ * file itself, so an example that drifts from the contract fails here: each
+ * `mosquitto_pub -t <topic> ... -m '<payload>'` (or -m word), and each
+ * `# <payload>` / `# <topic> <payload>` output line after a mosquitto_sub.
+ * Double-quoted payloads hold $(date ...) and are in the list above.
+ */
+Test(json_strict, readme_examples_found_in_the_readme, .timeout = 30)
+{
+	FILE *f = fopen(IOD_PROTO_README, "r");
+	char line[2048], topic[256] = "", arg[1024];
+	int checked = 0;
+
+	cr_assert_not_null(f, "%s", IOD_PROTO_README);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		const char *t, *payload = NULL;
+		char here[256];
+
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "mosquitto_sub ", 14) == 0) {
+			t = shell_arg(line, " -t ", here, sizeof(here));
+			snprintf(topic, sizeof(topic), "%s", t != NULL ? t : "");
+			continue;
+		}
+		if (strncmp(line, "mosquitto_pub ", 14) == 0) {
+			t = shell_arg(line, " -t ", here, sizeof(here));
+			payload = shell_arg(line, " -m ", arg, sizeof(arg));
+		} else if (strncmp(line, "# {", 3) == 0) {
+			t = topic;
+			payload = line + 2;
+		} else if (strncmp(line, "# iod/", 6) == 0 && strchr(line + 2, ' ') != NULL) {
+			char *sp = strchr(line + 2, ' ');
+
+			*sp = '\0';
+			t = line + 2;
+			payload = sp + 1;
+		} else {
+			continue;
+		}
+		int d = t != NULL ? decoder_for(t) : -1;
+
+		if (d < 0 || payload == NULL)
+			continue;
+		accepted((enum decoder)d, payload);
+		checked++;
+	}
+	fclose(f);
+	/* 11 commands and 14 payloads when this test was written */
+	cr_assert_geq(checked, 25, "only %d examples found: has the README's form changed?",
+		      checked);
+}
+
 static void expect_frame(const char *payload, size_t len, const char *want_payload_json)
 {
 	char want[512];
