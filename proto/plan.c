@@ -37,7 +37,8 @@ static const char *const day_names[] = {"mon", "tue", "wed", "thu", "fri", "sat"
 static const char *const status_names[] = {"pending", "given",	"late",	  "skipped",
 					   "paused",  "missed", "failed", "uncertain"};
 
-/* The value ranges of the plan (proto/README.md, decision 3). */
+/* The value ranges of the plan (proto/README.md, "Where this refines the
+ * design"): a week's interval at most, a slot per half hour. */
 #define MIN_INTERVAL_LO	      60
 #define MIN_INTERVAL_HI	      604800 /* a week */
 #define MAX_DAILY_LO	      1
@@ -247,11 +248,6 @@ bool proto_slot_id_valid(const char *slot)
 	if (slot == NULL || strlen(slot) != PROTO_SLOT_ID_MAX)
 		return false;
 	return date_valid_n(slot) && slot[10] == 'T' && hhmm_parse(slot + 11, &minute);
-}
-
-static bool dose_id_valid(const char *s)
-{
-	return proto_id_valid(s);
 }
 
 /* ---- slots --------------------------------------------------------------- */
@@ -1058,7 +1054,7 @@ int proto_schedule_decode(const void *payload, size_t len, struct proto_schedule
 			goto out;
 		default:
 			if (!cJSON_IsNull(dose) &&
-			    pj_string(el, &F_DOSE, true, sl->dose, sizeof(sl->dose), dose_id_valid,
+			    pj_string(el, &F_DOSE, true, sl->dose, sizeof(sl->dose), proto_id_valid,
 				      reason) < 0)
 				goto out;
 		}
