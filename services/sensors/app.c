@@ -122,13 +122,10 @@ struct sensors_app {
 	struct ha_device ha;
 	char dashboard_url[512];
 	const char *backend;
-	int64_t since_ms;
 	int64_t interval_ms;
 	int64_t heartbeat_ms;
 	bool started, stopping;
 
-	char client_id[128];
-	char availability_topic[PROTO_TOPIC_MAX];
 	char feeder_event_topic[PROTO_TOPIC_MAX];
 
 	struct kind_state kinds[SENSORS_KINDS];
@@ -258,12 +255,6 @@ static void publish_discovery(struct sensors_app *a, enum proto_sensor_kind k)
 	/* Three missed heartbeats and Home Assistant shows the entity unavailable. */
 	cJSON_AddNumberToObject(e, "expire_after", (double)(a->heartbeat_ms * 3 / 1000));
 	ha_publish_entity(a->mqtt, &a->ha, component, name, e);
-}
-
-static void publish_info(struct sensors_app *a)
-{
-	if (can_publish(a))
-		service_publish_info(a->mqtt, a->site, "sensors", a->backend, a->since_ms);
 }
 
 /* Source src offers kind k: it publishes it from now on if nobody does
@@ -524,7 +515,6 @@ struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg)
 	};
 	a->interval_ms = cfg_duration_ms(cfg, "IOD_SENSORS_INTERVAL");
 	a->heartbeat_ms = cfg_duration_ms(cfg, "IOD_SENSORS_HEARTBEAT");
-	a->since_ms = loop_wall_ms();
 
 	const char *why = NULL;
 	if (sensors_spec_parse(a->backend, a->specs, SENSORS_MAX_SOURCES, &a->n_sources, &why) <
@@ -550,10 +540,7 @@ struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg)
 	set.bowl_tare = cfg_number(cfg, "IOD_SENSORS_BOWL_TARE");
 	set.bowl_scale = cfg_number(cfg, "IOD_SENSORS_BOWL_SCALE");
 
-	snprintf(a->client_id, sizeof(a->client_id), "iod-sensors-%s", a->site);
-	if (proto_topic_availability(a->availability_topic, sizeof(a->availability_topic), a->site,
-				     "sensors") < 0 ||
-	    proto_topic(a->feeder_event_topic, sizeof(a->feeder_event_topic), a->site, "feeder",
+	if (proto_topic(a->feeder_event_topic, sizeof(a->feeder_event_topic), a->site, "feeder",
 			"event") < 0)
 		goto fail;
 
@@ -596,22 +583,13 @@ struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg)
 				claim(a, order[i], (enum proto_sensor_kind)k);
 	return a;
 fail:
-	/* Nothing has started yet: close the timers, let the loop finish the
-	 * closes (no other handle exists yet), and free. */
+	/* Nothing has started yet: close the timers, let one loop turn finish
+	 * the closes (the skeleton's signal watchers and MQTT client stay open:
+	 * running the loop dry would wait on them), and free. */
 	sensors_app_stop(a);
-	uv_run(loop, UV_RUN_DEFAULT);
+	uv_run(loop, UV_RUN_NOWAIT);
 	sensors_app_free(a);
 	return NULL;
-}
-
-const char *sensors_app_client_id(const struct sensors_app *a)
-{
-	return a->client_id;
-}
-
-const char *sensors_app_availability_topic(const struct sensors_app *a)
-{
-	return a->availability_topic;
 }
 
 /* The source that publishes the bowl when it is one a dose fills (the sim),
@@ -627,46 +605,52 @@ static struct source *bowl_filler(struct sensors_app *a)
 int sensors_app_attach(struct sensors_app *a, struct mqttc *m)
 {
 	a->mqtt = m;
-	if (mqttc_subscribe(m, HA_STATUS_TOPIC, 1, false) < 0)
-		return -1;
 	if (bowl_filler(a))
 		return mqttc_subscribe(m, a->feeder_event_topic, 1, true);
 	return 0;
 }
 
-/* Loop thread, after every (re)connect: info, discovery for every kind
- * (empty for kinds nobody provides), and the current readings again. */
+/* Loop thread: discovery for every kind (empty for kinds nobody provides),
+ * after every (re)connect and on Home Assistant's birth. */
+void sensors_app_publish_discovery(void *arg)
+{
+	struct sensors_app *a = arg;
+	if (a->stopping)
+		return;
+	for (int k = 0; k < SENSORS_KINDS; k++)
+		publish_discovery(a, (enum proto_sensor_kind)k);
+}
+
+/* Loop thread, after every (re)connect (after info and discovery) and on
+ * Home Assistant's birth: the current readings again, so a broker that
+ * lost its retained store, or a Home Assistant that just started, has
+ * them at once. */
 void sensors_app_on_connected(void *arg)
 {
 	struct sensors_app *a = arg;
 	if (a->stopping)
 		return;
-	publish_info(a);
-	for (int k = 0; k < SENSORS_KINDS; k++) {
-		publish_discovery(a, (enum proto_sensor_kind)k);
-		/* A broker that lost its retained store gets the current values at once. */
+	for (int k = 0; k < SENSORS_KINDS; k++)
 		if (a->claims.owner[k] != SENSORS_NOBODY &&
 		    sensors_pub_republish(&a->kinds[k].pub, (int64_t)uv_now(a->loop)))
 			send_reading(a, (enum proto_sensor_kind)k);
-	}
 }
 
-/* Loop thread (mqttc hands messages over). Home Assistant's birth message
- * republishes discovery and readings. feeder/event matters only to a bowl
- * a dose fills (the sim's): a fresh (not retained) `feed` with result `ok`
- * fills it once per id and publishes the bowl at once. */
+const char *sensors_app_backend(void *arg)
+{
+	const struct sensors_app *a = arg;
+	return a->backend;
+}
+
+/* Loop thread (mqttc hands messages over; Home Assistant's birth is the
+ * skeleton's). feeder/event matters only to a bowl a dose fills (the
+ * sim's): a fresh (not retained) `feed` with result `ok` fills it once per
+ * id and publishes the bowl at once. */
 void sensors_app_on_message(void *arg, const struct mqttc_message *msg)
 {
 	struct sensors_app *a = arg;
 	if (a->stopping)
 		return;
-	if (strcmp(msg->topic, HA_STATUS_TOPIC) == 0) {
-		/* Home Assistant's birth message: it (re)started, so announce the
-		 * entities and show it the current readings again. */
-		if (ha_is_birth(msg->topic, msg->payload, msg->len))
-			sensors_app_on_connected(a);
-		return;
-	}
 	struct source *filler = bowl_filler(a);
 	if (!filler || strcmp(msg->topic, a->feeder_event_topic) != 0)
 		return;
@@ -756,3 +740,55 @@ void sensors_app_free(struct sensors_app *a)
 			a->sources[i].ops->destroy(a->sources[i].state);
 	free(a);
 }
+
+/* ---- the service ------------------------------------------------------------------------ */
+
+static void *create(struct service *svc, int *exit_code)
+{
+	struct sensors_app *a = sensors_app_new(service_loop(svc), service_cfg(svc));
+	if (!a) {
+		*exit_code = 2; /* a bad setting (reported) or out of memory */
+		return NULL;
+	}
+	if (sensors_app_attach(a, service_mqtt(svc)) < 0) {
+		*exit_code = 1;
+		sensors_app_stop(a);
+		uv_run(service_loop(svc), UV_RUN_NOWAIT); /* the closes */
+		sensors_app_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+static int start(void *app)
+{
+	return sensors_app_start(app) < 0 ? -1 : 0;
+}
+
+static void stop(void *app)
+{
+	sensors_app_stop(app);
+}
+
+static void destroy(void *app)
+{
+	sensors_app_free(app);
+}
+
+const struct service_def sensors_service = {
+    .name = "sensors",
+    .options = sensors_app_options,
+    .n_options = sizeof(sensors_app_options) / sizeof(sensors_app_options[0]),
+    .session_expiry_s = 0,
+    .queue_limit = 64, /* only the feeder's events come in */
+    .max_payload = PROTO_MAX_PAYLOAD,
+    .create = create,
+    .start = start,
+    .stop = stop,
+    .destroy = destroy,
+    .on_message = sensors_app_on_message,
+    .on_connected = sensors_app_on_connected,
+    .publish_discovery = sensors_app_publish_discovery,
+    .on_ha_birth = sensors_app_on_connected,
+    .backend = sensors_app_backend,
+};

@@ -13,6 +13,7 @@
 #define IOD_SENSORS_APP_H
 
 #include "cfg.h"
+#include "service.h"
 
 #include <stddef.h>
 #include <uv.h>
@@ -30,15 +31,15 @@ struct sensors_app;
  * is retried, not an error). NULL on a bad setting (a message naming it is
  * printed to stderr; exit 2) or out of memory. */
 struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg);
-/* The client id ("iod-sensors-<site>") and availability topic for mqttc. */
-const char *sensors_app_client_id(const struct sensors_app *a);
-const char *sensors_app_availability_topic(const struct sensors_app *a);
-/* Use this client for publishing; subscribes to homeassistant/status, and to
- * feeder/event when the sim provides the bowl. */
+/* Use this client for publishing; subscribes to feeder/event when the sim
+ * provides the bowl (homeassistant/status is the skeleton's). */
 int sensors_app_attach(struct sensors_app *a, struct mqttc *m);
-/* mqttc callbacks (loop thread); arg is the struct sensors_app. */
+/* The service_def's MQTT callbacks (loop thread); arg is the struct
+ * sensors_app. on_connected republishes the readings (also on HA's birth). */
 void sensors_app_on_message(void *arg, const struct mqttc_message *msg);
 void sensors_app_on_connected(void *arg);
+void sensors_app_publish_discovery(void *arg);
+const char *sensors_app_backend(void *arg); /* IOD_SENSORS, for info */
 /* Start the timers, reads and GPIO watches. 0 or negative. */
 int sensors_app_start(struct sensors_app *a);
 /* Stop publishing and close every handle (the loop must run to finish the
@@ -46,5 +47,9 @@ int sensors_app_start(struct sensors_app *a);
 void sensors_app_stop(struct sensors_app *a);
 /* Free after the loop has run dry. */
 void sensors_app_free(struct sensors_app *a);
+
+/* The service (service.h): sensors_app_new and _attach in create, then
+ * _start, _stop, _free, and the callbacks above. */
+extern const struct service_def sensors_service;
 
 #endif
