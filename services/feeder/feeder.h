@@ -20,6 +20,20 @@
  *    reason = the first outcome ("ok", "rejected:too_soon", ...).
  *  - ts older than CMD_TTL -> `expired`; more than CMD_TTL in the future ->
  *    `clock_skew` (a sender with a wrong clock must not bypass expiry).
+ *  - The care plan (plan.h) gives the rules: its slots (days, enabled),
+ *    min_interval, max_daily, grace, pause. The vet's bounds
+ *    (cfg.bound_*) hold for every dose on top: the interval is the larger
+ *    of the plan's and the bound's, the daily maximum the smaller. A plan
+ *    command outside the bounds (also slots that cannot be followed
+ *    within them) is rejected out_of_bounds, a malformed one bad_plan
+ *    (with detail), one naming another rev plan_changed; one that changes
+ *    nothing keeps its rev. Precedence: the journal's newest plan record;
+ *    none (first start, older journal) or cfg.reset_plan: seeded from
+ *    cfg's min_interval/max_daily/grace/schedule as a new rev, journaled;
+ *    a differing cfg value is one warning. Damage that may have lost the
+ *    plan record: the marker's (stricter) rules are held as a new rev.
+ *  - plan/skip/pause/resume/refill: what they change is journaled
+ *    fsync'd before the ok (else journal_unavailable, the id not used).
  *  - Minimum interval: held on the wall clock against the last dose's
  *    time, and within one boot also on the boot-time clock (mono_ms, with
  *    the boot id journaled in each intent, so across a restart of the
@@ -39,8 +53,11 @@
  *    still apply: refused -> `missed_dose` warning alert); otherwise ->
  *    `missed_dose` warning alert. Grace is for slots missed while down: a
  *    slot that comes while running is dosed up to 60 s late even with grace
- *    0. A wall clock set back reopens slots settled (without a dose) at a
- *    time now in the future. Only the newest unsettled slot may be
+ *    0. A slot in the pause is settled paused (no dose, no alert), one
+ *    skipped by command stays skipped; a slot of a time before its plan
+ *    had it (slots_at) is never settled. A wall clock set back reopens
+ *    slots settled (without a dose, not by command) at a time now in the
+ *    future. Only the newest unsettled slot may be
  *    dosed; older ones are missed. On start, slots of the last 24 h after
  *    the journal's creation are looked at; an empty journal (first
  *    install) is created with an init record at now, so no catch-up.

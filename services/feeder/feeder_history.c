@@ -1277,6 +1277,37 @@ static int offline_open(const struct feeder_config *cfg, const struct feeder_now
 	return read_history(f, now, ignored, info, first_install);
 }
 
+/* The care plan as the journal has it, for the operator's check. */
+static void describe_plan(const struct feeder *f, FILE *out)
+{
+	const struct proto_plan *p = &f->plan;
+	char slots[1024], when[64];
+	plan_slots_text(p, slots, sizeof(slots));
+	if (!f->plan_journaled) {
+		fprintf(out, "plan: none journaled (the next start seeds it from the environment)\n");
+		return;
+	}
+	feeder_local_time_text(p->changed_at_ms, when, sizeof(when));
+	fprintf(out,
+		"plan rev %" PRId64 " by %s at %s: slots %s; interval %" PRId64 " s, %d a day, "
+		"grace %" PRId64 " s (bounds %" PRId64 " s, %d a day)\n",
+		p->rev, p->changed_by, when, slots, p->min_interval_s, p->max_daily, p->grace_s,
+		p->bound_min_interval_s, p->bound_max_daily);
+	if (p->paused && p->paused_until_ms) {
+		feeder_local_time_text(p->paused_until_ms, when, sizeof(when));
+		fprintf(out, "paused until %s\n", when);
+	} else if (p->paused) {
+		fprintf(out, "paused until resume\n");
+	}
+	size_t skips = 0;
+	for (size_t i = 0; i < f->n_slots; i++)
+		skips += f->slots[i].by_cmd;
+	if (skips)
+		fprintf(out, "%zu slots skipped by command\n", skips);
+	if (p->has_pills)
+		fprintf(out, "pills: %" PRId64 " left\n", p->pills_remaining);
+}
+
 int feeder_repair_journal(const struct feeder_config *cfg, const struct feeder_now *now, bool write,
 			  FILE *out)
 {
@@ -1306,6 +1337,7 @@ int feeder_repair_journal(const struct feeder_config *cfg, const struct feeder_n
 		rc = 0;
 		goto done;
 	}
+	describe_plan(f, out);
 	if (!f->n_new_damage && !f->damaged && info.format == 2) {
 		fprintf(out, "the journal is sound: nothing to repair\n");
 		rc = 0;

@@ -11,7 +11,9 @@
  *
  * Exit 2 on an error (the feeder is running, the journal cannot be read or
  * written). Settings as for iod-feeder (IOD_DATA_DIR, IOD_FEEDER_MIN_INTERVAL,
- * IOD_FEEDER_MAX_DAILY), environment or flags.
+ * IOD_FEEDER_MAX_DAILY, the bounds), environment or flags. check also says
+ * what the journal holds: the care plan (rev, slots, rules, pause, skips,
+ * pills).
  */
 #include <errno.h>
 #include <limits.h>
@@ -30,6 +32,11 @@ static const struct cfg_option tool_options[] = {
     {"IOD_FEEDER_MIN_INTERVAL", CFG_DURATION, "6h", "minimum time between two doses", 1000,
      7LL * 24 * 3600 * 1000, 0, NULL},
     {"IOD_FEEDER_MAX_DAILY", CFG_INT, "3", "most doses per local calendar day", 1, 48, 0, NULL},
+    {"IOD_FEEDER_BOUND_MIN_INTERVAL", CFG_DURATION, "4h",
+     "the vet's bound: no two doses closer than this, whatever the plan says", 1000,
+     7LL * 24 * 3600 * 1000, 0, NULL},
+    {"IOD_FEEDER_BOUND_MAX_DAILY", CFG_INT, "4",
+     "the vet's bound: most doses per local calendar day, whatever the plan says", 1, 48, 0, NULL},
 };
 
 static int64_t clock_ms(clockid_t id)
@@ -78,6 +85,8 @@ int main(int argc, char **argv)
 	    .journal_path = journal_path,
 	    .min_interval_ms = cfg_duration_ms(cfg, "IOD_FEEDER_MIN_INTERVAL"),
 	    .max_daily = (int)cfg_int(cfg, "IOD_FEEDER_MAX_DAILY"),
+	    .bound_min_interval_ms = cfg_duration_ms(cfg, "IOD_FEEDER_BOUND_MIN_INTERVAL"),
+	    .bound_max_daily = (int)cfg_int(cfg, "IOD_FEEDER_BOUND_MAX_DAILY"),
 	    .boot_id = boot_id,
 	};
 	struct feeder_now now = {.wall_ms = clock_ms(CLOCK_REALTIME),

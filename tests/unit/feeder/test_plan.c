@@ -789,3 +789,33 @@ Test(plan, a_damaged_plan_record_never_loosens_the_rules, .timeout = 10)
 	cr_assert_eq(feeder_plan(f)->min_interval_s, 10 * 3600);
 	feeder_free(f);
 }
+
+/* iod-feeder-journal check says what the journal holds of the plan. */
+Test(plan, the_journal_check_describes_the_plan, .timeout = 10)
+{
+	set_schedule("07:00");
+	struct feeder *f = start(NULL);
+	struct feeder_result res;
+	struct proto_plan_slot slots[] = {slot_at(8, 0), {20 * 60, 0x41, false}};
+	plan_cmd(f, "p1", slots, 2, 8 * 3600, 2, &res);
+	struct proto_feeder_cmd *c = new_cmd(PROTO_ACTION_SKIP, "s1");
+	run(f, c, &res);
+	c = new_cmd(PROTO_ACTION_PAUSE, "z1");
+	run(f, c, &res);
+	c = new_cmd(PROTO_ACTION_REFILL, "f1");
+	c->pills = 30;
+	run(f, c, &res);
+	feeder_free(f);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	cr_assert_eq(feeder_repair_journal(&cfg, &now, false, out), 0, "sound");
+	fclose(out);
+	cr_assert(strstr(buf, "plan rev 2 by ann at 2026-11-26 09:00:00 CET: slots 08:00 daily, "
+			      "20:00 mon,sun (off); interval 28800 s, 2 a day, grace 3600 s "
+			      "(bounds 14400 s, 4 a day)\n"
+			      "paused until resume\n1 slots skipped by command\npills: 30 left\n") !=
+		      NULL,
+		  "%s", buf);
+	free(buf);
+}
