@@ -27,10 +27,11 @@
 #define SCHEDULE_RECHECK_MS (60LL * 60 * 1000)
 
 /* The most publishes one incoming message leads to: apply() publishes up to
- * FEEDER_MAX_ALERTS alerts, the event, the state and the log, and as much
- * again for the hardware's report; Home Assistant's birth message nine. A
- * command is taken only when its answers fit (see feeder_app_on_message). */
-#define ANSWER_MAX (2 * (FEEDER_MAX_ALERTS + 3))
+ * FEEDER_MAX_ALERTS alerts, the event, the state, the log, the plan and the
+ * schedule, and as much again for the hardware's report; Home Assistant's
+ * birth message nine. A command is taken only when its answers fit (see
+ * feeder_app_on_message). */
+#define ANSWER_MAX (2 * (FEEDER_MAX_ALERTS + 5))
 
 /* A default the rules also apply (feeder.h), as the option table's text. */
 #define DEFAULT_TEXT(x)	 DEFAULT_TEXT_(x)
@@ -115,7 +116,7 @@ struct feeder_app {
 	char dashboard_url[512];
 	char backend[160];
 	char t_cmd[PROTO_TOPIC_MAX], t_event[PROTO_TOPIC_MAX], t_state[PROTO_TOPIC_MAX];
-	char t_log[PROTO_TOPIC_MAX];
+	char t_log[PROTO_TOPIC_MAX], t_plan[PROTO_TOPIC_MAX], t_schedule[PROTO_TOPIC_MAX];
 };
 
 static struct feeder_now real_clocks(void *arg)
@@ -164,6 +165,23 @@ static void publish_log(struct feeder_app *a)
 	publish_owned(a, a->t_log, proto_feeder_log_encode(doses, n), true);
 }
 
+/* The care plan as the rules hold it (retained): every change, every
+ * (re)connect. */
+static void publish_plan(struct feeder_app *a)
+{
+	publish_owned(a, a->t_plan, proto_plan_encode(feeder_plan(a->feeder)), true);
+}
+
+/* Today's and tomorrow's slots with their status (retained): every change,
+ * every (re)connect and local midnight. */
+static void publish_schedule(struct feeder_app *a)
+{
+	struct feeder_now now = now_clocks(a);
+	struct proto_schedule sched;
+	feeder_schedule(a->feeder, &now, &sched);
+	publish_owned(a, a->t_schedule, proto_schedule_encode(&sched), true);
+}
+
 static void arm_schedule(struct feeder_app *a);
 static void on_hold_done(uv_timer_t *t);
 
@@ -180,6 +198,14 @@ static void apply(struct feeder_app *a, const struct feeder_result *res)
 		publish_state(a);
 	if (res->log_changed)
 		publish_log(a);
+	if (res->plan_changed)
+		publish_plan(a);
+	if (res->schedule_changed)
+		publish_schedule(a);
+	/* A plan command may move the next slot or end a pause: the timer
+	 * follows (arm_schedule is a no-op once stopping). */
+	if (res->plan_changed || res->schedule_changed)
+		arm_schedule(a);
 
 	struct feeder_result next;
 	struct feeder_now now;
@@ -276,8 +302,8 @@ static void on_midnight(uv_timer_t *t)
 		struct feeder_result res;
 		feeder_schedule_tick(a->feeder, &now, &res);
 		res.state_changed = true;
+		res.schedule_changed = true;
 		apply(a, &res);
-		arm_schedule(a);
 		a->midnight_ms = 0;
 	}
 	arm_midnight(a);
@@ -478,6 +504,8 @@ void feeder_app_on_connected(void *app)
 	struct feeder_app *a = app;
 	publish_state(a);
 	publish_log(a);
+	publish_plan(a);
+	publish_schedule(a);
 }
 
 const char *feeder_app_backend(void *app)
@@ -551,6 +579,8 @@ static int setup_topics(struct feeder_app *a)
 	rc |= proto_topic(a->t_event, sizeof(a->t_event), a->site, "feeder", "event");
 	rc |= proto_topic(a->t_state, sizeof(a->t_state), a->site, "feeder", "state");
 	rc |= proto_topic(a->t_log, sizeof(a->t_log), a->site, "feeder", "log");
+	rc |= proto_topic(a->t_plan, sizeof(a->t_plan), a->site, "feeder", "plan");
+	rc |= proto_topic(a->t_schedule, sizeof(a->t_schedule), a->site, "feeder", "schedule");
 	return rc ? -1 : 0;
 }
 

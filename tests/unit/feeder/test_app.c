@@ -189,6 +189,27 @@ static void log_at(size_t i, const char *id)
 	cr_assert_str_eq(doses[0].id, id);
 }
 
+/* The schedule at publish i: its local date. */
+static void schedule_at(size_t i, const char *date)
+{
+	const struct stub_publish *p = nth(i, T "schedule", true);
+	static struct proto_schedule sched;
+	const char *why = NULL;
+	cr_assert_eq(proto_schedule_decode(p->payload, strlen(p->payload), &sched, &why), 0,
+		     "%s: %s", p->payload, why);
+	cr_assert_str_eq(sched.date, date, "%s", p->payload);
+}
+
+static struct proto_plan plan_at(size_t i)
+{
+	const struct stub_publish *p = nth(i, T "plan", true);
+	struct proto_plan plan;
+	const char *why = NULL;
+	cr_assert_eq(proto_plan_decode(p->payload, strlen(p->payload), &plan, &why), 0, "%s: %s",
+		     p->payload, why);
+	return plan;
+}
+
 static struct proto_alert alert_at(size_t i)
 {
 	const struct stub_publish *p = nth(i, ALERT, false);
@@ -203,30 +224,33 @@ Test(feeder_app, feed_publishes_state_log_then_event_state_log)
 {
 	up("sim");
 	feed("t1");
-	/* The intent is journaled and the servo is open: state and log now. */
-	cr_assert_eq(stub_n_published, 2);
+	/* The intent is journaled and the servo is open: state, log and the
+	 * schedule (a manual dose may serve a slot) now. */
+	cr_assert_eq(stub_n_published, 3);
 	cr_assert_eq(state_at(0).position, PROTO_POSITION_OPEN);
 	log_at(1, "t1");
+	schedule_at(2, "2026-12-01");
 
 	clk.wall_ms += 1000; /* the hold: the glue reads the injected clock */
 	clk.mono_ms += 1000;
 	run_until(T "event", 1);
-	cr_assert_eq(stub_n_published, 5);
-	struct proto_feeder_event ev = event_at(2);
+	cr_assert_eq(stub_n_published, 7);
+	struct proto_feeder_event ev = event_at(3);
 	cr_assert_str_eq(ev.id, "t1");
 	cr_assert_str_eq(ev.action, "feed");
 	cr_assert_eq(ev.result, PROTO_RESULT_OK);
 	cr_assert_str_eq(ev.reason, "");
 	cr_assert_eq(ev.ts_ms, DEC01_1000 + 1000);
-	struct proto_feeder_state st = state_at(3);
+	struct proto_feeder_state st = state_at(4);
 	cr_assert_eq(st.position, PROTO_POSITION_HOME);
 	cr_assert_eq(st.doses_today, 1);
 	cr_assert_eq(st.last_dose_ms, DEC01_1000);
 	cr_assert_eq(st.next_allowed_ms, DEC01_1000 + 6 * 3600 * 1000LL);
-	log_at(4, "t1");
+	log_at(5, "t1");
+	schedule_at(6, "2026-12-01");
 	cr_assert_eq(stub_count(ALERT), 0);
 	down();
-	cr_assert_eq(stub_n_published, 5, "the stop has no dose to finish");
+	cr_assert_eq(stub_n_published, 7, "the stop has no dose to finish");
 }
 
 /* A fake PWM chip (servo.c's pwm backend) whose duty_cycle the test can
@@ -260,12 +284,13 @@ Test(feeder_app, servo_failure_gives_failed_event_and_critical_alert)
 	cr_assert_eq(mkdir(path, 0755), 0);
 
 	feed("t2");
-	cr_assert_eq(stub_n_published, 6);
+	cr_assert_eq(stub_n_published, 8);
 	cr_assert_eq(state_at(0).position, PROTO_POSITION_OPEN);
 	log_at(1, "t2");
+	schedule_at(2, "2026-12-01");
 	char reason[128];
 	snprintf(reason, sizeof(reason), "servo: %s", strerror(EISDIR));
-	struct proto_alert a = alert_at(2);
+	struct proto_alert a = alert_at(3);
 	cr_assert_str_eq(a.code, "dose_failed");
 	cr_assert_eq(a.level, PROTO_LEVEL_CRITICAL);
 	cr_assert_str_eq(a.source, "feeder");
@@ -273,20 +298,21 @@ Test(feeder_app, servo_failure_gives_failed_event_and_critical_alert)
 	snprintf(message, sizeof(message),
 		 "dose t2 failed: %s; counted as given, please check the feeder", reason);
 	cr_assert_str_eq(a.message, message);
-	struct proto_feeder_event ev = event_at(3);
+	struct proto_feeder_event ev = event_at(4);
 	cr_assert_str_eq(ev.id, "t2");
 	cr_assert_eq(ev.result, PROTO_RESULT_FAILED);
 	cr_assert_str_eq(ev.reason, reason);
-	struct proto_feeder_state st = state_at(4);
+	struct proto_feeder_state st = state_at(5);
 	cr_assert_eq(st.position, PROTO_POSITION_HOME);
 	cr_assert_eq(st.doses_today, 1, "a failed dose counts as given");
-	log_at(5, "t2");
+	log_at(6, "t2");
+	schedule_at(7, "2026-12-01");
 
 	/* No hold timer was started: nothing more comes. */
 	uv_run(&loop, UV_RUN_NOWAIT);
-	cr_assert_eq(stub_n_published, 6);
+	cr_assert_eq(stub_n_published, 8);
 	down();
-	cr_assert_eq(stub_n_published, 6);
+	cr_assert_eq(stub_n_published, 8);
 }
 
 Test(feeder_app, back_pressure_holds_commands_and_sends_one_dropped_alert_on_drain)
@@ -361,7 +387,7 @@ Test(feeder_app, ha_birth_publishes_discovery_again_then_state)
 	feeder_service.publish_discovery(app);
 	feeder_service.on_connected(app);
 	size_t first = stub_n_published;
-	cr_assert_eq(first, 10, "8 entities, state, log");
+	cr_assert_eq(first, 12, "8 entities, state, log, plan, schedule");
 	static struct stub_publish connect_copy[8];
 	memcpy(connect_copy, stub_published, sizeof(connect_copy));
 
@@ -400,29 +426,30 @@ Test(feeder_app, stop_during_a_dose_journals_it_interrupted_and_doses_no_more)
 {
 	up("sim");
 	feed("t3");
-	cr_assert_eq(stub_n_published, 2);
+	cr_assert_eq(stub_n_published, 3);
 	cr_assert_eq(state_at(0).position, PROTO_POSITION_OPEN);
 
 	/* SIGTERM mid-hold: the skeleton's stop path calls feeder_service.stop. */
 	clk.wall_ms += 300;
 	clk.mono_ms += 300;
 	feeder_service.stop(app);
-	cr_assert_eq(stub_n_published, 6);
-	struct proto_alert a = alert_at(2);
+	cr_assert_eq(stub_n_published, 8);
+	struct proto_alert a = alert_at(3);
 	cr_assert_str_eq(a.code, "dose_failed");
 	cr_assert_eq(a.level, PROTO_LEVEL_CRITICAL);
-	struct proto_feeder_event ev = event_at(3);
+	struct proto_feeder_event ev = event_at(4);
 	cr_assert_str_eq(ev.id, "t3");
 	cr_assert_eq(ev.result, PROTO_RESULT_FAILED);
 	cr_assert_str_eq(ev.reason, INTERRUPTED);
 	cr_assert_eq(ev.ts_ms, DEC01_1000 + 300);
-	cr_assert_eq(state_at(4).position, PROTO_POSITION_HOME);
-	log_at(5, "t3");
+	cr_assert_eq(state_at(5).position, PROTO_POSITION_HOME);
+	log_at(6, "t3");
+	schedule_at(7, "2026-12-01");
 	feeder_service.stop(app); /* idempotent */
-	cr_assert_eq(stub_n_published, 6);
+	cr_assert_eq(stub_n_published, 8);
 	/* The hold timer is closed: the loop runs dry without a second end. */
 	cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
-	cr_assert_eq(stub_n_published, 6);
+	cr_assert_eq(stub_n_published, 8);
 	feeder_service.destroy(app);
 	cr_assert_eq(uv_loop_close(&loop), 0);
 	cfg_free(cfg);
@@ -478,12 +505,14 @@ Test(feeder_app, the_service_table)
 	cfg_free(c);
 }
 
-/* The state's next_allowed as on_connected publishes it. */
-static int64_t next_allowed_now(void)
+/* The state's next_allowed as on_connected publishes it; *plan its plan. */
+static int64_t next_allowed_now(struct proto_plan *plan)
 {
 	stub_reset();
 	feeder_service.on_connected(app);
-	cr_assert_eq(stub_n_published, 2, "state and log");
+	cr_assert_eq(stub_n_published, 4, "state, log, plan, schedule");
+	schedule_at(3, "2026-12-01");
+	*plan = plan_at(2);
 	return state_at(0).next_allowed_ms;
 }
 
@@ -495,12 +524,19 @@ Test(feeder_app, the_vets_bounds_and_reset_plan_reach_the_rules)
 
 	/* Within a looser bound, the plan's own 1 h rules. */
 	static const char *const one_hour[] = {"--feeder-bound-min-interval=30m",
+					       "--feeder-bound-max-daily=6",
 					       "--feeder-min-interval=1h", NULL};
+	struct proto_plan plan;
 	up_with("sim", one_hour);
 	feed("b1");
 	run_until(T "event", 1);
-	cr_assert_eq(event_at(2).result, PROTO_RESULT_OK);
-	cr_assert_eq(next_allowed_now(), DEC01_1000 + 3600 * 1000LL);
+	cr_assert_eq(event_at(3).result, PROTO_RESULT_OK);
+	cr_assert_eq(next_allowed_now(&plan), DEC01_1000 + 3600 * 1000LL);
+	cr_assert_eq(plan.rev, 1);
+	cr_assert_str_eq(plan.changed_by, "env");
+	cr_assert_eq(plan.min_interval_s, 3600);
+	cr_assert_eq(plan.bound_min_interval_s, 1800);
+	cr_assert_eq(plan.bound_max_daily, 6);
 	down();
 
 	/* A later start: the journaled plan rules, a differing setting is not
@@ -508,19 +544,42 @@ Test(feeder_app, the_vets_bounds_and_reset_plan_reach_the_rules)
 	static const char *const two_hours[] = {"--feeder-bound-min-interval=30m",
 						"--feeder-min-interval=2h", NULL};
 	up_with("sim", two_hours);
-	cr_assert_eq(next_allowed_now(), DEC01_1000 + 3600 * 1000LL);
+	cr_assert_eq(next_allowed_now(&plan), DEC01_1000 + 3600 * 1000LL);
+	cr_assert_eq(plan.rev, 1);
+	cr_assert_eq(plan.min_interval_s, 3600);
 	down();
 	/* ...unless the plan is reset from the settings. */
 	static const char *const reset[] = {"--feeder-bound-min-interval=30m",
 					    "--feeder-min-interval=2h", "--feeder-reset-plan=1",
 					    NULL};
 	up_with("sim", reset);
-	cr_assert_eq(next_allowed_now(), DEC01_1000 + 2 * 3600 * 1000LL);
+	cr_assert_eq(next_allowed_now(&plan), DEC01_1000 + 2 * 3600 * 1000LL);
+	cr_assert_eq(plan.rev, 2);
+	cr_assert_str_eq(plan.changed_by, "reset-plan");
+	cr_assert_eq(plan.min_interval_s, 7200);
 	down();
 	/* The bound holds over a plan with a shorter interval: 3 h here. */
 	static const char *const bound[] = {"--feeder-bound-min-interval=3h",
 					    "--feeder-min-interval=3h", NULL};
 	up_with("sim", bound);
-	cr_assert_eq(next_allowed_now(), DEC01_1000 + 3 * 3600 * 1000LL);
+	cr_assert_eq(next_allowed_now(&plan), DEC01_1000 + 3 * 3600 * 1000LL);
+	cr_assert_eq(plan.min_interval_s, 7200, "the journaled plan, held to the bound");
+	cr_assert_eq(plan.bound_min_interval_s, 3 * 3600);
+	down();
+}
+
+Test(feeder_app, local_midnight_republishes_state_and_the_new_days_schedule)
+{
+	/* 300 ms before local midnight by the injected clock: the timer waits
+	 * that long, then the glue reads the clock past midnight. */
+	clk.wall_ms = DEC01_1000 + 14 * 3600 * 1000LL - 300;
+	up("sim");
+	clk.wall_ms += 400;
+	clk.mono_ms += 400;
+	run_until(T "schedule", 1);
+	cr_assert_eq(stub_n_published, 2);
+	struct proto_feeder_state st = state_at(0);
+	cr_assert_eq(st.doses_today, 0);
+	schedule_at(1, "2026-12-02");
 	down();
 }
