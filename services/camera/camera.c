@@ -45,7 +45,7 @@ static bool motion_on_check(const char *value, char *why, size_t why_size)
 	return false;
 }
 
-const struct cfg_option camera_options[] = {
+const struct cfg_option camera_options[CAMERA_OPTIONS_N] = {
     {"IOD_CAMERA_SOURCE", CFG_STRING, "sim",
      "frame source: sim (a drawn scene), or v4l2:<device> e.g. v4l2:/dev/video0", 0, 0, 0,
      source_check},

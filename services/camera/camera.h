@@ -19,8 +19,10 @@
 #define CAMERA_MIN_SIDE	  32
 #define CAMERA_MAX_SIDE	  4096
 
-/* The camera's own settings, for cfg_load() (the common ones are added by cfg). */
-extern const struct cfg_option camera_options[];
+/* The camera's own settings, for cfg_load() (the common ones are added by
+ * cfg); the count is a constant so a static service_def can name it. */
+#define CAMERA_OPTIONS_N 8
+extern const struct cfg_option camera_options[CAMERA_OPTIONS_N];
 extern const size_t camera_options_count;
 
 struct camera_settings {

@@ -1,0 +1,159 @@
+/*
+ * The camera glue (app.c) on a real libuv loop with the sim source, mqttc
+ * and the clocks stubbed (app_stubs.c): what camera/cmd does. A snapshot
+ * publishes a fresh frame at once; a retained command is never executed; a
+ * rejected one is answered by one bad_command alert a minute; snapshots go
+ * through a token bucket (CAMERA_SNAPSHOT_BURST at once, then
+ * CAMERA_SNAPSHOT_PER_S a second).
+ */
+#include "app.h"
+#include "app_stubs.h"
+#include "camera.h"
+#include "cfg.h"
+#include "log.h"
+#include "mqttc.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+#define FRAME "iod/home/camera/frame"
+#define CMD   "iod/home/camera/cmd"
+#define ALERT "iod/home/alert"
+
+static uv_loop_t loop;
+static struct cfg *cfg;
+static struct camera_app *app;
+/* Never dereferenced: the stubs take any pointer. */
+static struct mqttc *const fake_client = (struct mqttc *)&loop;
+
+static void up(void)
+{
+	char *argv[] = {"iod-camera", "--site=home", "--camera-size=64x48", NULL};
+	int rc = 0;
+	struct camera_settings settings;
+	char err[256];
+	log_init("camera", LOG_LEVEL_ERROR);
+	cfg = cfg_load("camera", "iod-camera", camera_options, CAMERA_OPTIONS_N, 3, argv, &rc);
+	cr_assert_not_null(cfg, "cfg_load: %d", rc);
+	cr_assert_eq(camera_settings_load(cfg, &settings, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(uv_loop_init(&loop), 0);
+	stub_reset();
+	app = camera_app_new(&loop, cfg, &settings, fake_client);
+	cr_assert_not_null(app);
+	cr_assert_eq(stub_n_subscribed, 1);
+	cr_assert_str_eq(stub_subscribed[0], CMD, "homeassistant/status is the skeleton's");
+	cr_assert_eq(camera_app_start(app), 0); /* the sim opens; the loop is not run */
+	cr_assert_eq(stub_count(FRAME), 0);
+}
+
+static void down(void)
+{
+	camera_app_stop(app);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	camera_app_free(app);
+	cr_assert_eq(uv_loop_close(&loop), 0, "a handle was left open");
+	cfg_free(cfg);
+}
+
+TestSuite(camera_app, .init = up, .fini = down, .timeout = 30);
+
+static void cmd(const char *payload, bool retained)
+{
+	struct mqttc_message m = {.topic = CMD,
+				  .payload = payload,
+				  .len = strlen(payload),
+				  .qos = 1,
+				  .retained = retained};
+	camera_app_on_message(app, &m);
+}
+
+Test(camera_app, a_snapshot_publishes_a_frame_at_once)
+{
+	cmd("snapshot", false);
+	cr_assert_eq(stub_count(FRAME), 1);
+	const struct stub_publish *f = stub_last(FRAME);
+	cr_assert_gt(f->len, 2);
+	cr_assert_eq((unsigned char)f->payload[0], 0xff, "a JPEG");
+	cr_assert_eq((unsigned char)f->payload[1], 0xd8, "a JPEG");
+	cr_assert_eq(f->qos, 0);
+	cr_assert(f->retain);
+	cmd("{\"action\":\"snapshot\"}", false);
+	cr_assert_eq(stub_count(FRAME), 2);
+	cr_assert_eq(stub_count(ALERT), 0);
+}
+
+Test(camera_app, a_retained_command_is_never_executed)
+{
+	cmd("snapshot", true);
+	cmd("{\"action\":\"snapshot\"}", true);
+	cr_assert_eq(stub_count(FRAME), 0);
+	cr_assert_eq(stub_count(ALERT), 0, "ignored with a log line, not an alert");
+}
+
+Test(camera_app, a_rejected_command_alerts_once_a_minute)
+{
+	const char *reason = NULL;
+	cr_assert_eq(camera_cmd_check("feed", 4, false, &reason), CAMERA_CMD_REJECTED);
+	char want[512];
+	snprintf(want, sizeof(want),
+		 "{\"source\":\"camera\",\"level\":\"info\",\"code\":\"bad_command\",\"message\":"
+		 "\"camera/cmd rejected: %s (the camera takes snapshot or "
+		 "{\\\"action\\\":\\\"snapshot\\\"})\",\"ts\":%lld}",
+		 reason, (long long)stub_wall_ms);
+	cmd("feed", false);
+	cr_assert_eq(stub_count(FRAME), 0);
+	cr_assert_eq(stub_count(ALERT), 1);
+	const struct stub_publish *al = stub_last(ALERT);
+	cr_assert_str_eq(al->payload, want);
+	cr_assert_eq(al->qos, 1);
+	cr_assert_not(al->retain);
+
+	stub_mono_ms += CAMERA_BAD_CMD_ALERT_EVERY_MS - 1;
+	cmd("feed", false);
+	cmd("", false);
+	cr_assert_eq(stub_count(ALERT), 1, "within the minute: logged only");
+	stub_mono_ms += 1;
+	cmd("feed", false);
+	cr_assert_eq(stub_count(ALERT), 2);
+	cr_assert_eq(stub_count(FRAME), 0);
+}
+
+Test(camera_app, snapshots_are_rate_limited)
+{
+	for (int i = 0; i < CAMERA_SNAPSHOT_BURST; i++)
+		cmd("snapshot", false);
+	cr_assert_eq(stub_count(FRAME), CAMERA_SNAPSHOT_BURST);
+	cmd("snapshot", false);
+	cr_assert_eq(stub_count(FRAME), CAMERA_SNAPSHOT_BURST, "over the burst: dropped");
+	/* One token comes back every 1000 / CAMERA_SNAPSHOT_PER_S ms. */
+	stub_mono_ms += 1000 / CAMERA_SNAPSHOT_PER_S - 1;
+	cmd("snapshot", false);
+	cr_assert_eq(stub_count(FRAME), CAMERA_SNAPSHOT_BURST);
+	stub_mono_ms += 1;
+	cmd("snapshot", false);
+	cr_assert_eq(stub_count(FRAME), CAMERA_SNAPSHOT_BURST + 1);
+	cmd("snapshot", false);
+	cr_assert_eq(stub_count(FRAME), CAMERA_SNAPSHOT_BURST + 1);
+	cr_assert_eq(stub_count(ALERT), 0, "a dropped snapshot is logged, not alerted");
+}
+
+/* Offline, a snapshot is not queued (a stale frame replayed later helps
+ * nobody); other topics, Home Assistant's birth included (the skeleton's),
+ * and anything after stop are nothing to the glue. */
+Test(camera_app, what_the_glue_does_not_answer)
+{
+	stub_connected = false;
+	cmd("snapshot", false);
+	cr_assert_eq(stub_count(FRAME), 0);
+	stub_connected = true;
+	struct mqttc_message birth = {
+	    .topic = "homeassistant/status", .payload = "online", .len = 6, .qos = 1};
+	camera_app_on_message(app, &birth);
+	cr_assert_eq(stub_n_published, 0);
+	camera_app_stop(app);
+	cmd("snapshot", false);
+	cmd("feed", false);
+	cr_assert_eq(stub_n_published, 0);
+}
