@@ -12,6 +12,7 @@
 
 #include "feeder.h"
 #include "fixture.h"
+#include "journal.h"
 #include "plan.h"
 
 static void setup(void)
@@ -818,4 +819,49 @@ Test(plan, the_journal_check_describes_the_plan, .timeout = 10)
 		      NULL,
 		  "%s", buf);
 	free(buf);
+}
+
+/* A journal written before plans (format 2: init, a dose; a marker without
+ * the plan's rules) loads as it was: its dose counts, its lines stay, and
+ * the plan is seeded as rev 1 after them. */
+Test(plan, a_journal_from_before_plans_loads_and_is_seeded, .timeout = 10)
+{
+	struct journal_rec r[3] = {
+	    {.op = JOURNAL_INIT, .seq = 1, .ts_ms = NOV26_0700 - 24 * H},
+	    {.op = JOURNAL_INTENT, .seq = 2, .ts_ms = NOV26_0700, .id = "old-1", .by = "ann"},
+	    {.op = JOURNAL_DONE, .seq = 3, .ts_ms = NOV26_0700 + 1000, .id = "old-1", .result = "ok"},
+	};
+	static char text[4096];
+	size_t len = 0;
+	for (int i = 0; i < 3; i++) {
+		char *line = journal_encode(&r[i]);
+		cr_assert_not_null(line);
+		cr_assert(strstr(line, "\"plan\"") == NULL);
+		memcpy(text + len, line, strlen(line));
+		len += strlen(line);
+		free(line);
+	}
+	put_bytes(jpath, text, len);
+	struct journal_mark m = {.created_ms = NOV26_0700 - 24 * H, .seq = 3};
+	char *mark = journal_mark_encode(&m);
+	cr_assert(strstr(mark, "plan") == NULL, "an older marker: %s", mark);
+	put_file(mpath, mark);
+	free(mark);
+	set_schedule("07:00,15:00");
+	struct feeder_result startup;
+	struct feeder *f = start(&startup);
+	cr_assert_eq(startup.n_alerts, 0, "no damage: %s",
+		     startup.n_alerts ? startup.alerts[0].message : "");
+	cr_assert_eq(feeder_plan(f)->rev, 1);
+	cr_assert_str_eq(feeder_plan(f)->changed_by, "env");
+	struct proto_feeder_state st;
+	feeder_state(f, &now, &st);
+	cr_assert_eq(st.last_dose_ms, NOV26_0700);
+	cr_assert_eq(st.next_allowed_ms, NOV26_0700 + 6 * H);
+	feeder_free(f);
+	size_t n;
+	const char *after = slurp(jpath, &n);
+	cr_assert_eq(memcmp(after, text, len), 0, "the old lines as they were");
+	cr_assert(strncmp(after + len, "{\"seq\":4,\"op\":\"plan\"", 20) == 0, "%s", after + len);
+	cr_assert(strstr(slurp(mpath, NULL), "\"plan\":1,\"interval\":21600000,\"daily\":3") != NULL);
 }
