@@ -295,7 +295,7 @@ static void on_midnight(uv_timer_t *t)
 {
 	struct feeder_app *a = t->data;
 	if (wall_ms(a) >= a->midnight_ms) {
-		log_info("local midnight: publishing the new day's state");
+		log_info("local midnight: publishing the new day's state and schedule");
 		/* The schedule's new day too: the tick settles what is due and
 		 * says the schedule changed. */
 		struct feeder_now now = now_clocks(a);
