@@ -28,6 +28,7 @@ struct camera_app {
 	struct ha_device ha;
 	char dashboard_url[512];
 	struct mqttc *mqtt;
+	int64_t since_ms; /* the skeleton's, for info on HA's birth */
 	bool stopping;
 
 	char t_frame[PROTO_TOPIC_MAX], t_motion[PROTO_TOPIC_MAX], t_cmd[PROTO_TOPIC_MAX];
@@ -378,6 +379,17 @@ static void snapshot(struct camera_app *a)
 		 a->settings->source);
 }
 
+/* Home Assistant's birth (the skeleton has published discovery): info, the
+ * motion state and the picture again. */
+void camera_app_on_ha_birth(void *arg)
+{
+	struct camera_app *a = arg;
+	if (a->stopping)
+		return;
+	service_publish_info(a->mqtt, a->site, "camera", a->settings->source, a->since_ms);
+	camera_app_on_connected(a);
+}
+
 const char *camera_app_backend(void *arg)
 {
 	const struct camera_app *a = arg;
@@ -508,8 +520,11 @@ static void *create(struct service *svc, int *exit_code)
 	}
 	struct camera_app *a =
 	    camera_app_new(service_loop(svc), service_cfg(svc), &settings, service_mqtt(svc));
-	if (!a)
+	if (!a) {
 		*exit_code = 1;
+		return NULL;
+	}
+	a->since_ms = service_since_ms(svc);
 	return a;
 }
 
@@ -542,6 +557,6 @@ const struct service_def camera_service = {
     .on_message = camera_app_on_message,
     .on_connected = camera_app_on_connected,
     .publish_discovery = camera_app_publish_discovery,
-    .on_ha_birth = camera_app_on_connected,
+    .on_ha_birth = camera_app_on_ha_birth,
     .backend = camera_app_backend,
 };

@@ -34,10 +34,11 @@ void camera_app_stop(struct camera_app *a);
 void camera_app_free(struct camera_app *a);
 
 /* The service_def's MQTT callbacks (loop thread); arg is the struct
- * camera_app. on_connected republishes motion and the last frame (also on
- * HA's birth); the backend, for info, is IOD_CAMERA_SOURCE. */
+ * camera_app. on_connected republishes motion and the last frame; on HA's
+ * birth info too; the backend, for info, is IOD_CAMERA_SOURCE. */
 void camera_app_on_message(void *arg, const struct mqttc_message *msg);
 void camera_app_on_connected(void *arg);
+void camera_app_on_ha_birth(void *arg);
 void camera_app_publish_discovery(void *arg);
 const char *camera_app_backend(void *arg);
 

@@ -122,6 +122,7 @@ struct sensors_app {
 	struct ha_device ha;
 	char dashboard_url[512];
 	const char *backend;
+	int64_t since_ms; /* the skeleton's, for info on HA's birth */
 	int64_t interval_ms;
 	int64_t heartbeat_ms;
 	bool started, stopping;
@@ -636,6 +637,17 @@ void sensors_app_on_connected(void *arg)
 			send_reading(a, (enum proto_sensor_kind)k);
 }
 
+/* Home Assistant's birth (the skeleton has published discovery): info and
+ * the readings again. */
+void sensors_app_on_ha_birth(void *arg)
+{
+	struct sensors_app *a = arg;
+	if (!can_publish(a))
+		return;
+	service_publish_info(a->mqtt, a->site, "sensors", a->backend, a->since_ms);
+	sensors_app_on_connected(a);
+}
+
 const char *sensors_app_backend(void *arg)
 {
 	const struct sensors_app *a = arg;
@@ -757,6 +769,7 @@ static void *create(struct service *svc, int *exit_code)
 		sensors_app_free(a);
 		return NULL;
 	}
+	a->since_ms = service_since_ms(svc);
 	return a;
 }
 
@@ -789,6 +802,6 @@ const struct service_def sensors_service = {
     .on_message = sensors_app_on_message,
     .on_connected = sensors_app_on_connected,
     .publish_discovery = sensors_app_publish_discovery,
-    .on_ha_birth = sensors_app_on_connected,
+    .on_ha_birth = sensors_app_on_ha_birth,
     .backend = sensors_app_backend,
 };

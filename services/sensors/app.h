@@ -35,9 +35,11 @@ struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg);
  * provides the bowl (homeassistant/status is the skeleton's). */
 int sensors_app_attach(struct sensors_app *a, struct mqttc *m);
 /* The service_def's MQTT callbacks (loop thread); arg is the struct
- * sensors_app. on_connected republishes the readings (also on HA's birth). */
+ * sensors_app. on_connected republishes the readings; on HA's birth info
+ * too. */
 void sensors_app_on_message(void *arg, const struct mqttc_message *msg);
 void sensors_app_on_connected(void *arg);
+void sensors_app_on_ha_birth(void *arg);
 void sensors_app_publish_discovery(void *arg);
 const char *sensors_app_backend(void *arg); /* IOD_SENSORS, for info */
 /* Start the timers, reads and GPIO watches. 0 or negative. */

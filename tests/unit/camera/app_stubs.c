@@ -72,6 +72,12 @@ struct mqttc *service_mqtt(struct service *svc)
 	abort();
 }
 
+int64_t service_since_ms(const struct service *svc)
+{
+	(void)svc;
+	abort();
+}
+
 int64_t loop_wall_ms(void)
 {
 	return stub_wall_ms;

@@ -157,3 +157,21 @@ Test(camera_app, what_the_glue_does_not_answer)
 	cmd("feed", false);
 	cr_assert_eq(stub_n_published, 0);
 }
+
+/* Home Assistant's birth, after the skeleton's discovery: info, the motion
+ * state and the picture again (as before the skeleton). */
+Test(camera_app, ha_birth_republishes_info_motion_and_the_frame)
+{
+	cmd("snapshot", false);
+	cr_assert_eq(stub_count(FRAME), 1);
+	camera_app_on_ha_birth(app);
+	const struct stub_publish *info = stub_last("iod/home/camera/info");
+	cr_assert_not_null(info);
+	cr_assert_str_eq(info->payload,
+			 "{\"version\":\"" IOD_VERSION "\",\"since\":0,\"backend\":\"sim\"}");
+	cr_assert(info->retain);
+	const struct stub_publish *m = stub_last("iod/home/camera/motion");
+	cr_assert_not_null(m);
+	cr_assert(strstr(m->payload, "\"active\":false"), "%s", m->payload);
+	cr_assert_eq(stub_count(FRAME), 2, "the last frame again");
+}

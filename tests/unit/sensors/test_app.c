@@ -126,6 +126,16 @@ Test(sensors_app, the_first_listed_backend_publishes_and_nothing_else_is_announc
 	/* The reconnect republished the reading, still the IIO one. */
 	cr_assert_eq(stub_count(T "temperature"), 2);
 	cr_assert_float_eq(value_of(T "temperature"), 30.0, 1e-9);
+	cr_assert_null(stub_last(T "info"), "info on a connect is the skeleton's");
+
+	/* Home Assistant's birth, after the skeleton's discovery: info and the
+	 * readings again. */
+	sensors_service.on_ha_birth(app);
+	const struct stub_publish *info = stub_last(T "info");
+	cr_assert_not_null(info);
+	cr_assert(strstr(info->payload, "\"backend\":\"iio:bme280,w1:28-0316a27983ff\""), "%s",
+		  info->payload);
+	cr_assert_eq(stub_count(T "temperature"), 3);
 	down();
 }
 
