@@ -865,3 +865,44 @@ Test(plan, a_journal_from_before_plans_loads_and_is_seeded, .timeout = 10)
 	cr_assert(strncmp(after + len, "{\"seq\":4,\"op\":\"plan\"", 20) == 0, "%s", after + len);
 	cr_assert(strstr(slurp(mpath, NULL), "\"plan\":1,\"interval\":21600000,\"daily\":3") != NULL);
 }
+
+/* The README's shell lines, as the feeder gets them (proto's decoder). */
+Test(plan, the_readme_commands_through_the_decoder, .timeout = 10)
+{
+	set_schedule("07:00");
+	struct feeder *f = start(NULL);
+	struct feeder_result res;
+	send(f,
+	     "{\"action\":\"plan\",\"id\":\"ann-7\",\"by\":\"ann\",\"plan\":{\"rev\":1,\"slots\":[{\"at\":"
+	     "\"08:00\",\"days\":\"daily\"},{\"at\":\"20:00\",\"days\":[\"mon\",\"fri\"]}],"
+	     "\"min_interval_s\":28800}}",
+	     &res);
+	cr_assert_eq(res.event.result, PROTO_RESULT_OK, "%s %s", res.event.reason, res.event.detail);
+	cr_assert_eq(res.event.rev, 2);
+	const struct proto_plan *p = feeder_plan(f);
+	cr_assert_eq(p->n_slots, 2);
+	cr_assert_eq(p->slots[1].days, 0x11, "mon and fri");
+	send(f, "{\"action\":\"skip\",\"id\":\"ann-8\",\"by\":\"ann\"}", &res);
+	cr_assert_eq(res.event.result, PROTO_RESULT_OK, "%s", res.event.reason);
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd),
+		 "{\"action\":\"pause\",\"id\":\"ann-9\",\"by\":\"ann\",\"until\":%lld}",
+		 (long long)(now.wall_ms + 24 * H));
+	send(f, cmd, &res);
+	cr_assert_eq(res.event.result, PROTO_RESULT_OK, "%s", res.event.reason);
+	cr_assert(feeder_plan(f)->paused);
+	send(f, "{\"action\":\"resume\",\"id\":\"ann-10\",\"by\":\"ann\"}", &res);
+	cr_assert_eq(res.event.result, PROTO_RESULT_OK, "%s", res.event.reason);
+	send(f, "{\"action\":\"refill\",\"id\":\"ann-11\",\"by\":\"ann\",\"pills\":60}", &res);
+	cr_assert_eq(res.event.result, PROTO_RESULT_OK, "%s", res.event.reason);
+	cr_assert_eq(feeder_plan(f)->pills_remaining, 60);
+	/* A member the decoder refuses: bad_plan with its detail, echoed. */
+	send(f,
+	     "{\"action\":\"plan\",\"id\":\"ann-12\",\"plan\":{\"slots\":[{\"at\":\"25:00\",\"days\":"
+	     "\"daily\"}]}}",
+	     &res);
+	cr_assert_eq(res.event.result, PROTO_RESULT_REJECTED);
+	cr_assert_str_eq(res.event.reason, PROTO_REASON_BAD_PLAN);
+	cr_assert(strstr(res.event.detail, "slots[0].at") != NULL, "detail: %s", res.event.detail);
+	feeder_free(f);
+}
