@@ -1,10 +1,10 @@
 /*
  * sdnotify — readiness and the watchdog for systemd's Type=notify units.
  *
- * sdnotify_start() is called by each service's main.c after everything is set
- * up (settings valid, hardware opened, the MQTT client started: connecting,
- * not necessarily connected, since a broker that is down is retried forever)
- * and just before uv_run(). On the loop's first turn it sends READY=1, so
+ * sdnotify_start() is called by service_main() (service.h) after everything
+ * is set up (settings valid, hardware opened, the MQTT client started:
+ * connecting, not necessarily connected, since a broker that is down is
+ * retried forever) and just before uv_run(). On the loop's first turn it sends READY=1, so
  * "ready" means "configured and the event loop is running". If the unit has
  * WatchdogSec= (WATCHDOG_USEC for this pid), a libuv timer on the loop thread
  * sends WATCHDOG=1 every half period: a hung loop stops pinging and systemd
