@@ -44,6 +44,7 @@
 #define PROTO_TOPIC_MAX	     256
 #define PROTO_LOG_MAX	     50	  /* doses in feeder/log */
 #define PROTO_WS_MAX_MSG     4096 /* browser -> bridge message; over it: close 1009 */
+#define PROTO_WS_MAX_CMD     6144 /* a ws "cmd": a 48-slot plan sent back whole is 4434 */
 #define PROTO_WS_SUBPROTOCOL "iod.v1"
 /* A feeder command bigger than this is dropped unread (counted in a
  * commands_dropped alert); up to it, one over PROTO_MAX_PAYLOAD is read for
@@ -163,7 +164,20 @@ int proto_action_parse(const char *text, enum proto_action *out); /* 0 or -1 */
 #define PROTO_PLAN_SLOTS_MAX 48
 #define PROTO_SLOT_ID_MAX    16	  /* "2026-12-01T15:00" */
 #define PROTO_DAYS_DAILY     0x7f /* bit 0 mon ... bit 6 sun */
-#define PROTO_DETAIL_MAX     160  /* bytes of a rejected event's "detail", with the NUL */
+/* The value ranges of a plan (proto/README.md "feeder/plan"), one rule for
+ * the retained plan, a plan command and the feeder's seed settings. The
+ * interval's floor is IOD_FEEDER_MIN_INTERVAL's (1 s, which tests use): the
+ * vet's bound, not this range, is what keeps doses apart. */
+#define PROTO_PLAN_MIN_INTERVAL_MIN_S	1
+#define PROTO_PLAN_MIN_INTERVAL_MAX_S	604800 /* a week */
+#define PROTO_PLAN_MAX_DAILY_MIN	1
+#define PROTO_PLAN_MAX_DAILY_MAX	PROTO_PLAN_SLOTS_MAX
+#define PROTO_PLAN_GRACE_MAX_S		86400
+#define PROTO_PLAN_TREAT_MAX_DAILY_MAX	100
+#define PROTO_PLAN_TREAT_INTERVAL_MAX_S 86400
+#define PROTO_PLAN_LOW_DAYS_MAX		365
+#define PROTO_PLAN_PILLS_MAX		100000
+#define PROTO_DETAIL_MAX		160 /* bytes of a rejected event's "detail", with the NUL */
 
 struct proto_plan_slot {
 	int minute;   /* 0..1439, local time */
@@ -477,7 +491,8 @@ struct proto_ws_cmd {
 };
 /* Checks type, id, action in that order; on failure out->id holds the id
  * when it was valid (for the error frame). {"type":"ping"} is bad_type here:
- * use proto_ws_msg_decode to accept both. Limit: PROTO_WS_MAX_MSG. */
+ * use proto_ws_msg_decode to accept both. Limit: PROTO_WS_MAX_MSG, or
+ * PROTO_WS_MAX_CMD for a message whose type is "cmd". */
 int proto_ws_cmd_decode(const void *payload, size_t len, struct proto_ws_cmd *out,
 			const char **reason);
 

@@ -24,14 +24,21 @@ int proto_ws_msg_decode(const void *payload, size_t len, enum proto_ws_type *typ
 	const char *dummy;
 	char type_text[16];
 	cJSON *root;
+	int type_rc;
 	int rc = -1;
 
 	if (reason == NULL)
 		reason = &dummy;
 	memset(cmd, 0, sizeof(*cmd));
-	if (pj_decode_begin(payload, len, PROTO_WS_MAX_MSG, NULL, 0, &root, reason) < 0)
+	if (pj_decode_begin(payload, len, PROTO_WS_MAX_CMD, NULL, 0, &root, reason) < 0)
 		return -1;
-	if (pj_string(root, &F_TYPE, true, type_text, sizeof(type_text), NULL, reason) < 0)
+	type_rc = pj_string(root, &F_TYPE, true, type_text, sizeof(type_text), NULL, reason);
+	/* Only a cmd may be over PROTO_WS_MAX_MSG: a care plan's 48 slots. */
+	if (len > PROTO_WS_MAX_MSG && (type_rc < 0 || strcmp(type_text, "cmd") != 0)) {
+		*reason = PROTO_REASON_TOO_LARGE;
+		goto out;
+	}
+	if (type_rc < 0)
 		goto out;
 	if (strcmp(type_text, "ping") == 0) {
 		*type = PROTO_WS_PING;

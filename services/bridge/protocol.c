@@ -245,7 +245,9 @@ void ws_message(struct server *s, struct pss *c, const void *text, size_t len)
 int ws_receive(struct server *s, struct lws *wsi, struct pss *c, const void *in, size_t len)
 {
 	bool final = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
-	if (c->rx_len + len > PROTO_WS_MAX_MSG) {
+	/* A cmd may be up to PROTO_WS_MAX_CMD (a 48-slot plan); the decoder
+	 * refuses anything else over PROTO_WS_MAX_MSG too_large. */
+	if (c->rx_len + len > PROTO_WS_MAX_CMD) {
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
 				 (unsigned char *)"too large", 9);
 		return -1;
@@ -255,7 +257,7 @@ int ws_receive(struct server *s, struct lws *wsi, struct pss *c, const void *in,
 		return 0;
 	}
 	if (!c->rx) {
-		c->rx = malloc(PROTO_WS_MAX_MSG);
+		c->rx = malloc(PROTO_WS_MAX_CMD);
 		if (!c->rx)
 			return -1;
 	}

@@ -14,6 +14,87 @@ static int refuse(struct wsmsg_result *out, const char *id, const char *reason)
 	return out->reply ? 0 : -1;
 }
 
+/* The error frame with the decoder's "detail" (the member and value it
+ * refused) beside the reason, when it gave one. */
+static int refuse_detail(struct wsmsg_result *out, const char *id, const char *reason,
+			 const char *detail)
+{
+	if (refuse(out, id, reason) < 0 || !detail[0])
+		return out->reply ? 0 : -1;
+	cJSON *frame = cJSON_Parse(out->reply);
+	free(out->reply);
+	out->reply = NULL;
+	if (frame && cJSON_AddStringToObject(frame, "detail", detail))
+		out->reply = cJSON_PrintUnformatted(frame);
+	cJSON_Delete(frame);
+	return out->reply ? 0 : -1;
+}
+
+/* Sets member name of obj to item (taken), removing every earlier one. */
+static bool set_member(cJSON *obj, const char *name, cJSON *item)
+{
+	if (!item)
+		return false;
+	while (cJSON_GetObjectItemCaseSensitive(obj, name))
+		cJSON_DeleteItemFromObjectCaseSensitive(obj, name);
+	cJSON_AddItemToObject(obj, name, item);
+	return true;
+}
+
+/*
+ * The care plan's commands (plan, skip, pause, resume, treat, refill) carry
+ * members a proto_ws_cmd has no room for, and their rules are the feeder's:
+ * the message itself, "type" taken out and "by"/"ts" the bridge's as for a
+ * feed, is what is published, and the feeder's own decoder checks exactly
+ * that text first. proto_ws_msg_decode() has checked the envelope (size,
+ * strict JSON, type "cmd", the id) before it found the action unknown.
+ * Returns 0 with out filled, 1 when the feeder does not know the action
+ * either (the caller's unknown_action stands), -1 out of memory.
+ */
+static int care_plan_cmd(const void *text, size_t len, bool is_operator, bool broker_up,
+			 const char *by, int64_t now_ms, struct wsmsg_result *out)
+{
+	cJSON *msg = cJSON_ParseWithLength(text, len);
+	if (!msg)
+		return -1;
+	cJSON_DeleteItemFromObjectCaseSensitive(msg, "type");
+	char *publish = set_member(msg, "by", cJSON_CreateString(by)) &&
+				set_member(msg, "ts", cJSON_CreateNumber((double)now_ms))
+			    ? cJSON_PrintUnformatted(msg)
+			    : NULL;
+	cJSON_Delete(msg);
+	if (!publish)
+		return -1;
+	/* proto_feeder_cmd is ~10 KiB (a plan patch's 48 slots): not the stack. */
+	struct proto_feeder_cmd *fc = malloc(sizeof(*fc));
+	if (!fc) {
+		free(publish);
+		return -1;
+	}
+	const char *reason = NULL;
+	int rc = proto_feeder_cmd_decode(publish, strlen(publish), fc, &reason);
+	int ret = 0;
+	if (!fc->has_action)
+		ret = 1;
+	else if (!is_operator)
+		ret = refuse(out, out->id, PROTO_REASON_NOT_AUTHORIZED);
+	else if (!broker_up)
+		ret = refuse(out, out->id, PROTO_REASON_BROKER_UNAVAILABLE);
+	else if (rc != 0)
+		ret = refuse_detail(out, out->id, reason ? reason : PROTO_REASON_BAD_JSON,
+				    fc->detail);
+	else if (!(out->reply = proto_ws_ack_encode(out->id)))
+		ret = -1;
+	else {
+		out->publish = publish;
+		publish = NULL;
+		out->accepted = true;
+	}
+	free(fc);
+	free(publish);
+	return ret;
+}
+
 int wsmsg_handle(const void *text, size_t len, bool is_operator, bool broker_up, const char *by,
 		 int64_t now_ms, struct wsmsg_result *out)
 {
@@ -25,6 +106,12 @@ int wsmsg_handle(const void *text, size_t len, bool is_operator, bool broker_up,
 	snprintf(out->id, sizeof(out->id), "%s", cmd.id);
 	if (rc != 0) {
 		out->is_command = true;
+		if (reason && !strcmp(reason, PROTO_REASON_UNKNOWN_ACTION)) {
+			int plan =
+			    care_plan_cmd(text, len, is_operator, broker_up, by, now_ms, out);
+			if (plan <= 0)
+				return plan;
+		}
 		return refuse(out, cmd.id, reason ? reason : PROTO_REASON_BAD_JSON);
 	}
 	if (type == PROTO_WS_PING) {

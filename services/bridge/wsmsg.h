@@ -4,12 +4,19 @@
  * operator session and the broker, and produce the reply frame and, for an
  * accepted command, the feeder command to publish.
  *
- * Client -> bridge (text, at most PROTO_WS_MAX_MSG bytes):
+ * Client -> bridge (text, at most PROTO_WS_MAX_MSG bytes; a cmd
+ * PROTO_WS_MAX_CMD):
  *   {"type":"cmd","action":"feed"|"home"|"call","id":"<1-64 of [A-Za-z0-9._:-]>"}
+ *   {"type":"cmd","action":"plan"|"skip"|"pause"|"resume"|"treat"|"refill",
+ *    "id", and the action's members ("plan", "slot", "until", "pills")}:
+ *   the message without "type", with the bridge's "by" and "ts", is what
+ *   is published, once proto_feeder_cmd_decode() has accepted that text
+ *   (the feeder's own rules, not a copy).
  *   {"type":"ping"}
  * Replies: {"type":"ack","id"}, {"type":"pong","ts"}, or
  * {"type":"error","id" (when known),"reason"} with proto's reasons plus
- * not_authorized and broker_unavailable. Nothing is published on refusal.
+ * not_authorized and broker_unavailable, and "detail" when the feeder's
+ * decoder named the member it refused. Nothing is published on refusal.
  *
  * Bridge -> client frames of the bridge's own (beyond proto's):
  *   {"type":"hello","site","operator","broker","version","ts"}  first on connect

@@ -443,10 +443,10 @@ Test(bridge, commands_need_an_operator_session, .timeout = 60, .fini = teardown)
 			    "{\"id\":\"o-1\",\"action\":\"feed\",\"result\":\"ok\",\"ts\":1}", 1,
 			    false);
 	expect_frame(w, op, "\"payload\":{\"id\":\"o-1\",\"action\":\"feed\",\"result\":\"ok\"");
-	/* Over 4 KiB: closed with 1009. */
-	char *big = malloc(5001);
-	memset(big, 'x', 5000);
-	big[5000] = '\0';
+	/* Over 6 KiB (PROTO_WS_MAX_CMD, a cmd's limit): closed with 1009. */
+	char *big = malloc(6146);
+	memset(big, 'x', 6145);
+	big[6145] = '\0';
 	wsc_send_text(op, big);
 	free(big);
 	cr_assert(wsc_run_until(w, conn_established, op, 1) || true);
@@ -460,6 +460,78 @@ Test(bridge, commands_need_an_operator_session, .timeout = 60, .fini = teardown)
 	cr_assert(strstr(r.body, "iod_bridge_commands_total{result=\"accepted\"} 1\n"), "%s",
 		  r.body);
 	cr_assert(strstr(r.body, "iod_bridge_commands_total{result=\"refused\"} 3\n"));
+	wsc_free(w);
+	tclient_free(cmds);
+	stop(&F);
+}
+
+/* The care plan's commands from a browser: the message with "type" removed and
+ * the bridge's by/ts reaches feeder/cmd; a viewer's is not_authorized, a bad one
+ * answered with the feeder decoder's reason and detail, nothing published for
+ * either. The 48-slot plan is over lws' 4 KiB receive buffer, so it arrives in
+ * parts and is reassembled. */
+Test(bridge, care_plan_commands_from_the_dashboard, .timeout = 60, .fini = teardown)
+{
+	start(&F, PASSWORD, true);
+	struct tclient *cmds = tclient_new(F.broker.url, "itest-bridge-plan");
+	cr_assert_eq(tclient_subscribe(cmds, "iod/home/feeder/cmd", 1), 0);
+	struct wsc *w = wsc_new();
+	struct wsc_conn *viewer = open_ready(w, &F, NULL);
+	wsc_send_text(viewer, "{\"type\":\"cmd\",\"action\":\"skip\",\"id\":\"v-2\"}");
+	expect_frame(w, viewer, "\"type\":\"error\"");
+	cr_assert_str_eq(viewer->frames[wsc_find(viewer, 0, "\"type\":\"error\"")].data,
+			 "{\"type\":\"error\",\"id\":\"v-2\",\"reason\":\"not_authorized\"}");
+	struct wsc_conn *op = open_ready(w, &F, F.cookie);
+	wsc_send_text(op, "{\"type\":\"cmd\",\"action\":\"plan\",\"id\":\"o-2\",\"plan\":"
+			  "{\"max_daily\":0}}");
+	expect_frame(w, op, "\"id\":\"o-2\"");
+	cr_assert_str_eq(op->frames[wsc_find(op, 0, "\"id\":\"o-2\"")].data,
+			 "{\"type\":\"error\",\"id\":\"o-2\",\"reason\":\"bad_plan\","
+			 "\"detail\":\"max_daily: 0 is not an integer 1..48\"}");
+	struct tmsg *none = tclient_expect(cmds, "iod/home/feeder/cmd", 500);
+	cr_assert_null(none, "nothing published: %s", none ? none->payload : "");
+	/* 48 slots with a seven-day list each, spaced as JSON.stringify(v, null, 1)
+	 * would not but Python's json.dumps does: 4.4 KB */
+	char *plan = malloc(8192);
+	size_t n = (size_t)sprintf(plan, "{\"rev\":7,\"slots\":[");
+	for (int i = 0; i < 48; i++)
+		n += (size_t)sprintf(plan + n,
+				     "%s{\"at\": \"%02d:%02d\", \"days\": [\"mon\", \"tue\", "
+				     "\"wed\", \"thu\", \"fri\", \"sat\", \"sun\"], "
+				     "\"enabled\": false}",
+				     i ? "," : "", i / 2, i % 2 * 30);
+	sprintf(plan + n, "],\"max_daily\":3}");
+	char *text = malloc(8192);
+	sprintf(text,
+		"{\"type\":\"cmd\",\"by\":\"someone\",\"action\":\"plan\",\"id\":\"o-3\","
+		"\"plan\":%s}",
+		plan);
+	cr_assert_gt(strlen(text), 4096);
+	wsc_send_text(op, text);
+	expect_frame(w, op, "{\"type\":\"ack\",\"id\":\"o-3\"}");
+	struct tmsg *m = tclient_expect(cmds, "iod/home/feeder/cmd", 5000);
+	cr_assert_not_null(m);
+	cr_assert_not(m->retained);
+	cJSON *j = cJSON_Parse(m->payload);
+	cJSON *want = cJSON_Parse(plan);
+	cr_assert_null(cJSON_GetObjectItem(j, "type"));
+	cr_assert_str_eq(cJSON_GetObjectItem(j, "action")->valuestring, "plan");
+	cr_assert_str_eq(cJSON_GetObjectItem(j, "id")->valuestring, "o-3");
+	cr_assert_str_eq(cJSON_GetObjectItem(j, "by")->valuestring, "operator");
+	cr_assert_gt(cJSON_GetObjectItem(j, "ts")->valuedouble, 1.7e12);
+	cr_assert(cJSON_Compare(cJSON_GetObjectItem(j, "plan"), want, true), "%s", m->payload);
+	cJSON_Delete(want);
+	cJSON_Delete(j);
+	tmsg_free(m);
+	free(text);
+	free(plan);
+	/* The feeder's answer (rejected, with detail) comes back as its event. */
+	tclient_publish_str(F.tc, "iod/home/feeder/event",
+			    "{\"id\":\"o-3\",\"action\":\"plan\",\"result\":\"rejected\","
+			    "\"reason\":\"out_of_bounds\",\"ts\":1}",
+			    1, false);
+	expect_frame(w, op,
+		     "\"payload\":{\"id\":\"o-3\",\"action\":\"plan\",\"result\":\"rejected\"");
 	wsc_free(w);
 	tclient_free(cmds);
 	stop(&F);
