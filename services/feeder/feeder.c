@@ -153,8 +153,9 @@ static void count_pill(struct feeder *f, const struct feeder_now *now, struct fe
 	p->pills_remaining--;
 	res->plan_changed = true;
 	if (p->pills_remaining == 0)
-		feeder_add_alert(res, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_OUT_OF_STOCK,
-				 "no pills left in the feeder: refill it (doses are still attempted)");
+		feeder_add_alert(
+		    res, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_OUT_OF_STOCK,
+		    "no pills left in the feeder: refill it (doses are still attempted)");
 	else if (!was_low && per_day > 0 && p->pills_remaining < p->low_days * per_day)
 		feeder_add_alert(res, now, PROTO_LEVEL_WARNING, PROTO_ALERT_LOW_STOCK,
 				 "%" PRId64 " pills left, about %.0f days: refill soon",
@@ -693,8 +694,8 @@ void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now, struct
 		feeder_local_time_text(slot_ms, when, sizeof(when));
 		bool newest = i + 1 == due.n;
 		int64_t late = now->wall_ms - slot_ms;
-		bool on_time =
-		    late <= plan_grace_ms(&f->plan) || (slot_ms > f->started_ms && late <= ON_TIME_MS);
+		bool on_time = late <= plan_grace_ms(&f->plan) ||
+			       (slot_ms > f->started_ms && late <= ON_TIME_MS);
 		if (newest && on_time && !f->dose.active) {
 			int64_t next_allowed;
 			const char *why = feeder_dose_rules(f, now, &next_allowed);
@@ -812,12 +813,14 @@ void feeder_schedule(const struct feeder *f, const struct feeder_now *now,
 				/* Served by a dose before it (a manual one, say). */
 				if (!e->by_cmd)
 					dose = served_by(f, at, at);
-			} else if (at <= now->wall_ms && (at <= f->slots_at_ms || at <= f->init_ms)) {
+			} else if (at <= now->wall_ms &&
+				   (at <= f->slots_at_ms || at <= f->init_ms)) {
 				/* A time already past when the slot was planned, or
 				 * before the feeder's history began: never a dose owed. */
 				continue;
 			} else {
-				o->status = in_pause(f, at) ? PROTO_SLOT_PAUSED : PROTO_SLOT_PENDING;
+				o->status =
+				    in_pause(f, at) ? PROTO_SLOT_PAUSED : PROTO_SLOT_PENDING;
 			}
 			feeder_copy_str(o->slot, sizeof(o->slot), id);
 			o->at_ms = at;
@@ -842,9 +845,10 @@ int feeder_config_check(const struct feeder_config *cfg, char *why, size_t size)
 		return -1;
 	}
 	if (cfg->max_daily > bound_daily) {
-		snprintf(why, size,
-			 "IOD_FEEDER_MAX_DAILY %d is over the vet's bound IOD_FEEDER_BOUND_MAX_DAILY %d",
-			 cfg->max_daily, bound_daily);
+		snprintf(
+		    why, size,
+		    "IOD_FEEDER_MAX_DAILY %d is over the vet's bound IOD_FEEDER_BOUND_MAX_DAILY %d",
+		    cfg->max_daily, bound_daily);
 		return -1;
 	}
 	struct plan_seed seed = {.schedule = &cfg->schedule,

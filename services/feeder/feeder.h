@@ -75,8 +75,7 @@
 
 #define FEEDER_MAX_ALERTS 8
 #define FEEDER_DOSES_KEPT 256 /* doses kept in full (older ones: their ids, for good) */
-#define FEEDER_SLOTS_KEPT 192 /* settled-without-dose slot records kept (skips of
-			       * today's and tomorrow's 48 slots among them) */
+#define FEEDER_SLOTS_KEPT 192 /* settled-without-dose slot records kept (skips among them) */
 #define FEEDER_ACKS_KEPT  64  /* clock acknowledgements kept through compaction */
 /* Plain literals: the glue stringifies them as its settings' defaults. */
 #define FEEDER_ID_MEMORY_DEFAULT     1024   /* feeder_config.id_memory 0 */
@@ -102,9 +101,9 @@ struct feeder_config {
 	/* The vet's bounds, held for every dose: 0 = the defaults above. */
 	int64_t bound_min_interval_ms;
 	int bound_max_daily;
-	bool reset_plan; /* re-seed the plan from the values above (a new rev) */
+	bool reset_plan;       /* re-seed the plan from the values above (a new rev) */
 	size_t id_memory;      /* non-dose command ids remembered; 0 = FEEDER_ID_MEMORY_DEFAULT */
-	int64_t compact_bytes; /* compact the journal above this size; 0 = FEEDER_COMPACT_BYTES_DEFAULT */
+	int64_t compact_bytes; /* compact above this size; 0 = FEEDER_COMPACT_BYTES_DEFAULT */
 	const char *boot_id;   /* this boot's id (/proc/sys/kernel/random/boot_id); NULL or
 				* "" = unknown: the boot-clock guard then ends with the process */
 };

@@ -288,8 +288,7 @@ void history_plan_to_journal(struct feeder *f)
 				 plan_max_daily(&f->plan));
 }
 
-void history_pause_expire(struct feeder *f, const struct feeder_now *now,
-			  struct feeder_result *res)
+void history_pause_expire(struct feeder *f, const struct feeder_now *now, struct feeder_result *res)
 {
 	if (!f->plan.paused || f->plan.paused_until_ms == 0 ||
 	    f->plan.paused_until_ms > now->wall_ms)
@@ -963,8 +962,9 @@ static void warn_seed(const struct feeder *f)
 			 a, p->rev, b);
 	}
 	if (seed.min_interval_s != p->min_interval_s)
-		log_warn("IOD_FEEDER_MIN_INTERVAL is %" PRId64 " s, the journaled plan (rev %" PRId64
-			 ") has %" PRId64 " s: the plan rules (--reset-plan to re-seed it)",
+		log_warn("IOD_FEEDER_MIN_INTERVAL is %" PRId64
+			 " s, the journaled plan (rev %" PRId64 ") has %" PRId64
+			 " s: the plan rules (--reset-plan to re-seed it)",
 			 seed.min_interval_s, p->rev, p->min_interval_s);
 	if (seed.max_daily != p->max_daily)
 		log_warn("IOD_FEEDER_MAX_DAILY is %d, the journaled plan (rev %" PRId64
@@ -994,8 +994,8 @@ static void hold_marked_rules(struct feeder *f, const struct feeder_now *now,
 	if (plan_same_rules(&held, &f->plan))
 		return;
 	held.rev = (f->plan.rev > m->plan_rev ? f->plan.rev : m->plan_rev) + 1;
-	log_error("journal %s: damaged after plan rev %" PRId64 " (its marker): its interval %" PRId64
-		  " s and %d a day are held as rev %" PRId64,
+	log_error("journal %s: damaged after plan rev %" PRId64
+		  " (its marker): its interval %" PRId64 " s and %d a day are held as rev %" PRId64,
 		  f->journal_path, m->plan_rev, held.min_interval_s, held.max_daily, held.rev);
 	struct journal_rec rec = {.op = JOURNAL_PLAN, .ts_ms = now->wall_ms};
 	feeder_copy_str(rec.by, sizeof(rec.by), "journal");
@@ -1284,7 +1284,8 @@ static void describe_plan(const struct feeder *f, FILE *out)
 	char slots[1024], when[64];
 	plan_slots_text(p, slots, sizeof(slots));
 	if (!f->plan_journaled) {
-		fprintf(out, "plan: none journaled (the next start seeds it from the environment)\n");
+		fprintf(out,
+			"plan: none journaled (the next start seeds it from the environment)\n");
 		return;
 	}
 	feeder_local_time_text(p->changed_at_ms, when, sizeof(when));

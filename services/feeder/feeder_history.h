@@ -22,8 +22,8 @@
 #include "plan.h"
 #include "proto.h"
 
-#define STARTUP_LOOKBACK_MS   (24LL * 3600 * 1000)
-#define OUTCOME_MAX	      80
+#define STARTUP_LOOKBACK_MS (24LL * 3600 * 1000)
+#define OUTCOME_MAX	    80
 /* A slot that comes while the feeder runs is dosed although the timer fires
  * a little late, whatever IOD_FEEDER_GRACE (which is about slots missed
  * while the feeder was down) says, even 0. */
@@ -134,12 +134,12 @@ struct feeder {
 	/* The care plan (plan.h): its journaled rules, pause and pill count,
 	 * the bounds from the configuration. */
 	struct proto_plan plan;
-	struct schedule sched; /* the plan's enabled slots */
-	bool plan_journaled;   /* a plan record was read */
-	int64_t slots_at_ms;   /* when the slots last changed: no slot before is settled */
-	int64_t pause_from_ms; /* plan.paused: since when */
-	int64_t pause_end_ms;  /* the last pause's end, once over (resume or until) */
-	int schedule_day;      /* the local date (key) the last tick saw */
+	struct schedule sched;	       /* the plan's enabled slots */
+	bool plan_journaled;	       /* a plan record was read */
+	int64_t slots_at_ms;	       /* when the slots last changed: no slot before is settled */
+	int64_t pause_from_ms;	       /* plan.paused: since when */
+	int64_t pause_end_ms;	       /* the last pause's end, once over (resume or until) */
+	int schedule_day;	       /* the local date (key) the last tick saw */
 	struct journal_mark mark_plan; /* the plan's rules the marker held (plan_rev 0: none) */
 	enum proto_position position;
 	struct pending dose, cmd;

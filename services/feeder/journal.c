@@ -207,7 +207,8 @@ static cJSON *rec_object(const struct journal_rec *rec, bool v2)
 	cJSON_AddStringToObject(o, "op", op_names[rec->op]);
 	if (rec->op == JOURNAL_INTENT || rec->op == JOURNAL_DONE || rec->op == JOURNAL_CMD ||
 	    rec->op == JOURNAL_DAMAGE || rec->op == JOURNAL_CLOCK_ACK ||
-	    (rec->op >= JOURNAL_PLAN && rec->id[0]) || (rec->op == JOURNAL_CHECKPOINT && rec->id[0]))
+	    (rec->op >= JOURNAL_PLAN && rec->id[0]) ||
+	    (rec->op == JOURNAL_CHECKPOINT && rec->id[0]))
 		cJSON_AddStringToObject(o, "id", rec->id);
 	if (rec->op >= JOURNAL_PLAN)
 		cJSON_AddStringToObject(o, "by", rec->by);
@@ -387,9 +388,9 @@ static int decode_plan(const cJSON *o, struct journal_rec *out)
 {
 	struct proto_plan *p = &out->plan;
 	int64_t v[8];
-	static const char *const names[] = {"rev",		    "min_interval_s", "max_daily",
-					    "grace_s",		    "treat_max_daily",
-					    "treat_min_interval_s", "low_days",	      "slots_at"};
+	static const char *const names[] = {"rev",	"min_interval_s",  "max_daily",
+					    "grace_s",	"treat_max_daily", "treat_min_interval_s",
+					    "low_days", "slots_at"};
 	for (size_t i = 0; i < 8; i++)
 		if (get_int(o, names[i], true, &v[i]) < 0)
 			return -1;
@@ -418,7 +419,8 @@ static int decode_plan(const cJSON *o, struct journal_rec *out)
 		    get_int(s, "days", true, &days) < 0 || days < 1 || days > PROTO_DAYS_DAILY ||
 		    !cJSON_IsBool(en) || strlen(at) != 5 || at[2] != ':')
 			return -1;
-		int hh = (at[0] - '0') * 10 + (at[1] - '0'), mm = (at[3] - '0') * 10 + (at[4] - '0');
+		int hh = (at[0] - '0') * 10 + (at[1] - '0'),
+		    mm = (at[3] - '0') * 10 + (at[4] - '0');
 		if (at[0] < '0' || at[0] > '2' || at[1] < '0' || at[1] > '9' || at[3] < '0' ||
 		    at[3] > '5' || at[4] < '0' || at[4] > '9' || hh > 23 || mm > 59)
 			return -1;

@@ -38,8 +38,8 @@ void plan_seed(const struct plan_seed *seed, int64_t rev, const char *by, int64_
 {
 	memset(out, 0, sizeof(*out));
 	out->rev = rev;
-	for (size_t i = 0; seed->schedule && i < seed->schedule->count &&
-			   out->n_slots < PROTO_PLAN_SLOTS_MAX;
+	for (size_t i = 0;
+	     seed->schedule && i < seed->schedule->count && out->n_slots < PROTO_PLAN_SLOTS_MAX;
 	     i++) {
 		struct proto_plan_slot *s = &out->slots[out->n_slots++];
 		s->minute = seed->schedule->minutes[i];
@@ -64,7 +64,8 @@ bool plan_same_slots(const struct proto_plan *a, const struct proto_plan *b)
 	if (a->n_slots != b->n_slots)
 		return false;
 	for (size_t i = 0; i < a->n_slots; i++)
-		if (a->slots[i].minute != b->slots[i].minute || a->slots[i].days != b->slots[i].days ||
+		if (a->slots[i].minute != b->slots[i].minute ||
+		    a->slots[i].days != b->slots[i].days ||
 		    a->slots[i].enabled != b->slots[i].enabled)
 			return false;
 	return true;
@@ -81,7 +82,7 @@ bool plan_same_rules(const struct proto_plan *a, const struct proto_plan *b)
 int64_t plan_min_interval_ms(const struct proto_plan *p)
 {
 	int64_t s = p->min_interval_s > p->bound_min_interval_s ? p->min_interval_s
-								 : p->bound_min_interval_s;
+								: p->bound_min_interval_s;
 	return s * 1000;
 }
 
@@ -299,9 +300,10 @@ const char *plan_apply(const struct proto_plan *cur, const struct proto_plan_pat
 				    (patch->slots[k].days & s->days)) {
 					char at[8];
 					hhmm(s->minute, at, sizeof(at));
-					return bad(detail, size, PROTO_REASON_BAD_PLAN,
-						   "slots[%zu].at: %s twice on a same day (slots[%zu])",
-						   i, at, k);
+					return bad(
+					    detail, size, PROTO_REASON_BAD_PLAN,
+					    "slots[%zu].at: %s twice on a same day (slots[%zu])", i,
+					    at, k);
 				}
 		}
 		memcpy(out->slots, patch->slots, patch->n_slots * sizeof(out->slots[0]));
@@ -316,7 +318,8 @@ const char *plan_apply(const struct proto_plan *cur, const struct proto_plan_pat
 		out->min_interval_s = patch->min_interval_s;
 	}
 	if (patch->has_max_daily) {
-		if ((why = range(detail, size, "max_daily", patch->max_daily, 1, PLAN_MAX_DAILY_MAX)))
+		if ((why =
+			 range(detail, size, "max_daily", patch->max_daily, 1, PLAN_MAX_DAILY_MAX)))
 			return why;
 		out->max_daily = patch->max_daily;
 	}

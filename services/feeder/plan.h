@@ -22,15 +22,15 @@
 #include "schedule.h"
 
 /* Value ranges of a plan command's members (else bad_plan). */
-#define PLAN_MIN_INTERVAL_MIN_S	    60
-#define PLAN_MIN_INTERVAL_MAX_S	    604800
-#define PLAN_MAX_DAILY_MAX	    48
-#define PLAN_GRACE_MAX_S	    86400
-#define PLAN_TREAT_MAX_DAILY_MAX    100
-#define PLAN_TREAT_INTERVAL_MAX_S   86400
-#define PLAN_LOW_DAYS_MAX	    365
-#define PLAN_PILLS_MAX		    100000
-#define PLAN_PAUSE_MAX_MS	    (90LL * 24 * 3600 * 1000)
+#define PLAN_MIN_INTERVAL_MIN_S	  60
+#define PLAN_MIN_INTERVAL_MAX_S	  604800
+#define PLAN_MAX_DAILY_MAX	  48
+#define PLAN_GRACE_MAX_S	  86400
+#define PLAN_TREAT_MAX_DAILY_MAX  100
+#define PLAN_TREAT_INTERVAL_MAX_S 86400
+#define PLAN_LOW_DAYS_MAX	  365
+#define PLAN_PILLS_MAX		  100000
+#define PLAN_PAUSE_MAX_MS	  (90LL * 24 * 3600 * 1000)
 
 /* What a plan is seeded from (the environment's values, feeder_config). */
 struct plan_seed {

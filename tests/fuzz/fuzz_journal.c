@@ -417,8 +417,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		REQUIRE(st.next_allowed_ms >= now.wall_ms + 4 * H);
 	} else {
 		REQUIRE(st.next_allowed_ms >= b->next_allowed);
-		REQUIRE(st.doses_today >= b->doses_today ||
-			st.next_allowed_ms > b->next_allowed);
+		REQUIRE(st.doses_today >= b->doses_today || st.next_allowed_ms > b->next_allowed);
 	}
 	feeder_free(f);
 	return 0;

@@ -61,8 +61,8 @@ static void run(struct feeder *f, struct proto_feeder_cmd *c, struct feeder_resu
 
 static struct proto_plan_slot slot_at(int hh, int mm)
 {
-	return (struct proto_plan_slot){.minute = hh * 60 + mm, .days = PROTO_DAYS_DAILY,
-					.enabled = true};
+	return (struct proto_plan_slot){
+	    .minute = hh * 60 + mm, .days = PROTO_DAYS_DAILY, .enabled = true};
 }
 
 /* A plan command: slots (n of them) and, when > 0, min interval (s) and max daily. */
@@ -264,7 +264,8 @@ Test(plan, a_journal_cut_at_every_byte_after_a_plan_record, .timeout = 60)
 			cr_assert_eq(p->rev, 2, "cut %zu: the plan is there", cut);
 			cr_assert_eq(p->min_interval_s, 8 * 3600);
 		} else {
-			cr_assert(damaged, "cut %zu of %zu: the lost plan record is said", cut, len);
+			cr_assert(damaged, "cut %zu of %zu: the lost plan record is said", cut,
+				  len);
 		}
 		if (damaged)
 			cr_assert_geq(st.next_allowed_ms, now.wall_ms + 6 * H,
@@ -279,8 +280,7 @@ Test(plan, a_journal_cut_at_every_byte_after_a_plan_record, .timeout = 60)
 
 /* ---- refusals ----------------------------------------------------------------- */
 
-static void expect_rejected(const struct feeder_result *res, const char *reason,
-			    const char *detail)
+static void expect_rejected(const struct feeder_result *res, const char *reason, const char *detail)
 {
 	cr_assert_eq(res->event.result, PROTO_RESULT_REJECTED);
 	cr_assert_str_eq(res->event.reason, reason);
@@ -812,10 +812,11 @@ Test(plan, the_journal_check_describes_the_plan, .timeout = 10)
 	FILE *out = open_memstream(&buf, &len);
 	cr_assert_eq(feeder_repair_journal(&cfg, &now, false, out), 0, "sound");
 	fclose(out);
-	cr_assert(strstr(buf, "plan rev 2 by ann at 2026-11-26 09:00:00 CET: slots 08:00 daily, "
-			      "20:00 mon,sun (off); interval 28800 s, 2 a day, grace 3600 s "
-			      "(bounds 14400 s, 4 a day)\n"
-			      "paused until resume\n1 slots skipped by command\npills: 30 left\n") !=
+	cr_assert(strstr(buf,
+			 "plan rev 2 by ann at 2026-11-26 09:00:00 CET: slots 08:00 daily, "
+			 "20:00 mon,sun (off); interval 28800 s, 2 a day, grace 3600 s "
+			 "(bounds 14400 s, 4 a day)\n"
+			 "paused until resume\n1 slots skipped by command\npills: 30 left\n") !=
 		      NULL,
 		  "%s", buf);
 	free(buf);
@@ -829,7 +830,11 @@ Test(plan, a_journal_from_before_plans_loads_and_is_seeded, .timeout = 10)
 	struct journal_rec r[3] = {
 	    {.op = JOURNAL_INIT, .seq = 1, .ts_ms = NOV26_0700 - 24 * H},
 	    {.op = JOURNAL_INTENT, .seq = 2, .ts_ms = NOV26_0700, .id = "old-1", .by = "ann"},
-	    {.op = JOURNAL_DONE, .seq = 3, .ts_ms = NOV26_0700 + 1000, .id = "old-1", .result = "ok"},
+	    {.op = JOURNAL_DONE,
+	     .seq = 3,
+	     .ts_ms = NOV26_0700 + 1000,
+	     .id = "old-1",
+	     .result = "ok"},
 	};
 	static char text[4096];
 	size_t len = 0;
@@ -863,7 +868,8 @@ Test(plan, a_journal_from_before_plans_loads_and_is_seeded, .timeout = 10)
 	const char *after = slurp(jpath, &n);
 	cr_assert_eq(memcmp(after, text, len), 0, "the old lines as they were");
 	cr_assert(strncmp(after + len, "{\"seq\":4,\"op\":\"plan\"", 20) == 0, "%s", after + len);
-	cr_assert(strstr(slurp(mpath, NULL), "\"plan\":1,\"interval\":21600000,\"daily\":3") != NULL);
+	cr_assert(strstr(slurp(mpath, NULL), "\"plan\":1,\"interval\":21600000,\"daily\":3") !=
+		  NULL);
 }
 
 /* The README's shell lines, as the feeder gets them (proto's decoder). */
@@ -873,11 +879,13 @@ Test(plan, the_readme_commands_through_the_decoder, .timeout = 10)
 	struct feeder *f = start(NULL);
 	struct feeder_result res;
 	send(f,
-	     "{\"action\":\"plan\",\"id\":\"ann-7\",\"by\":\"ann\",\"plan\":{\"rev\":1,\"slots\":[{\"at\":"
+	     "{\"action\":\"plan\",\"id\":\"ann-7\",\"by\":\"ann\",\"plan\":{\"rev\":1,\"slots\":[{"
+	     "\"at\":"
 	     "\"08:00\",\"days\":\"daily\"},{\"at\":\"20:00\",\"days\":[\"mon\",\"fri\"]}],"
 	     "\"min_interval_s\":28800}}",
 	     &res);
-	cr_assert_eq(res.event.result, PROTO_RESULT_OK, "%s %s", res.event.reason, res.event.detail);
+	cr_assert_eq(res.event.result, PROTO_RESULT_OK, "%s %s", res.event.reason,
+		     res.event.detail);
 	cr_assert_eq(res.event.rev, 2);
 	const struct proto_plan *p = feeder_plan(f);
 	cr_assert_eq(p->n_slots, 2);
@@ -898,7 +906,8 @@ Test(plan, the_readme_commands_through_the_decoder, .timeout = 10)
 	cr_assert_eq(feeder_plan(f)->pills_remaining, 60);
 	/* A member the decoder refuses: bad_plan with its detail, echoed. */
 	send(f,
-	     "{\"action\":\"plan\",\"id\":\"ann-12\",\"plan\":{\"slots\":[{\"at\":\"25:00\",\"days\":"
+	     "{\"action\":\"plan\",\"id\":\"ann-12\",\"plan\":{\"slots\":[{\"at\":\"25:00\","
+	     "\"days\":"
 	     "\"daily\"}]}}",
 	     &res);
 	cr_assert_eq(res.event.result, PROTO_RESULT_REJECTED);

@@ -74,7 +74,7 @@ static int case_no, step_no;
 		if (!(cond)) {                                                                     \
 			char msg_[400];                                                            \
 			snprintf(msg_, sizeof(msg_), __VA_ARGS__);                                 \
-			cr_assert_fail("seed %" PRIu64 " (case %d, step %d; alone: "             \
+			cr_assert_fail("seed %" PRIu64 " (case %d, step %d; alone: "               \
 				       "IOD_PROPERTY_SEED=%" PRIu64 " IOD_PROPERTY_CASES=1): %s",  \
 				       case_seed, case_no, step_no, case_seed, msg_);              \
 		}                                                                                  \
@@ -195,8 +195,8 @@ static void one_case(void)
 	cfg.bound_max_daily = (int)between(1, 6);
 	/* The seed: usually within the bounds, sometimes not (the glue would
 	 * refuse to start; the core must hold the bounds anyway). */
-	cfg.min_interval_ms = chance(80) ? cfg.bound_min_interval_ms + between(0, 4) * H
-					 : between(1, 360) * MIN;
+	cfg.min_interval_ms =
+	    chance(80) ? cfg.bound_min_interval_ms + between(0, 4) * H : between(1, 360) * MIN;
 	cfg.max_daily = chance(80) ? (int)between(1, cfg.bound_max_daily) : (int)between(1, 8);
 	cfg.grace_ms = between(0, 3) * H;
 	struct proto_plan_slot slots[PROTO_PLAN_SLOTS_MAX];
