@@ -37,17 +37,17 @@ static const char *const day_names[] = {"mon", "tue", "wed", "thu", "fri", "sat"
 static const char *const status_names[] = {"pending", "given",	"late",	  "skipped",
 					   "paused",  "missed", "failed", "uncertain"};
 
-/* The value ranges of the plan (proto/README.md, "Where this refines the
- * design"): a week's interval at most, a slot per half hour. */
-#define MIN_INTERVAL_LO	      60
-#define MIN_INTERVAL_HI	      604800 /* a week */
-#define MAX_DAILY_LO	      1
-#define MAX_DAILY_HI	      PROTO_PLAN_SLOTS_MAX
-#define GRACE_HI	      86400
-#define TREAT_MAX_DAILY_HI    100
-#define TREAT_MIN_INTERVAL_HI 86400
-#define LOW_DAYS_HI	      365
-#define PILLS_HI	      100000
+/* The value ranges of the plan: proto.h's PROTO_PLAN_* (one rule for the
+ * retained plan, a plan command and the feeder's seed). */
+#define MIN_INTERVAL_LO	      PROTO_PLAN_MIN_INTERVAL_MIN_S
+#define MIN_INTERVAL_HI	      PROTO_PLAN_MIN_INTERVAL_MAX_S
+#define MAX_DAILY_LO	      PROTO_PLAN_MAX_DAILY_MIN
+#define MAX_DAILY_HI	      PROTO_PLAN_MAX_DAILY_MAX
+#define GRACE_HI	      PROTO_PLAN_GRACE_MAX_S
+#define TREAT_MAX_DAILY_HI    PROTO_PLAN_TREAT_MAX_DAILY_MAX
+#define TREAT_MIN_INTERVAL_HI PROTO_PLAN_TREAT_INTERVAL_MAX_S
+#define LOW_DAYS_HI	      PROTO_PLAN_LOW_DAYS_MAX
+#define PILLS_HI	      PROTO_PLAN_PILLS_MAX
 
 /* ---- names ------------------------------------------------------------------ */
 
