@@ -300,5 +300,6 @@ Test(plan_property, bounds_hold_for_random_plans_commands_and_restarts, .timeout
 		total += n_doses;
 	}
 	cr_log_info("%d cases, %zu doses, seed %" PRIu64, cases, total, seed);
-	cr_assert_gt(total, (size_t)cases, "the cases dose (%zu doses)", total);
+	if (cases >= 100) /* the cases do dose: the property is about something */
+		cr_assert_gt(total, (size_t)cases, "%zu doses in %d cases", total, cases);
 }
