@@ -82,8 +82,8 @@ const struct cfg_option feeder_app_options[] = {
     {"IOD_FEEDER_BOUND_MAX_DAILY", CFG_INT, DEFAULT_TEXT(FEEDER_BOUND_MAX_DAILY_DEFAULT),
      "the vet's bound: most doses per local calendar day, whatever the plan says", 1, 48, 0, NULL},
     {"IOD_FEEDER_RESET_PLAN", CFG_BOOL, "0",
-     "1: the plan is seeded again from IOD_FEEDER_SCHEDULE, _MIN_INTERVAL, _MAX_DAILY and "
-     "_GRACE (a new rev) instead of the journaled one",
+     "--reset-plan (or this set to 1): the plan is seeded again from IOD_FEEDER_SCHEDULE, "
+     "_MIN_INTERVAL, _MAX_DAILY and _GRACE (a new rev) instead of the journaled one",
      0, 0, 0, NULL},
     {"IOD_FEEDER_IDS", CFG_INT, DEFAULT_TEXT(FEEDER_ID_MEMORY_DEFAULT),
      "command ids remembered for duplicates (besides doses)", 1000, 1000000, 0, NULL},
@@ -512,6 +512,13 @@ const char *feeder_app_backend(void *app)
 {
 	const struct feeder_app *a = app;
 	return a->backend;
+}
+
+void feeder_app_argv(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--reset-plan") == 0)
+			argv[i] = (char *)"--feeder-reset-plan=1";
 }
 
 int feeder_app_session_expiry(const struct cfg *cfg)

@@ -76,6 +76,12 @@ void feeder_app_on_dropped(void *app, uint64_t oversize, uint64_t queue_full,
 			   const char *last_topic);
 void feeder_app_on_drained(void *app);
 
+/* Before service_main: the bare flag --reset-plan, as the care plan's
+ * documents name it (docs/design.md, proto/README.md), becomes
+ * --feeder-reset-plan=1, the flag cfg derives from IOD_FEEDER_RESET_PLAN.
+ * argv's entries are replaced, not their text. */
+void feeder_app_argv(int argc, char **argv);
+
 /* The session expiry the feeder asks the broker for: IOD_FEEDER_CMD_TTL
  * rounded up to seconds (service_def.session_expiry). */
 int feeder_app_session_expiry(const struct cfg *cfg);

@@ -14,5 +14,6 @@ int main(int argc, char **argv)
 	/* A file size limit must make journal writes fail (and doses be
 	 * refused), not kill the process. */
 	signal(SIGXFSZ, SIG_IGN);
+	feeder_app_argv(argc, argv); /* --reset-plan */
 	return service_main(&feeder_service, argc, argv);
 }

@@ -77,6 +77,7 @@ static int make(const char *servo, const char *const *extra)
 		cr_assert_lt(argc, 15);
 		argv[argc++] = (char *)extra[i];
 	}
+	feeder_app_argv(argc, argv); /* as main.c does */
 	int rc = 0;
 	cfg = cfg_load("feeder", "iod-feeder", feeder_app_options, feeder_app_options_count, argc,
 		       argv, &rc);
@@ -550,8 +551,7 @@ Test(feeder_app, the_vets_bounds_and_reset_plan_reach_the_rules)
 	down();
 	/* ...unless the plan is reset from the settings. */
 	static const char *const reset[] = {"--feeder-bound-min-interval=30m",
-					    "--feeder-min-interval=2h", "--feeder-reset-plan=1",
-					    NULL};
+					    "--feeder-min-interval=2h", "--reset-plan", NULL};
 	up_with("sim", reset);
 	cr_assert_eq(next_allowed_now(&plan), DEC01_1000 + 2 * 3600 * 1000LL);
 	cr_assert_eq(plan.rev, 2);
@@ -582,4 +582,24 @@ Test(feeder_app, local_midnight_republishes_state_and_the_new_days_schedule)
 	cr_assert_eq(st.doses_today, 0);
 	schedule_at(1, "2026-12-02");
 	down();
+}
+
+Test(feeder_app, the_bare_reset_plan_flag)
+{
+	char *argv[] = {"iod-feeder", "--reset-plan", "--site=home", NULL};
+	feeder_app_argv(3, argv);
+	cr_assert_str_eq(argv[1], "--feeder-reset-plan=1");
+	cr_assert_str_eq(argv[2], "--site=home");
+	int rc = 0;
+	struct cfg *c = cfg_load("feeder", "iod-feeder", feeder_app_options,
+				 feeder_app_options_count, 3, argv, &rc);
+	cr_assert_not_null(c, "exit code %d", rc);
+	cr_assert(cfg_bool(c, "IOD_FEEDER_RESET_PLAN"));
+	cfg_free(c);
+	char *plain[] = {"iod-feeder", "--site=home", NULL};
+	c = cfg_load("feeder", "iod-feeder", feeder_app_options, feeder_app_options_count, 2, plain,
+		     &rc);
+	cr_assert_not_null(c);
+	cr_assert_not(cfg_bool(c, "IOD_FEEDER_RESET_PLAN"));
+	cfg_free(c);
 }
