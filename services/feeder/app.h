@@ -8,7 +8,7 @@
  *
  * feeder_service is the service_def main.c hands to service_main(); the
  * other functions are its callbacks and what the unit tests call with a
- * stubbed mqttc (tests/unit/feeder/app_stubs.c) and an injected clock.
+ * stubbed mqttc (tests/support/mqttc_stub.c) and an injected clock.
  * Thread: the loop thread, all of it (ALSA playback runs on speaker.c's own
  * thread).
  */

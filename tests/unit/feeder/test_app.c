@@ -1,11 +1,12 @@
 /* The feeder's glue (app.c) on a real libuv loop, with mqttc stubbed
- * (app_stubs.c), an injected clock and a journal in a temp dir: what a
- * command publishes and in which order, a servo that fails, back-pressure,
- * Home Assistant's birth, and a stop in the middle of a dose. */
+ * (tests/support/mqttc_stub.c), an injected clock and a journal in a temp
+ * dir: what a command publishes and in which order, a servo that fails,
+ * back-pressure, Home Assistant's birth, the plan, local midnight, and a
+ * stop in the middle of a dose. */
 #include "app.h"
-#include "app_stubs.h"
 #include "cfg.h"
 #include "mqttc.h"
+#include "mqttc_stub.h"
 #include "proto.h"
 
 #include <criterion/criterion.h>

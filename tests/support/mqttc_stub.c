@@ -1,5 +1,5 @@
-/* Stand-ins for mqttc and the skeleton's accessors under the feeder's glue. */
-#include "app_stubs.h"
+/* Stand-ins for mqttc and the skeleton's accessors under a glue (mqttc_stub.h). */
+#include "mqttc_stub.h"
 
 #include "mqttc.h"
 #include "service.h"
@@ -12,6 +12,7 @@ struct stub_publish stub_published[STUB_MAX];
 size_t stub_n_published;
 char stub_subscribed[STUB_MAX][128];
 size_t stub_n_subscribed;
+bool stub_connected = true;
 bool stub_room = true;
 unsigned stub_room_asked;
 unsigned stub_pauses;
@@ -20,7 +21,7 @@ bool stub_paused;
 void stub_reset(void)
 {
 	stub_n_published = stub_n_subscribed = 0;
-	stub_room = true;
+	stub_connected = stub_room = true;
 	stub_room_asked = stub_pauses = 0;
 	stub_paused = false;
 }
@@ -48,12 +49,12 @@ int mqttc_publish(struct mqttc *m, const char *topic, const void *payload, size_
 {
 	(void)m;
 	cr_assert_lt(stub_n_published, STUB_MAX, "more publishes than the stub keeps");
-	cr_assert_lt(len, sizeof(stub_published[0].payload),
-		     "a publish larger than the stub keeps");
 	struct stub_publish *p = &stub_published[stub_n_published++];
 	snprintf(p->topic, sizeof(p->topic), "%s", topic);
-	memcpy(p->payload, payload, len);
-	p->payload[len] = '\0';
+	size_t keep = len < sizeof(p->payload) - 1 ? len : sizeof(p->payload) - 1;
+	memcpy(p->payload, payload, keep);
+	p->payload[keep] = '\0';
+	p->len = len;
 	p->qos = qos;
 	p->retain = retain;
 	return 0;
@@ -77,7 +78,7 @@ int mqttc_subscribe(struct mqttc *m, const char *filter, int qos, bool no_local)
 bool mqttc_is_connected(const struct mqttc *m)
 {
 	(void)m;
-	return true;
+	return stub_connected;
 }
 
 bool mqttc_has_room(struct mqttc *m, size_t n)
@@ -101,26 +102,32 @@ void mqttc_get_stats(const struct mqttc *m, struct mqttc_stats *out)
 	memset(out, 0, sizeof(*out));
 }
 
-/* ---- the skeleton's accessors (feeder_service.create only: the tests call
- * feeder_app_new themselves) ---- */
+/* ---- the skeleton's accessors: only service_def.create calls them ---- */
 
 uv_loop_t *service_loop(struct service *svc)
 {
 	(void)svc;
-	cr_assert_fail("service_loop: the tests make the app with feeder_app_new");
+	cr_assert_fail("service_loop: a test makes its app with the glue's constructor");
 	return NULL;
 }
 
 const struct cfg *service_cfg(const struct service *svc)
 {
 	(void)svc;
-	cr_assert_fail("service_cfg: the tests make the app with feeder_app_new");
+	cr_assert_fail("service_cfg: a test makes its app with the glue's constructor");
 	return NULL;
 }
 
 struct mqttc *service_mqtt(struct service *svc)
 {
 	(void)svc;
-	cr_assert_fail("service_mqtt: the tests make the app with feeder_app_new");
+	cr_assert_fail("service_mqtt: a test makes its app with the glue's constructor");
 	return NULL;
+}
+
+int64_t service_since_ms(const struct service *svc)
+{
+	(void)svc;
+	cr_assert_fail("service_since_ms: a test makes its app with the glue's constructor");
+	return 0;
 }
