@@ -326,6 +326,9 @@ test("store: feeder state, dose log, events and alerts", { timeout: 5000 }, () =
       next_allowed: T0 + 5 * HOUR,
       next_scheduled: null,
       doses_today: 1,
+      pills_remaining: 12,
+      runs_out: T0 + 96 * HOUR,
+      clock_synced: true,
     }),
   );
   assert.deepEqual(s.feeder.state, {
@@ -334,20 +337,36 @@ test("store: feeder state, dose log, events and alerts", { timeout: 5000 }, () =
     nextAllowed: T0 + 5 * HOUR,
     nextScheduled: null,
     dosesToday: 1,
+    pillsRemaining: 12,
+    runsOut: T0 + 96 * HOUR,
+    clockSynced: true,
   });
   applyMessage(
     s,
     msg("iod/home/feeder/log", {
-      doses: [{ id: "a", ts: T0 - HOUR, by: "operator", source: "manual" }, "junk"],
+      doses: [
+        { id: "a", ts: T0 - HOUR, by: "operator", source: "manual", result: "ok", verified: true },
+        { id: "b", ts: T0 - 2 * HOUR, by: "schedule", source: "schedule", result: "failed", verified: null },
+        "junk",
+      ],
     }),
   );
-  assert.deepEqual(s.feeder.log, [{ id: "a", ts: T0 - HOUR, by: "operator", source: "manual" }]);
+  assert.deepEqual(s.feeder.log, [
+    { id: "a", ts: T0 - HOUR, by: "operator", source: "manual", result: "ok", verified: true },
+    { id: "b", ts: T0 - 2 * HOUR, by: "schedule", source: "schedule", result: "failed", verified: null },
+  ]);
   const changed = applyMessage(
     s,
     msg("iod/home/feeder/event", { id: "web-1", action: "feed", result: "rejected", reason: "too_soon", ts: T0 }),
   );
   assert.ok(changed.has("event"));
   assert.equal(s.feeder.events[0].reason, "too_soon");
+  applyMessage(
+    s,
+    msg("iod/home/feeder/event", { id: "web-2", action: "plan", result: "ok", rev: 4, ts: T0 }),
+  );
+  assert.equal(s.feeder.events[0].rev, 4);
+  assert.equal(s.feeder.events[0].detail, "");
   for (let i = 0; i < MAX_ALERTS + 10; i++) {
     applyMessage(s, msg("iod/home/alert", { source: "feeder", level: "critical", code: "c", message: `m${i}`, ts: T0 + i }));
   }
@@ -566,4 +585,102 @@ test("store: the bridge's broker state; statuses are forgotten when it changes",
   assert.equal(brokerDown(s), false);
   resetStore(s);
   assert.equal(s.broker.connected, null);
+});
+
+// ---------- plan.js: the care plan read and edited ----------
+
+const plan = await import("../../web/js/plan.js");
+
+const PLAN = {
+  rev: 3,
+  slots: [
+    { at: "07:00", days: "daily", enabled: true },
+    { at: "19:00", days: ["fri", "mon", "tue", "wed", "thu"], enabled: false },
+  ],
+  min_interval_s: 21600,
+  max_daily: 2,
+  grace_s: 3600,
+  paused: false,
+  paused_until: null,
+  treat: { max_daily: 10, min_interval_s: 300 },
+  pills: { remaining: null, low_days: 5 },
+  bounds: { min_interval_s: 14400, max_daily: 4 },
+  changed_by: "env",
+  changed_at: T0,
+};
+
+test("plan: feeder/plan and feeder/schedule into the store", { timeout: 5000 }, () => {
+  const s = createStore("home");
+  const changed = applyMessage(s, msg("iod/home/feeder/plan", PLAN));
+  assert.ok(changed.has("plan"));
+  const p = s.feeder.plan;
+  assert.equal(p.rev, 3);
+  assert.deepEqual(p.slots[1], { at: "19:00", days: ["mon", "tue", "wed", "thu", "fri"], enabled: false });
+  assert.deepEqual(p.bounds, { minIntervalS: 14400, maxDaily: 4 });
+  assert.equal(p.pills.remaining, null);
+  assert.equal(p.pausedUntil, null);
+  assert.equal(plan.planFromPayload({ ...PLAN, slots: [{ at: "25:00", days: "daily" }] }), null);
+  assert.equal(plan.planFromPayload({ ...PLAN, rev: "3" }), null);
+  applyMessage(
+    s,
+    msg("iod/home/feeder/schedule", {
+      date: "2026-12-01",
+      slots: [
+        { slot: "2026-12-01T07:00", at: T0, status: "given", dose: "d1" },
+        { slot: "2026-12-01T19:00", at: T0 + 12 * HOUR, status: "pending", dose: null },
+        { slot: "2026-12-02T07:00", at: T0 + 24 * HOUR, status: "wobbly", dose: null },
+      ],
+      ts: T0,
+    }),
+  );
+  const sched = s.feeder.schedule;
+  assert.equal(sched.slots.length, 3);
+  assert.equal(sched.slots[2].status, "unknown");
+  assert.equal(plan.nextPending(sched).slot, "2026-12-01T19:00");
+  assert.equal(plan.statusText("late"), "Given late");
+});
+
+test("plan: an edit sends only what changed, with the rev", { timeout: 5000 }, () => {
+  const p = plan.planFromPayload(PLAN);
+  const same = { slots: p.slots, minIntervalS: 21600, maxDaily: 2 };
+  assert.equal(plan.planPatch(p, same), null, "nothing changed");
+  assert.equal(
+    plan.planPatch(p, { ...same, slots: [p.slots[0], { at: "19:00", days: ["thu", "wed", "tue", "mon", "fri"], enabled: false }] }),
+    null,
+    "the same days in another order are no change",
+  );
+  assert.deepEqual(plan.planPatch(p, { ...same, maxDaily: 3 }), { rev: 3, max_daily: 3 });
+  assert.deepEqual(plan.planPatch(p, { ...same, minIntervalS: 14400 }), { rev: 3, min_interval_s: 14400 });
+  assert.deepEqual(
+    plan.planPatch(p, {
+      ...same,
+      slots: [{ at: "08:00", days: plan.DAYS, enabled: true }, p.slots[1]],
+    }),
+    {
+      rev: 3,
+      slots: [
+        { at: "08:00", days: "daily" },
+        { at: "19:00", days: ["mon", "tue", "wed", "thu", "fri"], enabled: false },
+      ],
+    },
+  );
+  assert.deepEqual(plan.planPatch(p, { ...same, slots: [] }), { rev: 3, slots: [] });
+  assert.equal(plan.daysText(["mon", "tue", "wed", "thu", "fri"]), "Mon–Fri");
+  assert.equal(plan.daysText(["mon", "wed"]), "Mon, Wed");
+  assert.equal(plan.daysText("daily"), "Daily");
+  assert.equal(plan.intervalText(16200), "4 h 30 min");
+});
+
+test("format: the care plan's answers in words", { timeout: 5000 }, () => {
+  assert.deepEqual(resultText({ action: "plan", result: "ok", rev: 5 }), {
+    tone: "ok",
+    title: "ok",
+    detail: "Plan saved (revision 5)",
+  });
+  assert.equal(
+    resultText({ action: "plan", result: "rejected", reason: "out_of_bounds", detail: "max_daily 6 is over the vet's bound 4" }).detail,
+    "Outside the vet's limits for this feeder: max_daily 6 is over the vet's bound 4",
+  );
+  assert.equal(resultText({ action: "skip", result: "ok" }).detail, "Dose skipped");
+  assert.equal(format.actionLabel("refill"), "Refill");
 });

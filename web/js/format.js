@@ -129,7 +129,17 @@ export function formatValue(kind, value) {
   });
 }
 
-const ACTION_VERB = { feed: "Feed", home: "Home", call: "Call" };
+const ACTION_VERB = {
+  feed: "Feed",
+  home: "Home",
+  call: "Call",
+  plan: "Plan change",
+  skip: "Skip",
+  pause: "Pause",
+  resume: "Resume",
+  treat: "Treat",
+  refill: "Refill",
+};
 
 export function actionLabel(action) {
   return ACTION_VERB[action] || String(action || "Command");
@@ -171,6 +181,27 @@ export function reasonText(reason, ctx = {}) {
       return "The bridge cannot reach the MQTT broker; nothing was sent";
     case "duplicate":
       return "Already handled: this command was seen before, nothing was dispensed";
+    case "bad_plan":
+      return "The plan was not valid";
+    case "out_of_bounds":
+      return "Outside the vet's limits for this feeder";
+    case "plan_changed":
+      return "Someone else changed the plan first: look at it again and redo the edit";
+    case "unknown_slot":
+      return "No pending dose to skip";
+    case "slot_settled":
+      return "That dose is already settled";
+    case "bad_until":
+      return "Pick a time in the future, at most 90 days ahead";
+    case "bad_pills":
+    case "missing_pills":
+      return "Give the pill count as a whole number 0–100000";
+    case "bad_slot":
+      return "Not a dose time of today or tomorrow";
+    case "treat_limit":
+      return "Treat limit reached for today";
+    case "no_treat_dispenser":
+      return "This feeder has no treat dispenser";
     case undefined:
     case null:
     case "":
@@ -198,10 +229,26 @@ export function resultText(event, ctx = {}) {
               ? "Feeder back at rest"
               : event.action === "call"
                 ? "Call sound played"
-                : `${action} done`,
+                : event.action === "plan"
+                  ? `Plan saved${typeof event.rev === "number" ? ` (revision ${event.rev})` : ""}`
+                  : event.action === "skip"
+                    ? "Dose skipped"
+                    : event.action === "pause"
+                      ? "Schedule paused"
+                      : event.action === "resume"
+                        ? "Schedule resumed"
+                        : event.action === "treat"
+                          ? "Treat given"
+                          : event.action === "refill"
+                            ? "Pill count set"
+                            : `${action} done`,
       };
     case "rejected":
-      return { tone: "warn", title: "rejected", detail: reasonText(event.reason, ctx) };
+      return {
+        tone: "warn",
+        title: "rejected",
+        detail: [reasonText(event.reason, ctx), event.detail].filter(Boolean).join(": "),
+      };
     case "duplicate":
       return { tone: "warn", title: "duplicate", detail: reasonText("duplicate", ctx) };
     case "failed":

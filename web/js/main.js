@@ -20,6 +20,7 @@ import {
   createStore,
   resetStore,
 } from "./store.js";
+import { DAYS, intervalText, nextPending, planPatch } from "./plan.js";
 import { Connection } from "./conn.js";
 import { loadUplot } from "./charts.js";
 import { CameraView, Views } from "./views.js";
@@ -43,6 +44,7 @@ const app = {
   frameRequested: false,
   offsetMs: 0, // server clock - browser clock, from hello
   pending: null, // {id, action, timer} of the command this page sent last
+  editing: null, // the plan the open editor was filled from (its rev goes with the change)
   sentIds: new Set(), // ids this page sent (answers can come after a reconnect)
   bootAttempt: 0,
   connState: "connecting", // the websocket's state, as conn.js last said
@@ -331,6 +333,7 @@ function onFrame(msg) {
   if (typeof msg.topic !== "string") return;
   const changed = applyMessage(app.store, msg);
   if (changed.has("event")) onFeederEvent(app.store.feeder.events[0]);
+  if (changed.has("plan")) updateButtons();
   markDirty(changed);
 }
 
@@ -357,7 +360,21 @@ const CONFIRM = {
     text: "Plays the call sound on the speaker. No dose is given.",
     ok: "Play call",
   },
+  skip: {
+    title: "Skip the next dose?",
+    text: "The next pending dose is not given; it stays skipped.",
+    ok: "Skip dose",
+  },
+  treat: {
+    title: "Give a treat?",
+    text: "Dispenses one treat from the treat dispenser. It is not a dose.",
+    ok: "Give treat",
+  },
 };
+
+// The care plan's commands answer in the plan card, the buttons in the feeder's.
+const PLAN_ACTIONS = new Set(["plan", "skip", "pause", "resume", "treat", "refill"]);
+const answerBox = (action) => (PLAN_ACTIONS.has(action) ? "plan-answer" : "answer");
 
 function commandsPossible() {
   return app.operator && app.conn && app.conn.ready && !brokerDown(app.store) && !app.pending;
@@ -370,18 +387,19 @@ function updateButtons() {
   const why = [];
   if (!app.operator) why.push("readonly-note");
   if (!$("broker-note").hidden) why.push("broker-note");
-  for (const b of document.querySelectorAll("[data-action]")) {
-    b.disabled = !enabled;
+  for (const b of document.querySelectorAll("[data-action], [data-plan-action]")) {
+    // The plan editor needs the plan it edits.
+    b.disabled = !enabled || (b.dataset.planAction === "edit" && !app.store.feeder.plan);
     if (why.length) b.setAttribute("aria-describedby", why.join(" "));
     else b.removeAttribute("aria-describedby");
   }
+  for (const id of ["pause-until", "refill-pills"]) $(id).disabled = !enabled;
 }
 
-function setAnswer(tone, title, detail) {
-  const box = $("answer");
-  box.dataset.tone = tone;
-  $("answer-title").textContent = title;
-  $("answer-detail").textContent = detail;
+function setAnswer(tone, title, detail, box = "answer") {
+  $(box).dataset.tone = tone;
+  $(`${box}-title`).textContent = title;
+  $(`${box}-detail`).textContent = detail;
 }
 
 function feedContext() {
@@ -396,6 +414,10 @@ function askConfirm(action) {
   $("confirm-ok").textContent = c.ok;
   let extra = "";
   const st = app.store.feeder.state;
+  const next = nextPending(app.store.feeder.schedule);
+  if (action === "skip") {
+    extra = next ? `Next pending dose: ${formatClock(next.at, serverNow())}.` : "No dose is pending today or tomorrow.";
+  }
   if (action === "feed" && st) {
     const now = serverNow();
     const parts = [];
@@ -417,13 +439,20 @@ function askConfirm(action) {
   dialog.addEventListener(
     "close",
     () => {
-      if (dialog.returnValue === "confirm") sendCommand(action);
+      // Skip names the slot it showed: a dose settled meanwhile is not
+      // silently replaced by the one after it.
+      if (dialog.returnValue !== "confirm") return;
+      if (action === "skip" && next) sendCommand(action, { slot: next.slot });
+      else sendCommand(action);
     },
     { once: true },
   );
 }
 
-function sendCommand(action) {
+// members: the command's own ("plan", "slot", "until", "pills"), sent as
+// they are beside type/action/id; the bridge adds by and ts.
+function sendCommand(action, members = {}) {
+  const box = answerBox(action);
   if (!commandsPossible()) {
     // The link dropped (or the role changed, or the broker went away) while
     // the dialog was open.
@@ -431,13 +460,13 @@ function sendCommand(action) {
     const why = app.conn && app.conn.ready && brokerDown(app.store)
       ? reasonText("broker_unavailable")
       : "Not connected to the bridge; nothing was sent.";
-    setAnswer("bad", `${actionLabel(action)} — not sent`, why);
+    setAnswer("bad", `${actionLabel(action)} — not sent`, why, box);
     return;
   }
   const id = newCommandId();
   if (!COMMAND_ID_RE.test(id)) return; // cannot happen; never send a bad id
-  if (!app.conn.send({ type: "cmd", action, id })) {
-    setAnswer("bad", `${actionLabel(action)} — not sent`, "Not connected to the bridge; nothing was sent.");
+  if (!app.conn.send({ ...members, type: "cmd", action, id })) {
+    setAnswer("bad", `${actionLabel(action)} — not sent`, "Not connected to the bridge; nothing was sent.", box);
     return;
   }
   app.sentIds.add(id);
@@ -450,11 +479,12 @@ function sendCommand(action) {
       "warn",
       `${actionLabel(action)} — no answer yet`,
       "The feeder has not answered. Check that it is online; the command may still be handled.",
+      box,
     );
   }, ANSWER_TIMEOUT_MS);
   app.pending = { id, action, timer };
   updateButtons();
-  setAnswer("pending", `${actionLabel(action)} — sending…`, "Waiting for the bridge.");
+  setAnswer("pending", `${actionLabel(action)} — sending…`, "Waiting for the bridge.", box);
 }
 
 function finishPending(id) {
@@ -467,7 +497,8 @@ function finishPending(id) {
 
 function onAck(msg) {
   if (!app.pending || msg.id !== app.pending.id) return;
-  setAnswer("pending", `${actionLabel(app.pending.action)} — sent`, "Waiting for the feeder's answer…");
+  const action = app.pending.action;
+  setAnswer("pending", `${actionLabel(action)} — sent`, "Waiting for the feeder's answer…", answerBox(action));
 }
 
 function onCommandError(msg) {
@@ -476,7 +507,8 @@ function onCommandError(msg) {
   if (!mine) return;
   const action = app.pending.action;
   finishPending(app.pending.id);
-  setAnswer("bad", `${actionLabel(action)} — refused`, reasonText(reason, feedContext()));
+  const detail = typeof msg.detail === "string" && msg.detail ? `: ${msg.detail}` : "";
+  setAnswer("bad", `${actionLabel(action)} — refused`, reasonText(reason, feedContext()) + detail, answerBox(action));
   if (reason === "not_authorized") afterSessionChange();
 }
 
@@ -489,7 +521,157 @@ function onFeederEvent(ev) {
   finishPending(ev.id);
   const r = resultText(ev, feedContext());
   const label = actionLabel(ev.action);
-  setAnswer(r.tone, mine ? `${label} — ${r.title}` : `${label} (another client) — ${r.title}`, r.detail);
+  setAnswer(
+    r.tone,
+    mine ? `${label} — ${r.title}` : `${label} (another client) — ${r.title}`,
+    r.detail,
+    answerBox(ev.action),
+  );
+}
+
+// ---------- the plan editor ----------
+
+// Slot rows of the editor: a time, on/off, the seven days (all seven =
+// daily), remove. Labels name the slot, so a screen reader hears which.
+function addSlotRow(slot) {
+  const list = $("slot-edit-list");
+  const li = $("tpl-slot-edit").content.firstElementChild.cloneNode(true);
+  li.querySelector(".slot-time").value = slot.at;
+  li.querySelector(".slot-enabled").checked = slot.enabled !== false;
+  const days = li.querySelector(".slot-days");
+  for (const d of DAYS) {
+    const label = document.createElement("label");
+    label.className = "check day";
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.value = d;
+    box.checked = slot.days === "daily" || slot.days.includes(d);
+    label.append(box, ` ${d[0].toUpperCase()}${d.slice(1)}`);
+    days.append(label);
+  }
+  li.querySelector(".slot-remove").addEventListener("click", () => {
+    li.remove();
+    numberSlotRows();
+    $("slot-add").focus();
+  });
+  list.append(li);
+  numberSlotRows();
+  return li;
+}
+
+function numberSlotRows() {
+  [...$("slot-edit-list").children].forEach((li, i) => {
+    const name = `Dose time ${i + 1}`;
+    li.querySelector(".slot-legend").textContent = name;
+    li.querySelector(".slot-days").setAttribute("aria-label", `${name}: days`);
+    li.querySelector(".slot-remove").setAttribute("aria-label", `Remove ${name.toLowerCase()}`);
+  });
+  $("slot-add").disabled = $("slot-edit-list").children.length >= 48;
+}
+
+function openPlanEditor() {
+  const plan = app.store.feeder.plan;
+  if (!plan || !commandsPossible()) return;
+  app.editing = plan;
+  $("slot-edit-list").replaceChildren();
+  for (const s of plan.slots) addSlotRow(s);
+  const b = plan.bounds;
+  const minH = b.minIntervalS !== null ? b.minIntervalS / 3600 : 0.25;
+  const interval = $("plan-interval");
+  interval.min = String(minH);
+  interval.max = "168";
+  interval.value = String(plan.minIntervalS / 3600);
+  const max = $("plan-max");
+  max.max = String(b.maxDaily ?? 48);
+  max.value = String(plan.maxDaily);
+  $("plan-interval-hint").textContent = `The vet's limit: at least ${intervalText(b.minIntervalS)}.`;
+  $("plan-max-hint").textContent = `The vet's limit: at most ${b.maxDaily ?? "–"} a day.`;
+  $("plan-dialog-bounds").textContent =
+    `Revision ${plan.rev}. The vet's limits (set on the feeder, not here): doses at least ` +
+    `${intervalText(b.minIntervalS)} apart, at most ${b.maxDaily ?? "–"} a day.`;
+  $("plan-error").textContent = "";
+  $("plan-dialog").showModal();
+  interval.focus();
+}
+
+// The edit as {slots, minIntervalS, maxDaily}, or a message saying what to fix.
+function readPlanEditor() {
+  const slots = [];
+  const rows = [...$("slot-edit-list").children];
+  for (const [i, li] of rows.entries()) {
+    const at = li.querySelector(".slot-time").value;
+    if (!/^\d\d:\d\d$/.test(at)) return { error: `Dose time ${i + 1}: enter a time.` };
+    const days = [...li.querySelectorAll(".slot-days input:checked")].map((b) => b.value);
+    if (!days.length) return { error: `Dose time ${i + 1}: pick at least one day, or switch it off.` };
+    slots.push({ at, days, enabled: li.querySelector(".slot-enabled").checked });
+  }
+  const interval = $("plan-interval");
+  const max = $("plan-max");
+  const hours = Number(interval.value);
+  const minH = Number(interval.min);
+  if (!interval.value || !Number.isFinite(hours) || hours < minH || hours > 168) {
+    return { error: `Hours apart: between ${minH} and 168 (the vet's limit is ${minH}).` };
+  }
+  const perDay = Number(max.value);
+  if (!Number.isInteger(perDay) || perDay < 1 || perDay > Number(max.max)) {
+    return { error: `Doses a day: a whole number from 1 to ${max.max} (the vet's limit).` };
+  }
+  return { edited: { slots, minIntervalS: Math.round(hours * 3600), maxDaily: perDay } };
+}
+
+function bindPlan() {
+  $("plan-edit").addEventListener("click", openPlanEditor);
+  $("slot-add").addEventListener("click", () => {
+    addSlotRow({ at: "12:00", days: "daily", enabled: true }).querySelector(".slot-time").focus();
+  });
+  $("plan-cancel").addEventListener("click", () => $("plan-dialog").close());
+  $("plan-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const r = readPlanEditor();
+    if (r.error) {
+      $("plan-error").textContent = r.error;
+      return;
+    }
+    const patch = planPatch(app.editing, r.edited);
+    if (!patch) {
+      $("plan-error").textContent = "Nothing changed.";
+      return;
+    }
+    $("plan-dialog").close();
+    sendCommand("plan", { plan: patch });
+  });
+  for (const action of ["skip", "treat"]) {
+    $(`plan-${action}`).addEventListener("click", () => {
+      if (commandsPossible()) askConfirm(action);
+    });
+  }
+  $("plan-resume").addEventListener("click", () => sendCommand("resume"));
+  $("pause-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const text = $("pause-until").value;
+    if (!text) {
+      sendCommand("pause");
+      return;
+    }
+    // datetime-local is the browser's local time, as the schedule is shown.
+    const until = new Date(text).getTime();
+    if (!Number.isFinite(until)) {
+      setAnswer("bad", "Pause — not sent", "Enter a date and time.", "plan-answer");
+      return;
+    }
+    sendCommand("pause", { until });
+  });
+  $("refill-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const input = $("refill-pills");
+    const pills = Number(input.value);
+    if (!input.value || !Number.isInteger(pills) || pills < 0 || pills > 100000) {
+      setAnswer("bad", "Refill — not sent", reasonText("bad_pills"), "plan-answer");
+      input.focus();
+      return;
+    }
+    sendCommand("refill", { pills });
+  });
 }
 
 function bindCommands() {
@@ -530,6 +712,7 @@ async function boot() {
 async function main() {
   bindLogin();
   bindCommands();
+  bindPlan();
   $("retry-now").addEventListener("click", () => app.conn && app.conn.retryNow());
   window.addEventListener("online", () => app.conn && app.conn.retryNow());
   const uPlot = await loadUplot();

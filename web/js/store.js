@@ -4,6 +4,7 @@
 // per animation frame.
 
 import { splitTopic } from "./format.js";
+import { planFromPayload, scheduleFromPayload } from "./plan.js";
 
 export const CHART_WINDOW_MS = 60 * 60 * 1000; // charts show the last hour
 export const MAX_POINTS = 4000; // per sensor; bounds memory on a busy site
@@ -30,7 +31,7 @@ export function resetStore(store, site = store.site) {
   store.services = new Map();
   for (const name of EXPECTED_SERVICES) store.services.set(name, newService(name));
   store.sensors = new Map();
-  store.feeder = { state: null, log: [], events: [] };
+  store.feeder = { state: null, log: [], events: [], plan: null, schedule: null };
   store.alerts = [];
   store.camera = { frameMs: null, frames: 0, motion: null };
   store.other = new Map(); // topic -> {payload, ts}: anything not modelled
@@ -178,6 +179,10 @@ export function applyMessage(store, msg) {
         nextAllowed: num(payload.next_allowed),
         nextScheduled: num(payload.next_scheduled),
         dosesToday: num(payload.doses_today),
+        // null: pills not counted (no refill yet)
+        pillsRemaining: num(payload.pills_remaining),
+        runsOut: num(payload.runs_out),
+        clockSynced: typeof payload.clock_synced === "boolean" ? payload.clock_synced : null,
       };
       changed.add("feeder");
     } else if (where.rest === "log" && isObject(payload) && Array.isArray(payload.doses)) {
@@ -186,14 +191,24 @@ export function applyMessage(store, msg) {
         ts: num(d.ts),
         by: typeof d.by === "string" ? d.by : "",
         source: typeof d.source === "string" ? d.source : "",
+        result: ["ok", "failed", "uncertain"].includes(d.result) ? d.result : "",
+        verified: typeof d.verified === "boolean" ? d.verified : null,
       }));
       changed.add("log");
+    } else if (where.rest === "plan" && planFromPayload(payload)) {
+      store.feeder.plan = planFromPayload(payload);
+      changed.add("plan");
+    } else if (where.rest === "schedule" && scheduleFromPayload(payload)) {
+      store.feeder.schedule = scheduleFromPayload(payload);
+      changed.add("plan");
     } else if (where.rest === "event" && isObject(payload)) {
       store.feeder.events.unshift({
         id: typeof payload.id === "string" ? payload.id : "",
         action: typeof payload.action === "string" ? payload.action : "",
         result: typeof payload.result === "string" ? payload.result : "",
         reason: typeof payload.reason === "string" ? payload.reason : "",
+        detail: typeof payload.detail === "string" ? payload.detail : "",
+        rev: num(payload.rev),
         ts: payloadTs ?? recvTs,
       });
       if (store.feeder.events.length > MAX_EVENTS) store.feeder.events.length = MAX_EVENTS;

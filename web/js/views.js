@@ -12,6 +12,7 @@ import {
   kindLabel,
 } from "./format.js";
 import { EXPECTED_SERVICES, brokerDown, sensorOrder } from "./store.js";
+import { daysText, intervalText, statusText } from "./plan.js";
 import { SensorChart } from "./charts.js";
 
 const STALE_MS = 10 * 60 * 1000; // a reading this old is shown greyed
@@ -63,6 +64,7 @@ export class Views {
     const sensorsToo = dirty.has("availability"); // an offline service (or broker) greys its tiles
     if (all || time || dirty.has("alerts")) this.alerts(store, nowMs);
     if (all || time || dirty.has("log")) this.doses(store, nowMs);
+    if (all || time || dirty.has("plan") || dirty.has("feeder")) this.plan(store, nowMs);
     if (all || time || dirty.has("camera")) this.cameraMeta(store, nowMs);
     for (const kind of store.sensors.keys()) {
       if (all || time || sensorsToo || dirty.has(`sensor:${kind}`)) {
@@ -239,11 +241,84 @@ export class Views {
         el("span", "dose-by", d.by ? `by ${d.by}` : ""),
         el("span", "dose-rel", d.ts === null ? "" : formatRelative(d.ts, now)),
       );
+      // The outcome in words (the colour only repeats it).
+      const result = el(
+        "span",
+        "dose-result",
+        d.result === "ok" ? "Dispensed" : d.result === "failed" ? "Failed" : d.result === "uncertain" ? "Uncertain" : "",
+      );
+      result.dataset.result = d.result;
+      const verified = el(
+        "span",
+        "dose-verified",
+        d.verified === true ? "verified in the bowl" : d.verified === false ? "not seen in the bowl" : "not verified",
+      );
+      verified.dataset.verified = String(d.verified);
+      li.append(result, verified);
       return li;
     });
     list.replaceChildren(...items);
     $("doses-empty").hidden = items.length > 0;
     setText($("doses-count"), items.length ? `${items.length} recorded` : "");
+  }
+
+  // The care plan: today's and tomorrow's slots with their status, the
+  // plan's rules beside the vet's bounds, the pill count.
+  plan(store, now) {
+    const plan = store.feeder.plan;
+    const sched = store.feeder.schedule;
+    const st = store.feeder.state;
+    let state = "–";
+    if (plan) {
+      if (!plan.paused) state = "Schedule on";
+      else if (plan.pausedUntil !== null) state = `Paused until ${formatClock(plan.pausedUntil, now)}`;
+      else state = "Paused until resumed";
+    }
+    const badge = $("plan-state");
+    setText(badge, state);
+    badge.dataset.paused = plan && plan.paused ? "true" : "false";
+    const items = (sched ? sched.slots : []).map((s) => {
+      const li = el("li", "slot");
+      li.dataset.status = s.status;
+      li.dataset.slot = s.slot;
+      const day = formatDay(s.at, now);
+      const status = el("span", "badge slot-status", statusText(s.status));
+      status.dataset.status = s.status;
+      const dayText = day ? day[0].toUpperCase() + day.slice(1) : "Today";
+      li.append(el("span", "slot-time", formatTime(s.at)), el("span", "slot-day", dayText), status);
+      return li;
+    });
+    $("schedule-list").replaceChildren(...items);
+    $("schedule-empty").hidden = items.length > 0;
+    if (!plan) {
+      for (const id of ["p-slots", "p-interval", "p-max", "p-rev"]) setText($(id), "–");
+      for (const id of ["p-interval-bound", "p-max-bound", "p-changed"]) setText($(id), "");
+    } else {
+      const slots = plan.slots.map(
+        (s) => `${s.at} ${daysText(s.days).toLowerCase()}${s.enabled ? "" : " (off)"}`,
+      );
+      setText($("p-slots"), slots.length ? slots.join(" · ") : "No dose times");
+      setText($("p-interval"), intervalText(plan.minIntervalS));
+      setText($("p-interval-bound"), `vet: at least ${intervalText(plan.bounds.minIntervalS)}`);
+      setText($("p-max"), plan.maxDaily === null ? "–" : String(plan.maxDaily));
+      setText($("p-max-bound"), `vet: at most ${plan.bounds.maxDaily ?? "–"}`);
+      setText($("p-rev"), String(plan.rev));
+      const by = plan.changedBy ? `by ${plan.changedBy}` : "";
+      const at = plan.changedAt !== null ? formatRelative(plan.changedAt, now) : "";
+      setText($("p-changed"), [by, at].filter(Boolean).join(" · "));
+    }
+    const pills = st ? st.pillsRemaining : null;
+    setText($("p-pills"), !st ? "–" : pills === null ? "Not counted" : String(pills));
+    setText(
+      $("p-runs-out"),
+      !st
+        ? ""
+        : pills === null
+          ? "refill to start counting"
+          : st.runsOut !== null
+            ? `run out ${formatClock(st.runsOut, now)}`
+            : "",
+    );
   }
 
   cameraMeta(store, now) {
