@@ -1,10 +1,14 @@
 #include "benchutil.h"
 
+#include <dirent.h>
 #include <limits.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -153,4 +157,25 @@ int bench_default_bin_dir(void)
 		return -1;
 	*slash = '\0';
 	return setenv("IOD_BIN_DIR", self, 1) == 0 ? 0 : -1;
+}
+
+void bench_tcp_nodelay_all(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+		if (*end != '\0' || fd == dirfd(d) ||
+		    getpeername((int)fd, (struct sockaddr *)&peer, &len) < 0 ||
+		    (peer.ss_family != AF_INET && peer.ss_family != AF_INET6))
+			continue;
+		int one = 1;
+		setsockopt((int)fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	closedir(d);
 }

@@ -38,6 +38,12 @@ double bench_percentile(const double *sorted, size_t n, double p);
  * NUL-terminates buf when size > 0. */
 void bench_machine(char *buf, size_t size);
 
+/* Paho MQTT C 1.3.12 has no TCP_NODELAY option; without it Nagle's
+ * algorithm and delayed ACKs put ~40 ms steps into a request/response over
+ * MQTT. Sets TCP_NODELAY on every TCP socket this process has open (the
+ * measuring clients'): call it after they have connected. */
+void bench_tcp_nodelay_all(void);
+
 /* Unless IOD_BIN_DIR is already set, set it to the directory of this
  * program, where the build puts the service binaries next to it. Returns 0,
  * or -1 if that directory cannot be found (IOD_BIN_DIR stays unset). */

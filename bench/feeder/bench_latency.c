@@ -14,15 +14,11 @@
  *   iod-bench-feeder-latency [N]     (N defaults to 10000)
  */
 #define _GNU_SOURCE /* memmem */
-#include <dirent.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -114,30 +110,6 @@ static bool wait_for(bool *flag_or_null, int timeout_ms)
 	return ok;
 }
 
-/* Paho 1.3.12 cannot set TCP_NODELAY; without it Nagle's algorithm and
- * delayed ACKs put ~40 ms steps into a request/response over MQTT. Set it
- * on every TCP socket of this process (our measuring clients). */
-static void tcp_nodelay_all(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		char *end;
-		long fd = strtol(e->d_name, &end, 10);
-		struct sockaddr_storage peer;
-		socklen_t len = sizeof(peer);
-		if (*end != '\0' || fd == dirfd(d) ||
-		    getpeername((int)fd, (struct sockaddr *)&peer, &len) < 0 ||
-		    (peer.ss_family != AF_INET && peer.ss_family != AF_INET6))
-			continue;
-		int one = 1;
-		setsockopt((int)fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
-	closedir(d);
-}
-
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 10000;
@@ -189,7 +161,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	tcp_nodelay_all();
+	bench_tcp_nodelay_all();
 	double *lat = calloc((size_t)n, sizeof(*lat));
 	char payload[96];
 	int warmup = 200, lost = 0;
