@@ -381,7 +381,7 @@ static void handle_pause(struct feeder *f, const struct proto_feeder_cmd *cmd, c
 static void handle_refill(struct feeder *f, const struct proto_feeder_cmd *cmd, const char *id,
 			  const char *by, const struct feeder_now *now, struct feeder_result *res)
 {
-	if (cmd->pills < 0 || cmd->pills > PLAN_PILLS_MAX) {
+	if (cmd->pills < 0 || cmd->pills > PROTO_PLAN_PILLS_MAX) {
 		reject(f, id, "refill", PROTO_REASON_BAD_PILLS, true, now, res);
 		return;
 	}

@@ -313,36 +313,37 @@ const char *plan_apply(const struct proto_plan *cur, const struct proto_plan_pat
 	}
 	if (patch->has_min_interval) {
 		if ((why = range(detail, size, "min_interval_s", patch->min_interval_s,
-				 PLAN_MIN_INTERVAL_MIN_S, PLAN_MIN_INTERVAL_MAX_S)))
+				 PROTO_PLAN_MIN_INTERVAL_MIN_S, PROTO_PLAN_MIN_INTERVAL_MAX_S)))
 			return why;
 		out->min_interval_s = patch->min_interval_s;
 	}
 	if (patch->has_max_daily) {
-		if ((why =
-			 range(detail, size, "max_daily", patch->max_daily, 1, PLAN_MAX_DAILY_MAX)))
+		if ((why = range(detail, size, "max_daily", patch->max_daily,
+				 PROTO_PLAN_MAX_DAILY_MIN, PROTO_PLAN_MAX_DAILY_MAX)))
 			return why;
 		out->max_daily = patch->max_daily;
 	}
 	if (patch->has_grace) {
-		if ((why = range(detail, size, "grace_s", patch->grace_s, 0, PLAN_GRACE_MAX_S)))
+		if ((why =
+			 range(detail, size, "grace_s", patch->grace_s, 0, PROTO_PLAN_GRACE_MAX_S)))
 			return why;
 		out->grace_s = patch->grace_s;
 	}
 	if (patch->has_treat_max_daily) {
 		if ((why = range(detail, size, "treat.max_daily", patch->treat_max_daily, 0,
-				 PLAN_TREAT_MAX_DAILY_MAX)))
+				 PROTO_PLAN_TREAT_MAX_DAILY_MAX)))
 			return why;
 		out->treat_max_daily = patch->treat_max_daily;
 	}
 	if (patch->has_treat_min_interval) {
 		if ((why = range(detail, size, "treat.min_interval_s", patch->treat_min_interval_s,
-				 0, PLAN_TREAT_INTERVAL_MAX_S)))
+				 0, PROTO_PLAN_TREAT_INTERVAL_MAX_S)))
 			return why;
 		out->treat_min_interval_s = patch->treat_min_interval_s;
 	}
 	if (patch->has_low_days) {
 		if ((why = range(detail, size, "pills.low_days", patch->low_days, 0,
-				 PLAN_LOW_DAYS_MAX)))
+				 PROTO_PLAN_LOW_DAYS_MAX)))
 			return why;
 		out->low_days = patch->low_days;
 	}

@@ -21,16 +21,10 @@
 #include "proto.h"
 #include "schedule.h"
 
-/* Value ranges of a plan command's members (else bad_plan). */
-#define PLAN_MIN_INTERVAL_MIN_S	  60
-#define PLAN_MIN_INTERVAL_MAX_S	  604800
-#define PLAN_MAX_DAILY_MAX	  48
-#define PLAN_GRACE_MAX_S	  86400
-#define PLAN_TREAT_MAX_DAILY_MAX  100
-#define PLAN_TREAT_INTERVAL_MAX_S 86400
-#define PLAN_LOW_DAYS_MAX	  365
-#define PLAN_PILLS_MAX		  100000
-#define PLAN_PAUSE_MAX_MS	  (90LL * 24 * 3600 * 1000)
+/* The value ranges of a plan's members are proto.h's PROTO_PLAN_* (one rule
+ * for the wire and the rules; plan_merge checks them again for a patch that
+ * did not come through proto's decoder). The longest pause: */
+#define PLAN_PAUSE_MAX_MS (90LL * 24 * 3600 * 1000)
 
 /* What a plan is seeded from (the environment's values, feeder_config). */
 struct plan_seed {

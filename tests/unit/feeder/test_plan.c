@@ -330,8 +330,8 @@ Test(plan, bad_plan_names_the_member, .timeout = 10)
 {
 	struct feeder *f = start(NULL);
 	struct feeder_result res;
-	plan_cmd(f, "c1", NULL, 0, 30, 0, &res);
-	expect_rejected(&res, PROTO_REASON_BAD_PLAN, "min_interval_s 30 is not in 60..604800");
+	plan_cmd(f, "c1", NULL, 0, 604801, 0, &res);
+	expect_rejected(&res, PROTO_REASON_BAD_PLAN, "min_interval_s 604801 is not in 1..604800");
 	plan_cmd(f, "c2", NULL, 0, 0, 49, &res);
 	expect_rejected(&res, PROTO_REASON_BAD_PLAN, "max_daily 49 is not in 1..48");
 	struct proto_plan_slot twice[] = {{7 * 60, 0x01, true}, {7 * 60, 0x03, true}};
