@@ -749,6 +749,162 @@ step("a second Feed is rejected as too soon, in words", async () => {
   await page.setViewportSize({ width: 1440, height: 900 });
 });
 
+// ---------- the care plan (issue 11) ----------
+
+// The retained payload of topic once pred(payload) holds (the feeder
+// republishes after answering; a fresh subscriber may still get the one
+// before), bounded.
+async function mqttRetainedUntil(topic, pred, what, timeoutMs = UI_TIMEOUT) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await mqttRetained(topic);
+    if (pred(v)) return v;
+    if (Date.now() > end) throw new Error(`${topic}: ${what} not seen; last ${JSON.stringify(v)}`);
+    await sleep(200);
+  }
+}
+
+let planBefore = null;
+
+step("the care plan is shown with the vet's bounds, from the retained feeder/plan", async () => {
+  planBefore = await mqttRetained(`iod/${SITE}/feeder/plan`);
+  assert.equal(typeof planBefore.rev, "number", JSON.stringify(planBefore));
+  await waitText("#p-rev", new RegExp(`^${planBefore.rev}$`));
+  await waitText("#p-max", new RegExp(`^${planBefore.max_daily}$`));
+  await waitText("#p-max-bound", new RegExp(`^vet: at most ${planBefore.bounds.max_daily}$`));
+  await waitText("#p-interval-bound", new RegExp(`^vet: at least ${planBefore.bounds.min_interval_s / 3600} h$`));
+  await waitText("#plan-state", /^Schedule on$/);
+  const st = await mqttRetained(`iod/${SITE}/feeder/state`);
+  await waitText("#p-pills", st.pills_remaining === null ? /^Not counted$/ : new RegExp(`^${st.pills_remaining}$`));
+});
+
+// Two daily slots 3 h and 9 h from now (the feeder's clock, the browser's
+// zone): inside the vet's 4 h / 4 a day, and neither due during the test.
+let editedSlots = null;
+
+step("the operator edits the plan in Chromium: retained feeder/plan gets the new rev and members", async () => {
+  await page.waitForSelector("#plan-edit:not([disabled])", { timeout: UI_TIMEOUT });
+  await page.click("#plan-edit");
+  await page.waitForSelector("#plan-dialog", { state: "visible", timeout: UI_TIMEOUT });
+  // The editor keeps its inputs inside the bounds it shows.
+  assert.equal(await page.locator("#plan-interval").getAttribute("min"), String(planBefore.bounds.min_interval_s / 3600));
+  assert.equal(await page.locator("#plan-max").getAttribute("max"), String(planBefore.bounds.max_daily));
+  await waitText("#plan-dialog-bounds", new RegExp(`at most ${planBefore.bounds.max_daily} a day`));
+  const now = clockNow();
+  editedSlots = [localHHMM(now + 3 * 3600 * 1000), localHHMM(now + 9 * 3600 * 1000)];
+  for (const at of editedSlots) {
+    await page.click("#slot-add");
+    await page.locator(".slot-edit:last-child .slot-time").fill(at);
+  }
+  // Keyboard only for the daily maximum.
+  await page.focus("#plan-max");
+  await page.keyboard.press("Control+A");
+  await page.keyboard.type("2");
+  await axeEverywhere("the plan editor");
+  await page.setViewportSize({ width: 390, height: 844 });
+  await screenshot("plan-editor-390x844");
+  await page.emulateMedia({ colorScheme: "dark" });
+  await screenshot("plan-editor-390x844-dark");
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await screenshot("plan-editor-1280x800-dark");
+  await page.emulateMedia({ colorScheme: "light" });
+  await screenshot("plan-editor-1280x800");
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.click("#plan-save");
+  await page.waitForSelector("#plan-dialog", { state: "hidden", timeout: UI_TIMEOUT });
+  const rev = planBefore.rev + 1;
+  await waitText("#plan-answer-title", /^Plan change — ok$/);
+  await waitText("#plan-answer-detail", new RegExp(`^Plan saved \\(revision ${rev}\\)$`));
+  const plan = await mqttRetainedUntil(`iod/${SITE}/feeder/plan`, (p) => p.rev === rev, `rev ${rev}`);
+  // The feeder keeps its slots in time of day order (9 h on may be past midnight).
+  const inOrder = [...editedSlots].sort();
+  assert.deepEqual(
+    plan.slots,
+    inOrder.map((at) => ({ at, days: "daily", enabled: true })),
+    JSON.stringify(plan),
+  );
+  assert.equal(plan.max_daily, 2);
+  assert.equal(plan.min_interval_s, planBefore.min_interval_s, "an unchanged member stays");
+  assert.equal(plan.changed_by, "operator");
+  await waitText("#p-rev", new RegExp(`^${rev}$`));
+  await waitText("#p-max", /^2$/);
+  await waitText("#p-slots", new RegExp(`^${inOrder[0]} daily · ${inOrder[1]} daily$`));
+});
+
+step("skip next: the next pending slot of retained feeder/schedule becomes skipped", async () => {
+  const before = await mqttRetainedUntil(
+    `iod/${SITE}/feeder/schedule`,
+    (s) => s.slots.some((x) => x.status === "pending"),
+    "a pending slot",
+  );
+  const next = before.slots.find((x) => x.status === "pending");
+  // The page shows the schedule's slots with their times in this zone.
+  await waitText(`.slot[data-slot="${next.slot}"] .slot-status`, /^Pending$/);
+  await waitText(`.slot[data-slot="${next.slot}"] .slot-time`, new RegExp(`^${localHHMM(next.at)}$`));
+  await page.click("#plan-skip");
+  await page.waitForSelector("#confirm", { state: "visible", timeout: UI_TIMEOUT });
+  await waitText("#confirm-extra", new RegExp(`Next pending dose: (Tomorrow )?${localHHMM(next.at)}\\.`));
+  await page.click("#confirm-ok");
+  await waitText("#plan-answer-title", /^Skip — ok$/);
+  const after = await mqttRetainedUntil(
+    `iod/${SITE}/feeder/schedule`,
+    (s) => s.slots.some((x) => x.slot === next.slot && x.status === "skipped"),
+    `${next.slot} skipped`,
+  );
+  assert.equal(after.slots.find((x) => x.slot === next.slot).dose, null);
+  await waitText(`.slot[data-slot="${next.slot}"] .slot-status`, /^Skipped$/);
+});
+
+step("refill, pause until resumed and resume answer in the plan card", async () => {
+  await page.waitForSelector("#refill-pills:not([disabled])", { timeout: UI_TIMEOUT });
+  await page.fill("#refill-pills", "30");
+  await page.click('[data-plan-action="refill"]');
+  await waitText("#plan-answer-title", /^Refill — ok$/);
+  const st = await mqttRetainedUntil(`iod/${SITE}/feeder/state`, (v) => v.pills_remaining === 30, "30 pills");
+  await waitText("#p-pills", /^30$/);
+  if (st.runs_out !== null) await waitText("#p-runs-out", /^run out /);
+  await page.waitForSelector('[data-plan-action="pause"]:not([disabled])', { timeout: UI_TIMEOUT });
+  await page.click('[data-plan-action="pause"]');
+  await waitText("#plan-answer-title", /^Pause — ok$/);
+  await waitText("#plan-state", /^Paused until resumed$/);
+  await page.waitForSelector("#plan-resume:not([disabled])", { timeout: UI_TIMEOUT });
+  await page.click("#plan-resume");
+  await waitText("#plan-answer-title", /^Resume — ok$/);
+  await waitText("#plan-state", /^Schedule on$/);
+  // A rejected command says why, with the feeder's reason in words.
+  await page.waitForSelector("#plan-treat:not([disabled])", { timeout: UI_TIMEOUT });
+  await page.click("#plan-treat");
+  await page.waitForSelector("#confirm", { state: "visible", timeout: UI_TIMEOUT });
+  await page.click("#confirm-ok");
+  await waitText("#plan-answer-title", /^Treat — (ok|rejected)$/);
+});
+
+step("the dose log shows each dose's outcome and verification, as in retained feeder/log", async () => {
+  const log = await mqttRetained(`iod/${SITE}/feeder/log`);
+  assert.ok(log.doses.length >= 1, JSON.stringify(log));
+  const words = { ok: "Dispensed", failed: "Failed", uncertain: "Uncertain" };
+  const ver = (v) => (v === true ? "verified in the bowl" : v === false ? "not seen in the bowl" : "not verified");
+  const results = await page.locator("#dose-list .dose-result").allTextContents();
+  const verified = await page.locator("#dose-list .dose-verified").allTextContents();
+  assert.deepEqual(results, log.doses.map((d) => words[d.result]));
+  assert.deepEqual(verified, log.doses.map((d) => ver(d.verified)));
+  for (const vp of [
+    { w: 390, h: 844, name: "390x844" },
+    { w: 1280, h: 800, name: "1280x800" },
+  ]) {
+    await page.setViewportSize({ width: vp.w, height: vp.h });
+    for (const scheme of ["light", "dark"]) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await sleep(300);
+      await page.locator("#plan").scrollIntoViewIfNeeded();
+      await screenshot(`plan-${vp.name}-${scheme}`);
+      await screenshot(`plan-${vp.name}-${scheme}-full`, { fullPage: true });
+    }
+  }
+  await page.emulateMedia({ colorScheme: "light" });
+  await page.setViewportSize({ width: 1440, height: 900 });
+});
+
 step("axe: no serious or critical violations on the dashboard (light, dark, desktop, phone)", async () => {
   await axeEverywhere("the dashboard");
 });
