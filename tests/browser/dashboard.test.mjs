@@ -933,6 +933,13 @@ step("the broker stops: the page says so, statuses are unknown, commands are off
   for (const action of ["feed", "home", "call"]) {
     assert.equal(await page.locator(`[data-action="${action}"]`).isDisabled(), true, `${action} must be disabled without a broker`);
   }
+  // So are the care plan's.
+  for (const action of ["edit", "skip", "treat", "resume", "pause", "refill"]) {
+    const b = page.locator(`[data-plan-action="${action}"]`);
+    assert.equal(await b.isDisabled(), true, `${action} must be disabled without a broker`);
+    assert.ok(((await b.getAttribute("aria-describedby")) || "").split(" ").includes("broker-note"), action);
+  }
+  assert.equal(await page.locator("#refill-pills").isDisabled(), true);
   const since = [...new Set([localHHMM(before), localHHMM(after)])].join("|");
   await waitText("#broker-note", new RegExp(`^Commands unavailable: the bridge cannot reach the MQTT broker since (${since})\\. `));
   assert.equal(await visible("#broker-note"), true);
@@ -1006,6 +1013,8 @@ step("losing the bridge shows Offline — reconnecting, and the page recovers by
   await waitAttr('.service[data-service="sensors"]', "data-status", "offline");
   assert.equal(await visible("#readonly-note"), true, "viewers must be told they are read-only");
   assert.equal(await page.locator('[data-action="feed"]').isDisabled(), true, "Feed must be disabled for a viewer");
+  assert.equal(await page.locator("#plan-edit").isDisabled(), true, "the plan editor must be off for a viewer");
+  assert.equal(await page.locator("#plan-skip").isDisabled(), true, "Skip must be disabled for a viewer");
   assert.equal(await page.evaluate(() => window.iodTestMarker), "same-page", "the page reloaded");
 }, 90000);
 

@@ -120,7 +120,8 @@ function renderBrokerNote(show) {
   const when = typeof since === "number" ? ` since ${formatClock(since, serverNow())}` : "";
   note.textContent =
     `Commands unavailable: the bridge cannot reach the MQTT broker${when}. ` +
-    "Feed, Home and Call come back when it does; until then this page shows the last known state.";
+    "Feed, Home, Call and the care plan's commands come back when it does; until then this page " +
+    "shows the last known state.";
 }
 
 // ---------- session and login ----------
