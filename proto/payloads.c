@@ -10,6 +10,7 @@
 #include <string.h>
 
 static const struct pj_field F_ACTION = PJ_FIELD("action");
+static const struct pj_field F_FOR = PJ_FIELD("for");
 static const struct pj_field F_SOURCE = PJ_FIELD("source");
 static const struct pj_field F_LEVEL = PJ_FIELD("level");
 static const struct pj_field F_CODE = PJ_FIELD("code");
@@ -192,7 +193,23 @@ out:
 	return rc;
 }
 
-int proto_camera_cmd_decode(const void *payload, size_t len, const char **reason)
+/* "<kind>:<id>": kind 1-15 lowercase letters, id as proto_id_valid() (so
+ * "dose:<id>" names the feeder's dose by its command id), at most
+ * PROTO_CAMERA_FOR_MAX bytes in all. The records store files the snapshot
+ * under it: no spaces, quotes or slashes to escape anywhere. */
+static bool camera_for_valid(const char *s)
+{
+	size_t kind = 0;
+
+	while (s[kind] >= 'a' && s[kind] <= 'z')
+		kind++;
+	if (kind == 0 || kind > 15 || s[kind] != ':' || strlen(s) > PROTO_CAMERA_FOR_MAX)
+		return false;
+	return proto_id_valid(s + kind + 1);
+}
+
+int proto_camera_cmd_decode_for(const void *payload, size_t len, struct proto_camera_cmd *out,
+				const char **reason)
 {
 	const char *dummy;
 	const cJSON *item;
@@ -202,6 +219,7 @@ int proto_camera_cmd_decode(const void *payload, size_t len, const char **reason
 
 	if (reason == NULL)
 		reason = &dummy;
+	memset(out, 0, sizeof(*out));
 	rc = pj_decode_begin(payload, len, PROTO_MAX_PAYLOAD, word, sizeof(word), &root, reason);
 	if (rc < 0)
 		return -1;
@@ -230,8 +248,19 @@ int proto_camera_cmd_decode(const void *payload, size_t len, const char **reason
 		*reason = "unknown_action";
 		goto out;
 	}
+	/* After the action: a command that is not a snapshot says so first. */
+	if (pj_string(root, &F_FOR, false, out->for_, sizeof(out->for_), camera_for_valid, reason) <
+	    0)
+		goto out;
 	rc = 0;
 out:
 	cJSON_Delete(root);
 	return rc;
+}
+
+int proto_camera_cmd_decode(const void *payload, size_t len, const char **reason)
+{
+	struct proto_camera_cmd cmd;
+
+	return proto_camera_cmd_decode_for(payload, len, &cmd, reason);
 }

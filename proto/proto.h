@@ -478,7 +478,19 @@ char *proto_motion_encode(const struct proto_motion *m);
 int proto_motion_decode(const void *payload, size_t len, struct proto_motion *out,
 			const char **reason);
 
-/* camera/cmd: the bare word "snapshot" or {"action":"snapshot"}. */
+/* camera/cmd: the bare word "snapshot" or {"action":"snapshot"}, the JSON
+ * form with an optional "for": "<kind>:<id>" (kind 1-15 letters a-z, id as
+ * proto_id_valid(), at most PROTO_CAMERA_FOR_MAX bytes; "dose:<id>" for the
+ * feeder's dose) that the camera echoes as the MQTT 5 user property "for" on
+ * camera/snapshot. Anything else there is bad_for (duplicate_for twice).
+ * out->for_ is "" without it. */
+#define PROTO_CAMERA_FOR_MAX 80
+struct proto_camera_cmd {
+	char for_[PROTO_CAMERA_FOR_MAX + 1];
+};
+int proto_camera_cmd_decode_for(const void *payload, size_t len, struct proto_camera_cmd *out,
+				const char **reason);
+/* The same, for callers that need only the verdict. */
 int proto_camera_cmd_decode(const void *payload, size_t len, const char **reason);
 
 /* ---- websocket (bridge <-> browser) ---------------------------------------- */

@@ -618,6 +618,84 @@ Test(camera_cmd, refused, .timeout = 10)
 	}
 }
 
+/* "for": the dose (or any <kind>:<id>) a snapshot is taken for. */
+Test(camera_cmd, for_accepted, .timeout = 10)
+{
+	static const struct {
+		const char *text, *for_;
+	} cases[] = {
+	    {"snapshot", ""},
+	    {"{\"action\":\"snapshot\"}", ""},
+	    {"{\"action\":\"snapshot\",\"for\":\"dose:abc\"}", "dose:abc"},
+	    {"{\"for\":\"dose:ha-1764140400.5:x_Y\",\"action\":\"snapshot\"}",
+	     "dose:ha-1764140400.5:x_Y"},
+	    {"{\"action\":\"snapshot\",\"for\":\"treat:t1\",\"ts\":1}", "treat:t1"},
+	    /* The longest: a 15-letter kind and a 64-byte id, 80 bytes. */
+	    {"{\"action\":\"snapshot\",\"for\":\"abcdefghijklmno:"
+	     "0123456789012345678901234567890123456789012345678901234567890123\"}",
+	     "abcdefghijklmno:0123456789012345678901234567890123456789012345678901234567890123"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct proto_camera_cmd c;
+		const char *reason = NULL;
+
+		memset(&c, 'x', sizeof(c));
+		cr_assert_eq(
+		    proto_camera_cmd_decode_for(cases[i].text, strlen(cases[i].text), &c, &reason),
+		    0, "%s: %s", cases[i].text, reason);
+		cr_assert_str_eq(c.for_, cases[i].for_, "payload %s", cases[i].text);
+		cr_assert_eq(proto_camera_cmd_decode(cases[i].text, strlen(cases[i].text), &reason),
+			     0);
+	}
+	cr_assert_eq(strlen(cases[5].for_), PROTO_CAMERA_FOR_MAX);
+}
+
+Test(camera_cmd, for_refused, .timeout = 10)
+{
+	static const char *bad[] = {
+	    "{\"action\":\"snapshot\",\"for\":\"\"}",
+	    "{\"action\":\"snapshot\",\"for\":\"abc\"}",
+	    "{\"action\":\"snapshot\",\"for\":\"dose:\"}",
+	    "{\"action\":\"snapshot\",\"for\":\":abc\"}",
+	    "{\"action\":\"snapshot\",\"for\":\"Dose:abc\"}",
+	    "{\"action\":\"snapshot\",\"for\":\"dose:a b\"}",
+	    "{\"action\":\"snapshot\",\"for\":\"dose:a/b\"}",
+	    "{\"action\":\"snapshot\",\"for\":\"dose:\u00e9\"}",
+	    "{\"action\":\"snapshot\",\"for\":1}",
+	    "{\"action\":\"snapshot\",\"for\":null}",
+	    "{\"action\":\"snapshot\",\"for\":[\"dose:abc\"]}",
+	    /* A 16-letter kind; a 65-byte id (PROTO_ID_MAX + 1); 81 bytes in all. */
+	    "{\"action\":\"snapshot\",\"for\":\"abcdefghijklmnop:1\"}",
+	    "{\"action\":\"snapshot\",\"for\":\"dose:"
+	    "01234567890123456789012345678901234567890123456789012345678901234\"}",
+	    "{\"action\":\"snapshot\",\"for\":\"abcdefghijklmno:"
+	    "01234567890123456789012345678901234567890123456789012345678901234\"}",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct proto_camera_cmd c;
+		const char *reason = NULL;
+
+		cr_assert_eq(proto_camera_cmd_decode_for(bad[i], strlen(bad[i]), &c, &reason), -1,
+			     "accepted %s", bad[i]);
+		cr_assert_str_eq(reason, "bad_for", "payload %s", bad[i]);
+		cr_assert_str_eq(c.for_, "");
+		reason = NULL;
+		cr_assert_eq(proto_camera_cmd_decode(bad[i], strlen(bad[i]), &reason), -1);
+		cr_assert_str_eq(reason, "bad_for");
+	}
+	const char *twice = "{\"action\":\"snapshot\",\"for\":\"dose:a\",\"for\":\"dose:b\"}";
+	const char *reason = NULL;
+	struct proto_camera_cmd c;
+	cr_assert_eq(proto_camera_cmd_decode_for(twice, strlen(twice), &c, &reason), -1);
+	cr_assert_str_eq(reason, "duplicate_for");
+	/* The action is judged first. */
+	const char *other = "{\"action\":\"zoom\",\"for\":1}";
+	cr_assert_eq(proto_camera_cmd_decode_for(other, strlen(other), &c, &reason), -1);
+	cr_assert_str_eq(reason, "unknown_action");
+}
+
 Test(camera_cmd, too_large, .timeout = 10)
 {
 	char *big = padded_cmd(PROTO_MAX_PAYLOAD + 1);
