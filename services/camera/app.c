@@ -31,7 +31,8 @@ struct camera_app {
 	int64_t since_ms; /* the skeleton's, for info on HA's birth */
 	bool stopping;
 
-	char t_frame[PROTO_TOPIC_MAX], t_motion[PROTO_TOPIC_MAX], t_cmd[PROTO_TOPIC_MAX];
+	char t_frame[PROTO_TOPIC_MAX], t_motion[PROTO_TOPIC_MAX], t_cmd[PROTO_TOPIC_MAX],
+	    t_snapshot[PROTO_TOPIC_MAX];
 
 	/* The source and the pipeline sized for it; both NULL while lost. */
 	const struct source_ops *ops;
@@ -48,14 +49,25 @@ struct camera_app {
 	struct camera_health health;
 	int64_t bad_cmd_alert_ms;
 	struct camera_rate snapshot_rate;
+	struct camera_rate for_rate; /* "for" snapshots: a bucket of their own */
+	/* "for" snapshots waiting for a frame, oldest first; for_timer fires at
+	 * the first one's deadline (loop_mono_ms). */
+	struct {
+		char for_[PROTO_CAMERA_FOR_MAX + 1];
+		int64_t deadline_ms;
+	} pending[CAMERA_FOR_PENDING_MAX];
+	size_t n_pending;
+	uv_timer_t for_timer;
 	struct camera_pacer pacer; /* streaming sources: hold the configured rate */
 
 	/* Counters, logged at exit. */
 	uint64_t published, unsent, late_frames, paced_out, snapshots, snapshots_dropped, bad_cmds;
+	uint64_t for_sent, for_missed, for_dropped;
 };
 
 static void source_close(struct camera_app *a);
 static void on_retry(uv_timer_t *t);
+static void answer_pending(struct camera_app *a, const uint8_t *jpeg, size_t len);
 
 /* ---- publishing ---- */
 
@@ -228,6 +240,8 @@ static void take_frames(struct camera_app *a, int max_frames)
 			publish_alert(a, PROTO_LEVEL_INFO, "camera_recovered", msg);
 		}
 		publish_frame(a, out.jpeg, out.jpeg_len);
+		if (a->n_pending > 0)
+			answer_pending(a, out.jpeg, out.jpeg_len);
 		if (out.motion.kind != MOTION_NONE)
 			publish_motion(a, &out.motion);
 	}
@@ -379,6 +393,107 @@ static void snapshot(struct camera_app *a)
 		 a->settings->source);
 }
 
+/* ---- "for" snapshots (a dose's picture) ---- */
+
+static void drop_pending(struct camera_app *a, size_t i, const char *why)
+{
+	log_warn("snapshot for %s: %s; it has no snapshot", a->pending[i].for_, why);
+	a->for_missed++;
+	memmove(&a->pending[i], &a->pending[i + 1], (a->n_pending - i - 1) * sizeof(a->pending[0]));
+	a->n_pending--;
+}
+
+static void on_for_timer(uv_timer_t *t);
+
+/* One timer, at the oldest request's deadline (they wait equally long, so
+ * the oldest is the first due). */
+static void rearm_for_timer(struct camera_app *a)
+{
+	if (a->n_pending == 0) {
+		uv_timer_stop(&a->for_timer);
+		return;
+	}
+	int64_t wait = a->pending[0].deadline_ms - loop_mono_ms();
+	uv_timer_start(&a->for_timer, on_for_timer, wait > 0 ? (uint64_t)wait : 0, 0);
+}
+
+static void expire_pending(struct camera_app *a)
+{
+	int64_t now = loop_mono_ms();
+	char why[64];
+	snprintf(why, sizeof(why), "no frame within %d ms", CAMERA_FOR_WAIT_MS);
+	while (a->n_pending > 0 && a->pending[0].deadline_ms <= now)
+		drop_pending(a, 0, why);
+}
+
+static void on_for_timer(uv_timer_t *t)
+{
+	struct camera_app *a = t->data;
+	expire_pending(a);
+	rearm_for_timer(a);
+}
+
+/* QoS 1 and not retained (each picture belongs to its dose), also while
+ * disconnected: unlike a stream's frame this one is not stale later, so
+ * mqttc keeps it for the connection. The records store files it by the
+ * user property "for". */
+static void answer_pending(struct camera_app *a, const uint8_t *jpeg, size_t len)
+{
+	expire_pending(a);
+	for (size_t i = 0; i < a->n_pending; i++) {
+		struct mqttc_prop prop = {.name = "for", .value = a->pending[i].for_};
+		if (mqttc_publish_props(a->mqtt, a->t_snapshot, jpeg, len, 1, false, &prop, 1) ==
+		    0) {
+			a->for_sent++;
+			log_info("snapshot for %s: %zu bytes on camera/snapshot", prop.value, len);
+		} else {
+			a->for_missed++;
+			log_warn("snapshot for %s: not published (the outgoing buffer is full); it "
+				 "has no snapshot",
+				 prop.value);
+		}
+	}
+	a->n_pending = 0;
+	rearm_for_timer(a);
+}
+
+static void snapshot_for(struct camera_app *a, const char *for_)
+{
+	if (!camera_rate_take(&a->for_rate, loop_mono_ms(), CAMERA_FOR_SNAPSHOT_PER_S,
+			      CAMERA_FOR_SNAPSHOT_BURST)) {
+		if (a->for_dropped++ % 100 == 0)
+			log_warn("snapshot for %s: more than %d a second asked for; dropped "
+				 "(%" PRIu64 " so far)",
+				 for_, CAMERA_FOR_SNAPSHOT_PER_S, a->for_dropped);
+		return;
+	}
+	expire_pending(a);
+	bool waiting = false;
+	for (size_t i = 0; i < a->n_pending && !waiting; i++)
+		waiting = strcmp(a->pending[i].for_, for_) == 0;
+	if (!waiting) {
+		if (a->n_pending == CAMERA_FOR_PENDING_MAX)
+			drop_pending(a, 0, "too many snapshots waiting for a frame");
+		size_t n = a->n_pending++;
+		snprintf(a->pending[n].for_, sizeof(a->pending[n].for_), "%s", for_);
+		a->pending[n].deadline_ms = loop_mono_ms() + CAMERA_FOR_WAIT_MS;
+	}
+	/* As a plain snapshot: a timer-driven source makes a fresh frame now
+	 * (take_frames answers what waits), a streaming one has its newest. */
+	if (a->source && !a->poll)
+		take_frames(a, 1);
+	const uint8_t *jpeg;
+	size_t len;
+	if (a->n_pending > 0 && a->cam && a->source && camera_last_jpeg(a->cam, &jpeg, &len))
+		answer_pending(a, jpeg, len);
+	if (a->n_pending == 0)
+		return;
+	log_warn("snapshot for %s: no frame to send, the camera %s is not delivering; waiting up "
+		 "to %d ms for the next",
+		 for_, a->settings->source, CAMERA_FOR_WAIT_MS);
+	rearm_for_timer(a);
+}
+
 /* Home Assistant's birth (the skeleton has published discovery): info, the
  * motion state and the picture again. */
 void camera_app_on_ha_birth(void *arg)
@@ -403,9 +518,13 @@ void camera_app_on_message(void *arg, const struct mqttc_message *msg)
 	if (a->stopping || strcmp(msg->topic, a->t_cmd) != 0)
 		return;
 	const char *reason = NULL;
-	switch (camera_cmd_check(msg->payload, msg->len, msg->retained, &reason)) {
+	struct proto_camera_cmd cmd;
+	switch (camera_cmd_check_for(msg->payload, msg->len, msg->retained, &cmd, &reason)) {
 	case CAMERA_CMD_SNAPSHOT:
-		snapshot(a);
+		if (cmd.for_[0] != '\0')
+			snapshot_for(a, cmd.for_);
+		else
+			snapshot(a);
 		return;
 	case CAMERA_CMD_RETAINED:
 		log_warn("camera/cmd: ignored a retained command (it would replay at every "
@@ -451,7 +570,8 @@ struct camera_app *camera_app_new(uv_loop_t *loop, const struct cfg *cfg,
 	a->ops = source_lookup(a->settings->source, &a->source_arg);
 	if (!a->ops || proto_topic(a->t_frame, PROTO_TOPIC_MAX, a->site, "camera", "frame") ||
 	    proto_topic(a->t_motion, PROTO_TOPIC_MAX, a->site, "camera", "motion") ||
-	    proto_topic(a->t_cmd, PROTO_TOPIC_MAX, a->site, "camera", "cmd")) {
+	    proto_topic(a->t_cmd, PROTO_TOPIC_MAX, a->site, "camera", "cmd") ||
+	    proto_topic(a->t_snapshot, PROTO_TOPIC_MAX, a->site, "camera", "snapshot")) {
 		log_error("camera: bad source or site");
 		free(a);
 		return NULL;
@@ -463,7 +583,8 @@ struct camera_app *camera_app_new(uv_loop_t *loop, const struct cfg *cfg,
 	uv_timer_init(loop, &a->frame_timer);
 	uv_timer_init(loop, &a->stall_timer);
 	uv_timer_init(loop, &a->retry_timer);
-	a->frame_timer.data = a->stall_timer.data = a->retry_timer.data = a;
+	uv_timer_init(loop, &a->for_timer);
+	a->frame_timer.data = a->stall_timer.data = a->retry_timer.data = a->for_timer.data = a;
 	return a;
 }
 
@@ -485,6 +606,10 @@ void camera_app_stop(struct camera_app *a)
 	a->stopping = true;
 	source_close(a);
 	uv_timer_stop(&a->retry_timer);
+	while (a->n_pending > 0)
+		drop_pending(a, 0, "the camera is stopping");
+	uv_timer_stop(&a->for_timer);
+	uv_close((uv_handle_t *)&a->for_timer, NULL);
 	uv_close((uv_handle_t *)&a->frame_timer, NULL);
 	uv_close((uv_handle_t *)&a->stall_timer, NULL);
 	uv_close((uv_handle_t *)&a->retry_timer, NULL);
@@ -494,9 +619,11 @@ void camera_app_stop(struct camera_app *a)
 	log_info("stopping: %" PRIu64 " frames, %" PRIu64 " published, %" PRIu64
 		 " not sent (offline), %" PRIu64 " corrupt, %" PRIu64 " late, %" PRIu64
 		 " skipped for the rate, %" PRIu64 " motion events, %" PRIu64 " snapshots (%" PRIu64
+		 " dropped), %" PRIu64 " \"for\" snapshots (%" PRIu64 " without a frame, %" PRIu64
 		 " dropped), %" PRIu64 " bad commands",
 		 st.frames, a->published, a->unsent, st.corrupt, a->late_frames, a->paced_out,
-		 st.motion_events, a->snapshots, a->snapshots_dropped, a->bad_cmds);
+		 st.motion_events, a->snapshots, a->snapshots_dropped, a->for_sent, a->for_missed,
+		 a->for_dropped, a->bad_cmds);
 }
 
 void camera_app_free(struct camera_app *a)

@@ -292,6 +292,14 @@ struct motion_event camera_motion_reset(struct camera *c, int64_t ts_ms)
 enum camera_cmd_verdict camera_cmd_check(const void *payload, size_t len, bool retained,
 					 const char **reason)
 {
+	struct proto_camera_cmd cmd;
+	return camera_cmd_check_for(payload, len, retained, &cmd, reason);
+}
+
+enum camera_cmd_verdict camera_cmd_check_for(const void *payload, size_t len, bool retained,
+					     struct proto_camera_cmd *cmd, const char **reason)
+{
+	cmd->for_[0] = '\0';
 	if (retained) {
 		*reason = PROTO_REASON_RETAINED;
 		return CAMERA_CMD_RETAINED;
@@ -300,7 +308,7 @@ enum camera_cmd_verdict camera_cmd_check(const void *payload, size_t len, bool r
 		*reason = PROTO_REASON_TOO_LARGE;
 		return CAMERA_CMD_REJECTED;
 	}
-	if (proto_camera_cmd_decode(payload, len, reason) < 0)
+	if (proto_camera_cmd_decode_for(payload, len, cmd, reason) < 0)
 		return CAMERA_CMD_REJECTED;
 	*reason = NULL;
 	return CAMERA_CMD_SNAPSHOT;

@@ -88,6 +88,8 @@ struct motion_event camera_motion_reset(struct camera *c, int64_t ts_ms);
 
 /* ---- commands ---- */
 
+struct proto_camera_cmd; /* proto.h */
+
 enum camera_cmd_verdict {
 	CAMERA_CMD_SNAPSHOT,
 	CAMERA_CMD_RETAINED, /* a retained command is never executed (it would replay) */
@@ -98,6 +100,10 @@ enum camera_cmd_verdict {
  * executed, whatever it holds. *reason is a static string. */
 enum camera_cmd_verdict camera_cmd_check(const void *payload, size_t len, bool retained,
 					 const char **reason);
+/* The same, with the snapshot's "for" (a dose's, say) in cmd->for_ ("" for a
+ * plain snapshot). */
+enum camera_cmd_verdict camera_cmd_check_for(const void *payload, size_t len, bool retained,
+					     struct proto_camera_cmd *cmd, const char **reason);
 
 /*
  * A token bucket: up to `burst` events at once, refilled at `per_s` a
@@ -112,6 +118,22 @@ struct camera_rate {
 
 #define CAMERA_SNAPSHOT_BURST 10
 #define CAMERA_SNAPSHOT_PER_S 5
+
+/*
+ * A snapshot asked "for" something (a dose) has a bucket of its own: the
+ * plain one is spent by whoever presses Home Assistant's button, and a
+ * dose's picture must not depend on that. Not none at all: "for" is a
+ * member anyone allowed on camera/cmd can add, and each answer is a QoS 1
+ * JPEG the broker keeps until it is delivered. The feeder doses at most once
+ * per minimum interval, so this never refuses a real dose's.
+ */
+#define CAMERA_FOR_SNAPSHOT_BURST 10
+#define CAMERA_FOR_SNAPSHOT_PER_S 1
+/* With no frame to send, a "for" snapshot waits this long for the next one
+ * (the source reopening); then the dose has no snapshot, which is logged.
+ * At most CAMERA_FOR_PENDING_MAX wait; the same "for" waits once. */
+#define CAMERA_FOR_WAIT_MS     5000
+#define CAMERA_FOR_PENDING_MAX 16
 
 /* true if an event may happen at now_ms (and counts it). */
 bool camera_rate_take(struct camera_rate *r, int64_t now_ms, double per_s, double burst);

@@ -1,7 +1,8 @@
 /*
  * iod-camera against a real mosquitto: frame rate (counted over a window),
- * retained frames, snapshots, motion events, alerts, discovery, and a clean
- * `offline` with exit 0 on SIGTERM.
+ * retained frames, snapshots (a dose's on camera/snapshot with its "for"),
+ * motion events, alerts, discovery, and a clean `offline` with exit 0 on
+ * SIGTERM.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -13,12 +14,13 @@
 
 #include "harness.h"
 
-#define T_FRAME	 "iod/cam/camera/frame"
-#define T_MOTION "iod/cam/camera/motion"
-#define T_CMD	 "iod/cam/camera/cmd"
-#define T_AVAIL	 "iod/cam/camera/availability"
-#define T_INFO	 "iod/cam/camera/info"
-#define T_ALERT	 "iod/cam/alert"
+#define T_FRAME	   "iod/cam/camera/frame"
+#define T_MOTION   "iod/cam/camera/motion"
+#define T_CMD	   "iod/cam/camera/cmd"
+#define T_SNAPSHOT "iod/cam/camera/snapshot"
+#define T_AVAIL	   "iod/cam/camera/availability"
+#define T_INFO	   "iod/cam/camera/info"
+#define T_ALERT	   "iod/cam/alert"
 
 static struct harness_broker broker;
 static char *data_dir;
@@ -192,6 +194,57 @@ Test(camera, snapshot_answers_with_a_frame)
 	int most = 10 + (int)(sending_ms * 5 / 1000) + 1 + 3; /* burst + refill + timer */
 	cr_assert_geq(n, 10, "%d frames for 30 snapshots", n);
 	cr_assert_leq(n, most, "%d frames (most %d): the flood was not limited", n, most);
+	tclient_free(c);
+	stop_cleanly();
+}
+
+/* A snapshot for a dose, with the command-line tools the README shows:
+ * mosquitto_pub asks, and mosquitto_sub -V 5 prints the user property
+ * (%P, key:value) and the payload in hex (%x), a JPEG's from its SOI. The
+ * subscriber takes a retained marker on a second filter of the same
+ * SUBSCRIBE first, so the command goes out only once it listens. */
+Test(camera, a_snapshot_for_a_dose_on_camera_snapshot_with_its_for)
+{
+	camera = start_camera((const char *const[]){"IOD_CAMERA_FPS=1", NULL});
+	struct tclient *c = client("t-for", T_FRAME);
+	struct tmsg *m = tclient_expect(c, T_FRAME, 5000);
+	cr_assert_not_null(m, "the camera did not start");
+	tmsg_free(m);
+	cr_assert_eq(tclient_publish_str(c, "test/ready", "ready", 1, true), 0);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd),
+		 "mosquitto_sub -V 5 -h 127.0.0.1 -p %d -q 1 -t test/ready -t " T_SNAPSHOT
+		 " -C 2 -W 20 -F '%%t %%r %%q %%P %%x'",
+		 broker.port);
+	FILE *sub = popen(cmd, "r");
+	cr_assert_not_null(sub);
+	char *line = NULL;
+	size_t cap = 0;
+	cr_assert_gt(getline(&line, &cap, sub), 0, "mosquitto_sub printed nothing");
+	cr_assert(strncmp(line, "test/ready 1 1 ", 15) == 0, "%s", line);
+	snprintf(cmd, sizeof(cmd),
+		 "mosquitto_pub -h 127.0.0.1 -p %d -q 1 -t " T_CMD
+		 " -m '{\"action\":\"snapshot\",\"for\":\"dose:abc\"}'",
+		 broker.port);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	ssize_t n = getline(&line, &cap, sub);
+	cr_assert_gt(n, 0, "no snapshot on " T_SNAPSHOT);
+	const char *want = T_SNAPSHOT " 0 1 for:dose:abc ffd8ff";
+	cr_assert(strncmp(line, want, strlen(want)) == 0, "want %s, got %.80s", want, line);
+	/* The whole JPEG: it ends with EOI. */
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	cr_assert(n > (ssize_t)strlen(want) + 2000, "%zd characters", n);
+	cr_assert_str_eq(line + n - 4, "ffd9");
+	free(line);
+	cr_assert_eq(pclose(sub), 0);
+	/* A plain snapshot still answers on camera/frame only. */
+	tclient_free(c);
+	c = client("t-for-plain", T_SNAPSHOT);
+	tclient_flush(c);
+	cr_assert_eq(tclient_publish_str(c, T_CMD, "snapshot", 1, false), 0);
+	m = tclient_expect(c, T_SNAPSHOT, 1500);
+	cr_assert_null(m, "a plain snapshot went to camera/snapshot");
 	tclient_free(c);
 	stop_cleanly();
 }

@@ -35,6 +35,22 @@ int mqttc_publish(struct mqttc *m, const char *topic, const void *payload, size_
 	p->len = len;
 	p->qos = qos;
 	p->retain = retain;
+	p->prop_name[0] = p->prop_value[0] = '\0';
+	p->n_props = 0;
+	return 0;
+}
+
+int mqttc_publish_props(struct mqttc *m, const char *topic, const void *payload, size_t len,
+			int qos, bool retain, const struct mqttc_prop *props, size_t n_props)
+{
+	if (mqttc_publish(m, topic, payload, len, qos, retain) < 0)
+		return -1;
+	struct stub_publish *p = &stub_published[stub_n_published - 1];
+	if (n_props > 0) {
+		snprintf(p->prop_name, sizeof(p->prop_name), "%s", props[0].name);
+		snprintf(p->prop_value, sizeof(p->prop_value), "%s", props[0].value);
+	}
+	p->n_props = n_props;
 	return 0;
 }
 

@@ -4,7 +4,9 @@
  * publishes a fresh frame at once; a retained command is never executed; a
  * rejected one is answered by one bad_command alert a minute; snapshots go
  * through a token bucket (CAMERA_SNAPSHOT_BURST at once, then
- * CAMERA_SNAPSHOT_PER_S a second).
+ * CAMERA_SNAPSHOT_PER_S a second). A snapshot "for" a dose goes out on
+ * camera/snapshot with the user property "for", through a bucket of its own,
+ * and waits up to CAMERA_FOR_WAIT_MS for a frame when there is none.
  */
 #include "app.h"
 #include "app_stubs.h"
@@ -20,6 +22,7 @@
 
 #define FRAME "iod/home/camera/frame"
 #define CMD   "iod/home/camera/cmd"
+#define SNAP  "iod/home/camera/snapshot"
 #define ALERT "iod/home/alert"
 
 static uv_loop_t loop;
@@ -28,7 +31,8 @@ static struct camera_app *app;
 /* Never dereferenced: the stubs take any pointer. */
 static struct mqttc *const fake_client = (struct mqttc *)&loop;
 
-static void up(void)
+/* The app, not started: its source is not open yet. */
+static void up_unstarted(void)
 {
 	char *argv[] = {"iod-camera", "--site=home", "--camera-size=64x48", NULL};
 	int rc = 0;
@@ -44,6 +48,11 @@ static void up(void)
 	cr_assert_not_null(app);
 	cr_assert_eq(stub_n_subscribed, 1);
 	cr_assert_str_eq(stub_subscribed[0], CMD, "homeassistant/status is the skeleton's");
+}
+
+static void up(void)
+{
+	up_unstarted();
 	cr_assert_eq(camera_app_start(app), 0); /* the sim opens; the loop is not run */
 	cr_assert_eq(stub_count(FRAME), 0);
 }
@@ -174,4 +183,120 @@ Test(camera_app, ha_birth_republishes_info_motion_and_the_frame)
 	cr_assert_not_null(m);
 	cr_assert(strstr(m->payload, "\"active\":false"), "%s", m->payload);
 	cr_assert_eq(stub_count(FRAME), 2, "the last frame again");
+}
+
+/* ---- snapshots for a dose ---- */
+
+static void assert_snapshot_for(const struct stub_publish *p, const char *for_)
+{
+	cr_assert_not_null(p);
+	cr_assert_gt(p->len, 2);
+	cr_assert_eq((unsigned char)p->payload[0], 0xff, "a JPEG");
+	cr_assert_eq((unsigned char)p->payload[1], 0xd8, "a JPEG");
+	cr_assert_eq(p->qos, 1);
+	cr_assert_not(p->retain, "each picture belongs to its dose");
+	cr_assert_eq(p->n_props, 1);
+	cr_assert_str_eq(p->prop_name, "for");
+	cr_assert_str_eq(p->prop_value, for_);
+}
+
+Test(camera_app, a_snapshot_for_a_dose_goes_out_on_camera_snapshot)
+{
+	cmd("{\"action\":\"snapshot\",\"for\":\"dose:abc\"}", false);
+	cr_assert_eq(stub_count(SNAP), 1);
+	assert_snapshot_for(stub_last(SNAP), "dose:abc");
+	const struct stub_publish *f = stub_last(FRAME);
+	cr_assert_not_null(f, "the sim's fresh frame is a frame of the stream too");
+	cr_assert_eq(f->len, stub_last(SNAP)->len, "the same picture");
+	cr_assert_eq(f->n_props, 0);
+	/* A plain snapshot stays on camera/frame only. */
+	cmd("snapshot", false);
+	cmd("{\"action\":\"snapshot\"}", false);
+	cr_assert_eq(stub_count(SNAP), 1);
+	cr_assert_eq(stub_count(FRAME), 3);
+	cr_assert_eq(stub_count(ALERT), 0);
+}
+
+/* Unlike a stream's frame, a dose's picture is not stale later: mqttc keeps
+ * it for the connection. */
+Test(camera_app, a_snapshot_for_a_dose_is_published_offline_too)
+{
+	stub_connected = false;
+	cmd("{\"action\":\"snapshot\",\"for\":\"dose:x1\"}", false);
+	cr_assert_eq(stub_count(FRAME), 0);
+	cr_assert_eq(stub_count(SNAP), 1);
+	assert_snapshot_for(stub_last(SNAP), "dose:x1");
+}
+
+Test(camera_app, a_snapshot_for_a_dose_is_not_lost_to_the_snapshot_rate)
+{
+	for (int i = 0; i < CAMERA_SNAPSHOT_BURST + 1; i++)
+		cmd("snapshot", false);
+	cr_assert_eq(stub_count(FRAME), CAMERA_SNAPSHOT_BURST, "the plain bucket is empty");
+	char text[128], for_[16];
+	for (int i = 0; i < CAMERA_FOR_SNAPSHOT_BURST; i++) {
+		snprintf(for_, sizeof(for_), "dose:%d", i);
+		snprintf(text, sizeof(text), "{\"action\":\"snapshot\",\"for\":\"%s\"}", for_);
+		cmd(text, false);
+		cr_assert_eq(stub_count(SNAP), (size_t)i + 1);
+		assert_snapshot_for(stub_last(SNAP), for_);
+	}
+	/* Its own bucket still bounds a flood of them. */
+	cmd("{\"action\":\"snapshot\",\"for\":\"dose:more\"}", false);
+	cr_assert_eq(stub_count(SNAP), CAMERA_FOR_SNAPSHOT_BURST);
+	stub_mono_ms += 1000 / CAMERA_FOR_SNAPSHOT_PER_S - 1;
+	cmd("{\"action\":\"snapshot\",\"for\":\"dose:more\"}", false);
+	cr_assert_eq(stub_count(SNAP), CAMERA_FOR_SNAPSHOT_BURST);
+	stub_mono_ms += 1;
+	cmd("{\"action\":\"snapshot\",\"for\":\"dose:more\"}", false);
+	cr_assert_eq(stub_count(SNAP), CAMERA_FOR_SNAPSHOT_BURST + 1);
+	assert_snapshot_for(stub_last(SNAP), "dose:more");
+	cr_assert_eq(stub_count(ALERT), 0);
+}
+
+Test(camera_app, a_bad_for_is_a_rejected_command)
+{
+	cmd("{\"action\":\"snapshot\",\"for\":\"dose:a b\"}", false);
+	cr_assert_eq(stub_count(SNAP), 0);
+	cr_assert_eq(stub_count(FRAME), 0);
+	cr_assert_eq(stub_count(ALERT), 1);
+	cr_assert(strstr(stub_last(ALERT)->payload, "camera/cmd rejected: bad_for"), "%s",
+		  stub_last(ALERT)->payload);
+	cmd("{\"action\":\"snapshot\",\"for\":\"dose:abc\"}", true);
+	cr_assert_eq(stub_count(SNAP), 0, "retained: never executed");
+}
+
+TestSuite(camera_app_unstarted, .init = up_unstarted, .fini = down, .timeout = 30);
+
+/* No frame yet (the source is not open): the request waits, and the next
+ * frame answers it, once however often it was asked. */
+Test(camera_app_unstarted, a_snapshot_for_a_dose_waits_for_the_next_frame)
+{
+	cmd("{\"action\":\"snapshot\",\"for\":\"dose:abc\"}", false);
+	cmd("{\"action\":\"snapshot\",\"for\":\"dose:abc\"}", false);
+	cmd("{\"action\":\"snapshot\",\"for\":\"dose:def\"}", false);
+	cmd("snapshot", false);
+	cr_assert_eq(stub_n_published, 0);
+	stub_mono_ms += CAMERA_FOR_WAIT_MS - 1;
+	cr_assert_eq(camera_app_start(app), 0);
+	uv_run(&loop, UV_RUN_NOWAIT); /* the sim's first frame */
+	cr_assert_eq(stub_count(FRAME), 1);
+	cr_assert_eq(stub_count(SNAP), 2);
+	assert_snapshot_for(&stub_published[1], "dose:abc");
+	assert_snapshot_for(&stub_published[2], "dose:def");
+	uv_run(&loop, UV_RUN_NOWAIT);
+	cr_assert_eq(stub_count(SNAP), 2, "answered once");
+}
+
+/* Past CAMERA_FOR_WAIT_MS the dose has no snapshot (logged): a later frame
+ * is not passed off as its picture. */
+Test(camera_app_unstarted, after_the_wait_a_dose_has_no_snapshot)
+{
+	cmd("{\"action\":\"snapshot\",\"for\":\"dose:abc\"}", false);
+	stub_mono_ms += CAMERA_FOR_WAIT_MS;
+	cr_assert_eq(camera_app_start(app), 0);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	cr_assert_eq(stub_count(FRAME), 1);
+	cr_assert_eq(stub_count(SNAP), 0);
+	cr_assert_eq(stub_count(ALERT), 0, "logged, not alerted (camera_lost says why)");
 }
