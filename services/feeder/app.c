@@ -29,9 +29,14 @@
 /* The most publishes one incoming message leads to: apply() publishes up to
  * FEEDER_MAX_ALERTS alerts, the event, the state, the log, the plan and the
  * schedule, and as much again for the hardware's report; Home Assistant's
- * birth message nine. A command is taken only when its answers fit (see
- * feeder_app_on_message). */
+ * birth message HA_ENTITIES discovery configs and the state. A command is
+ * taken only when its answers fit (see feeder_app_on_message). */
 #define ANSWER_MAX (2 * (FEEDER_MAX_ALERTS + 5))
+
+/* The entities feeder_app_publish_discovery announces (its unit test
+ * counts them): five buttons, the schedule switch, seven sensors. */
+#define HA_ENTITIES 13
+_Static_assert(HA_ENTITIES + 1 <= ANSWER_MAX, "a birth's publishes must fit ANSWER_MAX");
 
 /* A default the rules also apply (feeder.h), as the option table's text. */
 #define DEFAULT_TEXT(x)	 DEFAULT_TEXT_(x)
@@ -233,6 +238,13 @@ static void apply(struct feeder_app *a, const struct feeder_result *res)
 		feeder_cmd_done(a->feeder, rc == 0, why, &now, &next);
 		apply(a, &next);
 		return;
+	case FEEDER_DO_TREAT:
+		/* The treat servo is not wired yet (cfg.treat_dispenser stays
+		 * false, so the core never asks): answer it failed, never hang. */
+		now = now_clocks(a);
+		feeder_treat_done(a->feeder, false, "no treat servo", &now, &next);
+		apply(a, &next);
+		return;
 	case FEEDER_DO_CALL:
 		rc = speaker_play(a->speaker);
 		snprintf(why, sizeof(why), "%s",
@@ -424,8 +436,35 @@ void feeder_app_on_dropped(void *app, uint64_t oversize, uint64_t queue_full,
 	publish_dropped(a);
 }
 
-/* Home Assistant: Feed/Home/Call buttons that send a full command (fresh
- * id and ts, QoS 1), and sensors read from the retained state. */
+/* The schedule on/paused as a Home Assistant switch: its state is the
+ * retained plan's "paused", and turning it off or on sends pause (until
+ * resumed) or resume as a full command, the buttons' template with
+ * `value` = payload_off / payload_on (HA's MQTT switch renders
+ * command_template so). No optimistic state: it shows what the feeder
+ * says once the new plan is retained. */
+static cJSON *schedule_switch(struct feeder_app *a)
+{
+	cJSON *e = ha_entity_new(&a->ha, "switch", "schedule", "Schedule");
+	if (e && (!cJSON_AddStringToObject(e, "state_topic", a->t_plan) ||
+		  !cJSON_AddStringToObject(e, "value_template",
+					   "{{ 'OFF' if value_json.paused else 'ON' }}") ||
+		  !cJSON_AddStringToObject(e, "state_on", "ON") ||
+		  !cJSON_AddStringToObject(e, "state_off", "OFF") ||
+		  !cJSON_AddStringToObject(e, "command_topic", a->t_cmd) ||
+		  !cJSON_AddStringToObject(e, "payload_on", proto_action_name(PROTO_ACTION_RESUME)) ||
+		  !cJSON_AddStringToObject(e, "payload_off", proto_action_name(PROTO_ACTION_PAUSE)) ||
+		  !cJSON_AddStringToObject(e, "command_template", ha_command_template()) ||
+		  !cJSON_AddNumberToObject(e, "qos", 1) || !cJSON_AddFalseToObject(e, "retain") ||
+		  !cJSON_AddStringToObject(e, "icon", "mdi:calendar-clock"))) {
+		cJSON_Delete(e);
+		e = NULL;
+	}
+	return e;
+}
+
+/* Home Assistant: Feed/Home/Call/Skip next/Treat buttons that send a full
+ * command (fresh id and ts, QoS 1), the schedule switch, and sensors read
+ * from the retained state; all with the feeder's availability. */
 void feeder_app_publish_discovery(void *app)
 {
 	struct feeder_app *a = app;
@@ -435,6 +474,9 @@ void feeder_app_publish_discovery(void *app)
 	    {"feed", "Feed", "mdi:pill"},
 	    {"home", "Home", "mdi:home"},
 	    {"call", "Call", "mdi:bullhorn"},
+	    /* skip without a slot: the next pending one (proto/README.md) */
+	    {"skip", "Skip next dose", "mdi:debug-step-over"},
+	    {"treat", "Treat", "mdi:bone"},
 	};
 	for (size_t i = 0; i < sizeof(buttons) / sizeof(buttons[0]); i++) {
 		cJSON *e = ha_entity_new(&a->ha, "button", buttons[i].id, buttons[i].name);
@@ -445,12 +487,14 @@ void feeder_app_publish_discovery(void *app)
 		}
 		ha_publish_entity(a->mqtt, &a->ha, "button", buttons[i].id, e);
 	}
+	ha_publish_entity(a->mqtt, &a->ha, "switch", "schedule", schedule_switch(a));
 	static const struct {
 		const char *id, *name, *field;
 	} times[] = {
 	    {"last_dose", "Last dose", "last_dose"},
 	    {"next_allowed", "Next dose allowed", "next_allowed"},
 	    {"next_scheduled", "Next scheduled dose", "next_scheduled"},
+	    {"runs_out", "Pills run out", "runs_out"},
 	};
 	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
 		char tpl[256];
@@ -477,6 +521,19 @@ void feeder_app_publish_discovery(void *app)
 		cJSON_AddStringToObject(e, "icon", "mdi:pill");
 	}
 	ha_publish_entity(a->mqtt, &a->ha, "sensor", "doses_today", e);
+	/* A count (a unit and a state class: HA reads "None" as unknown, for
+	 * the null before the first refill, and 0 as 0). */
+	e = ha_entity_new(&a->ha, "sensor", "pills_remaining", "Pills remaining");
+	if (e) {
+		cJSON_AddStringToObject(e, "state_topic", a->t_state);
+		cJSON_AddStringToObject(e, "value_template",
+					"{{ value_json.pills_remaining if value_json.pills_remaining "
+					"is not none else None }}");
+		cJSON_AddStringToObject(e, "unit_of_measurement", "pills");
+		cJSON_AddStringToObject(e, "state_class", "measurement");
+		cJSON_AddStringToObject(e, "icon", "mdi:pill-multiple");
+	}
+	ha_publish_entity(a->mqtt, &a->ha, "sensor", "pills_remaining", e);
 	e = ha_entity_new(&a->ha, "sensor", "position", "Position");
 	if (e) {
 		cJSON_AddStringToObject(e, "state_topic", a->t_state);
@@ -487,7 +544,7 @@ void feeder_app_publish_discovery(void *app)
 }
 
 /* Home Assistant (re)started: after the entities (the skeleton), show it the
- * current state; its nine publishes count against the back-pressure like a
+ * current state; its HA_ENTITIES + 1 publishes count against the back-pressure like a
  * command's answers. */
 void feeder_app_on_ha_birth(void *app)
 {

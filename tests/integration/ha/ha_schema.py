@@ -2,7 +2,7 @@
 
 Transcribed by hand from Home Assistant Core's homeassistant/components/mqtt/
 (schemas.py, config.py, util.py, abbreviations.py, discovery.py, sensor.py,
-binary_sensor.py, button.py, camera.py, image.py, event.py) and the helpers
+binary_sensor.py, button.py, switch.py, camera.py, image.py, event.py) and the helpers
 they use (helpers/config_validation.py, helpers/entity.py, the sensor,
 binary_sensor, button and event device classes), as they are in the 2026
 releases: object_id is gone from the common entity schema (deprecated in
@@ -209,6 +209,7 @@ BINARY_SENSOR_DEVICE_CLASSES = (
     "safety smoke sound tamper update vibration window"
 ).split()
 BUTTON_DEVICE_CLASSES = ["identify", "restart", "update"]
+SWITCH_DEVICE_CLASSES = ["outlet", "switch"]
 EVENT_DEVICE_CLASSES = ["button", "doorbell", "motion"]
 
 
@@ -272,6 +273,13 @@ MQTT_BASE_SCHEMA = vol.Schema(
         vol.Optional("qos", default=0): valid_qos_schema,
         vol.Optional("encoding", default="utf-8"): string,
         vol.Optional("group"): vol.All(ensure_list, [string]),
+    }
+)
+MQTT_RW_SCHEMA = MQTT_BASE_SCHEMA.extend(
+    {
+        vol.Required("command_topic"): valid_publish_topic,
+        vol.Optional("retain", default=False): boolean,
+        vol.Optional("state_topic"): valid_subscribe_topic,
     }
 )
 MQTT_RO_SCHEMA = MQTT_BASE_SCHEMA.extend(
@@ -461,6 +469,24 @@ BUTTON_SCHEMA = MQTT_BASE_SCHEMA.extend(
     }
 ).extend(MQTT_ENTITY_COMMON_SCHEMA.schema)
 
+# switch.py: the state (state_topic, through value_template) is compared
+# with state_on/state_off (default payload_on/payload_off; "None" makes it
+# unknown); a turn on/off publishes command_template rendered with value =
+# payload_on/payload_off.
+SWITCH_SCHEMA = MQTT_RW_SCHEMA.extend(
+    {
+        vol.Optional("command_template"): template,
+        vol.Optional("device_class"): vol.Any(_device_class(SWITCH_DEVICE_CLASSES), None),
+        vol.Optional("name"): vol.Any(string, None),
+        vol.Optional("optimistic", default=False): boolean,
+        vol.Optional("payload_off", default="OFF"): string,
+        vol.Optional("payload_on", default="ON"): string,
+        vol.Optional("state_off"): string,
+        vol.Optional("state_on"): string,
+        vol.Optional("value_template"): template,
+    }
+).extend(MQTT_ENTITY_COMMON_SCHEMA.schema)
+
 CAMERA_SCHEMA = MQTT_BASE_SCHEMA.extend(
     {
         vol.Optional("name"): vol.Any(string, None),
@@ -505,6 +531,7 @@ PLATFORM_SCHEMAS = {
     "sensor": SENSOR_SCHEMA,
     "binary_sensor": BINARY_SENSOR_SCHEMA,
     "button": BUTTON_SCHEMA,
+    "switch": SWITCH_SCHEMA,
     "camera": CAMERA_SCHEMA,
     "image": IMAGE_SCHEMA,
     "event": EVENT_SCHEMA,
@@ -540,6 +567,7 @@ ABBREVIATIONS = {
     "o": "origin",
     "obj_id": "object_id",
     "off_dly": "off_delay",
+    "opt": "optimistic",
     "ops": "options",
     "pl_avail": "payload_available",
     "pl_not_avail": "payload_not_available",
@@ -548,6 +576,8 @@ ABBREVIATIONS = {
     "pl_prs": "payload_press",
     "ret": "retain",
     "stat_cla": "state_class",
+    "stat_off": "state_off",
+    "stat_on": "state_on",
     "stat_t": "state_topic",
     "sug_dsp_prc": "suggested_display_precision",
     "t": "topic",
@@ -682,6 +712,9 @@ def self_test():
         ("sensor", {"name": "T", "stat_t": "a", "ent_cat": "config"}, "entity category"),
         ("sensor", {"name": "T", "stat_t": "a", "stat_cla": "sometimes"}, "state_class"),
         ("binary_sensor", {"name": "M"}, "state_topic"),
+        ("switch", {"name": "S", "stat_t": "a"}, "command_topic"),
+        ("switch", {"name": "S", "cmd_t": "a", "pl_prs": "x"}, "extra keys not allowed"),
+        ("switch", {"name": "S", "cmd_t": "a", "dev_cla": "light"}, "device_class"),
         ("camera", {"name": "C", "image_topic": "a"}, "topic"),
         ("image", {"name": "I"}, "image_topic"),
         ("event", {"name": "E", "stat_t": "a"}, "event_types"),

@@ -4,7 +4,10 @@
              sim hardware (two sites), every retained homeassistant/# config
              validated with ha_schema.py (HA's schemas, transcribed) and held
              to iod's contract; the buttons' command_template rendered and
-             sent to the real feeder and camera; Home Assistant's birth
+             sent to the real feeder and camera; the feeder's schedule
+             switch turned off and on (pause, resume) and read back from
+             the retained plan, skip next and treat pressed, the pills
+             sensors rendered from the retained state; Home Assistant's birth
              message answered by every service; the bridge's connectivity
              sensor reads "off" once the bridge has stopped.
   midnight   the feeder under libfaketime just before a local midnight (the
@@ -245,8 +248,10 @@ def slug(text):
 def expected_topics(site, services):
     ent = {
         "feeder": [("button", "feed"), ("button", "home"), ("button", "call"),
+                   ("button", "skip"), ("button", "treat"), ("switch", "schedule"),
                    ("sensor", "last_dose"), ("sensor", "next_allowed"),
-                   ("sensor", "next_scheduled"), ("sensor", "doses_today"),
+                   ("sensor", "next_scheduled"), ("sensor", "runs_out"),
+                   ("sensor", "doses_today"), ("sensor", "pills_remaining"),
                    ("sensor", "position")],
         "sensors": [("sensor", "temperature"), ("sensor", "humidity"),
                     ("binary_sensor", "motion"), ("sensor", "sound"), ("sensor", "bowl")],
@@ -279,6 +284,17 @@ def check_contract(topic, component, config, site, service, object_id, errors):
         want(config.get("qos") == 1, "a command button publishes at QoS 1")
         want(config.get("retain", False) is False, "a command is never retained")
         want("command_template" in config, "a command button sends id and ts (command_template)")
+    if component == "switch":
+        want(config.get("qos") == 1, "a command switch publishes at QoS 1")
+        want(config.get("retain", False) is False, "a command is never retained")
+        want("command_template" in config, "a command switch sends id and ts (command_template)")
+        want(config.get("optimistic", False) is False,
+             "the switch shows what the feeder says (state_topic), not what was sent")
+    if (service, object_id) == ("feeder", "runs_out"):
+        want(config.get("device_class") == "timestamp", "runs_out is a timestamp")
+    if (service, object_id) == ("feeder", "pills_remaining"):
+        want(config.get("state_class") or config.get("unit_of_measurement"),
+             "a numeric sensor (state class or unit), or HA shows the text 'None' for null")
     if (service, object_id) == ("feeder", "doses_today"):
         want(config.get("state_class") == "total_increasing",
              "doses_today is a daily count: state_class total_increasing")
@@ -306,6 +322,36 @@ def ha_state(config, retained):
     if payload == config.get("payload_off", "OFF"):
         return "off"
     return "unknown"
+
+
+def switch_state(config, retained):
+    """The state Home Assistant shows for an MQTT switch, from retained messages."""
+    avail = config.get("availability_topic")
+    if avail and retained.get(avail) == config.get("payload_not_available", "offline"):
+        return "unavailable"
+    payload = retained.get(config["state_topic"])
+    if payload is None:
+        return "unknown"
+    if "value_template" in config:
+        payload = render_value(config["value_template"], payload)
+    if payload == config.get("state_on", config.get("payload_on", "ON")):
+        return "on"
+    if payload == config.get("state_off", config.get("payload_off", "OFF")):
+        return "off"
+    return "unknown"
+
+
+def render_value(template_text, payload):
+    """A value_template as HA renders it for a message (value, value_json)."""
+    check(ha_schema.jinja2 is not None, "rendering a value_template needs Jinja2")
+    env = ha_schema.jinja2.sandbox.ImmutableSandboxedEnvironment()
+    env.filters["timestamp_custom"] = (
+        lambda v, fmt, local=True: datetime.fromtimestamp(v, timezone.utc).strftime(fmt))
+    try:
+        value_json = json.loads(payload)
+    except ValueError:
+        value_json = None
+    return env.from_string(template_text).render(value=payload, value_json=value_json)
 
 
 def render_command(template_text, value, now):
@@ -389,7 +435,7 @@ def test_discovery():
         else:
             print(f"discovery: {len(configs)} configs from {sum(map(len, sites.values()))} "
                   "services pass Home Assistant's rules")
-        for part in (press_buttons, birth_message, bridge_off):
+        for part in (press_buttons, care_plan_controls, birth_message, bridge_off):
             try:
                 part(st, sites, procs, configs)
             except (Failed, KeyError, ValueError) as err:
@@ -446,6 +492,65 @@ def press_buttons(st, sites, procs, configs):
     refused = alerts.wait_for(lambda m: "bad_command" in m[2], 2)
     alerts.stop()
     check(refused is None, f"the camera refused the snapshot command: {refused}")
+
+
+def care_plan_controls(st, sites, procs, configs):
+    """Issue 11's controls as Home Assistant uses them, on the real feeder."""
+    base = "homeassistant/%s/iod_home_feeder/%s/config"
+    switch = configs[base % ("switch", "schedule")]
+
+    def retained_now():
+        topics = [switch["state_topic"], switch["availability_topic"], "iod/home/feeder/state"]
+        return {t: p for _, t, p in st.sub(topics, 2, retained_only=True)}
+
+    check(switch_state(switch, retained_now()) == "on",
+          f"schedule switch at start: {switch_state(switch, retained_now())}")
+    # Turning it off and on: HA renders command_template with value =
+    # payload_off / payload_on; the feeder answers, the retained plan follows.
+    for turn, want_paused, want_state in (("payload_off", True, "off"),
+                                          ("payload_on", False, "on")):
+        payload = render_command(switch["command_template"], switch[turn],
+                                 datetime.now(timezone.utc))
+        cmd = json.loads(payload)
+        plans = st.sub_background([switch["state_topic"]])
+        events = st.sub_background(["iod/home/feeder/event"])
+        st.pub(switch["command_topic"], payload, qos=switch["qos"])
+        ev = events.wait_for(lambda m: json.loads(m[2]).get("id") == cmd["id"], 20)
+        events.stop()
+        check(ev and json.loads(ev)["result"] == "ok", f"switch {turn} ({payload}): {ev}")
+        plan = plans.wait_for(lambda m: json.loads(m[2]).get("paused") is want_paused, 20)
+        plans.stop()
+        check(plan, f"switch {turn}: no plan with paused {want_paused}")
+        state = switch_state(switch, retained_now())
+        check(state == want_state, f"switch {turn}: Home Assistant would show {state}")
+    print("discovery: the schedule switch pauses and resumes the real feeder and reads it back")
+
+    # Skip next and treat: full commands the feeder answers as themselves
+    # (here with no schedule and no treat dispenser, each a refusal that
+    # names why, never bad_json or a duplicate).
+    for button, reasons in (("skip", ("unknown_slot",)),
+                            ("treat", ("no_treat_dispenser", "ok"))):
+        config = configs[base % ("button", button)]
+        payload = render_command(config["command_template"], config["payload_press"],
+                                 datetime.now(timezone.utc))
+        cmd = json.loads(payload)
+        events = st.sub_background(["iod/home/feeder/event"])
+        st.pub(config["command_topic"], payload, qos=config["qos"])
+        ev = events.wait_for(lambda m: json.loads(m[2]).get("id") == cmd["id"], 20)
+        events.stop()
+        check(ev, f"{button}: no event for {payload}")
+        ev = json.loads(ev)
+        check(ev["action"] == button and (ev.get("reason") or ev["result"]) in reasons,
+              f"{button}: {ev}")
+    print("discovery: Skip next dose and Treat reach the feeder as their commands")
+
+    # Pills: null before the first refill, unknown in HA ("None").
+    retained = retained_now()
+    for object_id in ("pills_remaining", "runs_out"):
+        config = configs[base % ("sensor", object_id)]
+        shown = render_value(config["value_template"], retained[config["state_topic"]])
+        check(shown == "None", f"{object_id} before a refill renders {shown!r}, not None")
+    print("discovery: pills remaining and runs out read unknown before a refill")
 
 
 def birth_message(st, sites, procs, configs):

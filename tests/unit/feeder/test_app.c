@@ -389,8 +389,8 @@ Test(feeder_app, ha_birth_publishes_discovery_again_then_state)
 	feeder_service.publish_discovery(app);
 	feeder_service.on_connected(app);
 	size_t first = stub_n_published;
-	cr_assert_eq(first, 12, "8 entities, state, log, plan, schedule");
-	static struct stub_publish connect_copy[8];
+	cr_assert_eq(first, 17, "13 entities, state, log, plan, schedule");
+	static struct stub_publish connect_copy[13];
 	memcpy(connect_copy, stub_published, sizeof(connect_copy));
 
 	/* Home Assistant's birth (the skeleton: discovery, then on_ha_birth). */
@@ -398,18 +398,23 @@ Test(feeder_app, ha_birth_publishes_discovery_again_then_state)
 	cr_assert_not_null(feeder_service.publish_discovery, "no discovery: no birth subscription");
 	feeder_service.publish_discovery(app);
 	feeder_service.on_ha_birth(app);
-	cr_assert_eq(stub_n_published, 9);
+	cr_assert_eq(stub_n_published, 14);
 	static const char *const configs[] = {
 	    "homeassistant/button/iod_home_feeder/feed/config",
 	    "homeassistant/button/iod_home_feeder/home/config",
 	    "homeassistant/button/iod_home_feeder/call/config",
+	    "homeassistant/button/iod_home_feeder/skip/config",
+	    "homeassistant/button/iod_home_feeder/treat/config",
+	    "homeassistant/switch/iod_home_feeder/schedule/config",
 	    "homeassistant/sensor/iod_home_feeder/last_dose/config",
 	    "homeassistant/sensor/iod_home_feeder/next_allowed/config",
 	    "homeassistant/sensor/iod_home_feeder/next_scheduled/config",
+	    "homeassistant/sensor/iod_home_feeder/runs_out/config",
 	    "homeassistant/sensor/iod_home_feeder/doses_today/config",
+	    "homeassistant/sensor/iod_home_feeder/pills_remaining/config",
 	    "homeassistant/sensor/iod_home_feeder/position/config",
 	};
-	for (size_t i = 0; i < 8; i++) {
+	for (size_t i = 0; i < 13; i++) {
 		const struct stub_publish *p = &stub_published[i];
 		cr_assert_str_eq(p->topic, configs[i]);
 		cr_assert(p->retain);
@@ -418,9 +423,80 @@ Test(feeder_app, ha_birth_publishes_discovery_again_then_state)
 	}
 	cr_assert(strstr(stub_published[0].payload, "\"command_topic\":\"" T "cmd\""), "%s",
 		  stub_published[0].payload);
-	struct proto_feeder_state st = state_at(8);
+	struct proto_feeder_state st = state_at(13);
 	cr_assert_eq(st.position, PROTO_POSITION_HOME);
 	cr_assert_eq(st.doses_today, 0);
+	down();
+}
+
+/* The device and origin blocks every feeder entity carries (no dashboard). */
+#define HA_TAIL                                                                                   \
+	"\"availability_topic\":\"iod/home/feeder/availability\",\"payload_available\":"         \
+	"\"online\",\"payload_not_available\":\"offline\",\"device\":{\"identifiers\":"         \
+	"[\"iod_home_feeder\"],\"name\":\"iod feeder (home)\",\"manufacturer\":\"iod\","         \
+	"\"model\":\"iod-feeder\",\"sw_version\":\"" IOD_VERSION "\"},\"origin\":{\"name\":"     \
+	"\"iod\",\"sw_version\":\"" IOD_VERSION "\"}"
+#define HA_CMD_TEMPLATE                                                                           \
+	"{\\\"action\\\":\\\"{{ value }}\\\",\\\"id\\\":\\\"ha-{{ value }}-{{ "            \
+	"(now().timestamp() * 1000000) | int }}\\\",\\\"ts\\\":{{ (now().timestamp() * 1000) | "  \
+	"int }},\\\"by\\\":\\\"homeassistant\\\"}"
+
+static const char *config_of(const char *topic)
+{
+	for (size_t i = 0; i < stub_n_published; i++)
+		if (strcmp(stub_published[i].topic, topic) == 0) {
+			cr_assert(stub_published[i].retain, "%s retained", topic);
+			cr_assert_eq(stub_published[i].qos, 1, "%s QoS", topic);
+			return stub_published[i].payload;
+		}
+	cr_assert_fail("%s not published", topic);
+	return NULL;
+}
+
+/* Issue 11's Home Assistant entities, byte for byte: the schedule switch
+ * (state from the retained plan, pause/resume as full commands), skip
+ * next and treat buttons, pills remaining and when they run out. */
+Test(feeder_app, ha_care_plan_entities_byte_for_byte)
+{
+	up("sim");
+	feeder_service.publish_discovery(app);
+	cr_assert_eq(stub_n_published, 13);
+	cr_assert_str_eq(
+	    config_of("homeassistant/switch/iod_home_feeder/schedule/config"),
+	    "{\"name\":\"Schedule\",\"unique_id\":\"iod_home_feeder_schedule\","
+	    "\"default_entity_id\":\"switch.iod_home_feeder_schedule\"," HA_TAIL
+	    ",\"state_topic\":\"iod/home/feeder/plan\",\"value_template\":\"{{ 'OFF' if "
+	    "value_json.paused else 'ON' }}\",\"state_on\":\"ON\",\"state_off\":\"OFF\","
+	    "\"command_topic\":\"iod/home/feeder/cmd\",\"payload_on\":\"resume\","
+	    "\"payload_off\":\"pause\",\"command_template\":\"" HA_CMD_TEMPLATE "\","
+	    "\"qos\":1,\"retain\":false,\"icon\":\"mdi:calendar-clock\"}");
+	cr_assert_str_eq(config_of("homeassistant/button/iod_home_feeder/skip/config"),
+			 "{\"name\":\"Skip next dose\",\"unique_id\":\"iod_home_feeder_skip\","
+			 "\"default_entity_id\":\"button.iod_home_feeder_skip\"," HA_TAIL
+			 ",\"command_topic\":\"iod/home/feeder/cmd\",\"payload_press\":\"skip\","
+			 "\"command_template\":\"" HA_CMD_TEMPLATE "\",\"qos\":1,\"retain\":false,"
+			 "\"icon\":\"mdi:debug-step-over\"}");
+	cr_assert_str_eq(config_of("homeassistant/button/iod_home_feeder/treat/config"),
+			 "{\"name\":\"Treat\",\"unique_id\":\"iod_home_feeder_treat\","
+			 "\"default_entity_id\":\"button.iod_home_feeder_treat\"," HA_TAIL
+			 ",\"command_topic\":\"iod/home/feeder/cmd\",\"payload_press\":\"treat\","
+			 "\"command_template\":\"" HA_CMD_TEMPLATE "\",\"qos\":1,\"retain\":false,"
+			 "\"icon\":\"mdi:bone\"}");
+	cr_assert_str_eq(
+	    config_of("homeassistant/sensor/iod_home_feeder/pills_remaining/config"),
+	    "{\"name\":\"Pills remaining\",\"unique_id\":\"iod_home_feeder_pills_remaining\","
+	    "\"default_entity_id\":\"sensor.iod_home_feeder_pills_remaining\"," HA_TAIL
+	    ",\"state_topic\":\"iod/home/feeder/state\",\"value_template\":\"{{ "
+	    "value_json.pills_remaining if value_json.pills_remaining is not none else None }}\","
+	    "\"unit_of_measurement\":\"pills\",\"state_class\":\"measurement\","
+	    "\"icon\":\"mdi:pill-multiple\"}");
+	cr_assert_str_eq(
+	    config_of("homeassistant/sensor/iod_home_feeder/runs_out/config"),
+	    "{\"name\":\"Pills run out\",\"unique_id\":\"iod_home_feeder_runs_out\","
+	    "\"default_entity_id\":\"sensor.iod_home_feeder_runs_out\"," HA_TAIL
+	    ",\"state_topic\":\"iod/home/feeder/state\",\"device_class\":\"timestamp\","
+	    "\"value_template\":\"{{ (value_json.runs_out / 1000) | "
+	    "timestamp_custom('%Y-%m-%dT%H:%M:%S%z', false) if value_json.runs_out else None }}\"}");
 	down();
 }
 
