@@ -506,6 +506,40 @@ static double wait_loop_idle(pid_t pid)
 	return -1;
 }
 
+/* Rss of the process's anonymous memory by kind, from /proc/<pid>/smaps:
+ * the main heap ([heap], the loop thread's malloc), the stacks, and
+ * unnamed mappings (other threads' malloc arenas, large mallocs). */
+static void anon_breakdown(pid_t pid, const char *when)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	long heap = 0, stack = 0, unnamed = 0, *cur = NULL;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char perms[8];
+		int name_at = 0;
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &lo, &hi, perms, &name_at) == 3 &&
+		    name_at > 0) {
+			const char *name = line + name_at;
+			cur = strncmp(name, "[heap]", 6) == 0	 ? &heap
+			      : strncmp(name, "[stack]", 7) == 0 ? &stack
+			      : (*name == '\n' || *name == '\0') ? &unnamed
+								 : NULL;
+			continue;
+		}
+		long kb;
+		if (cur && sscanf(line, "Rss: %ld kB", &kb) == 1)
+			*cur += kb;
+	}
+	fclose(f);
+	printf("anonymous memory %s: [heap] %ld kB, [stack] %ld kB, unnamed (thread arenas, "
+	       "big mallocs, thread stacks) %ld kB\n",
+	       when, heap, stack, unnamed);
+}
+
 static ino_t inode_of(const char *path)
 {
 	struct stat st;
@@ -603,6 +637,7 @@ int main(int argc, char **argv)
 	sleep(1);
 	long rss0 = bench_status_kib(pid, "VmRSS"), anon0 = bench_status_kib(pid, "RssAnon"),
 	     hwm0 = bench_status_kib(pid, "VmHWM");
+	anon_breakdown(pid, "at start");
 	idle_measure(pid, "with the schedule 'none' (no slot)", idle_s);
 
 	/* Plan A's slots start 15 min from now, plan B's a minute later. */
@@ -622,10 +657,14 @@ int main(int argc, char **argv)
 	char cmd[4096], small[96], at[16];
 	ino_t ino = inode_of(jpath);
 	double t_start = 0;
+	struct thread_sample busy0[MAX_THREADS], busy1[MAX_THREADS];
+	size_t n_busy0 = 0;
 	wait_loop_idle(pid);
 	for (long i = -WARMUP; i < n; i++) {
-		if (i == 0)
+		if (i == 0) {
 			t_start = bench_now_us();
+			n_busy0 = threads_sample(pid, busy0, MAX_THREADS);
+		}
 		long k = i + WARMUP;
 		double t0, ti;
 
@@ -707,6 +746,7 @@ int main(int argc, char **argv)
 		ino = ino2;
 	}
 	double total_s = (bench_now_us() - t_start) / 1e6;
+	size_t n_busy1 = threads_sample(pid, busy1, MAX_THREADS);
 	sleep(1);
 	long rss1 = bench_status_kib(pid, "VmRSS"), anon1 = bench_status_kib(pid, "RssAnon"),
 	     hwm1 = bench_status_kib(pid, "VmHWM");
@@ -729,6 +769,14 @@ int main(int argc, char **argv)
 	print_lat("  of which with a compaction", compacting, n_compact);
 	print_lat("plan -> feeder/schedule", psc, (size_t)n);
 	print_lat("plan -> loop asleep again", pidle, (size_t)n);
+	printf("cpu during the %ld rounds (home + plan each):", n);
+	for (size_t i = 0; i < n_busy1; i++)
+		for (size_t j = 0; j < n_busy0; j++)
+			if (busy0[j].tid == busy1[i].tid)
+				printf(" %s %.2f ms/round", busy1[i].comm,
+				       1000.0 * (double)(busy1[i].ticks - busy0[j].ticks) /
+					   (double)sysconf(_SC_CLK_TCK) / (double)n);
+	printf("\n");
 	printf("journal after the run: %lld bytes\n", journal);
 
 	/* A subscriber that comes later gets the last plan, retained. */
@@ -748,13 +796,14 @@ int main(int argc, char **argv)
 	       "VmRSS %ld kB (anon %ld) VmHWM %ld kB\n",
 	       rss0, anon0, hwm0, n + WARMUP, rss1, anon1, hwm1);
 
+	anon_breakdown(pid, "after the changes");
 	idle_measure(pid, "with 48 daily slots", idle_s);
 	printf("polling instead: a 1 s tick is %d wake-ups in %d s (86,400 a day), a 1 min tick "
 	       "1,440 a day; one timer to the next event: 48 slots + 24 midnight re-checks "
 	       "(capped at 1 h) = 72 a day\n",
 	       idle_s, idle_s);
 	long rss2 = bench_status_kib(pid, "VmRSS");
-	printf("memory after the idle minute: VmRSS %ld kB\n", rss2);
+	printf("memory after the idle measurement: VmRSS %ld kB\n", rss2);
 
 	fsync_cost(data, 2560, 200);
 	localtime_cost();
