@@ -392,6 +392,76 @@ static void handle_refill(struct feeder *f, const struct proto_feeder_cmd *cmd, 
 	accept(f, id, "refill", now, res);
 }
 
+/* ---- treats ---------------------------------------------------------------- */
+
+/* Why a treat is not allowed now (NULL: it is), by the plan's treat rules
+ * alone: the medication's doses and rules play no part. */
+static const char *treat_rules(const struct feeder *f, const struct feeder_now *now)
+{
+	if (f->n_treats > 0) {
+		int64_t last = f->treats[f->n_treats - 1].ts_ms;
+		/* A last treat in the wall clock's future counts as just now. */
+		if (last > now->wall_ms ||
+		    now->wall_ms - last < f->plan.treat_min_interval_s * 1000)
+			return PROTO_REASON_TOO_SOON;
+	}
+	int today = schedule_date_key(schedule_local_date(now->wall_ms));
+	int n = 0;
+	for (size_t i = f->n_treats; i-- > 0;) {
+		int key = schedule_date_key(schedule_local_date(f->treats[i].ts_ms));
+		if (key == today)
+			n++;
+		else if (key < today)
+			break;
+	}
+	return n >= f->plan.treat_max_daily ? PROTO_REASON_TREAT_LIMIT : NULL;
+}
+
+static void handle_treat(struct feeder *f, const char *id, const struct feeder_now *now,
+			 struct feeder_result *res)
+{
+	if (!f->cfg.treat_dispenser) {
+		reject(f, id, "treat", PROTO_REASON_NO_TREAT_DISPENSER, true, now, res);
+		return;
+	}
+	const char *why = treat_rules(f, now);
+	if (why) {
+		reject(f, id, "treat", why, true, now, res);
+		return;
+	}
+	/* Its own dispenser: only a treat moving makes a treat busy. */
+	if (f->treat.active) {
+		reject(f, id, "treat", PROTO_REASON_BUSY, false, now, res);
+		return;
+	}
+	f->treat.active = true;
+	f->treat.action = PROTO_ACTION_TREAT;
+	feeder_copy_str(f->treat.id, sizeof(f->treat.id), id);
+	log_info("treat %s: dispensing", id);
+	res->action = FEEDER_DO_TREAT;
+}
+
+void feeder_treat_done(struct feeder *f, bool ok, const char *reason, const struct feeder_now *now,
+		       struct feeder_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (!f->treat.active)
+		return;
+	f->treat.active = false;
+	if (ok) {
+		log_info("treat %s: done", f->treat.id);
+		set_event(res, f->treat.id, "treat", PROTO_RESULT_OK, NULL, now);
+	} else {
+		log_warn("treat %s failed: %s", f->treat.id, reason ? reason : "");
+		set_event(res, f->treat.id, "treat", PROTO_RESULT_FAILED,
+			  reason ? reason : "failed", now);
+	}
+	/* Its cmd record is the treat's history (the limits after a restart). */
+	history_remember(f, f->treat.id, "treat", ok ? PROTO_RESULT_OK : PROTO_RESULT_FAILED,
+			 ok || !reason ? "" : reason, now, res);
+	history_maybe_compact(f);
+}
+
 void feeder_handle(struct feeder *f, const struct proto_feeder_cmd *cmd,
 		   const struct feeder_now *now, struct feeder_result *res)
 {
@@ -469,8 +539,7 @@ void feeder_handle(struct feeder *f, const struct proto_feeder_cmd *cmd,
 		handle_refill(f, cmd, id, by, now, res);
 		return;
 	case PROTO_ACTION_TREAT:
-		/* The treat dispenser is the glue's (slice 2): none here yet. */
-		reject(f, id, action, PROTO_REASON_NO_TREAT_DISPENSER, true, now, res);
+		handle_treat(f, id, now, res);
 		return;
 	}
 }

@@ -32,6 +32,15 @@
  *    cfg's min_interval/max_daily/grace/schedule as a new rev, journaled;
  *    a differing cfg value is one warning. Damage that may have lost the
  *    plan record: the marker's (stricter) rules are held as a new rev.
+ *  - Treats are not doses: `treat` drives the second dispenser
+ *    (cfg.treat_dispenser, else rejected no_treat_dispenser) under the
+ *    plan's treat rules only: too_soon within treat_min_interval of the
+ *    last treat, treat_limit at treat_max_daily treats this local day,
+ *    busy only while a treat moves (a dose moving does not make a treat
+ *    busy, nor a treat a dose). A treat is counted from its cmd record
+ *    (ok or failed: the dispenser moved), written when it is done, so the
+ *    limits hold after a restart; one cut off by a crash is not counted.
+ *    Treats never count toward, nor wait for, the medication rules.
  *  - plan/skip/pause/resume/refill: what they change is journaled
  *    fsync'd before the ok (else journal_unavailable, the id not used).
  *  - Minimum interval: held on the wall clock against the last dose's
@@ -102,6 +111,7 @@ struct feeder_config {
 	int64_t bound_min_interval_ms;
 	int bound_max_daily;
 	bool reset_plan;       /* re-seed the plan from the values above (a new rev) */
+	bool treat_dispenser;  /* a treat dispenser exists (else treat: no_treat_dispenser) */
 	size_t id_memory;      /* non-dose command ids remembered; 0 = FEEDER_ID_MEMORY_DEFAULT */
 	int64_t compact_bytes; /* compact above this size; 0 = FEEDER_COMPACT_BYTES_DEFAULT */
 	const char *boot_id;   /* this boot's id (/proc/sys/kernel/random/boot_id); NULL or
@@ -113,7 +123,13 @@ struct feeder_now {
 	int64_t mono_ms; /* CLOCK_BOOTTIME: never goes back, counts suspend */
 };
 
-enum feeder_do { FEEDER_DO_NOTHING, FEEDER_DO_DOSE, FEEDER_DO_HOME, FEEDER_DO_CALL };
+enum feeder_do {
+	FEEDER_DO_NOTHING,
+	FEEDER_DO_DOSE,
+	FEEDER_DO_HOME,
+	FEEDER_DO_CALL,
+	FEEDER_DO_TREAT
+};
 
 struct feeder_result {
 	bool has_event;
@@ -215,6 +231,11 @@ void feeder_dose_done(struct feeder *f, bool ok, const char *reason, const struc
 /* Same for FEEDER_DO_HOME / FEEDER_DO_CALL (answered at once). */
 void feeder_cmd_done(struct feeder *f, bool ok, const char *reason, const struct feeder_now *now,
 		     struct feeder_result *res);
+
+/* The caller finished (ok) or could not do (failed, reason) the treat that
+ * FEEDER_DO_TREAT asked for: its event, and the treat journaled. */
+void feeder_treat_done(struct feeder *f, bool ok, const char *reason, const struct feeder_now *now,
+		       struct feeder_result *res);
 
 /* Settle every schedule slot up to now (see the rules above). May ask for
  * a scheduled dose (FEEDER_DO_DOSE); the event then comes from

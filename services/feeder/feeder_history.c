@@ -139,9 +139,34 @@ static void outcome_text(enum proto_result result, const char *reason, char *buf
 	}
 }
 
+/* A treat into the treat history (sorted by time; the oldest leaves it). */
+static void treat_put(struct feeder *f, const char *id, int64_t ts_ms)
+{
+	for (size_t i = 0; i < f->n_treats; i++)
+		if (strcmp(f->treats[i].id, id) == 0)
+			return;
+	if (f->n_treats == FEEDER_TREATS_KEPT) {
+		if (ts_ms < f->treats[0].ts_ms)
+			return;
+		memmove(&f->treats[0], &f->treats[1], sizeof(f->treats[0]) * (f->n_treats - 1));
+		f->n_treats--;
+	}
+	size_t at = f->n_treats;
+	while (at > 0 && f->treats[at - 1].ts_ms > ts_ms)
+		at--;
+	memmove(&f->treats[at + 1], &f->treats[at], sizeof(f->treats[0]) * (f->n_treats - at));
+	feeder_copy_str(f->treats[at].id, sizeof(f->treats[at].id), id);
+	f->treats[at].ts_ms = ts_ms;
+	f->n_treats++;
+}
+
 static void ring_put(struct feeder *f, const char *id, const char *action, enum proto_result result,
 		     const char *reason, int64_t ts_ms)
 {
+	/* A treat that moved the dispenser (ok or failed) counts for the
+	 * treat limits, from its cmd record on replay too. */
+	if (strcmp(action, "treat") == 0 && result != PROTO_RESULT_REJECTED)
+		treat_put(f, id, ts_ms);
 	struct cmd_entry *e = &f->ring[f->ring_head];
 	feeder_copy_str(e->id, sizeof(e->id), id);
 	feeder_copy_str(e->action, sizeof(e->action), action);
@@ -496,7 +521,7 @@ void history_remember(struct feeder *f, const char *id, const char *action,
  * command ring, every older dose id, and the checkpoint that closes it. */
 static int compact(struct feeder *f)
 {
-	size_t cap = 8 + 2 * f->n_doses + f->n_acks + f->n_slots + f->ring_count +
+	size_t cap = 8 + 2 * f->n_doses + f->n_acks + f->n_slots + f->ring_count + f->n_treats +
 		     f->n_dose_ids / JOURNAL_IDS_PER_REC + 1;
 	struct journal_rec *recs = calloc(cap, sizeof(*recs));
 	if (!recs)
@@ -586,6 +611,20 @@ static int compact(struct feeder *f)
 		feeder_copy_str(r->action, sizeof(r->action), e->action);
 		feeder_copy_str(r->result, sizeof(r->result), proto_result_name(e->result));
 		feeder_copy_str(r->reason, sizeof(r->reason), e->reason);
+	}
+	/* Treats the ring no longer holds still count for the treat limits. */
+	for (size_t i = 0; i < f->n_treats; i++) {
+		bool in_ring = false;
+		for (size_t j = 0; j < f->ring_count && !in_ring; j++)
+			in_ring = strcmp(ring_at(f, j)->id, f->treats[i].id) == 0;
+		if (in_ring)
+			continue;
+		r = &recs[n++];
+		r->op = JOURNAL_CMD;
+		r->ts_ms = f->treats[i].ts_ms;
+		feeder_copy_str(r->id, sizeof(r->id), f->treats[i].id);
+		feeder_copy_str(r->action, sizeof(r->action), "treat");
+		feeder_copy_str(r->result, sizeof(r->result), "ok");
 	}
 	for (size_t i = 0; i < f->n_dose_ids; i += JOURNAL_IDS_PER_REC) {
 		r = &recs[n++];

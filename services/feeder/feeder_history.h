@@ -59,6 +59,13 @@ struct cmd_entry {
 	int64_t ts_ms;
 };
 
+/* A treat given (ok or failed), from its cmd record: the treat limits. */
+#define FEEDER_TREATS_KEPT 128 /* over PROTO_PLAN_TREAT_MAX_DAILY_MAX: a day's worth */
+struct treat_entry {
+	char id[PROTO_ID_MAX + 1];
+	int64_t ts_ms;
+};
+
 struct slot_entry {
 	char slot[SCHEDULE_SLOT_ID_MAX];
 	char result[16]; /* "missed", "skipped" (served) or "paused" */
@@ -119,6 +126,8 @@ struct feeder {
 	size_t ring_head, ring_count;
 	struct slot_entry slots[FEEDER_SLOTS_KEPT]; /* oldest first */
 	size_t n_slots;
+	struct treat_entry treats[FEEDER_TREATS_KEPT]; /* oldest first */
+	size_t n_treats;
 	struct ack_entry acks[FEEDER_ACKS_KEPT]; /* oldest first */
 	size_t n_acks;
 	bool ack_unannounced;	  /* the journal's last records are acknowledgements */
@@ -142,7 +151,7 @@ struct feeder {
 	int schedule_day;	       /* the local date (key) the last tick saw */
 	struct journal_mark mark_plan; /* the plan's rules the marker held (plan_rev 0: none) */
 	enum proto_position position;
-	struct pending dose, cmd;
+	struct pending dose, cmd, treat;
 	uint64_t auto_counter;
 
 	uint64_t journal_errors, compactions, commands;
