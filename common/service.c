@@ -204,13 +204,66 @@ static int start_service(struct service *svc)
 	return 0;
 }
 
+/* def->check's problems, one line each as cfg prints a bad setting's:
+ * true when there were any. */
+static bool check_failed(const struct service_def *def, const char *program, const struct cfg *cfg)
+{
+	char why[1024] = "";
+	if (!def->check || def->check(cfg, why, sizeof(why)) == 0)
+		return false;
+	for (char *line = why, *end; *line; line = end) {
+		end = line + strcspn(line, "\n");
+		fprintf(stderr, "%s: %.*s\n", program, (int)(end - line), line);
+		if (*end)
+			end++;
+	}
+	return true;
+}
+
+/* cfg_load, and def->check after it. cfg ends --check-config itself
+ * ("configuration is valid"), so with a check it is loaded without the
+ * flag and the skeleton says it once the check has passed too. */
+static struct cfg *load_config(const struct service_def *def, const char *program, int argc,
+			       char **argv, int *rc)
+{
+	bool check_only = false;
+	char **args = calloc((size_t)argc + 1, sizeof(*args));
+	int n = 0;
+	if (!args) {
+		fprintf(stderr, "%s: out of memory\n", program);
+		*rc = 1;
+		return NULL;
+	}
+	for (int i = 0; i < argc; i++) {
+		if (def->check && i > 0 && strcmp(argv[i], "--check-config") == 0)
+			check_only = true;
+		else
+			args[n++] = argv[i];
+	}
+	args[n] = NULL;
+	/* cfg keeps no pointer into argv (its values are copies). */
+	struct cfg *cfg = cfg_load(def->name, program, def->options, def->n_options, n, args, rc);
+	free(args);
+	if (!cfg)
+		return NULL;
+	if (check_failed(def, program, cfg)) {
+		*rc = 2;
+	} else if (check_only) {
+		printf("%s: configuration is valid\n", program);
+		*rc = 0;
+	} else {
+		return cfg;
+	}
+	cfg_free(cfg);
+	return NULL;
+}
+
 int service_main(const struct service_def *def, int argc, char **argv)
 {
 	char program[64];
 	int rc = 0;
 	snprintf(program, sizeof(program), "iod-%s", def->name);
-	struct cfg *cfg =
-	    cfg_load(def->name, program, def->options, def->n_options, argc, argv, &rc);
+	struct cfg *cfg = load_config(def, program, argc, argv, &rc);
 	if (!cfg)
 		return rc;
 

@@ -5,7 +5,8 @@
  * message, its alerts) is done here once.
  *
  * service_main() runs, in this order: config (--help, --version,
- * --check-config and bad settings end here: 0 / 2), log, data dir, the
+ * --check-config and bad settings end here: 0 / 2; def->check's rules
+ * between settings included), log, data dir, the
  * service's own uv_loop_t (never uv_default_loop), the signal watchers
  * (before MQTT, so a SIGTERM during create or start is one clean stop on
  * the loop's first turn), the MQTT client (created, not started), the
@@ -64,6 +65,13 @@ struct service_def {
 	int (*session_expiry)(const struct cfg *cfg);
 	size_t queue_limit; /* 0: MQTTC_QUEUE_DEFAULT */
 	size_t max_payload; /* 0: PROTO_MAX_PAYLOAD */
+	/* Rules between settings that no one setting's check can see (the
+	 * feeder: the plan's seed within the vet's bounds). Right after
+	 * config, for --check-config too, before anything is opened. 0, or
+	 * the number of problems, written into why one a line without a
+	 * prefix: the skeleton prints each as "iod-<name>: <problem>" on
+	 * stderr and exits 2. May be NULL. */
+	int (*check)(const struct cfg *cfg, char *why, size_t size);
 
 	/* After config, log, data dir, the loop, the signal watchers and the
 	 * MQTT client (created, not started) exist. Read settings with

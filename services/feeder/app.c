@@ -445,17 +445,18 @@ void feeder_app_on_dropped(void *app, uint64_t oversize, uint64_t queue_full,
 static cJSON *schedule_switch(struct feeder_app *a)
 {
 	cJSON *e = ha_entity_new(&a->ha, "switch", "schedule", "Schedule");
-	if (e && (!cJSON_AddStringToObject(e, "state_topic", a->t_plan) ||
-		  !cJSON_AddStringToObject(e, "value_template",
-					   "{{ 'OFF' if value_json.paused else 'ON' }}") ||
-		  !cJSON_AddStringToObject(e, "state_on", "ON") ||
-		  !cJSON_AddStringToObject(e, "state_off", "OFF") ||
-		  !cJSON_AddStringToObject(e, "command_topic", a->t_cmd) ||
-		  !cJSON_AddStringToObject(e, "payload_on", proto_action_name(PROTO_ACTION_RESUME)) ||
-		  !cJSON_AddStringToObject(e, "payload_off", proto_action_name(PROTO_ACTION_PAUSE)) ||
-		  !cJSON_AddStringToObject(e, "command_template", ha_command_template()) ||
-		  !cJSON_AddNumberToObject(e, "qos", 1) || !cJSON_AddFalseToObject(e, "retain") ||
-		  !cJSON_AddStringToObject(e, "icon", "mdi:calendar-clock"))) {
+	if (e &&
+	    (!cJSON_AddStringToObject(e, "state_topic", a->t_plan) ||
+	     !cJSON_AddStringToObject(e, "value_template",
+				      "{{ 'OFF' if value_json.paused else 'ON' }}") ||
+	     !cJSON_AddStringToObject(e, "state_on", "ON") ||
+	     !cJSON_AddStringToObject(e, "state_off", "OFF") ||
+	     !cJSON_AddStringToObject(e, "command_topic", a->t_cmd) ||
+	     !cJSON_AddStringToObject(e, "payload_on", proto_action_name(PROTO_ACTION_RESUME)) ||
+	     !cJSON_AddStringToObject(e, "payload_off", proto_action_name(PROTO_ACTION_PAUSE)) ||
+	     !cJSON_AddStringToObject(e, "command_template", ha_command_template()) ||
+	     !cJSON_AddNumberToObject(e, "qos", 1) || !cJSON_AddFalseToObject(e, "retain") ||
+	     !cJSON_AddStringToObject(e, "icon", "mdi:calendar-clock"))) {
 		cJSON_Delete(e);
 		e = NULL;
 	}
@@ -676,16 +677,44 @@ static int open_hardware(struct feeder_app *a, const struct cfg *cfg, const char
 	return 0;
 }
 
+/* The plan's seed and the vet's bounds from the settings (IOD_FEEDER_SCHEDULE
+ * has passed schedule_check in cfg). 0, or -1 with why. */
+static int seed_config(const struct cfg *cfg, struct feeder_config *fc, char *why, size_t size)
+{
+	const char *reason = NULL;
+	if (schedule_parse(cfg_str(cfg, "IOD_FEEDER_SCHEDULE"), &fc->schedule, &reason) < 0) {
+		snprintf(why, size, "IOD_FEEDER_SCHEDULE: '%s': %s",
+			 cfg_str(cfg, "IOD_FEEDER_SCHEDULE"), reason ? reason : "not a schedule");
+		return -1;
+	}
+	fc->min_interval_ms = cfg_duration_ms(cfg, "IOD_FEEDER_MIN_INTERVAL");
+	fc->max_daily = (int)cfg_int(cfg, "IOD_FEEDER_MAX_DAILY");
+	fc->grace_ms = cfg_duration_ms(cfg, "IOD_FEEDER_GRACE");
+	fc->bound_min_interval_ms = cfg_duration_ms(cfg, "IOD_FEEDER_BOUND_MIN_INTERVAL");
+	fc->bound_max_daily = (int)cfg_int(cfg, "IOD_FEEDER_BOUND_MAX_DAILY");
+	return 0;
+}
+
+int feeder_app_check(const struct cfg *cfg, char *why, size_t size)
+{
+	struct feeder_config fc = {0};
+	if (seed_config(cfg, &fc, why, size) < 0 || feeder_config_check(&fc, why, size) < 0)
+		return 1;
+	return 0;
+}
+
 /* The rules' settings and the journal; 0, or the exit code. */
 static int open_feeder(struct feeder_app *a, const struct cfg *cfg, const char *data_dir)
 {
 	struct feeder_config fc = {0};
 	char journal_path[PATH_MAX];
-	const char *why;
+	char why[256];
 
-	if (schedule_parse(cfg_str(cfg, "IOD_FEEDER_SCHEDULE"), &fc.schedule, &why) < 0) {
-		fprintf(stderr, "iod-feeder: IOD_FEEDER_SCHEDULE: '%s': %s\n",
-			cfg_str(cfg, "IOD_FEEDER_SCHEDULE"), why);
+	/* service_main ran feeder_app_check already; a caller without the
+	 * skeleton (the unit tests) is held to the same rule. */
+	if (seed_config(cfg, &fc, why, sizeof(why)) < 0 ||
+	    feeder_config_check(&fc, why, sizeof(why)) < 0) {
+		fprintf(stderr, "iod-feeder: %s\n", why);
 		return 2;
 	}
 	if (snprintf(journal_path, sizeof(journal_path), "%s/journal", data_dir) >=
@@ -694,18 +723,8 @@ static int open_feeder(struct feeder_app *a, const struct cfg *cfg, const char *
 		return 2;
 	}
 	fc.journal_path = journal_path;
-	fc.min_interval_ms = cfg_duration_ms(cfg, "IOD_FEEDER_MIN_INTERVAL");
-	fc.max_daily = (int)cfg_int(cfg, "IOD_FEEDER_MAX_DAILY");
 	fc.cmd_ttl_ms = cfg_duration_ms(cfg, "IOD_FEEDER_CMD_TTL");
-	fc.grace_ms = cfg_duration_ms(cfg, "IOD_FEEDER_GRACE");
-	fc.bound_min_interval_ms = cfg_duration_ms(cfg, "IOD_FEEDER_BOUND_MIN_INTERVAL");
-	fc.bound_max_daily = (int)cfg_int(cfg, "IOD_FEEDER_BOUND_MAX_DAILY");
 	fc.reset_plan = cfg_bool(cfg, "IOD_FEEDER_RESET_PLAN");
-	char why_bounds[256];
-	if (feeder_config_check(&fc, why_bounds, sizeof(why_bounds)) < 0) {
-		fprintf(stderr, "iod-feeder: %s\n", why_bounds);
-		return 2;
-	}
 	fc.id_memory = (size_t)cfg_int(cfg, "IOD_FEEDER_IDS");
 	fc.compact_bytes = cfg_int(cfg, "IOD_FEEDER_JOURNAL_MAX");
 	/* The boot id lets a restarted feeder keep the boot-clock guard of the
@@ -792,6 +811,7 @@ const struct service_def feeder_service = {
     .session_expiry = feeder_app_session_expiry,
     .queue_limit = MQTTC_QUEUE_DEFAULT,
     .max_payload = PROTO_CMD_READ_MAX, /* bigger: dropped and counted */
+    .check = feeder_app_check,	       /* the seed within the bounds: exit 2 */
     .create = create,
     .start = feeder_app_start,
     .stop = feeder_app_stop,

@@ -82,6 +82,12 @@ void feeder_app_on_drained(void *app);
  * argv's entries are replaced, not their text. */
 void feeder_app_argv(int argc, char **argv);
 
+/* service_def.check: the plan's seed settings (IOD_FEEDER_SCHEDULE,
+ * _MIN_INTERVAL, _MAX_DAILY, _GRACE) within the vet's bounds
+ * (feeder_config_check), for --check-config and before a start. 0, or 1
+ * with the problem in why. */
+int feeder_app_check(const struct cfg *cfg, char *why, size_t size);
+
 /* The session expiry the feeder asks the broker for: IOD_FEEDER_CMD_TTL
  * rounded up to seconds (service_def.session_expiry). */
 int feeder_app_session_expiry(const struct cfg *cfg);

@@ -57,6 +57,14 @@ run 2 "" "iod-bridge: IOD_BRIDGE_HOSTS: 'a b' must be a comma list of host names
 	IOD_BRIDGE_HOSTS='a b' "$bin/iod-bridge" --check-config
 run 2 "" "iod-feeder-journal: IOD_FEEDER_MAX_DAILY: '49' must be between 1 and 48" \
 	"$bin/iod-feeder-journal" check --check-config --feeder-max-daily=49
+# A rule between settings (service_def.check): the feeder's plan seed
+# under the vet's bound, for --check-config and at a start (exit 2 before
+# the data dir is made: run checks that).
+bound="IOD_FEEDER_MIN_INTERVAL 3600 s is under the vet's bound IOD_FEEDER_BOUND_MIN_INTERVAL 14400 s"
+run 2 "" "iod-feeder: $bound" IOD_FEEDER_MIN_INTERVAL=1h "$bin/iod-feeder" --check-config
+run 2 "" "iod-feeder: $bound" IOD_FEEDER_MIN_INTERVAL=1h "$bin/iod-feeder"
+run 0 "iod-feeder: configuration is valid" "" \
+	IOD_FEEDER_MIN_INTERVAL=1h IOD_FEEDER_BOUND_MIN_INTERVAL=1h "$bin/iod-feeder" --check-config
 # Rules whose text quotes no value: an empty flag, and a secret (never shown).
 run 2 "" "iod-sensors: IOD_SENSORS_SYSFS_ROOT: must not be empty" \
 	"$bin/iod-sensors" --check-config --sensors-sysfs-root=

@@ -680,3 +680,25 @@ Test(feeder_app, the_bare_reset_plan_flag)
 	cr_assert_not(cfg_bool(c, "IOD_FEEDER_RESET_PLAN"));
 	cfg_free(c);
 }
+
+/* service_def.check: the seed against the bounds, before anything opens. */
+Test(feeder_app, the_check_holds_the_seed_to_the_bounds)
+{
+	cr_assert(feeder_service.check == feeder_app_check);
+	char *argv[] = {"iod-feeder", "--feeder-max-daily=5", NULL};
+	int rc = 0;
+	struct cfg *c = cfg_load("feeder", "iod-feeder", feeder_app_options,
+				 feeder_app_options_count, 2, argv, &rc);
+	cr_assert_not_null(c);
+	char why[256] = "";
+	cr_assert_eq(feeder_service.check(c, why, sizeof(why)), 1);
+	cr_assert_str_eq(why,
+			 "IOD_FEEDER_MAX_DAILY 5 is over the vet's bound IOD_FEEDER_BOUND_MAX_DAILY 4");
+	cfg_free(c);
+	char *plain[] = {"iod-feeder", NULL};
+	c = cfg_load("feeder", "iod-feeder", feeder_app_options, feeder_app_options_count, 1, plain,
+		     &rc);
+	cr_assert_not_null(c);
+	cr_assert_eq(feeder_service.check(c, why, sizeof(why)), 0);
+	cfg_free(c);
+}
