@@ -727,6 +727,27 @@ step("the operator feeds: confirmation, then the feeder's answer ok", async () =
   }
 });
 
+step("a dose's verify event gets its own line; the Feed answer stays", async () => {
+  const log = await mqttRetained(`iod/${SITE}/feeder/log`);
+  const dose = log.doses.find((d) => d.source === "manual");
+  assert.ok(dose, JSON.stringify(log));
+  const verify = (body) =>
+    mqttPub(["-t", `iod/${SITE}/feeder/event`, "-m", JSON.stringify({ id: dose.id, action: "verify", ...body })]);
+  assert.equal(await page.isHidden("#verify"), true);
+  await verify({ result: "ok", delta_g: 1.8, ts: dose.ts + 4000 });
+  await waitText("#verify", /^Pill seen in the bowl \(\+1\.8 g\)$/);
+  await waitAttr("#verify", "data-tone", "ok");
+  // Last: the feeder's own verify (no bowl here) says the same.
+  await verify({ result: "failed", reason: "no_bowl_reading", delta_g: null, ts: dose.ts + 5000 });
+  await waitText("#verify", /^Not confirmed: no bowl reading$/);
+  await waitAttr("#verify", "data-tone", "warn");
+  assert.equal(await page.textContent("#answer-title"), "Feed — ok");
+  assert.equal(await page.textContent("#answer-detail"), "Dose given");
+  // The log's verified is feeder/log's, not the event's.
+  const shown = await page.getAttribute("#dose-list li:first-child .dose-verified", "data-verified");
+  assert.equal(shown, String(log.doses[0].verified ?? null));
+});
+
 step("a second Feed is rejected as too soon, in words", async () => {
   // The buttons come back once the first answer is in.
   await page.waitForSelector('[data-action="feed"]:not([disabled])', { timeout: UI_TIMEOUT });

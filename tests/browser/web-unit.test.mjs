@@ -23,6 +23,7 @@ const {
   reasonText,
   resultText,
   splitTopic,
+  verifyText,
 } = format;
 const {
   applyBroker,
@@ -161,6 +162,27 @@ test("results: ok, rejected with the reason, duplicate, failed", { timeout: 5000
   const failed = resultText({ action: "home", result: "failed", reason: "servo" }, ctx);
   assert.equal(failed.tone, "bad");
   assert.equal(failed.detail, "Failed: servo");
+});
+
+test("verify events in words: the bowl's verdict, not a command's answer", { timeout: 5000 }, () => {
+  const ev = (payload) => {
+    const s = createStore("home");
+    applyMessage(s, msg("iod/home/feeder/event", payload), T0);
+    return s.feeder.events[0];
+  };
+  const ok = ev({ id: "evening-2026-11-26", action: "verify", result: "ok", delta_g: 1.8, ts: T0 });
+  assert.equal(ok.deltaG, 1.8);
+  assert.deepEqual(verifyText(ok), { tone: "ok", text: "Pill seen in the bowl (+1.8 g)" });
+  assert.deepEqual(verifyText(ev({ id: "d", action: "verify", result: "ok", delta_g: 0.4 })), {
+    tone: "ok",
+    text: "Pill seen in the bowl (+0.4 g)",
+  });
+  assert.equal(verifyText(ev({ id: "d", action: "verify", result: "ok", delta_g: null })).text, "Pill seen in the bowl");
+  const none = ev({ id: "d", action: "verify", result: "failed", reason: "no_weight_change", delta_g: 0 });
+  assert.deepEqual(verifyText(none), { tone: "warn", text: "Not confirmed: no weight change in the bowl" });
+  const blind = ev({ id: "d", action: "verify", result: "failed", reason: "no_bowl_reading", delta_g: null });
+  assert.equal(blind.deltaG, null);
+  assert.deepEqual(verifyText(blind), { tone: "warn", text: "Not confirmed: no bowl reading" });
 });
 
 test("command ids fit [A-Za-z0-9._:-]{1,64} and do not repeat", { timeout: 5000 }, () => {

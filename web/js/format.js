@@ -262,6 +262,24 @@ export function resultText(event, ctx = {}) {
   }
 }
 
+// A verify event (the feeder's second event for a dose: did the bowl's
+// weight rise?) in words. It answers no command, so it gets its own line
+// instead of replacing the Feed button's answer.
+export function verifyText(event) {
+  if (event.result === "ok") {
+    const d = typeof event.deltaG === "number" && Number.isFinite(event.deltaG) ? event.deltaG : null;
+    const grams = d === null ? "" : ` (${d >= 0 ? "+" : "\u2212"}${Math.abs(d).toFixed(1)} g)`;
+    return { tone: "ok", text: `Pill seen in the bowl${grams}` };
+  }
+  const why =
+    event.reason === "no_weight_change"
+      ? "no weight change in the bowl"
+      : event.reason === "no_bowl_reading"
+        ? "no bowl reading"
+        : event.reason || "unknown reason";
+  return { tone: "warn", text: `Not confirmed: ${why}` };
+}
+
 // iod/<site>/<service>/<rest...> -> {service, rest}; iod/<site>/alert ->
 // {service: null, rest: "alert"}; topics of another site -> null.
 export function splitTopic(topic, site) {

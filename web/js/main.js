@@ -10,6 +10,7 @@ import {
   newCommandId,
   reasonText,
   resultText,
+  verifyText,
 } from "./format.js";
 import {
   applyBroker,
@@ -515,6 +516,18 @@ function onCommandError(msg) {
 
 function onFeederEvent(ev) {
   const mine = ev.id && app.sentIds.has(ev.id);
+  // A verify event answers no command: the Feed button's answer stays and
+  // the bowl's verdict gets its own line (the log's verified follows from
+  // feeder/log). The cached one of an older dose is old news too.
+  if (ev.action === "verify") {
+    if (app.syncing && !mine) return;
+    const v = verifyText(ev);
+    const line = $("verify");
+    line.dataset.tone = v.tone;
+    line.textContent = v.text;
+    line.hidden = false;
+    return;
+  }
   // During the snapshot only answers to our own commands matter: the cached
   // last event of someone else is old news.
   if (app.syncing && !mine) return;

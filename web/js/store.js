@@ -209,6 +209,7 @@ export function applyMessage(store, msg) {
         reason: typeof payload.reason === "string" ? payload.reason : "",
         detail: typeof payload.detail === "string" ? payload.detail : "",
         rev: num(payload.rev),
+        deltaG: num(payload.delta_g), // a verify event's; null without a bowl reading
         ts: payloadTs ?? recvTs,
       });
       if (store.feeder.events.length > MAX_EVENTS) store.feeder.events.length = MAX_EVENTS;
