@@ -171,6 +171,29 @@ int64_t schedule_local_instant(struct schedule_date d, int minute_of_day)
 	    (((int64_t)d.year * 100 + d.month) * 100 + d.day) * 1000000 + hh * 10000 + mm * 100;
 	bool found = false;
 	time_t best = 0, any = 0;
+
+	/* The common case first: mktime() as the zone sees it, and no change of
+	 * UTC offset within 12 h either side, so the local time names exactly
+	 * one instant. Only near a change are the three readings below needed:
+	 * in a zone without summer time, glibc answers tm_isdst 1 by searching
+	 * years of rules (~50-120 us a call against ~1 us), which a 48-slot
+	 * plan's schedule pays hundreds of times (bench/feeder, UTC). */
+	struct tm guess = {0};
+	guess.tm_year = d.year - 1900;
+	guess.tm_mon = d.month - 1;
+	guess.tm_mday = d.day;
+	guess.tm_hour = hh;
+	guess.tm_min = mm;
+	guess.tm_isdst = -1;
+	time_t t0 = mktime(&guess);
+	if (t0 != (time_t)-1 && local_key(t0) == want) {
+		struct tm a, b;
+		time_t before = t0 - 12 * 3600, after = t0 + 12 * 3600;
+		if (localtime_r(&before, &a) && localtime_r(&after, &b) &&
+		    a.tm_gmtoff == guess.tm_gmtoff && b.tm_gmtoff == guess.tm_gmtoff)
+			return (int64_t)t0 * 1000;
+	}
+
 	const int flags[] = {0, 1, -1};
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
 		struct tm tm = {0};
