@@ -404,7 +404,13 @@ async function axeEverywhere(label) {
 async function screenshot(name, opts = {}) {
   fs.mkdirSync(OUT_DIR, { recursive: true });
   const file = path.join(OUT_DIR, `${name}.png`);
+  // Chromium's full-page capture keeps the scroll offset: the sticky top
+  // bar is drawn where the viewport's top was, mid-page, which no user
+  // sees. Capture from the top and scroll back.
+  const y = opts.fullPage ? await page.evaluate(() => window.scrollY) : 0;
+  if (y) await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: file, ...opts });
+  if (y) await page.evaluate((top) => window.scrollTo(0, top), y);
   return file;
 }
 
