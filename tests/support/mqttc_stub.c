@@ -57,6 +57,25 @@ int mqttc_publish(struct mqttc *m, const char *topic, const void *payload, size_
 	p->len = len;
 	p->qos = qos;
 	p->retain = retain;
+	p->prop_name[0] = p->prop_value[0] = '\0';
+	p->n_props = 0;
+	return 0;
+}
+
+int mqttc_publish_props(struct mqttc *m, const char *topic, const void *payload, size_t len,
+			int qos, bool retain, const struct mqttc_prop *props, size_t n_props)
+{
+	/* What the real one refuses with -1 is a glue's mistake: fail the test. */
+	cr_assert_leq(n_props, MQTTC_PROPS_MAX, "more user properties than mqttc sends");
+	for (size_t i = 0; i < n_props; i++)
+		cr_assert(props[i].name && props[i].value, "user property %zu: a NULL string", i);
+	mqttc_publish(m, topic, payload, len, qos, retain);
+	struct stub_publish *p = &stub_published[stub_n_published - 1];
+	if (n_props > 0) {
+		snprintf(p->prop_name, sizeof(p->prop_name), "%s", props[0].name);
+		snprintf(p->prop_value, sizeof(p->prop_value), "%s", props[0].value);
+	}
+	p->n_props = n_props;
 	return 0;
 }
 

@@ -26,9 +26,14 @@ struct stub_publish {
 	size_t len;
 	int qos;
 	bool retain;
+	/* mqttc_publish_props: its first user property ("" without, and for
+	 * plain mqttc_publish) and how many there were. */
+	char prop_name[32], prop_value[128];
+	size_t n_props;
 };
 
-/* Every publish, in order (the test fails past STUB_MAX). */
+/* Every publish, in order (the test fails past STUB_MAX), user
+ * properties included. */
 extern struct stub_publish stub_published[STUB_MAX];
 extern size_t stub_n_published;
 extern char stub_subscribed[STUB_MAX][128];

@@ -1,19 +1,21 @@
 /*
  * The camera glue (app.c) on a real libuv loop with the sim source, mqttc
- * and the clocks stubbed (app_stubs.c): what camera/cmd does. A snapshot
- * publishes a fresh frame at once; a retained command is never executed; a
- * rejected one is answered by one bad_command alert a minute; snapshots go
- * through a token bucket (CAMERA_SNAPSHOT_BURST at once, then
- * CAMERA_SNAPSHOT_PER_S a second). A snapshot "for" a dose goes out on
- * camera/snapshot with the user property "for", through a bucket of its own,
- * and waits up to CAMERA_FOR_WAIT_MS for a frame when there is none.
+ * stubbed (tests/support/mqttc_stub.c) and the clocks injected
+ * (clock_stub.c): what camera/cmd does. A snapshot publishes a fresh frame
+ * at once; a retained command is never executed; a rejected one is answered
+ * by one bad_command alert a minute; snapshots go through a token bucket
+ * (CAMERA_SNAPSHOT_BURST at once, then CAMERA_SNAPSHOT_PER_S a second). A
+ * snapshot "for" a dose goes out on camera/snapshot with the user property
+ * "for", through a bucket of its own, and waits up to CAMERA_FOR_WAIT_MS for
+ * a frame when there is none.
  */
 #include "app.h"
-#include "app_stubs.h"
 #include "camera.h"
 #include "cfg.h"
+#include "clock_stub.h"
 #include "log.h"
 #include "mqttc.h"
+#include "mqttc_stub.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

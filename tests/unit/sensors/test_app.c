@@ -1,11 +1,11 @@
-/* The glue (app.c) on a real libuv loop with mqttc stubbed (mqttc_stubs.c)
- * and a fake sysfs tree: who publishes a kind, what is subscribed to, and
- * the sim's bowl filled by the feeder's doses. */
+/* The glue (app.c) on a real libuv loop with mqttc stubbed
+ * (tests/support/mqttc_stub.c) and a fake sysfs tree: who publishes a kind,
+ * what is subscribed to, and the sim's bowl filled by the feeder's doses. */
 #include "app.h"
 #include "cfg.h"
 #include "fake_tree.h"
 #include "mqttc.h"
-#include "mqttc_stubs.h"
+#include "mqttc_stub.h"
 #include "proto.h"
 
 #include <criterion/criterion.h>
