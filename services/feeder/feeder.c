@@ -181,6 +181,10 @@ static int start_dose(struct feeder *f, const char *id, const char *by, bool sch
 	f->last_dose_mono_ms = now->mono_ms;
 	f->dose.active = true;
 	f->dose.action = PROTO_ACTION_FEED;
+	/* The baseline: the bowl before this dose (a window still open for
+	 * the previous dose ends unsettled by the new one: see close_verify). */
+	f->verify_have_base = f->bowl_have;
+	f->verify_base_g = f->bowl_g;
 	feeder_copy_str(f->dose.id, sizeof(f->dose.id), id);
 	f->position = PROTO_POSITION_OPEN;
 	res->action = FEEDER_DO_DOSE;
@@ -571,6 +575,15 @@ void feeder_dose_done(struct feeder *f, bool ok, const char *reason, const struc
 	if (ok) {
 		log_info("dose %s: done", f->dose.id);
 		set_event(res, f->dose.id, "feed", PROTO_RESULT_OK, NULL, now);
+		if (f->cfg.verify_window_ms > 0) {
+			f->verify.active = true;
+			feeder_copy_str(f->verify.id, sizeof(f->verify.id), f->dose.id);
+			f->verify.have_base = f->verify_have_base;
+			f->verify.base_g = f->verify_base_g;
+			f->verify.readings = false;
+			f->verify.delta_g = 0;
+			f->verify.end_ms = now->wall_ms + f->cfg.verify_window_ms;
+		}
 	} else {
 		log_error("dose %s: failed: %s (counted as given)", f->dose.id,
 			  reason ? reason : "");
@@ -605,6 +618,76 @@ void feeder_cmd_done(struct feeder *f, bool ok, const char *reason, const struct
 	history_remember(f, f->cmd.id, action, ok ? PROTO_RESULT_OK : PROTO_RESULT_FAILED,
 			 ok || !reason ? "" : reason, now, res);
 	history_maybe_compact(f);
+}
+
+/* ---- verified dispense --------------------------------------------------- */
+
+/* The verification's outcome: its event, the fsync'd verify record, the
+ * dose's verified, and dose_unverified on failure. */
+static void settle_verify(struct feeder *f, bool ok, const char *reason,
+			  const struct feeder_now *now, struct feeder_result *res)
+{
+	f->verify.active = false;
+	bool has_delta = f->verify.have_base && f->verify.readings;
+	struct journal_rec rec = {.op = JOURNAL_VERIFY, .ts_ms = now->wall_ms};
+	feeder_copy_str(rec.id, sizeof(rec.id), f->verify.id);
+	feeder_copy_str(rec.result, sizeof(rec.result), ok ? "ok" : "failed");
+	feeder_copy_str(rec.reason, sizeof(rec.reason), reason ? reason : "");
+	rec.has_delta = has_delta;
+	rec.delta_mg = has_delta ? (int64_t)(f->verify.delta_g * 1000.0) : 0;
+	history_put(f, &rec, true, true, now, res);
+	struct dose *d = history_find_dose(f, f->verify.id);
+	if (d) {
+		d->verified = ok ? PROTO_VERIFIED_TRUE : PROTO_VERIFIED_FALSE;
+		d->has_delta = rec.has_delta;
+		d->delta_mg = rec.delta_mg;
+	}
+	set_event(res, f->verify.id, "verify", ok ? PROTO_RESULT_OK : PROTO_RESULT_FAILED, reason,
+		  now);
+	res->event.has_delta = true;
+	res->event.delta_null = !has_delta;
+	res->event.delta_g = has_delta ? f->verify.delta_g : 0;
+	res->log_changed = true;
+	if (ok) {
+		log_info("dose %s: verified, the bowl rose %.1f g", f->verify.id,
+			 f->verify.delta_g);
+	} else {
+		feeder_add_alert(res, now, PROTO_LEVEL_WARNING, PROTO_ALERT_DOSE_UNVERIFIED,
+				 "dose %s: %s within %" PRId64 " s: please check the bowl",
+				 f->verify.id, reason, f->cfg.verify_window_ms / 1000);
+	}
+}
+
+void feeder_bowl_reading(struct feeder *f, double grams, int64_t ts_ms,
+			 const struct feeder_now *now, struct feeder_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	(void)ts_ms; /* the window is judged on the feeder's clock, when it arrives */
+	f->bowl_have = true;
+	f->bowl_g = grams;
+	if (!f->verify.active || now->wall_ms > f->verify.end_ms)
+		return;
+	if (!f->verify.have_base) { /* none before the dose: the window's first */
+		f->verify.have_base = true;
+		f->verify.base_g = grams;
+		return;
+	}
+	f->verify.readings = true;
+	f->verify.delta_g = grams - f->verify.base_g;
+	double min_g = f->cfg.verify_min_g > 0 ? f->cfg.verify_min_g : FEEDER_VERIFY_MIN_G_DEFAULT;
+	if (f->verify.delta_g >= min_g)
+		settle_verify(f, true, NULL, now, res);
+}
+
+/* At the window's end: failed (a tick's). */
+static void verify_expire(struct feeder *f, const struct feeder_now *now, struct feeder_result *res)
+{
+	if (!f->verify.active || now->wall_ms < f->verify.end_ms)
+		return;
+	settle_verify(f, false,
+		      f->verify.have_base ? PROTO_REASON_NO_WEIGHT_CHANGE
+					  : PROTO_REASON_NO_BOWL_READING,
+		      now, res);
 }
 
 /* ---- schedule ------------------------------------------------------------- */
@@ -686,6 +769,7 @@ void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now, struct
 	memset(res, 0, sizeof(*res));
 	feeder_check_clock_ahead(f, now, res);
 	history_pause_expire(f, now, res);
+	verify_expire(f, now, res);
 	int day = schedule_date_key(schedule_local_date(now->wall_ms));
 	if (day != f->schedule_day) { /* a new local day: today's slots are others */
 		f->schedule_day = day;
@@ -827,6 +911,8 @@ int64_t feeder_next_event_ms(const struct feeder *f, const struct feeder_now *no
 	if (f->plan.paused && f->plan.paused_until_ms > 0 &&
 	    (next == 0 || f->plan.paused_until_ms < next))
 		next = f->plan.paused_until_ms;
+	if (f->verify.active && (next == 0 || f->verify.end_ms < next))
+		next = f->verify.end_ms;
 	return next;
 }
 
@@ -983,6 +1069,7 @@ size_t feeder_log(const struct feeder *f, struct proto_dose *out, size_t cap)
 		o->result = d->status == DOSE_FAILED	  ? PROTO_DOSE_FAILED
 			    : d->status == DOSE_UNCERTAIN ? PROTO_DOSE_UNCERTAIN
 							  : PROTO_DOSE_OK;
+		o->verified = d->verified;
 	}
 	return n;
 }

@@ -41,6 +41,16 @@
  *    (ok or failed: the dispenser moved), written when it is done, so the
  *    limits hold after a restart; one cut off by a crash is not counted.
  *    Treats never count toward, nor wait for, the medication rules.
+ *  - Verified dispense (cfg.verify_window_ms > 0): a dose done ok opens a
+ *    window; the bowl's latest reading before the dose is the baseline
+ *    (none: the window's first reading). A rise >= verify_min_g in it:
+ *    verified (event action verify, result ok, delta_g). At its end
+ *    (feeder_next_event_ms, settled by a tick): failed, no_weight_change
+ *    (readings, or a baseline, but no rise) or no_bowl_reading (none at
+ *    all), a dose_unverified warning. Either is an fsync'd verify record
+ *    (the log's verified true/false). A restart during the window ends it:
+ *    the dose stays verified null, no event, never a second dose. Off:
+ *    verified null, no event.
  *  - plan/skip/pause/resume/refill: what they change is journaled
  *    fsync'd before the ok (else journal_unavailable, the id not used).
  *  - Minimum interval: held on the wall clock against the last dose's
@@ -96,6 +106,9 @@
 #define FEEDER_TREAT_MAX_DAILY_DEFAULT	    10
 #define FEEDER_TREAT_MIN_INTERVAL_DEFAULT_S 300
 #define FEEDER_LOW_DAYS_DEFAULT		    5
+/* Verified dispense (IOD_FEEDER_VERIFY_WINDOW, IOD_FEEDER_VERIFY_MIN_G). */
+#define FEEDER_VERIFY_WINDOW_DEFAULT 60000 /* ms */
+#define FEEDER_VERIFY_MIN_G_DEFAULT  1.0
 
 struct feeder_config {
 	const char *journal_path; /* "<data dir>/journal" */
@@ -110,8 +123,13 @@ struct feeder_config {
 	/* The vet's bounds, held for every dose: 0 = the defaults above. */
 	int64_t bound_min_interval_ms;
 	int bound_max_daily;
-	bool reset_plan;       /* re-seed the plan from the values above (a new rev) */
-	bool treat_dispenser;  /* a treat dispenser exists (else treat: no_treat_dispenser) */
+	bool reset_plan;      /* re-seed the plan from the values above (a new rev) */
+	bool treat_dispenser; /* a treat dispenser exists (else treat: no_treat_dispenser) */
+	/* Verified dispense: after a dose, a rise of verify_min_g (<= 0:
+	 * FEEDER_VERIFY_MIN_G_DEFAULT) in the bowl within verify_window_ms
+	 * (0: off) verifies it. */
+	int64_t verify_window_ms;
+	double verify_min_g;
 	size_t id_memory;      /* non-dose command ids remembered; 0 = FEEDER_ID_MEMORY_DEFAULT */
 	int64_t compact_bytes; /* compact above this size; 0 = FEEDER_COMPACT_BYTES_DEFAULT */
 	const char *boot_id;   /* this boot's id (/proc/sys/kernel/random/boot_id); NULL or
@@ -236,6 +254,13 @@ void feeder_cmd_done(struct feeder *f, bool ok, const char *reason, const struct
  * FEEDER_DO_TREAT asked for: its event, and the treat journaled. */
 void feeder_treat_done(struct feeder *f, bool ok, const char *reason, const struct feeder_now *now,
 		       struct feeder_result *res);
+
+/* A reading of the bowl's scale (grams, taken at ts_ms): the glue feeds
+ * every one. The latest before a dose is its baseline; a rise of
+ * verify_min_g within the window after the dose verifies it at once (the
+ * verify event in res). */
+void feeder_bowl_reading(struct feeder *f, double grams, int64_t ts_ms,
+			 const struct feeder_now *now, struct feeder_result *res);
 
 /* Settle every schedule slot up to now (see the rules above). May ask for
  * a scheduled dose (FEEDER_DO_DOSE); the event then comes from

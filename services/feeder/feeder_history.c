@@ -521,7 +521,7 @@ void history_remember(struct feeder *f, const char *id, const char *action,
  * command ring, every older dose id, and the checkpoint that closes it. */
 static int compact(struct feeder *f)
 {
-	size_t cap = 8 + 2 * f->n_doses + f->n_acks + f->n_slots + f->ring_count + f->n_treats +
+	size_t cap = 8 + 3 * f->n_doses + f->n_acks + f->n_slots + f->ring_count + f->n_treats +
 		     f->n_dose_ids / JOURNAL_IDS_PER_REC + 1;
 	struct journal_rec *recs = calloc(cap, sizeof(*recs));
 	if (!recs)
@@ -554,6 +554,16 @@ static int compact(struct feeder *f)
 		feeder_copy_str(r->id, sizeof(r->id), d->id);
 		feeder_copy_str(r->result, sizeof(r->result), status_result(d->status));
 		feeder_copy_str(r->reason, sizeof(r->reason), d->reason);
+		if (d->verified == PROTO_VERIFIED_NULL)
+			continue;
+		r = &recs[n++];
+		r->op = JOURNAL_VERIFY;
+		r->ts_ms = d->ts_ms;
+		feeder_copy_str(r->id, sizeof(r->id), d->id);
+		feeder_copy_str(r->result, sizeof(r->result),
+				d->verified == PROTO_VERIFIED_TRUE ? "ok" : "failed");
+		r->has_delta = d->has_delta;
+		r->delta_mg = d->delta_mg;
 	}
 	/* The plan, its pause, the pill count (after the doses, so their
 	 * intents do not count it down again), the slots skipped by command. */
@@ -842,6 +852,16 @@ static void on_record(void *arg, const struct journal_rec *rec)
 	case JOURNAL_REFILL:
 		history_apply_plan_rec(f, rec);
 		break;
+	case JOURNAL_VERIFY: {
+		struct dose *d = history_find_dose(f, rec->id);
+		if (!d)
+			break; /* its intent fell out of a compaction */
+		d->verified =
+		    strcmp(rec->result, "ok") == 0 ? PROTO_VERIFIED_TRUE : PROTO_VERIFIED_FALSE;
+		d->has_delta = rec->has_delta;
+		d->delta_mg = rec->delta_mg;
+		break;
+	}
 	}
 }
 

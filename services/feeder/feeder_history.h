@@ -45,6 +45,9 @@ struct dose {
 	bool scheduled;
 	char slot[SCHEDULE_SLOT_ID_MAX];
 	enum dose_status status;
+	enum proto_verified verified; /* by the bowl's weight (verify record) */
+	bool has_delta;		      /* verified true/false: delta_mg measured */
+	int64_t delta_mg;
 	char reason[64];	/* failed: why */
 	char boot[BOOT_ID_MAX]; /* the boot it was given in ("" = unknown) */
 	int64_t mono_ms;	/* CLOCK_BOOTTIME at its intent, in that boot */
@@ -152,6 +155,21 @@ struct feeder {
 	struct journal_mark mark_plan; /* the plan's rules the marker held (plan_rev 0: none) */
 	enum proto_position position;
 	struct pending dose, cmd, treat;
+	/* The bowl (feeder_bowl_reading): its latest reading, and the
+	 * verification window of the last dose while it is open. */
+	bool bowl_have;
+	double bowl_g;
+	struct {
+		bool active;
+		char id[PROTO_ID_MAX + 1];
+		bool have_base; /* a reading before the dose (else the window's first) */
+		double base_g;
+		bool readings; /* a reading came in the window */
+		double delta_g;
+		int64_t end_ms;
+	} verify;
+	double verify_base_g; /* the reading before the dose in progress */
+	bool verify_have_base;
 	uint64_t auto_counter;
 
 	uint64_t journal_errors, compactions, commands;

@@ -46,6 +46,7 @@ static const char *const op_names[] = {
     [JOURNAL_PAUSE] = "pause",
     [JOURNAL_RESUME] = "resume",
     [JOURNAL_REFILL] = "refill",
+    [JOURNAL_VERIFY] = "verify",
 };
 #define N_OPS  (sizeof(op_names) / sizeof(op_names[0]))
 #define V1_OPS (JOURNAL_SLOT + 1) /* format 1 knows init..slot */
@@ -293,6 +294,13 @@ static cJSON *rec_object(const struct journal_rec *rec, bool v2)
 	case JOURNAL_REFILL:
 		add_int(o, "pills", rec->pills);
 		break;
+	case JOURNAL_VERIFY:
+		cJSON_AddStringToObject(o, "result", rec->result);
+		if (rec->reason[0])
+			cJSON_AddStringToObject(o, "reason", rec->reason);
+		if (rec->has_delta)
+			cJSON_AddNumberToObject(o, "delta_mg", (double)rec->delta_mg);
+		break;
 	}
 	return o;
 }
@@ -439,7 +447,7 @@ static int decode_fields(const cJSON *o, struct journal_rec *out)
 {
 	bool needs_id = out->op == JOURNAL_INTENT || out->op == JOURNAL_DONE ||
 			out->op == JOURNAL_CMD || out->op == JOURNAL_DAMAGE ||
-			out->op == JOURNAL_CLOCK_ACK;
+			out->op == JOURNAL_CLOCK_ACK || out->op == JOURNAL_VERIFY;
 	if (get_str(o, "id", needs_id, out->id, sizeof(out->id)) < 0 ||
 	    (out->id[0] && !proto_id_valid(out->id)) || (needs_id && !out->id[0]))
 		return -1;
@@ -447,8 +455,9 @@ static int decode_fields(const cJSON *o, struct journal_rec *out)
 	    get_str(o, "slot", out->op == JOURNAL_SLOT || out->op == JOURNAL_SKIP, out->slot,
 		    sizeof(out->slot)) < 0 ||
 	    get_str(o, "action", out->op == JOURNAL_CMD, out->action, sizeof(out->action)) < 0 ||
-	    get_str(o, "result", out->op == JOURNAL_CMD || out->op == JOURNAL_SLOT, out->result,
-		    sizeof(out->result)) < 0 ||
+	    get_str(o, "result",
+		    out->op == JOURNAL_CMD || out->op == JOURNAL_SLOT || out->op == JOURNAL_VERIFY,
+		    out->result, sizeof(out->result)) < 0 ||
 	    get_str(o, "reason", false, out->reason, sizeof(out->reason)) < 0 ||
 	    get_str(o, "text", false, out->text, sizeof(out->text)) < 0)
 		return -1;
@@ -495,6 +504,17 @@ static int decode_fields(const cJSON *o, struct journal_rec *out)
 		return -1;
 	if (out->op == JOURNAL_REFILL && get_int(o, "pills", true, &out->pills) < 0)
 		return -1;
+	if (out->op == JOURNAL_VERIFY) {
+		/* A rise may be negative (the bowl lost weight): no get_int. */
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "delta_mg");
+		if (d) {
+			if (!cJSON_IsNumber(d) || d->valuedouble < -1e12 || d->valuedouble > 1e12 ||
+			    d->valuedouble != (double)(int64_t)d->valuedouble)
+				return -1;
+			out->has_delta = true;
+			out->delta_mg = (int64_t)d->valuedouble;
+		}
+	}
 	return 0;
 }
 

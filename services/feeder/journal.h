@@ -26,6 +26,8 @@
  *   skip             a slot skipped by command
  *   pause / resume   the schedule paused (until a time, or until resume)
  *   refill           the pills now in the hopper
+ *   verify           a dose's verification by the bowl's weight (result, reason,
+ *                    delta_mg when a rise was measured)
  *
  * Beside it, <data dir>/journal.mark ({"v":2,"created":ms,"seq":N
  * [,"plan":rev,"interval":ms,"daily":n],"crc"}) says that this directory
@@ -68,6 +70,7 @@ enum journal_op {
 	JOURNAL_PAUSE,
 	JOURNAL_RESUME,
 	JOURNAL_REFILL,
+	JOURNAL_VERIFY,
 };
 
 /* A dose id remembered by hash: status 'o' ok, 'f' failed, 'u' uncertain. */
@@ -108,6 +111,8 @@ struct journal_rec {
 	int64_t slots_at_ms;
 	int64_t until_ms; /* pause: until (0 = until resume) */
 	int64_t pills;	  /* refill */
+	bool has_delta;	  /* verify: delta_mg measured (else null) */
+	int64_t delta_mg; /* verify: the bowl's rise, milligrams */
 };
 
 enum journal_damage_kind {
