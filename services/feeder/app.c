@@ -67,6 +67,12 @@ const struct cfg_option feeder_app_options[] = {
     {"IOD_FEEDER_CMD_TTL", CFG_DURATION, "60s",
      "commands whose ts is older (or further ahead) are rejected", 1000, 3600 * 1000, 0, NULL},
     {"IOD_FEEDER_SERVO", CFG_STRING, "sim", "servo: sim or pwm:<chip>:<channel>", 0, 0, 0, NULL},
+    /* Unset: sim beside a sim medication servo (so a sim feeder gives
+     * treats), none beside real hardware (a treat servo must be named). */
+    {"IOD_FEEDER_TREAT_SERVO", CFG_STRING, NULL,
+     "treat dispenser: sim, none or pwm:<chip>:<channel> (default sim when IOD_FEEDER_SERVO is "
+     "sim, else none)",
+     0, 0, 0, NULL},
     {"IOD_FEEDER_SPEAKER", CFG_STRING, "sim", "speaker: sim or alsa:<device>", 0, 0, 0, NULL},
     {"IOD_FEEDER_HOLD", CFG_DURATION, "1s", "how long the feeder stays open for a dose", 1000,
      60 * 1000, 0, NULL},
@@ -100,10 +106,13 @@ const size_t feeder_app_options_count = sizeof(feeder_app_options) / sizeof(feed
 struct feeder_app {
 	struct feeder *feeder;
 	struct servo *servo;
+	struct servo *treat_servo; /* NULL: none (treat is no_treat_dispenser) */
 	struct speaker *speaker;
 	struct mqttc *mqtt;
 	struct feeder_app_clock clock;
 	uv_timer_t hold_timer;
+	uv_timer_t treat_timer; /* the treat servo's own hold: never waits on a dose */
+	bool treating;		/* the treat servo is open */
 	uv_timer_t schedule_timer;
 	uv_timer_t midnight_timer; /* republishes state when the local day changes */
 	int64_t midnight_ms;	   /* the local midnight it waits for */
@@ -189,6 +198,7 @@ static void publish_schedule(struct feeder_app *a)
 
 static void arm_schedule(struct feeder_app *a);
 static void on_hold_done(uv_timer_t *t);
+static void on_treat_done(uv_timer_t *t);
 
 /* Publish what a feeder call decided and perform the hardware action it
  * asks for; reporting back to the feeder yields another result, handled
@@ -239,10 +249,20 @@ static void apply(struct feeder_app *a, const struct feeder_result *res)
 		apply(a, &next);
 		return;
 	case FEEDER_DO_TREAT:
-		/* The treat servo is not wired yet (cfg.treat_dispenser stays
-		 * false, so the core never asks): answer it failed, never hang. */
+		/* The second dispenser, with its own hold timer: a dose moving
+		 * neither delays nor blocks it. The core asks only when
+		 * treat_dispenser is set (a treat servo is open). */
+		rc = a->treat_servo ? servo_move(a->treat_servo, SERVO_OPEN) : -ENODEV;
+		if (rc == 0) {
+			a->treating = true;
+			uv_timer_start(&a->treat_timer, on_treat_done, (uint64_t)a->hold_ms, 0);
+			return;
+		}
+		snprintf(why, sizeof(why), "treat servo: %s", strerror(-rc));
+		if (a->treat_servo)
+			servo_move(a->treat_servo, SERVO_REST);
 		now = now_clocks(a);
-		feeder_treat_done(a->feeder, false, "no treat servo", &now, &next);
+		feeder_treat_done(a->feeder, false, why, &now, &next);
 		apply(a, &next);
 		return;
 	case FEEDER_DO_CALL:
@@ -268,6 +288,28 @@ static void on_hold_done(uv_timer_t *t)
 	struct feeder_result res;
 	feeder_dose_done(a->feeder, rc == 0, why, &now, &res);
 	apply(a, &res);
+}
+
+/* The treat's hold is over (or the stop path cut it short: reason). */
+static void finish_treat(struct feeder_app *a, const char *cut_short)
+{
+	a->treating = false;
+	int rc = servo_move(a->treat_servo, SERVO_REST);
+	char why[128];
+	if (cut_short)
+		snprintf(why, sizeof(why), "%s", cut_short);
+	else
+		snprintf(why, sizeof(why), "treat servo did not return home: %s",
+			 rc < 0 ? strerror(-rc) : "");
+	struct feeder_now now = now_clocks(a);
+	struct feeder_result res;
+	feeder_treat_done(a->feeder, rc == 0 && !cut_short, why, &now, &res);
+	apply(a, &res);
+}
+
+static void on_treat_done(uv_timer_t *t)
+{
+	finish_treat(t->data, NULL);
 }
 
 static void on_schedule(uv_timer_t *t)
@@ -604,7 +646,12 @@ void feeder_app_stop(void *app)
 				 &now, &res);
 		apply(a, &res);
 	}
+	if (a->treating) {
+		uv_timer_stop(&a->treat_timer);
+		finish_treat(a, "interrupted by shutdown (hold cut short)");
+	}
 	if (a->timers_open) {
+		uv_close((uv_handle_t *)&a->treat_timer, NULL);
 		uv_close((uv_handle_t *)&a->hold_timer, NULL);
 		uv_close((uv_handle_t *)&a->schedule_timer, NULL);
 		uv_close((uv_handle_t *)&a->midnight_timer, NULL);
@@ -634,6 +681,8 @@ void feeder_app_free(void *app)
 		return;
 	feeder_free(a->feeder);
 	speaker_close(a->speaker);
+	if (a->treat_servo)
+		servo_close(a->treat_servo);
 	servo_close(a->servo);
 	free(a);
 }
@@ -663,6 +712,16 @@ static int open_hardware(struct feeder_app *a, const struct cfg *cfg, const char
 	if (!a->servo) {
 		fprintf(stderr, "iod-feeder: IOD_FEEDER_SERVO: %s\n", err);
 		return 2;
+	}
+	const char *treat = cfg_str(cfg, "IOD_FEEDER_TREAT_SERVO");
+	if (!treat)
+		treat = strcmp(servo_backend(a->servo), "sim") == 0 ? "sim" : "none";
+	if (strcmp(treat, "none") != 0) {
+		a->treat_servo = servo_open(treat, &ss, err, sizeof(err));
+		if (!a->treat_servo) {
+			fprintf(stderr, "iod-feeder: IOD_FEEDER_TREAT_SERVO: %s\n", err);
+			return 2;
+		}
 	}
 	a->speaker = speaker_open(cfg_str(cfg, "IOD_FEEDER_SPEAKER"), data_dir, err, sizeof(err));
 	if (!a->speaker) {
@@ -725,6 +784,7 @@ static int open_feeder(struct feeder_app *a, const struct cfg *cfg, const char *
 	fc.journal_path = journal_path;
 	fc.cmd_ttl_ms = cfg_duration_ms(cfg, "IOD_FEEDER_CMD_TTL");
 	fc.reset_plan = cfg_bool(cfg, "IOD_FEEDER_RESET_PLAN");
+	fc.treat_dispenser = a->treat_servo != NULL;
 	fc.id_memory = (size_t)cfg_int(cfg, "IOD_FEEDER_IDS");
 	fc.compact_bytes = cfg_int(cfg, "IOD_FEEDER_JOURNAL_MAX");
 	/* The boot id lets a restarted feeder keep the boot-clock guard of the
@@ -784,6 +844,8 @@ struct feeder_app *feeder_app_new(uv_loop_t *loop, const struct cfg *cfg, struct
 		*exit_code = rc;
 		return NULL;
 	}
+	uv_timer_init(loop, &a->treat_timer);
+	a->treat_timer.data = a;
 	uv_timer_init(loop, &a->hold_timer);
 	uv_timer_init(loop, &a->schedule_timer);
 	uv_timer_init(loop, &a->midnight_timer);

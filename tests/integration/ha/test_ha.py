@@ -525,11 +525,10 @@ def care_plan_controls(st, sites, procs, configs):
         check(state == want_state, f"switch {turn}: Home Assistant would show {state}")
     print("discovery: the schedule switch pauses and resumes the real feeder and reads it back")
 
-    # Skip next and treat: full commands the feeder answers as themselves
-    # (here with no schedule and no treat dispenser, each a refusal that
-    # names why, never bad_json or a duplicate).
-    for button, reasons in (("skip", ("unknown_slot",)),
-                            ("treat", ("no_treat_dispenser", "ok"))):
+    # Skip next and treat: full commands the feeder answers as themselves,
+    # never bad_json or a duplicate (here no schedule: skip has no slot to
+    # skip; the sim treat dispenser gives the treat).
+    for button, reasons in (("skip", ("unknown_slot",)), ("treat", ("ok",))):
         config = configs[base % ("button", button)]
         payload = render_command(config["command_template"], config["payload_press"],
                                  datetime.now(timezone.utc))

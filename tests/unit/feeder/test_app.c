@@ -702,3 +702,42 @@ Test(feeder_app, the_check_holds_the_seed_to_the_bounds)
 	cr_assert_eq(feeder_service.check(c, why, sizeof(why)), 0);
 	cfg_free(c);
 }
+
+static size_t event_index(const char *id)
+{
+	for (size_t i = 0; i < stub_n_published; i++)
+		if (strcmp(stub_published[i].topic, T "event") == 0 &&
+		    strstr(stub_published[i].payload, id))
+			return i;
+	cr_assert_fail("no event for %s", id);
+	return 0;
+}
+
+/* The sim treat dispenser (IOD_FEEDER_TREAT_SERVO unset beside a sim
+ * servo): a treat during a dose's hold opens its own servo, and both are
+ * answered ok; with none it is no_treat_dispenser. */
+Test(feeder_app, a_treat_during_a_dose_uses_the_second_servo)
+{
+	up("sim");
+	feed("d1");
+	deliver(T "cmd", "{\"action\":\"treat\",\"id\":\"tr1\",\"by\":\"ann\"}");
+	cr_assert_eq(stub_count(T "event"), 0, "both servos hold: no answer yet");
+	clk.wall_ms += 1000;
+	clk.mono_ms += 1000;
+	run_until(T "event", 2);
+	struct proto_feeder_event ev = event_at(event_index("\"d1\""));
+	cr_assert_eq(ev.result, PROTO_RESULT_OK, "%s", ev.reason);
+	ev = event_at(event_index("\"tr1\""));
+	cr_assert_str_eq(ev.action, "treat");
+	cr_assert_eq(ev.result, PROTO_RESULT_OK, "%s", ev.reason);
+	down();
+
+	static const char *const none[] = {"--feeder-treat-servo=none", NULL};
+	up_with("sim", none);
+	deliver(T "cmd", "{\"action\":\"treat\",\"id\":\"tr2\",\"by\":\"ann\"}");
+	cr_assert_eq(stub_count(T "event"), 1);
+	ev = event_at(event_index("\"tr2\""));
+	cr_assert_eq(ev.result, PROTO_RESULT_REJECTED);
+	cr_assert_str_eq(ev.reason, PROTO_REASON_NO_TREAT_DISPENSER);
+	down();
+}
