@@ -569,9 +569,10 @@ void feeder_app_publish_discovery(void *app)
 	e = ha_entity_new(&a->ha, "sensor", "pills_remaining", "Pills remaining");
 	if (e) {
 		cJSON_AddStringToObject(e, "state_topic", a->t_state);
-		cJSON_AddStringToObject(e, "value_template",
-					"{{ value_json.pills_remaining if value_json.pills_remaining "
-					"is not none else None }}");
+		cJSON_AddStringToObject(
+		    e, "value_template",
+		    "{{ value_json.pills_remaining if value_json.pills_remaining "
+		    "is not none else None }}");
 		cJSON_AddStringToObject(e, "unit_of_measurement", "pills");
 		cJSON_AddStringToObject(e, "state_class", "measurement");
 		cJSON_AddStringToObject(e, "icon", "mdi:pill-multiple");

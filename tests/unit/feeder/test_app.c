@@ -430,15 +430,15 @@ Test(feeder_app, ha_birth_publishes_discovery_again_then_state)
 }
 
 /* The device and origin blocks every feeder entity carries (no dashboard). */
-#define HA_TAIL                                                                                   \
-	"\"availability_topic\":\"iod/home/feeder/availability\",\"payload_available\":"         \
-	"\"online\",\"payload_not_available\":\"offline\",\"device\":{\"identifiers\":"         \
-	"[\"iod_home_feeder\"],\"name\":\"iod feeder (home)\",\"manufacturer\":\"iod\","         \
-	"\"model\":\"iod-feeder\",\"sw_version\":\"" IOD_VERSION "\"},\"origin\":{\"name\":"     \
+#define HA_TAIL                                                                                    \
+	"\"availability_topic\":\"iod/home/feeder/availability\",\"payload_available\":"           \
+	"\"online\",\"payload_not_available\":\"offline\",\"device\":{\"identifiers\":"            \
+	"[\"iod_home_feeder\"],\"name\":\"iod feeder (home)\",\"manufacturer\":\"iod\","           \
+	"\"model\":\"iod-feeder\",\"sw_version\":\"" IOD_VERSION "\"},\"origin\":{\"name\":"       \
 	"\"iod\",\"sw_version\":\"" IOD_VERSION "\"}"
-#define HA_CMD_TEMPLATE                                                                           \
-	"{\\\"action\\\":\\\"{{ value }}\\\",\\\"id\\\":\\\"ha-{{ value }}-{{ "            \
-	"(now().timestamp() * 1000000) | int }}\\\",\\\"ts\\\":{{ (now().timestamp() * 1000) | "  \
+#define HA_CMD_TEMPLATE                                                                            \
+	"{\\\"action\\\":\\\"{{ value }}\\\",\\\"id\\\":\\\"ha-{{ value }}-{{ "                    \
+	"(now().timestamp() * 1000000) | int }}\\\",\\\"ts\\\":{{ (now().timestamp() * 1000) | "   \
 	"int }},\\\"by\\\":\\\"homeassistant\\\"}"
 
 static const char *config_of(const char *topic)
@@ -496,7 +496,8 @@ Test(feeder_app, ha_care_plan_entities_byte_for_byte)
 	    "\"default_entity_id\":\"sensor.iod_home_feeder_runs_out\"," HA_TAIL
 	    ",\"state_topic\":\"iod/home/feeder/state\",\"device_class\":\"timestamp\","
 	    "\"value_template\":\"{{ (value_json.runs_out / 1000) | "
-	    "timestamp_custom('%Y-%m-%dT%H:%M:%S%z', false) if value_json.runs_out else None }}\"}");
+	    "timestamp_custom('%Y-%m-%dT%H:%M:%S%z', false) if value_json.runs_out else None "
+	    "}}\"}");
 	down();
 }
 
@@ -692,8 +693,8 @@ Test(feeder_app, the_check_holds_the_seed_to_the_bounds)
 	cr_assert_not_null(c);
 	char why[256] = "";
 	cr_assert_eq(feeder_service.check(c, why, sizeof(why)), 1);
-	cr_assert_str_eq(why,
-			 "IOD_FEEDER_MAX_DAILY 5 is over the vet's bound IOD_FEEDER_BOUND_MAX_DAILY 4");
+	cr_assert_str_eq(
+	    why, "IOD_FEEDER_MAX_DAILY 5 is over the vet's bound IOD_FEEDER_BOUND_MAX_DAILY 4");
 	cfg_free(c);
 	char *plain[] = {"iod-feeder", NULL};
 	c = cfg_load("feeder", "iod-feeder", feeder_app_options, feeder_app_options_count, 1, plain,
