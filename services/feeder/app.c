@@ -100,6 +100,12 @@ const struct cfg_option feeder_app_options[] = {
      "command ids remembered for duplicates (besides doses)", 1000, 1000000, 0, NULL},
     {"IOD_FEEDER_JOURNAL_MAX", CFG_INT, DEFAULT_TEXT(FEEDER_COMPACT_BYTES_DEFAULT),
      "compact the journal above this many bytes", 65536, 1LL << 30, 0, NULL},
+    /* Verified dispense: the bowl's scale (iod/<site>/sensors/bowl) must
+     * rise this much within the window after a dose. */
+    {"IOD_FEEDER_VERIFY_WINDOW", CFG_DURATION, "60s",
+     "after a dose, how long the bowl has to show the pill", 1000, 3600 * 1000, 0, NULL},
+    {"IOD_FEEDER_VERIFY_MIN_G", CFG_NUMBER, "1",
+     "grams the bowl must rise by to verify a dose (0: no verification)", 0, 1000, 0, NULL},
 };
 const size_t feeder_app_options_count = sizeof(feeder_app_options) / sizeof(feeder_app_options[0]);
 
@@ -118,6 +124,7 @@ struct feeder_app {
 	int64_t midnight_ms;	   /* the local midnight it waits for */
 	bool timers_open;
 	bool stopping;
+	bool verify;		/* IOD_FEEDER_VERIFY_MIN_G > 0: the bowl is watched */
 	bool held;		/* back-pressure: no commands taken until on_drained */
 	int64_t held_since_ms;	/* when it engaged (for the log line) */
 	uint64_t held_dropped;	/* commands dropped during the episode */
@@ -131,6 +138,7 @@ struct feeder_app {
 	char backend[160];
 	char t_cmd[PROTO_TOPIC_MAX], t_event[PROTO_TOPIC_MAX], t_state[PROTO_TOPIC_MAX];
 	char t_log[PROTO_TOPIC_MAX], t_plan[PROTO_TOPIC_MAX], t_schedule[PROTO_TOPIC_MAX];
+	char t_bowl[PROTO_TOPIC_MAX]; /* iod/<site>/sensors/bowl: verified dispense */
 };
 
 static struct feeder_now real_clocks(void *arg)
@@ -217,9 +225,10 @@ static void apply(struct feeder_app *a, const struct feeder_result *res)
 		publish_plan(a);
 	if (res->schedule_changed)
 		publish_schedule(a);
-	/* A plan command may move the next slot or end a pause: the timer
-	 * follows (arm_schedule is a no-op once stopping). */
-	if (res->plan_changed || res->schedule_changed)
+	/* A plan command may move the next slot or end a pause, and a dose
+	 * done opens its verify window: the timer follows (arm_schedule is a
+	 * no-op once stopping). */
+	if (res->plan_changed || res->schedule_changed || res->log_changed)
 		arm_schedule(a);
 
 	struct feeder_result next;
@@ -456,6 +465,19 @@ void feeder_app_on_message(void *app, const struct mqttc_message *msg)
 		if (feeder_handle_message(a->feeder, msg->payload, msg->len, msg->retained, &now,
 					  &res) == 0)
 			apply(a, &res);
+	} else if (a->verify && strcmp(msg->topic, a->t_bowl) == 0) {
+		/* A reading the contract refuses (or an empty retained delete) is
+		 * no evidence either way: ignored, at debug. */
+		struct proto_reading r;
+		const char *why = NULL;
+		if (proto_reading_decode(msg->payload, msg->len, &r, &why) < 0) {
+			log_debug("%s: not a reading (%s): ignored", a->t_bowl, why ? why : "?");
+		} else {
+			struct feeder_now now = now_clocks(a);
+			struct feeder_result res;
+			feeder_bowl_reading(a->feeder, r.value, r.ts_ms, &now, &res);
+			apply(a, &res);
+		}
 	}
 	hold_if_full(a); /* before the next message is handed over */
 }
@@ -696,6 +718,7 @@ static int setup_topics(struct feeder_app *a)
 	rc |= proto_topic(a->t_log, sizeof(a->t_log), a->site, "feeder", "log");
 	rc |= proto_topic(a->t_plan, sizeof(a->t_plan), a->site, "feeder", "plan");
 	rc |= proto_topic(a->t_schedule, sizeof(a->t_schedule), a->site, "feeder", "schedule");
+	rc |= proto_topic(a->t_bowl, sizeof(a->t_bowl), a->site, "sensors", "bowl");
 	return rc ? -1 : 0;
 }
 
@@ -788,6 +811,10 @@ static int open_feeder(struct feeder_app *a, const struct cfg *cfg, const char *
 	fc.treat_dispenser = a->treat_servo != NULL;
 	fc.id_memory = (size_t)cfg_int(cfg, "IOD_FEEDER_IDS");
 	fc.compact_bytes = cfg_int(cfg, "IOD_FEEDER_JOURNAL_MAX");
+	fc.verify_min_g = cfg_number(cfg, "IOD_FEEDER_VERIFY_MIN_G");
+	fc.verify_window_ms =
+	    fc.verify_min_g > 0 ? cfg_duration_ms(cfg, "IOD_FEEDER_VERIFY_WINDOW") : 0;
+	a->verify = fc.verify_window_ms > 0;
 	/* The boot id lets a restarted feeder keep the boot-clock guard of the
 	 * minimum interval for doses given earlier in the same boot. */
 	char boot_id[40];
@@ -839,6 +866,9 @@ struct feeder_app *feeder_app_new(uv_loop_t *loop, const struct cfg *cfg, struct
 	if (rc == 0)
 		rc = open_feeder(a, cfg, data_dir);
 	if (rc == 0 && mqttc_subscribe(a->mqtt, a->t_cmd, 1, false) < 0)
+		rc = 1;
+	/* The bowl's retained reading arrives at once: the first baseline. */
+	if (rc == 0 && a->verify && mqttc_subscribe(a->mqtt, a->t_bowl, 0, false) < 0)
 		rc = 1;
 	if (rc != 0) {
 		feeder_app_free(a);

@@ -94,8 +94,11 @@ static int make(const char *servo, const char *const *extra)
 		cfg = NULL;
 		return rc;
 	}
-	cr_assert_eq(stub_n_subscribed, 1);
+	/* Commands, and the bowl's scale for verified dispense (on by
+	 * default: IOD_FEEDER_VERIFY_MIN_G 1). */
+	cr_assert_eq(stub_n_subscribed, 2);
 	cr_assert_str_eq(stub_subscribed[0], T "cmd");
+	cr_assert_str_eq(stub_subscribed[1], "iod/home/sensors/bowl");
 	return 0;
 }
 
