@@ -8,15 +8,6 @@
 
 static const char *const day_names[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
 
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-	size_t n = strlen(src);
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 /* "4 h", "90 min", "30 s": durations as a carer reads them. */
 static void dur_text(int64_t s, char *buf, size_t size)
 {
@@ -55,7 +46,7 @@ void plan_seed(const struct plan_seed *seed, int64_t rev, const char *by, int64_
 	out->low_days = seed->low_days;
 	out->bound_min_interval_s = (seed->bound_min_interval_ms + 999) / 1000;
 	out->bound_max_daily = seed->bound_max_daily;
-	copy_str(out->changed_by, sizeof(out->changed_by), by);
+	snprintf(out->changed_by, sizeof(out->changed_by), "%s", by);
 	out->changed_at_ms = at_ms;
 }
 
@@ -125,7 +116,7 @@ void plan_schedule(const struct proto_plan *p, struct schedule *out)
 static void days_text(uint8_t days, char *buf, size_t size)
 {
 	if (days == PROTO_DAYS_DAILY) {
-		copy_str(buf, size, "daily");
+		snprintf(buf, size, "daily");
 		return;
 	}
 	size_t used = 0;
@@ -146,7 +137,7 @@ void plan_slots_text(const struct proto_plan *p, char *buf, size_t size)
 		return;
 	buf[0] = '\0';
 	if (p->n_slots == 0) {
-		copy_str(buf, size, "none");
+		snprintf(buf, size, "none");
 		return;
 	}
 	size_t used = 0;
