@@ -7,6 +7,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 static const struct pj_field F_ACTION = PJ_FIELD("action");
@@ -15,6 +16,7 @@ static const struct pj_field F_SOURCE = PJ_FIELD("source");
 static const struct pj_field F_LEVEL = PJ_FIELD("level");
 static const struct pj_field F_CODE = PJ_FIELD("code");
 static const struct pj_field F_MESSAGE = PJ_FIELD("message");
+static const struct pj_field F_SUBJECT = PJ_FIELD("subject");
 static const struct pj_field F_TS = PJ_FIELD("ts");
 static const struct pj_field F_VALUE = PJ_FIELD("value");
 static const struct pj_field F_UNIT = PJ_FIELD("unit");
@@ -45,6 +47,26 @@ static bool nonempty_word(const char *s)
 	return s[0] != '\0' && proto__word_valid(s);
 }
 
+bool proto_alert_subject_valid(const char *s)
+{
+	size_t n = 0;
+	for (; s[n] != '\0'; n++) {
+		unsigned char c = (unsigned char)s[n];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == ':' || c == '-'))
+			return false;
+	}
+	return n > 0 && n < sizeof(((struct proto_alert *)0)->subject);
+}
+
+int proto_alert_key(const struct proto_alert *a, char *buf, size_t size)
+{
+	int n = a->subject[0] != '\0'
+		    ? snprintf(buf, size, "%s/%s/%s", a->source, a->code, a->subject)
+		    : snprintf(buf, size, "%s/%s", a->source, a->code);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
 char *proto_alert_encode(const struct proto_alert *a)
 {
 	const char *level = proto_level_name(a->level);
@@ -56,6 +78,7 @@ char *proto_alert_encode(const struct proto_alert *a)
 	    !cJSON_AddStringToObject(obj, "level", level) ||
 	    !cJSON_AddStringToObject(obj, "code", a->code) ||
 	    !cJSON_AddStringToObject(obj, "message", a->message) ||
+	    (a->subject[0] != '\0' && !cJSON_AddStringToObject(obj, "subject", a->subject)) ||
 	    !pj_add_int(obj, "ts", a->ts_ms)) {
 		cJSON_Delete(obj);
 		return NULL;
@@ -88,6 +111,8 @@ int proto_alert_decode(const void *payload, size_t len, struct proto_alert *out,
 		0 ||
 	    pj_string(root, &F_MESSAGE, true, out->message, sizeof(out->message), proto__text_valid,
 		      reason) < 0 ||
+	    pj_string(root, &F_SUBJECT, false, out->subject, sizeof(out->subject),
+		      proto_alert_subject_valid, reason) < 0 ||
 	    pj_ms(root, &F_TS, true, false, &out->ts_ms, reason) < 0)
 		goto out;
 	rc = 0;

@@ -433,8 +433,16 @@ struct proto_alert {
 	enum proto_level level;
 	char code[48];
 	char message[256];
+	/* What the alert is about, when there can be several at once: a slot
+	 * ("2026-12-01T15:00"), a dose id, a sensor, a service. "" = the
+	 * source as a whole. iod-notify keys its active set by
+	 * source/code/subject (proto_alert_key). [A-Za-z0-9._:-], < 64 bytes. */
+	char subject[64];
 	int64_t ts_ms;
 };
+/* "source/code/subject", or "source/code" when subject is "". */
+int proto_alert_key(const struct proto_alert *a, char *buf, size_t size);
+bool proto_alert_subject_valid(const char *s);
 char *proto_alert_encode(const struct proto_alert *a);
 int proto_alert_decode(const void *payload, size_t len, struct proto_alert *out,
 		       const char **reason);
@@ -536,5 +544,103 @@ char *proto_ws_message_encode(const char *topic, const void *payload, size_t len
  * value is written as null (a gap in the chart). */
 char *proto_ws_history_encode(const char *topic, const int64_t *ts_ms, const double *values,
 			      size_t n);
+
+/* ---- notify (iod-notify: the active alert set and its commands) ------------ */
+
+/* "source/code/subject": 31 + 47 + 63 bytes and two slashes, with the NUL. */
+#define PROTO_ALERT_KEY_MAX   144
+#define PROTO_ALERTS_MAX      32 /* entries in the retained `alerts` */
+#define PROTO_CONTACT_MAX     64 /* a contact's name, without the NUL */
+/* `alerts` may be bigger than one command: 32 entries of up to ~1.6 KiB. */
+#define PROTO_ALERTS_MAX_PAYLOAD (64 * 1024)
+/* Reasons of a refused or failed notify command. */
+#define PROTO_REASON_MISSING_KEY     "missing_key"
+#define PROTO_REASON_BAD_KEY	     "bad_key"
+#define PROTO_REASON_MISSING_BY	     "missing_by"
+#define PROTO_REASON_MISSING_TO	     "missing_to"
+#define PROTO_REASON_BAD_TO	     "bad_to"
+#define PROTO_REASON_UNKNOWN_KEY     "unknown_key"     /* ack: no such active alert */
+#define PROTO_REASON_UNKNOWN_CONTACT "unknown_contact" /* test: no such contact */
+#define PROTO_REASON_ALREADY_ACKED   "already_acked"   /* ack: duplicate, by whom it was */
+/* Codes iod-notify raises itself (its source is "notify"). */
+#define PROTO_ALERT_DOSE_OVERDUE     "dose_overdue"	/* critical, subject = slot id */
+#define PROTO_ALERT_SERVICE_OFFLINE  "service_offline" /* warning, subject = service */
+#define PROTO_ALERT_NOTIFY_FAILED    "notify_failed"	/* warning: a delivery given up */
+
+/* An alert key: 1..PROTO_ALERT_KEY_MAX-1 of [A-Za-z0-9._:/-]. */
+bool proto_alert_key_valid(const char *key);
+/* A contact name: 1..64 of [A-Za-z0-9._-]. */
+bool proto_contact_valid(const char *name);
+
+/* One entry of `alerts`: the alert as last raised, when it was first
+ * raised (since), and its ack ("" / 0 when not acked: null on the wire). */
+struct proto_active_alert {
+	char key[PROTO_ALERT_KEY_MAX];
+	struct proto_alert alert; /* ts_ms: when it was last raised or updated */
+	int64_t since_ms;
+	char acked_by[PROTO_BY_MAX + 1];
+	int64_t acked_at_ms;
+};
+struct proto_alerts {
+	struct proto_active_alert active[PROTO_ALERTS_MAX];
+	size_t n;
+	int64_t ts_ms;
+};
+/* {"active":[{"key","source","code","subject"?,"level","message","since",
+ * "updated","acked_by","acked_at"}],"ts"}: subject omitted when "",
+ * acked_by/acked_at null when not acked. NULL when n is over the maximum
+ * or a level is out of range. */
+char *proto_alerts_encode(const struct proto_alerts *s);
+/* Every member checked as proto_alert_decode checks the alert's (the key
+ * must be the alert's proto_alert_key); limit PROTO_ALERTS_MAX_PAYLOAD;
+ * more than PROTO_ALERTS_MAX entries is bad_active. */
+int proto_alerts_decode(const void *payload, size_t len, struct proto_alerts *out,
+			const char **reason);
+
+/* notify/cmd: {"action":"ack","key","by"} or {"action":"test","to"}, each
+ * with an optional "id" (echoed in notify/event) and "ts". Checked in the
+ * order id, action, by, ts, then the action's member: ack needs "key"
+ * (missing_key, bad_key: not proto_alert_key_valid) and "by" (missing_by,
+ * bad_by); test needs "to" (missing_to, bad_to: not proto_contact_valid).
+ * A bare word is unknown_action unless it is "ack" (missing_key) or "test"
+ * (missing_to), so has_action says whether action is meaningful. */
+enum proto_notify_action { PROTO_NOTIFY_ACK, PROTO_NOTIFY_TEST };
+const char *proto_notify_action_name(enum proto_notify_action a); /* "ack" */
+struct proto_notify_cmd {
+	enum proto_notify_action action;
+	bool has_action;
+	char id[PROTO_ID_MAX + 1];
+	char by[PROTO_BY_MAX + 1];
+	int64_t ts_ms;
+	bool has_ts;
+	char key[PROTO_ALERT_KEY_MAX];	  /* ack */
+	char to[PROTO_CONTACT_MAX + 1]; /* test */
+};
+int proto_notify_cmd_decode(const void *payload, size_t len, struct proto_notify_cmd *out,
+			    const char **reason);
+char *proto_notify_cmd_encode(const struct proto_notify_cmd *cmd);
+/* notify/event has the feeder's event shape ({"id","action","result",
+ * "reason"?,"detail"?,"ts"}): proto_feeder_event_encode/_decode. */
+
+/* notify/status (retained): {"outbox":{"depth","queued","delivered",
+ * "failed","given_up"},"channels":[{"contact","channel","sent","failed",
+ * "last_ok","last_error","last_error_at"}],"ts"}; last_ok/last_error_at
+ * null when 0, last_error null when "". channel is the printable label. */
+#define PROTO_STATUS_CHANNELS_MAX 32
+struct proto_notify_channel_status {
+	char contact[PROTO_CONTACT_MAX + 1];
+	char channel[128];
+	uint64_t sent, failed;
+	int64_t last_ok_ms;
+	char last_error[128];
+	int64_t last_error_ms;
+};
+struct proto_notify_status {
+	uint64_t depth, queued, delivered, failed, given_up;
+	struct proto_notify_channel_status channels[PROTO_STATUS_CHANNELS_MAX];
+	size_t n_channels;
+	int64_t ts_ms;
+};
+char *proto_notify_status_encode(const struct proto_notify_status *s);
 
 #endif

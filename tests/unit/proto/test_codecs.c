@@ -341,6 +341,43 @@ Test(alert, round_trip_every_level, .timeout = 10)
 	}
 }
 
+Test(alert, subject_and_key, .timeout = 10)
+{
+	struct proto_alert a = {.source = "feeder",
+				.level = PROTO_LEVEL_WARNING,
+				.code = PROTO_ALERT_MISSED_DOSE,
+				.message = "m",
+				.subject = "2026-12-01T15:00",
+				.ts_ms = 7};
+	char key[160];
+	const char *reason;
+
+	assert_json(proto_alert_encode(&a),
+		    "{\"source\":\"feeder\",\"level\":\"warning\",\"code\":\"missed_dose\","
+		    "\"message\":\"m\",\"subject\":\"2026-12-01T15:00\",\"ts\":7}");
+	cr_assert_eq(proto_alert_key(&a, key, sizeof(key)), 0);
+	cr_assert_str_eq(key, "feeder/missed_dose/2026-12-01T15:00");
+	cr_assert_eq(proto_alert_key(&a, key, 10), -1, "cut short is an error");
+
+	struct proto_alert out;
+	const char *text = "{\"source\":\"feeder\",\"level\":\"info\",\"code\":\"x\","
+			   "\"message\":\"m\",\"subject\":\"dose:abc-1\",\"ts\":1}";
+	cr_assert_eq(proto_alert_decode(text, strlen(text), &out, &reason), 0, "%s", reason);
+	cr_assert_str_eq(out.subject, "dose:abc-1");
+	a.subject[0] = '\0';
+	cr_assert_eq(proto_alert_key(&a, key, sizeof(key)), 0);
+	cr_assert_str_eq(key, "feeder/missed_dose");
+
+	DECODE_FAILS(proto_alert_decode,
+		     "{\"source\":\"feeder\",\"level\":\"info\",\"code\":\"x\",\"message\":"
+		     "\"m\",\"subject\":\"a/b\",\"ts\":1}",
+		     &out, "bad_subject");
+	DECODE_FAILS(proto_alert_decode,
+		     "{\"source\":\"feeder\",\"level\":\"info\",\"code\":\"x\",\"message\":"
+		     "\"m\",\"subject\":\"\",\"ts\":1}",
+		     &out, "bad_subject");
+}
+
 Test(alert, decode_refusals, .timeout = 10)
 {
 	struct proto_alert a;
