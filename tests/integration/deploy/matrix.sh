@@ -21,7 +21,7 @@ source "$(dirname "$0")/lib.sh"
 port=$(free_port)
 site=home
 base=iod/$site
-users=(feeder sensors camera bridge operator homeassistant)
+users=(feeder sensors camera bridge notify operator homeassistant)
 init_site "$TMP" "$site" || bail "iod-init makes passwords, password file and ACL"
 broker_conf "$TMP/broker" "$port" "$TMP/auth"
 broker_start broker "$TMP/broker" "$port" || bail "mosquitto starts with the shipped config and iod-guard.so"
@@ -43,7 +43,7 @@ refused() { [[ $1 != 0* ]] && grep -qiE "connection.*not authori[sz]ed" <<<"$1";
 
 # -- client id x user (before the real feeder runs: its owner's probe would
 # take over its session, which is the owner's right) -------------------------
-for owner in feeder sensors camera bridge; do
+for owner in feeder sensors camera bridge notify; do
 	id=iod-$owner-$site
 	for user in "${users[@]}"; do
 		got=$(connect "$user" "$(secret "$TMP" "$user")" "$id")
@@ -163,35 +163,44 @@ check "no retained command is held by the broker (${held:-none})" test -z "$held
 # column per user, in the order of $users.
 SPEC=$(
 	cat <<EOF
-topic                                              feeder sensors camera bridge operator homeassistant
-$base/feeder/availability                           PR     R       R      R      R        R
-$base/feeder/info                                   PR     R       R      R      R        R
-$base/feeder/cmd                                    R      R       R      PR     PR       PR
-$base/feeder/event                                  PR     R       R      R      R        R
-$base/feeder/state                                  PR     R       R      R      R        R
-$base/feeder/log                                    PR     R       R      R      R        R
-$base/sensors/availability                          R      PR      R      R      R        R
-$base/sensors/info                                  R      PR      R      R      R        R
-$base/sensors/temperature                           R      PR      R      R      R        R
-$base/sensors/motion                                R      PR      R      R      R        R
-$base/camera/availability                           R      R       PR     R      R        R
-$base/camera/info                                   R      R       PR     R      R        R
-$base/camera/frame                                  R      R       PR     R      R        R
-$base/camera/motion                                 R      R       PR     R      R        R
-$base/camera/cmd                                    R      R       R      R      PR       PR
-$base/bridge/availability                           R      R       R      PR     R        R
-$base/bridge/info                                   R      R       R      PR     R        R
-$base/alert                                         PR     PR      PR     R      R        R
-homeassistant/sensor/iod_${site}_feeder/x/config    P      -       -      -      R        R
-homeassistant/sensor/iod_${site}_sensors/x/config   -      P       -      -      R        R
-homeassistant/camera/iod_${site}_camera/x/config    -      -       P      -      R        R
-homeassistant/sensor/iod_${site}_bridge/x/config    -      -       -      P      R        R
-homeassistant/status                                R      R       R      R      PR       PR
+topic                                              feeder sensors camera bridge notify operator homeassistant
+$base/feeder/availability                          PR     R       R      R      R      R        R
+$base/feeder/info                                  PR     R       R      R      R      R        R
+$base/feeder/cmd                                   R      R       R      PR     R      PR       PR
+$base/feeder/event                                 PR     R       R      R      R      R        R
+$base/feeder/state                                 PR     R       R      R      R      R        R
+$base/feeder/log                                   PR     R       R      R      R      R        R
+$base/feeder/plan                                  PR     R       R      R      R      R        R
+$base/feeder/schedule                              PR     R       R      R      R      R        R
+$base/sensors/availability                         R      PR      R      R      R      R        R
+$base/sensors/info                                 R      PR      R      R      R      R        R
+$base/sensors/temperature                          R      PR      R      R      R      R        R
+$base/sensors/motion                               R      PR      R      R      R      R        R
+$base/camera/availability                          R      R       PR     R      R      R        R
+$base/camera/info                                  R      R       PR     R      R      R        R
+$base/camera/frame                                 R      R       PR     R      R      R        R
+$base/camera/motion                                R      R       PR     R      R      R        R
+$base/camera/cmd                                   R      R       R      R      R      PR       PR
+$base/bridge/availability                          R      R       R      PR     R      R        R
+$base/bridge/info                                  R      R       R      PR     R      R        R
+$base/notify/availability                          R      R       R      R      PR     R        R
+$base/notify/info                                  R      R       R      R      PR     R        R
+$base/notify/cmd                                   R      R       R      PR     R      PR       R
+$base/notify/event                                 R      R       R      R      PR     R        R
+$base/notify/status                                R      R       R      R      PR     R        R
+$base/alerts                                       R      R       R      R      PR     R        R
+$base/alert                                        PR     PR      PR     R      R      R        R
+homeassistant/sensor/iod_${site}_feeder/x/config   P      -       -      -      -      R        R
+homeassistant/sensor/iod_${site}_sensors/x/config  -      P       -      -      -      R        R
+homeassistant/camera/iod_${site}_camera/x/config   -      -       P      -      -      R        R
+homeassistant/sensor/iod_${site}_bridge/x/config   -      -       -      P      -      R        R
+homeassistant/sensor/iod_${site}_notify/x/config   -      -       -      -      P      R        R
+homeassistant/status                               R      R       R      R      R      PR       PR
 EOF
 )
-# Topics no user may write: another site's command, the home broker's own
+# Topics no user may write: another site's commands, the home broker's own
 # link state (its bridge writes it, and a bridge is not ACL-checked).
-nobody=(iod/elsewhere/feeder/cmd "$base/broker/connected")
+nobody=(iod/elsewhere/feeder/cmd iod/elsewhere/notify/cmd "$base/broker/connected")
 # Each (user, topic) publishes a marker m-<user>-<row>; a command topic gets
 # a command the feeder answers without moving (home) or the camera ignores.
 mapfile -t rows < <(tail -n +2 <<<"$SPEC")
@@ -244,7 +253,7 @@ if [[ -n $mismatches ]]; then
 	while read -r l; do log "  $l"; done <<<"$mismatches"
 fi
 for t in "${!nobody[@]}"; do
-	check "no user may write ${nobody[$t]} (none of the 6 reached a reader of iod/#)" \
+	check "no user may write ${nobody[$t]} (none of the ${#users[@]} reached a reader of iod/#)" \
 		test "$(count_matching "$TMP/read-operator.log" "\"nobody-[a-z]+-$t\"")" = 0
 done
 check "the feeder answered exactly the feeder/cmd of bridge, operator and homeassistant" \

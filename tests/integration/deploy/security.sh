@@ -17,7 +17,8 @@
 #     services' topics and homeassistant/status; every topic the real four
 #     publish still arrives, and the broker denies none of their publishes;
 #   - at the central broker (central.acl.template) a home's link user writes
-#     its services' topics but not feeder/cmd or camera/cmd.
+#     its services' topics (the notifier's too) but not feeder/cmd,
+#     camera/cmd or notify/cmd.
 TEST_NAME=security
 source "$(dirname "$0")/lib.sh"
 
@@ -26,8 +27,8 @@ site=home
 base=iod/$site
 init_site "$TMP" "$site" || bail "iod-init makes passwords, password file and ACL"
 ok "iod-init makes passwords, password file and ACL"
-check "the password file holds all six users" \
-	test "$(cut -d: -f1 "$TMP/auth/passwd" | sort | tr '\n' ' ')" = "bridge camera feeder homeassistant operator sensors "
+check "the password file holds all seven users" \
+	test "$(cut -d: -f1 "$TMP/auth/passwd" | sort | tr '\n' ' ')" = "bridge camera feeder homeassistant notify operator sensors "
 check "passwords are private to their owner (0400)" \
 	test "$(stat -c %a "$TMP/secrets/operator/password")" = 400
 pw_before=$(secret "$TMP" operator)
@@ -167,10 +168,17 @@ deny_matrix=(
 	"bridge $base/feeder/state" "bridge $base/feeder/log" "bridge $base/feeder/availability"
 	"bridge $base/sensors/temperature" "bridge $base/camera/frame" "bridge $base/camera/motion"
 	"bridge homeassistant/status" "bridge homeassistant/button/iod_${site}_feeder/feed/config"
+	"bridge $base/alerts" "bridge $base/notify/event"
+	"notify $base/notify/cmd" "notify $base/feeder/cmd" "notify $base/camera/cmd"
+	"notify $base/alert" "notify $base/feeder/schedule" "notify $base/feeder/state"
+	"notify $base/notify/status/x" "notify homeassistant/status"
+	"notify homeassistant/binary_sensor/iod_${site}_feeder/x/config"
+	"feeder $base/alerts" "sensors $base/notify/status" "camera $base/notify/cmd"
 )
 # What each service's user may write that the real services below may not
 # happen to publish during the test (an alert), checked the same way.
-allow_matrix=("feeder $base/alert" "sensors $base/alert" "camera $base/alert")
+allow_matrix=("feeder $base/alert" "sensors $base/alert" "camera $base/alert"
+	"operator $base/notify/cmd" "bridge $base/notify/cmd")
 matrix_pub() { # matrix_pub USER TOPIC MARKER
 	local payload="{\"id\":\"$3\",\"value\":1,\"ts\":1}"
 	[[ $2 == */feeder/cmd ]] && payload="{\"action\":\"feed\",\"id\":\"$3\"}"
@@ -288,10 +296,12 @@ central_link_pub() { # central_link_pub TOPIC MARKER
 	mosquitto_pub -h 127.0.0.1 -p "$central_port" -u "$site" -P "$link_pw" -i "$2" -q 1 \
 		-t "$1" -m "{\"action\":\"feed\",\"id\":\"$2\",\"ts\":1}" || true
 }
-central_deny=("$base/feeder/cmd" "$base/camera/cmd" "$base/feeder/cmd/x" "iod/otherhome/feeder/event")
+central_deny=("$base/feeder/cmd" "$base/camera/cmd" "$base/feeder/cmd/x" "iod/otherhome/feeder/event"
+	"$base/notify/cmd" "iod/otherhome/alerts")
 central_allow=("$base/feeder/event" "$base/feeder/state" "$base/feeder/availability"
 	"$base/sensors/temperature" "$base/camera/motion" "$base/bridge/info" "$base/alert"
-	"$base/broker/connected")
+	"$base/broker/connected" "$base/alerts" "$base/notify/status" "$base/notify/event"
+	"$base/notify/availability" "$base/notify/info")
 for i in "${!central_deny[@]}"; do central_link_pub "${central_deny[$i]}" "central-deny-$i"; done
 for i in "${!central_allow[@]}"; do central_link_pub "${central_allow[$i]}" "central-allow-$i"; done
 mosquitto_pub -h 127.0.0.1 -p "$central_port" -u operator -P "$central_op_pw" -q 1 \
