@@ -189,7 +189,7 @@ $base/notify/cmd                                   R      R       R      PR     
 $base/notify/event                                 R      R       R      R      PR     R        R
 $base/notify/status                                R      R       R      R      PR     R        R
 $base/alerts                                       R      R       R      R      PR     R        R
-$base/alert                                        PR     PR      PR     R      R      R        R
+$base/alert                                        PR     PR      PR     R      PR     R        R
 homeassistant/sensor/iod_${site}_feeder/x/config   P      -       -      -      -      R        R
 homeassistant/sensor/iod_${site}_sensors/x/config  -      P       -      -      -      R        R
 homeassistant/camera/iod_${site}_camera/x/config   -      -       P      -      -      R        R

@@ -170,14 +170,14 @@ deny_matrix=(
 	"bridge homeassistant/status" "bridge homeassistant/button/iod_${site}_feeder/feed/config"
 	"bridge $base/alerts" "bridge $base/notify/event"
 	"notify $base/notify/cmd" "notify $base/feeder/cmd" "notify $base/camera/cmd"
-	"notify $base/alert" "notify $base/feeder/schedule" "notify $base/feeder/state"
+	"notify $base/feeder/schedule" "notify $base/feeder/state"
 	"notify $base/notify/status/x" "notify homeassistant/status"
 	"notify homeassistant/binary_sensor/iod_${site}_feeder/x/config"
 	"feeder $base/alerts" "sensors $base/notify/status" "camera $base/notify/cmd"
 )
 # What each service's user may write that the real services below may not
 # happen to publish during the test (an alert), checked the same way.
-allow_matrix=("feeder $base/alert" "sensors $base/alert" "camera $base/alert"
+allow_matrix=("feeder $base/alert" "sensors $base/alert" "camera $base/alert" "notify $base/alert"
 	"operator $base/notify/cmd" "bridge $base/notify/cmd")
 matrix_pub() { # matrix_pub USER TOPIC MARKER
 	local payload="{\"id\":\"$3\",\"value\":1,\"ts\":1}"
