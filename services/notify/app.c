@@ -1,0 +1,567 @@
+/*
+ * app.c — iod-notify's glue (app.h): MQTT in, the cores decide, MQTT and
+ * the sender out. Loop thread only.
+ */
+#include "app.h"
+
+#include "alerts.h"
+#include "contacts.h"
+#include "log.h"
+#include "loop.h"
+#include "mqttc.h"
+#include "policy.h"
+#include "proto.h"
+#include "watchdog.h"
+#ifdef IOD_NOTIFY_HAVE_CHANNEL
+#include "channel.h"
+#endif
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool quiet_check(const char *value, char *why, size_t why_size)
+{
+	struct policy_quiet q;
+
+	return policy_quiet_parse(value, &q, why, why_size) == 0;
+}
+
+const struct cfg_option notify_app_options[] = {
+    {"IOD_NOTIFY_CONTACTS_FILE", CFG_STRING, NULL,
+     "who is told, in escalation order: one 'name levels url [url...]' a line (unset: nobody)", 0,
+     0, 0, NULL},
+    {"IOD_NOTIFY_ESCALATE_AFTER", CFG_DURATION, "15m",
+     "a critical alert not acked this long goes to the next contact too", 1000,
+     7LL * 24 * 3600 * 1000, 0, NULL},
+    {"IOD_NOTIFY_REPEAT", CFG_DURATION, "1h",
+     "a warning or critical alert not acked is told again this often", 1000, 7LL * 24 * 3600 * 1000,
+     0, NULL},
+    {"IOD_NOTIFY_QUIET", CFG_STRING, NULL,
+     "local HH:MM-HH:MM when info and warning wait (critical never does); unset: none", 0, 0, 0,
+     quiet_check},
+    {"IOD_NOTIFY_OFFLINE_AFTER", CFG_DURATION, "5m",
+     "a service offline this long raises service_offline", 1000, 7LL * 24 * 3600 * 1000, 0, NULL},
+    {"IOD_NOTIFY_RETRY_FOR", CFG_DURATION, "24h",
+     "a delivery that keeps failing is retried this long, then given up (notify_failed)", 1000,
+     30LL * 24 * 3600 * 1000, 0, NULL},
+    {"IOD_NOTIFY_TIMEOUT", CFG_DURATION, "10s", "one delivery attempt's time limit", 1000,
+     600LL * 1000, 0, NULL},
+};
+const size_t notify_app_options_count = sizeof(notify_app_options) / sizeof(notify_app_options[0]);
+
+struct notify_app {
+	struct service *svc;
+	uv_loop_t *loop;
+	struct mqttc *mqtt;
+	const char *site;
+	bool stopping;
+	uv_timer_t timer;
+	int64_t timer_at; /* wall ms the timer is set for; INT64_MAX: not armed */
+
+	char t_alert[PROTO_TOPIC_MAX], t_alerts[PROTO_TOPIC_MAX], t_cmd[PROTO_TOPIC_MAX],
+	    t_event[PROTO_TOPIC_MAX], t_status[PROTO_TOPIC_MAX], t_schedule[PROTO_TOPIC_MAX],
+	    t_plan[PROTO_TOPIC_MAX], t_avail[PROTO_TOPIC_MAX], prefix[PROTO_TOPIC_MAX];
+	char alerts_path[PATH_MAX];
+
+	struct policy_cfg policy;
+	struct alerts alerts;
+	struct watchdog wd;
+	struct contacts contacts;
+	struct proto_notify_status status;
+	uint64_t bad_alerts;
+};
+
+/* ---- the contacts file ---------------------------------------------------------- */
+
+static int url_check(void *arg, const char *url, char *why, size_t why_size)
+{
+	(void)arg;
+#ifdef IOD_NOTIFY_HAVE_CHANNEL
+	struct channel ch;
+
+	return channel_parse(url, &ch, why, why_size);
+#else
+	/* Until the channel parser is built in: a scheme at least. */
+	if (strstr(url, "://") == NULL && strncmp(url, "webpush:", 8) != 0) {
+		snprintf(why, why_size, "'%.64s' is not a URL", url);
+		return -1;
+	}
+	return 0;
+#endif
+}
+
+static int load_contacts(const struct cfg *cfg, struct contacts *out, char *why, size_t size)
+{
+	const char *path = cfg_str(cfg, "IOD_NOTIFY_CONTACTS_FILE");
+
+	memset(out, 0, sizeof(*out));
+	if (path == NULL)
+		return 0;
+	return contacts_load(out, path, url_check, NULL, why, size);
+}
+
+int notify_app_check(const struct cfg *cfg, char *why, size_t size)
+{
+	struct contacts *cs = malloc(sizeof(*cs));
+	char w[512];
+	int rc = 0;
+
+	if (cs == NULL) {
+		snprintf(why, size, "out of memory");
+		return 1;
+	}
+	if (load_contacts(cfg, cs, w, sizeof(w)) != 0) {
+		snprintf(why, size, "IOD_NOTIFY_CONTACTS_FILE: %s", w);
+		rc = 1;
+	}
+	free(cs);
+	return rc;
+}
+
+/* ---- publishing ------------------------------------------------------------------ */
+
+static bool can_publish(const struct notify_app *a)
+{
+	return !a->stopping && a->mqtt != NULL;
+}
+
+static void publish_alerts(struct notify_app *a)
+{
+	char *json;
+
+	if (!can_publish(a))
+		return;
+	json = proto_alerts_encode(&a->alerts.set);
+	if (json == NULL) {
+		log_error("alerts: not encoded (out of memory)");
+		return;
+	}
+	if (mqttc_publish_str(a->mqtt, a->t_alerts, json, 1, true) < 0)
+		log_warn("alerts: publish refused (kept; sent again on reconnect)");
+	free(json);
+}
+
+static void publish_status(struct notify_app *a)
+{
+	char *json;
+
+	if (!can_publish(a))
+		return;
+	a->status.ts_ms = loop_wall_ms();
+	json = proto_notify_status_encode(&a->status);
+	if (json == NULL)
+		return;
+	(void)mqttc_publish_str(a->mqtt, a->t_status, json, 1, true);
+	free(json);
+}
+
+static void answer(struct notify_app *a, const char *id, const char *action,
+		   enum proto_result result, const char *reason, const char *detail)
+{
+	struct proto_feeder_event ev;
+	char *json;
+
+	memset(&ev, 0, sizeof(ev));
+	snprintf(ev.id, sizeof(ev.id), "%s", id ? id : "");
+	snprintf(ev.action, sizeof(ev.action), "%s", action);
+	ev.result = result;
+	snprintf(ev.reason, sizeof(ev.reason), "%s", reason ? reason : "");
+	snprintf(ev.detail, sizeof(ev.detail), "%s", detail ? detail : "");
+	ev.ts_ms = loop_wall_ms();
+	json = proto_feeder_event_encode(&ev);
+	if (json && can_publish(a))
+		(void)mqttc_publish_str(a->mqtt, a->t_event, json, 1, false);
+	free(json);
+}
+
+/* The set changed: keep it, show it. */
+static void alerts_changed(struct notify_app *a)
+{
+	int rc = alerts_save(&a->alerts, a->alerts_path);
+
+	if (rc < 0)
+		log_error("%s: not saved: %s (the set is published anyway)", a->alerts_path,
+			  strerror(-rc));
+	publish_alerts(a);
+}
+
+/* ---- delivery ---------------------------------------------------------------------- */
+
+/* Tell contact c about e (round: 0 first, n the n-th repeat). */
+static void deliver(struct notify_app *a, const struct proto_active_alert *e, size_t c,
+		    int64_t round)
+{
+	log_info("notify %s about %s (%s, round %lld): %s", a->contacts.c[c].name, e->key,
+		 proto_level_name(e->alert.level), (long long)round, e->alert.message);
+}
+
+/* What the policy says for every active alert now; and the next deadline. */
+static int64_t run_policy(struct notify_app *a, int64_t now)
+{
+	int64_t next = INT64_MAX;
+
+	for (size_t i = 0; i < a->alerts.set.n; i++) {
+		const struct proto_active_alert *e = &a->alerts.set.active[i];
+		struct policy_send sends[POLICY_SENDS_MAX];
+		int64_t t;
+		size_t n = policy_due(&a->policy, &a->contacts, e, now, sends, &t);
+
+		for (size_t j = 0; j < n; j++)
+			deliver(a, e, sends[j].contact, sends[j].round);
+		if (t < next)
+			next = t;
+	}
+	return next;
+}
+
+/* ---- the one timer ----------------------------------------------------------------- */
+
+static void timer_cb(uv_timer_t *t);
+
+static void raise_alert(struct notify_app *a, const struct proto_alert *al, bool publish);
+
+/* Everything time decides, then the timer to the next deadline. */
+static void tick(struct notify_app *a)
+{
+	struct proto_alert due[16];
+	int64_t now = loop_wall_ms(), next;
+	size_t n;
+
+	if (a->stopping)
+		return;
+	while ((n = watchdog_check(&a->wd, now, due, 16)) > 0)
+		for (size_t i = 0; i < n; i++)
+			raise_alert(a, &due[i], true);
+	if (alerts_expire(&a->alerts, now) > 0)
+		alerts_changed(a);
+	next = run_policy(a, now);
+	if (watchdog_next_ms(&a->wd) < next)
+		next = watchdog_next_ms(&a->wd);
+	if (alerts_next_expiry(&a->alerts) < next)
+		next = alerts_next_expiry(&a->alerts);
+	a->timer_at = next;
+	if (next == INT64_MAX) {
+		uv_timer_stop(&a->timer);
+		return;
+	}
+	/* Wall-clock deadlines on a monotonic timer: re-checked when it fires. */
+	int64_t wait = next - now;
+	if (wait < 0)
+		wait = 0;
+	if (wait > 24LL * 3600 * 1000)
+		wait = 24LL * 3600 * 1000;
+	uv_timer_start(&a->timer, timer_cb, (uint64_t)wait + 1, 0);
+}
+
+static void timer_cb(uv_timer_t *t)
+{
+	tick(t->data);
+}
+
+/* ---- alerts in ---------------------------------------------------------------------- */
+
+static void raise_alert(struct notify_app *a, const struct proto_alert *al, bool publish)
+{
+	struct proto_active_alert *e;
+	char evicted[PROTO_ALERT_KEY_MAX];
+	enum alerts_raise_result r;
+
+	r = alerts_raise(&a->alerts, al, loop_wall_ms(), &e, evicted, sizeof(evicted));
+	switch (r) {
+	case ALERTS_REFUSED:
+		log_warn("alert %s/%s/%s: key too long, not kept", al->source, al->code,
+			 al->subject);
+		return;
+	case ALERTS_FACT:
+		log_info("alert %s/%s: a recovery, clears what it recovers", al->source, al->code);
+		break;
+	case ALERTS_NEW:
+		log_info("alert %s: %s (%s)", e->key, al->message, proto_level_name(al->level));
+		if (evicted[0])
+			log_warn("alerts: set full, %s dropped for %s", evicted, e->key);
+		break;
+	case ALERTS_UPDATED:
+		log_debug("alert %s again: updated", e->key);
+		break;
+	}
+	/* Our own raise goes out on the alert topic too, for whoever listens
+	 * there (the dashboard, Home Assistant); no-local keeps it from us. */
+	if (publish && r == ALERTS_NEW && can_publish(a))
+		(void)service_alert_publish(a->mqtt, a->site, al);
+	alerts_changed(a);
+}
+
+static void on_alert(struct notify_app *a, const struct mqttc_message *msg)
+{
+	struct proto_alert al;
+	const char *why = NULL;
+
+	if (proto_alert_decode(msg->payload, msg->len, &al, &why) != 0) {
+		a->bad_alerts++;
+		log_warn("alert refused: %s (%zu bytes)", why, msg->len);
+		return;
+	}
+	raise_alert(a, &al, false);
+}
+
+/* ---- retained state in ---------------------------------------------------------------- */
+
+static void on_schedule(struct notify_app *a, const struct mqttc_message *msg)
+{
+	struct proto_schedule *s = malloc(sizeof(*s));
+	const char *why = NULL;
+	size_t cleared = 0;
+
+	if (s == NULL)
+		return;
+	if (proto_schedule_decode(msg->payload, msg->len, s, &why) != 0) {
+		log_warn("feeder/schedule ignored: %s", why);
+		free(s);
+		return;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		enum proto_slot_status st = s->slots[i].status;
+
+		if (st == PROTO_SLOT_GIVEN || st == PROTO_SLOT_LATE || st == PROTO_SLOT_SKIPPED)
+			cleared +=
+			    alerts_fact_slot_done(&a->alerts, s->slots[i].slot, loop_wall_ms());
+	}
+	watchdog_schedule(&a->wd, s);
+	free(s);
+	if (cleared)
+		alerts_changed(a);
+}
+
+static void on_plan(struct notify_app *a, const struct mqttc_message *msg)
+{
+	struct proto_plan *p = malloc(sizeof(*p));
+	const char *why = NULL;
+
+	if (p == NULL)
+		return;
+	if (proto_plan_decode(msg->payload, msg->len, p, &why) == 0)
+		watchdog_grace(&a->wd, p->grace_s * 1000);
+	else
+		log_warn("feeder/plan ignored: %s", why);
+	free(p);
+}
+
+static void on_availability(struct notify_app *a, const struct mqttc_message *msg,
+			    const char *service)
+{
+	bool online;
+
+	if (msg->len == strlen(PROTO_ONLINE) && memcmp(msg->payload, PROTO_ONLINE, msg->len) == 0)
+		online = true;
+	else if (msg->len == strlen(PROTO_OFFLINE) &&
+		 memcmp(msg->payload, PROTO_OFFLINE, msg->len) == 0)
+		online = false;
+	else
+		return;
+	watchdog_availability(&a->wd, service, online, loop_wall_ms());
+	if (online && alerts_fact_online(&a->alerts, service, loop_wall_ms()))
+		alerts_changed(a);
+}
+
+/* ---- commands -------------------------------------------------------------------------- */
+
+static void on_cmd(struct notify_app *a, const struct mqttc_message *msg)
+{
+	struct proto_notify_cmd cmd;
+	const char *reason = NULL, *by_then = NULL;
+	const char *action;
+
+	int rc = proto_notify_cmd_decode(msg->payload, msg->len, &cmd, &reason);
+	action = cmd.has_action ? proto_notify_action_name(cmd.action) : "unknown";
+	if (rc != 0) {
+		log_info("notify/cmd rejected: %s", reason);
+		answer(a, cmd.id, action, PROTO_RESULT_REJECTED, reason, NULL);
+		return;
+	}
+	if (msg->retained) {
+		answer(a, cmd.id, action, PROTO_RESULT_REJECTED, PROTO_REASON_RETAINED, NULL);
+		return;
+	}
+	if (cmd.action == PROTO_NOTIFY_ACK) {
+		if (alerts_ack(&a->alerts, cmd.key, cmd.by, loop_wall_ms(), &reason, &by_then) !=
+		    0) {
+			bool dup = strcmp(reason, PROTO_REASON_ALREADY_ACKED) == 0;
+			char detail[PROTO_DETAIL_MAX] = "";
+
+			if (dup)
+				snprintf(detail, sizeof(detail), "acked by %s", by_then);
+			answer(a, cmd.id, action,
+			       dup ? PROTO_RESULT_DUPLICATE : PROTO_RESULT_FAILED, reason, detail);
+			return;
+		}
+		log_info("alert %s acked by %s", cmd.key, cmd.by);
+		alerts_changed(a);
+		answer(a, cmd.id, action, PROTO_RESULT_OK, NULL, NULL);
+		tick(a);
+		return;
+	}
+	const struct contact *c = contacts_find(&a->contacts, cmd.to);
+	if (c == NULL) {
+		answer(a, cmd.id, action, PROTO_RESULT_FAILED, PROTO_REASON_UNKNOWN_CONTACT, NULL);
+		return;
+	}
+	log_info("test notification for %s", c->name);
+	answer(a, cmd.id, action, PROTO_RESULT_OK, NULL, NULL);
+}
+
+/* ---- the service ------------------------------------------------------------------------- */
+
+static void on_message(void *arg, const struct mqttc_message *msg)
+{
+	struct notify_app *a = arg;
+	struct proto_topic_parts parts;
+
+	if (a->stopping)
+		return;
+	if (strcmp(msg->topic, a->t_alert) == 0)
+		on_alert(a, msg);
+	else if (strcmp(msg->topic, a->t_cmd) == 0)
+		on_cmd(a, msg);
+	else if (strcmp(msg->topic, a->t_schedule) == 0)
+		on_schedule(a, msg);
+	else if (strcmp(msg->topic, a->t_plan) == 0)
+		on_plan(a, msg);
+	else if (proto_topic_split(msg->topic, &parts) == 0 && parts.leaf &&
+		 strcmp(parts.leaf, "availability") == 0)
+		on_availability(a, msg, parts.service);
+	else
+		return;
+	tick(a);
+}
+
+static void on_connected(void *arg)
+{
+	struct notify_app *a = arg;
+
+	publish_alerts(a);
+	publish_status(a);
+}
+
+static const char *backend(void *arg)
+{
+	(void)arg;
+	return "notify";
+}
+
+static int topics(struct notify_app *a)
+{
+	const char *s = a->site;
+
+	return proto_topic_alert(a->t_alert, sizeof(a->t_alert), s) ||
+	       proto_topic(a->t_alerts, sizeof(a->t_alerts), s, "alerts", NULL) ||
+	       proto_topic(a->t_cmd, sizeof(a->t_cmd), s, "notify", "cmd") ||
+	       proto_topic(a->t_event, sizeof(a->t_event), s, "notify", "event") ||
+	       proto_topic(a->t_status, sizeof(a->t_status), s, "notify", "status") ||
+	       proto_topic(a->t_schedule, sizeof(a->t_schedule), s, "feeder", "schedule") ||
+	       proto_topic(a->t_plan, sizeof(a->t_plan), s, "feeder", "plan") ||
+	       proto_topic(a->t_avail, sizeof(a->t_avail), s, "+", "availability");
+}
+
+static void *create(struct service *svc, int *exit_code)
+{
+	const struct cfg *cfg = service_cfg(svc);
+	struct notify_app *a = calloc(1, sizeof(*a));
+	char why[512];
+	const char *dir = cfg_str(cfg, "IOD_DATA_DIR");
+
+	*exit_code = 1;
+	if (a == NULL)
+		return NULL;
+	a->svc = svc;
+	a->loop = service_loop(svc);
+	a->mqtt = service_mqtt(svc);
+	a->site = service_site(svc);
+	a->timer_at = INT64_MAX;
+	if (topics(a) != 0) {
+		free(a);
+		return NULL;
+	}
+	a->policy.escalate_after_ms = cfg_duration_ms(cfg, "IOD_NOTIFY_ESCALATE_AFTER");
+	a->policy.repeat_ms = cfg_duration_ms(cfg, "IOD_NOTIFY_REPEAT");
+	a->policy.retry_for_ms = cfg_duration_ms(cfg, "IOD_NOTIFY_RETRY_FOR");
+	(void)policy_quiet_parse(cfg_str(cfg, "IOD_NOTIFY_QUIET"), &a->policy.quiet, why,
+				 sizeof(why));
+	if (load_contacts(cfg, &a->contacts, why, sizeof(why)) != 0) {
+		fprintf(stderr, "iod-notify: IOD_NOTIFY_CONTACTS_FILE: %s\n", why);
+		*exit_code = 2;
+		free(a);
+		return NULL;
+	}
+	if (a->contacts.n == 0)
+		log_warn("no contacts (IOD_NOTIFY_CONTACTS_FILE): alerts are kept and shown, "
+			 "nobody is told");
+	watchdog_init(&a->wd, cfg_duration_ms(cfg, "IOD_NOTIFY_OFFLINE_AFTER"), "notify");
+	snprintf(a->alerts_path, sizeof(a->alerts_path), "%s/alerts.json", dir);
+	if (alerts_load(&a->alerts, a->alerts_path, why, sizeof(why)) != 0)
+		log_error("%s; starting with an empty set", why);
+	else if (a->alerts.set.n)
+		log_info("%zu active alerts kept from before", a->alerts.set.n);
+	uv_timer_init(a->loop, &a->timer);
+	a->timer.data = a;
+	if (mqttc_subscribe(a->mqtt, a->t_alert, 1, true) < 0 ||
+	    mqttc_subscribe(a->mqtt, a->t_cmd, 1, false) < 0 ||
+	    mqttc_subscribe(a->mqtt, a->t_schedule, 1, false) < 0 ||
+	    mqttc_subscribe(a->mqtt, a->t_plan, 1, false) < 0 ||
+	    mqttc_subscribe(a->mqtt, a->t_avail, 1, false) < 0) {
+		uv_close((uv_handle_t *)&a->timer, NULL);
+		uv_run(a->loop, UV_RUN_NOWAIT);
+		free(a);
+		return NULL;
+	}
+	*exit_code = 0;
+	return a;
+}
+
+static int start(void *app)
+{
+	struct notify_app *a = app;
+
+	log_info("started: %zu contacts, escalate after %lld s, repeat %lld s", a->contacts.n,
+		 (long long)(a->policy.escalate_after_ms / 1000),
+		 (long long)(a->policy.repeat_ms / 1000));
+	tick(a);
+	return 0;
+}
+
+static void stop(void *app)
+{
+	struct notify_app *a = app;
+
+	if (a->stopping)
+		return;
+	a->stopping = true;
+	if (!uv_is_closing((uv_handle_t *)&a->timer))
+		uv_close((uv_handle_t *)&a->timer, NULL);
+}
+
+static void destroy(void *app)
+{
+	free(app);
+}
+
+const struct service_def notify_service = {
+    .name = "notify",
+    .options = notify_app_options,
+    .n_options = sizeof(notify_app_options) / sizeof(notify_app_options[0]),
+    /* The broker keeps our session and the QoS 1 alerts sent while we are
+     * away (a restart, a crash): an alert is never lost for being early. */
+    .session_expiry_s = 7 * 24 * 3600,
+    .queue_limit = 1024,
+    .max_payload = PROTO_MAX_PAYLOAD,
+    .check = notify_app_check,
+    .create = create,
+    .start = start,
+    .stop = stop,
+    .destroy = destroy,
+    .on_message = on_message,
+    .on_connected = on_connected,
+    .backend = backend,
+};
