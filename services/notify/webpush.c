@@ -916,6 +916,15 @@ enum webpush_status webpush_classify(long http_status)
 	return WEBPUSH_REJECTED;
 }
 
+bool webpush_error_is_gone(const char *error)
+{
+	if (!error || strncmp(error, "HTTP ", 5) != 0)
+		return false;
+	char *end = NULL;
+	long status = strtol(error + 5, &end, 10);
+	return end != error + 5 && *end == '\0' && webpush_classify(status) == WEBPUSH_GONE;
+}
+
 const char *webpush_status_name(enum webpush_status s)
 {
 	switch (s) {

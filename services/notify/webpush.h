@@ -152,6 +152,10 @@ enum webpush_status {
 	WEBPUSH_REJECTED,  /* any other status (400, 401, 403, 413…): this push never will */
 };
 enum webpush_status webpush_classify(long http_status);
+/* The same from sender_post()'s error text ("HTTP 410"): true when the push
+ * service said the subscription is gone (404 or 410), so the caller drops it
+ * instead of retrying; false for NULL and any other text. */
+bool webpush_error_is_gone(const char *error);
 const char *webpush_status_name(enum webpush_status s);
 
 /* base64url without padding (helpers the tests and the glue share).

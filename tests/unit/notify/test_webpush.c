@@ -510,6 +510,15 @@ Test(webpush, classify)
 	cr_assert_eq(webpush_classify(413), WEBPUSH_REJECTED);
 	cr_assert_eq(webpush_classify(301), WEBPUSH_REJECTED);
 	cr_assert_str_eq(webpush_status_name(WEBPUSH_GONE), "gone");
+	/* sender_post()'s error texts. */
+	cr_assert(webpush_error_is_gone("HTTP 410"));
+	cr_assert(webpush_error_is_gone("HTTP 404"));
+	cr_assert_not(webpush_error_is_gone("HTTP 400"));
+	cr_assert_not(webpush_error_is_gone("HTTP 4100"));
+	cr_assert_not(webpush_error_is_gone("HTTP 410x"));
+	cr_assert_not(webpush_error_is_gone("HTTP "));
+	cr_assert_not(webpush_error_is_gone("timeout"));
+	cr_assert_not(webpush_error_is_gone(NULL));
 }
 
 Test(webpush, b64url)
