@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Bring iod up on this machine: dependencies if missing, a build (reused when
 # it is there), a private mosquitto on 127.0.0.1 only, the four services with
-# sim hardware, and the dashboard. Ctrl-C (or SIGTERM) stops everything it
-# started: services first, so they publish `offline`, then the broker.
+# sim hardware, the dashboard, and iod-notify with your contacts file. Ctrl-C
+# (or SIGTERM) stops everything it started: services first, so they publish
+# `offline`, then the broker.
 #
 #   scripts/up.sh
 #
@@ -13,6 +14,9 @@
 #   IOD_UP_BUILD_DIR   build directory (configured if missing)    build
 #   IOD_UP_VAR_DIR     broker config, data of every service, logs var
 #   IOD_UP_SKIP_BUILD  1: use the binaries as they are             0
+#   IOD_NOTIFY_CONTACTS_FILE  who iod-notify tells, and how   $IOD_UP_VAR_DIR/contacts
+#                      (made from deploy/env/contacts.example on the first run:
+#                      edit it, then run up.sh again)
 # Any other IOD_* setting (IOD_FEEDER_SCHEDULE, IOD_LOG_LEVEL, ...) is passed
 # through to the services.
 set -euo pipefail
@@ -37,7 +41,7 @@ web_port=${IOD_BRIDGE_PORT:-8080}
 site=${IOD_SITE:-home}
 build_dir=${IOD_UP_BUILD_DIR:-build}
 var_dir=${IOD_UP_VAR_DIR:-var}
-services=(feeder sensors camera bridge)
+services=(feeder sensors camera bridge notify)
 
 say() { printf 'up.sh: %s\n' "$*"; }
 die() {
@@ -96,7 +100,8 @@ deps_missing() {
 		command -v "$tool" >/dev/null 2>&1 || return 0
 	done
 	[[ -n $(find_mosquitto) ]] || return 0
-	pkg-config --exists libuv libcjson libwebsockets libturbojpeg alsa libgpiod criterion ||
+	pkg-config --exists libuv libcjson libwebsockets libturbojpeg alsa libgpiod criterion libcurl \
+		openssl ||
 		return 0
 	[[ -f /usr/include/MQTTAsync.h ]] || return 0
 	return 1
@@ -176,6 +181,12 @@ if [[ ! -s $password_file ]]; then
 fi
 chmod 0600 "$password_file"
 
+# ---- iod-notify's contacts: the example, every line a comment, until edited --
+contacts_file=${IOD_NOTIFY_CONTACTS_FILE:-$var_dir/contacts}
+if [[ -z ${IOD_NOTIFY_CONTACTS_FILE:-} && ! -e $contacts_file ]]; then
+	(umask 077 && cp deploy/env/contacts.example "$contacts_file")
+fi
+
 # ---- processes ------------------------------------------------------------
 declare -A pid_of=()
 broker_pid=
@@ -215,7 +226,7 @@ cleanup() {
 	cleaned=1
 	trap '' INT TERM
 	local svc
-	for svc in bridge camera sensors feeder; do
+	for svc in notify bridge camera sensors feeder; do
 		[[ -n ${pid_of[$svc]:-} ]] || continue
 		stop_pid "${pid_of[$svc]}" "iod-$svc"
 		if [[ $stop_status != 0 ]]; then
@@ -289,6 +300,7 @@ start_service() {
 		env+=(IOD_BRIDGE_PORT="$web_port" IOD_BRIDGE_PASSWORD_FILE="$password_file")
 		[[ -n ${IOD_BRIDGE_WEB_DIR:-} ]] || env+=(IOD_BRIDGE_WEB_DIR="$top/web")
 	fi
+	[[ $svc == notify ]] && env+=(IOD_NOTIFY_CONTACTS_FILE="$contacts_file")
 	rotate_log "$var_dir/log/$svc.log"
 	env "${env[@]}" setsid "$bin" </dev/null >"$var_dir/log/$svc.log" 2>&1 &
 	pid_of[$svc]=$!
@@ -338,6 +350,10 @@ cat <<EOF
   Feed the dog:   mosquitto_pub -h 127.0.0.1 -p $mqtt_port -q 1 -t iod/$site/feeder/cmd -m feed
   Watch it all:   mosquitto_sub -h 127.0.0.1 -p $mqtt_port -v -t 'iod/$site/#' -T iod/$site/camera/frame
   Feeder answers: mosquitto_sub -h 127.0.0.1 -p $mqtt_port -v -t iod/$site/feeder/event
+  Active alerts:  mosquitto_sub -h 127.0.0.1 -p $mqtt_port -v -t iod/$site/alerts
+
+  Notifications:  edit ${contacts_file#"$top"/} (an ntfy:// or mailto:// line; the file
+                  says how), then run up.sh again
 
 Press Ctrl-C to stop.
 EOF

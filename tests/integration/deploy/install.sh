@@ -13,8 +13,11 @@
 # LoadCredential= files into a credentials directory owned by a uid of that
 # unit alone, runs the installed binary as that uid with the unit's
 # Environment= (%d expanded) and its env file, and checks that it logs in to
-# a broker with the shipped ACL, while the feeder's uid can read neither the
-# bridge's credential nor any file in the secrets directory.
+# a broker with the shipped ACL (iod-notify with its contacts credential),
+# while the feeder's uid can read neither the bridge's credential, nor the
+# notifier's contacts, nor any file in the secrets directory. The contacts
+# example is installed once, 0600, and is valid for the installed
+# iod-notify, as shipped and with its example lines uncommented.
 TEST_NAME=install
 source "$(dirname "$0")/lib.sh"
 
@@ -29,7 +32,8 @@ log "prefix $prefix, env files $conf_dir, units $unit_dir, web $web_dir"
 DESTDIR=$root cmake --install "$build_dir" >"$TMP/install1.log" 2>&1 || bail "cmake --install"
 ok "cmake --install into a DESTDIR"
 
-for svc in feeder sensors camera bridge; do
+services=(feeder sensors camera bridge notify)
+for svc in "${services[@]}"; do
 	check "bin/iod-$svc installed" test -x "$root$prefix/bin/iod-$svc"
 	unit=$root$unit_dir/iod-$svc.service
 	check "iod-$svc.service runs the installed binary as its own dynamic user" \
@@ -58,15 +62,43 @@ check "the sensors' env file selects IIO, 1-wire and a GPIO line" \
 check "the camera's env file selects V4L2" grep -qx 'IOD_CAMERA_SOURCE=v4l2:/dev/video0' "$root$conf_dir/camera.env"
 check "the feeder unit may use the sound devices and /sys (PWM)" \
 	bash -c "grep -qx 'DeviceAllow=char-alsa rw' '$root$unit_dir/iod-feeder.service' && ! grep -q '^ProtectKernelTunables=yes' '$root$unit_dir/iod-feeder.service'"
-for svc in sensors camera bridge; do
+for svc in sensors camera bridge notify; do
 	check "only the feeder may write /sys: iod-$svc has ProtectKernelTunables=yes" \
 		grep -qx 'ProtectKernelTunables=yes' "$root$unit_dir/iod-$svc.service"
 done
 check "the bridge has no devices and sees only its own processes in /proc" \
 	bash -c 'grep -qx PrivateDevices=yes "$1" && grep -qx ProcSubset=pid "$1" && grep -qx PrivateUsers=yes "$1"' \
 	_ "$root$unit_dir/iod-bridge.service"
+check "the notifier has no devices and sees only its own processes in /proc" \
+	bash -c 'grep -qx PrivateDevices=yes "$1" && grep -qx ProcSubset=pid "$1" && grep -qx PrivateUsers=yes "$1"' \
+	_ "$root$unit_dir/iod-notify.service"
 check "the sensors unit may use /dev/gpiochip*" grep -qx 'DeviceAllow=char-gpiochip rw' "$root$unit_dir/iod-sensors.service"
 check "iod.target installed" test -f "$root$unit_dir/iod.target"
+check "iod.target wants all five services" \
+	grep -qx 'Wants=iod-feeder.service iod-sensors.service iod-camera.service iod-bridge.service iod-notify.service' \
+	"$root$unit_dir/iod.target"
+check "the contacts example is installed as $conf_dir/contacts, root's alone (0600)" \
+	bash -c '[[ $(stat -c %a "$1") == 600 ]] && cmp -s "$1" "$2"' _ "$root$conf_dir/contacts" \
+	"$IOD_SOURCE_DIR/deploy/env/contacts.example"
+check "... every line of it a comment or blank (nobody is told until it is edited)" \
+	bash -c '! grep -qvE "^[[:space:]]*(#|$)" "$1"' _ "$root$conf_dir/contacts"
+check "... and the example kept in share/iod/env" test -f "$root$prefix/share/iod/env/contacts.example"
+# What a user does with it: the file as shipped, and each example line
+# uncommented, are valid contacts for the installed iod-notify.
+out=$(IOD_NOTIFY_CONTACTS_FILE=$root$conf_dir/contacts "$root$prefix/bin/iod-notify" --check-config 2>&1) &&
+	rc=0 || rc=$?
+check "iod-notify --check-config takes the contacts as installed (rc=$rc: $out)" test "$rc" = 0
+sed -E 's/^#([a-z]+ +(all|info|warning|critical)[a-z,]* +[a-z]+:)/\1/' "$root$conf_dir/contacts" >"$TMP/contacts.all"
+n=$(grep -cvE '^[[:space:]]*(#|$)' "$TMP/contacts.all" || true)
+out=$(IOD_NOTIFY_CONTACTS_FILE=$TMP/contacts.all "$root$prefix/bin/iod-notify" --check-config 2>&1) &&
+	rc=0 || rc=$?
+check "... and with its $n example lines uncommented (ntfy, mailto, json, webpush) (rc=$rc: $out)" \
+	bash -c '[[ $1 == 0 && $2 == 4 ]]' _ "$rc" "$n"
+printf 'ann all ntfys://ntfy.sh/x\nbob sometimes ntfys://ntfy.sh/y\n' >"$TMP/contacts.bad"
+out=$(IOD_NOTIFY_CONTACTS_FILE=$TMP/contacts.bad "$root$prefix/bin/iod-notify" --check-config 2>&1) &&
+	rc=0 || rc=$?
+check "a bad contacts line is refused with exit 2, naming file and line (rc=$rc: $out)" \
+	bash -c '[[ $1 == 2 && $2 == *"$3:2:"* ]]' _ "$rc" "$out" "$TMP/contacts.bad"
 check "the dashboard is installed" test -f "$root$web_dir/index.html"
 if [[ -d $IOD_SOURCE_DIR/web/node_modules/uplot/dist ]]; then
 	check "uPlot's dist is installed with it" test -f "$root$web_dir/node_modules/uplot/dist/uPlot.esm.js"
@@ -84,22 +116,23 @@ check "iod-init and its renderer installed" \
 if command -v systemd-analyze >/dev/null 2>&1; then
 	# Resolve the binaries and env files inside the DESTDIR.
 	mkdir -p "$TMP/units"
-	for svc in feeder sensors camera bridge; do
+	for svc in "${services[@]}"; do
 		sed -e "s|=$prefix/|=$root$prefix/|; s|EnvironmentFile=|EnvironmentFile=$root|" \
 			"$root$unit_dir/iod-$svc.service" >"$TMP/units/iod-$svc.service"
 	done
 	cp "$root$unit_dir/iod.target" "$TMP/units/"
 	out=$(cd "$TMP/units" && SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no \
-		./iod-feeder.service ./iod-sensors.service ./iod-camera.service ./iod-bridge.service 2>&1 |
+		./iod-feeder.service ./iod-sensors.service ./iod-camera.service ./iod-bridge.service \
+		./iod-notify.service 2>&1 |
 		grep -v -e 'not found' -e 'Failed to' -e 'mosquitto.service' -e 'systemd is not running' || true)
 	check "systemd-analyze verify finds no error in the units${out:+: $out}" test -z "$out"
 
 	# Exposure (0 = locked down, 10 = none): the one shared template scored
 	# 1.9 for every unit.
-	for svc in feeder sensors camera bridge; do
+	for svc in "${services[@]}"; do
 		score=$(cd "$TMP/units" && systemd-analyze security --offline=yes --no-pager \
 			"./iod-$svc.service" 2>/dev/null | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
-		case $svc in bridge) max=1.3 ;; *) max=1.7 ;; esac
+		case $svc in bridge | notify) max=1.3 ;; *) max=1.7 ;; esac
 		log "systemd-analyze security iod-$svc.service: ${score:-?}"
 		check "iod-$svc.service exposure ${score:-?} <= $max" \
 			awk -v s="${score:-99}" -v m="$max" 'BEGIN { exit !(s + 0 <= m + 0) }'
@@ -108,8 +141,10 @@ fi
 
 # A second install keeps what the operator edited.
 echo 'IOD_SITE=kennel' >>"$root$conf_dir/feeder.env"
+echo 'ann all ntfy://127.0.0.1:9/iod-ann' >>"$root$conf_dir/contacts"
 DESTDIR=$root cmake --install "$build_dir" >"$TMP/install2.log" 2>&1 || bail "second cmake --install"
 check "a second install keeps the edited $conf_dir/feeder.env" grep -qx 'IOD_SITE=kennel' "$root$conf_dir/feeder.env"
+check "... and the edited $conf_dir/contacts" grep -qx 'ann all ntfy://127.0.0.1:9/iod-ann' "$root$conf_dir/contacts"
 
 # The installed iod-init (templates and renderer found from its own place).
 IOD_SITE=kennel IOD_INIT_AUTH_DIR=$TMP/pi/auth IOD_INIT_SECRETS_DIR=$TMP/pi/secrets \
@@ -130,10 +165,11 @@ check "... and loads the plugin" grep -q 'iod-guard: client ids bound' <<<"$out"
 # -- secrets: one credential per unit ----------------------------------------
 # unit_values UNIT KEY: the values of KEY= lines in UNIT, one a line.
 unit_values() { sed -n "s/^$2=//p" "$1"; }
-for svc in feeder sensors camera bridge; do
+for svc in "${services[@]}"; do
 	unit=$root$unit_dir/iod-$svc.service
 	want="mqtt-password:$conf_dir/secrets/$svc/password"
 	[[ $svc == bridge ]] && want+=" operator-password:$conf_dir/secrets/operator/password"
+	[[ $svc == notify ]] && want+=" contacts:$conf_dir/contacts"
 	got=$(unit_values "$unit" LoadCredential | sort | tr '\n' ' ')
 	check "iod-$svc.service loads only its own credentials (${got:-none})" \
 		test "$got" = "$(tr ' ' '\n' <<<"$want" | sort | tr '\n' ' ')"
@@ -171,14 +207,17 @@ sub watch "$port" operator "$(cat "$sec/operator/password")" -t 'iod/home/+/avai
 # EnvironmentFile=, and here by the test's broker and sim hardware.
 uid=61000
 declare -A svc_uid svc_pid
-for svc in feeder sensors camera bridge; do
+for svc in "${services[@]}"; do
 	uid=$((uid + 1))
 	svc_uid[$svc]=$uid
 	unit=$root$unit_dir/iod-$svc.service
 	cred=$TMP/run/credentials/iod-$svc.service
 	mkdir -p "$cred"
 	while IFS=: read -r name path; do
-		cp "$sec/${path#"$conf_dir/secrets/"}" "$cred/$name"
+		case $path in
+		"$conf_dir/secrets/"*) cp "$sec/${path#"$conf_dir/secrets/"}" "$cred/$name" ;;
+		*) cp "$root$path" "$cred/$name" ;; # the contacts (installed, edited above)
+		esac
 	done < <(unit_values "$unit" LoadCredential)
 	chown -R "$uid:$uid" "$cred"
 	chmod 0500 "$cred" && chmod 0400 "$cred"/*
@@ -194,7 +233,7 @@ for svc in feeder sensors camera bridge; do
 		env -i PATH=/usr/bin:/bin "${envs[@]}" "$root$(unit_values "$unit" ExecStart)"
 	svc_pid[$svc]=$BG_PID
 done
-for svc in feeder sensors camera bridge; do
+for svc in "${services[@]}"; do
 	check "iod-$svc, as its own uid with only its credential, logs in as '$svc'" \
 		wait_for "$TMP/watch.log" "^iod/home/$svc/availability online$" 20
 done
@@ -207,12 +246,17 @@ check "the feeder's uid reads its own credential" \
 check "the feeder's uid cannot read the bridge's credential" \
 	bash -c '! setpriv --reuid="$1" --regid="$1" --clear-groups cat "$2" >/dev/null 2>&1' \
 	_ "${svc_uid[feeder]}" "$TMP/run/credentials/iod-bridge.service/mqtt-password"
+check "iod-notify read its contacts from its credential (the one line added above)" \
+	grep -q 'started: 1 contact' "$TMP/notify.log"
+check "the feeder's uid cannot read the notifier's contacts (channel passwords)" \
+	bash -c '! setpriv --reuid="$1" --regid="$1" --clear-groups cat "$2" >/dev/null 2>&1' \
+	_ "${svc_uid[feeder]}" "$TMP/run/credentials/iod-notify.service/contacts"
 for who in bridge operator homeassistant feeder; do
 	check "the feeder's uid cannot read $who's password in the secrets dir" \
 		bash -c '! setpriv --reuid="$1" --regid="$1" --clear-groups cat "$2" >/dev/null 2>&1' \
 		_ "${svc_uid[feeder]}" "$sec/$who/password"
 done
-for svc in feeder sensors camera bridge; do
+for svc in "${services[@]}"; do
 	stop "${svc_pid[$svc]}" 15
 	check "iod-$svc stops cleanly (exit $STATUS)" test "$STATUS" = 0
 done

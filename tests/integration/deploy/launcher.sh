@@ -8,6 +8,9 @@
 #   - a second run reuses the data: same password (not printed again), the
 #     journal keeps the first dose (a second feed is too_soon);
 #   - a clash on the MQTT port is reported with the setting that changes it;
+#   - iod-notify runs with var/contacts, made from deploy/env/contacts.example
+#     (0600) and named in what it prints; an ntfy:// line added there, as a
+#     user would, is a contact after the next start (a test to it is ok);
 #   - SIGINT stops every process it started (services publish `offline`) and
 #     leaves nothing behind.
 TEST_NAME=launcher
@@ -75,8 +78,12 @@ check "the password is printed on the first run" grep -qF "$password" "$TMP/up1.
 check "the broker listens on 127.0.0.1 only" \
 	grep -qE "^listener $mqtt_port 127\.0\.0\.1$" "$var/mosquitto/mosquitto.conf"
 running=$(ps -o comm= --ppid "$UP_PID" | sort | tr '\n' ' ')
-check "it runs mosquitto and the four services ($running)" \
-	test "$running" = "iod-bridge iod-camera iod-feeder iod-sensors mosquitto "
+check "it runs mosquitto and the five services ($running)" \
+	test "$running" = "iod-bridge iod-camera iod-feeder iod-notify iod-sensors mosquitto "
+check "it made var/contacts from the example, mode 0600" \
+	bash -c '[[ $(stat -c %a "$1") == 600 ]] && cmp -s "$1" "$2"' _ "$var/contacts" \
+	"$IOD_SOURCE_DIR/deploy/env/contacts.example"
+check "... and says where to edit it" grep -qE "Notifications: +edit $var/contacts" "$TMP/up1.log"
 check "the dashboard answers /healthz" healthz
 check "the dashboard serves index.html" \
 	bash -c "curl -fsS --max-time 5 http://127.0.0.1:$web_port/ | grep -qi '<html'"
@@ -90,7 +97,7 @@ check "the printed password logs in to the dashboard (HTTP $login)" test "$login
 
 sub events "$mqtt_port" "" "" -t 'iod/home/#' -T iod/home/camera/frame ||
 	bail "mosquitto_sub (anonymous, loopback) subscribes"
-for svc in feeder sensors camera bridge; do
+for svc in feeder sensors camera bridge notify; do
 	check "iod-$svc is online" wait_for "$TMP/events.log" "^iod/home/$svc/availability online$" 15
 done
 feed_line=$(grep -oE 'mosquitto_pub .* -m feed' "$TMP/up1.log" | head -n 1)
@@ -99,6 +106,8 @@ bash -c "$feed_line"
 check "that line feeds the dog: event ok" \
 	wait_for "$TMP/events.log" '^iod/home/feeder/event .*"action":"feed".*"result":"ok"' 10
 check "sensor readings flow" wait_for "$TMP/events.log" '^iod/home/sensors/[a-z]+ \{"value":' 15
+check "iod-notify publishes the retained alert set" \
+	wait_for "$TMP/events.log" '^iod/home/alerts \{"active":\[' 15
 
 # A second launcher on the same ports must refuse, naming the setting.
 IOD_UP_MQTT_PORT=$mqtt_port IOD_BRIDGE_PORT=$web_port IOD_UP_VAR_DIR=$TMP/var-other \
@@ -110,6 +119,10 @@ check "a port clash is refused (rc=$rc) naming the port and IOD_UP_MQTT_PORT" \
 stop_up
 check "services published 'offline' on the way out" \
 	wait_for "$TMP/events.log" '^iod/home/feeder/availability offline$' 5
+
+# -- the user adds a contact: an ntfy:// line --------------------------------
+ntfy_port=$(free_port)
+echo "ann all ntfy://127.0.0.1:$ntfy_port/iod-launcher" >>"$var/contacts"
 
 # -- second run: the build and the data are reused ------------------------------
 run_up up2
@@ -123,6 +136,18 @@ check "the feeder's dose log survived the restart" \
 mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -q 1 -t iod/home/feeder/cmd -m '{"action":"feed","id":"again"}'
 check "a second feed is refused as too_soon (the journal was kept)" \
 	wait_for "$TMP/events2.log" '^iod/home/feeder/event .*"id":"again".*"result":"rejected".*too_soon' 10
+check "the second run kept the edited contacts" grep -q "^ann all ntfy://" "$var/contacts"
+sub notify2 "$mqtt_port" "" "" -t 'iod/home/notify/#' || bail "subscribe to notify/#"
+check "iod-notify is online with the new contact" \
+	wait_for "$TMP/notify2.log" '^iod/home/notify/availability online$' 15
+mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -q 1 -t iod/home/notify/cmd \
+	-m '{"action":"test","to":"ann","id":"launcher-test"}'
+check "a test to ann (the contact added) is answered ok" \
+	wait_for "$TMP/notify2.log" '^iod/home/notify/event .*"id":"launcher-test".*"result":"ok"' 10
+mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -q 1 -t iod/home/notify/cmd \
+	-m '{"action":"test","to":"bob","id":"launcher-test-2"}'
+check "a test to bob (not in the file) is unknown_contact" \
+	wait_for "$TMP/notify2.log" '^iod/home/notify/event .*"id":"launcher-test-2".*"reason":"unknown_contact"' 10
 stop_up
 
 # -- a launcher killed outright (SIGKILL) cannot stop its children; the next
@@ -134,8 +159,8 @@ kill -KILL "$UP_PID"
 stop "$UP_PID" 1
 run_up up4
 wait_for "$TMP/up4.log" 'Press Ctrl-C to stop' 120 || bail "up.sh starts after a SIGKILL (see up4.log)"
-check "the next run stopped what the killed one left ($(grep -c 'left by a launcher' "$TMP/up4.log") of 5)" \
-	test "$(grep -c 'left by a launcher that was killed' "$TMP/up4.log")" = 5
+check "the next run stopped what the killed one left ($(grep -c 'left by a launcher' "$TMP/up4.log") of 6)" \
+	test "$(grep -c 'left by a launcher that was killed' "$TMP/up4.log")" = 6
 left=
 for pid in $orphans; do
 	[[ -e /proc/$pid/exe ]] && left="$left $pid"
