@@ -550,7 +550,7 @@ char *proto_ws_history_encode(const char *topic, const int64_t *ts_ms, const dou
 /* "source/code/subject": 31 + 47 + 63 bytes and two slashes, with the NUL. */
 #define PROTO_ALERT_KEY_MAX   144
 #define PROTO_ALERTS_MAX      32 /* entries in the retained `alerts` */
-#define PROTO_CONTACT_MAX     64 /* a contact's name, without the NUL */
+#define PROTO_CONTACT_MAX     63 /* a contact's name, without the NUL (fits a subject) */
 /* `alerts` may be bigger than one command: 32 entries of up to ~1.6 KiB. */
 #define PROTO_ALERTS_MAX_PAYLOAD (64 * 1024)
 /* Reasons of a refused or failed notify command. */

@@ -5,16 +5,16 @@
 #include "app.h"
 
 #include "alerts.h"
+#include "channel.h"
 #include "contacts.h"
 #include "log.h"
 #include "loop.h"
 #include "mqttc.h"
+#include "outbox.h"
 #include "policy.h"
 #include "proto.h"
+#include "sender.h"
 #include "watchdog.h"
-#ifdef IOD_NOTIFY_HAVE_CHANNEL
-#include "channel.h"
-#endif
 
 #include <errno.h>
 #include <limits.h>
@@ -72,25 +72,30 @@ struct notify_app {
 	struct contacts contacts;
 	struct proto_notify_status status;
 	uint64_t bad_alerts;
+
+	struct outbox *ob;
+	struct outbox_stats ob_stats;
+	struct sender *sender;
+	/* Every contact's URLs parsed, flat: contact i's URL j is
+	 * channels[first[i] + j], and so is status.channels[...]. */
+	struct channel *channels;
+	size_t first[CONTACTS_MAX], n_channels;
+};
+
+/* A send in flight: the delivery's id (items move; ids do not). */
+struct send_ctx {
+	struct notify_app *a;
+	uint64_t id;
 };
 
 /* ---- the contacts file ---------------------------------------------------------- */
 
 static int url_check(void *arg, const char *url, char *why, size_t why_size)
 {
-	(void)arg;
-#ifdef IOD_NOTIFY_HAVE_CHANNEL
 	struct channel ch;
 
+	(void)arg;
 	return channel_parse(url, &ch, why, why_size);
-#else
-	/* Until the channel parser is built in: a scheme at least. */
-	if (strstr(url, "://") == NULL && strncmp(url, "webpush:", 8) != 0) {
-		snprintf(why, why_size, "'%.64s' is not a URL", url);
-		return -1;
-	}
-	return 0;
-#endif
 }
 
 static int load_contacts(const struct cfg *cfg, struct contacts *out, char *why, size_t size)
@@ -190,12 +195,200 @@ static void alerts_changed(struct notify_app *a)
 
 /* ---- delivery ---------------------------------------------------------------------- */
 
+static void raise_alert(struct notify_app *a, const struct proto_alert *al, bool publish);
+static void tick(struct notify_app *a);
+
+static int contact_index(const struct notify_app *a, const char *name)
+{
+	for (size_t i = 0; i < a->contacts.n; i++)
+		if (strcmp(a->contacts.c[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Queue one delivery a URL of contact c, unless the outbox has it. */
+static void queue(struct notify_app *a, const struct outbox_item *proto_it, size_t c)
+{
+	const struct contact *ct = &a->contacts.c[c];
+
+	for (size_t j = 0; j < ct->n_urls; j++) {
+		struct outbox_item it = *proto_it;
+		int err;
+
+		snprintf(it.contact, sizeof(it.contact), "%s", ct->name);
+		it.url = (int)j;
+		if (outbox_has(a->ob, it.key, it.contact, it.url, it.occ))
+			continue;
+		if (outbox_queue(a->ob, &it, loop_wall_ms(), &err) == NULL) {
+			/* Not on disk: tried anyway on the next tick, never dropped. */
+			log_error("outbox: %s for %s not written: %s", it.key, it.contact,
+				  strerror(err));
+			continue;
+		}
+		a->status.queued++;
+		log_info("queued %s (%s) for %s via %s", it.key, it.occ, it.contact,
+			 a->channels[a->first[c] + j].label);
+	}
+}
+
 /* Tell contact c about e (round: 0 first, n the n-th repeat). */
 static void deliver(struct notify_app *a, const struct proto_active_alert *e, size_t c,
 		    int64_t round)
 {
-	log_info("notify %s about %s (%s, round %lld): %s", a->contacts.c[c].name, e->key,
-		 proto_level_name(e->alert.level), (long long)round, e->alert.message);
+	struct outbox_item it;
+
+	memset(&it, 0, sizeof(it));
+	memcpy(it.key, e->key, sizeof(it.key));
+	snprintf(it.occ, sizeof(it.occ), "%lld.%lld", (long long)e->since_ms, (long long)round);
+	it.alert = e->alert;
+	it.since_ms = e->since_ms;
+	queue(a, &it, c);
+}
+
+/* A delivery that will not happen: said on the wire, as an alert. */
+static void given_up(struct notify_app *a, struct outbox_item *it, const char *error)
+{
+	struct proto_alert al;
+
+	(void)outbox_given_up(a->ob, it, loop_wall_ms(), error);
+	a->status.given_up++;
+	log_error("delivery of %s to %s given up: %s", it->key, it->contact, error);
+	if (strcmp(it->alert.code, PROTO_ALERT_NOTIFY_FAILED) == 0 &&
+	    strcmp(it->alert.subject, it->contact) == 0)
+		return; /* telling someone they cannot be told: already active */
+	memset(&al, 0, sizeof(al));
+	snprintf(al.source, sizeof(al.source), "notify");
+	snprintf(al.code, sizeof(al.code), "%s", PROTO_ALERT_NOTIFY_FAILED);
+	snprintf(al.subject, sizeof(al.subject), "%s", it->contact);
+	al.level = PROTO_LEVEL_WARNING;
+	snprintf(al.message, sizeof(al.message),
+		 "could not tell %.63s (URL %d) about %.100s: %.48s", it->contact, it->url + 1,
+		 it->key, error);
+	al.ts_ms = loop_wall_ms();
+	raise_alert(a, &al, true);
+}
+
+static struct proto_notify_channel_status *chan_status(struct notify_app *a,
+						       const struct outbox_item *it)
+{
+	int c = contact_index(a, it->contact);
+
+	if (c < 0 || (size_t)it->url >= a->contacts.c[c].n_urls)
+		return NULL;
+	size_t k = a->first[c] + (size_t)it->url;
+	return k < PROTO_STATUS_CHANNELS_MAX ? &a->status.channels[k] : NULL;
+}
+
+static bool keep_active(void *arg, const char *key)
+{
+	struct notify_app *a = arg;
+
+	return alerts_find(&a->alerts, key) != NULL;
+}
+
+static void send_done(void *arg, enum send_outcome outcome, const char *error)
+{
+	struct send_ctx *ctx = arg;
+	struct notify_app *a = ctx->a;
+	struct outbox_item *it = outbox_find(a->ob, ctx->id);
+	struct proto_notify_channel_status *cs;
+	int64_t now = loop_wall_ms();
+
+	free(ctx);
+	if (it == NULL)
+		return;
+	it->in_flight = false;
+	if (a->stopping)
+		return; /* cancelled by the stop: tried again after the restart */
+	cs = chan_status(a, it);
+	if (outcome == SEND_OK) {
+		(void)outbox_delivered(a->ob, it, now);
+		a->status.delivered++;
+		if (cs) {
+			cs->sent++;
+			cs->last_ok_ms = now;
+		}
+		log_info("delivered %s (%s) to %s", it->key, it->occ, it->contact);
+	} else {
+		a->status.failed++;
+		if (cs) {
+			cs->failed++;
+			snprintf(cs->last_error, sizeof(cs->last_error), "%s", error ? error : "?");
+			cs->last_error_ms = now;
+		}
+		if (outcome == SEND_PERMANENT)
+			given_up(a, it, error ? error : "refused");
+		else if (now - it->queued_ms >= a->policy.retry_for_ms)
+			given_up(a, it, error ? error : "failed");
+		else {
+			int64_t next = now + policy_backoff_ms(it->attempts + 1);
+
+			log_warn("delivery of %s to %s failed (%s), next attempt in %lld s",
+				 it->key, it->contact, error ? error : "?",
+				 (long long)((next - now) / 1000));
+			(void)outbox_failed(a->ob, it, now, next, error);
+		}
+	}
+	(void)outbox_compact(a->ob, false, keep_active, a);
+	publish_status(a);
+	tick(a);
+}
+
+static void attempt(struct notify_app *a, struct outbox_item *it)
+{
+	int c = contact_index(a, it->contact);
+	const struct channel *ch;
+	struct send_ctx *ctx;
+	char site[PROTO_SITE_MAX + 1];
+	struct notify_msg m;
+
+	if (c < 0 || (size_t)it->url >= a->contacts.c[c].n_urls) {
+		given_up(a, it, "the contact or URL is no longer in the contacts file");
+		return;
+	}
+	ch = &a->channels[a->first[c] + (size_t)it->url];
+	snprintf(site, sizeof(site), "%s", a->site);
+	m = (struct notify_msg){.site = site,
+				.key = it->key,
+				.source = it->alert.source,
+				.code = it->alert.code,
+				.level = proto_level_name(it->alert.level),
+				.message = it->alert.message,
+				.contact = it->contact,
+				.since_ms = it->since_ms,
+				.ts_ms = loop_wall_ms(),
+				.test = it->test};
+	ctx = malloc(sizeof(*ctx));
+	if (ctx == NULL)
+		return;
+	ctx->a = a;
+	ctx->id = it->id;
+	if (ch->kind == CHANNEL_WEBPUSH || sender_send(a->sender, ch, &m, send_done, ctx) != 0) {
+		free(ctx);
+		given_up(a, it,
+			 ch->kind == CHANNEL_WEBPUSH ? "webpush channels are not sent yet"
+						     : "could not start the request");
+		return;
+	}
+	it->in_flight = true;
+}
+
+/* Start every pending delivery that is due. */
+static void kick(struct notify_app *a, int64_t now)
+{
+	for (size_t i = 0; i < outbox_count(a->ob); i++) {
+		struct outbox_item *it = outbox_at(a->ob, i);
+
+		if (it->state != OUTBOX_PENDING || it->in_flight || it->next_ms > now)
+			continue;
+		if (now - it->queued_ms >= a->policy.retry_for_ms) {
+			given_up(a, it,
+				 it->last_error[0] ? it->last_error : "not delivered in time");
+			continue;
+		}
+		attempt(a, it);
+	}
+	a->status.depth = outbox_depth(a->ob);
 }
 
 /* What the policy says for every active alert now; and the next deadline. */
@@ -221,8 +414,6 @@ static int64_t run_policy(struct notify_app *a, int64_t now)
 
 static void timer_cb(uv_timer_t *t);
 
-static void raise_alert(struct notify_app *a, const struct proto_alert *al, bool publish);
-
 /* Everything time decides, then the timer to the next deadline. */
 static void tick(struct notify_app *a)
 {
@@ -238,6 +429,9 @@ static void tick(struct notify_app *a)
 	if (alerts_expire(&a->alerts, now) > 0)
 		alerts_changed(a);
 	next = run_policy(a, now);
+	kick(a, now);
+	if (outbox_next_due(a->ob) < next)
+		next = outbox_next_due(a->ob);
 	if (watchdog_next_ms(&a->wd) < next)
 		next = watchdog_next_ms(&a->wd);
 	if (alerts_next_expiry(&a->alerts) < next)
@@ -408,8 +602,23 @@ static void on_cmd(struct notify_app *a, const struct mqttc_message *msg)
 		answer(a, cmd.id, action, PROTO_RESULT_FAILED, PROTO_REASON_UNKNOWN_CONTACT, NULL);
 		return;
 	}
+	struct outbox_item it;
+	int64_t now = loop_wall_ms();
+
+	memset(&it, 0, sizeof(it));
+	snprintf(it.key, sizeof(it.key), "notify/test");
+	snprintf(it.occ, sizeof(it.occ), "test.%lld", (long long)now);
+	snprintf(it.alert.source, sizeof(it.alert.source), "notify");
+	snprintf(it.alert.code, sizeof(it.alert.code), "test");
+	it.alert.level = PROTO_LEVEL_INFO;
+	snprintf(it.alert.message, sizeof(it.alert.message),
+		 "a test notification from iod-notify%s%s", cmd.by[0] ? ", asked by " : "", cmd.by);
+	it.since_ms = now;
+	it.test = true;
 	log_info("test notification for %s", c->name);
+	queue(a, &it, (size_t)(c - a->contacts.c));
 	answer(a, cmd.id, action, PROTO_RESULT_OK, NULL, NULL);
+	publish_status(a);
 }
 
 /* ---- the service ------------------------------------------------------------------------- */
@@ -498,12 +707,65 @@ static void *create(struct service *svc, int *exit_code)
 	if (a->contacts.n == 0)
 		log_warn("no contacts (IOD_NOTIFY_CONTACTS_FILE): alerts are kept and shown, "
 			 "nobody is told");
+	for (size_t i = 0; i < a->contacts.n; i++)
+		a->n_channels += a->contacts.c[i].n_urls;
+	a->channels = calloc(a->n_channels ? a->n_channels : 1, sizeof(*a->channels));
+	if (a->channels == NULL) {
+		free(a);
+		return NULL;
+	}
+	for (size_t i = 0, k = 0; i < a->contacts.n; i++) {
+		a->first[i] = k;
+		for (size_t j = 0; j < a->contacts.c[i].n_urls; j++, k++) {
+			(void)channel_parse(a->contacts.c[i].urls[j], &a->channels[k], why,
+					    sizeof(why));
+			if (k < PROTO_STATUS_CHANNELS_MAX) {
+				struct proto_notify_channel_status *cs = &a->status.channels[k];
+
+				snprintf(cs->contact, sizeof(cs->contact), "%s",
+					 a->contacts.c[i].name);
+				snprintf(cs->channel, sizeof(cs->channel), "%s",
+					 a->channels[k].label);
+				a->status.n_channels = k + 1;
+			}
+		}
+	}
 	watchdog_init(&a->wd, cfg_duration_ms(cfg, "IOD_NOTIFY_OFFLINE_AFTER"), "notify");
 	snprintf(a->alerts_path, sizeof(a->alerts_path), "%s/alerts.json", dir);
 	if (alerts_load(&a->alerts, a->alerts_path, why, sizeof(why)) != 0)
 		log_error("%s; starting with an empty set", why);
 	else if (a->alerts.set.n)
 		log_info("%zu active alerts kept from before", a->alerts.set.n);
+	{
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/outbox.log", dir);
+		a->ob = outbox_open(path, &a->ob_stats, why, sizeof(why));
+		if (a->ob == NULL) {
+			log_error("outbox: %s", why);
+			free(a->channels);
+			free(a);
+			return NULL;
+		}
+		if (a->ob_stats.damaged || a->ob_stats.torn_bytes)
+			log_warn("outbox: %zu damaged lines skipped, %zu bytes of a torn tail cut; "
+				 "%zu good records kept",
+				 a->ob_stats.damaged, a->ob_stats.torn_bytes, a->ob_stats.records);
+		a->status.depth = outbox_depth(a->ob);
+		if (a->status.depth)
+			log_info("outbox: %llu deliveries still owed",
+				 (unsigned long long)a->status.depth);
+	}
+	struct sender_options so = {.timeout_ms = (long)cfg_duration_ms(cfg, "IOD_NOTIFY_TIMEOUT"),
+				    .ca_file = NULL};
+	a->sender = sender_new(a->loop, &so);
+	if (a->sender == NULL) {
+		log_error("the sender (libcurl) could not be set up");
+		outbox_close(a->ob);
+		free(a->channels);
+		free(a);
+		return NULL;
+	}
 	uv_timer_init(a->loop, &a->timer);
 	a->timer.data = a;
 	if (mqttc_subscribe(a->mqtt, a->t_alert, 1, true) < 0 ||
@@ -512,7 +774,10 @@ static void *create(struct service *svc, int *exit_code)
 	    mqttc_subscribe(a->mqtt, a->t_plan, 1, false) < 0 ||
 	    mqttc_subscribe(a->mqtt, a->t_avail, 1, false) < 0) {
 		uv_close((uv_handle_t *)&a->timer, NULL);
+		sender_close(a->sender, NULL, NULL);
 		uv_run(a->loop, UV_RUN_NOWAIT);
+		outbox_close(a->ob);
+		free(a->channels);
 		free(a);
 		return NULL;
 	}
@@ -540,11 +805,19 @@ static void stop(void *app)
 	a->stopping = true;
 	if (!uv_is_closing((uv_handle_t *)&a->timer))
 		uv_close((uv_handle_t *)&a->timer, NULL);
+	if (a->sender) {
+		sender_close(a->sender, NULL, NULL);
+		a->sender = NULL;
+	}
 }
 
 static void destroy(void *app)
 {
-	free(app);
+	struct notify_app *a = app;
+
+	outbox_close(a->ob);
+	free(a->channels);
+	free(a);
 }
 
 const struct service_def notify_service = {

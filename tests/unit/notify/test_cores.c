@@ -298,7 +298,7 @@ Test(contacts, refusals_name_the_line, .timeout = 10)
 	    "c.txt:1: levels 'loud' must be a comma list of info, warning, critical, or all");
 	bad("ann info, mailto://a@x\n",
 	    "c.txt:1: levels 'info,' must be a comma list of info, warning, critical, or all");
-	bad("a/b all mailto://a@x\n", "c.txt:1: contact name 'a/b' must be 1-64 of [A-Za-z0-9._-]");
+	bad("a/b all mailto://a@x\n", "c.txt:1: contact name 'a/b' must be 1-63 of [A-Za-z0-9._-]");
 	bad("ann all mailto://a@x\n\nann info mailto://b@x\n",
 	    "c.txt:3: contact 'ann' is listed twice");
 }
