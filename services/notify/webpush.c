@@ -465,6 +465,18 @@ int webpush_origin(const char *url, char *out, size_t size)
 	}
 	if (name_len == 0)
 		return -1;
+	/* A host name, an IPv4 address or a bracketed IPv6 one: nothing that
+	 * would need escaping in the JWT's claims. */
+	bool v6 = host[0] == '[';
+	if (v6 && (name_len < 3 || host[name_len - 1] != ']'))
+		return -1;
+	for (size_t i = v6 ? 1 : 0; i < (v6 ? name_len - 1 : name_len); i++) {
+		char c = host[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '.' || (v6 ? c == ':' : c == '-');
+		if (!ok)
+			return -1;
+	}
 	char portbuf[8] = "";
 	if (port && port < host + host_len) {
 		size_t plen = (size_t)(host + host_len - port);

@@ -247,6 +247,11 @@ Test(webpush, origin)
 	cr_assert_eq(webpush_origin("https:///x", o, sizeof(o)), -1);
 	cr_assert_eq(webpush_origin("https://h:99999/x", o, sizeof(o)), -1);
 	cr_assert_eq(webpush_origin("https://h:8x/x", o, sizeof(o)), -1);
+	cr_assert_eq(webpush_origin("https://h\"o/x", o, sizeof(o)), -1, "nothing to escape");
+	cr_assert_eq(webpush_origin("https://h\\o/x", o, sizeof(o)), -1);
+	cr_assert_eq(webpush_origin("https://h_o/x", o, sizeof(o)), -1);
+	cr_assert_eq(webpush_origin("https://[::1/x", o, sizeof(o)), -1);
+	cr_assert_eq(webpush_origin("https://[a-b]/x", o, sizeof(o)), -1);
 }
 
 static char *b64_text(const char *b64, size_t len)
