@@ -19,7 +19,7 @@ build="build-essential cmake pkg-config libpaho-mqtt-dev libwebsockets-dev libcj
   libuv1-dev libturbojpeg0-dev libasound2-dev libgpiod-dev zlib1g-dev
   mosquitto-dev libmosquitto-dev libcurl4-openssl-dev libssl-dev"
 test="libcriterion-dev mosquitto mosquitto-clients openssl chromium procps curl python3
-  faketime python3-voluptuous python3-jinja2 clang-format"
+  faketime python3-voluptuous python3-jinja2 python3-aiosmtpd clang-format"
 broker="mosquitto mosquitto-clients"
 deploy="podman docker-compose debootstrap uidmap runc golang-github-containernetworking-plugin-dnsname"
 
