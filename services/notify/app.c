@@ -751,6 +751,14 @@ static void *create(struct service *svc, int *exit_code)
 			log_warn("outbox: %zu damaged lines skipped, %zu bytes of a torn tail cut; "
 				 "%zu good records kept",
 				 a->ob_stats.damaged, a->ob_stats.torn_bytes, a->ob_stats.records);
+		/* A restart is worth a try at once (it often follows a fix), then
+		 * the back-off goes on from the attempts so far. */
+		for (size_t i = 0; i < outbox_count(a->ob); i++) {
+			struct outbox_item *it = outbox_at(a->ob, i);
+
+			if (it->state == OUTBOX_PENDING && it->next_ms > loop_wall_ms())
+				it->next_ms = loop_wall_ms();
+		}
 		a->status.depth = outbox_depth(a->ob);
 		if (a->status.depth)
 			log_info("outbox: %llu deliveries still owed",

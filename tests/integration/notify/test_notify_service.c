@@ -1,0 +1,462 @@
+/*
+ * iod-notify against real peers: a real mosquitto, the real iod-notify and
+ * Debian's aiosmtpd (python3 -m aiosmtpd, its Mailbox handler writing a
+ * Maildir) as the SMTP server. An alert becomes an email with its level,
+ * site, message and time; with the SMTP server down and iod-notify killed
+ * -9 in between, the email arrives once both are back, exactly once; a
+ * critical alert escalates to the second contact and repeats until acked;
+ * bad commands and a bad contacts file are refused with their reasons.
+ *
+ * aiosmtpd's python is $IOD_NOTIFY_PYTHON (ctest sets it), else
+ * /usr/bin/python3. The tests wait for what they expect (mails, events);
+ * they never assert how long something took.
+ */
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WAIT_MS 15000
+#define ALERT	"iod/home/alert"
+#define ALERTS	"iod/home/alerts"
+#define CMD	"iod/home/notify/cmd"
+#define EVENT	"iod/home/notify/event"
+#define STATUS	"iod/home/notify/status"
+#define AVAIL	"iod/home/notify/availability"
+#define CRIT_BOWL                                                                                  \
+	"{\"source\":\"feeder\",\"level\":\"critical\",\"code\":\"dose_failed\","                  \
+	"\"subject\":\"d-17\",\"message\":\"the servo jammed on dose d-17\",\"ts\":1}"
+
+static struct harness_broker broker;
+static char *tmp;
+static pid_t notify = -1, smtp = -1;
+static int smtp_port;
+static char mbox[512], contacts[512], data_dir[512];
+
+static void up(void)
+{
+	cr_assert_eq(harness_broker_start(&broker, NULL), 0, "mosquitto did not start");
+	tmp = harness_tmpdir("iod-notify-it");
+	cr_assert_not_null(tmp);
+	smtp_port = harness_free_port();
+	snprintf(mbox, sizeof(mbox), "%s/mbox", tmp);
+	snprintf(contacts, sizeof(contacts), "%s/contacts", tmp);
+	snprintf(data_dir, sizeof(data_dir), "%s/data", tmp);
+}
+
+static void stop_smtp(void)
+{
+	if (smtp > 0) {
+		kill(-smtp, SIGTERM);
+		waitpid(smtp, NULL, 0);
+	}
+	smtp = -1;
+}
+
+static void down(void)
+{
+	if (notify > 0)
+		harness_stop(notify, SIGKILL, 5000);
+	notify = -1;
+	stop_smtp();
+	harness_broker_destroy(&broker);
+	harness_rmtree(tmp);
+	free(tmp);
+}
+
+TestSuite(notify_service, .init = up, .fini = down, .timeout = 180);
+
+/* ---- peers ------------------------------------------------------------------------ */
+
+static void start_smtp(void)
+{
+	const char *py = getenv("IOD_NOTIFY_PYTHON");
+	char listen[64];
+
+	if (py == NULL || py[0] == '\0')
+		py = "/usr/bin/python3";
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", smtp_port);
+	fflush(NULL);
+	smtp = fork();
+	cr_assert_geq(smtp, 0);
+	if (smtp == 0) {
+		setpgid(0, 0);
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		execl(py, py, "-m", "aiosmtpd", "-n", "-l", listen, "-c",
+		      "aiosmtpd.handlers.Mailbox", mbox, (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_eq(harness_wait_port(smtp_port, 10000), 0, "aiosmtpd did not listen (%s)", py);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Contacts: "name levels" pairs, each with one mailto:// to the peer. */
+static void write_contacts(const char *const *lines)
+{
+	char text[2048] = "# written by the test\n";
+
+	for (size_t i = 0; lines[i]; i += 2) {
+		size_t n = strlen(text);
+
+		snprintf(text + n, sizeof(text) - n,
+			 "%s %s mailto://127.0.0.1:%d?to=%s@example.org\n", lines[i], lines[i + 1],
+			 smtp_port, lines[i]);
+	}
+	write_file(contacts, text);
+}
+
+static struct tclient *client(const char *id)
+{
+	struct tclient *c = tclient_new(broker.url, id);
+
+	cr_assert_not_null(c);
+	return c;
+}
+
+/* Start iod-notify with extra settings and wait for its retained alerts. */
+static void start_notify(const char *const *extra)
+{
+	char url[128], site[] = "IOD_SITE=home", dd[600], cf[600];
+	const char *env[16];
+	size_t n = 0;
+	struct tclient *c = client("it-wait");
+
+	snprintf(url, sizeof(url), "IOD_MQTT_URL=%s", broker.url);
+	snprintf(dd, sizeof(dd), "IOD_DATA_DIR=%s", data_dir);
+	snprintf(cf, sizeof(cf), "IOD_NOTIFY_CONTACTS_FILE=%s", contacts);
+	env[n++] = url;
+	env[n++] = site;
+	env[n++] = dd;
+	env[n++] = cf;
+	for (size_t i = 0; extra && extra[i] && n < 15; i++)
+		env[n++] = extra[i];
+	env[n] = NULL;
+	tclient_subscribe(c, AVAIL, 1);
+	notify = harness_spawn("iod-notify", NULL, env);
+	cr_assert_gt(notify, 0);
+	struct tmsg *m = tclient_expect_with(c, AVAIL, "online", WAIT_MS);
+	cr_assert_not_null(m, "iod-notify did not come online");
+	tmsg_free(m);
+	tclient_free(c);
+}
+
+/* ---- the mailbox ------------------------------------------------------------------- */
+
+struct mails {
+	size_t n;
+	char *text[32];
+};
+
+static void mails_free(struct mails *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->text[i]);
+	m->n = 0;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)n + 1);
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+static void read_mails(struct mails *m)
+{
+	char dir[600], path[1200];
+	struct dirent *d;
+	DIR *dp;
+
+	mails_free(m);
+	snprintf(dir, sizeof(dir), "%s/new", mbox);
+	dp = opendir(dir);
+	if (dp == NULL)
+		return;
+	while ((d = readdir(dp)) != NULL && m->n < 32) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		char *t = slurp(path);
+		if (t)
+			m->text[m->n++] = t;
+	}
+	closedir(dp);
+}
+
+static size_t count_with(const struct mails *m, const char *needle)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n; i++)
+		n += strstr(m->text[i], needle) != NULL;
+	return n;
+}
+
+/* Wait until at least want mails contain needle; returns how many do. */
+static size_t wait_mails(struct mails *m, const char *needle, size_t want, int timeout_ms)
+{
+	for (int waited = 0;; waited += 50) {
+		read_mails(m);
+		size_t n = count_with(m, needle);
+		if (n >= want || waited >= timeout_ms)
+			return n;
+		usleep(50 * 1000);
+	}
+}
+
+static void settle(int ms)
+{
+	usleep((useconds_t)ms * 1000);
+}
+
+/* ---- tests ---------------------------------------------------------------------------- */
+
+Test(notify_service, alert_becomes_one_email)
+{
+	const char *people[] = {"ann", "all", NULL};
+	struct tclient *c = client("it-alert");
+	struct mails m = {0};
+	struct tmsg *msg;
+
+	start_smtp();
+	write_contacts(people);
+	start_notify(NULL);
+	tclient_subscribe(c, ALERTS, 1);
+	cr_assert_eq(
+	    tclient_publish_str(c, ALERT,
+				"{\"source\":\"sensors\",\"level\":\"warning\",\"code\":"
+				"\"sensor_lost\",\"subject\":\"bowl\",\"message\":\"the bowl "
+				"scale stopped answering\",\"ts\":1}",
+				1, false),
+	    0);
+	msg = tclient_expect_with(c, ALERTS, "sensors/sensor_lost/bowl", WAIT_MS);
+	cr_assert_not_null(msg, "the alert is not in the retained set");
+	cr_assert(strstr(msg->payload, "\"level\":\"warning\""), "%s", msg->payload);
+	tmsg_free(msg);
+	cr_assert_eq(wait_mails(&m, "sensor_lost", 1, WAIT_MS), 1, "no email");
+	const char *mail = m.text[0];
+	cr_assert(strstr(mail, "Subject: [iod home] WARNING: sensor_lost"), "%s", mail);
+	cr_assert(strstr(mail, "To: ann@example.org"), "%s", mail);
+	cr_assert(strstr(mail, "the bowl scale stopped answering"), "%s", mail);
+	cr_assert(strstr(mail, "warning"), "the level in the body: %s", mail);
+	cr_assert(strstr(mail, "home"), "the site: %s", mail);
+	cr_assert(strstr(mail, "Since:"), "the time: %s", mail);
+	/* The same alert again while active: an update, nobody told twice. */
+	cr_assert_eq(tclient_publish_str(c, ALERT,
+					 "{\"source\":\"sensors\",\"level\":\"warning\",\"code\":"
+					 "\"sensor_lost\",\"subject\":\"bowl\",\"message\":\"still "
+					 "lost\",\"ts\":2}",
+					 1, false),
+		     0);
+	msg = tclient_expect_with(c, ALERTS, "still lost", WAIT_MS);
+	cr_assert_not_null(msg);
+	tmsg_free(msg);
+	/* Its recovery clears it from the set. */
+	cr_assert_eq(
+	    tclient_publish_str(c, ALERT,
+				"{\"source\":\"sensors\",\"level\":\"info\",\"code\":"
+				"\"sensor_recovered\",\"subject\":\"bowl\",\"message\":\"back\","
+				"\"ts\":3}",
+				1, false),
+	    0);
+	msg = tclient_expect_with(c, ALERTS, "\"active\":[]", WAIT_MS);
+	cr_assert_not_null(msg, "the recovery did not clear sensor_lost");
+	tmsg_free(msg);
+	settle(1000);
+	cr_assert_eq(wait_mails(&m, "sensor_lost", 1, 0), 1, "told twice");
+	cr_assert_eq(m.n, 1, "a recovery is a fact, not a notification");
+	mails_free(&m);
+	tclient_free(c);
+	cr_assert_eq(harness_stop(notify, SIGTERM, 5000), 0);
+	notify = -1;
+}
+
+Test(notify_service, smtp_down_and_kill9_still_exactly_once)
+{
+	const char *people[] = {"ann", "critical", NULL};
+	struct tclient *c = client("it-outage");
+	struct mails m = {0};
+	struct tmsg *msg;
+
+	write_contacts(people); /* the SMTP server is not running yet */
+	start_notify(NULL);
+	tclient_subscribe(c, STATUS, 1);
+	cr_assert_eq(tclient_publish_str(c, ALERT, CRIT_BOWL, 1, false), 0);
+	/* The attempt failed and is owed: depth 1, one failure. */
+	msg = tclient_expect_with(c, STATUS, "\"failed\":1", WAIT_MS);
+	cr_assert_not_null(msg, "no failed attempt in notify/status");
+	cr_assert(strstr(msg->payload, "\"depth\":1"), "%s", msg->payload);
+	tmsg_free(msg);
+	cr_assert_eq(harness_stop(notify, SIGKILL, 5000), 128 + SIGKILL);
+	notify = -1;
+	start_smtp();
+	start_notify(NULL);
+	cr_assert_eq(wait_mails(&m, "dose_failed", 1, WAIT_MS), 1, "the owed email never came");
+	cr_assert(strstr(m.text[0], "the servo jammed on dose d-17"), "%s", m.text[0]);
+	msg = tclient_expect_with(c, STATUS, "\"depth\":0", WAIT_MS);
+	cr_assert_not_null(msg, "the outbox still owes it");
+	tmsg_free(msg);
+	/* Another restart owes nothing: still one. */
+	cr_assert_eq(harness_stop(notify, SIGTERM, 5000), 0);
+	start_notify(NULL);
+	settle(1500);
+	cr_assert_eq(wait_mails(&m, "dose_failed", 1, 0), 1, "sent more than once");
+	mails_free(&m);
+	tclient_free(c);
+}
+
+Test(notify_service, critical_escalates_repeats_until_acked)
+{
+	const char *people[] = {"ann", "critical", "bob", "critical,warning", NULL};
+	const char *extra[] = {"IOD_NOTIFY_ESCALATE_AFTER=2s", "IOD_NOTIFY_REPEAT=4s", NULL};
+	struct tclient *c = client("it-escalate");
+	struct mails m = {0};
+	struct tmsg *msg;
+	size_t before;
+
+	start_smtp();
+	write_contacts(people);
+	start_notify(extra);
+	tclient_subscribe(c, EVENT, 1);
+	cr_assert_eq(tclient_publish_str(c, ALERT, CRIT_BOWL, 1, false), 0);
+	cr_assert_eq(wait_mails(&m, "To: ann@", 1, WAIT_MS), 1, "the first contact was not told");
+	cr_assert_eq(wait_mails(&m, "To: bob@", 1, WAIT_MS), 1, "no escalation to the second");
+	/* The first repeat goes to both. */
+	cr_assert_eq(wait_mails(&m, "To: ann@", 2, WAIT_MS), 2, "no repeat to the first");
+	cr_assert_eq(wait_mails(&m, "To: bob@", 2, WAIT_MS), 2, "no repeat to the second");
+	cr_assert_eq(tclient_publish_str(c, CMD,
+					 "{\"id\":\"ack1\",\"action\":\"ack\",\"key\":"
+					 "\"feeder/dose_failed/d-17\",\"by\":\"ann\"}",
+					 1, false),
+		     0);
+	msg = tclient_expect_with(c, EVENT, "\"id\":\"ack1\"", WAIT_MS);
+	cr_assert_not_null(msg);
+	cr_assert(strstr(msg->payload, "\"result\":\"ok\""), "%s", msg->payload);
+	tmsg_free(msg);
+	settle(300); /* a send already started when the ack came may finish */
+	read_mails(&m);
+	before = m.n;
+	/* Longer than a repeat period: nothing more. */
+	settle(5000);
+	read_mails(&m);
+	cr_assert_eq(m.n, before, "a repeat after the ack");
+	mails_free(&m);
+	tclient_free(c);
+}
+
+Test(notify_service, bad_commands_say_why)
+{
+	const char *people[] = {"ann", "all", NULL};
+	struct tclient *c = client("it-cmd");
+	struct mails m = {0};
+	struct tmsg *msg;
+
+	start_smtp();
+	write_contacts(people);
+	start_notify(NULL);
+	tclient_subscribe(c, EVENT, 1);
+	cr_assert_eq(tclient_publish_str(c, CMD, "{\"action\":", 1, false), 0);
+	msg = tclient_expect_with(c, EVENT, "bad_json", WAIT_MS);
+	cr_assert_not_null(msg);
+	cr_assert(strstr(msg->payload, "\"result\":\"rejected\""), "%s", msg->payload);
+	tmsg_free(msg);
+	cr_assert_eq(tclient_publish_str(
+			 c, CMD, "{\"id\":\"t1\",\"action\":\"test\",\"to\":\"zed\"}", 1, false),
+		     0);
+	msg = tclient_expect_with(c, EVENT, "\"id\":\"t1\"", WAIT_MS);
+	cr_assert_not_null(msg);
+	cr_assert(strstr(msg->payload, "\"result\":\"failed\",\"reason\":\"unknown_contact\""),
+		  "%s", msg->payload);
+	tmsg_free(msg);
+	cr_assert_eq(
+	    tclient_publish_str(c, CMD,
+				"{\"id\":\"a1\",\"action\":\"ack\",\"key\":\"feeder/nope\","
+				"\"by\":\"ann\"}",
+				1, false),
+	    0);
+	msg = tclient_expect_with(c, EVENT, "\"id\":\"a1\"", WAIT_MS);
+	cr_assert_not_null(msg);
+	cr_assert(strstr(msg->payload, "\"result\":\"failed\",\"reason\":\"unknown_key\""), "%s",
+		  msg->payload);
+	tmsg_free(msg);
+	cr_assert_eq(
+	    tclient_publish_str(c, CMD, "{\"action\":\"ack\",\"key\":\"feeder/x\"}", 1, false), 0);
+	msg = tclient_expect_with(c, EVENT, "missing_by", WAIT_MS);
+	cr_assert_not_null(msg);
+	tmsg_free(msg);
+	/* A test to a real contact is an email that says it is a test. */
+	cr_assert_eq(tclient_publish_str(c, CMD,
+					 "{\"id\":\"t2\",\"action\":\"test\",\"to\":\"ann\",\"by\":"
+					 "\"ann\"}",
+					 1, false),
+		     0);
+	msg = tclient_expect_with(c, EVENT, "\"id\":\"t2\"", WAIT_MS);
+	cr_assert_not_null(msg);
+	cr_assert(strstr(msg->payload, "\"result\":\"ok\""), "%s", msg->payload);
+	tmsg_free(msg);
+	cr_assert_eq(wait_mails(&m, "To: ann@", 1, WAIT_MS), 1, "no test email");
+	cr_assert(strstr(m.text[0], "test") || strstr(m.text[0], "TEST"), "%s", m.text[0]);
+	cr_assert(harness_alive(notify), "a bad command took the service down");
+	mails_free(&m);
+	tclient_free(c);
+}
+
+Test(notify_service, bad_contacts_file_names_the_line)
+{
+	char cmd[2048], out[4096] = "";
+	size_t n = 0;
+	FILE *p;
+	int status;
+
+	write_file(contacts, "# two contacts\nann all mailto://127.0.0.1:25?to=a@example.org\n"
+			     "bob all ftp://example.org/x\n");
+	snprintf(cmd, sizeof(cmd),
+		 "IOD_MQTT_URL=%s IOD_SITE=home IOD_DATA_DIR=%s IOD_NOTIFY_CONTACTS_FILE=%s "
+		 "%s/iod-notify 2>&1",
+		 broker.url, data_dir, contacts, getenv("IOD_BIN_DIR"));
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	while (n < sizeof(out) - 1) {
+		size_t r = fread(out + n, 1, sizeof(out) - 1 - n, p);
+		if (r == 0)
+			break;
+		n += r;
+	}
+	status = pclose(p);
+	cr_assert(WIFEXITED(status));
+	cr_assert_eq(WEXITSTATUS(status), 2, "exit %d: %s", WEXITSTATUS(status), out);
+	char want[700];
+	snprintf(want, sizeof(want),
+		 "iod-notify: IOD_NOTIFY_CONTACTS_FILE: %s:3: unknown scheme 'ftp'", contacts);
+	cr_assert(strstr(out, want), "want '%s' in: %s", want, out);
+}
