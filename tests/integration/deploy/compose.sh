@@ -15,6 +15,9 @@
 #   - both ports are published on 127.0.0.1 only (IOD_HOST_ADDRESS unset);
 #   - Home Assistant's broker user (password from its init volume) may press
 #     the camera's snapshot button;
+#   - iod-notify comes up online with the contacts file compose mounts (the
+#     example by default), publishes the retained alert set and answers the
+#     operator's notify/cmd;
 #   - `docker-compose down` leaves nothing running;
 #   - a second `up` keeps the feeder's journal (a second feed is too_soon).
 #
@@ -92,13 +95,13 @@ deps=$(python3 - "$IOD_SOURCE_DIR/compose.yaml" <<'EOF'
 import sys, yaml
 doc = yaml.safe_load(open(sys.argv[1]))
 out = []
-for name in ("feeder", "sensors", "camera", "bridge"):
+for name in ("feeder", "sensors", "camera", "bridge", "notify"):
     out.append("%s:%s" % (name, doc["services"][name]["depends_on"]["broker"]["condition"]))
 print(" ".join(out))
 EOF
 )
 check "every service waits for a healthy broker ($deps)" \
-	test "$deps" = "feeder:service_healthy sensors:service_healthy camera:service_healthy bridge:service_healthy"
+	test "$deps" = "feeder:service_healthy sensors:service_healthy camera:service_healthy bridge:service_healthy notify:service_healthy"
 
 # The systemd timer podman would use for the broker's healthcheck.
 bg health bash -c 'while :; do podman healthcheck run "$1" >/dev/null 2>&1; sleep 2; done' _ \
@@ -144,7 +147,7 @@ check "the operator password logs in to the dashboard (HTTP $login)" test "$logi
 
 sub watch "$mqtt_port" operator "$password" -q 1 -t 'iod/home/#' -T iod/home/camera/frame ||
 	bail "the operator subscribes to iod/home/#"
-for svc in feeder sensors camera bridge; do
+for svc in feeder sensors camera bridge notify; do
 	check "iod-$svc is online" wait_for "$TMP/watch.log" "^iod/home/$svc/availability online$" 60
 done
 mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -u operator -P "$password" -q 1 \
@@ -152,6 +155,14 @@ mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -u operator -P "$password" -q 1 \
 check "the operator feeds with mosquitto_pub and gets the event" \
 	wait_for "$TMP/watch.log" '^iod/home/feeder/event .*"id":"compose-feed-1".*"result":"ok"' 20
 check "sensor readings flow" wait_for "$TMP/watch.log" '^iod/home/sensors/[a-z]+ \{"value":' 30
+check "iod-notify publishes the retained alert set" \
+	wait_for "$TMP/watch.log" '^iod/home/alerts \{"active":\[' 30
+check "... with the mounted example contacts (no contact yet)" \
+	bash -c 'podman logs "$1" 2>&1 | grep -q "started: 0 contacts"' _ "${project}_notify_1"
+mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -u operator -P "$password" -q 1 \
+	-t iod/home/notify/cmd -m '{"action":"test","to":"nobody","id":"compose-notify-1"}'
+check "the operator's notify/cmd is answered (test to an unknown contact: unknown_contact)" \
+	wait_for "$TMP/watch.log" '^iod/home/notify/event .*"id":"compose-notify-1".*"reason":"unknown_contact"' 20
 # The broker image loads iod-guard.so: the feeder's session is the feeder's.
 out=$(mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -u operator -P "$password" -i iod-feeder-home -q 1 \
 	-t iod/home/feeder/cmd -m home 2>&1) || true
@@ -160,7 +171,7 @@ check "the broker refuses the operator the feeder's client id (iod-guard.so: $ou
 check "... and the feeder stayed online" \
 	test "$(count_matching "$TMP/watch.log" '^iod/home/feeder/availability offline')" = 0
 
-for svc in feeder sensors camera bridge; do
+for svc in feeder sensors camera bridge notify; do
 	missing=$(podman run --rm --entrypoint ldd "iod-$svc:latest" "/usr/local/bin/iod-$svc" 2>&1 |
 		grep -e 'not found' || true)
 	check "the iod-$svc image has every library its binary needs${missing:+: $missing}" \
@@ -196,7 +207,7 @@ check "Pi setup: iod-init on Debian's mosquitto.conf, with iod-guard.so (${pi})"
 
 # podman runs healthchecks from systemd timers; there is no systemd here, so
 # run each container's healthcheck once by hand.
-for svc in broker feeder sensors camera bridge; do
+for svc in broker feeder sensors camera bridge notify; do
 	hc=1
 	for _ in 1 2 3 4 5; do
 		podman healthcheck run "${project}_${svc}_1" >>"$TMP/health.log" 2>&1 && { hc=0; break; }
@@ -208,7 +219,7 @@ user=$(compose exec -T bridge id -un 2>>"$TMP/exec.log" | tr -d '\r')
 check "the bridge runs as the unprivileged user iod ($user)" test "$user" = iod
 
 # Hardening as the kernel sees it inside each container.
-for svc in broker feeder sensors camera bridge; do
+for svc in broker feeder sensors camera bridge notify; do
 	st=$(podman exec "${project}_${svc}_1" cat /proc/1/status 2>>"$TMP/exec.log" |
 		awk '/^(CapEff|CapBnd|NoNewPrivs):/ { printf "%s%s ", $1, $2 }')
 	check "$svc: no capabilities, no-new-privileges ($st)" \
