@@ -460,3 +460,142 @@ Test(notify_service, bad_contacts_file_names_the_line)
 		 "iod-notify: IOD_NOTIFY_CONTACTS_FILE: %s:3: unknown scheme 'ftp'", contacts);
 	cr_assert(strstr(out, want), "want '%s' in: %s", want, out);
 }
+
+/* ---- the watchdog, with a real iod-feeder ------------------------------------------------ */
+
+static pid_t feeder = -1;
+
+static void feeder_down(void)
+{
+	if (feeder > 0) {
+		kill(feeder, SIGCONT);
+		harness_stop(feeder, SIGKILL, 5000);
+	}
+	feeder = -1;
+	down();
+}
+
+TestSuite(notify_watchdog, .init = up, .fini = feeder_down, .timeout = 300);
+
+static void start_feeder(struct tclient *obs)
+{
+	char url[128], dd[600];
+	const char *env[] = {url,
+			     dd,
+			     "TZ=UTC",
+			     "IOD_SITE=home",
+			     "IOD_FEEDER_SCHEDULE=none",
+			     "IOD_FEEDER_BOUND_MIN_INTERVAL=1s",
+			     "IOD_FEEDER_BOUND_MAX_DAILY=48",
+			     NULL};
+
+	snprintf(url, sizeof(url), "IOD_MQTT_URL=%s", broker.url);
+	snprintf(dd, sizeof(dd), "IOD_DATA_DIR=%s/feeder", tmp);
+	tclient_flush(obs);
+	feeder = harness_spawn("iod-feeder", NULL, env);
+	cr_assert_gt(feeder, 0);
+	struct tmsg *m =
+	    tclient_expect_with(obs, "iod/home/feeder/availability", "online", WAIT_MS);
+	cr_assert_not_null(m, "the feeder did not come online");
+	tmsg_free(m);
+}
+
+/* The next UTC minute at least lead_s away: "HH:MM" and the slot id. */
+static int64_t next_slot(int lead_s, char *hhmm, size_t hs, char *slot, size_t ss)
+{
+	time_t t = time(NULL) + lead_s;
+	struct tm tm;
+
+	t = (t / 60 + 1) * 60;
+	gmtime_r(&t, &tm);
+	strftime(hhmm, hs, "%H:%M", &tm);
+	strftime(slot, ss, "%Y-%m-%dT%H:%M", &tm);
+	return (int64_t)t * 1000;
+}
+
+/* The feeder's plan: one daily slot at hhmm with this grace; wait for it in the schedule. */
+static void plan_slot(struct tclient *obs, const char *hhmm, const char *slot, int grace_s)
+{
+	char cmd[512];
+
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "{\"action\":\"plan\",\"id\":\"wd-plan\",\"by\":\"it\",\"plan\":{\"slots\":[{\"at\":"
+	    "\"%s\",\"days\":\"daily\"}],\"grace_s\":%d}}",
+	    hhmm, grace_s);
+	tclient_flush(obs);
+	cr_assert_eq(tclient_publish_str(obs, "iod/home/feeder/cmd", cmd, 1, false), 0);
+	struct tmsg *m =
+	    tclient_expect_with(obs, "iod/home/feeder/event", "\"id\":\"wd-plan\"", WAIT_MS);
+	cr_assert_not_null(m);
+	cr_assert(strstr(m->payload, "\"result\":\"ok\""), "%s", m->payload);
+	tmsg_free(m);
+	m = tclient_expect_with(obs, "iod/home/feeder/schedule", slot, WAIT_MS);
+	cr_assert_not_null(m, "slot %s not in the schedule", slot);
+	tmsg_free(m);
+}
+
+Test(notify_watchdog, feeder_hung_dose_overdue_and_email)
+{
+	const char *people[] = {"ann", "critical", NULL};
+	const char *extra[] = {"TZ=UTC", NULL};
+	struct tclient *obs = client("it-wd");
+	char hhmm[8], slot[32], key[80];
+	struct mails m = {0};
+	struct tmsg *msg;
+
+	start_smtp();
+	write_contacts(people);
+	tclient_subscribe(obs, "iod/home/#", 1);
+	start_feeder(obs);
+	start_notify(extra);
+	next_slot(20, hhmm, sizeof(hhmm), slot, sizeof(slot));
+	plan_slot(obs, hhmm, slot, 5);
+	/* Hung, not dead: its connection and retained `pending` stay. */
+	cr_assert_eq(kill(feeder, SIGSTOP), 0);
+	snprintf(key, sizeof(key), "\"key\":\"notify/dose_overdue/%s\"", slot);
+	msg = tclient_expect_with(obs, ALERTS, key, 150000);
+	cr_assert_not_null(msg, "no dose_overdue for %s in alerts", slot);
+	cr_assert(strstr(msg->payload, "\"level\":\"critical\""), "%s", msg->payload);
+	tmsg_free(msg);
+	cr_assert_eq(wait_mails(&m, "dose_overdue", 1, WAIT_MS), 1, "no email for dose_overdue");
+	cr_assert(strstr(m.text[0], slot), "the slot in the email: %s", m.text[0]);
+	mails_free(&m);
+	tclient_free(obs);
+}
+
+Test(notify_watchdog, feeder_offline_at_slot_time_then_dosed_clears)
+{
+	const char *people[] = {"ann", "critical", NULL};
+	const char *extra[] = {"TZ=UTC", NULL};
+	struct tclient *obs = client("it-wd2");
+	char hhmm[8], slot[32], key[80];
+	struct tmsg *msg;
+
+	start_smtp();
+	write_contacts(people);
+	tclient_subscribe(obs, "iod/home/#", 1);
+	start_feeder(obs);
+	start_notify(extra);
+	next_slot(20, hhmm, sizeof(hhmm), slot, sizeof(slot));
+	plan_slot(obs, hhmm, slot, 600);
+	cr_assert_eq(harness_stop(feeder, SIGTERM, 5000), 0);
+	feeder = -1;
+	/* Offline at the slot's time: overdue at once, not after the grace. */
+	snprintf(key, sizeof(key), "\"key\":\"notify/dose_overdue/%s\"", slot);
+	msg = tclient_expect_with(obs, ALERTS, key, 150000);
+	cr_assert_not_null(msg, "no dose_overdue while the feeder is offline");
+	cr_assert(strstr(msg->payload, "offline"), "%s", msg->payload);
+	tmsg_free(msg);
+	/* Back within the grace, the feeder doses the slot: the fact clears it. */
+	start_feeder(obs);
+	bool cleared = false;
+	for (int i = 0; i < 50 && !cleared; i++) {
+		msg = tclient_expect(obs, ALERTS, 60000);
+		cr_assert_not_null(msg, "the dose did not clear dose_overdue");
+		cleared = strstr(msg->payload, key) == NULL;
+		tmsg_free(msg);
+	}
+	cr_assert(cleared, "dose_overdue stayed");
+	tclient_free(obs);
+}
