@@ -9,15 +9,18 @@
  * an expired JWT are each refused with the peer's reason; a gone
  * subscription answers 410, which webpush_classify calls gone.
  *
- * The POST is made with libcurl's easy API in this driver: the request is
- * exactly webpush_prepare()'s (url, headers, body), which iod-notify hands
- * to sender_post(). The JWTs are signed at the wall clock's now, which the
+ * Most POSTs are made with libcurl's easy API in this driver, so a test can
+ * send a request webpush_prepare() would never make and read the status;
+ * through_the_sender sends webpush_prepare()'s request with sender_post()
+ * (H5's libcurl multi on a libuv loop), as iod-notify does, and reads the
+ * outcome iod-notify would see. The JWTs are signed at the wall clock's now, which the
  * peer checks against its own (the same machine's); the expired case signs
  * 13 h in the past, so no outcome depends on the hour.
  *
  * Single-threaded; each test starts its own peer and VAPID key directory.
  */
 #include "harness.h"
+#include "sender.h"
 #include "webpush.h"
 
 #include <cjson/cJSON.h>
@@ -33,6 +36,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <uv.h>
 
 static struct {
 	char *dir;
@@ -386,5 +390,82 @@ Test(webpush_peer, gone_subscription_is_410)
 	cr_assert_eq(
 	    webpush_prepare(peer.vapid, &peer.sub[0], &alert, now_ms(), NULL, &req, NULL, 0), 0);
 	cr_assert_eq(post_req(&req), 201);
+	webpush_request_free(&req);
+}
+
+struct done {
+	bool called;
+	enum send_outcome outcome;
+	char error[64];
+};
+
+static void on_done(void *arg, enum send_outcome outcome, const char *error)
+{
+	struct done *d = arg;
+	d->called = true;
+	d->outcome = outcome;
+	snprintf(d->error, sizeof(d->error), "%s", error ? error : "");
+}
+
+/* sender_post() on a loop of its own until its callback ran. */
+static struct done send_via_sender(const struct webpush_request *req)
+{
+	uv_loop_t loop;
+	cr_assert_eq(uv_loop_init(&loop), 0);
+	struct sender_options o = {.timeout_ms = 10000};
+	struct sender *s = sender_new(&loop, &o);
+	cr_assert_not_null(s);
+	struct done d = {0};
+	cr_assert_eq(sender_post(s, req->url, req->headers, req->body, req->body_len, on_done, &d),
+		     0);
+	while (!d.called)
+		uv_run(&loop, UV_RUN_ONCE);
+	sender_close(s, NULL, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	cr_assert_eq(uv_loop_close(&loop), 0);
+	return d;
+}
+
+Test(webpush_peer, through_the_sender)
+{
+	struct webpush_request req;
+	char why[256] = "";
+	cr_assert_eq(webpush_prepare(peer.vapid, &peer.sub[0], &alert, now_ms(), NULL, &req, why,
+				     sizeof(why)),
+		     0, "%s", why);
+	struct done d = send_via_sender(&req);
+	cr_assert_eq(d.outcome, SEND_OK, "%s", d.error);
+	cJSON *o = last_line();
+	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(o, "ok")));
+	char *want = webpush_payload(&alert, NULL, 0);
+	cr_assert_str_eq(str(o, "plaintext"), want);
+	free(want);
+	cr_assert_str_eq(str(o, "urgency"), "high");
+	cJSON_Delete(o);
+	webpush_request_free(&req);
+
+	/* Gone: a permanent failure whose text says to drop the subscription. */
+	char url[128];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/gone/s1", peer.port);
+	const char *none[] = {NULL};
+	cr_assert_eq(post(url, none, "", 0), 204);
+	cr_assert_eq(webpush_prepare(peer.vapid, &peer.sub[0], &alert, now_ms(), NULL, &req, why,
+				     sizeof(why)),
+		     0, "%s", why);
+	d = send_via_sender(&req);
+	cr_assert_eq(d.outcome, SEND_PERMANENT);
+	cr_assert_str_eq(d.error, "HTTP 410");
+	cr_assert(webpush_error_is_gone(d.error));
+	webpush_request_free(&req);
+
+	/* A refusal that is not gone: a flipped bit is HTTP 400, kept. */
+	cr_assert_eq(webpush_prepare(peer.vapid, &peer.sub[1], &alert, now_ms(), NULL, &req, why,
+				     sizeof(why)),
+		     0, "%s", why);
+	req.body[req.body_len - 1] ^= 0x80;
+	d = send_via_sender(&req);
+	cr_assert_eq(d.outcome, SEND_PERMANENT);
+	cr_assert_str_eq(d.error, "HTTP 400");
+	cr_assert_not(webpush_error_is_gone(d.error));
 	webpush_request_free(&req);
 }
