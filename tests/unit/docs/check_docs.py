@@ -299,7 +299,7 @@ def check_refs(top):
 # A start-up error shown as an example: at the start of a line, after
 # indentation, a list/quote marker or a comment marker, never inside a string
 # literal (the code that prints it, the tests that expect it).
-EXAMPLE = re.compile(r"^\s*(?:[*#>-]\s*|//\s*)?(iod-(?:feeder|sensors|camera|bridge)): "
+EXAMPLE = re.compile(r"^\s*(?:[*#>-]\s*|//\s*)?(iod-(?:feeder|sensors|camera|bridge|notify)): "
                      r"(IOD_[A-Z0-9_]+): (.*?)\s*$")
 VALUE = re.compile(r"'([^']*)'")
 
@@ -378,7 +378,7 @@ def check_errors(top, bin_dir):
 
 # ---- settings ---------------------------------------------------------------
 
-SERVICES = ("feeder", "sensors", "camera", "bridge")
+SERVICES = ("feeder", "sensors", "camera", "bridge", "notify")
 HELP_ENTRY = re.compile(r"^  (--[a-z0-9-]+)=\S+\s+\((IOD_[A-Z0-9_]+)\)\n(?:  --\S+\s+\(IOD_[A-Z0-9_]+\)\n)?"
                         r"\s+(.*)$", re.M)
 HELP_DEFAULT = re.compile(r"\[(?:secret; )?default: (.*)\]$")
