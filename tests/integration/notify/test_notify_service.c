@@ -326,6 +326,13 @@ Test(notify_service, smtp_down_and_kill9_still_exactly_once)
 	msg = tclient_expect_with(c, STATUS, "\"depth\":0", WAIT_MS);
 	cr_assert_not_null(msg, "the outbox still owes it");
 	tmsg_free(msg);
+	/* The active set came back from the data dir. */
+	struct tclient *r = client("it-outage-set");
+	tclient_subscribe(r, ALERTS, 1);
+	msg = tclient_expect_with(r, ALERTS, "feeder/dose_failed/d-17", WAIT_MS);
+	cr_assert_not_null(msg, "the active set was lost over kill -9");
+	tmsg_free(msg);
+	tclient_free(r);
 	/* Another restart owes nothing: still one. */
 	cr_assert_eq(harness_stop(notify, SIGTERM, 5000), 0);
 	start_notify(NULL);
@@ -459,6 +466,41 @@ Test(notify_service, bad_contacts_file_names_the_line)
 	snprintf(want, sizeof(want),
 		 "iod-notify: IOD_NOTIFY_CONTACTS_FILE: %s:3: unknown scheme 'ftp'", contacts);
 	cr_assert(strstr(out, want), "want '%s' in: %s", want, out);
+}
+
+Test(notify_service, service_offline_after_its_time_cleared_by_online)
+{
+	const char *people[] = {"ann", "all", NULL};
+	const char *extra[] = {"IOD_NOTIFY_OFFLINE_AFTER=2s", NULL};
+	struct tclient *c = client("it-offline");
+	struct tmsg *msg;
+
+	start_smtp();
+	write_contacts(people);
+	start_notify(extra);
+	tclient_subscribe(c, ALERTS, 1);
+	/* What a camera's will leaves behind. */
+	cr_assert_eq(tclient_publish_str(c, "iod/home/camera/availability", "offline", 1, true), 0);
+	msg = tclient_expect_with(c, ALERTS, "notify/service_offline/camera", WAIT_MS);
+	cr_assert_not_null(msg, "no service_offline");
+	cr_assert(strstr(msg->payload, "\"level\":\"warning\""), "%s", msg->payload);
+	tmsg_free(msg);
+	struct mails m = {0};
+	cr_assert_eq(wait_mails(&m, "service_offline", 1, WAIT_MS), 1, "no email");
+	mails_free(&m);
+	cr_assert_eq(tclient_publish_str(c, "iod/home/camera/availability", "online", 1, true), 0);
+	msg = tclient_expect_with(c, ALERTS, "\"active\":[]", WAIT_MS);
+	cr_assert_not_null(msg, "online did not clear service_offline");
+	tmsg_free(msg);
+	/* Back before its time: nothing. */
+	cr_assert_eq(tclient_publish_str(c, "iod/home/camera/availability", "offline", 1, true), 0);
+	settle(300);
+	cr_assert_eq(tclient_publish_str(c, "iod/home/camera/availability", "online", 1, true), 0);
+	settle(2500);
+	read_mails(&m);
+	cr_assert_eq(count_with(&m, "service_offline"), 1, "a short outage was told");
+	mails_free(&m);
+	tclient_free(c);
 }
 
 /* ---- the watchdog, with a real iod-feeder ------------------------------------------------ */
