@@ -13,7 +13,11 @@
 #     and the feeder stay up) and commands are published centrally, a bare
 #     "feed" and a JSON feed without "ts": when the link is back the feeder
 #     never sees them (nothing may dose hours late), and a command sent after
-#     the reconnection is answered.
+#     the reconnection is answered;
+#   - the real iod-notify at home: its availability and retained alert set
+#     reach the central broker, a notify/cmd published centrally (what a
+#     central dashboard's acknowledgement is) reaches it and its answer comes
+#     back up; one sent while the link is cut never reaches it.
 TEST_NAME=multisite
 source "$(dirname "$0")/lib.sh"
 
@@ -128,6 +132,23 @@ check "a reading published at home arrives centrally" \
 stop "$sensors_pid" 15
 check "iod-sensors stops cleanly (exit $STATUS)" test "$STATUS" = 0
 
+# -- the notifier at home, acknowledged from the centre ---------------------------
+sub home-notify "$home_port" operator "$op" -q 1 -t "$base/notify/event" ||
+	bail "operator subscribes at home to notify/event"
+bg notify env IOD_MQTT_URL="tcp://127.0.0.1:$home_port" IOD_MQTT_USER=notify \
+	IOD_MQTT_PASSWORD_FILE="$home/secrets/notify/password" IOD_SITE=$site \
+	IOD_DATA_DIR="$TMP/notify" "$IOD_BIN_DIR/iod-notify"
+notify_pid=$BG_PID
+check "the home notifier's availability reaches the central broker" \
+	wait_for "$TMP/central-watch.log" "^$base/notify/availability online$" 20
+check "... and its retained alert set" \
+	wait_for "$TMP/central-watch.log" "^$base/alerts \{\"active\":\[" 20
+central_pub -t "$base/notify/cmd" -m '{"action":"test","to":"nobody","id":"central-notify-1"}'
+check "a notify/cmd published centrally reaches the home notifier" \
+	wait_for "$TMP/home-notify.log" "^$base/notify/event .*\"id\":\"central-notify-1\".*unknown_contact" 15
+check "... and its answer comes back to the central broker" \
+	wait_for "$TMP/central-watch.log" "^$base/notify/event .*\"id\":\"central-notify-1\".*unknown_contact" 15
+
 # Another home may not write into this site's tree at the central broker.
 out=$(mosquitto_pub -h 127.0.0.1 -p "$central_port" -u "$site" -P "$link_pw" -q 1 \
 	-t iod/otherhome/feeder/cmd -m feed -d 2>&1) || true
@@ -206,6 +227,7 @@ check "with the relay stopped the central broker sees the link down" \
 central_pub -t "$base/feeder/cmd" -m feed
 central_pub -t "$base/feeder/cmd" -m '{"action":"feed","id":"stale-feed","by":"central"}'
 central_pub -t "$base/feeder/cmd" -m '{"action":"home","id":"stale-home"}'
+central_pub -t "$base/notify/cmd" -m '{"action":"test","to":"nobody","id":"stale-notify"}'
 sleep 1
 central_mark=$(lines "$TMP/central-watch.log")
 relay_start || bail "the TCP relay restarts"
@@ -228,12 +250,16 @@ stale=$(tail -n +"$((home_mark + 1))" "$TMP/home-watch.log" |
 	{ grep -E "^$base/feeder/event " || true; } | { grep -vE '"id":"after-cut-[0-9]"' || true; })
 check "commands sent centrally while the link was down never reach the feeder" test -z "$stale"
 [[ -z $stale ]] || while read -r line; do log "late: $line"; done <<<"$stale"
+check "... nor the notifier (no answer to the notify/cmd sent meanwhile)" \
+	test "$(count_matching "$TMP/home-notify.log" '"id":"stale-notify"')" = 0
 doses_after=$(feeder_doses) || doses_after=unknown
 check "... and nothing was dosed ($doses_before doses before, $doses_after after)" \
 	test "$doses_before" != unknown -a "$doses_before" = "$doses_after"
 check "events still flow up after that reconnection" \
 	wait_after "$TMP/central-watch.log" "$central_mark" "^$base/feeder/event .*\"id\":\"after-cut-[0-9]\"" 15
 
+stop "$notify_pid" 15
+check "iod-notify stops cleanly (exit $STATUS)" test "$STATUS" = 0
 stop "$feeder_pid" 15; status=$STATUS
 check "feeder stops cleanly on SIGTERM (exit $status)" test "$status" = 0
 check "its 'offline' reaches the central broker" \
