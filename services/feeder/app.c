@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cfg.h"
+#include "flap.h"
 #include "ha.h"
 #include "log.h"
 #include "loop.h"
@@ -52,6 +53,25 @@ static bool schedule_check(const char *value, char *why, size_t why_size)
 	if (schedule_parse(value, &s, &reason) == 0)
 		return true;
 	snprintf(why, why_size, "'%s': %s", value, reason ? reason : "not a schedule");
+	return false;
+}
+
+/* IOD_FEEDER_SENSE's rule is flap_spec_parse's. */
+static bool sense_check(const char *value, char *why, size_t why_size)
+{
+	struct flap_spec spec;
+	char reason[128];
+	if (flap_spec_parse(value, &spec, reason, sizeof(reason)) == 0)
+		return true;
+	snprintf(why, why_size, "'%s': %s", value, reason);
+	return false;
+}
+
+static bool sim_fault_check(const char *value, char *why, size_t why_size)
+{
+	if (strcmp(value, "none") == 0 || strcmp(value, "jam") == 0)
+		return true;
+	snprintf(why, why_size, "'%s': expected none or jam", value);
 	return false;
 }
 
@@ -106,6 +126,17 @@ const struct cfg_option feeder_app_options[] = {
      "after a dose, how long the bowl has to show the pill", 1000, 3600 * 1000, 0, NULL},
     {"IOD_FEEDER_VERIFY_MIN_G", CFG_NUMBER, "1",
      "grams the bowl must rise by to verify a dose (0: no verification)", 0, 1000, 0, NULL},
+    /* The flap sensor: after the servo opens the flap must be seen to
+     * open within the timeout, else the dose is failed, jammed. */
+    {"IOD_FEEDER_SENSE", CFG_STRING, "none", "flap sensor: none, sim or gpio:<chip>:<line>", 0, 0,
+     0, sense_check},
+    {"IOD_FEEDER_SENSE_TIMEOUT", CFG_DURATION, "2s",
+     "how long the flap has to open after the servo did (else the dose is jammed)", 100, 60 * 1000,
+     0, NULL},
+    /* Tests: the sim servo moves but nothing comes out. */
+    {"IOD_FEEDER_SIM_FAULT", CFG_STRING, "none",
+     "sim servo fault: none or jam (it moves, no pill falls; sim servo only)", 0, 0, 0,
+     sim_fault_check},
 };
 const size_t feeder_app_options_count = sizeof(feeder_app_options) / sizeof(feeder_app_options[0]);
 
@@ -139,6 +170,15 @@ struct feeder_app {
 	char t_cmd[PROTO_TOPIC_MAX], t_event[PROTO_TOPIC_MAX], t_state[PROTO_TOPIC_MAX];
 	char t_log[PROTO_TOPIC_MAX], t_plan[PROTO_TOPIC_MAX], t_schedule[PROTO_TOPIC_MAX];
 	char t_bowl[PROTO_TOPIC_MAX]; /* iod/<site>/sensors/bowl: verified dispense */
+	/* The sim's physics (sim servos only): a pill fell. Not the contract. */
+	char t_sim_dispensed[PROTO_TOPIC_MAX];
+	/* The flap sensor (NULL: none) and the dose's wait for it. */
+	struct flap *flap;
+	uv_poll_t *flap_poll; /* gpio: its event fd (heap: closed asynchronously) */
+	uv_timer_t flap_timer;
+	struct flap_watch flap_watch;
+	int64_t sense_timeout_ms;
+	bool hold_over; /* the hold ended; the dose waits for the flap's verdict */
 };
 
 static struct feeder_now real_clocks(void *arg)
@@ -207,6 +247,114 @@ static void publish_schedule(struct feeder_app *a)
 static void arm_schedule(struct feeder_app *a);
 static void on_hold_done(uv_timer_t *t);
 static void on_treat_done(uv_timer_t *t);
+static void apply(struct feeder_app *a, const struct feeder_result *res);
+
+/* The sim's physical link: a sim servo opened and was not jammed, so a pill
+ * (or a treat) fell into the bowl; the sensors' simulated bowl fills on
+ * this. Sim servos only (servo_sim_dispenses): a real feeder never says
+ * it, its bowl is weighed or not at all. */
+static void publish_sim_dispensed(struct feeder_app *a, const char *dispenser, const char *id)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *json = NULL;
+	if (o && cJSON_AddStringToObject(o, "dispenser", dispenser) &&
+	    cJSON_AddStringToObject(o, "id", id ? id : "") &&
+	    cJSON_AddNumberToObject(o, "ts", (double)wall_ms(a)))
+		json = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	publish_owned(a, a->t_sim_dispensed, json, false);
+}
+
+/* The dose is over: the servo is home and, with a flap sensor, its
+ * verdict is in. */
+static void finish_dose(struct feeder_app *a, bool ok, const char *why)
+{
+	uv_timer_stop(&a->flap_timer);
+	flap_watch_disarm(&a->flap_watch);
+	a->hold_over = false;
+	struct feeder_now now = now_clocks(a);
+	struct feeder_result res;
+	feeder_dose_done(a->feeder, ok, why, &now, &res);
+	apply(a, &res);
+}
+
+/* After the hold: done once the flap's verdict is in (at once without a
+ * sensor, or when it was seen already); else the flap or its deadline
+ * decides. */
+static void settle_dose(struct feeder_app *a)
+{
+	if (!a->hold_over)
+		return;
+	switch (flap_watch_verdict(&a->flap_watch, now_clocks(a).mono_ms)) {
+	case FLAP_WAIT:
+		return;
+	case FLAP_JAMMED:
+		log_error("flap sensor %s: the flap was not seen to open within %lld ms: jammed",
+			  flap_backend(a->flap), (long long)a->sense_timeout_ms);
+		finish_dose(a, false, PROTO_REASON_JAMMED);
+		return;
+	case FLAP_SEEN:
+	case FLAP_IDLE:
+		finish_dose(a, true, "");
+		return;
+	}
+}
+
+static void on_flap_timer(uv_timer_t *t)
+{
+	struct feeder_app *a = t->data;
+	int64_t mono = now_clocks(a).mono_ms;
+	if (flap_watch_verdict(&a->flap_watch, mono) == FLAP_WAIT) {
+		/* libuv's clock ran a little ahead of ours: the rest of it. */
+		int64_t wait = flap_watch_wait_ms(&a->flap_watch, mono);
+		uv_timer_start(&a->flap_timer, on_flap_timer, (uint64_t)wait + 1, 0);
+		return;
+	}
+	settle_dose(a);
+}
+
+static void flap_opened(struct feeder_app *a)
+{
+	if (!a->flap_watch.armed) {
+		log_debug("flap sensor %s: opened outside a dose", flap_backend(a->flap));
+		return;
+	}
+	flap_watch_opened(&a->flap_watch, now_clocks(a).mono_ms);
+	settle_dose(a);
+}
+
+static void on_flap_readable(uv_poll_t *p, int status, int events)
+{
+	(void)events;
+	struct feeder_app *a = p->data;
+	int n = status < 0 ? -1 : flap_read(a->flap);
+	if (n < 0) {
+		/* Fail visible: every dose from now on is failed jammed, with
+		 * its critical alert, until the feeder is restarted. */
+		log_error("flap sensor %s: its events cannot be read any more (the chip went "
+			  "away?): doses will fail as jammed",
+			  flap_backend(a->flap));
+		uv_poll_stop(p);
+		return;
+	}
+	if (n > 0)
+		flap_opened(a);
+}
+
+/* The medication servo has opened: what falls, and the flap's wait. */
+static void dose_opened(struct feeder_app *a)
+{
+	bool falls = servo_sim_dispenses(a->servo);
+	if (falls)
+		publish_sim_dispensed(a, "medication", feeder_dose_id(a->feeder));
+	a->hold_over = false;
+	if (!a->flap)
+		return;
+	flap_watch_arm(&a->flap_watch, now_clocks(a).mono_ms, a->sense_timeout_ms);
+	uv_timer_start(&a->flap_timer, on_flap_timer, (uint64_t)a->sense_timeout_ms, 0);
+	if (flap_servo_opened(a->flap, falls) > 0)
+		flap_watch_opened(&a->flap_watch, now_clocks(a).mono_ms);
+}
 
 /* Publish what a feeder call decided and perform the hardware action it
  * asks for; reporting back to the feeder yields another result, handled
@@ -241,6 +389,7 @@ static void apply(struct feeder_app *a, const struct feeder_result *res)
 	case FEEDER_DO_DOSE:
 		rc = servo_move(a->servo, SERVO_OPEN);
 		if (rc == 0) {
+			dose_opened(a);
 			uv_timer_start(&a->hold_timer, on_hold_done, (uint64_t)a->hold_ms, 0);
 			return;
 		}
@@ -263,6 +412,8 @@ static void apply(struct feeder_app *a, const struct feeder_result *res)
 		 * treat_dispenser is set (a treat servo is open). */
 		rc = a->treat_servo ? servo_move(a->treat_servo, SERVO_OPEN) : -ENODEV;
 		if (rc == 0) {
+			if (servo_sim_dispenses(a->treat_servo))
+				publish_sim_dispensed(a, "treat", feeder_treat_id(a->feeder));
 			a->treating = true;
 			uv_timer_start(&a->treat_timer, on_treat_done, (uint64_t)a->hold_ms, 0);
 			return;
@@ -291,12 +442,14 @@ static void on_hold_done(uv_timer_t *t)
 {
 	struct feeder_app *a = t->data;
 	int rc = servo_move(a->servo, SERVO_REST);
-	char why[128];
-	snprintf(why, sizeof(why), "servo did not return home: %s", rc < 0 ? strerror(-rc) : "");
-	struct feeder_now now = now_clocks(a);
-	struct feeder_result res;
-	feeder_dose_done(a->feeder, rc == 0, why, &now, &res);
-	apply(a, &res);
+	if (rc < 0) {
+		char why[128];
+		snprintf(why, sizeof(why), "servo did not return home: %s", strerror(-rc));
+		finish_dose(a, false, why);
+		return;
+	}
+	a->hold_over = true;
+	settle_dose(a); /* no flap sensor: done ok now */
 }
 
 /* The treat's hold is over (or the stop path cut it short: reason). */
@@ -652,6 +805,11 @@ int feeder_app_session_expiry(const struct cfg *cfg)
 	return (int)((cfg_duration_ms(cfg, "IOD_FEEDER_CMD_TTL") + 999) / 1000);
 }
 
+static void free_handle(uv_handle_t *h)
+{
+	free(h);
+}
+
 void feeder_app_stop(void *app)
 {
 	struct feeder_app *a = app;
@@ -660,6 +818,9 @@ void feeder_app_stop(void *app)
 	a->stopping = true;
 	if (feeder_dose_in_progress(a->feeder)) {
 		uv_timer_stop(&a->hold_timer);
+		uv_timer_stop(&a->flap_timer);
+		flap_watch_disarm(&a->flap_watch);
+		a->hold_over = false;
 		int rc = servo_move(a->servo, SERVO_REST);
 		struct feeder_now now = now_clocks(a);
 		struct feeder_result res;
@@ -678,7 +839,12 @@ void feeder_app_stop(void *app)
 		uv_close((uv_handle_t *)&a->hold_timer, NULL);
 		uv_close((uv_handle_t *)&a->schedule_timer, NULL);
 		uv_close((uv_handle_t *)&a->midnight_timer, NULL);
+		uv_close((uv_handle_t *)&a->flap_timer, NULL);
 		a->timers_open = false;
+	}
+	if (a->flap_poll) {
+		uv_close((uv_handle_t *)a->flap_poll, free_handle);
+		a->flap_poll = NULL;
 	}
 }
 
@@ -703,6 +869,7 @@ void feeder_app_free(void *app)
 	if (!a)
 		return;
 	feeder_free(a->feeder);
+	flap_close(a->flap);
 	speaker_close(a->speaker);
 	if (a->treat_servo)
 		servo_close(a->treat_servo);
@@ -719,7 +886,57 @@ static int setup_topics(struct feeder_app *a)
 	rc |= proto_topic(a->t_plan, sizeof(a->t_plan), a->site, "feeder", "plan");
 	rc |= proto_topic(a->t_schedule, sizeof(a->t_schedule), a->site, "feeder", "schedule");
 	rc |= proto_topic(a->t_bowl, sizeof(a->t_bowl), a->site, "sensors", "bowl");
+	rc |= proto_topic(a->t_sim_dispensed, sizeof(a->t_sim_dispensed), a->site, "feeder",
+			  "sim/dispensed");
 	return rc ? -1 : 0;
+}
+
+/* The simulator's settings against the servo: a fault, and the flap that
+ * follows the servo, belong to the sim servo. 0, or -1 with why. */
+static int sim_rules(const struct cfg *cfg, char *why, size_t size)
+{
+	const char *servo = cfg_str(cfg, "IOD_FEEDER_SERVO");
+	if (strcmp(servo, "sim") == 0)
+		return 0;
+	if (strcmp(cfg_str(cfg, "IOD_FEEDER_SIM_FAULT"), "none") != 0) {
+		snprintf(why, size,
+			 "IOD_FEEDER_SIM_FAULT=%s: only the sim servo can be told to jam "
+			 "(IOD_FEEDER_SERVO is %s)",
+			 cfg_str(cfg, "IOD_FEEDER_SIM_FAULT"), servo);
+		return -1;
+	}
+	if (strcmp(cfg_str(cfg, "IOD_FEEDER_SENSE"), "sim") == 0) {
+		snprintf(why, size,
+			 "IOD_FEEDER_SENSE=sim is the sim servo's flap (IOD_FEEDER_SERVO is %s): "
+			 "use none or gpio:<chip>:<line>",
+			 servo);
+		return -1;
+	}
+	return 0;
+}
+
+/* The flap sensor IOD_FEEDER_SENSE names (none: no sensor); 0, or 2 with
+ * the setting named on stderr. */
+static int open_flap(struct feeder_app *a, const struct cfg *cfg)
+{
+	const char *sense = cfg_str(cfg, "IOD_FEEDER_SENSE");
+	struct flap_spec spec;
+	char err[256];
+	if (flap_spec_parse(sense, &spec, err, sizeof(err)) < 0) {
+		fprintf(stderr, "iod-feeder: IOD_FEEDER_SENSE: '%s': %s\n", sense, err);
+		return 2;
+	}
+	a->sense_timeout_ms = cfg_duration_ms(cfg, "IOD_FEEDER_SENSE_TIMEOUT");
+	if (spec.kind == FLAP_NONE)
+		return 0;
+	a->flap = flap_open(&spec, err, sizeof(err));
+	if (!a->flap) {
+		fprintf(stderr, "iod-feeder: IOD_FEEDER_SENSE: '%s': %s\n", sense, err);
+		return 2;
+	}
+	log_info("flap sensor %s: the flap must open within %lld ms of the servo",
+		 flap_backend(a->flap), (long long)a->sense_timeout_ms);
+	return 0;
 }
 
 /* The drivers the settings name; 0, or 2 with the setting named on stderr. */
@@ -732,11 +949,23 @@ static int open_hardware(struct feeder_app *a, const struct cfg *cfg, const char
 	    .rest_us = cfg_int(cfg, "IOD_FEEDER_PWM_REST"),
 	    .open_us = cfg_int(cfg, "IOD_FEEDER_PWM_OPEN"),
 	};
-	a->servo = servo_open(cfg_str(cfg, "IOD_FEEDER_SERVO"), &ss, err, sizeof(err));
+	/* service_main ran feeder_app_check; a caller without the skeleton
+	 * is held to the same rule. */
+	if (sim_rules(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "iod-feeder: %s\n", err);
+		return 2;
+	}
+	/* The fault is the medication dispenser's (the one the flap watches);
+	 * treats still fall. */
+	struct servo_settings med = ss;
+	med.sim_jam = strcmp(cfg_str(cfg, "IOD_FEEDER_SIM_FAULT"), "jam") == 0;
+	a->servo = servo_open(cfg_str(cfg, "IOD_FEEDER_SERVO"), &med, err, sizeof(err));
 	if (!a->servo) {
 		fprintf(stderr, "iod-feeder: IOD_FEEDER_SERVO: %s\n", err);
 		return 2;
 	}
+	if (open_flap(a, cfg) != 0)
+		return 2;
 	const char *treat = cfg_str(cfg, "IOD_FEEDER_TREAT_SERVO");
 	if (!treat)
 		treat = strcmp(servo_backend(a->servo), "sim") == 0 ? "sim" : "none";
@@ -781,7 +1010,8 @@ static int seed_config(const struct cfg *cfg, struct feeder_config *fc, char *wh
 int feeder_app_check(const struct cfg *cfg, char *why, size_t size)
 {
 	struct feeder_config fc = {0};
-	if (seed_config(cfg, &fc, why, size) < 0 || feeder_config_check(&fc, why, size) < 0)
+	if (seed_config(cfg, &fc, why, size) < 0 || feeder_config_check(&fc, why, size) < 0 ||
+	    sim_rules(cfg, why, size) < 0)
 		return 1;
 	return 0;
 }
@@ -883,7 +1113,26 @@ struct feeder_app *feeder_app_new(uv_loop_t *loop, const struct cfg *cfg, struct
 	a->hold_timer.data = a;
 	a->schedule_timer.data = a;
 	a->midnight_timer.data = a;
+	uv_timer_init(loop, &a->flap_timer);
+	a->flap_timer.data = a;
 	a->timers_open = true;
+	if (a->flap && flap_fd(a->flap) >= 0) {
+		a->flap_poll = calloc(1, sizeof(*a->flap_poll));
+		if (!a->flap_poll || uv_poll_init(loop, a->flap_poll, flap_fd(a->flap)) < 0) {
+			/* Nothing is started yet: the caller frees; the handles
+			 * are closed by feeder_app_stop. */
+			free(a->flap_poll);
+			a->flap_poll = NULL;
+			log_error("flap sensor %s: cannot watch its events", flap_backend(a->flap));
+			*exit_code = 1;
+			feeder_app_stop(a);
+			uv_run(loop, UV_RUN_NOWAIT);
+			feeder_app_free(a);
+			return NULL;
+		}
+		a->flap_poll->data = a;
+		uv_poll_start(a->flap_poll, UV_READABLE, on_flap_readable);
+	}
 	return a;
 }
 

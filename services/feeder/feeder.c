@@ -466,6 +466,11 @@ void feeder_treat_done(struct feeder *f, bool ok, const char *reason, const stru
 	history_maybe_compact(f);
 }
 
+const char *feeder_treat_id(const struct feeder *f)
+{
+	return f->treat.active ? f->treat.id : NULL;
+}
+
 void feeder_handle(struct feeder *f, const struct proto_feeder_cmd *cmd,
 		   const struct feeder_now *now, struct feeder_result *res)
 {
@@ -589,9 +594,19 @@ void feeder_dose_done(struct feeder *f, bool ok, const char *reason, const struc
 			  reason ? reason : "");
 		set_event(res, f->dose.id, "feed", PROTO_RESULT_FAILED, reason ? reason : "failed",
 			  now);
-		feeder_add_alert(res, now, PROTO_LEVEL_CRITICAL, "dose_failed",
-				 "dose %s failed: %s; counted as given, please check the feeder",
-				 f->dose.id, reason ? reason : "");
+		if (reason && strcmp(reason, PROTO_REASON_JAMMED) == 0)
+			/* The flap sensor did not see the flap open: the servo
+			 * moved, the pill most likely did not come out. */
+			feeder_add_alert(res, now, PROTO_LEVEL_CRITICAL, "dose_failed",
+					 "dose %s failed: the dispenser looks jammed (its flap was "
+					 "not seen to open); counted as given, please clear the "
+					 "feeder and check the bowl",
+					 f->dose.id);
+		else
+			feeder_add_alert(res, now, PROTO_LEVEL_CRITICAL, "dose_failed",
+					 "dose %s failed: %s; counted as given, please check the "
+					 "feeder",
+					 f->dose.id, reason ? reason : "");
 	}
 	history_maybe_compact(f);
 }
@@ -845,7 +860,10 @@ void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now, struct
 		}
 		char when[64];
 		feeder_local_time_text(slot_ms, when, sizeof(when));
-		bool newest = i + 1 == due.n;
+		/* Slots on one instant (a spring-forward gap puts 02:30 on 03:00's)
+		 * are one dose: the first of the newest instant's is dosed, the
+		 * others are then served by it. */
+		bool newest = slot_ms == due.slot_ms[due.n - 1];
 		int64_t late = now->wall_ms - slot_ms;
 		bool on_time = late <= plan_grace_ms(&f->plan) ||
 			       (slot_ms > f->started_ms && late <= ON_TIME_MS);
@@ -856,7 +874,7 @@ void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now, struct
 				char id[PROTO_ID_MAX + 1];
 				snprintf(id, sizeof(id), "schedule-%s", slot);
 				if (start_dose(f, id, "schedule", true, slot, now, res) == 0)
-					return;
+					continue;
 				why = PROTO_REASON_JOURNAL;
 			}
 			feeder_add_alert(res, now, PROTO_LEVEL_WARNING, PROTO_ALERT_MISSED_DOSE,
@@ -965,9 +983,10 @@ void feeder_schedule(const struct feeder *f, const struct feeder_now *now,
 				o->status = PROTO_SLOT_PAUSED;
 			} else if (e) {
 				o->status = PROTO_SLOT_SKIPPED;
-				/* Served by a dose before it (a manual one, say). */
+				/* Served by the newest dose when it was settled: one
+				 * before it (a manual one, say), or one at its instant. */
 				if (!e->by_cmd)
-					dose = served_by(f, at, at);
+					dose = served_by(f, at, e->ts_ms);
 			} else if (at <= now->wall_ms &&
 				   (at <= f->slots_at_ms || at <= f->init_ms)) {
 				/* A time already past when the slot was planned, or
@@ -1025,6 +1044,11 @@ int feeder_config_check(const struct feeder_config *cfg, char *why, size_t size)
 bool feeder_dose_in_progress(const struct feeder *f)
 {
 	return f->dose.active;
+}
+
+const char *feeder_dose_id(const struct feeder *f)
+{
+	return f->dose.active ? f->dose.id : NULL;
 }
 
 /* ---- state ----------------------------------------------------------------- */

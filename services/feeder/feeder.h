@@ -254,6 +254,9 @@ void feeder_cmd_done(struct feeder *f, bool ok, const char *reason, const struct
  * FEEDER_DO_TREAT asked for: its event, and the treat journaled. */
 void feeder_treat_done(struct feeder *f, bool ok, const char *reason, const struct feeder_now *now,
 		       struct feeder_result *res);
+/* The id of the treat in progress (FEEDER_DO_TREAT asked for it), NULL
+ * when none. */
+const char *feeder_treat_id(const struct feeder *f);
 
 /* A reading of the bowl's scale (grams, taken at ts_ms): the glue feeds
  * every one. The latest before a dose is its baseline; a rise of
@@ -285,6 +288,9 @@ void feeder_schedule(const struct feeder *f, const struct feeder_now *now,
  * setting and both values (the service's exit 2 at start). */
 int feeder_config_check(const struct feeder_config *cfg, char *why, size_t size);
 bool feeder_dose_in_progress(const struct feeder *f);
+/* The id of the dose in progress (FEEDER_DO_DOSE asked for it), NULL when
+ * none: what the glue names the dose's camera snapshot by. */
+const char *feeder_dose_id(const struct feeder *f);
 
 void feeder_state(const struct feeder *f, const struct feeder_now *now,
 		  struct proto_feeder_state *out);

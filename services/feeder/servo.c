@@ -49,7 +49,11 @@ static int sim_open(struct servo *s, const char *args, char *err, size_t err_siz
 
 static int sim_move(struct servo *s, enum servo_position pos)
 {
-	log_info("servo sim: %s -> %s", pos_name(s->position), pos_name(pos));
+	if (s->settings.sim_jam && pos == SERVO_OPEN)
+		log_info("servo sim: %s -> %s (jammed: nothing falls)", pos_name(s->position),
+			 pos_name(pos));
+	else
+		log_info("servo sim: %s -> %s", pos_name(s->position), pos_name(pos));
 	return 0;
 }
 
@@ -226,6 +230,16 @@ const char *servo_backend(const struct servo *s)
 uint64_t servo_moves(const struct servo *s)
 {
 	return s->moves;
+}
+
+bool servo_is_sim(const struct servo *s)
+{
+	return strcmp(s->ops->name, "sim") == 0;
+}
+
+bool servo_sim_dispenses(const struct servo *s)
+{
+	return servo_is_sim(s) && !s->settings.sim_jam;
 }
 
 void servo_close(struct servo *s)

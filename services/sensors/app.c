@@ -127,7 +127,8 @@ struct sensors_app {
 	int64_t heartbeat_ms;
 	bool started, stopping;
 
-	char feeder_event_topic[PROTO_TOPIC_MAX];
+	/* iod/<site>/feeder/sim/dispensed: the sim feeder's pills falling */
+	char sim_dispensed_topic[PROTO_TOPIC_MAX];
 
 	struct kind_state kinds[SENSORS_KINDS];
 	struct sensors_spec specs[SENSORS_MAX_SOURCES];
@@ -541,8 +542,8 @@ struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg)
 	set.bowl_tare = cfg_number(cfg, "IOD_SENSORS_BOWL_TARE");
 	set.bowl_scale = cfg_number(cfg, "IOD_SENSORS_BOWL_SCALE");
 
-	if (proto_topic(a->feeder_event_topic, sizeof(a->feeder_event_topic), a->site, "feeder",
-			"event") < 0)
+	if (proto_topic(a->sim_dispensed_topic, sizeof(a->sim_dispensed_topic), a->site, "feeder",
+			"sim/dispensed") < 0)
 		goto fail;
 
 	for (int k = 0; k < SENSORS_KINDS; k++) {
@@ -593,8 +594,8 @@ fail:
 	return NULL;
 }
 
-/* The source that publishes the bowl when it is one a dose fills (the sim),
- * else NULL. */
+/* The source that publishes the bowl when it is one the sim feeder fills
+ * (the sim), else NULL. */
 static struct source *bowl_filler(struct sensors_app *a)
 {
 	int owner = a->claims.owner[PROTO_SENSOR_BOWL];
@@ -607,7 +608,7 @@ int sensors_app_attach(struct sensors_app *a, struct mqttc *m)
 {
 	a->mqtt = m;
 	if (bowl_filler(a))
-		return mqttc_subscribe(m, a->feeder_event_topic, 1, true);
+		return mqttc_subscribe(m, a->sim_dispensed_topic, 1, true);
 	return 0;
 }
 
@@ -654,31 +655,53 @@ const char *sensors_app_backend(void *arg)
 	return a->backend;
 }
 
+/* The sim feeder's {"dispenser":"medication"|"treat","id":"…","ts":ms}:
+ * 0 with *treat and id, or -1 (not one). */
+static int sim_dispensed_decode(const char *payload, size_t len, bool *treat, char *id,
+				size_t id_size)
+{
+	cJSON *o = cJSON_ParseWithLength(payload, len);
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "dispenser");
+	const cJSON *i = cJSON_GetObjectItemCaseSensitive(o, "id");
+	int rc = -1;
+	if (cJSON_IsString(d) && cJSON_IsString(i) && strlen(i->valuestring) < id_size &&
+	    (strcmp(d->valuestring, "medication") == 0 || strcmp(d->valuestring, "treat") == 0)) {
+		*treat = strcmp(d->valuestring, "treat") == 0;
+		snprintf(id, id_size, "%s", i->valuestring);
+		rc = 0;
+	}
+	cJSON_Delete(o);
+	return rc;
+}
+
 /* Loop thread (mqttc hands messages over; Home Assistant's birth is the
- * skeleton's). feeder/event matters only to a bowl a dose fills (the
- * sim's): a fresh (not retained) `feed` with result `ok` fills it once per
- * id and publishes the bowl at once. */
+ * skeleton's). The sim feeder's feeder/sim/dispensed matters only to a
+ * bowl it fills (the sim's): a fresh (not retained) one fills it once per
+ * id, a dose a portion and a treat a little, and publishes the bowl at
+ * once. The feeder's own word (feeder/event) is not believed: a jammed sim
+ * servo reports its dose ok, and nothing falls. */
 void sensors_app_on_message(void *arg, const struct mqttc_message *msg)
 {
 	struct sensors_app *a = arg;
 	if (a->stopping)
 		return;
 	struct source *filler = bowl_filler(a);
-	if (!filler || strcmp(msg->topic, a->feeder_event_topic) != 0)
+	if (!filler || strcmp(msg->topic, a->sim_dispensed_topic) != 0)
 		return;
 	if (msg->retained)
-		return; /* an old event replayed, not a dose that just happened */
-	struct proto_feeder_event ev;
-	const char *why = NULL;
-	if (proto_feeder_event_decode(msg->payload, msg->len, &ev, &why) < 0) {
-		log_debug("feeder/event ignored: %s", why);
+		return; /* an old one replayed, not a pill that just fell */
+	bool treat = false;
+	char id[PROTO_ID_MAX + 1];
+	if (sim_dispensed_decode(msg->payload, msg->len, &treat, id, sizeof(id)) < 0) {
+		log_debug("%s: not a dispensed message: ignored", a->sim_dispensed_topic);
 		return;
 	}
-	if (strcmp(ev.action, "feed") != 0 || ev.result != PROTO_RESULT_OK || feed_seen(a, ev.id))
+	if (feed_seen(a, id))
 		return;
-	log_info("%s: dose %s reported by the feeder, filling the bowl", filler->spec->text, ev.id);
+	log_info("%s: the sim feeder dispensed %s %s, filling the bowl", filler->spec->text,
+		 treat ? "treat" : "dose", id);
 	struct source_readings r = {.n = 0};
-	filler->ops->fed(filler->state, loop_wall_ms(), &r);
+	filler->ops->fed(filler->state, loop_wall_ms(), treat, &r);
 	deliver(a, filler, &r);
 }
 

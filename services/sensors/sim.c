@@ -134,14 +134,25 @@ void sim_tick_activity(struct sim *s, int64_t wall_ms)
 	}
 }
 
-void sim_feed(struct sim *s, int64_t wall_ms)
+static void fill(struct sim *s, double grams)
 {
-	(void)wall_ms;
-	s->bowl += SIM_PORTION_G;
+	s->bowl += grams;
 	if (s->bowl > SIM_BOWL_MAX_G)
 		s->bowl = SIM_BOWL_MAX_G;
 	/* It hears the feeder and comes over within a few seconds. */
 	s->hungry_s = (int)uniform_in(s, 120, 300);
+}
+
+void sim_feed(struct sim *s, int64_t wall_ms)
+{
+	(void)wall_ms;
+	fill(s, SIM_PORTION_G);
+}
+
+void sim_treat(struct sim *s, int64_t wall_ms)
+{
+	(void)wall_ms;
+	fill(s, SIM_TREAT_G);
 }
 
 double sim_value(const struct sim *s, enum proto_sensor_kind kind)

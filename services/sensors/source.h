@@ -93,8 +93,9 @@ struct source_ops {
 	int64_t (*deadline_in)(void *state, int64_t now_ms);
 	void (*timer)(void *state, int64_t now_ms, int64_t wall_ms, struct source_readings *out);
 
-	/* The feeder reported a dose (a fresh feed with result ok). */
-	void (*fed)(void *state, int64_t wall_ms, struct source_readings *out);
+	/* The sim feeder's dispenser let something fall (its sim/dispensed
+	 * topic): a dose's portion, or a treat. */
+	void (*fed)(void *state, int64_t wall_ms, bool treat, struct source_readings *out);
 };
 
 extern const struct source_ops source_sim_ops;

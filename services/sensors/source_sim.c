@@ -89,10 +89,13 @@ static void sim_timer(void *state, int64_t now_ms, int64_t wall_ms, struct sourc
 	s->ticked = true;
 }
 
-static void sim_fed(void *state, int64_t wall_ms, struct source_readings *out)
+static void sim_fed(void *state, int64_t wall_ms, bool treat, struct source_readings *out)
 {
 	struct sim_source *s = state;
-	sim_feed(s->sim, wall_ms);
+	if (treat)
+		sim_treat(s->sim, wall_ms);
+	else
+		sim_feed(s->sim, wall_ms);
 	add(out, s->sim, PROTO_SENSOR_BOWL);
 }
 

@@ -172,6 +172,7 @@ $base/feeder/state                                 PR     R       R      R      
 $base/feeder/log                                   PR     R       R      R      R      R        R
 $base/feeder/plan                                  PR     R       R      R      R      R        R
 $base/feeder/schedule                              PR     R       R      R      R      R        R
+$base/feeder/sim/dispensed                         PR     R       R      R      R      R        R
 $base/sensors/availability                         R      PR      R      R      R      R        R
 $base/sensors/info                                 R      PR      R      R      R      R        R
 $base/sensors/temperature                          R      PR      R      R      R      R        R

@@ -474,16 +474,20 @@ Test(feeder_plan_clock_it, pause_over_midnight_resume_and_slots_passed_while_dow
 	stop_feeder();
 }
 
-/* 28 March 2027: at 02:00 CET (01:00Z) the clocks go to 03:00 CEST. */
+/* 28 March 2027: at 02:00 CET (01:00Z) the clocks go to 03:00 CEST, so
+ * 02:30 falls on 03:00 CEST, the instant of the 03:00 slot too: one dose,
+ * the first slot's, which serves the other (the plan's interval is 1 h). */
 Test(feeder_plan_clock_it, spring_forward_a_missing_0230_is_dosed_once_at_0300)
 {
 	clock_at("2027-03-28T00:59:52Z"); /* 01:59:52 CET */
 	start_feeder();
-	plan("p1", DAILY("02:30") "," DAILY("08:00") "," DAILY("20:00"), 2);
+	plan("p1", DAILY("02:30") "," DAILY("03:00") "," DAILY("08:00") "," DAILY("20:00"), 2);
 	expect_schedule("2027-03-28", {"2027-03-28T02:30", "2027-03-28T01:00Z", "pending", NULL},
+			{"2027-03-28T03:00", "2027-03-28T01:00Z", "pending", NULL},
 			{"2027-03-28T08:00", "2027-03-28T06:00Z", "pending", NULL},
 			{"2027-03-28T20:00", "2027-03-28T18:00Z", "pending", NULL},
 			{"2027-03-29T02:30", "2027-03-29T00:30Z", "pending", NULL},
+			{"2027-03-29T03:00", "2027-03-29T01:00Z", "pending", NULL},
 			{"2027-03-29T08:00", "2027-03-29T06:00Z", "pending", NULL},
 			{"2027-03-29T20:00", "2027-03-29T18:00Z", "pending", NULL});
 	expect_state(0, "2027-03-28T01:00Z");
@@ -492,13 +496,17 @@ Test(feeder_plan_clock_it, spring_forward_a_missing_0230_is_dosed_once_at_0300)
 	expect_schedule(
 	    "2027-03-28",
 	    {"2027-03-28T02:30", "2027-03-28T01:00Z", "given", "schedule-2027-03-28T02:30"},
+	    {"2027-03-28T03:00", "2027-03-28T01:00Z", "skipped", "schedule-2027-03-28T02:30"},
 	    {"2027-03-28T08:00", "2027-03-28T06:00Z", "pending", NULL},
 	    {"2027-03-28T20:00", "2027-03-28T18:00Z", "pending", NULL},
 	    {"2027-03-29T02:30", "2027-03-29T00:30Z", "pending", NULL},
+	    {"2027-03-29T03:00", "2027-03-29T01:00Z", "pending", NULL},
 	    {"2027-03-29T08:00", "2027-03-29T06:00Z", "pending", NULL},
 	    {"2027-03-29T20:00", "2027-03-29T18:00Z", "pending", NULL});
 	expect_state(1, "2027-03-28T06:00Z");
 	no_dose_until("2027-03-28T01:00:05Z");
+	struct tmsg *m = tclient_expect_with(client, T_ALERT, "missed_dose", 100);
+	cr_assert_null(m, "%s", m ? m->payload : "");
 	cr_assert_eq(in_journal("\"op\":\"intent\""), 1, "one dose: %s", slurp(journal, NULL));
 	stop_feeder();
 }

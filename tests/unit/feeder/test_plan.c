@@ -551,6 +551,56 @@ Test(plan, skip_across_a_dst_change, .timeout = 10)
 	feeder_free(f);
 }
 
+/* Berlin springs forward on 2027-03-28 at 02:00 CET (01:00 UTC): a 02:30
+ * slot falls on 03:00 CEST, the instant of the 03:00 slot. Two slots at one
+ * instant are one dose: the first is dosed on time, the second is served by
+ * it; neither is missed, and no missed_dose alert says the feeder was down. */
+Test(plan, two_slots_on_one_instant_in_the_spring_forward_gap, .timeout = 10)
+{
+	cfg.bound_min_interval_ms = MIN; /* a vet's bound loose enough for 02:30 and 03:00 */
+	cfg.min_interval_ms = 20 * MIN;
+	set_schedule("02:30,03:00,12:00");
+	const int64_t mar28_0100utc = 1806195600000LL; /* 03:00 CEST */
+	at(mar28_0100utc - 2 * H);
+	struct feeder *f = start(NULL);
+	struct feeder_result res;
+	at(mar28_0100utc - 1);
+	feeder_schedule_tick(f, &now, &res);
+	cr_assert_eq(res.action, FEEDER_DO_NOTHING);
+	at(mar28_0100utc);
+	feeder_schedule_tick(f, &now, &res);
+	cr_assert_eq(res.action, FEEDER_DO_DOSE, "one dose at 03:00 CEST");
+	cr_assert_null(find_alert(&res, PROTO_ALERT_MISSED_DOSE, PROTO_LEVEL_WARNING), "%s",
+		       res.n_alerts ? res.alerts[0].message : "");
+	advance(1000);
+	feeder_dose_done(f, true, NULL, &now, &res);
+	cr_assert_str_eq(res.event.id, "schedule-2027-03-28T02:30", "the first slot's dose");
+	feeder_schedule_tick(f, &now, &res);
+	cr_assert_eq(res.action, FEEDER_DO_NOTHING, "never a second dose");
+	cr_assert_null(find_alert(&res, PROTO_ALERT_MISSED_DOSE, PROTO_LEVEL_WARNING));
+	struct proto_schedule sched;
+	feeder_schedule(f, &now, &sched);
+	const struct proto_schedule_slot *e = find_slot(&sched, "2027-03-28T02:30");
+	cr_assert_eq(e->status, PROTO_SLOT_GIVEN);
+	cr_assert_eq(e->at_ms, mar28_0100utc);
+	e = find_slot(&sched, "2027-03-28T03:00");
+	cr_assert_eq(e->status, PROTO_SLOT_SKIPPED, "served by the 02:30 dose");
+	cr_assert_eq(e->at_ms, mar28_0100utc);
+	cr_assert_str_eq(e->dose, "schedule-2027-03-28T02:30");
+	struct proto_feeder_state st;
+	feeder_state(f, &now, &st);
+	cr_assert_eq(st.doses_today, 1);
+	cr_assert_eq(st.next_scheduled_ms, mar28_0100utc + 9 * H, "12:00 CEST");
+	/* Restarted: both stay settled, nothing is dosed again. */
+	feeder_free(f);
+	advance(MIN);
+	f = start(NULL);
+	cr_assert_not(tick(f));
+	cr_assert_eq(status_of(f, "2027-03-28T02:30"), PROTO_SLOT_GIVEN);
+	cr_assert_eq(status_of(f, "2027-03-28T03:00"), PROTO_SLOT_SKIPPED);
+	feeder_free(f);
+}
+
 /* What feeder_schedule() says matches what happened: given, late, skipped
  * (served by a manual dose before), missed, failed, uncertain. */
 Test(plan, statuses_match_what_happened, .timeout = 10)

@@ -88,6 +88,35 @@ Test(servo, sim_keeps_position, .timeout = 5)
 	servo_close(s);
 }
 
+/* IOD_FEEDER_SIM_FAULT=jam: the sim servo still moves, but no pill falls;
+ * only a sim servo's pill is ever said to fall. */
+Test(servo, a_jammed_sim_moves_but_dispenses_nothing, .timeout = 5)
+{
+	fake_channel();
+	struct servo_settings st = settings();
+	char err[256];
+	struct servo *sim = servo_open("sim", &st, err, sizeof(err));
+	cr_assert_not_null(sim, "%s", err);
+	cr_assert(servo_is_sim(sim));
+	cr_assert(servo_sim_dispenses(sim));
+	st.sim_jam = true;
+	struct servo *jammed = servo_open("sim", &st, err, sizeof(err));
+	cr_assert_not_null(jammed, "%s", err);
+	cr_assert_eq(servo_move(jammed, SERVO_OPEN), 0);
+	cr_assert_eq(servo_position(jammed), SERVO_OPEN);
+	cr_assert_eq(servo_moves(jammed), 1);
+	cr_assert(servo_is_sim(jammed));
+	cr_assert_not(servo_sim_dispenses(jammed));
+	st.sim_jam = false;
+	struct servo *pwm = servo_open("pwm:0:1", &st, err, sizeof(err));
+	cr_assert_not_null(pwm, "%s", err);
+	cr_assert_not(servo_is_sim(pwm));
+	cr_assert_not(servo_sim_dispenses(pwm));
+	servo_close(pwm);
+	servo_close(jammed);
+	servo_close(sim);
+}
+
 Test(servo, pwm_writes_period_duty_enable, .timeout = 5)
 {
 	fake_channel();

@@ -17,6 +17,7 @@ TestSuite(sensors_app, .init = ft_setup, .fini = ft_teardown, .timeout = 30);
 
 #define T	     "iod/home/sensors/"
 #define FEEDER_EVENT "iod/home/feeder/event"
+#define DISPENSED    "iod/home/feeder/sim/dispensed"
 #define W1	     "bus/w1/devices/28-0316a27983ff"
 
 static uv_loop_t loop;
@@ -80,14 +81,24 @@ static bool subscribed(const char *filter)
 	return false;
 }
 
-static void feeder_event(const char *payload, bool retained)
+static void message(const char *topic, const char *payload, bool retained)
 {
-	struct mqttc_message m = {.topic = FEEDER_EVENT,
+	struct mqttc_message m = {.topic = topic,
 				  .payload = payload,
 				  .len = strlen(payload),
 				  .qos = 1,
 				  .retained = retained};
 	sensors_app_on_message(app, &m);
+}
+
+static void feeder_event(const char *payload, bool retained)
+{
+	message(FEEDER_EVENT, payload, retained);
+}
+
+static void dispensed(const char *payload, bool retained)
+{
+	message(DISPENSED, payload, retained);
 }
 
 Test(sensors_app, the_first_listed_backend_publishes_and_nothing_else_is_announced)
@@ -139,32 +150,35 @@ Test(sensors_app, the_first_listed_backend_publishes_and_nothing_else_is_announc
 	down();
 }
 
-Test(sensors_app, a_dose_fills_the_sim_bowl_once_per_id)
+Test(sensors_app, a_pill_falling_fills_the_sim_bowl_once_per_id)
 {
 	up("sim");
-	cr_assert(subscribed(FEEDER_EVENT));
+	cr_assert(subscribed(DISPENSED));
+	cr_assert_not(subscribed(FEEDER_EVENT), "the feeder's word is not the bowl's");
 	cr_assert_eq(sensors_app_start(app), 0);
 	run_until(T "bowl", 1);
 	size_t n = stub_count(T "bowl");
 	double before = value_of(T "bowl");
 
-	feeder_event("{\"id\":\"d-1\",\"action\":\"feed\",\"result\":\"ok\",\"ts\":1764140400000}",
-		     false);
+	dispensed("{\"dispenser\":\"medication\",\"id\":\"d-1\",\"ts\":1764140400000}", false);
 	cr_assert_eq(stub_count(T "bowl"), n + 1, "the bowl is published at once");
 	cr_assert_float_eq(value_of(T "bowl"), before + 80, 1e-9);
 
-	/* Again the same id (a QoS 1 redelivery), a retained old event, a
-	 * refusal and a call: none is a new dose. */
-	feeder_event("{\"id\":\"d-1\",\"action\":\"feed\",\"result\":\"ok\",\"ts\":1764140400000}",
-		     false);
-	feeder_event("{\"id\":\"d-2\",\"action\":\"feed\",\"result\":\"ok\",\"ts\":1764140400000}",
-		     true);
-	feeder_event("{\"id\":\"d-3\",\"action\":\"feed\",\"result\":\"rejected\",\"reason\":"
-		     "\"too_soon\",\"ts\":1764140400000}",
-		     false);
-	feeder_event("{\"id\":\"d-4\",\"action\":\"call\",\"result\":\"ok\",\"ts\":1764140400000}",
+	/* Again the same id (a QoS 1 redelivery), a retained old one, not
+	 * one at all, an unknown dispenser, and a dose's ok event (a jammed
+	 * servo's too): none puts anything in the bowl. */
+	dispensed("{\"dispenser\":\"medication\",\"id\":\"d-1\",\"ts\":1764140400000}", false);
+	dispensed("{\"dispenser\":\"medication\",\"id\":\"d-2\",\"ts\":1764140400000}", true);
+	dispensed("m-feeder-3", false);
+	dispensed("{\"dispenser\":\"bone\",\"id\":\"d-5\",\"ts\":1764140400000}", false);
+	feeder_event("{\"id\":\"d-4\",\"action\":\"feed\",\"result\":\"ok\",\"ts\":1764140400000}",
 		     false);
 	cr_assert_eq(stub_count(T "bowl"), n + 1);
+
+	/* A treat: a little. */
+	dispensed("{\"dispenser\":\"treat\",\"id\":\"t-1\",\"ts\":1764140400000}", false);
+	cr_assert_eq(stub_count(T "bowl"), n + 2);
+	cr_assert_float_eq(value_of(T "bowl"), before + 90, 1e-9);
 	down();
 }
 
@@ -173,14 +187,13 @@ Test(sensors_app, a_real_bowl_is_not_filled_by_doses)
 	ft_write(ft_root, "bus/iio/devices/iio:device0/name", "hx711\n");
 	ft_write(ft_root, "bus/iio/devices/iio:device0/in_voltage0_raw", "120\n");
 	up("iio:hx711,sim");
-	cr_assert_not(subscribed(FEEDER_EVENT), "the sim does not publish the bowl");
+	cr_assert_not(subscribed(DISPENSED), "the sim does not publish the bowl");
 	cr_assert_eq(sensors_app_start(app), 0);
 	run_until(T "bowl", 1);
 	run_until(T "sound", 1); /* the sim fills in the rest */
 	cr_assert_float_eq(value_of(T "bowl"), 120.0, 1e-9);
 	size_t n = stub_count(T "bowl");
-	feeder_event("{\"id\":\"d-1\",\"action\":\"feed\",\"result\":\"ok\",\"ts\":1764140400000}",
-		     false);
+	dispensed("{\"dispenser\":\"medication\",\"id\":\"d-1\",\"ts\":1764140400000}", false);
 	cr_assert_eq(stub_count(T "bowl"), n);
 	down();
 }

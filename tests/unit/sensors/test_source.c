@@ -355,12 +355,19 @@ Test(sensors_source, sim_ticks_on_one_timer_like_the_sim_itself)
 	/* A dose: the bowl is published at once with the portion in it. */
 	double before = sim_value(twin, PROTO_SENSOR_BOWL);
 	r.n = 0;
-	spec.ops->fed(st, wall + 10500, &r);
+	spec.ops->fed(st, wall + 10500, false, &r);
 	sim_feed(twin, wall + 10500);
 	cr_assert_eq(r.n, 1);
 	cr_assert_eq(r.r[0].kind, PROTO_SENSOR_BOWL);
 	cr_assert_eq(r.r[0].value, sim_value(twin, PROTO_SENSOR_BOWL));
 	cr_assert_float_eq(r.r[0].value, before + SIM_PORTION_G, 1e-9);
+	/* A treat: a little. */
+	r.n = 0;
+	spec.ops->fed(st, wall + 10600, true, &r);
+	sim_treat(twin, wall + 10600);
+	cr_assert_eq(r.n, 1);
+	cr_assert_float_eq(r.r[0].value, before + SIM_PORTION_G + SIM_TREAT_G, 1e-9);
+	cr_assert_eq(r.r[0].value, sim_value(twin, PROTO_SENSOR_BOWL));
 	sim_free(twin);
 	spec.ops->destroy(st);
 }
