@@ -174,18 +174,23 @@ static bool valid_address(const char *a)
 	return strchr(a, '@') == at && valid_hostname(at + 1);
 }
 
+/* The port's text is echoed only when it is all digits: anything else may
+ * be a password whose '@' is missing (mailto://ann:secret). */
 static int parse_port(const char *s, size_t n, int *port, char *why, size_t why_size)
 {
 	char buf[16];
 	long v = 0;
 
-	if (n == 0 || n >= sizeof(buf))
-		return fail(why, why_size, "bad port '%.*s'", (int)(n < 12 ? n : 12), s);
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return fail(why, why_size,
+				    "bad port (not a number; a user:password needs "
+				    "an '@' after it)");
+	if (n == 0 || n >= 6)
+		return fail(why, why_size, "bad port '%.*s' (1 to 65535)", (int)(n < 12 ? n : 12),
+			    s);
 	memcpy(buf, s, n);
 	buf[n] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if (!isdigit((unsigned char)buf[i]))
-			return fail(why, why_size, "bad port '%s'", buf);
 	v = strtol(buf, NULL, 10);
 	if (v < 1 || v > 65535)
 		return fail(why, why_size, "bad port '%s' (1 to 65535)", buf);
@@ -232,20 +237,26 @@ static int split(const char *rest, struct parts *p, char *why, size_t why_size)
 			const char *close = strchr(h, ']');
 
 			if (!close)
-				return fail(why, why_size, "bad host '%s'", h);
+				return fail(why, why_size, "bad host (an IPv6 address is [...])");
 			hlen = (size_t)(close - h + 1);
 			colon = close[1] == ':' ? close + 1 : NULL;
 			if (close[1] && !colon)
-				return fail(why, why_size, "bad host '%s'", h);
+				return fail(why, why_size, "bad host (an IPv6 address is [...])");
 		} else {
 			colon = strrchr(h, ':');
 			hlen = colon ? (size_t)(colon - h) : strlen(h);
 		}
 		if (hlen == 0)
 			return fail(why, why_size, "missing host");
-		if (!copy_n(p->host, sizeof(p->host), h, hlen) || !valid_hostname(p->host))
+		/* echoed unless it has a ':' (then it may hold a password) */
+		if (!copy_n(p->host, sizeof(p->host), h, hlen) || !valid_hostname(p->host)) {
+			if (memchr(h, ':', hlen))
+				return fail(why, why_size,
+					    "bad host (a user:password needs an '@' "
+					    "after it)");
 			return fail(why, why_size, "bad host '%.*s'", (int)(hlen < 64 ? hlen : 64),
 				    h);
+		}
 		if (colon && parse_port(colon + 1, strlen(colon + 1), &p->port, why, why_size) < 0)
 			return -1;
 	}

@@ -332,3 +332,45 @@ Test(sender_loop, webpush_and_closing_are_refused, .timeout = 10)
 	cr_assert_eq(seen.calls, 0);
 	cr_assert_eq(uv_loop_close(&loop), 0);
 }
+
+/* A callback that closes the sender (the service's stop can come from
+ * one): the other request still gets exactly one callback, the close ends. */
+static struct sender *closing_sender;
+
+static void on_done_close(void *arg, enum send_outcome outcome, const char *error)
+{
+	on_done(arg, outcome, error);
+	sender_close(closing_sender, on_closed, NULL);
+}
+
+Test(sender_loop, close_from_a_callback, .timeout = 20)
+{
+	uv_loop_t loop;
+	struct seen a = {0}, b = {0};
+	char refused[128], hanging[128];
+	int port, hang_port;
+	int fd = listener(&port);
+	int hang_fd = listener(&hang_port);
+
+	close(fd);
+	snprintf(refused, sizeof(refused), "json://127.0.0.1:%d/x", port);
+	snprintf(hanging, sizeof(hanging), "json://127.0.0.1:%d/y", hang_port);
+	struct channel ch_refused = parse(refused);
+	struct channel ch_hanging = parse(hanging);
+	struct notify_msg m = alert_msg();
+
+	uv_loop_init(&loop);
+	closing_sender = sender_new(&loop, NULL);
+	cr_assert_not_null(closing_sender);
+	cr_assert_eq(sender_send(closing_sender, &ch_hanging, &m, on_done, &b), 0);
+	cr_assert_eq(sender_send(closing_sender, &ch_refused, &m, on_done_close, &a), 0);
+	closed_calls = 0;
+	uv_run(&loop, UV_RUN_DEFAULT);
+	cr_assert_eq(a.calls, 1);
+	cr_assert_str_eq(a.error, "could not connect");
+	cr_assert_eq(b.calls, 1);
+	cr_assert_str_eq(b.error, "cancelled");
+	cr_assert_eq(closed_calls, 1);
+	cr_assert_eq(uv_loop_close(&loop), 0);
+	close(hang_fd);
+}
