@@ -18,7 +18,7 @@
 #     restarts it; it comes back online;
 #   - a bad setting exits 2 and is not restarted (RestartPreventExitStatus=2);
 #   - systemd-analyze security, as systemd itself scores the loaded units;
-#   - stopping iod.target stops all four with exit 0.
+#   - stopping iod.target stops all five with exit 0.
 #
 # Needs root and podman (podman.sh sets it up as for the compose test). The
 # container is --privileged and its / is made rshared before systemd starts:
@@ -96,7 +96,7 @@ in_ct systemctl restart mosquitto >>"$TMP/systemctl.log" 2>&1 || bail "mosquitto
 in_ct systemctl start iod.target >>"$TMP/systemctl.log" 2>&1 || true
 
 show() { in_ct systemctl show -p "$2" --value "$1" 2>/dev/null | tr -d '\r'; }
-for svc in feeder sensors camera bridge; do
+for svc in feeder sensors camera bridge notify; do
 	st=
 	for _ in $(seq 1 120); do
 		st=$(show "iod-$svc" ActiveState)/$(show "iod-$svc" SubState)
@@ -108,9 +108,9 @@ for svc in feeder sensors camera bridge; do
 done
 op=$(in_ct cat /etc/iod/secrets/operator/password)
 online=$(in_ct mosquitto_sub -h localhost -u operator -P "$op" -t 'iod/home/+/availability' -v \
-	-C 4 -W 30 2>&1 | sort | tr '\n' ' ')
+	-C 5 -W 30 2>&1 | sort | tr '\n' ' ')
 check "each service logged in with its unit's credential (${online})" test "$online" = \
-	"iod/home/bridge/availability online iod/home/camera/availability online iod/home/feeder/availability online iod/home/sensors/availability online "
+	"iod/home/bridge/availability online iod/home/camera/availability online iod/home/feeder/availability online iod/home/notify/availability online iod/home/sensors/availability online "
 # Debian's mosquitto.service loads the installed iod-guard.so through iod.conf.
 out=$(in_ct mosquitto_sub -h localhost -u operator -P "$op" -i iod-feeder-home -c -t 'iod/home/feeder/cmd' \
 	-C 1 -W 3 2>&1 || true)
@@ -129,7 +129,8 @@ check "in the feeder's unit, its own credential is readable (rc=$rc)" \
 	bash -c '[[ $1 == 0 && ${#2} -ge 20 ]]' _ "$rc" "$own"
 for f in /run/credentials/iod-bridge.service/mqtt-password /run/credentials/iod-bridge.service/operator-password \
 	/etc/iod/secrets/bridge/password /etc/iod/secrets/operator/password /etc/iod/secrets/homeassistant/password \
-	/etc/iod/secrets/feeder/password; do
+	/etc/iod/secrets/feeder/password /etc/iod/secrets/notify/password /etc/iod/contacts \
+	/run/credentials/iod-notify.service/contacts; do
 	out=$(as_feeder cat "$f" 2>&1) && rc=0 || rc=$?
 	check "in the feeder's unit, $f is unreadable (${out:0:60})" \
 		bash -c '[[ $1 != 0 && ( $2 == *"ermission denied"* || $2 == *"No such file"* ) ]]' _ "$rc" "$out"
@@ -210,10 +211,10 @@ in_ct systemctl reset-failed iod-sensors
 in_ct systemctl start iod-sensors >>"$TMP/systemctl.log" 2>&1 || true
 
 # -- how systemd scores the loaded units ----------------------------------------
-for svc in feeder sensors camera bridge; do
+for svc in feeder sensors camera bridge notify; do
 	score=$(in_ct systemd-analyze security --no-pager "iod-$svc.service" 2>/dev/null |
 		sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
-	case $svc in bridge) max=1.3 ;; *) max=1.7 ;; esac
+	case $svc in bridge | notify) max=1.3 ;; feeder) max=2.2 ;; *) max=1.7 ;; esac # feeder: adjtimex
 	log "systemd-analyze security iod-$svc.service (loaded): ${score:-?}"
 	check "iod-$svc.service exposure ${score:-?} <= $max (as loaded by systemd)" \
 		awk -v s="${score:-99}" -v m="$max" 'BEGIN { exit !(s + 0 <= m + 0) }'
@@ -221,7 +222,7 @@ done
 
 # -- stop ---------------------------------------------------------------------------
 in_ct systemctl stop iod.target >>"$TMP/systemctl.log" 2>&1 || true
-for svc in feeder sensors camera bridge; do
+for svc in feeder sensors camera bridge notify; do
 	for _ in $(seq 1 60); do
 		[[ $(show "iod-$svc" ActiveState) == inactive ]] && break
 		sleep 0.5
