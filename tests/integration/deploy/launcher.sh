@@ -10,7 +10,8 @@
 #   - a clash on the MQTT port is reported with the setting that changes it;
 #   - iod-notify runs with var/contacts, made from deploy/env/contacts.example
 #     (0600) and named in what it prints; an ntfy:// line added there, as a
-#     user would, is a contact after the next start (a test to it is ok);
+#     user would, is a contact after the next start: a test to it is ok and
+#     arrives, once, at an ntfy stand-in (an HTTP server on loopback);
 #   - SIGINT stops every process it started (services publish `offline`) and
 #     leaves nothing behind.
 TEST_NAME=launcher
@@ -120,8 +121,23 @@ stop_up
 check "services published 'offline' on the way out" \
 	wait_for "$TMP/events.log" '^iod/home/feeder/availability offline$' 5
 
-# -- the user adds a contact: an ntfy:// line --------------------------------
+# -- the user adds a contact: an ntfy:// line, to an ntfy stand-in here -------
+# (a loopback HTTP server that logs each POST: path, Title header, body).
 ntfy_port=$(free_port)
+bg ntfy python3 -u -c '
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        print("POST %s title=%s body=%s" % (self.path, self.headers.get("Title"),
+              body.decode("utf-8", "replace").replace("\n", " ")), flush=True)
+        self.send_response(200)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+' "$ntfy_port"
+wait_port "$ntfy_port" 10 || bail "the test's ntfy stand-in listens"
 echo "ann all ntfy://127.0.0.1:$ntfy_port/iod-launcher" >>"$var/contacts"
 
 # -- second run: the build and the data are reused ------------------------------
@@ -144,6 +160,9 @@ mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -q 1 -t iod/home/notify/cmd \
 	-m '{"action":"test","to":"ann","id":"launcher-test"}'
 check "a test to ann (the contact added) is answered ok" \
 	wait_for "$TMP/notify2.log" '^iod/home/notify/event .*"id":"launcher-test".*"result":"ok"' 10
+check "... and reaches ann's ntfy topic (POST /iod-launcher)" \
+	wait_for "$TMP/ntfy.log" '^POST /iod-launcher .*body=.*test notification' 20
+check "... once" test "$(count_matching "$TMP/ntfy.log" '^POST /iod-launcher ')" = 1
 mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -q 1 -t iod/home/notify/cmd \
 	-m '{"action":"test","to":"bob","id":"launcher-test-2"}'
 check "a test to bob (not in the file) is unknown_contact" \
