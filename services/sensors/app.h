@@ -1,7 +1,8 @@
 /*
  * app — iod-sensors at run time: the backends from IOD_SENSORS on the libuv
  * loop, the per-kind publishers with their heartbeat timers, alerts, Home
- * Assistant discovery, and the feeder events the sim listens to.
+ * Assistant discovery, and the sim feeder's feeder/sim/dispensed the sim
+ * bowl listens to.
  *
  * The decisions are in sensors.h, the backends behind source.h's ops; this
  * file drives each source the way its ops say (timers, threadpool reads, a
@@ -31,8 +32,8 @@ struct sensors_app;
  * is retried, not an error). NULL on a bad setting (a message naming it is
  * printed to stderr; exit 2) or out of memory. */
 struct sensors_app *sensors_app_new(uv_loop_t *loop, const struct cfg *cfg);
-/* Use this client for publishing; subscribes to feeder/event when the sim
- * provides the bowl (homeassistant/status is the skeleton's). */
+/* Use this client for publishing; subscribes to feeder/sim/dispensed when
+ * the sim provides the bowl (homeassistant/status is the skeleton's). */
 int sensors_app_attach(struct sensors_app *a, struct mqttc *m);
 /* The service_def's MQTT callbacks (loop thread); arg is the struct
  * sensors_app. on_connected republishes the readings; on HA's birth info
