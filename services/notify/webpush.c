@@ -955,3 +955,270 @@ const char *webpush_status_name(enum webpush_status s)
 	}
 	return "?";
 }
+
+/* ---- the subscription store --------------------------------------------- */
+
+struct webpush_store {
+	char path[PATH_MAX];
+	char dir[PATH_MAX];
+	size_t n;
+	struct webpush_entry e[WEBPUSH_STORE_MAX];
+};
+
+bool webpush_user_ok(const char *user)
+{
+	size_t n = user ? strlen(user) : 0;
+	if (n == 0 || n > 63)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = user[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static char *store_encode(const struct webpush_store *st)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *list = cJSON_AddArrayToObject(root, "subscriptions");
+	cJSON_AddNumberToObject(root, "v", 1);
+	for (size_t i = 0; list && i < st->n; i++) {
+		const struct webpush_entry *e = &st->e[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON *keys = cJSON_CreateObject();
+		if (!o || !keys) {
+			cJSON_Delete(o);
+			cJSON_Delete(keys);
+			cJSON_Delete(root);
+			return NULL;
+		}
+		cJSON_AddStringToObject(o, "user", e->user);
+		cJSON_AddStringToObject(o, "endpoint", e->sub.endpoint);
+		cJSON_AddStringToObject(keys, "p256dh", e->sub.p256dh);
+		cJSON_AddStringToObject(keys, "auth", e->sub.auth);
+		cJSON_AddItemToObject(o, "keys", keys);
+		cJSON_AddNumberToObject(o, "added", (double)e->added_ms);
+		cJSON_AddItemToArray(list, o);
+	}
+	char *text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return text;
+}
+
+static int store_save(const struct webpush_store *st, char *why, size_t why_size)
+{
+	char *text = store_encode(st);
+	if (!text) {
+		say(why, why_size, "out of memory");
+		return -1;
+	}
+	char tmp[PATH_MAX + 8];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", st->path);
+	int rc = 0;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = write_all(fd, text, strlen(text));
+	if (rc == 0)
+		rc = write_all(fd, "\n", 1);
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc == 0 && rename(tmp, st->path) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = fsync_dir(st->dir);
+	else
+		unlink(tmp);
+	free(text);
+	if (rc < 0)
+		say(why, why_size, "%s: cannot save: %s", st->path, strerror(-rc));
+	return rc < 0 ? -1 : 0;
+}
+
+static int store_load(struct webpush_store *st, const char *text, char *why, size_t why_size)
+{
+	cJSON *root = cJSON_Parse(text);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "v");
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "subscriptions");
+	int rc = -1;
+	if (!cJSON_IsObject(root) || !cJSON_IsNumber(v) || v->valueint != 1 ||
+	    !cJSON_IsArray(list)) {
+		say(why, why_size, "%s: not {\"v\":1,\"subscriptions\":[…]}", st->path);
+		goto out;
+	}
+	int i = 0;
+	const cJSON *o;
+	cJSON_ArrayForEach(o, list)
+	{
+		const cJSON *user = cJSON_GetObjectItemCaseSensitive(o, "user");
+		const cJSON *added = cJSON_GetObjectItemCaseSensitive(o, "added");
+		char *one = cJSON_PrintUnformatted(o);
+		char reason[160] = "";
+		struct webpush_entry *e = &st->e[st->n];
+		if (st->n >= WEBPUSH_STORE_MAX)
+			snprintf(reason, sizeof(reason), "more than %d subscriptions",
+				 WEBPUSH_STORE_MAX);
+		else if (!cJSON_IsString(user) || !webpush_user_ok(user->valuestring))
+			snprintf(reason, sizeof(reason), "bad user");
+		else if (!cJSON_IsNumber(added))
+			snprintf(reason, sizeof(reason), "no added time");
+		else if (!one)
+			snprintf(reason, sizeof(reason), "out of memory");
+		else if (webpush_subscription_parse(one, &e->sub, reason, sizeof(reason)) < 0 &&
+			 !reason[0])
+			snprintf(reason, sizeof(reason), "bad subscription");
+		free(one);
+		if (reason[0]) {
+			say(why, why_size, "%s: subscription %d: %s", st->path, i, reason);
+			goto out;
+		}
+		snprintf(e->user, sizeof(e->user), "%s", user->valuestring);
+		e->added_ms = (int64_t)added->valuedouble;
+		st->n++;
+		i++;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+struct webpush_store *webpush_store_open(const char *data_dir, char *why, size_t why_size)
+{
+	struct webpush_store *st = calloc(1, sizeof(*st));
+	if (!st) {
+		say(why, why_size, "out of memory");
+		return NULL;
+	}
+	if (snprintf(st->dir, sizeof(st->dir), "%s", data_dir) >= (int)sizeof(st->dir) ||
+	    snprintf(st->path, sizeof(st->path), "%s/%s", data_dir, WEBPUSH_STORE_FILE) >=
+		(int)sizeof(st->path)) {
+		say(why, why_size, "%s: path too long", data_dir);
+		free(st);
+		return NULL;
+	}
+	int fd = open(st->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return st;
+		say(why, why_size, "%s: %s", st->path, strerror(errno));
+		free(st);
+		return NULL;
+	}
+	struct stat sb;
+	char *text = NULL;
+	int rc = -1;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size < 1024 * 1024 &&
+	    (text = malloc((size_t)sb.st_size + 1)) != NULL &&
+	    pread(fd, text, (size_t)sb.st_size, 0) == sb.st_size) {
+		text[sb.st_size] = '\0';
+		rc = store_load(st, text, why, why_size);
+	} else {
+		say(why, why_size, "%s: cannot read it", st->path);
+	}
+	free(text);
+	close(fd);
+	if (rc < 0) {
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+void webpush_store_free(struct webpush_store *st)
+{
+	free(st);
+}
+
+static void store_drop(struct webpush_store *st, size_t i)
+{
+	memmove(&st->e[i], &st->e[i + 1], (st->n - i - 1) * sizeof(st->e[0]));
+	st->n--;
+}
+
+int webpush_store_add(struct webpush_store *st, const char *user,
+		      const struct webpush_subscription *sub, int64_t now_ms, char *why,
+		      size_t why_size)
+{
+	if (!webpush_user_ok(user)) {
+		say(why, why_size, "bad user (1-63 of letters, digits, '.', '_', '-')");
+		return -1;
+	}
+	struct webpush_store *old = malloc(sizeof(*old));
+	if (!old) {
+		say(why, why_size, "out of memory");
+		return -1;
+	}
+	memcpy(old, st, sizeof(*st));
+	for (size_t i = 0; i < st->n; i++)
+		if (strcmp(st->e[i].sub.endpoint, sub->endpoint) == 0) {
+			store_drop(st, i);
+			break;
+		}
+	if (webpush_store_count(st, user) >= WEBPUSH_STORE_PER_USER)
+		for (size_t i = 0; i < st->n; i++)
+			if (strcmp(st->e[i].user, user) == 0) {
+				store_drop(st, i);
+				break;
+			}
+	if (st->n >= WEBPUSH_STORE_MAX) {
+		memcpy(st, old, sizeof(*st));
+		free(old);
+		say(why, why_size, "already %d subscriptions", WEBPUSH_STORE_MAX);
+		return -1;
+	}
+	struct webpush_entry *e = &st->e[st->n++];
+	snprintf(e->user, sizeof(e->user), "%s", user);
+	e->sub = *sub;
+	e->added_ms = now_ms;
+	if (store_save(st, why, why_size) < 0) {
+		memcpy(st, old, sizeof(*st));
+		free(old);
+		return -1;
+	}
+	free(old);
+	return 0;
+}
+
+int webpush_store_remove(struct webpush_store *st, const char *endpoint, char *why, size_t why_size)
+{
+	for (size_t i = 0; i < st->n; i++) {
+		if (strcmp(st->e[i].sub.endpoint, endpoint) != 0)
+			continue;
+		struct webpush_entry keep = st->e[i];
+		store_drop(st, i);
+		if (store_save(st, why, why_size) < 0) {
+			memmove(&st->e[i + 1], &st->e[i], (st->n - i) * sizeof(st->e[0]));
+			st->e[i] = keep;
+			st->n++;
+			return -1;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+size_t webpush_store_count(const struct webpush_store *st, const char *user)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < st->n; i++)
+		n += !user || strcmp(st->e[i].user, user) == 0;
+	return n;
+}
+
+const struct webpush_entry *webpush_store_get(const struct webpush_store *st, const char *user,
+					      size_t i)
+{
+	for (size_t k = 0; k < st->n; k++)
+		if (!user || strcmp(st->e[k].user, user) == 0) {
+			if (i == 0)
+				return &st->e[k];
+			i--;
+		}
+	return NULL;
+}

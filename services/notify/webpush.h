@@ -158,6 +158,48 @@ enum webpush_status webpush_classify(long http_status);
 bool webpush_error_is_gone(const char *error);
 const char *webpush_status_name(enum webpush_status s);
 
+/* ---- the subscriptions, per user --------------------------------------- */
+
+/* Every browser that turned on notifications, by the dashboard user who did
+ * (a contact's webpush:<user> channel is that user's devices), kept in
+ * <data dir>/webpush.json:
+ *   {"v":1,"subscriptions":[{"user":"ann","endpoint":"…","keys":{"p256dh":"…",
+ *     "auth":"…"},"added":ms},…]}
+ * rewritten whole on every change (temporary file, fsync, rename). */
+#define WEBPUSH_STORE_FILE     "webpush.json"
+#define WEBPUSH_STORE_MAX      64 /* subscriptions in all */
+#define WEBPUSH_STORE_PER_USER 8  /* a user's oldest goes when a ninth is added */
+
+struct webpush_entry {
+	char user[64]; /* 1-63 of letters, digits, '.', '_', '-' (as webpush:<user>) */
+	struct webpush_subscription sub;
+	int64_t added_ms;
+};
+struct webpush_store;
+
+/* Load the file (missing: an empty store). A file that is not the format is
+ * an error naming it, never overwritten. NULL with why. */
+struct webpush_store *webpush_store_open(const char *data_dir, char *why, size_t why_size);
+void webpush_store_free(struct webpush_store *st);
+/* Add a browser for user, or refresh it (the same endpoint: user, keys and
+ * time replaced), then save. Past WEBPUSH_STORE_PER_USER the user's oldest
+ * is dropped; past WEBPUSH_STORE_MAX it is refused. 0 or -1 with why (a
+ * failed save leaves the store as it was). */
+int webpush_store_add(struct webpush_store *st, const char *user,
+		      const struct webpush_subscription *sub, int64_t now_ms, char *why,
+		      size_t why_size);
+/* Forget the subscription with this endpoint (gone at the push service, or
+ * unsubscribed), then save. 1 removed, 0 not there, -1 save failed. */
+int webpush_store_remove(struct webpush_store *st, const char *endpoint, char *why,
+			 size_t why_size);
+/* user's subscriptions (NULL: everyone's), in the order added: how many,
+ * and the i-th (NULL past the end). Valid until the next change. */
+size_t webpush_store_count(const struct webpush_store *st, const char *user);
+const struct webpush_entry *webpush_store_get(const struct webpush_store *st, const char *user,
+					      size_t i);
+/* A user name as webpush:<user> accepts it. */
+bool webpush_user_ok(const char *user);
+
 /* base64url without padding (helpers the tests and the glue share).
  * encode: out needs 4 * ceil(len / 3) + 1 bytes; returns the length.
  * decode: accepts padding or none; returns the decoded length or -1. */

@@ -541,3 +541,158 @@ Test(webpush, b64url)
 	cr_assert_eq(webpush_b64url_decode("A", raw, sizeof(raw)), -1);
 	cr_assert_eq(webpush_b64url_decode("AAAAAAAAAAAA", raw, sizeof(raw)), -1, "too long");
 }
+
+/* ---- the subscription store --------------------------------------------- */
+
+static void sub_n(struct webpush_subscription *s, int n)
+{
+	rfc_subscription(s);
+	snprintf(s->endpoint, sizeof(s->endpoint), "https://push.example.net/push/%d", n);
+}
+
+static void store_rm(const char *dir)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, WEBPUSH_STORE_FILE);
+	unlink(path);
+	rmdir_all(dir);
+}
+
+Test(webpush, store_add_refresh_remove_reload)
+{
+	char *dir = tmpdir();
+	char why[512] = "";
+	struct webpush_store *st = webpush_store_open(dir, why, sizeof(why));
+	cr_assert_not_null(st, "%s", why);
+	cr_assert_eq(webpush_store_count(st, NULL), 0);
+	struct webpush_subscription a, b, c;
+	sub_n(&a, 1);
+	sub_n(&b, 2);
+	sub_n(&c, 3);
+	cr_assert_eq(webpush_store_add(st, "ann", &a, 1000, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(webpush_store_add(st, "bob", &b, 2000, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(webpush_store_add(st, "ann", &c, 3000, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(webpush_store_count(st, "ann"), 2);
+	cr_assert_eq(webpush_store_count(st, "bob"), 1);
+	cr_assert_eq(webpush_store_count(st, "eve"), 0);
+	cr_assert_str_eq(webpush_store_get(st, "ann", 1)->sub.endpoint, c.endpoint);
+	cr_assert_null(webpush_store_get(st, "ann", 2));
+	/* The same browser again, now bob's: moved, not doubled. */
+	cr_assert_eq(webpush_store_add(st, "bob", &a, 4000, why, sizeof(why)), 0);
+	cr_assert_eq(webpush_store_count(st, NULL), 3);
+	cr_assert_eq(webpush_store_count(st, "ann"), 1);
+	cr_assert_eq(webpush_store_get(st, "bob", 1)->added_ms, 4000);
+	cr_assert_eq(webpush_store_remove(st, b.endpoint, why, sizeof(why)), 1);
+	cr_assert_eq(webpush_store_remove(st, b.endpoint, why, sizeof(why)), 0);
+	cr_assert_eq(webpush_store_add(st, "no one", &b, 1, why, sizeof(why)), -1);
+	cr_assert_str_eq(why, "bad user (1-63 of letters, digits, '.', '_', '-')");
+	webpush_store_free(st);
+
+	/* Reloaded as it was left; the file is 0600. */
+	st = webpush_store_open(dir, why, sizeof(why));
+	cr_assert_not_null(st, "%s", why);
+	cr_assert_eq(webpush_store_count(st, NULL), 2);
+	const struct webpush_entry *e = webpush_store_get(st, NULL, 0);
+	cr_assert_str_eq(e->user, "ann");
+	cr_assert_str_eq(e->sub.endpoint, c.endpoint);
+	cr_assert_str_eq(e->sub.p256dh, rfc_ua_public);
+	cr_assert_str_eq(e->sub.auth, rfc_auth);
+	cr_assert_eq(e->added_ms, 3000);
+	cr_assert_str_eq(webpush_store_get(st, "bob", 0)->sub.endpoint, a.endpoint);
+	webpush_store_free(st);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, WEBPUSH_STORE_FILE);
+	struct stat sb;
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0600);
+	store_rm(dir);
+	free(dir);
+}
+
+Test(webpush, store_limits)
+{
+	char *dir = tmpdir();
+	char why[512] = "";
+	struct webpush_store *st = webpush_store_open(dir, why, sizeof(why));
+	cr_assert_not_null(st);
+	struct webpush_subscription s;
+	/* A ninth device of one user pushes out its oldest. */
+	for (int i = 0; i < WEBPUSH_STORE_PER_USER + 1; i++) {
+		sub_n(&s, i);
+		cr_assert_eq(webpush_store_add(st, "ann", &s, i, why, sizeof(why)), 0, "%s", why);
+	}
+	cr_assert_eq(webpush_store_count(st, "ann"), WEBPUSH_STORE_PER_USER);
+	cr_assert_str_eq(webpush_store_get(st, "ann", 0)->sub.endpoint,
+			 "https://push.example.net/push/1");
+	/* The whole store is bounded. */
+	int n = WEBPUSH_STORE_PER_USER;
+	for (int u = 0; n < WEBPUSH_STORE_MAX; u++)
+		for (int i = 0; i < WEBPUSH_STORE_PER_USER && n < WEBPUSH_STORE_MAX; i++, n++) {
+			char user[16];
+			snprintf(user, sizeof(user), "u%d", u);
+			sub_n(&s, 100 + n);
+			cr_assert_eq(webpush_store_add(st, user, &s, n, why, sizeof(why)), 0, "%s",
+				     why);
+		}
+	sub_n(&s, 999);
+	cr_assert_eq(webpush_store_add(st, "zed", &s, 0, why, sizeof(why)), -1);
+	cr_assert_str_eq(why, "already 64 subscriptions");
+	cr_assert_eq(webpush_store_count(st, NULL), WEBPUSH_STORE_MAX);
+	webpush_store_free(st);
+	store_rm(dir);
+	free(dir);
+}
+
+Test(webpush, store_damaged_file_refused_and_kept)
+{
+	char *dir = tmpdir();
+	char why[512] = "", path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, WEBPUSH_STORE_FILE);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("{\"v\":1,\"subscriptions\":[{\"user\":\"ann\",\"endpoint\":\"ftp://x\",\"keys\":{},"
+	      "\"added\":1}]}\n",
+	      f);
+	fclose(f);
+	cr_assert_null(webpush_store_open(dir, why, sizeof(why)));
+	cr_assert(strstr(why, "webpush.json: subscription 0: endpoint must be an http(s) URL"),
+		  "%s", why);
+	f = fopen(path, "w");
+	fputs("[]", f);
+	fclose(f);
+	cr_assert_null(webpush_store_open(dir, why, sizeof(why)));
+	cr_assert(strstr(why, "webpush.json: not {\"v\":1,\"subscriptions\":[…]}"), "%s", why);
+	struct stat sb;
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_eq(sb.st_size, 2, "left as it was");
+	store_rm(dir);
+	free(dir);
+}
+
+Test(webpush, store_failed_save_changes_nothing)
+{
+	char *dir = tmpdir();
+	char why[512] = "", tmp[512];
+	struct webpush_store *st = webpush_store_open(dir, why, sizeof(why));
+	struct webpush_subscription s;
+	sub_n(&s, 1);
+	cr_assert_eq(webpush_store_add(st, "ann", &s, 1, why, sizeof(why)), 0);
+	/* The temporary file cannot be made (a directory is in its place). */
+	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, WEBPUSH_STORE_FILE);
+	cr_assert_eq(mkdir(tmp, 0700), 0);
+	sub_n(&s, 2);
+	cr_assert_eq(webpush_store_add(st, "ann", &s, 2, why, sizeof(why)), -1);
+	cr_assert(strstr(why, "webpush.json: cannot save: Is a directory"), "%s", why);
+	cr_assert_eq(webpush_store_count(st, NULL), 1);
+	sub_n(&s, 1);
+	cr_assert_eq(webpush_store_remove(st, s.endpoint, why, sizeof(why)), -1);
+	cr_assert_eq(webpush_store_count(st, NULL), 1);
+	cr_assert_str_eq(webpush_store_get(st, "ann", 0)->sub.endpoint, s.endpoint);
+	cr_assert_eq(rmdir(tmp), 0);
+	webpush_store_free(st);
+	st = webpush_store_open(dir, why, sizeof(why));
+	cr_assert_eq(webpush_store_count(st, NULL), 1, "the file kept the one saved");
+	webpush_store_free(st);
+	store_rm(dir);
+	free(dir);
+}
