@@ -60,6 +60,10 @@ struct notify_app {
 	bool stopping;
 	uv_timer_t timer;
 	int64_t timer_at; /* wall ms the timer is set for; INT64_MAX: not armed */
+	/* One save, publish and tick per loop turn however many messages came
+	 * in it (a burst of alerts costs one fsync of alerts.json). */
+	uv_timer_t flush;
+	bool flush_armed, set_dirty;
 
 	char t_alert[PROTO_TOPIC_MAX], t_alerts[PROTO_TOPIC_MAX], t_cmd[PROTO_TOPIC_MAX],
 	    t_event[PROTO_TOPIC_MAX], t_status[PROTO_TOPIC_MAX], t_schedule[PROTO_TOPIC_MAX],
@@ -182,11 +186,32 @@ static void answer(struct notify_app *a, const char *id, const char *action,
 	free(json);
 }
 
-/* The set changed: keep it, show it. */
+static void flush_cb(uv_timer_t *t);
+
+/* Run flush_cb on this loop turn's end (a 0 ms timer). */
+static void schedule_flush(struct notify_app *a)
+{
+	if (a->flush_armed || a->stopping)
+		return;
+	a->flush_armed = true;
+	uv_timer_start(&a->flush, flush_cb, 0, 0);
+}
+
+/* The set changed: kept and shown at the flush. */
 static void alerts_changed(struct notify_app *a)
 {
-	int rc = alerts_save(&a->alerts, a->alerts_path);
+	a->set_dirty = true;
+	schedule_flush(a);
+}
 
+static void save_and_publish(struct notify_app *a)
+{
+	int rc;
+
+	if (!a->set_dirty)
+		return;
+	a->set_dirty = false;
+	rc = alerts_save(&a->alerts, a->alerts_path);
 	if (rc < 0)
 		log_error("%s: not saved: %s (the set is published anyway)", a->alerts_path,
 			  strerror(-rc));
@@ -331,7 +356,7 @@ static void send_done(void *arg, enum send_outcome outcome, const char *error)
 	}
 	(void)outbox_compact(a->ob, false, keep_active, a);
 	publish_status(a);
-	tick(a);
+	schedule_flush(a);
 }
 
 static void attempt(struct notify_app *a, struct outbox_item *it)
@@ -373,9 +398,15 @@ static void attempt(struct notify_app *a, struct outbox_item *it)
 	it->in_flight = true;
 }
 
-/* Start every pending delivery that is due. */
+/* Start every pending delivery that is due: what was queued is on disk
+ * first (one fdatasync for the batch). */
 static void kick(struct notify_app *a, int64_t now)
 {
+	int rc = outbox_sync(a->ob);
+
+	if (rc < 0)
+		log_error("outbox: fdatasync: %s (sending anyway: telling beats keeping)",
+			  strerror(-rc));
 	for (size_t i = 0; i < outbox_count(a->ob); i++) {
 		struct outbox_item *it = outbox_at(a->ob, i);
 
@@ -452,7 +483,19 @@ static void tick(struct notify_app *a)
 
 static void timer_cb(uv_timer_t *t)
 {
-	tick(t->data);
+	struct notify_app *a = t->data;
+
+	tick(a);
+	save_and_publish(a);
+}
+
+static void flush_cb(uv_timer_t *t)
+{
+	struct notify_app *a = t->data;
+
+	a->flush_armed = false;
+	tick(a);
+	save_and_publish(a);
 }
 
 /* ---- alerts in ---------------------------------------------------------------------- */
@@ -485,6 +528,16 @@ static void raise_alert(struct notify_app *a, const struct proto_alert *al, bool
 	 * there (the dashboard, Home Assistant); no-local keeps it from us. */
 	if (publish && r == ALERTS_NEW && can_publish(a))
 		(void)service_alert_publish(a->mqtt, a->site, al);
+	/* Queued now, not at the flush: a burst that fills the set and drops
+	 * this entry before the flush still owes its first telling. */
+	if (r == ALERTS_NEW) {
+		struct policy_send sends[POLICY_SENDS_MAX];
+		int64_t next;
+		size_t n = policy_due(&a->policy, &a->contacts, e, loop_wall_ms(), sends, &next);
+
+		for (size_t j = 0; j < n; j++)
+			deliver(a, e, sends[j].contact, sends[j].round);
+	}
 	alerts_changed(a);
 }
 
@@ -594,7 +647,6 @@ static void on_cmd(struct notify_app *a, const struct mqttc_message *msg)
 		log_info("alert %s acked by %s", cmd.key, cmd.by);
 		alerts_changed(a);
 		answer(a, cmd.id, action, PROTO_RESULT_OK, NULL, NULL);
-		tick(a);
 		return;
 	}
 	const struct contact *c = contacts_find(&a->contacts, cmd.to);
@@ -643,7 +695,7 @@ static void on_message(void *arg, const struct mqttc_message *msg)
 		on_availability(a, msg, parts.service);
 	else
 		return;
-	tick(a);
+	schedule_flush(a);
 }
 
 static void on_connected(void *arg)
@@ -776,12 +828,15 @@ static void *create(struct service *svc, int *exit_code)
 	}
 	uv_timer_init(a->loop, &a->timer);
 	a->timer.data = a;
+	uv_timer_init(a->loop, &a->flush);
+	a->flush.data = a;
 	if (mqttc_subscribe(a->mqtt, a->t_alert, 1, true) < 0 ||
 	    mqttc_subscribe(a->mqtt, a->t_cmd, 1, false) < 0 ||
 	    mqttc_subscribe(a->mqtt, a->t_schedule, 1, false) < 0 ||
 	    mqttc_subscribe(a->mqtt, a->t_plan, 1, false) < 0 ||
 	    mqttc_subscribe(a->mqtt, a->t_avail, 1, false) < 0) {
 		uv_close((uv_handle_t *)&a->timer, NULL);
+		uv_close((uv_handle_t *)&a->flush, NULL);
 		sender_close(a->sender, NULL, NULL);
 		uv_run(a->loop, UV_RUN_NOWAIT);
 		outbox_close(a->ob);
@@ -800,7 +855,7 @@ static int start(void *app)
 	log_info("started: %zu contacts, escalate after %lld s, repeat %lld s", a->contacts.n,
 		 (long long)(a->policy.escalate_after_ms / 1000),
 		 (long long)(a->policy.repeat_ms / 1000));
-	tick(a);
+	schedule_flush(a);
 	return 0;
 }
 
@@ -810,9 +865,13 @@ static void stop(void *app)
 
 	if (a->stopping)
 		return;
+	/* What the set became is kept and shown before `offline`. */
+	save_and_publish(a);
 	a->stopping = true;
 	if (!uv_is_closing((uv_handle_t *)&a->timer))
 		uv_close((uv_handle_t *)&a->timer, NULL);
+	if (!uv_is_closing((uv_handle_t *)&a->flush))
+		uv_close((uv_handle_t *)&a->flush, NULL);
 	if (a->sender) {
 		sender_close(a->sender, NULL, NULL);
 		a->sender = NULL;

@@ -28,6 +28,7 @@ struct outbox {
 	size_t n, cap;
 	uint64_t next_id;
 	struct outbox_stats *stats, own_stats;
+	bool unsynced; /* queued records appended, not yet fdatasync'd */
 };
 
 uint32_t outbox_crc32c(const void *data, size_t len)
@@ -142,7 +143,7 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-static int append(struct outbox *ob, cJSON *rec)
+static int append(struct outbox *ob, cJSON *rec, bool sync)
 {
 	char *line;
 	int rc;
@@ -150,10 +151,24 @@ static int append(struct outbox *ob, cJSON *rec)
 	if (rec == NULL || (line = seal(rec)) == NULL)
 		return -ENOMEM;
 	rc = write_all(ob->fd, line, strlen(line));
-	if (rc == 0 && fdatasync(ob->fd) != 0)
-		rc = -errno;
 	free(line);
-	return rc;
+	if (rc != 0)
+		return rc;
+	if (!sync) {
+		ob->unsynced = true;
+		return 0;
+	}
+	return outbox_sync(ob);
+}
+
+int outbox_sync(struct outbox *ob)
+{
+	if (!ob->unsynced)
+		return 0;
+	if (fdatasync(ob->fd) != 0)
+		return -errno;
+	ob->unsynced = false;
+	return 0;
 }
 
 /* ---- replay ------------------------------------------------------------------------ */
@@ -421,7 +436,7 @@ struct outbox_item *outbox_queue(struct outbox *ob, const struct outbox_item *sr
 	it->next_ms = now_ms;
 	it->last_error[0] = '\0';
 	it->in_flight = false;
-	rc = append(ob, queued_record(it));
+	rc = append(ob, queued_record(it), false);
 	if (rc != 0) {
 		*err = -rc;
 		return NULL;
@@ -437,20 +452,20 @@ int outbox_failed(struct outbox *ob, struct outbox_item *it, int64_t now_ms, int
 	it->attempts++;
 	it->next_ms = next_ms;
 	snprintf(it->last_error, sizeof(it->last_error), "%s", error ? error : "");
-	return append(ob, outcome_record("f", it->id, now_ms, next_ms, it->last_error));
+	return append(ob, outcome_record("f", it->id, now_ms, next_ms, it->last_error), true);
 }
 
 int outbox_delivered(struct outbox *ob, struct outbox_item *it, int64_t now_ms)
 {
 	it->state = OUTBOX_DELIVERED;
-	return append(ob, outcome_record("d", it->id, now_ms, 0, NULL));
+	return append(ob, outcome_record("d", it->id, now_ms, 0, NULL), true);
 }
 
 int outbox_given_up(struct outbox *ob, struct outbox_item *it, int64_t now_ms, const char *error)
 {
 	it->state = OUTBOX_GIVEN_UP;
 	snprintf(it->last_error, sizeof(it->last_error), "%s", error ? error : "");
-	return append(ob, outcome_record("g", it->id, now_ms, 0, it->last_error));
+	return append(ob, outcome_record("g", it->id, now_ms, 0, it->last_error), true);
 }
 
 struct outbox_item *outbox_find(struct outbox *ob, uint64_t id)
@@ -541,6 +556,8 @@ int outbox_compact(struct outbox *ob, bool force, bool (*keep)(void *arg, const 
 	}
 	if (!force && (finished < COMPACT_MIN || finished <= 2 * kept))
 		return 0;
+	if ((rc = outbox_sync(ob)) != 0)
+		return rc;
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", ob->path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);

@@ -2,14 +2,13 @@
  * outbox — every delivery iod-notify owes, on disk before it is tried.
  *
  * An append-only file in the data dir (outbox.log), one record a line,
- * fsync'd before the call returns: queued (the whole delivery: id, alert
- * key, contact, the contact's URL index, occurrence, level, source, code,
- * subject, message, since, when queued), failed (an attempt failed: the
- * error and when to try next), delivered, given_up. Each line is a JSON
- * object ending in "crc":"<crc32c of the rest>", as the feeder's journal
- * does. Opening replays the file: a torn or garbled last line (a power cut
- * mid-write) is cut off; a damaged line inside is skipped; every good
- * record is kept either way (outbox_open's stats say what was found).
+ * fsync'd before the call returns (queued: before any of it is tried): queued (the whole delivery:
+ * id, alert key, contact, the contact's URL index, occurrence, level, source, code, subject,
+ * message, since, when queued; a batch of them synced once), failed (an attempt failed: the error
+ * and when to try next), delivered, given_up. Each line is a JSON object ending in "crc":"<crc32c
+ * of the rest>", as the feeder's journal does. Opening replays the file: a torn or garbled last
+ * line (a power cut mid-write) is cut off; a damaged line inside is skipped; every good record is
+ * kept either way (outbox_open's stats say what was found).
  *
  * Dedupe: one delivery per key + contact + URL + occurrence (the policy's
  * "<since>.<round>": a repeat or an escalation is a new occurrence, the
@@ -70,10 +69,14 @@ void outbox_close(struct outbox *ob);
 
 /* Append a queued record for *it (id assigned, state pending, next = now);
  * returns the stored item, or NULL when the write failed (errno kept in
- * *err; the item is then not queued). */
+ * *err; the item is then not queued). Not synced yet: a batch of queued
+ * records is made durable by one outbox_sync(), which the caller runs
+ * before it tries any of them. */
 struct outbox_item *outbox_queue(struct outbox *ob, const struct outbox_item *it, int64_t now_ms,
 				 int *err);
-/* The outcomes. 0 or -errno (the in-memory state changes either way, so
+/* fdatasync what outbox_queue appended since the last sync. 0 or -errno. */
+int outbox_sync(struct outbox *ob);
+/* The outcomes (each synced at once). 0 or -errno (the in-memory state changes either way, so
  * a disk that fails does not make a delivery repeat on this run). */
 int outbox_failed(struct outbox *ob, struct outbox_item *it, int64_t now_ms, int64_t next_ms,
 		  const char *error);

@@ -159,9 +159,10 @@ static void start_notify(const char *const *extra)
 
 /* ---- the mailbox ------------------------------------------------------------------- */
 
+#define MAILS_MAX 128
 struct mails {
 	size_t n;
-	char *text[32];
+	char *text[MAILS_MAX];
 };
 
 static void mails_free(struct mails *m)
@@ -202,7 +203,7 @@ static void read_mails(struct mails *m)
 	dp = opendir(dir);
 	if (dp == NULL)
 		return;
-	while ((d = readdir(dp)) != NULL && m->n < 32) {
+	while ((d = readdir(dp)) != NULL && m->n < MAILS_MAX) {
 		if (d->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
@@ -499,6 +500,58 @@ Test(notify_service, service_offline_after_its_time_cleared_by_online)
 	settle(2500);
 	read_mails(&m);
 	cr_assert_eq(count_with(&m, "service_offline"), 1, "a short outage was told");
+	mails_free(&m);
+	tclient_free(c);
+}
+
+Test(notify_service, burst_dedupes_and_loses_nothing)
+{
+	const char *people[] = {"ann", "all", NULL};
+	struct tclient *c = client("it-burst");
+	struct mails m = {0};
+	struct tmsg *msg;
+	char payload[256];
+
+	start_smtp();
+	write_contacts(people);
+	start_notify(NULL);
+	tclient_subscribe(c, EVENT, 1);
+	/* 500 times the same alert: one key, one email. */
+	for (int i = 0; i < 500; i++) {
+		snprintf(payload, sizeof(payload),
+			 "{\"source\":\"feeder\",\"level\":\"warning\",\"code\":\"low_stock\","
+			 "\"message\":\"pills for %d days\",\"ts\":%d}",
+			 500 - i, i + 1);
+		/* QoS 0: a burst, not one round trip each. */
+		cr_assert_eq(tclient_publish_str(c, ALERT, payload, 0, false), 0);
+	}
+	/* 40 different ones, more than the set holds (32): each told once. */
+	for (int i = 0; i < 40; i++) {
+		snprintf(payload, sizeof(payload),
+			 "{\"source\":\"feeder\",\"level\":\"warning\",\"code\":"
+			 "\"dose_unverified\",\"subject\":\"burst-%d\",\"message\":\"m\",\"ts\":1}",
+			 i);
+		cr_assert_eq(tclient_publish_str(c, ALERT, payload, 0, false), 0);
+	}
+	/* The loop is still answering. */
+	cr_assert_eq(tclient_publish_str(
+			 c, CMD, "{\"id\":\"live\",\"action\":\"test\",\"to\":\"zed\"}", 1, false),
+		     0);
+	msg = tclient_expect_with(c, EVENT, "\"id\":\"live\"", WAIT_MS);
+	cr_assert_not_null(msg, "no answer after the burst");
+	tmsg_free(msg);
+	cr_assert_eq(wait_mails(&m, "dose_unverified", 40, 30000), 40,
+		     "an evicted alert was never told");
+	cr_assert_eq(wait_mails(&m, "low_stock", 1, WAIT_MS), 1);
+	settle(1000);
+	read_mails(&m);
+	cr_assert_eq(count_with(&m, "low_stock"), 1, "the same alert told more than once");
+	for (int i = 0; i < 40; i++) {
+		char needle[64];
+
+		snprintf(needle, sizeof(needle), "feeder/dose_unverified/burst-%d\n", i);
+		cr_assert_eq(count_with(&m, needle), 1, "%s", needle);
+	}
 	mails_free(&m);
 	tclient_free(c);
 }
