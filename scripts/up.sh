@@ -34,6 +34,10 @@ case "${1:-}" in
 esac
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# A contacts file named relative to where up.sh was started from.
+if [[ -n ${IOD_NOTIFY_CONTACTS_FILE:-} && $IOD_NOTIFY_CONTACTS_FILE != /* ]]; then
+	IOD_NOTIFY_CONTACTS_FILE=$PWD/$IOD_NOTIFY_CONTACTS_FILE
+fi
 cd "$top"
 
 mqtt_port=${IOD_UP_MQTT_PORT:-1883}
@@ -185,6 +189,8 @@ chmod 0600 "$password_file"
 contacts_file=${IOD_NOTIFY_CONTACTS_FILE:-$var_dir/contacts}
 if [[ -z ${IOD_NOTIFY_CONTACTS_FILE:-} && ! -e $contacts_file ]]; then
 	(umask 077 && cp deploy/env/contacts.example "$contacts_file")
+elif [[ ! -r $contacts_file ]]; then
+	die "IOD_NOTIFY_CONTACTS_FILE: cannot read '$contacts_file' (deploy/env/contacts.example shows the format)"
 fi
 
 # ---- processes ------------------------------------------------------------

@@ -117,6 +117,14 @@ IOD_UP_MQTT_PORT=$mqtt_port IOD_BRIDGE_PORT=$web_port IOD_UP_VAR_DIR=$TMP/var-ot
 check "a port clash is refused (rc=$rc) naming the port and IOD_UP_MQTT_PORT" \
 	bash -c "[[ $rc != 0 ]] && grep -q 'port $mqtt_port' '$TMP/clash.log' && grep -q IOD_UP_MQTT_PORT '$TMP/clash.log'"
 
+(cd "$TMP" && IOD_NOTIFY_CONTACTS_FILE=no-such-contacts IOD_UP_MQTT_PORT=$(free_port) \
+	IOD_BRIDGE_PORT=$(free_port) IOD_UP_VAR_DIR=$TMP/var-other IOD_UP_BUILD_DIR=$build_dir \
+	IOD_UP_SKIP_BUILD=1 "$IOD_SOURCE_DIR/scripts/up.sh" </dev/null >"$TMP/contacts-missing.log" 2>&1) &&
+	rc=0 || rc=$?
+check "a contacts file that cannot be read is refused (rc=$rc), named from where up.sh was started" \
+	bash -c '[[ $1 == 1 ]] && grep -qF "IOD_NOTIFY_CONTACTS_FILE: cannot read '"'"'$2/no-such-contacts'"'"'" "$3"' \
+	_ "$rc" "$TMP" "$TMP/contacts-missing.log"
+
 stop_up
 check "services published 'offline' on the way out" \
 	wait_for "$TMP/events.log" '^iod/home/feeder/availability offline$' 5
