@@ -301,7 +301,7 @@ static void pause_until(const char *id, const char *iso)
 Test(feeder_plan_clock_it, skip_before_midnight_kept_over_kill_9_and_into_the_new_day)
 {
 	/* Evening: the 20:00 slot is dosed on time. */
-	clock_at("2026-12-01T18:59:53Z");
+	clock_at("2026-12-01T18:59:48Z");
 	start_feeder();
 	plan("p1", DAILY("00:00") "," DAILY("08:00") "," DAILY("20:00"), 2);
 	/* Today's 00:00 and 08:00 had passed when they were planned: not owed. */
@@ -479,7 +479,7 @@ Test(feeder_plan_clock_it, pause_over_midnight_resume_and_slots_passed_while_dow
  * the first slot's, which serves the other (the plan's interval is 1 h). */
 Test(feeder_plan_clock_it, spring_forward_a_missing_0230_is_dosed_once_at_0300)
 {
-	clock_at("2027-03-28T00:59:52Z"); /* 01:59:52 CET */
+	clock_at("2027-03-28T00:59:48Z"); /* 01:59:48 CET */
 	start_feeder();
 	plan("p1", DAILY("02:30") "," DAILY("03:00") "," DAILY("08:00") "," DAILY("20:00"), 2);
 	expect_schedule("2027-03-28", {"2027-03-28T02:30", "2027-03-28T01:00Z", "pending", NULL},
@@ -515,7 +515,7 @@ Test(feeder_plan_clock_it, spring_forward_a_missing_0230_is_dosed_once_at_0300)
  * so 02:30 comes at 00:30Z and again at 01:30Z. */
 Test(feeder_plan_clock_it, fall_back_a_repeated_0230_is_dosed_at_its_first_occurrence_only)
 {
-	clock_at("2026-10-25T00:29:52Z"); /* 02:29:52 CEST */
+	clock_at("2026-10-25T00:29:48Z"); /* 02:29:48 CEST */
 	start_feeder();
 	plan("p1", DAILY("02:30") "," DAILY("08:00") "," DAILY("20:00"), 2);
 	expect_schedule("2026-10-25", {"2026-10-25T02:30", "2026-10-25T00:30Z", "pending", NULL},
@@ -529,9 +529,9 @@ Test(feeder_plan_clock_it, fall_back_a_repeated_0230_is_dosed_at_its_first_occur
 	expect_state(1, "2026-10-25T07:00Z");
 	stop_feeder();
 
-	/* Started again at 02:29:52 CET, the second time that night: 02:30
+	/* Started again at 02:29:50 CET, the second time that night: 02:30
 	 * comes round again, and is not a slot again. */
-	clock_at("2026-10-25T01:29:52Z");
+	clock_at("2026-10-25T01:29:50Z");
 	start_feeder();
 	expect_schedule(
 	    "2026-10-25",
