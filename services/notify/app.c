@@ -9,6 +9,7 @@
 #include "contacts.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "mqttc.h"
 #include "outbox.h"
 #include "policy.h"
@@ -21,6 +22,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* "<IPv4 address>:<port>". */
+static int parse_listen(const char *value, struct sockaddr_in *out)
+{
+	char host[64];
+	const char *colon = strrchr(value, ':');
+	char *end;
+	long port;
+
+	if (colon == NULL || (size_t)(colon - value) >= sizeof(host) || colon == value)
+		return -1;
+	memcpy(host, value, (size_t)(colon - value));
+	host[colon - value] = '\0';
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || colon[1] == '\0' || port < 1 || port > 65535)
+		return -1;
+	return uv_ip4_addr(host, (int)port, out) == 0 ? 0 : -1;
+}
+
+static bool listen_check(const char *value, char *why, size_t why_size)
+{
+	struct sockaddr_in sa;
+
+	if (parse_listen(value, &sa) == 0)
+		return true;
+	snprintf(why, why_size, "'%.64s' is not <IPv4 address>:<port> (e.g. 127.0.0.1:9465)",
+		 value);
+	return false;
+}
 
 static bool quiet_check(const char *value, char *why, size_t why_size)
 {
@@ -49,6 +79,9 @@ const struct cfg_option notify_app_options[] = {
      30LL * 24 * 3600 * 1000, 0, NULL},
     {"IOD_NOTIFY_TIMEOUT", CFG_DURATION, "10s", "one delivery attempt's time limit", 1000,
      600LL * 1000, 0, NULL},
+    {"IOD_NOTIFY_METRICS_LISTEN", CFG_STRING, NULL,
+     "serve Prometheus GET /metrics on this <IPv4 address>:<port> (unset: off)", 0, 0, 0,
+     listen_check},
 };
 const size_t notify_app_options_count = sizeof(notify_app_options) / sizeof(notify_app_options[0]);
 
@@ -84,6 +117,29 @@ struct notify_app {
 	 * channels[first[i] + j], and so is status.channels[...]. */
 	struct channel *channels;
 	size_t first[CONTACTS_MAX], n_channels;
+
+	/* GET /metrics (IOD_NOTIFY_METRICS_LISTEN): a listener and its few
+	 * connections, each closed after one answer or METRICS_CONN_MS. */
+	bool metrics_on;
+	uv_tcp_t metrics;
+	size_t metrics_conns;
+	struct metrics_conn *conns; /* open ones, closed by stop */
+};
+
+#define METRICS_CONNS_MAX 8
+#define METRICS_CONN_MS	  5000
+#define METRICS_REQ_MAX	  2048
+
+struct metrics_conn {
+	uv_tcp_t tcp;
+	uv_timer_t timer;
+	uv_write_t wr;
+	struct notify_app *a;
+	char req[METRICS_REQ_MAX];
+	size_t n;
+	char *resp;
+	int closing; /* handles still to close */
+	struct metrics_conn *next;
 };
 
 /* A send in flight: the delivery's id (items move; ids do not). */
@@ -673,6 +729,169 @@ static void on_cmd(struct notify_app *a, const struct mqttc_message *msg)
 	publish_status(a);
 }
 
+/* ---- GET /metrics ------------------------------------------------------------------------ */
+
+static void conn_closed(uv_handle_t *h)
+{
+	struct metrics_conn *c = h->data;
+
+	if (--c->closing > 0)
+		return;
+	for (struct metrics_conn **p = &c->a->conns; *p; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	c->a->metrics_conns--;
+	free(c->resp);
+	free(c);
+}
+
+static void conn_close(struct metrics_conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = 2;
+	uv_close((uv_handle_t *)&c->tcp, conn_closed);
+	uv_close((uv_handle_t *)&c->timer, conn_closed);
+}
+
+static void conn_timeout(uv_timer_t *t)
+{
+	conn_close(t->data);
+}
+
+static void conn_written(uv_write_t *w, int status)
+{
+	(void)status;
+	conn_close(w->data);
+}
+
+static char *metrics_text(struct notify_app *a)
+{
+	const char *kinds[PROTO_STATUS_CHANNELS_MAX];
+	size_t active[3] = {0, 0, 0};
+
+	for (size_t i = 0; i < a->status.n_channels; i++)
+		kinds[i] = channel_kind_name(a->channels[i].kind);
+	for (size_t i = 0; i < a->alerts.set.n; i++)
+		active[a->alerts.set.active[i].alert.level]++;
+	a->status.depth = outbox_depth(a->ob);
+	return notify_metrics_render(&a->status, kinds, active);
+}
+
+static void conn_answer(struct metrics_conn *c)
+{
+	const char *status = "404 Not Found", *type = "text/plain; charset=utf-8";
+	char *body = NULL;
+	const char *text = "not found\n";
+	size_t len;
+
+	uv_read_stop((uv_stream_t *)&c->tcp);
+	if (strncmp(c->req, "GET /metrics ", 13) == 0 ||
+	    strncmp(c->req, "GET /metrics?", 13) == 0) {
+		body = metrics_text(c->a);
+		status = body ? "200 OK" : "500 Internal Server Error";
+		type = "text/plain; version=0.0.4; charset=utf-8";
+		text = body ? body : "out of memory\n";
+	} else if (strncmp(c->req, "GET ", 4) != 0 && strncmp(c->req, "HEAD ", 5) != 0) {
+		status = "405 Method Not Allowed";
+		text = "GET only\n";
+	}
+	len = strlen(text);
+	c->resp = malloc(len + 256);
+	if (c->resp == NULL) {
+		free(body);
+		conn_close(c);
+		return;
+	}
+	int n = snprintf(c->resp, 256,
+			 "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			 "Connection: close\r\n\r\n",
+			 status, type, len);
+	memcpy(c->resp + n, text, len);
+	free(body);
+	uv_buf_t buf = uv_buf_init(c->resp, (unsigned)((size_t)n + len));
+	c->wr.data = c;
+	if (uv_write(&c->wr, (uv_stream_t *)&c->tcp, &buf, 1, conn_written) != 0)
+		conn_close(c);
+}
+
+static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct metrics_conn *c = h->data;
+
+	(void)suggested;
+	*buf = uv_buf_init(c->req + c->n, (unsigned)(METRICS_REQ_MAX - 1 - c->n));
+}
+
+static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct metrics_conn *c = s->data;
+
+	(void)buf;
+	if (nread < 0) {
+		conn_close(c);
+		return;
+	}
+	c->n += (size_t)nread;
+	c->req[c->n] = '\0';
+	/* The request line and headers are all we read; a body is not expected. */
+	if (strstr(c->req, "\r\n\r\n") || strstr(c->req, "\n\n") || c->n >= METRICS_REQ_MAX - 1)
+		conn_answer(c);
+}
+
+static void on_metrics_conn(uv_stream_t *server, int status)
+{
+	struct notify_app *a = server->data;
+	struct metrics_conn *c;
+
+	if (status < 0 || a->stopping)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return;
+	c->a = a;
+	uv_tcp_init(a->loop, &c->tcp);
+	uv_timer_init(a->loop, &c->timer);
+	c->tcp.data = c;
+	c->timer.data = c;
+	c->next = a->conns;
+	a->conns = c;
+	a->metrics_conns++;
+	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
+	    a->metrics_conns > METRICS_CONNS_MAX) {
+		conn_close(c);
+		return;
+	}
+	uv_timer_start(&c->timer, conn_timeout, METRICS_CONN_MS, 0);
+	if (uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read) != 0)
+		conn_close(c);
+}
+
+static int metrics_listen(struct notify_app *a, const char *where)
+{
+	struct sockaddr_in sa;
+	int rc;
+
+	if (where == NULL)
+		return 0;
+	if (parse_listen(where, &sa) != 0)
+		return -1;
+	uv_tcp_init(a->loop, &a->metrics);
+	a->metrics.data = a;
+	a->metrics_on = true;
+	rc = uv_tcp_bind(&a->metrics, (const struct sockaddr *)&sa, 0);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&a->metrics, 16, on_metrics_conn);
+	if (rc != 0) {
+		log_error("IOD_NOTIFY_METRICS_LISTEN %s: %s", where, uv_strerror(rc));
+		return -1;
+	}
+	log_info("metrics on http://%s/metrics", where);
+	return 0;
+}
+
 /* ---- the service ------------------------------------------------------------------------- */
 
 static void on_message(void *arg, const struct mqttc_message *msg)
@@ -852,6 +1071,9 @@ static int start(void *app)
 {
 	struct notify_app *a = app;
 
+	if (metrics_listen(a, cfg_str(service_cfg(a->svc), "IOD_NOTIFY_METRICS_LISTEN")) != 0)
+		return -1;
+
 	log_info("started: %zu contacts, escalate after %lld s, repeat %lld s", a->contacts.n,
 		 (long long)(a->policy.escalate_after_ms / 1000),
 		 (long long)(a->policy.repeat_ms / 1000));
@@ -872,6 +1094,10 @@ static void stop(void *app)
 		uv_close((uv_handle_t *)&a->timer, NULL);
 	if (!uv_is_closing((uv_handle_t *)&a->flush))
 		uv_close((uv_handle_t *)&a->flush, NULL);
+	if (a->metrics_on && !uv_is_closing((uv_handle_t *)&a->metrics))
+		uv_close((uv_handle_t *)&a->metrics, NULL);
+	for (struct metrics_conn *c = a->conns; c; c = c->next)
+		conn_close(c);
 	if (a->sender) {
 		sender_close(a->sender, NULL, NULL);
 		a->sender = NULL;

@@ -13,13 +13,16 @@
  */
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -554,6 +557,81 @@ Test(notify_service, burst_dedupes_and_loses_nothing)
 	}
 	mails_free(&m);
 	tclient_free(c);
+}
+
+/* One HTTP/1.0 GET on 127.0.0.1:port; the whole answer (malloc'd). */
+static char *http_get(int port, const char *path)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	char req[256], *out = calloc(1, 65536);
+	size_t n = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	cr_assert_geq(fd, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "connect: %s",
+		     strerror(errno));
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+	cr_assert_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	for (;;) {
+		ssize_t r = read(fd, out + n, 65535 - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	return out;
+}
+
+Test(notify_service, metrics)
+{
+	const char *people[] = {"ann", "all", NULL};
+	int port = harness_free_port();
+	char listen[64];
+	const char *extra[] = {listen, NULL};
+	struct tclient *c = client("it-metrics");
+	struct mails m = {0};
+	char *text;
+	int idle;
+
+	snprintf(listen, sizeof(listen), "IOD_NOTIFY_METRICS_LISTEN=127.0.0.1:%d", port);
+	start_smtp();
+	write_contacts(people);
+	start_notify(extra);
+	cr_assert_eq(tclient_publish_str(c, ALERT, CRIT_BOWL, 1, false), 0);
+	cr_assert_eq(wait_mails(&m, "dose_failed", 1, WAIT_MS), 1);
+	mails_free(&m);
+	/* A connection that says nothing holds only itself. */
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	idle = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_eq(connect(idle, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	/* The delivered record may trail the email by a moment. */
+	for (int i = 0; i < 100; i++) {
+		text = http_get(port, "/metrics");
+		if (strstr(text, "iod_notify_deliveries_total{contact=\"ann\",channel=\"mailto\","
+				 "url=\"1\"} 1\n"))
+			break;
+		free(text);
+		text = NULL;
+		settle(50);
+	}
+	cr_assert_not_null(text, "no delivery counted in /metrics");
+	cr_assert(strstr(text, "HTTP/1.1 200 OK\r\n"), "%s", text);
+	cr_assert(strstr(text, "iod_notify_outbox_depth 0\n"), "%s", text);
+	cr_assert(strstr(text, "iod_notify_active_alerts{level=\"critical\"} 1\n"), "%s", text);
+	cr_assert(
+	    strstr(text,
+		   "iod_notify_failures_total{contact=\"ann\",channel=\"mailto\",url=\"1\"} 0\n"),
+	    "%s", text);
+	free(text);
+	text = http_get(port, "/nope");
+	cr_assert(strstr(text, "HTTP/1.1 404 Not Found\r\n"), "%s", text);
+	free(text);
+	close(idle);
+	tclient_free(c);
+	cr_assert_eq(harness_stop(notify, SIGTERM, 5000), 0);
+	notify = -1;
 }
 
 /* ---- the watchdog, with a real iod-feeder ------------------------------------------------ */

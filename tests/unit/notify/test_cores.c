@@ -9,6 +9,7 @@
 
 #include "alerts.h"
 #include "contacts.h"
+#include "metrics.h"
 #include "policy.h"
 #include "watchdog.h"
 
@@ -448,4 +449,47 @@ Test(policy, backoff, .timeout = 10)
 	cr_assert_eq(policy_backoff_ms(3), 120000);
 	cr_assert_eq(policy_backoff_ms(7), 30 * 60000);
 	cr_assert_eq(policy_backoff_ms(100), 30 * 60000);
+}
+
+/* ---- metrics ---- */
+
+Test(metrics, render, .timeout = 10)
+{
+	struct proto_notify_status st;
+	const char *kinds[] = {"mailto", "ntfy", "json"};
+	size_t active[3] = {1, 0, 2};
+	char *text;
+
+	memset(&st, 0, sizeof(st));
+	st.depth = 4;
+	st.queued = 9;
+	st.given_up = 1;
+	st.n_channels = 3;
+	snprintf(st.channels[0].contact, sizeof(st.channels[0].contact), "ann");
+	snprintf(st.channels[1].contact, sizeof(st.channels[1].contact), "ann");
+	snprintf(st.channels[2].contact, sizeof(st.channels[2].contact), "bob");
+	st.channels[0].sent = 5;
+	st.channels[1].failed = 3;
+	st.channels[2].sent = 7;
+	text = notify_metrics_render(&st, kinds, active);
+	cr_assert_not_null(text);
+	cr_assert(strstr(text, "# TYPE iod_notify_outbox_depth gauge\niod_notify_outbox_depth 4\n"),
+		  "%s", text);
+	cr_assert(strstr(text, "iod_notify_queued_total 9\n"), "%s", text);
+	cr_assert(strstr(text, "iod_notify_given_up_total 1\n"), "%s", text);
+	cr_assert(
+	    strstr(text,
+		   "iod_notify_deliveries_total{contact=\"ann\",channel=\"mailto\",url=\"1\"} 5\n"),
+	    "%s", text);
+	cr_assert(
+	    strstr(text,
+		   "iod_notify_failures_total{contact=\"ann\",channel=\"ntfy\",url=\"2\"} 3\n"),
+	    "%s", text);
+	cr_assert(
+	    strstr(text,
+		   "iod_notify_deliveries_total{contact=\"bob\",channel=\"json\",url=\"1\"} 7\n"),
+	    "%s", text);
+	cr_assert(strstr(text, "iod_notify_active_alerts{level=\"critical\"} 2\n"), "%s", text);
+	cr_assert(strstr(text, "iod_notify_active_alerts{level=\"info\"} 1\n"), "%s", text);
+	free(text);
 }
