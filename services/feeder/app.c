@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "flap.h"
@@ -22,6 +23,7 @@
 #include "schedule.h"
 #include "servo.h"
 #include "speaker.h"
+#include "sysclock.h"
 
 /* The schedule timer never sleeps longer than this, so a wall clock that
  * is set (NTP on a Pi without a battery clock) is noticed within it. */
@@ -75,6 +77,14 @@ static bool sim_fault_check(const char *value, char *why, size_t why_size)
 	return false;
 }
 
+/* IOD_FEEDER_CLOCK names one of sysclock's backends. */
+static bool clock_check(const char *value, char *why, size_t why_size)
+{
+	struct sysclock *c = sysclock_open(value, why, why_size);
+	sysclock_close(c);
+	return c != NULL;
+}
+
 const struct cfg_option feeder_app_options[] = {
     {"IOD_FEEDER_MIN_INTERVAL", CFG_DURATION, "6h", "minimum time between two doses", 1000,
      7LL * 24 * 3600 * 1000, 0, NULL},
@@ -96,6 +106,11 @@ const struct cfg_option feeder_app_options[] = {
     {"IOD_FEEDER_SPEAKER", CFG_STRING, "sim", "speaker: sim or alsa:<device>", 0, 0, 0, NULL},
     {"IOD_FEEDER_HOLD", CFG_DURATION, "1s", "how long the feeder stays open for a dose", 1000,
      60 * 1000, 0, NULL},
+    /* Clock health (state's clock_synced, the clock_unsynced alert): the
+     * kernel's word, or a fake for tests. */
+    {"IOD_FEEDER_CLOCK", CFG_STRING, "adjtimex",
+     "clock health: adjtimex (the kernel's word), sim:synced or sim:unsynced", 0, 0, 0,
+     clock_check},
     {"IOD_FEEDER_PWM_ROOT", CFG_STRING, "/sys/class/pwm", "PWM sysfs root (pwm servo)", 0, 0, 0,
      NULL},
     {"IOD_FEEDER_PWM_PERIOD", CFG_INT, "20000000", "PWM period in ns (pwm servo)", 1000, 1000000000,
@@ -169,7 +184,14 @@ struct feeder_app {
 	char backend[160];
 	char t_cmd[PROTO_TOPIC_MAX], t_event[PROTO_TOPIC_MAX], t_state[PROTO_TOPIC_MAX];
 	char t_log[PROTO_TOPIC_MAX], t_plan[PROTO_TOPIC_MAX], t_schedule[PROTO_TOPIC_MAX];
-	char t_bowl[PROTO_TOPIC_MAX]; /* iod/<site>/sensors/bowl: verified dispense */
+	char t_bowl[PROTO_TOPIC_MAX];	    /* iod/<site>/sensors/bowl: verified dispense */
+	char t_camera_cmd[PROTO_TOPIC_MAX]; /* iod/<site>/camera/cmd: a snapshot per dose */
+	/* Clock health: IOD_FEEDER_CLOCK, the clock-set watcher, and the file
+	 * that keeps the boot whose clock_unsynced alert was raised. */
+	struct sysclock *sysclock;
+	struct sysclock_steps *steps;
+	char boot_id[40];
+	char clock_alert_path[PATH_MAX];
 	/* The sim's physics (sim servos only): a pill fell. Not the contract. */
 	char t_sim_dispensed[PROTO_TOPIC_MAX];
 	/* The flap sensor (NULL: none) and the dose's wait for it. */
@@ -181,14 +203,17 @@ struct feeder_app {
 	bool hold_over; /* the hold ended; the dose waits for the flap's verdict */
 };
 
+/* arg: the struct feeder_app, whose sysclock says whether the wall clock is
+ * synchronised (read with every now: one system call). */
 static struct feeder_now real_clocks(void *arg)
 {
-	(void)arg;
+	struct feeder_app *a = arg;
 	struct timespec ts;
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return (struct feeder_now){
 	    .wall_ms = loop_wall_ms(),
 	    .mono_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+	    .clock_unsynced = a->sysclock && !sysclock_synced(a->sysclock),
 	};
 }
 
@@ -356,6 +381,47 @@ static void dose_opened(struct feeder_app *a)
 		flap_watch_opened(&a->flap_watch, now_clocks(a).mono_ms);
 }
 
+/* The camera takes a picture for the dose whose servo just opened:
+ * {"action":"snapshot","for":"dose:<id>"} on camera/cmd, QoS 1, not
+ * retained. Fire and forget: nothing waits for the picture, and a feeder
+ * without a camera doses exactly as before (the broker drops the request).
+ * One publish at a dose's start, which has no event: within ANSWER_MAX. */
+static void request_snapshot(struct feeder_app *a)
+{
+	const char *id = feeder_dose_id(a->feeder);
+	if (!id)
+		return;
+	char what[PROTO_ID_MAX + 8];
+	snprintf(what, sizeof(what), "dose:%s", id);
+	cJSON *o = cJSON_CreateObject();
+	char *json = NULL;
+	if (o && cJSON_AddStringToObject(o, "action", "snapshot") &&
+	    cJSON_AddStringToObject(o, "for", what))
+		json = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	publish_owned(a, a->t_camera_cmd, json, false);
+}
+
+/* clock_unsynced was raised: keep this boot's id in the data dir, so a
+ * restart in the same boot does not raise it again. Written whole and
+ * renamed into place; a failure only costs a repeat of the warning. */
+static void keep_clock_alerted(struct feeder_app *a)
+{
+	if (!a->boot_id[0] || !a->clock_alert_path[0])
+		return;
+	char tmp[PATH_MAX + 8];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", a->clock_alert_path);
+	FILE *fp = fopen(tmp, "we");
+	bool ok = fp && fprintf(fp, "%s\n", a->boot_id) > 0;
+	if (fp && fclose(fp) != 0)
+		ok = false;
+	if (!ok || rename(tmp, a->clock_alert_path) != 0) {
+		log_warn("%s: %s: clock_unsynced may be raised again after a restart",
+			 a->clock_alert_path, strerror(errno));
+		unlink(tmp);
+	}
+}
+
 /* Publish what a feeder call decided and perform the hardware action it
  * asks for; reporting back to the feeder yields another result, handled
  * the same way (at most one level deeper). */
@@ -363,6 +429,8 @@ static void apply(struct feeder_app *a, const struct feeder_result *res)
 {
 	for (size_t i = 0; i < res->n_alerts; i++)
 		service_alert_publish(a->mqtt, a->site, &res->alerts[i]);
+	if (res->clock_alerted)
+		keep_clock_alerted(a);
 	if (res->has_event)
 		publish_owned(a, a->t_event, proto_feeder_event_encode(&res->event), false);
 	if (res->state_changed)
@@ -391,6 +459,7 @@ static void apply(struct feeder_app *a, const struct feeder_result *res)
 		if (rc == 0) {
 			dose_opened(a);
 			uv_timer_start(&a->hold_timer, on_hold_done, (uint64_t)a->hold_ms, 0);
+			request_snapshot(a);
 			return;
 		}
 		snprintf(why, sizeof(why), "servo: %s", strerror(-rc));
@@ -501,6 +570,34 @@ static void arm_schedule(struct feeder_app *a)
 }
 
 static void arm_midnight(struct feeder_app *a);
+
+/* The wall clock was set (sysclock's watcher): the timers slept on libuv's
+ * monotonic clock toward times of the old wall clock, so a slot the new one
+ * has reached would wait up to SCHEDULE_RECHECK_MS (an hour late, or
+ * missed). Tick now, republish the state (clock_synced, next_allowed) and
+ * the schedule (the date may be another), and arm both timers afresh. */
+static void on_clock_step(void *arg)
+{
+	struct feeder_app *a = arg;
+	if (a->stopping)
+		return;
+	struct feeder_now now = now_clocks(a);
+	char when[64];
+	time_t t = (time_t)(now.wall_ms / 1000);
+	struct tm tm;
+	if (!localtime_r(&t, &tm) || strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
+		snprintf(when, sizeof(when), "%lld ms", (long long)now.wall_ms);
+	log_warn("the wall clock was set: it is now %s (%s); the schedule looks again", when,
+		 now.clock_unsynced ? "not synchronised" : "synchronised");
+	struct feeder_result res;
+	feeder_schedule_tick(a->feeder, &now, &res);
+	res.state_changed = true;
+	res.schedule_changed = true;
+	apply(a, &res);
+	arm_schedule(a);
+	a->midnight_ms = 0;
+	arm_midnight(a);
+}
 
 /* doses_today in the retained state counts the local calendar day: at local
  * midnight it must read 0 without waiting for the next dose. The timer
@@ -834,6 +931,8 @@ void feeder_app_stop(void *app)
 		uv_timer_stop(&a->treat_timer);
 		finish_treat(a, "interrupted by shutdown (hold cut short)");
 	}
+	sysclock_steps_stop(a->steps);
+	a->steps = NULL;
 	if (a->timers_open) {
 		uv_close((uv_handle_t *)&a->treat_timer, NULL);
 		uv_close((uv_handle_t *)&a->hold_timer, NULL);
@@ -869,6 +968,7 @@ void feeder_app_free(void *app)
 	if (!a)
 		return;
 	feeder_free(a->feeder);
+	sysclock_close(a->sysclock);
 	flap_close(a->flap);
 	speaker_close(a->speaker);
 	if (a->treat_servo)
@@ -886,6 +986,7 @@ static int setup_topics(struct feeder_app *a)
 	rc |= proto_topic(a->t_plan, sizeof(a->t_plan), a->site, "feeder", "plan");
 	rc |= proto_topic(a->t_schedule, sizeof(a->t_schedule), a->site, "feeder", "schedule");
 	rc |= proto_topic(a->t_bowl, sizeof(a->t_bowl), a->site, "sensors", "bowl");
+	rc |= proto_topic(a->t_camera_cmd, sizeof(a->t_camera_cmd), a->site, "camera", "cmd");
 	rc |= proto_topic(a->t_sim_dispensed, sizeof(a->t_sim_dispensed), a->site, "feeder",
 			  "sim/dispensed");
 	return rc ? -1 : 0;
@@ -1053,6 +1154,22 @@ static int open_feeder(struct feeder_app *a, const struct cfg *cfg, const char *
 		log_warn(
 		    "no boot id: the boot-clock guard of the minimum interval ends at a restart");
 	fc.boot_id = boot_id;
+	/* clock_unsynced once per boot: the boot it was raised in last. */
+	snprintf(a->boot_id, sizeof(a->boot_id), "%s", boot_id);
+	char alerted[40] = "";
+	if (snprintf(a->clock_alert_path, sizeof(a->clock_alert_path), "%s/clock_unsynced",
+		     data_dir) < (int)sizeof(a->clock_alert_path)) {
+		FILE *fp = fopen(a->clock_alert_path, "re");
+		if (fp) {
+			if (!fgets(alerted, sizeof(alerted), fp))
+				alerted[0] = '\0';
+			alerted[strcspn(alerted, "\n")] = '\0';
+			fclose(fp);
+		}
+	} else {
+		a->clock_alert_path[0] = '\0';
+	}
+	fc.clock_alerted_boot = alerted;
 	struct feeder_now now = now_clocks(a);
 	a->feeder = feeder_new(&fc, &now, &a->startup);
 	if (!a->feeder) {
@@ -1077,7 +1194,7 @@ struct feeder_app *feeder_app_new(uv_loop_t *loop, const struct cfg *cfg, struct
 		return NULL;
 	}
 	a->mqtt = mqtt;
-	a->clock = clock && clock->now ? *clock : (struct feeder_app_clock){real_clocks, NULL};
+	a->clock = clock && clock->now ? *clock : (struct feeder_app_clock){real_clocks, a};
 	a->site = cfg_str(cfg, "IOD_SITE");
 	a->ha = (struct ha_device){
 	    .site = a->site,
@@ -1093,6 +1210,14 @@ struct feeder_app *feeder_app_new(uv_loop_t *loop, const struct cfg *cfg, struct
 	}
 	if (rc == 0)
 		rc = open_hardware(a, cfg, data_dir);
+	if (rc == 0) {
+		char err[160];
+		a->sysclock = sysclock_open(cfg_str(cfg, "IOD_FEEDER_CLOCK"), err, sizeof(err));
+		if (!a->sysclock) {
+			fprintf(stderr, "iod-feeder: IOD_FEEDER_CLOCK: %s\n", err);
+			rc = 2;
+		}
+	}
 	if (rc == 0)
 		rc = open_feeder(a, cfg, data_dir);
 	if (rc == 0 && mqttc_subscribe(a->mqtt, a->t_cmd, 1, false) < 0)
@@ -1116,6 +1241,8 @@ struct feeder_app *feeder_app_new(uv_loop_t *loop, const struct cfg *cfg, struct
 	uv_timer_init(loop, &a->flap_timer);
 	a->flap_timer.data = a;
 	a->timers_open = true;
+	/* A set wall clock re-runs the schedule at once (on_clock_step). */
+	a->steps = sysclock_steps_start(loop, on_clock_step, a);
 	if (a->flap && flap_fd(a->flap) >= 0) {
 		a->flap_poll = calloc(1, sizeof(*a->flap_poll));
 		if (!a->flap_poll || uv_poll_init(loop, a->flap_poll, flap_fd(a->flap)) < 0) {

@@ -127,6 +127,27 @@ void feeder_check_clock_ahead(struct feeder *f, const struct feeder_now *now,
 	    d->id, dated, at, until);
 }
 
+/*
+ * Clock health: the kernel says whether NTP (or anything) holds the wall
+ * clock synchronised. The rules follow the wall clock either way; a carer is
+ * told once per boot that the feeder's idea of the time is unconfirmed, and
+ * what that idea is, so a dose at a wrong real time can be recognised. A
+ * full res keeps the alert for the next call rather than dropping it.
+ */
+void feeder_clock_health(struct feeder *f, const struct feeder_now *now, struct feeder_result *res)
+{
+	if (!now->clock_unsynced || f->clock_unsynced_alerted || res->n_alerts == FEEDER_MAX_ALERTS)
+		return;
+	f->clock_unsynced_alerted = true;
+	res->clock_alerted = true;
+	char believed[64];
+	feeder_local_time_text(now->wall_ms, believed, sizeof(believed));
+	feeder_add_alert(res, now, PROTO_LEVEL_WARNING, PROTO_ALERT_CLOCK_UNSYNCED,
+			 "the system clock is not synchronised; the feeder believes it is %s "
+			 "and doses by that time",
+			 believed);
+}
+
 /* Doses a day the plan gives (its enabled slots over a week), for how long
  * the pills last; 0 when it has none. */
 static double doses_per_day(const struct feeder *f)
@@ -477,6 +498,7 @@ void feeder_handle(struct feeder *f, const struct proto_feeder_cmd *cmd,
 	memset(res, 0, sizeof(*res));
 	f->commands++;
 	feeder_check_clock_ahead(f, now, res);
+	feeder_clock_health(f, now, res);
 	history_pause_expire(f, now, res);
 	const char *action = proto_action_name(cmd->action);
 	char id[PROTO_ID_MAX + 1];
@@ -559,6 +581,7 @@ void feeder_dose_done(struct feeder *f, bool ok, const char *reason, const struc
 	memset(res, 0, sizeof(*res));
 	if (!f->dose.active)
 		return;
+	feeder_clock_health(f, now, res);
 	f->dose.active = false;
 	f->position = PROTO_POSITION_HOME;
 	res->state_changed = true;
@@ -783,6 +806,7 @@ void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now, struct
 {
 	memset(res, 0, sizeof(*res));
 	feeder_check_clock_ahead(f, now, res);
+	feeder_clock_health(f, now, res);
 	history_pause_expire(f, now, res);
 	verify_expire(f, now, res);
 	int day = schedule_date_key(schedule_local_date(now->wall_ms));
@@ -1077,6 +1101,7 @@ void feeder_state(const struct feeder *f, const struct feeder_now *now,
 	if (f->plan.has_pills && per_day > 0)
 		out->runs_out_ms =
 		    now->wall_ms + (int64_t)(f->plan.pills_remaining / per_day * 86400000.0);
+	out->clock_synced = !now->clock_unsynced; /* as the caller read it with the time */
 }
 
 size_t feeder_log(const struct feeder *f, struct proto_dose *out, size_t cap)

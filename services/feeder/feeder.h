@@ -80,6 +80,19 @@
  *    dosed; older ones are missed. On start, slots of the last 24 h after
  *    the journal's creation are looked at; an empty journal (first
  *    install) is created with an init record at now, so no catch-up.
+ *  - Clock health: every feeder_now says whether the kernel holds the
+ *    wall clock synchronised (clock_unsynced); state's clock_synced is
+ *    what the now given to feeder_state() says. An unsynchronised clock
+ *    changes no rule (doses follow it as they would a synced one); the
+ *    first time a command, a tick or a dose's end sees it unsynced,
+ *    `clock_unsynced` (warning) names the local time the feeder believes,
+ *    once per boot: not again in this process, nor after a restart when
+ *    cfg.clock_alerted_boot is this boot's id (the glue keeps it in the
+ *    data dir; res->clock_alerted says when to write it). A wall clock
+ *    that is stepped (NTP's first sync) is the caller's to notice (a tick
+ *    right after the step): a slot the step lands on is dosed, one it
+ *    jumped over by more than the grace is missed, never dosed late, and
+ *    the boot clock still holds the interval.
  */
 #ifndef IOD_FEEDER_FEEDER_H
 #define IOD_FEEDER_FEEDER_H
@@ -134,11 +147,18 @@ struct feeder_config {
 	int64_t compact_bytes; /* compact above this size; 0 = FEEDER_COMPACT_BYTES_DEFAULT */
 	const char *boot_id;   /* this boot's id (/proc/sys/kernel/random/boot_id); NULL or
 				* "" = unknown: the boot-clock guard then ends with the process */
+	/* The boot whose clock_unsynced alert was raised already (the glue's
+	 * file in the data dir); NULL or "" = none. With boot_id unknown the
+	 * alert is once per process. */
+	const char *clock_alerted_boot;
 };
 
 struct feeder_now {
 	int64_t wall_ms; /* CLOCK_REALTIME */
 	int64_t mono_ms; /* CLOCK_BOOTTIME: never goes back, counts suspend */
+	/* The kernel does not hold the wall clock synchronised (adjtimex:
+	 * TIME_ERROR or STA_UNSYNC). false (a zeroed now): synchronised. */
+	bool clock_unsynced;
 };
 
 enum feeder_do {
@@ -159,6 +179,7 @@ struct feeder_result {
 	bool log_changed;      /* republish feeder/log */
 	bool plan_changed;     /* republish feeder/plan: feeder_plan() */
 	bool schedule_changed; /* republish feeder/schedule: feeder_schedule() */
+	bool clock_alerted;    /* clock_unsynced raised: keep this boot's id (once per boot) */
 };
 
 struct feeder_stats {

@@ -1127,6 +1127,10 @@ static struct feeder *feeder_alloc(const struct feeder_config *cfg, const struct
 	f->cfg.journal_path = f->journal_path;
 	feeder_copy_str(f->boot_id, sizeof(f->boot_id), cfg->boot_id ? cfg->boot_id : "");
 	f->cfg.boot_id = f->boot_id;
+	/* Once per boot: raised already when the glue's record names this boot. */
+	f->clock_unsynced_alerted = f->boot_id[0] && cfg->clock_alerted_boot &&
+				    strcmp(cfg->clock_alerted_boot, f->boot_id) == 0;
+	f->cfg.clock_alerted_boot = NULL; /* the caller's buffer */
 	f->started_ms = now->wall_ms;
 	f->position = PROTO_POSITION_HOME;
 	if (f->cfg.bound_min_interval_ms <= 0)

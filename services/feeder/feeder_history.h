@@ -133,8 +133,9 @@ struct feeder {
 	size_t n_treats;
 	struct ack_entry acks[FEEDER_ACKS_KEPT]; /* oldest first */
 	size_t n_acks;
-	bool ack_unannounced;	  /* the journal's last records are acknowledgements */
-	bool clock_ahead_alerted; /* this episode's clock_ahead_dose alert is raised */
+	bool ack_unannounced;	     /* the journal's last records are acknowledgements */
+	bool clock_ahead_alerted;    /* this episode's clock_ahead_dose alert is raised */
+	bool clock_unsynced_alerted; /* clock_unsynced raised in this boot (feeder_clock_health) */
 
 	int64_t init_ms;	   /* when the journal was created */
 	int64_t started_ms;	   /* wall clock when this process started */
@@ -197,6 +198,8 @@ size_t feeder_doses_ahead(const struct feeder *f, const struct feeder_now *now,
 /* The clock_ahead_dose alert, once per episode. */
 void feeder_check_clock_ahead(struct feeder *f, const struct feeder_now *now,
 			      struct feeder_result *res);
+/* The clock_unsynced alert, once per boot, when now says unsynced. */
+void feeder_clock_health(struct feeder *f, const struct feeder_now *now, struct feeder_result *res);
 
 /* ---- history (feeder_history.c) ------------------------------------------- */
 

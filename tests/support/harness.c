@@ -407,16 +407,34 @@ struct tnode {
 
 struct tclient {
 	MQTTClient client;
+	bool v5;		   /* MQTT 5: the *5 calls */
 	struct tnode *head, *tail; /* received, not yet taken */
 };
+
+static void tmsg_clear(struct tmsg *m)
+{
+	free(m->topic);
+	free(m->payload);
+	for (size_t i = 0; i < m->n_props; i++) {
+		free(m->props[i].name);
+		free(m->props[i].value);
+	}
+}
 
 void tmsg_free(struct tmsg *m)
 {
 	if (!m)
 		return;
-	free(m->topic);
-	free(m->payload);
+	tmsg_clear(m);
 	free(m);
+}
+
+const char *tmsg_user_property(const struct tmsg *m, const char *name)
+{
+	for (size_t i = 0; m && i < m->n_props; i++)
+		if (m->props[i].name && strcmp(m->props[i].name, name) == 0)
+			return m->props[i].value;
+	return NULL;
 }
 
 struct tclient *tclient_new_auth(const char *url, const char *client_id, const char *user,
@@ -453,8 +471,43 @@ struct tclient *tclient_new(const char *url, const char *client_id)
 	return tclient_new_auth(url, client_id, NULL, NULL);
 }
 
+struct tclient *tclient_new5(const char *url, const char *client_id)
+{
+	MQTTClient_createOptions co = MQTTClient_createOptions_initializer;
+	MQTTClient_connectOptions opts = MQTTClient_connectOptions_initializer5;
+	struct tclient *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	co.MQTTVersion = MQTTVERSION_5;
+	if (MQTTClient_createWithOptions(&c->client, url, client_id, MQTTCLIENT_PERSISTENCE_NONE,
+					 NULL, &co) != MQTTCLIENT_SUCCESS) {
+		free(c);
+		return NULL;
+	}
+	c->v5 = true;
+	opts.keepAliveInterval = 30;
+	opts.cleanstart = 1;
+	MQTTResponse r = MQTTClient_connect5(c->client, &opts, NULL, NULL);
+	int rc = r.reasonCode;
+	MQTTResponse_free(r);
+	if (rc != MQTTCLIENT_SUCCESS) {
+		fprintf(stderr, "tclient: MQTT 5 connect %s: %d\n", url, rc);
+		MQTTClient_destroy(&c->client);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
 int tclient_subscribe(struct tclient *c, const char *filter, int qos)
 {
+	if (c->v5) {
+		MQTTResponse r = MQTTClient_subscribe5(c->client, filter, qos, NULL, NULL);
+		int rc = r.reasonCode; /* the granted QoS, or >= 0x80 refused */
+		MQTTResponse_free(r);
+		return rc >= 0 && rc <= 2 ? 0 : -1;
+	}
 	return MQTTClient_subscribe(c->client, filter, qos) == MQTTCLIENT_SUCCESS ? 0 : -1;
 }
 
@@ -463,9 +516,17 @@ int tclient_publish(struct tclient *c, const char *topic, const void *payload, s
 {
 	MQTTClient_deliveryToken token;
 
-	if (MQTTClient_publish(c->client, topic, (int)len, payload, qos, retain, &token) !=
-	    MQTTCLIENT_SUCCESS)
+	if (c->v5) {
+		MQTTResponse r = MQTTClient_publish5(c->client, topic, (int)len, payload, qos,
+						     retain, NULL, &token);
+		int rc = r.reasonCode;
+		MQTTResponse_free(r);
+		if (rc != MQTTCLIENT_SUCCESS)
+			return -1;
+	} else if (MQTTClient_publish(c->client, topic, (int)len, payload, qos, retain, &token) !=
+		   MQTTCLIENT_SUCCESS) {
 		return -1;
+	}
 	if (qos > 0 && MQTTClient_waitForCompletion(c->client, token, 5000) != MQTTCLIENT_SUCCESS)
 		return -1;
 	return 0;
@@ -505,6 +566,16 @@ static int receive_one(struct tclient *c, int timeout_ms)
 		}
 		n->msg.retained = m->retained;
 		n->msg.qos = m->qos;
+		for (int i = 0; i < m->properties.count && n->msg.n_props < TMSG_PROPS_MAX; i++) {
+			const MQTTProperty *p = &m->properties.array[i];
+			if (p->identifier != MQTTPROPERTY_CODE_USER_PROPERTY)
+				continue;
+			n->msg.props[n->msg.n_props].name =
+			    strndup(p->value.data.data, (size_t)p->value.data.len);
+			n->msg.props[n->msg.n_props].value =
+			    strndup(p->value.value.data, (size_t)p->value.value.len);
+			n->msg.n_props++;
+		}
 		if (c->tail)
 			c->tail->next = n;
 		else
@@ -539,8 +610,7 @@ static struct tmsg *take(struct tclient *c, const char *topic, const char *needl
 				free(n);
 				return m;
 			}
-			free(n->msg.topic);
-			free(n->msg.payload);
+			tmsg_clear(&n->msg);
 			free(n);
 			continue;
 		}
@@ -580,8 +650,7 @@ void tclient_flush(struct tclient *c)
 		struct tnode *n = c->head;
 
 		c->head = n->next;
-		free(n->msg.topic);
-		free(n->msg.payload);
+		tmsg_clear(&n->msg);
 		free(n);
 	}
 	c->tail = NULL;
@@ -592,7 +661,10 @@ void tclient_free(struct tclient *c)
 	if (!c)
 		return;
 	tclient_flush(c);
-	MQTTClient_disconnect(c->client, 1000);
+	if (c->v5)
+		MQTTClient_disconnect5(c->client, 1000, MQTTREASONCODE_SUCCESS, NULL);
+	else
+		MQTTClient_disconnect(c->client, 1000);
 	MQTTClient_destroy(&c->client);
 	free(c);
 }

@@ -61,19 +61,30 @@ int harness_wait_port(int port, int timeout_ms);
 /* ---- a synchronous MQTT test client (Paho MQTTClient, MQTT 3.1.1) ---- */
 
 struct tclient;
+#define TMSG_PROPS_MAX 8
 struct tmsg {
 	char *topic;
 	char *payload; /* NUL-terminated copy */
 	size_t len;
 	bool retained;
 	int qos;
+	/* MQTT 5 user properties (tclient_new5 only), in the order sent. */
+	struct {
+		char *name, *value;
+	} props[TMSG_PROPS_MAX];
+	size_t n_props;
 };
 void tmsg_free(struct tmsg *m);
+/* The value of the first user property called name, or NULL. */
+const char *tmsg_user_property(const struct tmsg *m, const char *name);
 
 /* NULL on error. user/password may be NULL. */
 struct tclient *tclient_new(const char *url, const char *client_id);
 struct tclient *tclient_new_auth(const char *url, const char *client_id, const char *user,
 				 const char *password);
+/* The same client speaking MQTT 5 (clean start), so messages keep their user
+ * properties (tmsg.props); anonymous. */
+struct tclient *tclient_new5(const char *url, const char *client_id);
 int tclient_subscribe(struct tclient *c, const char *filter, int qos);
 int tclient_publish(struct tclient *c, const char *topic, const void *payload, size_t len, int qos,
 		    bool retain);

@@ -181,7 +181,7 @@ $base/camera/availability                          R      R       PR     R      
 $base/camera/info                                  R      R       PR     R      R      R        R
 $base/camera/frame                                 R      R       PR     R      R      R        R
 $base/camera/motion                                R      R       PR     R      R      R        R
-$base/camera/cmd                                   R      R       R      R      R      PR       PR
+$base/camera/cmd                                   PR     R       R      R      R      PR       PR
 $base/bridge/availability                          R      R       R      PR     R      R        R
 $base/bridge/info                                  R      R       R      PR     R      R        R
 $base/notify/availability                          R      R       R      R      PR     R        R

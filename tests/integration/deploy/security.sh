@@ -13,7 +13,8 @@
 #   - the feeder publishes its state, events and Home Assistant discovery;
 #   - each service writes exactly its own topics: feeder, sensors, camera and
 #     bridge are denied (the broker's log says so) every command topic they do
-#     not send (feeder/cmd but for the bridge, camera/cmd), the other
+#     not send (feeder/cmd but for the bridge, camera/cmd but for the feeder,
+#     which asks the camera for each dose's snapshot), the other
 #     services' topics and homeassistant/status; every topic the real four
 #     publish still arrives, and the broker denies none of their publishes;
 #   - at the central broker (central.acl.template) a home's link user writes
@@ -152,7 +153,7 @@ check "... the broker denied them (its log shows homeassistant's denials)" \
 # could publish feeder/cmd and the feeder would dose. Each denied publish has
 # its own client id (acl-deny-N) and marker, so the broker's log names it.
 deny_matrix=(
-	"feeder $base/feeder/cmd" "feeder $base/camera/cmd" "feeder $base/feeder/cmd/x"
+	"feeder $base/feeder/cmd" "feeder $base/feeder/cmd/x"
 	"feeder $base/sensors/temperature" "feeder $base/camera/motion"
 	"feeder $base/bridge/availability" "feeder homeassistant/status"
 	"feeder homeassistant/button/iod_${site}_camera/snapshot/config"
@@ -178,7 +179,7 @@ deny_matrix=(
 # What each service's user may write that the real services below may not
 # happen to publish during the test (an alert), checked the same way.
 allow_matrix=("feeder $base/alert" "sensors $base/alert" "camera $base/alert" "notify $base/alert"
-	"operator $base/notify/cmd" "bridge $base/notify/cmd")
+	"operator $base/notify/cmd" "bridge $base/notify/cmd" "feeder $base/camera/cmd")
 matrix_pub() { # matrix_pub USER TOPIC MARKER
 	local payload="{\"id\":\"$3\",\"value\":1,\"ts\":1}"
 	[[ $2 == */feeder/cmd ]] && payload="{\"action\":\"feed\",\"id\":\"$3\"}"

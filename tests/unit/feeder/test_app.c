@@ -231,34 +231,39 @@ Test(feeder_app, feed_publishes_state_log_then_event_state_log)
 	feed("t1");
 	/* The intent is journaled and the servo is open: state, log and the
 	 * schedule (a manual dose may serve a slot) now; the sim servo's pill
-	 * falls (the sim's physics, for the sensors' bowl). */
-	cr_assert_eq(stub_n_published, 4);
+	 * falls (the sim's physics, for the sensors' bowl); the camera is asked
+	 * for the dose's picture (fire and forget). */
+	cr_assert_eq(stub_n_published, 5);
 	cr_assert_eq(state_at(0).position, PROTO_POSITION_OPEN);
 	log_at(1, "t1");
 	schedule_at(2, "2026-12-01");
 	cr_assert_str_eq(nth(3, T "sim/dispensed", false)->payload,
 			 "{\"dispenser\":\"medication\",\"id\":\"t1\",\"ts\":1796119200000}");
+	cr_assert_str_eq(nth(4, "iod/home/camera/cmd", false)->payload,
+			 "{\"action\":\"snapshot\",\"for\":\"dose:t1\"}");
 
 	clk.wall_ms += 1000; /* the hold: the glue reads the injected clock */
 	clk.mono_ms += 1000;
 	run_until(T "event", 1);
-	cr_assert_eq(stub_n_published, 8);
-	struct proto_feeder_event ev = event_at(4);
+	cr_assert_eq(stub_n_published, 9);
+	struct proto_feeder_event ev = event_at(5);
 	cr_assert_str_eq(ev.id, "t1");
 	cr_assert_str_eq(ev.action, "feed");
 	cr_assert_eq(ev.result, PROTO_RESULT_OK);
 	cr_assert_str_eq(ev.reason, "");
 	cr_assert_eq(ev.ts_ms, DEC01_1000 + 1000);
-	struct proto_feeder_state st = state_at(5);
+	struct proto_feeder_state st = state_at(6);
 	cr_assert_eq(st.position, PROTO_POSITION_HOME);
 	cr_assert_eq(st.doses_today, 1);
 	cr_assert_eq(st.last_dose_ms, DEC01_1000);
 	cr_assert_eq(st.next_allowed_ms, DEC01_1000 + 6 * 3600 * 1000LL);
-	log_at(6, "t1");
-	schedule_at(7, "2026-12-01");
+	cr_assert(st.clock_synced, "the injected clock's now is synchronised");
+	log_at(7, "t1");
+	schedule_at(8, "2026-12-01");
 	cr_assert_eq(stub_count(ALERT), 0);
+	cr_assert_eq(stub_count("iod/home/camera/cmd"), 1, "one picture per dose");
 	down();
-	cr_assert_eq(stub_n_published, 8, "the stop has no dose to finish");
+	cr_assert_eq(stub_n_published, 9, "the stop has no dose to finish");
 }
 
 /* A fake PWM chip (servo.c's pwm backend) whose duty_cycle the test can
@@ -511,30 +516,31 @@ Test(feeder_app, stop_during_a_dose_journals_it_interrupted_and_doses_no_more)
 {
 	up("sim");
 	feed("t3");
-	cr_assert_eq(stub_n_published, 4, "state, log, schedule and the sim's pill");
+	cr_assert_eq(stub_n_published, 5,
+		     "state, log, schedule, the sim's pill and the camera's snapshot request");
 	cr_assert_eq(state_at(0).position, PROTO_POSITION_OPEN);
 
 	/* SIGTERM mid-hold: the skeleton's stop path calls feeder_service.stop. */
 	clk.wall_ms += 300;
 	clk.mono_ms += 300;
 	feeder_service.stop(app);
-	cr_assert_eq(stub_n_published, 9);
-	struct proto_alert a = alert_at(4);
+	cr_assert_eq(stub_n_published, 10);
+	struct proto_alert a = alert_at(5);
 	cr_assert_str_eq(a.code, "dose_failed");
 	cr_assert_eq(a.level, PROTO_LEVEL_CRITICAL);
-	struct proto_feeder_event ev = event_at(5);
+	struct proto_feeder_event ev = event_at(6);
 	cr_assert_str_eq(ev.id, "t3");
 	cr_assert_eq(ev.result, PROTO_RESULT_FAILED);
 	cr_assert_str_eq(ev.reason, INTERRUPTED);
 	cr_assert_eq(ev.ts_ms, DEC01_1000 + 300);
-	cr_assert_eq(state_at(6).position, PROTO_POSITION_HOME);
-	log_at(7, "t3");
-	schedule_at(8, "2026-12-01");
+	cr_assert_eq(state_at(7).position, PROTO_POSITION_HOME);
+	log_at(8, "t3");
+	schedule_at(9, "2026-12-01");
 	feeder_service.stop(app); /* idempotent */
-	cr_assert_eq(stub_n_published, 9);
+	cr_assert_eq(stub_n_published, 10);
 	/* The hold timer is closed: the loop runs dry without a second end. */
 	cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
-	cr_assert_eq(stub_n_published, 9);
+	cr_assert_eq(stub_n_published, 10);
 	feeder_service.destroy(app);
 	cr_assert_eq(uv_loop_close(&loop), 0);
 	cfg_free(cfg);
@@ -615,7 +621,7 @@ Test(feeder_app, the_vets_bounds_and_reset_plan_reach_the_rules)
 	up_with("sim", one_hour);
 	feed("b1");
 	run_until(T "event", 1);
-	cr_assert_eq(event_at(4).result, PROTO_RESULT_OK);
+	cr_assert_eq(event_at(5).result, PROTO_RESULT_OK);
 	cr_assert_eq(next_allowed_now(&plan), DEC01_1000 + 3600 * 1000LL);
 	cr_assert_eq(plan.rev, 1);
 	cr_assert_str_eq(plan.changed_by, "env");
