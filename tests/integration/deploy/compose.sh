@@ -17,7 +17,8 @@
 #     the camera's snapshot button;
 #   - iod-notify comes up online with the contacts file compose mounts (the
 #     example by default), publishes the retained alert set and answers the
-#     operator's notify/cmd;
+#     operator's notify/cmd; after down/up with IOD_NOTIFY_CONTACTS naming a
+#     file of the user's (uid 10001, 0400) it has that file's contact;
 #   - `docker-compose down` leaves nothing running;
 #   - a second `up` keeps the feeder's journal (a second feed is too_soon).
 #
@@ -254,8 +255,17 @@ running=$(podman ps -q --filter "label=com.docker.compose.project=$project" | wc
 check "docker-compose down leaves nothing running ($running containers)" test "$running" = 0
 check "... and the ports are free" bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$http_port) 2>/dev/null"
 
+# The second up with a contacts file of the user's own (IOD_NOTIFY_CONTACTS),
+# as compose.yaml says: owned by the containers' user, 0400.
+printf '# mine\nann all ntfy://127.0.0.1:9/iod-compose\n' >"$TMP/contacts"
+chown 10001 "$TMP/contacts" && chmod 0400 "$TMP/contacts"
+chmod 0711 "$TMP"
+export IOD_NOTIFY_CONTACTS=$TMP/contacts
 compose up -d >"$TMP/up2.log" 2>&1 || bail "second docker-compose up -d"
 ok "second docker-compose up -d"
+check "iod-notify reads the contacts file IOD_NOTIFY_CONTACTS names (1 contact)" \
+	bash -c 'for _ in $(seq 1 60); do podman logs "$1" 2>&1 | grep -q "started: 1 contact" && exit 0; sleep 1; done; exit 1' \
+	_ "${project}_notify_1"
 password2=$(operator_password)
 check "init kept the operator password" test "$password2" = "$password"
 sub watch2 "$mqtt_port" operator "$password" -q 1 -t 'iod/home/feeder/#' ||
