@@ -128,6 +128,18 @@ class Mail(Peers):
         self.assertIn("\nAlert:   feeder/dose_overdue/2026-12-01T15:00\n", body)
         self.assertIn("\nSince:   2026-12-01 15:00:00 UTC (2026-12-01T15:00:00Z)\n", body)
 
+    def test_lone_dots_and_long_lines_survive(self):
+        # a line with only "." would end DATA early if it were not escaped; the body arrives whole
+        port, mdir = self.smtp_peer()
+        text = "first\n.\n..two\n" + "x" * 2000 + "\nlast line"
+        done = self.send("--message", text, "mailto://127.0.0.1:%d?to=a@example.org" % port)
+        self.assertEqual(done[0]["outcome"], "ok")
+        (msg,) = list(mailbox.Maildir(mdir, factory=None))
+        body = email.message_from_bytes(msg.as_bytes(), policy=email.policy.default).get_content()
+        self.assertIn("\nfirst\n.\n..two\n", body)
+        self.assertIn("x" * 900 + "\n" + "x" * 900 + "\n" + "x" * 200 + "\nlast line\n", body)
+        self.assertIn("\nLevel:   critical\n", body)
+
     def test_test_message_says_so(self):
         port, mdir = self.smtp_peer()
         done = self.send("--test", "--message", "Test notification",
@@ -292,7 +304,7 @@ class Http(Peers):
     def test_close_cancels_in_flight(self):
         port, _ = self.http_peer("hang", mode="hang")
         good, _ = self.http_peer("good")
-        done = self.send("--close-after-ms", "500", "json://127.0.0.1:%d/x" % port,
+        done = self.send("--close-after-ms", "2000", "json://127.0.0.1:%d/x" % port,
                          "json://127.0.0.1:%d/y" % good)
         self.assertEqual([(d["i"], d["outcome"], d["error"]) for d in done],
                          [(1, "ok", None), (0, "retry", "cancelled")])
