@@ -708,6 +708,41 @@ static void plan_slot(struct tclient *obs, const char *hhmm, const char *slot, i
 	tmsg_free(m);
 }
 
+Test(notify_watchdog, quiet_hours_hold_a_warning_not_a_critical)
+{
+	const char *people[] = {"ann", "all", NULL};
+	char quiet[64], start[8], end[8], slot[32];
+	const char *extra[] = {"TZ=UTC", quiet, NULL};
+	struct tclient *c = client("it-quiet");
+	struct mails m = {0};
+	time_t from = time(NULL) - 1800;
+	struct tm tm;
+
+	/* Quiet from half an hour ago until the next minute at least 20 s away. */
+	gmtime_r(&from, &tm);
+	strftime(start, sizeof(start), "%H:%M", &tm);
+	int64_t end_ms = next_slot(20, end, sizeof(end), slot, sizeof(slot));
+	snprintf(quiet, sizeof(quiet), "IOD_NOTIFY_QUIET=%s-%s", start, end);
+	start_smtp();
+	write_contacts(people);
+	start_notify(extra);
+	cr_assert_eq(tclient_publish_str(c, ALERT,
+					 "{\"source\":\"feeder\",\"level\":\"warning\",\"code\":"
+					 "\"low_stock\",\"message\":\"pills for 3 days\",\"ts\":1}",
+					 1, false),
+		     0);
+	cr_assert_eq(tclient_publish_str(c, ALERT, CRIT_BOWL, 1, false), 0);
+	cr_assert_eq(wait_mails(&m, "dose_failed", 1, WAIT_MS), 1, "the critical waited");
+	settle(1000);
+	read_mails(&m);
+	cr_assert_eq(count_with(&m, "low_stock"), 0, "the warning was not held (%s)", quiet);
+	/* Told once the quiet period is over, not before. */
+	cr_assert_eq(wait_mails(&m, "low_stock", 1, 150000), 1, "the held warning never came");
+	cr_assert_geq((int64_t)time(NULL) * 1000, end_ms - 1000, "told before %s", end);
+	mails_free(&m);
+	tclient_free(c);
+}
+
 Test(notify_watchdog, feeder_hung_dose_overdue_and_email)
 {
 	const char *people[] = {"ann", "critical", NULL};
