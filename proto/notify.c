@@ -7,6 +7,7 @@
 
 #include "internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const struct pj_field F_ACTIVE = PJ_FIELD("active");
@@ -213,16 +214,17 @@ out:
 
 /* ---- notify/cmd -------------------------------------------------------------- */
 
-static const char *const notify_action_names[] = {"ack", "test"};
+static const char *const notify_action_names[] = {"ack", "test", "subscribe", "unsubscribe"};
+#define NOTIFY_ACTIONS (sizeof(notify_action_names) / sizeof(notify_action_names[0]))
 
 const char *proto_notify_action_name(enum proto_notify_action a)
 {
-	return (unsigned)a < 2 ? notify_action_names[a] : NULL;
+	return (unsigned)a < NOTIFY_ACTIONS ? notify_action_names[a] : NULL;
 }
 
 static int notify_action_parse(const char *text, enum proto_notify_action *out)
 {
-	for (unsigned i = 0; i < 2; i++)
+	for (unsigned i = 0; i < NOTIFY_ACTIONS; i++)
 		if (strcmp(text, notify_action_names[i]) == 0) {
 			*out = (enum proto_notify_action)i;
 			return 0;
@@ -238,7 +240,89 @@ static bool id_or_empty_valid(const char *id)
 /* The reason an action named alone (a bare word, or no member) lacks. */
 static const char *missing_member(enum proto_notify_action a)
 {
-	return a == PROTO_NOTIFY_ACK ? PROTO_REASON_MISSING_KEY : PROTO_REASON_MISSING_TO;
+	switch (a) {
+	case PROTO_NOTIFY_ACK:
+		return PROTO_REASON_MISSING_KEY;
+	case PROTO_NOTIFY_SUBSCRIBE:
+		return PROTO_REASON_MISSING_SUBSCRIPTION;
+	case PROTO_NOTIFY_UNSUBSCRIBE:
+		return PROTO_REASON_MISSING_ENDPOINT;
+	default:
+		return PROTO_REASON_MISSING_TO;
+	}
+}
+
+static const struct pj_field F_SUBSCRIPTION = PJ_FIELD("subscription");
+static const struct pj_field F_ENDPOINT = PJ_FIELD("endpoint");
+
+/* A push service's URL: http(s)://, then printable ASCII without spaces. */
+static bool endpoint_valid(const char *s)
+{
+	size_t skip = strncmp(s, "https://", 8) == 0 ? 8 : strncmp(s, "http://", 7) == 0 ? 7 : 0;
+
+	if (skip == 0 || s[skip] == '\0')
+		return false;
+	for (const char *p = s + skip; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+			return false;
+	return true;
+}
+
+/* A browser key as PushSubscription.toJSON() gives it: base64url, with
+ * '=' padding tolerated at the end. */
+static bool b64url_valid(const cJSON *item)
+{
+	const char *s = cJSON_IsString(item) ? item->valuestring : NULL;
+	size_t n = 0;
+
+	if (s == NULL)
+		return false;
+	for (; s[n] != '\0' && s[n] != '='; n++)
+		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+			   s[n]) == NULL)
+			return false;
+	while (s[n] == '=')
+		n++;
+	return n > 0 && n < 128 && s[n] == '\0';
+}
+
+/* subscribe's object: an endpoint and both keys, then kept printed. */
+static int subscription_member(const cJSON *root, struct proto_notify_cmd *out, const char **reason)
+{
+	const cJSON *sub, *keys;
+	char *text;
+	int rc;
+
+	switch (pj_member(root, &F_SUBSCRIPTION, &sub, reason)) {
+	case -1:
+		return -1;
+	case 0:
+		*reason = F_SUBSCRIPTION.missing;
+		return -1;
+	default:
+		break;
+	}
+	*reason = F_SUBSCRIPTION.bad;
+	if (!cJSON_IsObject(sub))
+		return -1;
+	rc = pj_string(sub, &F_ENDPOINT, true, out->endpoint, sizeof(out->endpoint), endpoint_valid,
+		       reason);
+	if (rc < 0)
+		return -1;
+	*reason = F_SUBSCRIPTION.bad;
+	keys = cJSON_GetObjectItemCaseSensitive(sub, "keys");
+	if (!cJSON_IsObject(keys) ||
+	    !b64url_valid(cJSON_GetObjectItemCaseSensitive(keys, "p256dh")) ||
+	    !b64url_valid(cJSON_GetObjectItemCaseSensitive(keys, "auth")))
+		return -1;
+	text = cJSON_PrintUnformatted(sub);
+	if (text == NULL || strlen(text) >= sizeof(out->subscription)) {
+		free(text);
+		return -1;
+	}
+	memcpy(out->subscription, text, strlen(text) + 1);
+	free(text);
+	return 0;
 }
 
 int proto_notify_cmd_decode(const void *payload, size_t len, struct proto_notify_cmd *out,
@@ -306,6 +390,17 @@ int proto_notify_cmd_decode(const void *payload, size_t len, struct proto_notify
 			*reason = PROTO_REASON_MISSING_BY;
 			goto out;
 		}
+	} else if (out->action == PROTO_NOTIFY_SUBSCRIBE ||
+		   out->action == PROTO_NOTIFY_UNSUBSCRIBE) {
+		if (out->action == PROTO_NOTIFY_SUBSCRIBE
+			? subscription_member(root, out, reason) < 0
+			: pj_string(root, &F_ENDPOINT, true, out->endpoint, sizeof(out->endpoint),
+				    endpoint_valid, reason) < 0)
+			goto out;
+		if (out->by[0] == '\0') {
+			*reason = PROTO_REASON_MISSING_BY;
+			goto out;
+		}
 	} else if (pj_string(root, &F_TO, true, out->to, sizeof(out->to), proto_contact_valid,
 			     reason) < 0) {
 		goto out;
@@ -328,7 +423,11 @@ char *proto_notify_cmd_encode(const struct proto_notify_cmd *cmd)
 	    (cmd->by[0] != '\0' && !cJSON_AddStringToObject(obj, "by", cmd->by)) ||
 	    (cmd->has_ts && !pj_add_int(obj, "ts", cmd->ts_ms)) ||
 	    (cmd->action == PROTO_NOTIFY_ACK && !cJSON_AddStringToObject(obj, "key", cmd->key)) ||
-	    (cmd->action == PROTO_NOTIFY_TEST && !cJSON_AddStringToObject(obj, "to", cmd->to))) {
+	    (cmd->action == PROTO_NOTIFY_TEST && !cJSON_AddStringToObject(obj, "to", cmd->to)) ||
+	    (cmd->action == PROTO_NOTIFY_SUBSCRIBE &&
+	     !cJSON_AddItemToObject(obj, "subscription", cJSON_Parse(cmd->subscription))) ||
+	    (cmd->action == PROTO_NOTIFY_UNSUBSCRIBE &&
+	     !cJSON_AddStringToObject(obj, "endpoint", cmd->endpoint))) {
 		cJSON_Delete(obj);
 		return NULL;
 	}

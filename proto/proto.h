@@ -548,9 +548,9 @@ char *proto_ws_history_encode(const char *topic, const int64_t *ts_ms, const dou
 /* ---- notify (iod-notify: the active alert set and its commands) ------------ */
 
 /* "source/code/subject": 31 + 47 + 63 bytes and two slashes, with the NUL. */
-#define PROTO_ALERT_KEY_MAX   144
-#define PROTO_ALERTS_MAX      32 /* entries in the retained `alerts` */
-#define PROTO_CONTACT_MAX     63 /* a contact's name, without the NUL (fits a subject) */
+#define PROTO_ALERT_KEY_MAX 144
+#define PROTO_ALERTS_MAX    32 /* entries in the retained `alerts` */
+#define PROTO_CONTACT_MAX   63 /* a contact's name, without the NUL (fits a subject) */
 /* `alerts` may be bigger than one command: 32 entries of up to ~1.6 KiB. */
 #define PROTO_ALERTS_MAX_PAYLOAD (64 * 1024)
 /* Reasons of a refused or failed notify command. */
@@ -563,9 +563,9 @@ char *proto_ws_history_encode(const char *topic, const int64_t *ts_ms, const dou
 #define PROTO_REASON_UNKNOWN_CONTACT "unknown_contact" /* test: no such contact */
 #define PROTO_REASON_ALREADY_ACKED   "already_acked"   /* ack: duplicate, by whom it was */
 /* Codes iod-notify raises itself (its source is "notify"). */
-#define PROTO_ALERT_DOSE_OVERDUE     "dose_overdue"	/* critical, subject = slot id */
-#define PROTO_ALERT_SERVICE_OFFLINE  "service_offline" /* warning, subject = service */
-#define PROTO_ALERT_NOTIFY_FAILED    "notify_failed"	/* warning: a delivery given up */
+#define PROTO_ALERT_DOSE_OVERDUE    "dose_overdue"    /* critical, subject = slot id */
+#define PROTO_ALERT_SERVICE_OFFLINE "service_offline" /* warning, subject = service */
+#define PROTO_ALERT_NOTIFY_FAILED   "notify_failed"   /* warning: a delivery given up */
 
 /* An alert key: 1..PROTO_ALERT_KEY_MAX-1 of [A-Za-z0-9._:/-]. */
 bool proto_alert_key_valid(const char *key);
@@ -603,8 +603,28 @@ int proto_alerts_decode(const void *payload, size_t len, struct proto_alerts *ou
  * (missing_key, bad_key: not proto_alert_key_valid) and "by" (missing_by,
  * bad_by); test needs "to" (missing_to, bad_to: not proto_contact_valid).
  * A bare word is unknown_action unless it is "ack" (missing_key) or "test"
- * (missing_to), so has_action says whether action is meaningful. */
-enum proto_notify_action { PROTO_NOTIFY_ACK, PROTO_NOTIFY_TEST };
+ * (missing_to), so has_action says whether action is meaningful.
+ * Web Push: {"action":"subscribe","by","subscription":{"endpoint",
+ * "expirationTime"?,"keys":{"p256dh","auth"}}} (PushSubscription.toJSON())
+ * and {"action":"unsubscribe","by","endpoint"}; both need "by". Only the
+ * shape is checked here (missing_subscription; bad_subscription: not an
+ * object, keys not base64url strings, over PROTO_PUSH_SUB_MAX printed;
+ * missing_endpoint, bad_endpoint: not an http(s) URL under
+ * PROTO_PUSH_ENDPOINT_MAX); iod-notify's webpush_subscription_parse() checks
+ * the keys' sizes. subscription keeps the object printed compactly, and
+ * endpoint its endpoint. */
+#define PROTO_PUSH_ENDPOINT_MAX		  512  /* with the NUL */
+#define PROTO_PUSH_SUB_MAX		  1024 /* the subscription printed, with the NUL */
+#define PROTO_REASON_MISSING_SUBSCRIPTION "missing_subscription"
+#define PROTO_REASON_BAD_SUBSCRIPTION	  "bad_subscription"
+#define PROTO_REASON_MISSING_ENDPOINT	  "missing_endpoint"
+#define PROTO_REASON_BAD_ENDPOINT	  "bad_endpoint"
+enum proto_notify_action {
+	PROTO_NOTIFY_ACK,
+	PROTO_NOTIFY_TEST,
+	PROTO_NOTIFY_SUBSCRIBE,
+	PROTO_NOTIFY_UNSUBSCRIBE
+};
 const char *proto_notify_action_name(enum proto_notify_action a); /* "ack" */
 struct proto_notify_cmd {
 	enum proto_notify_action action;
@@ -613,8 +633,10 @@ struct proto_notify_cmd {
 	char by[PROTO_BY_MAX + 1];
 	int64_t ts_ms;
 	bool has_ts;
-	char key[PROTO_ALERT_KEY_MAX];	  /* ack */
-	char to[PROTO_CONTACT_MAX + 1]; /* test */
+	char key[PROTO_ALERT_KEY_MAX];		/* ack */
+	char to[PROTO_CONTACT_MAX + 1];		/* test */
+	char subscription[PROTO_PUSH_SUB_MAX];	/* subscribe: the object, compact JSON */
+	char endpoint[PROTO_PUSH_ENDPOINT_MAX]; /* subscribe, unsubscribe */
 };
 int proto_notify_cmd_decode(const void *payload, size_t len, struct proto_notify_cmd *out,
 			    const char **reason);

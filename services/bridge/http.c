@@ -1,7 +1,8 @@
 /*
  * http.c — the bridge's HTTP requests: the Host check against DNS
  * rebinding, static files from the web root (through webcache.c), /healthz,
- * /metrics, /api/session, collecting POST bodies, and responses buffered for
+ * /metrics, /api/session, collecting POST bodies (/api/login, /api/logout,
+ * /api/notify/ack), and responses buffered for
  * HTTP_WRITEABLE. It owns the HTTP half of struct pss.
  *
  * It does not know the websocket protocol (protocol.c) nor what a login
@@ -23,7 +24,7 @@
 
 #define CSP                                                                                        \
 	"default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; style-src 'self'; "   \
-	"script-src 'self'; frame-ancestors 'none'"
+	"script-src 'self'; worker-src 'self'; manifest-src 'self'; frame-ancestors 'none'"
 #define POST_MAX   4096
 #define HTTP_CHUNK 16384 /* body bytes per HTTP_WRITEABLE */
 
@@ -368,6 +369,8 @@ int http_body_done(struct server *s, struct lws *wsi, struct pss *pss)
 		return http_respond_json(wsi, pss, 403, "{\"error\":\"bad_origin\"}", NULL);
 	if (pss->post_too_large)
 		return http_respond_json(wsi, pss, 413, "{\"error\":\"too_large\"}", NULL);
+	if (pss->post_target == POST_NOTIFY_ACK)
+		return notify_ack_post(s, wsi, pss);
 	return login_post(s, wsi, pss);
 }
 
@@ -389,6 +392,8 @@ int http_request(struct server *s, struct lws *wsi, struct pss *pss, const char 
 			pss->post_target = POST_LOGIN;
 		else if (!strcmp(uri, "/api/logout"))
 			pss->post_target = POST_LOGOUT;
+		else if (!strcmp(uri, "/api/notify/ack"))
+			pss->post_target = POST_NOTIFY_ACK;
 		else
 			return http_respond_json(wsi, pss, 404, "{\"error\":\"not_found\"}", NULL);
 		char clen[32];

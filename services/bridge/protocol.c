@@ -2,7 +2,8 @@
  * protocol.c — the /ws dashboard protocol: who may upgrade (Host, Origin,
  * session or public view, room), each client's bounded queue and the
  * fan-out into it, the greeting and state on connect, receiving (and
- * reassembling) messages, publishing an accepted command on feeder/cmd, and
+ * reassembling) messages, publishing an accepted command on feeder/cmd or
+ * notify/cmd (and the service worker's POST /api/notify/ack), and
  * the batched writes per SERVER_WRITEABLE. It owns the websocket half of
  * struct pss and server.clients, and so is where server.h's MQTT entry
  * points (server_on_mqtt, server_set_broker) fan out.
@@ -19,6 +20,7 @@
 #include "state.h"
 #include "wsmsg.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -222,7 +224,8 @@ void ws_message(struct server *s, struct pss *c, const void *text, size_t len)
 	struct wsmsg_result r;
 	if (wsmsg_handle(text, len, op, up, AUTH_USER, now, &r) < 0)
 		return;
-	if (r.accepted && mqttc_publish_str(s->cfg.mqtt, s->cmd_topic, r.publish, 1, false) < 0) {
+	const char *topic = r.target == WSMSG_NOTIFY ? s->notify_cmd_topic : s->cmd_topic;
+	if (r.accepted && mqttc_publish_str(s->cfg.mqtt, topic, r.publish, 1, false) < 0) {
 		free(r.reply);
 		r.reply = proto_ws_error_encode(r.id, PROTO_REASON_BROKER_UNAVAILABLE);
 		r.accepted = false;
@@ -322,4 +325,43 @@ int ws_writeable(struct server *s, struct lws *wsi, struct pss *c)
 	if (c->q.count)
 		lws_callback_on_writable(wsi);
 	return 0;
+}
+
+/*
+ * POST /api/notify/ack (a notification's Acknowledge, from the service
+ * worker, which has no websocket): the operator's session cookie, then the
+ * same command the websocket would publish. 202 {"ok":true,"id"?}: on
+ * notify/cmd (iod-notify answers on notify/event); 401 not_authorized,
+ * 503 broker_unavailable, 400 with the decoder's reason.
+ */
+int notify_ack_post(struct server *s, struct lws *wsi, struct pss *pss)
+{
+	char token[AUTH_TOKEN_HEX + 1];
+	bool op = http_request_operator(s, wsi, token);
+	bool up = s->broker_up && s->cfg.mqtt && mqttc_is_connected(s->cfg.mqtt);
+	struct wsmsg_result r;
+	if (wsmsg_notify_ack(pss->post ? pss->post : "", pss->post_len, op, up, AUTH_USER,
+			     server_now_ms(), &r) < 0)
+		return http_respond_json(wsi, pss, 500, "{\"error\":\"internal\"}", NULL);
+	if (r.accepted &&
+	    mqttc_publish_str(s->cfg.mqtt, s->notify_cmd_topic, r.publish, 1, false) < 0) {
+		r.accepted = false;
+		r.reason = PROTO_REASON_BROKER_UNAVAILABLE;
+	}
+	unsigned status = 202;
+	char body[160];
+	if (r.accepted) {
+		s->m.commands_accepted++;
+		log_info("acknowledgement from a notification published: %s", r.publish);
+		snprintf(body, sizeof(body), "{\"ok\":true}");
+	} else {
+		s->m.commands_refused++;
+		log_info("acknowledgement from a notification refused: %s", r.reason);
+		status = !strcmp(r.reason, PROTO_REASON_NOT_AUTHORIZED)	      ? 401
+			 : !strcmp(r.reason, PROTO_REASON_BROKER_UNAVAILABLE) ? 503
+									      : 400;
+		snprintf(body, sizeof(body), "{\"error\":\"%s\"}", r.reason);
+	}
+	wsmsg_result_free(&r);
+	return http_respond_json(wsi, pss, status, body, NULL);
 }

@@ -35,7 +35,7 @@
 
 struct webfile;
 
-enum post_target { POST_NONE, POST_LOGIN, POST_LOGOUT };
+enum post_target { POST_NONE, POST_LOGIN, POST_LOGOUT, POST_NOTIFY_ACK };
 
 /* Per connection (HTTP, then maybe websocket). Zeroed by lws. */
 struct pss {
@@ -68,6 +68,7 @@ struct server {
 	bool stopping;
 	char web_root[PATH_MAX]; /* realpath of web_dir; "" = none */
 	char cmd_topic[PROTO_TOPIC_MAX];
+	char notify_cmd_topic[PROTO_TOPIC_MAX];
 	bool tls;
 	struct pss *clients;
 	struct webcache *cache;
@@ -134,6 +135,8 @@ int ws_receive(struct server *s, struct lws *wsi, struct pss *c, const void *in,
 /* One whole text message from the client: a command or a ping. */
 void ws_message(struct server *s, struct pss *c, const void *text, size_t len);
 int ws_writeable(struct server *s, struct lws *wsi, struct pss *c);
+/* A complete POST /api/notify/ack (Origin and size checked by http.c). */
+int notify_ack_post(struct server *s, struct lws *wsi, struct pss *pss);
 /* server_on_mqtt() and server_set_broker() (server.h) are here too. */
 
 #endif

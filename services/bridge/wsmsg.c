@@ -95,6 +95,67 @@ static int care_plan_cmd(const void *text, size_t len, bool is_operator, bool br
 	return ret;
 }
 
+/*
+ * iod-notify's commands (ack, subscribe, unsubscribe, test): msg (taken)
+ * without "type" and "service", with the bridge's "by" and "ts" (whatever
+ * the browser wrote there), checked by proto_notify_cmd_decode() and then
+ * published as that decoder's result encoded again, so only members the
+ * contract knows reach notify/cmd. Returns 0 with out filled, -1 out of
+ * memory.
+ */
+static int notify_cmd(cJSON *msg, bool is_operator, bool broker_up, const char *by, int64_t now_ms,
+		      struct wsmsg_result *out)
+{
+	out->is_command = true;
+	out->target = WSMSG_NOTIFY;
+	cJSON_DeleteItemFromObjectCaseSensitive(msg, "type");
+	cJSON_DeleteItemFromObjectCaseSensitive(msg, "service");
+	char *text = set_member(msg, "by", cJSON_CreateString(by)) &&
+			     set_member(msg, "ts", cJSON_CreateNumber((double)now_ms))
+			 ? cJSON_PrintUnformatted(msg)
+			 : NULL;
+	cJSON_Delete(msg);
+	if (!text)
+		return -1;
+	/* ~2 KiB with a subscription: not the stack's business either. */
+	struct proto_notify_cmd *nc = malloc(sizeof(*nc));
+	if (!nc) {
+		free(text);
+		return -1;
+	}
+	const char *reason = NULL;
+	int rc = proto_notify_cmd_decode(text, strlen(text), nc, &reason);
+	free(text);
+	int ret = 0;
+	if (!nc->has_action)
+		ret = refuse(out, out->id, reason ? reason : PROTO_REASON_UNKNOWN_ACTION);
+	else if (!is_operator)
+		ret = refuse(out, out->id, PROTO_REASON_NOT_AUTHORIZED);
+	else if (!broker_up)
+		ret = refuse(out, out->id, PROTO_REASON_BROKER_UNAVAILABLE);
+	else if (rc != 0)
+		ret = refuse(out, out->id, reason ? reason : PROTO_REASON_BAD_JSON);
+	else if (!(out->publish = proto_notify_cmd_encode(nc)) ||
+		 !(out->reply = proto_ws_ack_encode(out->id)))
+		ret = -1;
+	else
+		out->accepted = true;
+	free(nc);
+	if (ret < 0)
+		wsmsg_result_free(out);
+	return ret;
+}
+
+/* The value of a top-level "service" member, "" when there is none, NULL
+ * when the text is no JSON object the decoders would look at. */
+static const char *service_of(const cJSON *msg)
+{
+	const cJSON *svc = cJSON_GetObjectItemCaseSensitive(msg, "service");
+	if (!svc)
+		return "";
+	return cJSON_IsString(svc) ? svc->valuestring : NULL;
+}
+
 int wsmsg_handle(const void *text, size_t len, bool is_operator, bool broker_up, const char *by,
 		 int64_t now_ms, struct wsmsg_result *out)
 {
@@ -104,6 +165,24 @@ int wsmsg_handle(const void *text, size_t len, bool is_operator, bool broker_up,
 	const char *reason = NULL;
 	int rc = proto_ws_msg_decode(text, len, &type, &cmd, &reason);
 	snprintf(out->id, sizeof(out->id), "%s", cmd.id);
+	/* A cmd for another service ("service", the feeder's when absent): its
+	 * envelope (type, id) is checked as for the feeder's, which is as far
+	 * as the feeder's decoder gets with another service's action. */
+	if (type == PROTO_WS_CMD &&
+	    (rc == 0 ||
+	     (reason && (!strcmp(reason, PROTO_REASON_UNKNOWN_ACTION) ||
+			 !strcmp(reason, "missing_action") || !strcmp(reason, "bad_action"))))) {
+		cJSON *msg = cJSON_ParseWithLength(text, len);
+		const char *svc = cJSON_IsObject(msg) ? service_of(msg) : "";
+		if (svc && !strcmp(svc, "notify"))
+			return notify_cmd(msg, is_operator, broker_up, by, now_ms, out);
+		bool other = !svc || (svc[0] && strcmp(svc, "feeder"));
+		cJSON_Delete(msg);
+		if (other) {
+			out->is_command = true;
+			return refuse(out, cmd.id, WSMSG_REASON_UNKNOWN_SERVICE);
+		}
+	}
 	if (rc != 0) {
 		out->is_command = true;
 		if (reason && !strcmp(reason, PROTO_REASON_UNKNOWN_ACTION)) {
@@ -139,6 +218,36 @@ int wsmsg_handle(const void *text, size_t len, bool is_operator, bool broker_up,
 	}
 	out->accepted = true;
 	return 0;
+}
+
+int wsmsg_notify_ack(const void *body, size_t len, bool is_operator, bool broker_up, const char *by,
+		     int64_t now_ms, struct wsmsg_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->is_command = true;
+	out->target = WSMSG_NOTIFY;
+	const char *reason = NULL;
+	cJSON *msg = NULL;
+	if (len == 0)
+		reason = PROTO_REASON_EMPTY;
+	else if (len > PROTO_WS_MAX_MSG)
+		reason = PROTO_REASON_TOO_LARGE;
+	else if (!(msg = cJSON_ParseWithLength(body, len)))
+		reason = PROTO_REASON_BAD_JSON;
+	else if (!cJSON_IsObject(msg))
+		reason = PROTO_REASON_NOT_OBJECT;
+	if (reason) {
+		cJSON_Delete(msg);
+		return refuse(out, NULL, reason);
+	}
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+	if (cJSON_IsString(id) && proto_id_valid(id->valuestring))
+		snprintf(out->id, sizeof(out->id), "%s", id->valuestring);
+	if (!set_member(msg, "action", cJSON_CreateString("ack"))) {
+		cJSON_Delete(msg);
+		return -1;
+	}
+	return notify_cmd(msg, is_operator, broker_up, by, now_ms, out);
 }
 
 void wsmsg_result_free(struct wsmsg_result *r)

@@ -12,6 +12,11 @@
  *   the message without "type", with the bridge's "by" and "ts", is what
  *   is published, once proto_feeder_cmd_decode() has accepted that text
  *   (the feeder's own rules, not a copy).
+ *   {"type":"cmd","service":"notify","action":"ack"|"subscribe"|"unsubscribe"|
+ *    "test","id", and the action's members ("key", "subscription",
+ *    "endpoint", "to")}: for iod-notify, published on notify/cmd as
+ *    proto_notify_cmd_decode() read it, with the bridge's "by" and "ts".
+ *    Any other "service" is unknown_service.
  *   {"type":"ping"}
  * Replies: {"type":"ack","id"}, {"type":"pong","ts"}, or
  * {"type":"error","id" (when known),"reason"} with proto's reasons plus
@@ -34,9 +39,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A "service" the bridge forwards no commands to. */
+#define WSMSG_REASON_UNKNOWN_SERVICE "unknown_service"
+
+enum wsmsg_target { WSMSG_FEEDER, WSMSG_NOTIFY }; /* feeder/cmd, notify/cmd */
+
 struct wsmsg_result {
-	char *reply;	    /* frame for this client (always set unless out of memory) */
-	char *publish;	    /* JSON for iod/<site>/feeder/cmd, or NULL */
+	char *reply;   /* frame for this client (always set unless out of memory) */
+	char *publish; /* JSON for iod/<site>/<target>/cmd, or NULL */
+	enum wsmsg_target target;
 	bool is_command;    /* the message was a command (accepted or refused) */
 	bool accepted;	    /* a command to publish */
 	const char *reason; /* refusal reason, static; NULL when accepted / ping */
@@ -55,6 +66,15 @@ struct wsmsg_result {
 int wsmsg_handle(const void *text, size_t len, bool is_operator, bool broker_up, const char *by,
 		 int64_t now_ms, struct wsmsg_result *out);
 void wsmsg_result_free(struct wsmsg_result *r);
+
+/*
+ * POST /api/notify/ack's body, {"key":"…","id"?:"…"} (the service worker's
+ * Acknowledge): made the notify "ack" command exactly as the websocket's,
+ * by the session's user. reply is the websocket frame the same refusal
+ * would get (the caller maps out->reason to an HTTP status).
+ */
+int wsmsg_notify_ack(const void *body, size_t len, bool is_operator, bool broker_up, const char *by,
+		     int64_t now_ms, struct wsmsg_result *out);
 
 /* The hello frame, with whether the bridge is connected to the broker now.
  * malloc'd, or NULL when out of memory. */

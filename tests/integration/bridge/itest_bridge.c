@@ -355,7 +355,8 @@ Test(bridge, login_refused_accepted_rate_limited_logout, .timeout = 60, .fini = 
 	cJSON_Delete(j);
 	cr_assert_eq(http_header(&r, "content-security-policy", v, sizeof(v)), 0);
 	cr_assert_str_eq(v, "default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
-			    "style-src 'self'; script-src 'self'; frame-ancestors 'none'");
+			    "style-src 'self'; script-src 'self'; worker-src 'self'; "
+			    "manifest-src 'self'; frame-ancestors 'none'");
 
 	/* Logout ends the session on the server, not just in the browser. */
 	cr_assert_eq(http_post(F.port, "/api/logout", hdr, "", &r), 0);
