@@ -16,7 +16,9 @@
 #include "proto.h"
 #include "sender.h"
 #include "watchdog.h"
+#include "webpush.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -79,6 +81,9 @@ const struct cfg_option notify_app_options[] = {
      30LL * 24 * 3600 * 1000, 0, NULL},
     {"IOD_NOTIFY_TIMEOUT", CFG_DURATION, "10s", "one delivery attempt's time limit", 1000,
      600LL * 1000, 0, NULL},
+    {"IOD_NOTIFY_VAPID_SUBJECT", CFG_STRING, WEBPUSH_SUBJECT_DEFAULT,
+     "Web Push: the mailto: or https: contact push services may write to (the JWT's sub)", 0, 0, 0,
+     webpush_subject_check},
     {"IOD_NOTIFY_METRICS_LISTEN", CFG_STRING, NULL,
      "serve Prometheus GET /metrics on this <IPv4 address>:<port> (unset: off)", 0, 0, 0,
      listen_check},
@@ -118,6 +123,12 @@ struct notify_app {
 	struct channel *channels;
 	size_t first[CONTACTS_MAX], n_channels;
 
+	/* Web Push: the VAPID identity and the browsers' subscriptions (NULL
+	 * when the data dir's files could not be used: logged, the push
+	 * deliveries then give up saying so, every other channel works). */
+	struct webpush *wp;
+	struct webpush_store *wps;
+
 	/* GET /metrics (IOD_NOTIFY_METRICS_LISTEN): a listener and its few
 	 * connections, each closed after one answer or METRICS_CONN_MS. */
 	bool metrics_on;
@@ -147,6 +158,23 @@ struct send_ctx {
 	struct notify_app *a;
 	uint64_t id;
 };
+
+/* One web push delivery: a POST to each browser of the user; delivered
+ * when one took it, retried when none did and one may later. */
+struct push_ctx {
+	struct send_ctx *send;
+	unsigned pending, ok, retry;
+	char error[128];
+};
+struct push_one {
+	struct push_ctx *parent;
+	char endpoint[512];
+};
+
+/* notify/cmd answers of the Web Push actions (services/notify/README.md). */
+#define REASON_PUSH_UNAVAILABLE "push_unavailable" /* no VAPID key or store: see the log */
+#define REASON_NOT_STORED	"not_stored"	   /* the store refused it or failed to save */
+#define REASON_UNKNOWN_ENDPOINT "unknown_endpoint" /* unsubscribe: no such subscription */
 
 /* ---- the contacts file ---------------------------------------------------------- */
 
@@ -415,6 +443,115 @@ static void send_done(void *arg, enum send_outcome outcome, const char *error)
 	schedule_flush(a);
 }
 
+static void push_finish(struct push_ctx *p)
+{
+	enum send_outcome o = p->ok ? SEND_OK : p->retry ? SEND_RETRY : SEND_PERMANENT;
+	char error[128];
+
+	snprintf(error, sizeof(error), "%s", p->error[0] ? p->error : "refused");
+	send_done(p->send, o, o == SEND_OK ? NULL : error);
+	free(p);
+}
+
+static void push_done(void *arg, enum send_outcome outcome, const char *error)
+{
+	struct push_one *one = arg;
+	struct push_ctx *p = one->parent;
+	struct notify_app *a = p->send->a;
+	char why[256];
+
+	if (outcome == SEND_OK) {
+		p->ok++;
+	} else if (webpush_error_is_gone(error)) {
+		/* The browser unsubscribed or the app was removed: forget it. */
+		if (!a->stopping && a->wps &&
+		    webpush_store_remove(a->wps, one->endpoint, why, sizeof(why)) < 0)
+			log_error("webpush: %s", why);
+		log_info("webpush: a subscription is gone (%s), dropped", error);
+		snprintf(p->error, sizeof(p->error), "%s (subscription gone)", error);
+	} else {
+		if (outcome == SEND_RETRY)
+			p->retry++;
+		snprintf(p->error, sizeof(p->error), "%s", error ? error : "failed");
+	}
+	free(one);
+	if (--p->pending == 0)
+		push_finish(p);
+}
+
+/* One POST per browser of the channel's user, through sender_post. */
+static void attempt_push(struct notify_app *a, struct outbox_item *it, const struct channel *ch,
+			 struct send_ctx *ctx)
+{
+	char why[256], title[96];
+	struct webpush_alert wa;
+	struct push_ctx *p;
+	size_t n;
+
+	if (a->wp == NULL || a->wps == NULL) {
+		free(ctx);
+		given_up(a, it, "web push is not available (its key or store: see the log)");
+		return;
+	}
+	n = webpush_store_count(a->wps, ch->webpush_user);
+	if (n == 0) {
+		free(ctx);
+		snprintf(why, sizeof(why), "no browser of %s has turned on notifications",
+			 ch->webpush_user);
+		given_up(a, it, why);
+		return;
+	}
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		free(ctx);
+		return;
+	}
+	p->send = ctx;
+	snprintf(title, sizeof(title), "TEST: iod-notify (%s)", a->site);
+	wa = (struct webpush_alert){.key = it->key,
+				    .source = it->alert.source,
+				    .code = it->alert.code,
+				    .level = proto_level_name(it->alert.level),
+				    .message = it->alert.message,
+				    .site = a->site,
+				    .title = it->test ? title : NULL,
+				    .since_ms = it->since_ms};
+	it->in_flight = true;
+	/* Held at 1 until every POST is started, so none can finish it early. */
+	p->pending = 1;
+	for (size_t i = 0; i < n; i++) {
+		const struct webpush_entry *e = webpush_store_get(a->wps, ch->webpush_user, i);
+		struct webpush_request req;
+		struct push_one *one;
+
+		if (e == NULL)
+			break;
+		if (webpush_prepare(a->wp, &e->sub, &wa, loop_wall_ms(), NULL, &req, why,
+				    sizeof(why)) != 0) {
+			snprintf(p->error, sizeof(p->error), "%.120s", why);
+			continue;
+		}
+		one = calloc(1, sizeof(*one));
+		if (one == NULL) {
+			webpush_request_free(&req);
+			continue;
+		}
+		one->parent = p;
+		snprintf(one->endpoint, sizeof(one->endpoint), "%s", e->sub.endpoint);
+		if (sender_post(a->sender, req.url, req.headers, req.body, req.body_len, push_done,
+				one) == 0) {
+			p->pending++;
+		} else {
+			free(one);
+			p->retry++;
+			snprintf(p->error, sizeof(p->error), "could not start the request");
+		}
+		webpush_request_free(&req);
+	}
+	if (--p->pending == 0)
+		push_finish(p); /* nothing started: settled now, by the rules above */
+}
+
 static void attempt(struct notify_app *a, struct outbox_item *it)
 {
 	int c = contact_index(a, it->contact);
@@ -444,11 +581,13 @@ static void attempt(struct notify_app *a, struct outbox_item *it)
 		return;
 	ctx->a = a;
 	ctx->id = it->id;
-	if (ch->kind == CHANNEL_WEBPUSH || sender_send(a->sender, ch, &m, send_done, ctx) != 0) {
+	if (ch->kind == CHANNEL_WEBPUSH) {
+		attempt_push(a, it, ch, ctx);
+		return;
+	}
+	if (sender_send(a->sender, ch, &m, send_done, ctx) != 0) {
 		free(ctx);
-		given_up(a, it,
-			 ch->kind == CHANNEL_WEBPUSH ? "webpush channels are not sent yet"
-						     : "could not start the request");
+		given_up(a, it, "could not start the request");
 		return;
 	}
 	it->in_flight = true;
@@ -671,6 +810,51 @@ static void on_availability(struct notify_app *a, const struct mqttc_message *ms
 
 /* ---- commands -------------------------------------------------------------------------- */
 
+/* subscribe / unsubscribe: a dashboard user's browser, for webpush:<user>. */
+static void on_push_cmd(struct notify_app *a, const struct proto_notify_cmd *cmd,
+			const char *action)
+{
+	struct webpush_subscription sub;
+	char why[256];
+	int rc;
+
+	if (a->wps == NULL) {
+		answer(a, cmd->id, action, PROTO_RESULT_FAILED, REASON_PUSH_UNAVAILABLE, NULL);
+		return;
+	}
+	if (cmd->action == PROTO_NOTIFY_UNSUBSCRIBE) {
+		rc = webpush_store_remove(a->wps, cmd->endpoint, why, sizeof(why));
+		if (rc < 0)
+			log_error("webpush: %s", why);
+		answer(a, cmd->id, action, rc > 0 ? PROTO_RESULT_OK : PROTO_RESULT_FAILED,
+		       rc > 0	 ? NULL
+		       : rc == 0 ? REASON_UNKNOWN_ENDPOINT
+				 : REASON_NOT_STORED,
+		       NULL);
+		if (rc > 0)
+			log_info("webpush: %s unsubscribed a browser", cmd->by);
+		return;
+	}
+	if (!webpush_user_ok(cmd->by)) {
+		answer(a, cmd->id, action, PROTO_RESULT_REJECTED, "bad_by",
+		       "by must be 1-63 of [A-Za-z0-9._-] (it names webpush:<user>)");
+		return;
+	}
+	if (webpush_subscription_parse(cmd->subscription, &sub, why, sizeof(why)) != 0) {
+		answer(a, cmd->id, action, PROTO_RESULT_REJECTED, PROTO_REASON_BAD_SUBSCRIPTION,
+		       why);
+		return;
+	}
+	if (webpush_store_add(a->wps, cmd->by, &sub, loop_wall_ms(), why, sizeof(why)) != 0) {
+		log_error("webpush: %s", why);
+		answer(a, cmd->id, action, PROTO_RESULT_FAILED, REASON_NOT_STORED, why);
+		return;
+	}
+	log_info("webpush: %s turned on notifications in a browser (%zu now)", cmd->by,
+		 webpush_store_count(a->wps, cmd->by));
+	answer(a, cmd->id, action, PROTO_RESULT_OK, NULL, NULL);
+}
+
 static void on_cmd(struct notify_app *a, const struct mqttc_message *msg)
 {
 	struct proto_notify_cmd cmd;
@@ -703,6 +887,10 @@ static void on_cmd(struct notify_app *a, const struct mqttc_message *msg)
 		log_info("alert %s acked by %s", cmd.key, cmd.by);
 		alerts_changed(a);
 		answer(a, cmd.id, action, PROTO_RESULT_OK, NULL, NULL);
+		return;
+	}
+	if (cmd.action == PROTO_NOTIFY_SUBSCRIBE || cmd.action == PROTO_NOTIFY_UNSUBSCRIBE) {
+		on_push_cmd(a, &cmd, action);
 		return;
 	}
 	const struct contact *c = contacts_find(&a->contacts, cmd.to);
@@ -917,10 +1105,34 @@ static void on_message(void *arg, const struct mqttc_message *msg)
 	schedule_flush(a);
 }
 
+/* info as the skeleton publishes it, plus "vapid_public_key" (the
+ * dashboard's applicationServerKey): published again, retained, after it. */
+static void publish_info(struct notify_app *a)
+{
+	struct proto_info info = {
+	    .version = IOD_VERSION, .since_ms = service_since_ms(a->svc), .backend = "notify"};
+	char topic[PROTO_TOPIC_MAX], *json, *out = NULL;
+	cJSON *o;
+
+	if (a->wp == NULL || !can_publish(a) ||
+	    proto_topic_info(topic, sizeof(topic), a->site, "notify") != 0 ||
+	    (json = proto_info_encode(&info)) == NULL)
+		return;
+	o = cJSON_Parse(json);
+	free(json);
+	if (o && cJSON_AddStringToObject(o, "vapid_public_key", webpush_public_key_b64url(a->wp)))
+		out = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (out)
+		(void)mqttc_publish_str(a->mqtt, topic, out, 1, true);
+	free(out);
+}
+
 static void on_connected(void *arg)
 {
 	struct notify_app *a = arg;
 
+	publish_info(a);
 	publish_alerts(a);
 	publish_status(a);
 }
@@ -1045,6 +1257,20 @@ static void *create(struct service *svc, int *exit_code)
 		free(a);
 		return NULL;
 	}
+	{
+		bool created = false;
+
+		a->wp = webpush_open(dir, cfg_str(cfg, "IOD_NOTIFY_VAPID_SUBJECT"), &created, why,
+				     sizeof(why));
+		if (a->wp == NULL)
+			log_error("webpush: %s (web push is off; every other channel works)", why);
+		else if (created)
+			log_info("webpush: a new VAPID key in %s/%s (back it up with the data dir)",
+				 dir, WEBPUSH_KEY_FILE);
+		a->wps = webpush_store_open(dir, why, sizeof(why));
+		if (a->wps == NULL)
+			log_error("webpush: %s (subscriptions are off)", why);
+	}
 	uv_timer_init(a->loop, &a->timer);
 	a->timer.data = a;
 	uv_timer_init(a->loop, &a->flush);
@@ -1109,6 +1335,8 @@ static void destroy(void *app)
 	struct notify_app *a = app;
 
 	outbox_close(a->ob);
+	webpush_store_free(a->wps);
+	webpush_free(a->wp);
 	free(a->channels);
 	free(a);
 }

@@ -634,6 +634,156 @@ Test(notify_service, metrics)
 	notify = -1;
 }
 
+/* ---- Web Push, through tests/support/push_peer.mjs ---------------------------------------- */
+
+static pid_t peer = -1;
+
+static void peer_down(void)
+{
+	if (peer > 0) {
+		kill(peer, SIGTERM);
+		waitpid(peer, NULL, 0);
+	}
+	peer = -1;
+	down();
+}
+
+TestSuite(notify_webpush, .init = up, .fini = peer_down, .timeout = 120);
+
+/* Start the push peer (node, $IOD_NODE) with n subscriptions, s2 gone;
+ * its first stdout line (the subscriptions) into line. */
+static void start_peer(const char *out, char *line, size_t size)
+{
+	const char *node = getenv("IOD_NODE"), *src = getenv("IOD_SOURCE_DIR");
+	char script[600];
+	int fds[2];
+	size_t n = 0;
+
+	if (node == NULL || node[0] == '\0' || src == NULL)
+		cr_skip_test("node not found (IOD_NODE): no push peer");
+	snprintf(script, sizeof(script), "%s/tests/support/push_peer.mjs", src);
+	cr_assert_eq(pipe(fds), 0);
+	fflush(NULL);
+	peer = fork();
+	cr_assert_geq(peer, 0);
+	if (peer == 0) {
+		setpgid(0, 0);
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		execl(node, node, script, "--subscriptions", "2", "--gone", "s2", "--out", out,
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	while (n < size - 1) {
+		ssize_t r = read(fds[0], line + n, 1);
+		if (r <= 0 || line[n] == '\n')
+			break;
+		n++;
+	}
+	line[n] = '\0';
+	close(fds[0]);
+	cr_assert(strstr(line, "\"subscriptions\""), "the push peer said: %s", line);
+}
+
+/* The i-th (1-based) subscription object of the peer's line, without its "id". */
+static void subscription(const char *line, int i, char *out, size_t size)
+{
+	char id[16];
+	const char *p, *end;
+
+	snprintf(id, sizeof(id), "{\"id\":\"s%d\",", i);
+	p = strstr(line, id);
+	cr_assert_not_null(p, "s%d in %s", i, line);
+	p += strlen(id);
+	end = strstr(p, "}}");
+	cr_assert_not_null(end);
+	snprintf(out, size, "{%.*s}}", (int)(end - p), p);
+}
+
+static struct tmsg *command(struct tclient *c, const char *json, const char *id)
+{
+	char needle[64];
+
+	snprintf(needle, sizeof(needle), "\"id\":\"%s\"", id);
+	cr_assert_eq(tclient_publish_str(c, CMD, json, 1, false), 0);
+	struct tmsg *m = tclient_expect_with(c, EVENT, needle, WAIT_MS);
+	cr_assert_not_null(m, "no answer to %s", id);
+	return m;
+}
+
+Test(notify_webpush, subscribe_push_gone_unsubscribe)
+{
+	char out[600], line[4096], s1[1024], s2[1024], cmd[2600], endpoint2[256];
+	struct tclient *c = client("it-push");
+	struct tmsg *msg;
+
+	snprintf(out, sizeof(out), "%s/push.jsonl", tmp);
+	start_peer(out, line, sizeof(line));
+	write_file(contacts, "ann all webpush:ann\n");
+	tclient_subscribe(c, EVENT, 1);
+	tclient_subscribe(c, "iod/home/notify/info", 1);
+	start_notify(NULL);
+	msg = tclient_expect_with(c, "iod/home/notify/info", "\"vapid_public_key\":\"B", WAIT_MS);
+	cr_assert_not_null(msg, "no vapid_public_key in notify/info");
+	tmsg_free(msg);
+	subscription(line, 1, s1, sizeof(s1));
+	subscription(line, 2, s2, sizeof(s2));
+	for (int i = 1; i <= 2; i++) {
+		char id[8];
+
+		snprintf(id, sizeof(id), "sub%d", i);
+		snprintf(
+		    cmd, sizeof(cmd),
+		    "{\"id\":\"%s\",\"action\":\"subscribe\",\"by\":\"ann\",\"subscription\":%s}",
+		    id, i == 1 ? s1 : s2);
+		msg = command(c, cmd, id);
+		cr_assert(strstr(msg->payload, "\"result\":\"ok\""), "%s", msg->payload);
+		tmsg_free(msg);
+	}
+	msg = command(c,
+		      "{\"id\":\"bad\",\"action\":\"subscribe\",\"by\":\"ann\",\"subscription\":{"
+		      "\"endpoint\":\"https://push.example/x\",\"keys\":{\"p256dh\":\"AAAA\","
+		      "\"auth\":\"AAAA\"}}}",
+		      "bad");
+	cr_assert(strstr(msg->payload, "\"reason\":\"bad_subscription\""), "%s", msg->payload);
+	tmsg_free(msg);
+	cr_assert_eq(tclient_publish_str(c, ALERT, CRIT_BOWL, 1, false), 0);
+	/* s1 takes it and decrypts the alert; s2 answers 410 and is dropped. */
+	char *got = NULL;
+	for (int i = 0; i < 200; i++) {
+		free(got);
+		got = slurp(out);
+		if (got && strstr(got, "\"ok\":true") && strstr(got, "\"status\":410"))
+			break;
+		settle(50);
+	}
+	cr_assert_not_null(got);
+	cr_assert(strstr(got, "\"ok\":true,\"id\":\"s1\",\"status\":201"), "%s", got);
+	cr_assert(strstr(got, "the servo jammed on dose d-17"), "the plaintext: %s", got);
+	cr_assert(strstr(got, "\"urgency\":\"high\""), "%s", got);
+	cr_assert(strstr(got, "\"status\":410"), "%s", got);
+	free(got);
+	const char *e = strstr(s2, "\"endpoint\":\"");
+	cr_assert_not_null(e);
+	e += 12;
+	snprintf(endpoint2, sizeof(endpoint2), "%.*s", (int)(strchr(e, '"') - e), e);
+	snprintf(cmd, sizeof(cmd),
+		 "{\"id\":\"un2\",\"action\":\"unsubscribe\",\"by\":\"ann\",\"endpoint\":\"%s\"}",
+		 endpoint2);
+	/* The gone one was forgotten already. */
+	for (int i = 0; i < 50; i++) {
+		msg = command(c, cmd, "un2");
+		bool forgotten = strstr(msg->payload, "\"reason\":\"unknown_endpoint\"") != NULL;
+		tmsg_free(msg);
+		if (forgotten)
+			break;
+		cr_assert_lt(i, 49, "the gone subscription was kept");
+		settle(100);
+	}
+	tclient_free(c);
+}
+
 /* ---- the watchdog, with a real iod-feeder ------------------------------------------------ */
 
 static pid_t feeder = -1;
