@@ -37,8 +37,9 @@
 #define ANSWER_MAX (2 * (FEEDER_MAX_ALERTS + 5))
 
 /* The entities feeder_app_publish_discovery announces (its unit test
- * counts them): five buttons, the schedule switch, seven sensors. */
-#define HA_ENTITIES 13
+ * counts them): five buttons, the schedule switch, seven sensors and the
+ * clock's binary sensor. */
+#define HA_ENTITIES 14
 _Static_assert(HA_ENTITIES + 1 <= ANSWER_MAX, "a birth's publishes must fit ANSWER_MAX");
 
 /* A default the rules also apply (feeder.h), as the option table's text. */
@@ -857,6 +858,19 @@ void feeder_app_publish_discovery(void *app)
 		cJSON_AddStringToObject(e, "entity_category", "diagnostic");
 	}
 	ha_publish_entity(a->mqtt, &a->ha, "sensor", "position", e);
+	/* State's clock_synced: off while the feeder doses by a clock nobody
+	 * confirmed (clock_unsynced says so once per boot). */
+	e = ha_entity_new(&a->ha, "binary_sensor", "clock_synced", "Clock synchronised");
+	if (e) {
+		cJSON_AddStringToObject(e, "state_topic", a->t_state);
+		cJSON_AddStringToObject(e, "value_template",
+					"{{ 'ON' if value_json.clock_synced else 'OFF' }}");
+		cJSON_AddStringToObject(e, "payload_on", "ON");
+		cJSON_AddStringToObject(e, "payload_off", "OFF");
+		cJSON_AddStringToObject(e, "entity_category", "diagnostic");
+		cJSON_AddStringToObject(e, "icon", "mdi:clock-check-outline");
+	}
+	ha_publish_entity(a->mqtt, &a->ha, "binary_sensor", "clock_synced", e);
 }
 
 /* Home Assistant (re)started: after the entities (the skeleton), show it the

@@ -252,7 +252,7 @@ def expected_topics(site, services):
                    ("sensor", "last_dose"), ("sensor", "next_allowed"),
                    ("sensor", "next_scheduled"), ("sensor", "runs_out"),
                    ("sensor", "doses_today"), ("sensor", "pills_remaining"),
-                   ("sensor", "position")],
+                   ("sensor", "position"), ("binary_sensor", "clock_synced")],
         "sensors": [("sensor", "temperature"), ("sensor", "humidity"),
                     ("binary_sensor", "motion"), ("sensor", "sound"), ("sensor", "bowl")],
         "camera": [("camera", "frame"), ("binary_sensor", "motion"), ("button", "snapshot")],
@@ -298,7 +298,8 @@ def check_contract(topic, component, config, site, service, object_id, errors):
     if (service, object_id) == ("feeder", "doses_today"):
         want(config.get("state_class") == "total_increasing",
              "doses_today is a daily count: state_class total_increasing")
-    if (service, object_id) in (("feeder", "position"), ("bridge", "bridge")):
+    if (service, object_id) in (("feeder", "position"), ("feeder", "clock_synced"),
+                                ("bridge", "bridge")):
         want(config.get("entity_category") == "diagnostic", "entity_category diagnostic")
     if service == "bridge":
         want(config.get("device_class") == "connectivity", "a connectivity sensor")

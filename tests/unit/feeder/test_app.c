@@ -400,8 +400,8 @@ Test(feeder_app, ha_birth_publishes_discovery_again_then_state)
 	feeder_service.publish_discovery(app);
 	feeder_service.on_connected(app);
 	size_t first = stub_n_published;
-	cr_assert_eq(first, 17, "13 entities, state, log, plan, schedule");
-	static struct stub_publish connect_copy[13];
+	cr_assert_eq(first, 18, "14 entities, state, log, plan, schedule");
+	static struct stub_publish connect_copy[14];
 	memcpy(connect_copy, stub_published, sizeof(connect_copy));
 
 	/* Home Assistant's birth (the skeleton: discovery, then on_ha_birth). */
@@ -409,7 +409,7 @@ Test(feeder_app, ha_birth_publishes_discovery_again_then_state)
 	cr_assert_not_null(feeder_service.publish_discovery, "no discovery: no birth subscription");
 	feeder_service.publish_discovery(app);
 	feeder_service.on_ha_birth(app);
-	cr_assert_eq(stub_n_published, 14);
+	cr_assert_eq(stub_n_published, 15);
 	static const char *const configs[] = {
 	    "homeassistant/button/iod_home_feeder/feed/config",
 	    "homeassistant/button/iod_home_feeder/home/config",
@@ -424,8 +424,9 @@ Test(feeder_app, ha_birth_publishes_discovery_again_then_state)
 	    "homeassistant/sensor/iod_home_feeder/doses_today/config",
 	    "homeassistant/sensor/iod_home_feeder/pills_remaining/config",
 	    "homeassistant/sensor/iod_home_feeder/position/config",
+	    "homeassistant/binary_sensor/iod_home_feeder/clock_synced/config",
 	};
-	for (size_t i = 0; i < 13; i++) {
+	for (size_t i = 0; i < 14; i++) {
 		const struct stub_publish *p = &stub_published[i];
 		cr_assert_str_eq(p->topic, configs[i]);
 		cr_assert(p->retain);
@@ -434,7 +435,7 @@ Test(feeder_app, ha_birth_publishes_discovery_again_then_state)
 	}
 	cr_assert(strstr(stub_published[0].payload, "\"command_topic\":\"" T "cmd\""), "%s",
 		  stub_published[0].payload);
-	struct proto_feeder_state st = state_at(13);
+	struct proto_feeder_state st = state_at(14);
 	cr_assert_eq(st.position, PROTO_POSITION_HOME);
 	cr_assert_eq(st.doses_today, 0);
 	down();
@@ -471,7 +472,14 @@ Test(feeder_app, ha_care_plan_entities_byte_for_byte)
 {
 	up("sim");
 	feeder_service.publish_discovery(app);
-	cr_assert_eq(stub_n_published, 13);
+	cr_assert_eq(stub_n_published, 14);
+	cr_assert_str_eq(
+	    config_of("homeassistant/binary_sensor/iod_home_feeder/clock_synced/config"),
+	    "{\"name\":\"Clock synchronised\",\"unique_id\":\"iod_home_feeder_clock_synced\","
+	    "\"default_entity_id\":\"binary_sensor.iod_home_feeder_clock_synced\"," HA_TAIL
+	    ",\"state_topic\":\"iod/home/feeder/state\",\"value_template\":\"{{ 'ON' if "
+	    "value_json.clock_synced else 'OFF' }}\",\"payload_on\":\"ON\",\"payload_off\":\"OFF\","
+	    "\"entity_category\":\"diagnostic\",\"icon\":\"mdi:clock-check-outline\"}");
 	cr_assert_str_eq(
 	    config_of("homeassistant/switch/iod_home_feeder/schedule/config"),
 	    "{\"name\":\"Schedule\",\"unique_id\":\"iod_home_feeder_schedule\","
