@@ -706,3 +706,76 @@ test("format: the care plan's answers in words", { timeout: 5000 }, () => {
   assert.equal(resultText({ action: "skip", result: "ok" }).detail, "Dose skipped");
   assert.equal(format.actionLabel("refill"), "Refill");
 });
+
+// ---------- alerts.js (iod-notify's active set, notify commands) ----------
+
+const alertsMod = await import("../../web/js/alerts.js");
+
+test("active set: unacked first, critical first, bad entries dropped", () => {
+  const a = alertsMod.activeFromPayload({
+    active: [
+      { key: "s/info/x", level: "info", message: "i", since: 1, acked_by: null, acked_at: null },
+      { key: "s/crit/acked", level: "critical", message: "ca", since: 2, acked_by: "ann", acked_at: 9 },
+      { key: "s/warn/x", level: "warning", message: "w", since: 3, acked_by: null, acked_at: null },
+      { key: "s/crit/x", level: "critical", message: "c", since: 4, acked_by: null, acked_at: null },
+      { level: "critical", message: "no key" },
+      { key: "s/odd", level: "loud", message: "bad level", since: "x" },
+      "not an object",
+    ],
+    ts: 10,
+  });
+  assert.deepEqual(a.list.map((x) => x.key), ["s/crit/x", "s/warn/x", "s/info/x", "s/odd", "s/crit/acked"]);
+  assert.equal(a.ts, 10);
+  const odd = a.list.find((x) => x.key === "s/odd");
+  assert.equal(odd.level, "info");
+  assert.equal(odd.since, null);
+  const acked = a.list.at(-1);
+  assert.equal(acked.ackedBy, "ann");
+  assert.equal(acked.ackedAt, 9);
+  assert.equal(alertsMod.activeFromPayload({ ts: 1 }), null);
+  assert.equal(alertsMod.activeFromPayload("active"), null);
+  assert.deepEqual(alertsMod.activeFromPayload({ active: [] }).list, []);
+});
+
+test("store: alerts, notify/info's VAPID key and notify/event", () => {
+  const s = storeMod.createStore("home");
+  assert.equal(s.active, null);
+  let ch = storeMod.applyMessage(s, { topic: "iod/home/alerts", payload: { active: [{ key: "a/b", level: "warning", message: "m", since: 5, acked_by: null, acked_at: null }], ts: 6 }, ts: 7 });
+  assert.ok(ch.has("active"));
+  assert.equal(s.active.list[0].key, "a/b");
+  ch = storeMod.applyMessage(s, { topic: "iod/home/notify/info", payload: { version: "1", since: 1, vapid_public_key: "BKey" }, ts: 7 });
+  assert.ok(ch.has("active"));
+  assert.equal(s.services.get("notify").info.vapidKey, "BKey");
+  ch = storeMod.applyMessage(s, { topic: "iod/home/notify/event", payload: { id: "w-1", action: "ack", result: "ok", ts: 8 }, ts: 9 });
+  assert.ok(ch.has("notify-event"));
+  assert.deepEqual(s.notify.events[0], { id: "w-1", action: "ack", result: "ok", reason: "", detail: "", ts: 8 });
+  // Another site's set is not ours.
+  ch = storeMod.applyMessage(s, { topic: "iod/away/alerts", payload: { active: [], ts: 1 }, ts: 1 });
+  assert.equal(ch.size, 0);
+  assert.equal(s.active.list.length, 1);
+});
+
+test("notify commands, ack answers and what a browser lacks for push", () => {
+  assert.deepEqual(alertsMod.notifyCommand("ack", "w-1", { key: "a/b" }), { key: "a/b", type: "cmd", service: "notify", action: "ack", id: "w-1" });
+  // The browser's members cannot override the envelope.
+  assert.equal(alertsMod.notifyCommand("ack", "w-1", { service: "feeder", type: "x" }).service, "notify");
+  assert.equal(alertsMod.ackResultText({ result: "ok" }).tone, "ok");
+  assert.match(alertsMod.ackResultText({ result: "duplicate", reason: "already_acked", detail: "acked by ann" }).text, /acked by ann/);
+  assert.match(alertsMod.ackResultText({ result: "failed", reason: "unknown_key" }).text, /no longer active/);
+  const env = (over = {}) => ({
+    isSecureContext: true,
+    navigator: { serviceWorker: {} },
+    PushManager: function PushManager() {},
+    Notification: { permission: "default" },
+    ...over,
+  });
+  assert.equal(alertsMod.pushUnsupported(env(), "BKey"), "");
+  assert.match(alertsMod.pushUnsupported(env({ isSecureContext: false }), "BKey"), /HTTPS/);
+  assert.match(alertsMod.pushUnsupported(env({ navigator: {} }), "BKey"), /service workers/);
+  const noPush = env();
+  delete noPush.PushManager;
+  assert.match(alertsMod.pushUnsupported(noPush, "BKey"), /no push service/);
+  assert.match(alertsMod.pushUnsupported(env({ Notification: { permission: "denied" } }), "BKey"), /blocked/);
+  assert.match(alertsMod.pushUnsupported(env(), ""), /not published its key/);
+  assert.deepEqual([...alertsMod.b64urlToBytes("AQID_-8")], [1, 2, 3, 255, 239]);
+});

@@ -25,6 +25,7 @@ import { DAYS, intervalText, nextPending, planPatch } from "./plan.js";
 import { Connection } from "./conn.js";
 import { loadUplot } from "./charts.js";
 import { CameraView, Views } from "./views.js";
+import { NotifyUI } from "./notify.js";
 
 const ANSWER_TIMEOUT_MS = 20000; // no feeder event by then: say so (the command may still run)
 const TIME_REFRESH_MS = 10000; // "5 min ago" texts
@@ -45,6 +46,7 @@ const app = {
   frameRequested: false,
   offsetMs: 0, // server clock - browser clock, from hello
   pending: null, // {id, action, timer} of the command this page sent last
+  notify: null, // NotifyUI: the Alerts card's acks and this device's notifications
   editing: null, // the plan the open editor was filled from (its rev goes with the change)
   sentIds: new Set(), // ids this page sent (answers can come after a reconnect)
   bootAttempt: 0,
@@ -143,6 +145,7 @@ function setRole(operator) {
   // No password on the bridge: nobody can log in, so offer no login.
   $("login-open").hidden = operator || (app.session && app.session.password_set === false);
   $("readonly-note").hidden = operator;
+  if (app.notify) app.notify.setOperator(operator);
   updateButtons();
 }
 
@@ -318,9 +321,11 @@ function onFrame(msg) {
       markDirty(applyHistory(app.store, msg));
       return;
     case "ack":
+      if (app.notify && app.notify.onFrame(msg)) return;
       onAck(msg);
       return;
     case "error":
+      if (app.notify && app.notify.onFrame(msg)) return;
       onCommandError(msg);
       return;
     case "broker":
@@ -335,6 +340,7 @@ function onFrame(msg) {
   if (typeof msg.topic !== "string") return;
   const changed = applyMessage(app.store, msg);
   if (changed.has("event")) onFeederEvent(app.store.feeder.events[0]);
+  if (changed.has("notify-event") && app.notify) app.notify.onEvent(app.store.notify.events[0]);
   if (changed.has("plan")) updateButtons();
   markDirty(changed);
 }
@@ -732,6 +738,8 @@ async function main() {
   const uPlot = await loadUplot();
   app.views = new Views(uPlot);
   app.camera = new CameraView($("camera-img"), $("camera-empty"));
+  app.notify = new NotifyUI({ app, views: app.views, markDirty });
+  app.notify.register();
   setInterval(() => {
     if (!document.hidden && !$("dash").hidden) markDirty(["time"]);
   }, TIME_REFRESH_MS);

@@ -5,6 +5,7 @@
 
 import { splitTopic } from "./format.js";
 import { planFromPayload, scheduleFromPayload } from "./plan.js";
+import { activeFromPayload, notifyEventFromPayload } from "./alerts.js";
 
 export const CHART_WINDOW_MS = 60 * 60 * 1000; // charts show the last hour
 export const MAX_POINTS = 4000; // per sensor; bounds memory on a busy site
@@ -33,6 +34,9 @@ export function resetStore(store, site = store.site) {
   store.sensors = new Map();
   store.feeder = { state: null, log: [], events: [], plan: null, schedule: null };
   store.alerts = [];
+  // iod-notify's retained active set: null until `alerts` is heard.
+  store.active = null;
+  store.notify = { events: [] }; // notify/event, newest first
   store.camera = { frameMs: null, frames: 0, motion: null };
   store.other = new Map(); // topic -> {payload, ts}: anything not modelled
   // The bridge's MQTT connection: true, false, or null (not told: a bridge
@@ -131,6 +135,9 @@ export function applyMessage(store, msg) {
         seen(service(store, payload.source), payloadTs ?? recvTs);
         changed.add("services");
       }
+    } else if (where.rest === "alerts" && activeFromPayload(payload)) {
+      store.active = activeFromPayload(payload);
+      changed.add("active");
     } else {
       keepOther(store, msg.topic, payload, recvTs);
     }
@@ -154,6 +161,23 @@ export function applyMessage(store, msg) {
         backend: typeof payload.backend === "string" ? payload.backend : "",
         since: num(payload.since),
       };
+      if (where.service === "notify") {
+        // iod-notify's: the applicationServerKey for Web Push
+        svc.info.vapidKey = typeof payload.vapid_public_key === "string" ? payload.vapid_public_key : "";
+        changed.add("active");
+      }
+    }
+    return changed;
+  }
+
+  if (where.service === "notify" && where.rest === "event") {
+    const ev = notifyEventFromPayload(payload, payloadTs ?? recvTs);
+    if (ev) {
+      store.notify.events.unshift(ev);
+      if (store.notify.events.length > MAX_EVENTS) store.notify.events.length = MAX_EVENTS;
+      changed.add("notify-event");
+    } else {
+      keepOther(store, msg.topic, payload, recvTs);
     }
     return changed;
   }

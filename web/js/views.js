@@ -63,6 +63,7 @@ export class Views {
     if (all || time || dirty.has("services")) this.services(store, nowMs);
     const sensorsToo = dirty.has("availability"); // an offline service (or broker) greys its tiles
     if (all || time || dirty.has("alerts")) this.alerts(store, nowMs);
+    if (all || time || dirty.has("active")) this.active(store, nowMs);
     if (all || time || dirty.has("log")) this.doses(store, nowMs);
     if (all || time || dirty.has("plan") || dirty.has("feeder")) this.plan(store, nowMs);
     if (all || time || dirty.has("camera")) this.cameraMeta(store, nowMs);
@@ -227,6 +228,50 @@ export class Views {
     list.replaceChildren(...items);
     $("alerts-empty").hidden = items.length > 0;
     setText($("alerts-count"), items.length ? String(items.length) : "");
+  }
+
+  // iod-notify's active set. Acknowledge buttons carry data-ack-key (main.js
+  // handles the clicks); this.canAck and this.acking (keys sent, not yet
+  // answered) are main.js's.
+  active(store, now) {
+    const list = $("active-list");
+    const act = store.active;
+    const entries = act ? act.list : [];
+    const items = entries.map((a) => {
+      const li = el("li", "active-alert");
+      li.dataset.level = a.level;
+      li.dataset.key = a.key;
+      li.dataset.acked = a.ackedBy ? "true" : "false";
+      const top = el("div", "alert-top");
+      top.append(
+        el("span", "alert-level", a.level),
+        el("span", "alert-time", a.since === null ? "" : `since ${formatClock(a.since, now)} · ${formatRelative(a.since, now)}`),
+      );
+      li.append(top, el("span", "alert-message", a.message || a.code || "Alert"));
+      const meta = [a.source, a.code, a.subject].filter(Boolean).join(" · ");
+      if (meta) li.append(el("span", "alert-meta", meta));
+      if (a.ackedBy) {
+        const when = a.ackedAt === null ? "" : ` ${formatClock(a.ackedAt, now)} (${formatRelative(a.ackedAt, now)})`;
+        li.append(el("span", "alert-acked", `Acknowledged by ${a.ackedBy}${when}`));
+      } else if (this.canAck) {
+        const b = el("button", "button small alert-ack", this.acking && this.acking.has(a.key) ? "Acknowledging…" : "Acknowledge");
+        b.type = "button";
+        b.dataset.ackKey = a.key;
+        b.disabled = Boolean(this.acking && this.acking.has(a.key));
+        b.setAttribute("aria-label", `Acknowledge: ${a.message || a.code || a.key}`);
+        li.append(b);
+      }
+      return li;
+    });
+    list.replaceChildren(...items);
+    const empty = $("active-empty");
+    setText(empty, act ? "No active alerts" : "No active alerts (the notifier has not reported yet)");
+    empty.hidden = items.length > 0;
+    const open = entries.filter((a) => !a.ackedBy);
+    const badge = $("active-count");
+    badge.hidden = open.length === 0;
+    badge.dataset.level = open.some((a) => a.level === "critical") ? "critical" : open.some((a) => a.level === "warning") ? "warning" : "info";
+    setText(badge, open.length ? `${open.length} active` : "");
   }
 
   doses(store, now) {

@@ -1,0 +1,563 @@
+// The dashboard's side of iod-notify in headless Chromium against a real
+// mosquitto and the real iod-bridge (iod-notify itself is not needed: the
+// test publishes the retained `alerts` and `notify/info` it would, and reads
+// what the dashboard sends on notify/cmd with a subscriber of its own):
+//
+//   - the Alerts card lists the active set (level, message, since, who
+//     acknowledged when), the empty state, axe-clean in light and dark on a
+//     phone and a desktop; screenshots of the card;
+//   - Acknowledge publishes {"action":"ack","key","by":"operator"} on
+//     notify/cmd;
+//   - the installable web app: the manifest is valid JSON naming icons that
+//     are fetchable PNGs of the sizes it says; the service worker registers;
+//   - a push delivered through the DevTools protocol
+//     (ServiceWorker.deliverPushMessage) shows a notification with the
+//     alert's title and an "Acknowledge" action; the action's handler, run in
+//     the worker, acks through POST /api/notify/ack with the session cookie,
+//     and the ack arrives on MQTT; without the cookie the bridge says 401.
+//
+//   IOD_BIN_DIR=build/bin node tests/browser/notify.test.mjs
+// Screenshots go to IOD_BROWSER_OUT (default tests/browser/out/).
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import readline from "node:readline";
+import { fileURLToPath } from "node:url";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const SOURCE_DIR = process.env.IOD_SOURCE_DIR || path.resolve(HERE, "../..");
+const WEB_DIR = path.join(SOURCE_DIR, "web");
+const OUT_DIR = process.env.IOD_BROWSER_OUT || path.join(HERE, "out");
+const BIN_DIR = process.env.IOD_BIN_DIR || "";
+const CHROMIUM = process.env.IOD_CHROMIUM || "/usr/bin/chromium";
+const SITE = "home";
+const UI_TIMEOUT = 15000;
+const AXE_FILE = path.join(HERE, "node_modules/axe-core/axe.min.js");
+
+let chromium;
+try {
+  ({ chromium } = await import("playwright-core"));
+} catch (err) {
+  console.error(`notify.test: cannot load playwright-core (${err.message}). Run \`npm ci\` in tests/browser/.`);
+  process.exit(1);
+}
+
+// ---------- processes ----------
+
+const procs = new Map();
+process.on("exit", () => {
+  for (const { child } of procs.values()) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+});
+process.on("SIGINT", () => process.exit(130));
+process.on("SIGTERM", () => process.exit(143));
+let tmp;
+let failed = false;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitPort(port, what, timeoutMs = 10000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`${what} did not listen on 127.0.0.1:${port}`);
+    await sleep(50);
+  }
+}
+
+function start(name, file, args, env) {
+  const log = path.join(tmp, `${name}.log`);
+  const fd = fs.openSync(log, "a");
+  const child = spawn(file, args, { env: { ...process.env, ...env }, stdio: ["ignore", fd, fd] });
+  fs.closeSync(fd);
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  procs.set(name, { child, log, exited });
+}
+
+async function stop(name) {
+  const p = procs.get(name);
+  if (!p) return null;
+  procs.delete(name);
+  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGTERM");
+  const timer = setTimeout(() => p.child.kill("SIGKILL"), 10000);
+  const st = await p.exited;
+  clearTimeout(timer);
+  return st;
+}
+
+const ports = { mqtt: 0, bridge: 0 };
+const password = crypto.randomBytes(16).toString("hex");
+let baseUrl;
+let origin;
+
+function mqttPub(args) {
+  return new Promise((resolve, reject) => {
+    const c = spawn("mosquitto_pub", ["-h", "127.0.0.1", "-p", String(ports.mqtt), "-q", "1", ...args]);
+    let err = "";
+    c.stderr.on("data", (d) => (err += d));
+    c.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`mosquitto_pub ${args.join(" ")}: ${err}`))));
+  });
+}
+
+// A live subscriber to notify/cmd: every message (JSON parsed when it is),
+// ready once it has seen its own probe (so nothing sent later is missed).
+class CmdWatch {
+  constructor() {
+    this.messages = [];
+    this.waiters = [];
+  }
+
+  async start() {
+    const topic = `iod/${SITE}/notify/cmd`;
+    this.child = spawn("mosquitto_sub", ["-h", "127.0.0.1", "-p", String(ports.mqtt), "-q", "1", "-t", topic]);
+    procs.set("cmd-watch", { child: this.child, log: "", exited: new Promise((r) => this.child.once("exit", r)) });
+    readline.createInterface({ input: this.child.stdout }).on("line", (line) => {
+      let v = line;
+      try {
+        v = JSON.parse(line);
+      } catch {
+        /* the probe */
+      }
+      this.messages.push(v);
+      for (const w of this.waiters.splice(0)) w();
+    });
+    const probe = `probe-${crypto.randomBytes(4).toString("hex")}`;
+    const end = Date.now() + 10000;
+    while (!this.messages.includes(probe)) {
+      if (Date.now() > end) throw new Error("mosquitto_sub on notify/cmd never saw its probe");
+      await mqttPub(["-t", topic, "-m", probe]);
+      await this.next(1000);
+    }
+    this.messages = [];
+  }
+
+  next(timeoutMs) {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      this.waiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  // The first message matching pred, within timeoutMs.
+  async wait(pred, what, timeoutMs = UI_TIMEOUT) {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const m = this.messages.find((x) => typeof x === "object" && x && pred(x));
+      if (m) {
+        this.messages.splice(this.messages.indexOf(m), 1);
+        return m;
+      }
+      if (Date.now() > end) throw new Error(`no ${what} on notify/cmd; saw ${JSON.stringify(this.messages)}`);
+      await this.next(end - Date.now());
+    }
+  }
+}
+const cmds = new CmdWatch();
+
+// ---------- browser helpers ----------
+
+let context;
+let page;
+const pageErrors = [];
+const cspViolations = [];
+
+async function waitText(selector, re, timeout = UI_TIMEOUT) {
+  try {
+    await page.waitForFunction(
+      ([sel, src, flags]) => {
+        const el = document.querySelector(sel);
+        return Boolean(el) && new RegExp(src, flags).test(el.textContent);
+      },
+      [selector, re.source, re.flags],
+      { timeout, polling: 100 },
+    );
+  } catch {
+    const actual = await page.locator(selector).first().textContent({ timeout: 1000 }).catch(() => null);
+    throw new Error(`${selector}: expected text matching ${re}, found ${JSON.stringify(actual)}`);
+  }
+}
+
+let axeSource = null;
+async function axeCheck(label) {
+  if (axeSource === null) {
+    if (!fs.existsSync(AXE_FILE)) throw new Error(`${AXE_FILE} missing: run \`npm ci\` in tests/browser/`);
+    axeSource = fs.readFileSync(AXE_FILE, "utf8");
+  }
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")) }));
+  });
+  for (const v of violations) console.log(`axe [${label}] ${v.impact} ${v.id}: ${v.help}: ${v.nodes.join(", ")}`);
+  const bad = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(bad.map((v) => `${v.impact} ${v.id}: ${v.nodes.join(", ")}`), [], `axe: ${label}`);
+}
+
+const LAYOUTS = [
+  { name: "phone-390x844", width: 390, height: 844 },
+  { name: "desktop-1280x800", width: 1280, height: 800 },
+];
+
+async function eachLayout(fn) {
+  try {
+    for (const vp of LAYOUTS) {
+      await page.setViewportSize({ width: vp.width, height: vp.height });
+      for (const scheme of ["light", "dark"]) {
+        await page.emulateMedia({ colorScheme: scheme });
+        await fn(`${vp.name}-${scheme}`);
+      }
+    }
+  } finally {
+    await page.emulateMedia({ colorScheme: "light" });
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+}
+
+// The Alerts card alone, from a full-page capture taken at the top (an
+// element capture scrolls it under the sticky top bar).
+async function cardShot(name) {
+  fs.mkdirSync(OUT_DIR, { recursive: true });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const box = await page.locator("#alerts").boundingBox();
+  await page.screenshot({ path: path.join(OUT_DIR, `${name}.png`), fullPage: true, clip: box });
+}
+
+function step(name, fn, timeout = 60000) {
+  test(name, { timeout }, async () => {
+    try {
+      await fn();
+    } catch (err) {
+      failed = true;
+      if (page) {
+        fs.mkdirSync(OUT_DIR, { recursive: true });
+        await page.screenshot({ path: path.join(OUT_DIR, `notify-failure-${name.replace(/[^a-z0-9]+/gi, "-").slice(0, 50)}.png`) }).catch(() => {});
+      }
+      throw err;
+    }
+  });
+}
+
+// ---------- what iod-notify would have published ----------
+
+const T0 = Date.UTC(2026, 11, 1, 15, 0, 0); // the slot; texts are checked by shape, not by clock
+const CRIT_KEY = "notify/dose_overdue/2026-12-01T15:00";
+const WARN_KEY = "notify/service_offline/camera";
+const ALERTS = {
+  active: [
+    {
+      key: WARN_KEY, source: "notify", code: "service_offline", subject: "camera", level: "warning",
+      message: "camera has been offline for 5 min", since: T0 - 600000, updated: T0 - 600000,
+      acked_by: "ann", acked_at: T0 - 300000,
+    },
+    {
+      key: CRIT_KEY, source: "notify", code: "dose_overdue", subject: "2026-12-01T15:00", level: "critical",
+      message: "The 15:00 dose has not been given", since: T0 + 900000, updated: T0 + 900000,
+      acked_by: null, acked_at: null,
+    },
+  ],
+  ts: T0 + 900000,
+};
+// A P-256 public key, as iod-notify's VAPID key is published (base64url, uncompressed point).
+const VAPID = crypto.generateKeyPairSync("ec", { namedCurve: "prime256v1" }).publicKey.export({ format: "jwk" });
+const VAPID_B64 = Buffer.concat([Buffer.from([4]), Buffer.from(VAPID.x, "base64url"), Buffer.from(VAPID.y, "base64url")]).toString("base64url");
+
+// ---------- setup ----------
+
+before(async () => {
+  const bridgeBin = path.join(BIN_DIR, "iod-bridge");
+  if (!BIN_DIR || !fs.existsSync(bridgeBin)) throw new Error(`iod-bridge not found in IOD_BIN_DIR=${JSON.stringify(BIN_DIR)}`);
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found`);
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "iod-notify-browser-"));
+  ports.mqtt = await freePort();
+  ports.bridge = await freePort();
+  baseUrl = `http://127.0.0.1:${ports.bridge}/`;
+  origin = `http://127.0.0.1:${ports.bridge}`;
+  const conf = path.join(tmp, "mosquitto.conf");
+  fs.writeFileSync(conf, [`listener ${ports.mqtt} 127.0.0.1`, "allow_anonymous true", "log_dest stderr", "log_type error",
+    ...(process.getuid && process.getuid() === 0 ? ["user root"] : []), ""].join("\n"));
+  start("mosquitto", fs.existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto", ["-c", conf], {});
+  await waitPort(ports.mqtt, "mosquitto");
+  await mqttPub(["-r", "-t", `iod/${SITE}/alerts`, "-m", JSON.stringify(ALERTS)]);
+  await mqttPub(["-r", "-t", `iod/${SITE}/notify/info`, "-m", JSON.stringify({ version: "0.1.0", since: T0, vapid_public_key: VAPID_B64 })]);
+  await mqttPub(["-r", "-t", `iod/${SITE}/notify/availability`, "-m", "online"]);
+  start("bridge", bridgeBin, [], {
+    IOD_MQTT_URL: `tcp://127.0.0.1:${ports.mqtt}`,
+    IOD_SITE: SITE,
+    IOD_BRIDGE_PORT: String(ports.bridge),
+    IOD_BRIDGE_BIND: "127.0.0.1",
+    IOD_BRIDGE_WEB_DIR: WEB_DIR,
+    IOD_BRIDGE_PASSWORD: password,
+    IOD_BRIDGE_PUBLIC_VIEW: "0",
+    IOD_DATA_DIR: path.join(tmp, "bridge"),
+    IOD_LOG_LEVEL: "info",
+  });
+  await waitPort(ports.bridge, "iod-bridge");
+  await cmds.start();
+  context = await chromium.launchPersistentContext(path.join(tmp, "profile"), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+    viewport: { width: 1280, height: 800 },
+    colorScheme: "light",
+    locale: "en-GB",
+  });
+  await context.grantPermissions(["notifications"], { origin });
+  page = context.pages()[0] || (await context.newPage());
+  page.on("pageerror", (err) => pageErrors.push(err.message));
+  page.on("console", (msg) => {
+    if (/Content[- ]Security[- ]Policy/i.test(msg.text())) cspViolations.push(msg.text());
+  });
+});
+
+after(async () => {
+  if (context) await context.close().catch(() => {});
+  const statuses = {};
+  for (const name of [...procs.keys()].reverse()) statuses[name] = await stop(name);
+  if (failed) {
+    for (const name of ["bridge", "mosquitto"]) {
+      try {
+        console.error(`---- ${name} log ----\n${fs.readFileSync(path.join(tmp, `${name}.log`), "utf8").split("\n").slice(-40).join("\n")}`);
+      } catch {
+        /* none */
+      }
+    }
+    console.error(`(logs kept in ${tmp})`);
+  } else if (tmp) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  if (statuses.bridge && statuses.bridge.code !== 0) {
+    console.error(`iod-bridge exited with ${JSON.stringify(statuses.bridge)} on SIGTERM`);
+    process.exitCode = 1;
+  }
+});
+
+// ---------- the steps ----------
+
+step("the operator logs in; the Alerts card lists the active set", async () => {
+  await page.goto(baseUrl);
+  await page.waitForSelector("#gate", { state: "visible", timeout: UI_TIMEOUT });
+  await page.fill("#gate-password", password);
+  await page.click("#gate-form button[type=submit]");
+  await page.waitForSelector("#dash", { state: "visible", timeout: UI_TIMEOUT });
+  await waitText("#role", /^Operator$/);
+  await page.waitForSelector(".active-alert", { timeout: UI_TIMEOUT });
+  const rows = await page.$$eval(".active-alert", (els) =>
+    els.map((e) => ({
+      key: e.dataset.key,
+      level: e.dataset.level,
+      levelText: e.querySelector(".alert-level").textContent,
+      message: e.querySelector(".alert-message").textContent,
+      time: e.querySelector(".alert-time").textContent,
+      acked: e.querySelector(".alert-acked") ? e.querySelector(".alert-acked").textContent : null,
+      button: e.querySelector("button.alert-ack") ? e.querySelector("button.alert-ack").textContent : null,
+    })),
+  );
+  // Unacked first, whatever order they came in.
+  assert.equal(rows.length, 2);
+  assert.equal(rows[0].key, CRIT_KEY);
+  assert.equal(rows[0].level, "critical");
+  assert.match(rows[0].levelText, /critical/i);
+  assert.equal(rows[0].message, "The 15:00 dose has not been given");
+  assert.match(rows[0].time, /^since .+ · .+/);
+  assert.equal(rows[0].acked, null);
+  assert.equal(rows[0].button, "Acknowledge");
+  assert.equal(rows[1].key, WARN_KEY);
+  assert.equal(rows[1].level, "warning");
+  assert.match(rows[1].acked, /^Acknowledged by ann .+/);
+  assert.equal(rows[1].button, null, "an acknowledged alert has no Acknowledge button");
+  await waitText("#active-count", /^1 active$/);
+  assert.equal(await page.locator("#active-empty").isVisible(), false);
+  assert.equal(await page.locator("#push-box").isVisible(), true, "an operator is offered notifications");
+});
+
+step("axe: the Alerts card, phone and desktop, light and dark; screenshots", async () => {
+  fs.mkdirSync(OUT_DIR, { recursive: true });
+  await eachLayout(async (label) => {
+    await axeCheck(`alerts ${label}`);
+    await cardShot(`alerts-${label}`);
+  });
+});
+
+step("Acknowledge publishes the ack on notify/cmd, by the session's user", async () => {
+  await page.click(`.active-alert[data-key="${CRIT_KEY}"] button.alert-ack`);
+  const m = await cmds.wait((x) => x.action === "ack", "ack");
+  assert.equal(m.key, CRIT_KEY);
+  assert.equal(m.by, "operator");
+  assert.match(m.id, /^[A-Za-z0-9._:-]{1,64}$/);
+  assert.equal(typeof m.ts, "number");
+  // iod-notify's answer, as it would publish it, and then its new set.
+  await mqttPub(["-t", `iod/${SITE}/notify/event`, "-m", JSON.stringify({ id: m.id, action: "ack", result: "ok", ts: T0 + 960000 })]);
+  await waitText("#ack-status", /^Acknowledged\.$/);
+  const acked = structuredClone(ALERTS);
+  acked.active[1].acked_by = "operator";
+  acked.active[1].acked_at = T0 + 960000;
+  await mqttPub(["-r", "-t", `iod/${SITE}/alerts`, "-m", JSON.stringify(acked)]);
+  await waitText(`.active-alert[data-key="${CRIT_KEY}"] .alert-acked`, /^Acknowledged by operator /);
+  assert.equal(await page.locator("#active-count").isVisible(), false, "nothing left unacknowledged");
+});
+
+step("an empty set says so", async () => {
+  await mqttPub(["-r", "-t", `iod/${SITE}/alerts`, "-m", JSON.stringify({ active: [], ts: T0 + 999000 })]);
+  await waitText("#active-empty", /^No active alerts$/);
+  assert.equal(await page.locator("#active-empty").isVisible(), true);
+  assert.equal(await page.locator(".active-alert").count(), 0);
+  await cardShot("alerts-empty-desktop-1280x800-light");
+  await mqttPub(["-r", "-t", `iod/${SITE}/alerts`, "-m", JSON.stringify(ALERTS)]);
+  await page.waitForSelector(".active-alert", { timeout: UI_TIMEOUT });
+});
+
+step("the manifest is valid JSON and its icons are fetchable PNGs of their sizes", async () => {
+  const res = await fetch(`${baseUrl}manifest.webmanifest`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), "application/manifest+json");
+  const m = JSON.parse(await res.text());
+  assert.equal(m.display, "standalone");
+  assert.equal(m.start_url, "/");
+  assert.ok(m.name && m.short_name, "name and short_name");
+  assert.match(m.theme_color, /^#[0-9a-f]{6}$/i);
+  assert.match(m.background_color, /^#[0-9a-f]{6}$/i);
+  // background_color is the page's light --bg.
+  const css = fs.readFileSync(path.join(WEB_DIR, "app.css"), "utf8");
+  assert.ok(css.includes(`--bg: ${m.background_color};`), "background_color is app.css's --bg");
+  const have = new Set();
+  for (const icon of m.icons) {
+    const r = await fetch(new URL(icon.src, baseUrl));
+    assert.equal(r.status, 200, icon.src);
+    assert.equal(r.headers.get("content-type"), "image/png", icon.src);
+    const buf = Buffer.from(await r.arrayBuffer());
+    assert.equal(buf.subarray(1, 4).toString(), "PNG", icon.src);
+    const w = buf.readUInt32BE(16), h = buf.readUInt32BE(20);
+    assert.equal(`${w}x${h}`, icon.sizes, icon.src);
+    have.add(`${icon.sizes} ${icon.purpose}`);
+  }
+  for (const need of ["192x192 any", "512x512 any", "192x192 maskable", "512x512 maskable"]) assert.ok(have.has(need), need);
+  // The page links it, and Chromium reads it (the DevTools app manifest).
+  const cdp = await context.newCDPSession(page);
+  const got = await cdp.send("Page.getAppManifest");
+  assert.equal(got.errors.length, 0, JSON.stringify(got.errors));
+  assert.match(got.url, /manifest\.webmanifest$/);
+  await cdp.detach();
+});
+
+let registrationId = null;
+let swCdp = null;
+
+step("the service worker registers, served as JavaScript under the CSP", async () => {
+  const res = await fetch(`${baseUrl}sw.js`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type"), /^text\/javascript/);
+  assert.match(res.headers.get("content-security-policy"), /worker-src 'self'/);
+  swCdp = await context.newCDPSession(page);
+  const seen = new Promise((resolve) => {
+    swCdp.on("ServiceWorker.workerRegistrationUpdated", ({ registrations }) => {
+      const r = registrations.find((x) => x.scopeURL === baseUrl && !x.isDeleted);
+      if (r) resolve(r.registrationId);
+    });
+  });
+  await swCdp.send("ServiceWorker.enable");
+  const scope = await page.evaluate(async () => (await navigator.serviceWorker.ready).scope);
+  assert.equal(scope, baseUrl);
+  const active = await page.evaluate(async () => (await navigator.serviceWorker.ready).active.scriptURL);
+  assert.equal(active, `${baseUrl}sw.js`);
+  registrationId = await Promise.race([seen, sleep(UI_TIMEOUT).then(() => null)]);
+  assert.ok(registrationId, "DevTools named the registration");
+});
+
+step("a push shows a notification with an Acknowledge action", async () => {
+  const payload = {
+    key: CRIT_KEY, source: "notify", code: "dose_overdue", level: "critical",
+    message: "The 15:00 dose has not been given", since: T0 + 900000, site: SITE,
+    title: "CRITICAL: dose_overdue (home)",
+  };
+  await swCdp.send("ServiceWorker.deliverPushMessage", { origin, registrationId, data: JSON.stringify(payload) });
+  let shown = [];
+  const end = Date.now() + UI_TIMEOUT;
+  while (!shown.length && Date.now() < end) {
+    shown = await page.evaluate(async () =>
+      (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({
+        title: n.title, body: n.body, tag: n.tag, data: n.data, actions: n.actions.map((a) => ({ action: a.action, title: a.title })),
+        requireInteraction: n.requireInteraction,
+      })),
+    );
+    if (!shown.length) await sleep(100);
+  }
+  assert.equal(shown.length, 1, "one notification");
+  assert.equal(shown[0].title, "CRITICAL: dose_overdue (home)");
+  assert.equal(shown[0].body, "The 15:00 dose has not been given");
+  assert.equal(shown[0].tag, CRIT_KEY);
+  assert.equal(shown[0].data.key, CRIT_KEY);
+  assert.deepEqual(shown[0].actions, [{ action: "ack", title: "Acknowledge" }]);
+  assert.equal(shown[0].requireInteraction, true, "a critical alert stays until handled");
+});
+
+step("the Acknowledge action acks through POST /api/notify/ack, and it reaches MQTT", async () => {
+  // What notificationclick's Acknowledge runs, evaluated in the worker itself.
+  const sw = context.serviceWorkers().find((w) => w.url() === `${baseUrl}sw.js`);
+  assert.ok(sw, "playwright sees the worker");
+  const r = await sw.evaluate((key) => self.iodAcknowledge(key), CRIT_KEY);
+  assert.deepEqual(r, { ok: true, status: 202, error: "" });
+  const m = await cmds.wait((x) => x.action === "ack" && x.key === CRIT_KEY, "ack from the worker");
+  assert.equal(m.by, "operator");
+  // Without the cookie: refused, nothing published.
+  const no = await fetch(`${baseUrl}api/notify/ack`, { method: "POST", body: JSON.stringify({ key: CRIT_KEY }) });
+  assert.equal(no.status, 401);
+  assert.deepEqual(await no.json(), { error: "not_authorized" });
+  // A bad key with the cookie: 400 with the decoder's reason.
+  const bad = await sw.evaluate(async () => {
+    const res = await fetch("/api/notify/ack", { method: "POST", credentials: "same-origin", body: JSON.stringify({ key: "no spaces here" }) });
+    return { status: res.status, body: await res.json() };
+  });
+  assert.deepEqual(bad, { status: 400, body: { error: "bad_key" } });
+  await sleep(300); // nothing else may follow on notify/cmd (checked below)
+  assert.deepEqual(cmds.messages, [], "a refused ack publishes nothing");
+});
+
+step("Turn on notifications says what happened on this browser", async () => {
+  await page.click("#push-on");
+  // Past "Asking …": the push service's answer, or the page's own timeout.
+  await waitText("#push-status", /^(?!Asking)\S/, 20000);
+  const text = await page.locator("#push-status").textContent();
+  console.log(`push-status: ${text}`);
+  // Headless Chromium has no push service to subscribe with; a browser that
+  // has one hands the subscription over as notify's subscribe.
+  if (/Handing this device/.test(text)) {
+    const m = await cmds.wait((x) => x.action === "subscribe", "subscribe");
+    assert.equal(m.by, "operator");
+    assert.match(m.subscription.endpoint, /^https?:\/\//);
+  } else {
+    assert.match(text, /could not subscribe to its push service|no push service/, text);
+  }
+});
+
+step("no uncaught errors and no CSP violations", async () => {
+  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(cspViolations, []);
+});
