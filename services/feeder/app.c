@@ -577,9 +577,9 @@ static void arm_midnight(struct feeder_app *a);
  * has reached would wait up to SCHEDULE_RECHECK_MS (an hour late, or
  * missed). Tick now, republish the state (clock_synced, next_allowed) and
  * the schedule (the date may be another), and arm both timers afresh. */
-static void on_clock_step(void *arg)
+void feeder_app_clock_set(void *app)
 {
-	struct feeder_app *a = arg;
+	struct feeder_app *a = app;
 	if (a->stopping)
 		return;
 	struct feeder_now now = now_clocks(a);
@@ -1256,7 +1256,7 @@ struct feeder_app *feeder_app_new(uv_loop_t *loop, const struct cfg *cfg, struct
 	a->flap_timer.data = a;
 	a->timers_open = true;
 	/* A set wall clock re-runs the schedule at once (on_clock_step). */
-	a->steps = sysclock_steps_start(loop, on_clock_step, a);
+	a->steps = sysclock_steps_start(loop, feeder_app_clock_set, a);
 	if (a->flap && flap_fd(a->flap) >= 0) {
 		a->flap_poll = calloc(1, sizeof(*a->flap_poll));
 		if (!a->flap_poll || uv_poll_init(loop, a->flap_poll, flap_fd(a->flap)) < 0) {

@@ -75,6 +75,10 @@ const char *feeder_app_backend(void *app);
 void feeder_app_on_dropped(void *app, uint64_t oversize, uint64_t queue_full,
 			   const char *last_topic);
 void feeder_app_on_drained(void *app);
+/* The wall clock was set (sysclock's watcher calls it on the loop; tests
+ * after moving their injected clock): the schedule is ticked at once, state
+ * and schedule republished, and the timers armed from the new time. */
+void feeder_app_clock_set(void *app);
 
 /* Before service_main: the bare flag --reset-plan, as the care plan's
  * documents name it (docs/design.md, proto/README.md), becomes

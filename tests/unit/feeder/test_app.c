@@ -266,6 +266,29 @@ Test(feeder_app, feed_publishes_state_log_then_event_state_log)
 	cr_assert_eq(stub_n_published, 9, "the stop has no dose to finish");
 }
 
+/* NTP steps the wall clock 6 h on (a Pi that booted with its saved time):
+ * the watcher's call ticks the schedule at once, so the 16:00 slot the new
+ * clock has reached is dosed now, not when a timer armed by the old clock
+ * wakes (up to an hour later, past the 60 s a running feeder allows). */
+Test(feeder_app, a_clock_set_onto_a_slot_doses_it_at_once)
+{
+	static const char *const at_1600[] = {"--feeder-schedule=16:00", NULL};
+	up_with("sim", at_1600);
+	clk.wall_ms = DEC01_1000 + 6 * 3600 * 1000LL + 20 * 1000; /* 16:00:20 */
+	clk.mono_ms += 30 * 1000;
+	uv_run(&loop, UV_RUN_NOWAIT);
+	cr_assert_eq(stub_count("iod/home/camera/cmd"), 0, "no timer has fired yet");
+	feeder_app_clock_set(app);
+	cr_assert_eq(stub_count("iod/home/camera/cmd"), 1, "dosing now");
+	cr_assert_str_eq(stub_published[stub_n_published - 1].payload,
+			 "{\"action\":\"snapshot\",\"for\":\"dose:schedule-2026-12-01T16:00\"}");
+	cr_assert_eq(state_at(0).position, PROTO_POSITION_OPEN);
+	clk.wall_ms += 1000;
+	clk.mono_ms += 1000;
+	run_until(T "event", 1);
+	down();
+}
+
 /* A fake PWM chip (servo.c's pwm backend) whose duty_cycle the test can
  * break after the servo opened. */
 static void fake_pwm(void)
