@@ -1,7 +1,8 @@
 // The dashboard's side of iod-notify in headless Chromium against a real
 // mosquitto and the real iod-bridge (iod-notify itself is not needed: the
 // test publishes the retained `alerts` and `notify/info` it would, and reads
-// what the dashboard sends on notify/cmd with a subscriber of its own):
+// what the dashboard sends on notify/cmd with a subscriber of its own; a
+// last step runs the real iod-notify when it is built):
 //
 //   - the Alerts card lists the active set (level, message, since, who
 //     acknowledged when), the empty state, axe-clean in light and dark on a
@@ -120,6 +121,23 @@ function mqttPub(args) {
     let err = "";
     c.stderr.on("data", (d) => (err += d));
     c.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`mosquitto_pub ${args.join(" ")}: ${err}`))));
+  });
+}
+
+// Until the retained availability of service reads "online".
+function waitOnline(service, timeoutMs = UI_TIMEOUT) {
+  return new Promise((resolve, reject) => {
+    const c = spawn("mosquitto_sub", ["-h", "127.0.0.1", "-p", String(ports.mqtt), "-t", `iod/${SITE}/${service}/availability`]);
+    const timer = setTimeout(() => {
+      c.kill();
+      reject(new Error(`${service} never said online`));
+    }, timeoutMs);
+    readline.createInterface({ input: c.stdout }).on("line", (line) => {
+      if (line.trim() !== "online") return;
+      clearTimeout(timer);
+      c.kill();
+      resolve();
+    });
   });
 }
 
@@ -306,7 +324,6 @@ before(async () => {
   await waitPort(ports.mqtt, "mosquitto");
   await mqttPub(["-r", "-t", `iod/${SITE}/alerts`, "-m", JSON.stringify(ALERTS)]);
   await mqttPub(["-r", "-t", `iod/${SITE}/notify/info`, "-m", JSON.stringify({ version: "0.1.0", since: T0, vapid_public_key: VAPID_B64 })]);
-  await mqttPub(["-r", "-t", `iod/${SITE}/notify/availability`, "-m", "online"]);
   start("bridge", bridgeBin, [], {
     IOD_MQTT_URL: `tcp://127.0.0.1:${ports.mqtt}`,
     IOD_SITE: SITE,
@@ -342,7 +359,7 @@ after(async () => {
   const statuses = {};
   for (const name of [...procs.keys()].reverse()) statuses[name] = await stop(name);
   if (failed) {
-    for (const name of ["bridge", "mosquitto"]) {
+    for (const name of ["bridge", "notify", "mosquitto"]) {
       try {
         console.error(`---- ${name} log ----\n${fs.readFileSync(path.join(tmp, `${name}.log`), "utf8").split("\n").slice(-40).join("\n")}`);
       } catch {
@@ -555,6 +572,40 @@ step("Turn on notifications says what happened on this browser", async () => {
   } else {
     assert.match(text, /could not subscribe to its push service|no push service/, text);
   }
+});
+
+// The same card with the real iod-notify behind it (when it is built): its
+// own retained set replaces the test's, an alert it hears is listed, and
+// Acknowledge is answered by it and shows who acked.
+step("with the real iod-notify: an alert is listed, acknowledged, and shows by whom", async () => {
+  const bin = path.join(BIN_DIR, "iod-notify");
+  if (!fs.existsSync(bin)) {
+    console.log(`# ${bin} not built: step skipped`);
+    return;
+  }
+  fs.mkdirSync(path.join(tmp, "notify"));
+  start("notify", bin, [], {
+    IOD_MQTT_URL: `tcp://127.0.0.1:${ports.mqtt}`,
+    IOD_SITE: SITE,
+    IOD_DATA_DIR: path.join(tmp, "notify"),
+    IOD_LOG_LEVEL: "info",
+  });
+  // Its own availability says it listens now (nobody else publishes it here).
+  await waitOnline("notify");
+  await waitText("#active-empty", /^No active alerts$/);
+  const key = "feeder/missed_dose/2026-12-01T09:00";
+  await mqttPub(["-t", `iod/${SITE}/alert`, "-m", JSON.stringify({
+    source: "feeder", level: "critical", code: "missed_dose", subject: "2026-12-01T09:00",
+    message: "The 09:00 dose was missed", ts: Date.now(),
+  })]);
+  await waitText(`.active-alert[data-key="${key}"] .alert-message`, /^The 09:00 dose was missed$/);
+  await page.click(`.active-alert[data-key="${key}"] button.alert-ack`);
+  const m = await cmds.wait((x) => x.action === "ack" && x.key === key, "ack for iod-notify");
+  assert.equal(m.by, "operator");
+  await waitText("#ack-status", /^Acknowledged\.$/);
+  await waitText(`.active-alert[data-key="${key}"] .alert-acked`, /^Acknowledged by operator /);
+  const st = await stop("notify");
+  assert.equal(st.code, 0, `iod-notify exited ${JSON.stringify(st)} on SIGTERM`);
 });
 
 step("no uncaught errors and no CSP violations", async () => {
