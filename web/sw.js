@@ -31,7 +31,8 @@ function alertFromPush(data) {
   };
 }
 
-function showAlert(a) {
+// message: what the alert itself says, kept in data for a re-show.
+function showAlert(a, message = a.message) {
   return self.registration.showNotification(a.title, {
     body: a.message,
     tag: a.key || undefined, // a repeat of the same alert replaces the shown one
@@ -40,7 +41,7 @@ function showAlert(a) {
     icon: "/icons/icon-192.png",
     badge: "/icons/icon-192.png",
     timestamp: a.since ?? undefined,
-    data: { key: a.key, site: a.site, level: a.level },
+    data: { key: a.key, site: a.site, level: a.level, since: a.since, message },
     actions: a.key ? [{ action: ACK_ACTION, title: "Acknowledge" }] : [],
   });
 }
@@ -75,6 +76,8 @@ async function acknowledge(key) {
 }
 self.iodAcknowledge = acknowledge;
 
+self.iodOnAckAction = (notification) => onAckAction(notification); // for tests, as notificationclick
+
 async function openDashboard() {
   const all = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
   for (const c of all) if ("focus" in c) return c.focus();
@@ -82,23 +85,26 @@ async function openDashboard() {
 }
 
 async function onAckAction(notification) {
-  const key = notification.data && notification.data.key;
-  if (!key) return openDashboard();
-  const r = await acknowledge(key);
+  const data = notification.data || {};
+  if (!data.key) return openDashboard();
+  const r = await acknowledge(data.key);
   if (r.ok) return undefined;
-  // Say why, and offer the dashboard: a login there makes the next try work.
+  // The alert comes back, saying why, with its Acknowledge for another try
+  // (after a login on the dashboard, say): a failed ack never hides it.
   const why =
     r.status === 401
-      ? "Log in on the dashboard on this device, then acknowledge there."
+      ? "Not acknowledged: log in on the dashboard on this device first."
       : r.status === 0
-        ? "The dashboard cannot be reached from here."
-        : `The dashboard refused it (${r.error || `HTTP ${r.status}`}).`;
-  return self.registration.showNotification("Not acknowledged", {
-    body: why,
-    tag: `ack-failed:${key}`,
-    icon: "/icons/icon-192.png",
-    data: { key: "", site: notification.data.site || "" },
-  });
+        ? "Not acknowledged: the dashboard cannot be reached from here."
+        : `Not acknowledged: the dashboard refused it (${r.error || `HTTP ${r.status}`}).`;
+  return showAlert({
+    key: data.key,
+    level: data.level || "info",
+    title: notification.title,
+    message: `${why}\n${data.message || notification.body}`,
+    site: data.site || "",
+    since: data.since ?? null,
+  }, data.message || notification.body);
 }
 
 self.addEventListener("notificationclick", (event) => {

@@ -443,8 +443,9 @@ step("Acknowledge publishes the ack on notify/cmd, by the session's user", async
 
 step("an empty set says so", async () => {
   await mqttPub(["-r", "-t", `iod/${SITE}/alerts`, "-m", JSON.stringify({ active: [], ts: T0 + 999000 })]);
+  // (Its text is kept while hidden: wait until it shows.)
+  await page.waitForSelector("#active-empty", { state: "visible", timeout: UI_TIMEOUT });
   await waitText("#active-empty", /^No active alerts$/);
-  assert.equal(await page.locator("#active-empty").isVisible(), true);
   assert.equal(await page.locator(".active-alert").count(), 0);
   await cardShot("alerts-empty-desktop-1280x800-light");
   await mqttPub(["-r", "-t", `iod/${SITE}/alerts`, "-m", JSON.stringify(ALERTS)]);
@@ -592,6 +593,7 @@ step("with the real iod-notify: an alert is listed, acknowledged, and shows by w
   });
   // Its own availability says it listens now (nobody else publishes it here).
   await waitOnline("notify");
+  await page.waitForSelector("#active-empty", { state: "visible", timeout: UI_TIMEOUT });
   await waitText("#active-empty", /^No active alerts$/);
   const key = "feeder/missed_dose/2026-12-01T09:00";
   await mqttPub(["-t", `iod/${SITE}/alert`, "-m", JSON.stringify({
@@ -606,6 +608,26 @@ step("with the real iod-notify: an alert is listed, acknowledged, and shows by w
   await waitText(`.active-alert[data-key="${key}"] .alert-acked`, /^Acknowledged by operator /);
   const st = await stop("notify");
   assert.equal(st.code, 0, `iod-notify exited ${JSON.stringify(st)} on SIGTERM`);
+});
+
+step("an Acknowledge that fails (no session) brings the alert back, saying why", async () => {
+  await context.clearCookies();
+  const sw = context.serviceWorkers().find((w) => w.url() === `${baseUrl}sw.js`);
+  const shown = await sw.evaluate(async (key) => {
+    const [n] = await self.registration.getNotifications({ tag: key });
+    n.close();
+    await self.iodOnAckAction(n);
+    return (await self.registration.getNotifications({ tag: key })).map((x) => ({
+      title: x.title, body: x.body, actions: x.actions.map((a) => a.action), key: x.data.key,
+    }));
+  }, CRIT_KEY);
+  assert.equal(shown.length, 1);
+  assert.equal(shown[0].title, "CRITICAL: dose_overdue (home)");
+  assert.match(shown[0].body, /^Not acknowledged: log in on the dashboard on this device first\.\nThe 15:00 dose has not been given$/);
+  assert.deepEqual(shown[0].actions, ["ack"]);
+  assert.equal(shown[0].key, CRIT_KEY);
+  await sleep(300);
+  assert.deepEqual(cmds.messages, [], "nothing published without a session");
 });
 
 step("no uncaught errors and no CSP violations", async () => {
