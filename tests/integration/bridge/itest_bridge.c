@@ -466,6 +466,83 @@ Test(bridge, commands_need_an_operator_session, .timeout = 60, .fini = teardown)
 	stop(&F);
 }
 
+/* iod-notify through the bridge (issue 12): its retained active set reaches a
+ * dashboard that connects later; the websocket's notify ack goes to
+ * notify/cmd (never feeder/cmd) with the session's by; the service worker's
+ * POST /api/notify/ack publishes the same with the cookie and is refused
+ * without it (401) or from another origin (403), nothing published then. */
+Test(bridge, notify_commands_from_the_dashboard_and_its_worker, .timeout = 60, .fini = teardown)
+{
+	start(&F, PASSWORD, false);
+	struct tclient *cmds = tclient_new(F.broker.url, "itest-bridge-notify");
+	cr_assert_eq(tclient_subscribe(cmds, "iod/home/+/cmd", 1), 0);
+	const char *set = "{\"active\":[{\"key\":\"feeder/missed_dose/2026-12-01T15:00\","
+			  "\"source\":\"feeder\",\"code\":\"missed_dose\",\"subject\":"
+			  "\"2026-12-01T15:00\",\"level\":\"critical\",\"message\":\"m\","
+			  "\"since\":1,\"updated\":1,\"acked_by\":null,\"acked_at\":null}],"
+			  "\"ts\":1}";
+	tclient_publish_str(F.tc, "iod/home/alerts", set, 1, true);
+	tclient_publish_str(F.tc, "iod/home/notify/info",
+			    "{\"version\":\"0.1.0\",\"since\":1,\"vapid_public_key\":\"BKey\"}", 1,
+			    true);
+	/* Published before this dashboard connects: in its snapshot (or live,
+	 * should the bridge hear them after the connect). */
+	struct wsc *w = wsc_new();
+	struct wsc_conn *op = open_ready(w, &F, F.cookie);
+	expect_frame(w, op, "\"topic\":\"iod/home/alerts\"");
+	expect_frame(w, op, "\"vapid_public_key\":\"BKey\"");
+	wsc_send_text(op, "{\"type\":\"cmd\",\"service\":\"notify\",\"action\":\"ack\","
+			  "\"id\":\"n-1\",\"key\":\"feeder/missed_dose/2026-12-01T15:00\","
+			  "\"by\":\"mallory\"}");
+	expect_frame(w, op, "{\"type\":\"ack\",\"id\":\"n-1\"}");
+	struct tmsg *m = tclient_expect(cmds, "iod/home/notify/cmd", 5000);
+	cr_assert_not_null(m);
+	cJSON *j = cJSON_Parse(m->payload);
+	cr_assert_str_eq(cJSON_GetObjectItem(j, "action")->valuestring, "ack");
+	cr_assert_str_eq(cJSON_GetObjectItem(j, "id")->valuestring, "n-1");
+	cr_assert_str_eq(cJSON_GetObjectItem(j, "by")->valuestring, "operator");
+	cr_assert_str_eq(cJSON_GetObjectItem(j, "key")->valuestring,
+			 "feeder/missed_dose/2026-12-01T15:00");
+	cJSON_Delete(j);
+	tmsg_free(m);
+	/* A bad one: the reason, nothing published anywhere. */
+	wsc_send_text(op, "{\"type\":\"cmd\",\"service\":\"notify\",\"action\":\"subscribe\","
+			  "\"id\":\"n-2\",\"subscription\":{\"endpoint\":\"ftp://x\"}}");
+	expect_frame(w, op, "{\"type\":\"error\",\"id\":\"n-2\",\"reason\":\"bad_endpoint\"}");
+	m = tclient_expect(cmds, "iod/home/feeder/cmd", 300);
+	cr_assert_null(m, "a notify command on feeder/cmd: %s", m ? m->payload : "");
+	/* The worker's POST. */
+	char hdr[256];
+	struct http_resp r;
+	snprintf(hdr, sizeof(hdr), "Cookie: %s\r\nOrigin: http://127.0.0.1:%d\r\n", F.cookie,
+		 F.port);
+	cr_assert_eq(http_post(F.port, "/api/notify/ack", hdr,
+			       "{\"key\":\"feeder/missed_dose/2026-12-01T15:00\"}", &r),
+		     0);
+	cr_assert_eq(r.status, 202, "%s", r.body);
+	cr_assert_str_eq(r.body, "{\"ok\":true}");
+	m = tclient_expect(cmds, "iod/home/notify/cmd", 5000);
+	cr_assert_not_null(m);
+	cr_assert(strstr(m->payload, "\"by\":\"operator\""), "%s", m->payload);
+	cr_assert(strstr(m->payload, "\"action\":\"ack\""), "%s", m->payload);
+	tmsg_free(m);
+	cr_assert_eq(http_post(F.port, "/api/notify/ack", NULL, "{\"key\":\"a/b\"}", &r), 0);
+	cr_assert_eq(r.status, 401);
+	cr_assert_str_eq(r.body, "{\"error\":\"not_authorized\"}");
+	snprintf(hdr, sizeof(hdr), "Cookie: %s\r\nOrigin: http://evil.example\r\n", F.cookie);
+	cr_assert_eq(http_post(F.port, "/api/notify/ack", hdr, "{\"key\":\"a/b\"}", &r), 0);
+	cr_assert_eq(r.status, 403);
+	snprintf(hdr, sizeof(hdr), "Cookie: %s\r\n", F.cookie);
+	cr_assert_eq(http_post(F.port, "/api/notify/ack", hdr, "{\"key\":\"no spaces\"}", &r), 0);
+	cr_assert_eq(r.status, 400);
+	cr_assert_str_eq(r.body, "{\"error\":\"bad_key\"}");
+	m = tclient_expect(cmds, "iod/home/notify/cmd", 300);
+	cr_assert_null(m, "published after a refusal: %s", m ? m->payload : "");
+	wsc_free(w);
+	tclient_free(cmds);
+	stop(&F);
+}
+
 /* The care plan's commands from a browser: the message with "type" removed and
  * the bridge's by/ts reaches feeder/cmd; a viewer's is not_authorized, a bad one
  * answered with the feeder decoder's reason and detail, nothing published for
