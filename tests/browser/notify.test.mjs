@@ -124,6 +124,36 @@ function mqttPub(args) {
   });
 }
 
+// tests/support/push_peer.mjs with one subscription; next(pred) is the
+// first request it logged that matches.
+let peer = null;
+async function startPushPeer() {
+  const out = path.join(tmp, "push.jsonl");
+  fs.writeFileSync(out, "");
+  const child = spawn(process.execPath, [path.join(SOURCE_DIR, "tests/support/push_peer.mjs"), "--out", out]);
+  procs.set("push-peer", { child, log: "", exited: new Promise((r) => child.once("exit", (code, signal) => r({ code, signal }))) });
+  const first = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("push_peer did not start")), 10000);
+    readline.createInterface({ input: child.stdout }).once("line", (line) => {
+      clearTimeout(timer);
+      resolve(JSON.parse(line));
+    });
+  });
+  return {
+    subscriptions: first.subscriptions.map(({ endpoint, keys }) => ({ endpoint, keys })),
+    async next(pred, timeoutMs = UI_TIMEOUT) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const lines = fs.readFileSync(out, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+        const hit = lines.find(pred);
+        if (hit) return hit;
+        if (Date.now() > end) throw new Error(`push_peer got no matching push: ${JSON.stringify(lines)}`);
+        await sleep(100);
+      }
+    },
+  };
+}
+
 // Until the retained availability of service reads "online".
 function waitOnline(service, timeoutMs = UI_TIMEOUT) {
   return new Promise((resolve, reject) => {
@@ -578,17 +608,23 @@ step("Turn on notifications says what happened on this browser", async () => {
 // The same card with the real iod-notify behind it (when it is built): its
 // own retained set replaces the test's, an alert it hears is listed, and
 // Acknowledge is answered by it and shows who acked.
-step("with the real iod-notify: an alert is listed, acknowledged, and shows by whom", async () => {
+step("with the real iod-notify: an alert is listed and acknowledged; this device subscribes and gets a push", async () => {
   const bin = path.join(BIN_DIR, "iod-notify");
   if (!fs.existsSync(bin)) {
     console.log(`# ${bin} not built: step skipped`);
     return;
   }
+  // A push service for the dashboard's user (tests/support/push_peer.mjs:
+  // it verifies each push's VAPID JWT and decrypts it as the browser would).
+  peer = await startPushPeer();
   fs.mkdirSync(path.join(tmp, "notify"));
+  const contacts = path.join(tmp, "contacts");
+  fs.writeFileSync(contacts, "# the dashboard's operator, on every browser they turned notifications on\noperator all webpush:operator\n");
   start("notify", bin, [], {
     IOD_MQTT_URL: `tcp://127.0.0.1:${ports.mqtt}`,
     IOD_SITE: SITE,
     IOD_DATA_DIR: path.join(tmp, "notify"),
+    IOD_NOTIFY_CONTACTS_FILE: contacts,
     IOD_LOG_LEVEL: "info",
   });
   // Its own availability says it listens now (nobody else publishes it here).
@@ -606,6 +642,61 @@ step("with the real iod-notify: an alert is listed, acknowledged, and shows by w
   assert.equal(m.by, "operator");
   await waitText("#ack-status", /^Acknowledged\.$/);
   await waitText(`.active-alert[data-key="${key}"] .alert-acked`, /^Acknowledged by operator /);
+
+  // "Turn on notifications" with iod-notify's real key: this headless
+  // Chromium has no push service, so PushManager hands out the peer's
+  // subscription instead (through DevTools; the page is as served). The
+  // dashboard sends it as notify subscribe, iod-notify keeps it for
+  // "operator", and a new alert reaches the peer encrypted for it.
+  const info = await new Promise((resolve, reject) => {
+    const c = spawn("mosquitto_sub", ["-h", "127.0.0.1", "-p", String(ports.mqtt), "-t", `iod/${SITE}/notify/info`]);
+    const timer = setTimeout(() => reject(new Error("no notify/info with a vapid_public_key")), UI_TIMEOUT);
+    readline.createInterface({ input: c.stdout }).on("line", (line) => {
+      try {
+        const v = JSON.parse(line);
+        if (v.vapid_public_key && v.vapid_public_key !== VAPID_B64) {
+          clearTimeout(timer);
+          c.kill();
+          resolve(v);
+        }
+      } catch {
+        /* not JSON */
+      }
+    });
+  });
+  await page.evaluate((sub) => {
+    window.iodTestSubscribeKey = null;
+    PushManager.prototype.getSubscription = async () => null;
+    PushManager.prototype.subscribe = async (opts) => {
+      window.iodTestSubscribeKey = btoa(String.fromCharCode(...new Uint8Array(opts.applicationServerKey)))
+        .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+      return { options: opts, toJSON: () => sub, unsubscribe: async () => true };
+    };
+  }, peer.subscriptions[0]);
+  await page.click("#push-on");
+  const sub = await cmds.wait((x) => x.action === "subscribe", "subscribe");
+  assert.equal(sub.by, "operator");
+  assert.deepEqual(sub.subscription, peer.subscriptions[0]);
+  assert.equal(await page.evaluate(() => window.iodTestSubscribeKey), info.vapid_public_key, "applicationServerKey is notify/info's key");
+  await waitText("#push-status", /^Notifications are on for this device\.$/);
+  await mqttPub(["-t", `iod/${SITE}/alert`, "-m", JSON.stringify({
+    source: "feeder", level: "critical", code: "dose_failed", message: "The dispenser jammed", ts: Date.now(),
+  })]);
+  const got = await peer.next((x) => x.ok && JSON.parse(x.plaintext).code === "dose_failed");
+  const plain = JSON.parse(got.plaintext);
+  assert.equal(plain.key, "feeder/dose_failed");
+  assert.equal(plain.message, "The dispenser jammed");
+  assert.equal(got.urgency, "high");
+  // What the browser would get, into the real service worker: shown, with its action.
+  await swCdp.send("ServiceWorker.deliverPushMessage", { origin, registrationId, data: got.plaintext });
+  const end = Date.now() + UI_TIMEOUT;
+  let shown = [];
+  while (!shown.length && Date.now() < end) {
+    shown = await page.evaluate(async (k) =>
+      (await (await navigator.serviceWorker.ready).getNotifications({ tag: k })).map((n) => ({ title: n.title, body: n.body, actions: n.actions.map((a) => a.title) })), plain.key);
+    if (!shown.length) await sleep(100);
+  }
+  assert.deepEqual(shown, [{ title: plain.title, body: "The dispenser jammed", actions: ["Acknowledge"] }]);
   const st = await stop("notify");
   assert.equal(st.code, 0, `iod-notify exited ${JSON.stringify(st)} on SIGTERM`);
 });
