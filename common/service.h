@@ -136,6 +136,11 @@ void service_alert(struct mqttc *mqtt, const char *site, const char *source, enu
 void service_valert(struct mqttc *mqtt, const char *site, const char *source,
 		    enum proto_level level, const char *code, const char *fmt, va_list ap)
     __attribute__((format(printf, 6, 0)));
+/* The same about one thing of the source (service_alert_about): a sensor,
+ * a slot; NULL is service_valert. */
+void service_valert_about(struct mqttc *mqtt, const char *site, const char *source,
+			  const char *subject, enum proto_level level, const char *code,
+			  const char *fmt, va_list ap) __attribute__((format(printf, 7, 0)));
 
 /* Retained "iod/<site>/<service>/info": this build's version, since_ms (when
  * the service started, wall clock) and backend ("sim", "https", ...). QoS 1,

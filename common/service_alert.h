@@ -22,4 +22,9 @@ void service_alert_fill(struct proto_alert *a, const char *source, enum proto_le
 			const char *code, int64_t ts_ms, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/* Set what *a is about (proto_alert.subject): text cut to the field and
+ * every character outside [A-Za-z0-9._:-] made '_', so any name (a sensor's
+ * spec, a slot, a dose id) gives a valid subject. NULL or "": none. */
+void service_alert_about(struct proto_alert *a, const char *text);
+
 #endif

@@ -35,8 +35,16 @@ int service_alert_publish(struct mqttc *mqtt, const char *site, const struct pro
 void service_valert(struct mqttc *mqtt, const char *site, const char *source,
 		    enum proto_level level, const char *code, const char *fmt, va_list ap)
 {
+	service_valert_about(mqtt, site, source, NULL, level, code, fmt, ap);
+}
+
+void service_valert_about(struct mqttc *mqtt, const char *site, const char *source,
+			  const char *subject, enum proto_level level, const char *code,
+			  const char *fmt, va_list ap)
+{
 	struct proto_alert a;
 	service_alert_vfill(&a, source, level, code, loop_wall_ms(), fmt, ap);
+	service_alert_about(&a, subject);
 	enum log_level ll = level == PROTO_LEVEL_INFO	   ? LOG_LEVEL_INFO
 			    : level == PROTO_LEVEL_WARNING ? LOG_LEVEL_WARN
 							   : LOG_LEVEL_ERROR;

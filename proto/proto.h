@@ -436,8 +436,9 @@ struct proto_alert {
 	/* What the alert is about, when there can be several at once: a slot
 	 * ("2026-12-01T15:00"), a dose id, a sensor, a service. "" = the
 	 * source as a whole. iod-notify keys its active set by
-	 * source/code/subject (proto_alert_key). [A-Za-z0-9._:-], < 64 bytes. */
-	char subject[64];
+	 * source/code/subject (proto_alert_key). [A-Za-z0-9._:-], < 72 bytes
+	 * (a dose id, 64 at most, fits). */
+	char subject[72];
 	int64_t ts_ms;
 };
 /* "source/code/subject", or "source/code" when subject is "". */
@@ -547,8 +548,8 @@ char *proto_ws_history_encode(const char *topic, const int64_t *ts_ms, const dou
 
 /* ---- notify (iod-notify: the active alert set and its commands) ------------ */
 
-/* "source/code/subject": 31 + 47 + 63 bytes and two slashes, with the NUL. */
-#define PROTO_ALERT_KEY_MAX 144
+/* "source/code/subject": 31 + 47 + 71 bytes and two slashes, with the NUL. */
+#define PROTO_ALERT_KEY_MAX 152
 #define PROTO_ALERTS_MAX    32 /* entries in the retained `alerts` */
 #define PROTO_CONTACT_MAX   63 /* a contact's name, without the NUL (fits a subject) */
 /* `alerts` may be bigger than one command: 32 entries of up to ~1.6 KiB. */

@@ -620,16 +620,18 @@ void feeder_dose_done(struct feeder *f, bool ok, const char *reason, const struc
 		if (reason && strcmp(reason, PROTO_REASON_JAMMED) == 0)
 			/* The flap sensor did not see the flap open: the servo
 			 * moved, the pill most likely did not come out. */
-			feeder_add_alert(res, now, PROTO_LEVEL_CRITICAL, "dose_failed",
-					 "dose %s failed: the dispenser looks jammed (its flap was "
-					 "not seen to open); counted as given, please clear the "
-					 "feeder and check the bowl",
-					 f->dose.id);
+			feeder_add_alert_about(
+			    res, now, f->dose.id, PROTO_LEVEL_CRITICAL, PROTO_ALERT_DOSE_FAILED,
+			    "dose %s failed: the dispenser looks jammed (its flap was "
+			    "not seen to open); counted as given, please clear the "
+			    "feeder and check the bowl",
+			    f->dose.id);
 		else
-			feeder_add_alert(res, now, PROTO_LEVEL_CRITICAL, "dose_failed",
-					 "dose %s failed: %s; counted as given, please check the "
-					 "feeder",
-					 f->dose.id, reason ? reason : "");
+			feeder_add_alert_about(
+			    res, now, f->dose.id, PROTO_LEVEL_CRITICAL, PROTO_ALERT_DOSE_FAILED,
+			    "dose %s failed: %s; counted as given, please check the "
+			    "feeder",
+			    f->dose.id, reason ? reason : "");
 	}
 	history_maybe_compact(f);
 }
@@ -690,9 +692,10 @@ static void settle_verify(struct feeder *f, bool ok, const char *reason,
 		log_info("dose %s: verified, the bowl rose %.1f g", f->verify.id,
 			 f->verify.delta_g);
 	} else {
-		feeder_add_alert(res, now, PROTO_LEVEL_WARNING, PROTO_ALERT_DOSE_UNVERIFIED,
-				 "dose %s: %s within %" PRId64 " s: please check the bowl",
-				 f->verify.id, reason, f->cfg.verify_window_ms / 1000);
+		feeder_add_alert_about(res, now, f->verify.id, PROTO_LEVEL_WARNING,
+				       PROTO_ALERT_DOSE_UNVERIFIED,
+				       "dose %s: %s within %" PRId64 " s: please check the bowl",
+				       f->verify.id, reason, f->cfg.verify_window_ms / 1000);
 	}
 }
 
@@ -858,8 +861,8 @@ void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now, struct
 		res->schedule_changed = true;
 	if (f->history_unknown) {
 		for (size_t i = 0; i < due.n; i++)
-			feeder_add_alert(
-			    res, now, PROTO_LEVEL_CRITICAL, PROTO_ALERT_MISSED_DOSE,
+			feeder_add_alert_about(
+			    res, now, due.slot_id[i], PROTO_LEVEL_CRITICAL, PROTO_ALERT_MISSED_DOSE,
 			    "scheduled dose %s not given: the dose journal is unavailable",
 			    due.slot_id[i]);
 		return;
@@ -901,17 +904,19 @@ void feeder_schedule_tick(struct feeder *f, const struct feeder_now *now, struct
 					continue;
 				why = PROTO_REASON_JOURNAL;
 			}
-			feeder_add_alert(res, now, PROTO_LEVEL_WARNING, PROTO_ALERT_MISSED_DOSE,
-					 "scheduled dose %s (%s) not given: %s", slot, when, why);
+			feeder_add_alert_about(
+			    res, now, slot, PROTO_LEVEL_WARNING, PROTO_ALERT_MISSED_DOSE,
+			    "scheduled dose %s (%s) not given: %s", slot, when, why);
 			if (strcmp(why, PROTO_REASON_JOURNAL) != 0)
 				settle_slot(f, slot, "missed", why, now, res);
 			continue;
 		}
 		if (res->n_alerts + 2 < FEEDER_MAX_ALERTS)
-			feeder_add_alert(res, now, PROTO_LEVEL_WARNING, PROTO_ALERT_MISSED_DOSE,
-					 "scheduled dose %s (%s) was missed%s", slot, when,
-					 f->dose.active ? " (a dose was in progress)"
-							: " while the feeder was down");
+			feeder_add_alert_about(res, now, slot, PROTO_LEVEL_WARNING,
+					       PROTO_ALERT_MISSED_DOSE,
+					       "scheduled dose %s (%s) was missed%s", slot, when,
+					       f->dose.active ? " (a dose was in progress)"
+							      : " while the feeder was down");
 		else
 			missed_quiet++;
 		settle_slot(f, slot, "missed", "late", now, res);

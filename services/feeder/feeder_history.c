@@ -32,20 +32,41 @@ void feeder_local_time_text(int64_t ms, char *buf, size_t size)
 		snprintf(buf, size, "%" PRId64 " ms", ms);
 }
 
-void feeder_add_alert(struct feeder_result *res, const struct feeder_now *now,
-		      enum proto_level level, const char *code, const char *fmt, ...)
+static void add_alert(struct feeder_result *res, const struct feeder_now *now, const char *subject,
+		      enum proto_level level, const char *code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
+
+static void add_alert(struct feeder_result *res, const struct feeder_now *now, const char *subject,
+		      enum proto_level level, const char *code, const char *fmt, va_list ap)
 {
 	if (res->n_alerts == FEEDER_MAX_ALERTS)
 		return;
 	struct proto_alert *a = &res->alerts[res->n_alerts++];
-	va_list ap;
-	va_start(ap, fmt);
 	service_alert_vfill(a, "feeder", level, code, now->wall_ms, fmt, ap);
-	va_end(ap);
+	service_alert_about(a, subject);
 	if (level == PROTO_LEVEL_CRITICAL)
 		log_error("alert %s: %s", code, a->message);
 	else
 		log_warn("alert %s: %s", code, a->message);
+}
+
+void feeder_add_alert(struct feeder_result *res, const struct feeder_now *now,
+		      enum proto_level level, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	add_alert(res, now, NULL, level, code, fmt, ap);
+	va_end(ap);
+}
+
+void feeder_add_alert_about(struct feeder_result *res, const struct feeder_now *now,
+			    const char *subject, enum proto_level level, const char *code,
+			    const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	add_alert(res, now, subject, level, code, fmt, ap);
+	va_end(ap);
 }
 
 struct dose *history_find_dose(struct feeder *f, const char *id)
@@ -1235,8 +1256,8 @@ static struct feeder *start_feeder(const struct feeder_config *cfg, const struct
 		d->status = DOSE_UNCERTAIN;
 		char when[64];
 		feeder_local_time_text(d->ts_ms, when, sizeof(when));
-		feeder_add_alert(
-		    startup, now, PROTO_LEVEL_WARNING, PROTO_ALERT_UNCERTAIN_DOSE,
+		feeder_add_alert_about(
+		    startup, now, d->id, PROTO_LEVEL_WARNING, PROTO_ALERT_UNCERTAIN_DOSE,
 		    "dose %s started at %s was never confirmed (the feeder stopped mid-dose); "
 		    "it is counted as given",
 		    d->id, when);

@@ -186,6 +186,11 @@ void feeder_local_time_text(int64_t ms, char *buf, size_t size);
 void feeder_add_alert(struct feeder_result *res, const struct feeder_now *now,
 		      enum proto_level level, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* The same about one slot or dose (its id: the alert's subject), so that
+ * iod-notify keeps one entry per slot and a later fact clears that one. */
+void feeder_add_alert_about(struct feeder_result *res, const struct feeder_now *now,
+			    const char *subject, enum proto_level level, const char *code,
+			    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* ---- rules (feeder.c) that the history needs ------------------------------ */
 

@@ -150,17 +150,21 @@ static bool can_publish(const struct sensors_app *a)
 	return a->mqtt && !a->stopping && mqttc_is_connected(a->mqtt);
 }
 
-static void alert(struct sensors_app *a, enum proto_level level, const char *code, const char *fmt,
-		  ...) __attribute__((format(printf, 4, 5)));
+static void alert_about(struct sensors_app *a, const char *subject, enum proto_level level,
+			const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /* QoS 1 and sent even while disconnected (mqttc keeps it for the
- * connection); while stopping only logged. */
-static void alert(struct sensors_app *a, enum proto_level level, const char *code, const char *fmt,
-		  ...)
+ * connection); while stopping only logged. About one source (its spec,
+ * e.g. "w1:28-0000072431b1"): sensor_lost and sensor_recovered of one
+ * sensor share a key in iod-notify's set. */
+static void alert_about(struct sensors_app *a, const char *subject, enum proto_level level,
+			const char *code, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	service_valert(a->stopping ? NULL : a->mqtt, a->site, "sensors", level, code, fmt, ap);
+	service_valert_about(a->stopping ? NULL : a->mqtt, a->site, "sensors", subject, level, code,
+			     fmt, ap);
 	va_end(ap);
 }
 
@@ -279,7 +283,8 @@ static void claim(struct sensors_app *a, int src, enum proto_sensor_kind k)
 static void source_ok(struct source *s)
 {
 	if (sensors_health_ok(&s->health) == SENSORS_HEALTH_RECOVERED)
-		alert(s->app, PROTO_LEVEL_INFO, "sensor_recovered", "%s is back", s->spec->text);
+		alert_about(s->app, s->spec->text, PROTO_LEVEL_INFO, PROTO_ALERT_SENSOR_RECOVERED,
+			    "%s is back", s->spec->text);
 }
 
 static void source_failed(struct source *s, const char *why)
@@ -288,8 +293,8 @@ static void source_failed(struct source *s, const char *why)
 	log_debug("%s: %s", s->spec->text, why);
 	if (sensors_health_fail(&s->health) != SENSORS_HEALTH_LOST)
 		return;
-	alert(a, PROTO_LEVEL_WARNING, PROTO_ALERT_SENSOR_LOST, "%s lost: %s (still trying)",
-	      s->spec->text, why);
+	alert_about(a, s->spec->text, PROTO_LEVEL_WARNING, PROTO_ALERT_SENSOR_LOST,
+		    "%s lost: %s (still trying)", s->spec->text, why);
 	for (int k = 0; k < SENSORS_KINDS; k++) {
 		if (a->claims.owner[k] == s->index) {
 			sensors_pub_lost(&a->kinds[k].pub);

@@ -188,6 +188,8 @@ Test(clock, a_step_forward_onto_a_slot_doses_it_and_keeps_the_interval, .timeout
 	cr_assert_not_null(find_alert(&res, PROTO_ALERT_MISSED_DOSE, PROTO_LEVEL_WARNING));
 	cr_assert(strstr(find_alert(&res, PROTO_ALERT_MISSED_DOSE, PROTO_LEVEL_WARNING)->message,
 			 "too_soon"));
+	cr_assert_str_eq(find_alert(&res, PROTO_ALERT_MISSED_DOSE, PROTO_LEVEL_WARNING)->subject,
+			 "2026-11-26T15:00", "the slot: iod-notify keeps one entry per slot");
 	feeder_free(f);
 }
 

@@ -371,6 +371,8 @@ Test(feeder, servo_failure_counts_the_dose, .timeout = 10)
 	feeder_dose_done(f, false, "servo: EIO", &now, &res);
 	cr_assert_eq(res.event.result, PROTO_RESULT_FAILED);
 	cr_assert(has_alert(&res, "dose_failed", PROTO_LEVEL_CRITICAL));
+	cr_assert_str_eq(find_alert(&res, "dose_failed", PROTO_LEVEL_CRITICAL)->subject, "s1",
+			 "about the dose");
 	send(f, "feed", &res);
 	cr_assert_str_eq(res.event.reason, PROTO_REASON_TOO_SOON);
 	feeder_free(f);

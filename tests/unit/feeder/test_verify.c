@@ -90,6 +90,9 @@ Test(verify, no_rise_fails_no_weight_change_at_the_windows_end, .timeout = 10)
 	cr_assert_not(res.event.delta_null);
 	cr_assert_float_eq(res.event.delta_g, 0.4, 1e-9);
 	cr_assert_not_null(find_alert(&res, PROTO_ALERT_DOSE_UNVERIFIED, PROTO_LEVEL_WARNING));
+	cr_assert_str_eq(
+	    find_alert(&res, PROTO_ALERT_DOSE_UNVERIFIED, PROTO_LEVEL_WARNING)->subject, "d1",
+	    "about the dose");
 	cr_assert_eq(verified_of(f, "d1"), PROTO_VERIFIED_FALSE);
 	feeder_free(f);
 	f = start(NULL);
