@@ -563,10 +563,15 @@ char *proto_ws_history_encode(const char *topic, const int64_t *ts_ms, const dou
 #define PROTO_REASON_UNKNOWN_KEY     "unknown_key"     /* ack: no such active alert */
 #define PROTO_REASON_UNKNOWN_CONTACT "unknown_contact" /* test: no such contact */
 #define PROTO_REASON_ALREADY_ACKED   "already_acked"   /* ack: duplicate, by whom it was */
+/* Web Push commands that iod-notify could not carry out (result failed). */
+#define PROTO_REASON_PUSH_UNAVAILABLE "push_unavailable" /* no VAPID key or store: see its log */
+#define PROTO_REASON_NOT_STORED	      "not_stored" /* the store refused it or could not save */
+#define PROTO_REASON_UNKNOWN_ENDPOINT "unknown_endpoint" /* unsubscribe: no such subscription */
 /* Codes iod-notify raises itself (its source is "notify"). */
-#define PROTO_ALERT_DOSE_OVERDUE    "dose_overdue"    /* critical, subject = slot id */
-#define PROTO_ALERT_SERVICE_OFFLINE "service_offline" /* warning, subject = service */
-#define PROTO_ALERT_NOTIFY_FAILED   "notify_failed"   /* warning: a delivery given up */
+#define PROTO_ALERT_DOSE_OVERDUE     "dose_overdue"	/* critical, subject = slot id */
+#define PROTO_ALERT_SERVICE_OFFLINE  "service_offline"	/* warning, subject = service */
+#define PROTO_ALERT_NOTIFY_FAILED    "notify_failed"	/* warning: a delivery given up */
+#define PROTO_ALERT_MESSAGES_DROPPED "messages_dropped" /* warning: incoming dropped unread */
 
 /* An alert key: 1..PROTO_ALERT_KEY_MAX-1 of [A-Za-z0-9._:/-]. */
 bool proto_alert_key_valid(const char *key);

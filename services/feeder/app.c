@@ -37,9 +37,9 @@
 #define ANSWER_MAX (2 * (FEEDER_MAX_ALERTS + 5))
 
 /* The entities feeder_app_publish_discovery announces (its unit test
- * counts them): five buttons, the schedule switch, seven sensors and the
- * clock's binary sensor. */
-#define HA_ENTITIES 14
+ * counts them): five buttons, the schedule switch, seven sensors, the
+ * clock's binary sensor and the events. */
+#define HA_ENTITIES 15
 _Static_assert(HA_ENTITIES + 1 <= ANSWER_MAX, "a birth's publishes must fit ANSWER_MAX");
 
 /* A default the rules also apply (feeder.h), as the option table's text. */
@@ -778,6 +778,48 @@ static cJSON *schedule_switch(struct feeder_app *a)
 	return e;
 }
 
+/* feeder/event as a Home Assistant event entity, "Feeder events": HA wants
+ * a JSON object with an event_type it knows, so the template renders one,
+ * "<action>_<result>" ("feed_ok", "verify_failed", "unknown_rejected" for a
+ * command nobody could read), with the event's members as attributes. Every
+ * action (and verify, unknown) times every result is listed. */
+static cJSON *events_entity(struct feeder_app *a)
+{
+	cJSON *e = ha_entity_new(&a->ha, "event", "events", "Feeder events");
+	cJSON *types = e ? cJSON_AddArrayToObject(e, "event_types") : NULL;
+	bool ok = types != NULL;
+
+	for (unsigned i = 0; ok; i++) {
+		const char *action = proto_action_name((enum proto_action)i);
+		if (action == NULL) {
+			static const char *const also[] = {"verify", "unknown"};
+			unsigned k = i - (unsigned)PROTO_ACTION_REFILL - 1;
+			if (k >= sizeof(also) / sizeof(also[0]))
+				break;
+			action = also[k];
+		}
+		for (unsigned r = 0; ok && proto_result_name((enum proto_result)r); r++) {
+			char type[48];
+			snprintf(type, sizeof(type), "%s_%s", action,
+				 proto_result_name((enum proto_result)r));
+			ok = cJSON_AddItemToArray(types, cJSON_CreateString(type));
+		}
+	}
+	if (e && (!ok || !cJSON_AddStringToObject(e, "state_topic", a->t_event) ||
+		  !cJSON_AddStringToObject(
+		      e, "value_template",
+		      "{{ {\"event_type\": (value_json.action or 'unknown') ~ '_' ~ "
+		      "value_json.result, \"id\": value_json.id, \"action\": value_json.action, "
+		      "\"result\": value_json.result, \"reason\": value_json.get('reason') or '', "
+		      "\"detail\": value_json.get('detail') or '', \"ts\": value_json.ts} "
+		      "| to_json }}") ||
+		  !cJSON_AddStringToObject(e, "icon", "mdi:pill"))) {
+		cJSON_Delete(e);
+		e = NULL;
+	}
+	return e;
+}
+
 /* Home Assistant: Feed/Home/Call/Skip next/Treat buttons that send a full
  * command (fresh id and ts, QoS 1), the schedule switch, and sensors read
  * from the retained state; all with the feeder's availability. */
@@ -871,6 +913,7 @@ void feeder_app_publish_discovery(void *app)
 		cJSON_AddStringToObject(e, "icon", "mdi:clock-check-outline");
 	}
 	ha_publish_entity(a->mqtt, &a->ha, "binary_sensor", "clock_synced", e);
+	ha_publish_entity(a->mqtt, &a->ha, "event", "events", events_entity(a));
 }
 
 /* Home Assistant (re)started: after the entities (the skeleton), show it the

@@ -7,6 +7,7 @@
 #include "alerts.h"
 #include "channel.h"
 #include "contacts.h"
+#include "ha.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -90,6 +91,10 @@ const struct cfg_option notify_app_options[] = {
 };
 const size_t notify_app_options_count = sizeof(notify_app_options) / sizeof(notify_app_options[0]);
 
+/* mqttc's incoming queue (service_def.queue_limit); beyond it messages are
+ * dropped unread and on_dropped raises messages_dropped. */
+#define NOTIFY_QUEUE_LIMIT 1024
+
 struct notify_app {
 	struct service *svc;
 	uv_loop_t *loop;
@@ -128,6 +133,11 @@ struct notify_app {
 	 * deliveries then give up saying so, every other channel works). */
 	struct webpush *wp;
 	struct webpush_store *wps;
+
+	struct ha_device ha; /* Home Assistant: notify's own device */
+	char dashboard_url[512];
+	/* Incoming messages mqttc dropped unread (messages_dropped). */
+	uint64_t dropped, dropped_oversize, dropped_queue_full;
 
 	/* GET /metrics (IOD_NOTIFY_METRICS_LISTEN): a listener and its few
 	 * connections, each closed after one answer or METRICS_CONN_MS. */
@@ -170,11 +180,6 @@ struct push_one {
 	struct push_ctx *parent;
 	char endpoint[512];
 };
-
-/* notify/cmd answers of the Web Push actions (services/notify/README.md). */
-#define REASON_PUSH_UNAVAILABLE "push_unavailable" /* no VAPID key or store: see the log */
-#define REASON_NOT_STORED	"not_stored"	   /* the store refused it or failed to save */
-#define REASON_UNKNOWN_ENDPOINT "unknown_endpoint" /* unsubscribe: no such subscription */
 
 /* ---- the contacts file ---------------------------------------------------------- */
 
@@ -819,7 +824,8 @@ static void on_push_cmd(struct notify_app *a, const struct proto_notify_cmd *cmd
 	int rc;
 
 	if (a->wps == NULL) {
-		answer(a, cmd->id, action, PROTO_RESULT_FAILED, REASON_PUSH_UNAVAILABLE, NULL);
+		answer(a, cmd->id, action, PROTO_RESULT_FAILED, PROTO_REASON_PUSH_UNAVAILABLE,
+		       NULL);
 		return;
 	}
 	if (cmd->action == PROTO_NOTIFY_UNSUBSCRIBE) {
@@ -828,8 +834,8 @@ static void on_push_cmd(struct notify_app *a, const struct proto_notify_cmd *cmd
 			log_error("webpush: %s", why);
 		answer(a, cmd->id, action, rc > 0 ? PROTO_RESULT_OK : PROTO_RESULT_FAILED,
 		       rc > 0	 ? NULL
-		       : rc == 0 ? REASON_UNKNOWN_ENDPOINT
-				 : REASON_NOT_STORED,
+		       : rc == 0 ? PROTO_REASON_UNKNOWN_ENDPOINT
+				 : PROTO_REASON_NOT_STORED,
 		       NULL);
 		if (rc > 0)
 			log_info("webpush: %s unsubscribed a browser", cmd->by);
@@ -847,7 +853,7 @@ static void on_push_cmd(struct notify_app *a, const struct proto_notify_cmd *cmd
 	}
 	if (webpush_store_add(a->wps, cmd->by, &sub, loop_wall_ms(), why, sizeof(why)) != 0) {
 		log_error("webpush: %s", why);
-		answer(a, cmd->id, action, PROTO_RESULT_FAILED, REASON_NOT_STORED, why);
+		answer(a, cmd->id, action, PROTO_RESULT_FAILED, PROTO_REASON_NOT_STORED, why);
 		return;
 	}
 	log_info("webpush: %s turned on notifications in a browser (%zu now)", cmd->by,
@@ -1105,6 +1111,39 @@ static void on_message(void *arg, const struct mqttc_message *msg)
 	schedule_flush(a);
 }
 
+/*
+ * mqttc dropped incoming messages unread (over the size limit, or pushed
+ * out of its full queue by a flood): an alert may have been among them, so
+ * that is an alert itself, a warning raised in our own set (and on the
+ * alert topic) and told like any other. One key, notify/messages_dropped:
+ * a later drop updates it with the running count until it is acked.
+ */
+static void on_dropped(void *arg, uint64_t oversize, uint64_t queue_full, const char *last_topic)
+{
+	struct notify_app *a = arg;
+	struct proto_alert al;
+
+	if (a->stopping || oversize + queue_full == 0)
+		return;
+	a->dropped_oversize += oversize;
+	a->dropped_queue_full += queue_full;
+	a->dropped += oversize + queue_full;
+	memset(&al, 0, sizeof(al));
+	snprintf(al.source, sizeof(al.source), "notify");
+	snprintf(al.code, sizeof(al.code), "%s", PROTO_ALERT_MESSAGES_DROPPED);
+	al.level = PROTO_LEVEL_WARNING;
+	snprintf(al.message, sizeof(al.message),
+		 "%llu incoming message(s) dropped unread (%llu too large, %llu over the queue of "
+		 "%zu), the last on %.64s: an alert may be among them",
+		 (unsigned long long)a->dropped, (unsigned long long)a->dropped_oversize,
+		 (unsigned long long)a->dropped_queue_full, (size_t)NOTIFY_QUEUE_LIMIT,
+		 last_topic ? last_topic : "?");
+	al.ts_ms = loop_wall_ms();
+	log_warn("%s", al.message);
+	raise_alert(a, &al, true);
+	schedule_flush(a);
+}
+
 /* info as the skeleton publishes it, plus "vapid_public_key" (the
  * dashboard's applicationServerKey): published again, retained, after it. */
 static void publish_info(struct notify_app *a)
@@ -1126,6 +1165,67 @@ static void publish_info(struct notify_app *a)
 	if (out)
 		(void)mqttc_publish_str(a->mqtt, topic, out, 1, true);
 	free(out);
+}
+
+/*
+ * Home Assistant, on notify's own device and with its availability:
+ *  - "Alerts", an event entity on iod/<site>/alert. HA's MQTT event wants a
+ *    JSON object with an event_type listed in event_types; an alert has
+ *    "code" instead, so the value_template renders that object (HA parses
+ *    what the template renders), carrying the alert's other members as
+ *    the event's attributes. Every code proto.h defines is listed.
+ *  - "Needs attention", a problem binary sensor read from the retained
+ *    `alerts` set by a template: on while an active critical alert has no
+ *    ack. The set is the truth already (retained, so right at HA's start,
+ *    and current after every change); a state topic of its own would be a
+ *    second copy to keep in step.
+ */
+static const char *const ha_alert_codes[] = {
+    PROTO_ALERT_MISSED_DOSE,	  PROTO_ALERT_UNCERTAIN_DOSE,	PROTO_ALERT_JOURNAL,
+    PROTO_ALERT_SENSOR_LOST,	  PROTO_ALERT_CAMERA_LOST,	PROTO_ALERT_DOSE_FAILED,
+    PROTO_ALERT_JOURNAL_DAMAGED,  PROTO_ALERT_COMMANDS_DROPPED, PROTO_ALERT_SENSOR_RECOVERED,
+    PROTO_ALERT_CAMERA_RECOVERED, PROTO_ALERT_BAD_COMMAND,	PROTO_ALERT_LOW_STOCK,
+    PROTO_ALERT_OUT_OF_STOCK,	  PROTO_ALERT_DOSE_UNVERIFIED,	PROTO_ALERT_CLOCK_UNSYNCED,
+    PROTO_ALERT_DOSE_OVERDUE,	  PROTO_ALERT_SERVICE_OFFLINE,	PROTO_ALERT_NOTIFY_FAILED,
+    PROTO_ALERT_MESSAGES_DROPPED,
+};
+
+#define HA_ALERT_TEMPLATE                                                                          \
+	"{{ {\"event_type\": value_json.code, \"source\": value_json.source, "                     \
+	"\"subject\": value_json.get('subject') or '', \"key\": value_json.source ~ '/' ~ "        \
+	"value_json.code ~ ('/' ~ value_json.subject if value_json.get('subject') else ''), "      \
+	"\"level\": value_json.level, \"message\": value_json.message, \"ts\": value_json.ts} "    \
+	"| to_json }}"
+#define HA_ATTENTION_TEMPLATE                                                                      \
+	"{{ 'ON' if value_json.active | selectattr('level', 'eq', 'critical') "                    \
+	"| selectattr('acked_by', 'none') | list | count > 0 else 'OFF' }}"
+
+static void publish_discovery(void *arg)
+{
+	struct notify_app *a = arg;
+	cJSON *e = ha_entity_new(&a->ha, "event", "alerts", "Alerts");
+	cJSON *types = e ? cJSON_AddArrayToObject(e, "event_types") : NULL;
+
+	for (size_t i = 0; types && i < sizeof(ha_alert_codes) / sizeof(ha_alert_codes[0]); i++)
+		cJSON_AddItemToArray(types, cJSON_CreateString(ha_alert_codes[i]));
+	if (e && (!types || !cJSON_AddStringToObject(e, "state_topic", a->t_alert) ||
+		  !cJSON_AddStringToObject(e, "value_template", HA_ALERT_TEMPLATE) ||
+		  !cJSON_AddStringToObject(e, "icon", "mdi:alert"))) {
+		cJSON_Delete(e);
+		e = NULL;
+	}
+	ha_publish_entity(a->mqtt, &a->ha, "event", "alerts", e);
+
+	e = ha_entity_new(&a->ha, "binary_sensor", "attention", "Needs attention");
+	if (e && (!cJSON_AddStringToObject(e, "state_topic", a->t_alerts) ||
+		  !cJSON_AddStringToObject(e, "value_template", HA_ATTENTION_TEMPLATE) ||
+		  !cJSON_AddStringToObject(e, "payload_on", "ON") ||
+		  !cJSON_AddStringToObject(e, "payload_off", "OFF") ||
+		  !cJSON_AddStringToObject(e, "device_class", "problem"))) {
+		cJSON_Delete(e);
+		e = NULL;
+	}
+	ha_publish_entity(a->mqtt, &a->ha, "binary_sensor", "attention", e);
 }
 
 static void on_connected(void *arg)
@@ -1172,6 +1272,11 @@ static void *create(struct service *svc, int *exit_code)
 	a->mqtt = service_mqtt(svc);
 	a->site = service_site(svc);
 	a->timer_at = INT64_MAX;
+	a->ha = (struct ha_device){
+	    .site = a->site,
+	    .service = "notify",
+	    .dashboard_url = ha_dashboard_url(cfg, a->dashboard_url, sizeof(a->dashboard_url)),
+	};
 	if (topics(a) != 0) {
 		free(a);
 		return NULL;
@@ -1348,7 +1453,7 @@ const struct service_def notify_service = {
     /* The broker keeps our session and the QoS 1 alerts sent while we are
      * away (a restart, a crash): an alert is never lost for being early. */
     .session_expiry_s = 7 * 24 * 3600,
-    .queue_limit = 1024,
+    .queue_limit = NOTIFY_QUEUE_LIMIT,
     .max_payload = PROTO_MAX_PAYLOAD,
     .check = notify_app_check,
     .create = create,
@@ -1357,5 +1462,7 @@ const struct service_def notify_service = {
     .destroy = destroy,
     .on_message = on_message,
     .on_connected = on_connected,
+    .publish_discovery = publish_discovery,
     .backend = backend,
+    .on_dropped = on_dropped,
 };

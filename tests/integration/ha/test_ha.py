@@ -7,7 +7,10 @@
              sent to the real feeder and camera; the feeder's schedule
              switch turned off and on (pause, resume) and read back from
              the retained plan, skip next and treat pressed, the pills
-             sensors rendered from the retained state; Home Assistant's birth
+             sensors rendered from the retained state; iod-notify's Alerts
+             and the feeder's events rendered into HA event payloads (every
+             alert code proto.h defines listed), and its Needs attention
+             sensor on for an unacked critical alert, off once acked; Home Assistant's birth
              message answered by every service; the bridge's connectivity
              sensor reads "off" once the bridge has stopped.
   midnight   the feeder under libfaketime just before a local midnight (the
@@ -252,11 +255,13 @@ def expected_topics(site, services):
                    ("sensor", "last_dose"), ("sensor", "next_allowed"),
                    ("sensor", "next_scheduled"), ("sensor", "runs_out"),
                    ("sensor", "doses_today"), ("sensor", "pills_remaining"),
-                   ("sensor", "position"), ("binary_sensor", "clock_synced")],
+                   ("sensor", "position"), ("binary_sensor", "clock_synced"),
+                   ("event", "events")],
         "sensors": [("sensor", "temperature"), ("sensor", "humidity"),
                     ("binary_sensor", "motion"), ("sensor", "sound"), ("sensor", "bowl")],
         "camera": [("camera", "frame"), ("binary_sensor", "motion"), ("button", "snapshot")],
         "bridge": [("binary_sensor", "bridge")],
+        "notify": [("event", "alerts"), ("binary_sensor", "attention")],
     }
     out = {}
     for service in services:
@@ -307,6 +312,21 @@ def check_contract(topic, component, config, site, service, object_id, errors):
              "availability_topic" not in config and "availability" not in config,
              "its state is the bridge's availability: no availability of its own, or it can "
              "never read off")
+    if component == "event":
+        want(config.get("event_types") and "value_template" in config,
+             "an event entity lists its event_types and renders event_type (value_template)")
+    if service == "notify":
+        want(config.get("availability_topic") == f"iod/{site}/notify/availability",
+             "notify's entities have notify's availability")
+    if (service, object_id) == ("notify", "alerts"):
+        want(config.get("state_topic") == f"iod/{site}/alert", "Alerts reads iod/<site>/alert")
+    if (service, object_id) == ("notify", "attention"):
+        want(config.get("device_class") == "problem" and
+             config.get("state_topic") == f"iod/{site}/alerts",
+             "Needs attention is a problem sensor on the retained alerts")
+    if (service, object_id) == ("feeder", "events"):
+        want(config.get("state_topic") == f"iod/{site}/feeder/event",
+             "Feeder events reads feeder/event")
     if (service, object_id) == ("camera", "frame"):
         want(component == "camera" and config.get("topic") == f"iod/{site}/camera/frame",
              "the frames are a camera entity on camera/frame")
@@ -348,11 +368,36 @@ def render_value(template_text, payload):
     env = ha_schema.jinja2.sandbox.ImmutableSandboxedEnvironment()
     env.filters["timestamp_custom"] = (
         lambda v, fmt, local=True: datetime.fromtimestamp(v, timezone.utc).strftime(fmt))
+    env.filters["to_json"] = lambda v: json.dumps(v, ensure_ascii=False)
     try:
         value_json = json.loads(payload)
     except ValueError:
         value_json = None
     return env.from_string(template_text).render(value=payload, value_json=value_json)
+
+
+def ha_event(config, payload):
+    """What Home Assistant's MQTT event makes of a message: (event_type,
+    attributes), or raises Failed where HA would log an error and drop it."""
+    text = render_value(config["value_template"], payload) if "value_template" in config \
+        else payload
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        raise Failed(f"the template renders no JSON: {text!r} (from {payload})")
+    check(isinstance(obj, dict) and isinstance(obj.get("event_type"), str),
+          f"no event_type in {text!r}")
+    event_type = obj.pop("event_type")
+    check(event_type in config["event_types"],
+          f"event_type {event_type!r} is not in event_types (from {payload})")
+    return event_type, obj
+
+
+def proto_alert_codes():
+    """Every alert code proto.h defines (PROTO_ALERT_<NAME> "<code>")."""
+    src = os.environ.get("IOD_SOURCE_DIR") or os.path.join(HERE, "..", "..", "..")
+    with open(os.path.join(src, "proto", "proto.h")) as f:
+        return set(re.findall(r'#define\s+PROTO_ALERT_\w+\s+"([a-z_]+)"', f.read()))
 
 
 def render_command(template_text, value, now):
@@ -380,7 +425,7 @@ def test_discovery():
     st = Stack()
     ok = False
     try:
-        sites = {"home": ["feeder", "sensors", "camera", "bridge"],
+        sites = {"home": ["feeder", "sensors", "camera", "bridge", "notify"],
                  "Foster-2": ["sensors", "camera"]}
         procs = {}
         for site, services in sites.items():
@@ -436,7 +481,8 @@ def test_discovery():
         else:
             print(f"discovery: {len(configs)} configs from {sum(map(len, sites.values()))} "
                   "services pass Home Assistant's rules")
-        for part in (press_buttons, care_plan_controls, birth_message, bridge_off):
+        for part in (press_buttons, care_plan_controls, notify_entities, birth_message,
+                     bridge_off):
             try:
                 part(st, sites, procs, configs)
             except (Failed, KeyError, ValueError) as err:
@@ -551,6 +597,88 @@ def care_plan_controls(st, sites, procs, configs):
         shown = render_value(config["value_template"], retained[config["state_topic"]])
         check(shown == "None", f"{object_id} before a refill renders {shown!r}, not None")
     print("discovery: pills remaining and runs out read unknown before a refill")
+
+
+def notify_entities(st, sites, procs, configs):
+    """iod-notify's Alerts and Needs attention, and the feeder's events, as HA reads them."""
+    alerts_ev = configs["homeassistant/event/iod_home_notify/alerts/config"]
+    attention = configs["homeassistant/binary_sensor/iod_home_notify/attention/config"]
+    feeder_ev = configs["homeassistant/event/iod_home_feeder/events/config"]
+    codes = proto_alert_codes()
+    check(len(codes) >= 19, f"proto.h's alert codes not found: {codes}")
+    missing = codes - set(alerts_ev["event_types"])
+    check(not missing, f"alert codes proto.h defines that Alerts does not list: {sorted(missing)}")
+
+    # The feeder's own events (home, then a feed refused too soon after the
+    # presses above) as HA events.
+    events = st.sub_background(["iod/home/feeder/event"])
+    for word in ("home", "feed"):
+        st.pub("iod/home/feeder/cmd", word)
+    got = events.wait_for(lambda m: len(events.messages) >= 2, 20)
+    msgs = events.stop()
+    check(got and len(msgs) >= 2, f"feeder events: {msgs}")
+    types = []
+    for _, _, payload in msgs:
+        event_type, attrs = ha_event(feeder_ev, payload)
+        ev = json.loads(payload)
+        check(attrs["id"] == ev["id"] and attrs["result"] == ev["result"] and
+              attrs["reason"] == ev.get("reason", ""), f"attributes {attrs} of {payload}")
+        types.append(event_type)
+    check(sorted(types[:2]) == ["feed_rejected", "home_ok"], f"feeder event types {types}")
+    for payload, want in (('{"id":"","action":"","result":"rejected","reason":"bad_json",'
+                           '"ts":1796137200000}', "unknown_rejected"),
+                          ('{"id":"d1","action":"verify","result":"failed","reason":'
+                           '"no_weight_change","delta_g":0.5,"ts":1796137200000}',
+                           "verify_failed")):
+        got = ha_event(feeder_ev, payload)
+        check(got[0] == want, f"{payload}: {got}")
+
+    def attention_now():
+        retained = {t: p for _, t, p in st.sub([attention["state_topic"],
+                                                attention["availability_topic"]], 2,
+                                               retained_only=True)}
+        if retained.get(attention["availability_topic"]) != attention["payload_available"]:
+            return "unavailable"
+        payload = retained.get(attention["state_topic"])
+        if payload is None:
+            return "unknown"
+        shown = render_value(attention["value_template"], payload)
+        return {attention["payload_on"]: "on", attention["payload_off"]: "off"}.get(shown,
+                                                                                  shown)
+
+    def wait_attention(want, why):
+        deadline = time.monotonic() + 20
+        while (state := attention_now()) != want and time.monotonic() < deadline:
+            time.sleep(0.2)
+        check(state == want, f"Needs attention is {state!r}, not {want!r}, {why}")
+
+    wait_attention("off", "with nothing critical active")
+    # A warning alone: still off. Each alert rendered as HA's Alerts event.
+    live = st.sub_background(["iod/home/alert"])
+    now_ms = int(time.time() * 1000)
+    warning = {"source": "sensors", "level": "warning", "code": "sensor_lost",
+               "message": "bowl lost: \"timeout\"", "ts": now_ms}
+    st.pub("iod/home/alert", json.dumps(warning))
+    time.sleep(1)
+    wait_attention("off", "with only a warning active")
+    critical = {"source": "feeder", "level": "critical", "code": "missed_dose",
+                "subject": "2026-12-01T15:00", "message": "the 15:00 dose was missed",
+                "ts": now_ms}
+    st.pub("iod/home/alert", json.dumps(critical))
+    wait_attention("on", "with an unacked critical alert")
+    live.wait_for(lambda m: "missed_dose" in m[2], 5)
+    for _, _, payload in live.stop():
+        event_type, attrs = ha_event(alerts_ev, payload)
+        al = json.loads(payload)
+        check(event_type == al["code"] and attrs["level"] == al["level"] and
+              attrs["message"] == al["message"], f"Alerts event {event_type} {attrs}")
+        want_key = "/".join(x for x in (al["source"], al["code"], al.get("subject")) if x)
+        check(attrs["key"] == want_key, f"key {attrs['key']} for {payload}")
+    st.pub("iod/home/notify/cmd", json.dumps({"id": "ha-ack", "action": "ack", "by": "ann",
+                                               "key": "feeder/missed_dose/2026-12-01T15:00"}))
+    wait_attention("off", "once the critical alert is acked")
+    print("discovery: Alerts and Feeder events render HA event payloads; Needs attention is on "
+          "for an unacked critical alert and off once acked")
 
 
 def birth_message(st, sites, procs, configs):

@@ -559,6 +559,49 @@ Test(notify_service, burst_dedupes_and_loses_nothing)
 	tclient_free(c);
 }
 
+/* A message mqttc drops unread (here one over the 16 KiB limit on the alert
+ * topic) may have been an alert: notify raises messages_dropped, keeps it
+ * in the set, says it on the alert topic and tells the contacts. */
+Test(notify_service, dropped_message_is_an_alert)
+{
+	const char *people[] = {"ann", "all", NULL};
+	struct tclient *c = client("it-drop");
+	struct mails m = {0};
+	struct tmsg *msg;
+	size_t big_n = 20 * 1024;
+	char *big = malloc(big_n + 1);
+
+	cr_assert_not_null(big);
+	start_smtp();
+	write_contacts(people);
+	start_notify(NULL);
+	tclient_subscribe(c, ALERTS, 1);
+	tclient_subscribe(c, ALERT, 1);
+	memset(big, 'x', big_n);
+	static const char head[] = "{\"source\":\"feeder\",\"message\":\"";
+	memcpy(big, head, sizeof(head) - 1);
+	memcpy(big + big_n - 3, "\"}", 2);
+	big[big_n - 1] = '\0';
+	cr_assert_eq(tclient_publish_str(c, ALERT, big, 1, false), 0);
+	free(big);
+	msg = tclient_expect_with(c, ALERTS, "notify/messages_dropped", WAIT_MS);
+	cr_assert_not_null(msg, "no messages_dropped in the set");
+	cr_assert(strstr(msg->payload, "\"level\":\"warning\""), "%s", msg->payload);
+	cr_assert(strstr(msg->payload, "1 incoming message(s) dropped unread (1 too large, 0 over "
+				       "the queue of 1024), the last on iod/home/alert"),
+		  "%s", msg->payload);
+	tmsg_free(msg);
+	msg = tclient_expect_with(c, ALERT, "\"code\":\"messages_dropped\"", WAIT_MS);
+	cr_assert_not_null(msg, "messages_dropped not said on the alert topic");
+	tmsg_free(msg);
+	cr_assert_eq(wait_mails(&m, "messages_dropped", 1, WAIT_MS), 1, "nobody was told");
+	/* The service goes on: a good alert after it is kept and told. */
+	cr_assert_eq(tclient_publish_str(c, ALERT, CRIT_BOWL, 1, false), 0);
+	cr_assert_eq(wait_mails(&m, "dose_failed", 1, WAIT_MS), 1);
+	mails_free(&m);
+	tclient_free(c);
+}
+
 /* One HTTP/1.0 GET on 127.0.0.1:port; the whole answer (malloc'd). */
 static char *http_get(int port, const char *path)
 {

@@ -423,8 +423,8 @@ Test(feeder_app, ha_birth_publishes_discovery_again_then_state)
 	feeder_service.publish_discovery(app);
 	feeder_service.on_connected(app);
 	size_t first = stub_n_published;
-	cr_assert_eq(first, 18, "14 entities, state, log, plan, schedule");
-	static struct stub_publish connect_copy[14];
+	cr_assert_eq(first, 19, "15 entities, state, log, plan, schedule");
+	static struct stub_publish connect_copy[15];
 	memcpy(connect_copy, stub_published, sizeof(connect_copy));
 
 	/* Home Assistant's birth (the skeleton: discovery, then on_ha_birth). */
@@ -432,7 +432,7 @@ Test(feeder_app, ha_birth_publishes_discovery_again_then_state)
 	cr_assert_not_null(feeder_service.publish_discovery, "no discovery: no birth subscription");
 	feeder_service.publish_discovery(app);
 	feeder_service.on_ha_birth(app);
-	cr_assert_eq(stub_n_published, 15);
+	cr_assert_eq(stub_n_published, 16);
 	static const char *const configs[] = {
 	    "homeassistant/button/iod_home_feeder/feed/config",
 	    "homeassistant/button/iod_home_feeder/home/config",
@@ -448,8 +448,9 @@ Test(feeder_app, ha_birth_publishes_discovery_again_then_state)
 	    "homeassistant/sensor/iod_home_feeder/pills_remaining/config",
 	    "homeassistant/sensor/iod_home_feeder/position/config",
 	    "homeassistant/binary_sensor/iod_home_feeder/clock_synced/config",
+	    "homeassistant/event/iod_home_feeder/events/config",
 	};
-	for (size_t i = 0; i < 14; i++) {
+	for (size_t i = 0; i < 15; i++) {
 		const struct stub_publish *p = &stub_published[i];
 		cr_assert_str_eq(p->topic, configs[i]);
 		cr_assert(p->retain);
@@ -458,7 +459,7 @@ Test(feeder_app, ha_birth_publishes_discovery_again_then_state)
 	}
 	cr_assert(strstr(stub_published[0].payload, "\"command_topic\":\"" T "cmd\""), "%s",
 		  stub_published[0].payload);
-	struct proto_feeder_state st = state_at(14);
+	struct proto_feeder_state st = state_at(15);
 	cr_assert_eq(st.position, PROTO_POSITION_HOME);
 	cr_assert_eq(st.doses_today, 0);
 	down();
@@ -495,7 +496,7 @@ Test(feeder_app, ha_care_plan_entities_byte_for_byte)
 {
 	up("sim");
 	feeder_service.publish_discovery(app);
-	cr_assert_eq(stub_n_published, 14);
+	cr_assert_eq(stub_n_published, 15);
 	cr_assert_str_eq(
 	    config_of("homeassistant/binary_sensor/iod_home_feeder/clock_synced/config"),
 	    "{\"name\":\"Clock synchronised\",\"unique_id\":\"iod_home_feeder_clock_synced\","
@@ -503,6 +504,24 @@ Test(feeder_app, ha_care_plan_entities_byte_for_byte)
 	    ",\"state_topic\":\"iod/home/feeder/state\",\"value_template\":\"{{ 'ON' if "
 	    "value_json.clock_synced else 'OFF' }}\",\"payload_on\":\"ON\",\"payload_off\":\"OFF\","
 	    "\"entity_category\":\"diagnostic\",\"icon\":\"mdi:clock-check-outline\"}");
+	/* feeder/event as HA's event entity: every <action>_<result>. */
+	const char *events = config_of("homeassistant/event/iod_home_feeder/events/config");
+	cr_assert(strstr(events, "\"state_topic\":\"iod/home/feeder/event\""), "%s", events);
+	cr_assert(strstr(events,
+			 "\"event_types\":[\"feed_ok\",\"feed_rejected\",\"feed_duplicate\","
+			 "\"feed_failed\",\"home_ok\""),
+		  "%s", events);
+	cr_assert(
+	    strstr(events,
+		   "\"verify_ok\",\"verify_rejected\",\"verify_duplicate\","
+		   "\"verify_failed\",\"unknown_ok\",\"unknown_rejected\",\"unknown_duplicate\","
+		   "\"unknown_failed\"]"),
+	    "%s", events);
+	cr_assert(strstr(events, "\"refill_failed\""), "%s", events);
+	cr_assert(strstr(events,
+			 "\"value_template\":\"{{ {\\\"event_type\\\": (value_json.action or "
+			 "'unknown') ~ '_' ~ value_json.result"),
+		  "%s", events);
 	cr_assert_str_eq(
 	    config_of("homeassistant/switch/iod_home_feeder/schedule/config"),
 	    "{\"name\":\"Schedule\",\"unique_id\":\"iod_home_feeder_schedule\","
