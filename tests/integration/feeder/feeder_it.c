@@ -17,6 +17,7 @@ struct tclient *client;
 
 static char *tmp;
 static char env_url[128], env_data[600];
+static char retained_name[160]; /* the retained() client's id */
 
 void it_setup(const char *tag, const char *const *extra)
 {
@@ -42,6 +43,7 @@ void it_setup(const char *tag, const char *const *extra)
 		env[n++] = extra[i];
 	}
 	it_env_used = n;
+	snprintf(retained_name, sizeof(retained_name), "it-%s-retained", tag);
 	snprintf(name, sizeof(name), "it-%s-observer", tag);
 	client = tclient_new(broker.url, name);
 	cr_assert_not_null(client);
@@ -85,16 +87,51 @@ void stop_feeder(void)
 	feeder = -1;
 }
 
-void feed(const char *id, const char *want)
+const char *expect_event(const char *id, const char *want, int timeout_ms)
 {
-	char payload[128], needle[96];
-	snprintf(payload, sizeof(payload), "{\"action\":\"feed\",\"id\":\"%s\"}", id);
-	cr_assert_eq(tclient_publish_str(client, T_CMD, payload, 1, false), 0);
+	static char text[1024];
+	char needle[96];
 	snprintf(needle, sizeof(needle), "\"id\":\"%s\"", id);
-	struct tmsg *m = tclient_expect_with(client, T_EVENT, needle, WAIT);
+	struct tmsg *m = tclient_expect_with(client, T_EVENT, needle, timeout_ms);
 	cr_assert_not_null(m, "no event for %s", id);
 	cr_assert(strstr(m->payload, want) != NULL, "event %s lacks %s", m->payload, want);
+	snprintf(text, sizeof(text), "%s", m->payload);
 	tmsg_free(m);
+	return text;
+}
+
+void feed(const char *id, const char *want)
+{
+	char payload[128];
+	snprintf(payload, sizeof(payload), "{\"action\":\"feed\",\"id\":\"%s\"}", id);
+	cr_assert_eq(tclient_publish_str(client, T_CMD, payload, 1, false), 0);
+	expect_event(id, want, WAIT);
+}
+
+const char *verify_event(const char *id)
+{
+	static char text[512];
+	char needle[96];
+	snprintf(needle, sizeof(needle), "\"id\":\"%s\",\"action\":\"verify\"", id);
+	struct tmsg *m = tclient_expect_with(client, T_EVENT, needle, WAIT);
+	cr_assert_not_null(m, "no verify event for %s", id);
+	snprintf(text, sizeof(text), "%s", m->payload);
+	tmsg_free(m);
+	return text;
+}
+
+char *retained(const char *topic)
+{
+	struct tclient *c = tclient_new(broker.url, retained_name);
+	cr_assert_not_null(c);
+	cr_assert_eq(tclient_subscribe(c, topic, 1), 0);
+	struct tmsg *m = tclient_expect(c, topic, WAIT);
+	cr_assert_not_null(m, "nothing retained on %s", topic);
+	cr_assert(m->retained, "%s", topic);
+	char *copy = strdup(m->payload);
+	tmsg_free(m);
+	tclient_free(c);
+	return copy;
 }
 
 int journal_tool(const char *verb)

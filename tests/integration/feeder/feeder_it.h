@@ -40,8 +40,15 @@ void it_teardown(void);
 void expect_msg(const char *topic, const char *needle);
 void start_feeder(void);
 void stop_feeder(void); /* SIGTERM, and it must exit 0 */
+/* The event for id, which must come within timeout_ms and contain want;
+ * its payload in a static buffer (1 KiB, the next call overwrites it). */
+const char *expect_event(const char *id, const char *want, int timeout_ms);
 /* Feed id; its event must contain want. */
 void feed(const char *id, const char *want);
+/* The feeder's verify event for id (its whole text, static). */
+const char *verify_event(const char *id);
+/* What a fresh subscriber gets on topic: the retained copy (malloc'd). */
+char *retained(const char *topic);
 /* iod-feeder-journal <verb> --data-dir data_dir: its exit code. */
 int journal_tool(const char *verb);
 /* The whole file in a static buffer (64 KiB at most); *len if len. */

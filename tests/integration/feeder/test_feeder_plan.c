@@ -24,21 +24,6 @@ static void setup(void)
 
 TestSuite(feeder_plan_it, .init = setup, .fini = it_teardown, .timeout = 90);
 
-/* What a fresh subscriber gets on topic: the retained copy (malloc'd). */
-static char *retained(const char *topic)
-{
-	struct tclient *c = tclient_new(broker.url, "it-plan-retained");
-	cr_assert_not_null(c);
-	cr_assert_eq(tclient_subscribe(c, topic, 1), 0);
-	struct tmsg *m = tclient_expect(c, topic, WAIT);
-	cr_assert_not_null(m, "nothing retained on %s", topic);
-	cr_assert(m->retained, "%s", topic);
-	char *copy = strdup(m->payload);
-	tmsg_free(m);
-	tclient_free(c);
-	return copy;
-}
-
 /* The retained plan's text, which must contain each of want (NULL-ended).
  * Text, not proto_plan_decode: the fixture's 1 s bound is under the range
  * the decoder takes for a plan command's min_interval_s (60 s). */

@@ -114,20 +114,6 @@ static void send(const char *json)
 	cr_assert_eq(tclient_publish_str(client, T_CMD, json, 1, false), 0);
 }
 
-/* The event for id, which must contain want; its payload in a static buffer. */
-static const char *expect_event(const char *id, const char *want, int timeout_ms)
-{
-	static char text[1024];
-	char needle[96];
-	snprintf(needle, sizeof(needle), "\"id\":\"%s\"", id);
-	struct tmsg *m = tclient_expect_with(client, T_EVENT, needle, timeout_ms);
-	cr_assert_not_null(m, "no event for %s", id);
-	cr_assert(strstr(m->payload, want), "event %s lacks %s", m->payload, want);
-	snprintf(text, sizeof(text), "%s", m->payload);
-	tmsg_free(m);
-	return text;
-}
-
 static void plan(const char *id, const char *slots, int rev)
 {
 	char json[1024], want[32];
@@ -139,21 +125,6 @@ static void plan(const char *id, const char *slots, int rev)
 	snprintf(want, sizeof(want), "\"rev\":%d", rev);
 	const char *ev = expect_event(id, "\"result\":\"ok\"", WAIT);
 	cr_assert(strstr(ev, want), "%s lacks %s", ev, want);
-}
-
-/* What a fresh subscriber gets on topic: the retained copy (malloc'd). */
-static char *retained(const char *topic)
-{
-	struct tclient *c = tclient_new(broker.url, "it-plan-clock-retained");
-	cr_assert_not_null(c);
-	cr_assert_eq(tclient_subscribe(c, topic, 1), 0);
-	struct tmsg *m = tclient_expect(c, topic, WAIT);
-	cr_assert_not_null(m, "nothing retained on %s", topic);
-	cr_assert(m->retained, "%s", topic);
-	char *copy = strdup(m->payload);
-	tmsg_free(m);
-	tclient_free(c);
-	return copy;
 }
 
 /* One slot as feeder/schedule must list it; at in UTC, dose NULL for null. */
@@ -204,8 +175,7 @@ static const char *decode_differs(const char *text, const char *date, const stru
 /* Waits up to timeout_ms for a feeder/schedule message that is exactly
  * date and want (earlier ones on the way there are passed over), then checks
  * that the broker retains it. */
-static void expect_schedule_within(int timeout_ms, const char *date, const struct want *want,
-				   size_t n)
+static void expect_schedule(int timeout_ms, const char *date, const struct want *want, size_t n)
 {
 	char last[8192] = "(none)";
 	const char *why = "no schedule";
@@ -227,16 +197,13 @@ static void expect_schedule_within(int timeout_ms, const char *date, const struc
 	cr_assert_null(why, "the retained schedule: %s: %s", why, text);
 	free(text);
 }
-#define expect_schedule(date, ...)                                                                 \
-	do {                                                                                       \
-		static const struct want w_[] = {__VA_ARGS__};                                     \
-		expect_schedule_within(WAIT, date, w_, sizeof(w_) / sizeof(w_[0]));                \
-	} while (0)
-#define expect_schedule_by(ms, date, ...)                                                          \
-	do {                                                                                       \
-		static const struct want w_[] = {__VA_ARGS__};                                     \
-		expect_schedule_within(ms, date, w_, sizeof(w_) / sizeof(w_[0]));                  \
-	} while (0)
+
+/* w is now status, with dose as its dose (NULL: none). */
+static void mark(struct want *w, const char *status, const char *dose)
+{
+	w->status = status;
+	w->dose = dose;
+}
 
 /* Waits for a feeder/state with doses_today and next_scheduled (UTC, NULL:
  * null), then checks the retained copy says the same. */
@@ -300,55 +267,43 @@ static void pause_until(const char *id, const char *iso)
 /* 1 December 2026 in Berlin is CET, UTC+1. */
 Test(feeder_plan_clock_it, skip_before_midnight_kept_over_kill_9_and_into_the_new_day)
 {
+	/* Today's 00:00 and 08:00 had passed when they were planned: not owed.
+	 * The first four are listed on 1 December, the last six from midnight. */
+	struct want s[] = {{"2026-12-01T20:00", "2026-12-01T19:00Z", "pending", NULL},
+			   {"2026-12-02T00:00", "2026-12-01T23:00Z", "pending", NULL},
+			   {"2026-12-02T08:00", "2026-12-02T07:00Z", "pending", NULL},
+			   {"2026-12-02T20:00", "2026-12-02T19:00Z", "pending", NULL},
+			   {"2026-12-03T00:00", "2026-12-02T23:00Z", "pending", NULL},
+			   {"2026-12-03T08:00", "2026-12-03T07:00Z", "pending", NULL},
+			   {"2026-12-03T20:00", "2026-12-03T19:00Z", "pending", NULL}};
+
 	/* Evening: the 20:00 slot is dosed on time. */
 	clock_at("2026-12-01T18:59:48Z");
 	start_feeder();
 	plan("p1", DAILY("00:00") "," DAILY("08:00") "," DAILY("20:00"), 2);
-	/* Today's 00:00 and 08:00 had passed when they were planned: not owed. */
-	expect_schedule("2026-12-01", {"2026-12-01T20:00", "2026-12-01T19:00Z", "pending", NULL},
-			{"2026-12-02T00:00", "2026-12-01T23:00Z", "pending", NULL},
-			{"2026-12-02T08:00", "2026-12-02T07:00Z", "pending", NULL},
-			{"2026-12-02T20:00", "2026-12-02T19:00Z", "pending", NULL});
+	expect_schedule(WAIT, "2026-12-01", s, 4);
 	before("2026-12-01T19:00Z");
 	expect_event("schedule-2026-12-01T20:00", "\"result\":\"ok\"", 20000);
-	expect_schedule(
-	    "2026-12-01",
-	    {"2026-12-01T20:00", "2026-12-01T19:00Z", "given", "schedule-2026-12-01T20:00"},
-	    {"2026-12-02T00:00", "2026-12-01T23:00Z", "pending", NULL},
-	    {"2026-12-02T08:00", "2026-12-02T07:00Z", "pending", NULL},
-	    {"2026-12-02T20:00", "2026-12-02T19:00Z", "pending", NULL});
+	mark(&s[0], "given", "schedule-2026-12-01T20:00");
+	expect_schedule(WAIT, "2026-12-01", s, 4);
 	expect_state(1, "2026-12-01T23:00Z");
 	stop_feeder();
 
 	/* Down until 20 s before midnight, then skip the next slot: 00:00. */
 	clock_at("2026-12-01T22:59:40Z");
 	start_feeder();
-	expect_schedule(
-	    "2026-12-01",
-	    {"2026-12-01T20:00", "2026-12-01T19:00Z", "given", "schedule-2026-12-01T20:00"},
-	    {"2026-12-02T00:00", "2026-12-01T23:00Z", "pending", NULL},
-	    {"2026-12-02T08:00", "2026-12-02T07:00Z", "pending", NULL},
-	    {"2026-12-02T20:00", "2026-12-02T19:00Z", "pending", NULL});
+	expect_schedule(WAIT, "2026-12-01", s, 4);
 	send("{\"action\":\"skip\",\"id\":\"s1\",\"by\":\"ann\"}");
 	expect_event("s1", "\"result\":\"ok\"", WAIT);
-	expect_schedule(
-	    "2026-12-01",
-	    {"2026-12-01T20:00", "2026-12-01T19:00Z", "given", "schedule-2026-12-01T20:00"},
-	    {"2026-12-02T00:00", "2026-12-01T23:00Z", "skipped", NULL},
-	    {"2026-12-02T08:00", "2026-12-02T07:00Z", "pending", NULL},
-	    {"2026-12-02T20:00", "2026-12-02T19:00Z", "pending", NULL});
+	mark(&s[1], "skipped", NULL);
+	expect_schedule(WAIT, "2026-12-01", s, 4);
 	expect_state(1, "2026-12-02T07:00Z"); /* the next dose is 08:00's */
 
 	/* kill -9 and start again on the same clock: still skipped, and a
 	 * second skip of it is told so. */
 	kill_feeder();
 	start_feeder();
-	expect_schedule(
-	    "2026-12-01",
-	    {"2026-12-01T20:00", "2026-12-01T19:00Z", "given", "schedule-2026-12-01T20:00"},
-	    {"2026-12-02T00:00", "2026-12-01T23:00Z", "skipped", NULL},
-	    {"2026-12-02T08:00", "2026-12-02T07:00Z", "pending", NULL},
-	    {"2026-12-02T20:00", "2026-12-02T19:00Z", "pending", NULL});
+	expect_schedule(WAIT, "2026-12-01", s, 4);
 	expect_state(1, "2026-12-02T07:00Z");
 	send("{\"action\":\"skip\",\"id\":\"s2\",\"slot\":\"2026-12-02T00:00\"}");
 	expect_event("s2", "\"reason\":\"slot_settled\"", WAIT);
@@ -356,13 +311,7 @@ Test(feeder_plan_clock_it, skip_before_midnight_kept_over_kill_9_and_into_the_ne
 
 	/* Midnight: a new date, yesterday's slot gone, tomorrow's listed, the
 	 * skipped 00:00 not dosed, and doses_today 0 at once. */
-	expect_schedule_by(30000, "2026-12-02",
-			   {"2026-12-02T00:00", "2026-12-01T23:00Z", "skipped", NULL},
-			   {"2026-12-02T08:00", "2026-12-02T07:00Z", "pending", NULL},
-			   {"2026-12-02T20:00", "2026-12-02T19:00Z", "pending", NULL},
-			   {"2026-12-03T00:00", "2026-12-02T23:00Z", "pending", NULL},
-			   {"2026-12-03T08:00", "2026-12-03T07:00Z", "pending", NULL},
-			   {"2026-12-03T20:00", "2026-12-03T19:00Z", "pending", NULL});
+	expect_schedule(30000, "2026-12-02", s + 1, 6);
 	expect_state(0, "2026-12-02T07:00Z");
 	no_dose_until("2026-12-01T23:00:03Z");
 	cr_assert_eq(in_journal("\"op\":\"intent\""), 1, "one dose: %s", slurp(journal, NULL));
@@ -372,19 +321,24 @@ Test(feeder_plan_clock_it, skip_before_midnight_kept_over_kill_9_and_into_the_ne
 /* No slot at midnight here: the new day's schedule comes from midnight alone. */
 Test(feeder_plan_clock_it, pause_over_midnight_resume_and_slots_passed_while_down)
 {
+	/* The first three are listed on 1 December, all six from midnight. */
+	struct want s[] = {{"2026-12-02T08:00", "2026-12-02T07:00Z", "pending", NULL},
+			   {"2026-12-02T12:00", "2026-12-02T11:00Z", "pending", NULL},
+			   {"2026-12-02T20:00", "2026-12-02T19:00Z", "pending", NULL},
+			   {"2026-12-03T08:00", "2026-12-03T07:00Z", "pending", NULL},
+			   {"2026-12-03T12:00", "2026-12-03T11:00Z", "pending", NULL},
+			   {"2026-12-03T20:00", "2026-12-03T19:00Z", "pending", NULL}};
+
 	clock_at("2026-12-01T22:59:35Z"); /* 23:59:35 CET */
 	start_feeder();
 	plan("p1", DAILY("08:00") "," DAILY("12:00") "," DAILY("20:00"), 2);
-	expect_schedule("2026-12-01", {"2026-12-02T08:00", "2026-12-02T07:00Z", "pending", NULL},
-			{"2026-12-02T12:00", "2026-12-02T11:00Z", "pending", NULL},
-			{"2026-12-02T20:00", "2026-12-02T19:00Z", "pending", NULL});
+	expect_schedule(WAIT, "2026-12-01", s, 3);
 
 	/* Paused until 09:00 tomorrow: its slot, 08:00, paused. */
 	pause_until("u1", "2026-12-02T08:00Z");
 	expect_event("u1", "\"result\":\"ok\"", WAIT);
-	expect_schedule("2026-12-01", {"2026-12-02T08:00", "2026-12-02T07:00Z", "paused", NULL},
-			{"2026-12-02T12:00", "2026-12-02T11:00Z", "pending", NULL},
-			{"2026-12-02T20:00", "2026-12-02T19:00Z", "pending", NULL});
+	mark(&s[0], "paused", NULL);
+	expect_schedule(WAIT, "2026-12-01", s, 3);
 	expect_state(0, "2026-12-02T11:00Z");
 	char until[64];
 	snprintf(until, sizeof(until), "\"paused\":true,\"paused_until\":%" PRId64,
@@ -394,9 +348,8 @@ Test(feeder_plan_clock_it, pause_over_midnight_resume_and_slots_passed_while_dow
 	/* Resumed: pending again. */
 	send("{\"action\":\"resume\",\"id\":\"r1\"}");
 	expect_event("r1", "\"result\":\"ok\"", WAIT);
-	expect_schedule("2026-12-01", {"2026-12-02T08:00", "2026-12-02T07:00Z", "pending", NULL},
-			{"2026-12-02T12:00", "2026-12-02T11:00Z", "pending", NULL},
-			{"2026-12-02T20:00", "2026-12-02T19:00Z", "pending", NULL});
+	mark(&s[0], "pending", NULL);
+	expect_schedule(WAIT, "2026-12-01", s, 3);
 	expect_state(0, "2026-12-02T07:00Z");
 	expect_msg(T_PLAN, "\"paused\":false,\"paused_until\":null");
 	char *plan_text = retained(T_PLAN);
@@ -411,11 +364,7 @@ Test(feeder_plan_clock_it, pause_over_midnight_resume_and_slots_passed_while_dow
 	free(now_text);
 	free(plan_text);
 	now_text = retained(T_SCHEDULE);
-	static const struct want all_pending[] = {
-	    {"2026-12-02T08:00", "2026-12-02T07:00Z", "pending", NULL},
-	    {"2026-12-02T12:00", "2026-12-02T11:00Z", "pending", NULL},
-	    {"2026-12-02T20:00", "2026-12-02T19:00Z", "pending", NULL}};
-	const char *why = decode_differs(now_text, "2026-12-01", all_pending, 3);
+	const char *why = decode_differs(now_text, "2026-12-01", s, 3);
 	cr_assert_null(why, "%s: %s", why, now_text);
 	free(now_text);
 	cr_assert_eq(in_journal("\"op\":\"resume\""), 1, "the second resume journals nothing: %s",
@@ -425,17 +374,10 @@ Test(feeder_plan_clock_it, pause_over_midnight_resume_and_slots_passed_while_dow
 	 * still paused, tomorrow's slots listed. */
 	pause_until("u2", "2026-12-02T08:00Z");
 	expect_event("u2", "\"result\":\"ok\"", WAIT);
-	expect_schedule("2026-12-01", {"2026-12-02T08:00", "2026-12-02T07:00Z", "paused", NULL},
-			{"2026-12-02T12:00", "2026-12-02T11:00Z", "pending", NULL},
-			{"2026-12-02T20:00", "2026-12-02T19:00Z", "pending", NULL});
+	mark(&s[0], "paused", NULL);
+	expect_schedule(WAIT, "2026-12-01", s, 3);
 	before("2026-12-01T23:00Z");
-	expect_schedule_by(30000, "2026-12-02",
-			   {"2026-12-02T08:00", "2026-12-02T07:00Z", "paused", NULL},
-			   {"2026-12-02T12:00", "2026-12-02T11:00Z", "pending", NULL},
-			   {"2026-12-02T20:00", "2026-12-02T19:00Z", "pending", NULL},
-			   {"2026-12-03T08:00", "2026-12-03T07:00Z", "pending", NULL},
-			   {"2026-12-03T12:00", "2026-12-03T11:00Z", "pending", NULL},
-			   {"2026-12-03T20:00", "2026-12-03T19:00Z", "pending", NULL});
+	expect_schedule(30000, "2026-12-02", s, 6);
 	expect_state(0, "2026-12-02T11:00Z");
 
 	/* kill -9; down until 20:30. The pause ended at 09:00 meanwhile: 08:00
@@ -453,13 +395,9 @@ Test(feeder_plan_clock_it, pause_over_midnight_resume_and_slots_passed_while_dow
 		  "%s", m->payload);
 	tmsg_free(m);
 	expect_event("schedule-2026-12-02T20:00", "\"result\":\"ok\"", WAIT);
-	expect_schedule(
-	    "2026-12-02", {"2026-12-02T08:00", "2026-12-02T07:00Z", "paused", NULL},
-	    {"2026-12-02T12:00", "2026-12-02T11:00Z", "missed", NULL},
-	    {"2026-12-02T20:00", "2026-12-02T19:00Z", "late", "schedule-2026-12-02T20:00"},
-	    {"2026-12-03T08:00", "2026-12-03T07:00Z", "pending", NULL},
-	    {"2026-12-03T12:00", "2026-12-03T11:00Z", "pending", NULL},
-	    {"2026-12-03T20:00", "2026-12-03T19:00Z", "pending", NULL});
+	mark(&s[1], "missed", NULL);
+	mark(&s[2], "late", "schedule-2026-12-02T20:00");
+	expect_schedule(WAIT, "2026-12-02", s, 6);
 	expect_state(1, "2026-12-03T07:00Z");
 	char *p = retained(T_PLAN);
 	cr_assert(strstr(p, "\"paused\":false,\"paused_until\":null"), "the pause is over: %s", p);
@@ -479,30 +417,25 @@ Test(feeder_plan_clock_it, pause_over_midnight_resume_and_slots_passed_while_dow
  * the first slot's, which serves the other (the plan's interval is 1 h). */
 Test(feeder_plan_clock_it, spring_forward_a_missing_0230_is_dosed_once_at_0300)
 {
+	struct want s[] = {{"2027-03-28T02:30", "2027-03-28T01:00Z", "pending", NULL},
+			   {"2027-03-28T03:00", "2027-03-28T01:00Z", "pending", NULL},
+			   {"2027-03-28T08:00", "2027-03-28T06:00Z", "pending", NULL},
+			   {"2027-03-28T20:00", "2027-03-28T18:00Z", "pending", NULL},
+			   {"2027-03-29T02:30", "2027-03-29T00:30Z", "pending", NULL},
+			   {"2027-03-29T03:00", "2027-03-29T01:00Z", "pending", NULL},
+			   {"2027-03-29T08:00", "2027-03-29T06:00Z", "pending", NULL},
+			   {"2027-03-29T20:00", "2027-03-29T18:00Z", "pending", NULL}};
+
 	clock_at("2027-03-28T00:59:48Z"); /* 01:59:48 CET */
 	start_feeder();
 	plan("p1", DAILY("02:30") "," DAILY("03:00") "," DAILY("08:00") "," DAILY("20:00"), 2);
-	expect_schedule("2027-03-28", {"2027-03-28T02:30", "2027-03-28T01:00Z", "pending", NULL},
-			{"2027-03-28T03:00", "2027-03-28T01:00Z", "pending", NULL},
-			{"2027-03-28T08:00", "2027-03-28T06:00Z", "pending", NULL},
-			{"2027-03-28T20:00", "2027-03-28T18:00Z", "pending", NULL},
-			{"2027-03-29T02:30", "2027-03-29T00:30Z", "pending", NULL},
-			{"2027-03-29T03:00", "2027-03-29T01:00Z", "pending", NULL},
-			{"2027-03-29T08:00", "2027-03-29T06:00Z", "pending", NULL},
-			{"2027-03-29T20:00", "2027-03-29T18:00Z", "pending", NULL});
+	expect_schedule(WAIT, "2027-03-28", s, 8);
 	expect_state(0, "2027-03-28T01:00Z");
 	before("2027-03-28T01:00Z");
 	expect_event("schedule-2027-03-28T02:30", "\"result\":\"ok\"", 20000);
-	expect_schedule(
-	    "2027-03-28",
-	    {"2027-03-28T02:30", "2027-03-28T01:00Z", "given", "schedule-2027-03-28T02:30"},
-	    {"2027-03-28T03:00", "2027-03-28T01:00Z", "skipped", "schedule-2027-03-28T02:30"},
-	    {"2027-03-28T08:00", "2027-03-28T06:00Z", "pending", NULL},
-	    {"2027-03-28T20:00", "2027-03-28T18:00Z", "pending", NULL},
-	    {"2027-03-29T02:30", "2027-03-29T00:30Z", "pending", NULL},
-	    {"2027-03-29T03:00", "2027-03-29T01:00Z", "pending", NULL},
-	    {"2027-03-29T08:00", "2027-03-29T06:00Z", "pending", NULL},
-	    {"2027-03-29T20:00", "2027-03-29T18:00Z", "pending", NULL});
+	mark(&s[0], "given", "schedule-2027-03-28T02:30");
+	mark(&s[1], "skipped", "schedule-2027-03-28T02:30");
+	expect_schedule(WAIT, "2027-03-28", s, 8);
 	expect_state(1, "2027-03-28T06:00Z");
 	no_dose_until("2027-03-28T01:00:05Z");
 	struct tmsg *m = tclient_expect_with(client, T_ALERT, "missed_dose", 100);
@@ -515,15 +448,17 @@ Test(feeder_plan_clock_it, spring_forward_a_missing_0230_is_dosed_once_at_0300)
  * so 02:30 comes at 00:30Z and again at 01:30Z. */
 Test(feeder_plan_clock_it, fall_back_a_repeated_0230_is_dosed_at_its_first_occurrence_only)
 {
+	struct want s[] = {{"2026-10-25T02:30", "2026-10-25T00:30Z", "pending", NULL},
+			   {"2026-10-25T08:00", "2026-10-25T07:00Z", "pending", NULL},
+			   {"2026-10-25T20:00", "2026-10-25T19:00Z", "pending", NULL},
+			   {"2026-10-26T02:30", "2026-10-26T01:30Z", "pending", NULL},
+			   {"2026-10-26T08:00", "2026-10-26T07:00Z", "pending", NULL},
+			   {"2026-10-26T20:00", "2026-10-26T19:00Z", "pending", NULL}};
+
 	clock_at("2026-10-25T00:29:48Z"); /* 02:29:48 CEST */
 	start_feeder();
 	plan("p1", DAILY("02:30") "," DAILY("08:00") "," DAILY("20:00"), 2);
-	expect_schedule("2026-10-25", {"2026-10-25T02:30", "2026-10-25T00:30Z", "pending", NULL},
-			{"2026-10-25T08:00", "2026-10-25T07:00Z", "pending", NULL},
-			{"2026-10-25T20:00", "2026-10-25T19:00Z", "pending", NULL},
-			{"2026-10-26T02:30", "2026-10-26T01:30Z", "pending", NULL},
-			{"2026-10-26T08:00", "2026-10-26T07:00Z", "pending", NULL},
-			{"2026-10-26T20:00", "2026-10-26T19:00Z", "pending", NULL});
+	expect_schedule(WAIT, "2026-10-25", s, 6);
 	before("2026-10-25T00:30Z");
 	expect_event("schedule-2026-10-25T02:30", "\"result\":\"ok\"", 20000);
 	expect_state(1, "2026-10-25T07:00Z");
@@ -533,14 +468,8 @@ Test(feeder_plan_clock_it, fall_back_a_repeated_0230_is_dosed_at_its_first_occur
 	 * comes round again, and is not a slot again. */
 	clock_at("2026-10-25T01:29:50Z");
 	start_feeder();
-	expect_schedule(
-	    "2026-10-25",
-	    {"2026-10-25T02:30", "2026-10-25T00:30Z", "given", "schedule-2026-10-25T02:30"},
-	    {"2026-10-25T08:00", "2026-10-25T07:00Z", "pending", NULL},
-	    {"2026-10-25T20:00", "2026-10-25T19:00Z", "pending", NULL},
-	    {"2026-10-26T02:30", "2026-10-26T01:30Z", "pending", NULL},
-	    {"2026-10-26T08:00", "2026-10-26T07:00Z", "pending", NULL},
-	    {"2026-10-26T20:00", "2026-10-26T19:00Z", "pending", NULL});
+	mark(&s[0], "given", "schedule-2026-10-25T02:30");
+	expect_schedule(WAIT, "2026-10-25", s, 6);
 	expect_state(1, "2026-10-25T07:00Z");
 	no_dose_until("2026-10-25T01:30:05Z");
 	cr_assert_eq(in_journal("\"op\":\"intent\""), 1, "one dose: %s", slurp(journal, NULL));

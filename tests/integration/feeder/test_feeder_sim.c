@@ -77,19 +77,6 @@ static double number_after(const char *text, const char *key)
 	return strtod(p + strlen(key), NULL);
 }
 
-/* The feeder's verify event for id (its whole text, static). */
-static const char *verify_event(const char *id)
-{
-	static char text[512];
-	char needle[96];
-	snprintf(needle, sizeof(needle), "\"id\":\"%s\",\"action\":\"verify\"", id);
-	struct tmsg *m = tclient_expect_with(client, T_EVENT, needle, WAIT);
-	cr_assert_not_null(m, "no verify event for %s", id);
-	snprintf(text, sizeof(text), "%s", m->payload);
-	tmsg_free(m);
-	return text;
-}
-
 TestSuite(feeder_sim_it, .fini = teardown, .timeout = 120);
 
 Test(feeder_sim_it, a_pill_that_falls_fills_the_bowl_and_verifies_the_dose)

@@ -31,19 +31,6 @@ static void bowl(double grams, bool retain)
 	cr_assert_eq(tclient_publish_str(client, T_BOWL, text, 1, retain), 0);
 }
 
-/* The feeder's verify event for id (its whole text, static). */
-static const char *verify_event(const char *id)
-{
-	static char text[512];
-	char needle[96];
-	snprintf(needle, sizeof(needle), "\"id\":\"%s\",\"action\":\"verify\"", id);
-	struct tmsg *m = tclient_expect_with(client, T_EVENT, needle, WAIT);
-	cr_assert_not_null(m, "no verify event for %s", id);
-	snprintf(text, sizeof(text), "%s", m->payload);
-	tmsg_free(m);
-	return text;
-}
-
 Test(feeder_verify_it, a_rise_in_the_bowl_verifies_the_dose)
 {
 	bowl(5.0, true); /* the baseline, retained as the sensors publish it */
