@@ -22,15 +22,16 @@
 // say what "Next allowed" must read after the first dose there, so a wrong
 // zone or a missed DST change fails.
 
-import { after, before, test } from "node:test";
+import { after, before } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFile } from "node:child_process";
+import { execFile } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import * as lib from "./lib.mjs";
+import { MOSQUITTO, UI_TIMEOUT, freePort, sleep, stop, waitPort } from "./lib.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SOURCE_DIR = process.env.IOD_SOURCE_DIR || path.resolve(HERE, "../..");
@@ -39,7 +40,6 @@ const OUT_DIR = process.env.IOD_BROWSER_OUT || path.join(HERE, "out");
 const BIN_DIR = process.env.IOD_BIN_DIR || "";
 const CHROMIUM = process.env.IOD_CHROMIUM || "/usr/bin/chromium";
 const SITE = "home";
-const UI_TIMEOUT = 15000;
 const MIN_INTERVAL_MS = 6 * 3600 * 1000; // the feeder's default IOD_FEEDER_MIN_INTERVAL
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -125,85 +125,12 @@ try {
 
 // ---------- processes ----------
 
-const procs = new Map(); // name -> {child, log, exited: Promise<{code, signal}>}
-// If this process dies early (ctest's timeout, Ctrl-C), take the services
-// with it; the normal path stops them with SIGTERM and checks their exit.
-process.on("exit", () => {
-  for (const { child } of procs.values()) {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  }
-});
-process.on("SIGINT", () => process.exit(130));
-process.on("SIGTERM", () => process.exit(143));
 let tmp;
 let failed = false;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// Waits (bounded) until something accepts on 127.0.0.1:port.
-async function waitPort(port, what, timeoutMs = 10000) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, "127.0.0.1");
-      s.once("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > end) throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
-
+// lib.start, on the services' clock, logging into tmp.
 function start(name, file, args, env) {
-  const log = path.join(tmp, `${name}.log`);
-  const fd = fs.openSync(log, "a");
-  const child = spawn(file, args, {
-    env: { ...process.env, ...clockEnv(), ...env },
-    stdio: ["ignore", fd, fd],
-  });
-  fs.closeSync(fd);
-  const exited = new Promise((resolve) => {
-    child.once("exit", (code, signal) => resolve({ code, signal }));
-    child.once("error", (err) => resolve({ code: null, signal: null, error: err }));
-  });
-  procs.set(name, { child, log, exited });
-  return procs.get(name);
-}
-
-// SIGTERM, then the exit status (SIGKILL after timeoutMs, reported as such).
-async function stop(name, timeoutMs = 10000) {
-  const p = procs.get(name);
-  if (!p) return null;
-  procs.delete(name);
-  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGTERM");
-  const timer = setTimeout(() => p.child.kill("SIGKILL"), timeoutMs);
-  const status = await p.exited;
-  clearTimeout(timer);
-  return status;
-}
-
-function tail(file, lines = 40) {
-  try {
-    return fs.readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
-  } catch {
-    return "(no log)";
-  }
+  return lib.start(tmp, name, file, args, { ...clockEnv(), ...env });
 }
 
 // The retained payload of topic (JSON), as a fresh subscriber gets it.
@@ -241,18 +168,8 @@ const password = crypto.randomBytes(16).toString("hex");
 let baseUrl;
 
 function bridgeEnv(extra = {}) {
-  return {
-    IOD_MQTT_URL: `tcp://127.0.0.1:${ports.mqtt}`,
-    IOD_SITE: SITE,
-    IOD_BRIDGE_PORT: String(ports.bridge),
-    IOD_BRIDGE_BIND: "127.0.0.1",
-    IOD_BRIDGE_WEB_DIR: WEB_DIR,
-    IOD_BRIDGE_PASSWORD: password,
-    IOD_BRIDGE_PUBLIC_VIEW: "0",
-    IOD_DATA_DIR: path.join(tmp, "bridge"),
-    IOD_LOG_LEVEL: "info",
-    ...extra,
-  };
+  const where = { mqttPort: ports.mqtt, bridgePort: ports.bridge, site: SITE, webDir: WEB_DIR, password };
+  return lib.bridgeEnv({ ...where, dataDir: path.join(tmp, "bridge") }, extra);
 }
 
 async function startBridge(extra) {
@@ -275,24 +192,10 @@ async function startBridge(extra) {
 // step.
 async function startMosquitto() {
   const conf = path.join(tmp, "mosquitto.conf");
-  fs.writeFileSync(
-    conf,
-    [
-      `listener ${ports.mqtt} 127.0.0.1`,
-      "allow_anonymous true",
-      // Kept across the broker step's restart, as the shipped config does.
-      "persistence true",
-      `persistence_location ${tmp}/`,
-      "log_dest stderr",
-      "log_type error",
-      "log_type warning",
-      // Started as root, mosquitto would drop to a user that cannot read tmp.
-      ...(process.getuid && process.getuid() === 0 ? ["user root"] : []),
-      "",
-    ].join("\n"),
-  );
-  const mosq = fs.existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
-  start("mosquitto", mosq, ["-c", conf], {});
+  // Kept across the broker step's restart, as the shipped config does.
+  const keep = ["persistence true", `persistence_location ${tmp}/`, "log_type warning"];
+  fs.writeFileSync(conf, lib.mosquittoConf(ports.mqtt, keep));
+  start("mosquitto", MOSQUITTO, ["-c", conf], {});
   await waitPort(ports.mqtt, "mosquitto");
 }
 
@@ -304,25 +207,7 @@ let feedState = null; // the feeder's retained state after the first dose
 const pageErrors = []; // uncaught exceptions in the page
 const cspViolations = [];
 
-async function waitText(selector, re, timeout = UI_TIMEOUT) {
-  try {
-    await page.waitForFunction(
-      ([sel, src, flags]) => {
-        const el = document.querySelector(sel);
-        return Boolean(el) && new RegExp(src, flags).test(el.textContent);
-      },
-      [selector, re.source, re.flags],
-      { timeout, polling: 100 },
-    );
-  } catch {
-    const actual = await page
-      .locator(selector)
-      .first()
-      .textContent({ timeout: 1000 })
-      .catch(() => null);
-    throw new Error(`${selector}: expected text matching ${re}, found ${JSON.stringify(actual)}`);
-  }
-}
+const waitText = (selector, re, timeout) => lib.waitText(page, selector, re, timeout);
 
 async function waitAttr(selector, attr, value, timeout = UI_TIMEOUT) {
   try {
@@ -343,45 +228,12 @@ async function visible(selector) {
 
 // ---------- accessibility (axe-core, from npm) ----------
 
-// axe goes into the page through the DevTools protocol (page.evaluate),
-// which the page's strict CSP does not govern: the page itself stays
-// exactly as served, no script tag and no bypassCSP.
-const AXE_FILE = path.join(HERE, "node_modules/axe-core/axe.min.js");
-let axeSource = null;
 const VIEWPORTS = [
   { name: "1440x900", width: 1440, height: 900 },
   { name: "375x812", width: 375, height: 812 },
 ];
 
-// One axe run over the whole document as it is now. Prints every violation
-// found; fails on serious or critical ones.
-async function axeCheck(label) {
-  if (axeSource === null) {
-    if (!fs.existsSync(AXE_FILE)) throw new Error(`${AXE_FILE} missing: run \`npm ci\` in tests/browser/`);
-    axeSource = fs.readFileSync(AXE_FILE, "utf8");
-  }
-  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(axeSource);
-  const violations = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ["violations"] });
-    return r.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      nodes: v.nodes.map((n) => ({ target: n.target.join(" "), summary: n.failureSummary })),
-    }));
-  });
-  for (const v of violations) {
-    console.log(`axe [${label}] ${v.impact} ${v.id}: ${v.help}`);
-    for (const n of v.nodes) console.log(`    ${n.target}\n      ${(n.summary || "").replace(/\n/g, "\n      ")}`);
-  }
-  const bad = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  assert.deepEqual(
-    bad.map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target).join(", ")}`),
-    [],
-    `axe found serious or critical violations on ${label}`,
-  );
-  return violations.length;
-}
+const axeCheck = (label) => lib.axeCheck(page, label);
 
 // axeCheck in light and dark, on a desktop and a phone; back to 1440x900
 // light afterwards.
@@ -463,24 +315,12 @@ before(async () => {
   // (its timers keep running in real time).
   if (FAKETIME) await context.clock.install({ time: clockNow() });
   page = context.pages()[0] || (await context.newPage());
-  page.on("pageerror", (err) => pageErrors.push(err.message));
-  page.on("console", (msg) => {
-    if (/Content[- ]Security[- ]Policy/i.test(msg.text())) cspViolations.push(msg.text());
-  });
+  lib.watchPage(page, pageErrors, cspViolations);
 });
 
 after(async () => {
   if (context) await context.close().catch(() => {});
-  const statuses = {};
-  for (const name of [...procs.keys()].reverse()) statuses[name] = await stop(name);
-  if (failed) {
-    for (const name of ["bridge", "feeder", "mosquitto"]) {
-      console.error(`---- ${name} log (last lines) ----\n${tail(path.join(tmp, `${name}.log`))}`);
-    }
-    console.error(`(logs kept in ${tmp})`);
-  } else if (tmp) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  const statuses = await lib.stopAll(tmp, failed, ["bridge", "feeder", "mosquitto"]);
   for (const [name, st] of Object.entries(statuses)) {
     if (name !== "mosquitto" && st && st.code !== 0) {
       console.error(`${name} exited with ${JSON.stringify(st)} on SIGTERM (expected 0)`);
@@ -490,17 +330,10 @@ after(async () => {
 });
 
 // Each step records a failure so that after() can print the services' logs.
-function step(name, fn, timeout = 60000) {
-  test(name, { timeout }, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      failed = true;
-      if (page) await screenshot(`failure-${name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60)}`).catch(() => {});
-      throw err;
-    }
-  });
-}
+const step = lib.makeStep(async (name) => {
+  failed = true;
+  if (page) await screenshot(`failure-${name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60)}`).catch(() => {});
+});
 
 // ---------- the steps, in order (they share one browser page) ----------
 

@@ -20,16 +20,17 @@
 //   IOD_BIN_DIR=build/bin node tests/browser/notify.test.mjs
 // Screenshots go to IOD_BROWSER_OUT (default tests/browser/out/).
 
-import { after, before, test } from "node:test";
+import { after, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
+import * as lib from "./lib.mjs";
+import { MOSQUITTO, UI_TIMEOUT, freePort, procs, sleep, stop, waitPort } from "./lib.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SOURCE_DIR = process.env.IOD_SOURCE_DIR || path.resolve(HERE, "../..");
@@ -38,8 +39,6 @@ const OUT_DIR = process.env.IOD_BROWSER_OUT || path.join(HERE, "out");
 const BIN_DIR = process.env.IOD_BIN_DIR || "";
 const CHROMIUM = process.env.IOD_CHROMIUM || "/usr/bin/chromium";
 const SITE = "home";
-const UI_TIMEOUT = 15000;
-const AXE_FILE = path.join(HERE, "node_modules/axe-core/axe.min.js");
 
 let chromium;
 try {
@@ -51,64 +50,9 @@ try {
 
 // ---------- processes ----------
 
-const procs = new Map();
-process.on("exit", () => {
-  for (const { child } of procs.values()) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-});
-process.on("SIGINT", () => process.exit(130));
-process.on("SIGTERM", () => process.exit(143));
 let tmp;
 let failed = false;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitPort(port, what, timeoutMs = 10000) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, "127.0.0.1");
-      s.once("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > end) throw new Error(`${what} did not listen on 127.0.0.1:${port}`);
-    await sleep(50);
-  }
-}
-
-function start(name, file, args, env) {
-  const log = path.join(tmp, `${name}.log`);
-  const fd = fs.openSync(log, "a");
-  const child = spawn(file, args, { env: { ...process.env, ...env }, stdio: ["ignore", fd, fd] });
-  fs.closeSync(fd);
-  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-  procs.set(name, { child, log, exited });
-}
-
-async function stop(name) {
-  const p = procs.get(name);
-  if (!p) return null;
-  procs.delete(name);
-  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGTERM");
-  const timer = setTimeout(() => p.child.kill("SIGKILL"), 10000);
-  const st = await p.exited;
-  clearTimeout(timer);
-  return st;
-}
+const start = (name, file, args, env) => lib.start(tmp, name, file, args, env);
 
 const ports = { mqtt: 0, bridge: 0 };
 const password = crypto.randomBytes(16).toString("hex");
@@ -236,37 +180,8 @@ let page;
 const pageErrors = [];
 const cspViolations = [];
 
-async function waitText(selector, re, timeout = UI_TIMEOUT) {
-  try {
-    await page.waitForFunction(
-      ([sel, src, flags]) => {
-        const el = document.querySelector(sel);
-        return Boolean(el) && new RegExp(src, flags).test(el.textContent);
-      },
-      [selector, re.source, re.flags],
-      { timeout, polling: 100 },
-    );
-  } catch {
-    const actual = await page.locator(selector).first().textContent({ timeout: 1000 }).catch(() => null);
-    throw new Error(`${selector}: expected text matching ${re}, found ${JSON.stringify(actual)}`);
-  }
-}
-
-let axeSource = null;
-async function axeCheck(label) {
-  if (axeSource === null) {
-    if (!fs.existsSync(AXE_FILE)) throw new Error(`${AXE_FILE} missing: run \`npm ci\` in tests/browser/`);
-    axeSource = fs.readFileSync(AXE_FILE, "utf8");
-  }
-  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(axeSource);
-  const violations = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ["violations"] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")) }));
-  });
-  for (const v of violations) console.log(`axe [${label}] ${v.impact} ${v.id}: ${v.help}: ${v.nodes.join(", ")}`);
-  const bad = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  assert.deepEqual(bad.map((v) => `${v.impact} ${v.id}: ${v.nodes.join(", ")}`), [], `axe: ${label}`);
-}
+const waitText = (selector, re, timeout) => lib.waitText(page, selector, re, timeout);
+const axeCheck = (label) => lib.axeCheck(page, label);
 
 const LAYOUTS = [
   { name: "phone-390x844", width: 390, height: 844 },
@@ -297,20 +212,13 @@ async function cardShot(name) {
   await page.screenshot({ path: path.join(OUT_DIR, `${name}.png`), fullPage: true, clip: box });
 }
 
-function step(name, fn, timeout = 60000) {
-  test(name, { timeout }, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      failed = true;
-      if (page) {
-        fs.mkdirSync(OUT_DIR, { recursive: true });
-        await page.screenshot({ path: path.join(OUT_DIR, `notify-failure-${name.replace(/[^a-z0-9]+/gi, "-").slice(0, 50)}.png`) }).catch(() => {});
-      }
-      throw err;
-    }
-  });
-}
+const step = lib.makeStep(async (name) => {
+  failed = true;
+  if (page) {
+    fs.mkdirSync(OUT_DIR, { recursive: true });
+    await page.screenshot({ path: path.join(OUT_DIR, `notify-failure-${name.replace(/[^a-z0-9]+/gi, "-").slice(0, 50)}.png`) }).catch(() => {});
+  }
+});
 
 // ---------- what iod-notify would have published ----------
 
@@ -348,23 +256,13 @@ before(async () => {
   baseUrl = `http://127.0.0.1:${ports.bridge}/`;
   origin = `http://127.0.0.1:${ports.bridge}`;
   const conf = path.join(tmp, "mosquitto.conf");
-  fs.writeFileSync(conf, [`listener ${ports.mqtt} 127.0.0.1`, "allow_anonymous true", "log_dest stderr", "log_type error",
-    ...(process.getuid && process.getuid() === 0 ? ["user root"] : []), ""].join("\n"));
-  start("mosquitto", fs.existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto", ["-c", conf], {});
+  fs.writeFileSync(conf, lib.mosquittoConf(ports.mqtt));
+  start("mosquitto", MOSQUITTO, ["-c", conf], {});
   await waitPort(ports.mqtt, "mosquitto");
   await mqttPub(["-r", "-t", `iod/${SITE}/alerts`, "-m", JSON.stringify(ALERTS)]);
   await mqttPub(["-r", "-t", `iod/${SITE}/notify/info`, "-m", JSON.stringify({ version: "0.1.0", since: T0, vapid_public_key: VAPID_B64 })]);
-  start("bridge", bridgeBin, [], {
-    IOD_MQTT_URL: `tcp://127.0.0.1:${ports.mqtt}`,
-    IOD_SITE: SITE,
-    IOD_BRIDGE_PORT: String(ports.bridge),
-    IOD_BRIDGE_BIND: "127.0.0.1",
-    IOD_BRIDGE_WEB_DIR: WEB_DIR,
-    IOD_BRIDGE_PASSWORD: password,
-    IOD_BRIDGE_PUBLIC_VIEW: "0",
-    IOD_DATA_DIR: path.join(tmp, "bridge"),
-    IOD_LOG_LEVEL: "info",
-  });
+  const where = { mqttPort: ports.mqtt, bridgePort: ports.bridge, site: SITE, webDir: WEB_DIR, password };
+  start("bridge", bridgeBin, [], lib.bridgeEnv({ ...where, dataDir: path.join(tmp, "bridge") }));
   await waitPort(ports.bridge, "iod-bridge");
   await cmds.start();
   context = await chromium.launchPersistentContext(path.join(tmp, "profile"), {
@@ -378,28 +276,12 @@ before(async () => {
   });
   await context.grantPermissions(["notifications"], { origin });
   page = context.pages()[0] || (await context.newPage());
-  page.on("pageerror", (err) => pageErrors.push(err.message));
-  page.on("console", (msg) => {
-    if (/Content[- ]Security[- ]Policy/i.test(msg.text())) cspViolations.push(msg.text());
-  });
+  lib.watchPage(page, pageErrors, cspViolations);
 });
 
 after(async () => {
   if (context) await context.close().catch(() => {});
-  const statuses = {};
-  for (const name of [...procs.keys()].reverse()) statuses[name] = await stop(name);
-  if (failed) {
-    for (const name of ["bridge", "notify", "mosquitto"]) {
-      try {
-        console.error(`---- ${name} log ----\n${fs.readFileSync(path.join(tmp, `${name}.log`), "utf8").split("\n").slice(-40).join("\n")}`);
-      } catch {
-        /* none */
-      }
-    }
-    console.error(`(logs kept in ${tmp})`);
-  } else if (tmp) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  const statuses = await lib.stopAll(tmp, failed, ["bridge", "notify", "mosquitto"]);
   if (statuses.bridge && statuses.bridge.code !== 0) {
     console.error(`iod-bridge exited with ${JSON.stringify(statuses.bridge)} on SIGTERM`);
     process.exitCode = 1;
