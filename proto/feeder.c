@@ -461,19 +461,8 @@ int proto_feeder_log_decode(const void *payload, size_t len, struct proto_dose *
 	*n = 0;
 	if (pj_decode_begin(payload, len, PROTO_MAX_PAYLOAD, NULL, 0, &root, reason) < 0)
 		return -1;
-	switch (pj_member(root, &F_DOSES, &arr, reason)) {
-	case -1:
+	if (pj_array(root, &F_DOSES, SIZE_MAX, &arr, reason) < 0)
 		goto out;
-	case 0:
-		*reason = F_DOSES.missing;
-		goto out;
-	default:
-		break;
-	}
-	if (!cJSON_IsArray(arr)) {
-		*reason = F_DOSES.bad;
-		goto out;
-	}
 	for (const cJSON *el = arr->child; el != NULL && count < cap; el = el->next) {
 		struct proto_dose *d = &doses[count];
 		const cJSON *verified;

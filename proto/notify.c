@@ -185,19 +185,8 @@ int proto_alerts_decode(const void *payload, size_t len, struct proto_alerts *ou
 	memset(out, 0, sizeof(*out));
 	if (pj_decode_begin(payload, len, PROTO_ALERTS_MAX_PAYLOAD, NULL, 0, &root, reason) < 0)
 		return -1;
-	switch (pj_member(root, &F_ACTIVE, &arr, reason)) {
-	case -1:
+	if (pj_array(root, &F_ACTIVE, PROTO_ALERTS_MAX, &arr, reason) < 0)
 		goto out;
-	case 0:
-		*reason = F_ACTIVE.missing;
-		goto out;
-	default:
-		break;
-	}
-	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > PROTO_ALERTS_MAX) {
-		*reason = F_ACTIVE.bad;
-		goto out;
-	}
 	cJSON_ArrayForEach(item, arr)
 	{
 		if (decode_entry(item, &out->active[out->n], reason) != 0)

@@ -150,6 +150,25 @@ int pj_member(const cJSON *obj, const struct pj_field *f, const cJSON **item, co
 	return found != NULL;
 }
 
+int pj_array(const cJSON *obj, const struct pj_field *f, size_t max, const cJSON **arr,
+	     const char **reason)
+{
+	switch (pj_member(obj, f, arr, reason)) {
+	case -1:
+		return -1;
+	case 0:
+		*reason = f->missing;
+		return -1;
+	default:
+		break;
+	}
+	if (!cJSON_IsArray(*arr) || (size_t)cJSON_GetArraySize(*arr) > max) {
+		*reason = f->bad;
+		return -1;
+	}
+	return 1;
+}
+
 static int absent(const struct pj_field *f, bool required, const char **reason)
 {
 	if (required) {

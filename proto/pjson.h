@@ -68,6 +68,12 @@ int pj_decode_begin(const void *payload, size_t len, size_t max, char *word, siz
  * -1 with *reason = f->dup when present more than once. */
 int pj_member(const cJSON *obj, const struct pj_field *f, const cJSON **item, const char **reason);
 
+/* A required array member of at most max elements (SIZE_MAX: no limit).
+ * Returns 1 and *arr, or -1 with *reason: f->dup, f->missing when absent,
+ * f->bad when not an array or longer. */
+int pj_array(const cJSON *obj, const struct pj_field *f, size_t max, const cJSON **arr,
+	     const char **reason);
+
 /* A string member copied into dst (cap bytes incl. NUL). Longer than cap-1
  * or failing valid() (when non-NULL) -> f->bad. Returns 1 present, 0 absent
  * and !required, -1 with *reason otherwise. */

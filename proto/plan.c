@@ -1015,19 +1015,8 @@ int proto_schedule_decode(const void *payload, size_t len, struct proto_schedule
 		return -1;
 	if (pj_string(root, &F_DATE, true, out->date, sizeof(out->date), date_valid, reason) < 0)
 		goto out;
-	switch (pj_member(root, &F_SLOTS, &arr, reason)) {
-	case -1:
+	if (pj_array(root, &F_SLOTS, PROTO_SCHEDULE_MAX, &arr, reason) < 0)
 		goto out;
-	case 0:
-		*reason = F_SLOTS.missing;
-		goto out;
-	default:
-		break;
-	}
-	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > PROTO_SCHEDULE_MAX) {
-		*reason = F_SLOTS.bad;
-		goto out;
-	}
 	for (const cJSON *el = arr->child; el != NULL; el = el->next) {
 		struct proto_schedule_slot *sl = &out->slots[out->n];
 		char status[16];
