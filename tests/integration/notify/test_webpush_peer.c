@@ -207,6 +207,16 @@ static const struct webpush_alert alert = {
     .since_ms = 1796137200000LL,
 };
 
+/* webpush_prepare() for the peer's subscription i, signed by its key at
+ * now; it must succeed. */
+static void prepare(struct webpush_request *req, int i, const struct webpush_alert *a)
+{
+	char why[256] = "";
+	cr_assert_eq(
+	    webpush_prepare(peer.vapid, &peer.sub[i], a, now_ms(), NULL, req, why, sizeof(why)), 0,
+	    "%s", why);
+}
+
 /* The peer refused req with status and its line says error. */
 static void expect_refused(const struct webpush_request *req, long status, const char *error)
 {
@@ -221,10 +231,7 @@ static void expect_refused(const struct webpush_request *req, long status, const
 Test(webpush_peer, delivered_with_the_exact_plaintext)
 {
 	struct webpush_request req;
-	char why[256] = "";
-	cr_assert_eq(webpush_prepare(peer.vapid, &peer.sub[0], &alert, now_ms(), NULL, &req, why,
-				     sizeof(why)),
-		     0, "%s", why);
+	prepare(&req, 0, &alert);
 	long status = post_req(&req);
 	cr_assert_eq(status, 201);
 	cr_assert_eq(webpush_classify(status), WEBPUSH_DELIVERED);
@@ -248,9 +255,7 @@ Test(webpush_peer, delivered_with_the_exact_plaintext)
 	struct webpush_alert warn = alert;
 	warn.level = "warning";
 	warn.message = "iod-feeder has been offline for 5 minutes";
-	cr_assert_eq(webpush_prepare(peer.vapid, &peer.sub[1], &warn, now_ms(), NULL, &req, why,
-				     sizeof(why)),
-		     0, "%s", why);
+	prepare(&req, 1, &warn);
 	cr_assert_eq(post_req(&req), 201);
 	o = last_line();
 	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(o, "ok")));
@@ -269,8 +274,7 @@ Test(webpush_peer, long_message_arrives_cut)
 	struct webpush_alert a = alert;
 	a.message = msg;
 	struct webpush_request req;
-	cr_assert_eq(webpush_prepare(peer.vapid, &peer.sub[0], &a, now_ms(), NULL, &req, NULL, 0),
-		     0);
+	prepare(&req, 0, &a);
 	cr_assert_eq(post_req(&req), 201);
 	cJSON *o = last_line();
 	const char *plain = str(o, "plaintext");
@@ -287,8 +291,7 @@ Test(webpush_peer, long_message_arrives_cut)
 Test(webpush_peer, one_flipped_bit_is_refused)
 {
 	struct webpush_request req;
-	cr_assert_eq(
-	    webpush_prepare(peer.vapid, &peer.sub[0], &alert, now_ms(), NULL, &req, NULL, 0), 0);
+	prepare(&req, 0, &alert);
 	req.body[WEBPUSH_HEADER_LEN + 10] ^= 0x01;
 	expect_refused(&req, 400, "cannot decrypt: the record's tag does not verify");
 	cr_assert_eq(webpush_classify(400), WEBPUSH_REJECTED);
@@ -298,8 +301,7 @@ Test(webpush_peer, one_flipped_bit_is_refused)
 Test(webpush_peer, body_for_another_subscription_is_refused)
 {
 	struct webpush_request req;
-	cr_assert_eq(
-	    webpush_prepare(peer.vapid, &peer.sub[1], &alert, now_ms(), NULL, &req, NULL, 0), 0);
+	prepare(&req, 1, &alert);
 	snprintf(req.url, sizeof(req.url), "%s", peer.sub[0].endpoint);
 	expect_refused(&req, 400, "cannot decrypt: the record's tag does not verify");
 	webpush_request_free(&req);
@@ -351,8 +353,7 @@ Test(webpush_peer, expired_jwt_is_refused)
 Test(webpush_peer, jwt_for_another_origin_is_refused)
 {
 	struct webpush_request req;
-	cr_assert_eq(
-	    webpush_prepare(peer.vapid, &peer.sub[0], &alert, now_ms(), NULL, &req, NULL, 0), 0);
+	prepare(&req, 0, &alert);
 	/* A valid JWT by the right key, but made for another push service. */
 	char jwt[1200], auth[2048], why[256] = "";
 	cr_assert_eq(webpush_vapid_jwt(peer.vapid, "https://push.example.net/wpush/v2/x", now_ms(),
@@ -380,15 +381,13 @@ Test(webpush_peer, gone_subscription_is_410)
 	const char *none[] = {NULL};
 	cr_assert_eq(post(url, none, "", 0), 204);
 	struct webpush_request req;
-	cr_assert_eq(
-	    webpush_prepare(peer.vapid, &peer.sub[1], &alert, now_ms(), NULL, &req, NULL, 0), 0);
+	prepare(&req, 1, &alert);
 	expect_refused(&req, 410, "the subscription has expired");
 	cr_assert_eq(webpush_classify(410), WEBPUSH_GONE);
 	cr_assert(webpush_error_is_gone("HTTP 410"));
 	/* s1 is still there. */
 	webpush_request_free(&req);
-	cr_assert_eq(
-	    webpush_prepare(peer.vapid, &peer.sub[0], &alert, now_ms(), NULL, &req, NULL, 0), 0);
+	prepare(&req, 0, &alert);
 	cr_assert_eq(post_req(&req), 201);
 	webpush_request_free(&req);
 }
@@ -429,10 +428,7 @@ static struct done send_via_sender(const struct webpush_request *req)
 Test(webpush_peer, through_the_sender)
 {
 	struct webpush_request req;
-	char why[256] = "";
-	cr_assert_eq(webpush_prepare(peer.vapid, &peer.sub[0], &alert, now_ms(), NULL, &req, why,
-				     sizeof(why)),
-		     0, "%s", why);
+	prepare(&req, 0, &alert);
 	struct done d = send_via_sender(&req);
 	cr_assert_eq(d.outcome, SEND_OK, "%s", d.error);
 	cJSON *o = last_line();
@@ -449,9 +445,7 @@ Test(webpush_peer, through_the_sender)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/gone/s1", peer.port);
 	const char *none[] = {NULL};
 	cr_assert_eq(post(url, none, "", 0), 204);
-	cr_assert_eq(webpush_prepare(peer.vapid, &peer.sub[0], &alert, now_ms(), NULL, &req, why,
-				     sizeof(why)),
-		     0, "%s", why);
+	prepare(&req, 0, &alert);
 	d = send_via_sender(&req);
 	cr_assert_eq(d.outcome, SEND_PERMANENT);
 	cr_assert_str_eq(d.error, "HTTP 410");
@@ -459,9 +453,7 @@ Test(webpush_peer, through_the_sender)
 	webpush_request_free(&req);
 
 	/* A refusal that is not gone: a flipped bit is HTTP 400, kept. */
-	cr_assert_eq(webpush_prepare(peer.vapid, &peer.sub[1], &alert, now_ms(), NULL, &req, why,
-				     sizeof(why)),
-		     0, "%s", why);
+	prepare(&req, 1, &alert);
 	req.body[req.body_len - 1] ^= 0x80;
 	d = send_via_sender(&req);
 	cr_assert_eq(d.outcome, SEND_PERMANENT);
