@@ -19,6 +19,11 @@
 #include "codec.h"
 
 #define SCENE_CYCLE_MS 40000
+/* A scene time at which the dog has just lain down (its first rest). The
+ * sim source starts its scene there, so a sim camera first sees 12 s of
+ * stillness and then the walk, whatever the hour it starts at: what a
+ * motion test sees does not depend on the wall clock's phase. */
+#define SCENE_FIRST_REST_MS 8000
 
 struct scene;
 

@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -8,6 +10,8 @@
 
 struct sim {
 	struct scene *scene;
+	bool started;
+	int64_t first_ms; /* wall time of the first frame: the scene's SCENE_FIRST_REST_MS */
 };
 
 static int sim_open(const char *arg, int width, int height, int fps, void **state,
@@ -44,8 +48,14 @@ static int sim_grab(void *state, int64_t wall_ms, struct source_frame *frame)
 	struct tm local;
 	if (!localtime_r(&secs, &local))
 		return -EINVAL;
+	if (!s->started) {
+		s->started = true;
+		s->first_ms = wall_ms;
+	}
+	/* The dog's walk runs from the first frame; the digits show the time. */
 	const struct codec_i420 *img =
-	    scene_render(s->scene, wall_ms, local.tm_hour, local.tm_min, local.tm_sec);
+	    scene_render(s->scene, wall_ms - s->first_ms + SCENE_FIRST_REST_MS, local.tm_hour,
+			 local.tm_min, local.tm_sec);
 	*frame = (struct source_frame){
 	    .format = SOURCE_I420,
 	    .i420 = img,
