@@ -243,6 +243,14 @@ static void settle(int ms)
 	usleep((useconds_t)ms * 1000);
 }
 
+/* The SMTP peer up, the contacts file with people, then iod-notify with extra. */
+static void start_with(const char *const *people, const char *const *extra)
+{
+	start_smtp();
+	write_contacts(people);
+	start_notify(extra);
+}
+
 /* ---- tests ---------------------------------------------------------------------------- */
 
 Test(notify_service, alert_becomes_one_email)
@@ -252,9 +260,7 @@ Test(notify_service, alert_becomes_one_email)
 	struct mails m = {0};
 	struct tmsg *msg;
 
-	start_smtp();
-	write_contacts(people);
-	start_notify(NULL);
+	start_with(people, NULL);
 	tclient_subscribe(c, ALERTS, 1);
 	cr_assert_eq(
 	    tclient_publish_str(c, ALERT,
@@ -355,9 +361,7 @@ Test(notify_service, critical_escalates_repeats_until_acked)
 	struct tmsg *msg;
 	size_t before;
 
-	start_smtp();
-	write_contacts(people);
-	start_notify(extra);
+	start_with(people, extra);
 	tclient_subscribe(c, EVENT, 1);
 	cr_assert_eq(tclient_publish_str(c, ALERT, CRIT_BOWL, 1, false), 0);
 	cr_assert_eq(wait_mails(&m, "To: ann@", 1, WAIT_MS), 1, "the first contact was not told");
@@ -392,9 +396,7 @@ Test(notify_service, bad_commands_say_why)
 	struct mails m = {0};
 	struct tmsg *msg;
 
-	start_smtp();
-	write_contacts(people);
-	start_notify(NULL);
+	start_with(people, NULL);
 	tclient_subscribe(c, EVENT, 1);
 	cr_assert_eq(tclient_publish_str(c, CMD, "{\"action\":", 1, false), 0);
 	msg = tclient_expect_with(c, EVENT, "bad_json", WAIT_MS);
@@ -479,9 +481,7 @@ Test(notify_service, service_offline_after_its_time_cleared_by_online)
 	struct tclient *c = client("it-offline");
 	struct tmsg *msg;
 
-	start_smtp();
-	write_contacts(people);
-	start_notify(extra);
+	start_with(people, extra);
 	tclient_subscribe(c, ALERTS, 1);
 	/* What a camera's will leaves behind. */
 	cr_assert_eq(tclient_publish_str(c, "iod/home/camera/availability", "offline", 1, true), 0);
@@ -515,9 +515,7 @@ Test(notify_service, burst_dedupes_and_loses_nothing)
 	struct tmsg *msg;
 	char payload[256];
 
-	start_smtp();
-	write_contacts(people);
-	start_notify(NULL);
+	start_with(people, NULL);
 	tclient_subscribe(c, EVENT, 1);
 	/* 500 times the same alert: one key, one email. */
 	for (int i = 0; i < 500; i++) {
@@ -572,9 +570,7 @@ Test(notify_service, dropped_message_is_an_alert)
 	char *big = malloc(big_n + 1);
 
 	cr_assert_not_null(big);
-	start_smtp();
-	write_contacts(people);
-	start_notify(NULL);
+	start_with(people, NULL);
 	tclient_subscribe(c, ALERTS, 1);
 	tclient_subscribe(c, ALERT, 1);
 	memset(big, 'x', big_n);
@@ -638,9 +634,7 @@ Test(notify_service, metrics)
 	int idle;
 
 	snprintf(listen, sizeof(listen), "IOD_NOTIFY_METRICS_LISTEN=127.0.0.1:%d", port);
-	start_smtp();
-	write_contacts(people);
-	start_notify(extra);
+	start_with(people, extra);
 	cr_assert_eq(tclient_publish_str(c, ALERT, CRIT_BOWL, 1, false), 0);
 	cr_assert_eq(wait_mails(&m, "dose_failed", 1, WAIT_MS), 1);
 	mails_free(&m);
@@ -901,6 +895,35 @@ static void plan_slot(struct tclient *obs, const char *hhmm, const char *slot, i
 	tmsg_free(m);
 }
 
+/* The watchdog's start: the SMTP peer, ann told of criticals, obs on
+ * iod/home/#, a real feeder and iod-notify (TZ=UTC), and the feeder's plan
+ * one slot at the next UTC minute at least 20 s away with grace_s; the
+ * slot's id into slot. */
+static void watch_next_slot(struct tclient *obs, int grace_s, char *slot, size_t ss)
+{
+	static const char *const people[] = {"ann", "critical", NULL};
+	static const char *const extra[] = {"TZ=UTC", NULL};
+	char hhmm[8];
+
+	start_smtp();
+	write_contacts(people);
+	tclient_subscribe(obs, "iod/home/#", 1);
+	start_feeder(obs);
+	start_notify(extra);
+	next_slot(20, hhmm, sizeof(hhmm), slot, ss);
+	plan_slot(obs, hhmm, slot, grace_s);
+}
+
+/* The alerts set that lists slot's dose_overdue, within 150 s; key gets
+ * the text that finds it there. */
+static struct tmsg *expect_overdue(struct tclient *obs, const char *slot, char *key, size_t ks)
+{
+	snprintf(key, ks, "\"key\":\"notify/dose_overdue/%s\"", slot);
+	struct tmsg *msg = tclient_expect_with(obs, ALERTS, key, 150000);
+	cr_assert_not_null(msg, "no dose_overdue for %s in alerts", slot);
+	return msg;
+}
+
 Test(notify_watchdog, quiet_hours_hold_a_warning_not_a_critical)
 {
 	const char *people[] = {"ann", "all", NULL};
@@ -916,9 +939,7 @@ Test(notify_watchdog, quiet_hours_hold_a_warning_not_a_critical)
 	strftime(start, sizeof(start), "%H:%M", &tm);
 	int64_t end_ms = next_slot(20, end, sizeof(end), slot, sizeof(slot));
 	snprintf(quiet, sizeof(quiet), "IOD_NOTIFY_QUIET=%s-%s", start, end);
-	start_smtp();
-	write_contacts(people);
-	start_notify(extra);
+	start_with(people, extra);
 	cr_assert_eq(tclient_publish_str(c, ALERT,
 					 "{\"source\":\"feeder\",\"level\":\"warning\",\"code\":"
 					 "\"low_stock\",\"message\":\"pills for 3 days\",\"ts\":1}",
@@ -938,25 +959,15 @@ Test(notify_watchdog, quiet_hours_hold_a_warning_not_a_critical)
 
 Test(notify_watchdog, feeder_hung_dose_overdue_and_email)
 {
-	const char *people[] = {"ann", "critical", NULL};
-	const char *extra[] = {"TZ=UTC", NULL};
 	struct tclient *obs = client("it-wd");
-	char hhmm[8], slot[32], key[80];
+	char slot[32], key[80];
 	struct mails m = {0};
 	struct tmsg *msg;
 
-	start_smtp();
-	write_contacts(people);
-	tclient_subscribe(obs, "iod/home/#", 1);
-	start_feeder(obs);
-	start_notify(extra);
-	next_slot(20, hhmm, sizeof(hhmm), slot, sizeof(slot));
-	plan_slot(obs, hhmm, slot, 5);
+	watch_next_slot(obs, 5, slot, sizeof(slot));
 	/* Hung, not dead: its connection and retained `pending` stay. */
 	cr_assert_eq(kill(feeder, SIGSTOP), 0);
-	snprintf(key, sizeof(key), "\"key\":\"notify/dose_overdue/%s\"", slot);
-	msg = tclient_expect_with(obs, ALERTS, key, 150000);
-	cr_assert_not_null(msg, "no dose_overdue for %s in alerts", slot);
+	msg = expect_overdue(obs, slot, key, sizeof(key));
 	cr_assert(strstr(msg->payload, "\"level\":\"critical\""), "%s", msg->payload);
 	tmsg_free(msg);
 	cr_assert_eq(wait_mails(&m, "dose_overdue", 1, WAIT_MS), 1, "no email for dose_overdue");
@@ -967,25 +978,15 @@ Test(notify_watchdog, feeder_hung_dose_overdue_and_email)
 
 Test(notify_watchdog, feeder_offline_at_slot_time_then_dosed_clears)
 {
-	const char *people[] = {"ann", "critical", NULL};
-	const char *extra[] = {"TZ=UTC", NULL};
 	struct tclient *obs = client("it-wd2");
-	char hhmm[8], slot[32], key[80];
+	char slot[32], key[80];
 	struct tmsg *msg;
 
-	start_smtp();
-	write_contacts(people);
-	tclient_subscribe(obs, "iod/home/#", 1);
-	start_feeder(obs);
-	start_notify(extra);
-	next_slot(20, hhmm, sizeof(hhmm), slot, sizeof(slot));
-	plan_slot(obs, hhmm, slot, 600);
+	watch_next_slot(obs, 600, slot, sizeof(slot));
 	cr_assert_eq(harness_stop(feeder, SIGTERM, 5000), 0);
 	feeder = -1;
 	/* Offline at the slot's time: overdue at once, not after the grace. */
-	snprintf(key, sizeof(key), "\"key\":\"notify/dose_overdue/%s\"", slot);
-	msg = tclient_expect_with(obs, ALERTS, key, 150000);
-	cr_assert_not_null(msg, "no dose_overdue while the feeder is offline");
+	msg = expect_overdue(obs, slot, key, sizeof(key));
 	cr_assert(strstr(msg->payload, "offline"), "%s", msg->payload);
 	tmsg_free(msg);
 	/* Back within the grace, the feeder doses the slot: the fact clears it. */
