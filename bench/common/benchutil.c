@@ -110,6 +110,18 @@ double bench_percentile(const double *sorted, size_t n, double p)
 	return sorted[(size_t)rank - 1];
 }
 
+void bench_print_ms(const char *what, int width, double *us, size_t n)
+{
+	if (n == 0) {
+		printf("%-*s none answered\n", width, what);
+		return;
+	}
+	bench_sort(us, n);
+	printf("%-*s p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms  (n=%zu)\n", width, what,
+	       bench_percentile(us, n, 50) / 1000.0, bench_percentile(us, n, 99) / 1000.0,
+	       us[n - 1] / 1000.0, n);
+}
+
 /* Copies the text after ": " of a cpuinfo line, without its newline. */
 static void cpuinfo_value(const char *line, char *buf, size_t size)
 {

@@ -33,6 +33,10 @@ void bench_sort(double *v, size_t n);
  * ascending, by the nearest-rank rule (see benchutil.c); NAN if n is 0. */
 double bench_percentile(const double *sorted, size_t n, double p);
 
+/* Sorts the n latencies us (microseconds) and prints one line: what, padded
+ * to width, then p50, p99 and max in ms and n; "none answered" when n is 0. */
+void bench_print_ms(const char *what, int width, double *us, size_t n);
+
 /* What CPU this runs on, for the figures' header: the "model name" of
  * /proc/cpuinfo (or "Model" on a Raspberry Pi), else "unknown cpu". Always
  * NUL-terminates buf when size > 0. */

@@ -30,6 +30,7 @@
 
 #include "benchutil.h"
 #include "harness.h"
+#include "smtp_stamp.h"
 
 #ifndef IOD_BENCH_SOURCE_DIR
 #define IOD_BENCH_SOURCE_DIR "."
@@ -48,32 +49,6 @@ struct peer {
 	int other;	    /* emails for any other key */
 	double last_us;	    /* the last stamp */
 };
-
-static pid_t start_smtp(const char *py, int port, int *out_fd)
-{
-	char listen[64], pypath[600];
-	int fds[2];
-	pid_t pid;
-
-	if (pipe(fds) < 0)
-		return -1;
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-	snprintf(pypath, sizeof(pypath), "PYTHONPATH=%s/bench/notify", IOD_BENCH_SOURCE_DIR);
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		putenv(pypath);
-		execl(py, py, "-m", "aiosmtpd", "-n", "-l", listen, "-c", "smtp_stamp.Stamp",
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	*out_fd = fds[0];
-	return pid;
-}
 
 /* Read what the peers printed within timeout_ms and count it by key
  * ("bench/burst/k<i>"). Returns the emails counted in this call. */
@@ -138,18 +113,6 @@ static double probe(struct tclient *c, int i)
 	return bench_now_us() - t0;
 }
 
-static void summary(const char *what, double *v, int n)
-{
-	if (n <= 0) {
-		printf("%-44s none answered\n", what);
-		return;
-	}
-	bench_sort(v, (size_t)n);
-	printf("%-44s p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms  (n=%d)\n", what,
-	       bench_percentile(v, (size_t)n, 50) / 1000.0,
-	       bench_percentile(v, (size_t)n, 99) / 1000.0, v[n - 1] / 1000.0, n);
-}
-
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 1000;
@@ -181,7 +144,7 @@ int main(int argc, char **argv)
 	tmp = harness_tmpdir("iod-bench-burst");
 	for (size_t i = 0; i < 2; i++) {
 		peers[i].port = harness_free_port();
-		peers[i].pid = start_smtp(py, peers[i].port, &peers[i].fd);
+		peers[i].pid = smtp_stamp_start(py, peers[i].port, &peers[i].fd);
 		if (peers[i].pid < 0 || harness_wait_port(peers[i].port, 10000) < 0) {
 			fprintf(stderr, "bench: aiosmtpd did not start (python: %s)\n", py);
 			return 1;
@@ -277,8 +240,8 @@ int main(int argc, char **argv)
 	}
 	printf("%-44s %.1f ms for %d alerts at QoS 0 with %d probes between\n", "burst sent",
 	       (t_sent - t0) / 1000.0, n, n_busy + lost_probes);
-	summary("probe round trip, iod-notify idle", idle, n_idle);
-	summary("probe round trip, during the burst", busy, n_busy);
+	bench_print_ms("probe round trip, iod-notify idle", 44, idle, (size_t)n_idle);
+	bench_print_ms("probe round trip, during the burst", 44, busy, (size_t)n_busy);
 	if (lost_probes)
 		printf("  %d probes unanswered within 10 s\n", lost_probes);
 	printf("%-44s %d of %d key x contact told exactly once, %d more than once, %d never; "

@@ -28,6 +28,7 @@
 #include "channel.h"
 #include "harness.h"
 #include "sender.h"
+#include "smtp_stamp.h"
 
 #ifndef IOD_BENCH_SOURCE_DIR
 #define IOD_BENCH_SOURCE_DIR "."
@@ -71,45 +72,11 @@ static double next_stamp(char *key, size_t key_size, int timeout_ms)
 	}
 }
 
-static pid_t start_smtp(const char *py, int port)
-{
-	char listen[64], pypath[600];
-	int fds[2];
-	pid_t pid;
-
-	if (pipe(fds) < 0)
-		return -1;
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-	snprintf(pypath, sizeof(pypath), "PYTHONPATH=%s/bench/notify", IOD_BENCH_SOURCE_DIR);
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		putenv(pypath);
-		execl(py, py, "-m", "aiosmtpd", "-n", "-l", listen, "-c", "smtp_stamp.Stamp",
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	smtp_out = fds[0];
-	return pid;
-}
-
 static void on_anchor_done(void *arg, enum send_outcome outcome, const char *error)
 {
 	if (outcome != SEND_OK)
 		fprintf(stderr, "bench: anchor email failed: %s\n", error ? error : "?");
 	*(bool *)arg = true;
-}
-
-static void summary(const char *what, double *v, int n)
-{
-	bench_sort(v, (size_t)n);
-	printf("%-40s p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms  (n=%d)\n", what,
-	       bench_percentile(v, (size_t)n, 50) / 1000.0,
-	       bench_percentile(v, (size_t)n, 99) / 1000.0, v[n - 1] / 1000.0, n);
 }
 
 int main(int argc, char **argv)
@@ -138,7 +105,7 @@ int main(int argc, char **argv)
 	}
 	tmp = harness_tmpdir("iod-bench-notify");
 	smtp_port = harness_free_port();
-	smtp = start_smtp(py, smtp_port);
+	smtp = smtp_stamp_start(py, smtp_port, &smtp_out);
 	if (smtp < 0 || harness_wait_port(smtp_port, 10000) < 0) {
 		fprintf(stderr, "bench: aiosmtpd did not start (python: %s)\n", py);
 		return 1;
@@ -199,7 +166,7 @@ int main(int argc, char **argv)
 	}
 
 	if (got > 0)
-		summary("alert -> email accepted (iod-notify)", v, got);
+		bench_print_ms("alert -> email accepted (iod-notify)", 40, v, (size_t)got);
 	if (lost)
 		printf("  %d alerts without an email within 10 s\n", lost);
 	printf("%-40s %.0f ms CPU over the run, RSS %ld kB\n", "iod-notify",
@@ -244,7 +211,7 @@ int main(int argc, char **argv)
 				v[k++] = t1 - t0;
 		}
 		if (k > 0)
-			summary("the sender alone, same peer (anchor)", v, k);
+			bench_print_ms("the sender alone, same peer (anchor)", 40, v, (size_t)k);
 		sender_close(snd, NULL, NULL);
 		uv_run(loop, UV_RUN_DEFAULT);
 	}

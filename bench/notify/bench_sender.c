@@ -99,14 +99,6 @@ static pid_t spawn(const char *const argv[], bool quiet)
 	return pid;
 }
 
-static void summary(const char *what, double *v, int n)
-{
-	bench_sort(v, (size_t)n);
-	printf("%-44s p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms  (n=%d)\n", what,
-	       bench_percentile(v, (size_t)n, 50) / 1000.0,
-	       bench_percentile(v, (size_t)n, 99) / 1000.0, v[n - 1] / 1000.0, n);
-}
-
 static void start_one(void);
 
 static void on_done(void *arg, enum send_outcome outcome, const char *error)
@@ -174,7 +166,7 @@ static void anchor(const char *what, const char *const argv[], int n)
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			failed++;
 	}
-	summary(what, v, n);
+	bench_print_ms(what, 44, v, (size_t)n);
 	if (failed)
 		printf("  (%d of %d failed)\n", failed, n);
 	free(v);
@@ -233,7 +225,7 @@ int main(int argc, char **argv)
 		 "mailto://127.0.0.1:%d?to=carer@example.org&from=iod@example.org", smtp_port);
 	run(url, 20, false); /* warm-up */
 	run(url, n, false);
-	summary("email, one after another (sender)", samples, n);
+	bench_print_ms("email, one after another (sender)", 44, samples, (size_t)n);
 	double cpu0 = bench_cpu_seconds(getpid()), smtp_cpu0 = bench_cpu_seconds(smtp_pid);
 	double burst = run(url, n, true);
 	double cpu = bench_cpu_seconds(getpid()) - cpu0;
@@ -242,12 +234,12 @@ int main(int argc, char **argv)
 	printf("%-44s %7.1f ms for %d (%.0f/s); CPU: sender %.0f ms, aiosmtpd %.0f ms\n",
 	       "email, all at once (sender)", burst / 1000.0, n, n / (burst / 1e6), cpu * 1000,
 	       smtp_cpu * 1000);
-	summary("  each of those, start -> accepted", samples, n);
+	bench_print_ms("  each of those, start -> accepted", 44, samples, (size_t)n);
 
 	snprintf(url, sizeof(url), "json://127.0.0.1:%d/hook", http_port);
 	run(url, 20, false);
 	run(url, n, false);
-	summary("json:// POST, one after another (sender)", samples, n);
+	bench_print_ms("json:// POST, one after another (sender)", 44, samples, (size_t)n);
 
 	/* anchors: the curl command line, one process per delivery */
 	int fd = mkstemp(mailfile);
