@@ -278,8 +278,8 @@ Test(camera, bad_commands_raise_one_alert_and_change_nothing)
 /* The sim's dog rests for the first 12 s after the camera starts (whatever
  * the hour: SCENE_FIRST_REST_MS), then walks for 8 s: the state at connect
  * is still, a start event (active true) comes within one rest, then a stop
- * (active false) once the walk ended and a quiet second passed. Thresholds sit between the resting picture (the
- * clock's digits change about 0.0015 of it) and the walking dog (above 0.02). */
+ * (active false) once the walk ended and a quiet second passed. Thresholds sit between the resting
+ * picture (the clock's digits change about 0.0015 of it) and the walking dog (above 0.02). */
 Test(camera, motion_events_are_published)
 {
 	struct tclient *c = client("t-motion", T_MOTION);
