@@ -19,9 +19,7 @@ void service_alert_about(struct proto_alert *a, const char *text)
 	size_t n = 0;
 	for (; text && text[n] != '\0' && n + 1 < sizeof(a->subject); n++) {
 		unsigned char c = (unsigned char)text[n];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '-';
-		a->subject[n] = ok ? (char)c : '_';
+		a->subject[n] = proto_id_char(c) ? (char)c : '_';
 	}
 	a->subject[n] = '\0';
 }

@@ -51,9 +51,7 @@ bool proto_alert_subject_valid(const char *s)
 {
 	size_t n = 0;
 	for (; s[n] != '\0'; n++) {
-		unsigned char c = (unsigned char)s[n];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == ':' || c == '-'))
+		if (!proto_id_char((unsigned char)s[n]))
 			return false;
 	}
 	return n > 0 && n < sizeof(((struct proto_alert *)0)->subject);

@@ -265,6 +265,12 @@ bool proto_utf8_valid(const void *text, size_t len)
 
 /* ---- field validators ---------------------------------------------------- */
 
+bool proto_id_char(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == ':' || c == '-';
+}
+
 bool proto_id_valid(const char *id)
 {
 	size_t n = 0;
@@ -272,12 +278,7 @@ bool proto_id_valid(const char *id)
 	if (id == NULL)
 		return false;
 	for (; id[n] != '\0'; n++) {
-		char c = id[n];
-
-		if (n >= PROTO_ID_MAX)
-			return false;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == ':' || c == '-'))
+		if (n >= PROTO_ID_MAX || !proto_id_char((unsigned char)id[n]))
 			return false;
 	}
 	return n > 0;

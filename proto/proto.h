@@ -272,6 +272,8 @@ int proto_feeder_cmd_decode(const void *payload, size_t len, struct proto_feeder
 char *proto_feeder_cmd_encode(const struct proto_feeder_cmd *cmd);
 /* 1-64 of [A-Za-z0-9._:-]. */
 bool proto_id_valid(const char *id);
+/* One character of that set, which ids, slot ids and alert subjects share. */
+bool proto_id_char(int c);
 
 /* What can still be read of a command a decoder refused (or of one refused
  * for how it came, retained), so the refusal can name it: a feeder/cmd

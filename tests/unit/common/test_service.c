@@ -64,6 +64,31 @@ Test(service, alert_fill_cuts_to_the_fields, .timeout = 10)
 	cr_assert_eq(a.ts_ms, 7);
 }
 
+/* Any name gives a subject proto accepts: what is outside the id set
+ * becomes '_', a long one is cut to the field, NULL or "" is none. */
+Test(service, alert_about_makes_a_valid_subject, .timeout = 10)
+{
+	struct proto_alert a;
+	service_alert_fill(&a, "sensors", PROTO_LEVEL_WARNING, "sensor_lost", 1, "m");
+	service_alert_about(&a, "sysfs:/sys/bus/w1 #2");
+	cr_assert_str_eq(a.subject, "sysfs:_sys_bus_w1__2");
+	cr_assert(proto_alert_subject_valid(a.subject));
+	service_alert_about(&a, "2026-12-01T15:00");
+	cr_assert_str_eq(a.subject, "2026-12-01T15:00", "a valid one is kept as it is");
+
+	char long_text[200];
+	memset(long_text, 'd', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = '\0';
+	service_alert_about(&a, long_text);
+	cr_assert_eq(strlen(a.subject), sizeof(a.subject) - 1);
+	cr_assert(proto_alert_subject_valid(a.subject));
+
+	service_alert_about(&a, NULL);
+	cr_assert_str_eq(a.subject, "");
+	service_alert_about(&a, "");
+	cr_assert_str_eq(a.subject, "");
+}
+
 /* Without a client (or while stopping) an alert is only logged, at the
  * level that matches its own. */
 Test(service, alert_logged_at_its_level, .timeout = 10)
