@@ -1,21 +1,20 @@
 /*
  * flap — see flap.h. The spec and the watch are pure; the gpio backend is
- * libgpiod 1.6 (the kernel's line-event interface), the sim one a flag.
+ * common/gpio.h (libgpiod 1.6 line events, as the sensors' PIR), the sim one
+ * a flag.
  * Thread: the loop thread.
  */
 #include "flap.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <gpiod.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpio.h"
 #include "log.h"
 
-#define FLAP_CONSUMER	"iod-feeder"
-#define FLAP_READ_BATCH 16
+#define FLAP_CONSUMER "iod-feeder"
 
 /* ---- spec --------------------------------------------------------------- */
 
@@ -65,11 +64,8 @@ int flap_spec_parse(const char *text, struct flap_spec *out, char *why, size_t w
 		snprintf(why, why_size, "bad GPIO chip name (gpiochip0, 0, a label or /dev/...)");
 		return -1;
 	}
-	const char *num = last + 1;
-	char *end = NULL;
-	errno = 0;
-	long line = isdigit((unsigned char)num[0]) ? strtol(num, &end, 10) : -1;
-	if (line < 0 || errno || !end || *end || line > 4095) {
+	int line = gpio_line_number(last + 1);
+	if (line < 0) {
 		snprintf(why, why_size, "the GPIO line must be a number 0-4095");
 		return -1;
 	}
@@ -128,8 +124,7 @@ struct flap {
 	const struct flap_ops *ops;
 	struct flap_spec spec;
 	char text[96];
-	struct gpiod_chip *chip;
-	struct gpiod_line *line;
+	struct gpio_line *gpio; /* gpio: NULL for sim */
 	int fd;
 };
 
@@ -162,27 +157,13 @@ static void sim_close(struct flap *f)
 
 static int gpio_open(struct flap *f, char *err, size_t err_size)
 {
-	f->chip = gpiod_chip_open_lookup(f->spec.chip);
-	if (!f->chip) {
-		snprintf(err, err_size, "no such GPIO chip");
-		return -ENODEV;
+	const char *why = NULL;
+	f->gpio = gpio_line_open(f->spec.chip, f->spec.line, FLAP_CONSUMER, &why);
+	if (!f->gpio) {
+		snprintf(err, err_size, "%s", why);
+		return -1;
 	}
-	f->line = gpiod_chip_get_line(f->chip, f->spec.line);
-	if (!f->line) {
-		snprintf(err, err_size, "no line %u on the chip", f->spec.line);
-		return -ENODEV;
-	}
-	if (gpiod_line_request_both_edges_events(f->line, FLAP_CONSUMER) < 0) {
-		snprintf(err, err_size, "line %u is busy or gives no edge events: %s", f->spec.line,
-			 strerror(errno));
-		f->line = NULL;
-		return -EBUSY;
-	}
-	f->fd = gpiod_line_event_get_fd(f->line);
-	if (f->fd < 0) {
-		snprintf(err, err_size, "line %u: no event fd", f->spec.line);
-		return -EIO;
-	}
+	f->fd = gpio_line_fd(f->gpio);
 	return 0;
 }
 
@@ -193,25 +174,23 @@ static int gpio_servo_opened(struct flap *f, bool pill_falls)
 	return 0; /* the flap speaks for itself, on its fd */
 }
 
+static void count_rising(void *arg, bool rising)
+{
+	int *opened = arg;
+	if (rising)
+		(*opened)++;
+}
+
 static int gpio_read(struct flap *f)
 {
-	struct gpiod_line_event events[FLAP_READ_BATCH];
-	int n = gpiod_line_event_read_multiple(f->line, events, FLAP_READ_BATCH);
-	if (n < 0)
-		return -1;
 	int opened = 0;
-	for (int i = 0; i < n; i++)
-		if (events[i].event_type == GPIOD_LINE_EVENT_RISING_EDGE)
-			opened++;
-	return opened;
+	return gpio_line_read(f->gpio, count_rising, &opened) < 0 ? -1 : opened;
 }
 
 static void gpio_close(struct flap *f)
 {
-	if (f->line)
-		gpiod_line_release(f->line);
-	if (f->chip)
-		gpiod_chip_close(f->chip);
+	gpio_line_close(f->gpio);
+	f->gpio = NULL;
 }
 
 static const struct flap_ops sim_ops = {sim_open, sim_servo_opened, sim_read, sim_close};

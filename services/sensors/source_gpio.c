@@ -3,8 +3,6 @@
 #include "gpio.h"
 #include "pir.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,11 +36,8 @@ static int gpio_parse(const char *arg, struct sensors_spec *spec, const char **w
 		*why = "gpio: bad chip name";
 		return -1;
 	}
-	const char *num = last + 1;
-	char *end = NULL;
-	errno = 0;
-	long line = isdigit((unsigned char)num[0]) ? strtol(num, &end, 10) : -1;
-	if (line < 0 || errno || !end || *end || line > 4095) {
+	int line = gpio_line_number(last + 1);
+	if (line < 0) {
 		*why = "gpio: line must be a number 0-4095";
 		return -1;
 	}
@@ -94,7 +89,7 @@ static void add_motion(struct gpio_source *g, struct source_readings *out)
 static int gpio_open(void *state, int64_t now_ms, struct source_readings *out, const char **why)
 {
 	struct gpio_source *g = state;
-	g->gpio = gpio_line_open(g->chip, g->line, why);
+	g->gpio = gpio_line_open(g->chip, g->line, "iod-sensors", why);
 	if (!g->gpio)
 		return -1;
 	int level = gpio_line_value(g->gpio);

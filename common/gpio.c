@@ -1,9 +1,14 @@
+/*
+ * gpio — see gpio.h: libgpiod 1.6 calls for one line's edge events.
+ * Thread: the loop thread.
+ */
 #include "gpio.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <gpiod.h>
 #include <stdlib.h>
 
-#define GPIO_CONSUMER	"iod-sensors"
 #define GPIO_READ_BATCH 16
 
 struct gpio_line {
@@ -12,7 +17,20 @@ struct gpio_line {
 	int fd;
 };
 
-struct gpio_line *gpio_line_open(const char *chip, unsigned line, const char **why)
+int gpio_line_number(const char *text)
+{
+	if (!isdigit((unsigned char)text[0]))
+		return -1;
+	char *end = NULL;
+	errno = 0;
+	long line = strtol(text, &end, 10);
+	if (errno || *end || line > 4095)
+		return -1;
+	return (int)line;
+}
+
+struct gpio_line *gpio_line_open(const char *chip, unsigned line, const char *consumer,
+				 const char **why)
 {
 	struct gpio_line *g = calloc(1, sizeof(*g));
 	if (!g) {
@@ -29,7 +47,7 @@ struct gpio_line *gpio_line_open(const char *chip, unsigned line, const char **w
 		*why = "no such line on the chip";
 		goto fail;
 	}
-	if (gpiod_line_request_both_edges_events(g->line, GPIO_CONSUMER) < 0) {
+	if (gpiod_line_request_both_edges_events(g->line, consumer) < 0) {
 		*why = "line busy or edge events not supported";
 		g->line = NULL;
 		goto fail;
