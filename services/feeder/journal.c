@@ -1,5 +1,7 @@
 #include "journal.h"
 
+#include "atomicfile.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -980,63 +982,18 @@ static void dir_of(const char *path, char *dir, size_t size)
 		*slash = '\0';
 }
 
-static int fsync_dir_of(const char *path)
-{
-	char dir[PATH_MAX];
-	dir_of(path, dir, sizeof(dir));
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
-	return rc;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (w == 0)
-			return -EIO;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 int journal_mark_write(const char *journal_path, const struct journal_mark *mark)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
+	char path[PATH_MAX];
 	int rc = mark_path(journal_path, "", path, sizeof(path));
-	if (rc < 0 || (rc = mark_path(journal_path, ".tmp", tmp, sizeof(tmp))) < 0)
+	if (rc < 0)
 		return rc;
 	char *line = journal_mark_encode(mark);
 	if (!line)
 		return -ENOMEM;
-	int fd =
-	    open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
-	if (fd < 0) {
-		rc = -errno;
-		free(line);
-		return rc;
-	}
-	rc = write_all(fd, line, strlen(line));
+	rc = atomicfile_replace(path, line, strlen(line), 0644);
 	free(line);
-	if (rc == 0 && fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc < 0) {
-		unlink(tmp);
-		return rc;
-	}
-	return fsync_dir_of(path);
+	return rc;
 }
 
 /* ---- writing ---------------------------------------------------------- */
@@ -1064,13 +1021,13 @@ struct journal *journal_open(const char *path, const struct journal_load_info *i
 		goto fail;
 	}
 	j->size = st.st_size;
-	if (!existed && (*err = fsync_dir_of(path)) < 0)
+	if (!existed && (*err = atomicfile_sync_dir_of(path)) < 0)
 		goto fail;
 	if (info && !info->missing && st.st_size == info->size && st.st_size > 0 &&
 	    (info->torn_tail || info->missing_newline)) {
 		/* End the last line: the next record starts on its own, and a
 		 * torn line stays there to be seen (the repair reports it). */
-		if ((*err = write_all(j->fd, "\n", 1)) < 0 || fsync(j->fd) < 0) {
+		if ((*err = atomicfile_write_all(j->fd, "\n", 1)) < 0 || fsync(j->fd) < 0) {
 			if (*err == 0)
 				*err = -errno;
 			goto fail;
@@ -1133,7 +1090,7 @@ int journal_append(struct journal *j, struct journal_rec *rec, bool sync)
 	/* A synced record must survive a power cut: so must the rename that
 	 * made this file the journal. */
 	if (sync && j->dir_unsynced) {
-		if ((rc = fsync_dir_of(j->path)) < 0)
+		if ((rc = atomicfile_sync_dir_of(j->path)) < 0)
 			return rc;
 		j->dir_unsynced = false;
 	}
@@ -1142,7 +1099,7 @@ int journal_append(struct journal *j, struct journal_rec *rec, bool sync)
 	if (!line)
 		return -ENOMEM;
 	size_t len = strlen(line);
-	rc = write_all(j->fd, line, len);
+	rc = atomicfile_write_all(j->fd, line, len);
 	free(line);
 	if (rc == 0 && sync && fsync(j->fd) < 0)
 		rc = -errno;
@@ -1185,7 +1142,7 @@ int journal_rewrite(struct journal *j, struct journal_rec *recs, size_t n)
 			break;
 		}
 		size_t len = strlen(line);
-		rc = write_all(fd, line, len);
+		rc = atomicfile_write_all(fd, line, len);
 		size += (int64_t)len;
 		free(line);
 	}
@@ -1209,7 +1166,7 @@ int journal_rewrite(struct journal *j, struct journal_rec *recs, size_t n)
 	j->appended = 0;
 	if (nfd < 0)
 		return nfd; /* the next append reopens it */
-	if ((rc = fsync_dir_of(j->path)) < 0) {
+	if ((rc = atomicfile_sync_dir_of(j->path)) < 0) {
 		j->dir_unsynced = true; /* retried before the next synced append */
 		return rc;
 	}

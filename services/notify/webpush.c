@@ -4,6 +4,8 @@
  */
 #include "webpush.h"
 
+#include "atomicfile.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -259,33 +261,8 @@ struct webpush *webpush_from_private(const unsigned char d[32], const char *subj
 	return wrap(key, subject, why, why_size);
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
-	return rc;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Make a key and write it as PKCS#8 PEM: temp file (0600) + fsync + rename +
- * fsync of the directory. */
-static EVP_PKEY *make_key(const char *dir, const char *path, char *why, size_t why_size)
+/* Make a key and write it as PKCS#8 PEM, mode 0600, with atomicfile_replace. */
+static EVP_PKEY *make_key(const char *path, char *why, size_t why_size)
 {
 	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	if (!key) {
@@ -302,29 +279,8 @@ static EVP_PKEY *make_key(const char *dir, const char *path, char *why, size_t w
 		EVP_PKEY_free(key);
 		return NULL;
 	}
-	char tmp[PATH_MAX];
-	int rc = 0;
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-		rc = -ENAMETOOLONG;
-		goto fail;
-	}
-	unlink(tmp); /* a leftover of a crash before the rename */
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	rc = write_all(fd, pem, (size_t)pem_len);
-	if (rc == 0 && fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc < 0) {
-		unlink(tmp);
-		goto fail;
-	}
-	if ((rc = fsync_dir(dir)) < 0)
+	int rc = atomicfile_replace(path, pem, (size_t)pem_len, 0600);
+	if (rc < 0)
 		goto fail;
 	BIO_free(mem);
 	return key;
@@ -401,7 +357,7 @@ struct webpush *webpush_open(const char *data_dir, const char *subject, bool *cr
 		key = load_key(fd, path, why, why_size);
 		close(fd);
 	} else if (errno == ENOENT) {
-		key = make_key(data_dir, path, why, why_size);
+		key = make_key(path, why, why_size);
 		if (key && created)
 			*created = true;
 	} else {
@@ -960,7 +916,6 @@ const char *webpush_status_name(enum webpush_status s)
 
 struct webpush_store {
 	char path[PATH_MAX];
-	char dir[PATH_MAX];
 	size_t n;
 	struct webpush_entry e[WEBPUSH_STORE_MAX];
 };
@@ -1014,26 +969,14 @@ static int store_save(const struct webpush_store *st, char *why, size_t why_size
 		say(why, why_size, "out of memory");
 		return -1;
 	}
-	char tmp[PATH_MAX + 8];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", st->path);
-	int rc = 0;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		rc = -errno;
-	if (rc == 0)
-		rc = write_all(fd, text, strlen(text));
-	if (rc == 0)
-		rc = write_all(fd, "\n", 1);
-	if (rc == 0 && fsync(fd) < 0)
-		rc = -errno;
-	if (fd >= 0)
-		close(fd);
-	if (rc == 0 && rename(tmp, st->path) < 0)
-		rc = -errno;
-	if (rc == 0)
-		rc = fsync_dir(st->dir);
-	else
-		unlink(tmp);
+	size_t len = strlen(text);
+	char *line = realloc(text, len + 2);
+	int rc = -ENOMEM;
+	if (line) {
+		text = line;
+		memcpy(text + len, "\n", 2);
+		rc = atomicfile_replace(st->path, text, len + 1, 0600);
+	}
 	free(text);
 	if (rc < 0)
 		say(why, why_size, "%s: cannot save: %s", st->path, strerror(-rc));
@@ -1095,9 +1038,8 @@ struct webpush_store *webpush_store_open(const char *data_dir, char *why, size_t
 		say(why, why_size, "out of memory");
 		return NULL;
 	}
-	if (snprintf(st->dir, sizeof(st->dir), "%s", data_dir) >= (int)sizeof(st->dir) ||
-	    snprintf(st->path, sizeof(st->path), "%s/%s", data_dir, WEBPUSH_STORE_FILE) >=
-		(int)sizeof(st->path)) {
+	if (snprintf(st->path, sizeof(st->path), "%s/%s", data_dir, WEBPUSH_STORE_FILE) >=
+	    (int)sizeof(st->path)) {
 		say(why, why_size, "%s: path too long", data_dir);
 		free(st);
 		return NULL;
