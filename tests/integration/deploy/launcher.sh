@@ -85,6 +85,18 @@ check "it made var/contacts from the example, mode 0600" \
 	bash -c '[[ $(stat -c %a "$1") == 600 ]] && cmp -s "$1" "$2"' _ "$var/contacts" \
 	"$IOD_SOURCE_DIR/deploy/env/contacts.example"
 check "... and says where to edit it" grep -qE "Notifications: +edit $var/contacts" "$TMP/up1.log"
+# The example's commented-out contacts, one per scheme README.md says it
+# describes, each valid once the '#' is taken off.
+examples_valid() {
+	sed -n 's/^#\([A-Za-z0-9._-]\+ \+[a-z,]\+ \+[a-z]\+:.*\)$/\1/p' \
+		"$IOD_SOURCE_DIR/deploy/env/contacts.example" >"$TMP/contacts.examples"
+	local scheme
+	for scheme in mailtos ntfys jsons gotifys webpush; do
+		grep -qE " $scheme:" "$TMP/contacts.examples" || return 1
+	done
+	IOD_NOTIFY_CONTACTS_FILE=$TMP/contacts.examples "$IOD_BIN_DIR/iod-notify" --check-config
+}
+check "every contact line in the example is valid uncommented, one per scheme" examples_valid
 check "the dashboard answers /healthz" healthz
 check "the dashboard serves index.html" \
 	bash -c "curl -fsS --max-time 5 http://127.0.0.1:$web_port/ | grep -qi '<html'"
