@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "cfg.h"
 #include "flap.h"
 #include "ha.h"
@@ -404,23 +405,18 @@ static void request_snapshot(struct feeder_app *a)
 }
 
 /* clock_unsynced was raised: keep this boot's id in the data dir, so a
- * restart in the same boot does not raise it again. Written whole and
- * renamed into place; a failure only costs a repeat of the warning. */
+ * restart in the same boot does not raise it again. Replaced whole
+ * (atomicfile.h); a failure only costs a repeat of the warning. */
 static void keep_clock_alerted(struct feeder_app *a)
 {
 	if (!a->boot_id[0] || !a->clock_alert_path[0])
 		return;
-	char tmp[PATH_MAX + 8];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", a->clock_alert_path);
-	FILE *fp = fopen(tmp, "we");
-	bool ok = fp && fprintf(fp, "%s\n", a->boot_id) > 0;
-	if (fp && fclose(fp) != 0)
-		ok = false;
-	if (!ok || rename(tmp, a->clock_alert_path) != 0) {
+	char line[sizeof(a->boot_id) + 1];
+	int len = snprintf(line, sizeof(line), "%s\n", a->boot_id);
+	int rc = atomicfile_replace(a->clock_alert_path, line, (size_t)len, 0600);
+	if (rc < 0)
 		log_warn("%s: %s: clock_unsynced may be raised again after a restart",
-			 a->clock_alert_path, strerror(errno));
-		unlink(tmp);
-	}
+			 a->clock_alert_path, strerror(-rc));
 }
 
 /* Publish what a feeder call decided and perform the hardware action it
