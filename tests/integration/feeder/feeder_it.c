@@ -18,6 +18,8 @@ struct tclient *client;
 static char *tmp;
 static char env_url[128], env_data[600];
 static char retained_name[160]; /* the retained() client's id */
+#define IT_PEERS_MAX 2
+static pid_t peers[IT_PEERS_MAX]; /* it_start_peer's, 0 for none */
 
 void it_setup(const char *tag, const char *const *extra)
 {
@@ -52,6 +54,10 @@ void it_setup(const char *tag, const char *const *extra)
 
 void it_teardown(void)
 {
+	for (size_t i = 0; i < IT_PEERS_MAX; i++)
+		if (peers[i] > 0)
+			harness_stop(peers[i], SIGKILL, 2000);
+	memset(peers, 0, sizeof(peers));
 	if (feeder > 0)
 		harness_stop(feeder, SIGKILL, 2000);
 	feeder = -1;
@@ -70,6 +76,27 @@ void expect_msg(const char *topic, const char *needle)
 	struct tmsg *m = tclient_expect_with(client, topic, needle, WAIT);
 	cr_assert_not_null(m, "no %s containing %s", topic, needle);
 	tmsg_free(m);
+}
+
+void it_start_peer(const char *service, const char *const *extra)
+{
+	size_t slot = 0;
+	while (slot < IT_PEERS_MAX && peers[slot] > 0)
+		slot++;
+	cr_assert_lt(slot, IT_PEERS_MAX, "more than %d peers", IT_PEERS_MAX);
+	char binary[64], data[640], topic[128];
+	const char *penv[IT_ENV_MAX] = {env_url, data};
+	size_t n = 2;
+	snprintf(data, sizeof(data), "IOD_DATA_DIR=%s-%s", data_dir, service);
+	for (size_t i = 0; extra && extra[i]; i++) {
+		cr_assert_lt(n, IT_ENV_MAX - 1);
+		penv[n++] = extra[i];
+	}
+	snprintf(binary, sizeof(binary), "iod-%s", service);
+	peers[slot] = harness_spawn(binary, NULL, penv);
+	cr_assert_gt(peers[slot], 0, "cannot start %s", binary);
+	snprintf(topic, sizeof(topic), "iod/home/%s/availability", service);
+	expect_msg(topic, "online");
 }
 
 void start_feeder(void)

@@ -39,6 +39,10 @@ void it_teardown(void);
 
 void expect_msg(const char *topic, const char *needle);
 void start_feeder(void);
+/* Start iod-<service> beside the feeder on the same broker, with its data in
+ * data_dir-<service> and extra (NULL-ended, may be NULL) settings after those
+ * two, and wait until it is online; it_teardown kills it. */
+void it_start_peer(const char *service, const char *const *extra);
 void stop_feeder(void); /* SIGTERM, and it must exit 0 */
 /* The event for id, which must come within timeout_ms and contain want;
  * its payload in a static buffer (1 KiB, the next call overwrites it). */

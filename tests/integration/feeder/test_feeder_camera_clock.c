@@ -23,32 +23,9 @@
 #include "feeder_it.h"
 #include "proto.h"
 
-#define T_CAMERA_CMD   "iod/home/camera/cmd"
-#define T_SNAPSHOT     "iod/home/camera/snapshot"
-#define T_CAMERA_AVAIL "iod/home/camera/availability"
+#define T_CAMERA_CMD "iod/home/camera/cmd"
+#define T_SNAPSHOT   "iod/home/camera/snapshot"
 
-static pid_t camera = -1;
-
-static void teardown(void)
-{
-	if (camera > 0)
-		harness_stop(camera, SIGKILL, 2000);
-	camera = -1;
-	it_teardown();
-}
-
-static void start_camera(void)
-{
-	static char url[128], dir[600];
-	snprintf(url, sizeof(url), "IOD_MQTT_URL=%s", broker.url);
-	snprintf(dir, sizeof(dir), "IOD_DATA_DIR=%s-camera", data_dir);
-	const char *cenv[] = {url, dir, "IOD_CAMERA_FPS=1", NULL};
-	camera = harness_spawn("iod-camera", NULL, cenv);
-	cr_assert_gt(camera, 0, "cannot start iod-camera");
-	expect_msg(T_CAMERA_AVAIL, "online");
-}
-
-/* Every clock_unsynced alert received so far (the observer's pending ones). */
 static int clock_alerts(char *message, size_t size)
 {
 	int n = 0;
@@ -81,11 +58,11 @@ static bool state_clock_synced(void)
 	return st.clock_synced;
 }
 
-Test(feeder_camera_it, a_feed_gets_a_jpeg_snapshot_for_its_dose, .fini = teardown)
+Test(feeder_camera_it, a_feed_gets_a_jpeg_snapshot_for_its_dose, .fini = it_teardown)
 {
 	it_setup("camera", (const char *const[]){"IOD_FEEDER_CLOCK=sim:synced",
 						 "IOD_FEEDER_MIN_INTERVAL=1s", NULL});
-	start_camera();
+	it_start_peer("camera", (const char *const[]){"IOD_CAMERA_FPS=1", NULL});
 	struct tclient *v5 = tclient_new5(broker.url, "it-camera-v5");
 	cr_assert_not_null(v5, "an MQTT 5 client");
 	cr_assert_eq(tclient_subscribe(v5, T_SNAPSHOT, 1), 0);
@@ -119,7 +96,7 @@ Test(feeder_camera_it, a_feed_gets_a_jpeg_snapshot_for_its_dose, .fini = teardow
 	stop_feeder();
 }
 
-Test(feeder_camera_it, no_camera_the_dose_is_given_as_before, .fini = teardown)
+Test(feeder_camera_it, no_camera_the_dose_is_given_as_before, .fini = it_teardown)
 {
 	it_setup("nocamera", (const char *const[]){"IOD_FEEDER_CLOCK=sim:synced",
 						   "IOD_FEEDER_MIN_INTERVAL=1s", NULL});
@@ -136,7 +113,7 @@ Test(feeder_camera_it, no_camera_the_dose_is_given_as_before, .fini = teardown)
 	stop_feeder();
 }
 
-Test(feeder_clock_it, unsynced_state_false_and_one_alert_per_boot, .fini = teardown)
+Test(feeder_clock_it, unsynced_state_false_and_one_alert_per_boot, .fini = it_teardown)
 {
 	it_setup("unsynced", (const char *const[]){"IOD_FEEDER_CLOCK=sim:unsynced",
 						   "IOD_FEEDER_MIN_INTERVAL=1s", NULL});
@@ -172,7 +149,7 @@ Test(feeder_clock_it, unsynced_state_false_and_one_alert_per_boot, .fini = teard
 	stop_feeder();
 }
 
-Test(feeder_clock_it, synced_state_true_and_no_alert, .fini = teardown)
+Test(feeder_clock_it, synced_state_true_and_no_alert, .fini = it_teardown)
 {
 	it_setup("synced", (const char *const[]){"IOD_FEEDER_CLOCK=sim:synced",
 						 "IOD_FEEDER_MIN_INTERVAL=1s", NULL});
@@ -184,7 +161,7 @@ Test(feeder_clock_it, synced_state_true_and_no_alert, .fini = teardown)
 	stop_feeder();
 }
 
-Test(feeder_clock_it, a_clock_that_is_none_of_the_three_is_exit_2, .fini = teardown)
+Test(feeder_clock_it, a_clock_that_is_none_of_the_three_is_exit_2, .fini = it_teardown)
 {
 	it_setup("badclock", (const char *const[]){"IOD_FEEDER_CLOCK=ntp", NULL});
 	pid_t pid = harness_spawn("iod-feeder", (const char *const[]){"--check-config", NULL}, env);

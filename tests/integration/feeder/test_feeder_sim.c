@@ -10,7 +10,6 @@
  */
 #define _GNU_SOURCE /* strchrnul */
 #include <criterion/criterion.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,36 +21,13 @@
 #define T_BOWL "iod/home/sensors/bowl"
 #define T_SIM  "iod/home/feeder/sim/dispensed"
 
-static pid_t sensors = -1;
-static char sensors_data[600];
-
-static void teardown(void)
-{
-	if (sensors > 0)
-		harness_stop(sensors, SIGKILL, 2000);
-	sensors = -1;
-	it_teardown();
-}
-
 /* The sim sensors, up and their bowl reading retained (the feeder's
  * baseline when it subscribes). */
-static void start_sensors(void)
-{
-	static char url[160], data[640];
-	snprintf(url, sizeof(url), "IOD_MQTT_URL=%s", broker.url);
-	snprintf(sensors_data, sizeof(sensors_data), "%s-sensors", data_dir);
-	snprintf(data, sizeof(data), "IOD_DATA_DIR=%s", sensors_data);
-	const char *senv[] = {url, data, "IOD_SENSORS=sim", NULL};
-	sensors = harness_spawn("iod-sensors", NULL, senv);
-	cr_assert_gt(sensors, 0);
-	expect_msg("iod/home/sensors/availability", "online");
-	expect_msg(T_BOWL, "\"value\"");
-}
-
 static void setup_with(const char *tag, const char *const *extra)
 {
 	it_setup(tag, extra);
-	start_sensors();
+	it_start_peer("sensors", (const char *const[]){"IOD_SENSORS=sim", NULL});
+	expect_msg(T_BOWL, "\"value\"");
 }
 
 /* The bowl's reading now (a fresh client gets the retained one). */
@@ -77,7 +53,7 @@ static double number_after(const char *text, const char *key)
 	return strtod(p + strlen(key), NULL);
 }
 
-TestSuite(feeder_sim_it, .fini = teardown, .timeout = 120);
+TestSuite(feeder_sim_it, .fini = it_teardown, .timeout = 120);
 
 Test(feeder_sim_it, a_pill_that_falls_fills_the_bowl_and_verifies_the_dose)
 {
