@@ -41,9 +41,8 @@ export class NotifyUI {
     this.renderPush();
   }
 
-  setOperator(operator, usable) {
+  setOperator(operator) {
     this.views.canAck = Boolean(operator);
-    this.usable = usable;
     $("push-box").hidden = !operator;
     this.d.markDirty(["active"]);
   }
