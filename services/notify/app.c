@@ -249,6 +249,7 @@ static void publish_status(struct notify_app *a)
 	if (!can_publish(a))
 		return;
 	a->status.ts_ms = loop_wall_ms();
+	a->status.depth = outbox_depth(a->ob); /* a delivery just done is not owed */
 	json = proto_notify_status_encode(&a->status);
 	if (json == NULL)
 		return;

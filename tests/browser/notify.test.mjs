@@ -399,6 +399,52 @@ step("the manifest is valid JSON and its icons are fetchable PNGs of their sizes
 
 let registrationId = null;
 let swCdp = null;
+// What DevTools last said of the worker's versions, and any errors it
+// reported: a push into a worker that is stopping waits for it to run, and
+// a notification that never shows is reported with these.
+const swVersions = new Map();
+const swErrors = [];
+
+function watchWorker(cdp) {
+  cdp.on("ServiceWorker.workerVersionUpdated", ({ versions }) => {
+    for (const v of versions) swVersions.set(v.versionId, v);
+  });
+  cdp.on("ServiceWorker.workerErrorReported", ({ errorMessage }) => swErrors.push(errorMessage));
+}
+
+function swState() {
+  const v = [...swVersions.values()].map((x) => `${x.versionId}:${x.status}/${x.runningStatus}`);
+  return `worker versions [${v.join(", ")}], errors ${JSON.stringify(swErrors)}`;
+}
+
+// DevTools' push, as a push service's would arrive: into the activated
+// version, started first if Chromium had stopped it for being idle.
+async function pushToWorker(data) {
+  const running = () => [...swVersions.values()].some((v) => v.status === "activated" && v.runningStatus === "running");
+  if (!running()) {
+    await swCdp.send("ServiceWorker.startWorker", { scopeURL: baseUrl });
+    const end = Date.now() + UI_TIMEOUT;
+    while (!running() && Date.now() < end) await sleep(50);
+    assert.ok(running(), `the worker did not start: ${swState()}`);
+  }
+  await swCdp.send("ServiceWorker.deliverPushMessage", { origin, registrationId, data });
+}
+
+// The worker's notifications (with tag, those of that tag), waited for.
+async function waitNotifications(tag) {
+  const end = Date.now() + UI_TIMEOUT;
+  let shown = [];
+  while (!shown.length && Date.now() < end) {
+    shown = await page.evaluate(async (t) =>
+      (await (await navigator.serviceWorker.ready).getNotifications(t ? { tag: t } : undefined)).map((n) => ({
+        title: n.title, body: n.body, tag: n.tag, data: n.data, actions: n.actions.map((a) => ({ action: a.action, title: a.title })),
+        requireInteraction: n.requireInteraction,
+      })), tag);
+    if (!shown.length) await sleep(100);
+  }
+  assert.ok(shown.length, `no notification shown: ${swState()}`);
+  return shown;
+}
 
 step("the service worker registers, served as JavaScript under the CSP", async () => {
   const res = await fetch(`${baseUrl}sw.js`);
@@ -412,6 +458,7 @@ step("the service worker registers, served as JavaScript under the CSP", async (
       if (r) resolve(r.registrationId);
     });
   });
+  watchWorker(swCdp);
   await swCdp.send("ServiceWorker.enable");
   const scope = await page.evaluate(async () => (await navigator.serviceWorker.ready).scope);
   assert.equal(scope, baseUrl);
@@ -427,18 +474,8 @@ step("a push shows a notification with an Acknowledge action", async () => {
     message: "The 15:00 dose has not been given", since: T0 + 900000, site: SITE,
     title: "CRITICAL: dose_overdue (home)",
   };
-  await swCdp.send("ServiceWorker.deliverPushMessage", { origin, registrationId, data: JSON.stringify(payload) });
-  let shown = [];
-  const end = Date.now() + UI_TIMEOUT;
-  while (!shown.length && Date.now() < end) {
-    shown = await page.evaluate(async () =>
-      (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({
-        title: n.title, body: n.body, tag: n.tag, data: n.data, actions: n.actions.map((a) => ({ action: a.action, title: a.title })),
-        requireInteraction: n.requireInteraction,
-      })),
-    );
-    if (!shown.length) await sleep(100);
-  }
+  await pushToWorker(JSON.stringify(payload));
+  const shown = await waitNotifications(null);
   assert.equal(shown.length, 1, "one notification");
   assert.equal(shown[0].title, "CRITICAL: dose_overdue (home)");
   assert.equal(shown[0].body, "The 15:00 dose has not been given");
@@ -570,14 +607,8 @@ step("with the real iod-notify: an alert is listed and acknowledged; this device
   assert.equal(plain.message, "The dispenser jammed");
   assert.equal(got.urgency, "high");
   // What the browser would get, into the real service worker: shown, with its action.
-  await swCdp.send("ServiceWorker.deliverPushMessage", { origin, registrationId, data: got.plaintext });
-  const end = Date.now() + UI_TIMEOUT;
-  let shown = [];
-  while (!shown.length && Date.now() < end) {
-    shown = await page.evaluate(async (k) =>
-      (await (await navigator.serviceWorker.ready).getNotifications({ tag: k })).map((n) => ({ title: n.title, body: n.body, actions: n.actions.map((a) => a.title) })), plain.key);
-    if (!shown.length) await sleep(100);
-  }
+  await pushToWorker(got.plaintext);
+  const shown = (await waitNotifications(plain.key)).map((n) => ({ title: n.title, body: n.body, actions: n.actions.map((a) => a.title) }));
   assert.deepEqual(shown, [{ title: plain.title, body: "The dispenser jammed", actions: ["Acknowledge"] }]);
   const st = await stop("notify");
   assert.equal(st.code, 0, `iod-notify exited ${JSON.stringify(st)} on SIGTERM`);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "feeder_it.h"
 #include "harness.h"
@@ -35,14 +36,63 @@ static void expect_retained_plan(const char *const *want)
 	free(text);
 }
 
-static struct proto_schedule *retained_schedule(void)
+/* The retained schedule, decoded; its text stays in *text for messages. */
+static struct proto_schedule *retained_schedule(char **text)
 {
 	static struct proto_schedule s;
-	char *text = retained(T_SCHEDULE);
 	const char *why = NULL;
-	cr_assert_eq(proto_schedule_decode(text, strlen(text), &s, &why), 0, "%s: %s", text, why);
-	free(text);
+
+	*text = retained(T_SCHEDULE);
+	cr_assert_eq(proto_schedule_decode(*text, strlen(*text), &s, &why), 0, "%s: %s", *text,
+		     why);
 	return &s;
+}
+
+/* The two slots planned, and the schedule they must make. */
+struct wanted {
+	char at[2][8];	   /* "HH:MM": before now, after now */
+	char sorted[2][8]; /* the same, as the plan lists them */
+	char slot[4][20];  /* today's and tomorrow's, "YYYY-MM-DDTHH:MM", in order */
+	size_t n;
+};
+
+static void add_slot(struct wanted *w, const struct tm *day, const char *at, time_t now)
+{
+	struct tm t = *day;
+	t.tm_hour = atoi(at);
+	t.tm_min = atoi(at + 3);
+	t.tm_sec = 0;
+	t.tm_isdst = -1;
+	time_t when = mktime(&t);
+	if (when <= now)
+		return; /* past when planned */
+	strftime(w->slot[w->n++], sizeof(w->slot[0]), "%Y-%m-%dT%H:%M", &t);
+}
+
+static void plan_around_now(struct wanted *w)
+{
+	time_t now = time(NULL);
+	struct tm lt;
+	localtime_r(&now, &lt);
+	int m = lt.tm_hour * 60 + lt.tm_min;
+	int at[2] = {(m + 1440 - 200) % 1440, (m + 200) % 1440};
+
+	memset(w, 0, sizeof(*w));
+	for (int i = 0; i < 2; i++)
+		snprintf(w->at[i], sizeof(w->at[i]), "%02d:%02d", at[i] / 60, at[i] % 60);
+	int lo = at[0] < at[1] ? 0 : 1;
+	memcpy(w->sorted[0], w->at[lo], sizeof(w->at[0]));
+	memcpy(w->sorted[1], w->at[1 - lo], sizeof(w->at[0]));
+	for (int d = 0; d < 2; d++) {
+		struct tm day = lt;
+		day.tm_mday += d;
+		day.tm_hour = 12; /* normalised by mktime; noon is never in a DST gap */
+		day.tm_isdst = -1;
+		time_t noon = mktime(&day);
+		localtime_r(&noon, &day);
+		for (int i = 0; i < 2; i++)
+			add_slot(w, &day, w->sorted[i], now);
+	}
 }
 
 Test(feeder_plan_it, plan_and_schedule_retained_changed_by_command_kept_over_restart)
@@ -52,28 +102,42 @@ Test(feeder_plan_it, plan_and_schedule_retained_changed_by_command_kept_over_res
 					     "\"bounds\":{\"min_interval_s\":1,\"max_daily\":48}",
 					     NULL};
 	expect_retained_plan(seeded);
-	cr_assert_eq(retained_schedule()->n, 0);
+	char *text;
+	cr_assert_eq(retained_schedule(&text)->n, 0, "%s", text);
+	free(text);
 
-	/* One slot at 12:00 every day: today's and tomorrow's in the schedule. */
-	cr_assert_eq(
-	    tclient_publish_str(client, T_CMD,
-				"{\"action\":\"plan\",\"id\":\"p1\",\"by\":\"ann\","
-				"\"plan\":{\"slots\":[{\"at\":\"12:00\",\"days\":\"daily\"}]}}",
-				1, false),
-	    0);
+	/* Two daily slots, one a little over three hours before now and one
+	 * after (local time, whatever the hour the test runs at): a slot whose
+	 * time had passed when it was planned is never a dose owed, so the
+	 * schedule holds exactly the others of today and tomorrow. */
+	struct wanted w;
+	plan_around_now(&w);
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd),
+		 "{\"action\":\"plan\",\"id\":\"p1\",\"by\":\"ann\",\"plan\":{\"slots\":["
+		 "{\"at\":\"%s\",\"days\":\"daily\"},{\"at\":\"%s\",\"days\":\"daily\"}]}}",
+		 w.at[0], w.at[1]);
+	cr_assert_eq(tclient_publish_str(client, T_CMD, cmd, 1, false), 0);
 	struct tmsg *m = tclient_expect_with(client, T_EVENT, "\"id\":\"p1\"", WAIT);
 	cr_assert_not_null(m, "no event for the plan command");
 	cr_assert(strstr(m->payload, "\"result\":\"ok\"") && strstr(m->payload, "\"rev\":2"), "%s",
 		  m->payload);
 	tmsg_free(m);
-	expect_msg(T_SCHEDULE, "T12:00");
-	static const char *const changed[] = {
-	    "\"rev\":2,", "\"slots\":[{\"at\":\"12:00\",\"days\":\"daily\",\"enabled\":true}]",
-	    "\"changed_by\":\"ann\"", NULL};
+	expect_msg(T_SCHEDULE, w.slot[w.n - 1]);
+	char slots[160];
+	snprintf(slots, sizeof(slots),
+		 "\"slots\":[{\"at\":\"%s\",\"days\":\"daily\",\"enabled\":true},"
+		 "{\"at\":\"%s\",\"days\":\"daily\",\"enabled\":true}]",
+		 w.sorted[0], w.sorted[1]);
+	const char *const changed[] = {"\"rev\":2,", slots, "\"changed_by\":\"ann\"", NULL};
 	expect_retained_plan(changed);
-	struct proto_schedule *s = retained_schedule();
-	cr_assert_eq(s->n, 2, "today's and tomorrow's 12:00");
-	cr_assert(strstr(s->slots[0].slot, "T12:00") && strstr(s->slots[1].slot, "T12:00"));
+	struct proto_schedule *s = retained_schedule(&text);
+	cr_assert_eq(s->n, w.n, "%zu slots, not %zu: %s", s->n, w.n, text);
+	for (size_t i = 0; i < w.n; i++) {
+		cr_assert_str_eq(s->slots[i].slot, w.slot[i], "%s", text);
+		cr_assert_eq(s->slots[i].status, PROTO_SLOT_PENDING, "%s", text);
+	}
+	free(text);
 
 	/* Restarted with the same environment: the journaled plan rules and is
 	 * published again. */
