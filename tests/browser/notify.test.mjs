@@ -15,7 +15,12 @@
 //     (ServiceWorker.deliverPushMessage) shows a notification with the
 //     alert's title and an "Acknowledge" action; the action's handler, run in
 //     the worker, acks through POST /api/notify/ack with the session cookie,
-//     and the ack arrives on MQTT; without the cookie the bridge says 401.
+//     and the ack arrives on MQTT; without the cookie the bridge says 401;
+//   - "Turn off notifications on this device", on a subscribed device
+//     (PushManager stubbed, as headless Chromium has no push service):
+//     the browser's subscription is dropped and notify's unsubscribe with
+//     its endpoint arrives on notify/cmd, by=operator; the button turns
+//     back into "Turn on", by keyboard, axe-clean in light and dark.
 //
 //   IOD_BIN_DIR=build/bin node tests/browser/notify.test.mjs
 // Screenshots go to IOD_BROWSER_OUT (default tests/browser/out/).
@@ -524,10 +529,83 @@ step("Turn on notifications says what happened on this browser", async () => {
   }
 });
 
+// A stand-in for PushManager in a browser that has a push service: subscribe
+// hands out sub (its endpoint, toJSON and an unsubscribe() that resolves true,
+// counted in window.iodTestUnsubscribed), getSubscription the one held.
+async function stubPushManager(sub) {
+  await page.evaluate((json) => {
+    let current = null;
+    window.iodTestUnsubscribed = 0;
+    window.iodTestSubscribeKey = null;
+    PushManager.prototype.getSubscription = async () => current;
+    PushManager.prototype.subscribe = async (opts) => {
+      window.iodTestSubscribeKey = btoa(String.fromCharCode(...new Uint8Array(opts.applicationServerKey)))
+        .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+      current = {
+        endpoint: json.endpoint,
+        options: opts,
+        toJSON: () => json,
+        unsubscribe: async () => {
+          window.iodTestUnsubscribed++;
+          current = null;
+          return true;
+        },
+      };
+      return current;
+    };
+  }, sub);
+}
+
+async function pushButtons() {
+  return { on: await page.locator("#push-on").isVisible(), off: await page.locator("#push-off").isVisible() };
+}
+
+step("Turn off notifications on a subscribed device: the subscription is dropped, notify's unsubscribe sent", async () => {
+  const p256dh = crypto.createECDH("prime256v1");
+  p256dh.generateKeys();
+  const sub = {
+    endpoint: "https://push.example.net/send/this-device-7f3k",
+    expirationTime: null,
+    keys: { p256dh: p256dh.getPublicKey().toString("base64url"), auth: crypto.randomBytes(16).toString("base64url") },
+  };
+  await stubPushManager(sub);
+  assert.deepEqual(await pushButtons(), { on: true, off: false }, "not subscribed: only Turn on");
+  await page.click("#push-on");
+  const s = await cmds.wait((x) => x.action === "subscribe", "subscribe");
+  assert.equal(s.subscription.endpoint, sub.endpoint);
+  await mqttPub(["-t", `iod/${SITE}/notify/event`, "-m", JSON.stringify({ id: s.id, action: "subscribe", result: "ok", ts: T0 + 970000 })]);
+  await waitText("#push-status", /^Notifications are on for this device\.$/);
+  assert.deepEqual(await pushButtons(), { on: false, off: true }, "subscribed: only Turn off");
+  assert.equal(await page.locator("#push-off").textContent(), "Turn off notifications on this device");
+  await eachLayout(async (label) => {
+    await axeCheck(`alerts subscribed ${label}`);
+    await cardShot(`alerts-subscribed-${label}`);
+  });
+  // By keyboard: the focus is on the button the operator pressed.
+  await page.focus("#push-off");
+  await page.keyboard.press("Enter");
+  const u = await cmds.wait((x) => x.action === "unsubscribe", "unsubscribe");
+  assert.equal(u.endpoint, sub.endpoint, "the same endpoint");
+  assert.equal(u.by, "operator");
+  assert.match(u.id, /^[A-Za-z0-9._:-]{1,64}$/);
+  assert.equal(await page.evaluate(() => window.iodTestUnsubscribed), 1, "the browser's subscription was dropped");
+  await waitText("#push-status", /^Telling the notifier to forget this device…$/);
+  assert.deepEqual(await pushButtons(), { on: true, off: false }, "back to Turn on");
+  assert.equal(await page.evaluate(() => document.activeElement && document.activeElement.id), "push-on", "the focus moved to Turn on");
+  await mqttPub(["-t", `iod/${SITE}/notify/event`, "-m", JSON.stringify({ id: u.id, action: "unsubscribe", result: "ok", ts: T0 + 980000 })]);
+  await waitText("#push-status", /^Notifications are off for this device\.$/);
+  // Pressed again with nothing to drop: it says so and sends nothing.
+  await page.evaluate(() => document.getElementById("push-off").click());
+  await waitText("#push-status", /^This browser has no push subscription: notifications are already off here\.$/);
+  await sleep(300);
+  assert.deepEqual(cmds.messages, [], "nothing sent without a subscription");
+  assert.deepEqual(await pushButtons(), { on: true, off: false });
+});
+
 // The same card with the real iod-notify behind it (when it is built): its
 // own retained set replaces the test's, an alert it hears is listed, and
 // Acknowledge is answered by it and shows who acked.
-step("with the real iod-notify: an alert is listed and acknowledged; this device subscribes and gets a push", async () => {
+step("with the real iod-notify: an alert is listed and acknowledged; this device subscribes, gets a push and turns off", async () => {
   const bin = path.join(BIN_DIR, "iod-notify");
   if (!fs.existsSync(bin)) {
     console.log(`# ${bin} not built: step skipped`);
@@ -583,15 +661,7 @@ step("with the real iod-notify: an alert is listed and acknowledged; this device
       }
     });
   });
-  await page.evaluate((sub) => {
-    window.iodTestSubscribeKey = null;
-    PushManager.prototype.getSubscription = async () => null;
-    PushManager.prototype.subscribe = async (opts) => {
-      window.iodTestSubscribeKey = btoa(String.fromCharCode(...new Uint8Array(opts.applicationServerKey)))
-        .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-      return { options: opts, toJSON: () => sub, unsubscribe: async () => true };
-    };
-  }, peer.subscriptions[0]);
+  await stubPushManager(peer.subscriptions[0]);
   await page.click("#push-on");
   const sub = await cmds.wait((x) => x.action === "subscribe", "subscribe");
   assert.equal(sub.by, "operator");
@@ -610,6 +680,13 @@ step("with the real iod-notify: an alert is listed and acknowledged; this device
   await pushToWorker(got.plaintext);
   const shown = (await waitNotifications(plain.key)).map((n) => ({ title: n.title, body: n.body, actions: n.actions.map((a) => a.title) }));
   assert.deepEqual(shown, [{ title: plain.title, body: "The dispenser jammed", actions: ["Acknowledge"] }]);
+  // Turn off: iod-notify itself forgets this device's endpoint.
+  await page.click("#push-off");
+  const un = await cmds.wait((x) => x.action === "unsubscribe", "unsubscribe for iod-notify");
+  assert.equal(un.endpoint, peer.subscriptions[0].endpoint);
+  assert.equal(un.by, "operator");
+  await waitText("#push-status", /^Notifications are off for this device\.$/);
+  assert.deepEqual(await pushButtons(), { on: true, off: false });
   const st = await stop("notify");
   assert.equal(st.code, 0, `iod-notify exited ${JSON.stringify(st)} on SIGTERM`);
 });

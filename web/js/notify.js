@@ -3,7 +3,9 @@
 // answers to them, the service worker's registration and "Turn on
 // notifications on this device" (Notification permission, a Web Push
 // subscription with iod-notify's VAPID key, handed over as a notify
-// "subscribe"). main.js owns the connection and calls in here.
+// "subscribe") and, on a device that is subscribed, "Turn off" (the
+// browser's subscription dropped, its endpoint handed over as a notify
+// "unsubscribe"). main.js owns the connection and calls in here.
 
 import { newCommandId } from "./format.js";
 import { ackResultText, b64urlToBytes, notifyCommand, pushUnsupported } from "./alerts.js";
@@ -27,6 +29,7 @@ export class NotifyUI {
       if (b) this.ack(b.dataset.ackKey);
     });
     $("push-on").addEventListener("click", () => this.turnOn());
+    $("push-off").addEventListener("click", () => this.turnOff());
   }
 
   // The service worker: registered on every page load (the browser keeps
@@ -39,6 +42,30 @@ export class NotifyUI {
       this.swError = `The service worker could not be registered (${err && err.message ? err.message : err}).`;
     }
     this.renderPush();
+    // A device subscribed before (another visit) is offered "Turn off".
+    const sub = await this.subscription();
+    if (sub) this.showSubscribed(true);
+  }
+
+  // This browser's push subscription, or null (none, no push, no worker).
+  async subscription() {
+    if (!this.registration || !this.registration.pushManager) return null;
+    try {
+      return await this.registration.pushManager.getSubscription();
+    } catch {
+      return null;
+    }
+  }
+
+  // Which of the two buttons shows; the one shown takes the focus the
+  // pressed one had, so a keyboard user stays on the control.
+  showSubscribed(on) {
+    const show = $(on ? "push-off" : "push-on");
+    const hide = $(on ? "push-on" : "push-off");
+    const hadFocus = document.activeElement === hide;
+    hide.hidden = true;
+    show.hidden = false;
+    if (hadFocus) show.focus();
   }
 
   setOperator(operator) {
@@ -101,9 +128,17 @@ export class NotifyUI {
       const r = ackResultText(ev);
       this.finish(ev.id, r.tone, r.text);
     } else if (s.action === "subscribe") {
+      if (ev.result === "ok") this.showSubscribed(true);
       this.finish(ev.id, "", ev.result === "ok"
         ? "Notifications are on for this device."
         : `The notifier did not take this device (${ev.reason || ev.result}${ev.detail ? `: ${ev.detail}` : ""}).`);
+    } else if (s.action === "unsubscribe") {
+      // The browser's subscription is gone already: off either way.
+      this.finish(ev.id, "", ev.result === "ok"
+        ? "Notifications are off for this device."
+        : ev.reason === "unknown_endpoint"
+          ? "Notifications are off for this device (the notifier had already forgotten it)."
+          : `Notifications are off in this browser, but the notifier said ${ev.reason || ev.result}; it forgets this device at its next push.`);
     } else {
       this.finish(ev.id, "", ev.result === "ok" ? "Done." : `Refused (${ev.reason || ev.result}).`);
     }
@@ -169,5 +204,36 @@ export class NotifyUI {
       return;
     }
     this.pushStatus("Handing this device to the notifier…");
+  }
+
+  async turnOff() {
+    if (!this.d.app.conn || !this.d.app.conn.ready) {
+      this.pushStatus("Not connected to the bridge; nothing was changed. Try again once connected.");
+      return;
+    }
+    const sub = await this.subscription();
+    if (!sub) {
+      this.showSubscribed(false);
+      this.pushStatus("This browser has no push subscription: notifications are already off here.");
+      return;
+    }
+    const endpoint = sub.endpoint || (sub.toJSON ? sub.toJSON().endpoint : "");
+    let dropped;
+    try {
+      dropped = await sub.unsubscribe();
+    } catch (err) {
+      this.pushStatus(`This browser could not drop its push subscription (${err && err.message ? err.message : err}); notifications stay on.`);
+      return;
+    }
+    if (!dropped) {
+      this.pushStatus("This browser kept its push subscription; notifications stay on. Try again.");
+      return;
+    }
+    this.showSubscribed(false);
+    if (!endpoint || !this.send("unsubscribe", { endpoint })) {
+      this.pushStatus("Notifications are off in this browser; the notifier could not be told now and forgets this device at its next push.");
+      return;
+    }
+    this.pushStatus("Telling the notifier to forget this device…");
   }
 }
