@@ -63,6 +63,7 @@ struct camera_app {
 	/* Counters, logged at exit. */
 	uint64_t published, unsent, late_frames, paced_out, snapshots, snapshots_dropped, bad_cmds;
 	uint64_t for_sent, for_missed, for_dropped;
+	uint64_t thumbs_sent, thumbs_missed; /* motion thumbnails */
 };
 
 static void source_close(struct camera_app *a);
@@ -106,6 +107,32 @@ static void publish_motion(struct camera_app *a, const struct motion_event *ev)
 	 * knows whether motion is going on. */
 	mqttc_publish_str(a->mqtt, a->t_motion, json, 1, true);
 	free(json);
+}
+
+/*
+ * The motion start's thumbnail, right after its camera/motion event, on
+ * camera/snapshot as a dose's picture goes (QoS 1, not retained, also while
+ * disconnected: the records store files it with the event), with "for" =
+ * "motion:<the event's ts>". No token bucket, neither the dose snapshots'
+ * nor one of its own: nobody asks for these over MQTT, and the detector's
+ * hysteresis (a stop needs IOD_CAMERA_MOTION_QUIET below _OFF first) makes
+ * at most one per start.
+ */
+static void publish_thumbnail(struct camera_app *a, const struct camera_output *out)
+{
+	char for_[PROTO_CAMERA_FOR_MAX + 1];
+	snprintf(for_, sizeof(for_), "motion:%" PRId64, out->motion.ts_ms);
+	struct mqttc_prop prop = {.name = "for", .value = for_};
+	if (mqttc_publish_props(a->mqtt, a->t_snapshot, out->thumb, out->thumb_len, 1, false, &prop,
+				1) == 0) {
+		a->thumbs_sent++;
+		log_info("thumbnail for %s: %zu bytes, %dx%d at quality %d, on camera/snapshot",
+			 for_, out->thumb_len, out->thumb_width, out->thumb_height,
+			 out->thumb_quality);
+	} else {
+		a->thumbs_missed++;
+		log_warn("thumbnail for %s: not published (the outgoing buffer is full)", for_);
+	}
 }
 
 /* Home Assistant: the frames as a camera entity (it keeps the last picture
@@ -244,6 +271,8 @@ static void take_frames(struct camera_app *a, int max_frames)
 			answer_pending(a, out.jpeg, out.jpeg_len);
 		if (out.motion.kind != MOTION_NONE)
 			publish_motion(a, &out.motion);
+		if (out.motion.kind == MOTION_START && out.thumb)
+			publish_thumbnail(a, &out);
 	}
 }
 
@@ -620,10 +649,12 @@ void camera_app_stop(struct camera_app *a)
 		 " not sent (offline), %" PRIu64 " corrupt, %" PRIu64 " late, %" PRIu64
 		 " skipped for the rate, %" PRIu64 " motion events, %" PRIu64 " snapshots (%" PRIu64
 		 " dropped), %" PRIu64 " \"for\" snapshots (%" PRIu64 " without a frame, %" PRIu64
-		 " dropped), %" PRIu64 " bad commands",
+		 " dropped), %" PRIu64 " motion thumbnails (%" PRIu64
+		 " none could be made, %" PRIu64 " not published), %" PRIu64 " bad commands",
 		 st.frames, a->published, a->unsent, st.corrupt, a->late_frames, a->paced_out,
 		 st.motion_events, a->snapshots, a->snapshots_dropped, a->for_sent, a->for_missed,
-		 a->for_dropped, a->bad_cmds);
+		 a->for_dropped, a->thumbs_sent, st.thumbnails_failed, a->thumbs_missed,
+		 a->bad_cmds);
 }
 
 void camera_app_free(struct camera_app *a)

@@ -1,6 +1,7 @@
 #include "camera.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,6 +204,36 @@ static int keep_mjpeg(struct camera *c, const uint8_t *data, size_t len)
 	return 0;
 }
 
+/* The thumbnail of the frame in out, which started motion. One that cannot
+ * be made (a frame libturbojpeg cannot decode again, or a picture that
+ * stays over CAMERA_THUMB_MAX_BYTES) is logged here and counted; the motion
+ * event goes out without one. */
+static void motion_thumbnail(struct camera *c, struct camera_output *out)
+{
+	struct codec_thumb t;
+	int rc = codec_thumbnail(c->codec, out->jpeg, out->jpeg_len, CAMERA_THUMB_MAX_WIDTH,
+				 CAMERA_THUMB_MAX_BYTES, &t);
+	if (rc == 0) {
+		out->thumb = t.jpeg;
+		out->thumb_len = t.len;
+		out->thumb_width = t.width;
+		out->thumb_height = t.height;
+		out->thumb_quality = t.quality;
+		c->stats.thumbnails++;
+		return;
+	}
+	c->stats.thumbnails_failed++;
+	if (rc == -E2BIG)
+		log_warn("motion thumbnail: still %zu bytes at %dx%d, quality %d (over %d); the "
+			 "motion at %" PRId64 " has none",
+			 t.len, t.width, t.height, t.quality, CAMERA_THUMB_MAX_BYTES,
+			 out->motion.ts_ms);
+	else
+		log_warn("motion thumbnail: the %zu-byte frame could not be made into one (%s); "
+			 "the motion at %" PRId64 " has none",
+			 out->jpeg_len, strerror(-rc), out->motion.ts_ms);
+}
+
 int camera_frame(struct camera *c, const struct source_frame *f, int64_t ts_ms,
 		 struct camera_output *out)
 {
@@ -253,6 +284,8 @@ int camera_frame(struct camera *c, const struct source_frame *f, int64_t ts_ms,
 	out->motion = motion_feed(&c->motion, c->gray, ts_ms);
 	if (out->motion.kind != MOTION_NONE)
 		c->stats.motion_events++;
+	if (out->motion.kind == MOTION_START)
+		motion_thumbnail(c, out);
 	return 0;
 
 corrupt:

@@ -54,14 +54,30 @@ struct camera_stats {
 	uint64_t passed;  /* camera JPEGs passed on (MJPEG) */
 	uint64_t corrupt; /* frames that could not be decoded or encoded */
 	uint64_t motion_events;
+	uint64_t thumbnails;	    /* motion starts that got a thumbnail */
+	uint64_t thumbnails_failed; /* ...and those that could not (logged) */
 };
 
-/* What one frame produced. jpeg stays valid until the next camera_frame()
- * or camera_free(). */
+/*
+ * The motion thumbnail (issue 13's records file one with each motion
+ * event): made from the frame that started the motion, at most
+ * CAMERA_THUMB_MAX_WIDTH wide and never over CAMERA_THUMB_MAX_BYTES (see
+ * codec_thumbnail for how it gets there).
+ */
+#define CAMERA_THUMB_MAX_WIDTH 320
+#define CAMERA_THUMB_MAX_BYTES 10240
+
+/* What one frame produced. jpeg and thumb stay valid until the next
+ * camera_frame() or camera_free(). */
 struct camera_output {
 	const uint8_t *jpeg;
 	size_t jpeg_len;
 	struct motion_event motion;
+	/* With a MOTION_START: this frame's thumbnail; NULL (and thumb_len 0)
+	 * when none could be made, which camera_frame has logged. */
+	const uint8_t *thumb;
+	size_t thumb_len;
+	int thumb_width, thumb_height, thumb_quality;
 };
 
 /* NULL on error (logged). The pipeline is sized for width x height (the size
@@ -72,7 +88,8 @@ void camera_free(struct camera *c);
 /*
  * Run one frame through the pipeline at ts_ms: I420 and YUYV frames are
  * encoded, MJPEG frames kept as the camera made them (with the standard
- * Huffman tables added when missing); all feed the motion detector.
+ * Huffman tables added when missing); all feed the motion detector. The
+ * frame that starts motion is also made into the thumbnail (out->thumb).
  * 0, or -1 for a frame that could not be used (counted; nothing to publish).
  */
 int camera_frame(struct camera *c, const struct source_frame *f, int64_t ts_ms,

@@ -1,5 +1,7 @@
 #include "codec.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <turbojpeg.h>
@@ -21,6 +23,10 @@ struct codec {
 	size_t gray_cap;
 	uint8_t dht[DHT_MAX]; /* the standard Huffman tables as DHT segments */
 	size_t dht_len;
+	uint8_t *thumb_rgb; /* codec_thumbnail's decoded picture */
+	size_t thumb_rgb_cap;
+	unsigned char *thumb_jpeg; /* tjAlloc'd, thumb_jpeg_cap bytes */
+	unsigned long thumb_jpeg_cap;
 };
 
 size_t codec_max_jpeg(int width, int height)
@@ -124,6 +130,8 @@ void codec_free(struct codec *c)
 	if (c->dec)
 		tjDestroy(c->dec);
 	tjFree(c->jpeg);
+	tjFree(c->thumb_jpeg);
+	free(c->thumb_rgb);
 	free(c->i420_buf);
 	free(c->gray);
 	free(c);
@@ -236,4 +244,123 @@ long codec_mjpeg_fix_dht(const struct codec *c, const uint8_t *jpeg, size_t len,
 	memcpy(out + pos, c->dht, c->dht_len);
 	memcpy(out + pos + c->dht_len, jpeg + pos, len - pos);
 	return (long)(len + c->dht_len);
+}
+
+void codec_rgb_halve(uint8_t *rgb, int width, int height)
+{
+	int hw = width / 2, hh = height / 2;
+	size_t in_row = (size_t)width * 3, out_row = (size_t)hw * 3;
+	/* Row y of the result is written where rows 2y and 2y+1 were read from
+	 * or before them, so working forwards never overwrites unread input. */
+	for (int y = 0; y < hh; y++) {
+		const uint8_t *r0 = rgb + (size_t)(2 * y) * in_row;
+		const uint8_t *r1 = r0 + in_row;
+		uint8_t *o = rgb + (size_t)y * out_row;
+		for (int x = 0; x < hw; x++) {
+			for (int k = 0; k < 3; k++) {
+				size_t i = (size_t)(2 * x) * 3 + (size_t)k;
+				o[(size_t)x * 3 + (size_t)k] =
+				    (uint8_t)((r0[i] + r0[i + 3] + r1[i] + r1[i + 3] + 2) / 4);
+			}
+		}
+	}
+}
+
+/* The largest scaling factor of at most 1 that makes width at most
+ * max_width, else the smallest there is (1/8). */
+static tjscalingfactor thumb_scale(int width, int max_width)
+{
+	int n = 0;
+	tjscalingfactor *f = tjGetScalingFactors(&n);
+	tjscalingfactor best = {1, 8};
+	tjscalingfactor smallest = {1, 1};
+	bool found = false;
+	for (int i = 0; f && i < n; i++) {
+		if (f[i].num > f[i].denom)
+			continue;
+		/* smallest: num/denom below smallest's */
+		if (f[i].num * smallest.denom < smallest.num * f[i].denom)
+			smallest = f[i];
+		if (TJSCALED(width, f[i]) <= max_width &&
+		    (!found || f[i].num * best.denom > best.num * f[i].denom)) {
+			best = f[i];
+			found = true;
+		}
+	}
+	return found ? best : smallest;
+}
+
+static int thumb_buffers(struct codec *c, int width, int height)
+{
+	size_t rgb = (size_t)width * (size_t)height * 3;
+	if (rgb > c->thumb_rgb_cap) {
+		uint8_t *grown = realloc(c->thumb_rgb, rgb);
+		if (!grown)
+			return -ENOMEM;
+		c->thumb_rgb = grown;
+		c->thumb_rgb_cap = rgb;
+	}
+	unsigned long out = tjBufSize(width, height, TJSAMP_420);
+	if (out == (unsigned long)-1)
+		return -ENOMEM;
+	if (out > c->thumb_jpeg_cap) {
+		unsigned char *grown = tjAlloc((int)out);
+		if (!grown)
+			return -ENOMEM;
+		tjFree(c->thumb_jpeg);
+		c->thumb_jpeg = grown;
+		c->thumb_jpeg_cap = out;
+	}
+	return 0;
+}
+
+int codec_thumbnail(struct codec *c, const uint8_t *jpeg, size_t len, int max_width,
+		    size_t max_bytes, struct codec_thumb *out)
+{
+	int jw, jh, subsamp, colorspace;
+	memset(out, 0, sizeof(*out));
+	if (max_width < 1 || !jpeg || len == 0 ||
+	    tjDecompressHeader3(c->dec, jpeg, (unsigned long)len, &jw, &jh, &subsamp, &colorspace) <
+		0)
+		return -EINVAL;
+	tjscalingfactor f = thumb_scale(jw, max_width);
+	int w = TJSCALED(jw, f), h = TJSCALED(jh, f);
+	if (w < 1 || h < 1)
+		return -EINVAL;
+	int rc = thumb_buffers(c, w, h);
+	if (rc < 0)
+		return rc;
+	if (tjDecompress2(c->dec, jpeg, (unsigned long)len, c->thumb_rgb, w, 0, h, TJPF_RGB,
+			  TJFLAG_FASTDCT) < 0)
+		return -EINVAL;
+	while (w > max_width && w / 2 >= CODEC_THUMB_MIN_SIDE && h / 2 >= CODEC_THUMB_MIN_SIDE) {
+		codec_rgb_halve(c->thumb_rgb, w, h);
+		w /= 2;
+		h /= 2;
+	}
+	for (;;) {
+		for (int q = CODEC_THUMB_QUALITY; q >= CODEC_THUMB_QUALITY_MIN;
+		     q -= CODEC_THUMB_QUALITY_STEP) {
+			/* TJFLAG_NOREALLOC: thumb_jpeg holds tjBufSize() of the
+			 * decoded size, which no smaller picture exceeds. */
+			unsigned long n = c->thumb_jpeg_cap;
+			if (tjCompress2(c->enc, c->thumb_rgb, w, 0, h, TJPF_RGB, &c->thumb_jpeg, &n,
+					TJSAMP_420, q, TJFLAG_NOREALLOC | TJFLAG_FASTDCT) < 0)
+				return -EINVAL;
+			out->encodes++;
+			out->len = n;
+			out->width = w;
+			out->height = h;
+			out->quality = q;
+			if (n <= max_bytes) {
+				out->jpeg = c->thumb_jpeg;
+				return 0;
+			}
+		}
+		if (w / 2 < CODEC_THUMB_MIN_SIDE || h / 2 < CODEC_THUMB_MIN_SIDE)
+			return -E2BIG;
+		codec_rgb_halve(c->thumb_rgb, w, h);
+		w /= 2;
+		h /= 2;
+	}
 }

@@ -47,6 +47,46 @@ int codec_encode_yuyv(struct codec *c, const uint8_t *yuyv, size_t len, int stri
 int codec_gray_eighth(struct codec *c, const uint8_t *jpeg, size_t len, const uint8_t **gray,
 		      int *w, int *h);
 
+/*
+ * A small JPEG of a JPEG, for the motion thumbnail (app.c publishes it on
+ * camera/snapshot): the picture decoded at the largest libturbojpeg scaling
+ * factor (n/8, at most 1) that makes it at most max_width wide
+ * (tjDecompress2 does the scaling in the DCT), halved with a 2x2 box when
+ * even 1/8 is wider, then encoded 4:2:0 at CODEC_THUMB_QUALITY, and again
+ * CODEC_THUMB_QUALITY_STEP lower each time it is over max_bytes, down to
+ * CODEC_THUMB_QUALITY_MIN; still over, the picture is halved and the
+ * qualities are tried again from the top, until a side would drop below
+ * CODEC_THUMB_MIN_SIDE. The picture is decoded once; only the encodes
+ * repeat.
+ *
+ * 0: out->jpeg (in the codec, valid until the next thumbnail) is a JPEG of
+ * at most max_bytes. -EINVAL: jpeg is not a JPEG libturbojpeg decodes, or
+ * max_width < 1 (out->len 0). -E2BIG: no picture fit; out describes the
+ * smallest tried (out->len its bytes, out->jpeg NULL). -ENOMEM. Nothing is
+ * logged: the caller says what the thumbnail was for. The buffers are kept
+ * and grow only for a larger picture than any before.
+ */
+#define CODEC_THUMB_QUALITY	 75
+#define CODEC_THUMB_QUALITY_STEP 10
+#define CODEC_THUMB_QUALITY_MIN	 35
+#define CODEC_THUMB_MIN_SIDE	 16
+
+struct codec_thumb {
+	const uint8_t *jpeg;
+	size_t len;
+	int width, height; /* of the thumbnail (or the smallest tried) */
+	int quality;
+	int encodes; /* encodes it took */
+};
+
+int codec_thumbnail(struct codec *c, const uint8_t *jpeg, size_t len, int max_width,
+		    size_t max_bytes, struct codec_thumb *out);
+
+/* Halve a packed RGB image (3 bytes a pixel, rows of 3 * width) with a 2x2
+ * box average, in place: the result is width / 2 x height / 2, rows of
+ * 3 * (width / 2); an odd last column or row is dropped. width, height >= 2. */
+void codec_rgb_halve(uint8_t *rgb, int width, int height);
+
 /* Pure helpers, exposed for tests. */
 
 /* YUYV -> I420; the two chroma rows of each pair are averaged. width and

@@ -302,3 +302,73 @@ Test(camera_app_unstarted, after_the_wait_a_dose_has_no_snapshot)
 	cr_assert_eq(stub_count(SNAP), 0);
 	cr_assert_eq(stub_count(ALERT), 0, "logged, not alerted (camera_lost says why)");
 }
+
+/* ---- the motion thumbnail ---- */
+
+/* The sim's dog rests 12 s from the first frame, then walks: frames every
+ * 200 ms (snapshots, one token back each; both clocks advance) until the
+ * motion start. Right after its camera/motion event, one thumbnail on
+ * camera/snapshot with "for" = "motion:<that event's ts>". The dose
+ * snapshots' bucket is left full: CAMERA_FOR_SNAPSHOT_BURST answered after. */
+Test(camera_app, a_motion_start_publishes_one_thumbnail_on_camera_snapshot)
+{
+	const struct stub_publish *start = NULL;
+	size_t start_i = 0;
+	for (int i = 0; i < 150 && !start; i++) {
+		stub_wall_ms += 200;
+		stub_mono_ms += 200;
+		cmd("snapshot", false);
+		for (size_t k = 0; k < stub_n_published; k++)
+			if (strcmp(stub_published[k].topic, "iod/home/camera/motion") == 0 &&
+			    strstr(stub_published[k].payload, "\"active\":true")) {
+				start = &stub_published[k];
+				start_i = k;
+			}
+		cr_assert_eq(stub_count(SNAP), start ? 1 : 0, "a thumbnail with the start only");
+	}
+	cr_assert_not_null(start, "no motion start in 30 s of the sim");
+	char want_ts[32], want_for[48];
+	snprintf(want_ts, sizeof(want_ts), "\"ts\":%lld}", (long long)stub_wall_ms);
+	cr_assert(strstr(start->payload, want_ts), "%s", start->payload);
+	snprintf(want_for, sizeof(want_for), "motion:%lld", (long long)stub_wall_ms);
+	cr_assert_eq(start_i + 2, stub_n_published, "the thumbnail is the last publish");
+	const struct stub_publish *thumb = &stub_published[start_i + 1];
+	cr_assert_str_eq(thumb->topic, SNAP);
+	assert_snapshot_for(thumb, want_for);
+	cr_assert_leq(thumb->len, CAMERA_THUMB_MAX_BYTES);
+	cr_assert_lt(thumb->len, sizeof(thumb->payload), "64x48: the stub holds all of it");
+	cr_assert_eq((unsigned char)thumb->payload[thumb->len - 1], 0xd9, "a whole JPEG");
+	/* The frames go on; while the motion lasts, no other thumbnail. */
+	for (int i = 0; i < 5; i++) {
+		stub_wall_ms += 200;
+		stub_mono_ms += 200;
+		cmd("snapshot", false);
+	}
+	cr_assert_eq(stub_count(SNAP), 1);
+	char text[128], for_[16];
+	for (int i = 0; i < CAMERA_FOR_SNAPSHOT_BURST; i++) {
+		snprintf(for_, sizeof(for_), "dose:%d", i);
+		snprintf(text, sizeof(text), "{\"action\":\"snapshot\",\"for\":\"%s\"}", for_);
+		cmd(text, false);
+		assert_snapshot_for(stub_last(SNAP), for_);
+	}
+	cr_assert_eq(stub_count(SNAP), 1 + CAMERA_FOR_SNAPSHOT_BURST,
+		     "the dose snapshots' bucket was not spent");
+}
+
+/* Offline too (the records store files it with its event later), as a
+ * dose's picture. */
+Test(camera_app, a_motion_thumbnail_is_published_offline_too)
+{
+	stub_connected = false;
+	for (int i = 0; i < 150 && stub_count(SNAP) == 0; i++) {
+		stub_wall_ms += 200;
+		stub_mono_ms += 200;
+		cmd("snapshot", false);
+	}
+	cr_assert_eq(stub_count(FRAME), 0, "frames only while connected");
+	cr_assert_eq(stub_count(SNAP), 1);
+	char want_for[48];
+	snprintf(want_for, sizeof(want_for), "motion:%lld", (long long)stub_wall_ms);
+	assert_snapshot_for(stub_last(SNAP), want_for);
+}

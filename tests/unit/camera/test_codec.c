@@ -1,4 +1,5 @@
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <turbojpeg.h>
@@ -250,4 +251,205 @@ Test(codec, mjpeg_without_huffman_tables_gets_the_standard_ones, .timeout = 20)
 	free(fixed);
 	codec_free(c);
 	scene_free(s);
+}
+
+/* ---- the motion thumbnail ---- */
+
+/* A JPEG of the sim at t_ms, copied out of the encoder's buffer. */
+static uint8_t *sim_jpeg(int width, int height, int64_t t_ms, size_t *len)
+{
+	struct scene *s = scene_new(width, height);
+	struct codec *c = codec_new(width, height, 75);
+	cr_assert_not_null(s);
+	cr_assert_not_null(c);
+	const uint8_t *jpeg;
+	cr_assert_eq(codec_encode_i420(c, scene_render(s, t_ms, 12, 34, 56), &jpeg, len), 0);
+	uint8_t *copy = malloc(*len);
+	memcpy(copy, jpeg, *len);
+	codec_free(c);
+	scene_free(s);
+	return copy;
+}
+
+/* What every thumbnail must be: a JPEG of at most max_bytes, of the size
+ * it says, decodable by another libturbojpeg instance. */
+static void assert_thumb(const struct codec_thumb *t, size_t max_bytes, int width, int height)
+{
+	cr_assert_not_null(t->jpeg);
+	cr_assert_leq(t->len, max_bytes, "%zu bytes", t->len);
+	cr_assert_eq(t->jpeg[0], 0xFF);
+	cr_assert_eq(t->jpeg[1], 0xD8);
+	cr_assert_eq(t->jpeg[t->len - 2], 0xFF);
+	cr_assert_eq(t->jpeg[t->len - 1], 0xD9);
+	cr_assert_eq(t->width, width);
+	cr_assert_eq(t->height, height);
+	int w, h;
+	unsigned char *rgb = decode_rgb(t->jpeg, t->len, &w, &h);
+	cr_assert_eq(w, width);
+	cr_assert_eq(h, height);
+	free(rgb);
+}
+
+/* 640x480 decodes at 1/2 and fits at the first quality; the picture is the
+ * frame's (the window top right stays brighter than the floor). */
+Test(codec, thumbnail_of_a_sim_frame_is_a_small_jpeg_of_it, .timeout = 20)
+{
+	size_t len;
+	uint8_t *jpeg = sim_jpeg(640, 480, 12000, &len);
+	struct codec *c = codec_new(640, 480, 75);
+	struct codec_thumb t;
+	cr_assert_eq(codec_thumbnail(c, jpeg, len, 320, 10240, &t), 0);
+	assert_thumb(&t, 10240, 320, 240);
+	cr_assert_eq(t.quality, CODEC_THUMB_QUALITY);
+	cr_assert_eq(t.encodes, 1);
+	cr_assert_lt(t.len, len);
+	int w, h;
+	unsigned char *rgb = decode_rgb(t.jpeg, t.len, &w, &h);
+	const unsigned char *window = rgb + ((size_t)60 * w + 240) * 3;
+	const unsigned char *floor_px = rgb + ((size_t)230 * w + 20) * 3;
+	cr_assert_gt(window[0] + window[1] + window[2],
+		     floor_px[0] + floor_px[1] + floor_px[2] + 120,
+		     "window %d,%d,%d floor %d,%d,%d", window[0], window[1], window[2], floor_px[0],
+		     floor_px[1], floor_px[2]);
+	free(rgb);
+	/* The same again: the buffers are reused. */
+	const uint8_t *first = t.jpeg;
+	cr_assert_eq(codec_thumbnail(c, jpeg, len, 320, 10240, &t), 0);
+	cr_assert_eq(t.jpeg, first);
+	codec_free(c);
+	free(jpeg);
+}
+
+/* The scaling factor is the largest n/8 that fits the width: 1 for a frame
+ * already narrow enough, 1/4 for 1280 (to 320), 3/8 for 800 (to 300). */
+Test(codec, thumbnail_scale_follows_the_frame_size, .timeout = 30)
+{
+	const struct {
+		int w, h, tw, th;
+	} cases[] = {{64, 48, 64, 48},
+		     {320, 240, 320, 240},
+		     {1280, 720, 320, 180},
+		     {800, 600, 300, 225},
+		     {34, 32, 34, 32}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len;
+		uint8_t *jpeg = sim_jpeg(cases[i].w, cases[i].h, 3000, &len);
+		struct codec *c = codec_new(cases[i].w, cases[i].h, 75);
+		struct codec_thumb t;
+		cr_assert_eq(codec_thumbnail(c, jpeg, len, 320, 10240, &t), 0, "%dx%d", cases[i].w,
+			     cases[i].h);
+		assert_thumb(&t, 10240, cases[i].tw, cases[i].th);
+		codec_free(c);
+		free(jpeg);
+	}
+}
+
+/* 2592 wide is still 324 at 1/8, the smallest factor: halved to 162. */
+Test(codec, thumbnail_of_a_frame_too_wide_for_an_eighth_is_halved, .timeout = 60)
+{
+	size_t len;
+	uint8_t *jpeg = sim_jpeg(2592, 1944, 3000, &len);
+	struct codec *c = codec_new(640, 480, 75); /* any codec: the JPEG says its size */
+	struct codec_thumb t;
+	cr_assert_eq(codec_thumbnail(c, jpeg, len, 320, 10240, &t), 0);
+	assert_thumb(&t, 10240, 162, 121);
+	codec_free(c);
+	free(jpeg);
+}
+
+/* Grain on every pixel: too big at the first quality, so the quality
+ * steps down (and the picture halves if it must), never over the limit. */
+Test(codec, thumbnail_of_a_detailed_frame_steps_down_to_fit, .timeout = 20)
+{
+	struct codec_i420 img;
+	uint8_t *buf = malloc(640 * 480 + 2 * 320 * 240);
+	img = (struct codec_i420){.plane = {buf, buf + 640 * 480, buf + 640 * 480 + 320 * 240},
+				  .stride = {640, 320, 320},
+				  .width = 640,
+				  .height = 480};
+	uint32_t rng = 7;
+	for (size_t k = 0; k < 640 * 480 + 2 * 320 * 240; k++) {
+		rng = rng * 1103515245u + 12345u;
+		buf[k] = (uint8_t)(rng >> 16);
+	}
+	struct codec *c = codec_new(640, 480, 90);
+	const uint8_t *jpeg;
+	size_t len;
+	cr_assert_eq(codec_encode_i420(c, &img, &jpeg, &len), 0);
+	cr_assert_gt(len, 100000, "noise does not compress");
+	uint8_t *copy = malloc(len);
+	memcpy(copy, jpeg, len);
+	struct codec_thumb t;
+	cr_assert_eq(codec_thumbnail(c, copy, len, 320, 10240, &t), 0);
+	cr_assert_gt(t.encodes, 1, "it fit at once: %zu bytes", t.len);
+	cr_assert(t.quality < CODEC_THUMB_QUALITY || t.width < 320, "q %d, %dx%d", t.quality,
+		  t.width, t.height);
+	assert_thumb(&t, 10240, t.width, t.height);
+	cr_assert_leq(t.width, 320);
+	cr_assert_eq(t.width * 3, t.height * 4, "the aspect kept: %dx%d", t.width, t.height);
+	cr_log_info("noise: %zu bytes, %dx%d at quality %d after %d encodes", t.len, t.width,
+		    t.height, t.quality, t.encodes);
+	free(copy);
+	codec_free(c);
+	free(buf);
+}
+
+/* A limit no picture meets: every quality at every size down to
+ * CODEC_THUMB_MIN_SIDE tried, then -E2BIG with the smallest tried. */
+Test(codec, a_thumbnail_that_cannot_fit_is_refused, .timeout = 20)
+{
+	size_t len;
+	uint8_t *jpeg = sim_jpeg(640, 480, 12000, &len);
+	struct codec *c = codec_new(640, 480, 75);
+	struct codec_thumb t;
+	cr_assert_eq(codec_thumbnail(c, jpeg, len, 320, 200, &t), -E2BIG);
+	cr_assert_null(t.jpeg);
+	cr_assert_gt(t.len, 200);
+	cr_assert_eq(t.quality, CODEC_THUMB_QUALITY_MIN);
+	/* 320x240, 160x120, 80x60, 40x30, 20x15 is below the minimum side: 4 sizes. */
+	cr_assert_eq(t.width, 40);
+	cr_assert_eq(t.height, 30);
+	int per_size =
+	    (CODEC_THUMB_QUALITY - CODEC_THUMB_QUALITY_MIN) / CODEC_THUMB_QUALITY_STEP + 1;
+	cr_assert_eq(t.encodes, 4 * per_size);
+	/* It still works for a limit that can be met. */
+	cr_assert_eq(codec_thumbnail(c, jpeg, len, 320, 10240, &t), 0);
+	assert_thumb(&t, 10240, 320, 240);
+	codec_free(c);
+	free(jpeg);
+}
+
+Test(codec, a_thumbnail_of_what_is_not_a_jpeg_is_refused, .timeout = 10)
+{
+	struct codec *c = codec_new(64, 48, 75);
+	struct codec_thumb t;
+	cr_assert_eq(codec_thumbnail(c, (const uint8_t *)"not a jpeg", 10, 320, 10240, &t),
+		     -EINVAL);
+	cr_assert_null(t.jpeg);
+	cr_assert_eq(t.len, 0);
+	cr_assert_eq(codec_thumbnail(c, NULL, 0, 320, 10240, &t), -EINVAL);
+	size_t len;
+	uint8_t *jpeg = sim_jpeg(64, 48, 0, &len);
+	cr_assert_eq(codec_thumbnail(c, jpeg, len, 0, 10240, &t), -EINVAL, "no width to fit");
+	/* Cut short: the header reads, the data does not. */
+	cr_assert_eq(codec_thumbnail(c, jpeg, 200, 320, 10240, &t), -EINVAL);
+	free(jpeg);
+	codec_free(c);
+}
+
+Test(codec, rgb_halve_averages_2x2_boxes_and_drops_an_odd_edge, .timeout = 5)
+{
+	/* 5x3: the last column and row go; each result pixel is its box's mean. */
+	uint8_t rgb[5 * 3 * 3];
+	for (int y = 0; y < 3; y++)
+		for (int x = 0; x < 5; x++)
+			for (int k = 0; k < 3; k++)
+				rgb[(y * 5 + x) * 3 + k] = (uint8_t)(10 * y + 2 * x + 100 * k);
+	codec_rgb_halve(rgb, 5, 3);
+	/* Box (0..1, 0..1): mean of 0,2,10,12 = 6 (+100 k); box (2..3): 10. */
+	const uint8_t want[] = {6, 106, 206, 10, 110, 210};
+	cr_assert_arr_eq(rgb, want, sizeof(want));
+	uint8_t round[4 * 3] = {0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+	codec_rgb_halve(round, 2, 2);
+	cr_assert_eq(round[0], 1, "(0+1+1+1+2)/4 rounds to 1");
 }

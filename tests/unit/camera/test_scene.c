@@ -97,6 +97,20 @@ static void sim_motion_cycle(int fps)
 				    out.motion.score);
 		if (out.motion.kind == MOTION_START && n_start < 4)
 			starts[n_start++] = t % SCENE_CYCLE_MS;
+		/* A thumbnail with each start (and only then): a small JPEG. */
+		if (out.motion.kind == MOTION_START) {
+			cr_assert_not_null(out.thumb);
+			cr_assert_gt(out.thumb_len, 500);
+			cr_assert_leq(out.thumb_len, CAMERA_THUMB_MAX_BYTES);
+			cr_assert(out.thumb[0] == 0xFF && out.thumb[1] == 0xD8);
+			cr_assert_eq(out.thumb_width, 320);
+			cr_assert_eq(out.thumb_height, 240);
+			cr_log_info("thumbnail %zu bytes at quality %d", out.thumb_len,
+				    out.thumb_quality);
+		} else {
+			cr_assert_null(out.thumb);
+			cr_assert_eq(out.thumb_len, 0);
+		}
 		if (out.motion.kind == MOTION_STOP && n_stop < 4)
 			stops[n_stop++] = t % SCENE_CYCLE_MS;
 	}
@@ -112,6 +126,8 @@ static void sim_motion_cycle(int fps)
 	struct camera_stats st;
 	camera_get_stats(cam, &st);
 	cr_assert_eq(st.motion_events, 4);
+	cr_assert_eq(st.thumbnails, 2);
+	cr_assert_eq(st.thumbnails_failed, 0);
 	cr_assert_eq(st.corrupt, 0);
 	scene_free(sc);
 	camera_free(cam);
