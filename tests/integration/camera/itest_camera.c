@@ -275,14 +275,50 @@ Test(camera, bad_commands_raise_one_alert_and_change_nothing)
 	stop_cleanly();
 }
 
+/* The motion start's thumbnail on camera/snapshot: QoS 1, not retained,
+ * "for" = "motion:<ts>" with the start event's ts, a whole JPEG of at most
+ * 10,240 bytes that decodes (the sim at 160x120 is narrower than 320: not
+ * scaled). */
+static void assert_motion_thumbnail(struct tclient *c5, long long ts)
+{
+	struct tmsg *t = tclient_expect(c5, T_SNAPSHOT, 5000);
+	cr_assert_not_null(t, "no thumbnail on " T_SNAPSHOT " with the motion start");
+	char want_for[48];
+	snprintf(want_for, sizeof(want_for), "motion:%lld", ts);
+	const char *for_ = tmsg_user_property(t, "for");
+	cr_assert_not_null(for_, "no user property for");
+	cr_assert_str_eq(for_, want_for);
+	cr_assert_eq(t->qos, 1);
+	cr_assert(!t->retained);
+	cr_assert(t->len > 200 && t->len <= 10240, "%zu bytes", t->len);
+	const unsigned char *p = (const unsigned char *)t->payload;
+	cr_assert(p[0] == 0xFF && p[1] == 0xD8, "no SOI");
+	cr_assert(p[t->len - 2] == 0xFF && p[t->len - 1] == 0xD9, "no EOI");
+	tjhandle d = tjInitDecompress();
+	int w, h, sub, cs;
+	cr_assert_eq(tjDecompressHeader3(d, p, (unsigned long)t->len, &w, &h, &sub, &cs), 0);
+	cr_assert_eq(w, 160);
+	cr_assert_eq(h, 120);
+	unsigned char *rgb = malloc((size_t)w * (size_t)h * 3);
+	cr_assert_eq(tjDecompress2(d, p, (unsigned long)t->len, rgb, w, 0, h, TJPF_RGB, 0), 0, "%s",
+		     tjGetErrorStr2(d));
+	free(rgb);
+	tjDestroy(d);
+	tmsg_free(t);
+}
+
 /* The sim's dog rests for the first 12 s after the camera starts (whatever
  * the hour: SCENE_FIRST_REST_MS), then walks for 8 s: the state at connect
- * is still, a start event (active true) comes within one rest, then a stop
- * (active false) once the walk ended and a quiet second passed. Thresholds sit between the resting
+ * is still, a start event (active true) comes within one rest, with its
+ * thumbnail on camera/snapshot, then a stop (active false) once the walk
+ * ended and a quiet second passed, with none. Thresholds sit between the resting
  * picture (the clock's digits change about 0.0015 of it) and the walking dog (above 0.02). */
 Test(camera, motion_events_are_published)
 {
 	struct tclient *c = client("t-motion", T_MOTION);
+	struct tclient *c5 = tclient_new5(broker.url, "t-motion-thumb");
+	cr_assert_not_null(c5);
+	cr_assert_eq(tclient_subscribe(c5, T_SNAPSHOT, 1), 0);
 	camera = start_camera((const char *const[]){
 	    "IOD_CAMERA_FPS=10", "IOD_CAMERA_SIZE=160x120", "IOD_CAMERA_MOTION_ON=0.01",
 	    "IOD_CAMERA_MOTION_OFF=0.005", "IOD_CAMERA_MOTION_QUIET=1s", NULL});
@@ -301,7 +337,10 @@ Test(camera, motion_events_are_published)
 	cr_assert_not_null(strstr(m->payload, "\"active\":true"), "start: %s", m->payload);
 	double score = atof(strstr(m->payload, "\"score\":") + 8);
 	cr_assert(score >= 0.01 && score <= 1.0, "start score %f", score);
+	long long ts = strtoll(strstr(m->payload, "\"ts\":") + 5, NULL, 10);
+	cr_assert_gt(ts, 0, "%s", m->payload);
 	tmsg_free(m);
+	assert_motion_thumbnail(c5, ts);
 
 	m = tclient_expect(c, T_MOTION, 20000);
 	cr_assert_not_null(m, "no stop event");
@@ -310,6 +349,9 @@ Test(camera, motion_events_are_published)
 	score = atof(strstr(m->payload, "\"score\":") + 8);
 	cr_assert(score >= 0.0 && score < 0.005, "stop score %f", score);
 	tmsg_free(m);
+	m = tclient_expect(c5, T_SNAPSHOT, 500);
+	cr_assert_null(m, "a second thumbnail for one motion");
+	tclient_free(c5);
 
 	/* Retained: a subscriber that comes later (Home Assistant after a
 	 * restart) learns the current motion state at once. */
