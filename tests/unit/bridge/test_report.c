@@ -670,3 +670,20 @@ Test(report, doses_csv, .timeout = 10)
 	cr_assert_str_eq(why, "dose 2: no id");
 	cr_assert_eq(report_doses_csv(NULL, 2, &csv, &len, why, sizeof(why)), -EINVAL);
 }
+
+/* Havana springs forward at midnight (2026-03-08 00:00 CST is 01:00 CDT):
+ * the day starts at its first instant, 01:00, and is 23 hours long. */
+Test(report, midnight_that_does_not_exist, .timeout = 10)
+{
+	use_tz("America/Havana");
+	memset(&fx, 0, sizeof(fx));
+	add_slot(2026, 3, 8, 8, 0, "given", "");
+	struct report r;
+	build(4, INT64_C(1773057600000), &r); /* 2026-03-09 08:00 CDT */
+	cr_assert_str_eq(r.day[2].date, "2026-03-08");
+	cr_assert_eq(r.day[2].start_ms, INT64_C(1772946000000)); /* 05:00 UTC */
+	cr_assert_eq(r.day[2].end_ms - r.day[2].start_ms, 23 * HOUR_MS);
+	cr_assert_eq(r.day[1].end_ms, r.day[2].start_ms);
+	cr_assert_eq(r.day[2].c.given, 1);
+	report_free(&r);
+}
