@@ -41,7 +41,7 @@
 #ifndef IOD_BRIDGE_REPORT_H
 #define IOD_BRIDGE_REPORT_H
 
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -7,7 +7,7 @@
  */
 #include "report.h"
 
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
