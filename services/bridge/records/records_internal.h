@@ -1,0 +1,75 @@
+/*
+ * records_internal.h — what records.c, query.c, maintain.c and backup.c
+ * share: the connection and its prepared statements. Not for callers.
+ */
+#ifndef IOD_BRIDGE_RECORDS_INTERNAL_H
+#define IOD_BRIDGE_RECORDS_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "records.h"
+
+#define RECORDS_MINUTE_MS (60LL * 1000)
+#define RECORDS_HOUR_MS	  (3600LL * 1000)
+/* Year 9999: times beyond are refused, so sums of times cannot overflow. */
+#define RECORDS_TS_MAX 253402300799999LL
+/* Tier sums kept in memory until the commit (or until the table fills). */
+#define RECORDS_AGGS 64
+/* (site, kind) -> series id, cached by the writer. */
+#define RECORDS_SERIES_CACHE 256
+
+enum records_stmt {
+	RST_SERIES_GET,
+	RST_SERIES_ADD,
+	RST_RAW_ADD,
+	RST_MINUTE_UPSERT,
+	RST_HOUR_UPSERT,
+	RST_DOSE_UPSERT,
+	RST_SNAPSHOT_PUT,
+	RST_SLOT_UPSERT,
+	RST_PLAN_ADD,
+	RST_COMMAND_ADD,
+	RST_ALERT_UPSERT,
+	RST_EVENT_UPSERT,
+	RST_THUMB_PUT,
+	RST_EVENT_END,
+	RST_COUNT,
+};
+
+/* One minute's or hour's readings of one series, not yet in its table. */
+struct records_agg {
+	int64_t series, ts, n;
+	double sum, min, max;
+};
+
+struct records {
+	sqlite3 *db;
+	enum records_mode mode;
+	int in_batch;
+	sqlite3_stmt *stmts[RST_COUNT];
+	struct records_agg minute[RECORDS_AGGS], hour[RECORDS_AGGS];
+	size_t n_minute, n_hour;
+	struct {
+		char *site, *kind;
+		int64_t id;
+	} series[RECORDS_SERIES_CACHE];
+	size_t n_series;
+};
+
+/* Fills err (if not NULL) and returns code. */
+int records_fail(struct records_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* -EIO with "records: <what>: <sqlite's message>". */
+int records_sqlfail(struct records *r, struct records_err *err, const char *what);
+/* The prepared statement id, reset and unbound; NULL (err filled) if it
+ * cannot be prepared. */
+sqlite3_stmt *records_stmt(struct records *r, enum records_stmt id, struct records_err *err);
+int records_exec(struct records *r, const char *sql, struct records_err *err);
+/* The first column of the first row of sql (0 if no row). */
+int records_pragma_int(struct records *r, const char *sql, int64_t *v, struct records_err *err);
+/* The series id of (site, kind); -ENOENT if there is none. */
+int records_series_find(struct records *r, const char *site, const char *kind, int64_t *id,
+			struct records_err *err);
+
+#endif
