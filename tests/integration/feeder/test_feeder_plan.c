@@ -50,9 +50,9 @@ static struct proto_schedule *retained_schedule(char **text)
 
 /* The two slots planned, and the schedule they must make. */
 struct wanted {
-	char at[2][8];	   /* "HH:MM": before now, after now */
-	char sorted[2][8]; /* the same, as the plan lists them */
-	char slot[4][20];  /* today's and tomorrow's, "YYYY-MM-DDTHH:MM", in order */
+	char at[2][16];	    /* "HH:MM": before now, after now */
+	char sorted[2][16]; /* the same, as the plan lists them */
+	char slot[4][20];   /* today's and tomorrow's, "YYYY-MM-DDTHH:MM", in order */
 	size_t n;
 };
 
