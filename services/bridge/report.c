@@ -491,6 +491,26 @@ static void csv_field(struct jbuf *b, const char *text)
 	jbuf_put(b, "\"", 1);
 }
 
+/* A person's free text (`by`): one that a spreadsheet would read as a
+ * formula (=, +, -, @, tab or CR first) gets a ' in front, as OWASP's CSV
+ * injection advice has it, so opening the file cannot run anything. */
+static void csv_text(struct jbuf *b, const char *text)
+{
+	if (text && text[0] && strchr("=+-@\t\r", text[0])) {
+		char *defused = malloc(strlen(text) + 2);
+		if (!defused) {
+			b->failed = true;
+			return;
+		}
+		defused[0] = '\'';
+		strcpy(defused + 1, text);
+		csv_field(b, defused);
+		free(defused);
+		return;
+	}
+	csv_field(b, text);
+}
+
 /* ts_ms as ISO 8601 with milliseconds, local with its UTC offset or UTC. */
 static int iso_time(int64_t ts_ms, bool local, char *buf, size_t len)
 {
@@ -553,7 +573,7 @@ int report_doses_csv(const struct report_dose *doses, size_t n, char **out, size
 		jbuf_put(&b, ",", 1);
 		jbuf_puts(&b, utc);
 		jbuf_put(&b, ",", 1);
-		csv_field(&b, d->by);
+		csv_text(&b, d->by);
 		jbuf_put(&b, ",", 1);
 		csv_field(&b, d->source);
 		jbuf_put(&b, ",", 1);

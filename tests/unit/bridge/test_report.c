@@ -656,6 +656,24 @@ Test(report, doses_csv, .timeout = 10)
 	cr_assert_eq(*p, '\0');
 	free(csv);
 
+	/* A `by` a spreadsheet would run as a formula is defused with a '. */
+	const struct report_dose f[] = {
+	    {"f1", 0, "=HYPERLINK(\"http://x\")", "manual", "", "ok", -1},
+	    {"f2", 0, "+1", "manual", "", "ok", -1},
+	    {"f3", 0, "-1", "manual", "", "ok", -1},
+	    {"f4", 0, "@SUM(A1)", "manual", "", "ok", -1},
+	    {"f5", 0, "ann=vet", "manual", "", "ok", -1},
+	};
+	cr_assert_eq(report_doses_csv(f, 5, &csv, &len, why, sizeof(why)), 0, "%s", why);
+	p = csv;
+	cr_assert_eq(csv_record(&p, fields, 8), 8);
+	const char *defused[] = {"'=HYPERLINK(\"http://x\")", "'+1", "'-1", "'@SUM(A1)", "ann=vet"};
+	for (int i = 0; i < 5; i++) {
+		cr_assert_eq(csv_record(&p, fields, 8), 8, "row %d", i);
+		cr_assert_str_eq(fields[3], defused[i]);
+	}
+	free(csv);
+
 	/* Only the header for no doses; a bad row names itself. */
 	cr_assert_eq(report_doses_csv(NULL, 0, &csv, &len, why, sizeof(why)), 0);
 	cr_assert_str_eq(csv, "id,time_local,time_utc,by,source,slot,outcome,verified\r\n");
