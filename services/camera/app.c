@@ -126,9 +126,15 @@ static void publish_thumbnail(struct camera_app *a, const struct camera_output *
 	if (mqttc_publish_props(a->mqtt, a->t_snapshot, out->thumb, out->thumb_len, 1, false, &prop,
 				1) == 0) {
 		a->thumbs_sent++;
-		log_info("thumbnail for %s: %zu bytes, %dx%d at quality %d, on camera/snapshot",
-			 for_, out->thumb_len, out->thumb_width, out->thumb_height,
-			 out->thumb_quality);
+		if (out->thumb_quality > 0)
+			log_info("thumbnail for %s: %zu bytes, %dx%d at quality %d, on "
+				 "camera/snapshot",
+				 for_, out->thumb_len, out->thumb_width, out->thumb_height,
+				 out->thumb_quality);
+		else
+			log_info("thumbnail for %s: %zu bytes, %dx%d (the frame itself), on "
+				 "camera/snapshot",
+				 for_, out->thumb_len, out->thumb_width, out->thumb_height);
 	} else {
 		a->thumbs_missed++;
 		log_warn("thumbnail for %s: not published (the outgoing buffer is full)", for_);

@@ -73,8 +73,9 @@ struct camera_output {
 	const uint8_t *jpeg;
 	size_t jpeg_len;
 	struct motion_event motion;
-	/* With a MOTION_START: this frame's thumbnail; NULL (and thumb_len 0)
-	 * when none could be made, which camera_frame has logged. */
+	/* With a MOTION_START: this frame's thumbnail (jpeg itself when the
+	 * frame is already small enough; thumb_quality is then 0); NULL (and
+	 * thumb_len 0) when none could be made, which camera_frame has logged. */
 	const uint8_t *thumb;
 	size_t thumb_len;
 	int thumb_width, thumb_height, thumb_quality;

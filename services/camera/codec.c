@@ -195,20 +195,50 @@ int codec_encode_yuyv(struct codec *c, const uint8_t *yuyv, size_t len, int stri
 	return codec_encode_i420(c, &c->i420, jpeg, jpeg_len);
 }
 
+/* After a failed decode the decompressor starts afresh: libturbojpeg 2.1's
+ * tjDecompressHeader3 leaves it mid-header when it fails, and the next call
+ * then returns 0 without setting the size (a damaged MJPEG frame followed
+ * by a good one would read stale numbers). */
+static void dec_failed(struct codec *c)
+{
+	if (c->dec)
+		tjDestroy(c->dec);
+	c->dec = tjInitDecompress();
+}
+
+/* The size of a JPEG; -1 if it has none (the decompressor reset). */
+static int dec_header(struct codec *c, const uint8_t *jpeg, size_t len, int *w, int *h)
+{
+	int subsamp, colorspace;
+	*w = *h = 0;
+	if (!c->dec)
+		c->dec = tjInitDecompress();
+	if (!c->dec)
+		return -1;
+	if (tjDecompressHeader3(c->dec, jpeg, (unsigned long)len, w, h, &subsamp, &colorspace) <
+		0 ||
+	    *w < 1 || *h < 1) {
+		dec_failed(c);
+		return -1;
+	}
+	return 0;
+}
+
 int codec_gray_eighth(struct codec *c, const uint8_t *jpeg, size_t len, const uint8_t **gray,
 		      int *w, int *h)
 {
-	int jw, jh, subsamp, colorspace;
-	if (tjDecompressHeader3(c->dec, jpeg, (unsigned long)len, &jw, &jh, &subsamp, &colorspace) <
-	    0)
+	int jw, jh;
+	if (dec_header(c, jpeg, len, &jw, &jh) < 0)
 		return -1;
 	tjscalingfactor eighth = {1, 8};
 	int sw = TJSCALED(jw, eighth), sh = TJSCALED(jh, eighth);
 	if ((size_t)sw * (size_t)sh > c->gray_cap)
 		return -1;
 	if (tjDecompress2(c->dec, jpeg, (unsigned long)len, c->gray, sw, sw, sh, TJPF_GRAY,
-			  TJFLAG_FASTDCT) < 0)
+			  TJFLAG_FASTDCT) < 0) {
+		dec_failed(c);
 		return -1;
+	}
 	*gray = c->gray;
 	*w = sw;
 	*h = sh;
@@ -317,12 +347,27 @@ static int thumb_buffers(struct codec *c, int width, int height)
 int codec_thumbnail(struct codec *c, const uint8_t *jpeg, size_t len, int max_width,
 		    size_t max_bytes, struct codec_thumb *out)
 {
-	int jw, jh, subsamp, colorspace;
+	int jw, jh;
 	memset(out, 0, sizeof(*out));
-	if (max_width < 1 || !jpeg || len == 0 ||
-	    tjDecompressHeader3(c->dec, jpeg, (unsigned long)len, &jw, &jh, &subsamp, &colorspace) <
-		0)
+	if (max_width < 1 || !jpeg || len == 0 || dec_header(c, jpeg, len, &jw, &jh) < 0)
 		return -EINVAL;
+	/* Already small enough both ways: the frame is its own thumbnail (an
+	 * encode would only lose detail), once a decode at 1/8 (the cheapest
+	 * there is) proved it whole. */
+	if (jw <= max_width && len <= max_bytes) {
+		tjscalingfactor eighth = {1, 8};
+		int sw = TJSCALED(jw, eighth), sh = TJSCALED(jh, eighth);
+		int rc = thumb_buffers(c, sw, sh);
+		if (rc < 0)
+			return rc;
+		if (tjDecompress2(c->dec, jpeg, (unsigned long)len, c->thumb_rgb, sw, 0, sh,
+				  TJPF_GRAY, TJFLAG_FASTDCT) < 0) {
+			dec_failed(c);
+			return -EINVAL;
+		}
+		*out = (struct codec_thumb){.jpeg = jpeg, .len = len, .width = jw, .height = jh};
+		return 0;
+	}
 	tjscalingfactor f = thumb_scale(jw, max_width);
 	int w = TJSCALED(jw, f), h = TJSCALED(jh, f);
 	if (w < 1 || h < 1)
@@ -331,8 +376,10 @@ int codec_thumbnail(struct codec *c, const uint8_t *jpeg, size_t len, int max_wi
 	if (rc < 0)
 		return rc;
 	if (tjDecompress2(c->dec, jpeg, (unsigned long)len, c->thumb_rgb, w, 0, h, TJPF_RGB,
-			  TJFLAG_FASTDCT) < 0)
+			  TJFLAG_FASTDCT) < 0) {
+		dec_failed(c);
 		return -EINVAL;
+	}
 	while (w > max_width && w / 2 >= CODEC_THUMB_MIN_SIDE && h / 2 >= CODEC_THUMB_MIN_SIDE) {
 		codec_rgb_halve(c->thumb_rgb, w, h);
 		w /= 2;

@@ -59,8 +59,12 @@ int codec_gray_eighth(struct codec *c, const uint8_t *jpeg, size_t len, const ui
  * CODEC_THUMB_MIN_SIDE. The picture is decoded once; only the encodes
  * repeat.
  *
- * 0: out->jpeg (in the codec, valid until the next thumbnail) is a JPEG of
- * at most max_bytes. -EINVAL: jpeg is not a JPEG libturbojpeg decodes, or
+ * A JPEG already at most max_width wide and max_bytes long is its own
+ * thumbnail once it decodes (at 1/8): out->jpeg = jpeg, quality 0
+ * (unknown), no encode.
+ *
+ * 0: out->jpeg (in the codec, valid until the next thumbnail, or jpeg
+ * itself) is a JPEG of at most max_bytes. -EINVAL: jpeg is not a JPEG libturbojpeg decodes, or
  * max_width < 1 (out->len 0). -E2BIG: no picture fit; out describes the
  * smallest tried (out->len its bytes, out->jpeg NULL). -ENOMEM. Nothing is
  * logged: the caller says what the thumbnail was for. The buffers are kept
@@ -75,8 +79,8 @@ struct codec_thumb {
 	const uint8_t *jpeg;
 	size_t len;
 	int width, height; /* of the thumbnail (or the smallest tried) */
-	int quality;
-	int encodes; /* encodes it took */
+	int quality;	   /* 0: the frame itself */
+	int encodes;	   /* encodes it took */
 };
 
 int codec_thumbnail(struct codec *c, const uint8_t *jpeg, size_t len, int max_width,

@@ -1,5 +1,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <turbojpeg.h>
@@ -320,17 +321,19 @@ Test(codec, thumbnail_of_a_sim_frame_is_a_small_jpeg_of_it, .timeout = 20)
 	free(jpeg);
 }
 
-/* The scaling factor is the largest n/8 that fits the width: 1 for a frame
- * already narrow enough, 1/4 for 1280 (to 320), 3/8 for 800 (to 300). */
+/* The scaling factor is the largest n/8 that fits the width: 1/4 for 1280
+ * (to 320), 3/8 for 800 (to 300). A frame already narrow enough and under
+ * the limit is its own thumbnail, not encoded again. */
 Test(codec, thumbnail_scale_follows_the_frame_size, .timeout = 30)
 {
 	const struct {
 		int w, h, tw, th;
-	} cases[] = {{64, 48, 64, 48},
-		     {320, 240, 320, 240},
-		     {1280, 720, 320, 180},
-		     {800, 600, 300, 225},
-		     {34, 32, 34, 32}};
+		bool itself;
+	} cases[] = {{64, 48, 64, 48, true},
+		     {320, 240, 320, 240, true},
+		     {1280, 720, 320, 180, false},
+		     {800, 600, 300, 225, false},
+		     {34, 32, 34, 32, true}};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		size_t len;
 		uint8_t *jpeg = sim_jpeg(cases[i].w, cases[i].h, 3000, &len);
@@ -339,9 +342,37 @@ Test(codec, thumbnail_scale_follows_the_frame_size, .timeout = 30)
 		cr_assert_eq(codec_thumbnail(c, jpeg, len, 320, 10240, &t), 0, "%dx%d", cases[i].w,
 			     cases[i].h);
 		assert_thumb(&t, 10240, cases[i].tw, cases[i].th);
+		if (cases[i].itself) {
+			cr_assert_eq(t.jpeg, jpeg, "%dx%d: the frame itself", cases[i].w,
+				     cases[i].h);
+			cr_assert_eq(t.len, len);
+			cr_assert_eq(t.encodes, 0);
+			cr_assert_eq(t.quality, 0);
+		} else {
+			cr_assert_neq(t.jpeg, jpeg);
+			cr_assert_eq(t.encodes, 1);
+			cr_assert_eq(t.quality, CODEC_THUMB_QUALITY);
+		}
 		codec_free(c);
 		free(jpeg);
 	}
+}
+
+/* Narrow enough but over the limit: encoded again at full size, lower. */
+Test(codec, thumbnail_of_a_narrow_frame_over_the_limit_is_encoded_again, .timeout = 20)
+{
+	size_t len;
+	uint8_t *jpeg = sim_jpeg(320, 240, 3000, &len);
+	cr_assert_gt(len, 6000);
+	struct codec *c = codec_new(320, 240, 75);
+	struct codec_thumb t;
+	cr_assert_eq(codec_thumbnail(c, jpeg, len, 320, 6000, &t), 0);
+	assert_thumb(&t, 6000, 320, 240);
+	cr_assert_neq(t.jpeg, jpeg);
+	cr_assert_gt(t.encodes, 1, "%zu bytes at the first quality would have passed", t.len);
+	cr_assert_lt(t.quality, CODEC_THUMB_QUALITY);
+	codec_free(c);
+	free(jpeg);
 }
 
 /* 2592 wide is still 324 at 1/8, the smallest factor: halved to 162. */
@@ -431,8 +462,13 @@ Test(codec, a_thumbnail_of_what_is_not_a_jpeg_is_refused, .timeout = 10)
 	size_t len;
 	uint8_t *jpeg = sim_jpeg(64, 48, 0, &len);
 	cr_assert_eq(codec_thumbnail(c, jpeg, len, 0, 10240, &t), -EINVAL, "no width to fit");
-	/* Cut short: the header reads, the data does not. */
+	/* Cut short: the header reads, the data does not (a frame small enough
+	 * to be its own thumbnail is decoded all the same). */
 	cr_assert_eq(codec_thumbnail(c, jpeg, 200, 320, 10240, &t), -EINVAL);
+	size_t big_len;
+	uint8_t *big = sim_jpeg(640, 480, 0, &big_len);
+	cr_assert_eq(codec_thumbnail(c, big, big_len / 2, 320, 10240, &t), -EINVAL);
+	free(big);
 	free(jpeg);
 	codec_free(c);
 }
@@ -452,4 +488,29 @@ Test(codec, rgb_halve_averages_2x2_boxes_and_drops_an_odd_edge, .timeout = 5)
 	uint8_t round[4 * 3] = {0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1};
 	codec_rgb_halve(round, 2, 2);
 	cr_assert_eq(round[0], 1, "(0+1+1+1+2)/4 rounds to 1");
+}
+
+/* libturbojpeg 2.1 leaves its decompressor mid-header after a frame whose
+ * header is cut short, and then reports success for the next one without
+ * its size: the codec starts a fresh one, so the next good frame is read
+ * right, for motion and for the thumbnail alike. */
+Test(codec, a_damaged_frame_does_not_spoil_the_next, .timeout = 20)
+{
+	size_t len;
+	uint8_t *jpeg = sim_jpeg(640, 480, 12000, &len);
+	struct codec *c = codec_new(640, 480, 75);
+	const uint8_t *gray;
+	int gw = 0, gh = 0;
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(codec_gray_eighth(c, jpeg, 200, &gray, &gw, &gh), -1, "no SOS yet");
+		cr_assert_eq(codec_gray_eighth(c, jpeg, len, &gray, &gw, &gh), 0);
+		cr_assert_eq(gw, 80);
+		cr_assert_eq(gh, 60);
+		struct codec_thumb t;
+		cr_assert_eq(codec_thumbnail(c, jpeg, 200, 320, 10240, &t), -EINVAL);
+		cr_assert_eq(codec_thumbnail(c, jpeg, len, 320, 10240, &t), 0);
+		assert_thumb(&t, 10240, 320, 240);
+	}
+	codec_free(c);
+	free(jpeg);
 }
