@@ -661,3 +661,79 @@ Test(notify_app, a_send_in_flight_at_the_stop_is_cancelled_and_kept_owed)
 	cr_assert_eq(stub_count(STATUS), statuses, "nothing counted for a cancelled send");
 	/* down() stops again: idempotent. */
 }
+
+/* ---- the watchdog's alerts, and the facts that clear them ---- */
+
+/* The newest alert of our own on the alert topic, parsed: code, subject, level. */
+static void assert_own_alert(const char *code, const char *subject, const char *level)
+{
+	cJSON *o = cJSON_Parse(last(ALERT, false)->payload);
+
+	cr_assert_not_null(o);
+	cr_assert_str_eq(cJSON_GetObjectItem(o, "source")->valuestring, "notify");
+	cr_assert_str_eq(cJSON_GetObjectItem(o, "code")->valuestring, code);
+	cr_assert_str_eq(cJSON_GetObjectItem(o, "subject")->valuestring, subject);
+	cr_assert_str_eq(cJSON_GetObjectItem(o, "level")->valuestring, level);
+	cr_assert_eq((int64_t)cJSON_GetObjectItem(o, "ts")->valuedouble, stub_wall_ms);
+	cJSON_Delete(o);
+}
+
+Test(notify_app, a_service_offline_too_long_is_raised_and_its_online_clears_it)
+{
+	const int64_t after = 5 * 60 * 1000LL; /* IOD_NOTIFY_OFFLINE_AFTER's default */
+	char want[128];
+
+	msg("iod/home/notify/availability", "offline"); /* our own: never watched */
+	msg("iod/home/camera/availability", "sleepy");	/* neither word: ignored */
+	msg("iod/home/feeder/availability", "offline");
+	stub_advance(after - 1);
+	cr_assert_eq(stub_count(ALERT), 0, "raised early");
+	stub_advance(2);
+	cr_assert_eq(stub_count(ALERT), 1);
+	assert_own_alert("service_offline", "feeder", "warning");
+	cr_assert_eq(stub_n_sends, 1, "a warning: ann");
+	cr_assert_str_eq(stub_sends[0].key, "notify/service_offline/feeder");
+	cr_assert_str_eq(stub_sends[0].contact, "ann");
+	cr_assert(strstr(last(ALERTS, true)->payload, "\"key\":\"notify/service_offline/feeder\""));
+	stub_complete(0, SEND_OK, NULL);
+
+	stub_advance(60000);
+	msg("iod/home/feeder/availability", "online");
+	snprintf(want, sizeof(want), "{\"active\":[],\"ts\":%lld}", (long long)stub_wall_ms);
+	cr_assert_str_eq(last(ALERTS, true)->payload, want);
+	stub_advance(3 * 3600 * 1000LL);
+	cr_assert_eq(stub_n_sends, 1, "cleared: not repeated");
+	cr_assert_eq(stub_count(ALERT), 1);
+}
+
+Test(notify_app, a_slot_pending_past_its_grace_is_dose_overdue_until_given)
+{
+	const int64_t grace = 3600 * 1000LL; /* no feeder/plan seen: the feeder's default */
+	char sched[512], want[128];
+
+	snprintf(sched, sizeof(sched),
+		 "{\"date\":\"2026-12-01\",\"slots\":[{\"slot\":\"2026-12-01T15:00\",\"at\":%lld,"
+		 "\"status\":\"pending\",\"dose\":null}],\"ts\":%lld}",
+		 T0, T0);
+	msg("iod/home/feeder/schedule", sched);
+	stub_advance(grace - 1);
+	cr_assert_eq(stub_count(ALERT), 0, "raised early");
+	stub_advance(2);
+	cr_assert_eq(stub_count(ALERT), 1);
+	assert_own_alert("dose_overdue", "2026-12-01T15:00", "critical");
+	cr_assert_eq(stub_n_sends, 1, "a critical: the first contact");
+	cr_assert_str_eq(stub_sends[0].key, "notify/dose_overdue/2026-12-01T15:00");
+	cr_assert_str_eq(stub_sends[0].contact, "ann");
+	stub_complete(0, SEND_OK, NULL);
+
+	stub_advance(60000);
+	snprintf(sched, sizeof(sched),
+		 "{\"date\":\"2026-12-01\",\"slots\":[{\"slot\":\"2026-12-01T15:00\",\"at\":%lld,"
+		 "\"status\":\"late\",\"dose\":\"schedule-2026-12-01T15:00\"}],\"ts\":%lld}",
+		 T0, (long long)stub_wall_ms);
+	msg("iod/home/feeder/schedule", sched);
+	snprintf(want, sizeof(want), "{\"active\":[],\"ts\":%lld}", (long long)stub_wall_ms);
+	cr_assert_str_eq(last(ALERTS, true)->payload, want);
+	stub_advance(3600 * 1000LL);
+	cr_assert_eq(stub_n_sends, 1, "given late: neither escalated nor repeated");
+}
