@@ -204,15 +204,28 @@ static int keep_mjpeg(struct camera *c, const uint8_t *data, size_t len)
 	return 0;
 }
 
-/* The thumbnail of the frame in out, which started motion. One that cannot
+/* The thumbnail of the frame in out, which started motion: from its I420
+ * planes when we encoded it (planes), else from the camera's JPEG. One that cannot
  * be made (a frame libturbojpeg cannot decode again, or a picture that
  * stays over CAMERA_THUMB_MAX_BYTES) is logged here and counted; the motion
  * event goes out without one. */
-static void motion_thumbnail(struct camera *c, struct camera_output *out)
+static void motion_thumbnail(struct camera *c, const struct codec_i420 *planes,
+			     struct camera_output *out)
 {
 	struct codec_thumb t;
-	int rc = codec_thumbnail(c->codec, out->jpeg, out->jpeg_len, CAMERA_THUMB_MAX_WIDTH,
-				 CAMERA_THUMB_MAX_BYTES, &t);
+	int rc;
+	if (!planes) /* a camera's JPEG: decoded at a scaling factor */
+		rc = codec_thumbnail(c->codec, out->jpeg, out->jpeg_len, CAMERA_THUMB_MAX_WIDTH,
+				     CAMERA_THUMB_MAX_BYTES, &t);
+	else if (planes->width <= CAMERA_THUMB_MAX_WIDTH && out->jpeg_len <= CAMERA_THUMB_MAX_BYTES)
+		/* The JPEG we just made is small enough: it is the thumbnail. */
+		rc = 0, t = (struct codec_thumb){.jpeg = out->jpeg,
+						 .len = out->jpeg_len,
+						 .width = planes->width,
+						 .height = planes->height};
+	else /* the planes we just encoded, not a decode of that JPEG */
+		rc = codec_thumbnail_i420(c->codec, planes, CAMERA_THUMB_MAX_WIDTH,
+					  CAMERA_THUMB_MAX_BYTES, &t);
 	if (rc == 0) {
 		out->thumb = t.jpeg;
 		out->thumb_len = t.len;
@@ -239,6 +252,7 @@ int camera_frame(struct camera *c, const struct source_frame *f, int64_t ts_ms,
 {
 	const uint8_t *jpeg = NULL;
 	size_t jpeg_len = 0;
+	const struct codec_i420 *planes = NULL; /* what we encoded, if we did */
 	c->stats.frames++;
 	memset(out, 0, sizeof(*out));
 
@@ -248,6 +262,7 @@ int camera_frame(struct camera *c, const struct source_frame *f, int64_t ts_ms,
 			goto corrupt;
 		motion_downscale(f->i420->plane[0], f->i420->width, f->i420->height,
 				 f->i420->stride[0], c->gray);
+		planes = f->i420;
 		c->stats.encoded++;
 		break;
 	case SOURCE_YUYV: {
@@ -257,6 +272,7 @@ int camera_frame(struct camera *c, const struct source_frame *f, int64_t ts_ms,
 				      &img) < 0)
 			goto corrupt;
 		motion_downscale(img->plane[0], img->width, img->height, img->stride[0], c->gray);
+		planes = img;
 		c->stats.encoded++;
 		break;
 	}
@@ -285,7 +301,7 @@ int camera_frame(struct camera *c, const struct source_frame *f, int64_t ts_ms,
 	if (out->motion.kind != MOTION_NONE)
 		c->stats.motion_events++;
 	if (out->motion.kind == MOTION_START)
-		motion_thumbnail(c, out);
+		motion_thumbnail(c, planes, out);
 	return 0;
 
 corrupt:

@@ -344,6 +344,142 @@ static int thumb_buffers(struct codec *c, int width, int height)
 	return 0;
 }
 
+/* The picture in thumb_rgb being made a thumbnail: packed RGB (from a
+ * JPEG) or I420 planes (from a frame we encode), width x height. */
+struct thumb_img {
+	bool rgb;
+	int width, height;
+};
+
+/* I420 in thumb_rgb: Y, then U and V of ceil(width/2) x ceil(height/2),
+ * each plane's rows packed. */
+static void thumb_i420_planes(struct codec *c, int w, int h, struct codec_i420 *p)
+{
+	int cw = (w + 1) / 2, ch = (h + 1) / 2;
+	p->plane[0] = c->thumb_rgb;
+	p->plane[1] = p->plane[0] + (size_t)w * (size_t)h;
+	p->plane[2] = p->plane[1] + (size_t)cw * (size_t)ch;
+	p->stride[0] = w;
+	p->stride[1] = p->stride[2] = cw;
+	p->width = w;
+	p->height = h;
+}
+
+static void thumb_halve(struct codec *c, struct thumb_img *img)
+{
+	if (img->rgb) {
+		codec_rgb_halve(c->thumb_rgb, img->width, img->height);
+		img->width /= 2;
+		img->height /= 2;
+		return;
+	}
+	struct codec_i420 from, to;
+	thumb_i420_planes(c, img->width, img->height, &from);
+	int w = (img->width + 1) / 2, h = (img->height + 1) / 2;
+	thumb_i420_planes(c, w, h, &to);
+	/* Plane by plane, in order: each one's result lies at or before where
+	 * it was read from (see codec_plane_halve). */
+	for (int k = 0; k < 3; k++) {
+		int pw = k ? (img->width + 1) / 2 : img->width;
+		int ph = k ? (img->height + 1) / 2 : img->height;
+		codec_plane_halve(from.plane[k], pw, ph, from.stride[k], to.plane[k]);
+	}
+	img->width = w;
+	img->height = h;
+}
+
+static int thumb_encode(struct codec *c, const struct thumb_img *img, int quality,
+			unsigned long *len)
+{
+	/* TJFLAG_NOREALLOC: thumb_jpeg holds tjBufSize() of the first size,
+	 * which no smaller picture exceeds. */
+	*len = c->thumb_jpeg_cap;
+	if (img->rgb)
+		return tjCompress2(c->enc, c->thumb_rgb, img->width, 0, img->height, TJPF_RGB,
+				   &c->thumb_jpeg, len, TJSAMP_420, quality,
+				   TJFLAG_NOREALLOC | TJFLAG_FASTDCT);
+	struct codec_i420 p;
+	thumb_i420_planes(c, img->width, img->height, &p);
+	return tjCompressFromYUVPlanes(c->enc, (const unsigned char **)p.plane, img->width,
+				       p.stride, img->height, TJSAMP_420, &c->thumb_jpeg, len,
+				       quality, TJFLAG_NOREALLOC | TJFLAG_FASTDCT);
+}
+
+/* Halve down to max_width, then the quality ladder, halving again after
+ * each rung that failed (see codec_thumbnail). */
+static int thumb_ladder(struct codec *c, struct thumb_img *img, int max_width, size_t max_bytes,
+			struct codec_thumb *out)
+{
+	while (img->width > max_width && img->width / 2 >= CODEC_THUMB_MIN_SIDE &&
+	       img->height / 2 >= CODEC_THUMB_MIN_SIDE)
+		thumb_halve(c, img);
+	for (;;) {
+		for (int q = CODEC_THUMB_QUALITY; q >= CODEC_THUMB_QUALITY_MIN;
+		     q -= CODEC_THUMB_QUALITY_STEP) {
+			unsigned long n;
+			if (thumb_encode(c, img, q, &n) < 0)
+				return -EINVAL;
+			out->encodes++;
+			out->len = n;
+			out->width = img->width;
+			out->height = img->height;
+			out->quality = q;
+			if (n <= max_bytes) {
+				out->jpeg = c->thumb_jpeg;
+				return 0;
+			}
+		}
+		if (img->width / 2 < CODEC_THUMB_MIN_SIDE || img->height / 2 < CODEC_THUMB_MIN_SIDE)
+			return -E2BIG;
+		thumb_halve(c, img);
+	}
+}
+
+void codec_plane_halve(const uint8_t *in, int width, int height, int stride, uint8_t *out)
+{
+	int ow = (width + 1) / 2, oh = (height + 1) / 2;
+	for (int y = 0; y < oh; y++) {
+		const uint8_t *r0 = in + (size_t)(2 * y) * (size_t)stride;
+		const uint8_t *r1 = 2 * y + 1 < height ? r0 + stride : r0;
+		uint8_t *o = out + (size_t)y * (size_t)ow;
+		for (int x = 0; x < ow; x++) {
+			int x0 = 2 * x, x1 = 2 * x + 1 < width ? 2 * x + 1 : 2 * x;
+			o[x] = (uint8_t)((r0[x0] + r0[x1] + r1[x0] + r1[x1] + 2) / 4);
+		}
+	}
+}
+
+int codec_thumbnail_i420(struct codec *c, const struct codec_i420 *img, int max_width,
+			 size_t max_bytes, struct codec_thumb *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (max_width < 1 || !img || img->width < 1 || img->height < 1)
+		return -EINVAL;
+	/* The first halving reads the frame's planes; a frame narrow enough
+	 * already is copied as it is. */
+	int w = img->width, h = img->height;
+	bool halve =
+	    w > max_width && w / 2 >= CODEC_THUMB_MIN_SIDE && h / 2 >= CODEC_THUMB_MIN_SIDE;
+	int tw = halve ? (w + 1) / 2 : w, th = halve ? (h + 1) / 2 : h;
+	int rc = thumb_buffers(c, tw, th);
+	if (rc < 0)
+		return rc;
+	struct codec_i420 to;
+	thumb_i420_planes(c, tw, th, &to);
+	for (int k = 0; k < 3; k++) {
+		int pw = k ? (w + 1) / 2 : w, ph = k ? (h + 1) / 2 : h;
+		if (halve) {
+			codec_plane_halve(img->plane[k], pw, ph, img->stride[k], to.plane[k]);
+			continue;
+		}
+		for (int y = 0; y < ph; y++)
+			memcpy(to.plane[k] + (size_t)y * (size_t)to.stride[k],
+			       img->plane[k] + (size_t)y * (size_t)img->stride[k], (size_t)pw);
+	}
+	struct thumb_img t = {.rgb = false, .width = tw, .height = th};
+	return thumb_ladder(c, &t, max_width, max_bytes, out);
+}
+
 int codec_thumbnail(struct codec *c, const uint8_t *jpeg, size_t len, int max_width,
 		    size_t max_bytes, struct codec_thumb *out)
 {
@@ -380,34 +516,6 @@ int codec_thumbnail(struct codec *c, const uint8_t *jpeg, size_t len, int max_wi
 		dec_failed(c);
 		return -EINVAL;
 	}
-	while (w > max_width && w / 2 >= CODEC_THUMB_MIN_SIDE && h / 2 >= CODEC_THUMB_MIN_SIDE) {
-		codec_rgb_halve(c->thumb_rgb, w, h);
-		w /= 2;
-		h /= 2;
-	}
-	for (;;) {
-		for (int q = CODEC_THUMB_QUALITY; q >= CODEC_THUMB_QUALITY_MIN;
-		     q -= CODEC_THUMB_QUALITY_STEP) {
-			/* TJFLAG_NOREALLOC: thumb_jpeg holds tjBufSize() of the
-			 * decoded size, which no smaller picture exceeds. */
-			unsigned long n = c->thumb_jpeg_cap;
-			if (tjCompress2(c->enc, c->thumb_rgb, w, 0, h, TJPF_RGB, &c->thumb_jpeg, &n,
-					TJSAMP_420, q, TJFLAG_NOREALLOC | TJFLAG_FASTDCT) < 0)
-				return -EINVAL;
-			out->encodes++;
-			out->len = n;
-			out->width = w;
-			out->height = h;
-			out->quality = q;
-			if (n <= max_bytes) {
-				out->jpeg = c->thumb_jpeg;
-				return 0;
-			}
-		}
-		if (w / 2 < CODEC_THUMB_MIN_SIDE || h / 2 < CODEC_THUMB_MIN_SIDE)
-			return -E2BIG;
-		codec_rgb_halve(c->thumb_rgb, w, h);
-		w /= 2;
-		h /= 2;
-	}
+	struct thumb_img img = {.rgb = true, .width = w, .height = h};
+	return thumb_ladder(c, &img, max_width, max_bytes, out);
 }

@@ -86,6 +86,24 @@ struct codec_thumb {
 int codec_thumbnail(struct codec *c, const uint8_t *jpeg, size_t len, int max_width,
 		    size_t max_bytes, struct codec_thumb *out);
 
+/*
+ * The same from an I420 image (a frame the codec encodes itself: the sim, a
+ * YUYV camera), without decoding the JPEG just made of it, which costs as
+ * much as encoding the frame: the planes are halved with a 2x2 box until
+ * the picture is at most max_width wide (an odd last column or row is
+ * averaged with itself), then the qualities and halvings above. A picture
+ * narrow enough already is encoded at its size. img is only read. 0,
+ * -EINVAL (no picture, max_width < 1), -E2BIG, -ENOMEM, as above.
+ */
+int codec_thumbnail_i420(struct codec *c, const struct codec_i420 *img, int max_width,
+			 size_t max_bytes, struct codec_thumb *out);
+
+/* Halve one plane (width x height, stride bytes a row) into out, rows of
+ * ceil(width/2) packed: ceil(width/2) x ceil(height/2), each the mean of its
+ * 2x2 box, an odd edge averaged with itself. out may be in (stride >= width):
+ * each result is written at or before the first byte it reads. */
+void codec_plane_halve(const uint8_t *in, int width, int height, int stride, uint8_t *out);
+
 /* Halve a packed RGB image (3 bytes a pixel, rows of 3 * width) with a 2x2
  * box average, in place: the result is width / 2 x height / 2, rows of
  * 3 * (width / 2); an odd last column or row is dropped. width, height >= 2. */

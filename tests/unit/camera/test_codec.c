@@ -514,3 +514,92 @@ Test(codec, a_damaged_frame_does_not_spoil_the_next, .timeout = 20)
 	codec_free(c);
 	free(jpeg);
 }
+
+/* ---- the thumbnail of a frame we encode: from its planes ---- */
+
+Test(codec, thumbnail_from_i420_planes_is_a_small_jpeg_of_them, .timeout = 20)
+{
+	struct scene *s = scene_new(640, 480);
+	struct codec *c = codec_new(640, 480, 75);
+	const struct codec_i420 *img = scene_render(s, 12000, 0, 0, 0);
+	struct codec_thumb t;
+	cr_assert_eq(codec_thumbnail_i420(c, img, 320, 10240, &t), 0);
+	assert_thumb(&t, 10240, 320, 240);
+	cr_assert_eq(t.encodes, 1);
+	cr_assert_eq(t.quality, CODEC_THUMB_QUALITY);
+	int w, h;
+	unsigned char *rgb = decode_rgb(t.jpeg, t.len, &w, &h);
+	/* The same picture: a 16x16 block of the thumbnail is an 8x8 block
+	 * mean of the source at half the coordinates (gray, in the window and
+	 * on the floor). */
+	const unsigned char *window = rgb + ((size_t)60 * w + 240) * 3;
+	const unsigned char *floor_px = rgb + ((size_t)230 * w + 20) * 3;
+	int want_window = block_mean(img, 60, 15), want_floor = block_mean(img, 5, 57);
+	int got_window = (77 * window[0] + 150 * window[1] + 29 * window[2]) >> 8;
+	int got_floor = (77 * floor_px[0] + 150 * floor_px[1] + 29 * floor_px[2]) >> 8;
+	cr_assert(abs(got_window - want_window) < 20, "window %d want %d", got_window, want_window);
+	cr_assert(abs(got_floor - want_floor) < 20, "floor %d want %d", got_floor, want_floor);
+	free(rgb);
+	/* Only read: the frame is still the scene's. */
+	const struct codec_i420 *again = scene_render(s, 12000, 0, 0, 0);
+	cr_assert_eq(again, img);
+	codec_free(c);
+	scene_free(s);
+}
+
+/* 1284x962 halves to 642x481, 321x241, 161x121: odd sides, whose chroma
+ * planes (81x61) must still be the ones libturbojpeg expects. */
+Test(codec, thumbnail_from_i420_with_odd_halves, .timeout = 30)
+{
+	struct scene *s = scene_new(1284, 962);
+	struct codec *c = codec_new(1284, 962, 75);
+	struct codec_thumb t;
+	cr_assert_eq(codec_thumbnail_i420(c, scene_render(s, 12000, 0, 0, 0), 320, 10240, &t), 0);
+	assert_thumb(&t, 10240, 161, 121);
+	codec_free(c);
+	scene_free(s);
+}
+
+Test(codec, thumbnail_from_noisy_i420_steps_down_and_one_that_cannot_fit_is_refused, .timeout = 20)
+{
+	uint8_t *buf = malloc(640 * 480 + 2 * 320 * 240);
+	struct codec_i420 img = {.plane = {buf, buf + 640 * 480, buf + 640 * 480 + 320 * 240},
+				 .stride = {640, 320, 320},
+				 .width = 640,
+				 .height = 480};
+	uint32_t rng = 7;
+	for (size_t k = 0; k < 640 * 480 + 2 * 320 * 240; k++) {
+		rng = rng * 1103515245u + 12345u;
+		buf[k] = (uint8_t)(rng >> 16);
+	}
+	struct codec *c = codec_new(640, 480, 75);
+	struct codec_thumb t;
+	cr_assert_eq(codec_thumbnail_i420(c, &img, 320, 10240, &t), 0);
+	cr_assert_gt(t.encodes, 1, "it fit at once: %zu bytes", t.len);
+	assert_thumb(&t, 10240, t.width, t.height);
+	cr_assert_leq(t.width, 320);
+	cr_assert_eq(codec_thumbnail_i420(c, &img, 320, 200, &t), -E2BIG);
+	cr_assert_null(t.jpeg);
+	cr_assert_gt(t.len, 200);
+	cr_assert_eq(t.width, 40);
+	cr_assert_eq(t.height, 30);
+	cr_assert_eq(codec_thumbnail_i420(c, NULL, 320, 10240, &t), -EINVAL);
+	cr_assert_eq(codec_thumbnail_i420(c, &img, 0, 10240, &t), -EINVAL);
+	codec_free(c);
+	free(buf);
+}
+
+Test(codec, plane_halve_keeps_an_odd_edge_and_works_in_place, .timeout = 5)
+{
+	/* 3x3 at stride 4 (the 4th column is not the picture's). */
+	const uint8_t in[] = {0, 4, 8, 99, 12, 16, 20, 99, 40, 44, 48, 99};
+	uint8_t out[4];
+	codec_plane_halve(in, 3, 3, 4, out);
+	/* (0+4+12+16)/4 = 8; the right edge (8,8,20,20) = 14; the bottom
+	 * (40,44,40,44) = 42; the corner 48. */
+	const uint8_t want[] = {8, 14, 42, 48};
+	cr_assert_arr_eq(out, want, 4);
+	uint8_t inplace[] = {0, 4, 8, 99, 12, 16, 20, 99, 40, 44, 48, 99};
+	codec_plane_halve(inplace, 3, 3, 4, inplace);
+	cr_assert_arr_eq(inplace, want, 4);
+}
