@@ -61,6 +61,23 @@ static int delete_step(struct records *r, const char *sql, int64_t v, int64_t *c
 	return 0;
 }
 
+/* The minutes before cutoff, in a transaction of their own. */
+static int minute_step(struct records *r, int64_t cutoff, int64_t *count, struct records_err *err)
+{
+	int rc;
+
+	if (records_exec(r, "BEGIN IMMEDIATE", err) < 0)
+		return -EIO;
+	rc = records_minute_drop_before(r, cutoff, count, err);
+	if (rc < 0) {
+		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	if (records_exec(r, "COMMIT", err) < 0)
+		return -EIO;
+	return 0;
+}
+
 static int vacuum(struct records *r, struct records_err *err)
 {
 	/* PRAGMA incremental_vacuum returns a row per page freed: exec steps
@@ -74,8 +91,8 @@ static int vacuum(struct records *r, struct records_err *err)
  * tier is empty.
  */
 struct tier_step {
-	const char *oldest; /* the oldest time, NULL if empty */
-	const char *drop;   /* ?1: delete what is older than this */
+	const char *oldest; /* the oldest time, NULL if empty (NULL: minute.c) */
+	const char *drop;   /* ?1: delete what is older than this (NULL: minute.c) */
 	int64_t step_ms;
 	size_t stat; /* which counter of the stats */
 };
@@ -84,9 +101,7 @@ static const struct tier_step tiers[] = {
     {"SELECT min((SELECT min(ts) FROM reading_raw WHERE series = s.id)) FROM series s",
      "DELETE FROM reading_raw WHERE series IN (SELECT id FROM series) AND ts < ?1", 3600LL * 1000,
      0},
-    {"SELECT min((SELECT min(ts) FROM reading_minute WHERE series = s.id)) FROM series s",
-     "DELETE FROM reading_minute WHERE series IN (SELECT id FROM series) AND ts < ?1",
-     24LL * 3600 * 1000, 1},
+    {NULL, NULL, 24LL * 3600 * 1000, 1}, /* the minute tier: minute.c */
     {"SELECT min((SELECT min(ts) FROM reading_hour WHERE series = s.id)) FROM series s",
      "DELETE FROM reading_hour WHERE series IN (SELECT id FROM series) AND ts < ?1",
      30LL * 24 * 3600 * 1000, 2},
@@ -144,8 +159,7 @@ int records_maintain(struct records *r, int64_t now_ms, int64_t max_bytes,
 		return rc;
 	rc = delete_step(r, tiers[0].drop, now_ms - RECORDS_RAW_KEEP_MS, &s.raw_deleted, err);
 	if (rc == 0)
-		rc = delete_step(r, tiers[1].drop, now_ms - RECORDS_MINUTE_KEEP_MS,
-				 &s.minute_deleted, err);
+		rc = minute_step(r, now_ms - RECORDS_MINUTE_KEEP_MS, &s.minute_deleted, err);
 	if (rc == 0)
 		rc = vacuum(r, err);
 	if (rc == 0)
@@ -154,15 +168,21 @@ int records_maintain(struct records *r, int64_t now_ms, int64_t max_bytes,
 		int64_t ts;
 		int any;
 
-		rc = oldest(r, tiers[t].oldest, &ts, &any, err);
+		if (tiers[t].oldest)
+			rc = oldest(r, tiers[t].oldest, &ts, &any, err);
+		else
+			rc = records_minute_oldest(r, &ts, &any, err);
 		if (rc < 0)
 			break;
 		if (!any) {
 			t++;
 			continue;
 		}
-		rc = delete_step(r, tiers[t].drop, ts + tiers[t].step_ms, counts[tiers[t].stat],
-				 err);
+		if (tiers[t].drop)
+			rc = delete_step(r, tiers[t].drop, ts + tiers[t].step_ms,
+					 counts[tiers[t].stat], err);
+		else
+			rc = minute_step(r, ts + tiers[t].step_ms, counts[tiers[t].stat], err);
 		if (rc == 0)
 			rc = vacuum(r, err);
 		if (rc == 0)

@@ -90,6 +90,11 @@ static int bucket_add(struct bucketer *b, int64_t ts, int64_t n, double sum, dou
 	return 0;
 }
 
+static int bucket_row(void *arg, int64_t ts, int64_t n, double sum, double mn, double mx)
+{
+	return bucket_add(arg, ts, n, sum, mn, mx);
+}
+
 int records_history(struct records *r, const char *site, const char *kind, int64_t from_ms,
 		    int64_t to_ms, size_t max_points, int64_t now_ms, struct records_history *out,
 		    struct records_err *err)
@@ -97,8 +102,7 @@ int records_history(struct records *r, const char *site, const char *kind, int64
 	static const char *const sql[] = {
 	    [RECORDS_TIER_RAW] = "SELECT ts, 1, value, value, value FROM reading_raw"
 				 " WHERE series = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
-	    [RECORDS_TIER_MINUTE] = "SELECT ts, n, sum, vmin, vmax FROM reading_minute"
-				    " WHERE series = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
+	    [RECORDS_TIER_MINUTE] = NULL, /* minute.c */
 	    [RECORDS_TIER_HOUR] = "SELECT ts, n, sum, vmin, vmax FROM reading_hour"
 				  " WHERE series = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
 	};
@@ -148,6 +152,14 @@ int records_history(struct records *r, const char *site, const char *kind, int64
 		return 0; /* nothing ever recorded: no points */
 	if (rc < 0)
 		return rc;
+	if (out->tier == RECORDS_TIER_MINUTE) {
+		rc = records_minute_scan(r, series, b.b0, to_ms, bucket_row, &b, err);
+		if (rc == 0 && bucket_close(&b) < 0)
+			rc = records_fail(err, -ENOMEM, "records: history: out of memory");
+		if (rc < 0)
+			records_history_free(out);
+		return rc;
+	}
 	rc = prepare(r, sql[out->tier], &st, err);
 	if (rc < 0)
 		return rc;

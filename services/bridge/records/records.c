@@ -21,17 +21,16 @@
  * Schema version 1. Readings are keyed by a series id (one per site and
  * kind) so that the raw rows, the bulk of the file, are three numbers each.
  * The minute and hour tiers keep count, sum, min and max, which combine
- * exactly. BLOBs live in tables of their own so that listing doses or events
- * never reads them.
+ * exactly; the minute tier holds an hour of minutes per row (minute.c).
+ * BLOBs live in tables of their own so that listing doses or events never
+ * reads them.
  */
 static const char schema_v1[] =
     "CREATE TABLE series(id INTEGER PRIMARY KEY, site TEXT NOT NULL, kind TEXT NOT NULL,"
     " UNIQUE(site, kind));"
     "CREATE TABLE reading_raw(series INTEGER NOT NULL, ts INTEGER NOT NULL,"
     " value REAL NOT NULL, PRIMARY KEY(series, ts)) WITHOUT ROWID;"
-    "CREATE TABLE reading_minute(series INTEGER NOT NULL, ts INTEGER NOT NULL,"
-    " n INTEGER NOT NULL, sum REAL NOT NULL, vmin REAL NOT NULL, vmax REAL NOT NULL,"
-    " PRIMARY KEY(series, ts)) WITHOUT ROWID;"
+    "CREATE TABLE reading_minute(id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
     "CREATE TABLE reading_hour(series INTEGER NOT NULL, ts INTEGER NOT NULL,"
     " n INTEGER NOT NULL, sum REAL NOT NULL, vmin REAL NOT NULL, vmax REAL NOT NULL,"
     " PRIMARY KEY(series, ts)) WITHOUT ROWID;"
@@ -75,11 +74,9 @@ static const char *const stmt_sql[RST_COUNT] = {
     [RST_SERIES_GET] = "SELECT id FROM series WHERE site = ?1 AND kind = ?2",
     [RST_SERIES_ADD] = "INSERT INTO series(site, kind) VALUES(?1, ?2)",
     [RST_RAW_ADD] = "INSERT OR IGNORE INTO reading_raw(series, ts, value) VALUES(?1, ?2, ?3)",
-    [RST_MINUTE_UPSERT] =
-	"INSERT INTO reading_minute(series, ts, n, sum, vmin, vmax)"
-	" VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(series, ts) DO UPDATE SET"
-	" n = n + excluded.n, sum = sum + excluded.sum, vmin = min(vmin, excluded.vmin),"
-	" vmax = max(vmax, excluded.vmax)",
+    [RST_MINUTE_GET] = "SELECT data FROM reading_minute WHERE id = ?1",
+    [RST_MINUTE_PUT] = "INSERT OR REPLACE INTO reading_minute(id, data) VALUES(?1, ?2)",
+    [RST_MINUTE_DEL] = "DELETE FROM reading_minute WHERE id = ?1",
     [RST_HOUR_UPSERT] =
 	"INSERT INTO reading_hour(series, ts, n, sum, vmin, vmax)"
 	" VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(series, ts) DO UPDATE SET"
@@ -565,33 +562,27 @@ static int writer_only(struct records *r, struct records_err *err)
 /* Adds the tier sums kept in memory to the minute and hour tables. */
 static int flush_aggs(struct records *r, struct records_err *err)
 {
-	struct {
-		struct records_agg *a;
-		size_t *n;
-		enum records_stmt st;
-	} tiers[] = {
-	    {r->minute, &r->n_minute, RST_MINUTE_UPSERT},
-	    {r->hour, &r->n_hour, RST_HOUR_UPSERT},
-	};
+	int rc = records_minute_flush(r, r->minute, r->n_minute, err);
 
-	for (size_t t = 0; t < 2; t++) {
-		for (size_t i = 0; i < *tiers[t].n; i++) {
-			struct records_agg *a = &tiers[t].a[i];
-			sqlite3_stmt *st = records_stmt(r, tiers[t].st, err);
+	if (rc < 0)
+		return rc;
+	r->n_minute = 0;
+	for (size_t i = 0; i < r->n_hour; i++) {
+		struct records_agg *a = &r->hour[i];
+		sqlite3_stmt *st = records_stmt(r, RST_HOUR_UPSERT, err);
 
-			if (!st)
-				return -EIO;
-			sqlite3_bind_int64(st, 1, a->series);
-			sqlite3_bind_int64(st, 2, a->ts);
-			sqlite3_bind_int64(st, 3, a->n);
-			sqlite3_bind_double(st, 4, a->sum);
-			sqlite3_bind_double(st, 5, a->min);
-			sqlite3_bind_double(st, 6, a->max);
-			if (sqlite3_step(st) != SQLITE_DONE)
-				return records_sqlfail(r, err, "adding to the reading tiers");
-		}
-		*tiers[t].n = 0;
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, a->series);
+		sqlite3_bind_int64(st, 2, a->ts);
+		sqlite3_bind_int64(st, 3, a->n);
+		sqlite3_bind_double(st, 4, a->sum);
+		sqlite3_bind_double(st, 5, a->min);
+		sqlite3_bind_double(st, 6, a->max);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return records_sqlfail(r, err, "adding to the hour tier");
 	}
+	r->n_hour = 0;
 	return 0;
 }
 

@@ -23,7 +23,9 @@ enum records_stmt {
 	RST_SERIES_GET,
 	RST_SERIES_ADD,
 	RST_RAW_ADD,
-	RST_MINUTE_UPSERT,
+	RST_MINUTE_GET,
+	RST_MINUTE_PUT,
+	RST_MINUTE_DEL,
 	RST_HOUR_UPSERT,
 	RST_DOSE_UPSERT,
 	RST_SNAPSHOT_PUT,
@@ -56,6 +58,24 @@ struct records {
 	} series[RECORDS_SERIES_CACHE];
 	size_t n_series;
 };
+
+/* minute.c: the minute tier, 60 minutes to a row (see there). */
+#define RECORDS_BLOCK_MINUTES 60
+/* Adds the n sums (a is reordered) to their minutes. */
+int records_minute_flush(struct records *r, struct records_agg *a, size_t n,
+			 struct records_err *err);
+/* Calls fn for each minute in use of series whose start is in [from, to),
+ * ascending; fn returning < 0 stops with -ENOMEM. */
+typedef int (*records_minute_fn)(void *arg, int64_t ts, int64_t n, double sum, double min,
+				 double max);
+int records_minute_scan(struct records *r, int64_t series, int64_t from_ms, int64_t to_ms,
+			records_minute_fn fn, void *arg, struct records_err *err);
+/* Drops the minutes that start before cutoff_ms, adding their number to
+ * *deleted. */
+int records_minute_drop_before(struct records *r, int64_t cutoff_ms, int64_t *deleted,
+			       struct records_err *err);
+/* The start of the oldest minute in use; *any 0 if there is none. */
+int records_minute_oldest(struct records *r, int64_t *ts, int *any, struct records_err *err);
 
 /* Fills err (if not NULL) and returns code. */
 int records_fail(struct records_err *err, int code, const char *fmt, ...)

@@ -700,6 +700,38 @@ static void put_doses_and_alerts(struct records *r, int n, size_t snap_len)
 	cr_assert_eq(records_commit(r, &err), 0);
 }
 
+/* The minute tier of one series over [from, to), through a reader: the
+ * minutes in use, the oldest, the readings they count. */
+struct minutes {
+	int64_t in_use, oldest, readings;
+};
+
+static struct minutes minutes_of(const char *file, const char *kind, int64_t from, int64_t to)
+{
+	struct records_options o = {.mode = RECORDS_READER};
+	struct records_err err = {{0}};
+	struct minutes m = {0, -1, 0};
+	struct records_history h;
+	struct records *r;
+	size_t points = (size_t)((to - from) / MIN_MS);
+
+	cr_assert_eq(records_open(file, &o, &r, NULL, &err), 0, "%s", err.msg);
+	/* now = from: the raw tier is never chosen at 1-minute width, the
+	 * minute tier is while from is within 90 days of it. */
+	cr_assert_eq(records_history(r, "home", kind, from, to, points, from, &h, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(h.tier, RECORDS_TIER_MINUTE);
+	cr_assert_eq(h.bucket_ms, MIN_MS);
+	m.in_use = (int64_t)h.n;
+	if (h.n)
+		m.oldest = h.points[0].ts_ms;
+	for (size_t i = 0; i < h.n; i++)
+		m.readings += h.points[i].count;
+	records_history_free(&h);
+	records_close(r);
+	return m;
+}
+
 static int64_t count(const char *table)
 {
 	char sql[96];
@@ -728,13 +760,38 @@ Test(records, retention_drops_old_raw_and_minutes_only)
 	records_close(r);
 	cr_assert_eq(count("reading_raw"), 48 * 6);
 	cr_assert_eq(sql_int(path, "SELECT min(ts) FROM reading_raw"), now - 48 * HOUR_MS);
-	cr_assert_eq(count("reading_minute"), 90 * 24 * 6);
-	cr_assert_eq(sql_int(path, "SELECT min(ts) FROM reading_minute"), now - 90 * DAY_MS);
+	struct minutes m = minutes_of(path, "temp", T0, now);
+	cr_assert_eq(m.in_use, 90 * 24 * 6);
+	cr_assert_eq(m.oldest, now - 90 * DAY_MS);
+	cr_assert_eq(m.readings, 90 * 24 * 6);
 	cr_assert_eq(count("reading_hour"), 100 * 24);
 	cr_assert_eq(count("dose"), 3);
 	cr_assert_eq(count("dose_snapshot"), 3);
 	cr_assert_eq(count("alert"), 3);
 	cr_assert_eq(count("slot"), 3);
+}
+
+Test(records, minute_retention_cuts_inside_an_hour)
+{
+	struct records_err err = {{0}};
+	struct records_maintain_stats st;
+	struct records *r = open_writer(NULL);
+
+	/* Two readings a minute for 3 h; the cutoff 90 min in (mid-hour). */
+	cr_assert_eq(records_begin(r, &err), 0);
+	for (int64_t ts = T0; ts < T0 + 3 * HOUR_MS; ts += 30000)
+		add(r, "temp", ts, 1.5);
+	cr_assert_eq(records_commit(r, &err), 0);
+	cr_assert_eq(records_maintain(r, T0 + 90 * MIN_MS + RECORDS_MINUTE_KEEP_MS, 0, &st, &err),
+		     0, "%s", err.msg);
+	cr_assert_eq(st.minute_deleted, 90);
+	cr_assert_eq(st.raw_deleted, 360);
+	records_close(r);
+	struct minutes m = minutes_of(path, "temp", T0, T0 + 3 * HOUR_MS);
+	cr_assert_eq(m.in_use, 90);
+	cr_assert_eq(m.oldest, T0 + 90 * MIN_MS);
+	cr_assert_eq(m.readings, 180);
+	cr_assert_eq(count("reading_hour"), 3);
 }
 
 Test(records, size_bound_drops_readings_then_thumbs_never_doses)
@@ -975,7 +1032,7 @@ Test(records, backup_while_writing)
 	int64_t raw = sql_int(dst, "SELECT count(*) FROM reading_raw");
 	cr_assert_gt(raw, 0);
 	cr_assert_eq(raw % 200, 0);
-	cr_assert_eq(sql_int(dst, "SELECT sum(n) FROM reading_minute"), raw);
+	cr_assert_eq(minutes_of(dst, "temp", T0, T0 + 400 * DAY_MS).readings, raw);
 	cr_assert_eq(sql_int(dst, "SELECT sum(n) FROM reading_hour"), raw);
 	cr_assert_eq(sql_int(dst, "SELECT count(*) FROM dose_snapshot"), 5);
 	snprintf(dst + strlen(dst), sizeof(dst) - strlen(dst), ".tmp");
