@@ -364,7 +364,12 @@ static void deliver(struct notify_app *a, const struct proto_active_alert *e, si
 static void given_up(struct notify_app *a, struct outbox_item *it, const char *error)
 {
 	struct proto_alert al;
+	char why[sizeof(it->last_error)];
 
+	/* A copy: error may be it->last_error itself (kick's), which
+	 * outbox_given_up writes over (an overlapping snprintf left it ""). */
+	snprintf(why, sizeof(why), "%s", error);
+	error = why;
 	(void)outbox_given_up(a->ob, it, loop_wall_ms(), error);
 	a->status.given_up++;
 	log_error("delivery of %s to %s given up: %s", it->key, it->contact, error);
@@ -604,6 +609,7 @@ static void attempt(struct notify_app *a, struct outbox_item *it)
 static void kick(struct notify_app *a, int64_t now)
 {
 	int rc = outbox_sync(a->ob);
+	uint64_t given_up_before = a->status.given_up;
 
 	if (rc < 0)
 		log_error("outbox: fdatasync: %s (sending anyway: telling beats keeping)",
@@ -621,6 +627,10 @@ static void kick(struct notify_app *a, int64_t now)
 		attempt(a, it);
 	}
 	a->status.depth = outbox_depth(a->ob);
+	/* Given up here (past retry_for, or not startable): no send_done
+	 * will publish it, so say it now. */
+	if (a->status.given_up != given_up_before)
+		publish_status(a);
 }
 
 /* What the policy says for every active alert now; and the next deadline. */

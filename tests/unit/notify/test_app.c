@@ -64,7 +64,8 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return remove(path);
 }
 
-static void up(void)
+/* The app made and started with an extra setting (a flag; NULL: none). */
+static void up_with(const char *extra)
 {
 	char contacts[128], data_flag[96], contacts_flag[160];
 	int rc = -1;
@@ -86,9 +87,9 @@ static void up(void)
 	cr_assert_eq(fclose(f), 0);
 	snprintf(data_flag, sizeof(data_flag), "--data-dir=%s", dir);
 	snprintf(contacts_flag, sizeof(contacts_flag), "--notify-contacts-file=%s", contacts);
-	char *argv[] = {"iod-notify", "--site=home", data_flag, contacts_flag, NULL};
-	cfg = cfg_load("notify", "iod-notify", notify_app_options, notify_app_options_count, 4,
-		       argv, &rc);
+	char *argv[] = {"iod-notify", "--site=home", data_flag, contacts_flag, (char *)extra, NULL};
+	cfg = cfg_load("notify", "iod-notify", notify_app_options, notify_app_options_count,
+		       extra ? 5 : 4, argv, &rc);
 	cr_assert_not_null(cfg, "cfg_load: %d", rc);
 
 	cr_assert_eq(uv_loop_init(&loop), 0);
@@ -112,6 +113,11 @@ static void up(void)
 	cr_assert_eq(notify_service.start(app), 0);
 	stub_settle();
 	cr_assert_eq(stub_n_sends, 0);
+}
+
+static void up(void)
+{
+	up_with(NULL);
 }
 
 static void down(void)
@@ -736,4 +742,112 @@ Test(notify_app, a_slot_pending_past_its_grace_is_dose_overdue_until_given)
 	cr_assert_str_eq(last(ALERTS, true)->payload, want);
 	stub_advance(3600 * 1000LL);
 	cr_assert_eq(stub_n_sends, 1, "given late: neither escalated nor repeated");
+}
+
+/* ---- settings: quiet hours (in a zone of the test's choosing), retry_for ---- */
+
+/* T0 is 16:00 in Berlin (15:00 UTC; CET is UTC+1): inside 15:30-17:00,
+ * which ends at T0 + 1 h. */
+static void up_quiet(void)
+{
+	setenv("TZ", "Europe/Berlin", 1);
+	tzset();
+	up_with("--notify-quiet=15:30-17:00");
+}
+
+TestSuite(notify_quiet, .init = up_quiet, .fini = down, .timeout = 30);
+
+Test(notify_quiet, a_warning_waits_for_the_quiet_hours_end_a_critical_does_not)
+{
+	msg(ALERT,
+	    "{\"source\":\"sensors\",\"level\":\"warning\",\"code\":\"sensor_lost\","
+	    "\"subject\":\"weight\",\"message\":\"no reading for 120 s\",\"ts\":1796137100000}");
+	cr_assert_eq(stub_n_sends, 0, "a warning in quiet hours is held");
+	msg(ALERT, JOURNAL);
+	cr_assert_eq(stub_n_sends, 1, "a critical never waits");
+	cr_assert_str_eq(stub_sends[0].key, JOURNAL_KEY);
+	stub_complete(0, SEND_OK, NULL);
+
+	/* 16:59:59.999 local: still held. The escalation of the critical (15
+	 * min) goes on meanwhile. */
+	stub_advance(3600 * 1000LL - 1);
+	for (size_t i = 0; i < stub_n_sends; i++)
+		cr_assert_str_neq(stub_sends[i].key, "sensors/sensor_lost/weight", "told at %lld",
+				  (long long)stub_sends[i].ts_ms);
+	size_t before = stub_n_sends;
+	stub_advance(2);
+	cr_assert_gt(stub_n_sends, before);
+	bool told = false;
+	for (size_t i = before; i < stub_n_sends; i++)
+		if (strcmp(stub_sends[i].key, "sensors/sensor_lost/weight") == 0) {
+			told = true;
+			cr_assert_str_eq(stub_sends[i].contact, "ann");
+			cr_assert_geq(stub_sends[i].ts_ms, T0 + 3600 * 1000LL);
+		}
+	cr_assert(told, "the held warning is told when the quiet hours end");
+}
+
+/* notify/status's outbox counts, as last published. */
+static void assert_outbox(int depth, int queued, int delivered, int failed, int given_up)
+{
+	cJSON *st = cJSON_Parse(last(STATUS, true)->payload);
+	cJSON *ob = cJSON_GetObjectItem(st, "outbox");
+	const char *p = last(STATUS, true)->payload;
+
+	cr_assert_not_null(ob, "%s", p);
+	cr_assert_eq(cJSON_GetObjectItem(ob, "depth")->valueint, depth, "%s", p);
+	cr_assert_eq(cJSON_GetObjectItem(ob, "queued")->valueint, queued, "%s", p);
+	cr_assert_eq(cJSON_GetObjectItem(ob, "delivered")->valueint, delivered, "%s", p);
+	cr_assert_eq(cJSON_GetObjectItem(ob, "failed")->valueint, failed, "%s", p);
+	cr_assert_eq(cJSON_GetObjectItem(ob, "given_up")->valueint, given_up, "%s", p);
+	cr_assert_eq((int64_t)cJSON_GetObjectItem(st, "ts")->valuedouble, stub_wall_ms, "%s", p);
+	cJSON_Delete(st);
+}
+
+static void up_retry_for(void)
+{
+	up_with("--notify-retry-for=2m");
+}
+
+TestSuite(notify_retry_for, .init = up_retry_for, .fini = down, .timeout = 30);
+
+Test(notify_retry_for, a_delivery_failing_past_retry_for_is_given_up_with_its_last_error)
+{
+	msg(ALERT, JOURNAL);
+	stub_complete(0, SEND_RETRY, "HTTP 503");
+	stub_advance(30001);
+	cr_assert_eq(stub_n_sends, 2);
+	stub_complete(1, SEND_RETRY, "HTTP 503");
+	stub_advance(60001);
+	cr_assert_eq(stub_n_sends, 3, "retried while within 2 min of being queued");
+	stub_complete(2, SEND_RETRY, "timeout");
+	cr_assert_eq(stub_count(ALERT), 0, "90 s after queued: not given up yet");
+
+	/* The next attempt is due 120 s later, past retry_for: given up
+	 * instead, naming the last error. */
+	stub_advance(120001);
+	cr_assert_eq(stub_count(ALERT), 1);
+	assert_own_alert("notify_failed", "ann", "warning");
+	cr_assert(strstr(last(ALERT, false)->payload,
+			 "could not tell ann (URL 1) about " JOURNAL_KEY ": timeout"),
+		  "%s", last(ALERT, false)->payload);
+	for (size_t i = 3; i < stub_n_sends; i++)
+		cr_assert_str_neq(stub_sends[i].key, JOURNAL_KEY, "tried past retry_for");
+	/* Said on notify/status at once (no send_done follows a give-up in the
+	 * tick): the notify_failed to ann is the one owed now. */
+	assert_outbox(1, 2, 0, 3, 1);
+	cr_assert_eq(stub_n_sends, 4);
+	cr_assert_str_eq(stub_sends[3].key, "notify/notify_failed/ann");
+
+	/* That one fails as long: given up too, and no third alert about
+	 * telling ann (it is active already), so only the status says so. */
+	stub_complete(3, SEND_RETRY, "timeout");
+	stub_advance(30001);
+	stub_complete(4, SEND_RETRY, "timeout");
+	stub_advance(60001);
+	stub_complete(5, SEND_RETRY, "timeout");
+	stub_advance(120001);
+	cr_assert_eq(stub_n_sends, 6);
+	cr_assert_eq(stub_count(ALERT), 1);
+	assert_outbox(0, 2, 0, 6, 2);
 }
