@@ -121,7 +121,7 @@ static void publish_motion(struct camera_app *a, const struct motion_event *ev)
 static void publish_thumbnail(struct camera_app *a, const struct camera_output *out)
 {
 	char for_[PROTO_CAMERA_FOR_MAX + 1];
-	snprintf(for_, sizeof(for_), "motion:%" PRId64, out->motion.ts_ms);
+	snprintf(for_, sizeof(for_), CAMERA_FOR_MOTION "%" PRId64, out->motion.ts_ms);
 	struct mqttc_prop prop = {.name = "for", .value = for_};
 	if (mqttc_publish_props(a->mqtt, a->t_snapshot, out->thumb, out->thumb_len, 1, false, &prop,
 				1) == 0) {

@@ -359,6 +359,13 @@ enum camera_cmd_verdict camera_cmd_check_for(const void *payload, size_t len, bo
 	}
 	if (proto_camera_cmd_decode_for(payload, len, cmd, reason) < 0)
 		return CAMERA_CMD_REJECTED;
+	/* The motion thumbnails' own kind: a commanded snapshot must not pass
+	 * for one in the records store. */
+	if (strncmp(cmd->for_, CAMERA_FOR_MOTION, strlen(CAMERA_FOR_MOTION)) == 0) {
+		cmd->for_[0] = '\0';
+		*reason = "bad_for";
+		return CAMERA_CMD_REJECTED;
+	}
 	*reason = NULL;
 	return CAMERA_CMD_SNAPSHOT;
 }

@@ -66,6 +66,9 @@ struct camera_stats {
  */
 #define CAMERA_THUMB_MAX_WIDTH 320
 #define CAMERA_THUMB_MAX_BYTES 10240
+/* Its "for" is this and the motion start event's ts; camera/cmd may not ask
+ * for a snapshot "for" this kind (bad_for). */
+#define CAMERA_FOR_MOTION "motion:"
 
 /* What one frame produced. jpeg and thumb stay valid until the next
  * camera_frame() or camera_free(). */
@@ -119,7 +122,7 @@ enum camera_cmd_verdict {
 enum camera_cmd_verdict camera_cmd_check(const void *payload, size_t len, bool retained,
 					 const char **reason);
 /* The same, with the snapshot's "for" (a dose's, say) in cmd->for_ ("" for a
- * plain snapshot). */
+ * plain snapshot); a "for" of the kind CAMERA_FOR_MOTION is bad_for. */
 enum camera_cmd_verdict camera_cmd_check_for(const void *payload, size_t len, bool retained,
 					     struct proto_camera_cmd *cmd, const char **reason);
 

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mqttc.h"
 #include "mqttc_stub.h"
+#include "proto.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -266,6 +267,30 @@ Test(camera_app, a_bad_for_is_a_rejected_command)
 		  stub_last(ALERT)->payload);
 	cmd("{\"action\":\"snapshot\",\"for\":\"dose:abc\"}", true);
 	cr_assert_eq(stub_count(SNAP), 0, "retained: never executed");
+}
+
+/* "motion:" is the kind of the camera's own motion thumbnails: a command
+ * cannot have a frame filed as one. */
+Test(camera_app, a_snapshot_for_motion_is_a_rejected_command)
+{
+	cmd("{\"action\":\"snapshot\",\"for\":\"motion:1764140400000\"}", false);
+	cr_assert_eq(stub_count(SNAP), 0);
+	cr_assert_eq(stub_count(FRAME), 0);
+	cr_assert_eq(stub_count(ALERT), 1);
+	cr_assert(strstr(stub_last(ALERT)->payload, "camera/cmd rejected: bad_for"), "%s",
+		  stub_last(ALERT)->payload);
+	const char *reason = NULL;
+	struct proto_camera_cmd c;
+	const char *motion = "{\"action\":\"snapshot\",\"for\":\"motion:1\"}";
+	cr_assert_eq(camera_cmd_check_for(motion, strlen(motion), false, &c, &reason),
+		     CAMERA_CMD_REJECTED);
+	cr_assert_str_eq(reason, "bad_for");
+	cr_assert_str_eq(c.for_, "");
+	/* Another kind that starts with the same letters is not it. */
+	const char *motions = "{\"action\":\"snapshot\",\"for\":\"motions:1\"}";
+	cr_assert_eq(camera_cmd_check_for(motions, strlen(motions), false, &c, &reason),
+		     CAMERA_CMD_SNAPSHOT);
+	cr_assert_str_eq(c.for_, "motions:1");
 }
 
 TestSuite(camera_app_unstarted, .init = up_unstarted, .fini = down, .timeout = 30);
