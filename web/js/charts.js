@@ -2,6 +2,8 @@
 // `npm ci` in web/). When that import fails the page still works: tiles
 // show their values and a "charts unavailable" note instead.
 
+import { historyColumns } from "./records.js";
+
 const UPLOT_JS = "node_modules/uplot/dist/uPlot.esm.js";
 const UPLOT_CSS = "node_modules/uplot/dist/uPlot.min.css";
 export const CHART_HEIGHT = 140; // matches .chart's reserved height in app.css
@@ -45,6 +47,8 @@ export class SensorChart {
     this.drawnAt = -Infinity;
     this.redrawTimer = null;
     this.plot = null;
+    this.hist = null; // a fetched history ({points: [[ms, mean, min, max]]}) or null: live
+    this.rangeMs = WINDOW_S * 1000;
     this.build();
     this.observer = new ResizeObserver(() => this.fit());
     this.observer.observe(host);
@@ -69,7 +73,7 @@ export class SensorChart {
           time: true,
           range: (u, min, max) => {
             const hi = Math.max(this.nowS, Number.isFinite(max) ? max : 0);
-            return [hi - WINDOW_S, hi];
+            return [hi - this.rangeMs / 1000, hi];
           },
         },
         // A single value (or a flat line) gets a small band around it, not
@@ -95,8 +99,13 @@ export class SensorChart {
           ticks: { stroke: grid, width: 1, size: 4 },
           // Times only, in the browser's locale (uPlot's default adds a
           // second line with the date, which the compact chart cuts off).
+          // Longer than a day: dates instead.
           values: (u, splits) =>
-            splits.map((s) => new Date(s * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })),
+            splits.map((s) =>
+              this.rangeMs > 86400000
+                ? new Date(s * 1000).toLocaleDateString([], { day: "numeric", month: "short" })
+                : new Date(s * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }),
+            ),
         },
         {
           stroke: axis,
@@ -125,10 +134,18 @@ export class SensorChart {
             stroke: line,
             fill: line,
           },
-          ...(motion ? { paths: uPlot.paths.stepped({ align: 1 }) } : {}),
+          ...(motion && !this.hist ? { paths: uPlot.paths.stepped({ align: 1 }) } : {}),
         },
       ],
     };
+    // A fetched history: the mean as the line, each bucket's min..max as a
+    // band behind it (two invisible series and a uPlot band between them).
+    if (this.hist) {
+      opts.series.push({ label: "min", stroke: "transparent", width: 0, points: { show: false } });
+      opts.series.push({ label: "max", stroke: "transparent", width: 0, points: { show: false } });
+      opts.bands = [{ series: [3, 2], fill: `${line}40` }];
+      opts.series[1].fill = undefined;
+    }
     this.plot = new uPlot(opts, this.data(), this.host);
   }
 
@@ -136,6 +153,15 @@ export class SensorChart {
   // publish on change (with a heartbeat), so the last reading is the current
   // value, and a single reading still draws a line. Not for a stale reading.
   data() {
+    if (this.hist) {
+      this.dots = null;
+      const cols = historyColumns(this.hist);
+      this.host.dataset.series = "history"; // what is drawn, for tests and styles
+      this.host.dataset.points = String(this.hist.points.length);
+      return cols;
+    }
+    this.host.dataset.series = "live";
+    this.host.dataset.points = String(this.points.length);
     const n = this.points.length;
     const xs = [];
     const ys = [];
@@ -167,6 +193,21 @@ export class SensorChart {
     } else if (!this.redrawTimer) {
       this.redrawTimer = setTimeout(() => this.draw(), wait);
     }
+  }
+
+  // A fetched history for a longer range (rangeMs wide), or null for the
+  // live hour again; rebuilt, since the series differ.
+  setHistory(hist, rangeMs, nowMs) {
+    this.hist = hist;
+    this.rangeMs = hist ? rangeMs : WINDOW_S * 1000;
+    if (Number.isFinite(nowMs)) this.nowS = nowMs / 1000;
+    this.rebuild();
+  }
+
+  // The clock moves on while a history is shown (its live points are
+  // appended to hist by the caller).
+  setNow(nowMs) {
+    this.setPoints(this.points, nowMs);
   }
 
   draw() {

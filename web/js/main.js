@@ -26,6 +26,7 @@ import { Connection } from "./conn.js";
 import { loadUplot } from "./charts.js";
 import { CameraView, Views } from "./views.js";
 import { NotifyUI } from "./notify.js";
+import { RecordsUI } from "./records-ui.js";
 
 const ANSWER_TIMEOUT_MS = 20000; // no feeder event by then: say so (the command may still run)
 const TIME_REFRESH_MS = 10000; // "5 min ago" texts
@@ -47,6 +48,7 @@ const app = {
   offsetMs: 0, // server clock - browser clock, from hello
   pending: null, // {id, action, timer} of the command this page sent last
   notify: null, // NotifyUI: the Alerts card's acks and this device's notifications
+  records: null, // RecordsUI: chart ranges, dose history, motion timeline (the bridge's records)
   editing: null, // the plan the open editor was filled from (its rev goes with the change)
   sentIds: new Set(), // ids this page sent (answers can come after a reconnect)
   bootAttempt: 0,
@@ -316,6 +318,7 @@ function onFrame(msg) {
       app.syncing = false;
       if (app.store.camera.frames === 0) app.camera.clear();
       markDirty(["all"]);
+      if (app.records) app.records.start();
       return;
     case "history":
       markDirty(applyHistory(app.store, msg));
@@ -342,6 +345,7 @@ function onFrame(msg) {
   if (changed.has("event")) onFeederEvent(app.store.feeder.events[0]);
   if (changed.has("notify-event") && app.notify) app.notify.onEvent(app.store.notify.events[0]);
   if (changed.has("plan")) updateButtons();
+  if (changed.has("log") && app.records) app.records.logChanged();
   markDirty(changed);
 }
 
@@ -737,6 +741,8 @@ async function main() {
   window.addEventListener("online", () => app.conn && app.conn.retryNow());
   const uPlot = await loadUplot();
   app.views = new Views(uPlot);
+  app.records = new RecordsUI({ now: serverNow });
+  app.views.records = app.records;
   app.camera = new CameraView($("camera-img"), $("camera-empty"));
   app.notify = new NotifyUI({ app, views: app.views, markDirty });
   app.notify.register();

@@ -35,6 +35,7 @@ export class Views {
     this.uPlot = uPlot; // null: charts unavailable
     this.tiles = new Map(); // kind -> {root, value, unit, age, chart}
     this.rows = new Map(); // service -> {root, status, seen, info}
+    this.records = null; // RecordsUI (main.js): the charts' range controls
     $("charts-note").hidden = Boolean(uPlot);
     if (uPlot) {
       const dark = window.matchMedia("(prefers-color-scheme: dark)");
@@ -181,7 +182,8 @@ export class Views {
       else delete tile.root.dataset.stale;
     }
     // On a clock tick too: the held last value and the window move with now.
-    if (tile.chart) tile.chart.setPoints(s.points, now);
+    // A longer range fetched from the records takes the reading itself.
+    if (tile.chart && !(this.records && this.records.sensor(kind, tile, s, now))) tile.chart.setPoints(s.points, now);
   }
 
   newTile(store, kind) {
@@ -207,6 +209,7 @@ export class Views {
     grid.insertBefore(root, next ? this.tiles.get(next).root : null);
     this.tiles.set(kind, tile);
     if (this.uPlot) tile.chart = new SensorChart(this.uPlot, chartHost, kind);
+    if (tile.chart && this.records) this.records.attachTile(kind, tile, `iod/${store.site}/sensors/${kind}`);
     return tile;
   }
 
