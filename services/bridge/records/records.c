@@ -240,6 +240,17 @@ static enum open_verdict damaged(struct records *r, char *reason, size_t size, c
 	return OPEN_DAMAGED;
 }
 
+/* After a failed step: OPEN_DAMAGED if SQLite said the file is corrupt or not
+ * a database (so a file that passed quick_check and fails later is still
+ * moved aside, not refused at every start), else OPEN_FAILED. */
+static enum open_verdict failed_or_damaged(struct records *r, char *reason, size_t size,
+					   const char *what)
+{
+	if (is_corrupt(sqlite3_extended_errcode(r->db)))
+		return damaged(r, reason, size, what);
+	return OPEN_FAILED;
+}
+
 /* PRAGMA quick_check: OPEN_OK on "ok", else the first line as the reason. */
 static enum open_verdict quick_check(struct records *r, char *reason, size_t size,
 				     struct records_err *err)
@@ -353,22 +364,22 @@ static enum open_verdict try_open_writer(struct records *r, const char *path,
 	if (v != OPEN_OK)
 		return v;
 	if (records_pragma_int(r, "SELECT count(*) FROM sqlite_master", &tables, err) < 0)
-		return OPEN_FAILED;
+		return failed_or_damaged(r, reason, size, "reading the schema");
 	/* auto_vacuum can only be chosen before the first table exists. */
 	if (tables == 0 && records_exec(r, "PRAGMA auto_vacuum = INCREMENTAL", err) < 0)
-		return OPEN_FAILED;
+		return failed_or_damaged(r, reason, size, "auto_vacuum");
 	if (records_exec(r, "PRAGMA journal_mode = WAL", err) < 0 ||
 	    records_pragma_int(r, "SELECT journal_mode = 'wal' FROM pragma_journal_mode", &mode_ok,
 			       err) < 0)
-		return OPEN_FAILED;
+		return failed_or_damaged(r, reason, size, "journal_mode");
 	if (!mode_ok) {
 		records_fail(err, -EIO, "records: %s: journal_mode WAL not accepted", path);
 		return OPEN_FAILED;
 	}
 	if (records_exec(r, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", err) < 0)
-		return OPEN_FAILED;
+		return failed_or_damaged(r, reason, size, "pragmas");
 	if (migrate(r, o->migrations, o->n_migrations, (int)uv, err) < 0)
-		return OPEN_FAILED;
+		return failed_or_damaged(r, reason, size, "migrating");
 	opened->version_now = last;
 	return OPEN_OK;
 }
