@@ -98,7 +98,7 @@ int records_backup(const char *src_path, const char *dst_path, struct records_er
 	}
 	dst = NULL;
 	if (rename(tmp, dst_path) != 0) {
-		rc = records_fail(err, -errno, "records: backup: %s -> %s: %s", tmp, dst_path,
+		rc = records_fail(err, -EIO, "records: backup: %s -> %s: %s", tmp, dst_path,
 				  strerror(errno));
 		goto out;
 	}

@@ -416,14 +416,14 @@ static int move_aside(const char *path, char *moved_to, size_t size, struct reco
 	}
 	rc = move_if_there(path, moved_to);
 	if (rc < 0)
-		return records_fail(err, rc, "records: cannot move %s aside to %s: %s", path,
+		return records_fail(err, -EIO, "records: cannot move %s aside to %s: %s", path,
 				    moved_to, strerror(-rc));
 	for (size_t i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
 		snprintf(from, sizeof(from), "%s%s", path, side[i]);
 		snprintf(to, sizeof(to), "%s%s", moved_to, side[i]);
 		rc = move_if_there(from, to);
 		if (rc < 0)
-			return records_fail(err, rc, "records: cannot move %s aside to %s: %s",
+			return records_fail(err, -EIO, "records: cannot move %s aside to %s: %s",
 					    from, to, strerror(-rc));
 	}
 	return 0;

@@ -18,8 +18,9 @@
  * when err is not NULL, fills err->msg with one line naming what failed and
  * why (never aborts, never exits). Codes used: -EINVAL bad argument, -ENOENT
  * no such row, -EFBIG a BLOB over its bound, -EPROTO schema version refused,
- * -ENOSPC over the size bound after dropping all that may be dropped, -EIO
- * any other SQLite failure (the SQLite message is in err->msg).
+ * -ENOSPC over the size bound after dropping all that may be dropped, -ENOMEM
+ * out of memory, -EEXIST no free name to move a damaged file aside to, -EIO
+ * any other SQLite or file failure (the SQLite message is in err->msg).
  *
  * Times are ms since the epoch (UTC); nothing here depends on the local time
  * zone. Strings passed in are copied; strings and BLOBs in results belong to
