@@ -53,6 +53,8 @@ static int bucket_close(struct bucketer *b)
 
 		if (cap > b->max)
 			cap = b->max;
+		if (cap <= b->h->n)
+			return -ENOMEM; /* more buckets than max: the width rules out */
 		p = realloc(b->h->points, cap * sizeof(*p));
 		if (!p)
 			return -ENOMEM;

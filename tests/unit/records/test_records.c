@@ -392,6 +392,49 @@ Test(records, history_exact_in_every_tier)
 	records_close(r);
 }
 
+Test(records, history_exact_at_random_edges)
+{
+	struct records_err err = {{0}};
+	struct records *r = open_writer(NULL);
+	struct records_history h;
+	int64_t now = T0 + 3 * HOUR_MS;
+	unsigned seed = 12345;
+
+	fill_series(r);
+	/* 300 queries with edges anywhere in (and around) the 3 h, any
+	 * number of points: each against the brute force of its tier. */
+	for (int q = 0; q < 300; q++) {
+		int64_t from = T0 - 10 * MIN_MS + (int64_t)(rand_r(&seed) % (200 * 60)) * 1000 +
+			       rand_r(&seed) % 1000;
+		int64_t to = from + 1 + (int64_t)(rand_r(&seed) % (200 * 60)) * 1000;
+		size_t points = 1 + (size_t)(rand_r(&seed) % 400);
+		int64_t unit;
+
+		/* Edges on whole minutes and hours too, where a tier's rows
+		 * start exactly at from or to. */
+		if (q % 3 == 0)
+			to -= to % MIN_MS;
+		if (q % 7 == 0)
+			to -= to % HOUR_MS;
+		if (q % 2 == 0)
+			from -= from % MIN_MS;
+		if (to <= from)
+			to = from + MIN_MS;
+
+		cr_assert_eq(records_history(r, "home", "temp", from, to, points, now, &h, &err), 0,
+			     "%s", err.msg);
+		unit = h.tier == RECORDS_TIER_RAW      ? 1
+		       : h.tier == RECORDS_TIER_MINUTE ? MIN_MS
+						       : HOUR_MS;
+		cr_assert_leq(h.n, points);
+		cr_assert_eq(h.bucket_ms % unit, 0);
+		cr_assert_geq(h.bucket_ms * (int64_t)points, to - h.from_ms);
+		expect_history(&h, to, unit);
+		records_history_free(&h);
+	}
+	records_close(r);
+}
+
 Test(records, tiers_follow_late_and_repeated_readings)
 {
 	struct records_err err = {{0}};
