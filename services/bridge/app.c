@@ -16,6 +16,9 @@
 #include "cfg.h"
 #include "log.h"
 #include "mqttc.h"
+#include "records.h"
+#include "records_http.h"
+#include "records_writer.h"
 #include "server.h"
 #include "service.h"
 #include "state.h"
@@ -25,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* A default the state also applies (state.h), as the option table's text. */
 #define DEFAULT_TEXT(x)	 DEFAULT_TEXT_(x)
@@ -85,6 +89,15 @@ static const struct cfg_option bridge_options[] = {
      "localhost, the machine's name and <name>.local, IOD_DASHBOARD_URL's host; IP literals "
      "always; \"*\": any); others get 421",
      0, 0, 0, bridge_hosts_check},
+    {"IOD_RECORDS", CFG_BOOL, "1",
+     "1: keep readings, doses, events and alerts in the records store (/api/history, ...); "
+     "0: off, the records API answers 503",
+     0, 0, 0, NULL},
+    {"IOD_RECORDS_PATH", CFG_STRING, NULL, "the records store (default: <IOD_DATA_DIR>/records.db)",
+     0, 0, 0, NULL},
+    {"IOD_RECORDS_MAX_MB", CFG_INT, "500",
+     "the records store's size bound: the oldest readings, then thumbnails, go first", 1, 1048576,
+     0, NULL},
 };
 
 int bridge_tls_check(const char *cert, const char *key)
@@ -195,6 +208,12 @@ const char *bridge_backend(void *app)
 void bridge_on_message(void *app, const struct mqttc_message *msg)
 {
 	struct bridge_app *b = app;
+	const char *for_prop = mqttc_message_prop(msg, "for");
+	if (b->writer && rwriter_wants(b->site, msg->topic, for_prop) &&
+	    rwriter_push(b->writer, msg->topic, msg->payload, msg->len, for_prop,
+			 msg->received_ms) == 1)
+		log_warn("records: the writer's queue is full: messages are dropped "
+			 "(iod_bridge_records_dropped_total) until it takes them again");
 	server_on_mqtt(b->server, msg->topic, msg->payload, msg->len, msg->received_ms);
 }
 
@@ -208,6 +227,94 @@ void bridge_on_disconnected(void *app)
 {
 	struct bridge_app *b = app;
 	server_set_broker(b->server, false);
+}
+
+int bridge_records_path(const struct cfg *cfg, char *buf, size_t size)
+{
+	const char *set = cfg_str(cfg, "IOD_RECORDS_PATH");
+	int n = set ? snprintf(buf, size, "%s", set)
+		    : snprintf(buf, size, "%s/records.db", cfg_str(cfg, "IOD_DATA_DIR"));
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The records store: its writer thread and the readers' pool. Whatever
+ * fails, the bridge goes on without it (the dashboard still works; the
+ * records API answers 503), so this returns nothing. */
+static void open_records(struct bridge_app *b, const struct cfg *cfg)
+{
+	if (!cfg_bool(cfg, "IOD_RECORDS")) {
+		log_info("records: off (IOD_RECORDS=0)");
+		return;
+	}
+	char path[4096];
+	if (bridge_records_path(cfg, path, sizeof(path)) < 0) {
+		log_error("records: IOD_RECORDS_PATH is too long: the store is off");
+		return;
+	}
+	struct rwriter_config rc = {
+	    .path = path,
+	    .site = b->site,
+	    .max_bytes = cfg_int(cfg, "IOD_RECORDS_MAX_MB") * 1024 * 1024,
+	    .now_ms = wall_ms,
+	};
+	struct records_opened opened = {0};
+	struct records_err err = {{0}};
+	int e = rwriter_open(&rc, &b->writer, &opened, &err);
+	if (e < 0) {
+		if (e == -EPROTO)
+			log_error(
+			    "records: %s: %s. This bridge is older than the store: the store "
+			    "is off (the records API answers 503), the dashboard still works; "
+			    "run the newer iod-bridge",
+			    path, err.msg);
+		else
+			log_error("records: cannot open %s: %s: the store is off", path, err.msg);
+		return;
+	}
+	if (opened.recovered) {
+		log_error("records: %s could not be used (%s): moved aside to %s, a fresh store "
+			  "was started",
+			  path, opened.reason, opened.moved_to);
+		service_alert(service_mqtt(b->svc), b->site, "bridge", PROTO_LEVEL_CRITICAL,
+			      "records_recovered",
+			      "the records store could not be used (%s); it was moved aside to %s "
+			      "and a fresh one started",
+			      opened.reason, opened.moved_to);
+	}
+	b->records = rhttp_new(service_loop(b->svc), path, b->site);
+	if (!b->records) {
+		log_error("out of memory: the records API is off");
+		return;
+	}
+	rhttp_set_writer(b->records, b->writer);
+	log_info("records: %s (schema %d%s), bound %lld MB", path, opened.version_now,
+		 opened.version_found == 0 ? ", new" : "",
+		 (long long)cfg_int(cfg, "IOD_RECORDS_MAX_MB"));
+}
+
+int bridge_backup(const struct cfg *cfg, const char *dst)
+{
+	char path[4096];
+	if (bridge_records_path(cfg, path, sizeof(path)) < 0) {
+		fprintf(stderr, "iod-bridge: --backup: IOD_RECORDS_PATH is too long\n");
+		return 1;
+	}
+	struct records_err err = {{0}};
+	if (records_backup(path, dst, &err) < 0) {
+		fprintf(stderr, "iod-bridge: --backup %s: %s\n", dst, err.msg);
+		return 1;
+	}
+	struct stat st;
+	long long size = stat(dst, &st) == 0 ? (long long)st.st_size : -1;
+	printf("iod-bridge: backup of %s written to %s (%lld bytes)\n", path, dst, size);
+	return 0;
 }
 
 /* The state, the logins and the lws server from the settings. 0, or the
@@ -268,6 +375,7 @@ static int open_server(struct bridge_app *b, const struct cfg *cfg)
 	    .state = b->state,
 	    .auth = b->auth,
 	    .mqtt = service_mqtt(b->svc),
+	    .records = b->records,
 	};
 	b->server = server_new(service_loop(b->svc), &svc);
 	return b->server ? 0 : 1;
@@ -295,8 +403,10 @@ void *bridge_create(struct service *svc, int *exit_code)
 	    proto_topic(filter, sizeof(filter), b->site, "#", NULL) < 0 ||
 	    mqttc_subscribe(service_mqtt(svc), filter, 1, false) < 0)
 		*exit_code = 1;
-	else
+	else {
+		open_records(b, cfg);
 		*exit_code = open_server(b, cfg);
+	}
 	if (*exit_code) {
 		bridge_destroy(b);
 		return NULL;
@@ -341,6 +451,8 @@ void bridge_destroy(void *app)
 	if (!b)
 		return;
 	server_free(b->server);
+	rhttp_free(b->records);
+	rwriter_close(b->writer);
 	auth_free(b->auth);
 	state_free(b->state);
 	free(b);

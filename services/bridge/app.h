@@ -21,7 +21,10 @@
 
 struct auth;
 struct bindaddr;
+struct cfg;
 struct mqttc_message;
+struct rhttp;
+struct rwriter;
 struct server;
 struct service;
 struct service_def;
@@ -42,7 +45,16 @@ struct bridge_app {
 	struct auth *auth;
 	struct server *server;
 	uv_timer_t mqtt_stopped; /* stops the server once MQTT has said `offline` */
+	struct rwriter *writer;	 /* the records store's writer thread; NULL: store off */
+	struct rhttp *records;	 /* its readers for the HTTP API; NULL: store off */
 };
+
+/* IOD_RECORDS_PATH, or <IOD_DATA_DIR>/records.db, into buf. 0 or -1. */
+int bridge_records_path(const struct cfg *cfg, char *buf, size_t size);
+/* iod-bridge --backup FILE: an online copy of the store (records_backup)
+ * while a bridge may be writing it. 0 with a line on stdout saying where
+ * and how big, or 1 with why on stderr. */
+int bridge_backup(const struct cfg *cfg, const char *dst);
 
 /* IOD_BRIDGE_PASSWORD's rule: at most AUTH_PASSWORD_MAX bytes (the text
  * names no value: it is a secret). */

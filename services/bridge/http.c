@@ -2,8 +2,9 @@
  * http.c — the bridge's HTTP requests: the Host check against DNS
  * rebinding, static files from the web root (through webcache.c), /healthz,
  * /metrics, /api/session, collecting POST bodies (/api/login, /api/logout,
- * /api/notify/ack), and responses buffered for
- * HTTP_WRITEABLE. It owns the HTTP half of struct pss.
+ * /api/notify/ack), handing the records paths to records_http.c, and
+ * responses buffered for HTTP_WRITEABLE (deferred ones too: headers and
+ * then chunks). It owns the HTTP half of struct pss.
  *
  * It does not know the websocket protocol (protocol.c) nor what a login
  * decides (login.c: a finished POST is handed there). Loop thread only.
@@ -13,6 +14,8 @@
 #include "bindaddr.h"
 #include "bmsg.h"
 #include "mqttc.h"
+#include "records_http.h"
+#include "records_writer.h"
 #include "state.h"
 #include "webcache.h"
 #include "webpath.h"
@@ -135,6 +138,17 @@ static void fill_metrics(struct server *s)
 	s->m.sessions = auth_session_count(s->cfg.auth, server_now_ms());
 	s->m.buffer_bytes = bmsg_live_bytes();
 	s->m.clients_max = s->cfg.max_clients;
+	struct rwriter *w = rhttp_writer(s->cfg.records);
+	if (w) {
+		struct rwriter_stats rs;
+		rwriter_stats(w, &rs);
+		s->m.records_up = 1;
+		s->m.records_queued = rs.queued;
+		s->m.records_written = rs.written;
+		s->m.records_dropped = rs.dropped;
+		s->m.records_errors = rs.errors;
+		s->m.records_batches = rs.batches;
+	}
 	if (s->cfg.mqtt) {
 		struct mqttc_stats ms;
 		mqttc_get_stats(s->cfg.mqtt, &ms);
@@ -215,6 +229,11 @@ static int serve_get(struct server *s, struct lws *wsi, struct pss *pss, const c
 		int rc = http_respond_json(wsi, pss, 200, body, NULL);
 		cJSON_free(body);
 		return rc;
+	}
+	if (!strncmp(uri, "/api/", 5)) {
+		int rc = records_http_get(s, wsi, pss, uri);
+		if (rc != RECORDS_HTTP_NOT_MINE)
+			return rc;
 	}
 	if (!strncmp(uri, "/api/", 5) || !strcmp(uri, "/ws"))
 		return http_respond_json(wsi, pss, 404, "{\"error\":\"not_found\"}", NULL);
@@ -299,7 +318,39 @@ static int serve_file(struct server *s, struct lws *wsi, struct pss *pss, const 
 	return 0;
 }
 
-/* One chunk of a static file per HTTP_WRITEABLE, the last one FINAL. */
+int http_deferred_respond(struct lws *wsi, struct pss *pss, unsigned status, const char *ctype,
+			  const char *cache, char *body, size_t len, const char *const *extra)
+{
+	unsigned char buf[LWS_PRE + 2048];
+	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+	bool empty = status == HTTP_STATUS_NOT_MODIFIED;
+	int bad;
+	if (empty)
+		bad = lws_add_http_header_status(wsi, status, &p, end);
+	else
+		bad = lws_add_http_common_headers(wsi, status, ctype, len, &p, end);
+	bad = bad || add_security_headers(wsi, &p, end) ||
+	      add_header(wsi, "cache-control:", cache, &p, end);
+	for (; !bad && extra && extra[0]; extra += 2)
+		bad = add_header(wsi, extra[0], extra[1], &p, end);
+	bad = bad || lws_finalize_write_http_header(wsi, start, &p, end);
+	if (bad || empty || pss->head || !len) {
+		free(body);
+		if (bad)
+			return -1;
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
+	}
+	free(pss->owned);
+	pss->owned = body;
+	pss->body = (const unsigned char *)body;
+	pss->body_len = len;
+	pss->body_off = 0;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* One chunk of a static file (or a deferred body) per HTTP_WRITEABLE, the
+ * last one FINAL. */
 static int file_writeable(struct lws *wsi, struct pss *pss)
 {
 	unsigned char buf[LWS_PRE + HTTP_CHUNK];
@@ -317,12 +368,17 @@ static int file_writeable(struct lws *wsi, struct pss *pss)
 	}
 	webfile_unref(pss->file);
 	pss->file = NULL;
+	free(pss->owned);
+	pss->owned = NULL;
+	pss->body = NULL;
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
 int http_writeable(struct lws *wsi, struct pss *pss)
 {
-	if (pss->file)
+	if (pss->rwork)
+		return records_http_writeable(wsi, pss);
+	if (pss->file || pss->body)
 		return file_writeable(wsi, pss);
 	if (!pss->resp)
 		return 0;
@@ -341,6 +397,10 @@ void http_free(struct pss *pss)
 	webfile_unref(pss->file);
 	pss->file = NULL;
 	pss->body = NULL;
+	free(pss->owned);
+	pss->owned = NULL;
+	records_http_free_work(pss->rwork);
+	pss->rwork = NULL;
 	free(pss->resp);
 	free(pss->post);
 	pss->resp = pss->post = NULL;

@@ -72,6 +72,19 @@ char *metrics_render(const struct bridge_metrics *m)
 	    m->hosts_refused);
 	one(&b, "iod_bridge_metrics_refused_total", "counter",
 	    "GET /metrics refused: not from this machine, not the operator.", m->metrics_refused);
+	one(&b, "iod_bridge_records_up", "gauge", "1 when the records store is open.",
+	    m->records_up);
+	one(&b, "iod_bridge_records_queued", "gauge", "Messages waiting for the records writer.",
+	    m->records_queued);
+	one(&b, "iod_bridge_records_written_total", "counter",
+	    "Messages committed to the records store.", m->records_written);
+	one(&b, "iod_bridge_records_dropped_total", "counter",
+	    "Messages not kept because the records writer's queue was full.", m->records_dropped);
+	one(&b, "iod_bridge_records_errors_total", "counter",
+	    "Messages the records store refused (undecodable, out of bounds, failed batch).",
+	    m->records_errors);
+	one(&b, "iod_bridge_records_batches_total", "counter",
+	    "Transactions the records writer committed.", m->records_batches);
 	if (b.failed) {
 		jbuf_free(&b);
 		return NULL;

@@ -34,6 +34,13 @@ struct bridge_metrics {
 	uint64_t metrics_refused;	     /* GET /metrics from elsewhere than this machine */
 	uint64_t logins_rate_limited_global; /* refused by the limit over every address */
 	uint64_t hosts_refused;		     /* requests for a Host name not ours (421) */
+	/* the records store (records_writer.h); all 0 when it is off */
+	uint64_t records_up;	  /* gauge 0/1: the store is open */
+	uint64_t records_queued;  /* gauge: messages waiting for the writer */
+	uint64_t records_written; /* messages committed */
+	uint64_t records_dropped; /* not queued: the writer's queue was full */
+	uint64_t records_errors;  /* refused by a decoder or the store */
+	uint64_t records_batches; /* transactions committed */
 };
 
 /* Prometheus text exposition (HELP/TYPE per metric). malloc'd, or NULL. */

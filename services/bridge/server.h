@@ -17,6 +17,7 @@
 struct auth;
 struct bindaddr;
 struct mqttc;
+struct rhttp;
 struct state;
 
 struct server_config {
@@ -29,12 +30,13 @@ struct server_config {
 	bool public_view;
 	bool metrics_public; /* /metrics for anyone, not only loopback peers and the operator */
 	unsigned max_clients;
-	unsigned fd_limit;    /* lws connection table size */
-	unsigned queue_slack; /* per-client queue bound beyond what the state holds */
-	size_t max_topics;    /* the state's topic bound (the queue holds that many too) */
-	struct state *state;  /* borrowed */
-	struct auth *auth;    /* borrowed */
-	struct mqttc *mqtt;   /* borrowed; set later with server_set_mqtt() */
+	unsigned fd_limit;     /* lws connection table size */
+	unsigned queue_slack;  /* per-client queue bound beyond what the state holds */
+	size_t max_topics;     /* the state's topic bound (the queue holds that many too) */
+	struct state *state;   /* borrowed */
+	struct auth *auth;     /* borrowed */
+	struct mqttc *mqtt;    /* borrowed; set later with server_set_mqtt() */
+	struct rhttp *records; /* borrowed; NULL: the records store is off (503) */
 };
 
 struct server;

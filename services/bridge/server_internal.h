@@ -13,6 +13,10 @@
  *   protocol.c  the /ws dashboard protocol: upgrade policy, client queues
  *               and the fan-out of MQTT messages and broker state into
  *               them, receive, command publish, batched writes
+ *   records_http.c  GET/HEAD of the records endpoints (/api/history,
+ *               /api/doses[.csv], /api/report, /api/events, the JPEGs):
+ *               the query on a libuv worker thread, the answer through
+ *               http.c's deferred response
  *
  * Loop thread only, like everything lws calls.
  */
@@ -33,6 +37,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+struct rwork;
 struct webfile;
 
 enum post_target { POST_NONE, POST_LOGIN, POST_LOGOUT, POST_NOTIFY_ACK };
@@ -56,6 +61,8 @@ struct pss {
 	struct webfile *file;	   /* a static file being sent (a reference) */
 	const unsigned char *body; /* its data or gzip copy */
 	size_t body_len, body_off;
+	char *owned;	     /* a deferred answer's body (body points into it), freed */
+	struct rwork *rwork; /* a records query in flight or answered (records_http.c) */
 	char *post;
 	size_t post_len;
 	bool post_too_large;
@@ -105,6 +112,14 @@ int http_respond(struct lws *wsi, struct pss *pss, unsigned status, const char *
 		 const char *body, const char *const *extra);
 int http_respond_json(struct lws *wsi, struct pss *pss, unsigned status, const char *body,
 		      const char *const *extra);
+/*
+ * Outside the HTTP callback (from HTTP_WRITEABLE): status and headers now,
+ * then body (malloc'd, taken over; NULL with len 0 for none) in HTTP_CHUNK
+ * pieces on the next HTTP_WRITEABLEs; a HEAD or a 304 gets the headers
+ * only. cache is Cache-Control's value; extra as http_respond's.
+ */
+int http_deferred_respond(struct lws *wsi, struct pss *pss, unsigned status, const char *ctype,
+			  const char *cache, char *body, size_t len, const char *const *extra);
 /* Only a regular file inside web_root (a realpath, "" = none) for uri: its
  * real path into out (PATH_MAX) and its stat into st. */
 bool http_static_path(const char *web_root, const char *uri, char *out, struct stat *st);
@@ -115,6 +130,18 @@ int http_body_done(struct server *s, struct lws *wsi, struct pss *pss);
 int http_writeable(struct lws *wsi, struct pss *pss);
 /* Drop what a request holds (CLOSED_HTTP, DROP_PROTOCOL, the next request). */
 void http_free(struct pss *pss);
+
+/* ---- records_http.c ---- */
+
+#define RECORDS_HTTP_NOT_MINE (-2)
+/* A GET/HEAD under /api/: RECORDS_HTTP_NOT_MINE when uri is not a records
+ * path, else the callback's return value (the answer now, or the query
+ * queued and answered at HTTP_WRITEABLE). */
+int records_http_get(struct server *s, struct lws *wsi, struct pss *pss, const char *uri);
+/* HTTP_WRITEABLE with pss->rwork set: the answer once the query is done. */
+int records_http_writeable(struct lws *wsi, struct pss *pss);
+/* The connection closed or moved on: a query in flight forgets it. */
+void records_http_free_work(struct rwork *w);
 
 /* ---- login.c ---- */
 

@@ -85,6 +85,27 @@ int lws_hdr_copy(struct lws *wsi, char *dest, int len, enum lws_token_indexes h)
 	return (int)strlen(dest);
 }
 
+/* The idx-th '&'-separated piece of the header (the query: set
+ * hdr[WSI_TOKEN_HTTP_URI_ARGS] to "a=1&b=2"), not URL-decoded. */
+int lws_hdr_copy_fragment(struct lws *wsi, char *dest, int len, enum lws_token_indexes h,
+			  int frag_idx)
+{
+	const char *p = wsi->hdr[h];
+	for (int i = 0; p && i < frag_idx; i++) {
+		p = strchr(p, '&');
+		if (p)
+			p++;
+	}
+	if (!p)
+		return -1;
+	size_t n = strcspn(p, "&");
+	if ((int)n >= len)
+		return -1;
+	memcpy(dest, p, n);
+	dest[n] = '\0';
+	return (int)n;
+}
+
 int lws_hdr_custom_length(struct lws *wsi, const char *name, int nlen)
 {
 	if (nlen == 10 && !strncmp(name, "forwarded:", 10) && wsi->forwarded)
