@@ -13,7 +13,7 @@
  * process reading the peer's line for that alert. Anchors, in the same
  * run, to the same clock and the same way of reading a pipe:
  *   - after each alert, a bare MQTT round trip: this process's client
- *     publishes on bench/echo and a mosquitto_sub child prints it;
+ *     publishes on iod/bench/echo and a mosquitto_sub child prints it;
  *   - afterwards, the push leg alone: webpush_prepare() and sender_post()
  *     on a loop in this process to the same peer (its own VAPID key).
  * Both publishes are QoS 0 (the test client's QoS 1 publish waits for its
@@ -328,8 +328,8 @@ int main(int argc, char **argv)
 	/* The anchor's subscriber. */
 	snprintf(port, sizeof(port), "%d", broker.port);
 	{
-		const char *eargv[] = {"mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-t",
-				       "bench/echo",	NULL};
+		const char *eargv[] = {"mosquitto_sub",	 "-h", "127.0.0.1", "-p", port, "-t",
+				       "iod/bench/echo", NULL};
 
 		echo_pid = spawn_piped(eargv, echo);
 	}
@@ -391,7 +391,7 @@ int main(int argc, char **argv)
 
 	/* mosquitto_sub listening: its first probe seen. */
 	for (int i = 0;; i++) {
-		tclient_publish_str(c, "bench/echo", "probe", 0, false);
+		tclient_publish_str(c, "iod/bench/echo", "probe", 0, false);
 		if (wait_line(echo, "probe", false) >= 0)
 			break;
 		if (i == 5) {
@@ -424,7 +424,7 @@ int main(int argc, char **argv)
 
 		snprintf(word, sizeof(word), "e%d", i + 10);
 		t0 = bench_now_us();
-		tclient_publish_str(c, "bench/echo", word, 0, false);
+		tclient_publish_str(c, "iod/bench/echo", word, 0, false);
 		t1 = wait_line(echo, word, false);
 		if (t1 >= 0 && i >= 0)
 			echo_v[echoes++] = t1 - t0;
