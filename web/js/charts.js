@@ -154,8 +154,14 @@ export class SensorChart {
   // value, and a single reading still draws a line. Not for a stale reading.
   data() {
     if (this.hist) {
-      this.dots = null;
       const cols = historyColumns(this.hist);
+      // Dots where a line cannot show a value: every point while they are
+      // few, else those with a gap on both sides.
+      const m = cols[1];
+      const alone = (i) => m[i] !== null && (i === 0 || m[i - 1] === null) && (i === m.length - 1 || m[i + 1] === null);
+      const few = this.hist.points.length <= SPARSE_POINTS;
+      this.dots = m.map((v, i) => i).filter((i) => m[i] !== null && (few || alone(i)));
+      if (!this.dots.length) this.dots = null;
       this.host.dataset.series = "history"; // what is drawn, for tests and styles
       this.host.dataset.points = String(this.hist.points.length);
       return cols;
