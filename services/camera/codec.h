@@ -64,11 +64,12 @@ int codec_gray_eighth(struct codec *c, const uint8_t *jpeg, size_t len, const ui
  * (unknown), no encode.
  *
  * 0: out->jpeg (in the codec, valid until the next thumbnail, or jpeg
- * itself) is a JPEG of at most max_bytes. -EINVAL: jpeg is not a JPEG libturbojpeg decodes, or
- * max_width < 1 (out->len 0). -E2BIG: no picture fit; out describes the
- * smallest tried (out->len its bytes, out->jpeg NULL). -ENOMEM. Nothing is
- * logged: the caller says what the thumbnail was for. The buffers are kept
- * and grow only for a larger picture than any before.
+ * itself) is a JPEG of at most max_bytes. -EINVAL: jpeg is not a JPEG
+ * libturbojpeg decodes (or an encode failed), or max_width < 1 (out->len
+ * 0). -E2BIG: no picture fit; out describes the smallest tried (out->len
+ * its bytes, out->jpeg NULL). -ENOMEM. Nothing is logged: the caller says
+ * what the thumbnail was for. The buffers are kept and grow only for a
+ * larger picture than any before.
  */
 #define CODEC_THUMB_QUALITY	 75
 #define CODEC_THUMB_QUALITY_STEP 10
