@@ -445,6 +445,14 @@ step("the motion timeline: events of the chosen range with their thumbnails and 
   assert.equal(items[1].meta, "for 22 s");
   assert.equal(items[5].img, null);
   await waitText("#motion-count", /^14 events$/);
+  // A motion start on camera/motion: the timeline asks again and shows it.
+  const ts = Date.now();
+  EVENTS.unshift({ id: 200, kind: "motion", ts, end: null, score: 0.08, thumbnail: "/api/events/200.jpg" });
+  const asked = requests.filter((r) => r.path === "/api/events").length;
+  await mqttPub(["-t", `iod/${SITE}/camera/motion`, "-m", JSON.stringify({ score: 0.08, active: true, ts })]);
+  await waitText("#motion-count", /^15 events$/);
+  assert.equal(requests.filter((r) => r.path === "/api/events").length, asked + 1, "one fetch for one start");
+  assert.equal(await page.getAttribute("#motion-list .motion-event time", "datetime"), new Date(ts).toISOString());
 });
 
 step("axe and screenshots of the records views: phone and desktop, light and dark", async () => {

@@ -2,7 +2,8 @@
 // and the real iod-bridge with its SQLite records; readings and doses are
 // published, the bridge is restarted, and in headless Chromium a chart
 // switched to 7 d shows the readings from before the restart, the dose
-// history lists the doses, and the vet's report page prints to an A4 PDF.
+// history lists the doses, the motion timeline the camera's event with its
+// thumbnail, and the vet's report page prints to an A4 PDF.
 // records-ui.test.mjs covers the views' behaviour with answers the store
 // cannot be made to give on demand (a 503, page boundaries).
 //
@@ -71,6 +72,9 @@ const DOSES = [
   { id: "web-b", ts: T_START - 29 * HOUR, by: "operator", source: "manual", result: "ok", verified: false },
   { id: "schedule-c", ts: T_START - 53 * HOUR, by: "schedule", source: "schedule", result: "failed", verified: null },
 ];
+
+// A motion event with its thumbnail, as iod-camera publishes them.
+const MOTION_TS = T_START - 90 * MIN;
 
 async function startBridge() {
   const where = { mqttPort: ports.mqtt, bridgePort: ports.bridge, site: SITE, webDir: WEB_DIR, password };
@@ -178,6 +182,28 @@ step("readings and doses published reach the store", async () => {
   await login();
   for (const r of READINGS) await mqttPub(["-t", TOPIC, "-m", JSON.stringify({ value: r.value, unit: "°C", ts: r.ts })]);
   await mqttPub(["-r", "-t", `iod/${SITE}/feeder/log`, "-m", JSON.stringify({ doses: DOSES })]);
+  // The thumbnail: a real JPEG drawn by the browser's canvas.
+  const jpeg = Buffer.from(
+    (
+      await page.evaluate(() => {
+        const c = document.createElement("canvas");
+        c.width = 160;
+        c.height = 120;
+        const g = c.getContext("2d");
+        g.fillStyle = "#8f9779";
+        g.fillRect(0, 0, 160, 120);
+        g.fillStyle = "#e8e2d0";
+        g.fillRect(50, 50, 60, 30);
+        return c.toDataURL("image/jpeg", 0.8);
+      })
+    ).split(",")[1],
+    "base64",
+  );
+  const thumb = path.join(tmp, "thumb.jpg");
+  fs.writeFileSync(thumb, jpeg);
+  await mqttPub(["-t", `iod/${SITE}/camera/motion`, "-m", JSON.stringify({ score: 0.05, active: true, ts: MOTION_TS })]);
+  await mqttPub(["-V", "5", "-t", `iod/${SITE}/camera/snapshot`, "-D", "publish", "user-property", "for", `motion:${MOTION_TS}`, "-f", thumb]);
+  await mqttPub(["-t", `iod/${SITE}/camera/motion`, "-m", JSON.stringify({ score: 0.001, active: false, ts: MOTION_TS + 42000 })]);
   const q = `api/history?topic=${encodeURIComponent(TOPIC)}&from=${T_START - 7 * DAY}&to=${T_START + HOUR}&points=600`;
   const end = Date.now() + 15000;
   let last;
@@ -185,6 +211,12 @@ step("readings and doses published reach the store", async () => {
     last = await api(q);
     if (last.status === 200 && covered(last.body, READINGS).length === READINGS.length) break;
     if (Date.now() > end) assert.fail(`history before the restart: ${JSON.stringify(last).slice(0, 400)}`);
+    await sleep(200);
+  }
+  for (;;) {
+    const e = await api(`api/events?kind=motion&from=${T_START - DAY}&to=${T_START + HOUR}`);
+    if (e.status === 200 && e.body.events.length === 1 && e.body.events[0].thumbnail && e.body.events[0].end) break;
+    if (Date.now() > end) assert.fail(`motion before the restart: ${JSON.stringify(e).slice(0, 400)}`);
     await sleep(200);
   }
   for (;;) {
@@ -250,12 +282,26 @@ step("the dose history lists the doses from the store, newest first", async () =
   assert.deepEqual(lines.slice(1).map((l) => l.split(",")[0]), [...DOSES].sort((a, b) => a.ts - b.ts).map((d) => d.id));
 });
 
+step("the motion timeline shows the event from the store with its thumbnail", async () => {
+  await page.waitForSelector("#motion-list .motion-event", { timeout: UI_TIMEOUT });
+  assert.equal(await page.locator("#motion-list .motion-event").count(), 1);
+  assert.equal(await page.getAttribute("#motion-list time", "datetime"), new Date(MOTION_TS).toISOString());
+  await waitText("#motion-list .motion-meta", /^for 42 s$/);
+  await page.locator("#motion-list img").scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => {
+    const img = document.querySelector("#motion-list img");
+    return img && img.complete && img.naturalWidth === 160;
+  }, null, { timeout: UI_TIMEOUT });
+  assert.match(await page.getAttribute("#motion-list img", "alt"), /^Camera view when motion started, /);
+});
+
 step("screenshots of the 7-day chart and the dose history: phone and desktop, light and dark; axe", async () => {
   fs.mkdirSync(OUT_DIR, { recursive: true });
   await eachLayout(async (label) => {
     await lib.axeCheck(page, `records (real store) ${label}`);
     await shot("#sensors", `records-real-chart-${label}`);
     await shot("#history", `records-real-doses-${label}`);
+    await shot("#motion", `records-real-motion-${label}`);
   });
 });
 

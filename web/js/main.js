@@ -346,6 +346,7 @@ function onFrame(msg) {
   if (changed.has("notify-event") && app.notify) app.notify.onEvent(app.store.notify.events[0]);
   if (changed.has("plan")) updateButtons();
   if (changed.has("log") && app.records) app.records.logChanged();
+  if (changed.has("camera") && app.records) app.records.motionChanged(app.store.camera.motion);
   markDirty(changed);
 }
 

@@ -28,6 +28,7 @@ import { kindLabel } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 const LOG_REFRESH_MS = 2000; // a new feeder/log: the first page again, at most this often
+const MOTION_REFRESH_MS = 3000; // a motion start: the timeline again (its thumbnail follows the start)
 
 function el(tag, className, text) {
   const e = document.createElement(tag);
@@ -67,6 +68,8 @@ export class RecordsUI {
     this.logTimer = null;
     this.motionRange = "24h";
     this.motionSeq = 0;
+    this.motionActive = false;
+    this.motionTimer = null;
     this.started = false;
     this.bindSections();
   }
@@ -193,6 +196,19 @@ export class RecordsUI {
       this.logTimer = null;
       if (!this.dosePages.length) this.loadDoses(firstDosePage(this.now()));
     }, LOG_REFRESH_MS);
+  }
+
+  // camera/motion: a start (active after not active) shows in the timeline
+  // once its thumbnail has had time to arrive.
+  motionChanged(motion) {
+    const active = Boolean(motion && motion.active);
+    const start = active && !this.motionActive;
+    this.motionActive = active;
+    if (!this.started || !start || this.motionTimer) return;
+    this.motionTimer = setTimeout(() => {
+      this.motionTimer = null;
+      this.loadMotion();
+    }, MOTION_REFRESH_MS);
   }
 
   async loadDoses(page, focusAfter = null) {
