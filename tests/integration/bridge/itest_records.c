@@ -4,7 +4,12 @@
  * (a 1.3 MB answer in chunks too), doses given by the real iod-feeder (sim)
  * with their verification in /api/doses and /api/doses.csv, a dose's
  * snapshot published with the user property for=dose:<id> served back
- * byte-identical, the 400 reasons, 401 without a session, ETag / 304, and
+ * byte-identical (mosquitto_pub -V 5 -D: the harness's MQTT 5 client
+ * publishes no user properties), motion events and their thumbnail, the
+ * report from schedule, log and plan, --backup while writing, a damaged
+ * store moved aside with its alert, a newer schema and IOD_RECORDS=0 (503,
+ * the bridge serving on), the 400 reasons, 401 without a session, ETag /
+ * 304, and
  * (suite records_kill9, a ctest entry of its own) kill -9 during a flood of
  * readings, 50 times: the file passes PRAGMA integrity_check and every
  * reading the bridge had counted as committed is there.
@@ -25,6 +30,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +47,7 @@ static struct {
 	struct tclient *tc;
 	char cookie[160];
 	bool password;
+	const char *extra; /* one more NAME=value for the bridge, or NULL */
 } F;
 
 static int64_t now_ms(void)
@@ -193,15 +200,19 @@ static void start_bridge(void)
 	snprintf(e_port, sizeof(e_port), "IOD_BRIDGE_PORT=%d", F.port);
 	snprintf(e_data, sizeof(e_data), "IOD_DATA_DIR=%s", F.data);
 	snprintf(e_pw, sizeof(e_pw), "IOD_BRIDGE_PASSWORD=%s", PASSWORD);
-	const char *env[] = {e_url,
-			     e_port,
-			     e_data,
-			     F.password ? "IOD_BRIDGE_PUBLIC_VIEW=0" : "IOD_BRIDGE_PUBLIC_VIEW=1",
-			     "IOD_BRIDGE_BIND=127.0.0.1",
-			     "IOD_BRIDGE_WEB_DIR=/nonexistent",
-			     "IOD_LOG_LEVEL=warn",
-			     F.password ? e_pw : NULL,
-			     NULL};
+	const char *env[12] = {e_url,
+			       e_port,
+			       e_data,
+			       F.password ? "IOD_BRIDGE_PUBLIC_VIEW=0" : "IOD_BRIDGE_PUBLIC_VIEW=1",
+			       "IOD_BRIDGE_BIND=127.0.0.1",
+			       "IOD_BRIDGE_WEB_DIR=/nonexistent",
+			       "IOD_LOG_LEVEL=warn"};
+	size_t n = 7;
+	if (F.password)
+		env[n++] = e_pw;
+	if (F.extra)
+		env[n++] = F.extra;
+	env[n] = NULL;
 	tclient_flush(F.tc);
 	F.bridge = harness_spawn("iod-bridge", NULL, env);
 	cr_assert_gt(F.bridge, 0);
@@ -609,6 +620,238 @@ Test(records, doses_of_the_real_feeder_with_their_verification)
 	cr_assert(strstr(two, ",bob,manual,,ok,false\r\n"), "%s", r.body);
 	resp_free(&r);
 	cr_assert_eq(tclient_publish(F.tc, "iod/home/sensors/bowl", "", 0, 1, true), 0);
+}
+
+/* mosquitto_pub -V 5 of a file with the user property for=<what>. */
+static void publish_for(const char *topic, const char *what, const void *data, size_t len)
+{
+	char file[700], cmd[1600];
+	snprintf(file, sizeof(file), "%s/pub.bin", F.dir);
+	FILE *fp = fopen(file, "wb");
+	cr_assert_not_null(fp);
+	fwrite(data, 1, len, fp);
+	fclose(fp);
+	snprintf(cmd, sizeof(cmd),
+		 "mosquitto_pub -V 5 -p %d -h 127.0.0.1 -q 1 -t %s -D publish user-property for "
+		 "%s -f %s",
+		 F.broker.port, topic, what, file);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+Test(records, motion_events_with_their_thumbnail)
+{
+	int64_t t1 = now_ms() - 60000, t2 = now_ms() - 30000;
+	char text[128], what[64];
+	snprintf(text, sizeof(text), "{\"score\":0.25,\"active\":true,\"ts\":%lld}", (long long)t1);
+	cr_assert_eq(tclient_publish_str(F.tc, "iod/home/camera/motion", text, 1, false), 0);
+	unsigned char thumb[4000];
+	thumb[0] = 0xff;
+	thumb[1] = 0xd8;
+	for (size_t i = 2; i < sizeof(thumb) - 2; i++)
+		thumb[i] = (unsigned char)(i * 13);
+	thumb[sizeof(thumb) - 2] = 0xff;
+	thumb[sizeof(thumb) - 1] = 0xd9;
+	snprintf(what, sizeof(what), "motion:%lld", (long long)t1);
+	publish_for("iod/home/camera/snapshot", what, thumb, sizeof(thumb));
+	snprintf(text, sizeof(text), "{\"score\":0.01,\"active\":false,\"ts\":%lld}",
+		 (long long)t1 + 5000);
+	cr_assert_eq(tclient_publish_str(F.tc, "iod/home/camera/motion", text, 1, false), 0);
+	snprintf(text, sizeof(text), "{\"score\":0.5,\"active\":true,\"ts\":%lld}", (long long)t2);
+	cr_assert_eq(tclient_publish_str(F.tc, "iod/home/camera/motion", text, 1, false), 0);
+	wait_written(4);
+	cJSON *j = get_json("/api/events?kind=motion", 200);
+	cJSON *evs = cJSON_GetObjectItem(j, "events");
+	cr_assert_eq(cJSON_GetArraySize(evs), 2);
+	cJSON *newest = cJSON_GetArrayItem(evs, 0), *first = cJSON_GetArrayItem(evs, 1);
+	cr_assert_eq((long long)cJSON_GetObjectItem(newest, "ts")->valuedouble, t2);
+	cr_assert(cJSON_IsNull(cJSON_GetObjectItem(newest, "end")), "still going on");
+	cr_assert(cJSON_IsNull(cJSON_GetObjectItem(newest, "thumbnail")));
+	cr_assert_float_eq(cJSON_GetObjectItem(newest, "score")->valuedouble, 0.5, 1e-9);
+	cr_assert_str_eq(cJSON_GetObjectItem(first, "kind")->valuestring, "motion");
+	cr_assert_eq((long long)cJSON_GetObjectItem(first, "ts")->valuedouble, t1);
+	cr_assert_eq((long long)cJSON_GetObjectItem(first, "end")->valuedouble, t1 + 5000);
+	const char *url = cJSON_GetObjectItem(first, "thumbnail")->valuestring;
+	char want[64];
+	snprintf(want, sizeof(want), "/api/events/%lld.jpg",
+		 (long long)cJSON_GetObjectItem(first, "id")->valuedouble);
+	cr_assert_str_eq(url, want);
+	struct resp r;
+	cr_assert_eq(hget(url, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(r.len, sizeof(thumb));
+	cr_assert_eq(memcmp(r.body, thumb, sizeof(thumb)), 0, "byte-identical");
+	resp_free(&r);
+	cJSON_Delete(j);
+	j = get_json("/api/events?limit=1", 200);
+	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "events")), 1);
+	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "truncated")));
+	cJSON_Delete(j);
+}
+
+Test(records, the_report_from_schedule_doses_and_plan)
+{
+	int64_t now = now_ms();
+	/* A slot given an hour ago (its local name as the feeder writes it),
+	 * its dose verified, and a plan change. */
+	int64_t at = now - 3600 * 1000;
+	time_t t = (time_t)(at / 1000);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	char slot[32], msg[1024];
+	strftime(slot, sizeof(slot), "%Y-%m-%dT%H:%M", &tm);
+	char date[16];
+	strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+	snprintf(msg, sizeof(msg),
+		 "{\"date\":\"%s\",\"slots\":[{\"slot\":\"%s\",\"at\":%lld,\"status\":\"given\","
+		 "\"dose\":\"schedule-%s\"}],\"ts\":%lld}",
+		 date, slot, (long long)at, slot, (long long)at + 1000);
+	cr_assert_eq(tclient_publish_str(F.tc, "iod/home/feeder/schedule", msg, 1, false), 0);
+	snprintf(msg, sizeof(msg),
+		 "{\"doses\":[{\"id\":\"schedule-%s\",\"ts\":%lld,\"by\":\"schedule\",\"source\":"
+		 "\"schedule\",\"result\":\"ok\",\"verified\":true}]}",
+		 slot, (long long)at + 500);
+	cr_assert_eq(tclient_publish_str(F.tc, "iod/home/feeder/log", msg, 1, false), 0);
+	snprintf(msg, sizeof(msg),
+		 "{\"rev\":3,\"slots\":[{\"at\":\"07:00\",\"days\":\"daily\",\"enabled\":true},"
+		 "{\"at\":\"19:00\",\"days\":[\"mon\",\"tue\"],\"enabled\":true}],"
+		 "\"min_interval_s\":21600,\"max_daily\":3,\"grace_s\":3600,\"paused\":false,"
+		 "\"paused_until\":null,\"treat\":{\"max_daily\":10,\"min_interval_s\":300},"
+		 "\"pills\":{\"remaining\":42,\"low_days\":5},\"bounds\":{\"min_interval_s\":14400,"
+		 "\"max_daily\":4},\"changed_by\":\"vet\",\"changed_at\":%lld}",
+		 (long long)now - 7200 * 1000);
+	cr_assert_eq(tclient_publish_str(F.tc, "iod/home/feeder/plan", msg, 1, false), 0);
+	wait_written(3);
+	cr_assert_eq(metric("iod_bridge_records_errors_total"), 0);
+	cJSON *j = get_json("/api/report?days=7", 200);
+	cr_assert_eq(cJSON_GetObjectItem(j, "n_days")->valueint, 7);
+	cJSON *tot = cJSON_GetObjectItem(j, "totals");
+	cr_assert_eq(cJSON_GetObjectItem(tot, "planned")->valueint, 1);
+	cr_assert_eq(cJSON_GetObjectItem(tot, "given")->valueint, 1);
+	cr_assert_eq(cJSON_GetObjectItem(tot, "verified")->valueint, 1);
+	cr_assert_eq(cJSON_GetObjectItem(tot, "manual")->valueint, 0);
+	cJSON *a30 = cJSON_GetObjectItem(j, "adherence_30");
+	cr_assert_eq(cJSON_GetObjectItem(a30, "taken")->valueint, 1);
+	cr_assert_float_eq(cJSON_GetObjectItem(a30, "fraction")->valuedouble, 1.0, 1e-12);
+	cJSON *pc = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "plan_changes"), 0);
+	cr_assert_not_null(pc, "the plan change");
+	cr_assert_eq(cJSON_GetObjectItem(pc, "rev")->valueint, 3);
+	cr_assert_str_eq(cJSON_GetObjectItem(pc, "by")->valuestring, "vet");
+	cr_assert_str_eq(cJSON_GetObjectItem(pc, "summary")->valuestring, "07:00, 19:00");
+	cJSON_Delete(j);
+	/* the scheduled dose knows its slot */
+	j = get_json("/api/doses", 200);
+	cJSON *d = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "doses"), 0);
+	cr_assert_str_eq(cJSON_GetObjectItem(d, "slot")->valuestring, slot);
+	cr_assert_str_eq(cJSON_GetObjectItem(d, "source")->valuestring, "schedule");
+	cJSON_Delete(j);
+}
+
+/* The iod-bridge of the build, with the test's settings, run to its end:
+ * its stdout and stderr in out, the exit code returned. */
+static int run_bridge(const char *args, char *out, size_t size)
+{
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd), "IOD_DATA_DIR='%s' '%s/iod-bridge' %s 2>&1", F.data,
+		 getenv("IOD_BIN_DIR"), args);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	size_t n = fread(out, 1, size - 1, p);
+	out[n] = '\0';
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(records, backup_while_writing_and_a_bad_path)
+{
+	int64_t base = (now_ms() / 1000 - 600) * 1000;
+	for (int i = 0; i < 200; i++)
+		reading(T_TEMP, i, base + i * 1000, 0);
+	wait_written(200);
+	char args[1024], out[2048], dst[800];
+	snprintf(dst, sizeof(dst), "%s/backup.db", F.dir);
+	snprintf(args, sizeof(args), "--backup '%s'", dst);
+	/* the bridge keeps writing during the copy */
+	for (int i = 200; i < 400; i++)
+		reading(T_TEMP, i, base + i * 1000, 0);
+	int rc = run_bridge(args, out, sizeof(out));
+	cr_assert_eq(rc, 0, "%s", out);
+	char want[1600];
+	snprintf(want, sizeof(want), "iod-bridge: backup of %s written to %s (", F.db, dst);
+	cr_assert(strstr(out, want) && strstr(out, " bytes)\n"), "%s", out);
+	struct stat st;
+	cr_assert_eq(stat(dst, &st), 0);
+	char size[64];
+	snprintf(size, sizeof(size), "(%lld bytes)", (long long)st.st_size);
+	cr_assert(strstr(out, size), "the size said is the file's: %s", out);
+	char cmd[1200];
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'PRAGMA integrity_check' | grep -qx ok", dst);
+	cr_assert_eq(system(cmd), 0, "the backup passes integrity_check");
+
+	rc = run_bridge("--backup /nonexistent-dir/x.db", out, sizeof(out));
+	cr_assert_eq(rc, 1, "%s", out);
+	cr_assert(strstr(out, "iod-bridge: --backup /nonexistent-dir/x.db: "), "%s", out);
+	rc = run_bridge("--backup", out, sizeof(out));
+	cr_assert_eq(rc, 1, "%s", out);
+	cr_assert(strstr(out, "--backup needs the file"), "%s", out);
+}
+
+Test(records, a_damaged_store_is_moved_aside_with_a_critical_alert)
+{
+	stop_bridge();
+	FILE *fp = fopen(F.db, "wb");
+	cr_assert_not_null(fp);
+	fputs("this is not an SQLite database, it is a note about the dog\n", fp);
+	fclose(fp);
+	start_bridge();
+	struct tmsg *m = tclient_expect_with(F.tc, "iod/home/alert", "records_recovered", WAIT);
+	cr_assert_not_null(m, "the records_recovered alert");
+	cr_assert(strstr(m->payload, "\"level\":\"critical\""), "%s", m->payload);
+	cr_assert(strstr(m->payload, "records.db.corrupt-"), "names the file: %s", m->payload);
+	tmsg_free(m);
+	/* the fresh store works */
+	reading(T_TEMP, 3.5, now_ms() - 1000, 1);
+	wait_written(1);
+	cJSON *j = get_json("/api/history?topic=" T_TEMP, 200);
+	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "points")), 1);
+	cJSON_Delete(j);
+}
+
+Test(records, a_newer_schema_turns_the_store_off_not_the_bridge)
+{
+	stop_bridge();
+	char cmd[1200];
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'PRAGMA user_version = 99'", F.db);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	start_bridge();
+	cJSON *j = get_json("/api/doses", 503);
+	cr_assert_str_eq(cJSON_GetObjectItem(j, "error")->valuestring, "records_unavailable");
+	cJSON_Delete(j);
+	struct resp r;
+	cr_assert_eq(hget("/healthz", &r), 0);
+	cr_assert_eq(r.status, 200);
+	resp_free(&r);
+	cr_assert_eq(hget("/api/session", &r), 0);
+	cr_assert_eq(r.status, 200);
+	resp_free(&r);
+	cr_assert_eq(metric("iod_bridge_records_up"), 0);
+	/* untouched */
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'PRAGMA user_version' | grep -qx 99", F.db);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(records, off_answers_503)
+{
+	stop_bridge();
+	F.extra = "IOD_RECORDS=0";
+	start_bridge();
+	cJSON *j = get_json("/api/history?topic=" T_TEMP, 503);
+	cr_assert_str_eq(cJSON_GetObjectItem(j, "error")->valuestring, "records_unavailable");
+	cJSON_Delete(j);
+	/* parameters are still judged first */
+	j = get_json("/api/history", 400);
+	cJSON_Delete(j);
+	reading(T_TEMP, 1, now_ms(), 1);
+	cr_assert_eq(metric("iod_bridge_records_written_total"), 0);
 }
 
 Test(records_auth, no_session_is_401_and_a_session_reads)
