@@ -81,7 +81,7 @@ export class RecordsUI {
     const old = this.charts.get(kind);
     if (old && old.abort) old.abort.abort();
     const range = this.ranges.get(kind) || LIVE_RANGE;
-    const c = { tile, topic, range, hist: null, seq: 0, abort: null, note: el("p", "chart-note muted") };
+    const c = { tile, topic, range, hist: null, last: null, seq: 0, abort: null, note: el("p", "chart-note muted") };
     c.note.setAttribute("role", "status");
     c.note.hidden = true;
     const chartHost = tile.root.querySelector(".chart");
@@ -135,6 +135,7 @@ export class RecordsUI {
     }
     delete c.tile.root.dataset.historyError;
     c.hist = res.data;
+    if (c.last) appendLive(c.hist, c.last[0], c.last[1], r.ms);
     c.tile.chart.setHistory(c.hist, r.ms, this.now());
     if (c.hist.points.length) {
       c.note.hidden = true;
@@ -149,7 +150,9 @@ export class RecordsUI {
   // live reading appended to it), false for the live hour.
   sensor(kind, tile, s, nowMs) {
     const c = this.charts.get(kind);
-    if (!c || c.tile !== tile || c.range === LIVE_RANGE) return false;
+    if (!c || c.tile !== tile) return false;
+    c.last = s.ts !== null ? [s.ts, s.value] : null; // joins a history fetched later
+    if (c.range === LIVE_RANGE) return false;
     if (c.hist && s.ts !== null && appendLive(c.hist, s.ts, s.value, rangeById(c.range).ms)) {
       if (c.note.textContent.startsWith("No readings")) c.note.hidden = true;
     }
