@@ -161,6 +161,9 @@ int records_maintain(struct records *r, int64_t now_ms, int64_t max_bytes,
 	if (rc == 0)
 		rc = minute_step(r, now_ms - RECORDS_MINUTE_KEEP_MS, &s.minute_deleted, err);
 	if (rc == 0)
+		rc = delete_step(r, "DELETE FROM session WHERE last_used <= ?1",
+				 now_ms - r->session_idle_ms, &s.sessions_deleted, err);
+	if (rc == 0)
 		rc = vacuum(r, err);
 	if (rc == 0)
 		rc = records_size(r, &used, NULL, err);

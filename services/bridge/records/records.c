@@ -59,8 +59,20 @@ static const char schema_v1[] =
     "CREATE TABLE event_thumb(event_id INTEGER PRIMARY KEY REFERENCES event(id)"
     " ON DELETE CASCADE, jpeg BLOB NOT NULL);";
 
+/*
+ * Version 2: operator sessions (issue 13), keyed by the SHA-256 of the
+ * token, never the token; the index serves records_sessions and the expiry
+ * in records_maintain.
+ */
+static const char schema_v2[] =
+    "CREATE TABLE session(hash BLOB PRIMARY KEY CHECK(length(hash) = 32),"
+    " role TEXT NOT NULL, created INTEGER NOT NULL, last_used INTEGER NOT NULL)"
+    " WITHOUT ROWID;"
+    "CREATE INDEX session_last_used ON session(last_used);";
+
 static const struct records_migration migrations[] = {
     {1, schema_v1},
+    {2, schema_v2},
 };
 
 const struct records_migration *records_migrations(size_t *n)
@@ -116,6 +128,12 @@ static const char *const stmt_sql[RST_COUNT] = {
 	" t_end = coalesce(excluded.t_end, t_end), score = coalesce(excluded.score,"
 	" score) RETURNING id",
     [RST_THUMB_PUT] = "INSERT OR REPLACE INTO event_thumb(event_id, jpeg) VALUES(?1, ?2)",
+    [RST_SESSION_PUT] = "INSERT INTO session(hash, role, created, last_used)"
+			" VALUES(?1, ?2, ?3, ?4) ON CONFLICT(hash) DO UPDATE SET"
+			" role = excluded.role, created = excluded.created,"
+			" last_used = max(last_used, excluded.last_used)",
+    [RST_SESSION_TOUCH] = "UPDATE session SET last_used = max(last_used, ?2) WHERE hash = ?1",
+    [RST_SESSION_DEL] = "DELETE FROM session WHERE hash = ?1",
     [RST_EVENT_END] = "UPDATE event SET t_end = ?4 WHERE id = (SELECT id FROM event WHERE"
 		      " site = ?1 AND kind = ?2 AND t_end IS NULL AND t_start <= ?3"
 		      " ORDER BY t_start DESC LIMIT 1)",
@@ -527,6 +545,7 @@ int records_open(const char *path, const struct records_options *opts, struct re
 	if (!r)
 		return records_fail(err, -ENOMEM, "records: out of memory");
 	r->mode = o.mode;
+	r->session_idle_ms = o.session_idle_ms > 0 ? o.session_idle_ms : RECORDS_SESSION_IDLE_MS;
 	if (o.mode == RECORDS_WRITER)
 		rc = open_writer(r, path, &o, opened, err);
 	else
@@ -1128,4 +1147,172 @@ int records_end_event(struct records *r, const char *site, const char *kind, int
 					  kind, site);
 	}
 	return write_end(r, own, rc, err);
+}
+
+/* ------------------------------------------------------------- sessions */
+
+static int session_args(const unsigned char *hash, int64_t last_used_ms, const char *what,
+			struct records_err *err)
+{
+	if (!hash)
+		return records_fail(err, -EINVAL, "records: %s needs a token hash", what);
+	if (!ts_ok(last_used_ms))
+		return records_fail(err, -EINVAL, "records: %s: last used %lld out of range", what,
+				    (long long)last_used_ms);
+	return 0;
+}
+
+int records_put_session(struct records *r, const struct records_session *s, struct records_err *err)
+{
+	sqlite3_stmt *st;
+	int own, rc;
+
+	if (!s)
+		return records_fail(err, -EINVAL, "records: no session");
+	rc = session_args(s->hash, s->last_used_ms, "a session", err);
+	if (rc < 0)
+		return rc;
+	if (!text_ok(s->role, 32))
+		return records_fail(err, -EINVAL, "records: a session needs a role (1..32 bytes)");
+	if (!ts_ok(s->created_ms) || s->created_ms > s->last_used_ms)
+		return records_fail(err, -EINVAL,
+				    "records: a session created at %lld, after its last use "
+				    "%lld or out of range",
+				    (long long)s->created_ms, (long long)s->last_used_ms);
+	rc = write_start(r, &own, err);
+	if (rc < 0)
+		return rc;
+	st = records_stmt(r, RST_SESSION_PUT, err);
+	if (!st) {
+		rc = -EIO;
+	} else {
+		sqlite3_bind_blob(st, 1, s->hash, RECORDS_SESSION_HASH, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, s->role, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, s->created_ms);
+		sqlite3_bind_int64(st, 4, s->last_used_ms);
+		rc = step_done(r, st, "storing a session", err);
+	}
+	return write_end(r, own, rc, err);
+}
+
+int records_touch_session(struct records *r, const unsigned char hash[RECORDS_SESSION_HASH],
+			  int64_t last_used_ms, struct records_err *err)
+{
+	sqlite3_stmt *st;
+	int own, rc = session_args(hash, last_used_ms, "touching a session", err);
+
+	if (rc < 0)
+		return rc;
+	rc = write_start(r, &own, err);
+	if (rc < 0)
+		return rc;
+	st = records_stmt(r, RST_SESSION_TOUCH, err);
+	if (!st) {
+		rc = -EIO;
+	} else {
+		sqlite3_bind_blob(st, 1, hash, RECORDS_SESSION_HASH, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, last_used_ms);
+		rc = step_done(r, st, "touching a session", err);
+		if (rc == 0 && sqlite3_changes(r->db) == 0)
+			rc = records_fail(err, -ENOENT, "records: no such session to touch");
+	}
+	/* -ENOENT changed nothing: the batch it may be in goes on. */
+	return write_end(r, own, rc == -ENOENT ? 0 : rc, err) < 0 ? -EIO : rc;
+}
+
+int records_delete_session(struct records *r, const unsigned char hash[RECORDS_SESSION_HASH],
+			   struct records_err *err)
+{
+	sqlite3_stmt *st;
+	int own, rc = session_args(hash, 0, "deleting a session", err);
+
+	if (rc < 0)
+		return rc;
+	rc = write_start(r, &own, err);
+	if (rc < 0)
+		return rc;
+	st = records_stmt(r, RST_SESSION_DEL, err);
+	if (!st) {
+		rc = -EIO;
+	} else {
+		sqlite3_bind_blob(st, 1, hash, RECORDS_SESSION_HASH, SQLITE_STATIC);
+		rc = step_done(r, st, "deleting a session", err);
+		if (rc == 0 && sqlite3_changes(r->db) == 0)
+			rc = records_fail(err, -ENOENT, "records: no such session to delete");
+	}
+	return write_end(r, own, rc == -ENOENT ? 0 : rc, err) < 0 ? -EIO : rc;
+}
+
+int records_sessions(struct records *r, int64_t now_ms, struct records_sessions *out,
+		     struct records_err *err)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (!r || !out)
+		return records_fail(err, -EINVAL, "records: sessions needs a connection and out");
+	if (!ts_ok(now_ms))
+		return records_fail(err, -EINVAL, "records: sessions: now %lld out of range",
+				    (long long)now_ms);
+	if (sqlite3_prepare_v2(r->db,
+			       "SELECT hash, role, created, last_used FROM session"
+			       " WHERE last_used > ?1 ORDER BY last_used DESC LIMIT ?2",
+			       -1, &st, NULL) != SQLITE_OK)
+		return records_sqlfail(r, err, "listing sessions");
+	sqlite3_bind_int64(st, 1, now_ms - r->session_idle_ms);
+	sqlite3_bind_int64(st, 2, RECORDS_SESSIONS_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *hash = sqlite3_column_blob(st, 0);
+		const unsigned char *role = sqlite3_column_text(st, 1);
+		struct records_session_row *row;
+
+		if (!hash || sqlite3_column_bytes(st, 0) != RECORDS_SESSION_HASH || !role)
+			continue; /* the CHECK rules it out; a damaged row is skipped */
+		if (out->n == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			void *p = realloc(out->rows, ncap * sizeof(*out->rows));
+
+			if (!p) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			out->rows = p;
+			cap = ncap;
+		}
+		row = &out->rows[out->n];
+		memcpy(row->hash, hash, RECORDS_SESSION_HASH);
+		row->role = strdup((const char *)role);
+		if (!row->role) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		row->created_ms = sqlite3_column_int64(st, 2);
+		row->last_used_ms = sqlite3_column_int64(st, 3);
+		out->n++;
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_NOMEM) {
+		records_sessions_free(out);
+		return records_fail(err, -ENOMEM, "records: out of memory listing sessions");
+	}
+	if (rc != SQLITE_DONE) {
+		rc = records_sqlfail(r, err, "listing sessions");
+		records_sessions_free(out);
+		return rc;
+	}
+	return 0;
+}
+
+void records_sessions_free(struct records_sessions *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		free(l->rows[i].role);
+	free(l->rows);
+	l->rows = NULL;
+	l->n = 0;
 }

@@ -1,8 +1,9 @@
 /*
  * records — the bridge's SQLite store of what lasts (issue 13): readings in
  * three tiers (raw 48 h, per-minute 90 days, per-hour kept), doses with their
- * snapshots, schedule slots, plan changes, commands, alerts and motion
- * events. Pure C over libsqlite3; no lws, libuv or Paho.
+ * snapshots, schedule slots, plan changes, commands, alerts, motion events
+ * and (schema v2) the operator sessions' token hashes. Pure C over
+ * libsqlite3; no lws, libuv or Paho.
  *
  * Connections. A struct records is one SQLite connection. A process has ONE
  * writer (RECORDS_WRITER: creates, migrates, checks and repairs the file, and
@@ -33,7 +34,7 @@
 #include <stdint.h>
 
 /* The schema this build writes (PRAGMA user_version). */
-#define RECORDS_SCHEMA_VERSION 1
+#define RECORDS_SCHEMA_VERSION 2
 
 /* Retention of the reading tiers (records_maintain). */
 #define RECORDS_RAW_KEEP_MS    (48LL * 3600 * 1000)
@@ -61,7 +62,8 @@ enum records_mode {
  * One step of the schema: SQL run in one transaction with user_version set
  * to version after it. The list is ordered and versions are 1, 2, 3, ...;
  * the schema of version N is the result of steps 1..N applied to an empty
- * file. Version 2 of the store is one more entry in records.c's list.
+ * file. Version 2 added the sessions table (records_put_session); each
+ * later version is one more entry in records.c's list.
  */
 struct records_migration {
 	int version;
@@ -76,9 +78,12 @@ struct records_options {
 	/* How long a statement waits on a lock before -EIO; 0: 5000 ms. */
 	int busy_timeout_ms;
 	/* NULL: records_migrations(). Tests pass a longer list (a synthetic
-	 * v2) to check that a v1 file is migrated forward. */
+	 * v3) to check that an older file is migrated forward. */
 	const struct records_migration *migrations;
 	size_t n_migrations;
+	/* Operator sessions idle this long are not live (records_sessions)
+	 * and are deleted by records_maintain; 0: RECORDS_SESSION_IDLE_MS. */
+	int64_t session_idle_ms;
 };
 
 /* What records_open found and did, for the bridge to log and alert on. */
@@ -249,8 +254,9 @@ int records_end_event(struct records *r, const char *site, const char *kind, int
 
 /*
  * Retention and the size bound (writer only), e.g. hourly and at start:
- * drops raw readings older than now_ms - RECORDS_RAW_KEEP_MS and minute rows
- * older than now_ms - RECORDS_MINUTE_KEEP_MS. Then, while the pages in use
+ * drops raw readings older than now_ms - RECORDS_RAW_KEEP_MS, minute rows
+ * older than now_ms - RECORDS_MINUTE_KEEP_MS and sessions last used at or
+ * before now_ms - session_idle_ms (records_options). Then, while the pages in use
  * (page_count - freelist_count, times page_size) exceed max_bytes (0: no
  * bound), drops the oldest raw readings, then the oldest minute rows, then
  * the oldest hour rows, then the thumbnails of the oldest events. Doses,
@@ -262,6 +268,7 @@ int records_end_event(struct records *r, const char *site, const char *kind, int
 struct records_maintain_stats {
 	int64_t raw_deleted, minute_deleted, hour_deleted, thumbs_dropped;
 	int64_t bytes_before, bytes_after; /* pages in use x page_size */
+	int64_t sessions_deleted;	   /* idle past session_idle_ms */
 };
 int records_maintain(struct records *r, int64_t now_ms, int64_t max_bytes,
 		     struct records_maintain_stats *stats, struct records_err *err);
@@ -410,6 +417,52 @@ void records_events_free(struct records_events *l);
 /* An event's thumbnail, as records_dose_snapshot. */
 int records_event_thumb(struct records *r, int64_t event_id, void **jpeg, size_t *len,
 			struct records_err *err);
+
+/*
+ * Operator sessions (schema v2), so that a bridge restart logs nobody out.
+ * A row is the SHA-256 of the session's token (AUTH's cookie value), never
+ * the token itself: a copy of the file does not open a session. role is
+ * "operator" (1..32 bytes); times are ms since the epoch, created_ms <=
+ * last_used_ms.
+ *
+ * records_put_session upserts by hash (created_ms and role as given,
+ * last_used_ms the later of the stored and the given). records_touch_session
+ * moves last_used_ms forward (never back); -ENOENT when there is no such
+ * row. The bridge need not touch at every request: auth.c reports a
+ * session's use at most once per touch interval (a minute), so a restart
+ * may end a session up to that much early. records_delete_session: -ENOENT
+ * when there was none (a logout of a session never stored, harmless).
+ * records_sessions: the live ones (last_used_ms > now_ms - session_idle_ms),
+ * most recently used first, at most RECORDS_SESSIONS_MAX (the store never
+ * holds more than the bridge's cap, unless IOD_BRIDGE_* changed; the rest are
+ * the least recently used).
+ */
+#define RECORDS_SESSION_HASH	32
+#define RECORDS_SESSION_IDLE_MS (7LL * 24 * 3600 * 1000)
+#define RECORDS_SESSIONS_MAX	4096
+struct records_session {
+	unsigned char hash[RECORDS_SESSION_HASH];
+	const char *role;
+	int64_t created_ms, last_used_ms;
+};
+int records_put_session(struct records *r, const struct records_session *s,
+			struct records_err *err);
+int records_touch_session(struct records *r, const unsigned char hash[RECORDS_SESSION_HASH],
+			  int64_t last_used_ms, struct records_err *err);
+int records_delete_session(struct records *r, const unsigned char hash[RECORDS_SESSION_HASH],
+			   struct records_err *err);
+struct records_session_row {
+	unsigned char hash[RECORDS_SESSION_HASH];
+	char *role;
+	int64_t created_ms, last_used_ms;
+};
+struct records_sessions {
+	struct records_session_row *rows;
+	size_t n;
+};
+int records_sessions(struct records *r, int64_t now_ms, struct records_sessions *out,
+		     struct records_err *err);
+void records_sessions_free(struct records_sessions *l);
 
 /*
  * Online backup of the store at src_path to dst_path, on a connection of

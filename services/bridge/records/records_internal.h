@@ -36,6 +36,9 @@ enum records_stmt {
 	RST_EVENT_UPSERT,
 	RST_THUMB_PUT,
 	RST_EVENT_END,
+	RST_SESSION_PUT,
+	RST_SESSION_TOUCH,
+	RST_SESSION_DEL,
 	RST_COUNT,
 };
 
@@ -49,6 +52,7 @@ struct records {
 	sqlite3 *db;
 	enum records_mode mode;
 	int in_batch;
+	int64_t session_idle_ms; /* records_options' */
 	sqlite3_stmt *stmts[RST_COUNT];
 	struct records_agg minute[RECORDS_AGGS], hour[RECORDS_AGGS];
 	size_t n_minute, n_hour;

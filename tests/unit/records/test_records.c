@@ -108,23 +108,25 @@ static int exists(const char *p)
 
 /* --------------------------------------------------------- migrations */
 
-Test(records, fresh_file_is_v1_wal_incremental)
+Test(records, fresh_file_is_v2_wal_incremental)
 {
 	struct records_opened op;
 	struct records *r = open_writer(&op);
 
+	cr_assert_eq(RECORDS_SCHEMA_VERSION, 2);
 	cr_assert_eq(op.version_found, 0);
 	cr_assert_eq(op.version_now, RECORDS_SCHEMA_VERSION);
 	cr_assert_eq(op.recovered, 0);
 	records_close(r);
-	cr_assert_eq(sql_int(path, "PRAGMA user_version"), 1);
+	cr_assert_eq(sql_int(path, "PRAGMA user_version"), 2);
 	cr_assert_eq(sql_int(path, "PRAGMA auto_vacuum"), 2); /* INCREMENTAL */
 	cr_assert_eq(sql_int(path, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
 	cr_assert_eq(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'dose'"), 1);
+	cr_assert_eq(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'session'"), 1);
 	/* Opened again: nothing to migrate. */
 	r = open_writer(&op);
-	cr_assert_eq(op.version_found, 1);
-	cr_assert_eq(op.version_now, 1);
+	cr_assert_eq(op.version_found, 2);
+	cr_assert_eq(op.version_now, 2);
 	records_close(r);
 }
 
@@ -138,11 +140,11 @@ Test(records, empty_v0_file_is_migrated)
 	close(fd); /* an empty file: SQLite's version 0 */
 	r = open_writer(&op);
 	cr_assert_eq(op.version_found, 0);
-	cr_assert_eq(op.version_now, 1);
+	cr_assert_eq(op.version_now, 2);
 	cr_assert_eq(op.recovered, 0);
 	add(r, "temp", T0, 21.5);
 	records_close(r);
-	cr_assert_eq(sql_int(path, "PRAGMA user_version"), 1);
+	cr_assert_eq(sql_int(path, "PRAGMA user_version"), 2);
 	cr_assert_eq(sql_int(path, "SELECT count(*) FROM reading_raw"), 1);
 }
 
@@ -160,7 +162,7 @@ Test(records, newer_file_is_refused_untouched)
 	cr_assert_eq(rc, -EPROTO);
 	cr_assert_null(r);
 	cr_assert_not_null(strstr(err.msg, "version 7"), "%s", err.msg);
-	cr_assert_not_null(strstr(err.msg, "up to 1"), "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "up to 2"), "%s", err.msg);
 	cr_assert_eq(stat(path, &after), 0);
 	cr_assert_eq(before.st_size, after.st_size);
 	cr_assert_eq(before.st_mtim.tv_sec, after.st_mtim.tv_sec);
@@ -171,47 +173,109 @@ Test(records, newer_file_is_refused_untouched)
 	cr_assert_eq(sql_int(path, "SELECT journal_mode = 'delete' FROM pragma_journal_mode"), 1);
 }
 
-Test(records, v1_file_opened_by_a_v2_build)
+/* A file written by a v1 build (the list's first step alone) with data in
+ * it: this build migrates it to v2, the data kept, sessions then stored. */
+Test(records, v1_file_is_migrated_to_v2_with_its_data)
 {
 	size_t n;
-	const struct records_migration *v1 = records_migrations(&n);
-	struct records_migration v2[8];
+	const struct records_migration *list = records_migrations(&n);
+	struct records_options o = {.mode = RECORDS_WRITER, .migrations = list, .n_migrations = 1};
+	struct records_opened op;
+	struct records_err err = {{0}};
+	struct records *r = NULL;
+	struct records_doses doses;
+	struct records_history h;
+	struct records_sessions ss;
+	int rc;
+
+	cr_assert_eq(n, 2);
+	cr_assert_eq(list[0].version, 1);
+	cr_assert_eq(list[1].version, 2);
+	rc = records_open(path, &o, &r, &op, &err);
+	cr_assert_eq(rc, 0, "%s", err.msg);
+	cr_assert_eq(op.version_now, 1);
+	struct records_dose d = {
+	    .id = "d1", .site = "home", .ts_ms = T0, .outcome = "ok", .verified = 1};
+	cr_assert_eq(records_put_dose(r, &d, &err), 0, "%s", err.msg);
+	add(r, "temp", T0 + 1000, 20.25);
+	records_close(r);
+	cr_assert_eq(sql_int(path, "PRAGMA user_version"), 1);
+	cr_assert_eq(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'session'"), 0);
+
+	r = open_writer(&op);
+	cr_assert_eq(op.version_found, 1);
+	cr_assert_eq(op.version_now, 2);
+	cr_assert_eq(op.recovered, 0);
+	cr_assert_eq(records_doses(r, "home", 0, T0 + 1, 10, &doses, &err), 0, "%s", err.msg);
+	cr_assert_eq(doses.n, 1);
+	cr_assert_str_eq(doses.rows[0].id, "d1");
+	cr_assert_str_eq(doses.rows[0].outcome, "ok");
+	cr_assert_eq(doses.rows[0].verified, 1);
+	records_doses_free(&doses);
+	cr_assert_eq(records_history(r, "home", "temp", T0, T0 + MIN_MS, 60, T0 + MIN_MS, &h, &err),
+		     0, "%s", err.msg);
+	cr_assert_eq(h.n, 1);
+	cr_assert_float_eq(h.points[0].mean, 20.25, 1e-12);
+	records_history_free(&h);
+	struct records_session s = {.role = "operator", .created_ms = T0, .last_used_ms = T0};
+	memset(s.hash, 0xab, sizeof(s.hash));
+	cr_assert_eq(records_put_session(r, &s, &err), 0, "%s", err.msg);
+	cr_assert_eq(records_sessions(r, T0, &ss, &err), 0, "%s", err.msg);
+	cr_assert_eq(ss.n, 1);
+	records_sessions_free(&ss);
+	records_close(r);
+	cr_assert_eq(sql_int(path, "PRAGMA user_version"), 2);
+}
+
+Test(records, v2_file_opened_by_a_v3_build)
+{
+	size_t n;
+	const struct records_migration *v2 = records_migrations(&n);
+	struct records_migration v3[8];
 	struct records_options o = {.mode = RECORDS_WRITER};
 	struct records_opened op;
 	struct records_err err = {{0}};
 	struct records *r = open_writer(&op);
 	struct records_doses doses;
+	struct records_sessions ss;
 	int rc;
 
-	cr_assert_eq(n, 1);
+	cr_assert_eq(n, 2);
 	struct records_dose d = {
 	    .id = "d1", .site = "home", .ts_ms = T0, .outcome = "ok", .verified = -1};
 	cr_assert_eq(records_put_dose(r, &d, &err), 0, "%s", err.msg);
+	struct records_session s = {.role = "operator", .created_ms = T0, .last_used_ms = T0};
+	memset(s.hash, 7, sizeof(s.hash));
+	cr_assert_eq(records_put_session(r, &s, &err), 0, "%s", err.msg);
 	records_close(r);
 
-	memcpy(v2, v1, n * sizeof(*v1));
-	v2[n].version = 2;
-	v2[n].sql = "CREATE TABLE session(id TEXT PRIMARY KEY, who TEXT NOT NULL, ts INTEGER);"
+	memcpy(v3, v2, n * sizeof(*v2));
+	v3[n].version = 3;
+	v3[n].sql = "CREATE TABLE note(id TEXT PRIMARY KEY, who TEXT NOT NULL, ts INTEGER);"
 		    "ALTER TABLE dose ADD COLUMN note TEXT";
-	o.migrations = v2;
+	o.migrations = v3;
 	o.n_migrations = n + 1;
 	rc = records_open(path, &o, &r, &op, &err);
 	cr_assert_eq(rc, 0, "%s", err.msg);
-	cr_assert_eq(op.version_found, 1);
-	cr_assert_eq(op.version_now, 2);
+	cr_assert_eq(op.version_found, 2);
+	cr_assert_eq(op.version_now, 3);
 	cr_assert_eq(records_doses(r, "home", 0, T0 + 1, 10, &doses, &err), 0, "%s", err.msg);
 	cr_assert_eq(doses.n, 1);
 	cr_assert_str_eq(doses.rows[0].outcome, "ok");
 	records_doses_free(&doses);
+	cr_assert_eq(records_sessions(r, T0 + 1, &ss, &err), 0, "%s", err.msg);
+	cr_assert_eq(ss.n, 1);
+	cr_assert_eq(ss.rows[0].hash[31], 7);
+	records_sessions_free(&ss);
 	records_close(r);
-	cr_assert_eq(sql_int(path, "PRAGMA user_version"), 2);
-	cr_assert_eq(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'session'"), 1);
+	cr_assert_eq(sql_int(path, "PRAGMA user_version"), 3);
+	cr_assert_eq(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'note'"), 1);
 
-	/* And the v1 build now refuses the v2 file, naming both. */
+	/* And the v2 build now refuses the v3 file, naming both. */
 	rc = records_open(path, NULL, &r, NULL, &err);
 	cr_assert_eq(rc, -EPROTO);
-	cr_assert_not_null(strstr(err.msg, "version 2"), "%s", err.msg);
-	cr_assert_not_null(strstr(err.msg, "up to 1"), "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "version 3"), "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "up to 2"), "%s", err.msg);
 }
 
 Test(records, a_bad_migration_list_is_refused)
@@ -935,7 +999,7 @@ static void expect_recovered(const char *garbage, size_t len, const char *why)
 	cr_assert_not_null(strstr(op.moved_to, ".corrupt-"), "%s", op.moved_to);
 	cr_assert_neq(op.reason[0], '\0');
 	cr_assert_eq(op.version_found, 0);
-	cr_assert_eq(op.version_now, 1);
+	cr_assert_eq(op.version_now, RECORDS_SCHEMA_VERSION);
 	cr_assert(exists(op.moved_to));
 	if (garbage) {
 		fd = open(op.moved_to, O_RDONLY);
@@ -1069,7 +1133,7 @@ Test(records, backup_while_writing)
 	cr_assert_eq(sql_int(dst, "SELECT count(*) FROM pragma_integrity_check WHERE"
 				  " integrity_check = 'ok'"),
 		     1);
-	cr_assert_eq(sql_int(dst, "PRAGMA user_version"), 1);
+	cr_assert_eq(sql_int(dst, "PRAGMA user_version"), RECORDS_SCHEMA_VERSION);
 	/* One snapshot: the tiers agree with the raw rows of the copy, and
 	 * whole batches of 200 are in it. */
 	int64_t raw = sql_int(dst, "SELECT count(*) FROM reading_raw");
@@ -1157,4 +1221,161 @@ Test(records, bad_arguments_are_errors)
 	records_close(NULL);
 	/* err NULL is allowed everywhere. */
 	cr_assert_eq(records_commit(NULL, NULL), -EINVAL);
+}
+
+/* ------------------------------------------------------------- sessions */
+
+/* One ms past year 9999, the store's bound on times. */
+#define RECORDS_TS_MAX_TEST 253402300800000LL
+
+static struct records_session session_of(unsigned char b, int64_t created, int64_t used)
+{
+	struct records_session s = {
+	    .role = "operator", .created_ms = created, .last_used_ms = used};
+
+	memset(s.hash, b, sizeof(s.hash));
+	return s;
+}
+
+Test(records, sessions_put_touch_delete_list)
+{
+	struct records_opened op;
+	struct records *r = open_writer(&op);
+	struct records_err err = {{0}};
+	struct records_sessions ss;
+	struct records_session a = session_of(1, T0, T0), b = session_of(2, T0, T0 + 5000);
+
+	cr_assert_eq(records_put_session(r, &a, &err), 0, "%s", err.msg);
+	cr_assert_eq(records_put_session(r, &b, &err), 0, "%s", err.msg);
+	/* Most recently used first. */
+	cr_assert_eq(records_sessions(r, T0 + 6000, &ss, &err), 0, "%s", err.msg);
+	cr_assert_eq(ss.n, 2);
+	cr_assert_eq(ss.rows[0].hash[0], 2);
+	cr_assert_eq(ss.rows[0].last_used_ms, T0 + 5000);
+	cr_assert_eq(ss.rows[1].hash[0], 1);
+	cr_assert_str_eq(ss.rows[1].role, "operator");
+	cr_assert_eq(ss.rows[1].created_ms, T0);
+	records_sessions_free(&ss);
+	cr_assert_eq(ss.n, 0);
+
+	/* A touch moves last_used forward, never back; in a batch too. */
+	cr_assert_eq(records_begin(r, &err), 0, "%s", err.msg);
+	cr_assert_eq(records_touch_session(r, a.hash, T0 + 9000, &err), 0, "%s", err.msg);
+	cr_assert_eq(records_touch_session(r, b.hash, T0 + 1, &err), 0, "%s", err.msg);
+	unsigned char none[RECORDS_SESSION_HASH];
+	memset(none, 9, sizeof(none));
+	cr_assert_eq(records_touch_session(r, none, T0 + 9000, &err), -ENOENT);
+	cr_assert_eq(records_commit(r, &err), 0, "%s", err.msg); /* the batch went on */
+	cr_assert_eq(records_sessions(r, T0 + 10000, &ss, &err), 0, "%s", err.msg);
+	cr_assert_eq(ss.n, 2);
+	cr_assert_eq(ss.rows[0].hash[0], 1);
+	cr_assert_eq(ss.rows[0].last_used_ms, T0 + 9000);
+	cr_assert_eq(ss.rows[1].last_used_ms, T0 + 5000);
+	records_sessions_free(&ss);
+	/* A put again keeps the later last_used. */
+	struct records_session a2 = session_of(1, T0, T0 + 100);
+	cr_assert_eq(records_put_session(r, &a2, &err), 0, "%s", err.msg);
+	cr_assert_eq(sql_int(path, "SELECT last_used FROM session WHERE hex(hash) LIKE '0101%'"),
+		     T0 + 9000);
+
+	cr_assert_eq(records_delete_session(r, a.hash, &err), 0, "%s", err.msg);
+	cr_assert_eq(records_delete_session(r, a.hash, &err), -ENOENT);
+	cr_assert_eq(records_sessions(r, T0 + 10000, &ss, &err), 0, "%s", err.msg);
+	cr_assert_eq(ss.n, 1);
+	cr_assert_eq(ss.rows[0].hash[0], 2);
+	records_sessions_free(&ss);
+	/* What is stored is the 32-byte hash, a BLOB. */
+	cr_assert_eq(sql_int(path, "SELECT count(*) FROM session WHERE typeof(hash) = 'blob'"
+				   " AND length(hash) = 32"),
+		     1);
+
+	/* A reader lists them and cannot write. */
+	struct records *rd = open_reader();
+	cr_assert_eq(records_sessions(rd, T0 + 10000, &ss, &err), 0, "%s", err.msg);
+	cr_assert_eq(ss.n, 1);
+	records_sessions_free(&ss);
+	cr_assert_eq(records_put_session(rd, &b, &err), -EINVAL);
+	cr_assert_eq(records_delete_session(rd, b.hash, &err), -EINVAL);
+	records_close(rd);
+	records_close(r);
+}
+
+Test(records, sessions_expire_by_idle_in_list_and_maintain)
+{
+	struct records_options o = {.mode = RECORDS_WRITER, .session_idle_ms = HOUR_MS};
+	struct records_err err = {{0}};
+	struct records *r = NULL;
+	struct records_sessions ss;
+	struct records_maintain_stats ms;
+
+	cr_assert_eq(records_open(path, &o, &r, NULL, &err), 0, "%s", err.msg);
+	struct records_session a = session_of(1, T0, T0), b = session_of(2, T0, T0 + 10 * MIN_MS);
+	cr_assert_eq(records_put_session(r, &a, &err), 0, "%s", err.msg);
+	cr_assert_eq(records_put_session(r, &b, &err), 0, "%s", err.msg);
+	/* Live while now - last_used < idle: a's last ms, then not. */
+	cr_assert_eq(records_sessions(r, T0 + HOUR_MS - 1, &ss, &err), 0, "%s", err.msg);
+	cr_assert_eq(ss.n, 2);
+	records_sessions_free(&ss);
+	cr_assert_eq(records_sessions(r, T0 + HOUR_MS, &ss, &err), 0, "%s", err.msg);
+	cr_assert_eq(ss.n, 1);
+	cr_assert_eq(ss.rows[0].hash[0], 2);
+	records_sessions_free(&ss);
+	/* records_maintain deletes what is no longer live, and only that. */
+	cr_assert_eq(records_maintain(r, T0 + HOUR_MS - 1, 0, &ms, &err), 0, "%s", err.msg);
+	cr_assert_eq(ms.sessions_deleted, 0);
+	cr_assert_eq(records_maintain(r, T0 + HOUR_MS, 0, &ms, &err), 0, "%s", err.msg);
+	cr_assert_eq(ms.sessions_deleted, 1);
+	cr_assert_eq(sql_int(path, "SELECT count(*) FROM session"), 1);
+	records_close(r);
+
+	/* The default idle is 7 days. */
+	r = open_writer(NULL);
+	cr_assert_eq(
+	    records_maintain(r, T0 + 10 * MIN_MS + RECORDS_SESSION_IDLE_MS - 1, 0, &ms, &err), 0,
+	    "%s", err.msg);
+	cr_assert_eq(ms.sessions_deleted, 0);
+	cr_assert_eq(records_maintain(r, T0 + 10 * MIN_MS + RECORDS_SESSION_IDLE_MS, 0, &ms, &err),
+		     0, "%s", err.msg);
+	cr_assert_eq(ms.sessions_deleted, 1);
+	records_close(r);
+}
+
+Test(records, sessions_bad_arguments)
+{
+	struct records *r = open_writer(NULL);
+	struct records_err err = {{0}};
+	struct records_sessions ss;
+	struct records_session s = session_of(3, T0, T0);
+
+	cr_assert_eq(records_put_session(r, NULL, &err), -EINVAL);
+	s.role = NULL;
+	cr_assert_eq(records_put_session(r, &s, &err), -EINVAL);
+	cr_assert_not_null(strstr(err.msg, "role"), "%s", err.msg);
+	s.role = "";
+	cr_assert_eq(records_put_session(r, &s, &err), -EINVAL);
+	s.role = "a-role-name-that-is-longer-than-32-bytes";
+	cr_assert_eq(records_put_session(r, &s, &err), -EINVAL);
+	s.role = "operator";
+	s.created_ms = T0 + 1; /* after its last use */
+	cr_assert_eq(records_put_session(r, &s, &err), -EINVAL);
+	s.created_ms = -1;
+	cr_assert_eq(records_put_session(r, &s, &err), -EINVAL);
+	s.created_ms = T0;
+	s.last_used_ms = RECORDS_TS_MAX_TEST;
+	cr_assert_eq(records_put_session(r, &s, &err), -EINVAL);
+	cr_assert_eq(records_touch_session(r, NULL, T0, &err), -EINVAL);
+	cr_assert_eq(records_touch_session(r, s.hash, -5, &err), -EINVAL);
+	cr_assert_eq(records_delete_session(r, NULL, &err), -EINVAL);
+	cr_assert_eq(records_sessions(r, -1, &ss, &err), -EINVAL);
+	cr_assert_eq(ss.n, 0);
+	cr_assert_eq(records_sessions(NULL, T0, &ss, &err), -EINVAL);
+	cr_assert_eq(sql_int(path, "SELECT count(*) FROM session"), 0);
+	/* The table refuses a hash that is not 32 bytes whoever writes it. */
+	records_close(r);
+	sqlite3 *db;
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_neq(sqlite3_exec(db, "INSERT INTO session VALUES(x'00', 'operator', 1, 1)", NULL,
+				   NULL, NULL),
+		      SQLITE_OK);
+	sqlite3_close(db);
 }
