@@ -166,8 +166,11 @@ test("the report: days, totals, both adherence figures with counts, plan changes
   const rep = r.parseReport(REPORT);
   assert.equal(rep.nDays, 2);
   assert.deepEqual(rep.days.map((d) => d.date), ["2026-12-01", "2026-12-02"]);
-  assert.deepEqual(rep.days[0], { date: "2026-12-01", start: 1796079600000, planned: 2, given: 1, late: 1, missed: 0, uncertain: 0, failed: 0, verified: 1 });
-  assert.deepEqual(rep.totals, { planned: 3, given: 2, late: 1, missed: 0, uncertain: 0, failed: 0, verified: 2 });
+  assert.deepEqual(rep.days[0], { date: "2026-12-01", start: 1796079600000, planned: 2, given: 1, late: 1, missed: 0, uncertain: 0, failed: 0, verified: 1, served: 0 });
+  assert.deepEqual(rep.totals, { planned: 3, given: 2, late: 1, missed: 0, uncertain: 0, failed: 0, verified: 2, served: 0 });
+  assert.equal(r.reportColumns(rep), r.DAY_COLUMNS, "no slot served: no Served column");
+  const served = r.parseReport({ ...REPORT, totals: { ...REPORT.totals, served: 1 } });
+  assert.deepEqual(r.reportColumns(served).map(([k]) => k), ["planned", "given", "late", "served", "missed", "uncertain", "failed", "verified"]);
   assert.deepEqual(r.DAY_COLUMNS.map(([k]) => k), ["planned", "given", "late", "missed", "uncertain", "failed", "verified"]);
   assert.equal(r.adherenceText(rep.adherence30), "100 % (3 of 3 planned doses taken)");
   assert.equal(rep.adherence90.from, "2026-09-04");

@@ -281,10 +281,21 @@ export const DAY_COLUMNS = [
   ["verified", "Verified"],
 ];
 
+// "served" (a manual dose just before the slot served it) is counted in
+// planned and taken; its column shows only when some slot was served, so
+// the columns still add up to planned.
+const SERVED = ["served", "Served"];
+
 function counts(o) {
   const out = {};
-  for (const [k] of DAY_COLUMNS) out[k] = num(o && o[k]) ?? 0;
+  for (const [k] of [...DAY_COLUMNS, SERVED]) out[k] = num(o && o[k]) ?? 0;
   return out;
+}
+
+export function reportColumns(rep) {
+  if (!rep.totals.served) return DAY_COLUMNS;
+  const i = DAY_COLUMNS.findIndex(([k]) => k === "late") + 1;
+  return [...DAY_COLUMNS.slice(0, i), SERVED, ...DAY_COLUMNS.slice(i)];
 }
 
 function adherence(a) {

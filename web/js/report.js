@@ -3,17 +3,18 @@
 // records.js (pure, tested under Node); texts go in with textContent.
 
 import {
-  DAY_COLUMNS,
   REPORT_DAYS,
   adherenceText,
   dateText,
   dateTimeText,
   fetchRecords,
   parseReport,
+  reportColumns,
   reportUrl,
 } from "./records.js";
 
 const $ = (id) => document.getElementById(id);
+const FLAGGED = new Set(["late", "missed", "uncertain", "failed"]);
 
 function cell(tag, text, className) {
   const c = document.createElement(tag);
@@ -56,22 +57,24 @@ async function load(days) {
     $(`${id}-from`).textContent = a && a.from ? `since ${dateText(a.from)}` : "";
   }
 
+  const columns = reportColumns(r);
   const head = $("days-head");
-  head.replaceChildren(cell("th", "Date"), ...DAY_COLUMNS.map(([, label]) => cell("th", label)));
+  head.replaceChildren(cell("th", "Date"), ...columns.map(([, label]) => cell("th", label)));
   for (const th of head.children) th.scope = "col";
   $("days-body").replaceChildren(
     ...r.days.map((d) => {
       const tr = document.createElement("tr");
       const th = cell("th", dateText(d.date, undefined, true));
       th.scope = "row";
-      tr.append(th, ...DAY_COLUMNS.map(([k]) => cell("td", String(d[k]), d[k] && k !== "planned" && k !== "given" && k !== "verified" ? "flag" : "")));
+      // Late, missed, uncertain and failed stand out (bold; in colour on screen).
+      tr.append(th, ...columns.map(([k]) => cell("td", String(d[k]), d[k] && FLAGGED.has(k) ? "flag" : "")));
       return tr;
     }),
   );
   const total = $("days-total");
   const th = cell("th", "Total");
   th.scope = "row";
-  total.replaceChildren(th, ...DAY_COLUMNS.map(([k]) => cell("td", String(r.totals[k]))));
+  total.replaceChildren(th, ...columns.map(([k]) => cell("td", String(r.totals[k]))));
 
   $("changes-body").replaceChildren(
     ...r.planChanges.map((c) => {
