@@ -37,6 +37,8 @@ function el(tag, className, text) {
   return e;
 }
 
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
 // A row of toggle buttons (aria-pressed), one per range; onPick(id).
 function rangeControl(label, ranges, current, onPick) {
   const group = el("div", "range-control");
@@ -245,7 +247,7 @@ export class RecordsUI {
     csv.href = dosesCsvUrl(shown);
     csv.hidden = false;
     $("history-range").textContent = result.doses.length
-      ? `${result.doses.length} doses, ${dateTimeText(shown.from)} – ${dateTimeText(Math.min(shown.to - 1, now))}`
+      ? `${plural(result.doses.length, "dose")}, ${dateTimeText(shown.from)} – ${dateTimeText(Math.min(shown.to - 1, now))}`
       : "";
     if (result.doses.length) {
       status.hidden = true;
@@ -310,7 +312,7 @@ export class RecordsUI {
     }
     const { events, truncated } = res.data;
     list.replaceChildren(...events.map((e) => this.motionItem(e)));
-    $("motion-count").textContent = events.length ? `${events.length}${truncated ? "+" : ""} events` : "";
+    $("motion-count").textContent = events.length ? `${plural(events.length, "event")}${truncated ? " (newest)" : ""}` : "";
     if (events.length) {
       status.hidden = !truncated;
       status.dataset.tone = "none";
