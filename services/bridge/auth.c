@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +14,12 @@
 #define HOSTS_MAX    32
 #define HOST_NAME_SZ 256
 
+/* Only the token's hash is kept: the token itself lives in the cookie. */
 struct session {
-	char token[AUTH_TOKEN_HEX + 1]; /* "" = free slot */
+	bool used; /* false = free slot */
+	unsigned char hash[AUTH_HASH_BYTES];
 	int64_t created_ms, last_used_ms;
+	int64_t reported_ms; /* last_used as last told to the observer */
 };
 
 struct ip_entry {
@@ -82,6 +87,8 @@ struct auth *auth_new(const struct auth_config *cfg)
 		a->cfg.global_failures = 30;
 	if (!a->cfg.global_window_ms)
 		a->cfg.global_window_ms = 60 * 1000;
+	if (a->cfg.session_touch_ms <= 0)
+		a->cfg.session_touch_ms = 60 * 1000;
 	a->global_step_ms = a->cfg.global_window_ms / a->cfg.global_failures;
 	if (a->global_step_ms < 1)
 		a->global_step_ms = 1;
@@ -205,27 +212,80 @@ static void hex_encode(const unsigned char *in, size_t n, char *out)
 
 static bool session_live(const struct auth *a, const struct session *s, int64_t now_ms)
 {
-	return s->token[0] && now_ms - s->last_used_ms < a->cfg.session_idle_ms;
+	return s->used && now_ms - s->last_used_ms < a->cfg.session_idle_ms;
+}
+
+int auth_token_hash(const char *token, unsigned char out[AUTH_HASH_BYTES])
+{
+	unsigned int n = 0;
+	if (!token || strnlen(token, AUTH_TOKEN_HEX + 1) != AUTH_TOKEN_HEX)
+		return -1;
+	if (!EVP_Digest(token, AUTH_TOKEN_HEX, out, &n, EVP_sha256(), NULL) || n != AUTH_HASH_BYTES)
+		return -1;
+	return 0;
+}
+
+static void tell(struct auth *a, enum auth_session_event ev, const struct session *s)
+{
+	if (!a->cfg.on_session)
+		return;
+	struct auth_session_info info = {
+	    .role = AUTH_USER, .created_ms = s->created_ms, .last_used_ms = s->last_used_ms};
+	memcpy(info.hash, s->hash, sizeof(info.hash));
+	a->cfg.on_session(a->cfg.on_session_arg, ev, &info);
+}
+
+/* A slot for a new session: a free one, else an expired one, else the least
+ * recently used (*evicting set: the caller decides whether to take it). */
+static struct session *session_slot(struct auth *a, int64_t now_ms, bool *evicting)
+{
+	struct session *expired = NULL, *lru = NULL;
+	*evicting = false;
+	for (size_t i = 0; i < a->cfg.max_sessions; i++) {
+		struct session *s = &a->sessions[i];
+		if (!s->used)
+			return s;
+		if (!session_live(a, s, now_ms)) {
+			if (!expired)
+				expired = s;
+		} else if (!lru || s->last_used_ms < lru->last_used_ms) {
+			lru = s;
+		}
+	}
+	if (expired)
+		return expired;
+	*evicting = true;
+	return lru;
+}
+
+/* Empties a used slot, telling the observer. */
+static void session_drop(struct auth *a, struct session *s)
+{
+	if (!s->used)
+		return;
+	tell(a, AUTH_SESSION_ENDED, s);
+	memset(s, 0, sizeof(*s));
 }
 
 static int session_create(struct auth *a, int64_t now_ms, char token_out[AUTH_TOKEN_HEX + 1])
 {
-	unsigned char raw[AUTH_TOKEN_BYTES];
+	unsigned char raw[AUTH_TOKEN_BYTES], hash[AUTH_HASH_BYTES];
+	char token[AUTH_TOKEN_HEX + 1];
 	if (a->cfg.random(raw, sizeof(raw)) < 0)
 		return -1;
-	struct session *slot = NULL;
-	for (size_t i = 0; i < a->cfg.max_sessions; i++) {
-		struct session *s = &a->sessions[i];
-		if (!session_live(a, s, now_ms)) {
-			slot = s;
-			break;
-		}
-		if (!slot || s->last_used_ms < slot->last_used_ms)
-			slot = s; /* least recently used, evicted when the store is full */
-	}
-	hex_encode(raw, sizeof(raw), slot->token);
-	slot->created_ms = slot->last_used_ms = now_ms;
-	memcpy(token_out, slot->token, AUTH_TOKEN_HEX + 1);
+	hex_encode(raw, sizeof(raw), token);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	if (auth_token_hash(token, hash) < 0)
+		return -1;
+	bool evicting;
+	struct session *slot = session_slot(a, now_ms, &evicting);
+	session_drop(a, slot); /* evicted at the cap, or expired */
+	slot->used = true;
+	memcpy(slot->hash, hash, sizeof(hash));
+	slot->created_ms = slot->last_used_ms = slot->reported_ms = now_ms;
+	memcpy(token_out, token, AUTH_TOKEN_HEX + 1);
+	OPENSSL_cleanse(token, sizeof(token));
+	tell(a, AUTH_SESSION_CREATED, slot);
 	return 0;
 }
 
@@ -327,16 +387,16 @@ enum auth_login_result auth_login(struct auth *a, const char *ip, const char *pa
 	return AUTH_LOGIN_OK;
 }
 
-static struct session *session_find(struct auth *a, const char *token, int64_t now_ms)
+/* The session of a hash, compared with every slot without stopping early;
+ * live ones only unless any. */
+static struct session *session_by_hash(struct auth *a, const unsigned char *hash, bool any,
+				       int64_t now_ms)
 {
-	if (!token || strlen(token) != AUTH_TOKEN_HEX)
-		return NULL;
 	struct session *found = NULL;
-	/* Compare against every slot, without stopping early. */
 	for (size_t i = 0; i < a->cfg.max_sessions; i++) {
 		struct session *s = &a->sessions[i];
-		bool eq = auth_ct_equal(s->token, AUTH_TOKEN_HEX, token, AUTH_TOKEN_HEX);
-		if (eq && session_live(a, s, now_ms))
+		bool eq = CRYPTO_memcmp(s->hash, hash, AUTH_HASH_BYTES) == 0;
+		if (eq && s->used && (any || session_live(a, s, now_ms)))
 			found = s;
 	}
 	return found;
@@ -344,20 +404,61 @@ static struct session *session_find(struct auth *a, const char *token, int64_t n
 
 bool auth_session_check(struct auth *a, const char *token, int64_t now_ms)
 {
-	struct session *s = session_find(a, token, now_ms);
+	unsigned char hash[AUTH_HASH_BYTES];
+	if (auth_token_hash(token, hash) < 0)
+		return false;
+	struct session *s = session_by_hash(a, hash, false, now_ms);
 	if (!s)
 		return false;
-	s->last_used_ms = now_ms;
+	if (now_ms > s->last_used_ms)
+		s->last_used_ms = now_ms;
+	if (s->last_used_ms - s->reported_ms >= a->cfg.session_touch_ms) {
+		s->reported_ms = s->last_used_ms;
+		tell(a, AUTH_SESSION_TOUCHED, s);
+	}
 	return true;
 }
 
 void auth_session_end(struct auth *a, const char *token)
 {
-	if (!token || strlen(token) != AUTH_TOKEN_HEX)
+	unsigned char hash[AUTH_HASH_BYTES];
+	if (auth_token_hash(token, hash) < 0)
 		return;
-	for (size_t i = 0; i < a->cfg.max_sessions; i++)
-		if (auth_ct_equal(a->sessions[i].token, AUTH_TOKEN_HEX, token, AUTH_TOKEN_HEX))
-			memset(&a->sessions[i], 0, sizeof(a->sessions[i]));
+	struct session *s = session_by_hash(a, hash, true, 0);
+	if (s)
+		session_drop(a, s);
+}
+
+int auth_session_restore(struct auth *a, const unsigned char hash[AUTH_HASH_BYTES],
+			 const char *role, int64_t created_ms, int64_t last_used_ms, int64_t now_ms)
+{
+	if (!hash || !role || strcmp(role, AUTH_USER) || created_ms < 0 ||
+	    last_used_ms < created_ms)
+		return -1;
+	struct session *s = session_by_hash(a, hash, true, now_ms);
+	if (s) {
+		if (last_used_ms > s->last_used_ms)
+			s->last_used_ms = s->reported_ms = last_used_ms;
+		if (created_ms < s->created_ms)
+			s->created_ms = created_ms;
+		return 0;
+	}
+	if (now_ms - last_used_ms >= a->cfg.session_idle_ms)
+		return 1;
+	bool evicting;
+	struct session *slot = session_slot(a, now_ms, &evicting);
+	struct session in = {.used = true,
+			     .created_ms = created_ms,
+			     .last_used_ms = last_used_ms,
+			     .reported_ms = last_used_ms};
+	memcpy(in.hash, hash, sizeof(in.hash));
+	if (evicting && slot->last_used_ms >= last_used_ms) {
+		tell(a, AUTH_SESSION_ENDED, &in); /* older than every one kept */
+		return 1;
+	}
+	session_drop(a, slot);
+	*slot = in;
+	return 0;
 }
 
 size_t auth_session_count(struct auth *a, int64_t now_ms)

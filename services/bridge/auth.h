@@ -1,7 +1,9 @@
 /*
  * auth — the bridge's web security decisions, pure and clock-injected:
  * the operator password check (constant time), the session store (random
- * 32-byte tokens, idle expiry, bounded with least-recently-used eviction),
+ * 32-byte tokens, idle expiry, bounded with least-recently-used eviction;
+ * only the SHA-256 of each token is kept, and sessions can be restored
+ * and observed so that the glue persists them across a restart),
  * the login rate limiters (per client address, and a global token bucket
  * over every failed login), cookie parsing, the Origin check and the Host
  * check against DNS rebinding.
@@ -19,9 +21,36 @@
 #define AUTH_TOKEN_HEX	  (2 * AUTH_TOKEN_BYTES)
 #define AUTH_PASSWORD_MAX 256 /* longer passwords are refused at config time */
 #define AUTH_USER	  "operator"
+#define AUTH_HASH_BYTES	  32 /* SHA-256 */
 
 /* Fill buf with len cryptographically random bytes: 0 or -1. */
 typedef int (*auth_random_fn)(void *buf, size_t len);
+
+/*
+ * What the session store tells its observer, so the glue can persist the
+ * sessions without auth knowing where (records_put_session & co.):
+ * - CREATED: a login succeeded (a restore reports nothing but what it
+ *   had to drop);
+ * - TOUCHED: a check found the session live and it was last reported more
+ *   than session_touch_ms ago (so at most once per interval per session;
+ *   the last_used a restart sees lags by less than that);
+ * - ENDED: a logout, the least recently used session evicted at the cap
+ *   (by a login or a restore), or an expired session's slot reused.
+ * The info (and role) is valid during the call only. Called on the thread
+ * that called auth; it must not call back into auth.
+ */
+enum auth_session_event {
+	AUTH_SESSION_CREATED,
+	AUTH_SESSION_TOUCHED,
+	AUTH_SESSION_ENDED,
+};
+struct auth_session_info {
+	unsigned char hash[AUTH_HASH_BYTES]; /* SHA-256 of the 64 hex characters */
+	const char *role;		     /* AUTH_USER */
+	int64_t created_ms, last_used_ms;
+};
+typedef void (*auth_session_fn)(void *arg, enum auth_session_event ev,
+				const struct auth_session_info *s);
 
 struct auth_config {
 	const char *password;	   /* NULL or "": no operator login possible */
@@ -40,8 +69,11 @@ struct auth_config {
 	 * or NULL for the defaults: the machine's name (hostname, and its
 	 * first label with and without ".local") and the host of dashboard_url. */
 	const char *hosts;
-	const char *hostname;	   /* NULL = gethostname(2); for tests */
-	const char *dashboard_url; /* IOD_DASHBOARD_URL: its host is a default name */
+	const char *hostname;	    /* NULL = gethostname(2); for tests */
+	const char *dashboard_url;  /* IOD_DASHBOARD_URL: its host is a default name */
+	auth_session_fn on_session; /* NULL: nobody is told */
+	void *on_session_arg;
+	int64_t session_touch_ms; /* TOUCHED at most this often per session; 0 = 60 s */
 };
 
 enum auth_login_result {
@@ -84,11 +116,31 @@ enum auth_login_result auth_login(struct auth *a, const char *ip, const char *pa
 				  size_t password_len, int64_t now_ms,
 				  char token_out[AUTH_TOKEN_HEX + 1], int64_t *retry_after_s);
 
-/* true when token names a live session; refreshes its idle timer. */
+/* true when token names a live session; refreshes its idle timer. The
+ * token is hashed and the hash compared with every session's in constant
+ * time. */
 bool auth_session_check(struct auth *a, const char *token, int64_t now_ms);
-/* Forget a session (logout). */
+/* Forget a session (logout); ENDED is reported if there was one. */
 void auth_session_end(struct auth *a, const char *token);
 size_t auth_session_count(struct auth *a, int64_t now_ms);
+
+/*
+ * Restore a session kept across a restart (at start, from the store): its
+ * token's hash, role (only AUTH_USER is known), created and last used
+ * times. 0: restored (a hash already there gets the later times); 1: not
+ * restored, because it is no longer live at now_ms (idle for
+ * session_idle_ms), or the store is full of sessions used more recently
+ * (then ENDED is reported for it, so the store drops it too); -1: bad
+ * input (NULL hash, another role, negative times, created after last
+ * used). When the store is full a restored session evicts the least
+ * recently used one if it is more recent (ENDED for the evicted).
+ */
+int auth_session_restore(struct auth *a, const unsigned char hash[AUTH_HASH_BYTES],
+			 const char *role, int64_t created_ms, int64_t last_used_ms,
+			 int64_t now_ms);
+/* The hash a token is kept by (SHA-256 of its characters): 0, or -1 when
+ * token is not AUTH_TOKEN_HEX characters or hashing failed. */
+int auth_token_hash(const char *token, unsigned char out[AUTH_HASH_BYTES]);
 
 /* Constant-time equality over AUTH_PASSWORD_MAX bytes whatever the inputs. */
 bool auth_ct_equal(const void *x, size_t x_len, const void *y, size_t y_len);

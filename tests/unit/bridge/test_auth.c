@@ -376,3 +376,249 @@ Test(auth, host_list_replaces_the_names, .timeout = 5)
 	struct auth_config bad = {.password = "pw", .hosts = "a@b"};
 	cr_assert_null(auth_new(&bad));
 }
+
+/* ---- sessions kept across a restart (issue 13) ---------------------------
+ * A store of the observer's own, as the glue keeps one in records: created
+ * puts, touched updates last_used, ended deletes. A restart is auth_free,
+ * auth_new and auth_session_restore of every row. */
+
+#define STORE_MAX 128
+
+struct fake_store {
+	struct auth_session_info rows[STORE_MAX];
+	size_t n;
+	unsigned created, touched, ended;
+};
+
+static struct auth_session_info *store_find(struct fake_store *st, const unsigned char *hash)
+{
+	for (size_t i = 0; i < st->n; i++)
+		if (!memcmp(st->rows[i].hash, hash, AUTH_HASH_BYTES))
+			return &st->rows[i];
+	return NULL;
+}
+
+static void observe(void *arg, enum auth_session_event ev, const struct auth_session_info *s)
+{
+	struct fake_store *st = arg;
+	struct auth_session_info *row = store_find(st, s->hash);
+	cr_assert_str_eq(s->role, AUTH_USER);
+	switch (ev) {
+	case AUTH_SESSION_CREATED:
+		st->created++;
+		cr_assert_null(row, "created twice");
+		cr_assert_lt(st->n, STORE_MAX);
+		st->rows[st->n] = *s;
+		st->rows[st->n].role = NULL; /* valid during the call only */
+		st->n++;
+		break;
+	case AUTH_SESSION_TOUCHED:
+		st->touched++;
+		cr_assert_not_null(row, "touched a session never created");
+		cr_assert_geq(s->last_used_ms, row->last_used_ms);
+		row->last_used_ms = s->last_used_ms;
+		break;
+	case AUTH_SESSION_ENDED:
+		st->ended++;
+		if (row)
+			*row = st->rows[--st->n];
+		break;
+	}
+}
+
+static struct auth *mk_observed(struct fake_store *st, size_t max_sessions, int64_t idle_ms)
+{
+	struct auth_config cfg = {.password = "pw",
+				  .max_sessions = max_sessions,
+				  .session_idle_ms = idle_ms,
+				  .on_session = observe,
+				  .on_session_arg = st};
+	struct auth *a = auth_new(&cfg);
+	cr_assert_not_null(a);
+	return a;
+}
+
+static void login(struct auth *a, const char *ip, int64_t now, char tok[AUTH_TOKEN_HEX + 1])
+{
+	int64_t retry;
+	cr_assert_eq(auth_login(a, ip, "pw", 2, now, tok, &retry), AUTH_LOGIN_OK);
+}
+
+/* The restart: a new auth restored from the store; returns how many were. */
+static struct auth *restart(struct auth *old, struct fake_store *st, size_t max_sessions,
+			    int64_t idle_ms, int64_t now, size_t *restored)
+{
+	auth_free(old);
+	struct auth *a = mk_observed(st, max_sessions, idle_ms);
+	struct auth_session_info copy[STORE_MAX];
+	size_t n = st->n;
+	memcpy(copy, st->rows, n * sizeof(copy[0]));
+	*restored = 0;
+	for (size_t i = 0; i < n; i++) {
+		int rc = auth_session_restore(a, copy[i].hash, AUTH_USER, copy[i].created_ms,
+					      copy[i].last_used_ms, now);
+		cr_assert_geq(rc, 0);
+		*restored += rc == 0;
+	}
+	return a;
+}
+
+Test(auth, the_store_sees_only_the_token_hash, .timeout = 5)
+{
+	struct fake_store st = {0};
+	struct auth *a = mk_observed(&st, 0, 0);
+	char tok[AUTH_TOKEN_HEX + 1];
+	unsigned char h[AUTH_HASH_BYTES];
+	login(a, "10.0.0.1", 1000, tok);
+	cr_assert_eq(st.created, 1);
+	cr_assert_eq(st.n, 1);
+	cr_assert_eq(auth_token_hash(tok, h), 0);
+	cr_assert_eq(memcmp(st.rows[0].hash, h, sizeof(h)), 0);
+	cr_assert_eq(st.rows[0].created_ms, 1000);
+	cr_assert_eq(st.rows[0].last_used_ms, 1000);
+	/* SHA-256 of the 64 characters: a known vector for a known token. */
+	cr_assert_eq(auth_token_hash("00000000000000000000000000000000"
+				     "00000000000000000000000000000000",
+				     h),
+		     0);
+	static const unsigned char want[4] = {0x60, 0xe0, 0x5b, 0xd1};
+	cr_assert_eq(memcmp(h, want, 4), 0, "%02x%02x%02x%02x", h[0], h[1], h[2], h[3]);
+	cr_assert_eq(auth_token_hash("abc", h), -1);
+	cr_assert_eq(auth_token_hash(NULL, h), -1);
+	auth_free(a);
+}
+
+Test(auth, restored_session_opens_with_the_same_cookie, .timeout = 5)
+{
+	struct fake_store st = {0};
+	struct auth *a = mk_observed(&st, 0, 0);
+	char tok[AUTH_TOKEN_HEX + 1], other[AUTH_TOKEN_HEX + 1];
+	size_t restored;
+	login(a, "10.0.0.1", 1000, tok);
+	login(a, "10.0.0.2", 2000, other);
+	auth_session_end(a, other); /* a logout: the store drops it */
+	cr_assert_eq(st.ended, 1);
+	cr_assert_eq(st.n, 1);
+
+	a = restart(a, &st, 0, 0, 5000, &restored);
+	cr_assert_eq(restored, 1);
+	cr_assert_eq(auth_session_count(a, 5000), 1);
+	cr_assert(auth_session_check(a, tok, 5000));
+	cr_assert_not(auth_session_check(a, other, 5000), "a logged-out cookie came back");
+	/* A restore of a hash already there keeps one session, the later times. */
+	unsigned char h[AUTH_HASH_BYTES];
+	cr_assert_eq(auth_token_hash(tok, h), 0);
+	cr_assert_eq(auth_session_restore(a, h, AUTH_USER, 1000, 4000, 5000), 0);
+	cr_assert_eq(auth_session_count(a, 5000), 1);
+	/* Bad input. */
+	cr_assert_eq(auth_session_restore(a, NULL, AUTH_USER, 1, 2, 5000), -1);
+	cr_assert_eq(auth_session_restore(a, h, "admin", 1, 2, 5000), -1);
+	cr_assert_eq(auth_session_restore(a, h, NULL, 1, 2, 5000), -1);
+	cr_assert_eq(auth_session_restore(a, h, AUTH_USER, 3, 2, 5000), -1);
+	cr_assert_eq(auth_session_restore(a, h, AUTH_USER, -1, 2, 5000), -1);
+	/* A logout after the restart ends it for good: a second restart. */
+	auth_session_end(a, tok);
+	cr_assert_eq(st.n, 0);
+	a = restart(a, &st, 0, 0, 6000, &restored);
+	cr_assert_eq(restored, 0);
+	cr_assert_not(auth_session_check(a, tok, 6000));
+	auth_free(a);
+}
+
+Test(auth, idle_expiry_runs_on_across_the_restart, .timeout = 5)
+{
+	struct fake_store st = {0};
+	const int64_t idle = 7 * DAY, t = 1764460800000LL;
+	struct auth *a = mk_observed(&st, 0, idle);
+	char tok[AUTH_TOKEN_HEX + 1];
+	size_t restored;
+	login(a, "10.0.0.1", t, tok);
+	/* Uses within a minute of the last report are not told (no write). */
+	cr_assert(auth_session_check(a, tok, t + 30 * 1000));
+	cr_assert(auth_session_check(a, tok, t + MIN - 1));
+	cr_assert_eq(st.touched, 0);
+	cr_assert(auth_session_check(a, tok, t + MIN));
+	cr_assert_eq(st.touched, 1);
+	cr_assert_eq(st.rows[0].last_used_ms, t + MIN);
+	cr_assert(auth_session_check(a, tok, t + 2 * MIN - 1));
+	cr_assert_eq(st.touched, 1);
+	cr_assert(auth_session_check(a, tok, t + 3 * DAY));
+	cr_assert_eq(st.touched, 2);
+	cr_assert_eq(st.rows[0].last_used_ms, t + 3 * DAY);
+
+	/* Restarted 2 days later: live, and it ends idle from its stored use. */
+	a = restart(a, &st, 0, idle, t + 5 * DAY, &restored);
+	cr_assert_eq(restored, 1);
+	cr_assert_eq(auth_session_count(a, t + 3 * DAY + idle - 1), 1);
+	cr_assert_eq(auth_session_count(a, t + 3 * DAY + idle), 0);
+	/* Used after the restart: told at once (the store had t + 3 d). */
+	cr_assert(auth_session_check(a, tok, t + 5 * DAY));
+	cr_assert_eq(st.touched, 3);
+	cr_assert_eq(st.rows[0].last_used_ms, t + 5 * DAY);
+	/* Restarted again: it now ends idle after t + 5 d. */
+	a = restart(a, &st, 0, idle, t + 6 * DAY, &restored);
+	cr_assert_eq(restored, 1);
+	cr_assert_eq(auth_session_count(a, t + 5 * DAY + idle - 1), 1);
+	cr_assert_eq(auth_session_count(a, t + 5 * DAY + idle), 0);
+	/* Restarted after it expired: not restored, the cookie refused. */
+	a = restart(a, &st, 0, idle, t + 5 * DAY + idle, &restored);
+	cr_assert_eq(restored, 0);
+	cr_assert_not(auth_session_check(a, tok, t + 5 * DAY + idle));
+	cr_assert_eq(auth_session_count(a, t + 5 * DAY + idle), 0);
+	auth_free(a);
+}
+
+Test(auth, the_cap_of_64_keeps_the_most_recent_across_restarts, .timeout = 10)
+{
+	struct fake_store st = {0};
+	struct auth *a = mk_observed(&st, 0, 0); /* 0: the default cap, 64 */
+	char tok[66][AUTH_TOKEN_HEX + 1], ip[32];
+	size_t restored;
+	for (int i = 0; i < 64; i++) {
+		snprintf(ip, sizeof(ip), "10.0.1.%d", i);
+		login(a, ip, 1000 + i * MIN, tok[i]);
+	}
+	cr_assert_eq(auth_session_count(a, 1000 + 64 * MIN), 64);
+	cr_assert_eq(st.n, 64);
+	/* tok[0] used again: tok[1] is now the least recently used. */
+	cr_assert(auth_session_check(a, tok[0], 1000 + 64 * MIN));
+	login(a, "10.0.2.1", 1000 + 65 * MIN, tok[64]);
+	cr_assert_eq(st.ended, 1, "the evicted one is told");
+	cr_assert_eq(st.n, 64);
+	cr_assert_not(auth_session_check(a, tok[1], 1000 + 65 * MIN));
+	cr_assert(auth_session_check(a, tok[0], 1000 + 65 * MIN));
+
+	/* Restarted: the 64 the store holds come back, tok[1] stays out. */
+	a = restart(a, &st, 0, 0, 1000 + 66 * MIN, &restored);
+	cr_assert_eq(restored, 64);
+	for (int i = 2; i < 65; i++)
+		cr_assert(auth_session_check(a, tok[i], 1000 + 66 * MIN), "tok[%d]", i);
+	cr_assert(auth_session_check(a, tok[0], 1000 + 66 * MIN));
+	cr_assert_not(auth_session_check(a, tok[1], 1000 + 66 * MIN));
+	auth_free(a);
+
+	/* A store of 65 (a bridge that had a cap of 65) restored into 64:
+	 * the least recently used stays out and is deleted from the store. */
+	struct fake_store big = {0};
+	a = mk_observed(&big, 65, 0);
+	for (int i = 0; i < 65; i++) {
+		snprintf(ip, sizeof(ip), "10.0.3.%d", i);
+		login(a, ip, 1000 + i * MIN, tok[i]);
+	}
+	cr_assert_eq(big.n, 65);
+	a = restart(a, &big, 64, 0, 1000 + 65 * MIN, &restored);
+	cr_assert_eq(restored, 65, "the newest evicted the oldest when it came");
+	cr_assert_eq(big.n, 64, "the one left out is deleted from the store");
+	unsigned char h0[AUTH_HASH_BYTES];
+	cr_assert_eq(auth_token_hash(tok[0], h0), 0);
+	cr_assert_null(store_find(&big, h0));
+	cr_assert_eq(auth_session_count(a, 1000 + 65 * MIN), 64);
+	cr_assert_not(auth_session_check(a, tok[0], 1000 + 65 * MIN), "the oldest is out");
+	/* Full of more recent ones: an older restore is refused and told ended. */
+	unsigned ended = big.ended;
+	cr_assert_eq(auth_session_restore(a, h0, AUTH_USER, 1000, 1000, 1000 + 65 * MIN), 1);
+	cr_assert_eq(big.ended, ended + 1);
+	for (int i = 1; i < 65; i++)
+		cr_assert(auth_session_check(a, tok[i], 1000 + 65 * MIN), "tok[%d]", i);
+	auth_free(a);
+}
