@@ -181,7 +181,7 @@ static long long metric(const char *name)
 static long long wait_written(long long n)
 {
 	long long w = -1;
-	for (int i = 0; i < 500; i++) {
+	for (int i = 0; i < 1500; i++) { /* 30 s */
 		w = metric("iod_bridge_records_written_total");
 		if (w >= n)
 			return w;
@@ -335,8 +335,11 @@ Test(records, a_large_history_goes_out_whole)
 			 (long long)(base + (int64_t)i * 1000));
 		cr_assert_eq(tclient_publish_str(F.tc, "iod/home/sensors/sound", text, 0, false),
 			     0);
-		if (i % 1000 == 999)
-			sleep_ms(20); /* the broker and the bridge's queue keep up */
+		/* Paced by what the bridge has committed: never more than
+		 * 3,000 behind (its MQTT queue holds 4,096), under ASan or a
+		 * loaded machine too. */
+		if (i % 1000 == 999 && i >= 3000)
+			wait_written(i + 1 - 3000);
 	}
 	wait_written(N);
 	cr_assert_eq(metric("iod_bridge_records_dropped_total"), 0);
