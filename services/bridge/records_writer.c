@@ -31,6 +31,19 @@ struct item {
 	char payload[]; /* len bytes and a NUL */
 };
 
+/* A dose's snapshot that came before anything else about the dose (the
+ * camera answers when the servo opens, the feeder logs the dose when it is
+ * done): held until the dose's feeder/log entry, so the dose keeps the
+ * feeder's ts, or at most PENDING_MS, then stored with its arrival time. */
+#define PENDING_MAX 8
+#define PENDING_MS  (10 * 60 * 1000)
+struct pending_snap {
+	char id[PROTO_ID_MAX + 1];
+	int64_t received_ms;
+	void *data;
+	size_t len;
+};
+
 /* The alerts set last seen, to know which alerts left it (cleared). */
 struct seen_alert {
 	char key[PROTO_ALERT_KEY_MAX];
@@ -55,6 +68,8 @@ struct rwriter {
 	/* thread only */
 	struct seen_alert alerts[PROTO_ALERTS_MAX];
 	size_t n_alerts;
+	struct pending_snap pending[PENDING_MAX];
+	size_t n_pending;
 	bool have_alerts;
 };
 
@@ -96,6 +111,49 @@ static const char *outcome_name(enum proto_dose_result r)
 	return r == PROTO_DOSE_OK ? "ok" : r == PROTO_DOSE_FAILED ? "failed" : "uncertain";
 }
 
+static int put_snapshot(struct rwriter *w, const char *id, int64_t ts_ms, const void *data,
+			size_t len, struct records_err *err)
+{
+	struct records_dose d = {
+	    .id = id,
+	    .site = w->site,
+	    .ts_ms = ts_ms,
+	    .verified = -1,
+	    .snapshot = data,
+	    .snapshot_len = len,
+	};
+	return records_put_dose(w->db, &d, err);
+}
+
+static void pending_drop(struct rwriter *w, size_t i)
+{
+	free(w->pending[i].data);
+	w->pending[i] = w->pending[--w->n_pending];
+}
+
+/* Held snapshot i stored now, under ts_ms. */
+static int pending_put(struct rwriter *w, size_t i, int64_t ts_ms, struct records_err *err)
+{
+	struct pending_snap *p = &w->pending[i];
+	int rc = put_snapshot(w, p->id, ts_ms, p->data, p->len, err);
+	if (rc < 0)
+		log_warn("records: the snapshot of dose %s was not kept: %s", p->id, err->msg);
+	pending_drop(w, i);
+	return rc;
+}
+
+/* The snapshots held longer than PENDING_MS (all with all): stored with
+ * their arrival time. Inside a batch. */
+static void pending_expire(struct rwriter *w, int64_t now_ms, bool all)
+{
+	struct records_err err = {{0}};
+	for (size_t i = 0; i < w->n_pending;)
+		if (all || now_ms - w->pending[i].received_ms >= PENDING_MS)
+			pending_put(w, i, w->pending[i].received_ms, &err);
+		else
+			i++;
+}
+
 static int apply_log(struct rwriter *w, const struct item *it, struct records_err *err)
 {
 	static __thread struct proto_dose doses[PROTO_LOG_MAX];
@@ -126,6 +184,11 @@ static int apply_log(struct rwriter *w, const struct item *it, struct records_er
 		int r = records_put_dose(w->db, &rd, err);
 		if (r < 0)
 			rc = r;
+		for (size_t k = 0; r == 0 && k < w->n_pending; k++)
+			if (!strcmp(w->pending[k].id, d->id)) {
+				pending_put(w, k, d->ts_ms, err);
+				break;
+			}
 	}
 	return rc;
 }
@@ -215,15 +278,37 @@ static int apply_snapshot(struct rwriter *w, const struct item *it, struct recor
 			snprintf(err->msg, sizeof(err->msg), "camera/snapshot: bad dose id in for");
 			return -EINVAL;
 		}
-		struct records_dose d = {
-		    .id = id,
-		    .site = w->site,
-		    .ts_ms = it->received_ms,
-		    .verified = -1,
-		    .snapshot = it->payload,
-		    .snapshot_len = it->len,
-		};
-		return records_put_dose(w->db, &d, err);
+		if (it->len > RECORDS_SNAPSHOT_MAX) {
+			snprintf(err->msg, sizeof(err->msg),
+				 "camera/snapshot for dose %s: %zu bytes, over %d", id, it->len,
+				 RECORDS_SNAPSHOT_MAX);
+			return -EFBIG;
+		}
+		void *old = NULL;
+		size_t old_len = 0;
+		int known = records_dose_snapshot(w->db, id, &old, &old_len, err);
+		free(old);
+		if (known != -ENOENT)
+			return put_snapshot(w, id, it->received_ms, it->payload, it->len, err);
+		/* Not known yet: held for its log entry (a newer picture for
+		 * the same dose replaces the held one). */
+		size_t i = 0;
+		while (i < w->n_pending && strcmp(w->pending[i].id, id))
+			i++;
+		if (i < w->n_pending)
+			pending_drop(w, i);
+		else if (w->n_pending == PENDING_MAX)
+			pending_put(w, 0, w->pending[0].received_ms, err);
+		void *copy = malloc(it->len ? it->len : 1);
+		if (!copy)
+			return put_snapshot(w, id, it->received_ms, it->payload, it->len, err);
+		memcpy(copy, it->payload, it->len);
+		struct pending_snap *p = &w->pending[w->n_pending++];
+		snprintf(p->id, sizeof(p->id), "%s", id);
+		p->received_ms = it->received_ms;
+		p->data = copy;
+		p->len = it->len;
+		return 0;
 	}
 	char *end;
 	long long ts = strtoll(it->for_prop + 7, &end, 10);
@@ -353,9 +438,34 @@ static int apply_alerts(struct rwriter *w, const struct item *it, struct records
 	return rc;
 }
 
+/* An operator session (rwriter_session): an item with an empty topic. */
+struct session_item {
+	enum rwriter_session_op op;
+	struct records_session s; /* s.role unused: role below */
+	char role[33];
+};
+
+static int apply_session(struct rwriter *w, const struct item *it, struct records_err *err)
+{
+	struct session_item si;
+	if (it->len != sizeof(si))
+		return -EINVAL;
+	memcpy(&si, it->payload, sizeof(si));
+	si.s.role = si.role;
+	int rc = 0;
+	if (si.op == RWRITER_SESSION_TOUCH &&
+	    (rc = records_touch_session(w->db, si.s.hash, si.s.last_used_ms, err)) != -ENOENT)
+		return rc;
+	if (si.op == RWRITER_SESSION_DELETE)
+		return (rc = records_delete_session(w->db, si.s.hash, err)) == -ENOENT ? 0 : rc;
+	return records_put_session(w->db, &si.s, err);
+}
+
 static int apply(struct rwriter *w, const struct item *it, struct records_err *err)
 {
 	struct proto_topic_parts tp;
+	if (!it->topic[0])
+		return apply_session(w, it, err);
 	if (proto_topic_split(it->topic, &tp) < 0)
 		return -EINVAL;
 	const char *s = tp.service, *l = tp.leaf ? tp.leaf : "";
@@ -427,6 +537,8 @@ static void write_batch(struct rwriter *w, struct item *batch, size_t n)
 	bool open = records_begin(w->db, &err) == 0;
 	if (!open)
 		log_error("records: cannot begin a batch: %s", err.msg);
+	else
+		pending_expire(w, w->cfg.now_ms(), false);
 	for (struct item *it = batch; it && open; it = it->next) {
 		err.msg[0] = '\0';
 		if (apply(w, it, &err) < 0) {
@@ -502,6 +614,16 @@ static void *run(void *arg)
 		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
+	if (w->n_pending) { /* stopping: what is held is stored as it is */
+		struct records_err err = {{0}};
+		if (records_begin(w->db, &err) == 0) {
+			pending_expire(w, 0, true);
+			if (records_commit(w->db, &err) < 0)
+				records_rollback(w->db, &err);
+		}
+		while (w->n_pending)
+			pending_drop(w, 0);
+	}
 	return NULL;
 }
 
@@ -540,7 +662,8 @@ int rwriter_open(const struct rwriter_config *cfg, struct rwriter **out,
 	}
 	w->cfg.path = w->path;
 	w->cfg.site = w->site;
-	struct records_options o = {.mode = RECORDS_WRITER};
+	struct records_options o = {.mode = RECORDS_WRITER,
+				    .session_idle_ms = cfg->session_idle_ms};
 	int rc = records_open(w->path, &o, &w->db, opened, err);
 	if (rc < 0) {
 		free(w->path);
@@ -624,6 +747,15 @@ void rwriter_stats(struct rwriter *w, struct rwriter_stats *out)
 	*out = w->st;
 	out->queued = w->n_items;
 	pthread_mutex_unlock(&w->mu);
+}
+
+int rwriter_session(struct rwriter *w, enum rwriter_session_op op, const struct records_session *s)
+{
+	struct session_item si = {.op = op, .s = *s};
+	si.s.role = NULL;
+	snprintf(si.role, sizeof(si.role), "%s", s->role ? s->role : "");
+	/* No MQTT topic is empty: apply() knows a session by it. */
+	return rwriter_push(w, "", &si, sizeof(si), NULL, 0);
 }
 
 void rwriter_flush(struct rwriter *w)

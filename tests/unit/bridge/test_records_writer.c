@@ -291,3 +291,64 @@ Test(records_writer_queue, drops_are_counted_one_warning_an_episode)
 	cr_assert_eq(st.dropped, 4);
 	cr_assert_eq(st.written, 1);
 }
+
+Test(records_writer, a_snapshot_before_its_log_keeps_the_feeders_ts)
+{
+	/* the camera answers as the servo opens, the log comes when the dose is done */
+	cr_assert_eq(rwriter_push(w, "iod/home/camera/snapshot", "\xff\xd8one\xff\xd9", 7,
+				  "dose:early", NOW - 5000),
+		     0);
+	push("iod/home/feeder/log",
+	     "{\"doses\":[{\"id\":\"early\",\"ts\":1796212790000,\"by\":\"ann\",\"source\":"
+	     "\"manual\",\"result\":\"ok\",\"verified\":null}]}",
+	     NULL);
+	/* one that never gets a log entry, held past 10 minutes */
+	cr_assert_eq(rwriter_push(w, "iod/home/camera/snapshot", "\xff\xd8two\xff\xd9", 7,
+				  "dose:orphan", NOW - 11 * 60 * 1000),
+		     0);
+	rwriter_flush(w);
+	push("iod/home/sensors/sound", "{\"value\":40,\"unit\":\"dB\",\"ts\":1796212700000}", NULL);
+	rwriter_flush(w); /* the next batch stores what was held too long */
+	struct records_doses d;
+	struct records_err err;
+	cr_assert_eq(records_doses(rd, "home", 0, NOW, 10, &d, &err), 0, "%s", err.msg);
+	cr_assert_eq(d.n, 2);
+	cr_assert_str_eq(d.rows[0].id, "early");
+	cr_assert_eq(d.rows[0].ts_ms, 1796212790000, "the feeder's ts, not the picture's arrival");
+	cr_assert(d.rows[0].has_snapshot);
+	cr_assert_str_eq(d.rows[0].by, "ann");
+	cr_assert_str_eq(d.rows[1].id, "orphan");
+	cr_assert_eq(d.rows[1].ts_ms, NOW - 11 * 60 * 1000, "its arrival time");
+	cr_assert(d.rows[1].has_snapshot);
+	records_doses_free(&d);
+	void *jpeg;
+	size_t len;
+	cr_assert_eq(records_dose_snapshot(rd, "early", &jpeg, &len, &err), 0);
+	cr_assert_eq(len, 7);
+	cr_assert_eq(memcmp(jpeg, "\xff\xd8one\xff\xd9", 7), 0);
+	free(jpeg);
+	/* a picture of a dose already known is stored at once */
+	cr_assert_eq(rwriter_push(w, "iod/home/camera/snapshot", "\xff\xd8new\xff\xd9", 7,
+				  "dose:early", NOW),
+		     0);
+	rwriter_flush(w);
+	cr_assert_eq(records_dose_snapshot(rd, "early", &jpeg, &len, &err), 0);
+	cr_assert_eq(memcmp(jpeg, "\xff\xd8new\xff\xd9", 7), 0);
+	free(jpeg);
+}
+
+Test(records_writer, a_held_snapshot_is_stored_at_close)
+{
+	cr_assert_eq(rwriter_push(w, "iod/home/camera/snapshot", "\xff\xd8x\xff\xd9", 5,
+				  "dose:late", NOW - 1000),
+		     0);
+	rwriter_flush(w);
+	rwriter_close(w);
+	w = NULL;
+	void *jpeg;
+	size_t len;
+	struct records_err err;
+	cr_assert_eq(records_dose_snapshot(rd, "late", &jpeg, &len, &err), 0, "%s", err.msg);
+	cr_assert_eq(len, 5);
+	free(jpeg);
+}
