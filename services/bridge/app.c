@@ -263,6 +263,7 @@ static void open_records(struct bridge_app *b, const struct cfg *cfg)
 	    .site = b->site,
 	    .max_bytes = cfg_int(cfg, "IOD_RECORDS_MAX_MB") * 1024 * 1024,
 	    .now_ms = wall_ms,
+	    .session_idle_ms = cfg_duration_ms(cfg, "IOD_BRIDGE_SESSION_IDLE"),
 	};
 	struct records_opened opened = {0};
 	struct records_err err = {{0}};
@@ -317,6 +318,53 @@ int bridge_backup(const struct cfg *cfg, const char *dst)
 	return 0;
 }
 
+/* auth's observer: each session change is queued for the store's writer
+ * (logins, uses at most once a minute, logouts and evictions). */
+static void on_session(void *arg, enum auth_session_event ev, const struct auth_session_info *i)
+{
+	struct bridge_app *b = arg;
+	if (!b->writer)
+		return;
+	struct records_session s = {
+	    .role = i->role, .created_ms = i->created_ms, .last_used_ms = i->last_used_ms};
+	memcpy(s.hash, i->hash, sizeof(s.hash));
+	enum rwriter_session_op op = ev == AUTH_SESSION_CREATED	  ? RWRITER_SESSION_PUT
+				     : ev == AUTH_SESSION_TOUCHED ? RWRITER_SESSION_TOUCH
+								  : RWRITER_SESSION_DELETE;
+	if (rwriter_session(b->writer, op, &s) == 1)
+		log_warn("records: the writer's queue is full: a session change was not stored");
+}
+
+/* The sessions a previous run left in the store (issue 13), restored into
+ * auth, so a restart logs nobody out. Read on a reader of our own: the
+ * writer's connection is its thread's. */
+static void restore_sessions(struct bridge_app *b, const struct cfg *cfg, int64_t idle_ms)
+{
+	char path[4096];
+	struct records_options o = {.mode = RECORDS_READER, .session_idle_ms = idle_ms};
+	struct records_err err = {{0}};
+	struct records *r = NULL;
+	struct records_sessions l = {0};
+	if (!b->writer || bridge_records_path(cfg, path, sizeof(path)) < 0)
+		return;
+	int64_t now = wall_ms();
+	if (records_open(path, &o, &r, NULL, &err) < 0 || records_sessions(r, now, &l, &err) < 0) {
+		log_error("records: cannot read the operator sessions (everyone logs in again): %s",
+			  err.msg);
+		records_close(r);
+		return;
+	}
+	size_t kept = 0;
+	for (size_t i = 0; i < l.n; i++)
+		kept +=
+		    auth_session_restore(b->auth, l.rows[i].hash, l.rows[i].role,
+					 l.rows[i].created_ms, l.rows[i].last_used_ms, now) == 0;
+	if (l.n)
+		log_info("records: %zu operator session%s restored", kept, kept == 1 ? "" : "s");
+	records_sessions_free(&l);
+	records_close(r);
+}
+
 /* The state, the logins and the lws server from the settings. 0, or the
  * exit code. The server comes last: once it exists only the stop path may
  * end it (its uv handles close on the running loop). */
@@ -351,6 +399,8 @@ static int open_server(struct bridge_app *b, const struct cfg *cfg)
 	    .max_failures = (unsigned)cfg_int(cfg, "IOD_BRIDGE_LOGIN_FAILURES"),
 	    .hosts = cfg_str(cfg, "IOD_BRIDGE_HOSTS"),
 	    .dashboard_url = b->ha.dashboard_url,
+	    .on_session = on_session,
+	    .on_session_arg = b,
 	};
 	b->state = state_new(&sc);
 	b->auth = auth_new(&ac);
@@ -358,6 +408,7 @@ static int open_server(struct bridge_app *b, const struct cfg *cfg)
 		log_error("out of memory");
 		return 1;
 	}
+	restore_sessions(b, cfg, ac.session_idle_ms);
 	struct server_config svc = {
 	    .site = b->site,
 	    .bind = &listen_at,

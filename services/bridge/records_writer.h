@@ -39,6 +39,7 @@ struct rwriter_config {
 	unsigned batch_ms;	 /* 0: 250 */
 	int64_t maintain_ms;	 /* 0: an hour */
 	int64_t (*now_ms)(void); /* the wall clock (NULL: CLOCK_REALTIME) */
+	int64_t session_idle_ms; /* records_options' (0: 7 days) */
 };
 
 struct rwriter_stats {
@@ -66,6 +67,15 @@ int rwriter_open(const struct rwriter_config *cfg, struct rwriter **out,
 int rwriter_push(struct rwriter *w, const char *topic, const void *payload, size_t len,
 		 const char *for_prop, int64_t received_ms);
 void rwriter_stats(struct rwriter *w, struct rwriter_stats *out);
+/* An operator session to store (PUT: records_put_session; TOUCH: its
+ * last_used, stored whole if the row is missing; DELETE), queued with the
+ * messages and written in their batches; rwriter_push's result. */
+enum rwriter_session_op {
+	RWRITER_SESSION_PUT,
+	RWRITER_SESSION_TOUCH,
+	RWRITER_SESSION_DELETE,
+};
+int rwriter_session(struct rwriter *w, enum rwriter_session_op op, const struct records_session *s);
 /* Waits until everything pushed before the call is committed (or failed). */
 void rwriter_flush(struct rwriter *w);
 /* Writes what is queued, stops the thread, closes the store. NULL: no-op. */
