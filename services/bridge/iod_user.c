@@ -99,14 +99,13 @@ static int read_line(char *buf, size_t size, size_t *len)
 	return 0;
 }
 
-/* Prompt on stderr, read a line with echo off. */
+/* Turn echo off, then prompt on stderr (so whoever sees the prompt types
+ * unechoed), read a line, and put the terminal back as it was. */
 static int read_hidden(const char *prompt, char *buf, size_t size, size_t *len)
 {
 	struct termios off;
-	fputs(prompt, stderr);
-	fflush(stderr);
 	if (tcgetattr(STDIN_FILENO, &saved_tty)) {
-		fprintf(stderr, "\n" PROG ": the terminal: %s\n", strerror(errno));
+		fprintf(stderr, PROG ": the terminal: %s\n", strerror(errno));
 		return -1;
 	}
 	off = saved_tty;
@@ -118,11 +117,13 @@ static int read_hidden(const char *prompt, char *buf, size_t size, size_t *len)
 	tty_changed = 1;
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &off)) {
 		tty_changed = 0;
-		fprintf(stderr, "\n" PROG ": the terminal: %s\n", strerror(errno));
+		fprintf(stderr, PROG ": the terminal: %s\n", strerror(errno));
 		return -1;
 	}
+	fputs(prompt, stderr);
+	fflush(stderr);
 	int ret = read_line(buf, size, len);
-	tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty);
+	tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
 	tty_changed = 0;
 	return ret;
 }
