@@ -14,12 +14,12 @@ set -eu
 mode=${1:---all}
 
 runtime="libpaho-mqtt1.3 libwebsockets17 libwebsockets-evlib-uv libcjson1 libuv1 libturbojpeg0 libasound2
-  libgpiod2 libcurl4 libssl3 ca-certificates libargon2-1"
+  libgpiod2 libcurl4 libssl3 ca-certificates libargon2-1 libsqlite3-0"
 build="build-essential cmake pkg-config libpaho-mqtt-dev libwebsockets-dev libcjson-dev
   libuv1-dev libturbojpeg0-dev libasound2-dev libgpiod-dev zlib1g-dev
-  mosquitto-dev libmosquitto-dev libcurl4-openssl-dev libssl-dev libargon2-dev"
+  mosquitto-dev libmosquitto-dev libcurl4-openssl-dev libssl-dev libargon2-dev libsqlite3-dev"
 test="libcriterion-dev mosquitto mosquitto-clients openssl chromium procps curl python3
-  faketime python3-voluptuous python3-jinja2 python3-aiosmtpd clang-format"
+  faketime python3-voluptuous python3-jinja2 python3-aiosmtpd clang-format sqlite3"
 broker="mosquitto mosquitto-clients"
 deploy="podman docker-compose debootstrap uidmap runc golang-github-containernetworking-plugin-dnsname"
 
