@@ -143,9 +143,9 @@ Test(users, hash_syntax, .init = make_hash, .timeout = 10)
 		bool good;
 	} cases[] = {
 	    {"$argon2id$v=19$m=19456,t=2,p=1$", true},
-	    {"$argon2id$v=19$m=1048576,t=16,p=16$", true},
+	    {"$argon2id$v=19$m=262144,t=16,p=16$", true},
 	    {"$argon2id$v=19$m=8,t=1,p=1$", true},
-	    {"$argon2id$v=19$m=1048577,t=2,p=1$", false}, /* over USERS_M_MAX_KIB */
+	    {"$argon2id$v=19$m=262145,t=2,p=1$", false}, /* over USERS_M_MAX_KIB */
 	    {"$argon2id$v=19$m=19456,t=17,p=1$", false},
 	    {"$argon2id$v=19$m=19456,t=2,p=17$", false},
 	    {"$argon2id$v=19$m=15,t=1,p=2$", false}, /* m < 8p */
