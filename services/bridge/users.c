@@ -4,7 +4,6 @@
 #include "atomicfile.h"
 
 #include <argon2.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -95,7 +94,9 @@ static bool parse_b64(const char **p, size_t min_bytes, size_t max_bytes)
 {
 	const char *s = *p;
 	size_t n = 0;
-	while (isalnum((unsigned char)s[n]) || s[n] == '+' || s[n] == '/')
+	/* The alphabet spelled out: isalnum() would follow the locale. */
+	while ((s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= 'a' && s[n] <= 'z') ||
+	       (s[n] >= '0' && s[n] <= '9') || s[n] == '+' || s[n] == '/')
 		n++;
 	/* n chars carry 6n bits; a length of 1 mod 4 is no encoding. */
 	if (n % 4 == 1)
