@@ -6,11 +6,14 @@
 
 #define CQUEUE_MIN_CAP 8
 
-void cqueue_init(struct cqueue *q, uint32_t max)
+void cqueue_init(struct cqueue *q, uint32_t max, size_t behind_bytes, uint32_t behind_frames)
 {
 	q->items = NULL;
 	q->head = q->count = q->cap = 0;
 	q->max = max ? max : 1;
+	q->bytes = 0;
+	q->behind_bytes = behind_bytes;
+	q->behind_frames = behind_frames;
 }
 
 void cqueue_free(struct cqueue *q)
@@ -41,24 +44,34 @@ static int grow(struct cqueue *q)
 	return 0;
 }
 
-enum cqueue_result cqueue_push(struct cqueue *q, struct bmsg *m)
+/* Replace the pending message with m's key by m: 0, or -1 when none. */
+static int replace(struct cqueue *q, struct bmsg *m)
 {
-	if (m->key) {
-		for (uint32_t i = 0; i < q->count; i++) {
-			struct bmsg **slot = &q->items[(q->head + i) % q->cap];
-			if ((*slot)->key == m->key) {
-				bmsg_unref(*slot);
-				*slot = bmsg_ref(m);
-				return CQUEUE_COALESCED;
-			}
+	for (uint32_t i = 0; i < q->count; i++) {
+		struct bmsg **slot = &q->items[(q->head + i) % q->cap];
+		if ((*slot)->key == m->key) {
+			q->bytes = q->bytes - (*slot)->len + m->len;
+			bmsg_unref(*slot);
+			*slot = bmsg_ref(m);
+			return 0;
 		}
 	}
-	if (q->count >= q->max)
+	return -1;
+}
+
+enum cqueue_result cqueue_push(struct cqueue *q, struct bmsg *m)
+{
+	bool full = q->count >= q->max;
+	bool behind = q->bytes + m->len > q->behind_bytes || q->count >= q->behind_frames;
+	if (m->key && (full || behind) && !replace(q, m))
+		return full ? CQUEUE_COALESCED_FULL : CQUEUE_COALESCED_BEHIND;
+	if (full)
 		return CQUEUE_FULL;
 	if (q->count == q->cap && grow(q) < 0)
 		return CQUEUE_FULL;
 	q->items[(q->head + q->count) % q->cap] = bmsg_ref(m);
 	q->count++;
+	q->bytes += m->len;
 	return CQUEUE_QUEUED;
 }
 
@@ -69,6 +82,7 @@ struct bmsg *cqueue_pop(struct cqueue *q)
 	struct bmsg *m = q->items[q->head];
 	q->head = (q->head + 1) % q->cap;
 	q->count--;
+	q->bytes -= m->len;
 	if (!q->count && q->cap > 4 * CQUEUE_MIN_CAP) {
 		/* A burst is over: give the memory back so idle clients stay small. */
 		free(q->items);

@@ -25,6 +25,17 @@ char *metrics_render(const struct bridge_metrics *m)
 	    m->frames_sent);
 	one(&b, "iod_bridge_frames_coalesced_total", "counter",
 	    "Pending frames replaced by a newer one for the same topic.", m->frames_coalesced);
+	jbuf_printf(
+	    &b,
+	    "# HELP iod_bridge_frames_coalesced_reason_total Pending frames replaced, by why "
+	    "the client was coalesced.\n"
+	    "# TYPE iod_bridge_frames_coalesced_reason_total counter\n"
+	    "iod_bridge_frames_coalesced_reason_total{reason=\"behind\"} %" PRIu64 "\n"
+	    "iod_bridge_frames_coalesced_reason_total{reason=\"queue_full\"} %" PRIu64 "\n",
+	    m->frames_coalesced_behind, m->frames_coalesced_full);
+	one(&b, "iod_bridge_frames_direct_total", "counter",
+	    "Frames written from the MQTT fan-out at once (nothing pending for the client).",
+	    m->frames_direct);
 	one(&b, "iod_bridge_frames_dropped_total", "counter",
 	    "Frames not queued because a client queue was full.", m->frames_dropped);
 	one(&b, "iod_bridge_mqtt_messages_total", "counter", "MQTT messages received.",

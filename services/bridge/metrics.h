@@ -14,7 +14,10 @@ struct bridge_metrics {
 	uint64_t clients_refused;      /* upgrades refused (auth, origin, full) */
 	uint64_t clients_dropped_slow; /* closed because their queue overflowed */
 	uint64_t frames_sent;
-	uint64_t frames_coalesced;
+	uint64_t frames_coalesced;	  /* both reasons below */
+	uint64_t frames_coalesced_behind; /* the client's queue was over its byte threshold */
+	uint64_t frames_coalesced_full;	  /* the client's queue held its most entries */
+	uint64_t frames_direct;		  /* of frames_sent: written from the fan-out at once */
 	uint64_t frames_dropped;
 	uint64_t mqtt_messages;	     /* MQTT messages taken in */
 	uint64_t mqtt_refused;	     /* not forwarded: too large, not our site */

@@ -24,29 +24,100 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void client_push(struct server *s, struct pss *c, struct bmsg *m)
+/*
+ * A client is behind when its queue holds more than WS_BEHIND_BYTES payload
+ * bytes (about four 30 KB camera frames, two WS_BATCH_BYTES batches) or
+ * WS_BEHIND_FRAMES frames (two WS_BATCH_FRAMES batches): only then is a
+ * pending frame replaced by a newer one of the same topic. A client that
+ * keeps up has an empty queue (frames go out at once, client_push()), so
+ * frames wait only while lws holds part of a write. That alone is not
+ * "stalled": lws 4.1.6 sends at most 4 KiB + LWS_PRE + 4 bytes per write and
+ * buffers the rest of any bigger frame even when the socket would take it,
+ * so every camera frame leaves a partial for a moment; the queue's bytes and
+ * frames say when the socket really stopped taking them.
+ */
+#define WS_BEHIND_BYTES	 (128 * 1024)
+#define WS_BEHIND_FRAMES 64
+
+/*
+ * Write at once (issue 15). A frame from the MQTT fan-out goes straight to
+ * a client with nothing pending: nothing in its queue and nothing lws holds
+ * (lws_partial_buffered()), on a plain HTTP/1 websocket. No WRITEABLE round
+ * trip, so no lws_callback_on_writable() and none of the uv_poll_start() /
+ * epoll_ctl() pairs lws 4.1.6's libuv backend makes of it. What lws 4.1.6
+ * does with such a write (lib/core-net/output.c, lws_issue_raw(); the
+ * strings "new partial sent", "incr buflist_out by" and "partial adv" are in
+ * Debian's libwebsockets.so.17): the frame header goes into the LWS_PRE
+ * headroom (identical for every server frame, so the shared bmsg is fine on
+ * one thread), then one send(); a short send, or EAGAIN, copies the rest to
+ * the wsi's buflist_out, returns the whole length and asks for POLLOUT
+ * itself, and lws drains that buffer on POLLOUT before any WRITEABLE
+ * callback. Its rule "write only from WRITEABLE" guards two things, which
+ * this keeps: never a write while lws holds part of a frame (it would send
+ * the next frame without its header: the ws role thinks it is still inside
+ * the frame), which lws_partial_buffered() tells; and the socket's state,
+ * which a non-blocking send() answers without blocking. Not done where lws
+ * is less forgiving: an HTTP/2 stream (its writes go through the parent's
+ * flow control, one per WRITEABLE), TLS (a retried SSL_write after
+ * WANT_WRITE), or from inside an lws callback (the greeting at ESTABLISHED,
+ * an answer at RECEIVE): those queue and wait for WRITEABLE as before. A
+ * failed write drops the client the way an overflow does. The unit tests
+ * (test_command.c) pin each case against the lws stubs.
+ */
+static bool client_can_write_now(const struct server *s, struct pss *c)
+{
+	return !s->tls && !c->q.count && lws_get_network_wsi(c->wsi) == c->wsi &&
+	       !lws_partial_buffered(c->wsi);
+}
+
+static void client_drop(struct pss *c)
+{
+	c->closing = true;
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+/* direct: from the MQTT fan-out (outside lws' callbacks): may write at once. */
+static void client_push(struct server *s, struct pss *c, struct bmsg *m, bool direct)
 {
 	if (c->closing)
 		return;
+	if (direct && client_can_write_now(s, c)) {
+		int n = lws_write(c->wsi, bmsg_data(m), m->len,
+				  m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+		if (n < 0 || (size_t)n < m->len) {
+			s->m.frames_dropped++;
+			log_warn("websocket client's write failed: dropping it");
+			client_drop(c);
+			return;
+		}
+		s->m.frames_sent++;
+		s->m.frames_direct++;
+		return;
+	}
 	enum cqueue_result r = cqueue_push(&c->q, m);
 	switch (r) {
 	case CQUEUE_QUEUED:
 		if (c->q.count > s->m.queue_high_water)
 			s->m.queue_high_water = c->q.count;
+		/* One WRITEABLE per batch: a queue already non-empty has asked. */
 		if (c->q.count == 1)
 			lws_callback_on_writable(c->wsi);
 		break;
-	case CQUEUE_COALESCED:
+	case CQUEUE_COALESCED_BEHIND:
 		s->m.frames_coalesced++;
+		s->m.frames_coalesced_behind++;
+		break;
+	case CQUEUE_COALESCED_FULL:
+		s->m.frames_coalesced++;
+		s->m.frames_coalesced_full++;
 		break;
 	case CQUEUE_FULL:
 		/* More distinct pending messages than any live client could have:
 		 * drop this one and the client; it reconnects and resyncs. */
 		s->m.frames_dropped++;
 		s->m.clients_dropped_slow++;
-		c->closing = true;
 		log_warn("websocket client too slow (%u queued): dropping it", c->q.count);
-		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		client_drop(c);
 		break;
 	}
 }
@@ -66,14 +137,32 @@ static void client_push_text(struct server *s, struct pss *c, char *text)
 	struct bmsg *m = text_frame(text);
 	if (!m)
 		return;
-	client_push(s, c, m);
+	client_push(s, c, m, false);
 	bmsg_unref(m);
 }
 
 static void broadcast(struct server *s, struct bmsg *m)
 {
 	for (struct pss *c = s->clients; c; c = c->next)
-		client_push(s, c, m);
+		client_push(s, c, m, true);
+}
+
+/* The alert set, the plan and the schedule must each reach every client
+ * like alerts and feeder events (state.c keys those 0): never coalesced. */
+static bool never_coalesced(struct server *s, const char *topic)
+{
+	if (!s->keep_topics_ready) {
+		const char *site = s->cfg.site;
+		if (proto_topic(s->keep_topics[0], PROTO_TOPIC_MAX, site, "alerts", NULL) < 0 ||
+		    proto_topic(s->keep_topics[1], PROTO_TOPIC_MAX, site, "feeder", "plan") < 0 ||
+		    proto_topic(s->keep_topics[2], PROTO_TOPIC_MAX, site, "feeder", "schedule") < 0)
+			memset(s->keep_topics, 0, sizeof(s->keep_topics));
+		s->keep_topics_ready = true;
+	}
+	for (size_t i = 0; i < sizeof(s->keep_topics) / sizeof(s->keep_topics[0]); i++)
+		if (!strcmp(topic, s->keep_topics[i]))
+			return true;
+	return false;
 }
 
 void server_on_mqtt(struct server *s, const char *topic, const void *payload, size_t len,
@@ -87,6 +176,9 @@ void server_on_mqtt(struct server *s, const char *topic, const void *payload, si
 			s->m.mqtt_refused++;
 		return;
 	}
+	/* The frame is state.c's cached one too: a newcomer's snapshot keeps it. */
+	if (m->key && never_coalesced(s, topic))
+		m->key = 0;
 	broadcast(s, m);
 	bmsg_unref(m);
 }
@@ -111,7 +203,7 @@ struct snapshot_to {
 static int snapshot_visit(void *arg, struct bmsg *m)
 {
 	struct snapshot_to *to = arg;
-	client_push(to->s, to->c, m);
+	client_push(to->s, to->c, m, false);
 	return to->c->closing ? -1 : 0;
 }
 
@@ -170,7 +262,7 @@ int ws_filter(struct server *s, struct lws *wsi, struct pss *c)
 int ws_established(struct server *s, struct lws *wsi, struct pss *c)
 {
 	c->wsi = wsi;
-	cqueue_init(&c->q, s->queue_max);
+	cqueue_init(&c->q, s->queue_max, WS_BEHIND_BYTES, WS_BEHIND_FRAMES);
 	c->established = true;
 	c->prev = NULL;
 	c->next = s->clients;

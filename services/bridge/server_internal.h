@@ -81,6 +81,11 @@ struct server {
 	struct webcache *cache;
 	bool broker_up; /* the MQTT connection as the clients were last told */
 	uint32_t queue_max;
+	/* protocol.c: topics whose frames are never coalesced besides state.c's
+	 * alert and feeder/event (alerts, feeder/plan, feeder/schedule), made
+	 * from cfg.site on the first message */
+	char keep_topics[3][PROTO_TOPIC_MAX];
+	bool keep_topics_ready;
 	int64_t login_flood_logged_ms; /* the last "too many failed logins" warning */
 	struct bridge_metrics m;
 };

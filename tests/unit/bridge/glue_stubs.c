@@ -211,10 +211,18 @@ int lws_write(struct lws *wsi, unsigned char *buf, size_t len, enum lws_write_pr
 	(void)protocol;
 	cr_assert(!lws_partial_buffered(wsi), "lws_write() #%u while lws holds a partial write",
 		  wsi->writes + 1);
+	if (wsi->fail_at_write && wsi->writes + 1 == wsi->fail_at_write) {
+		if (wsi->writes < sizeof(wsi->wrote_end) / sizeof(wsi->wrote_end[0]))
+			wsi->wrote_end[wsi->writes] = wsi->body_len;
+		wsi->writes++;
+		return -1;
+	}
 	cr_assert_lt(wsi->body_len + len, sizeof(wsi->body));
 	memcpy(wsi->body + wsi->body_len, buf, len);
 	wsi->body_len += len;
 	wsi->body[wsi->body_len] = '\0';
+	if (wsi->writes < sizeof(wsi->wrote_end) / sizeof(wsi->wrote_end[0]))
+		wsi->wrote_end[wsi->writes] = wsi->body_len;
 	wsi->writes++;
 	return (int)len;
 }
@@ -302,6 +310,13 @@ void glue_login(struct server *s, const char *ip, char token[AUTH_TOKEN_HEX + 1]
 
 char *glue_pop_text(struct pss *c)
 {
+	struct lws *w = c->wsi;
+	size_t most = sizeof(w->wrote_end) / sizeof(w->wrote_end[0]);
+	if (w && w->wrote_read < (w->writes < most ? w->writes : most)) {
+		size_t start = w->wrote_read ? w->wrote_end[w->wrote_read - 1] : 0;
+		size_t end = w->wrote_end[w->wrote_read++];
+		return strndup(w->body + start, end - start);
+	}
 	struct bmsg *m = cqueue_pop(&c->q);
 	if (!m)
 		return NULL;

@@ -30,7 +30,10 @@ struct lws {
 	 * write while it is true fails the test (lws wants its buffer drained
 	 * first, on the next WRITEABLE). Clear it to say lws drained it. */
 	unsigned partial_at_write;
-	struct lws *network; /* lws_get_network_wsi(): an h2 stream's connection; NULL: itself */
+	struct lws *network;	/* lws_get_network_wsi(): an h2 stream's connection; NULL: itself */
+	unsigned fail_at_write; /* that lws_write() (1-based) fails with -1 (0: none) */
+	size_t wrote_end[512];	/* where each of the first 512 writes ended in body */
+	unsigned wrote_read;	/* of those, how many glue_pop_text() returned */
 	/* recorded */
 	unsigned status;     /* status line (common headers, status, return_http_status) */
 	char headers[4096];  /* "name: value\n" per added header, in order */
@@ -68,7 +71,9 @@ struct server *glue_server_new(bool public_view, unsigned max_clients);
 void glue_server_free(struct server *s);
 /* Log in as the operator from ip at glue_now_ms: the session token. */
 void glue_login(struct server *s, const char *ip, char token[AUTH_TOKEN_HEX + 1]);
-/* The next frame on c's queue as a string (malloc'd), NULL when empty. */
+/* The next frame sent to c the test has not read, as a string (malloc'd):
+ * those lws_write() wrote (the fan-out's direct writes), then those on its
+ * queue; NULL when there is none. */
 char *glue_pop_text(struct pss *c);
 
 #endif

@@ -25,7 +25,7 @@ static void connect_client(struct server *s, bool as_operator)
 		c.is_operator = true;
 	}
 	c.wsi = &wsi;
-	cqueue_init(&c.q, s->queue_max);
+	cqueue_init(&c.q, s->queue_max, 0, 0);
 }
 
 static void send_text(struct server *s, const char *text)
@@ -196,16 +196,31 @@ Test(command, connect_greets_in_order_and_writes_in_batches, .timeout = 5)
 		  "%s", wsi.body);
 	const char *ready = "{\"type\":\"ready\"}";
 	cr_assert_str_eq(wsi.body + wsi.body_len - strlen(ready), ready);
-	/* A live message reaches it; a write lws buffered ends the batch. */
-	server_set_broker(s, false);
-	server_set_broker(s, true);
-	cr_assert_eq(c.q.count, 2);
+	/* A live message goes out at once: nothing pending (HTTP/1, no TLS),
+	 * no WRITEABLE asked. */
 	unsigned writes = wsi.writes, asked = wsi.writable;
-	wsi.partial_at_write = writes + 1;
-	cr_assert_eq(ws_writeable(s, &wsi, &c), 0);
+	server_set_broker(s, false);
 	cr_assert_eq(wsi.writes, writes + 1);
-	cr_assert_eq(c.q.count, 1);
-	cr_assert_eq(wsi.writable, asked + 1, "frames left: WRITEABLE asked again");
+	cr_assert_eq(c.q.count, 0);
+	cr_assert_eq(wsi.writable, asked, "a direct write asks for no WRITEABLE");
+	cr_assert_eq(s->m.frames_direct, 1);
+	/* lws kept part of that write: the next ones queue and ask once. */
+	wsi.partial_at_write = wsi.writes;
+	server_set_broker(s, true);
+	server_set_broker(s, false);
+	cr_assert_eq(c.q.count, 2);
+	cr_assert_eq(wsi.writes, writes + 1);
+	cr_assert_eq(wsi.writable, asked + 1, "one WRITEABLE for the batch");
+	/* lws drained its buffer: one WRITEABLE writes both, in order. */
+	wsi.partial_at_write = 0;
+	cr_assert_eq(ws_writeable(s, &wsi, &c), 0);
+	cr_assert_eq(wsi.writes, writes + 3);
+	cr_assert_eq(c.q.count, 0);
+	const char *tail = "{\"type\":\"broker\",\"connected\":false,\"ts\":1795660181000}"
+			   "{\"type\":\"broker\",\"connected\":true,\"ts\":1795660181000}"
+			   "{\"type\":\"broker\",\"connected\":false,\"ts\":1795660181000}";
+	cr_assert_str_eq(wsi.body + wsi.body_len - strlen(tail), tail);
+	cr_assert_eq(s->m.frames_sent, queued + 3);
 	ws_closed(s, &c);
 	cr_assert_null(s->clients);
 	cr_assert_eq(s->m.clients, 0);
@@ -304,5 +319,197 @@ Test(command, h2_stream_writes_one_frame_per_writeable, .timeout = 5)
 	cr_assert_str_eq(wsi.body, "f0f1f2");
 	cr_assert_eq(wsi.writable, 2, "asked again while frames were left");
 	cqueue_free(&c.q);
+	glue_server_free(s);
+}
+
+/* A client as ws_established() makes it, its greeting written and the
+ * recorded writes cleared. */
+static void establish_quiet(struct server *s)
+{
+	glue_wsi_reset(&wsi);
+	memset(&c, 0, sizeof(c));
+	cr_assert_eq(ws_established(s, &wsi, &c), 0);
+	while (c.q.count)
+		cr_assert_eq(ws_writeable(s, &wsi, &c), 0);
+	wsi.body_len = 0;
+	wsi.body[0] = '\0';
+	wsi.writes = wsi.writable = wsi.wrote_read = 0;
+	memset(&s->m, 0, sizeof(s->m));
+}
+
+static void reading(struct server *s, unsigned topic, unsigned value)
+{
+	char t[64], p[64];
+	snprintf(t, sizeof(t), "iod/home/sensors/bench%u", topic);
+	snprintf(p, sizeof(p), "{\"value\":%u,\"ts\":1}", value);
+	server_on_mqtt(s, t, p, strlen(p), glue_now_ms);
+}
+
+/* Issue 15: a client that keeps up gets each fan-out frame written at once,
+ * one lws_write() per frame, no WRITEABLE asked (no epoll_ctl), nothing
+ * queued or coalesced, even many per topic back to back. */
+Test(command, fanout_writes_at_once_without_writeable, .timeout = 5)
+{
+	struct server *s = glue_server_new(true, 10);
+	establish_quiet(s);
+	for (unsigned i = 0; i < 100; i++)
+		reading(s, i % 10, i);
+	cr_assert_eq(wsi.writes, 100);
+	cr_assert_eq(wsi.writable, 0);
+	cr_assert_eq(c.q.count, 0);
+	cr_assert_eq(s->m.frames_sent, 100);
+	cr_assert_eq(s->m.frames_direct, 100);
+	cr_assert_eq(s->m.frames_coalesced, 0);
+	cr_assert(strstr(wsi.body, "{\"topic\":\"iod/home/sensors/bench0\",\"payload\":"
+				   "{\"value\":0,\"ts\":1},\"ts\":1795660181000}"
+				   "{\"topic\":\"iod/home/sensors/bench1\""));
+	cr_assert(strstr(wsi.body, "{\"value\":99,"));
+	ws_closed(s, &c);
+	glue_server_free(s);
+}
+
+/*
+ * A client that stops reading: lws holds part of a write and never drains
+ * it. Nothing more is written to it; readings queue until it is behind
+ * (64 frames queued, of its 200), then each replaces its topic's pending one
+ * (reason behind); feeder/event, alert, alerts, plan and schedule are never
+ * coalesced. When lws drains, WRITEABLE writes the queue: every protected
+ * message once, in order, and each topic's newest reading. Once the queue
+ * is full of what cannot be coalesced, the client is dropped.
+ */
+Test(command, client_that_stops_reading_is_coalesced_only_when_behind, .timeout = 5)
+{
+	struct server *s = glue_server_new(true, 10);
+	s->queue_max = 200;
+	establish_quiet(s);
+	wsi.partial_at_write = 1;
+	reading(s, 0, 0); /* written; lws keeps part of it */
+	cr_assert_eq(wsi.writes, 1);
+	static const char *const kept[] = {"iod/home/feeder/event", "iod/home/alert",
+					   "iod/home/alerts", "iod/home/feeder/plan",
+					   "iod/home/feeder/schedule"};
+	unsigned protected_sent = 0;
+	for (unsigned i = 1; i <= 3000; i++) {
+		reading(s, i % 3, i);
+		if (i % 300 == 0) {
+			char p[64];
+			snprintf(p, sizeof(p), "{\"n\":%u}", i / 300);
+			const char *t = kept[(i / 300) % 5];
+			server_on_mqtt(s, t, p, strlen(p), glue_now_ms);
+			protected_sent++;
+		}
+	}
+	cr_assert_eq(wsi.writes, 1, "nothing written while lws holds a part");
+	cr_assert_eq(wsi.writable, 1, "one WRITEABLE asked for the whole backlog");
+	cr_assert_eq(c.q.count, 64 + protected_sent, "64 frames, then protected only: %u",
+		     c.q.count);
+	cr_assert_eq(s->m.frames_coalesced_behind, 3000 - 64);
+	cr_assert_eq(s->m.frames_coalesced_full, 0);
+	cr_assert_eq(s->m.frames_coalesced, s->m.frames_coalesced_behind);
+	cr_assert_eq(s->m.clients_dropped_slow, 0);
+	cr_assert(!wsi.killed);
+	/* lws drained: WRITEABLE batches write it all. */
+	wsi.partial_at_write = 0;
+	while (c.q.count)
+		cr_assert_eq(ws_writeable(s, &wsi, &c), 0);
+	cr_assert_eq(wsi.writes, 1 + 64 + protected_sent);
+	for (unsigned n = 1; n <= protected_sent; n++) {
+		char want[96];
+		snprintf(want, sizeof(want), "{\"topic\":\"%s\",\"payload\":{\"n\":%u}",
+			 kept[n % 5], n);
+		const char *at = strstr(wsi.body, want);
+		cr_assert_not_null(at, "%s", want);
+		cr_assert_null(strstr(at + 1, want), "%s twice", want);
+		if (n > 1) {
+			char prev[96];
+			snprintf(prev, sizeof(prev), "\"payload\":{\"n\":%u}", n - 1);
+			cr_assert_lt(strstr(wsi.body, prev), at, "%u before %u", n - 1, n);
+		}
+	}
+	for (unsigned v = 2998; v <= 3000; v++) {
+		char want[64];
+		snprintf(want, sizeof(want), "{\"value\":%u,", v);
+		cr_assert(strstr(wsi.body, want), "the newest reading %u", v);
+	}
+	/* Stalled again, with only protected messages: full, then dropped. */
+	wsi.partial_at_write = wsi.writes;
+	reading(s, 0, 1);
+	unsigned pushed = 0;
+	while (!wsi.killed && pushed < 300) {
+		server_on_mqtt(s, "iod/home/feeder/event", "{}", 2, glue_now_ms);
+		pushed++;
+	}
+	cr_assert(wsi.killed);
+	cr_assert_eq(pushed, 200, "a reading and 199 events fill it");
+	cr_assert_eq(s->m.clients_dropped_slow, 1);
+	cr_assert(c.closing);
+	ws_closed(s, &c);
+	glue_server_free(s);
+}
+
+/* At the entry bound a keyed frame still replaces its pending one (reason
+ * queue_full) rather than dropping the client. */
+Test(command, full_queue_coalesces_as_queue_full, .timeout = 5)
+{
+	struct server *s = glue_server_new(true, 10);
+	establish_quiet(s);
+	wsi.partial_at_write = 1;
+	reading(s, 0, 0);
+	for (unsigned i = 0; i < 31; i++)
+		reading(s, 100 + i, i); /* 31 distinct topics: 31 queued */
+	for (unsigned i = 0; i < 33; i++)
+		server_on_mqtt(s, "iod/home/feeder/event", "{}", 2, glue_now_ms);
+	cr_assert_eq(c.q.count, 64);
+	reading(s, 100, 7);
+	cr_assert_eq(s->m.frames_coalesced_full, 1);
+	cr_assert_eq(s->m.frames_coalesced_behind, 0);
+	cr_assert(!wsi.killed);
+	ws_closed(s, &c);
+	glue_server_free(s);
+}
+
+/* A direct write lws fails (the peer is gone): the frame counts as dropped
+ * and the client is closed, nothing queued for it afterwards. */
+Test(command, failed_direct_write_drops_the_client, .timeout = 5)
+{
+	struct server *s = glue_server_new(true, 10);
+	establish_quiet(s);
+	wsi.fail_at_write = 2;
+	reading(s, 0, 0);
+	reading(s, 0, 1);
+	cr_assert(wsi.killed);
+	cr_assert(c.closing);
+	cr_assert_eq(s->m.frames_sent, 1);
+	cr_assert_eq(s->m.frames_dropped, 1);
+	reading(s, 0, 2);
+	cr_assert_eq(wsi.writes, 2);
+	cr_assert_eq(c.q.count, 0);
+	cr_assert_eq(ws_writeable(s, &wsi, &c), -1);
+	ws_closed(s, &c);
+	glue_server_free(s);
+}
+
+/* Under TLS and on an HTTP/2 stream the fan-out queues and waits for
+ * WRITEABLE, as lws wants there. */
+Test(command, tls_and_h2_never_write_from_the_fanout, .timeout = 5)
+{
+	struct server *s = glue_server_new(true, 10);
+	establish_quiet(s);
+	s->tls = true;
+	reading(s, 0, 0);
+	cr_assert_eq(wsi.writes, 0);
+	cr_assert_eq(c.q.count, 1);
+	cr_assert_eq(wsi.writable, 1);
+	cr_assert_eq(ws_writeable(s, &wsi, &c), 0);
+	cr_assert_eq(wsi.writes, 1);
+	s->tls = false;
+	struct lws h2_connection;
+	glue_wsi_reset(&h2_connection);
+	wsi.network = &h2_connection;
+	reading(s, 0, 1);
+	cr_assert_eq(wsi.writes, 1);
+	cr_assert_eq(c.q.count, 1);
+	cr_assert_eq(s->m.frames_direct, 0);
+	ws_closed(s, &c);
 	glue_server_free(s);
 }
