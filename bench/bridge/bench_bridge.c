@@ -4,7 +4,7 @@
  *
  *   1. latency publish -> websocket client, 100 clients x 1,000 readings/s
  *      (p50/p99/max), and server CPU per delivered frame;
- *   2. camera: 30 KB frames at 10 fps to 10 clients (delivered, p50/p99);
+ *   2. camera: 30 KB frames at 10 fps to 10 clients, then 30 fps to 50 (delivered, p50/p99);
  *   3. memory per idle client at 1,000 and 10,000 clients, and idle CPU.
  *
  * The bridge side: mosquitto (TCP) + iod-bridge, clients on /ws. The
@@ -16,7 +16,8 @@
  * CPU comes from /proc/<pid>/stat, memory from /proc/<pid>/status.
  *
  * Usage: bench_bridge [seconds-per-phase (default 10)] [max idle clients (default 10000)]
- *                     [phases: bit 0 readings, 1 camera, 2 idle (default 7)]
+ *                     [phases: bit 0 readings, 1 camera, 2 idle (default 7),
+ *                      3 (8) the curve: 10/100/1,000 clients, 100/500/2,000 readings/s]
  * Run as root or with ulimit -n >= 25000 for the 10,000-client phase.
  */
 #include "benchutil.h"
@@ -433,7 +434,8 @@ int main(int argc, char **argv)
 {
 	double seconds = argc > 1 ? atof(argv[1]) : 10;
 	int max_idle = argc > 2 ? atoi(argv[2]) : 10000;
-	int phases = argc > 3 ? atoi(argv[3]) : 7; /* bit 0 readings, 1 camera, 2 idle */
+	/* bit 0 readings, 1 camera, 2 idle, 3 the curve over clients and rate (not by default) */
+	int phases = argc > 3 ? atoi(argv[3]) : 7;
 	signal(SIGPIPE, SIG_IGN);
 	struct rlimit rl = {65536, 65536};
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
@@ -490,6 +492,25 @@ int main(int argc, char **argv)
 		printf("\n2. camera: 30 KB frames at 10 fps to 10 clients\n");
 		run_stream(&tb, 10, 10, seconds, true);
 		run_stream(&tm, 10, 10, seconds, true);
+		printf("\n2b. camera: 30 KB frames at 30 fps to 50 clients (issue 15's target)\n");
+		run_stream(&tb, 50, 30, seconds, true);
+		run_stream(&tm, 50, 30, seconds, true);
+	}
+	if (phases & 8) {
+		/* Issue 15's curve: CPU per delivered frame against clients at
+		 * 1,000 readings/s, and against the rate at 100 clients. */
+		static const int clients[] = {10, 100, 1000};
+		static const double rates[] = {100, 500, 2000};
+		for (size_t i = 0; i < sizeof(clients) / sizeof(clients[0]); i++) {
+			printf("\n4. curve: %d clients x 1,000 readings/s\n", clients[i]);
+			run_stream(&tb, clients[i], 1000, seconds, false);
+			run_stream(&tm, clients[i], 1000, seconds, false);
+		}
+		for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+			printf("\n4. curve: 100 clients x %.0f readings/s\n", rates[i]);
+			run_stream(&tb, 100, rates[i], seconds, false);
+			run_stream(&tm, 100, rates[i], seconds, false);
+		}
 	}
 	if (phases & 4) {
 
