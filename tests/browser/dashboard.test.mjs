@@ -864,11 +864,16 @@ step("losing the bridge shows Offline — reconnecting, and the page recovers by
   assert.deepEqual(status, { code: 0, signal: null }, "iod-bridge did not exit cleanly on SIGTERM");
   await waitAttr("#conn", "data-state", "offline");
   await waitText("#conn-text", /^Offline — reconnecting in \d+ s$/);
-  // Same port, now with public view: the old session died with the bridge,
-  // so the page comes back as a viewer, state restored from the snapshot.
+  // Same port and data dir, now with public view: the operator's session
+  // outlived the bridge (it is kept in the records store), so the page comes
+  // back logged in, state restored from the snapshot; logged out, it is a
+  // viewer's.
   await startBridge({ IOD_BRIDGE_PUBLIC_VIEW: "1" });
   await waitAttr("#conn", "data-state", "live", 45000);
+  await waitText("#role", /^Operator$/);
+  await page.click("#logout");
   await waitText("#role", /^Viewer$/);
+  await waitAttr("#conn", "data-state", "live");
   await waitText('.sensor[data-kind="temperature"] .value', /^24\.6$/);
   await waitAttr('.service[data-service="sensors"]', "data-status", "offline");
   assert.equal(await visible("#readonly-note"), true, "viewers must be told they are read-only");

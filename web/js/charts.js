@@ -97,6 +97,9 @@ export class SensorChart {
           size: 28,
           grid: { stroke: grid, width: 1 },
           ticks: { stroke: grid, width: 1, size: 4 },
+          // Ticks at least one label apart: "12:45 PM" in a 12-hour locale
+          // is twice "12:45", and a narrow card must not run them together.
+          space: () => this.tickSpace(font),
           // Times only, in the browser's locale (uPlot's default adds a
           // second line with the date, which the compact chart cuts off).
           // Longer than a day: dates instead.
@@ -152,6 +155,29 @@ export class SensorChart {
   // Readings as uPlot columns, plus the last value held until now: sensors
   // publish on change (with a heartbeat), so the last reading is the current
   // value, and a single reading still draws a line. Not for a stale reading.
+  // The x axis's minimum tick spacing: the widest label this locale writes
+  // for the range shown (a late-evening time, a two-digit date), measured in
+  // the axis font, plus a gap.
+  tickSpace(font) {
+    const key = `${font}|${this.rangeMs > 86400000 ? "d" : "t"}`;
+    if (this.spaceKey !== key) {
+      const sample = new Date(2026, 11, 28, 23, 45);
+      const text =
+        this.rangeMs > 86400000
+          ? sample.toLocaleDateString([], { day: "numeric", month: "short" })
+          : sample.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      const ctx = document.createElement("canvas").getContext("2d");
+      let width = text.length * 7;
+      if (ctx) {
+        ctx.font = font;
+        width = ctx.measureText(text).width;
+      }
+      this.spaceKey = key;
+      this.spacePx = Math.ceil(width) + 16;
+    }
+    return this.spacePx;
+  }
+
   data() {
     if (this.hist) {
       const cols = historyColumns(this.hist);
