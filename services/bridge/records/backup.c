@@ -65,6 +65,12 @@ int records_backup(const char *src_path, const char *dst_path, struct records_er
 		goto out;
 	}
 	unlink(tmp);
+	rc = records_create_private(tmp);
+	if (rc < 0) {
+		rc = records_fail(err, -EIO, "records: backup: cannot create %s: %s", tmp,
+				  strerror(-rc));
+		goto out;
+	}
 	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
 		rc = records_fail(err, -EIO, "records: backup: cannot create %s: %s", tmp,

@@ -5,6 +5,7 @@
  * what they share.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -340,6 +341,21 @@ static int check_list(const struct records_migration *list, size_t n, struct rec
 }
 
 /*
+ * A store holds the home's doses, pictures and session hashes: a file it
+ * creates is the owner's only (0600, whatever the umask), and SQLite gives
+ * its -wal and -shm the database file's mode. An existing file keeps its
+ * mode. 0, or -errno.
+ */
+int records_create_private(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd >= 0)
+		return close(fd) == 0 ? 0 : -errno;
+	return errno == EEXIST ? 0 : -errno;
+}
+
+/*
  * One attempt at opening the writer. OPEN_DAMAGED leaves the reason and a
  * closed connection; OPEN_FAILED the error in err.
  */
@@ -353,6 +369,11 @@ static enum open_verdict try_open_writer(struct records *r, const char *path,
 	enum open_verdict v;
 	int rc;
 
+	rc = records_create_private(path);
+	if (rc < 0) {
+		records_fail(err, -EIO, "records: cannot create %s: %s", path, strerror(-rc));
+		return OPEN_FAILED;
+	}
 	rc = sqlite3_open_v2(
 	    path, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {

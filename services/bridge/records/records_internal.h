@@ -96,4 +96,7 @@ int records_pragma_int(struct records *r, const char *sql, int64_t *v, struct re
 int records_series_find(struct records *r, const char *site, const char *kind, int64_t *id,
 			struct records_err *err);
 
+/* Creates path 0600 when it does not exist (records.c). 0, or -errno. */
+int records_create_private(const char *path);
+
 #endif

@@ -130,6 +130,31 @@ Test(records, fresh_file_is_v2_wal_incremental)
 	records_close(r);
 }
 
+/* The home's doses, pictures and session hashes are the owner's only:
+ * the file, its -wal and -shm, and a backup, whatever the umask. */
+Test(records, files_it_creates_are_0600)
+{
+	mode_t old = umask(022);
+	struct records_opened op;
+	struct records *r = open_writer(&op);
+	struct records_err err;
+	char wal[160], dst[160];
+	struct stat sb;
+
+	cr_assert_eq(records_add_reading(r, "home", "bowl", 1000, 1.0, &err), 0, "%s", err.msg);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0600, "records.db is %o", sb.st_mode & 0777);
+	cr_assert_eq(stat(wal, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0600, "records.db-wal is %o", sb.st_mode & 0777);
+	snprintf(dst, sizeof(dst), "%s.backup", path);
+	cr_assert_eq(records_backup(path, dst, &err), 0, "%s", err.msg);
+	cr_assert_eq(stat(dst, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0600, "the backup is %o", sb.st_mode & 0777);
+	records_close(r);
+	umask(old);
+}
+
 Test(records, empty_v0_file_is_migrated)
 {
 	int fd = open(path, O_CREAT | O_WRONLY, 0600);
