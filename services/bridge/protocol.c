@@ -86,7 +86,8 @@ static void client_push(struct server *s, struct pss *c, struct bmsg *m, bool di
 				  m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
 		if (n < 0 || (size_t)n < m->len) {
 			s->m.frames_dropped++;
-			log_warn("websocket client's write failed: dropping it");
+			/* The peer is gone (reset, closed): a disconnect, not news. */
+			log_debug("websocket client's write failed: dropping it");
 			client_drop(c);
 			return;
 		}
