@@ -15,6 +15,7 @@
  * reading the bridge had counted as committed is there.
  */
 #include "harness.h"
+#include "records.h"
 #include "wsclient.h"
 
 #include <arpa/inet.h>
@@ -320,6 +321,52 @@ Test(records, readings_survive_a_restart_and_come_back_by_history)
 	cr_assert_float_eq(cJSON_GetArrayItem(p, 1)->valuedouble, 21.25, 1e-9);
 	cr_assert_float_eq(cJSON_GetArrayItem(p, 2)->valuedouble, 21.0, 1e-9);
 	cr_assert_float_eq(cJSON_GetArrayItem(p, 3)->valuedouble, 21.5, 1e-9);
+	cJSON_Delete(j);
+}
+
+Test(records, thirty_days_written_through_the_store_answer_at_one_minute)
+{
+	/* 30 days of one temperature a minute, written with the store's own
+	 * API while the bridge is stopped (as a long-running home would have
+	 * them), then asked for at 1-minute resolution over HTTP: 43,200 points,
+	 * each its minute's exact value. */
+	enum { DAYS = 30, N = DAYS * 1440 };
+	stop_bridge();
+	int64_t to = (now_ms() / 60000 - 1) * 60000, from = to - (int64_t)N * 60000;
+	struct records *r = NULL;
+	struct records_err err;
+	cr_assert_eq(records_open(F.db, NULL, &r, NULL, &err), 0, "%s", err.msg);
+	for (int i = 0; i < N; i++) {
+		if (i % 5000 == 0)
+			cr_assert_eq(records_begin(r, &err), 0, "%s", err.msg);
+		cr_assert_eq(records_add_reading(r, "home", "temperature",
+						 from + (int64_t)i * 60000 + 1234,
+						 15.0 + (i % 600) / 100.0, &err),
+			     0, "%s", err.msg);
+		if (i % 5000 == 4999 || i == N - 1)
+			cr_assert_eq(records_commit(r, &err), 0, "%s", err.msg);
+	}
+	records_close(r);
+	start_bridge();
+	char path[256];
+	snprintf(path, sizeof(path), "/api/history?topic=" T_TEMP "&from=%lld&to=%lld&points=%d",
+		 (long long)from, (long long)to, N);
+	cJSON *j = get_json(path, 200);
+	cr_assert_eq((long long)cJSON_GetObjectItem(j, "bucket_ms")->valuedouble, 60000);
+	cJSON *pts = cJSON_GetObjectItem(j, "points");
+	cr_assert_eq(cJSON_GetArraySize(pts), N);
+	int i = 0;
+	cJSON *p;
+	cJSON_ArrayForEach(p, pts)
+	{
+		double want = 15.0 + (i % 600) / 100.0;
+		cr_assert_eq((long long)cJSON_GetArrayItem(p, 0)->valuedouble,
+			     from + (int64_t)i * 60000, "point %d", i);
+		for (int k = 1; k <= 3; k++)
+			cr_assert_float_eq(cJSON_GetArrayItem(p, k)->valuedouble, want, 1e-9,
+					   "point %d member %d", i, k);
+		i++;
+	}
 	cJSON_Delete(j);
 }
 
