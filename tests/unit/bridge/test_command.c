@@ -57,7 +57,7 @@ Test(command, accepted_is_published_with_by_and_acked, .timeout = 5)
 	cr_assert_eq(glue_publishes, 1);
 	cr_assert_str_eq(glue_published_topic, "iod/home/feeder/cmd");
 	cr_assert_str_eq(glue_published, "{\"action\":\"feed\",\"id\":\"web-1:a.b_c\","
-					 "\"by\":\"operator\",\"ts\":1795660181000}");
+					 "\"by\":\"admin\",\"ts\":1795660181000}");
 	cr_assert_eq(glue_published_qos, 1);
 	cr_assert_not(glue_published_retain);
 	expect_frame("{\"type\":\"ack\",\"id\":\"web-1:a.b_c\"}");
@@ -81,7 +81,8 @@ Test(command, failed_publish_is_broker_unavailable_with_the_id, .timeout = 5)
 	expect_no_frame();
 	cr_assert_eq(s->m.commands_accepted, 0);
 	cr_assert_eq(s->m.commands_refused, 1);
-	cr_assert_str_eq(glue_last_log, "command from the dashboard refused: broker_unavailable");
+	cr_assert_str_eq(glue_last_log,
+			 "command from the dashboard refused (admin): broker_unavailable");
 	cqueue_free(&c.q);
 	glue_server_free(s);
 }
@@ -150,7 +151,7 @@ Test(command, fragments_are_reassembled_and_a_big_message_closes_1009, .timeout 
 	cr_assert_eq(ws_receive(s, &wsi, &c, FEED + half, strlen(FEED) - half), 0);
 	cr_assert_eq(glue_publishes, 1);
 	cr_assert_str_eq(glue_published, "{\"action\":\"feed\",\"id\":\"web-1:a.b_c\","
-					 "\"by\":\"operator\",\"ts\":1795660181000}");
+					 "\"by\":\"admin\",\"ts\":1795660181000}");
 	expect_frame("{\"type\":\"ack\",\"id\":\"web-1:a.b_c\"}");
 	cr_assert_null(c.rx);
 	/* Up to PROTO_WS_MAX_CMD is read (a cmd may be that big: a 48-slot plan). */

@@ -3,6 +3,8 @@
  * Through the glue with lws stubbed (glue_stubs.h). */
 #include "glue_stubs.h"
 
+#include "accounts.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +40,13 @@ static int post(struct server *s, const char *uri, const char *ip, const char *o
 	return rc;
 }
 
+static int login_as(struct server *s, const char *ip, const char *user, const char *password)
+{
+	char body[256];
+	snprintf(body, sizeof(body), "{\"user\":\"%s\",\"password\":\"%s\"}", user, password);
+	return post(s, "/api/login", ip, "http://localhost:8080", NULL, body);
+}
+
 static int login(struct server *s, const char *ip, const char *password)
 {
 	char body[256];
@@ -59,7 +68,7 @@ Test(login, ok_is_200_with_the_session_cookie, .timeout = 5)
 {
 	struct server *s = glue_server_new(false, 10);
 	login(s, "192.168.1.5", "hunter2");
-	expect(200, "{\"operator\":true}");
+	expect(200, "{\"user\":\"admin\",\"role\":\"admin\",\"operator\":true}");
 	const char *set = strstr(wsi.headers, "set-cookie: iod_session=");
 	cr_assert_not_null(set, "%s", wsi.headers);
 	char token[AUTH_TOKEN_HEX + 1];
@@ -70,7 +79,7 @@ Test(login, ok_is_200_with_the_session_cookie, .timeout = 5)
 		 "set-cookie: iod_session=%s; Path=/; HttpOnly; SameSite=Strict\n", token);
 	cr_assert(strstr(wsi.headers, want), "%s", wsi.headers);
 	cr_assert_eq(s->m.logins_ok, 1);
-	cr_assert_str_eq(glue_last_log, "operator logged in from 192.168.1.5");
+	cr_assert_str_eq(glue_last_log, "admin (admin) logged in from 192.168.1.5");
 	/* Under TLS the cookie is Secure. */
 	s->tls = true;
 	login(s, "192.168.1.5", "hunter2");
@@ -102,10 +111,13 @@ Test(login, global_limit_is_429_counted_apart_and_logged_once_a_minute, .timeout
 {
 	struct server *s = glue_server_new(false, 10);
 	char ip[32];
-	/* 30 failures from 30 addresses empty the bucket of every address. */
+	/* 30 failures from 30 addresses (at 30 names: not the per-user limit)
+	 * empty the bucket of every address. */
 	for (int i = 0; i < 30; i++) {
+		char user[16];
 		snprintf(ip, sizeof(ip), "127.0.0.%d", i + 2);
-		login(s, ip, "guess");
+		snprintf(user, sizeof(user), "u%d", i);
+		login_as(s, ip, user, "guess");
 		expect(401, "{\"error\":\"bad_password\"}");
 	}
 	unsigned logs = glue_logs;
@@ -132,6 +144,8 @@ Test(login, no_password_set_is_403, .timeout = 5)
 	auth_free(s->cfg.auth);
 	struct auth_config ac = {.password = NULL, .hostname = "dogpi"};
 	s->cfg.auth = auth_new(&ac);
+	accounts_free(s->cfg.accounts); /* no users file, no IOD_BRIDGE_PASSWORD */
+	s->cfg.accounts = accounts_new(NULL, NULL, NULL);
 	login(s, "192.168.1.5", "hunter2");
 	expect(403, "{\"error\":\"no_password_set\"}");
 	cr_assert_eq(s->m.logins_no_password, 1);
