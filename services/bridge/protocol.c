@@ -273,8 +273,13 @@ int ws_established(struct server *s, struct lws *wsi, struct pss *c)
 	/* hello, the state, ready: queued in one go on this thread, so no live
 	 * message can slip in between. */
 	int64_t now = server_now_ms();
-	client_push_text(
-	    s, c, wsmsg_hello_encode(s->cfg.site, c->is_operator, s->broker_up, IOD_VERSION, now));
+	/* hello's operator: this session's user may command (a viewer may not). */
+	char user[AUTH_NAME_MAX + 1];
+	enum roles_role role;
+	bool may = c->is_operator && server_session_role(s, c->token, now, user, &role) &&
+		   !roles_may(role, "feeder", "feed");
+	client_push_text(s, c,
+			 wsmsg_hello_encode(s->cfg.site, may, s->broker_up, IOD_VERSION, now));
 	client_push_text(s, c, wsmsg_broker_encode(s->broker_up, now));
 	struct snapshot_to to = {s, c};
 	state_snapshot(s->cfg.state, now, snapshot_visit, &to);

@@ -378,7 +378,7 @@ step("the operator logs in and the dashboard goes live", async () => {
   await page.waitForSelector("#dash", { state: "visible", timeout: UI_TIMEOUT });
   await waitAttr("#conn", "data-state", "live");
   await waitText("#conn-text", /^Live$/);
-  await waitText("#role", /^Operator$/);
+  await waitText("#role", /^admin \(admin\)$/);
   // The feeder announces itself (retained availability through the bridge).
   await waitAttr('.service[data-service="feeder"]', "data-status", "online");
   await waitText('.service[data-service="feeder"] .service-status', /^Online$/);
@@ -870,7 +870,7 @@ step("losing the bridge shows Offline — reconnecting, and the page recovers by
   // viewer's.
   await startBridge({ IOD_BRIDGE_PUBLIC_VIEW: "1" });
   await waitAttr("#conn", "data-state", "live", 45000);
-  await waitText("#role", /^Operator$/);
+  await waitText("#role", /^admin \(admin\)$/);
   await page.click("#logout");
   await waitText("#role", /^Viewer$/);
   await waitAttr("#conn", "data-state", "live");
@@ -889,7 +889,7 @@ step("a viewer logs in from the dialog, becomes operator, and logs out again", a
   await page.fill("#login-password", password);
   await page.click('#login-form button[type="submit"]');
   await page.waitForSelector("#login-dialog", { state: "hidden", timeout: UI_TIMEOUT });
-  await waitText("#role", /^Operator$/);
+  await waitText("#role", /^admin \(admin\)$/);
   await waitAttr("#conn", "data-state", "live");
   await page.waitForSelector('[data-action="feed"]:not([disabled])', { timeout: UI_TIMEOUT });
   assert.equal(await visible("#readonly-note"), false);
