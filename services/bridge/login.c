@@ -67,7 +67,7 @@ struct login_job {
 	char retry[32];
 };
 
-static int64_t login_flood_warn(struct server *s, const char *ip)
+static void login_flood_warn(struct server *s, const char *ip)
 {
 	/* Once a minute at most: a flood must not flood the journal. */
 	int64_t t = server_now_ms();
@@ -78,7 +78,6 @@ static int64_t login_flood_warn(struct server *s, const char *ip)
 			 ip, (unsigned long long)s->m.logins_rate_limited_global + 1);
 	}
 	s->m.logins_rate_limited_global++;
-	return t;
 }
 
 /* auth's verdict as the answer, kept in the job until it can be sent. */
