@@ -11,6 +11,7 @@
  */
 #include "app.h"
 
+#include "accounts.h"
 #include "auth.h"
 #include "bindaddr.h"
 #include "cfg.h"
@@ -325,8 +326,10 @@ static void on_session(void *arg, enum auth_session_event ev, const struct auth_
 	struct bridge_app *b = arg;
 	if (!b->writer)
 		return;
-	struct records_session s = {
-	    .role = i->role, .created_ms = i->created_ms, .last_used_ms = i->last_used_ms};
+	struct records_session s = {.user = i->user,
+				    .role = i->role,
+				    .created_ms = i->created_ms,
+				    .last_used_ms = i->last_used_ms};
 	memcpy(s.hash, i->hash, sizeof(s.hash));
 	enum rwriter_session_op op = ev == AUTH_SESSION_CREATED	  ? RWRITER_SESSION_PUT
 				     : ev == AUTH_SESSION_TOUCHED ? RWRITER_SESSION_TOUCH
@@ -349,7 +352,7 @@ static void restore_sessions(struct bridge_app *b, const struct cfg *cfg, int64_
 		return;
 	int64_t now = wall_ms();
 	if (records_open(path, &o, &r, NULL, &err) < 0 || records_sessions(r, now, &l, &err) < 0) {
-		log_error("records: cannot read the operator sessions (everyone logs in again): %s",
+		log_error("records: cannot read the sessions (everyone logs in again): %s",
 			  err.msg);
 		records_close(r);
 		return;
@@ -357,10 +360,10 @@ static void restore_sessions(struct bridge_app *b, const struct cfg *cfg, int64_
 	size_t kept = 0;
 	for (size_t i = 0; i < l.n; i++)
 		kept +=
-		    auth_session_restore(b->auth, l.rows[i].hash, l.rows[i].role,
+		    auth_session_restore(b->auth, l.rows[i].hash, l.rows[i].user, l.rows[i].role,
 					 l.rows[i].created_ms, l.rows[i].last_used_ms, now) == 0;
 	if (l.n)
-		log_info("records: %zu operator session%s restored", kept, kept == 1 ? "" : "s");
+		log_info("records: %zu session%s restored", kept, kept == 1 ? "" : "s");
 	records_sessions_free(&l);
 	records_close(r);
 }
@@ -380,8 +383,17 @@ static int open_server(struct bridge_app *b, const struct cfg *cfg)
 	if ((rc = bridge_bind_resolve(cfg_str(cfg, "IOD_BRIDGE_BIND"), &listen_at)))
 		return rc;
 	const char *password = cfg_str(cfg, "IOD_BRIDGE_PASSWORD");
-	if (!password)
-		log_warn("IOD_BRIDGE_PASSWORD is not set: nobody can log in, commands are refused");
+	b->accounts = accounts_new(service_loop(b->svc), cfg_str(cfg, "IOD_DATA_DIR"), password);
+	if (!b->accounts) {
+		log_error("out of memory");
+		return 1;
+	}
+	if (!password && !accounts_any(b->accounts))
+		log_warn("IOD_BRIDGE_PASSWORD is not set and the users file has no account: "
+			 "nobody can log in, commands are refused");
+	else if (accounts_env_admin(b->accounts))
+		log_info("users: admin logs in with IOD_BRIDGE_PASSWORD while the users file has "
+			 "no admin");
 	unsigned fd_limit = 0;
 	unsigned max_clients =
 	    bridge_raise_nofile((unsigned)cfg_int(cfg, "IOD_BRIDGE_MAX_CLIENTS"), &fd_limit);
@@ -425,6 +437,7 @@ static int open_server(struct bridge_app *b, const struct cfg *cfg)
 	    .max_topics = sc.max_topics,
 	    .state = b->state,
 	    .auth = b->auth,
+	    .accounts = b->accounts,
 	    .mqtt = service_mqtt(b->svc),
 	    .records = b->records,
 	};
@@ -484,6 +497,7 @@ void bridge_stop(void *app)
 {
 	struct bridge_app *b = app;
 	struct mqttc *mqtt = service_mqtt(b->svc);
+	accounts_stop(b->accounts);
 	server_set_mqtt(b->server, NULL); /* freed once MQTT has stopped */
 	if (mqtt && mqttc_is_connected(mqtt) &&
 	    uv_timer_init(service_loop(b->svc), &b->mqtt_stopped) == 0) {
@@ -505,6 +519,7 @@ void bridge_destroy(void *app)
 	rhttp_free(b->records);
 	rwriter_close(b->writer);
 	auth_free(b->auth);
+	accounts_free(b->accounts);
 	state_free(b->state);
 	free(b);
 }

@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <uv.h>
 
+struct accounts;
 struct auth;
 struct bindaddr;
 struct cfg;
@@ -43,6 +44,7 @@ struct bridge_app {
 	bool tls;
 	struct state *state;
 	struct auth *auth;
+	struct accounts *accounts; /* the users file (accounts.h) */
 	struct server *server;
 	uv_timer_t mqtt_stopped; /* stops the server once MQTT has said `offline` */
 	struct rwriter *writer;	 /* the records store's writer thread; NULL: store off */

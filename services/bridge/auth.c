@@ -18,10 +18,12 @@
 struct session {
 	bool used; /* false = free slot */
 	unsigned char hash[AUTH_HASH_BYTES];
+	char user[AUTH_NAME_MAX + 1], role[AUTH_NAME_MAX + 1];
 	int64_t created_ms, last_used_ms;
 	int64_t reported_ms; /* last_used as last told to the observer */
 };
 
+/* A failure counter: of an address, or (in users_rl) of a user name. */
 struct ip_entry {
 	char ip[48];	 /* "" = free */
 	int64_t last_ms; /* last failure, for eviction */
@@ -42,7 +44,8 @@ struct auth {
 	bool password_set;
 	struct session *sessions;
 	struct ip_entry *ips;
-	struct known_ip *known; /* max_sessions of them */
+	struct ip_entry *users_rl; /* per user name, same size and window */
+	struct known_ip *known;	   /* max_sessions of them */
 	/* The global bucket as a theoretical arrival time (GCRA): a failure
 	 * moves it global_step_ms later; a check is allowed while it is no more
 	 * than global_window_ms - global_step_ms ahead of now. */
@@ -113,13 +116,15 @@ struct auth *auth_new(const struct auth_config *cfg)
 	a->sessions = calloc(a->cfg.max_sessions, sizeof(*a->sessions));
 	a->ips = calloc(a->cfg.max_ips, sizeof(*a->ips));
 	a->known = calloc(a->cfg.max_sessions, sizeof(*a->known));
-	if (!a->sessions || !a->ips || !a->known) {
+	a->users_rl = calloc(a->cfg.max_ips, sizeof(*a->users_rl));
+	if (!a->sessions || !a->ips || !a->known || !a->users_rl) {
 		auth_free(a);
 		return NULL;
 	}
 	for (size_t i = 0; i < a->cfg.max_ips; i++) {
 		a->ips[i].fail_ms = calloc(a->cfg.max_failures, sizeof(int64_t));
-		if (!a->ips[i].fail_ms) {
+		a->users_rl[i].fail_ms = calloc(a->cfg.max_failures, sizeof(int64_t));
+		if (!a->ips[i].fail_ms || !a->users_rl[i].fail_ms) {
 			auth_free(a);
 			return NULL;
 		}
@@ -131,10 +136,14 @@ void auth_free(struct auth *a)
 {
 	if (!a)
 		return;
-	if (a->ips)
-		for (size_t i = 0; i < a->cfg.max_ips; i++)
+	for (size_t i = 0; i < a->cfg.max_ips; i++) {
+		if (a->ips)
 			free(a->ips[i].fail_ms);
+		if (a->users_rl)
+			free(a->users_rl[i].fail_ms);
+	}
 	free(a->ips);
+	free(a->users_rl);
 	free(a->known);
 	free(a->sessions);
 	/* Do not leave the password in freed memory. */
@@ -165,11 +174,12 @@ bool auth_ct_equal(const void *x, size_t x_len, const void *y, size_t y_len)
 	return diff == 0;
 }
 
-static struct ip_entry *ip_find(struct auth *a, const char *ip, bool create, int64_t now_ms)
+static struct ip_entry *rl_find(struct auth *a, struct ip_entry *table, const char *ip, bool create,
+				int64_t now_ms)
 {
 	struct ip_entry *free_slot = NULL, *oldest = NULL;
 	for (size_t i = 0; i < a->cfg.max_ips; i++) {
-		struct ip_entry *e = &a->ips[i];
+		struct ip_entry *e = &table[i];
 		if (!e->ip[0]) {
 			if (!free_slot)
 				free_slot = e;
@@ -189,6 +199,11 @@ static struct ip_entry *ip_find(struct auth *a, const char *ip, bool create, int
 	e->n = e->head = 0;
 	e->last_ms = now_ms;
 	return e;
+}
+
+static struct ip_entry *ip_find(struct auth *a, const char *ip, bool create, int64_t now_ms)
+{
+	return rl_find(a, a->ips, ip, create, now_ms);
 }
 
 /* Drop failures that left the window. */
@@ -229,8 +244,10 @@ static void tell(struct auth *a, enum auth_session_event ev, const struct sessio
 {
 	if (!a->cfg.on_session)
 		return;
-	struct auth_session_info info = {
-	    .role = AUTH_USER, .created_ms = s->created_ms, .last_used_ms = s->last_used_ms};
+	struct auth_session_info info = {.user = s->user,
+					 .role = s->role,
+					 .created_ms = s->created_ms,
+					 .last_used_ms = s->last_used_ms};
 	memcpy(info.hash, s->hash, sizeof(info.hash));
 	a->cfg.on_session(a->cfg.on_session_arg, ev, &info);
 }
@@ -267,8 +284,24 @@ static void session_drop(struct auth *a, struct session *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static int session_create(struct auth *a, int64_t now_ms, char token_out[AUTH_TOKEN_HEX + 1])
+/* 1..AUTH_NAME_MAX of [a-z0-9._-] (users.c's names and roles.c's roles). */
+static bool name_ok(const char *s)
 {
+	size_t n = s ? strnlen(s, AUTH_NAME_MAX + 1) : 0;
+	if (!n || n > AUTH_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
+		    !strchr("._-", s[i]))
+			return false;
+	return true;
+}
+
+static int session_create(struct auth *a, const char *user, const char *role, int64_t now_ms,
+			  char token_out[AUTH_TOKEN_HEX + 1])
+{
+	if (!name_ok(user) || !name_ok(role))
+		return -1;
 	unsigned char raw[AUTH_TOKEN_BYTES], hash[AUTH_HASH_BYTES];
 	char token[AUTH_TOKEN_HEX + 1];
 	if (a->cfg.random(raw, sizeof(raw)) < 0)
@@ -282,6 +315,8 @@ static int session_create(struct auth *a, int64_t now_ms, char token_out[AUTH_TO
 	session_drop(a, slot); /* evicted at the cap, or expired */
 	slot->used = true;
 	memcpy(slot->hash, hash, sizeof(hash));
+	snprintf(slot->user, sizeof(slot->user), "%s", user);
+	snprintf(slot->role, sizeof(slot->role), "%s", role);
 	slot->created_ms = slot->last_used_ms = slot->reported_ms = now_ms;
 	memcpy(token_out, token, AUTH_TOKEN_HEX + 1);
 	OPENSSL_cleanse(token, sizeof(token));
@@ -381,7 +416,83 @@ enum auth_login_result auth_login(struct auth *a, const char *ip, const char *pa
 		e->ip[0] = '\0';
 		e->n = e->head = 0;
 	}
-	if (session_create(a, now_ms, token_out))
+	if (session_create(a, AUTH_ADMIN, AUTH_ADMIN, now_ms, token_out))
+		return AUTH_LOGIN_ERROR;
+	known_add(a, ip, now_ms);
+	return AUTH_LOGIN_OK;
+}
+
+/* A counter at its limit: *retry_after_s until its oldest failure leaves. */
+static bool rl_full(struct auth *a, struct ip_entry *e, int64_t now_ms, int64_t *retry_after_s)
+{
+	if (!e)
+		return false;
+	ip_expire(a, e, now_ms);
+	if (e->n < a->cfg.max_failures)
+		return false;
+	int64_t free_at = e->fail_ms[e->head] + a->cfg.failure_window_ms;
+	*retry_after_s = ceil_s(free_at - now_ms);
+	return true;
+}
+
+static void rl_fail(struct auth *a, struct ip_entry *table, const char *key, int64_t now_ms)
+{
+	struct ip_entry *e = rl_find(a, table, key, true, now_ms);
+	if (!e)
+		return;
+	ip_expire(a, e, now_ms);
+	if (e->n >= a->cfg.max_failures) { /* a known address failing on */
+		e->head = (e->head + 1) % a->cfg.max_failures;
+		e->n--;
+	}
+	e->fail_ms[(e->head + e->n) % a->cfg.max_failures] = now_ms;
+	e->n++;
+	e->last_ms = now_ms;
+}
+
+static void rl_clear(struct auth *a, struct ip_entry *table, const char *key)
+{
+	struct ip_entry *e = rl_find(a, table, key, false, 0);
+	if (e) {
+		e->ip[0] = '\0';
+		e->n = e->head = 0;
+	}
+}
+
+enum auth_login_result auth_login_begin(struct auth *a, const char *ip, const char *user,
+					int64_t now_ms, int64_t *retry_after_s)
+{
+	*retry_after_s = 0;
+	if (rl_full(a, ip_find(a, ip, false, now_ms), now_ms, retry_after_s))
+		return AUTH_LOGIN_RATE_LIMITED;
+	/* A known address (the right password came from it lately) is exempt
+	 * from the per-user and the global limits, never from its own: a flood
+	 * at "admin" from elsewhere cannot lock the owner's phone out. */
+	bool known = known_find(a, ip, now_ms) != NULL;
+	if (!known && rl_full(a, rl_find(a, a->users_rl, user ? user : "", false, now_ms), now_ms,
+			      retry_after_s))
+		return AUTH_LOGIN_RATE_LIMITED;
+	int64_t wait = global_wait_ms(a, now_ms);
+	if (!known && wait > 0) {
+		*retry_after_s = ceil_s(wait);
+		return AUTH_LOGIN_RATE_LIMITED_GLOBAL;
+	}
+	return AUTH_LOGIN_OK;
+}
+
+enum auth_login_result auth_login_finish(struct auth *a, const char *ip, const char *user,
+					 const char *role, bool ok, int64_t now_ms,
+					 char token_out[AUTH_TOKEN_HEX + 1])
+{
+	if (!ok) {
+		global_take(a, now_ms);
+		rl_fail(a, a->ips, ip, now_ms);
+		rl_fail(a, a->users_rl, user ? user : "", now_ms);
+		return AUTH_LOGIN_BAD_PASSWORD;
+	}
+	rl_clear(a, a->ips, ip);
+	rl_clear(a, a->users_rl, user ? user : "");
+	if (session_create(a, user, role, now_ms, token_out))
 		return AUTH_LOGIN_ERROR;
 	known_add(a, ip, now_ms);
 	return AUTH_LOGIN_OK;
@@ -404,6 +515,12 @@ static struct session *session_by_hash(struct auth *a, const unsigned char *hash
 
 bool auth_session_check(struct auth *a, const char *token, int64_t now_ms)
 {
+	return auth_session_user(a, token, now_ms, NULL, NULL);
+}
+
+bool auth_session_user(struct auth *a, const char *token, int64_t now_ms,
+		       char user[AUTH_NAME_MAX + 1], char role[AUTH_NAME_MAX + 1])
+{
 	unsigned char hash[AUTH_HASH_BYTES];
 	if (auth_token_hash(token, hash) < 0)
 		return false;
@@ -416,6 +533,10 @@ bool auth_session_check(struct auth *a, const char *token, int64_t now_ms)
 		s->reported_ms = s->last_used_ms;
 		tell(a, AUTH_SESSION_TOUCHED, s);
 	}
+	if (user)
+		memcpy(user, s->user, sizeof(s->user));
+	if (role)
+		memcpy(role, s->role, sizeof(s->role));
 	return true;
 }
 
@@ -430,9 +551,12 @@ void auth_session_end(struct auth *a, const char *token)
 }
 
 int auth_session_restore(struct auth *a, const unsigned char hash[AUTH_HASH_BYTES],
-			 const char *role, int64_t created_ms, int64_t last_used_ms, int64_t now_ms)
+			 const char *user, const char *role, int64_t created_ms,
+			 int64_t last_used_ms, int64_t now_ms)
 {
-	if (!hash || !role || strcmp(role, AUTH_USER) || created_ms < 0 ||
+	if (role && !strcmp(role, AUTH_USER)) /* from before accounts: the operator */
+		user = role = AUTH_ADMIN;
+	if (!hash || !name_ok(user) || !name_ok(role) || created_ms < 0 ||
 	    last_used_ms < created_ms)
 		return -1;
 	struct session *s = session_by_hash(a, hash, true, now_ms);
@@ -452,6 +576,8 @@ int auth_session_restore(struct auth *a, const unsigned char hash[AUTH_HASH_BYTE
 			     .last_used_ms = last_used_ms,
 			     .reported_ms = last_used_ms};
 	memcpy(in.hash, hash, sizeof(in.hash));
+	snprintf(in.user, sizeof(in.user), "%s", user);
+	snprintf(in.role, sizeof(in.role), "%s", role);
 	if (evicting && slot->last_used_ms >= last_used_ms) {
 		tell(a, AUTH_SESSION_ENDED, &in); /* older than every one kept */
 		return 1;

@@ -8,7 +8,12 @@
  * over every failed login), cookie parsing, the Origin check and the Host
  * check against DNS rebinding.
  *
- * The single operator account is named "operator". Loop thread only.
+ * A session belongs to a user (issue 14: the accounts in users.c) and
+ * keeps the role it was opened with; the glue re-reads the role from the
+ * users file at each command. auth_login is the first-run password as user
+ * "admin"; auth_login_begin / auth_login_finish wrap a check made elsewhere
+ * (an argon2id verify on a worker thread) in the same rate limits, plus one
+ * per user. Loop thread only.
  */
 #ifndef IOD_BRIDGE_AUTH_H
 #define IOD_BRIDGE_AUTH_H
@@ -19,9 +24,11 @@
 
 #define AUTH_TOKEN_BYTES  32
 #define AUTH_TOKEN_HEX	  (2 * AUTH_TOKEN_BYTES)
-#define AUTH_PASSWORD_MAX 256 /* longer passwords are refused at config time */
-#define AUTH_USER	  "operator"
-#define AUTH_HASH_BYTES	  32 /* SHA-256 */
+#define AUTH_PASSWORD_MAX 256	     /* longer passwords are refused at config time */
+#define AUTH_USER	  "operator" /* the role of a session from before accounts (schema v2) */
+#define AUTH_ADMIN	  "admin"    /* the user IOD_BRIDGE_PASSWORD logs in as */
+#define AUTH_NAME_MAX	  32	     /* a user or role name, bytes */
+#define AUTH_HASH_BYTES	  32	     /* SHA-256 */
 
 /* Fill buf with len cryptographically random bytes: 0 or -1. */
 typedef int (*auth_random_fn)(void *buf, size_t len);
@@ -46,7 +53,8 @@ enum auth_session_event {
 };
 struct auth_session_info {
 	unsigned char hash[AUTH_HASH_BYTES]; /* SHA-256 of the 64 hex characters */
-	const char *role;		     /* AUTH_USER */
+	const char *user;		     /* the account, 1..AUTH_NAME_MAX bytes */
+	const char *role;		     /* its role at login ("viewer", "carer", "admin") */
 	int64_t created_ms, last_used_ms;
 };
 typedef void (*auth_session_fn)(void *arg, enum auth_session_event ev,
@@ -56,9 +64,9 @@ struct auth_config {
 	const char *password;	   /* NULL or "": no operator login possible */
 	size_t max_sessions;	   /* 0 = 64 */
 	int64_t session_idle_ms;   /* 0 = 7 days */
-	unsigned max_failures;	   /* per IP per window before 429; 0 = 5 */
+	unsigned max_failures;	   /* per IP, and per user, per window before 429; 0 = 5 */
 	int64_t failure_window_ms; /* 0 = 60 s */
-	size_t max_ips;		   /* rate-limiter table; 0 = 256 */
+	size_t max_ips;		   /* rate-limiter tables (addresses, users); 0 = 256 */
 	/* The global limit: a token bucket of global_failures failed logins,
 	 * refilled at global_failures per global_window_ms, over every address
 	 * together. 0 = 30 per 60 s. See auth_login(). */
@@ -116,28 +124,51 @@ enum auth_login_result auth_login(struct auth *a, const char *ip, const char *pa
 				  size_t password_len, int64_t now_ms,
 				  char token_out[AUTH_TOKEN_HEX + 1], int64_t *retry_after_s);
 
+/*
+ * The same limits around a password check made by the caller (the users
+ * file's argon2id verify, off the loop). begin: AUTH_LOGIN_OK when user may
+ * be checked from ip now, else AUTH_LOGIN_RATE_LIMITED(_GLOBAL) with
+ * *retry_after_s; a user with max_failures failures in the window is
+ * limited like an address (RATE_LIMITED), from every address, so guesses at
+ * one account are bounded however many addresses try. finish: the check's
+ * verdict; on failure it counts for ip, for user and globally
+ * (AUTH_LOGIN_BAD_PASSWORD); on success both counts are cleared and a
+ * session of user with role (1..AUTH_NAME_MAX bytes each) is created
+ * (AUTH_LOGIN_OK, token_out filled; AUTH_LOGIN_ERROR without randomness or
+ * for a bad user or role).
+ */
+enum auth_login_result auth_login_begin(struct auth *a, const char *ip, const char *user,
+					int64_t now_ms, int64_t *retry_after_s);
+enum auth_login_result auth_login_finish(struct auth *a, const char *ip, const char *user,
+					 const char *role, bool ok, int64_t now_ms,
+					 char token_out[AUTH_TOKEN_HEX + 1]);
+
 /* true when token names a live session; refreshes its idle timer. The
  * token is hashed and the hash compared with every session's in constant
  * time. */
 bool auth_session_check(struct auth *a, const char *token, int64_t now_ms);
+/* auth_session_check, and the session's user and role (at login) copied
+ * into user and role (AUTH_NAME_MAX + 1 each; either may be NULL). */
+bool auth_session_user(struct auth *a, const char *token, int64_t now_ms,
+		       char user[AUTH_NAME_MAX + 1], char role[AUTH_NAME_MAX + 1]);
 /* Forget a session (logout); ENDED is reported if there was one. */
 void auth_session_end(struct auth *a, const char *token);
 size_t auth_session_count(struct auth *a, int64_t now_ms);
 
 /*
  * Restore a session kept across a restart (at start, from the store): its
- * token's hash, role (only AUTH_USER is known), created and last used
- * times. 0: restored (a hash already there gets the later times); 1: not
- * restored, because it is no longer live at now_ms (idle for
- * session_idle_ms), or the store is full of sessions used more recently
- * (then ENDED is reported for it, so the store drops it too); -1: bad
- * input (NULL hash, another role, negative times, created after last
+ * token's hash, user and role (1..AUTH_NAME_MAX bytes of [a-z0-9._-]; a
+ * session from before accounts has role AUTH_USER and becomes user and
+ * role "admin"), created and last used times. 0: restored (a hash already there gets the later
+ * times); 1: not restored, because it is no longer live at now_ms (idle for session_idle_ms), or
+ * the store is full of sessions used more recently (then ENDED is reported for it, so the store
+ * drops it too); -1: bad input (NULL hash, a bad user or role, negative times, created after last
  * used). When the store is full a restored session evicts the least
  * recently used one if it is more recent (ENDED for the evicted).
  */
 int auth_session_restore(struct auth *a, const unsigned char hash[AUTH_HASH_BYTES],
-			 const char *role, int64_t created_ms, int64_t last_used_ms,
-			 int64_t now_ms);
+			 const char *user, const char *role, int64_t created_ms,
+			 int64_t last_used_ms, int64_t now_ms);
 /* The hash a token is kept by (SHA-256 of its characters): 0, or -1 when
  * token is not AUTH_TOKEN_HEX characters or hashing failed. */
 int auth_token_hash(const char *token, unsigned char out[AUTH_HASH_BYTES]);

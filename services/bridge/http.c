@@ -11,6 +11,7 @@
  */
 #include "server_internal.h"
 
+#include "accounts.h"
 #include "bindaddr.h"
 #include "bmsg.h"
 #include "mqttc.h"
@@ -94,19 +95,33 @@ int http_header(struct lws *wsi, enum lws_token_indexes t, char *buf, int size)
 	return 0;
 }
 
-bool http_request_operator(struct server *s, struct lws *wsi, char token[AUTH_TOKEN_HEX + 1])
+bool server_session_role(struct server *s, const char *token, int64_t now_ms,
+			 char user[AUTH_NAME_MAX + 1], enum roles_role *role)
+{
+	return auth_session_user(s->cfg.auth, token, now_ms, user, NULL) &&
+	       accounts_role(s->cfg.accounts, user, role) == 0;
+}
+
+bool http_request_user(struct server *s, struct lws *wsi, char token[AUTH_TOKEN_HEX + 1],
+		       char user[AUTH_NAME_MAX + 1], enum roles_role *role)
 {
 	char cookie[2048];
-	token[0] = '\0';
-	if (http_header(wsi, WSI_TOKEN_HTTP_COOKIE, cookie, sizeof(cookie)) < 0)
+	token[0] = user[0] = '\0';
+	if (http_header(wsi, WSI_TOKEN_HTTP_COOKIE, cookie, sizeof(cookie)) < 0 ||
+	    auth_cookie_token(cookie, token) < 0)
 		return false;
-	if (auth_cookie_token(cookie, token) < 0)
-		return false;
-	if (!auth_session_check(s->cfg.auth, token, server_now_ms())) {
-		token[0] = '\0';
+	if (!server_session_role(s, token, server_now_ms(), user, role)) {
+		token[0] = user[0] = '\0';
 		return false;
 	}
 	return true;
+}
+
+bool http_request_operator(struct server *s, struct lws *wsi, char token[AUTH_TOKEN_HEX + 1])
+{
+	char user[AUTH_NAME_MAX + 1];
+	enum roles_role role;
+	return http_request_user(s, wsi, token, user, &role);
 }
 
 bool http_origin_ok(struct lws *wsi)
@@ -212,14 +227,20 @@ static int serve_get(struct server *s, struct lws *wsi, struct pss *pss, const c
 		return rc;
 	}
 	if (!strcmp(uri, "/api/session")) {
-		char token[AUTH_TOKEN_HEX + 1];
-		bool op = http_request_operator(s, wsi, token);
+		char token[AUTH_TOKEN_HEX + 1], user[AUTH_NAME_MAX + 1];
+		enum roles_role role;
+		bool in = http_request_user(s, wsi, token, user, &role);
 		cJSON *j = cJSON_CreateObject();
 		if (!j)
 			return 1;
-		cJSON_AddBoolToObject(j, "operator", op);
+		if (in) {
+			cJSON_AddStringToObject(j, "user", user);
+			cJSON_AddStringToObject(j, "role", roles_name(role));
+		}
+		/* operator: this user may command (the page shows the controls). */
+		cJSON_AddBoolToObject(j, "operator", in && !roles_may(role, "feeder", "feed"));
 		cJSON_AddBoolToObject(j, "public_view", s->cfg.public_view);
-		cJSON_AddBoolToObject(j, "password_set", auth_password_set(s->cfg.auth));
+		cJSON_AddBoolToObject(j, "password_set", accounts_any(s->cfg.accounts));
 		cJSON_AddStringToObject(j, "site", s->cfg.site);
 		cJSON_AddStringToObject(j, "version", IOD_VERSION);
 		char *body = cJSON_PrintUnformatted(j);
@@ -378,6 +399,8 @@ int http_writeable(struct lws *wsi, struct pss *pss)
 {
 	if (pss->rwork)
 		return records_http_writeable(wsi, pss);
+	if (pss->login)
+		return login_writeable(wsi, pss);
 	if (pss->file || pss->body)
 		return file_writeable(wsi, pss);
 	if (!pss->resp)
@@ -401,6 +424,7 @@ void http_free(struct pss *pss)
 	pss->owned = NULL;
 	records_http_free_work(pss->rwork);
 	pss->rwork = NULL;
+	login_free(pss);
 	free(pss->resp);
 	free(pss->post);
 	pss->resp = pss->post = NULL;

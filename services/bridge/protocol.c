@@ -274,8 +274,13 @@ int ws_established(struct server *s, struct lws *wsi, struct pss *c)
 	/* hello, the state, ready: queued in one go on this thread, so no live
 	 * message can slip in between. */
 	int64_t now = server_now_ms();
-	client_push_text(
-	    s, c, wsmsg_hello_encode(s->cfg.site, c->is_operator, s->broker_up, IOD_VERSION, now));
+	/* hello's operator: this session's user may command (a viewer may not). */
+	char user[AUTH_NAME_MAX + 1];
+	enum roles_role role;
+	bool may = c->is_operator && server_session_role(s, c->token, now, user, &role) &&
+		   !roles_may(role, "feeder", "feed");
+	client_push_text(s, c,
+			 wsmsg_hello_encode(s->cfg.site, may, s->broker_up, IOD_VERSION, now));
 	client_push_text(s, c, wsmsg_broker_encode(s->broker_up, now));
 	struct snapshot_to to = {s, c};
 	state_snapshot(s->cfg.state, now, snapshot_visit, &to);
@@ -310,12 +315,15 @@ void ws_closed(struct server *s, struct pss *c)
 void ws_message(struct server *s, struct pss *c, const void *text, size_t len)
 {
 	int64_t now = server_now_ms();
-	bool op = c->is_operator && auth_session_check(s->cfg.auth, c->token, now);
+	/* The session's user and the role the users file gives it now. */
+	char user[AUTH_NAME_MAX + 1] = "";
+	enum roles_role role;
+	bool op = c->is_operator && server_session_role(s, c->token, now, user, &role);
 	/* Both: the page was told the broker is up, and it still is (Paho's
 	 * flag drops the moment the connection is lost, before the loop hears). */
 	bool up = s->broker_up && s->cfg.mqtt && mqttc_is_connected(s->cfg.mqtt);
 	struct wsmsg_result r;
-	if (wsmsg_handle(text, len, op, up, AUTH_USER, now, &r) < 0)
+	if (wsmsg_handle_as(text, len, op ? &role : NULL, up, user, now, &r) < 0)
 		return;
 	const char *topic = r.target == WSMSG_NOTIFY ? s->notify_cmd_topic : s->cmd_topic;
 	if (r.accepted && mqttc_publish_str(s->cfg.mqtt, topic, r.publish, 1, false) < 0) {
@@ -330,7 +338,8 @@ void ws_message(struct server *s, struct pss *c, const void *text, size_t len)
 			log_info("command from the dashboard published: %s", r.publish);
 		} else {
 			s->m.commands_refused++;
-			log_info("command from the dashboard refused: %s", r.reason);
+			log_info("command from the dashboard refused (%s): %s",
+				 user[0] ? user : "no session", r.reason);
 		}
 	}
 	client_push_text(s, c, r.reply);
@@ -429,12 +438,13 @@ int ws_writeable(struct server *s, struct lws *wsi, struct pss *c)
  */
 int notify_ack_post(struct server *s, struct lws *wsi, struct pss *pss)
 {
-	char token[AUTH_TOKEN_HEX + 1];
-	bool op = http_request_operator(s, wsi, token);
+	char token[AUTH_TOKEN_HEX + 1], user[AUTH_NAME_MAX + 1];
+	enum roles_role role;
+	bool op = http_request_user(s, wsi, token, user, &role);
 	bool up = s->broker_up && s->cfg.mqtt && mqttc_is_connected(s->cfg.mqtt);
 	struct wsmsg_result r;
-	if (wsmsg_notify_ack(pss->post ? pss->post : "", pss->post_len, op, up, AUTH_USER,
-			     server_now_ms(), &r) < 0)
+	if (wsmsg_notify_ack_as(pss->post ? pss->post : "", pss->post_len, op ? &role : NULL, up,
+				user, server_now_ms(), &r) < 0)
 		return http_respond_json(wsi, pss, 500, "{\"error\":\"internal\"}", NULL);
 	if (r.accepted &&
 	    mqttc_publish_str(s->cfg.mqtt, s->notify_cmd_topic, r.publish, 1, false) < 0) {

@@ -441,8 +441,8 @@ static int apply_alerts(struct rwriter *w, const struct item *it, struct records
 /* An operator session (rwriter_session): an item with an empty topic. */
 struct session_item {
 	enum rwriter_session_op op;
-	struct records_session s; /* s.role unused: role below */
-	char role[33];
+	struct records_session s; /* s.user, s.role unused: user, role below */
+	char user[33], role[33];
 };
 
 static int apply_session(struct rwriter *w, const struct item *it, struct records_err *err)
@@ -452,6 +452,7 @@ static int apply_session(struct rwriter *w, const struct item *it, struct record
 		return -EINVAL;
 	memcpy(&si, it->payload, sizeof(si));
 	si.s.role = si.role;
+	si.s.user = si.user[0] ? si.user : NULL;
 	int rc = 0;
 	if (si.op == RWRITER_SESSION_TOUCH &&
 	    (rc = records_touch_session(w->db, si.s.hash, si.s.last_used_ms, err)) != -ENOENT)
@@ -753,7 +754,9 @@ int rwriter_session(struct rwriter *w, enum rwriter_session_op op, const struct 
 {
 	struct session_item si = {.op = op, .s = *s};
 	si.s.role = NULL;
+	si.s.user = NULL;
 	snprintf(si.role, sizeof(si.role), "%s", s->role ? s->role : "");
+	snprintf(si.user, sizeof(si.user), "%s", s->user ? s->user : "");
 	/* No MQTT topic is empty: apply() knows a session by it. */
 	return rwriter_push(w, "", &si, sizeof(si), NULL, 0);
 }

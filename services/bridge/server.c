@@ -42,7 +42,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return http_body_done(s, wsi, pss);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
-		if (!pss || (!pss->file && !pss->body && !pss->resp && !pss->rwork))
+		if (!pss || (!pss->file && !pss->body && !pss->resp && !pss->rwork && !pss->login))
 			break;
 		return http_writeable(wsi, pss);
 	case LWS_CALLBACK_CLOSED_HTTP:

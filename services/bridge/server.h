@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+struct accounts;
 struct auth;
 struct bindaddr;
 struct mqttc;
@@ -30,13 +31,14 @@ struct server_config {
 	bool public_view;
 	bool metrics_public; /* /metrics for anyone, not only loopback peers and the operator */
 	unsigned max_clients;
-	unsigned fd_limit;     /* lws connection table size */
-	unsigned queue_slack;  /* per-client queue bound beyond what the state holds */
-	size_t max_topics;     /* the state's topic bound (the queue holds that many too) */
-	struct state *state;   /* borrowed */
-	struct auth *auth;     /* borrowed */
-	struct mqttc *mqtt;    /* borrowed; set later with server_set_mqtt() */
-	struct rhttp *records; /* borrowed; NULL: the records store is off (503) */
+	unsigned fd_limit;	   /* lws connection table size */
+	unsigned queue_slack;	   /* per-client queue bound beyond what the state holds */
+	size_t max_topics;	   /* the state's topic bound (the queue holds that many too) */
+	struct state *state;	   /* borrowed */
+	struct auth *auth;	   /* borrowed */
+	struct accounts *accounts; /* borrowed: the users file (accounts.h) */
+	struct mqttc *mqtt;	   /* borrowed; set later with server_set_mqtt() */
+	struct rhttp *records;	   /* borrowed; NULL: the records store is off (503) */
 };
 
 struct server;

@@ -28,6 +28,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "proto.h"
+#include "roles.h"
 #include "server.h"
 
 #include <libwebsockets.h>
@@ -37,6 +38,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+struct login_job;
 struct rwork;
 struct webfile;
 
@@ -49,9 +51,9 @@ struct pss {
 	struct pss *prev, *next; /* in server.clients */
 	struct cqueue q;
 	bool established;
-	bool is_operator;		/* the upgrade carried a live session */
+	bool is_operator;		/* the upgrade carried a live session of a user */
 	bool closing;			/* queue overflowed: being dropped */
-	char token[AUTH_TOKEN_HEX + 1]; /* the operator's session, re-checked per command */
+	char token[AUTH_TOKEN_HEX + 1]; /* that session, re-checked per command */
 	char *rx;			/* a fragmented message being reassembled */
 	size_t rx_len;
 	/* http (http.c, login.c) */
@@ -61,8 +63,9 @@ struct pss {
 	struct webfile *file;	   /* a static file being sent (a reference) */
 	const unsigned char *body; /* its data or gzip copy */
 	size_t body_len, body_off;
-	char *owned;	     /* a deferred answer's body (body points into it), freed */
-	struct rwork *rwork; /* a records query in flight or answered (records_http.c) */
+	char *owned;		 /* a deferred answer's body (body points into it), freed */
+	struct rwork *rwork;	 /* a records query in flight or answered (records_http.c) */
+	struct login_job *login; /* a login's password check in flight or done (login.c) */
 	char *post;
 	size_t post_len;
 	bool post_too_large;
@@ -100,8 +103,17 @@ static inline int64_t server_now_ms(void)
 /* Header t of this request into buf (NUL-terminated): 0, or -1 (buf "")
  * when absent or longer than size. */
 int http_header(struct lws *wsi, enum lws_token_indexes t, char *buf, int size);
-/* The request's cookie names a live operator session: its token in token. */
+/* The request's cookie names a live session whose user has an account now
+ * (any role): its token in token. */
 bool http_request_operator(struct server *s, struct lws *wsi, char token[AUTH_TOKEN_HEX + 1]);
+/* The same, with the session's user and the role the users file gives
+ * that user now (re-read at every call: a user removed or demoted loses the
+ * power at once). */
+bool http_request_user(struct server *s, struct lws *wsi, char token[AUTH_TOKEN_HEX + 1],
+		       char user[AUTH_NAME_MAX + 1], enum roles_role *role);
+/* token's session is live and its user has an account: the user, the role. */
+bool server_session_role(struct server *s, const char *token, int64_t now_ms,
+			 char user[AUTH_NAME_MAX + 1], enum roles_role *role);
 /* No Origin (not a browser), or one naming the Host (auth_origin_ok). */
 bool http_origin_ok(struct lws *wsi);
 /* No Host, or one of ours (auth_host_ok, against DNS rebinding). */
@@ -153,6 +165,15 @@ void records_http_free_work(struct rwork *w);
 /* A complete POST to /api/login or /api/logout (pss->post_target), after
  * http.c has checked the Origin and the size. */
 int login_post(struct server *s, struct lws *wsi, struct pss *pss);
+/* HTTP_WRITEABLE with pss->login set: the answer once the check is done. */
+int login_writeable(struct lws *wsi, struct pss *pss);
+/* The connection closed or moved on: a check in flight forgets it. */
+void login_free(struct pss *pss);
+/* A login body: {"password":"…"} or {"user":"…","password":"…"} (no user:
+ * AUTH_ADMIN). 0 with user (1..AUTH_NAME_MAX bytes, not checked further:
+ * an unknown name costs a dummy verify) and *password (malloc'd); -1 bad
+ * request; -2 out of memory. */
+int login_decode(const char *body, size_t len, char user[AUTH_NAME_MAX + 1], char **password);
 
 /* ---- protocol.c ---- */
 

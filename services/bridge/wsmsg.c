@@ -51,7 +51,16 @@ static bool set_member(cJSON *obj, const char *name, cJSON *item)
  * Returns 0 with out filled, 1 when the feeder does not know the action
  * either (the caller's unknown_action stands), -1 out of memory.
  */
-static int care_plan_cmd(const void *text, size_t len, bool is_operator, bool broker_up,
+/* NULL when a user of *role may: no role (no live session) or one below
+ * the action's least role is not_authorized (roles.c's matrix). */
+static const char *may(const enum roles_role *role, const char *service, const char *action)
+{
+	if (!role)
+		return PROTO_REASON_NOT_AUTHORIZED;
+	return roles_may(*role, service, action);
+}
+
+static int care_plan_cmd(const void *text, size_t len, const enum roles_role *role, bool broker_up,
 			 const char *by, int64_t now_ms, struct wsmsg_result *out)
 {
 	cJSON *msg = cJSON_ParseWithLength(text, len);
@@ -74,10 +83,11 @@ static int care_plan_cmd(const void *text, size_t len, bool is_operator, bool br
 	const char *reason = NULL;
 	int rc = proto_feeder_cmd_decode(publish, strlen(publish), fc, &reason);
 	int ret = 0;
+	const char *no = fc->has_action ? may(role, "feeder", proto_action_name(fc->action)) : NULL;
 	if (!fc->has_action)
 		ret = 1;
-	else if (!is_operator)
-		ret = refuse(out, out->id, PROTO_REASON_NOT_AUTHORIZED);
+	else if (no)
+		ret = refuse(out, out->id, no);
 	else if (!broker_up)
 		ret = refuse(out, out->id, PROTO_REASON_BROKER_UNAVAILABLE);
 	else if (rc != 0)
@@ -103,8 +113,8 @@ static int care_plan_cmd(const void *text, size_t len, bool is_operator, bool br
  * contract knows reach notify/cmd. Returns 0 with out filled, -1 out of
  * memory.
  */
-static int notify_cmd(cJSON *msg, bool is_operator, bool broker_up, const char *by, int64_t now_ms,
-		      struct wsmsg_result *out)
+static int notify_cmd(cJSON *msg, const enum roles_role *role, bool broker_up, const char *by,
+		      int64_t now_ms, struct wsmsg_result *out)
 {
 	out->is_command = true;
 	out->target = WSMSG_NOTIFY;
@@ -127,10 +137,12 @@ static int notify_cmd(cJSON *msg, bool is_operator, bool broker_up, const char *
 	int rc = proto_notify_cmd_decode(text, strlen(text), nc, &reason);
 	free(text);
 	int ret = 0;
+	const char *no =
+	    nc->has_action ? may(role, "notify", proto_notify_action_name(nc->action)) : NULL;
 	if (!nc->has_action)
 		ret = refuse(out, out->id, reason ? reason : PROTO_REASON_UNKNOWN_ACTION);
-	else if (!is_operator)
-		ret = refuse(out, out->id, PROTO_REASON_NOT_AUTHORIZED);
+	else if (no)
+		ret = refuse(out, out->id, no);
 	else if (!broker_up)
 		ret = refuse(out, out->id, PROTO_REASON_BROKER_UNAVAILABLE);
 	else if (rc != 0)
@@ -159,6 +171,13 @@ static const char *service_of(const cJSON *msg)
 int wsmsg_handle(const void *text, size_t len, bool is_operator, bool broker_up, const char *by,
 		 int64_t now_ms, struct wsmsg_result *out)
 {
+	enum roles_role admin = ROLES_ADMIN;
+	return wsmsg_handle_as(text, len, is_operator ? &admin : NULL, broker_up, by, now_ms, out);
+}
+
+int wsmsg_handle_as(const void *text, size_t len, const enum roles_role *role, bool broker_up,
+		    const char *by, int64_t now_ms, struct wsmsg_result *out)
+{
 	memset(out, 0, sizeof(*out));
 	enum proto_ws_type type = PROTO_WS_CMD;
 	struct proto_ws_cmd cmd;
@@ -175,7 +194,7 @@ int wsmsg_handle(const void *text, size_t len, bool is_operator, bool broker_up,
 		cJSON *msg = cJSON_ParseWithLength(text, len);
 		const char *svc = cJSON_IsObject(msg) ? service_of(msg) : "";
 		if (svc && !strcmp(svc, "notify"))
-			return notify_cmd(msg, is_operator, broker_up, by, now_ms, out);
+			return notify_cmd(msg, role, broker_up, by, now_ms, out);
 		bool other = !svc || (svc[0] && strcmp(svc, "feeder"));
 		cJSON_Delete(msg);
 		if (other) {
@@ -186,8 +205,7 @@ int wsmsg_handle(const void *text, size_t len, bool is_operator, bool broker_up,
 	if (rc != 0) {
 		out->is_command = true;
 		if (reason && !strcmp(reason, PROTO_REASON_UNKNOWN_ACTION)) {
-			int plan =
-			    care_plan_cmd(text, len, is_operator, broker_up, by, now_ms, out);
+			int plan = care_plan_cmd(text, len, role, broker_up, by, now_ms, out);
 			if (plan <= 0)
 				return plan;
 		}
@@ -198,8 +216,9 @@ int wsmsg_handle(const void *text, size_t len, bool is_operator, bool broker_up,
 		return out->reply ? 0 : -1;
 	}
 	out->is_command = true;
-	if (!is_operator)
-		return refuse(out, cmd.id, PROTO_REASON_NOT_AUTHORIZED);
+	const char *no = may(role, "feeder", proto_action_name(cmd.action));
+	if (no)
+		return refuse(out, cmd.id, no);
 	if (!broker_up)
 		return refuse(out, cmd.id, PROTO_REASON_BROKER_UNAVAILABLE);
 	struct proto_feeder_cmd fc;
@@ -222,6 +241,14 @@ int wsmsg_handle(const void *text, size_t len, bool is_operator, bool broker_up,
 
 int wsmsg_notify_ack(const void *body, size_t len, bool is_operator, bool broker_up, const char *by,
 		     int64_t now_ms, struct wsmsg_result *out)
+{
+	enum roles_role admin = ROLES_ADMIN;
+	return wsmsg_notify_ack_as(body, len, is_operator ? &admin : NULL, broker_up, by, now_ms,
+				   out);
+}
+
+int wsmsg_notify_ack_as(const void *body, size_t len, const enum roles_role *role, bool broker_up,
+			const char *by, int64_t now_ms, struct wsmsg_result *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->is_command = true;
@@ -247,7 +274,7 @@ int wsmsg_notify_ack(const void *body, size_t len, bool is_operator, bool broker
 		cJSON_Delete(msg);
 		return -1;
 	}
-	return notify_cmd(msg, is_operator, broker_up, by, now_ms, out);
+	return notify_cmd(msg, role, broker_up, by, now_ms, out);
 }
 
 void wsmsg_result_free(struct wsmsg_result *r)

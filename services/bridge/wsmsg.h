@@ -34,6 +34,7 @@
 #define IOD_BRIDGE_WSMSG_H
 
 #include "proto.h"
+#include "roles.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -65,6 +66,12 @@ struct wsmsg_result {
  */
 int wsmsg_handle(const void *text, size_t len, bool is_operator, bool broker_up, const char *by,
 		 int64_t now_ms, struct wsmsg_result *out);
+/* The same with accounts (issue 14): role is the session's user's role now
+ * (NULL: no live session, or its user is gone), checked with roles_may for
+ * the command's service and action (not_authorized when below it); by is
+ * the user's name. wsmsg_handle(is_operator) is this with an admin. */
+int wsmsg_handle_as(const void *text, size_t len, const enum roles_role *role, bool broker_up,
+		    const char *by, int64_t now_ms, struct wsmsg_result *out);
 void wsmsg_result_free(struct wsmsg_result *r);
 
 /*
@@ -75,6 +82,8 @@ void wsmsg_result_free(struct wsmsg_result *r);
  */
 int wsmsg_notify_ack(const void *body, size_t len, bool is_operator, bool broker_up, const char *by,
 		     int64_t now_ms, struct wsmsg_result *out);
+int wsmsg_notify_ack_as(const void *body, size_t len, const enum roles_role *role, bool broker_up,
+			const char *by, int64_t now_ms, struct wsmsg_result *out);
 
 /* The hello frame, with whether the bridge is connected to the broker now.
  * malloc'd, or NULL when out of memory. */

@@ -368,7 +368,7 @@ step("axe: no serious or critical violations on the login page (light, dark, des
 step("a wrong password is refused with a message", async () => {
   await page.fill("#gate-password", "not-the-password");
   await page.click("#gate-form button[type=submit]");
-  await waitText("#gate-error", /Wrong password/);
+  await waitText("#gate-error", /Wrong user name or password/);
   assert.equal(await visible("#dash"), false);
 });
 
@@ -378,7 +378,7 @@ step("the operator logs in and the dashboard goes live", async () => {
   await page.waitForSelector("#dash", { state: "visible", timeout: UI_TIMEOUT });
   await waitAttr("#conn", "data-state", "live");
   await waitText("#conn-text", /^Live$/);
-  await waitText("#role", /^Operator$/);
+  await waitText("#role", /^admin \(admin\)$/);
   // The feeder announces itself (retained availability through the bridge).
   await waitAttr('.service[data-service="feeder"]', "data-status", "online");
   await waitText('.service[data-service="feeder"] .service-status', /^Online$/);
@@ -537,7 +537,7 @@ step("the operator feeds: confirmation, then the feeder's answer ok", async () =
   await waitAttr("#answer", "data-tone", "ok");
   await waitText("#answer-detail", /Dose given/);
   // The feeder's retained state and log follow.
-  await waitText("#dose-list .dose-by", /by operator/);
+  await waitText("#dose-list .dose-by", /by admin/);
   await waitText("#dose-list .dose-source", /manual/);
   // "Next allowed": the feeder's next_allowed as a local time, and below it
   // the day (when not today) and how long from now, computed here in the
@@ -685,7 +685,7 @@ step("the operator edits the plan in Chromium: retained feeder/plan gets the new
   );
   assert.equal(plan.max_daily, 2);
   assert.equal(plan.min_interval_s, planBefore.min_interval_s, "an unchanged member stays");
-  assert.equal(plan.changed_by, "operator");
+  assert.equal(plan.changed_by, "admin");
   await waitText("#p-rev", new RegExp(`^${rev}$`));
   await waitText("#p-max", /^2$/);
   await waitText("#p-slots", new RegExp(`^${inOrder[0]} daily · ${inOrder[1]} daily$`));
@@ -870,7 +870,7 @@ step("losing the bridge shows Offline — reconnecting, and the page recovers by
   // viewer's.
   await startBridge({ IOD_BRIDGE_PUBLIC_VIEW: "1" });
   await waitAttr("#conn", "data-state", "live", 45000);
-  await waitText("#role", /^Operator$/);
+  await waitText("#role", /^admin \(admin\)$/);
   await page.click("#logout");
   await waitText("#role", /^Viewer$/);
   await waitAttr("#conn", "data-state", "live");
@@ -889,7 +889,7 @@ step("a viewer logs in from the dialog, becomes operator, and logs out again", a
   await page.fill("#login-password", password);
   await page.click('#login-form button[type="submit"]');
   await page.waitForSelector("#login-dialog", { state: "hidden", timeout: UI_TIMEOUT });
-  await waitText("#role", /^Operator$/);
+  await waitText("#role", /^admin \(admin\)$/);
   await waitAttr("#conn", "data-state", "live");
   await page.waitForSelector('[data-action="feed"]:not([disabled])', { timeout: UI_TIMEOUT });
   assert.equal(await visible("#readonly-note"), false);

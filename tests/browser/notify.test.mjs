@@ -7,7 +7,7 @@
 //   - the Alerts card lists the active set (level, message, since, who
 //     acknowledged when), the empty state, axe-clean in light and dark on a
 //     phone and a desktop; screenshots of the card;
-//   - Acknowledge publishes {"action":"ack","key","by":"operator"} on
+//   - Acknowledge publishes {"action":"ack","key","by":"admin"} on
 //     notify/cmd;
 //   - the installable web app: the manifest is valid JSON naming icons that
 //     are fetchable PNGs of the sizes it says; the service worker registers;
@@ -19,7 +19,7 @@
 //   - "Turn off notifications on this device", on a subscribed device
 //     (PushManager stubbed, as headless Chromium has no push service):
 //     the browser's subscription is dropped and notify's unsubscribe with
-//     its endpoint arrives on notify/cmd, by=operator; the button turns
+//     its endpoint arrives on notify/cmd, by=admin; the button turns
 //     back into "Turn on", by keyboard, axe-clean in light and dark.
 //
 //   IOD_BIN_DIR=build/bin node tests/browser/notify.test.mjs
@@ -301,7 +301,7 @@ step("the operator logs in; the Alerts card lists the active set", async () => {
   await page.fill("#gate-password", password);
   await page.click("#gate-form button[type=submit]");
   await page.waitForSelector("#dash", { state: "visible", timeout: UI_TIMEOUT });
-  await waitText("#role", /^Operator$/);
+  await waitText("#role", /^admin \(admin\)$/);
   await page.waitForSelector(".active-alert", { timeout: UI_TIMEOUT });
   const rows = await page.$$eval(".active-alert", (els) =>
     els.map((e) => ({
@@ -344,17 +344,17 @@ step("Acknowledge publishes the ack on notify/cmd, by the session's user", async
   await page.click(`.active-alert[data-key="${CRIT_KEY}"] button.alert-ack`);
   const m = await cmds.wait((x) => x.action === "ack", "ack");
   assert.equal(m.key, CRIT_KEY);
-  assert.equal(m.by, "operator");
+  assert.equal(m.by, "admin");
   assert.match(m.id, /^[A-Za-z0-9._:-]{1,64}$/);
   assert.equal(typeof m.ts, "number");
   // iod-notify's answer, as it would publish it, and then its new set.
   await mqttPub(["-t", `iod/${SITE}/notify/event`, "-m", JSON.stringify({ id: m.id, action: "ack", result: "ok", ts: T0 + 960000 })]);
   await waitText("#ack-status", /^Acknowledged\.$/);
   const acked = structuredClone(ALERTS);
-  acked.active[1].acked_by = "operator";
+  acked.active[1].acked_by = "admin";
   acked.active[1].acked_at = T0 + 960000;
   await mqttPub(["-r", "-t", `iod/${SITE}/alerts`, "-m", JSON.stringify(acked)]);
-  await waitText(`.active-alert[data-key="${CRIT_KEY}"] .alert-acked`, /^Acknowledged by operator /);
+  await waitText(`.active-alert[data-key="${CRIT_KEY}"] .alert-acked`, /^Acknowledged by admin /);
   assert.equal(await page.locator("#active-count").isVisible(), false, "nothing left unacknowledged");
 });
 
@@ -497,7 +497,7 @@ step("the Acknowledge action acks through POST /api/notify/ack, and it reaches M
   const r = await sw.evaluate((key) => self.iodAcknowledge(key), CRIT_KEY);
   assert.deepEqual(r, { ok: true, status: 202, error: "" });
   const m = await cmds.wait((x) => x.action === "ack" && x.key === CRIT_KEY, "ack from the worker");
-  assert.equal(m.by, "operator");
+  assert.equal(m.by, "admin");
   // Without the cookie: refused, nothing published.
   const no = await fetch(`${baseUrl}api/notify/ack`, { method: "POST", body: JSON.stringify({ key: CRIT_KEY }) });
   assert.equal(no.status, 401);
@@ -522,7 +522,7 @@ step("Turn on notifications says what happened on this browser", async () => {
   // has one hands the subscription over as notify's subscribe.
   if (/Handing this device/.test(text)) {
     const m = await cmds.wait((x) => x.action === "subscribe", "subscribe");
-    assert.equal(m.by, "operator");
+    assert.equal(m.by, "admin");
     assert.match(m.subscription.endpoint, /^https?:\/\//);
   } else {
     assert.match(text, /could not subscribe to its push service|no push service/, text);
@@ -586,7 +586,7 @@ step("Turn off notifications on a subscribed device: the subscription is dropped
   await page.keyboard.press("Enter");
   const u = await cmds.wait((x) => x.action === "unsubscribe", "unsubscribe");
   assert.equal(u.endpoint, sub.endpoint, "the same endpoint");
-  assert.equal(u.by, "operator");
+  assert.equal(u.by, "admin");
   assert.match(u.id, /^[A-Za-z0-9._:-]{1,64}$/);
   assert.equal(await page.evaluate(() => window.iodTestUnsubscribed), 1, "the browser's subscription was dropped");
   await waitText("#push-status", /^Telling the notifier to forget this device…$/);
@@ -616,7 +616,7 @@ step("with the real iod-notify: an alert is listed and acknowledged; this device
   peer = await startPushPeer();
   fs.mkdirSync(path.join(tmp, "notify"));
   const contacts = path.join(tmp, "contacts");
-  fs.writeFileSync(contacts, "# the dashboard's operator, on every browser they turned notifications on\noperator all webpush:operator\n");
+  fs.writeFileSync(contacts, "# the dashboard's operator, on every browser they turned notifications on\nadmin all webpush:admin\n");
   start("notify", bin, [], {
     IOD_MQTT_URL: `tcp://127.0.0.1:${ports.mqtt}`,
     IOD_SITE: SITE,
@@ -636,15 +636,15 @@ step("with the real iod-notify: an alert is listed and acknowledged; this device
   await waitText(`.active-alert[data-key="${key}"] .alert-message`, /^The 09:00 dose was missed$/);
   await page.click(`.active-alert[data-key="${key}"] button.alert-ack`);
   const m = await cmds.wait((x) => x.action === "ack" && x.key === key, "ack for iod-notify");
-  assert.equal(m.by, "operator");
+  assert.equal(m.by, "admin");
   await waitText("#ack-status", /^Acknowledged\.$/);
-  await waitText(`.active-alert[data-key="${key}"] .alert-acked`, /^Acknowledged by operator /);
+  await waitText(`.active-alert[data-key="${key}"] .alert-acked`, /^Acknowledged by admin /);
 
   // "Turn on notifications" with iod-notify's real key: this headless
   // Chromium has no push service, so PushManager hands out the peer's
   // subscription instead (through DevTools; the page is as served). The
   // dashboard sends it as notify subscribe, iod-notify keeps it for
-  // "operator", and a new alert reaches the peer encrypted for it.
+  // "admin", and a new alert reaches the peer encrypted for it.
   const info = await new Promise((resolve, reject) => {
     const c = spawn("mosquitto_sub", ["-h", "127.0.0.1", "-p", String(ports.mqtt), "-t", `iod/${SITE}/notify/info`]);
     const timer = setTimeout(() => reject(new Error("no notify/info with a vapid_public_key")), UI_TIMEOUT);
@@ -664,7 +664,7 @@ step("with the real iod-notify: an alert is listed and acknowledged; this device
   await stubPushManager(peer.subscriptions[0]);
   await page.click("#push-on");
   const sub = await cmds.wait((x) => x.action === "subscribe", "subscribe");
-  assert.equal(sub.by, "operator");
+  assert.equal(sub.by, "admin");
   assert.deepEqual(sub.subscription, peer.subscriptions[0]);
   assert.equal(await page.evaluate(() => window.iodTestSubscribeKey), info.vapid_public_key, "applicationServerKey is notify/info's key");
   await waitText("#push-status", /^Notifications are on for this device\.$/);
@@ -684,7 +684,7 @@ step("with the real iod-notify: an alert is listed and acknowledged; this device
   await page.click("#push-off");
   const un = await cmds.wait((x) => x.action === "unsubscribe", "unsubscribe for iod-notify");
   assert.equal(un.endpoint, peer.subscriptions[0].endpoint);
-  assert.equal(un.by, "operator");
+  assert.equal(un.by, "admin");
   await waitText("#push-status", /^Notifications are off for this device\.$/);
   assert.deepEqual(await pushButtons(), { on: true, off: false });
   const st = await stop("notify");

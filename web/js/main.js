@@ -137,15 +137,27 @@ async function fetchSession() {
   return res.json();
 }
 
+// A session's user name and role ("admin", "carer", "viewer"), or none
+// (watching without logging in).
+function roleLabel(session) {
+  if (session && session.user) {
+    const role = session.role || (session.operator ? "admin" : "viewer");
+    return `${session.user} (${role})`;
+  }
+  return "Viewer";
+}
+
 function setRole(operator) {
   app.operator = operator;
+  const session = app.session;
+  const loggedIn = Boolean(session && session.user) || operator;
   const role = $("role");
-  role.textContent = operator ? "Operator" : "Viewer";
+  role.textContent = roleLabel(session);
   role.dataset.role = operator ? "operator" : "viewer";
   $("who").hidden = false;
-  $("logout").hidden = !operator;
+  $("logout").hidden = !loggedIn;
   // No password on the bridge: nobody can log in, so offer no login.
-  $("login-open").hidden = operator || (app.session && app.session.password_set === false);
+  $("login-open").hidden = loggedIn || (session && session.password_set === false);
   $("readonly-note").hidden = operator;
   if (app.notify) app.notify.setOperator(operator);
   updateButtons();
@@ -161,7 +173,7 @@ function showGate(session) {
   if (session && session.site) $("site-name").textContent = session.site;
   const noPassword = session && session.password_set === false;
   $("gate-note").textContent = noPassword
-    ? "No operator password is set on this bridge (IOD_BRIDGE_PASSWORD), and public view is off. Ask whoever runs it."
+    ? "No account is set up on this bridge (IOD_BRIDGE_PASSWORD or iod-user), and public view is off. Ask whoever runs it."
     : "Log in to see and control the feeder, sensors and camera.";
   $("gate-password").focus();
 }
@@ -198,7 +210,7 @@ async function onConnClosed() {
     return true; // the bridge is down: keep trying
   }
   app.session = session;
-  if (!session.operator && !session.public_view) {
+  if (!session.operator && !session.user && !session.public_view) {
     showGate(session);
     return false;
   }
@@ -206,10 +218,10 @@ async function onConnClosed() {
   return true;
 }
 
-async function login(password, errorEl) {
+async function login(user, password, errorEl) {
   errorEl.textContent = "";
   if (!password) {
-    errorEl.textContent = "Enter the operator password.";
+    errorEl.textContent = "Enter your password.";
     return false;
   }
   let res;
@@ -218,21 +230,21 @@ async function login(password, errorEl) {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ password }),
+      body: JSON.stringify({ user: user || "admin", password }),
     });
   } catch {
     errorEl.textContent = "Cannot reach the bridge. Check the connection and try again.";
     return false;
   }
   if (res.ok) return true;
-  if (res.status === 401) errorEl.textContent = "Wrong password.";
+  if (res.status === 401) errorEl.textContent = "Wrong user name or password.";
   else if (res.status === 429) {
     const after = Number(res.headers.get("Retry-After"));
     errorEl.textContent = Number.isFinite(after) && after > 0
       ? `Too many attempts. Try again in ${after} s.`
       : "Too many attempts. Try again later.";
   } else if (res.status === 403) {
-    errorEl.textContent = "No operator password is set on this bridge (IOD_BRIDGE_PASSWORD).";
+    errorEl.textContent = "No account is set up on this bridge (IOD_BRIDGE_PASSWORD or iod-user).";
   } else errorEl.textContent = `Login failed (HTTP ${res.status}).`;
   return false;
 }
@@ -248,7 +260,7 @@ async function afterSessionChange() {
   }
   if (!session) return;
   app.session = session;
-  if (!session.operator && !session.public_view) {
+  if (!session.operator && !session.user && !session.public_view) {
     showGate(session);
     return;
   }
@@ -260,7 +272,7 @@ function bindLogin() {
   $("gate-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const input = $("gate-password");
-    if (await login(input.value, $("gate-error"))) {
+    if (await login($("gate-user").value.trim(), input.value, $("gate-error"))) {
       input.value = "";
       await afterSessionChange();
     } else input.select();
@@ -274,7 +286,7 @@ function bindLogin() {
   $("login-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const input = $("login-password");
-    if (await login(input.value, $("login-error"))) {
+    if (await login($("login-user").value.trim(), input.value, $("login-error"))) {
       input.value = "";
       $("login-dialog").close();
       await afterSessionChange();
@@ -730,7 +742,7 @@ async function boot() {
     return;
   }
   app.session = session;
-  if (session.operator || session.public_view) showDashboard(session);
+  if (session.operator || session.user || session.public_view) showDashboard(session);
   else showGate(session);
 }
 

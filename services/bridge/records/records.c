@@ -71,9 +71,18 @@ static const char schema_v2[] =
     " WITHOUT ROWID;"
     "CREATE INDEX session_last_used ON session(last_used);";
 
+/*
+ * Version 3: a session belongs to a user (issue 14, the accounts). The
+ * sessions from before accounts were the one operator's: they become user
+ * and role "admin", which the first-run password now logs in as.
+ */
+static const char schema_v3[] = "ALTER TABLE session ADD COLUMN user TEXT NOT NULL DEFAULT 'admin';"
+				"UPDATE session SET role = 'admin' WHERE role = 'operator';";
+
 static const struct records_migration migrations[] = {
     {1, schema_v1},
     {2, schema_v2},
+    {3, schema_v3},
 };
 
 const struct records_migration *records_migrations(size_t *n)
@@ -129,9 +138,9 @@ static const char *const stmt_sql[RST_COUNT] = {
 	" t_end = coalesce(excluded.t_end, t_end), score = coalesce(excluded.score,"
 	" score) RETURNING id",
     [RST_THUMB_PUT] = "INSERT OR REPLACE INTO event_thumb(event_id, jpeg) VALUES(?1, ?2)",
-    [RST_SESSION_PUT] = "INSERT INTO session(hash, role, created, last_used)"
-			" VALUES(?1, ?2, ?3, ?4) ON CONFLICT(hash) DO UPDATE SET"
-			" role = excluded.role, created = excluded.created,"
+    [RST_SESSION_PUT] = "INSERT INTO session(hash, role, created, last_used, user)"
+			" VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(hash) DO UPDATE SET"
+			" role = excluded.role, user = excluded.user, created = excluded.created,"
 			" last_used = max(last_used, excluded.last_used)",
     [RST_SESSION_TOUCH] = "UPDATE session SET last_used = max(last_used, ?2) WHERE hash = ?1",
     [RST_SESSION_DEL] = "DELETE FROM session WHERE hash = ?1",
@@ -1195,6 +1204,8 @@ int records_put_session(struct records *r, const struct records_session *s, stru
 		return rc;
 	if (!text_ok(s->role, 32))
 		return records_fail(err, -EINVAL, "records: a session needs a role (1..32 bytes)");
+	if (s->user && !text_ok(s->user, 32))
+		return records_fail(err, -EINVAL, "records: a session's user is 1..32 bytes");
 	if (!ts_ok(s->created_ms) || s->created_ms > s->last_used_ms)
 		return records_fail(err, -EINVAL,
 				    "records: a session created at %lld, after its last use "
@@ -1211,6 +1222,7 @@ int records_put_session(struct records *r, const struct records_session *s, stru
 		sqlite3_bind_text(st, 2, s->role, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, s->created_ms);
 		sqlite3_bind_int64(st, 4, s->last_used_ms);
+		sqlite3_bind_text(st, 5, s->user ? s->user : "admin", -1, SQLITE_STATIC);
 		rc = step_done(r, st, "storing a session", err);
 	}
 	return write_end(r, own, rc, err);
@@ -1279,7 +1291,7 @@ int records_sessions(struct records *r, int64_t now_ms, struct records_sessions 
 		return records_fail(err, -EINVAL, "records: sessions: now %lld out of range",
 				    (long long)now_ms);
 	if (sqlite3_prepare_v2(r->db,
-			       "SELECT hash, role, created, last_used FROM session"
+			       "SELECT hash, role, created, last_used, user FROM session"
 			       " WHERE last_used > ?1 ORDER BY last_used DESC LIMIT ?2",
 			       -1, &st, NULL) != SQLITE_OK)
 		return records_sqlfail(r, err, "listing sessions");
@@ -1288,9 +1300,10 @@ int records_sessions(struct records *r, int64_t now_ms, struct records_sessions 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const void *hash = sqlite3_column_blob(st, 0);
 		const unsigned char *role = sqlite3_column_text(st, 1);
+		const unsigned char *user = sqlite3_column_text(st, 4);
 		struct records_session_row *row;
 
-		if (!hash || sqlite3_column_bytes(st, 0) != RECORDS_SESSION_HASH || !role)
+		if (!hash || sqlite3_column_bytes(st, 0) != RECORDS_SESSION_HASH || !role || !user)
 			continue; /* the CHECK rules it out; a damaged row is skipped */
 		if (out->n == cap) {
 			size_t ncap = cap ? 2 * cap : 16;
@@ -1306,7 +1319,10 @@ int records_sessions(struct records *r, int64_t now_ms, struct records_sessions 
 		row = &out->rows[out->n];
 		memcpy(row->hash, hash, RECORDS_SESSION_HASH);
 		row->role = strdup((const char *)role);
-		if (!row->role) {
+		row->user = strdup((const char *)user);
+		if (!row->role || !row->user) {
+			free(row->role);
+			free(row->user);
 			rc = SQLITE_NOMEM;
 			break;
 		}
@@ -1331,8 +1347,10 @@ void records_sessions_free(struct records_sessions *l)
 {
 	if (!l)
 		return;
-	for (size_t i = 0; i < l->n; i++)
+	for (size_t i = 0; i < l->n; i++) {
 		free(l->rows[i].role);
+		free(l->rows[i].user);
+	}
 	free(l->rows);
 	l->rows = NULL;
 	l->n = 0;

@@ -34,7 +34,7 @@
 #include <stdint.h>
 
 /* The schema this build writes (PRAGMA user_version). */
-#define RECORDS_SCHEMA_VERSION 2
+#define RECORDS_SCHEMA_VERSION 3
 
 /* Retention of the reading tiers (records_maintain). */
 #define RECORDS_RAW_KEEP_MS    (48LL * 3600 * 1000)
@@ -421,9 +421,10 @@ int records_event_thumb(struct records *r, int64_t event_id, void **jpeg, size_t
 /*
  * Operator sessions (schema v2), so that a bridge restart logs nobody out.
  * A row is the SHA-256 of the session's token (AUTH's cookie value), never
- * the token itself: a copy of the file does not open a session. role is
- * "operator" (1..32 bytes); times are ms since the epoch, created_ms <=
- * last_used_ms.
+ * the token itself: a copy of the file does not open a session. user
+ * (schema v3; NULL = "admin") and role are the account's name and its
+ * role at login (1..32 bytes each; v2's "operator" rows became user and
+ * role "admin"); times are ms since the epoch, created_ms <= last_used_ms.
  *
  * records_put_session upserts by hash (created_ms and role as given,
  * last_used_ms the later of the stored and the given). records_touch_session
@@ -442,6 +443,7 @@ int records_event_thumb(struct records *r, int64_t event_id, void **jpeg, size_t
 #define RECORDS_SESSIONS_MAX	4096
 struct records_session {
 	unsigned char hash[RECORDS_SESSION_HASH];
+	const char *user;
 	const char *role;
 	int64_t created_ms, last_used_ms;
 };
@@ -453,6 +455,7 @@ int records_delete_session(struct records *r, const unsigned char hash[RECORDS_S
 			   struct records_err *err);
 struct records_session_row {
 	unsigned char hash[RECORDS_SESSION_HASH];
+	char *user;
 	char *role;
 	int64_t created_ms, last_used_ms;
 };

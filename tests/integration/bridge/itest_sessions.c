@@ -188,7 +188,8 @@ Test(sessions, the_store_holds_the_token_hash_not_the_token)
 	const char *tok = strchr(F.cookie, '=') + 1;
 	cr_assert_eq(strlen(tok), 64);
 	cr_assert_eq(db_int("SELECT count(*) FROM session WHERE typeof(hash) = 'blob' AND"
-			    " length(hash) = 32 AND role = 'operator' AND created <= last_used"),
+			    " length(hash) = 32 AND role = 'admin' AND user = 'admin' AND created "
+			    "<= last_used"),
 		     1);
 	/* The SHA-256 of the cookie's 64 characters, as sha256sum prints it. */
 	char cmd[1024], want[65] = "";

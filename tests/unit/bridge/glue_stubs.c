@@ -1,6 +1,7 @@
 /* Stand-ins for lws, mqttc, the clock and the log under the bridge's glue. */
 #include "glue_stubs.h"
 
+#include "accounts.h"
 #include "bmsg.h"
 #include "log.h"
 #include "mqttc.h"
@@ -284,6 +285,9 @@ struct server *glue_server_new(bool public_view, unsigned max_clients)
 	s->cfg.public_view = public_view;
 	s->cfg.max_clients = max_clients;
 	s->cfg.auth = auth_new(&ac);
+	/* No users file; IOD_BRIDGE_PASSWORD's admin, checked inline (no loop). */
+	s->cfg.accounts = accounts_new(NULL, NULL, "hunter2");
+	cr_assert_not_null(s->cfg.accounts);
 	s->cfg.state = state_new(&sc);
 	s->cfg.mqtt = (struct mqttc *)&fake_mqttc;
 	cr_assert_not_null(s->cfg.auth);
@@ -297,6 +301,7 @@ struct server *glue_server_new(bool public_view, unsigned max_clients)
 void glue_server_free(struct server *s)
 {
 	auth_free(s->cfg.auth);
+	accounts_free(s->cfg.accounts);
 	state_free(s->cfg.state);
 	free(s);
 }

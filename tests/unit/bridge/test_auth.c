@@ -402,7 +402,8 @@ static void observe(void *arg, enum auth_session_event ev, const struct auth_ses
 {
 	struct fake_store *st = arg;
 	struct auth_session_info *row = store_find(st, s->hash);
-	cr_assert_str_eq(s->role, AUTH_USER);
+	cr_assert_str_eq(s->user, AUTH_ADMIN); /* auth_login is the first-run admin */
+	cr_assert_str_eq(s->role, AUTH_ADMIN);
 	switch (ev) {
 	case AUTH_SESSION_CREATED:
 		st->created++;
@@ -410,6 +411,7 @@ static void observe(void *arg, enum auth_session_event ev, const struct auth_ses
 		cr_assert_lt(st->n, STORE_MAX);
 		st->rows[st->n] = *s;
 		st->rows[st->n].role = NULL; /* valid during the call only */
+		st->rows[st->n].user = NULL;
 		st->n++;
 		break;
 	case AUTH_SESSION_TOUCHED:
@@ -455,8 +457,8 @@ static struct auth *restart(struct auth *old, struct fake_store *st, size_t max_
 	memcpy(copy, st->rows, n * sizeof(copy[0]));
 	*restored = 0;
 	for (size_t i = 0; i < n; i++) {
-		int rc = auth_session_restore(a, copy[i].hash, AUTH_USER, copy[i].created_ms,
-					      copy[i].last_used_ms, now);
+		int rc = auth_session_restore(a, copy[i].hash, AUTH_ADMIN, AUTH_ADMIN,
+					      copy[i].created_ms, copy[i].last_used_ms, now);
 		cr_assert_geq(rc, 0);
 		*restored += rc == 0;
 	}
@@ -508,14 +510,19 @@ Test(auth, restored_session_opens_with_the_same_cookie, .timeout = 5)
 	/* A restore of a hash already there keeps one session, the later times. */
 	unsigned char h[AUTH_HASH_BYTES];
 	cr_assert_eq(auth_token_hash(tok, h), 0);
-	cr_assert_eq(auth_session_restore(a, h, AUTH_USER, 1000, 4000, 5000), 0);
+	cr_assert_eq(auth_session_restore(a, h, AUTH_ADMIN, AUTH_ADMIN, 1000, 4000, 5000), 0);
 	cr_assert_eq(auth_session_count(a, 5000), 1);
 	/* Bad input. */
-	cr_assert_eq(auth_session_restore(a, NULL, AUTH_USER, 1, 2, 5000), -1);
-	cr_assert_eq(auth_session_restore(a, h, "admin", 1, 2, 5000), -1);
-	cr_assert_eq(auth_session_restore(a, h, NULL, 1, 2, 5000), -1);
-	cr_assert_eq(auth_session_restore(a, h, AUTH_USER, 3, 2, 5000), -1);
-	cr_assert_eq(auth_session_restore(a, h, AUTH_USER, -1, 2, 5000), -1);
+	cr_assert_eq(auth_session_restore(a, NULL, AUTH_ADMIN, AUTH_ADMIN, 1, 2, 5000), -1);
+	cr_assert_eq(auth_session_restore(a, h, "Bad User", "admin", 1, 2, 5000), -1);
+	cr_assert_eq(auth_session_restore(a, h, "admin", "a role:with colon", 1, 2, 5000), -1);
+	cr_assert_eq(auth_session_restore(a, h, NULL, "admin", 1, 2, 5000), -1);
+	cr_assert_eq(auth_session_restore(a, h, "admin", NULL, 1, 2, 5000), -1);
+	cr_assert_eq(
+	    auth_session_restore(a, h, "a-name-that-is-longer-than-32-bytes", "admin", 1, 2, 5000),
+	    -1);
+	cr_assert_eq(auth_session_restore(a, h, AUTH_ADMIN, AUTH_ADMIN, 3, 2, 5000), -1);
+	cr_assert_eq(auth_session_restore(a, h, AUTH_ADMIN, AUTH_ADMIN, -1, 2, 5000), -1);
 	/* A logout after the restart ends it for good: a second restart. */
 	auth_session_end(a, tok);
 	cr_assert_eq(st.n, 0);
@@ -616,7 +623,8 @@ Test(auth, the_cap_of_64_keeps_the_most_recent_across_restarts, .timeout = 10)
 	cr_assert_not(auth_session_check(a, tok[0], 1000 + 65 * MIN), "the oldest is out");
 	/* Full of more recent ones: an older restore is refused and told ended. */
 	unsigned ended = big.ended;
-	cr_assert_eq(auth_session_restore(a, h0, AUTH_USER, 1000, 1000, 1000 + 65 * MIN), 1);
+	/* A v2 row ("operator") is the first-run admin's. */
+	cr_assert_eq(auth_session_restore(a, h0, NULL, AUTH_USER, 1000, 1000, 1000 + 65 * MIN), 1);
 	cr_assert_eq(big.ended, ended + 1);
 	for (int i = 1; i < 65; i++)
 		cr_assert(auth_session_check(a, tok[i], 1000 + 65 * MIN), "tok[%d]", i);

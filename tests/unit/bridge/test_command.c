@@ -5,12 +5,15 @@
  * mqttc stubbed (glue_stubs.h). */
 #include "glue_stubs.h"
 
+#include "accounts.h"
 #include "bmsg.h"
+#include "users.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static struct lws wsi;
 static struct pss c;
@@ -57,7 +60,7 @@ Test(command, accepted_is_published_with_by_and_acked, .timeout = 5)
 	cr_assert_eq(glue_publishes, 1);
 	cr_assert_str_eq(glue_published_topic, "iod/home/feeder/cmd");
 	cr_assert_str_eq(glue_published, "{\"action\":\"feed\",\"id\":\"web-1:a.b_c\","
-					 "\"by\":\"operator\",\"ts\":1795660181000}");
+					 "\"by\":\"admin\",\"ts\":1795660181000}");
 	cr_assert_eq(glue_published_qos, 1);
 	cr_assert_not(glue_published_retain);
 	expect_frame("{\"type\":\"ack\",\"id\":\"web-1:a.b_c\"}");
@@ -81,7 +84,8 @@ Test(command, failed_publish_is_broker_unavailable_with_the_id, .timeout = 5)
 	expect_no_frame();
 	cr_assert_eq(s->m.commands_accepted, 0);
 	cr_assert_eq(s->m.commands_refused, 1);
-	cr_assert_str_eq(glue_last_log, "command from the dashboard refused: broker_unavailable");
+	cr_assert_str_eq(glue_last_log,
+			 "command from the dashboard refused (admin): broker_unavailable");
 	cqueue_free(&c.q);
 	glue_server_free(s);
 }
@@ -150,7 +154,7 @@ Test(command, fragments_are_reassembled_and_a_big_message_closes_1009, .timeout 
 	cr_assert_eq(ws_receive(s, &wsi, &c, FEED + half, strlen(FEED) - half), 0);
 	cr_assert_eq(glue_publishes, 1);
 	cr_assert_str_eq(glue_published, "{\"action\":\"feed\",\"id\":\"web-1:a.b_c\","
-					 "\"by\":\"operator\",\"ts\":1795660181000}");
+					 "\"by\":\"admin\",\"ts\":1795660181000}");
 	expect_frame("{\"type\":\"ack\",\"id\":\"web-1:a.b_c\"}");
 	cr_assert_null(c.rx);
 	/* Up to PROTO_WS_MAX_CMD is read (a cmd may be that big: a 48-slot plan). */
@@ -512,4 +516,133 @@ Test(command, tls_and_h2_never_write_from_the_fanout, .timeout = 5)
 	cr_assert_eq(s->m.frames_direct, 0);
 	ws_closed(s, &c);
 	glue_server_free(s);
+}
+
+/* ---- accounts (issue 14): the role is the users file's, at each command ---- */
+
+static char users_dir[64];
+
+/* A users file with sam (carer) and vic (viewer) in a fresh directory,
+ * and the server's accounts reading it (checked inline: no loop). */
+static void with_users(struct server *s)
+{
+	snprintf(users_dir, sizeof(users_dir), "/tmp/iod-cmd-XXXXXX");
+	cr_assert_not_null(mkdtemp(users_dir));
+	struct users *set = users_new();
+	char hash[USERS_ENCODED_MAX], path[128];
+	cr_assert_eq(users_hash("pw-of-sam", 9, hash), 0);
+	cr_assert_eq(users_add(set, "sam", ROLES_CARER, "*", hash), 0);
+	cr_assert_eq(users_add(set, "vic", ROLES_VIEWER, "*", hash), 0);
+	snprintf(path, sizeof(path), "%s/users", users_dir);
+	cr_assert_eq(users_save(set, path), 0);
+	users_free(set);
+	accounts_free(s->cfg.accounts);
+	s->cfg.accounts = accounts_new(NULL, users_dir, "hunter2");
+	cr_assert_not_null(s->cfg.accounts);
+}
+
+static void drop_users(void)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/users", users_dir);
+	unlink(path);
+	rmdir(users_dir);
+}
+
+/* A websocket of user's session (opened as a login would, with that role). */
+static void connect_as(struct server *s, const char *user, const char *role)
+{
+	glue_wsi_reset(&wsi);
+	memset(&c, 0, sizeof(c));
+	cr_assert_eq(
+	    auth_login_finish(s->cfg.auth, "192.168.1.9", user, role, true, glue_now_ms, c.token),
+	    AUTH_LOGIN_OK);
+	c.is_operator = true;
+	c.wsi = &wsi;
+	cqueue_init(&c.q, s->queue_max, 0, 0);
+}
+
+static const char *const PLAN = "{\"type\":\"cmd\",\"action\":\"plan\",\"id\":\"p1\",\"plan\":{"
+				"\"rev\":3,\"max_daily\":2,\"slots\":[{\"at\":\"07:00\","
+				"\"days\":[\"mon\"]}]}}";
+static const char *const REFUSED = "{\"type\":\"error\",\"id\":\"web-1:a.b_c\","
+				   "\"reason\":\"not_authorized\"}";
+
+Test(command, each_role_may_what_the_matrix_says_and_by_is_the_user, .timeout = 10)
+{
+	struct server *s = glue_server_new(false, 10);
+	with_users(s);
+	/* A viewer's feed: refused, nothing published. */
+	connect_as(s, "vic", "viewer");
+	send_text(s, FEED);
+	expect_frame(REFUSED);
+	cr_assert_eq(glue_publishes, 0);
+	cqueue_free(&c.q);
+	/* A carer's feed: published by sam. */
+	connect_as(s, "sam", "carer");
+	send_text(s, FEED);
+	expect_frame("{\"type\":\"ack\",\"id\":\"web-1:a.b_c\"}");
+	cr_assert_eq(glue_publishes, 1);
+	cr_assert_str_eq(glue_published, "{\"action\":\"feed\",\"id\":\"web-1:a.b_c\","
+					 "\"by\":\"sam\",\"ts\":1795660181000}");
+	/* A carer's plan: refused. */
+	send_text(s, PLAN);
+	expect_frame("{\"type\":\"error\",\"id\":\"p1\",\"reason\":\"not_authorized\"}");
+	cr_assert_eq(glue_publishes, 1);
+	/* A carer's notify ack: allowed; test: admin's only. */
+	send_text(s, "{\"type\":\"cmd\",\"service\":\"notify\",\"action\":\"test\",\"id\":\"t1\"}");
+	expect_frame("{\"type\":\"error\",\"id\":\"t1\",\"reason\":\"not_authorized\"}");
+	cqueue_free(&c.q);
+	/* The first-run admin (no admin in the file): the plan goes out by admin. */
+	connect_client(s, true);
+	send_text(s, PLAN);
+	expect_frame("{\"type\":\"ack\",\"id\":\"p1\"}");
+	cr_assert_eq(glue_publishes, 2);
+	cr_assert(strstr(glue_published, "\"by\":\"admin\""), "%s", glue_published);
+	cqueue_free(&c.q);
+	accounts_free(s->cfg.accounts);
+	s->cfg.accounts = NULL;
+	glue_server_free(s);
+	drop_users();
+}
+
+Test(command, a_removed_or_demoted_user_loses_the_power_at_the_next_command, .timeout = 10)
+{
+	struct server *s = glue_server_new(false, 10);
+	with_users(s);
+	connect_as(s, "sam", "carer");
+	send_text(s, FEED);
+	expect_frame("{\"type\":\"ack\",\"id\":\"web-1:a.b_c\"}");
+	/* iod-user remove sam, then demote... here: the file rewritten. */
+	char path[128];
+	snprintf(path, sizeof(path), "%s/users", users_dir);
+	struct users *set = NULL;
+	char err[128];
+	cr_assert_eq(users_load(path, &set, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(users_remove(set, "sam"), 0);
+	cr_assert_eq(users_save(set, path), 0);
+	users_free(set);
+	accounts_reload(s->cfg.accounts); /* what the uv_fs_event calls */
+	send_text(s, FEED);
+	expect_frame(REFUSED);
+	cr_assert_eq(glue_publishes, 1);
+	/* The session is still there: only its user has no power. */
+	cr_assert(auth_session_check(s->cfg.auth, c.token, glue_now_ms));
+	/* A bad file keeps the accounts read before. */
+	cqueue_free(&c.q);
+	connect_as(s, "vic", "viewer");
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("this is no users file\n", f);
+	fclose(f);
+	accounts_reload(s->cfg.accounts);
+	enum roles_role role;
+	cr_assert_eq(accounts_role(s->cfg.accounts, "vic", &role), 0);
+	cr_assert_eq(role, ROLES_VIEWER);
+	cr_assert(strstr(glue_last_log, "not used"), "%s", glue_last_log);
+	cqueue_free(&c.q);
+	accounts_free(s->cfg.accounts);
+	s->cfg.accounts = NULL;
+	glue_server_free(s);
+	drop_users();
 }

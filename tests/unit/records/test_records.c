@@ -108,25 +108,25 @@ static int exists(const char *p)
 
 /* --------------------------------------------------------- migrations */
 
-Test(records, fresh_file_is_v2_wal_incremental)
+Test(records, fresh_file_is_v3_wal_incremental)
 {
 	struct records_opened op;
 	struct records *r = open_writer(&op);
 
-	cr_assert_eq(RECORDS_SCHEMA_VERSION, 2);
+	cr_assert_eq(RECORDS_SCHEMA_VERSION, 3);
 	cr_assert_eq(op.version_found, 0);
 	cr_assert_eq(op.version_now, RECORDS_SCHEMA_VERSION);
 	cr_assert_eq(op.recovered, 0);
 	records_close(r);
-	cr_assert_eq(sql_int(path, "PRAGMA user_version"), 2);
+	cr_assert_eq(sql_int(path, "PRAGMA user_version"), 3);
 	cr_assert_eq(sql_int(path, "PRAGMA auto_vacuum"), 2); /* INCREMENTAL */
 	cr_assert_eq(sql_int(path, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
 	cr_assert_eq(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'dose'"), 1);
 	cr_assert_eq(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'session'"), 1);
 	/* Opened again: nothing to migrate. */
 	r = open_writer(&op);
-	cr_assert_eq(op.version_found, 2);
-	cr_assert_eq(op.version_now, 2);
+	cr_assert_eq(op.version_found, 3);
+	cr_assert_eq(op.version_now, 3);
 	records_close(r);
 }
 
@@ -165,11 +165,11 @@ Test(records, empty_v0_file_is_migrated)
 	close(fd); /* an empty file: SQLite's version 0 */
 	r = open_writer(&op);
 	cr_assert_eq(op.version_found, 0);
-	cr_assert_eq(op.version_now, 2);
+	cr_assert_eq(op.version_now, 3);
 	cr_assert_eq(op.recovered, 0);
 	add(r, "temp", T0, 21.5);
 	records_close(r);
-	cr_assert_eq(sql_int(path, "PRAGMA user_version"), 2);
+	cr_assert_eq(sql_int(path, "PRAGMA user_version"), 3);
 	cr_assert_eq(sql_int(path, "SELECT count(*) FROM reading_raw"), 1);
 }
 
@@ -187,7 +187,7 @@ Test(records, newer_file_is_refused_untouched)
 	cr_assert_eq(rc, -EPROTO);
 	cr_assert_null(r);
 	cr_assert_not_null(strstr(err.msg, "version 7"), "%s", err.msg);
-	cr_assert_not_null(strstr(err.msg, "up to 2"), "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "up to 3"), "%s", err.msg);
 	cr_assert_eq(stat(path, &after), 0);
 	cr_assert_eq(before.st_size, after.st_size);
 	cr_assert_eq(before.st_mtim.tv_sec, after.st_mtim.tv_sec);
@@ -199,8 +199,8 @@ Test(records, newer_file_is_refused_untouched)
 }
 
 /* A file written by a v1 build (the list's first step alone) with data in
- * it: this build migrates it to v2, the data kept, sessions then stored. */
-Test(records, v1_file_is_migrated_to_v2_with_its_data)
+ * it: this build migrates it to v3, the data kept, sessions then stored. */
+Test(records, v1_file_is_migrated_to_v3_with_its_data)
 {
 	size_t n;
 	const struct records_migration *list = records_migrations(&n);
@@ -213,9 +213,10 @@ Test(records, v1_file_is_migrated_to_v2_with_its_data)
 	struct records_sessions ss;
 	int rc;
 
-	cr_assert_eq(n, 2);
+	cr_assert_eq(n, 3);
 	cr_assert_eq(list[0].version, 1);
 	cr_assert_eq(list[1].version, 2);
+	cr_assert_eq(list[2].version, 3);
 	rc = records_open(path, &o, &r, &op, &err);
 	cr_assert_eq(rc, 0, "%s", err.msg);
 	cr_assert_eq(op.version_now, 1);
@@ -229,7 +230,7 @@ Test(records, v1_file_is_migrated_to_v2_with_its_data)
 
 	r = open_writer(&op);
 	cr_assert_eq(op.version_found, 1);
-	cr_assert_eq(op.version_now, 2);
+	cr_assert_eq(op.version_now, 3);
 	cr_assert_eq(op.recovered, 0);
 	cr_assert_eq(records_doses(r, "home", 0, T0 + 1, 10, &doses, &err), 0, "%s", err.msg);
 	cr_assert_eq(doses.n, 1);
@@ -249,10 +250,56 @@ Test(records, v1_file_is_migrated_to_v2_with_its_data)
 	cr_assert_eq(ss.n, 1);
 	records_sessions_free(&ss);
 	records_close(r);
-	cr_assert_eq(sql_int(path, "PRAGMA user_version"), 2);
+	cr_assert_eq(sql_int(path, "PRAGMA user_version"), 3);
 }
 
-Test(records, v2_file_opened_by_a_v3_build)
+/* A v2 file's sessions (issue 13: the one operator's, role "operator")
+ * become the first-run admin's in v3 (issue 14); new ones keep their user. */
+Test(records, v2_sessions_become_admin_s_in_v3)
+{
+	size_t n;
+	const struct records_migration *list = records_migrations(&n);
+	struct records_options o = {.mode = RECORDS_WRITER, .migrations = list, .n_migrations = 2};
+	struct records_opened op;
+	struct records_err err = {{0}};
+	struct records *r = NULL;
+	struct records_sessions ss;
+
+	cr_assert_eq(records_open(path, &o, &r, &op, &err), 0, "%s", err.msg);
+	cr_assert_eq(op.version_now, 2);
+	records_close(r);
+	/* The row a v2 build wrote (this build's statements name v3's column). */
+	char sql[256], hex[65];
+	memset(hex, '1', 64); /* 32 bytes of 0x11 */
+	hex[64] = '\0';
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO session(hash, role, created, last_used) VALUES(x'%s', "
+		 "'operator', %lld, %lld)",
+		 hex, (long long)T0, (long long)T0);
+	sql_exec(path, sql);
+
+	r = open_writer(&op);
+	cr_assert_eq(op.version_found, 2);
+	cr_assert_eq(op.version_now, 3);
+	struct records_session c = {
+	    .user = "sam", .role = "carer", .created_ms = T0, .last_used_ms = T0 + 5};
+	memset(c.hash, 0x22, sizeof(c.hash));
+	cr_assert_eq(records_put_session(r, &c, &err), 0, "%s", err.msg);
+	c.user = "a-user-name-that-is-longer-than-32-bytes";
+	cr_assert_eq(records_put_session(r, &c, &err), -EINVAL);
+	cr_assert_eq(records_sessions(r, T0 + 10, &ss, &err), 0, "%s", err.msg);
+	cr_assert_eq(ss.n, 2);
+	cr_assert_eq(ss.rows[0].hash[0], 0x22); /* most recently used first */
+	cr_assert_str_eq(ss.rows[0].user, "sam");
+	cr_assert_str_eq(ss.rows[0].role, "carer");
+	cr_assert_eq(ss.rows[1].hash[0], 0x11);
+	cr_assert_str_eq(ss.rows[1].user, "admin");
+	cr_assert_str_eq(ss.rows[1].role, "admin");
+	records_sessions_free(&ss);
+	records_close(r);
+}
+
+Test(records, current_file_opened_by_a_newer_build)
 {
 	size_t n;
 	const struct records_migration *v2 = records_migrations(&n);
@@ -265,7 +312,7 @@ Test(records, v2_file_opened_by_a_v3_build)
 	struct records_sessions ss;
 	int rc;
 
-	cr_assert_eq(n, 2);
+	cr_assert_eq(n, 3);
 	struct records_dose d = {
 	    .id = "d1", .site = "home", .ts_ms = T0, .outcome = "ok", .verified = -1};
 	cr_assert_eq(records_put_dose(r, &d, &err), 0, "%s", err.msg);
@@ -275,15 +322,15 @@ Test(records, v2_file_opened_by_a_v3_build)
 	records_close(r);
 
 	memcpy(v3, v2, n * sizeof(*v2));
-	v3[n].version = 3;
+	v3[n].version = 4;
 	v3[n].sql = "CREATE TABLE note(id TEXT PRIMARY KEY, who TEXT NOT NULL, ts INTEGER);"
 		    "ALTER TABLE dose ADD COLUMN note TEXT";
 	o.migrations = v3;
 	o.n_migrations = n + 1;
 	rc = records_open(path, &o, &r, &op, &err);
 	cr_assert_eq(rc, 0, "%s", err.msg);
-	cr_assert_eq(op.version_found, 2);
-	cr_assert_eq(op.version_now, 3);
+	cr_assert_eq(op.version_found, 3);
+	cr_assert_eq(op.version_now, 4);
 	cr_assert_eq(records_doses(r, "home", 0, T0 + 1, 10, &doses, &err), 0, "%s", err.msg);
 	cr_assert_eq(doses.n, 1);
 	cr_assert_str_eq(doses.rows[0].outcome, "ok");
@@ -293,14 +340,14 @@ Test(records, v2_file_opened_by_a_v3_build)
 	cr_assert_eq(ss.rows[0].hash[31], 7);
 	records_sessions_free(&ss);
 	records_close(r);
-	cr_assert_eq(sql_int(path, "PRAGMA user_version"), 3);
+	cr_assert_eq(sql_int(path, "PRAGMA user_version"), 4);
 	cr_assert_eq(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'note'"), 1);
 
-	/* And the v2 build now refuses the v3 file, naming both. */
+	/* And this build now refuses the v4 file, naming both. */
 	rc = records_open(path, NULL, &r, NULL, &err);
 	cr_assert_eq(rc, -EPROTO);
-	cr_assert_not_null(strstr(err.msg, "version 3"), "%s", err.msg);
-	cr_assert_not_null(strstr(err.msg, "up to 2"), "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "version 4"), "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "up to 3"), "%s", err.msg);
 }
 
 Test(records, a_bad_migration_list_is_refused)
