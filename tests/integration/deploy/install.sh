@@ -92,8 +92,8 @@ sed -E 's/^#([a-z]+ +(all|info|warning|critical)[a-z,]* +[a-z]+:)/\1/' "$root$co
 n=$(grep -cvE '^[[:space:]]*(#|$)' "$TMP/contacts.all" || true)
 out=$(IOD_NOTIFY_CONTACTS_FILE=$TMP/contacts.all "$root$prefix/bin/iod-notify" --check-config 2>&1) &&
 	rc=0 || rc=$?
-check "... and with its $n example lines uncommented (ntfy, mailto, json, webpush) (rc=$rc: $out)" \
-	bash -c '[[ $1 == 0 && $2 == 4 ]]' _ "$rc" "$n"
+check "... and with its $n example lines uncommented (ntfy, mailto, json, gotify, webpush) (rc=$rc: $out)" \
+	bash -c '[[ $1 == 0 && $2 == 5 ]]' _ "$rc" "$n"
 printf 'ann all ntfys://ntfy.sh/x\nbob sometimes ntfys://ntfy.sh/y\n' >"$TMP/contacts.bad"
 out=$(IOD_NOTIFY_CONTACTS_FILE=$TMP/contacts.bad "$root$prefix/bin/iod-notify" --check-config 2>&1) &&
 	rc=0 || rc=$?
