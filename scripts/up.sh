@@ -45,7 +45,9 @@ web_port=${IOD_BRIDGE_PORT:-8080}
 site=${IOD_SITE:-home}
 build_dir=${IOD_UP_BUILD_DIR:-build}
 var_dir=${IOD_UP_VAR_DIR:-var}
-services=(feeder sensors camera bridge notify)
+# iod-notify first: an alert another service raises before iod-notify's
+# first connection has no broker session to wait in (see below).
+services=(notify feeder sensors camera bridge)
 
 say() { printf 'up.sh: %s\n' "$*"; }
 die() {
@@ -261,11 +263,12 @@ rotate_log() {
 	[[ -s $1 ]] && mv -f "$1" "$1.1"
 	return 0
 }
-# Note a child in var/up.children, for the next run if this one is killed -9.
+# Note a child in var/up.children, for the next run if this one is killed -9:
+# its pid and the program it runs (the path resolved, as /proc/<pid>/exe will
+# name it; not read from /proc here, where a child still between fork and
+# exec shows bash or env).
 remember_child() {
-	local exe
-	exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 0
-	echo "$1 $exe" >>"$children_file"
+	echo "$1 $(readlink -f "$2")" >>"$children_file"
 }
 
 "$top/deploy/render-template.sh" deploy/mosquitto/local.conf.template \
@@ -290,7 +293,7 @@ if ! wait_port "$mqtt_port" "$broker_pid"; then
 	tail -n 20 "$var_dir/mosquitto/mosquitto.log" "$var_dir/log/mosquitto.log" 2>/dev/null >&2 || true
 	die "mosquitto did not start on 127.0.0.1:$mqtt_port (is the port taken? IOD_UP_MQTT_PORT changes it)"
 fi
-remember_child "$broker_pid"
+remember_child "$broker_pid" "$mosquitto_bin"
 
 start_service() {
 	local svc=$1
@@ -310,9 +313,28 @@ start_service() {
 	rotate_log "$var_dir/log/$svc.log"
 	env "${env[@]}" setsid "$bin" </dev/null >"$var_dir/log/$svc.log" 2>&1 &
 	pid_of[$svc]=$!
+	remember_child "${pid_of[$svc]}" "$bin"
+}
+# A service's retained `online` follows its subscriptions (common/mqttc.c).
+wait_online() {
+	local svc=$1 i
+	for ((i = 0; i < 50; i++)); do
+		[[ $(mosquitto_sub -h 127.0.0.1 -p "$mqtt_port" -t "iod/$site/$svc/availability" \
+			-C 1 -W 1 2>/dev/null) == online ]] && return 0
+		kill -0 "${pid_of[$svc]}" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
 }
 for svc in "${services[@]}"; do
 	start_service "$svc"
+	# iod-notify holds a broker session for the alerts sent while it is
+	# down, but on its very first start the broker has none yet: an alert
+	# raised before it subscribes (the feeder's clock_unsynced, at once)
+	# would reach nobody. So the others start once it is subscribed.
+	if [[ $svc == notify && -n ${pid_of[notify]:-} ]] && ! wait_online notify; then
+		say "warning: iod-notify is not online after 5 s (log: $var_dir/log/notify.log)"
+	fi
 done
 
 healthy=0
@@ -329,10 +351,6 @@ if [[ -n ${pid_of[bridge]:-} ]]; then
 	done
 	((healthy)) || say "warning: the dashboard does not answer yet (log: $var_dir/log/bridge.log)"
 fi
-# By now env and setsid have exec'd the services: /proc/<pid>/exe names them.
-for svc in "${!pid_of[@]}"; do
-	remember_child "${pid_of[$svc]}"
-done
 
 rel_var=${var_dir#"$top"/}
 cat <<EOF
