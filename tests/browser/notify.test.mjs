@@ -436,8 +436,8 @@ async function pushToWorker(data) {
 }
 
 // The worker's notifications (with tag, those of that tag), waited for.
-async function waitNotifications(tag) {
-  const end = Date.now() + UI_TIMEOUT;
+async function waitNotifications(tag, timeout = UI_TIMEOUT) {
+  const end = Date.now() + timeout;
   let shown = [];
   while (!shown.length && Date.now() < end) {
     shown = await page.evaluate(async (t) =>
@@ -449,6 +449,24 @@ async function waitNotifications(tag) {
   }
   assert.ok(shown.length, `no notification shown: ${swState()}`);
   return shown;
+}
+
+// A push through DevTools and the notification it shows. On a loaded
+// machine Chromium has been seen to take a DevTools push into a running
+// worker and never dispatch it (CI, 2026-12-02: "activated/running", no
+// error, no push event): that injection is delivered once more, and said.
+// What iod-notify sends is checked by the push peer, which decrypts it,
+// with no second try (the real-iod-notify step); only the DevTools hop into
+// the worker may be repeated, and the worker still has to show it.
+async function pushAndWait(data, tag) {
+  await pushToWorker(data);
+  try {
+    return await waitNotifications(tag, UI_TIMEOUT / 2);
+  } catch (e) {
+    console.log(`# DevTools push not dispatched within ${UI_TIMEOUT / 2000} s (${swState()}); delivered again`);
+    await pushToWorker(data);
+    return await waitNotifications(tag, UI_TIMEOUT);
+  }
 }
 
 step("the service worker registers, served as JavaScript under the CSP", async () => {
@@ -479,8 +497,7 @@ step("a push shows a notification with an Acknowledge action", async () => {
     message: "The 15:00 dose has not been given", since: T0 + 900000, site: SITE,
     title: "CRITICAL: dose_overdue (home)",
   };
-  await pushToWorker(JSON.stringify(payload));
-  const shown = await waitNotifications(null);
+  const shown = await pushAndWait(JSON.stringify(payload), null);
   assert.equal(shown.length, 1, "one notification");
   assert.equal(shown[0].title, "CRITICAL: dose_overdue (home)");
   assert.equal(shown[0].body, "The 15:00 dose has not been given");
@@ -677,8 +694,7 @@ step("with the real iod-notify: an alert is listed and acknowledged; this device
   assert.equal(plain.message, "The dispenser jammed");
   assert.equal(got.urgency, "high");
   // What the browser would get, into the real service worker: shown, with its action.
-  await pushToWorker(got.plaintext);
-  const shown = (await waitNotifications(plain.key)).map((n) => ({ title: n.title, body: n.body, actions: n.actions.map((a) => a.title) }));
+  const shown = (await pushAndWait(got.plaintext, plain.key)).map((n) => ({ title: n.title, body: n.body, actions: n.actions.map((a) => a.title) }));
   assert.deepEqual(shown, [{ title: plain.title, body: "The dispenser jammed", actions: ["Acknowledge"] }]);
   // Turn off: iod-notify itself forgets this device's endpoint.
   await page.click("#push-off");
