@@ -306,7 +306,10 @@ test("store: availability, info and last seen per service", { timeout: 5000 }, (
   applyMessage(s, msg("iod/home/sensors/availability", "online", T0));
   applyMessage(s, msg("iod/home/sensors/info", { version: "0.1.0", since: T0, backend: "sim" }, T0 + 5));
   assert.equal(s.services.get("sensors").availability, "online");
-  assert.deepEqual(s.services.get("sensors").info, { version: "0.1.0", backend: "sim", since: T0 });
+  assert.deepEqual(s.services.get("sensors").info, { version: "0.1.0", backend: "sim", since: T0, tz: "", siteName: "", dogName: "" });
+  // tz and the names of IOD_SITE_NAME / IOD_DOG_NAME; the newest info wins
+  applyMessage(s, msg("iod/home/feeder/info", { version: "0.1.0", since: T0 + 1, backend: "sim", tz: "Europe/Berlin", site_name: "Zoë's \"place\"", dog_name: "Rex" }, T0 + 6));
+  assert.deepEqual(storeMod.siteIdentity(s), { tz: "Europe/Berlin", siteName: 'Zoë\'s "place"', dogName: "Rex" });
   applyMessage(s, msg("iod/home/sensors/availability", "offline", T0 + 9000));
   assert.equal(s.services.get("sensors").availability, "offline");
   assert.equal(s.services.get("sensors").lastSeenMs, T0 + 5, "a will's offline is not a sign of life");
@@ -778,4 +781,98 @@ test("notify commands, ack answers and what a browser lacks for push", () => {
   assert.match(alertsMod.pushUnsupported(env({ Notification: { permission: "denied" } }), "BKey"), /blocked/);
   assert.match(alertsMod.pushUnsupported(env(), ""), /not published its key/);
   assert.deepEqual([...alertsMod.b64urlToBytes("AQID_-8")], [1, 2, 3, 255, 239]);
+});
+
+test("a site's times show in its own zone, whatever the browser's", { timeout: 5000 }, () => {
+  // 23:30 NZDT on 4 April 2026 = 10:30 UTC; the browser here is in UTC.
+  const nz = Date.UTC(2026, 3, 4, 10, 30);
+  const tz = "Pacific/Auckland";
+  assert.equal(format.validTimeZone(tz), tz);
+  assert.equal(format.validTimeZone("Not/AZone"), undefined);
+  assert.equal(format.validTimeZone(""), undefined);
+  assert.equal(format.validTimeZone(42), undefined);
+  assert.equal(format.formatTime(nz, "en-GB", tz), "23:30");
+  assert.equal(format.formatTime(nz, "en-GB"), "10:30");
+  // Clocks go back at 03:00 that night: 6 h later is 04:30 NZST, tomorrow
+  // there, the same day in UTC.
+  assert.equal(formatClock(nz + 6 * HOUR, nz, "en-GB", tz), "Tomorrow 04:30");
+  assert.equal(formatClock(nz + 6 * HOUR, nz, "en-GB"), "16:30");
+  assert.equal(formatDay(nz - 11 * HOUR, nz, "en-GB", tz), "");
+  assert.equal(formatDay(nz - 24 * HOUR, nz, "en-GB", tz), "yesterday");
+  assert.equal(format.dayKey(nz, tz), "2026-04-04");
+  assert.equal(format.dayKey(nz + 6 * HOUR, tz), "2026-04-05");
+  // New York's 23 h day (8 March 2026), seen from UTC.
+  const ny = Date.UTC(2026, 2, 8, 22, 30); // 18:30 EDT
+  assert.equal(formatClock(ny - 18 * HOUR, ny, "en-GB", "America/New_York"), "Yesterday 23:30");
+  assert.equal(formatClock(ny - 17 * HOUR, ny, "en-GB", "America/New_York"), "00:30");
+  // The display zone: the default once set; an unknown one is the browser's.
+  try {
+    assert.equal(format.setDisplayZone(tz), tz);
+    assert.equal(format.formatTime(nz, "en-GB"), "23:30");
+    assert.equal(formatClock(nz + 6 * HOUR, nz, "en-GB"), "Tomorrow 04:30");
+    assert.equal(format.setDisplayZone("Mars/Olympus"), undefined);
+    assert.equal(format.formatTime(nz, "en-GB"), "10:30");
+  } finally {
+    format.setDisplayZone(undefined);
+  }
+  assert.match(format.zoneLabel(tz, nz, "en-GB"), /^(GMT\+13|NZDT)$/);
+  assert.equal(format.zoneLabel("nope", nz), "");
+});
+
+test("the overview: one store per site, a card's summary in the site's zone", { timeout: 5000 }, async () => {
+  const { SiteSet, siteSummary, sitesFromPayload, topicSite } = await import("../../web/js/sites.js");
+  assert.equal(topicSite("iod/a/feeder/state"), "a");
+  assert.equal(topicSite("iod//x"), null);
+  assert.equal(topicSite("other/a/b"), null);
+  assert.equal(topicSite(null), null);
+  assert.deepEqual(sitesFromPayload([{ site: "a", name: "Ann's", dog: null, tz: "UTC" }, { site: "a" }, {}, "b", 7]), [
+    { site: "a", name: "Ann's", dog: "", tz: "UTC" },
+    { site: "b", name: "", dog: "", tz: "" },
+  ]);
+  assert.deepEqual(sitesFromPayload("nope"), []);
+
+  const set = new SiteSet();
+  set.reset([{ site: "nz", tz: "Pacific/Auckland" }, { site: "ny" }]);
+  const now = Date.UTC(2026, 3, 4, 10, 30); // 23:30 in Auckland, 06:30 in New York
+  const at = now + 6 * HOUR; // 04:30 NZST tomorrow; 12:30 EDT today
+  set.apply({ topic: "iod/nz/feeder/state", payload: { next_scheduled: at, last_dose: null }, ts: now });
+  set.apply({ topic: "iod/ny/feeder/schedule", payload: { date: "2026-04-04", slots: [
+    { slot: "morning", at: now - HOUR, status: "given", dose: "d1" },
+    { slot: "noon", at, status: "pending" },
+  ] }, ts: now });
+  set.apply({ topic: "iod/ny/feeder/info", payload: { version: "1", since: 5, backend: "sim", tz: "America/New_York", site_name: "Bea's flat", dog_name: "Rex" }, ts: now });
+  set.apply({ topic: "iod/ny/feeder/availability", payload: "online", ts: now });
+  set.apply({ topic: "iod/ny/feeder/log", payload: { doses: [{ id: "d1", ts: now - HOUR, by: "bea", source: "schedule", result: "uncertain" }] }, ts: now });
+  set.apply({ topic: "iod/ny/alerts", payload: { active: [
+    { key: "k1", level: "warning", code: "dose_uncertain" },
+    { key: "k2", level: "critical", code: "missed_dose", acked_by: "bea", acked_at: now },
+  ], ts: now }, ts: now });
+  // a site first met in a frame joins the set
+  assert.equal(set.apply({ topic: "iod/cabin/sensors/temperature", payload: { value: 20, ts: now }, ts: now }), "cabin");
+  assert.equal(set.apply({ topic: "nothing" }), null);
+
+  const nz = set.summary("nz", now, "en-GB");
+  assert.equal(nz.title, "nz");
+  assert.equal(nz.tz, "Pacific/Auckland");
+  assert.equal(nz.next.text, "Tomorrow 04:30");
+  assert.equal(nz.last, null);
+  assert.deepEqual(nz.alerts, { open: 0, level: "" });
+  assert.deepEqual(nz.services, { online: 0, known: 3 });
+
+  const ny = set.summary("ny", now, "en-GB");
+  assert.equal(ny.title, "Bea's flat");
+  assert.equal(ny.dog, "Rex");
+  assert.equal(ny.tz, "America/New_York");
+  assert.equal(ny.next.text, "12:30"); // the pending slot, today in New York
+  assert.equal(ny.last.text, "05:30");
+  assert.equal(ny.last.resultText, "Uncertain");
+  assert.equal(ny.last.by, "bea");
+  assert.deepEqual(ny.alerts, { open: 1, level: "warning" }); // the acknowledged one does not count
+  assert.deepEqual(ny.services, { online: 1, known: 3 });
+  assert.deepEqual(set.ordered(), ["ny", "cabin", "nz"]); // "Bea's flat" sorts before "cabin"
+  assert.equal(set.summary("nope", now), null);
+  // an unknown zone falls back to the browser's (UTC here)
+  const odd = siteSummary(set.sites.get("nz").store, { tz: "Not/AZone" }, now, "en-GB");
+  assert.equal(odd.tz, "");
+  assert.equal(odd.next.text, "16:30");
 });

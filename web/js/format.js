@@ -59,46 +59,114 @@ export function formatRelative(targetMs, nowMs) {
   return diff > 0 ? `in ${formatDuration(diff)}` : `${formatDuration(diff)} ago`;
 }
 
-function sameLocalDay(a, b) {
-  return (
-    a.getFullYear() === b.getFullYear() &&
-    a.getMonth() === b.getMonth() &&
-    a.getDate() === b.getDate()
-  );
+// ---------- the site's time zone ----------
+//
+// Times show in the zone of the home they belong to (its services put `tz`
+// in their info), not the browser's: a carer in Berlin looking after a dog
+// in Auckland sees Auckland's 07:00 dose as 07:00. undefined = the
+// browser's own zone (a site that has not said, or an older service).
+
+let displayZone; // the default for every formatter below
+
+// An IANA zone name the browser knows ("Pacific/Auckland", "UTC"), else
+// undefined: a name Intl refuses falls back to the browser's zone.
+export function validTimeZone(tz) {
+  if (typeof tz !== "string" || !tz || tz.length > 64) return undefined;
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz });
+    return tz;
+  } catch {
+    return undefined;
+  }
 }
 
-// Wall-clock time in the browser's time zone: "15:04" today (or "3:04 PM",
-// as the locale says), "Tomorrow 07:00", "Yesterday 23:00", "Tue 07:00"
-// within a week, else "26 Nov, 07:00".
-export function formatClock(ms, nowMs, locale = undefined) {
-  const t = new Date(ms);
-  const now = new Date(nowMs);
-  const time = t.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
-  if (sameLocalDay(t, now)) return time;
-  const tomorrow = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1);
-  const yesterday = new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1);
-  if (sameLocalDay(t, tomorrow)) return `Tomorrow ${time}`;
-  if (sameLocalDay(t, yesterday)) return `Yesterday ${time}`;
-  if (Math.abs(ms - nowMs) < 6 * DAY) {
-    return `${t.toLocaleDateString(locale, { weekday: "short" })} ${time}`;
+// Sets the zone the formatters use when none is passed; returns it
+// (undefined when tz is not a zone this browser knows).
+export function setDisplayZone(tz) {
+  displayZone = validTimeZone(tz);
+  return displayZone;
+}
+
+export function displayZoneName() {
+  return displayZone;
+}
+
+const dayKeyFormats = new Map(); // zone -> Intl.DateTimeFormat (they are costly to make)
+
+// The calendar day of ms in zone tz, as "YYYY-MM-DD".
+export function dayKey(ms, tz = displayZone) {
+  if (!tz) {
+    // The process's own zone: Date's local fields (they follow TZ when a
+    // test changes it; a cached Intl format would not).
+    const d = new Date(ms);
+    const pad = (n) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
   }
-  return `${t.toLocaleDateString(locale, { day: "numeric", month: "short" })}, ${time}`;
+  let f = dayKeyFormats.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" });
+    dayKeyFormats.set(tz, f);
+  }
+  const parts = {};
+  for (const p of f.formatToParts(new Date(ms))) parts[p.type] = p.value;
+  return `${parts.year}-${parts.month}-${parts.day}`;
+}
+
+// The day key `delta` calendar days after the key (DST-proof: calendar
+// arithmetic, not 24 h steps).
+function shiftDay(key, delta) {
+  const [y, m, d] = key.split("-").map(Number);
+  return new Date(Date.UTC(y, m - 1, d + delta)).toISOString().slice(0, 10);
+}
+
+function relDay(ms, nowMs, tz) {
+  const t = dayKey(ms, tz);
+  const now = dayKey(nowMs, tz);
+  if (t === now) return 0;
+  if (t === shiftDay(now, 1)) return 1;
+  if (t === shiftDay(now, -1)) return -1;
+  return null;
+}
+
+// Wall-clock time in the site's zone (tz, else the display zone): "15:04"
+// today (or "3:04 PM", as the locale says), "Tomorrow 07:00", "Yesterday
+// 23:00", "Tue 07:00" within a week, else "26 Nov, 07:00".
+export function formatClock(ms, nowMs, locale = undefined, tz = displayZone) {
+  const t = new Date(ms);
+  const time = t.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", timeZone: tz });
+  const rel = relDay(ms, nowMs, tz);
+  if (rel === 0) return time;
+  if (rel === 1) return `Tomorrow ${time}`;
+  if (rel === -1) return `Yesterday ${time}`;
+  if (Math.abs(ms - nowMs) < 6 * DAY) {
+    return `${t.toLocaleDateString(locale, { weekday: "short", timeZone: tz })} ${time}`;
+  }
+  return `${t.toLocaleDateString(locale, { day: "numeric", month: "short", timeZone: tz })}, ${time}`;
 }
 
 // The day of `ms` relative to now, for a line under a bare time: "" today,
 // "tomorrow", "yesterday", "Tue" within a week, else "26 Nov".
-export function formatDay(ms, nowMs, locale = undefined) {
+export function formatDay(ms, nowMs, locale = undefined, tz = displayZone) {
+  const rel = relDay(ms, nowMs, tz);
+  if (rel === 0) return "";
+  if (rel === 1) return "tomorrow";
+  if (rel === -1) return "yesterday";
   const t = new Date(ms);
-  const now = new Date(nowMs);
-  if (sameLocalDay(t, now)) return "";
-  if (sameLocalDay(t, new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1))) return "tomorrow";
-  if (sameLocalDay(t, new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1))) return "yesterday";
-  if (Math.abs(ms - nowMs) < 6 * DAY) return t.toLocaleDateString(locale, { weekday: "short" });
-  return t.toLocaleDateString(locale, { day: "numeric", month: "short" });
+  if (Math.abs(ms - nowMs) < 6 * DAY) return t.toLocaleDateString(locale, { weekday: "short", timeZone: tz });
+  return t.toLocaleDateString(locale, { day: "numeric", month: "short", timeZone: tz });
 }
 
-export function formatTime(ms, locale = undefined) {
-  return new Date(ms).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
+export function formatTime(ms, locale = undefined, tz = displayZone) {
+  return new Date(ms).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", timeZone: tz });
+}
+
+// A zone's short name at ms for a card's corner: "GMT+13", "EST", or "" for
+// none.
+export function zoneLabel(tz, ms, locale = undefined) {
+  if (!validTimeZone(tz)) return "";
+  const parts = new Intl.DateTimeFormat(locale, { timeZone: tz, timeZoneName: "short" }).formatToParts(new Date(ms));
+  const name = parts.find((p) => p.type === "timeZoneName");
+  return name ? name.value : "";
 }
 
 // Sensor kinds the suite knows; any other kind is shown with its own unit.

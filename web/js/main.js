@@ -10,6 +10,7 @@ import {
   newCommandId,
   reasonText,
   resultText,
+  setDisplayZone,
   verifyText,
 } from "./format.js";
 import {
@@ -20,7 +21,9 @@ import {
   brokerDown,
   createStore,
   resetStore,
+  siteIdentity,
 } from "./store.js";
+import { sitesFromPayload } from "./sites.js";
 import { DAYS, intervalText, nextPending, planPatch } from "./plan.js";
 import { Connection } from "./conn.js";
 import { loadUplot } from "./charts.js";
@@ -129,6 +132,36 @@ function renderBrokerNote(show) {
     "shows the last known state.";
 }
 
+// ---------- which home ----------
+
+// ?site=<site>: the home this page shows, on a bridge serving several (the
+// overview's cards link here); without it, the bridge's own default.
+const pageSite = new URLSearchParams(location.search).get("site") || "";
+
+// The homes this user may see (hello's and /api/session's "sites", each
+// with its zone and names).
+function setSites(list) {
+  app.sites = sitesFromPayload(list);
+  applyZone();
+}
+
+// Times show in the home's own zone: its services' info, else what the
+// bridge said of it, else the browser's.
+function applyZone() {
+  const site = app.store.site;
+  const meta = (app.sites || []).find((m) => m.site === site);
+  const id = siteIdentity(app.store);
+  const zone = setDisplayZone(id.tz || (meta && meta.tz) || undefined);
+  const label = id.siteName || (meta && meta.name) || site;
+  $("site-name").textContent = label;
+  $("site-name").title = zone ? `${site} · times in ${zone}` : site;
+  if (zone !== app.zone) {
+    app.zone = zone;
+    return true;
+  }
+  return false;
+}
+
 // ---------- session and login ----------
 
 async function fetchSession() {
@@ -189,6 +222,7 @@ function showDashboard(session) {
   if (!app.conn) {
     const url = new URL("ws", document.baseURI);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    if (pageSite) url.searchParams.set("site", pageSite);
     app.conn = new Connection(url.href, {
       onStatus: showStatus,
       onText: onFrame,
@@ -322,6 +356,7 @@ function onFrame(msg) {
       app.views.clear();
       app.dirty = new Set();
       $("site-name").textContent = app.store.site;
+      setSites(msg.sites);
       if (typeof msg.version === "string") $("foot-version").textContent = `iod ${msg.version}`;
       setRole(Boolean(msg.operator));
       return;
@@ -330,7 +365,14 @@ function onFrame(msg) {
       app.syncing = false;
       if (app.store.camera.frames === 0) app.camera.clear();
       markDirty(["all"]);
-      if (app.records) app.records.start();
+      // The records store keeps the bridge's own site (IOD_SITE, the
+      // session's "site"); another home's page has no dose history here.
+      {
+        const here = !app.session || !app.session.site || app.session.site === app.store.site;
+        $("history").hidden = !here;
+        $("motion").hidden = !here;
+        if (here && app.records) app.records.start();
+      }
       return;
     case "history":
       markDirty(applyHistory(app.store, msg));
@@ -354,6 +396,7 @@ function onFrame(msg) {
   }
   if (typeof msg.topic !== "string") return;
   const changed = applyMessage(app.store, msg);
+  if (changed.has("info") && applyZone()) changed.add("all");
   if (changed.has("event")) onFeederEvent(app.store.feeder.events[0]);
   if (changed.has("notify-event") && app.notify) app.notify.onEvent(app.store.notify.events[0]);
   if (changed.has("plan")) updateButtons();
@@ -742,7 +785,8 @@ async function boot() {
     return;
   }
   app.session = session;
-  if (session.operator || session.user || session.public_view) showDashboard(session);
+  const canWatch = session.operator || session.user || session.public_view;
+  if (canWatch) showDashboard(session);
   else showGate(session);
 }
 

@@ -160,7 +160,13 @@ export function applyMessage(store, msg) {
         version: typeof payload.version === "string" ? payload.version : "",
         backend: typeof payload.backend === "string" ? payload.backend : "",
         since: num(payload.since),
+        // The home's zone and names (IOD_SITE_NAME, IOD_DOG_NAME): "" when
+        // the service does not say.
+        tz: typeof payload.tz === "string" ? payload.tz : "",
+        siteName: typeof payload.site_name === "string" ? payload.site_name : "",
+        dogName: typeof payload.dog_name === "string" ? payload.dog_name : "",
       };
+      changed.add("info");
       if (where.service === "notify") {
         // iod-notify's: the applicationServerKey for Web Push
         svc.info.vapidKey = typeof payload.vapid_public_key === "string" ? payload.vapid_public_key : "";
@@ -326,4 +332,22 @@ export function sensorOrder(store, known) {
     if (ia !== -1 || ib !== -1) return (ia === -1 ? 99 : ia) - (ib === -1 ? 99 : ib);
     return a.localeCompare(b);
   });
+}
+
+// The home as its services describe it: {tz, siteName, dogName}, each the
+// newest info's that carries it ("" when none does).
+export function siteIdentity(store) {
+  const out = { tz: "", siteName: "", dogName: "" };
+  const since = { tz: -Infinity, siteName: -Infinity, dogName: -Infinity };
+  for (const svc of store.services.values()) {
+    if (!svc.info) continue;
+    const at = svc.info.since ?? 0;
+    for (const k of ["tz", "siteName", "dogName"]) {
+      if (svc.info[k] && at >= since[k]) {
+        out[k] = svc.info[k];
+        since[k] = at;
+      }
+    }
+  }
+  return out;
 }
