@@ -17,8 +17,9 @@ struct accounts {
 	char admin_pw[AUTH_PASSWORD_MAX];
 	size_t admin_pw_len;
 	uv_fs_event_t watch;
-	bool watching; /* the handle is initialised and not yet closed */
-	bool freeing;  /* accounts_free came before its close callback */
+	bool watching;	     /* the handle is initialised and not yet closed */
+	bool freeing;	     /* accounts_free came before its close callback */
+	unsigned generation; /* bumped by every reload */
 };
 
 struct accounts_check {
@@ -53,6 +54,7 @@ void accounts_reload(struct accounts *a)
 	if (!a->path[0])
 		return;
 	reloaded(a, users_reload(a->path, &a->set, &a->stamp, err, sizeof(err)), err);
+	a->generation++;
 }
 
 static void on_change(uv_fs_event_t *h, const char *filename, int events, int status)
@@ -163,6 +165,21 @@ int accounts_role(const struct accounts *a, const char *user, enum roles_role *r
 		return 0;
 	}
 	return -1;
+}
+
+const char *accounts_sites(const struct accounts *a, const char *user)
+{
+	if (!a || !user)
+		return NULL;
+	const struct users_entry *e = users_find(a->set, user);
+	if (e)
+		return e->sites;
+	return env_admin(a, user) ? "*" : NULL;
+}
+
+unsigned accounts_generation(const struct accounts *a)
+{
+	return a ? a->generation : 0;
 }
 
 static void check_free(struct accounts_check *c)

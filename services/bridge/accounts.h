@@ -53,6 +53,14 @@ bool accounts_env_admin(const struct accounts *a);
  * from the file, or admin once the first-run password no longer applies). */
 int accounts_role(const struct accounts *a, const char *user, enum roles_role *role);
 
+/* The sites user may see now ("*" or a comma list, roles_site_allowed;
+ * the first-run admin's are "*"), borrowed until the next reload; NULL
+ * when there is no such user. */
+const char *accounts_sites(const struct accounts *a, const char *user);
+/* Changes whenever the file may have changed (every reload): what a
+ * websocket's cached view of its user's sites is checked against. */
+unsigned accounts_generation(const struct accounts *a);
+
 /* A login's check: done(arg, ok, role) on the loop thread when it is over
  * (role valid when ok). An unknown user costs a dummy verify, as a known
  * one. 0 with *out the check in flight (for accounts_forget; NULL when

@@ -22,6 +22,7 @@
 #include "records_writer.h"
 #include "server.h"
 #include "service.h"
+#include "sites.h"
 #include "state.h"
 
 #include <errno.h>
@@ -41,6 +42,11 @@ bool bridge_password_check(const char *value, char *why, size_t why_size)
 		return true;
 	snprintf(why, why_size, "longer than %d bytes", AUTH_PASSWORD_MAX);
 	return false;
+}
+
+bool bridge_sites_check(const char *value, char *why, size_t why_size)
+{
+	return sites_list_check(value, why, why_size);
 }
 
 bool bridge_hosts_check(const char *value, char *why, size_t why_size)
@@ -80,7 +86,11 @@ static const struct cfg_option bridge_options[] = {
      "per-client queue room beyond one frame per topic; a client over it is dropped", 16, 65536, 0,
      NULL},
     {"IOD_BRIDGE_CACHE_TOPICS", CFG_INT, DEFAULT_TEXT(STATE_TOPICS_DEFAULT),
-     "topics kept in the last-value cache", 16, 100000, 0, NULL},
+     "topics kept in the last-value cache (of each site)", 16, 100000, 0, NULL},
+    {"IOD_BRIDGE_SITES", CFG_STRING, NULL,
+     "the homes this bridge serves: a comma list of sites, or * for every site under iod/+/# "
+     "(at most 1024); unset: IOD_SITE alone",
+     0, 0, 0, bridge_sites_check},
     {"IOD_BRIDGE_SESSION_IDLE", CFG_DURATION, "7d", "an operator session ends after this idle",
      60000, 365LL * 24 * 3600 * 1000, 0, NULL},
     {"IOD_BRIDGE_LOGIN_FAILURES", CFG_INT, "5",
@@ -398,13 +408,6 @@ static int open_server(struct bridge_app *b, const struct cfg *cfg)
 	unsigned max_clients =
 	    bridge_raise_nofile((unsigned)cfg_int(cfg, "IOD_BRIDGE_MAX_CLIENTS"), &fd_limit);
 
-	struct state_config sc = {
-	    .site = b->site,
-	    .headroom = server_headroom(), /* LWS_PRE lives in server.c */
-	    .max_topics = (size_t)cfg_int(cfg, "IOD_BRIDGE_CACHE_TOPICS"),
-	    .max_json_payload = PROTO_MAX_PAYLOAD,
-	    .max_frame_bytes = STATE_FRAME_MAX,
-	};
 	struct auth_config ac = {
 	    .password = password,
 	    .session_idle_ms = cfg_duration_ms(cfg, "IOD_BRIDGE_SESSION_IDLE"),
@@ -414,9 +417,8 @@ static int open_server(struct bridge_app *b, const struct cfg *cfg)
 	    .on_session = on_session,
 	    .on_session_arg = b,
 	};
-	b->state = state_new(&sc);
 	b->auth = auth_new(&ac);
-	if (!b->state || !b->auth) {
+	if (!b->auth) {
 		log_error("out of memory");
 		return 1;
 	}
@@ -434,8 +436,8 @@ static int open_server(struct bridge_app *b, const struct cfg *cfg)
 	    .max_clients = max_clients,
 	    .fd_limit = fd_limit,
 	    .queue_slack = (unsigned)cfg_int(cfg, "IOD_BRIDGE_QUEUE_SLACK"),
-	    .max_topics = sc.max_topics,
-	    .state = b->state,
+	    .max_topics = (size_t)cfg_int(cfg, "IOD_BRIDGE_CACHE_TOPICS"),
+	    .sites = b->sites,
 	    .auth = b->auth,
 	    .accounts = b->accounts,
 	    .mqtt = service_mqtt(b->svc),
@@ -461,14 +463,40 @@ void *bridge_create(struct service *svc, int *exit_code)
 	    .service = "bridge",
 	    .dashboard_url = ha_dashboard_url(cfg, b->dashboard_url, sizeof(b->dashboard_url)),
 	};
-	char filter[PROTO_TOPIC_MAX];
-	if (proto_topic_availability(b->availability, sizeof(b->availability), b->site, "bridge") <
-		0 ||
-	    proto_topic(filter, sizeof(filter), b->site, "#", NULL) < 0 ||
-	    mqttc_subscribe(service_mqtt(svc), filter, 1, false) < 0)
+	*exit_code = 0;
+	struct state_config sc = {
+	    .headroom = server_headroom(), /* LWS_PRE lives in server.c */
+	    .max_topics = (size_t)cfg_int(cfg, "IOD_BRIDGE_CACHE_TOPICS"),
+	    .max_json_payload = PROTO_MAX_PAYLOAD,
+	    .max_frame_bytes = STATE_FRAME_MAX,
+	};
+	b->sites = sites_new(cfg_str(cfg, "IOD_BRIDGE_SITES"), b->site, &sc);
+	if (!b->sites) {
+		log_error("out of memory");
 		*exit_code = 1;
-	else {
+	} else if (proto_topic_availability(b->availability, sizeof(b->availability), b->site,
+					    "bridge") < 0) {
+		*exit_code = 1;
+	} else {
 		open_records(b, cfg);
+	}
+	/* Every home's topics (sites.h): one filter per listed site, or
+	 * iod/+/#; and the bridge's own IOD_SITE for the records store when
+	 * it is not among them. */
+	for (size_t i = 0; !*exit_code && i < sites_n_filters(b->sites); i++)
+		if (mqttc_subscribe(service_mqtt(svc), sites_filter(b->sites, i), 1, false) < 0)
+			*exit_code = 1;
+	if (!*exit_code && b->writer && !sites_find(b->sites, b->site) && !sites_any(b->sites)) {
+		char filter[PROTO_TOPIC_MAX];
+		if (proto_topic(filter, sizeof(filter), b->site, "#", NULL) < 0 ||
+		    mqttc_subscribe(service_mqtt(svc), filter, 1, false) < 0)
+			*exit_code = 1;
+	}
+	if (!*exit_code) {
+		log_info("serving %s (IOD_BRIDGE_SITES)",
+			 sites_any(b->sites)	      ? "every site under iod/+/#"
+			 : sites_count(b->sites) == 1 ? sites_at(b->sites, 0)->name
+						      : "the listed sites");
 		*exit_code = open_server(b, cfg);
 	}
 	if (*exit_code) {
@@ -520,7 +548,7 @@ void bridge_destroy(void *app)
 	rwriter_close(b->writer);
 	auth_free(b->auth);
 	accounts_free(b->accounts);
-	state_free(b->state);
+	sites_free(b->sites);
 	free(b);
 }
 

@@ -29,7 +29,7 @@ struct rwriter;
 struct server;
 struct service;
 struct service_def;
-struct state;
+struct sites;
 
 /* File descriptors kept for everything but websocket clients: the listener,
  * the MQTT connection, files being served, HTTP requests in flight. */
@@ -42,7 +42,7 @@ struct bridge_app {
 	char dashboard_url[512];
 	char availability[PROTO_TOPIC_MAX]; /* the Dashboard entity's state topic */
 	bool tls;
-	struct state *state;
+	struct sites *sites; /* the homes served (IOD_BRIDGE_SITES), each with its state */
 	struct auth *auth;
 	struct accounts *accounts; /* the users file (accounts.h) */
 	struct server *server;
@@ -61,6 +61,8 @@ int bridge_backup(const struct cfg *cfg, const char *dst);
 /* IOD_BRIDGE_PASSWORD's rule: at most AUTH_PASSWORD_MAX bytes (the text
  * names no value: it is a secret). */
 bool bridge_password_check(const char *value, char *why, size_t why_size);
+/* IOD_BRIDGE_SITES' rule: sites_list_check(). */
+bool bridge_sites_check(const char *value, char *why, size_t why_size);
 /* IOD_BRIDGE_HOSTS' rule: auth_hosts_valid(). */
 bool bridge_hosts_check(const char *value, char *why, size_t why_size);
 /* IOD_BRIDGE_TLS_CERT and _KEY both set or neither: 0, or 2 with a line

@@ -17,6 +17,7 @@
 #include "mqttc.h"
 #include "records_http.h"
 #include "records_writer.h"
+#include "sites.h"
 #include "state.h"
 #include "webcache.h"
 #include "webpath.h"
@@ -124,6 +125,81 @@ bool http_request_operator(struct server *s, struct lws *wsi, char token[AUTH_TO
 	return http_request_user(s, wsi, token, user, &role);
 }
 
+int http_query_arg(struct lws *wsi, const char *name, char *buf, size_t size)
+{
+	char frag[512];
+	size_t n = strlen(name);
+	for (int i = 0;
+	     lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i) >= 0; i++) {
+		if (strncmp(frag, name, n) || frag[n] != '=')
+			continue;
+		int len = snprintf(buf, size, "%s", frag + n + 1);
+		return len < 0 || (size_t)len >= size ? -1 : 0;
+	}
+	return -1;
+}
+
+const char *server_sites_of(struct server *s, bool in_session, const char *user)
+{
+	if (in_session)
+		return accounts_sites(s->cfg.accounts, user);
+	return s->cfg.public_view ? "*" : NULL;
+}
+
+struct site *server_default_site(struct server *s, const char *sites)
+{
+	struct site *home = sites_find(s->cfg.sites, s->cfg.site);
+	if (home && roles_site_allowed(sites, home->name))
+		return home;
+	for (size_t i = 0; i < sites_count(s->cfg.sites); i++) {
+		struct site *one = sites_at(s->cfg.sites, i);
+		if (roles_site_allowed(sites, one->name))
+			return one;
+	}
+	return NULL;
+}
+
+unsigned server_pick_site(struct server *s, const char *arg, const char *sites, bool overview_ok,
+			  struct site **out)
+{
+	*out = NULL;
+	if (!sites)
+		return 403;
+	if (!arg || !*arg) {
+		*out = server_default_site(s, sites);
+		return *out ? 0 : 403;
+	}
+	if (!strcmp(arg, "*"))
+		return overview_ok ? 0 : 404;
+	struct site *one = sites_find(s->cfg.sites, arg);
+	if (!one)
+		return 404;
+	if (!roles_site_allowed(sites, one->name))
+		return 403;
+	*out = one;
+	return 0;
+}
+
+cJSON *server_sites_json(struct server *s, const char *sites)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; a && i < sites_count(s->cfg.sites); i++) {
+		struct site *one = sites_at(s->cfg.sites, i);
+		if (!roles_site_allowed(sites, one->name))
+			continue;
+		cJSON *o = cJSON_CreateObject();
+		if (!o || !cJSON_AddItemToArray(a, o) ||
+		    !cJSON_AddStringToObject(o, "site", one->name) ||
+		    (one->label[0] && !cJSON_AddStringToObject(o, "name", one->label)) ||
+		    (one->dog[0] && !cJSON_AddStringToObject(o, "dog", one->dog)) ||
+		    (one->tz[0] && !cJSON_AddStringToObject(o, "tz", one->tz))) {
+			cJSON_Delete(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 bool http_origin_ok(struct lws *wsi)
 {
 	char origin[256], host[256];
@@ -147,9 +223,14 @@ bool http_host_ok(struct server *s, struct lws *wsi)
 
 static void fill_metrics(struct server *s)
 {
-	struct state_stats st;
-	state_get_stats(s->cfg.state, &st);
-	s->m.cached_topics = st.topics;
+	s->m.cached_topics = 0;
+	for (size_t i = 0; i < sites_count(s->cfg.sites); i++) {
+		struct state_stats st;
+		state_get_stats(sites_at(s->cfg.sites, i)->state, &st);
+		s->m.cached_topics += st.topics;
+	}
+	s->m.sites = sites_count(s->cfg.sites);
+	s->m.sites_refused = sites_refused(s->cfg.sites);
 	s->m.sessions = auth_session_count(s->cfg.auth, server_now_ms());
 	s->m.buffer_bytes = bmsg_live_bytes();
 	s->m.clients_max = s->cfg.max_clients;
@@ -204,6 +285,37 @@ static bool metrics_allowed(struct server *s, struct lws *wsi)
 
 static int serve_file(struct server *s, struct lws *wsi, struct pss *pss, const char *uri);
 
+/*
+ * GET /api/camera/latest[?site=]: the newest camera frame the bridge holds
+ * of a home (the overview's thumbnails), as image/jpeg, never cached. 401
+ * without a session (unless the public view is on), 403 for a site the
+ * user may not see, 404 unknown_site, 404 no_frame before the first one.
+ */
+static int camera_latest(struct server *s, struct lws *wsi, struct pss *pss)
+{
+	char token[AUTH_TOKEN_HEX + 1], user[AUTH_NAME_MAX + 1], arg[PROTO_SITE_MAX + 2];
+	enum roles_role role;
+	bool in = http_request_user(s, wsi, token, user, &role);
+	const char *sites = server_sites_of(s, in, user);
+	if (!sites)
+		return http_respond_json(wsi, pss, 401, "{\"error\":\"not_authorized\"}", NULL);
+	struct site *one;
+	bool named = http_query_arg(wsi, "site", arg, sizeof(arg)) == 0;
+	unsigned st = server_pick_site(s, named ? arg : NULL, sites, false, &one);
+	if (st == 404)
+		return http_respond_json(wsi, pss, 404, "{\"error\":\"unknown_site\"}", NULL);
+	if (st)
+		return http_respond_json(wsi, pss, 403, "{\"error\":\"not_authorized\"}", NULL);
+	struct bmsg *m = state_camera_frame(one->state);
+	if (!m)
+		return http_respond_json(wsi, pss, 404, "{\"error\":\"no_frame\"}", NULL);
+	char *body = malloc(m->len ? m->len : 1);
+	if (!body)
+		return 1;
+	memcpy(body, bmsg_data(m), m->len);
+	return http_deferred_respond(wsi, pss, 200, "image/jpeg", "no-store", body, m->len, NULL);
+}
+
 static int serve_get(struct server *s, struct lws *wsi, struct pss *pss, const char *uri)
 {
 	if (!strcmp(uri, "/healthz"))
@@ -241,7 +353,14 @@ static int serve_get(struct server *s, struct lws *wsi, struct pss *pss, const c
 		cJSON_AddBoolToObject(j, "operator", in && !roles_may(role, "feeder", "feed"));
 		cJSON_AddBoolToObject(j, "public_view", s->cfg.public_view);
 		cJSON_AddBoolToObject(j, "password_set", accounts_any(s->cfg.accounts));
-		cJSON_AddStringToObject(j, "site", s->cfg.site);
+		/* site: what /ws opens without ?site=; sites: every home this
+		 * user may see (one: a home's page; more: the overview). */
+		const char *sites = server_sites_of(s, in, user);
+		struct site *home = sites ? server_default_site(s, sites) : NULL;
+		cJSON_AddStringToObject(j, "site", home ? home->name : s->cfg.site);
+		cJSON *list = sites ? server_sites_json(s, sites) : cJSON_CreateArray();
+		if (list)
+			cJSON_AddItemToObject(j, "sites", list);
 		cJSON_AddStringToObject(j, "version", IOD_VERSION);
 		char *body = cJSON_PrintUnformatted(j);
 		cJSON_Delete(j);
@@ -251,6 +370,8 @@ static int serve_get(struct server *s, struct lws *wsi, struct pss *pss, const c
 		cJSON_free(body);
 		return rc;
 	}
+	if (!strcmp(uri, "/api/camera/latest"))
+		return camera_latest(s, wsi, pss);
 	if (!strncmp(uri, "/api/", 5)) {
 		int rc = records_http_get(s, wsi, pss, uri);
 		if (rc != RECORDS_HTTP_NOT_MINE)

@@ -76,6 +76,14 @@ char *metrics_render(const struct bridge_metrics *m)
 	one(&b, "iod_bridge_sessions", "gauge", "Live operator sessions.", m->sessions);
 	one(&b, "iod_bridge_cached_topics", "gauge", "Topics in the last-value cache.",
 	    m->cached_topics);
+	one(&b, "iod_bridge_sites", "gauge", "Homes this bridge serves (IOD_BRIDGE_SITES).",
+	    m->sites);
+	one(&b, "iod_bridge_sites_refused_total", "counter",
+	    "Messages of a new site refused: IOD_BRIDGE_SITES=* serves 1024 sites at most.",
+	    m->sites_refused);
+	one(&b, "iod_bridge_site_clients_dropped_total", "counter",
+	    "Dashboards closed because their user may no longer see that home.",
+	    m->site_clients_dropped);
 	one(&b, "iod_bridge_buffer_bytes", "gauge", "Bytes of shared frame buffers alive.",
 	    m->buffer_bytes);
 	one(&b, "iod_bridge_host_refused_total", "counter",

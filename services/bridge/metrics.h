@@ -32,7 +32,10 @@ struct bridge_metrics {
 	uint64_t queue_high_water; /* the longest any client queue has been */
 	uint64_t logins_ok, logins_bad_password, logins_rate_limited, logins_no_password;
 	uint64_t sessions;		     /* gauge */
-	uint64_t cached_topics;		     /* gauge */
+	uint64_t cached_topics;		     /* gauge, over every site */
+	uint64_t sites;			     /* gauge: homes served (sites.h) */
+	uint64_t sites_refused;		     /* new sites past SITES_MAX under "*" */
+	uint64_t site_clients_dropped;	     /* pages of a home their user may no longer see */
 	uint64_t buffer_bytes;		     /* gauge: shared frame buffers alive */
 	uint64_t metrics_refused;	     /* GET /metrics from elsewhere than this machine */
 	uint64_t logins_rate_limited_global; /* refused by the limit over every address */

@@ -14,9 +14,11 @@
  */
 #include "server_internal.h"
 
+#include "accounts.h"
 #include "bmsg.h"
 #include "log.h"
 #include "mqttc.h"
+#include "sites.h"
 #include "state.h"
 #include "wsmsg.h"
 
@@ -148,39 +150,107 @@ static void broadcast(struct server *s, struct bmsg *m)
 		client_push(s, c, m, true);
 }
 
+/* The sites this client's user may see now ("*" for a public viewer);
+ * NULL when the session has ended or the user is gone. */
+static const char *client_sites(struct server *s, struct pss *c)
+{
+	char user[AUTH_NAME_MAX + 1];
+	enum roles_role role;
+	if (!c->is_operator)
+		return s->cfg.public_view ? "*" : NULL;
+	if (!server_session_role(s, c->token, server_now_ms(), user, &role))
+		return NULL;
+	return accounts_sites(s->cfg.accounts, user);
+}
+
+/* May the overview client c see site? Asked once per site per users-file
+ * generation, then a bit test per frame. */
+static bool overview_sees(struct server *s, struct pss *c, const struct site *site)
+{
+	unsigned gen = accounts_generation(s->cfg.accounts);
+	if (c->gen != gen) {
+		memset(c->known, 0, SITES_MAX / 8);
+		c->gen = gen;
+	}
+	unsigned i = site->index, byte = i / 8, bit = 1u << (i % 8);
+	if (!(c->known[byte] & bit)) {
+		c->known[byte] |= (uint8_t)bit;
+		if (roles_site_allowed(client_sites(s, c), site->name))
+			c->allowed[byte] |= (uint8_t)bit;
+		else
+			c->allowed[byte] &= (uint8_t)~bit;
+	}
+	return c->allowed[byte] & bit;
+}
+
+/*
+ * One site's frame to the clients that show it: that home's pages, and
+ * the overviews whose user may see it (text frames only: no camera frames
+ * on the overview). A home's page whose user may no longer see it (the
+ * users file changed) is closed.
+ */
+static void broadcast_site(struct server *s, struct site *site, struct bmsg *m)
+{
+	unsigned gen = accounts_generation(s->cfg.accounts);
+	for (struct pss *c = s->clients; c; c = c->next) {
+		if (c->site == site) {
+			if (c->gen != gen) {
+				c->gen = gen;
+				if (!roles_site_allowed(client_sites(s, c), site->name)) {
+					s->m.site_clients_dropped++;
+					log_info("a dashboard of site %s closed: its user may no "
+						 "longer see it",
+						 site->name);
+					client_drop(c);
+					continue;
+				}
+			}
+			client_push(s, c, m, true);
+		} else if (c->overview && !m->binary && overview_sees(s, c, site)) {
+			client_push(s, c, m, true);
+		}
+	}
+}
+
 /* The alert set, the plan and the schedule must each reach every client
  * like alerts and feeder events (state.c keys those 0): never coalesced. */
-static bool never_coalesced(struct server *s, const char *topic)
+static bool never_coalesced(const struct site *site, const char *topic)
 {
-	if (!s->keep_topics_ready) {
-		const char *site = s->cfg.site;
-		if (proto_topic(s->keep_topics[0], PROTO_TOPIC_MAX, site, "alerts", NULL) < 0 ||
-		    proto_topic(s->keep_topics[1], PROTO_TOPIC_MAX, site, "feeder", "plan") < 0 ||
-		    proto_topic(s->keep_topics[2], PROTO_TOPIC_MAX, site, "feeder", "schedule") < 0)
-			memset(s->keep_topics, 0, sizeof(s->keep_topics));
-		s->keep_topics_ready = true;
-	}
-	for (size_t i = 0; i < sizeof(s->keep_topics) / sizeof(s->keep_topics[0]); i++)
-		if (!strcmp(topic, s->keep_topics[i]))
-			return true;
-	return false;
+	size_t n = strlen(site->name);
+	if (strncmp(topic, "iod/", 4) || strncmp(topic + 4, site->name, n) || topic[4 + n] != '/')
+		return false;
+	const char *rest = topic + 4 + n + 1;
+	return !strcmp(rest, "alerts") || !strcmp(rest, "feeder/plan") ||
+	       !strcmp(rest, "feeder/schedule");
 }
 
 void server_on_mqtt(struct server *s, const char *topic, const void *payload, size_t len,
 		    int64_t received_ms)
 {
 	s->m.mqtt_messages++;
+	bool refused = false;
+	struct site *site = sites_of_topic(s->cfg.sites, topic, &refused);
+	if (!site) {
+		s->m.mqtt_refused++;
+		if (refused && sites_refused(s->cfg.sites) == 1)
+			log_warn("IOD_BRIDGE_SITES=*: %d sites served already: the messages of "
+				 "new sites are refused (iod_bridge_sites_refused_total)",
+				 SITES_MAX);
+		return;
+	}
+	if (sites_is_info_topic(topic))
+		sites_take_info(site, payload, len);
 	const char *why = NULL;
-	struct bmsg *m = state_ingest(s->cfg.state, topic, payload, len, received_ms, &why);
+	struct bmsg *m = state_ingest(site->state, topic, payload, len, received_ms, &why);
 	if (!m) {
 		if (why && strcmp(why, "cleared"))
 			s->m.mqtt_refused++;
 		return;
 	}
 	/* The frame is state.c's cached one too: a newcomer's snapshot keeps it. */
-	if (m->key && never_coalesced(s, topic))
+	if (m->key && never_coalesced(site, topic))
 		m->key = 0;
-	broadcast(s, m);
+	broadcast_site(s, site, m);
 	bmsg_unref(m);
 }
 
@@ -208,11 +278,48 @@ static int snapshot_visit(void *arg, struct bmsg *m)
 	return to->c->closing ? -1 : 0;
 }
 
+/* The ?site= of this upgrade, "" when absent; false when too long to be
+ * a site (refused as unknown). */
+static bool upgrade_site_arg(struct lws *wsi, char arg[PROTO_SITE_MAX + 2])
+{
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) <= 0 ||
+	    http_query_arg(wsi, "site", arg, PROTO_SITE_MAX + 2) < 0) {
+		arg[0] = '\0';
+		/* an argument named site that did not fit */
+		char probe[8];
+		return http_query_arg(wsi, "site", probe, sizeof(probe)) < 0 ||
+		       lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) <= 0;
+	}
+	return true;
+}
+
+/* Where this upgrade goes: 0 with c->site / c->overview, or the status to
+ * refuse it with (404 a site not served, 403 one the user may not see). */
+static unsigned upgrade_pick(struct server *s, struct lws *wsi, bool in, const char *token,
+			     struct site **site, bool *overview)
+{
+	char arg[PROTO_SITE_MAX + 2], user[AUTH_NAME_MAX + 1];
+	enum roles_role role;
+	*site = NULL;
+	*overview = false;
+	if (!upgrade_site_arg(wsi, arg))
+		return 404;
+	const char *sites = NULL;
+	if (in && server_session_role(s, token, server_now_ms(), user, &role))
+		sites = accounts_sites(s->cfg.accounts, user);
+	else if (s->cfg.public_view)
+		sites = "*";
+	unsigned st = server_pick_site(s, arg, sites, true, site);
+	*overview = !st && !*site;
+	return st;
+}
+
 /*
  * Before the 101: refuse with a real HTTP status the browser can see, in
  * this order: not /ws 404, a Host not ours 421 (with a body saying why),
  * an Origin not this host 403, no live session while the public view is
- * off 401, every slot taken 503. Each refusal is counted.
+ * off 401, a ?site= this bridge does not serve 404 or one the user may not
+ * see 403, every slot taken 503. Each refusal is counted.
  */
 int ws_confirm_upgrade(struct server *s, struct lws *wsi, const char *what)
 {
@@ -236,9 +343,20 @@ int ws_confirm_upgrade(struct server *s, struct lws *wsi, const char *what)
 		return 1;
 	}
 	char token[AUTH_TOKEN_HEX + 1];
-	if (!http_request_operator(s, wsi, token) && !s->cfg.public_view) {
+	bool in = http_request_operator(s, wsi, token);
+	if (!in && !s->cfg.public_view) {
 		s->m.clients_refused++;
 		lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, NULL);
+		return 1;
+	}
+	struct site *site;
+	bool overview;
+	unsigned st = upgrade_pick(s, wsi, in, token, &site, &overview);
+	if (st) {
+		s->m.clients_refused++;
+		lws_return_http_status(wsi, st,
+				       st == 404 ? "this bridge does not serve that site"
+						 : "this user may not see that site");
 		return 1;
 	}
 	if (s->m.clients >= s->cfg.max_clients) {
@@ -250,20 +368,53 @@ int ws_confirm_upgrade(struct server *s, struct lws *wsi, const char *what)
 	return 0;
 }
 
-/* The refusals were made in ws_confirm_upgrade(); here the role is
- * recorded in this websocket's own session data. */
+/* The refusals were made in ws_confirm_upgrade(); here the role and the
+ * site are recorded in this websocket's own session data. */
 int ws_filter(struct server *s, struct lws *wsi, struct pss *c)
 {
 	c->is_operator = http_request_operator(s, wsi, c->token);
 	if (!c->is_operator && !s->cfg.public_view)
 		return 1;
+	if (upgrade_pick(s, wsi, c->is_operator, c->token, &c->site, &c->overview))
+		return 1;
+	if (c->overview) {
+		c->known = calloc(2, SITES_MAX / 8);
+		if (!c->known)
+			return 1;
+		c->allowed = c->known + SITES_MAX / 8;
+	}
+	c->gen = accounts_generation(s->cfg.accounts);
+	return 0;
+}
+
+static int overview_snapshot(struct server *s, struct pss *c, int64_t now)
+{
+	struct snapshot_to to = {s, c};
+	for (size_t i = 0; i < sites_count(s->cfg.sites) && !c->closing; i++) {
+		struct site *one = sites_at(s->cfg.sites, i);
+		if (overview_sees(s, c, one))
+			state_snapshot_values(one->state, now, snapshot_visit, &to);
+	}
 	return 0;
 }
 
 int ws_established(struct server *s, struct lws *wsi, struct pss *c)
 {
 	c->wsi = wsi;
-	cqueue_init(&c->q, s->queue_max, WS_BEHIND_BYTES, WS_BEHIND_FRAMES);
+	uint32_t max = s->queue_max;
+	if (c->overview) {
+		/* Every cached topic of every home it may see, and the slack. */
+		uint64_t want = s->cfg.queue_slack + 8;
+		for (size_t i = 0; i < sites_count(s->cfg.sites); i++) {
+			struct state_stats st;
+			state_get_stats(sites_at(s->cfg.sites, i)->state, &st);
+			want += st.topics + STATE_ALERTS_MAX;
+		}
+		/* room for homes that appear later: as many again */
+		want *= 2;
+		max = want > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)want;
+	}
+	cqueue_init(&c->q, max, WS_BEHIND_BYTES, WS_BEHIND_FRAMES);
 	c->established = true;
 	c->prev = NULL;
 	c->next = s->clients;
@@ -277,23 +428,34 @@ int ws_established(struct server *s, struct lws *wsi, struct pss *c)
 	/* hello's operator: this session's user may command (a viewer may not). */
 	char user[AUTH_NAME_MAX + 1];
 	enum roles_role role;
-	bool may = c->is_operator && server_session_role(s, c->token, now, user, &role) &&
-		   !roles_may(role, "feeder", "feed");
+	bool in = c->is_operator && server_session_role(s, c->token, now, user, &role);
+	bool may = in && !roles_may(role, "feeder", "feed");
+	const char *sites = in ? accounts_sites(s->cfg.accounts, user) : "*";
 	client_push_text(s, c,
-			 wsmsg_hello_encode(s->cfg.site, may, s->broker_up, IOD_VERSION, now));
+			 wsmsg_hello_encode_sites(c->site ? c->site->name : "*",
+						  server_sites_json(s, sites), may, s->broker_up,
+						  IOD_VERSION, now));
 	client_push_text(s, c, wsmsg_broker_encode(s->broker_up, now));
-	struct snapshot_to to = {s, c};
-	state_snapshot(s->cfg.state, now, snapshot_visit, &to);
+	if (c->overview) {
+		overview_snapshot(s, c, now);
+	} else {
+		struct snapshot_to to = {s, c};
+		state_snapshot(c->site->state, now, snapshot_visit, &to);
+	}
 	client_push_text(s, c, proto_ws_ready_encode());
-	log_debug("websocket client connected (%s), %llu now",
-		  c->is_operator ? "operator" : "viewer", (unsigned long long)s->m.clients);
+	log_debug("websocket client connected (%s, %s), %llu now",
+		  c->is_operator ? "operator" : "viewer", c->site ? c->site->name : "overview",
+		  (unsigned long long)s->m.clients);
 	return 0;
 }
 
 void ws_closed(struct server *s, struct pss *c)
 {
-	if (!c->established)
+	if (!c->established) {
+		free(c->known);
+		c->known = c->allowed = NULL;
 		return;
+	}
 	c->established = false;
 	if (c->prev)
 		c->prev->next = c->next;
@@ -304,6 +466,8 @@ void ws_closed(struct server *s, struct pss *c)
 	cqueue_free(&c->q);
 	free(c->rx);
 	c->rx = NULL;
+	free(c->known);
+	c->known = c->allowed = NULL;
 	s->m.clients--;
 }
 
@@ -322,11 +486,44 @@ void ws_message(struct server *s, struct pss *c, const void *text, size_t len)
 	/* Both: the page was told the broker is up, and it still is (Paho's
 	 * flag drops the moment the connection is lost, before the loop hears). */
 	bool up = s->broker_up && s->cfg.mqtt && mqttc_is_connected(s->cfg.mqtt);
+	/* The home the command is for: this page's, or on the overview the
+	 * command's own "site" (taken out before the command is decoded). */
+	struct site *site = c->site;
+	char *rest = NULL;
+	if (c->overview) {
+		char name[PROTO_SITE_MAX + 1], id[PROTO_ID_MAX + 1];
+		int k = wsmsg_take_site(text, len, name, id, &rest);
+		if (k == -2)
+			return;
+		if (k >= 0) {
+			site = k == 1 ? sites_find(s->cfg.sites, name) : NULL;
+			if (!site) {
+				s->m.commands_refused++;
+				free(rest);
+				client_push_text(s, c,
+						 proto_ws_error_encode(id[0] ? id : NULL,
+								       WSMSG_REASON_UNKNOWN_SITE));
+				return;
+			}
+			text = rest;
+			len = strlen(rest);
+		}
+	}
+	/* The user's sites now: a command for a home it may not see is
+	 * refused as one above its role. */
+	if (op && site && !roles_site_allowed(accounts_sites(s->cfg.accounts, user), site->name))
+		op = false;
 	struct wsmsg_result r;
-	if (wsmsg_handle_as(text, len, op ? &role : NULL, up, user, now, &r) < 0)
+	if (wsmsg_handle_as(text, len, op ? &role : NULL, up, user, now, &r) < 0) {
+		free(rest);
 		return;
-	const char *topic = r.target == WSMSG_NOTIFY ? s->notify_cmd_topic : s->cmd_topic;
-	if (r.accepted && mqttc_publish_str(s->cfg.mqtt, topic, r.publish, 1, false) < 0) {
+	}
+	free(rest);
+	const char *topic = !site		       ? NULL
+			    : r.target == WSMSG_NOTIFY ? site->notify_cmd
+						       : site->feeder_cmd;
+	if (r.accepted &&
+	    (!topic || mqttc_publish_str(s->cfg.mqtt, topic, r.publish, 1, false) < 0)) {
 		free(r.reply);
 		r.reply = proto_ws_error_encode(r.id, PROTO_REASON_BROKER_UNAVAILABLE);
 		r.accepted = false;
@@ -335,7 +532,8 @@ void ws_message(struct server *s, struct pss *c, const void *text, size_t len)
 	if (r.is_command) {
 		if (r.accepted) {
 			s->m.commands_accepted++;
-			log_info("command from the dashboard published: %s", r.publish);
+			log_info("command from the dashboard published on %s: %s", topic,
+				 r.publish);
 		} else {
 			s->m.commands_refused++;
 			log_info("command from the dashboard refused (%s): %s",
@@ -442,12 +640,23 @@ int notify_ack_post(struct server *s, struct lws *wsi, struct pss *pss)
 	enum roles_role role;
 	bool op = http_request_user(s, wsi, token, user, &role);
 	bool up = s->broker_up && s->cfg.mqtt && mqttc_is_connected(s->cfg.mqtt);
+	/* The home whose notification it was: ?site= (the service worker's
+	 * action URL carries it), else the user's first. */
+	char arg[PROTO_SITE_MAX + 2];
+	struct site *site = NULL;
+	bool named = http_query_arg(wsi, "site", arg, sizeof(arg)) == 0;
+	unsigned st = server_pick_site(
+	    s, named ? arg : NULL, op ? accounts_sites(s->cfg.accounts, user) : NULL, false, &site);
+	if (op && st == 404)
+		return http_respond_json(wsi, pss, 404, "{\"error\":\"unknown_site\"}", NULL);
+	if (st)
+		op = false;
 	struct wsmsg_result r;
 	if (wsmsg_notify_ack_as(pss->post ? pss->post : "", pss->post_len, op ? &role : NULL, up,
 				user, server_now_ms(), &r) < 0)
 		return http_respond_json(wsi, pss, 500, "{\"error\":\"internal\"}", NULL);
 	if (r.accepted &&
-	    mqttc_publish_str(s->cfg.mqtt, s->notify_cmd_topic, r.publish, 1, false) < 0) {
+	    mqttc_publish_str(s->cfg.mqtt, site->notify_cmd, r.publish, 1, false) < 0) {
 		r.accepted = false;
 		r.reason = PROTO_REASON_BROKER_UNAVAILABLE;
 	}

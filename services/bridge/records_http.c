@@ -415,20 +415,37 @@ int records_http_get(struct server *s, struct lws *wsi, struct pss *pss, const c
 	enum rq_endpoint ep = rq_endpoint_of(uri, id, &not_found);
 	if (ep == RQ_NONE)
 		return RECORDS_HTTP_NOT_MINE;
-	char token[AUTH_TOKEN_HEX + 1];
-	if (!s->cfg.public_view && !http_request_operator(s, wsi, token))
+	char token[AUTH_TOKEN_HEX + 1], user[AUTH_NAME_MAX + 1];
+	enum roles_role role;
+	bool in = http_request_user(s, wsi, token, user, &role);
+	const char *sites = server_sites_of(s, in, user);
+	if (!sites)
 		return respond_error(wsi, pss, 401, "not_authorized", NULL);
 	if (not_found)
 		return respond_error(wsi, pss, 404, "not_found", NULL);
 
-	char bufs[RQ_ARGS_MAX + 1][512];
+	/* The store keeps IOD_SITE's records: ?site= may name it (a page of
+	 * many homes always says which), and the user must see it. */
+	char bufs[RQ_ARGS_MAX + 2][512];
 	const char *args[RQ_ARGS_MAX + 1];
 	size_t n = 0;
-	while (n <= RQ_ARGS_MAX && lws_hdr_copy_fragment(wsi, bufs[n], sizeof(bufs[n]),
-							 WSI_TOKEN_HTTP_URI_ARGS, (int)n) >= 0) {
+	for (int i = 0; n <= RQ_ARGS_MAX && lws_hdr_copy_fragment(wsi, bufs[n], sizeof(bufs[n]),
+								  WSI_TOKEN_HTTP_URI_ARGS, i) >= 0;
+	     i++) {
+		if (!strncmp(bufs[n], "site=", 5)) {
+			if (strcmp(bufs[n] + 5, s->cfg.site))
+				return respond_error(
+				    wsi, pss, 404, "unknown_site",
+				    "this bridge keeps the records of its own site "
+				    "only (IOD_SITE)");
+			continue;
+		}
 		args[n] = bufs[n];
 		n++;
 	}
+	if (!roles_site_allowed(sites, s->cfg.site))
+		return respond_error(wsi, pss, 403, "not_authorized",
+				     "this user may not see this site");
 	struct rq q;
 	const char *reason;
 	char detail[200];

@@ -91,12 +91,6 @@ struct server *server_new(uv_loop_t *loop, const struct server_config *cfg)
 	if (!s)
 		return NULL;
 	s->cfg = *cfg;
-	if (proto_topic(s->cmd_topic, sizeof(s->cmd_topic), cfg->site, "feeder", "cmd") < 0 ||
-	    proto_topic(s->notify_cmd_topic, sizeof(s->notify_cmd_topic), cfg->site, "notify",
-			"cmd") < 0) {
-		free(s);
-		return NULL;
-	}
 	/* Room for the whole snapshot (every cached topic, histories, alerts,
 	 * frame, hello, ready) plus slack for per-client answers and events. */
 	s->queue_max = (uint32_t)(cfg->max_topics + STATE_HISTORY_TOPICS_MAX + STATE_ALERTS_MAX +

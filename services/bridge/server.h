@@ -19,10 +19,10 @@ struct auth;
 struct bindaddr;
 struct mqttc;
 struct rhttp;
-struct state;
+struct sites;
 
 struct server_config {
-	const char *site;
+	const char *site;	     /* IOD_SITE: the bridge's own, the records store's */
 	const struct bindaddr *bind; /* what to listen on, resolved (bindaddr.h); borrowed */
 	int port;
 	const char *web_dir;  /* NULL: no static files */
@@ -34,7 +34,7 @@ struct server_config {
 	unsigned fd_limit;	   /* lws connection table size */
 	unsigned queue_slack;	   /* per-client queue bound beyond what the state holds */
 	size_t max_topics;	   /* the state's topic bound (the queue holds that many too) */
-	struct state *state;	   /* borrowed */
+	struct sites *sites;	   /* borrowed: the homes served, each with its state */
 	struct auth *auth;	   /* borrowed */
 	struct accounts *accounts; /* borrowed: the users file (accounts.h) */
 	struct mqttc *mqtt;	   /* borrowed; set later with server_set_mqtt() */

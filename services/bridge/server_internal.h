@@ -40,6 +40,7 @@
 
 struct login_job;
 struct rwork;
+struct site;
 struct webfile;
 
 enum post_target { POST_NONE, POST_LOGIN, POST_LOGOUT, POST_NOTIFY_ACK };
@@ -54,7 +55,16 @@ struct pss {
 	bool is_operator;		/* the upgrade carried a live session of a user */
 	bool closing;			/* queue overflowed: being dropped */
 	char token[AUTH_TOKEN_HEX + 1]; /* that session, re-checked per command */
-	char *rx;			/* a fragmented message being reassembled */
+	/* The home this page shows (/ws?site=, sites.h), or NULL for the
+	 * overview of them all (/ws?site=*), which gets their text frames for
+	 * the sites its user may see: known[i] says site i was checked since
+	 * the users file's generation gen, allowed[i] the answer (bitsets of
+	 * SITES_MAX bits, the overview's only). */
+	struct site *site;
+	bool overview;
+	unsigned gen;
+	uint8_t *known, *allowed;
+	char *rx; /* a fragmented message being reassembled */
 	size_t rx_len;
 	/* http (http.c, login.c) */
 	bool head;  /* a HEAD request: headers only */
@@ -77,18 +87,11 @@ struct server {
 	struct lws_context *ctx; /* NULL once lws has finished destroying it */
 	bool stopping;
 	char web_root[PATH_MAX]; /* realpath of web_dir; "" = none */
-	char cmd_topic[PROTO_TOPIC_MAX];
-	char notify_cmd_topic[PROTO_TOPIC_MAX];
 	bool tls;
 	struct pss *clients;
 	struct webcache *cache;
 	bool broker_up; /* the MQTT connection as the clients were last told */
 	uint32_t queue_max;
-	/* protocol.c: topics whose frames are never coalesced besides state.c's
-	 * alert and feeder/event (alerts, feeder/plan, feeder/schedule), made
-	 * from cfg.site on the first message */
-	char keep_topics[3][PROTO_TOPIC_MAX];
-	bool keep_topics_ready;
 	int64_t login_flood_logged_ms; /* the last "too many failed logins" warning */
 	struct bridge_metrics m;
 };
@@ -114,6 +117,28 @@ bool http_request_user(struct server *s, struct lws *wsi, char token[AUTH_TOKEN_
 /* token's session is live and its user has an account: the user, the role. */
 bool server_session_role(struct server *s, const char *token, int64_t now_ms,
 			 char user[AUTH_NAME_MAX + 1], enum roles_role *role);
+/* The query argument name (without '=') of this request into buf: 0, or
+ * -1 when absent or longer than size. */
+int http_query_arg(struct lws *wsi, const char *name, char *buf, size_t size);
+/* The sites the request's session's user may see ("*" or a list,
+ * roles_site_allowed), "*" for anyone while the public view is on, or NULL
+ * (no session, no public view). */
+const char *server_sites_of(struct server *s, bool in_session, const char *user);
+/*
+ * The home a request names with ?site= (absent: the user's first; see
+ * server_default_site): 0 with *out (NULL when site is "*" and overview
+ * is allowed), 404 when this bridge does not serve it, 403 when sites
+ * (server_sites_of) does not cover it.
+ */
+unsigned server_pick_site(struct server *s, const char *arg, const char *sites, bool overview_ok,
+			  struct site **out);
+/* What a page without ?site= opens: IOD_SITE when served and covered by
+ * sites, else the first served site it covers; NULL when none. */
+struct site *server_default_site(struct server *s, const char *sites);
+/* /api/session's and hello's "sites": [{"site","name"?,"dog"?,"tz"?},...]
+ * of the served sites sites covers, as a cJSON array (NULL out of memory). */
+struct cJSON *server_sites_json(struct server *s, const char *sites);
+
 /* No Origin (not a browser), or one naming the Host (auth_origin_ok). */
 bool http_origin_ok(struct lws *wsi);
 /* No Host, or one of ours (auth_host_ok, against DNS rebinding). */

@@ -126,7 +126,7 @@ static struct topic_entry *topic_find(struct state *s, const char *topic, bool c
 		return NULL;
 	struct topic_entry *e = &s->topics[s->n_topics];
 	e->topic = copy;
-	e->key = (uint32_t)s->n_topics + 2;
+	e->key = s->cfg.key_base + (uint32_t)s->n_topics + 2;
 	e->frame = NULL;
 	e->next_hash = s->hash[h];
 	s->hash[h] = e;
@@ -322,13 +322,14 @@ static struct bmsg *history_frame(struct state *s, struct history_entry *h, int6
 	return m;
 }
 
-int state_snapshot(struct state *s, int64_t now_ms, state_visit_cb visit, void *arg)
+static int snapshot(struct state *s, int64_t now_ms, bool values_only, state_visit_cb visit,
+		    void *arg)
 {
 	int rc;
 	for (size_t i = 0; i < s->n_topics; i++)
 		if (s->topics[i].frame && (rc = visit(arg, s->topics[i].frame)))
 			return rc;
-	for (size_t i = 0; i < s->n_history; i++) {
+	for (size_t i = 0; !values_only && i < s->n_history; i++) {
 		struct bmsg *m = history_frame(s, s->history[i], now_ms);
 		if (m && (rc = visit(arg, m)))
 			return rc;
@@ -340,9 +341,24 @@ int state_snapshot(struct state *s, int64_t now_ms, state_visit_cb visit, void *
 		if ((rc = visit(arg, a->frame)))
 			return rc;
 	}
-	if (s->frame && (rc = visit(arg, s->frame)))
+	if (!values_only && s->frame && (rc = visit(arg, s->frame)))
 		return rc;
 	return 0;
+}
+
+int state_snapshot(struct state *s, int64_t now_ms, state_visit_cb visit, void *arg)
+{
+	return snapshot(s, now_ms, false, visit, arg);
+}
+
+int state_snapshot_values(struct state *s, int64_t now_ms, state_visit_cb visit, void *arg)
+{
+	return snapshot(s, now_ms, true, visit, arg);
+}
+
+struct bmsg *state_camera_frame(const struct state *s)
+{
+	return s->frame;
 }
 
 void state_get_stats(const struct state *s, struct state_stats *out)

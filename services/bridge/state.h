@@ -47,6 +47,10 @@ struct state_config {
 	size_t max_topics;	 /* last-value cache bound; 0 = STATE_TOPICS_DEFAULT */
 	size_t max_json_payload; /* bigger non-camera payloads are refused; 0 = 16 KiB */
 	size_t max_frame_bytes;	 /* bigger camera frames are refused; 0 = STATE_FRAME_MAX */
+	/* Added to every topic's coalescing key, so the states of several
+	 * sites (sites.h) never share a key: one overview client's queue holds
+	 * frames of them all. */
+	uint32_t key_base;
 };
 
 struct state_stats {
@@ -82,6 +86,14 @@ struct bmsg *state_ingest(struct state *s, const char *topic, const void *payloa
  */
 typedef int (*state_visit_cb)(void *arg, struct bmsg *m);
 int state_snapshot(struct state *s, int64_t now_ms, state_visit_cb visit, void *arg);
+
+/* The same without the history and the camera frame: what the overview of
+ * many homes (the bridge's /ws?site=*) gets of each, every cached topic
+ * and the alerts. */
+int state_snapshot_values(struct state *s, int64_t now_ms, state_visit_cb visit, void *arg);
+
+/* The latest camera frame (borrowed; NULL: none yet). */
+struct bmsg *state_camera_frame(const struct state *s);
 
 void state_get_stats(const struct state *s, struct state_stats *out);
 

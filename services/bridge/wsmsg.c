@@ -308,6 +308,56 @@ char *wsmsg_hello_encode(const char *site, bool is_operator, bool broker_up, con
 	return finish(obj, ok);
 }
 
+char *wsmsg_hello_encode_sites(const char *site, struct cJSON *sites, bool is_operator,
+			       bool broker_up, const char *version, int64_t ts_ms)
+{
+	cJSON *obj = cJSON_CreateObject();
+	if (!obj || !site || !version || !sites) {
+		cJSON_Delete(sites);
+		return finish(obj, false);
+	}
+	bool ok = cJSON_AddStringToObject(obj, "type", "hello") &&
+		  cJSON_AddStringToObject(obj, "site", site);
+	if (ok)
+		ok = cJSON_AddItemToObject(obj, "sites", sites);
+	else
+		cJSON_Delete(sites);
+	ok = ok && cJSON_AddBoolToObject(obj, "operator", is_operator) &&
+	     cJSON_AddBoolToObject(obj, "broker", broker_up) &&
+	     cJSON_AddStringToObject(obj, "version", version) &&
+	     cJSON_AddNumberToObject(obj, "ts", (double)ts_ms);
+	return finish(obj, ok);
+}
+
+int wsmsg_take_site(const void *text, size_t len, char site[PROTO_SITE_MAX + 1],
+		    char id[PROTO_ID_MAX + 1], char **rest)
+{
+	site[0] = id[0] = '\0';
+	*rest = NULL;
+	if (len > PROTO_WS_MAX_CMD)
+		return -1;
+	cJSON *j = cJSON_ParseWithLength(text, len);
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "type");
+	if (!cJSON_IsObject(j) || !cJSON_IsString(type) || strcmp(type->valuestring, "cmd")) {
+		cJSON_Delete(j);
+		return -1;
+	}
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "id");
+	if (cJSON_IsString(v) && proto_id_valid(v->valuestring))
+		snprintf(id, PROTO_ID_MAX + 1, "%s", v->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(j, "site");
+	if (!v) {
+		cJSON_Delete(j);
+		return 0;
+	}
+	if (cJSON_IsString(v) && proto_site_valid(v->valuestring))
+		snprintf(site, PROTO_SITE_MAX + 1, "%s", v->valuestring);
+	cJSON_DeleteItemFromObjectCaseSensitive(j, "site");
+	*rest = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return *rest ? 1 : -2;
+}
+
 char *wsmsg_broker_encode(bool connected, int64_t ts_ms)
 {
 	cJSON *obj = cJSON_CreateObject();

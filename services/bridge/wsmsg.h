@@ -42,6 +42,9 @@
 
 /* A "service" the bridge forwards no commands to. */
 #define WSMSG_REASON_UNKNOWN_SERVICE "unknown_service"
+/* On the overview of many homes (/ws?site=*), a command without a "site",
+ * or naming one this bridge does not serve. */
+#define WSMSG_REASON_UNKNOWN_SITE "unknown_site"
 
 enum wsmsg_target { WSMSG_FEEDER, WSMSG_NOTIFY }; /* feeder/cmd, notify/cmd */
 
@@ -89,6 +92,22 @@ int wsmsg_notify_ack_as(const void *body, size_t len, const enum roles_role *rol
  * malloc'd, or NULL when out of memory. */
 char *wsmsg_hello_encode(const char *site, bool is_operator, bool broker_up, const char *version,
 			 int64_t ts_ms);
+/* The same with "sites" (after "site"): the homes this client may see,
+ * [{"site","name"?,"dog"?,"tz"?},...] (sites: taken, freed here; NULL
+ * fails). site is "*" on the overview. */
+struct cJSON;
+char *wsmsg_hello_encode_sites(const char *site, struct cJSON *sites, bool is_operator,
+			       bool broker_up, const char *version, int64_t ts_ms);
+/*
+ * On the overview: a text message that is a {"type":"cmd",...} object
+ * names its home in "site". -1: not a cmd object (handle the text as it
+ * is: a ping, or the decoder's own error); 0: a cmd without "site"; 1: a
+ * cmd with one: site its value ("" when not a valid site name) and *rest
+ * the command without it (malloc'd); -2 out of memory. id: the command's
+ * id when valid, else "" (for the error frame).
+ */
+int wsmsg_take_site(const void *text, size_t len, char site[PROTO_SITE_MAX + 1],
+		    char id[PROTO_ID_MAX + 1], char **rest);
 /* {"type":"broker","connected":…,"ts":…}; malloc'd or NULL. */
 char *wsmsg_broker_encode(bool connected, int64_t ts_ms);
 

@@ -5,6 +5,7 @@
 #include "bmsg.h"
 #include "log.h"
 #include "mqttc.h"
+#include "sites.h"
 #include "state.h"
 
 #include <criterion/criterion.h>
@@ -270,6 +271,11 @@ static char fake_mqttc; /* cfg.mqtt is only compared with NULL and passed back *
 
 struct server *glue_server_new(bool public_view, unsigned max_clients)
 {
+	return glue_server_new_sites(public_view, max_clients, NULL);
+}
+
+struct server *glue_server_new_sites(bool public_view, unsigned max_clients, const char *list)
+{
 	glue_now_ms = 1795660181000;
 	glue_mqtt_connected = true;
 	glue_publish_rc = 0;
@@ -288,11 +294,10 @@ struct server *glue_server_new(bool public_view, unsigned max_clients)
 	/* No users file; IOD_BRIDGE_PASSWORD's admin, checked inline (no loop). */
 	s->cfg.accounts = accounts_new(NULL, NULL, "hunter2");
 	cr_assert_not_null(s->cfg.accounts);
-	s->cfg.state = state_new(&sc);
+	s->cfg.sites = sites_new(list, "home", &sc);
 	s->cfg.mqtt = (struct mqttc *)&fake_mqttc;
 	cr_assert_not_null(s->cfg.auth);
-	cr_assert_not_null(s->cfg.state);
-	snprintf(s->cmd_topic, sizeof(s->cmd_topic), "iod/home/feeder/cmd");
+	cr_assert_not_null(s->cfg.sites);
 	s->broker_up = true;
 	s->queue_max = 64;
 	return s;
@@ -302,7 +307,7 @@ void glue_server_free(struct server *s)
 {
 	auth_free(s->cfg.auth);
 	accounts_free(s->cfg.accounts);
-	state_free(s->cfg.state);
+	sites_free(s->cfg.sites);
 	free(s);
 }
 

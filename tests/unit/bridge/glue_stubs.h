@@ -68,6 +68,8 @@ void glue_wsi_reset(struct lws *wsi);
  * public_view and max_clients as given; no web root. The stubs' clock,
  * mqttc and log are reset too. */
 struct server *glue_server_new(bool public_view, unsigned max_clients);
+/* The same serving the sites of list (IOD_BRIDGE_SITES; NULL: "home"). */
+struct server *glue_server_new_sites(bool public_view, unsigned max_clients, const char *list);
 void glue_server_free(struct server *s);
 /* Log in as the operator from ip at glue_now_ms: the session token. */
 void glue_login(struct server *s, const char *ip, char token[AUTH_TOKEN_HEX + 1]);

@@ -7,6 +7,7 @@
 #include "bindaddr.h"
 #include "glue_stubs.h"
 #include "mqttc.h"
+#include "sites.h"
 #include "state.h"
 
 #include <criterion/criterion.h>
@@ -238,6 +239,7 @@ Test(app, broker_up_and_down_reach_every_dashboard, .timeout = 5)
 	static struct lws wsi;
 	static struct pss c;
 	glue_wsi_reset(&wsi);
+	c.site = sites_find(s->cfg.sites, "home"); /* what ws_filter picks */
 	cr_assert_eq(ws_established(s, &wsi, &c), 0);
 	char *text;
 	while ((text = glue_pop_text(&c)))

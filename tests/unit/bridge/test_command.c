@@ -4,6 +4,7 @@
  * greeting order and the batched writes. Through the glue with lws and
  * mqttc stubbed (glue_stubs.h). */
 #include "glue_stubs.h"
+#include "sites.h"
 
 #include "accounts.h"
 #include "bmsg.h"
@@ -28,6 +29,7 @@ static void connect_client(struct server *s, bool as_operator)
 		c.is_operator = true;
 	}
 	c.wsi = &wsi;
+	c.site = sites_find(s->cfg.sites, "home"); /* what ws_filter picks */
 	cqueue_init(&c.q, s->queue_max, 0, 0);
 }
 
@@ -181,6 +183,7 @@ Test(command, connect_greets_in_order_and_writes_in_batches, .timeout = 5)
 	const char *reading = "{\"value\":21.5,\"unit\":\"°C\",\"ts\":1}";
 	server_on_mqtt(s, "iod/home/sensors/temperature", reading, strlen(reading),
 		       glue_now_ms - 5);
+	c.site = sites_find(s->cfg.sites, "home"); /* what ws_filter picks */
 	cr_assert_eq(ws_established(s, &wsi, &c), 0);
 	cr_assert_eq(s->clients, &c);
 	cr_assert_eq(s->m.clients, 1);
@@ -192,7 +195,8 @@ Test(command, connect_greets_in_order_and_writes_in_batches, .timeout = 5)
 	cr_assert_eq(wsi.writes, queued);
 	cr_assert_eq(s->m.frames_sent, queued);
 	cr_assert_eq(c.q.count, 0);
-	const char *hello = "{\"type\":\"hello\",\"site\":\"home\",\"operator\":true,"
+	const char *hello = "{\"type\":\"hello\",\"site\":\"home\",\"sites\":[{\"site\":"
+			    "\"home\"}],\"operator\":true,"
 			    "\"broker\":true,\"version\":\"" IOD_VERSION "\",\"ts\":1795660181000}";
 	cr_assert(!strncmp(wsi.body, hello, strlen(hello)), "%s", wsi.body);
 	cr_assert(strstr(wsi.body, "}{\"type\":\"broker\",\"connected\":true,\"ts\":1795660181000}"
@@ -332,6 +336,7 @@ static void establish_quiet(struct server *s)
 {
 	glue_wsi_reset(&wsi);
 	memset(&c, 0, sizeof(c));
+	c.site = sites_find(s->cfg.sites, "home"); /* what ws_filter picks */
 	cr_assert_eq(ws_established(s, &wsi, &c), 0);
 	while (c.q.count)
 		cr_assert_eq(ws_writeable(s, &wsi, &c), 0);
@@ -559,6 +564,7 @@ static void connect_as(struct server *s, const char *user, const char *role)
 	    AUTH_LOGIN_OK);
 	c.is_operator = true;
 	c.wsi = &wsi;
+	c.site = sites_find(s->cfg.sites, "home"); /* what ws_filter picks */
 	cqueue_init(&c.q, s->queue_max, 0, 0);
 }
 

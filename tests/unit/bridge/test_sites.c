@@ -1,0 +1,446 @@
+/* Many homes on one bridge (issue 14): sites.c's table and rules, and
+ * through the glue (lws stubbed, glue_stubs.h) who sees and commands which
+ * home: a page per site, the overview of them all, ?site= on the upgrade,
+ * the users file's sites at every frame and command. */
+#include "glue_stubs.h"
+
+#include "accounts.h"
+#include "bmsg.h"
+#include "sites.h"
+#include "users.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- sites.c ---- */
+
+static const struct state_config SC = {.headroom = 16};
+
+static bool check(const char *v, char *why)
+{
+	why[0] = '\0';
+	return sites_list_check(v, why, 160);
+}
+
+Test(sites, the_setting_is_a_list_or_a_star)
+{
+	char why[160];
+	cr_assert(check(NULL, why));
+	cr_assert(check("", why));
+	cr_assert(check("*", why));
+	cr_assert(check("home", why));
+	cr_assert(check("fosterA,foster-b,c_3", why));
+	cr_assert_not(check("a,,b", why));
+	cr_assert(strstr(why, "1-64"), "%s", why);
+	cr_assert_not(check("a,", why));
+	cr_assert_not(check("a,b,a", why));
+	cr_assert_str_eq(why, "'a' is listed twice");
+	cr_assert_not(check("a,+", why));
+	cr_assert_str_eq(why, "'+' must be 1-64 of [A-Za-z0-9_-]");
+	cr_assert_not(check("a,*", why), "* is the whole value or nothing");
+	cr_assert_not(check("a b", why));
+	char big[SITES_LIST_MAX * 5 + 8] = "";
+	for (int i = 0; i <= SITES_LIST_MAX; i++)
+		snprintf(big + strlen(big), sizeof(big) - strlen(big), "%ss%d", i ? "," : "", i);
+	cr_assert_not(check(big, why), "%d sites", SITES_LIST_MAX + 1);
+	cr_assert(strstr(why, "at most 256"), "%s", why);
+	*strrchr(big, ',') = '\0';
+	cr_assert(check(big, why), "%d sites: %s", SITES_LIST_MAX, why);
+}
+
+Test(sites, a_list_is_made_at_start_with_one_filter_each)
+{
+	struct sites *set = sites_new("a,b", "home", &SC);
+	cr_assert_not_null(set);
+	cr_assert_not(sites_any(set));
+	cr_assert_eq(sites_count(set), 2);
+	cr_assert_str_eq(sites_at(set, 0)->name, "a");
+	cr_assert_str_eq(sites_at(set, 1)->name, "b");
+	cr_assert_eq(sites_n_filters(set), 2);
+	cr_assert_str_eq(sites_filter(set, 0), "iod/a/#");
+	cr_assert_str_eq(sites_filter(set, 1), "iod/b/#");
+	cr_assert_null(sites_filter(set, 2));
+	cr_assert_str_eq(sites_at(set, 1)->feeder_cmd, "iod/b/feeder/cmd");
+	cr_assert_str_eq(sites_at(set, 1)->notify_cmd, "iod/b/notify/cmd");
+	cr_assert_eq(sites_of_topic(set, "iod/b/sensors/temperature", NULL), sites_at(set, 1));
+	cr_assert_null(sites_of_topic(set, "iod/home/sensors/temperature", NULL), "not listed");
+	cr_assert_null(sites_of_topic(set, "iod/ab/x", NULL));
+	cr_assert_null(sites_of_topic(set, "iod/a", NULL));
+	cr_assert_null(sites_of_topic(set, "other/a/x", NULL));
+	cr_assert_eq(sites_count(set), 2);
+	sites_free(set);
+
+	set = sites_new(NULL, "home", &SC);
+	cr_assert_eq(sites_count(set), 1, "unset: IOD_SITE alone");
+	cr_assert_str_eq(sites_filter(set, 0), "iod/home/#");
+	sites_free(set);
+	cr_assert_null(sites_new("a,a", "home", &SC));
+}
+
+Test(sites, a_star_makes_each_site_on_its_first_message_up_to_the_bound)
+{
+	struct sites *set = sites_new("*", "home", &SC);
+	cr_assert(sites_any(set));
+	cr_assert_eq(sites_n_filters(set), 1);
+	cr_assert_str_eq(sites_filter(set, 0), "iod/+/#");
+	cr_assert_eq(sites_count(set), 0);
+	bool refused;
+	struct site *a = sites_of_topic(set, "iod/fosterA/feeder/log", &refused);
+	cr_assert_not_null(a);
+	cr_assert_not(refused);
+	cr_assert_str_eq(a->name, "fosterA");
+	cr_assert_eq(sites_of_topic(set, "iod/fosterA/sensors/x", NULL), a,
+		     "found, not made again");
+	cr_assert_null(sites_of_topic(set, "iod/bad.site/x/y", NULL), "not a site name");
+	char topic[64];
+	for (int i = 1; i < SITES_MAX; i++) {
+		snprintf(topic, sizeof(topic), "iod/s%d/sensors/x", i);
+		cr_assert_not_null(sites_of_topic(set, topic, &refused), "%s", topic);
+	}
+	cr_assert_eq(sites_count(set), SITES_MAX);
+	cr_assert_null(sites_of_topic(set, "iod/one-too-many/sensors/x", &refused));
+	cr_assert(refused);
+	cr_assert_eq(sites_refused(set), 1);
+	cr_assert_not_null(sites_of_topic(set, "iod/s77/sensors/x", &refused), "known: served");
+	cr_assert_eq(sites_find(set, "s1023")->index, 1023);
+	cr_assert_null(sites_find(set, "one-too-many"));
+	sites_free(set);
+}
+
+Test(sites, every_site_keys_its_topics_apart)
+{
+	/* One overview queue holds frames of every home: the same topic leaf
+	 * in two homes must not replace one another there. */
+	struct sites *set = sites_new("a,b", "home", &SC);
+	const char *p = "{\"value\":1}";
+	const char *why;
+	struct bmsg *fa =
+	    state_ingest(sites_at(set, 0)->state, "iod/a/sensors/x", p, strlen(p), 1, &why);
+	struct bmsg *fb =
+	    state_ingest(sites_at(set, 1)->state, "iod/b/sensors/x", p, strlen(p), 1, &why);
+	cr_assert_not_null(fa);
+	cr_assert_not_null(fb);
+	cr_assert_neq(fa->key, 0);
+	cr_assert_neq(fb->key, 0);
+	cr_assert_neq(fa->key, fb->key);
+	bmsg_unref(fa);
+	bmsg_unref(fb);
+	sites_free(set);
+}
+
+Test(sites, info_gives_the_names_and_the_zone)
+{
+	struct sites *set = sites_new("a", "home", &SC);
+	struct site *a = sites_at(set, 0);
+	const char *info = "{\"version\":\"0.1.0\",\"since\":1,\"backend\":\"sim\","
+			   "\"tz\":\"Pacific/Auckland\",\"site_name\":\"Foster home \xc3\xa9\","
+			   "\"dog_name\":\"Rex\"}";
+	cr_assert(sites_take_info(a, info, strlen(info)));
+	cr_assert_str_eq(a->tz, "Pacific/Auckland");
+	cr_assert_str_eq(a->label, "Foster home \xc3\xa9");
+	cr_assert_str_eq(a->dog, "Rex");
+	cr_assert_not(sites_take_info(a, info, strlen(info)), "nothing new");
+	/* Bad values keep the good ones. */
+	const char *bad = "{\"tz\":\"../etc\\/x y\",\"site_name\":\"a\\u0001b\",\"dog_name\":7}";
+	cr_assert_not(sites_take_info(a, bad, strlen(bad)));
+	cr_assert_str_eq(a->tz, "Pacific/Auckland");
+	cr_assert_str_eq(a->label, "Foster home \xc3\xa9");
+	cr_assert_not(sites_take_info(a, "not json", 8));
+	cr_assert_not(sites_take_info(a, "", 0));
+	/* Without the names (a service of an older release): kept. */
+	const char *old = "{\"version\":\"0.1.0\",\"since\":1,\"backend\":\"sim\"}";
+	cr_assert_not(sites_take_info(a, old, strlen(old)));
+	cr_assert_str_eq(a->dog, "Rex");
+	cr_assert(sites_is_info_topic("iod/a/feeder/info"));
+	cr_assert_not(sites_is_info_topic("iod/a/feeder/info/x"));
+	cr_assert_not(sites_is_info_topic("iod/a/info"));
+	sites_free(set);
+}
+
+/* ---- through the glue ---- */
+
+static char users_dir[64];
+
+/* ann: carer of a; bo: viewer of b; cy: carer of both. admin: the
+ * first-run password (every site). */
+static void with_users(struct server *s)
+{
+	snprintf(users_dir, sizeof(users_dir), "/tmp/iod-sites-XXXXXX");
+	cr_assert_not_null(mkdtemp(users_dir));
+	struct users *set = users_new();
+	char hash[USERS_ENCODED_MAX], path[128];
+	cr_assert_eq(users_hash("pw", 2, hash), 0);
+	cr_assert_eq(users_add(set, "ann", ROLES_CARER, "a", hash), 0);
+	cr_assert_eq(users_add(set, "bo", ROLES_VIEWER, "b", hash), 0);
+	cr_assert_eq(users_add(set, "cy", ROLES_CARER, "a,b", hash), 0);
+	snprintf(path, sizeof(path), "%s/users", users_dir);
+	cr_assert_eq(users_save(set, path), 0);
+	users_free(set);
+	accounts_free(s->cfg.accounts);
+	s->cfg.accounts = accounts_new(NULL, users_dir, "hunter2");
+	cr_assert_not_null(s->cfg.accounts);
+}
+
+static void drop_users(void)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/users", users_dir);
+	unlink(path);
+	rmdir(users_dir);
+}
+
+/* An upgrade of /ws?<args> by user (NULL: no session), up to the 101. */
+static unsigned upgrade(struct server *s, struct lws *wsi, struct pss *c, const char *user,
+			const char *role, const char *args)
+{
+	static char cookie[128];
+	glue_wsi_reset(wsi);
+	memset(c, 0, sizeof(*c));
+	wsi->hdr[WSI_TOKEN_GET_URI] = "/ws";
+	wsi->hdr[WSI_TOKEN_HOST] = "localhost:8080";
+	wsi->hdr[WSI_TOKEN_HTTP_URI_ARGS] = args;
+	if (user) {
+		char token[AUTH_TOKEN_HEX + 1];
+		cr_assert_eq(auth_login_finish(s->cfg.auth, "192.168.1.9", user, role, true,
+					       glue_now_ms, token),
+			     AUTH_LOGIN_OK);
+		snprintf(cookie, sizeof(cookie), "iod_session=%s", token);
+		wsi->hdr[WSI_TOKEN_HTTP_COOKIE] = cookie;
+	}
+	if (ws_confirm_upgrade(s, wsi, "websocket"))
+		return wsi->status;
+	cr_assert_eq(ws_filter(s, wsi, c), 0);
+	cr_assert_eq(ws_established(s, wsi, c), 0);
+	c->wsi = wsi;
+	while (c->q.count)
+		cr_assert_eq(ws_writeable(s, wsi, c), 0);
+	return 0;
+}
+
+static void forget_writes(struct lws *wsi)
+{
+	wsi->body_len = 0;
+	wsi->body[0] = '\0';
+	wsi->writes = wsi->wrote_read = 0;
+}
+
+Test(site_access, the_upgrade_names_a_home_the_user_may_see, .timeout = 10)
+{
+	struct server *s = glue_server_new_sites(false, 10, "a,b");
+	with_users(s);
+	static struct lws wsi;
+	static struct pss c;
+	cr_assert_eq(upgrade(s, &wsi, &c, "ann", "carer", "site=a"), 0);
+	cr_assert_str_eq(c.site->name, "a");
+	cr_assert(strstr(wsi.body,
+			 "{\"type\":\"hello\",\"site\":\"a\",\"sites\":[{\"site\":\"a\"}],"
+			 "\"operator\":true"),
+		  "%s", wsi.body);
+	ws_closed(s, &c);
+	cr_assert_eq(upgrade(s, &wsi, &c, "ann", "carer", "site=b"), 403);
+	cr_assert_eq(upgrade(s, &wsi, &c, "ann", "carer", "site=zzz"), 404);
+	cr_assert_eq(upgrade(s, &wsi, &c, "ann", "carer", "site=../a"), 404);
+	cr_assert_eq(s->m.clients_refused, 3);
+	/* No ?site=: IOD_SITE ("home") is not served, so the user's first. */
+	cr_assert_eq(upgrade(s, &wsi, &c, "bo", "viewer", NULL), 0);
+	cr_assert_str_eq(c.site->name, "b");
+	cr_assert(strstr(wsi.body, "\"operator\":false"), "a viewer: %s", wsi.body);
+	ws_closed(s, &c);
+	cr_assert_eq(upgrade(s, &wsi, &c, "cy", "carer", "site=*"), 0);
+	cr_assert(c.overview);
+	cr_assert_null(c.site);
+	cr_assert(strstr(wsi.body, "\"site\":\"*\",\"sites\":[{\"site\":\"a\"},{\"site\":\"b\"}]"),
+		  "%s", wsi.body);
+	ws_closed(s, &c);
+	/* Without a session (public view off): 401 before any site. */
+	cr_assert_eq(upgrade(s, &wsi, &c, NULL, NULL, "site=a"), 401);
+	drop_users();
+	glue_server_free(s);
+}
+
+/* n readings on each of a and b, interleaved, to every client; how many
+ * frames each of the given clients got, and none of b's may reach ann. */
+static void readings(struct server *s, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char p[64];
+		snprintf(p, sizeof(p), "{\"value\":%d,\"unit\":\"C\",\"ts\":%d}", i, i);
+		server_on_mqtt(s, "iod/a/sensors/temperature", p, strlen(p), glue_now_ms);
+		server_on_mqtt(s, "iod/b/sensors/temperature", p, strlen(p), glue_now_ms);
+	}
+}
+
+Test(site_access, a_user_of_a_never_gets_a_frame_of_b, .timeout = 20)
+{
+	struct server *s = glue_server_new_sites(false, 10, "a,b");
+	with_users(s);
+	static struct lws wa, wo, wb, wc;
+	static struct pss ca, co, cb, cc;
+	cr_assert_eq(upgrade(s, &wa, &ca, "ann", "carer", "site=a"), 0);
+	cr_assert_eq(upgrade(s, &wo, &co, "ann", "carer", "site=*"), 0);
+	cr_assert_eq(upgrade(s, &wb, &cb, "bo", "viewer", "site=b"), 0);
+	cr_assert_eq(upgrade(s, &wc, &cc, "cy", "carer", "site=*"), 0);
+	for (int round = 0; round < 20; round++) {
+		forget_writes(&wa);
+		forget_writes(&wo);
+		forget_writes(&wb);
+		forget_writes(&wc);
+		readings(s, 50); /* 50 each: 1,000 on each site over the rounds */
+		cr_assert_eq(wa.writes, 50, "ann's page of a: %u", wa.writes);
+		cr_assert_eq(wo.writes, 50, "ann's overview: a only: %u", wo.writes);
+		cr_assert_eq(wb.writes, 50, "bo's page of b: %u", wb.writes);
+		cr_assert_eq(wc.writes, 100, "cy's overview: both: %u", wc.writes);
+		cr_assert_null(strstr(wa.body, "iod/b/"));
+		cr_assert_null(strstr(wo.body, "iod/b/"));
+		cr_assert_null(strstr(wb.body, "iod/a/"));
+		cr_assert_not_null(strstr(wc.body, "iod/b/"));
+	}
+	cr_assert_eq(ca.q.count + co.q.count + cb.q.count + cc.q.count, 0, "all written at once");
+	/* A camera frame goes to its home's page, never to an overview. */
+	forget_writes(&wa);
+	forget_writes(&wo);
+	server_on_mqtt(s, "iod/a/camera/frame", "\xff\xd8jpeg\xff\xd9", 8, glue_now_ms);
+	cr_assert_eq(wa.writes, 1);
+	cr_assert_eq(wo.writes, 0);
+	cr_assert_not_null(state_camera_frame(sites_find(s->cfg.sites, "a")->state));
+	/* The overview's snapshot: a's values and alerts, none of b's, no
+	 * history, no camera frame. */
+	static struct lws wn;
+	static struct pss cn;
+	cr_assert_eq(upgrade(s, &wn, &cn, "ann", "carer", "site=*"), 0);
+	cr_assert(strstr(wn.body, "{\"topic\":\"iod/a/sensors/temperature\""), "%s", wn.body);
+	cr_assert_null(strstr(wn.body, "iod/b/"));
+	cr_assert_null(strstr(wn.body, "\"history\""));
+	cr_assert(strstr(wn.body, "{\"type\":\"ready\"}"));
+	ws_closed(s, &cn);
+	ws_closed(s, &ca);
+	ws_closed(s, &co);
+	ws_closed(s, &cb);
+	ws_closed(s, &cc);
+	drop_users();
+	glue_server_free(s);
+}
+
+static void drain(struct pss *c)
+{
+	char *t;
+	while ((t = glue_pop_text(c)))
+		free(t);
+}
+
+static void send_text(struct server *s, struct pss *c, const char *text)
+{
+	ws_message(s, c, text, strlen(text));
+}
+
+static void expect_frame(struct pss *c, const char *want)
+{
+	char *got = glue_pop_text(c);
+	cr_assert_not_null(got, "no frame, expected %s", want);
+	cr_assert_str_eq(got, want);
+	free(got);
+}
+
+Test(site_access, commands_go_to_the_home_the_user_may_command, .timeout = 10)
+{
+	struct server *s = glue_server_new_sites(false, 10, "a,b");
+	with_users(s);
+	static struct lws w;
+	static struct pss c;
+	const char *feed = "{\"type\":\"cmd\",\"action\":\"feed\",\"id\":\"f1\"}";
+	/* A page of a: its feeder. */
+	cr_assert_eq(upgrade(s, &w, &c, "cy", "carer", "site=b"), 0);
+	drain(&c);
+	send_text(s, &c, feed);
+	expect_frame(&c, "{\"type\":\"ack\",\"id\":\"f1\"}");
+	cr_assert_str_eq(glue_published_topic, "iod/b/feeder/cmd");
+	cr_assert(strstr(glue_published, "\"by\":\"cy\""), "%s", glue_published);
+	ws_closed(s, &c);
+	/* The overview: the command names its home, taken out before it is
+	 * published. */
+	cr_assert_eq(upgrade(s, &w, &c, "ann", "carer", "site=*"), 0);
+	drain(&c);
+	glue_publishes = 0;
+	send_text(s, &c, "{\"type\":\"cmd\",\"site\":\"a\",\"action\":\"feed\",\"id\":\"f2\"}");
+	expect_frame(&c, "{\"type\":\"ack\",\"id\":\"f2\"}");
+	cr_assert_str_eq(glue_published_topic, "iod/a/feeder/cmd");
+	cr_assert_null(strstr(glue_published, "\"site\""), "%s", glue_published);
+	cr_assert_eq(glue_publishes, 1);
+	send_text(s, &c, "{\"type\":\"cmd\",\"site\":\"b\",\"action\":\"feed\",\"id\":\"f3\"}");
+	expect_frame(&c, "{\"type\":\"error\",\"id\":\"f3\",\"reason\":\"not_authorized\"}");
+	send_text(s, &c, "{\"type\":\"cmd\",\"action\":\"feed\",\"id\":\"f4\"}");
+	expect_frame(&c, "{\"type\":\"error\",\"id\":\"f4\",\"reason\":\"unknown_site\"}");
+	send_text(s, &c,
+		  "{\"type\":\"cmd\",\"site\":\"nowhere\",\"action\":\"feed\",\"id\":\"f5\"}");
+	expect_frame(&c, "{\"type\":\"error\",\"id\":\"f5\",\"reason\":\"unknown_site\"}");
+	send_text(s, &c, "{\"type\":\"cmd\",\"site\":7,\"action\":\"feed\",\"id\":\"f6\"}");
+	expect_frame(&c, "{\"type\":\"error\",\"id\":\"f6\",\"reason\":\"unknown_site\"}");
+	cr_assert_eq(glue_publishes, 1, "nothing else published");
+	send_text(s, &c, "{\"type\":\"ping\"}");
+	char *pong = glue_pop_text(&c);
+	cr_assert(pong && !strncmp(pong, "{\"type\":\"pong\"", 14), "%s", pong);
+	free(pong);
+	ws_closed(s, &c);
+	drop_users();
+	glue_server_free(s);
+}
+
+Test(site_access, a_page_closes_when_its_user_loses_the_home, .timeout = 10)
+{
+	struct server *s = glue_server_new_sites(false, 10, "a,b");
+	with_users(s);
+	static struct lws w, wo;
+	static struct pss c, co;
+	cr_assert_eq(upgrade(s, &w, &c, "cy", "carer", "site=b"), 0);
+	cr_assert_eq(upgrade(s, &wo, &co, "cy", "carer", "site=*"), 0);
+	/* cy keeps a only: the users file changes under the bridge. */
+	struct users *set = NULL;
+	char path[128], err[128], hash[USERS_ENCODED_MAX];
+	snprintf(path, sizeof(path), "%s/users", users_dir);
+	cr_assert_eq(users_load(path, &set, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(users_remove(set, "cy"), 0);
+	cr_assert_eq(users_hash("pw", 2, hash), 0);
+	cr_assert_eq(users_add(set, "cy", ROLES_CARER, "a", hash), 0);
+	cr_assert_eq(users_save(set, path), 0);
+	users_free(set);
+	accounts_reload(s->cfg.accounts);
+	forget_writes(&w);
+	forget_writes(&wo);
+	readings(s, 1);
+	cr_assert(c.closing, "the page of b is closed");
+	cr_assert(w.killed);
+	cr_assert_eq(w.writes, 0);
+	cr_assert_eq(s->m.site_clients_dropped, 1);
+	cr_assert_eq(wo.writes, 1, "the overview keeps a's frames only");
+	cr_assert_null(strstr(wo.body, "iod/b/"));
+	/* And a command for b from the overview is refused now. */
+	drain(&co);
+	send_text(s, &co, "{\"type\":\"cmd\",\"site\":\"b\",\"action\":\"feed\",\"id\":\"f7\"}");
+	expect_frame(&co, "{\"type\":\"error\",\"id\":\"f7\",\"reason\":\"not_authorized\"}");
+	ws_closed(s, &c);
+	ws_closed(s, &co);
+	drop_users();
+	glue_server_free(s);
+}
+
+Test(site_access, the_public_view_sees_every_home_and_commands_none, .timeout = 10)
+{
+	struct server *s = glue_server_new_sites(true, 10, "a,b");
+	static struct lws w;
+	static struct pss c;
+	cr_assert_eq(upgrade(s, &w, &c, NULL, NULL, "site=*"), 0);
+	cr_assert(
+	    strstr(w.body, "\"sites\":[{\"site\":\"a\"},{\"site\":\"b\"}],\"operator\":false"),
+	    "%s", w.body);
+	forget_writes(&w);
+	readings(s, 3);
+	cr_assert_eq(w.writes, 6);
+	drain(&c);
+	send_text(s, &c, "{\"type\":\"cmd\",\"site\":\"a\",\"action\":\"feed\",\"id\":\"f8\"}");
+	expect_frame(&c, "{\"type\":\"error\",\"id\":\"f8\",\"reason\":\"not_authorized\"}");
+	ws_closed(s, &c);
+	glue_server_free(s);
+}
