@@ -138,10 +138,11 @@ function renderBrokerNote(show) {
 // overview's cards link here); without it, the bridge's own default.
 const pageSite = new URLSearchParams(location.search).get("site") || "";
 
-// The homes this user may see (hello's and /api/session's "sites", each
-// with its zone and names).
+// The homes this user may see (hello's and /api/session's "sites"): with
+// more than one, the header links to the overview.
 function setSites(list) {
   app.sites = sitesFromPayload(list);
+  $("all-homes").hidden = app.sites.length < 2;
   applyZone();
 }
 
@@ -294,6 +295,11 @@ async function afterSessionChange() {
   }
   if (!session) return;
   app.session = session;
+  const canWatch = session.operator || session.user || session.public_view;
+  if (canWatch && !pageSite && sitesFromPayload(session.sites).length > 1) {
+    location.replace("sites.html");
+    return;
+  }
   if (!session.operator && !session.user && !session.public_view) {
     showGate(session);
     return;
@@ -786,6 +792,11 @@ async function boot() {
   }
   app.session = session;
   const canWatch = session.operator || session.user || session.public_view;
+  // Several homes and none asked for: the overview first.
+  if (canWatch && !pageSite && sitesFromPayload(session.sites).length > 1) {
+    location.replace("sites.html");
+    return;
+  }
   if (canWatch) showDashboard(session);
   else showGate(session);
 }
