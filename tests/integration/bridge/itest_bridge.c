@@ -45,7 +45,8 @@ static void write_file(const char *path, const char *text)
 	fclose(f);
 }
 
-static void start(struct fx *f, const char *password, bool public_view)
+/* extra: one more NAME=value for the bridge, or NULL. */
+static void start_with(struct fx *f, const char *password, bool public_view, const char *extra)
 {
 	memset(f, 0, sizeof(*f));
 	cr_assert_eq(harness_broker_start(&f->broker, NULL), 0);
@@ -72,7 +73,8 @@ static void start(struct fx *f, const char *password, bool public_view)
 			     e_pub,
 			     "IOD_BRIDGE_BIND=127.0.0.1",
 			     "IOD_LOG_LEVEL=info",
-			     password ? e_pw : NULL,
+			     password ? e_pw : extra,
+			     password ? extra : NULL,
 			     NULL};
 	f->tc = tclient_new(f->broker.url, "itest-bridge");
 	cr_assert_not_null(f->tc);
@@ -88,6 +90,11 @@ static void start(struct fx *f, const char *password, bool public_view)
 	tmsg_free(m);
 	if (password)
 		cr_assert_eq(http_login(f->port, password, f->cookie, sizeof(f->cookie)), 200);
+}
+
+static void start(struct fx *f, const char *password, bool public_view)
+{
+	start_with(f, password, public_view, NULL);
 }
 
 static void stop(struct fx *f)
@@ -1910,16 +1917,20 @@ Test(bridge, slow_reader_gets_every_frame_whole_and_in_order, .timeout = 120, .f
 
 /* iod-user NAME's add (role) or remove on the bridge's data dir, the
  * password on its stdin. */
-static void iod_user(const char *verb, const char *name, const char *role, const char *pw)
+/* iod-user verb name [--role role --sites sites (NULL: not given)]. */
+static void iod_user_sites(const char *verb, const char *name, const char *role, const char *sites,
+			   const char *pw)
 {
 	const char *bindir = getenv("IOD_BIN_DIR");
 	cr_assert_not_null(bindir, "IOD_BIN_DIR is not set (ctest sets it)");
-	char cmd[2048];
+	char cmd[2048], with[128] = "";
+	if (sites)
+		snprintf(with, sizeof(with), " --sites %s", sites);
 	if (role)
 		snprintf(cmd, sizeof(cmd),
-			 "'%s/iod-user' %s %s --role %s --password-stdin --data-dir '%s/data' "
+			 "'%s/iod-user' %s %s --role %s%s --password-stdin --data-dir '%s/data' "
 			 ">/dev/null",
-			 bindir, verb, name, role, F.dir);
+			 bindir, verb, name, role, with, F.dir);
 	else
 		snprintf(cmd, sizeof(cmd), "'%s/iod-user' %s %s --data-dir '%s/data' >/dev/null",
 			 bindir, verb, name, F.dir);
@@ -1928,6 +1939,11 @@ static void iod_user(const char *verb, const char *name, const char *role, const
 	if (pw)
 		fprintf(p, "%s\n", pw);
 	cr_assert_eq(pclose(p), 0, "%s", cmd);
+}
+
+static void iod_user(const char *verb, const char *name, const char *role, const char *pw)
+{
+	iod_user_sites(verb, name, role, NULL, pw);
 }
 
 static int login_as(const char *user, const char *pw, char *cookie, size_t size)
@@ -2043,5 +2059,120 @@ Test(bridge, three_users_of_three_roles, .timeout = 120, .fini = teardown)
 		       nothing ? nothing->payload : "");
 	wsc_free(w);
 	tclient_free(cmds);
+	stop(&F);
+}
+
+/* The sites as a user sees them: a and b on one bridge, ann may see a
+ * only. Over 1,000 readings on each, ann's page of a and her overview get
+ * a's and never one of b's; the admin's overview gets both. ann's page of b
+ * is refused before the 101; her overview's feed for a goes to a's feeder
+ * by her, for b is refused; the camera thumbnail of a is hers, of b not. */
+static bool conn_binary(void *arg)
+{
+	struct wsc_conn *c = arg;
+	return c->n_binary > 0 || c->closed;
+}
+
+static bool got_text(void *arg)
+{
+	struct want *w = arg;
+	return w->c->n_text >= w->from || w->c->closed;
+}
+
+Test(bridge, a_user_of_one_home_never_sees_another, .timeout = 180, .fini = teardown)
+{
+	start_with(&F, PASSWORD, false, "IOD_BRIDGE_SITES=a,b");
+	tclient_publish_str(F.tc, "iod/a/feeder/info",
+			    "{\"version\":\"0.1.0\",\"since\":1,\"backend\":\"sim\","
+			    "\"tz\":\"Pacific/Auckland\",\"site_name\":\"Home A\","
+			    "\"dog_name\":\"Rex\"}",
+			    1, true);
+	tclient_publish_str(F.tc, "iod/b/feeder/availability", "online", 1, true);
+	iod_user_sites("add", "ann", "carer", "a", "ann's pw");
+	char ann[160] = "";
+	int64_t end = wsc_now_ns() + 10000000000LL;
+	while (login_as("ann", "ann's pw", ann, sizeof(ann)) != 200 && wsc_now_ns() < end)
+		usleep(100 * 1000);
+	cr_assert(ann[0], "ann can log in");
+	struct http_resp r;
+	session_of(ann, &r);
+	cr_assert(strstr(r.body, "\"site\":\"a\",\"sites\":[{\"site\":\"a\",\"name\":\"Home A\","
+				 "\"dog\":\"Rex\",\"tz\":\"Pacific/Auckland\"}]"),
+		  "%s", r.body);
+	session_of(F.cookie, &r);
+	cr_assert(strstr(r.body, "\"sites\":[{\"site\":\"a\",\"name\":\"Home A\",\"dog\":\"Rex\","
+				 "\"tz\":\"Pacific/Auckland\"},{\"site\":\"b\"}]"),
+		  "the admin sees both: %s", r.body);
+
+	struct wsc *w = wsc_new();
+	struct wsc_conn *refused =
+	    wsc_connect_path(w, F.port, "/ws?site=b", ann, NULL, "iod.v1", true);
+	cr_assert(wsc_run_until(w, conn_established, refused, 10000));
+	cr_assert_not(refused->established, "ann's page of b is refused");
+	struct wsc_conn *pa = wsc_connect_path(w, F.port, "/ws?site=a", ann, NULL, "iod.v1", true);
+	struct wsc_conn *oa = wsc_connect_path(w, F.port, "/ws?site=*", ann, NULL, "iod.v1", true);
+	struct wsc_conn *oadm =
+	    wsc_connect_path(w, F.port, "/ws?site=*", F.cookie, NULL, "iod.v1", true);
+	cr_assert(wsc_run_until(w, conn_ready, pa, 10000) && pa->established);
+	cr_assert(wsc_run_until(w, conn_ready, oa, 10000) && oa->established);
+	cr_assert(wsc_run_until(w, conn_ready, oadm, 10000) && oadm->established);
+	cr_assert(strstr(oa->frames[0].data, "\"site\":\"*\",\"sites\":[{\"site\":\"a\""), "%s",
+		  oa->frames[0].data);
+	cr_assert(wsc_find(oadm, 0, "\"topic\":\"iod/b/feeder/availability\"") >= 0,
+		  "the admin's overview snapshot has b");
+	uint64_t pa0 = pa->n_text, oa0 = oa->n_text, adm0 = oadm->n_text;
+	size_t pa_from = pa->n_frames, oa_from = oa->n_frames;
+	for (int i = 0; i < 1000; i++) {
+		char p[96];
+		snprintf(p, sizeof(p), "{\"value\":%d,\"unit\":\"C\",\"ts\":%d}", i, i);
+		tclient_publish_str(F.tc, "iod/a/sensors/temperature", p, 0, false);
+		tclient_publish_str(F.tc, "iod/b/sensors/temperature", p, 0, false);
+	}
+	struct want all = {oadm, NULL, (size_t)(adm0 + 2000)};
+	cr_assert(wsc_run_until(w, got_text, &all, 60000), "the admin's overview got %llu of 2000",
+		  (unsigned long long)(oadm->n_text - adm0));
+	wsc_run_for(w, 300); /* anything late for ann would be here by now */
+	cr_assert_eq(pa->n_text - pa0, 1000, "ann's page of a: %llu",
+		     (unsigned long long)(pa->n_text - pa0));
+	cr_assert_eq(oa->n_text - oa0, 1000, "ann's overview: %llu",
+		     (unsigned long long)(oa->n_text - oa0));
+	cr_assert_eq(wsc_find(pa, pa_from, "iod/b/"), -1);
+	cr_assert_eq(wsc_find(oa, oa_from, "iod/b/"), -1);
+
+	/* Commands from the overview name their home. */
+	struct tclient *cmds = tclient_new(F.broker.url, "itest-bridge-sites");
+	cr_assert_eq(tclient_subscribe(cmds, "iod/+/feeder/cmd", 1), 0);
+	wsc_send_text(oa, "{\"type\":\"cmd\",\"site\":\"a\",\"action\":\"feed\",\"id\":\"o-1\"}");
+	expect_frame(w, oa, "{\"type\":\"ack\",\"id\":\"o-1\"}");
+	struct tmsg *m = tclient_expect(cmds, "iod/a/feeder/cmd", 5000);
+	cr_assert_not_null(m, "a's feeder got the command");
+	cr_assert(strstr(m->payload, "\"by\":\"ann\""), "%s", m->payload);
+	cr_assert_null(strstr(m->payload, "\"site\""), "%s", m->payload);
+	tmsg_free(m);
+	wsc_send_text(oa, "{\"type\":\"cmd\",\"site\":\"b\",\"action\":\"feed\",\"id\":\"o-2\"}");
+	expect_frame(w, oa, "{\"type\":\"error\",\"id\":\"o-2\",\"reason\":\"not_authorized\"}");
+	struct tmsg *nothing = tclient_expect(cmds, "iod/b/feeder/cmd", 500);
+	cr_assert_null(nothing, "b's feeder got %s", nothing ? nothing->payload : "");
+
+	/* The camera thumbnails. */
+	static const unsigned char jpeg[] = {0xff, 0xd8, 'i', 'o', 'd', 0, 1, 2, 0xff, 0xd9};
+	tclient_publish(F.tc, "iod/a/camera/frame", jpeg, sizeof(jpeg), 0, false);
+	tclient_publish(F.tc, "iod/b/camera/frame", jpeg, sizeof(jpeg), 0, false);
+	cr_assert(wsc_run_until(w, conn_binary, pa, 10000), "a's page gets the frame");
+	cr_assert_eq(oa->n_binary, 0, "no camera frame on the overview");
+	char hdr[256];
+	snprintf(hdr, sizeof(hdr), "Cookie: %s\r\n", ann);
+	cr_assert_eq(http_get(F.port, "/api/camera/latest?site=a", hdr, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(r.body_len, sizeof(jpeg));
+	cr_assert_eq(memcmp(r.body, jpeg, sizeof(jpeg)), 0);
+	cr_assert_eq(http_get(F.port, "/api/camera/latest?site=b", hdr, &r), 0);
+	cr_assert_eq(r.status, 403, "%s", r.body);
+	cr_assert_eq(http_get(F.port, "/api/camera/latest?site=zz", hdr, &r), 0);
+	cr_assert_eq(r.status, 404, "%s", r.body);
+	cr_assert_eq(http_get(F.port, "/api/camera/latest?site=a", NULL, &r), 0);
+	cr_assert_eq(r.status, 401);
+	tclient_free(cmds);
+	wsc_free(w);
 	stop(&F);
 }
