@@ -550,6 +550,25 @@ void auth_session_end(struct auth *a, const char *token)
 		session_drop(a, s);
 }
 
+size_t auth_session_end_user(struct auth *a, const char *user)
+{
+	size_t n = 0;
+	for (size_t i = 0; user && i < a->cfg.max_sessions; i++) {
+		struct session *s = &a->sessions[i];
+		if (s->used && !strcmp(s->user, user)) {
+			session_drop(a, s);
+			n++;
+		}
+	}
+	return n;
+}
+
+bool auth_session_exists(struct auth *a, const char *token)
+{
+	unsigned char hash[AUTH_HASH_BYTES];
+	return auth_token_hash(token, hash) == 0 && session_by_hash(a, hash, true, 0);
+}
+
 int auth_session_restore(struct auth *a, const unsigned char hash[AUTH_HASH_BYTES],
 			 const char *user, const char *role, int64_t created_ms,
 			 int64_t last_used_ms, int64_t now_ms)

@@ -154,6 +154,12 @@ bool auth_session_user(struct auth *a, const char *token, int64_t now_ms,
 /* Forget a session (logout); ENDED is reported if there was one. */
 void auth_session_end(struct auth *a, const char *token);
 size_t auth_session_count(struct auth *a, int64_t now_ms);
+/* Forget every session of user ("log out everywhere"), each reported
+ * ENDED: how many there were. */
+size_t auth_session_end_user(struct auth *a, const char *user);
+/* Is token a session the table still holds (live or idle past its time)?
+ * Unlike auth_session_check, it does not count as a use. */
+bool auth_session_exists(struct auth *a, const char *token);
 
 /*
  * Restore a session kept across a restart (at start, from the store): its

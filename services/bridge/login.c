@@ -229,16 +229,48 @@ static int login(struct server *s, struct lws *wsi, struct pss *pss)
 	return 0;
 }
 
-/* The session in the request's cookie ends, whether or not it was live. */
+/* The body of a logout: {"everywhere":true} ends every session of the
+ * user; anything else (none, {}) this one only. */
+static bool logout_everywhere(const struct pss *pss)
+{
+	if (!pss->post || !pss->post_len)
+		return false;
+	cJSON *j = cJSON_ParseWithLength(pss->post, pss->post_len);
+	bool all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "everywhere"));
+	cJSON_Delete(j);
+	return all;
+}
+
+/*
+ * The session in the request's cookie ends, whether or not it was live;
+ * with {"everywhere":true}, every session of its user (each phone and
+ * browser logged in as them), and their open dashboards are closed, so
+ * each reloads to the login. {"operator":false,"ended":n}.
+ */
 static int logout(struct server *s, struct lws *wsi, struct pss *pss)
 {
-	char cookie[2048], token[AUTH_TOKEN_HEX + 1];
+	char cookie[2048], token[AUTH_TOKEN_HEX + 1], user[AUTH_NAME_MAX + 1];
+	size_t ended = 0;
 	if (http_header(wsi, WSI_TOKEN_HTTP_COOKIE, cookie, sizeof(cookie)) == 0 &&
-	    auth_cookie_token(cookie, token) == 0)
-		auth_session_end(s->cfg.auth, token);
+	    auth_cookie_token(cookie, token) == 0) {
+		if (logout_everywhere(pss) &&
+		    auth_session_user(s->cfg.auth, token, server_now_ms(), user, NULL)) {
+			ended = auth_session_end_user(s->cfg.auth, user);
+			log_info("%s logged out everywhere: %zu session%s ended", user, ended,
+				 ended == 1 ? "" : "s");
+		} else if (auth_session_check(s->cfg.auth, token, server_now_ms())) {
+			auth_session_end(s->cfg.auth, token);
+			ended = 1;
+		} else {
+			auth_session_end(s->cfg.auth, token);
+		}
+		ws_close_ended_sessions(s);
+	}
+	char body[64];
+	snprintf(body, sizeof(body), "{\"operator\":false,\"ended\":%zu}", ended);
 	const char *extra[] = {
 	    "set-cookie:", "iod_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", NULL};
-	return http_respond_json(wsi, pss, 200, "{\"operator\":false}", extra);
+	return http_respond_json(wsi, pss, 200, body, extra);
 }
 
 int login_post(struct server *s, struct lws *wsi, struct pss *pss)

@@ -471,6 +471,15 @@ void ws_closed(struct server *s, struct pss *c)
 	s->m.clients--;
 }
 
+void ws_close_ended_sessions(struct server *s)
+{
+	for (struct pss *c = s->clients; c; c = c->next)
+		if (c->is_operator && !c->closing && !auth_session_exists(s->cfg.auth, c->token)) {
+			log_debug("a dashboard's session ended: closing it");
+			client_drop(c);
+		}
+}
+
 /*
  * A command wsmsg.c accepted is published here; when the publish fails the
  * ack it prepared becomes the error frame broker_unavailable, naming the

@@ -213,6 +213,9 @@ int ws_receive(struct server *s, struct lws *wsi, struct pss *c, const void *in,
 /* One whole text message from the client: a command or a ping. */
 void ws_message(struct server *s, struct pss *c, const void *text, size_t len);
 int ws_writeable(struct server *s, struct lws *wsi, struct pss *c);
+/* Close the dashboards whose session the table no longer holds (a logout,
+ * "everywhere" included): each reconnects and meets the login. */
+void ws_close_ended_sessions(struct server *s);
 /* A complete POST /api/notify/ack (Origin and size checked by http.c). */
 int notify_ack_post(struct server *s, struct lws *wsi, struct pss *pss);
 /* server_on_mqtt() and server_set_broker() (server.h) are here too. */

@@ -185,11 +185,52 @@ Test(login, logout_ends_the_session_and_clears_the_cookie, .timeout = 5)
 	glue_login(s, "192.168.1.5", token);
 	snprintf(cookie, sizeof(cookie), "iod_session=%s", token);
 	post(s, "/api/logout", "192.168.1.5", "http://localhost:8080", cookie, "");
-	expect(200, "{\"operator\":false}");
+	expect(200, "{\"operator\":false,\"ended\":1}");
 	cr_assert(strstr(wsi.headers, "set-cookie: iod_session=; Path=/; HttpOnly; "
 				      "SameSite=Strict; Max-Age=0\n"),
 		  "%s", wsi.headers);
 	cr_assert_not(auth_session_check(s->cfg.auth, token, glue_now_ms));
+	http_free(&pss);
+	glue_server_free(s);
+}
+
+Test(login, logout_everywhere_ends_every_session_of_the_user_and_their_pages, .timeout = 5)
+{
+	struct server *s = glue_server_new(false, 10);
+	char sam1[AUTH_TOKEN_HEX + 1], sam2[AUTH_TOKEN_HEX + 1], ann[AUTH_TOKEN_HEX + 1];
+	cr_assert_eq(
+	    auth_login_finish(s->cfg.auth, "192.168.1.5", "sam", "carer", true, glue_now_ms, sam1),
+	    AUTH_LOGIN_OK);
+	cr_assert_eq(
+	    auth_login_finish(s->cfg.auth, "192.168.1.6", "sam", "carer", true, glue_now_ms, sam2),
+	    AUTH_LOGIN_OK);
+	cr_assert_eq(
+	    auth_login_finish(s->cfg.auth, "192.168.1.7", "ann", "carer", true, glue_now_ms, ann),
+	    AUTH_LOGIN_OK);
+	/* sam's phone has the dashboard open; so has ann. */
+	static struct lws wphone, wann;
+	static struct pss phone, annp;
+	glue_wsi_reset(&wphone);
+	glue_wsi_reset(&wann);
+	memcpy(phone.token, sam2, sizeof(sam2));
+	memcpy(annp.token, ann, sizeof(ann));
+	phone.is_operator = annp.is_operator = true;
+	phone.wsi = &wphone;
+	annp.wsi = &wann;
+	phone.next = &annp;
+	s->clients = &phone;
+	char cookie[128];
+	snprintf(cookie, sizeof(cookie), "iod_session=%s", sam1);
+	post(s, "/api/logout", "192.168.1.5", "http://localhost:8080", cookie,
+	     "{\"everywhere\":true}");
+	expect(200, "{\"operator\":false,\"ended\":2}");
+	cr_assert_not(auth_session_check(s->cfg.auth, sam1, glue_now_ms));
+	cr_assert_not(auth_session_check(s->cfg.auth, sam2, glue_now_ms));
+	cr_assert(auth_session_check(s->cfg.auth, ann, glue_now_ms), "ann's stays");
+	cr_assert(phone.closing && wphone.killed, "sam's phone's dashboard is closed");
+	cr_assert_not(annp.closing);
+	cr_assert_not(wann.killed);
+	s->clients = NULL;
 	http_free(&pss);
 	glue_server_free(s);
 }
