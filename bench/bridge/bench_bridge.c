@@ -7,6 +7,11 @@
  *   2. camera: 30 KB frames at 10 fps to 10 clients, then 30 fps to 50 (delivered, p50/p99);
  *   3. memory per idle client at 1,000 and 10,000 clients, and idle CPU.
  *
+ * Phase 1 also runs bench_ws_floor (issue 15's "C floor": plain epoll, one
+ * write() per frame per client, then 5 frames per write) on a third
+ * mosquitto, through the same clients as iod-bridge, and ends with one table
+ * of the four systems.
+ *
  * The bridge side: mosquitto (TCP) + iod-bridge, clients on /ws. The
  * baseline: a second mosquitto with `listener <port>` + `protocol
  * websockets`, clients speaking MQTT 3.1.1 over websockets (CONNECT,
@@ -323,6 +328,7 @@ static bool pub_done(void *arg)
 
 struct target {
 	const char *name;
+	const char *alone; /* what pids[0] is, for "(... alone x us/frame)" */
 	enum kind kind;
 	int port;	     /* websocket port */
 	const char *pub_url; /* where the publisher sends */
@@ -349,15 +355,22 @@ static double cpu_of(const struct target *t)
 	return s;
 }
 
-static void run_stream(const struct target *t, int clients, double rate, double seconds,
-		       bool camera)
+/* One run_stream's figures, for phase 1's table. */
+struct result {
+	bool ok;
+	double delivered_pct, p50_ms, p99_ms, cpu_us, alone_us;
+};
+
+static struct result run_stream(const struct target *t, int clients, double rate, double seconds,
+				bool camera)
 {
+	struct result r = {0};
 	struct fleet f = {wsc_new(), calloc((size_t)clients, sizeof(struct client)),
 			  calloc((size_t)clients, sizeof(struct wsc_conn *)), 0};
 	if (fleet_open(&f, t->kind, t->port, 0, clients) < 0) {
 		printf("  %-22s could not connect %d clients\n", t->name, clients);
 		wsc_free(f.w);
-		return;
+		return r;
 	}
 	struct samples *lat = camera ? &lat_frames : &lat_readings;
 	lat->n = 0;
@@ -383,8 +396,14 @@ static void run_stream(const struct target *t, int clients, double rate, double 
 	       t->name, (unsigned long long)p.sent, clients, (unsigned long long)got,
 	       want ? 100.0 * (double)got / (double)want : 0, pct(lat, 50) / 1000,
 	       pct(lat, 99) / 1000, lat->n ? lat->v[lat->n - 1] / 1000 : NAN, cpu,
-	       got ? cpu * 1e6 / (double)got : NAN, t->kind == KIND_BRIDGE ? "bridge" : "broker",
+	       got ? cpu * 1e6 / (double)got : NAN, t->alone,
 	       got ? first * 1e6 / (double)got : NAN);
+	r = (struct result){true,
+			    want ? 100.0 * (double)got / (double)want : 0,
+			    pct(lat, 50) / 1000,
+			    pct(lat, 99) / 1000,
+			    got ? cpu * 1e6 / (double)got : NAN,
+			    got ? first * 1e6 / (double)got : NAN};
 	printf(
 	    "  %-22s (the %d clients and the publisher, in this process: %.2f s CPU over %.0f s)\n",
 	    "", clients, self, seconds);
@@ -394,6 +413,48 @@ static void run_stream(const struct target *t, int clients, double rate, double 
 	wsc_free(f.w);
 	free(f.cl);
 	free(f.c);
+	return r;
+}
+
+/* bench_ws_floor on its own broker for one run_stream, then SIGTERM. */
+static struct result run_floor(const char *name, const struct harness_broker *br, int batch,
+			       int clients, double rate, double seconds)
+{
+	struct result r = {0};
+	int port = harness_free_port();
+	char p[16], b[16];
+	snprintf(p, sizeof(p), "%d", port);
+	snprintf(b, sizeof(b), "%d", batch);
+	const char *args[] = {"--port", p, "--batch", b, "--mqtt", br->url, NULL};
+	pid_t pid = harness_spawn("bench_ws_floor", args, NULL);
+	if (pid < 0 || harness_wait_port(port, 10000) < 0) {
+		printf("  %-22s cannot start bench_ws_floor\n", name);
+		if (pid > 0)
+			harness_stop(pid, SIGKILL, 1000);
+		return r;
+	}
+	struct target t = {name, "floor", KIND_BRIDGE, port, br->url, {pid, br->pid}, 2};
+	r = run_stream(&t, clients, rate, seconds, false);
+	int rc = harness_stop(pid, SIGTERM, 5000);
+	if (rc != 0)
+		printf("  %-22s bench_ws_floor exit code on SIGTERM: %d\n", "", rc);
+	return r;
+}
+
+static void print_table(const char *const names[], const struct result r[], int n)
+{
+	printf(
+	    "\n  | system | server CPU per delivered frame (server alone) | delivered | p50 | p99 "
+	    "publish -> client |\n  |---|---|---|---|---|\n");
+	for (int i = 0; i < n; i++) {
+		if (!r[i].ok) {
+			printf("  | %s | (did not run) | | | |\n", names[i]);
+			continue;
+		}
+		printf("  | %s | %.2f us (%.2f) | %.1f %% | %.2f ms | %.2f ms |\n", names[i],
+		       r[i].cpu_us, r[i].alone_us, r[i].delivered_pct, r[i].p50_ms, r[i].p99_ms);
+	}
+	fflush(stdout);
 }
 
 static void run_idle(const struct target *t, pid_t mem_pid, int steps[], int nsteps)
@@ -450,12 +511,15 @@ int main(int argc, char **argv)
 	       (unsigned long long)rl.rlim_cur);
 	bench_default_bin_dir();
 
-	struct harness_broker a, b;
+	/* a: iod-bridge's broker; b: mosquitto's websockets listener; c: the
+	 * floor's broker (only phase 1, so the other two stay idle meanwhile). */
+	struct harness_broker a, b, c;
 	int wsport = harness_free_port();
 	char extra[256];
 	snprintf(extra, sizeof(extra), "listener %d 127.0.0.1\nprotocol websockets\n", wsport);
 	if (harness_broker_start(&a, NULL) < 0 || harness_broker_start(&b, extra) < 0 ||
-	    harness_wait_port(wsport, 5000) < 0) {
+	    harness_wait_port(wsport, 5000) < 0 ||
+	    ((phases & 1) && harness_broker_start(&c, NULL) < 0)) {
 		fprintf(stderr, "bench_bridge: cannot start mosquitto\n");
 		return 1;
 	}
@@ -477,15 +541,27 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	sleep(1);
-	struct target tb = {"iod-bridge (+broker)", KIND_BRIDGE, port, a.url, {bridge, a.pid}, 2};
-	struct target tm = {"mosquitto websockets", KIND_MQTT, wsport, b.url, {b.pid, 0}, 1};
+	struct target tb = {"iod-bridge (+broker)", "bridge", KIND_BRIDGE, port, a.url,
+			    {bridge, a.pid},	    2};
+	struct target tm = {
+	    "mosquitto websockets", "broker", KIND_MQTT, wsport, b.url, {b.pid, 0}, 1};
 
 	if (phases & 1) {
 		printf(
 		    "\n1. readings: 100 clients x 1,000 readings/s (10 topics), publish -> client "
 		    "socket\n");
-		run_stream(&tb, 100, 1000, seconds, false);
-		run_stream(&tm, 100, 1000, seconds, false);
+		static const char *const names[] = {"floor (1 write/frame)",
+						    "floor (5 frames/write)", "mosquitto ws",
+						    "iod-bridge"};
+		struct result r[4];
+		r[0] = run_floor("floor, 1 write/frame", &c, 1, 100, 1000, seconds);
+		r[1] = run_floor("floor, 5 frames/write", &c, 5, 100, 1000, seconds);
+		r[2] = run_stream(&tm, 100, 1000, seconds, false);
+		r[3] = run_stream(&tb, 100, 1000, seconds, false);
+		printf("\n  the four systems (CPU: the floor and iod-bridge with their broker, the "
+		       "server alone in brackets; mosquitto ws is its own broker)\n");
+		print_table(names, r, 4);
+		harness_broker_destroy(&c);
 	}
 	if (phases & 2) {
 
