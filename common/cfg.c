@@ -25,6 +25,7 @@
 #define CFG_WHY_MAX	    900 /* a check's reason; the line is cut at 1024 anyway */
 
 static bool dashboard_url_check(const char *url, char *why, size_t why_size);
+static bool display_name_check(const char *name, char *why, size_t why_size);
 
 const struct cfg_option cfg_common_options[] = {
     {"IOD_MQTT_URL", CFG_STRING, "tcp://localhost:1883",
@@ -39,6 +40,13 @@ const struct cfg_option cfg_common_options[] = {
     {"IOD_MQTT_KEY_FILE", CFG_STRING, NULL, "client private key (PEM) for TLS", 0, 0, 0, NULL},
     {"IOD_SITE", CFG_STRING, "home", "the <site> in every topic: 1-64 of [A-Za-z0-9_-]", 0, 0, 0,
      proto_site_check},
+    {"IOD_SITE_NAME", CFG_STRING, NULL,
+     "the home's name for people, in info (\"Foster home A\"): 1-64 bytes of UTF-8, no "
+     "control characters",
+     0, 0, 0, display_name_check},
+    {"IOD_DOG_NAME", CFG_STRING, NULL,
+     "the dog's name, in info: 1-64 bytes of UTF-8, no control characters", 0, 0, 0,
+     display_name_check},
     {"IOD_DATA_DIR", CFG_STRING, NULL, "journal and other state", 0, 0, 0, NULL},
     {"IOD_LOG_LEVEL", CFG_STRING, "info", "debug, info, warn or error", 0, 0, 0, log_level_check},
     {"IOD_DASHBOARD_URL", CFG_STRING, NULL,
@@ -289,6 +297,37 @@ static bool dashboard_url_check(const char *url, char *why, size_t why_size)
 	snprintf(why, why_size, "'%s' is not an http:// or https:// URL with a host (or none)",
 		 url);
 	return false;
+}
+
+/* IOD_SITE_NAME, IOD_DOG_NAME: shown to people as given, so any UTF-8 but
+ * no control character (C0, DEL, C1), 1-64 bytes. The value is quoted only
+ * when it is valid UTF-8 (the error line must be). */
+static bool display_name_check(const char *name, char *why, size_t why_size)
+{
+	size_t len = strlen(name);
+
+	if (len == 0) {
+		snprintf(why, why_size, "must not be empty (1-64 bytes of UTF-8; unset: no name)");
+		return false;
+	}
+	if (!proto_utf8_valid(name, len)) {
+		snprintf(why, why_size, "is not valid UTF-8");
+		return false;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c < 0x20 || c == 0x7f ||
+		    (c == 0xc2 && (unsigned char)name[i + 1] >= 0x80 &&
+		     (unsigned char)name[i + 1] <= 0x9f)) {
+			snprintf(why, why_size, "holds a control character (byte %zu)", i + 1);
+			return false;
+		}
+	}
+	if (len > 64) {
+		snprintf(why, why_size, "'%s' is %zu bytes, more than 64", name, len);
+		return false;
+	}
+	return true;
 }
 
 /*

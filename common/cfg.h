@@ -71,8 +71,8 @@ struct cfg;
 
 /* The settings every service has: IOD_MQTT_URL, IOD_MQTT_USER,
  * IOD_MQTT_PASSWORD (secret), IOD_MQTT_CA_FILE, IOD_MQTT_CERT_FILE,
- * IOD_MQTT_KEY_FILE, IOD_SITE, IOD_DATA_DIR (default ./var/<service>),
- * IOD_LOG_LEVEL. */
+ * IOD_MQTT_KEY_FILE, IOD_SITE, IOD_SITE_NAME, IOD_DOG_NAME, IOD_DATA_DIR
+ * (default ./var/<service>), IOD_LOG_LEVEL, IOD_DASHBOARD_URL. */
 extern const struct cfg_option cfg_common_options[];
 extern const size_t cfg_common_options_count;
 

@@ -12,6 +12,7 @@
 #include "loop.h"
 #include "mqttc.h"
 #include "sdnotify.h"
+#include "tz.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -270,6 +271,11 @@ int service_main(const struct service_def *def, int argc, char **argv)
 	enum log_level level = LOG_LEVEL_INFO;
 	log_parse_level(cfg_str(cfg, "IOD_LOG_LEVEL"), &level);
 	log_init(def->name, level);
+
+	/* The home for info, once: a zone changed later is seen at a restart. */
+	char tz[IOD_TZ_SIZE];
+	iod_tz_resolve(getenv("TZ"), "/etc/localtime", "/etc/timezone", tz, sizeof(tz));
+	service_info_set_home(tz, cfg_str(cfg, "IOD_SITE_NAME"), cfg_str(cfg, "IOD_DOG_NAME"));
 
 	struct service *svc = calloc(1, sizeof(*svc));
 	if (!svc) {

@@ -143,9 +143,20 @@ void service_valert_about(struct mqttc *mqtt, const char *site, const char *sour
 			  const char *fmt, va_list ap) __attribute__((format(printf, 7, 0)));
 
 /* Retained "iod/<site>/<service>/info": this build's version, since_ms (when
- * the service started, wall clock) and backend ("sim", "https", ...). QoS 1,
- * after every (re)connect. 0, or a negative errno as service_alert_publish. */
+ * the service started, wall clock) and backend ("sim", "https", ...), then
+ * the home's tz, site_name and dog_name as service_info_set_home last gave
+ * them (each left out when not given). QoS 1, after every (re)connect. 0, or
+ * a negative errno as service_alert_publish. */
 int service_publish_info(struct mqttc *mqtt, const char *site, const char *service,
 			 const char *backend, int64_t since_ms);
+
+/* The home in every info this process publishes: service_main sets it once
+ * at start (tz from iod_tz_resolve(getenv("TZ"), "/etc/localtime",
+ * "/etc/timezone"), IOD_SITE_NAME, IOD_DOG_NAME). NULL or "": left out;
+ * longer than 64 bytes is cut (the callers' values are checked to fit). */
+void service_info_set_home(const char *tz, const char *site_name, const char *dog_name);
+/* Set info's tz, site_name and dog_name to the home's (NULL when not set),
+ * for a service that encodes its own info. */
+void service_info_fill_home(struct proto_info *info);
 
 #endif

@@ -11,6 +11,13 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* The home, in every info (service_info_set_home); "" = left out. 64 bytes
+ * and a NUL each: what tz.h and cfg's check allow. */
+static struct {
+	char tz[65], site_name[65], dog_name[65];
+} home;
 
 /* Encode-and-publish of every service's own topics: json is freed here. */
 static int publish_owned(struct mqttc *mqtt, const char *topic, char *json, bool retain)
@@ -69,5 +76,25 @@ int service_publish_info(struct mqttc *mqtt, const char *site, const char *servi
 	if (proto_topic_info(topic, sizeof(topic), site, service) < 0)
 		return -EINVAL;
 	struct proto_info info = {.version = IOD_VERSION, .since_ms = since_ms, .backend = backend};
+	service_info_fill_home(&info);
 	return publish_owned(mqtt, topic, proto_info_encode(&info), true);
+}
+
+static void keep(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src ? src : "");
+}
+
+void service_info_set_home(const char *tz, const char *site_name, const char *dog_name)
+{
+	keep(home.tz, sizeof(home.tz), tz);
+	keep(home.site_name, sizeof(home.site_name), site_name);
+	keep(home.dog_name, sizeof(home.dog_name), dog_name);
+}
+
+void service_info_fill_home(struct proto_info *info)
+{
+	info->tz = home.tz[0] ? home.tz : NULL;
+	info->site_name = home.site_name[0] ? home.site_name : NULL;
+	info->dog_name = home.dog_name[0] ? home.dog_name : NULL;
 }

@@ -33,7 +33,10 @@ char *proto_info_encode(const struct proto_info *info)
 		return NULL;
 	if (!cJSON_AddStringToObject(obj, "version", info->version) ||
 	    !pj_add_int(obj, "since", info->since_ms) ||
-	    !cJSON_AddStringToObject(obj, "backend", info->backend)) {
+	    !cJSON_AddStringToObject(obj, "backend", info->backend) ||
+	    (info->tz && !cJSON_AddStringToObject(obj, "tz", info->tz)) ||
+	    (info->site_name && !cJSON_AddStringToObject(obj, "site_name", info->site_name)) ||
+	    (info->dog_name && !cJSON_AddStringToObject(obj, "dog_name", info->dog_name))) {
 		cJSON_Delete(obj);
 		return NULL;
 	}

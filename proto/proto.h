@@ -104,6 +104,9 @@ struct proto_info {
 	const char *version;
 	int64_t since_ms;
 	const char *backend; /* "sim", "pwm:0:0", ... */
+	/* The home (NULL: the field is left out): its time zone, an IANA name
+	 * (common/tz.h), and IOD_SITE_NAME / IOD_DOG_NAME, UTF-8 as given. */
+	const char *tz, *site_name, *dog_name;
 };
 char *proto_info_encode(const struct proto_info *info);
 

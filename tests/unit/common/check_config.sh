@@ -68,6 +68,13 @@ run 0 "iod-feeder: configuration is valid" "" \
 # Rules whose text quotes no value: an empty flag, and a secret (never shown).
 run 2 "" "iod-sensors: IOD_SENSORS_SYSFS_ROOT: must not be empty" \
 	"$bin/iod-sensors" --check-config --sensors-sysfs-root=
+run 2 "" "iod-camera: IOD_DOG_NAME: must not be empty (1-64 bytes of UTF-8; unset: no name)" \
+	"$bin/iod-camera" --check-config --dog-name=
+# The home's and the dog's names: any UTF-8, but no control character.
+run 0 "iod-sensors: configuration is valid" "" \
+	IOD_SITE_NAME="Chez Zoé" "$bin/iod-sensors" --check-config --dog-name="Biscuit 🐕"
+run 2 "" "iod-feeder: IOD_SITE_NAME: holds a control character (byte 2)" \
+	IOD_SITE_NAME="$(printf 'a\tb')" "$bin/iod-feeder" --check-config
 long=$(printf '%0257d' 0)
 run 2 "" "iod-bridge: IOD_BRIDGE_PASSWORD: longer than 256 bytes" \
 	IOD_BRIDGE_PASSWORD="$long" "$bin/iod-bridge" --check-config

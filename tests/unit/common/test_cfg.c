@@ -428,6 +428,84 @@ Test(cfg, site_bad, .timeout = 10)
 	}
 }
 
+/* ---- the home's and the dog's names --------------------------------------- */
+
+Test(cfg, names_unset_by_default, .timeout = 10)
+{
+	int code = -1;
+	struct cfg *cfg = load(&code, NULL);
+	cr_assert_not_null(cfg);
+	cr_assert_null(cfg_str(cfg, "IOD_SITE_NAME"));
+	cr_assert_null(cfg_str(cfg, "IOD_DOG_NAME"));
+	cfg_free(cfg);
+}
+
+Test(cfg, names_good, .timeout = 10)
+{
+	/* 64 bytes: 32 two-byte letters. */
+	char sixty_four[65] = "";
+	for (int i = 0; i < 32; i++)
+		strcat(sixty_four, "\xc3\xa9");
+	const char *good[] = {"Foster home A",
+			      "B",
+			      "Chez \"Mamie\" \\ ici",
+			      "\xe6\x9f\xb4",
+			      "\xf0\x9f\x90\x95 Biscuit",
+			      sixty_four};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		int code = -1;
+		char site[128], dog[128];
+		snprintf(site, sizeof(site), "--site-name=%s", good[i]);
+		snprintf(dog, sizeof(dog), "--dog-name=%s", good[i]);
+		struct cfg *cfg = load(&code, site, dog, NULL);
+		cr_assert_not_null(cfg, "name %s", good[i]);
+		cr_assert_str_eq(cfg_str(cfg, "IOD_SITE_NAME"), good[i]);
+		cr_assert_str_eq(cfg_str(cfg, "IOD_DOG_NAME"), good[i]);
+		cfg_free(cfg);
+	}
+	/* From the environment too. */
+	int code = -1;
+	setenv("IOD_DOG_NAME", "Biscuit", 1);
+	struct cfg *cfg = load(&code, NULL);
+	unsetenv("IOD_DOG_NAME");
+	cr_assert_not_null(cfg);
+	cr_assert_str_eq(cfg_str(cfg, "IOD_DOG_NAME"), "Biscuit");
+	cfg_free(cfg);
+}
+
+Test(cfg, names_bad, .timeout = 10)
+{
+	char sixty_five[80];
+	memset(sixty_five, 'a', 65);
+	sixty_five[65] = '\0';
+	char want[256];
+
+	assert_error(load_error("--site-name=", NULL),
+		     "iod-feeder: IOD_SITE_NAME: must not be empty (1-64 bytes of UTF-8; unset: no "
+		     "name)\n");
+	assert_error(load_error("--dog-name=caf\xc3", NULL),
+		     "iod-feeder: IOD_DOG_NAME: is not valid UTF-8\n");
+	assert_error(load_error("--dog-name=\xc0\xaf", NULL),
+		     "iod-feeder: IOD_DOG_NAME: is not valid UTF-8\n");
+	assert_error(load_error("--site-name=a\tb", NULL),
+		     "iod-feeder: IOD_SITE_NAME: holds a control character (byte 2)\n");
+	assert_error(load_error("--site-name=ab\x7f", NULL),
+		     "iod-feeder: IOD_SITE_NAME: holds a control character (byte 3)\n");
+	/* U+0085, a C1 control (NEL). */
+	assert_error(load_error("--dog-name=x\xc2\x85", NULL),
+		     "iod-feeder: IOD_DOG_NAME: holds a control character (byte 2)\n");
+	snprintf(want, sizeof(want), "iod-feeder: IOD_DOG_NAME: '%s' is 65 bytes, more than 64\n",
+		 sixty_five);
+	char arg[96];
+	snprintf(arg, sizeof(arg), "--dog-name=%s", sixty_five);
+	assert_error(load_error(arg, NULL), want);
+	/* Both bad: a line each. */
+	assert_error(load_error("--site-name=", "--dog-name=", NULL),
+		     "iod-feeder: IOD_SITE_NAME: must not be empty (1-64 bytes of UTF-8; unset: no "
+		     "name)\niod-feeder: IOD_DOG_NAME: must not be empty (1-64 bytes of UTF-8; "
+		     "unset: no name)\n");
+}
+
 /* ---- secrets ------------------------------------------------------------- */
 
 Test(cfg, secret_from_env_value, .timeout = 10)

@@ -82,6 +82,21 @@ Test(service_wire, alert_and_info, .init = setup, .fini = teardown, .timeout = 6
 				       "\",\"since\":1764140000000,\"backend\":\"sim\"}");
 	cr_assert_eq(got->qos, 1);
 	tmsg_free(got);
+
+	/* With the home set (service_main sets it at start): tz and the names
+	 * after backend, JSON-escaped, UTF-8 as it is. */
+	service_info_set_home("Europe/Paris", "Chez \"Mamie\" \\ A", "Ch\xc3\xa9ri");
+	cr_assert_eq(service_publish_info(m, "t", "camera", "sim", 1764140000000), 0);
+	service_info_set_home(NULL, NULL, NULL);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	got = tclient_expect(c, "iod/t/camera/info", 10000);
+	cr_assert_not_null(got, "no info with the home");
+	cr_assert_str_eq(got->payload, "{\"version\":\"" IOD_VERSION
+				       "\",\"since\":1764140000000,\"backend\":\"sim\",\"tz\":"
+				       "\"Europe/Paris\",\"site_name\":\"Chez \\\"Mamie\\\" "
+				       "\\\\ A\",\"dog_name\":\"Ch\xc3\xa9ri\"}");
+	cr_assert_eq(got->qos, 1);
+	tmsg_free(got);
 	tclient_free(c);
 
 	/* A client that subscribes later gets the info (retained), not the
@@ -154,14 +169,23 @@ Test(service_wire, skeleton, .init = setup, .fini = teardown, .timeout = 120)
 	snprintf(data_arg, sizeof(data_arg), "--data-dir=%s/data", dir);
 	fake_script.entities = true;
 	fake_script.subscribe = "iod/t/fake/cmd";
-	const char *args[] = {url_arg, "--site=t", "--log-level=warn", data_arg, NULL};
+	const char *args[] = {url_arg,
+			      "--site=t",
+			      "--log-level=warn",
+			      data_arg,
+			      "--site-name=Foster A",
+			      "--dog-name=Biscuit",
+			      NULL};
 
 	struct tclient *c = tclient_new(broker.url, "observer");
 	cr_assert_not_null(c);
 	cr_assert_eq(tclient_subscribe(c, avail, 1), 0);
 	cr_assert_eq(tclient_subscribe(c, info, 1), 0);
 	cr_assert_eq(tclient_subscribe(c, config, 1), 0);
+	/* The child's TZ (fork keeps the environment): info's tz. */
+	setenv("TZ", ":/usr/share/zoneinfo/Asia/Tokyo", 1);
 	pid_t pid = fake_service_spawn(events, args);
+	unsetenv("TZ");
 	cr_assert_gt(pid, 0);
 	expect_with(c, avail, "online");
 	expect_with(c, info, "{\"version\":\"" IOD_VERSION "\",\"since\":");
@@ -178,7 +202,9 @@ Test(service_wire, skeleton, .init = setup, .fini = teardown, .timeout = 120)
 	c = tclient_new(broker.url, "observer2");
 	cr_assert_not_null(c);
 	cr_assert_eq(tclient_subscribe(c, info, 1), 0);
-	expect_with(c, info, "\"backend\":\"fake-2\"");
+	expect_with(c, info,
+		    "\"backend\":\"fake-2\",\"tz\":\"Asia/Tokyo\",\"site_name\":\"Foster A\","
+		    "\"dog_name\":\"Biscuit\"}");
 	cr_assert_eq(tclient_subscribe(c, avail, 1), 0);
 	expect_with(c, avail, "online");
 

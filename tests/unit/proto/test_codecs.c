@@ -616,6 +616,31 @@ Test(info, encode_exact, .timeout = 10)
 	cr_assert_null(proto_info_encode(&info));
 }
 
+/* The home's fields after backend, each only when given; names escaped as
+ * JSON (a quote, a backslash, a tab), UTF-8 kept as it is. */
+Test(info, encode_home, .timeout = 10)
+{
+	struct proto_info info = {.version = "0.1.0",
+				  .since_ms = 1,
+				  .backend = "sim",
+				  .tz = "Europe/Paris",
+				  .site_name = "Chez \"Mamie\" \\ A\tB",
+				  .dog_name = "Ch\xc3\xa9ri"};
+
+	assert_json(proto_info_encode(&info),
+		    "{\"version\":\"0.1.0\",\"since\":1,\"backend\":\"sim\",\"tz\":\"Europe/"
+		    "Paris\",\"site_name\":\"Chez \\\"Mamie\\\" \\\\ A\\tB\",\"dog_name\":"
+		    "\"Ch\xc3\xa9ri\"}");
+	info.site_name = NULL;
+	info.tz = "UTC";
+	assert_json(proto_info_encode(&info),
+		    "{\"version\":\"0.1.0\",\"since\":1,\"backend\":\"sim\",\"tz\":\"UTC\","
+		    "\"dog_name\":\"Ch\xc3\xa9ri\"}");
+	info.tz = info.dog_name = NULL;
+	assert_json(proto_info_encode(&info),
+		    "{\"version\":\"0.1.0\",\"since\":1,\"backend\":\"sim\"}");
+}
+
 /* ---- camera/cmd ---------------------------------------------------------------- */
 
 Test(camera_cmd, accepted, .timeout = 10)
