@@ -1164,6 +1164,8 @@ static void publish_info(struct notify_app *a)
 	char topic[PROTO_TOPIC_MAX], *json, *out = NULL;
 	cJSON *o;
 
+	service_info_fill_home(&info); /* tz, site_name, dog_name, as every service's */
+
 	if (a->wp == NULL || !can_publish(a) ||
 	    proto_topic_info(topic, sizeof(topic), a->site, "notify") != 0 ||
 	    (json = proto_info_encode(&info)) == NULL)

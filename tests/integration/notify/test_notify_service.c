@@ -766,6 +766,8 @@ Test(notify_webpush, subscribe_push_gone_unsubscribe)
 	start_notify(NULL);
 	msg = tclient_expect_with(c, "iod/home/notify/info", "\"vapid_public_key\":\"B", WAIT_MS);
 	cr_assert_not_null(msg, "no vapid_public_key in notify/info");
+	/* The retained copy is every service's info too: the home's zone. */
+	cr_assert(strstr(msg->payload, "\"backend\":\"notify\",\"tz\":\""), "%s", msg->payload);
 	tmsg_free(msg);
 	subscription(line, 1, s1, sizeof(s1));
 	subscription(line, 2, s2, sizeof(s2));
