@@ -238,8 +238,9 @@ void server_on_mqtt(struct server *s, const char *topic, const void *payload, si
 				 SITES_MAX);
 		return;
 	}
-	if (sites_is_info_topic(topic))
-		sites_take_info(site, payload, len);
+	struct proto_topic_parts parts;
+	if (proto_topic_split(topic, &parts) == 0 && parts.leaf && !strcmp(parts.leaf, "info"))
+		sites_take_info(site, parts.service, payload, len);
 	const char *why = NULL;
 	struct bmsg *m = state_ingest(site->state, topic, payload, len, received_ms, &why);
 	if (!m) {

@@ -260,12 +260,6 @@ uint64_t sites_refused(const struct sites *set)
 	return set->refused;
 }
 
-bool sites_is_info_topic(const char *topic)
-{
-	struct proto_topic_parts p;
-	return proto_topic_split(topic, &p) == 0 && p.leaf && !strcmp(p.leaf, "info");
-}
-
 static bool label_ok(const char *v)
 {
 	size_t n = strlen(v);
@@ -300,8 +294,9 @@ static bool take(cJSON *j, const char *key, char dst[SITES_LABEL_MAX + 1], bool 
 	return true;
 }
 
-bool sites_take_info(struct site *site, const void *payload, size_t len)
+bool sites_take_info(struct site *site, const char *service, const void *payload, size_t len)
 {
+	bool feeder = service && !strcmp(service, "feeder");
 	if (!len || len > PROTO_MAX_PAYLOAD)
 		return false;
 	cJSON *j = cJSON_ParseWithLength(payload, len);
@@ -311,7 +306,16 @@ bool sites_take_info(struct site *site, const void *payload, size_t len)
 	}
 	bool changed = take(j, "site_name", site->label, label_ok);
 	changed |= take(j, "dog_name", site->dog, label_ok);
-	changed |= take(j, "tz", site->tz, tz_ok);
+	/* The feeder's zone is the one its schedule runs in: another service's
+	 * (a bridge on another machine) never replaces it. */
+	const cJSON *tz = cJSON_GetObjectItemCaseSensitive(j, "tz");
+	if (cJSON_IsString(tz) && tz_ok(tz->valuestring) && (feeder || !site->tz_feeder)) {
+		if (strcmp(site->tz, tz->valuestring)) {
+			snprintf(site->tz, sizeof(site->tz), "%s", tz->valuestring);
+			changed = true;
+		}
+		site->tz_feeder |= feeder;
+	}
 	cJSON_Delete(j);
 	return changed;
 }

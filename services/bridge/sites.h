@@ -41,6 +41,7 @@ struct site {
 	char label[SITES_LABEL_MAX + 1]; /* site_name */
 	char dog[SITES_LABEL_MAX + 1];	 /* dog_name */
 	char tz[SITES_LABEL_MAX + 1];
+	bool tz_feeder; /* tz is the feeder's */
 };
 
 struct sites;
@@ -72,13 +73,12 @@ struct site *sites_of_topic(struct sites *set, const char *topic, bool *refused)
 /* Sites refused because SITES_MAX were already served. */
 uint64_t sites_refused(const struct sites *set);
 
-/* An info payload of one of site's services: its site_name, dog_name and
- * tz, when present and valid (UTF-8 without control characters, at most
- * SITES_LABEL_MAX bytes; a tz of [A-Za-z0-9_+/-]), replace the site's.
- * true when anything changed. */
-bool sites_take_info(struct site *site, const void *payload, size_t len);
-
-/* Does topic end a site's info (iod/<site>/<service>/info)? */
-bool sites_is_info_topic(const char *topic);
+/* An info payload of one of site's services (service: its <service>
+ * level): its site_name, dog_name and tz, when present and valid (UTF-8
+ * without control characters, at most SITES_LABEL_MAX bytes; a tz of
+ * [A-Za-z0-9_+/-]), replace the site's; but once the feeder has given a
+ * tz (the zone its schedule runs in), only the feeder's replaces it. true
+ * when anything changed. */
+bool sites_take_info(struct site *site, const char *service, const void *payload, size_t len);
 
 #endif

@@ -310,6 +310,10 @@ test("store: availability, info and last seen per service", { timeout: 5000 }, (
   // tz and the names of IOD_SITE_NAME / IOD_DOG_NAME; the newest info wins
   applyMessage(s, msg("iod/home/feeder/info", { version: "0.1.0", since: T0 + 1, backend: "sim", tz: "Europe/Berlin", site_name: "Zoë's \"place\"", dog_name: "Rex" }, T0 + 6));
   assert.deepEqual(storeMod.siteIdentity(s), { tz: "Europe/Berlin", siteName: 'Zoë\'s "place"', dogName: "Rex" });
+  // a newer info of another service in another zone (a bridge elsewhere) does not move the
+  // home's clock off the feeder's: the schedule runs in the feeder's zone
+  applyMessage(s, msg("iod/home/bridge/info", { version: "0.1.0", since: T0 + 2, backend: "http", tz: "Etc/UTC" }, T0 + 7));
+  assert.equal(storeMod.siteIdentity(s).tz, "Europe/Berlin");
   applyMessage(s, msg("iod/home/sensors/availability", "offline", T0 + 9000));
   assert.equal(s.services.get("sensors").availability, "offline");
   assert.equal(s.services.get("sensors").lastSeenMs, T0 + 5, "a will's offline is not a sign of life");

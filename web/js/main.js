@@ -190,6 +190,7 @@ function setRole(operator) {
   role.dataset.role = operator ? "operator" : "viewer";
   $("who").hidden = false;
   $("logout").hidden = !loggedIn;
+  $("logout-all").hidden = !(session && session.user);
   // No password on the bridge: nobody can log in, so offer no login.
   $("login-open").hidden = loggedIn || (session && session.password_set === false);
   $("readonly-note").hidden = operator;
@@ -284,6 +285,17 @@ async function login(user, password, errorEl) {
   return false;
 }
 
+// Log out this browser, or (everywhere) every session of this user: the
+// bridge closes their open dashboards too.
+function logout(everywhere) {
+  return fetch("api/logout", {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(everywhere ? { everywhere: true } : {}),
+  });
+}
+
 // After a login or logout the websocket is reopened so that the bridge
 // sees the new session (hello carries the role).
 async function afterSessionChange() {
@@ -332,14 +344,19 @@ function bindLogin() {
       await afterSessionChange();
     } else input.select();
   });
-  $("logout").addEventListener("click", async () => {
-    try {
-      await fetch("api/logout", { method: "POST", credentials: "same-origin" });
-    } catch {
-      /* the cookie is HttpOnly: only the bridge can clear it; try again later */
-    }
-    await afterSessionChange();
-  });
+  for (const [id, everywhere] of [
+    ["logout", false],
+    ["logout-all", true],
+  ]) {
+    $(id).addEventListener("click", async () => {
+      try {
+        await logout(everywhere);
+      } catch {
+        /* the cookie is HttpOnly: only the bridge can clear it; try again later */
+      }
+      await afterSessionChange();
+    });
+  }
 }
 
 // ---------- frames from the bridge ----------

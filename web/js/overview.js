@@ -112,10 +112,8 @@ function fillCard(li, sum) {
   const zone = li.querySelector(".site-zone");
   const label = sum.tz ? zoneLabel(sum.tz, serverNow()) : "";
   zone.textContent = sum.tz ? `Times in ${sum.tz}${label ? ` (${label})` : ""}` : "Times in your time zone";
-  li.querySelector(".site-link").setAttribute(
-    "aria-label",
-    [sum.title, sum.dog, sum.alerts.open ? badge.textContent : ""].filter(Boolean).join(", "),
-  );
+  // The link's name is what it shows (its heading first), so a screen
+  // reader and a voice user ("click Foster home 04") agree with the eye.
 }
 
 function render() {
@@ -217,15 +215,26 @@ async function main() {
   if (session && session.user) {
     $("who").hidden = false;
     $("role").textContent = `${session.user} (${session.role || "viewer"})`;
+    $("logout-all").hidden = false;
   }
-  $("logout").addEventListener("click", async () => {
-    try {
-      await fetch("api/logout", { method: "POST", credentials: "same-origin" });
-    } catch {
-      /* try again later */
-    }
-    location.replace("./");
-  });
+  for (const [id, everywhere] of [
+    ["logout", false],
+    ["logout-all", true],
+  ]) {
+    $(id).addEventListener("click", async () => {
+      try {
+        await fetch("api/logout", {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(everywhere ? { everywhere: true } : {}),
+        });
+      } catch {
+        /* try again later */
+      }
+      location.replace("./");
+    });
+  }
   const url = new URL("ws", document.baseURI);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   url.searchParams.set("site", "*");

@@ -349,5 +349,9 @@ export function siteIdentity(store) {
       }
     }
   }
+  // The feeder's zone is the one its schedule runs in: it wins over a
+  // service on another machine (the bridge's own info, a camera elsewhere).
+  const feeder = store.services.get("feeder");
+  if (feeder && feeder.info && feeder.info.tz) out.tz = feeder.info.tz;
   return out;
 }

@@ -138,25 +138,34 @@ Test(sites, info_gives_the_names_and_the_zone)
 	const char *info = "{\"version\":\"0.1.0\",\"since\":1,\"backend\":\"sim\","
 			   "\"tz\":\"Pacific/Auckland\",\"site_name\":\"Foster home \xc3\xa9\","
 			   "\"dog_name\":\"Rex\"}";
-	cr_assert(sites_take_info(a, info, strlen(info)));
+	cr_assert(sites_take_info(a, "sensors", info, strlen(info)));
 	cr_assert_str_eq(a->tz, "Pacific/Auckland");
 	cr_assert_str_eq(a->label, "Foster home \xc3\xa9");
 	cr_assert_str_eq(a->dog, "Rex");
-	cr_assert_not(sites_take_info(a, info, strlen(info)), "nothing new");
+	cr_assert_not(sites_take_info(a, "sensors", info, strlen(info)), "nothing new");
 	/* Bad values keep the good ones. */
 	const char *bad = "{\"tz\":\"../etc\\/x y\",\"site_name\":\"a\\u0001b\",\"dog_name\":7}";
-	cr_assert_not(sites_take_info(a, bad, strlen(bad)));
+	cr_assert_not(sites_take_info(a, "sensors", bad, strlen(bad)));
 	cr_assert_str_eq(a->tz, "Pacific/Auckland");
 	cr_assert_str_eq(a->label, "Foster home \xc3\xa9");
-	cr_assert_not(sites_take_info(a, "not json", 8));
-	cr_assert_not(sites_take_info(a, "", 0));
+	cr_assert_not(sites_take_info(a, "sensors", "not json", 8));
+	cr_assert_not(sites_take_info(a, "sensors", "", 0));
 	/* Without the names (a service of an older release): kept. */
 	const char *old = "{\"version\":\"0.1.0\",\"since\":1,\"backend\":\"sim\"}";
-	cr_assert_not(sites_take_info(a, old, strlen(old)));
+	cr_assert_not(sites_take_info(a, "sensors", old, strlen(old)));
 	cr_assert_str_eq(a->dog, "Rex");
-	cr_assert(sites_is_info_topic("iod/a/feeder/info"));
-	cr_assert_not(sites_is_info_topic("iod/a/feeder/info/x"));
-	cr_assert_not(sites_is_info_topic("iod/a/info"));
+	/* The feeder's zone wins: the one its schedule runs in. */
+	const char *utc = "{\"tz\":\"Etc/UTC\"}";
+	const char *nz = "{\"tz\":\"Pacific/Auckland\"}";
+	const char *ny = "{\"tz\":\"America/New_York\"}";
+	cr_assert(sites_take_info(a, "bridge", utc, strlen(utc)), "no feeder yet: any service's");
+	cr_assert_str_eq(a->tz, "Etc/UTC");
+	cr_assert(sites_take_info(a, "feeder", nz, strlen(nz)));
+	cr_assert_str_eq(a->tz, "Pacific/Auckland");
+	cr_assert_not(sites_take_info(a, "bridge", utc, strlen(utc)), "not over the feeder's");
+	cr_assert_str_eq(a->tz, "Pacific/Auckland");
+	cr_assert(sites_take_info(a, "feeder", ny, strlen(ny)), "the feeder moved");
+	cr_assert_str_eq(a->tz, "America/New_York");
 	sites_free(set);
 }
 
