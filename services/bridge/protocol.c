@@ -431,7 +431,9 @@ int ws_established(struct server *s, struct lws *wsi, struct pss *c)
 	enum roles_role role;
 	bool in = c->is_operator && server_session_role(s, c->token, now, user, &role);
 	bool may = in && !roles_may(role, "feeder", "feed");
-	const char *sites = in ? accounts_sites(s->cfg.accounts, user) : "*";
+	/* The homes it may see: its user's, every one for a public viewer,
+	 * none for a session that ended in between. */
+	const char *sites = client_sites(s, c);
 	client_push_text(s, c,
 			 wsmsg_hello_encode_sites(c->site ? c->site->name : "*",
 						  server_sites_json(s, sites), may, s->broker_up,
