@@ -134,7 +134,7 @@ int http_query_arg(struct lws *wsi, const char *name, char *buf, size_t size)
 		if (strncmp(frag, name, n) || frag[n] != '=')
 			continue;
 		int len = snprintf(buf, size, "%s", frag + n + 1);
-		return len < 0 || (size_t)len >= size ? -1 : 0;
+		return len < 0 || (size_t)len >= size ? -2 : 0;
 	}
 	return -1;
 }
@@ -300,8 +300,9 @@ static int camera_latest(struct server *s, struct lws *wsi, struct pss *pss)
 	if (!sites)
 		return http_respond_json(wsi, pss, 401, "{\"error\":\"not_authorized\"}", NULL);
 	struct site *one;
-	bool named = http_query_arg(wsi, "site", arg, sizeof(arg)) == 0;
-	unsigned st = server_pick_site(s, named ? arg : NULL, sites, false, &one);
+	int got = http_query_arg(wsi, "site", arg, sizeof(arg));
+	unsigned st =
+	    got == -2 ? 404 : server_pick_site(s, got == 0 ? arg : NULL, sites, false, &one);
 	if (st == 404)
 		return http_respond_json(wsi, pss, 404, "{\"error\":\"unknown_site\"}", NULL);
 	if (st)

@@ -280,18 +280,13 @@ static int snapshot_visit(void *arg, struct bmsg *m)
 }
 
 /* The ?site= of this upgrade, "" when absent; false when too long to be
- * a site (refused as unknown). */
+ * a site (refused as one this bridge does not serve). */
 static bool upgrade_site_arg(struct lws *wsi, char arg[PROTO_SITE_MAX + 2])
 {
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) <= 0 ||
-	    http_query_arg(wsi, "site", arg, PROTO_SITE_MAX + 2) < 0) {
+	int got = http_query_arg(wsi, "site", arg, PROTO_SITE_MAX + 2);
+	if (got < 0)
 		arg[0] = '\0';
-		/* an argument named site that did not fit */
-		char probe[8];
-		return http_query_arg(wsi, "site", probe, sizeof(probe)) < 0 ||
-		       lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) <= 0;
-	}
-	return true;
+	return got != -2;
 }
 
 /* Where this upgrade goes: 0 with c->site / c->overview, or the status to
@@ -656,9 +651,12 @@ int notify_ack_post(struct server *s, struct lws *wsi, struct pss *pss)
 	 * action URL carries it), else the user's first. */
 	char arg[PROTO_SITE_MAX + 2];
 	struct site *site = NULL;
-	bool named = http_query_arg(wsi, "site", arg, sizeof(arg)) == 0;
-	unsigned st = server_pick_site(
-	    s, named ? arg : NULL, op ? accounts_sites(s->cfg.accounts, user) : NULL, false, &site);
+	int got = http_query_arg(wsi, "site", arg, sizeof(arg));
+	unsigned st =
+	    got == -2
+		? 404
+		: server_pick_site(s, got == 0 ? arg : NULL,
+				   op ? accounts_sites(s->cfg.accounts, user) : NULL, false, &site);
 	if (op && st == 404)
 		return http_respond_json(wsi, pss, 404, "{\"error\":\"unknown_site\"}", NULL);
 	if (st)

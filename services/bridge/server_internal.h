@@ -117,8 +117,8 @@ bool http_request_user(struct server *s, struct lws *wsi, char token[AUTH_TOKEN_
 /* token's session is live and its user has an account: the user, the role. */
 bool server_session_role(struct server *s, const char *token, int64_t now_ms,
 			 char user[AUTH_NAME_MAX + 1], enum roles_role *role);
-/* The query argument name (without '=') of this request into buf: 0, or
- * -1 when absent or longer than size. */
+/* The query argument name (without '=') of this request into buf: 0; -1
+ * when absent; -2 when longer than size. */
 int http_query_arg(struct lws *wsi, const char *name, char *buf, size_t size);
 /* The sites the request's session's user may see ("*" or a list,
  * roles_site_allowed), "*" for anyone while the public view is on, or NULL

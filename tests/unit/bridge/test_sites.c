@@ -253,7 +253,11 @@ Test(site_access, the_upgrade_names_a_home_the_user_may_see, .timeout = 10)
 	cr_assert_eq(upgrade(s, &wsi, &c, "ann", "carer", "site=b"), 403);
 	cr_assert_eq(upgrade(s, &wsi, &c, "ann", "carer", "site=zzz"), 404);
 	cr_assert_eq(upgrade(s, &wsi, &c, "ann", "carer", "site=../a"), 404);
-	cr_assert_eq(s->m.clients_refused, 3);
+	cr_assert_eq(
+	    upgrade(s, &wsi, &c, "ann", "carer",
+		    "x=1&site=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+	    404, "too long for a site: not the user's first instead");
+	cr_assert_eq(s->m.clients_refused, 4);
 	/* No ?site=: IOD_SITE ("home") is not served, so the user's first. */
 	cr_assert_eq(upgrade(s, &wsi, &c, "bo", "viewer", NULL), 0);
 	cr_assert_str_eq(c.site->name, "b");
