@@ -7,12 +7,14 @@
 #include "mqttc.h"
 #include "sites.h"
 #include "state.h"
+#include "users.h"
 
 #include <criterion/criterion.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int64_t glue_now_ms;
 bool glue_mqtt_connected;
@@ -309,6 +311,31 @@ void glue_server_free(struct server *s)
 	accounts_free(s->cfg.accounts);
 	sites_free(s->cfg.sites);
 	free(s);
+}
+
+void glue_users(struct server *s, char dir[64], const struct glue_user *users, size_t n)
+{
+	snprintf(dir, 64, "/tmp/iod-glue-users-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	struct users *set = users_new();
+	char hash[USERS_ENCODED_MAX], path[128];
+	cr_assert_eq(users_hash("pw", 2, hash), 0);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(users_add(set, users[i].name, users[i].role, users[i].sites, hash), 0);
+	snprintf(path, sizeof(path), "%s/users", dir);
+	cr_assert_eq(users_save(set, path), 0);
+	users_free(set);
+	accounts_free(s->cfg.accounts);
+	s->cfg.accounts = accounts_new(NULL, dir, "hunter2");
+	cr_assert_not_null(s->cfg.accounts);
+}
+
+void glue_users_drop(const char *dir)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/users", dir);
+	unlink(path);
+	rmdir(dir);
 }
 
 void glue_login(struct server *s, const char *ip, char token[AUTH_TOKEN_HEX + 1])

@@ -71,6 +71,17 @@ struct server *glue_server_new(bool public_view, unsigned max_clients);
 /* The same serving the sites of list (IOD_BRIDGE_SITES; NULL: "home"). */
 struct server *glue_server_new_sites(bool public_view, unsigned max_clients, const char *list);
 void glue_server_free(struct server *s);
+/* A users file of n accounts (each with the password "pw") in a fresh
+ * directory (its path into dir), and s's accounts reading it (checked
+ * inline: no loop; IOD_BRIDGE_PASSWORD "hunter2" still admin's while the
+ * file has none). glue_users_drop() removes both. */
+struct glue_user {
+	const char *name;
+	enum roles_role role;
+	const char *sites;
+};
+void glue_users(struct server *s, char dir[64], const struct glue_user *users, size_t n);
+void glue_users_drop(const char *dir);
 /* Log in as the operator from ip at glue_now_ms: the session token. */
 void glue_login(struct server *s, const char *ip, char token[AUTH_TOKEN_HEX + 1]);
 /* The next frame sent to c the test has not read, as a string (malloc'd):

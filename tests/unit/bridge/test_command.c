@@ -527,31 +527,17 @@ Test(command, tls_and_h2_never_write_from_the_fanout, .timeout = 5)
 
 static char users_dir[64];
 
-/* A users file with sam (carer) and vic (viewer) in a fresh directory,
- * and the server's accounts reading it (checked inline: no loop). */
+/* A users file with sam (carer) and vic (viewer), every site. */
 static void with_users(struct server *s)
 {
-	snprintf(users_dir, sizeof(users_dir), "/tmp/iod-cmd-XXXXXX");
-	cr_assert_not_null(mkdtemp(users_dir));
-	struct users *set = users_new();
-	char hash[USERS_ENCODED_MAX], path[128];
-	cr_assert_eq(users_hash("pw-of-sam", 9, hash), 0);
-	cr_assert_eq(users_add(set, "sam", ROLES_CARER, "*", hash), 0);
-	cr_assert_eq(users_add(set, "vic", ROLES_VIEWER, "*", hash), 0);
-	snprintf(path, sizeof(path), "%s/users", users_dir);
-	cr_assert_eq(users_save(set, path), 0);
-	users_free(set);
-	accounts_free(s->cfg.accounts);
-	s->cfg.accounts = accounts_new(NULL, users_dir, "hunter2");
-	cr_assert_not_null(s->cfg.accounts);
+	static const struct glue_user users[] = {{"sam", ROLES_CARER, "*"},
+						 {"vic", ROLES_VIEWER, "*"}};
+	glue_users(s, users_dir, users, 2);
 }
 
 static void drop_users(void)
 {
-	char path[128];
-	snprintf(path, sizeof(path), "%s/users", users_dir);
-	unlink(path);
-	rmdir(users_dir);
+	glue_users_drop(users_dir);
 }
 
 /* A websocket of user's session (opened as a login would, with that role). */

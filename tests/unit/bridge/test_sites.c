@@ -173,33 +173,20 @@ Test(sites, info_gives_the_names_and_the_zone)
 
 static char users_dir[64];
 
-/* ann: carer of a; bo: viewer of b; cy: carer of both. admin: the
- * first-run password (every site). */
+/* ann: carer of a; bo: viewer of b; cy: carer of both; admin: every
+ * site. */
 static void with_users(struct server *s)
 {
-	snprintf(users_dir, sizeof(users_dir), "/tmp/iod-sites-XXXXXX");
-	cr_assert_not_null(mkdtemp(users_dir));
-	struct users *set = users_new();
-	char hash[USERS_ENCODED_MAX], path[128];
-	cr_assert_eq(users_hash("pw", 2, hash), 0);
-	cr_assert_eq(users_add(set, "ann", ROLES_CARER, "a", hash), 0);
-	cr_assert_eq(users_add(set, "bo", ROLES_VIEWER, "b", hash), 0);
-	cr_assert_eq(users_add(set, "cy", ROLES_CARER, "a,b", hash), 0);
-	cr_assert_eq(users_add(set, "admin", ROLES_ADMIN, "*", hash), 0);
-	snprintf(path, sizeof(path), "%s/users", users_dir);
-	cr_assert_eq(users_save(set, path), 0);
-	users_free(set);
-	accounts_free(s->cfg.accounts);
-	s->cfg.accounts = accounts_new(NULL, users_dir, "hunter2");
-	cr_assert_not_null(s->cfg.accounts);
+	static const struct glue_user users[] = {{"ann", ROLES_CARER, "a"},
+						 {"bo", ROLES_VIEWER, "b"},
+						 {"cy", ROLES_CARER, "a,b"},
+						 {"admin", ROLES_ADMIN, "*"}};
+	glue_users(s, users_dir, users, 4);
 }
 
 static void drop_users(void)
 {
-	char path[128];
-	snprintf(path, sizeof(path), "%s/users", users_dir);
-	unlink(path);
-	rmdir(users_dir);
+	glue_users_drop(users_dir);
 }
 
 /* An upgrade of /ws?<args> by user (NULL: no session), up to the 101. */
