@@ -70,14 +70,53 @@ let displayZone; // the default for every formatter below
 
 // An IANA zone name the browser knows ("Pacific/Auckland", "UTC"), else
 // undefined: a name Intl refuses falls back to the browser's zone.
+const zoneValid = new Map(); // name -> bool: asking Intl costs a formatter each time
+
 export function validTimeZone(tz) {
   if (typeof tz !== "string" || !tz || tz.length > 64) return undefined;
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: tz });
-    return tz;
-  } catch {
-    return undefined;
+  let ok = zoneValid.get(tz);
+  if (ok === undefined) {
+    try {
+      new Intl.DateTimeFormat("en", { timeZone: tz });
+      ok = true;
+    } catch {
+      ok = false;
+    }
+    zoneValid.set(tz, ok);
   }
+  return ok ? tz : undefined;
+}
+
+// Date#toLocale*String(locale, opts) makes a formatter per call, which an
+// overview of 200 homes re-filling its cards pays thousands of times: with
+// a zone named, one Intl.DateTimeFormat per (locale, zone, options) is
+// kept. Without one, the process's zone, toLocale* as is (a cached
+// formatter would keep the zone it was made in when a test changes TZ).
+const formats = new Map();
+
+function zoned(ms, locale, tz, opts) {
+  if (!tz) return null;
+  const key = `${locale || ""}|${tz}|${opts}`;
+  let f = formats.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale, { ...OPTS[opts], timeZone: tz });
+    formats.set(key, f);
+  }
+  return f.format(new Date(ms));
+}
+
+const OPTS = {
+  time: { hour: "2-digit", minute: "2-digit" },
+  weekday: { weekday: "short" },
+  date: { day: "numeric", month: "short" },
+};
+
+function timeText(ms, locale, tz) {
+  return zoned(ms, locale, tz, "time") ?? new Date(ms).toLocaleTimeString(locale, { ...OPTS.time, timeZone: tz });
+}
+
+function dateText(ms, locale, tz, opts) {
+  return zoned(ms, locale, tz, opts) ?? new Date(ms).toLocaleDateString(locale, { ...OPTS[opts], timeZone: tz });
 }
 
 // Sets the zone the formatters use when none is passed; returns it
@@ -132,16 +171,13 @@ function relDay(ms, nowMs, tz) {
 // today (or "3:04 PM", as the locale says), "Tomorrow 07:00", "Yesterday
 // 23:00", "Tue 07:00" within a week, else "26 Nov, 07:00".
 export function formatClock(ms, nowMs, locale = undefined, tz = displayZone) {
-  const t = new Date(ms);
-  const time = t.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", timeZone: tz });
+  const time = timeText(ms, locale, tz);
   const rel = relDay(ms, nowMs, tz);
   if (rel === 0) return time;
   if (rel === 1) return `Tomorrow ${time}`;
   if (rel === -1) return `Yesterday ${time}`;
-  if (Math.abs(ms - nowMs) < 6 * DAY) {
-    return `${t.toLocaleDateString(locale, { weekday: "short", timeZone: tz })} ${time}`;
-  }
-  return `${t.toLocaleDateString(locale, { day: "numeric", month: "short", timeZone: tz })}, ${time}`;
+  if (Math.abs(ms - nowMs) < 6 * DAY) return `${dateText(ms, locale, tz, "weekday")} ${time}`;
+  return `${dateText(ms, locale, tz, "date")}, ${time}`;
 }
 
 // The day of `ms` relative to now, for a line under a bare time: "" today,
@@ -151,20 +187,27 @@ export function formatDay(ms, nowMs, locale = undefined, tz = displayZone) {
   if (rel === 0) return "";
   if (rel === 1) return "tomorrow";
   if (rel === -1) return "yesterday";
-  const t = new Date(ms);
-  if (Math.abs(ms - nowMs) < 6 * DAY) return t.toLocaleDateString(locale, { weekday: "short", timeZone: tz });
-  return t.toLocaleDateString(locale, { day: "numeric", month: "short", timeZone: tz });
+  if (Math.abs(ms - nowMs) < 6 * DAY) return dateText(ms, locale, tz, "weekday");
+  return dateText(ms, locale, tz, "date");
 }
 
 export function formatTime(ms, locale = undefined, tz = displayZone) {
-  return new Date(ms).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", timeZone: tz });
+  return timeText(ms, locale, tz);
 }
 
 // A zone's short name at ms for a card's corner: "GMT+13", "EST", or "" for
 // none.
+const zoneNames = new Map(); // locale|zone -> Intl.DateTimeFormat
+
 export function zoneLabel(tz, ms, locale = undefined) {
   if (!validTimeZone(tz)) return "";
-  const parts = new Intl.DateTimeFormat(locale, { timeZone: tz, timeZoneName: "short" }).formatToParts(new Date(ms));
+  const key = `${locale || ""}|${tz}`;
+  let f = zoneNames.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale, { timeZone: tz, timeZoneName: "short" });
+    zoneNames.set(key, f);
+  }
+  const parts = f.formatToParts(new Date(ms));
   const name = parts.find((p) => p.type === "timeZoneName");
   return name ? name.value : "";
 }

@@ -20,6 +20,7 @@ const page = {
   conn: null,
   state: "connecting",
   retryAt: 0,
+  synced: false, // between hello and ready: the snapshot is arriving
 };
 
 const serverNow = () => Date.now() + page.offsetMs;
@@ -31,9 +32,11 @@ function el(tag, cls, text) {
   return e;
 }
 
+// Cards are drawn once a frame, and not at all while a snapshot arrives:
+// its thousands of frames (200 homes) are drawn once, at ready.
 function markDirty(site) {
   page.dirty.add(site);
-  if (!page.frame) page.frame = requestAnimationFrame(render);
+  if (page.synced && !page.frame) page.frame = requestAnimationFrame(render);
 }
 
 // ---------- cards ----------
@@ -162,11 +165,12 @@ function onFrame(msg) {
   if (msg.type === "hello") {
     page.offsetMs = typeof msg.ts === "number" ? msg.ts - Date.now() : 0;
     page.sites.reset(msg.sites);
-    $("site-grid").replaceChildren();
+    page.synced = false;
     markDirty("all");
     return;
   }
   if (msg.type === "ready") {
+    page.synced = true;
     markDirty("all");
     return;
   }
@@ -202,6 +206,13 @@ async function onClosed() {
 }
 
 async function main() {
+  // The websocket first, the session beside it: the snapshot of 200 homes
+  // need not wait for a round trip it does not depend on (the bridge
+  // checks the cookie at the upgrade either way).
+  const url = new URL("ws", document.baseURI);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  url.searchParams.set("site", "*");
+  page.conn = new Connection(url.href, { onStatus: showStatus, onText: onFrame, onBinary: () => {}, onClosed });
   let session = null;
   try {
     session = await fetchSession();
@@ -235,10 +246,6 @@ async function main() {
       location.replace("./");
     });
   }
-  const url = new URL("ws", document.baseURI);
-  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  url.searchParams.set("site", "*");
-  page.conn = new Connection(url.href, { onStatus: showStatus, onText: onFrame, onBinary: () => {}, onClosed });
   $("retry-now").addEventListener("click", () => page.conn.retryNow());
   window.addEventListener("online", () => page.conn.retryNow());
   setInterval(() => {
