@@ -11,7 +11,7 @@
 // the navigation's start):
 //   - first-contentful-paint (the paint timing entry);
 //   - cards: the first moment 200 `#site-grid > li.site-card` of the homes are
-//     in the DOM (the central bridge's own IOD_SITE has a card too: not counted);
+//     in the DOM (the central bridge's own IOD_SITE, nothing but a bridge, has none);
 //   - filled: every card shows its home's name and next dose time;
 //   - live: the status says "Live" (the overview's snapshot ended: ready);
 //   - hello / ready: when the websocket's hello and {"type":"ready"} arrived
@@ -94,7 +94,7 @@ function probe(n) {
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) if (e.name === "first-contentful-paint") t.fcp = e.startTime;
   }).observe({ type: "paint", buffered: true });
-  // the homes' cards (the central bridge's own site has one too)
+  // the homes' cards (a bridge-only site such as the central one has none; homes() counts only homes either way)
   const homes = (grid) => [...grid.querySelectorAll(":scope > li.site-card")].filter((c) => /^home\d+$/.test(c.dataset.site || ""));
   const check = () => {
     const now = performance.now();

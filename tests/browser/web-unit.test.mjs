@@ -874,6 +874,17 @@ test("the overview: one store per site, a card's summary in the site's zone", { 
   assert.deepEqual(ny.alerts, { open: 1, level: "warning" }); // the acknowledged one does not count
   assert.deepEqual(ny.services, { online: 1, known: 3 });
   assert.deepEqual(set.ordered(), ["ny", "cabin", "nz"]); // "Bea's flat" sorts before "cabin"
+  // a central bridge's own site (nothing but its bridge, no name) gets no card; once a
+  // home's service speaks there, or it has a name, it does
+  set.apply({ topic: "iod/central/bridge/availability", payload: "online", ts: now });
+  set.apply({ topic: "iod/central/bridge/info", payload: { version: "1", since: 5, backend: "http" }, ts: now });
+  assert.equal(set.isHome("central"), false);
+  assert.deepEqual(set.ordered(), ["ny", "cabin", "nz"]);
+  set.apply({ topic: "iod/ny/bridge/availability", payload: "online", ts: now });
+  assert.equal(set.isHome("ny"), true, "a home with its own bridge is still a home");
+  set.apply({ topic: "iod/central/feeder/availability", payload: "online", ts: now });
+  assert.equal(set.isHome("central"), true);
+  set.sites.delete("central");
   assert.equal(set.summary("nope", now), null);
   // an unknown zone falls back to the browser's (UTC here)
   const odd = siteSummary(set.sites.get("nz").store, { tz: "Not/AZone" }, now, "en-GB");

@@ -58,13 +58,24 @@ export class SiteSet {
     const site = topicSite(msg && msg.topic);
     if (!site) return null;
     const e = this.add(site);
+    // iod/<site>/bridge/...: a dashboard's own site, not a home by itself
+    const bridge = msg.topic.startsWith(`iod/${site}/bridge/`);
+    e.bridgeOnly = bridge && e.bridgeOnly !== false;
     const changed = applyMessage(e.store, msg);
     return changed.size ? site : null;
+  }
+
+  // A site whose only traffic is a bridge's own (a central bridge's
+  // IOD_SITE) and that has no name is no home to look after: no card.
+  isHome(site) {
+    const e = this.sites.get(site);
+    return Boolean(e) && !(e.bridgeOnly === true && !e.meta.name);
   }
 
   // Sites in the order the cards show: by the name people read, then id.
   ordered() {
     return [...this.sites.keys()]
+      .filter((site) => this.isHome(site))
       .map((site) => ({ site, sum: this.summary(site, 0) }))
       .sort((a, b) => a.sum.title.localeCompare(b.sum.title) || a.site.localeCompare(b.site))
       .map((x) => x.site);
