@@ -15,9 +15,11 @@
  * they. */
 #include <criterion/criterion.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "feeder_it.h"
@@ -58,6 +60,13 @@ static bool state_clock_synced(void)
 	return st.clock_synced;
 }
 
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 Test(feeder_camera_it, a_feed_gets_a_jpeg_snapshot_for_its_dose, .fini = it_teardown)
 {
 	it_setup("camera", (const char *const[]){"IOD_FEEDER_CLOCK=sim:synced",
@@ -69,6 +78,9 @@ Test(feeder_camera_it, a_feed_gets_a_jpeg_snapshot_for_its_dose, .fini = it_tear
 	start_feeder();
 
 	feed("snap-1", "\"result\":\"ok\"");
+	/* snap-1 started before its ok came: the interval (1 s from the
+	 * start) is over by then + 1 s, whatever the sim servo took. */
+	int64_t ok_at = wall_ms();
 	struct tmsg *cmd = tclient_expect(client, T_CAMERA_CMD, WAIT);
 	cr_assert_not_null(cmd, "the feeder asked nothing of the camera");
 	cr_assert_str_eq(cmd->payload, "{\"action\":\"snapshot\",\"for\":\"dose:snap-1\"}");
@@ -86,7 +98,12 @@ Test(feeder_camera_it, a_feed_gets_a_jpeg_snapshot_for_its_dose, .fini = it_tear
 	cr_assert_not(m->retained, "each picture belongs to its dose");
 	tmsg_free(m);
 
-	/* A scheduled dose's id names it as well: a second manual one here. */
+	/* A scheduled dose's id names it as well: a second manual one here,
+	 * once the interval is over (CI 2026-12-03: sent 11 ms inside it, the
+	 * servo's sim move having ended 12 ms short of the 1 s, it was too_soon). */
+	int64_t left = ok_at + 1000 + 20 - wall_ms();
+	if (left > 0)
+		usleep((useconds_t)left * 1000);
 	feed("snap-2", "\"result\":\"ok\"");
 	m = tclient_expect(v5, T_SNAPSHOT, WAIT);
 	cr_assert_not_null(m);
