@@ -53,6 +53,14 @@ struct state {
 
 	struct bmsg *frame; /* latest camera frame */
 	struct state_stats stats;
+
+	/* state_snapshot_batches()' messages, kept while none of what they hold
+	 * changes: valid for now in [batches_from, batches_until), cut at
+	 * batches_most bytes. */
+	struct bmsg **batches;
+	size_t n_batches, batches_most;
+	bool batches_valid;
+	int64_t batches_from, batches_until;
 };
 
 static uint32_t hash_topic(const char *t)
@@ -110,7 +118,19 @@ void state_free(struct state *s)
 	for (size_t i = 0; i < STATE_ALERTS_MAX; i++)
 		bmsg_unref(s->alerts[i].frame);
 	bmsg_unref(s->frame);
+	for (size_t i = 0; i < s->n_batches; i++)
+		bmsg_unref(s->batches[i]);
+	free(s->batches);
 	free(s);
+}
+
+/* A cached topic or an alert changed: the batches no longer say it. */
+static void batches_drop(struct state *s)
+{
+	for (size_t i = 0; i < s->n_batches; i++)
+		bmsg_unref(s->batches[i]);
+	s->n_batches = 0;
+	s->batches_valid = false;
 }
 
 static struct topic_entry *topic_find(struct state *s, const char *topic, bool create)
@@ -262,6 +282,8 @@ struct bmsg *state_ingest(struct state *s, const char *topic, const void *payloa
 		if (!e && len > 0)
 			s->stats.cache_full++;
 	}
+	if (e || is_alert)
+		batches_drop(s);
 	if (!len) {
 		/* An empty retained message deletes the topic at the broker: forget it. */
 		if (e) {
@@ -354,6 +376,91 @@ int state_snapshot(struct state *s, int64_t now_ms, state_visit_cb visit, void *
 int state_snapshot_values(struct state *s, int64_t now_ms, state_visit_cb visit, void *arg)
 {
 	return snapshot(s, now_ms, true, visit, arg);
+}
+
+struct batch_build {
+	struct state *s;
+	struct jbuf b;
+	size_t in; /* frames in b */
+};
+
+static int batch_close(struct batch_build *bb)
+{
+	struct state *s = bb->s;
+	if (!bb->in)
+		return 0;
+	jbuf_puts(&bb->b, "]}");
+	struct bmsg **grown =
+	    bb->b.failed ? NULL : realloc(s->batches, (s->n_batches + 1) * sizeof(*grown));
+	if (!grown)
+		return -1;
+	s->batches = grown;
+	struct bmsg *m = bmsg_new(s->cfg.headroom, bb->b.data, bb->b.len, false, 0);
+	if (!m)
+		return -1;
+	s->batches[s->n_batches++] = m;
+	bb->b.len = 0;
+	bb->in = 0;
+	return 0;
+}
+
+static int batch_add(struct batch_build *bb, struct bmsg *m)
+{
+	jbuf_puts(&bb->b, bb->in ? "," : "{\"type\":\"batch\",\"frames\":[");
+	jbuf_put(&bb->b, bmsg_data(m), m->len);
+	bb->in++;
+	return bb->b.len >= bb->s->batches_most ? batch_close(bb) : 0;
+}
+
+/* The batches of what state_snapshot_values() visits at now_ms. */
+static int batches_build(struct state *s, int64_t now_ms, size_t most)
+{
+	batches_drop(s);
+	s->batches_most = most;
+	s->batches_from = now_ms;
+	s->batches_until = INT64_MAX;
+	struct batch_build bb = {.s = s};
+	jbuf_init(&bb.b);
+	int rc = 0;
+	for (size_t i = 0; !rc && i < s->n_topics; i++)
+		if (s->topics[i].frame)
+			rc = batch_add(&bb, s->topics[i].frame);
+	for (size_t i = 0; !rc && i < s->n_alerts; i++) {
+		struct alert_entry *a = &s->alerts[(s->alert_head + i) % STATE_ALERTS_MAX];
+		if (a->ts_ms < now_ms - STATE_ALERT_AGE_MS)
+			continue;
+		/* in while now_ms <= ts + the age */
+		if (a->ts_ms + STATE_ALERT_AGE_MS + 1 < s->batches_until)
+			s->batches_until = a->ts_ms + STATE_ALERT_AGE_MS + 1;
+		rc = batch_add(&bb, a->frame);
+	}
+	if (!rc)
+		rc = batch_close(&bb);
+	jbuf_free(&bb.b);
+	if (rc) {
+		batches_drop(s);
+		return -1;
+	}
+	s->batches_valid = true;
+	return 0;
+}
+
+int state_snapshot_batches(struct state *s, int64_t now_ms, size_t most, state_visit_cb visit,
+			   void *arg)
+{
+	if (!most)
+		most = 1;
+	if (!s->batches_valid || s->batches_most != most || now_ms < s->batches_from ||
+	    now_ms >= s->batches_until) {
+		if (batches_build(s, now_ms, most))
+			return -1;
+		s->stats.batches_built++;
+	}
+	int rc;
+	for (size_t i = 0; i < s->n_batches; i++)
+		if ((rc = visit(arg, s->batches[i])))
+			return rc;
+	return 0;
 }
 
 struct bmsg *state_camera_frame(const struct state *s)

@@ -59,6 +59,7 @@ struct state_stats {
 	uint64_t refused_too_large;
 	uint64_t refused_other; /* not under iod/<site>/ */
 	uint64_t cache_full;	/* messages on a topic the full cache could not take */
+	uint64_t batches_built; /* state_snapshot_batches() that had to build them anew */
 };
 
 struct state;
@@ -91,6 +92,18 @@ int state_snapshot(struct state *s, int64_t now_ms, state_visit_cb visit, void *
  * many homes (the bridge's /ws?site=*) gets of each, every cached topic
  * and the alerts. */
 int state_snapshot_values(struct state *s, int64_t now_ms, state_visit_cb visit, void *arg);
+
+/*
+ * The same frames in few messages, for the overview: each is
+ * {"type":"batch","frames":[…]} whose elements are the frames
+ * state_snapshot_values() visits, in its order, a message closed once it
+ * holds `most` bytes; none when there is nothing. They are kept and shared
+ * by every overview that connects until a cached topic or an alert of this
+ * home changes, or an alert in them ages out. Visited as above; -1 when
+ * out of memory (nothing visited).
+ */
+int state_snapshot_batches(struct state *s, int64_t now_ms, size_t most, state_visit_cb visit,
+			   void *arg);
 
 /* The latest camera frame (borrowed; NULL: none yet). */
 struct bmsg *state_camera_frame(const struct state *s);

@@ -505,6 +505,28 @@ test("conn: names iod.v1, syncs to ready, forwards frames", { timeout: 5000 }, a
   });
 });
 
+test("conn: a batch is its frames, one by one, in order", { timeout: 5000 }, async (t) => {
+  await withConn(t, true, async (conn, log) => {
+    conn.start();
+    const ws = FakeWebSocket.all[0];
+    ws.serverOpen();
+    ws.serverSend({ type: "hello", site: "*", operator: false, ts: 1 });
+    const a = { topic: "iod/a/feeder/state", payload: { next_dose: 5 }, ts: 2 };
+    const b = { topic: "iod/b/sensors/bowl", payload: { value: 3 }, ts: 3 };
+    ws.serverSend({ type: "batch", frames: [a, b] });
+    ws.serverSend({ type: "batch", frames: "not a list" });
+    ws.serverSend({ type: "batch" });
+    ws.serverSend({ type: "ready" });
+    assert.deepEqual(
+      log.text.map((o) => o.topic || o.type),
+      ["hello", "iod/a/feeder/state", "iod/b/sensors/bowl", "ready"],
+      "a batch's frames in place of it; a malformed batch is nothing",
+    );
+    assert.deepEqual(log.text[1], a);
+    assert.deepEqual(log.status, ["connecting", "syncing", "live"]);
+  });
+});
+
 test("conn: reconnects with back-off 1 s, 2 s, 4 s ... 30 s, reset by ready", { timeout: 5000 }, async (t) => {
   await withConn(t, true, async (conn, log) => {
     conn.start();

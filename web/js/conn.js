@@ -108,6 +108,12 @@ export class Connection {
     } catch {
       return; // the bridge only sends JSON; ignore anything else
     }
+    if (obj && obj.type === "batch") {
+      // Several frames in one message (the overview's snapshot): each
+      // element is what would otherwise have been a message of its own.
+      if (Array.isArray(obj.frames)) for (const f of obj.frames) this.h.onText(f);
+      return;
+    }
     if (obj && obj.type === "ready") {
       this.ready = true;
       this.attempt = 0; // a full sync resets the back-off

@@ -7,8 +7,10 @@
 #include "accounts.h"
 #include "bmsg.h"
 #include "sites.h"
+#include "state.h"
 #include "users.h"
 
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -321,6 +323,134 @@ Test(site_access, a_user_of_a_never_gets_a_frame_of_b, .timeout = 20)
 	ws_closed(s, &co);
 	ws_closed(s, &cb);
 	ws_closed(s, &cc);
+	drop_users();
+	glue_server_free(s);
+}
+
+/* An overview of user up to its 101, its snapshot left on its queue. */
+static void overview_queued(struct server *s, struct lws *w, struct pss *c, const char *user,
+			    const char *role)
+{
+	static char cookie[128];
+	glue_wsi_reset(w);
+	memset(c, 0, sizeof(*c));
+	w->hdr[WSI_TOKEN_GET_URI] = "/ws";
+	w->hdr[WSI_TOKEN_HOST] = "localhost:8080";
+	w->hdr[WSI_TOKEN_HTTP_URI_ARGS] = "site=*";
+	char token[AUTH_TOKEN_HEX + 1];
+	cr_assert_eq(
+	    auth_login_finish(s->cfg.auth, "192.168.1.9", user, role, true, glue_now_ms, token),
+	    AUTH_LOGIN_OK);
+	snprintf(cookie, sizeof(cookie), "iod_session=%s", token);
+	w->hdr[WSI_TOKEN_HTTP_COOKIE] = cookie;
+	cr_assert_eq(ws_confirm_upgrade(s, w, "websocket"), 0);
+	cr_assert_eq(ws_filter(s, w, c), 0);
+	cr_assert_eq(ws_established(s, w, c), 0);
+}
+
+static uint64_t batches_built(struct server *s, const char *site)
+{
+	struct state_stats st;
+	state_get_stats(sites_find(s->cfg.sites, site)->state, &st);
+	return st.batches_built;
+}
+
+/* The overview's snapshot comes in {"type":"batch"} messages, each of one
+ * home and cut at WS_SNAPSHOT_BATCH_BYTES, whose elements are the frames
+ * a home's page would get one by one: every cached topic of the homes the
+ * user may see, in order, each exactly once. The overviews that connect
+ * while a home is unchanged share its batches. */
+Test(site_access, the_overview_snapshot_comes_in_batches, .timeout = 20)
+{
+	struct server *s = glue_server_new_sites(false, 10, "a,b");
+	with_users(s);
+	enum { TOPICS = 400 };
+	char topic[64], p[256];
+	for (int i = 0; i < TOPICS; i++) {
+		snprintf(topic, sizeof(topic), "iod/a/x/t%03d", i);
+		snprintf(p, sizeof(p), "{\"value\":%d,\"note\":\"%0200d\"}", i, i);
+		server_on_mqtt(s, topic, p, strlen(p), glue_now_ms);
+		server_on_mqtt(s, "iod/b/x/secret", p, strlen(p), glue_now_ms);
+	}
+	static struct lws w, w2;
+	static struct pss c, c2;
+	overview_queued(s, &w, &c, "ann", "carer");
+	char *t = glue_pop_text(&c);
+	cr_assert(t && strstr(t, "\"type\":\"hello\""), "%s", t);
+	free(t);
+	t = glue_pop_text(&c);
+	cr_assert(t && strstr(t, "\"type\":\"broker\""), "%s", t);
+	free(t);
+	int next = 0, batches = 0, others = 0;
+	for (;;) {
+		t = glue_pop_text(&c);
+		cr_assert_not_null(t, "the snapshot ends with ready");
+		if (!strcmp(t, "{\"type\":\"ready\"}")) {
+			free(t);
+			break;
+		}
+		cr_assert_null(strstr(t, "iod/b/"), "none of b's");
+		cJSON *j = cJSON_Parse(t);
+		cr_assert_not_null(j, "a batch is one JSON object");
+		cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(j, "type")), "batch");
+		cJSON *frames = cJSON_GetObjectItem(j, "frames"), *f;
+		cr_assert(cJSON_IsArray(frames) && cJSON_GetArraySize(frames) > 0);
+		size_t len = strlen(t);
+		batches++;
+		cJSON_ArrayForEach(f, frames)
+		{
+			const char *tp = cJSON_GetStringValue(cJSON_GetObjectItem(f, "topic"));
+			cr_assert_not_null(tp);
+			cr_assert(cJSON_IsObject(cJSON_GetObjectItem(f, "payload")));
+			cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(f, "ts")));
+			snprintf(topic, sizeof(topic), "iod/a/x/t%03d", next);
+			if (strcmp(tp, topic)) {
+				others++;
+				continue;
+			}
+			cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(f, "payload"), "value")
+					 ->valueint,
+				     next);
+			next++;
+		}
+		/* Cut once past the size: only the last one is shorter. */
+		if (next < TOPICS)
+			cr_assert_geq(len, WS_SNAPSHOT_BATCH_BYTES, "batch %d: %zu bytes", batches,
+				      len);
+		cr_assert_lt(len, WS_SNAPSHOT_BATCH_BYTES + 512, "batch %d: %zu bytes", batches,
+			     len);
+		cJSON_Delete(j);
+		free(t);
+	}
+	cr_assert_eq(next, TOPICS, "every topic once, in order: %d", next);
+	cr_assert_eq(others, 0);
+	cr_assert_eq(batches, 2, "%d topics of ~240 bytes in 64 KiB batches", TOPICS);
+	cr_assert_null(glue_pop_text(&c));
+	cr_assert_eq(batches_built(s, "a"), 1);
+	cr_assert_eq(batches_built(s, "b"), 0, "ann may not see b");
+
+	/* cy sees both: a's two batches, the same ones, then b's own. */
+	overview_queued(s, &w2, &c2, "cy", "carer");
+	cr_assert_eq(batches_built(s, "a"), 1, "a's batches shared");
+	cr_assert_eq(batches_built(s, "b"), 1);
+	int of_a = 0, of_b = 0;
+	while ((t = glue_pop_text(&c2))) {
+		bool a = strstr(t, "iod/a/"), b = strstr(t, "iod/b/");
+		cr_assert_not(a && b, "one home a batch");
+		of_a += a;
+		of_b += b;
+		free(t);
+	}
+	cr_assert_eq(of_a, 2);
+	cr_assert_eq(of_b, 1);
+	/* A reading of a: the next overview gets a's batches built anew. */
+	server_on_mqtt(s, "iod/a/x/t000", "{\"value\":-1}", 12, glue_now_ms);
+	ws_closed(s, &c2);
+	overview_queued(s, &w2, &c2, "cy", "carer");
+	cr_assert_eq(batches_built(s, "a"), 2);
+	cr_assert_eq(batches_built(s, "b"), 1);
+	ws_closed(s, &c2);
+	ws_closed(s, &c);
 	drop_users();
 	glue_server_free(s);
 }

@@ -221,6 +221,141 @@ Test(state, snapshot_order_cached_history_alerts_frame, .timeout = 5)
 	state_free(s);
 }
 
+/* What state_snapshot_values() visits, joined as one batch would hold it. */
+static char *values_as_batch_body(struct state *s, int64_t now)
+{
+	struct collected c = {0};
+	state_snapshot_values(s, now, collect, &c);
+	struct jbuf b;
+	jbuf_init(&b);
+	for (int i = 0; i < c.n; i++) {
+		jbuf_puts(&b, i ? "," : "");
+		jbuf_put(&b, c.text[i], c.len[i]);
+	}
+	jbuf_put(&b, "", 1);
+	collected_free(&c);
+	return b.data;
+}
+
+static uint64_t built(const struct state *s)
+{
+	struct state_stats st;
+	state_get_stats(s, &st);
+	return st.batches_built;
+}
+
+Test(state, batches_hold_the_values_snapshot_and_are_kept_until_it_changes, .timeout = 5)
+{
+	struct state *s = mk(0);
+	struct collected c = {0};
+	cr_assert_eq(state_snapshot_batches(s, T0, 65536, collect, &c), 0);
+	cr_assert_eq(c.n, 0, "nothing cached: no batch");
+	cr_assert_eq(built(s), 1);
+	put(s, "iod/home/camera/frame", "JPEG", T0);
+	put(s, "iod/home/alert", "{\"code\":\"old\"}", T0 - 25LL * 3600 * 1000);
+	put(s, "iod/home/sensors/temperature", "{\"value\":20,\"unit\":\"°C\",\"ts\":1}", T0);
+	put(s, "iod/home/alert", "{\"code\":\"a1\"}", T0 + 1);
+	put(s, "iod/home/feeder/availability", "online", T0 + 3);
+	cr_assert_eq(state_snapshot_batches(s, T0 + 5, 65536, collect, &c), 0);
+	cr_assert_eq(c.n, 1);
+	cr_assert_not(c.binary[0]);
+	char *want = values_as_batch_body(s, T0 + 5);
+	char expect[4096];
+	snprintf(expect, sizeof(expect), "{\"type\":\"batch\",\"frames\":[%s]}", want);
+	cr_assert_str_eq(c.text[0], expect);
+	cr_assert_null(strstr(c.text[0], "old"), "the 24 h rule, as for a page");
+	cr_assert_null(strstr(c.text[0], "JPEG"), "no camera frame");
+	cr_assert_eq(built(s), 2);
+	collected_free(&c);
+
+	/* Kept: the next overview gets the same, and a camera frame (not in
+	 * it) changes nothing. */
+	put(s, "iod/home/camera/frame", "JPEG2", T0 + 6);
+	cr_assert_eq(state_snapshot_batches(s, T0 + 7, 65536, collect, &c), 0);
+	cr_assert_str_eq(c.text[0], expect);
+	cr_assert_eq(built(s), 2, "shared, not built again");
+	collected_free(&c);
+
+	/* A new value, a cleared topic, an alert: built anew. */
+	put(s, "iod/home/sensors/temperature", "{\"value\":21,\"unit\":\"°C\",\"ts\":2}", T0 + 8);
+	cr_assert_eq(state_snapshot_batches(s, T0 + 9, 65536, collect, &c), 0);
+	cr_assert_eq(built(s), 3);
+	cr_assert(strstr(c.text[0], "\"value\":21"), "%s", c.text[0]);
+	collected_free(&c);
+	put(s, "iod/home/feeder/availability", "", T0 + 10);
+	cr_assert_eq(state_snapshot_batches(s, T0 + 11, 65536, collect, &c), 0);
+	cr_assert_eq(built(s), 4);
+	cr_assert_null(strstr(c.text[0], "availability"), "%s", c.text[0]);
+	collected_free(&c);
+	put(s, "iod/home/alert", "{\"code\":\"a2\"}", T0 + 12);
+	cr_assert_eq(state_snapshot_batches(s, T0 + 13, 65536, collect, &c), 0);
+	cr_assert_eq(built(s), 5);
+	cr_assert(strstr(c.text[0], "a2"));
+	collected_free(&c);
+
+	/* a1 ages out 24 h after it came (T0 + 1), a2 a millisecond later:
+	 * the kept batches follow the clock. */
+	int64_t day = STATE_ALERT_AGE_MS;
+	cr_assert_eq(state_snapshot_batches(s, T0 + 1 + day, 65536, collect, &c), 0);
+	cr_assert_eq(built(s), 5, "a1 is still in at exactly 24 h");
+	cr_assert(strstr(c.text[0], "a1"));
+	collected_free(&c);
+	cr_assert_eq(state_snapshot_batches(s, T0 + 2 + day, 65536, collect, &c), 0);
+	cr_assert_eq(built(s), 6);
+	cr_assert_null(strstr(c.text[0], "a1"), "%s", c.text[0]);
+	cr_assert(strstr(c.text[0], "a2"));
+	free(want);
+	want = values_as_batch_body(s, T0 + 2 + day);
+	snprintf(expect, sizeof(expect), "{\"type\":\"batch\",\"frames\":[%s]}", want);
+	cr_assert_str_eq(c.text[0], expect);
+	collected_free(&c);
+	/* A clock stepped back past when they were built: built anew. */
+	cr_assert_eq(state_snapshot_batches(s, T0, 65536, collect, &c), 0);
+	cr_assert_eq(built(s), 7);
+	cr_assert(strstr(c.text[0], "a1"), "back in its 24 h");
+	collected_free(&c);
+	free(want);
+	state_free(s);
+}
+
+Test(state, batches_are_cut_once_past_the_size_and_hold_whole_frames, .timeout = 5)
+{
+	struct state *s = mk(0);
+	for (int i = 0; i < 100; i++) {
+		char topic[64], p[160];
+		snprintf(topic, sizeof(topic), "iod/home/x/t%02d", i);
+		snprintf(p, sizeof(p), "{\"value\":%d,\"pad\":\"%0100d\"}", i, i);
+		put(s, topic, p, T0);
+	}
+	struct collected c = {0};
+	cr_assert_eq(state_snapshot_batches(s, T0, 4096, collect, &c), 0);
+	cr_assert_gt(c.n, 1);
+	int next = 0;
+	for (int i = 0; i < c.n; i++) {
+		cJSON *j = cJSON_Parse(c.text[i]);
+		cr_assert_not_null(j, "batch %d is JSON", i);
+		cJSON *f;
+		cJSON_ArrayForEach(f, cJSON_GetObjectItem(j, "frames"))
+		{
+			char topic[64];
+			snprintf(topic, sizeof(topic), "iod/home/x/t%02d", next++);
+			cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(f, "topic")),
+					 topic);
+		}
+		cJSON_Delete(j);
+		if (i < c.n - 1)
+			cr_assert_geq(c.len[i], 4096, "batch %d: %zu", i, c.len[i]);
+		cr_assert_lt(c.len[i], 4096 + 200, "batch %d: %zu", i, c.len[i]);
+	}
+	cr_assert_eq(next, 100, "each frame once, in order");
+	collected_free(&c);
+	/* Another size: cut anew. */
+	cr_assert_eq(state_snapshot_batches(s, T0, 1 << 20, collect, &c), 0);
+	cr_assert_eq(c.n, 1);
+	collected_free(&c);
+	state_free(s);
+}
+
 Test(state, alerts_keep_last_twenty, .timeout = 5)
 {
 	struct state *s = mk(0);
