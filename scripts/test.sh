@@ -48,7 +48,7 @@ if [ "${CI:-}" = true ]; then
   step "unit and integration tests under ASan+UBSan"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --output-on-failure -L 'unit|integration')
+    ctest --output-on-failure -j "$jobs" -L 'unit|integration')
 fi
 
 step "tests"
@@ -56,5 +56,8 @@ cd "$build"
 if [ $# -gt 0 ]; then
   exec ctest --output-on-failure "$@"
 fi
-ctest --output-on-failure -L 'unit|integration|browser'
+# One job a core: most tests wait on sockets and processes, none needs the
+# machine to itself (browser tests take turns: RESOURCE_LOCK chromium).
+ctest --output-on-failure -j "$jobs" -L 'unit|integration|browser'
+# These share the machine's podman and systemd: one at a time.
 ctest --output-on-failure -L 'deploy|compose'
