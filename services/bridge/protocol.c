@@ -386,11 +386,11 @@ int ws_filter(struct server *s, struct lws *wsi, struct pss *c)
 /*
  * The overview's snapshot goes out as few websocket messages: each home's
  * {"type":"batch","frames":[…]} (state_snapshot_batches(), cut at
- * WS_SNAPSHOT_BATCH_BYTES), whose elements are its cached frames exactly as
+ * STATE_BATCH_BYTES), whose elements are its cached frames exactly as
  * they would go alone. A browser spends about the same on a message event
  * whatever its size: in Chromium on the 2-core machine 200 homes'
- * 2,205 frames one by one took it 0.67 s from hello to ready, their 200
- * batches 0.2 s (bench/sites).
+ * 2,205 frames one by one took it 0.67 s from hello to ready, one batch a
+ * home 0.2 s (bench/sites).
  * The home keeps its batches until something in them changes, so the
  * overviews connecting together share them, as they shared the frames.
  * A home's page keeps one frame per topic: its snapshot is a few dozen.
@@ -402,8 +402,7 @@ static void overview_snapshot(struct server *s, struct pss *c, int64_t now)
 		struct site *one = sites_at(s->cfg.sites, i);
 		if (!overview_sees(s, c, one))
 			continue;
-		if (state_snapshot_batches(one->state, now, WS_SNAPSHOT_BATCH_BYTES, snapshot_visit,
-					   &to) < 0 &&
+		if (state_snapshot_batches(one->state, now, snapshot_visit, &to) < 0 &&
 		    !c->closing) {
 			/* A snapshot with a hole is worse than none: it reconnects. */
 			log_warn("out of memory for an overview's snapshot: dropping the client");

@@ -43,10 +43,6 @@ struct rwork;
 struct site;
 struct webfile;
 
-/* An overview's snapshot goes out in {"type":"batch"} messages of about
- * this many bytes (protocol.c, overview_snapshot()). */
-#define WS_SNAPSHOT_BATCH_BYTES (64 * 1024)
-
 enum post_target { POST_NONE, POST_LOGIN, POST_LOGOUT, POST_NOTIFY_ACK };
 
 /* Per connection (HTTP, then maybe websocket). Zeroed by lws. */

@@ -55,10 +55,9 @@ struct state {
 	struct state_stats stats;
 
 	/* state_snapshot_batches()' messages, kept while none of what they hold
-	 * changes: valid for now in [batches_from, batches_until), cut at
-	 * batches_most bytes. */
+	 * changes: valid for now in [batches_from, batches_until). */
 	struct bmsg **batches;
-	size_t n_batches, batches_most;
+	size_t n_batches;
 	bool batches_valid;
 	int64_t batches_from, batches_until;
 };
@@ -83,6 +82,8 @@ struct state *state_new(const struct state_config *cfg)
 		s->cfg.max_json_payload = 16 * 1024;
 	if (!s->cfg.max_frame_bytes)
 		s->cfg.max_frame_bytes = STATE_FRAME_MAX;
+	if (!s->cfg.batch_bytes)
+		s->cfg.batch_bytes = STATE_BATCH_BYTES;
 	const char *site = cfg->site;
 	if (proto_topic_prefix(s->prefix, sizeof(s->prefix), site, NULL) < 0 ||
 	    proto_topic(s->frame_topic, sizeof(s->frame_topic), site, "camera", "frame") < 0 ||
@@ -409,14 +410,13 @@ static int batch_add(struct batch_build *bb, struct bmsg *m)
 	jbuf_puts(&bb->b, bb->in ? "," : "{\"type\":\"batch\",\"frames\":[");
 	jbuf_put(&bb->b, bmsg_data(m), m->len);
 	bb->in++;
-	return bb->b.len >= bb->s->batches_most ? batch_close(bb) : 0;
+	return bb->b.len >= bb->s->cfg.batch_bytes ? batch_close(bb) : 0;
 }
 
 /* The batches of what state_snapshot_values() visits at now_ms. */
-static int batches_build(struct state *s, int64_t now_ms, size_t most)
+static int batches_build(struct state *s, int64_t now_ms)
 {
 	batches_drop(s);
-	s->batches_most = most;
 	s->batches_from = now_ms;
 	s->batches_until = INT64_MAX;
 	struct batch_build bb = {.s = s};
@@ -445,14 +445,10 @@ static int batches_build(struct state *s, int64_t now_ms, size_t most)
 	return 0;
 }
 
-int state_snapshot_batches(struct state *s, int64_t now_ms, size_t most, state_visit_cb visit,
-			   void *arg)
+int state_snapshot_batches(struct state *s, int64_t now_ms, state_visit_cb visit, void *arg)
 {
-	if (!most)
-		most = 1;
-	if (!s->batches_valid || s->batches_most != most || now_ms < s->batches_from ||
-	    now_ms >= s->batches_until) {
-		if (batches_build(s, now_ms, most))
+	if (!s->batches_valid || now_ms < s->batches_from || now_ms >= s->batches_until) {
+		if (batches_build(s, now_ms))
 			return -1;
 		s->stats.batches_built++;
 	}

@@ -40,6 +40,8 @@ struct bmsg;
  * holds of the camera's frames.
  */
 #define STATE_FRAME_MAX (4u * 1024 * 1024)
+/* state_snapshot_batches() closes a batch once it holds this many bytes. */
+#define STATE_BATCH_BYTES (64 * 1024)
 
 struct state_config {
 	const char *site;	 /* "home" */
@@ -47,6 +49,7 @@ struct state_config {
 	size_t max_topics;	 /* last-value cache bound; 0 = STATE_TOPICS_DEFAULT */
 	size_t max_json_payload; /* bigger non-camera payloads are refused; 0 = 16 KiB */
 	size_t max_frame_bytes;	 /* bigger camera frames are refused; 0 = STATE_FRAME_MAX */
+	size_t batch_bytes;	 /* state_snapshot_batches()' cut; 0 = STATE_BATCH_BYTES */
 	/* Added to every topic's coalescing key, so the states of several
 	 * sites (sites.h) never share a key: one overview client's queue holds
 	 * frames of them all. */
@@ -97,13 +100,12 @@ int state_snapshot_values(struct state *s, int64_t now_ms, state_visit_cb visit,
  * The same frames in few messages, for the overview: each is
  * {"type":"batch","frames":[…]} whose elements are the frames
  * state_snapshot_values() visits, in its order, a message closed once it
- * holds `most` bytes; none when there is nothing. They are kept and shared
+ * holds batch_bytes; none when there is nothing. They are kept and shared
  * by every overview that connects until a cached topic or an alert of this
  * home changes, or an alert in them ages out. Visited as above; -1 when
  * out of memory (nothing visited).
  */
-int state_snapshot_batches(struct state *s, int64_t now_ms, size_t most, state_visit_cb visit,
-			   void *arg);
+int state_snapshot_batches(struct state *s, int64_t now_ms, state_visit_cb visit, void *arg);
 
 /* The latest camera frame (borrowed; NULL: none yet). */
 struct bmsg *state_camera_frame(const struct state *s);

@@ -356,7 +356,7 @@ static uint64_t batches_built(struct server *s, const char *site)
 }
 
 /* The overview's snapshot comes in {"type":"batch"} messages, each of one
- * home and cut at WS_SNAPSHOT_BATCH_BYTES, whose elements are the frames
+ * home and cut at STATE_BATCH_BYTES, whose elements are the frames
  * a home's page would get one by one: every cached topic of the homes the
  * user may see, in order, each exactly once. The overviews that connect
  * while a home is unchanged share its batches. */
@@ -415,10 +415,8 @@ Test(site_access, the_overview_snapshot_comes_in_batches, .timeout = 20)
 		}
 		/* Cut once past the size: only the last one is shorter. */
 		if (next < TOPICS)
-			cr_assert_geq(len, WS_SNAPSHOT_BATCH_BYTES, "batch %d: %zu bytes", batches,
-				      len);
-		cr_assert_lt(len, WS_SNAPSHOT_BATCH_BYTES + 512, "batch %d: %zu bytes", batches,
-			     len);
+			cr_assert_geq(len, STATE_BATCH_BYTES, "batch %d: %zu bytes", batches, len);
+		cr_assert_lt(len, STATE_BATCH_BYTES + 512, "batch %d: %zu bytes", batches, len);
 		cJSON_Delete(j);
 		free(t);
 	}

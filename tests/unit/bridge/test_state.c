@@ -248,7 +248,7 @@ Test(state, batches_hold_the_values_snapshot_and_are_kept_until_it_changes, .tim
 {
 	struct state *s = mk(0);
 	struct collected c = {0};
-	cr_assert_eq(state_snapshot_batches(s, T0, 65536, collect, &c), 0);
+	cr_assert_eq(state_snapshot_batches(s, T0, collect, &c), 0);
 	cr_assert_eq(c.n, 0, "nothing cached: no batch");
 	cr_assert_eq(built(s), 1);
 	put(s, "iod/home/camera/frame", "JPEG", T0);
@@ -256,7 +256,7 @@ Test(state, batches_hold_the_values_snapshot_and_are_kept_until_it_changes, .tim
 	put(s, "iod/home/sensors/temperature", "{\"value\":20,\"unit\":\"°C\",\"ts\":1}", T0);
 	put(s, "iod/home/alert", "{\"code\":\"a1\"}", T0 + 1);
 	put(s, "iod/home/feeder/availability", "online", T0 + 3);
-	cr_assert_eq(state_snapshot_batches(s, T0 + 5, 65536, collect, &c), 0);
+	cr_assert_eq(state_snapshot_batches(s, T0 + 5, collect, &c), 0);
 	cr_assert_eq(c.n, 1);
 	cr_assert_not(c.binary[0]);
 	char *want = values_as_batch_body(s, T0 + 5);
@@ -271,24 +271,24 @@ Test(state, batches_hold_the_values_snapshot_and_are_kept_until_it_changes, .tim
 	/* Kept: the next overview gets the same, and a camera frame (not in
 	 * it) changes nothing. */
 	put(s, "iod/home/camera/frame", "JPEG2", T0 + 6);
-	cr_assert_eq(state_snapshot_batches(s, T0 + 7, 65536, collect, &c), 0);
+	cr_assert_eq(state_snapshot_batches(s, T0 + 7, collect, &c), 0);
 	cr_assert_str_eq(c.text[0], expect);
 	cr_assert_eq(built(s), 2, "shared, not built again");
 	collected_free(&c);
 
 	/* A new value, a cleared topic, an alert: built anew. */
 	put(s, "iod/home/sensors/temperature", "{\"value\":21,\"unit\":\"°C\",\"ts\":2}", T0 + 8);
-	cr_assert_eq(state_snapshot_batches(s, T0 + 9, 65536, collect, &c), 0);
+	cr_assert_eq(state_snapshot_batches(s, T0 + 9, collect, &c), 0);
 	cr_assert_eq(built(s), 3);
 	cr_assert(strstr(c.text[0], "\"value\":21"), "%s", c.text[0]);
 	collected_free(&c);
 	put(s, "iod/home/feeder/availability", "", T0 + 10);
-	cr_assert_eq(state_snapshot_batches(s, T0 + 11, 65536, collect, &c), 0);
+	cr_assert_eq(state_snapshot_batches(s, T0 + 11, collect, &c), 0);
 	cr_assert_eq(built(s), 4);
 	cr_assert_null(strstr(c.text[0], "availability"), "%s", c.text[0]);
 	collected_free(&c);
 	put(s, "iod/home/alert", "{\"code\":\"a2\"}", T0 + 12);
-	cr_assert_eq(state_snapshot_batches(s, T0 + 13, 65536, collect, &c), 0);
+	cr_assert_eq(state_snapshot_batches(s, T0 + 13, collect, &c), 0);
 	cr_assert_eq(built(s), 5);
 	cr_assert(strstr(c.text[0], "a2"));
 	collected_free(&c);
@@ -296,11 +296,11 @@ Test(state, batches_hold_the_values_snapshot_and_are_kept_until_it_changes, .tim
 	/* a1 ages out 24 h after it came (T0 + 1), a2 a millisecond later:
 	 * the kept batches follow the clock. */
 	int64_t day = STATE_ALERT_AGE_MS;
-	cr_assert_eq(state_snapshot_batches(s, T0 + 1 + day, 65536, collect, &c), 0);
+	cr_assert_eq(state_snapshot_batches(s, T0 + 1 + day, collect, &c), 0);
 	cr_assert_eq(built(s), 5, "a1 is still in at exactly 24 h");
 	cr_assert(strstr(c.text[0], "a1"));
 	collected_free(&c);
-	cr_assert_eq(state_snapshot_batches(s, T0 + 2 + day, 65536, collect, &c), 0);
+	cr_assert_eq(state_snapshot_batches(s, T0 + 2 + day, collect, &c), 0);
 	cr_assert_eq(built(s), 6);
 	cr_assert_null(strstr(c.text[0], "a1"), "%s", c.text[0]);
 	cr_assert(strstr(c.text[0], "a2"));
@@ -310,7 +310,7 @@ Test(state, batches_hold_the_values_snapshot_and_are_kept_until_it_changes, .tim
 	cr_assert_str_eq(c.text[0], expect);
 	collected_free(&c);
 	/* A clock stepped back past when they were built: built anew. */
-	cr_assert_eq(state_snapshot_batches(s, T0, 65536, collect, &c), 0);
+	cr_assert_eq(state_snapshot_batches(s, T0, collect, &c), 0);
 	cr_assert_eq(built(s), 7);
 	cr_assert(strstr(c.text[0], "a1"), "back in its 24 h");
 	collected_free(&c);
@@ -318,17 +318,27 @@ Test(state, batches_hold_the_values_snapshot_and_are_kept_until_it_changes, .tim
 	state_free(s);
 }
 
-Test(state, batches_are_cut_once_past_the_size_and_hold_whole_frames, .timeout = 5)
+/* A state cutting batches at batch_bytes (0: the default) holding 100
+ * topics of ~140 bytes, x/t00 to x/t99. */
+static struct state *hundred_topics(size_t batch_bytes)
 {
-	struct state *s = mk(0);
+	struct state_config cfg = {.site = "home", .headroom = 16, .batch_bytes = batch_bytes};
+	struct state *s = state_new(&cfg);
+	cr_assert_not_null(s);
 	for (int i = 0; i < 100; i++) {
 		char topic[64], p[160];
 		snprintf(topic, sizeof(topic), "iod/home/x/t%02d", i);
 		snprintf(p, sizeof(p), "{\"value\":%d,\"pad\":\"%0100d\"}", i, i);
 		put(s, topic, p, T0);
 	}
+	return s;
+}
+
+Test(state, batches_are_cut_once_past_the_size_and_hold_whole_frames, .timeout = 5)
+{
+	struct state *s = hundred_topics(4096);
 	struct collected c = {0};
-	cr_assert_eq(state_snapshot_batches(s, T0, 4096, collect, &c), 0);
+	cr_assert_eq(state_snapshot_batches(s, T0, collect, &c), 0);
 	cr_assert_gt(c.n, 1);
 	int next = 0;
 	for (int i = 0; i < c.n; i++) {
@@ -349,9 +359,12 @@ Test(state, batches_are_cut_once_past_the_size_and_hold_whole_frames, .timeout =
 	}
 	cr_assert_eq(next, 100, "each frame once, in order");
 	collected_free(&c);
-	/* Another size: cut anew. */
-	cr_assert_eq(state_snapshot_batches(s, T0, 1 << 20, collect, &c), 0);
-	cr_assert_eq(c.n, 1);
+	state_free(s);
+	/* The default (64 KiB): all of them in one. */
+	s = hundred_topics(0);
+	cr_assert_eq(state_snapshot_batches(s, T0, collect, &c), 0);
+	cr_assert_eq(c.n, 1, "%d batches", c.n);
+	cr_assert_gt(c.len[0], 14000);
 	collected_free(&c);
 	state_free(s);
 }
